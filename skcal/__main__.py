@@ -1,0 +1,7 @@
+"""``python -m skcal``: the same as the ``skcal`` command."""
+
+import sys
+
+from ._cli import main
+
+sys.exit(main())

@@ -1,0 +1,509 @@
+"""The shared calibrator base: scores, wrapping, cross-fitting, checks.
+
+Think twice before adding to this module: everything here applies to every
+calibration map. A calibrator subclass only says how to fit its map on a logit
+matrix (``_fit_map``) and how to apply it (``_apply_map``).
+"""
+
+import warnings
+from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed
+from scipy.special import log_softmax, logsumexp
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    MetaEstimatorMixin,
+    _fit_context,
+    clone,
+)
+from sklearn.frozen import FrozenEstimator
+from sklearn.model_selection import check_cv
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import _safe_indexing, assert_all_finite, column_or_1d, get_tags, indexable
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import (
+    _num_samples,
+    check_is_fitted,
+    has_fit_parameter,
+)
+
+from ._scores import (
+    SCORE_TYPES,
+    as_float_array,
+    binary_logits,
+    check_sample_weight,
+    encode_labels,
+    probability_floor,
+    resolve_score_type,
+    scores_to_logits,
+)
+
+_DEFAULT_FOLDS = 5
+
+_COMMON_PARAMETERS_DOC = """\
+    estimator : estimator instance, default=None
+        The classifier whose outputs are calibrated. ``None`` means that ``X``
+        passed to ``fit`` and ``predict_proba`` already holds scores: logits or
+        probabilities of shape (n_samples, n_classes), or one score per sample
+        for a binary problem. A classifier is cross-fitted over ``cv``; a
+        :class:`~sklearn.frozen.FrozenEstimator` is used as it is, and all of
+        ``X`` calibrates it.
+
+    cv : int, cross-validation generator or iterable, default=None
+        Only with a classifier that is not frozen. The folds used to produce
+        out-of-fold scores; ``None`` means 5 stratified folds. Every training
+        part must contain every class.
+
+    ensemble : bool, default=False
+        Only with a classifier that is not frozen. ``False``: one calibration
+        map is fitted on all out-of-fold scores and the classifier is refitted
+        on all data. ``True``: one (classifier, map) pair per fold, whose
+        probabilities are averaged at prediction time.
+
+    n_jobs : int, default=None
+        Only with a classifier that is not frozen: folds fitted in parallel
+        with joblib. ``None`` means 1 unless in a joblib context.
+
+    response_method : {'auto', 'decision_function', 'predict_log_proba', \
+            'predict_proba'}, default='auto'
+        Only with a classifier: which output is calibrated. ``'auto'`` takes
+        the first the classifier has of ``decision_function``,
+        ``predict_log_proba`` (the exact log-probabilities, finite where
+        ``predict_proba`` underflows to 0) and the log of ``predict_proba``.
+        Log-probabilities of exactly ``-inf`` (probability 0) are floored at
+        the log of the dtype's smallest normal.
+
+    score_type : {'auto', 'logits', 'probabilities'}, default='auto'
+        Only without a classifier: what ``X`` holds. ``'auto'`` reads it as
+        probabilities when every row lies in the probability simplex (for 1-D
+        binary scores: every value in [0, 1]), else as logits. The choice is
+        kept in ``score_type_`` and applied again at prediction time.
+"""
+
+_COMMON_ATTRIBUTES_DOC = """\
+    classes_ : ndarray of shape (n_classes,)
+        The class labels. Without a classifier, integer labels 0..K-1 index the
+        K score columns; other labels are the sorted distinct labels of ``y``.
+
+    n_features_in_ : int
+        Number of features (with a classifier) or score columns seen in ``fit``.
+
+    score_type_ : {'logits', 'probabilities'}
+        Without a classifier: how ``X`` was read.
+
+    response_method_ : str
+        With a classifier: the method whose output is calibrated.
+
+    estimator_ : estimator instance
+        With a classifier and ``ensemble=False``: the classifier fitted on all
+        the data (or the frozen one).
+
+    estimators_ : list of estimator instances
+        With ``ensemble=True``: the classifier of each fold. The fitted map
+        attributes then hold one entry per fold, stacked on the first axis.
+"""
+
+
+def _fit_fold(estimator, X, y, sample_weight, train, test, response_method, classes):
+    """Fit a clone on ``train`` and return it with its logits on ``test``."""
+    fit_params = {}
+    if sample_weight is not None and has_fit_parameter(estimator, "sample_weight"):
+        fit_params["sample_weight"] = _safe_indexing(sample_weight, train)
+    estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train), **fit_params)
+    logits = classifier_logits(estimator, _safe_indexing(X, test), response_method, classes)
+    return estimator, logits
+
+
+def _resolve_response_method(estimator, response_method):
+    if response_method == "auto":
+        for method in ("decision_function", "predict_log_proba", "predict_proba"):
+            if hasattr(estimator, method):
+                return method
+        raise ValueError(
+            f"{type(estimator).__name__} has neither decision_function nor "
+            "predict_proba, so it gives no scores to calibrate."
+        )
+    if not hasattr(estimator, response_method):
+        raise ValueError(
+            f"response_method={response_method!r} but {type(estimator).__name__} "
+            f"has no {response_method} method; use response_method='auto'."
+        )
+    return response_method
+
+
+def classifier_logits(estimator, X, response_method, classes):
+    """Logits of a fitted classifier in the column order of ``classes``."""
+    if not np.array_equal(estimator.classes_, classes):
+        missing = np.setdiff1d(classes, estimator.classes_)
+        raise ValueError(
+            f"The classifier was fitted without the classes {missing.tolist()} "
+            f"(it knows {list(estimator.classes_)}, the calibration data has "
+            f"{list(classes)}). With cross-fitting, every training fold must hold "
+            "every class: use fewer folds or a stratified splitter."
+        )
+    with np.errstate(divide="ignore"):  # log(0) of predict_log_proba is floored below
+        raw = getattr(estimator, response_method)(X)
+    if response_method == "predict_log_proba":
+        raw = np.maximum(raw, np.log(probability_floor(np.asarray(raw).dtype)))
+        if raw.shape[1] == 2:
+            raw = raw[:, 1] - raw[:, 0]
+    raw = as_float_array(raw, name=f"The output of {response_method}")
+    if response_method == "predict_proba":
+        if raw.ndim == 2 and raw.shape[1] == 2:
+            raw = raw[:, 1]
+        return scores_to_logits(raw, "probabilities")
+    if raw.ndim == 1 or raw.shape[1] == 1:
+        return binary_logits(raw.reshape(-1))
+    return raw
+
+
+class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+    """Base class of skcal calibrators; not for direct use.
+
+    Subclasses set ``_map_attributes`` (the fitted attributes that define the
+    map) and implement:
+
+    - ``_fit_map(logits, y, sample_weight) -> dict`` returning those attributes;
+    - ``_apply_map(logits, **map_params) -> calibrated logits``.
+
+    ``logits`` is a float32 or float64 array of shape (n_samples, n_classes);
+    a binary problem with one score ``s`` per sample arrives as ``[0, s]``.
+    ``y`` holds column indices and ``sample_weight`` is None or validated.
+    """
+
+    _map_attributes = ()
+
+    _parameter_constraints = {
+        "estimator": [
+            HasMethods(["fit", "predict_proba"]),
+            HasMethods(["fit", "decision_function"]),
+            None,
+        ],
+        "cv": ["cv_object"],
+        "ensemble": ["boolean"],
+        "n_jobs": [Integral, None],
+        "response_method": [
+            StrOptions({"auto", "decision_function", "predict_log_proba", "predict_proba"})
+        ],
+        "score_type": [StrOptions(set(SCORE_TYPES))],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        cv=None,
+        ensemble=False,
+        n_jobs=None,
+        response_method="auto",
+        score_type="auto",
+    ):
+        self.estimator = estimator
+        self.cv = cv
+        self.ensemble = ensemble
+        self.n_jobs = n_jobs
+        self.response_method = response_method
+        self.score_type = score_type
+
+    # ------------------------------------------------------------------ fit
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y, sample_weight=None):
+        """Fit the calibration map (and the classifier, if one is wrapped).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_classes) \
+                or (n_samples,)
+            The classifier's input, or, without a classifier, the scores.
+
+        y : array-like of shape (n_samples,)
+            The true labels.
+
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights. They weight the calibration NLL and are
+            passed to the classifier's ``fit`` when it accepts them (a warning
+            says so when it does not).
+
+        Returns
+        -------
+        self : object
+            The fitted calibrator.
+        """
+        self._check_mode_parameters()
+        if y is None:
+            raise ValueError(
+                f"{type(self).__name__} requires y to be passed, but the target y is "
+                "None; pass the true labels of the calibration data."
+            )
+        if self.estimator is None:
+            self._fit_scores(X, y, sample_weight)
+        else:
+            self._fit_classifier(X, y, sample_weight)
+        return self
+
+    def _check_mode_parameters(self):
+        """Refuse parameters that the chosen mode would otherwise ignore."""
+        if self.estimator is None:
+            unused = {
+                "cv": self.cv is not None,
+                "ensemble": self.ensemble,
+                "n_jobs": self.n_jobs is not None,
+                "response_method": self.response_method != "auto",
+            }
+            reason = "without a classifier (estimator=None, X holds scores)"
+        else:
+            frozen = isinstance(self.estimator, FrozenEstimator)
+            unused = {
+                "score_type": self.score_type != "auto",
+                "cv": frozen and self.cv is not None,
+                "ensemble": frozen and self.ensemble,
+                "n_jobs": frozen and self.n_jobs is not None,
+            }
+            reason = (
+                "with a FrozenEstimator, which is not refitted"
+                if frozen
+                else "with a classifier (the scores come from its response_method)"
+            )
+        names = [name for name, is_set in unused.items() if is_set]
+        if names:
+            raise ValueError(
+                f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} no effect "
+                f"{reason}; leave {'it' if len(names) == 1 else 'them'} at the default."
+            )
+
+    def _fit_scores(self, X, y, sample_weight):
+        X = as_float_array(X)
+        _check_lengths(X, y)
+        self.n_features_in_ = 1 if X.ndim == 1 else X.shape[1]
+        self.score_type_ = resolve_score_type(X, self.score_type)
+        logits = scores_to_logits(X, self.score_type_)
+        self.classes_, y_index = encode_labels(y, logits.shape[1])
+        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        _check_weighted_classes(y_index, sample_weight, self.classes_)
+        self._set_map(self._fit_map(logits, y_index, sample_weight))
+
+    def _fit_classifier(self, X, y, sample_weight):
+        n_samples = _num_samples(X)
+        if n_samples == 0:
+            raise ValueError("X has 0 samples; at least one sample is required.")
+        _check_lengths(X, y)
+        X, y = indexable(X, y)
+        y = column_or_1d(y, warn=True)
+        if y.dtype.kind in "fc":
+            assert_all_finite(y, input_name="y")
+        check_classification_targets(y)
+        encoder = LabelEncoder().fit(y)
+        self.classes_ = encoder.classes_
+        if self.classes_.shape[0] < 2:
+            raise ValueError(
+                f"y has only one class ({self.classes_[0]!r}); calibration needs "
+                "samples of at least two classes."
+            )
+        y_index = encoder.transform(y)
+        sample_weight = check_sample_weight(sample_weight, n_samples)
+        _check_weighted_classes(y_index, sample_weight, self.classes_)
+        self.response_method_ = _resolve_response_method(
+            self.estimator, self.response_method
+        )
+        if sample_weight is not None and not has_fit_parameter(
+            self.estimator, "sample_weight"
+        ) and not isinstance(self.estimator, FrozenEstimator):
+            warnings.warn(
+                f"{type(self.estimator).__name__}.fit does not accept sample_weight: "
+                "the weights are used for the calibration map only, and the "
+                "classifier is fitted unweighted.",
+                UserWarning,
+            )
+
+        if isinstance(self.estimator, FrozenEstimator):
+            logits = classifier_logits(self.estimator, X, self.response_method_, self.classes_)
+            self._set_map(self._fit_map(logits, y_index, sample_weight))
+            self.estimator_ = self.estimator
+            fitted = [self.estimator]
+        else:
+            fitted = self._cross_fit(X, y, y_index, sample_weight)
+        first = fitted[0]
+        for attribute in ("n_features_in_", "feature_names_in_"):
+            if hasattr(first, attribute):
+                setattr(self, attribute, getattr(first, attribute))
+
+    def _cross_fit(self, X, y, y_index, sample_weight):
+        folds = _DEFAULT_FOLDS if self.cv is None else self.cv
+        cv = check_cv(folds, y, classifier=True)
+        if isinstance(folds, Integral):
+            smallest = np.bincount(y_index).min()
+            if folds > smallest:
+                raise ValueError(
+                    f"cv={folds} asks for {folds} stratified folds but the smallest "
+                    f"class has only {smallest} sample(s), so some training folds "
+                    f"would miss it. Use cv={max(2, smallest)} or less, or more data."
+                )
+        splits = list(cv.split(X, y))
+        results = Parallel(n_jobs=self.n_jobs)(
+            delayed(_fit_fold)(
+                clone(self.estimator),
+                X,
+                y,
+                sample_weight,
+                train,
+                test,
+                self.response_method_,
+                self.classes_,
+            )
+            for train, test in splits
+        )
+        tests = [test for _, test in splits]
+        if self.ensemble:
+            maps = [
+                self._fit_map(logits, y_index[test], _take(sample_weight, test))
+                for (_, logits), test in zip(results, tests)
+            ]
+            self._set_map({key: np.stack([m[key] for m in maps]) for key in maps[0]})
+            self.estimators_ = [estimator for estimator, _ in results]
+            return self.estimators_
+        test = np.concatenate(tests)
+        logits = np.concatenate([logits for _, logits in results])
+        self._set_map(self._fit_map(logits, y_index[test], _take(sample_weight, test)))
+        fit_params = {}
+        if sample_weight is not None and has_fit_parameter(self.estimator, "sample_weight"):
+            fit_params["sample_weight"] = sample_weight
+        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        return [self.estimator_]
+
+    def _set_map(self, params):
+        for name, value in params.items():
+            setattr(self, name, value)
+
+    # -------------------------------------------------------------- predict
+    def _map_params(self):
+        """The fitted map(s) as a list of keyword dicts, one per fold if ensembled."""
+        params = {name: getattr(self, name) for name in self._map_attributes}
+        if self.estimator is not None and self.ensemble and not isinstance(
+            self.estimator, FrozenEstimator
+        ):
+            return [
+                {name: value[i] for name, value in params.items()}
+                for i in range(len(self.estimators_))
+            ]
+        return [params]
+
+    def _scores_for_predict(self, X, estimator):
+        if estimator is not None:
+            return classifier_logits(estimator, X, self.response_method_, self.classes_)
+        X = as_float_array(X)
+        n_columns = 1 if X.ndim == 1 else X.shape[1]
+        if n_columns != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_columns} score column(s) but the calibrator was fitted on "
+                f"{self.n_features_in_}; pass scores of the same shape as in fit."
+            )
+        if self.score_type_ == "probabilities":
+            resolve_score_type(X, "probabilities")
+        return scores_to_logits(X, self.score_type_)
+
+    def predict_log_proba(self, X):
+        """Calibrated log-probabilities, the log-softmax of the calibrated logits.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_classes) \
+                or (n_samples,)
+            The classifier's input, or, without a classifier, the scores.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+        """
+        check_is_fitted(self)
+        maps = self._map_params()
+        if self.estimator is None:
+            estimators = [None]
+        elif len(maps) > 1:
+            estimators = self.estimators_
+        else:
+            estimators = [self.estimator_]
+        log_probas = [
+            log_softmax(self._apply_map(self._scores_for_predict(X, est), **params), axis=1)
+            for est, params in zip(estimators, maps)
+        ]
+        if len(log_probas) == 1:
+            return log_probas[0]
+        return logsumexp(np.stack(log_probas), axis=0) - np.log(len(log_probas))
+
+    def predict_proba(self, X):
+        """Calibrated probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_classes) \
+                or (n_samples,)
+            The classifier's input, or, without a classifier, the scores.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """The most probable class under the calibrated probabilities.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features) or (n_samples, n_classes) \
+                or (n_samples,)
+            The classifier's input, or, without a classifier, the scores.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        log_proba = self.predict_log_proba(X)
+        return self.classes_[np.argmax(log_proba, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        if self.estimator is None:
+            tags.input_tags.one_d_array = True
+        else:
+            inner = get_tags(self.estimator).input_tags
+            tags.input_tags.sparse = inner.sparse
+            tags.input_tags.allow_nan = inner.allow_nan
+            tags.input_tags.string = inner.string
+            tags.input_tags.categorical = inner.categorical
+        return tags
+
+    # ------------------------------------------------------ subclass hooks
+    def _fit_map(self, logits, y, sample_weight):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _apply_map(self, logits, **map_params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+def _take(sample_weight, index):
+    return None if sample_weight is None else sample_weight[index]
+
+
+def _check_weighted_classes(y_index, sample_weight, classes):
+    """Refuse weights that leave a single class with positive weight."""
+    if sample_weight is None:
+        return
+    weighted = np.unique(y_index[sample_weight > 0])
+    if weighted.shape[0] < 2:
+        raise ValueError(
+            f"Only the class {classes[weighted[0]]!r} has samples with positive "
+            "sample_weight; calibration needs weighted samples of at least two classes."
+        )
+
+
+def _check_lengths(X, y):
+    n_x, n_y = _num_samples(X), _num_samples(y)
+    if n_x != n_y:
+        raise ValueError(
+            f"X has {n_x} samples but y has {n_y}; pass one label per row of X."
+        )
+

@@ -1,0 +1,78 @@
+"""Isotonic calibration: a monotone step function per class, one-vs-rest."""
+
+import numpy as np
+from sklearn.isotonic import IsotonicRegression
+
+from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
+from ._scores import log_probabilities, one_vs_rest_logits
+
+
+def _class_scores(logits):
+    """One score per binary problem: the logit of a binary problem, else each
+    class's one-vs-rest log-odds (isotonic regression only uses their order)."""
+    if logits.shape[1] == 2:
+        return (logits[:, 1].astype(np.float64) - logits[:, 0])[:, None]
+    return one_vs_rest_logits(logits)
+
+
+class IsotonicCalibration(BaseCalibrator):
+    __doc__ = f"""Isotonic calibration: a non-decreasing step function of each class's score.
+
+    scikit-learn's :class:`~sklearn.isotonic.IsotonicRegression` is fitted to
+    the event ``y = k`` against class ``k``'s one-vs-rest score (for a binary
+    problem, once, on the logit), then the ``K`` outputs are renormalised to sum
+    to one. Scores outside the calibration range are clipped to it; tied scores
+    share one value. Non-parametric: it corrects any monotone distortion but
+    needs more data than the parametric maps, and it can output exact 0 or 1
+    (costly under NLL when wrong).
+
+    Parameters
+    ----------
+{_COMMON_PARAMETERS_DOC}
+    Attributes
+    ----------
+    isotonic_ : ndarray of IsotonicRegression, shape (1,) for binary problems, \
+            else (n_classes,)
+        The fitted regressions. With ``ensemble=True``, one row per fold.
+
+{_COMMON_ATTRIBUTES_DOC}
+    See Also
+    --------
+    PlattScaling : The parametric (sigmoid) one-vs-rest map.
+
+    References
+    ----------
+    B. Zadrozny and C. Elkan, "Transforming Classifier Scores into Accurate
+    Multiclass Probability Estimates", KDD 2002.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal import IsotonicCalibration
+    >>> scores = np.array([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0])
+    >>> y = np.array([0, 0, 1, 0, 1, 1])
+    >>> iso = IsotonicCalibration().fit(scores, y)
+    >>> iso.predict_proba(np.array([-5.0, 0.5, 5.0]))[:, 1].round(3)
+    array([0. , 0.5, 1. ])
+    """
+
+    _map_attributes = ("isotonic_",)
+
+    def _fit_map(self, logits, y, sample_weight):
+        scores = _class_scores(logits)
+        positives = [1] if logits.shape[1] == 2 else range(logits.shape[1])
+        regressions = np.empty(len(positives), dtype=object)
+        for column, k in enumerate(positives):
+            regressions[column] = IsotonicRegression(
+                y_min=0.0, y_max=1.0, out_of_bounds="clip"
+            ).fit(scores[:, column], (y == k).astype(np.float64), sample_weight)
+        return {"isotonic_": regressions}
+
+    def _apply_map(self, logits, *, isotonic_):
+        scores = _class_scores(logits)
+        proba = np.column_stack(
+            [regression.predict(scores[:, j]) for j, regression in enumerate(isotonic_)]
+        )
+        if logits.shape[1] == 2:
+            proba = np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
+        return log_probabilities(proba)

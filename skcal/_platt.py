@@ -1,0 +1,189 @@
+"""Platt scaling: sigmoid(a * s + b) fitted by NLL, one-vs-rest for multiclass."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval
+
+from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
+from ._optimize import fit_logistic_1d, log_sigmoid, weighted_sum
+from ._scores import binary_logits, one_vs_rest_logits
+
+
+def is_separated(scores, is_positive, sample_weight):
+    """True when no finite sigmoid maximises the likelihood: the class is absent,
+    is everything, or a threshold on ``scores`` separates it (ties included)."""
+    if sample_weight is not None:
+        keep = sample_weight > 0
+        scores, is_positive = scores[keep], is_positive[keep]
+    positive, negative = scores[is_positive], scores[~is_positive]
+    if positive.shape[0] == 0 or negative.shape[0] == 0:
+        return True
+    return bool(negative.max() <= positive.min() or positive.max() <= negative.min())
+
+
+def platt_targets(is_positive, sample_weight, smoothing):
+    """Raw 0/1 targets, or Platt's (1999) smoothed targets from the class priors."""
+    targets = is_positive.astype(np.float64)
+    if not smoothing:
+        return targets
+    n_positive = weighted_sum(is_positive, sample_weight)
+    n_negative = weighted_sum(~is_positive, sample_weight)
+    return np.where(
+        is_positive, (n_positive + 1.0) / (n_positive + 2.0), 1.0 / (n_negative + 2.0)
+    )
+
+
+class PlattScaling(BaseCalibrator):
+    __doc__ = f"""Platt scaling: calibrated probabilities ``sigmoid(a * s + b)``.
+
+    For a binary problem, ``s`` is the classifier's logit (its decision
+    function, or ``log p - log(1 - p)`` of its probability) and ``a``, ``b``
+    minimise the negative log-likelihood of the labels, by Newton's method with
+    the exact Hessian. For ``K > 2`` classes, one sigmoid per class is fitted
+    one-vs-rest on that class's log-odds ``log p_k - log(1 - p_k)`` and the
+    ``K`` outputs are renormalised to sum to one; :class:`VectorScaling` is the
+    multinomial alternative, fitted jointly.
+
+    Parameters
+    ----------
+{_COMMON_PARAMETERS_DOC}
+    smoothing : bool, default=False
+        ``False`` fits the raw 0/1 labels, minimising the NLL. ``True`` uses
+        Platt's (1999) targets ``(N+ + 1) / (N+ + 2)`` and ``1 / (N- + 2)``,
+        which is what scikit-learn's ``method="sigmoid"`` fits; it guards
+        against overfitting on tiny calibration sets at the cost of a higher
+        NLL on large ones. With ``False``, a class that its scores separate
+        perfectly in the calibration data (or that is absent from it) has no
+        finite NLL optimum; that class is fitted on the smoothed targets
+        instead, with a warning that names it.
+
+    tol : float, default=1e-12
+        Stop when the Newton decrement (the predicted NLL reduction, in nats)
+        falls below ``tol``.
+
+    max_iter : int, default=100
+        Maximum number of Newton iterations per sigmoid.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1,) for binary problems, else (n_classes,)
+        The slopes ``a``. With ``ensemble=True``, one row per fold.
+
+    intercept_ : ndarray of shape (1,) for binary problems, else (n_classes,)
+        The offsets ``b``.
+
+    n_iter_ : ndarray of int, same shape as ``coef_``
+        Newton iterations of each sigmoid.
+
+{_COMMON_ATTRIBUTES_DOC}
+    See Also
+    --------
+    VectorScaling : The multinomial generalisation, fitted jointly.
+    TemperatureScaling : One temperature for all classes.
+
+    References
+    ----------
+    J. Platt, "Probabilistic Outputs for Support Vector Machines and
+    Comparisons to Regularized Likelihood Methods", Advances in Large Margin
+    Classifiers, 1999.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal import PlattScaling
+    >>> rng = np.random.default_rng(0)
+    >>> s = rng.normal(scale=2.0, size=5000)
+    >>> y = (rng.random(5000) < 1 / (1 + np.exp(-(0.5 * s - 1.0)))).astype(int)
+    >>> platt = PlattScaling().fit(s, y)
+    >>> platt.coef_.round(1), platt.intercept_.round(1)
+    (array([0.5]), array([-1.]))
+    >>> platt.predict_proba(np.array([0.0, 2.0])).round(3)
+    array([[0.727, 0.273],
+           [0.49 , 0.51 ]])
+    """
+
+    _map_attributes = ("coef_", "intercept_")
+
+    _parameter_constraints = {
+        **BaseCalibrator._parameter_constraints,
+        "smoothing": ["boolean"],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        cv=None,
+        ensemble=False,
+        n_jobs=None,
+        response_method="auto",
+        score_type="auto",
+        smoothing=False,
+        tol=1e-12,
+        max_iter=100,
+    ):
+        super().__init__(
+            estimator,
+            cv=cv,
+            ensemble=ensemble,
+            n_jobs=n_jobs,
+            response_method=response_method,
+            score_type=score_type,
+        )
+        self.smoothing = smoothing
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def _fit_map(self, logits, y, sample_weight):
+        n_classes = logits.shape[1]
+        if n_classes == 2:
+            scores = (logits[:, 1] - logits[:, 0])[:, None]
+            positives = [1]
+        else:
+            scores = one_vs_rest_logits(logits)
+            positives = range(n_classes)
+        fits, separated = [], []
+        for column, k in enumerate(positives):
+            is_positive = y == k
+            smoothing = self.smoothing
+            if not smoothing and is_separated(scores[:, column], is_positive, sample_weight):
+                separated.append(k)
+                smoothing = True
+            targets = platt_targets(is_positive, sample_weight, smoothing)
+            fits.append(
+                fit_logistic_1d(
+                    scores[:, column],
+                    targets,
+                    sample_weight,
+                    tol=self.tol,
+                    max_iter=self.max_iter,
+                )
+            )
+        if separated:
+            warnings.warn(
+                f"The calibration scores separate class column(s) {separated} "
+                "perfectly (or the class is absent), so the NLL has no finite "
+                "optimum there; those sigmoids were fitted on Platt's smoothed "
+                "targets. Use more calibration data, or smoothing=True throughout.",
+                UserWarning,
+            )
+        if not all(converged for *_, converged in fits):
+            warnings.warn(
+                f"Platt scaling did not converge in {self.max_iter} Newton "
+                "iterations for some class; the scores may separate it perfectly "
+                "(try smoothing=True).",
+                ConvergenceWarning,
+            )
+        a, b, n_iter, _ = (np.array(values) for values in zip(*fits))
+        return {"coef_": a, "intercept_": b, "n_iter_": n_iter.astype(int)}
+
+    def _apply_map(self, logits, *, coef_, intercept_):
+        if logits.shape[1] == 2:
+            s = logits[:, 1].astype(np.float64) - logits[:, 0]
+            return binary_logits(coef_[0] * s + intercept_[0])
+        return log_sigmoid(one_vs_rest_logits(logits) * coef_ + intercept_)

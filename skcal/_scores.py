@@ -1,0 +1,267 @@
+"""Turning what users pass (scores, probabilities, classifiers) into logit matrices.
+
+Every calibration map in skcal works on one representation: a float matrix of
+logits of shape (n_samples, n_classes), float32 or float64. Binary problems given
+one score per sample become the two columns ``[0, s]``, so that
+``softmax([0, s]) = [1 - sigmoid(s), sigmoid(s)]`` and the score stays one logit.
+"""
+
+import numbers
+
+import numpy as np
+from scipy.special import log_softmax
+from sklearn.utils import check_array, column_or_1d
+from sklearn.utils.multiclass import type_of_target
+
+SCORE_TYPES = ("auto", "logits", "probabilities")
+
+# Row sums of probabilities may be off by rounding; float32 softmax outputs over
+# a thousand classes are off by ~1e-5.
+_SIMPLEX_ATOL = 1e-3
+
+
+def probability_floor(dtype):
+    """Smallest probability skcal takes the log of: the dtype's smallest normal."""
+    return np.finfo(dtype).tiny
+
+
+def as_float_array(X, *, name="X"):
+    """Validate a 1-D or 2-D score array: finite, float32 or float64, non-empty."""
+    try:
+        X = check_array(
+            X,
+            dtype=(np.float64, np.float32),
+            ensure_2d=False,
+            ensure_all_finite=False,
+            input_name=name,
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"{name} must be a non-empty 1-D or 2-D numeric array of scores: {exc}"
+        ) from exc
+    # a float64 sum is finite exactly when every value is (short of ~1e300 values),
+    # and unlike np.isfinite(X) it allocates no array as large as X
+    if not np.isfinite(X.sum(dtype=np.float64)) and not np.isfinite(X).all():
+        bad = np.argwhere(~np.isfinite(X))[0]
+        where = f"row {bad[0]}" + (f", column {bad[1]}" if X.ndim == 2 else "")
+        raise ValueError(
+            f"{name} contains a non-finite score ({X[tuple(bad)]} at {where}). "
+            "Calibration needs finite logits or probabilities: remove or repair "
+            "such rows (for probabilities, exact zeros are fine; NaN or inf are not)."
+        )
+    return X
+
+
+def _looks_like_probabilities(X):
+    """True when every row lies in the probability simplex (or [0, 1] for 1-D)."""
+    if X.min() < 0 or X.max() > 1:
+        return False
+    if X.ndim == 1 or X.shape[1] == 1:
+        return True
+    return bool(np.all(np.abs(X.sum(axis=1, dtype=np.float64) - 1.0) <= _SIMPLEX_ATOL))
+
+
+def check_probabilities(P, *, name, hint=""):
+    """Raise unless ``P`` holds probabilities: values in [0, 1], rows summing to 1."""
+    low, high = P.min(), P.max()
+    if low < 0 or high > 1:
+        raise ValueError(
+            f"{name} has values outside [0, 1] (min {low:.4g}, max {high:.4g}), so "
+            f"they are not probabilities.{hint}"
+        )
+    if P.ndim == 2 and P.shape[1] > 1:
+        row_sums = P.sum(axis=1)
+        worst = np.argmax(np.abs(row_sums - 1.0))
+        if abs(float(row_sums[worst]) - 1.0) > _SIMPLEX_ATOL:
+            raise ValueError(
+                f"The rows of {name} must sum to 1, but row {worst} sums to "
+                f"{float(row_sums[worst]):.6g}; pass complete probability vectors "
+                f"(one column per class).{hint}"
+            )
+
+
+def resolve_score_type(X, score_type):
+    """Return 'logits' or 'probabilities' for validated scores ``X``."""
+    if score_type == "auto":
+        return "probabilities" if _looks_like_probabilities(X) else "logits"
+    if score_type == "probabilities":
+        check_probabilities(
+            X,
+            name="X (score_type='probabilities')",
+            hint=" Pass score_type='logits' for unnormalised scores.",
+        )
+    return score_type
+
+
+def log_probabilities(P):
+    """``log(P)`` with exact zeros floored at the dtype's smallest normal."""
+    return np.log(np.maximum(P, probability_floor(P.dtype)))
+
+
+def scores_to_logits(X, score_type):
+    """Map validated scores of a resolved type to an (n, n_classes) logit matrix.
+
+    1-D scores and single-column scores are one binary logit ``s`` (or one
+    probability ``p`` of the positive class, with ``s = log p - log(1 - p)``)
+    and become the columns ``[0, s]``.
+    """
+    if X.ndim == 2 and X.shape[1] > 1:
+        return log_probabilities(X) if score_type == "probabilities" else X
+    s = X.reshape(-1)
+    if score_type == "probabilities":
+        s = log_probabilities(s) - log_probabilities(1 - s)
+    return binary_logits(s)
+
+
+def binary_logits(s):
+    """The two-column logit matrix ``[0, s]`` of one binary score per row."""
+    return np.column_stack([np.zeros_like(s), s])
+
+
+def encode_labels(y, n_columns, *, labels=None, min_classes=2):
+    """Map labels to column indices of a score matrix with ``n_columns`` columns.
+
+    With ``labels`` given, column ``j`` belongs to ``labels[j]`` and every label
+    of ``y`` must be among them. Otherwise, integer labels in
+    ``0..n_columns - 1`` index the columns directly (so ``y`` may lack some
+    classes); other labels are sorted and must be exactly as many as there are
+    columns.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_columns,)
+    y_index : ndarray of shape (n_samples,), dtype intp
+    """
+    y = column_or_1d(y, warn=True)
+    if y.shape[0] == 0:
+        raise ValueError("y has 0 samples; at least one sample is required.")
+    if y.dtype.kind in "fc" and not np.isfinite(y).all():
+        raise ValueError("y contains NaN or infinity; labels must be finite.")
+    target_type = type_of_target(y, input_name="y")
+    if target_type not in ("binary", "multiclass"):
+        raise ValueError(
+            f"y must hold class labels (binary or multiclass); got target type "
+            f"{target_type!r}."
+        )
+    present = np.unique(y)
+    if present.shape[0] < min_classes:
+        raise ValueError(
+            f"y has only one class ({present[0]!r}); calibration needs samples of at "
+            "least two classes."
+        )
+    if labels is not None:
+        return _encode_with_labels(y, present, labels, n_columns)
+    is_integer = np.issubdtype(y.dtype, np.integer) or (
+        y.dtype.kind == "f" and np.all(np.mod(present, 1) == 0)
+    )
+    if is_integer and present[0] >= 0 and present[-1] < n_columns:
+        classes = np.arange(n_columns)
+        if y.dtype.kind == "f":
+            classes = classes.astype(y.dtype)
+        return classes, y.astype(np.intp)
+    if present.shape[0] != n_columns:
+        shown = ", ".join(repr(c) for c in present[:10])
+        more = ", ..." if present.shape[0] > 10 else ""
+        raise ValueError(
+            f"y has {present.shape[0]} distinct labels ({shown}{more}) but the scores "
+            f"have {n_columns} columns, so labels cannot be matched to columns. "
+            f"Pass labels= (the class of each column), encode y as integer column "
+            f"indices 0..{n_columns - 1}, or pass one score column per label, "
+            "ordered as the sorted labels."
+        )
+    return present, np.searchsorted(present, y).astype(np.intp)
+
+
+def _encode_with_labels(y, present, labels, n_columns):
+    labels = column_or_1d(np.asarray(labels))
+    if labels.shape[0] != n_columns:
+        raise ValueError(
+            f"labels has {labels.shape[0]} entries but the scores have {n_columns} "
+            "columns; pass the class of each column, in column order."
+        )
+    if np.unique(labels).shape[0] != labels.shape[0]:
+        raise ValueError("labels has repeated entries; each column needs its own class.")
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    position = np.clip(np.searchsorted(sorted_labels, present), 0, n_columns - 1)
+    missing = present[sorted_labels[position] != present]
+    if missing.shape[0]:
+        raise ValueError(
+            f"y has labels {missing[:10].tolist()} that are not in labels="
+            f"{labels.tolist()}; add them (one score column each)."
+        )
+    index = order[np.searchsorted(sorted_labels, y)]
+    return labels, index.astype(np.intp)
+
+
+def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
+    """Validate weights: 1-D, finite, non-negative, not all zero; None stays None."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        sample_weight = np.full(n_samples, sample_weight, dtype=dtype)
+    sample_weight = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=dtype,
+        input_name="sample_weight",
+        ensure_all_finite=True,
+    )
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), one weight per sample; "
+            f"got shape {sample_weight.shape}."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError(
+            "sample_weight has negative values (smallest "
+            f"{sample_weight.min():.4g}); weights must be non-negative."
+        )
+    if not np.any(sample_weight > 0):
+        raise ValueError(
+            "sample_weight is zero for every sample; at least one sample needs a "
+            "positive weight."
+        )
+    return sample_weight
+
+
+def one_vs_rest_logits(Z):
+    """Log-odds of each class against all others, ``log p_k - log(1 - p_k)``.
+
+    Computed from the logits without forming ``1 - p_k`` (exact when ``p_k`` is
+    within rounding of 1), in float64.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> one_vs_rest_logits(np.array([[0.0, 2.0]]))
+    array([[-2.,  2.]])
+    """
+    Z = np.asarray(Z, dtype=np.float64)
+    n_classes = Z.shape[1]
+    if n_classes == 2:
+        s = Z[:, 1] - Z[:, 0]
+        return np.column_stack([-s, s])
+    others = np.empty_like(Z)
+    # lse over j != k via a matrix with -inf on the diagonal, one class at a time
+    # would cost K passes; instead: log(sum_j e^{z_j} - e^{z_k}) is exact for every
+    # class but the row maximum, whose complement is summed directly.
+    top = np.argmax(Z, axis=1)
+    rows = np.arange(Z.shape[0])
+    shifted = Z - Z[rows, top][:, None]
+    e = np.exp(shifted)
+    e[rows, top] = 0.0
+    rest = e.sum(axis=1)  # sum over j != argmax
+    # for k != argmax: sum_{j != k} e_j = 1 + rest - e_k, with 1 + (rest - e_k) >= 1
+    with np.errstate(divide="ignore"):
+        others[:] = np.log1p(rest[:, None] - e)
+        others[rows, top] = np.log(rest)
+    others = np.maximum(others, np.log(probability_floor(np.float64)))
+    return shifted - others
+
+
+def softmax_and_log(Z):
+    """Probabilities and log-probabilities of a logit matrix."""
+    log_proba = log_softmax(Z, axis=1)
+    return np.exp(log_proba), log_proba
+

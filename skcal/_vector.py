@@ -1,0 +1,141 @@
+"""Vector scaling: softmax(a * z + b) with one scale and one offset per class."""
+
+import warnings
+from numbers import Integral, Real
+
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval
+
+from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
+from ._optimize import fit_inverse_temperature, fit_vector_scaling
+
+
+class VectorScaling(BaseCalibrator):
+    __doc__ = f"""Vector scaling: calibrated probabilities ``softmax(a * z + b)``.
+
+    Each class ``k`` gets its own scale ``a_k`` and offset ``b_k`` (Guo et al.
+    2017), a diagonal generalisation of temperature scaling that can also
+    correct class-wise bias. The parameters minimise the negative
+    log-likelihood with L-BFGS and the analytic gradient, started from the
+    temperature-scaling solution (``a = 1 / T``, ``b = 0``).
+
+    Unlike temperature scaling, vector scaling can change the predicted class.
+    Given probabilities, it works on their logs; a binary problem with one
+    score ``s`` per sample is the pair ``[0, s]``, for which the map reduces to
+    ``sigmoid(a_1 * s + b_1 - b_0)``, Platt's sigmoid.
+
+    Parameters
+    ----------
+{_COMMON_PARAMETERS_DOC}
+    alpha : float, default=1e-3
+        L2 penalty ``alpha / 2 * (||a - 1 / T||^2 + ||b||^2)`` added to the mean
+        NLL, pulling the map toward the temperature-scaling solution (so the
+        fitted NLL is never above temperature scaling's). ``alpha=0`` is the
+        plain maximum-likelihood fit, which does not exist when the scores
+        separate a class perfectly or a class is absent from the calibration
+        data: a scale then grows without bound and one held-out mistake costs
+        hundreds of nats. The default keeps such fits finite and changes
+        well-posed ones very little (on the CIFAR-10 ResNet-50 logits of the
+        benchmarks, held-out NLL 0.1692 with or without it).
+
+    tol : float, default=1e-8
+        Gradient tolerance of L-BFGS.
+
+    max_iter : int, default=1000
+        Maximum number of L-BFGS iterations.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (n_classes,)
+        The per-class scales ``a``. With ``ensemble=True``, one row per fold.
+
+    intercept_ : ndarray of shape (n_classes,)
+        The per-class offsets ``b``, centred to sum to zero (the softmax is
+        invariant to a common shift).
+
+    n_iter_ : int
+        L-BFGS iterations.
+
+{_COMMON_ATTRIBUTES_DOC}
+    See Also
+    --------
+    TemperatureScaling : One temperature for all classes.
+
+    References
+    ----------
+    C. Guo, G. Pleiss, Y. Sun and K. Q. Weinberger, "On Calibration of Modern
+    Neural Networks", ICML 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal import VectorScaling
+    >>> rng = np.random.default_rng(0)
+    >>> logits = rng.normal(size=(30000, 3))
+    >>> # the true probabilities are softmax(2 * z + [1, 0, -1])
+    >>> true = 2 * logits + np.array([1.0, 0.0, -1.0])
+    >>> p = np.exp(true) / np.exp(true).sum(axis=1, keepdims=True)
+    >>> y = (p.cumsum(axis=1) > rng.random((30000, 1))).argmax(axis=1)
+    >>> vs = VectorScaling().fit(logits, y)
+    >>> vs.coef_.round(1)
+    array([2., 2., 2.])
+    >>> vs.intercept_.round(1)
+    array([ 1., -0., -1.])
+    """
+
+    _map_attributes = ("coef_", "intercept_")
+
+    _parameter_constraints = {
+        **BaseCalibrator._parameter_constraints,
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        cv=None,
+        ensemble=False,
+        n_jobs=None,
+        response_method="auto",
+        score_type="auto",
+        alpha=1e-3,
+        tol=1e-8,
+        max_iter=1000,
+    ):
+        super().__init__(
+            estimator,
+            cv=cv,
+            ensemble=ensemble,
+            n_jobs=n_jobs,
+            response_method=response_method,
+            score_type=score_type,
+        )
+        self.alpha = alpha
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def _fit_map(self, logits, y, sample_weight):
+        beta, _, _ = fit_inverse_temperature(logits, y, sample_weight)
+        a, b, n_iter, converged = fit_vector_scaling(
+            logits,
+            y,
+            sample_weight,
+            a0=beta,
+            alpha=self.alpha,
+            tol=self.tol,
+            max_iter=self.max_iter,
+        )
+        if not converged:
+            warnings.warn(
+                f"Vector scaling did not converge in {n_iter} L-BFGS iterations; "
+                "increase max_iter, or set alpha > 0 if the scores separate the "
+                "classes perfectly.",
+                ConvergenceWarning,
+            )
+        return {"coef_": a, "intercept_": b, "n_iter_": n_iter}
+
+    def _apply_map(self, logits, *, coef_, intercept_):
+        return logits * coef_ + intercept_

@@ -1,0 +1,33 @@
+"""Calibration metrics and scorers: NLL, Brier, the ECE family, and more.
+
+Every metric takes ``(y_true, y_prob, *, sample_weight=None, labels=None, ...)``,
+string or integer labels, binary 1-D probabilities of the positive class or
+(n_samples, n_classes) matrices, and accepts a ``y_true`` lacking some class.
+"""
+
+from ._brier import brier_score
+from ._decomposition import NLLDecomposition, nll_decomposition
+from ._ece import (
+    CalibrationCurve,
+    calibration_curve,
+    expected_calibration_error,
+    maximum_calibration_error,
+)
+from ._nll import nll, nll_from_logits, perplexity
+from ._scorer import get_scorer, get_scorer_names, register_scorers
+
+__all__ = [
+    "CalibrationCurve",
+    "NLLDecomposition",
+    "brier_score",
+    "calibration_curve",
+    "expected_calibration_error",
+    "get_scorer",
+    "get_scorer_names",
+    "maximum_calibration_error",
+    "nll",
+    "nll_decomposition",
+    "nll_from_logits",
+    "perplexity",
+    "register_scorers",
+]

@@ -1,0 +1,66 @@
+"""The Brier score."""
+
+import numpy as np
+from sklearn.utils._param_validation import validate_params
+
+from .._optimize import row_blocks
+from ._checks import check_prediction, weighted_mean
+
+
+@validate_params(
+    {
+        "y_true": ["array-like"],
+        "y_prob": ["array-like"],
+        "sample_weight": ["array-like", None],
+        "labels": ["array-like", None],
+    },
+    prefer_skip_nested_validation=True,
+)
+def brier_score(y_true, y_prob, *, sample_weight=None, labels=None):
+    """Brier score: mean squared distance between probabilities and one-hot labels.
+
+    For ``K > 2`` classes, ``mean_i sum_k (p_ik - 1[y_i = k])^2``, in [0, 2]. For
+    a binary problem, the customary ``mean_i (p_i - y_i)^2`` of the positive
+    class, in [0, 1], which is half the two-class sum. Both equal
+    :func:`sklearn.metrics.brier_score_loss`. The Brier score is proper but,
+    unlike the NLL, bounded: it punishes a confident mistake by at most 2.
+
+    Parameters
+    ----------
+    y_true : array-like of shape (n_samples,)
+        True labels.
+
+    y_prob : array-like of shape (n_samples, n_classes) or (n_samples,)
+        Predicted probabilities; for a binary problem, 1-D probabilities of
+        the second class are accepted too.
+
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative sample weights.
+
+    labels : array-like of shape (n_classes,), default=None
+        The class of each column of ``y_prob``, as in :func:`nll`.
+
+    Returns
+    -------
+    score : float
+
+    Examples
+    --------
+    >>> from skcal.metrics import brier_score
+    >>> round(brier_score([0, 1, 2], [[0.8, 0.1, 0.1], [0.2, 0.7, 0.1], [0.3, 0.3, 0.4]]), 4)
+    0.2467
+    >>> round(brier_score([0, 1], [0.1, 0.8]), 4)  # binary: (0.1^2 + 0.2^2) / 2
+    0.025
+    """
+    y_index, y_prob, _, sample_weight = check_prediction(
+        y_true, y_prob, labels=labels, sample_weight=sample_weight
+    )
+    n, k = y_prob.shape
+    per_row = np.empty(n, dtype=np.float64)
+    for rows in row_blocks(n, k):
+        block = y_prob[rows]
+        p_true = block[np.arange(block.shape[0]), y_index[rows]].astype(np.float64)
+        squares = np.einsum("ij,ij->i", block, block).astype(np.float64)
+        per_row[rows] = squares - 2.0 * p_true + 1.0
+    score = weighted_mean(per_row, sample_weight)
+    return score / 2.0 if k == 2 else score

@@ -1,0 +1,60 @@
+"""Shared fixtures.
+
+Real classifier outputs live in ``../shared/data`` beside the project checkout
+(see its README for provenance). They are never copied into the project: tests
+that need them skip, saying why, when the folder is absent. Set
+``SKCAL_SHARED_DATA`` to read them from elsewhere.
+"""
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+SHARED_DATA = Path(
+    os.environ.get(
+        "SKCAL_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"
+    )
+)
+
+
+def load_shared(name):
+    """Arrays of ``shared/data/<name>``, or a skip when the file is not there."""
+    path = SHARED_DATA / name
+    if not path.is_file():
+        pytest.skip(f"real classifier outputs not available: {path} is absent")
+    with np.load(path, allow_pickle=False) as data:
+        return {key: data[key] for key in data.files}
+
+
+def seeded_halves(n_samples, seed=0):
+    """Index arrays of a seeded 50/50 split (calibration half, evaluation half)."""
+    order = np.random.default_rng(seed).permutation(n_samples)
+    return order[: n_samples // 2], order[n_samples // 2 :]
+
+
+def sample_labels(proba, rng):
+    """One label per row drawn from the row's probabilities."""
+    return (proba.cumsum(axis=1) > rng.random((proba.shape[0], 1))).argmax(axis=1)
+
+
+def softmax(z):
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+@pytest.fixture
+def flsd_logits():
+    """CIFAR-10 ResNet-50 (focal loss FLSD-53) logits with a real val/test split."""
+    return load_shared("cifar10_resnet50_flsd53_val_test.npz")
+
+
+@pytest.fixture
+def known_temperature_logits():
+    """Synthetic logits whose labels are drawn from softmax(z / 2.5): T* = 2.5."""
+    rng = np.random.default_rng(42)
+    logits = rng.normal(scale=4.0, size=(40000, 5))
+    y = sample_labels(softmax(logits / 2.5), rng)
+    return logits, y, 2.5

@@ -1,0 +1,156 @@
+"""TemperatureScaling: known answers, agreement with scikit-learn, invariants."""
+
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.frozen import FrozenEstimator
+from sklearn.metrics import log_loss
+
+from conftest import sample_labels, softmax
+from skcal import TemperatureScaling
+from skcal._optimize import _TemperatureProblem
+
+
+class ScoresAsClassifier(ClassifierMixin, BaseEstimator):
+    """A 'classifier' whose decision function is its input: scikit-learn's
+    calibrators can then be fitted on precomputed logits."""
+
+    def fit(self, X, y):
+        self.classes_ = np.unique(y)
+        return self
+
+    def decision_function(self, X):
+        return np.asarray(X)
+
+    def predict(self, X):
+        return self.classes_[np.asarray(X).argmax(axis=1)]
+
+
+def sklearn_inverse_temperature(logits, y):
+    model = FrozenEstimator(ScoresAsClassifier().fit(logits, y))
+    fitted = CalibratedClassifierCV(model, method="temperature").fit(logits, y)
+    return float(fitted.calibrated_classifiers_[0].calibrators[0].beta_)
+
+
+def test_recovers_a_known_temperature(known_temperature_logits):
+    logits, y, true_temperature = known_temperature_logits
+    ts = TemperatureScaling().fit(logits, y)
+    assert ts.temperature_ == pytest.approx(true_temperature, rel=0.03)
+    assert ts.n_iter_ <= 8  # a few passes over the data, not dozens
+
+
+def test_equals_scikit_learn_on_real_logits(flsd_logits):
+    logits, y = flsd_logits["logits_val"], flsd_logits["y_val"]
+    ts = TemperatureScaling().fit(logits, y)
+    beta = sklearn_inverse_temperature(logits, y)
+    assert 1.0 / ts.temperature_ == pytest.approx(beta, rel=1e-5)
+    test_logits, test_y = flsd_logits["logits_test"], flsd_logits["y_test"]
+    ours = log_loss(test_y, ts.predict_proba(test_logits))
+    theirs = log_loss(test_y, softmax(beta * test_logits))
+    assert ours == pytest.approx(theirs, abs=1e-7)
+    assert ts.n_iter_ <= 8
+
+
+def test_gradient_is_zero_at_the_optimum(flsd_logits):
+    logits, y = flsd_logits["logits_val"], flsd_logits["y_val"]
+    ts = TemperatureScaling().fit(logits, y)
+    problem = _TemperatureProblem(logits, y, None)
+    beta = 1.0 / ts.temperature_
+    _, grad, _ = problem.evaluate(beta)
+    assert abs(beta * grad) < 1e-9
+    # and the NLL is larger on both sides
+    center = problem.evaluate(beta)[0]
+    assert problem.evaluate(beta * 1.001)[0] > center
+    assert problem.evaluate(beta * 0.999)[0] > center
+
+
+def test_binary_temperature_is_half_of_scikit_learns():
+    """scikit-learn treats one binary score s as the pair (-s, s)."""
+    rng = np.random.default_rng(0)
+    s = rng.normal(scale=4.0, size=3000)
+    y = (rng.random(3000) < 1 / (1 + np.exp(-s / 3))).astype(int)
+    ts = TemperatureScaling().fit(s, y)
+    model = FrozenEstimator(ScoresAsClassifier().fit(s[:, None], y))
+    sk = CalibratedClassifierCV(model, method="temperature").fit(s[:, None], y)
+    beta = float(sk.calibrated_classifiers_[0].calibrators[0].beta_)
+    assert ts.temperature_ == pytest.approx(1.0 / (2.0 * beta), rel=1e-5)
+    assert ts.temperature_ == pytest.approx(3.0, rel=0.1)
+
+
+def test_float32_matches_float64(known_temperature_logits):
+    logits, y, _ = known_temperature_logits
+    t64 = TemperatureScaling().fit(logits, y).temperature_
+    t32 = TemperatureScaling().fit(logits.astype(np.float32), y).temperature_
+    assert t32 == pytest.approx(t64, rel=1e-5)
+
+
+def test_large_input_uses_a_warm_start_and_stays_exact():
+    rng = np.random.default_rng(5)
+    logits = rng.normal(scale=3.0, size=(120_000, 3)).astype(np.float32)
+    y = sample_labels(softmax(logits.astype(np.float64) * 0.6), rng)
+    ts = TemperatureScaling().fit(logits, y)
+    problem = _TemperatureProblem(logits, y, None)
+    _, grad, _ = problem.evaluate(1.0 / ts.temperature_)
+    assert abs(grad / ts.temperature_) < 1e-6
+    assert ts.n_iter_ <= 4
+
+
+def test_uninformative_scores_warn_and_predict_uniform():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(500, 3))
+    y = sample_labels(softmax(-2 * logits), rng)  # columns anti-aligned with labels
+    with pytest.warns(UserWarning, match="carry no information"):
+        ts = TemperatureScaling().fit(logits, y)
+    assert ts.temperature_ == np.inf
+    assert_allclose(ts.predict_proba(logits), 1 / 3)
+
+
+def test_separable_scores_warn_of_non_convergence():
+    y = np.array([0, 1, 2] * 20)
+    logits = np.eye(3)[y] * 5.0  # the true class always has the largest logit
+    with pytest.warns(ConvergenceWarning, match="no finite optimum"):
+        ts = TemperatureScaling().fit(logits, y)
+    assert ts.temperature_ < 0.5
+    assert_allclose(ts.predict_proba(logits)[np.arange(60), y], 1.0, atol=1e-6)
+
+
+def test_weights_scale_free(known_temperature_logits):
+    logits, y, _ = known_temperature_logits
+    w = np.random.default_rng(0).random(y.shape[0])
+    a = TemperatureScaling().fit(logits, y, sample_weight=w).temperature_
+    b = TemperatureScaling().fit(logits, y, sample_weight=1000 * w).temperature_
+    assert a == pytest.approx(b, rel=1e-9)
+
+
+logit_matrices = arrays(
+    np.float64,
+    st.tuples(st.integers(20, 60), st.integers(2, 6)),
+    elements=st.floats(-20, 20, allow_nan=False, allow_subnormal=False),
+)
+
+
+@settings(max_examples=40, deadline=None)
+@given(logits=logit_matrices, seed=st.integers(0, 10_000))
+def test_never_changes_the_argmax(logits, seed):
+    rng = np.random.default_rng(seed)
+    y = sample_labels(softmax(logits * 0.5), rng)
+    if np.unique(y).shape[0] < 2:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # degenerate draws may warn; the argmax must hold
+        ts = TemperatureScaling().fit(logits, y)
+    if not np.isfinite(ts.temperature_):
+        return  # uniform predictions have no argmax to keep
+    proba = ts.predict_proba(logits)
+    # where the top logit leads by more than rounding can resolve in probabilities
+    ordered = np.sort(logits, axis=1)
+    clear_top = ordered[:, -1] - ordered[:, -2] > 1e-9 * (1 + np.abs(ordered[:, -1]))
+    assert_array_equal(proba.argmax(axis=1)[clear_top], logits.argmax(axis=1)[clear_top])
