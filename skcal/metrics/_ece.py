@@ -41,20 +41,19 @@ def top_label(y_index, y_prob):
 
 
 def bin_edges(confidence, sample_weight, n_bins, strategy):
-    """``n_bins + 1`` edges: equal width on [0, 1], or equal (weighted) mass."""
-    if strategy == "uniform":
-        return np.linspace(0.0, 1.0, n_bins + 1)
-    levels = np.linspace(0.0, 1.0, n_bins + 1)
-    if sample_weight is None:
-        edges = np.quantile(confidence, levels)
-    else:
+    """``n_bins + 1`` edges on [0, 1]: equal width, or equal (weighted) mass.
+
+    Equal-mass edges are the lower weighted quantiles of the confidences (the
+    smallest value whose cumulative weight reaches each level), so integer
+    weights and repeated rows give the same bins.
+    """
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    if strategy == "quantile":
         order = np.argsort(confidence, kind="stable")
-        cumulative = np.cumsum(sample_weight[order])
-        cumulative /= cumulative[-1]
-        position = np.searchsorted(cumulative, levels[1:-1], side="left")
-        interior = confidence[order][np.minimum(position, len(order) - 1)]
-        edges = np.concatenate([[confidence.min()], interior, [confidence.max()]])
-    edges[0], edges[-1] = min(edges[0], 0.0), max(edges[-1], 1.0)
+        weight = np.ones_like(confidence) if sample_weight is None else sample_weight
+        cumulative = np.cumsum(weight[order])
+        position = np.searchsorted(cumulative, edges[1:-1] * cumulative[-1], side="left")
+        edges[1:-1] = confidence[order][np.minimum(position, order.shape[0] - 1)]
     return edges
 
 
