@@ -221,23 +221,29 @@ def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter):
 # Platt scaling: NLL of sigmoid(a * s + b), Newton on two parameters
 # --------------------------------------------------------------------------- #
 def _logistic_pass(s, target, sample_weight, a, b):
-    """Loss, gradient and Hessian of the weighted logistic NLL at (a, b)."""
-    u = a * s + b
-    e = np.exp(-np.abs(u))
-    # loss_i = softplus(u) - t u = log1p(e) + max(u, 0) - t u
-    loss_rows = np.log1p(e) + np.maximum(u, 0) - target * u
-    p = np.where(u >= 0, 1.0, e) / (1.0 + e)  # sigmoid(u), no overflow
-    curvature = p * (1.0 - p)
-    residual = p - target
-    if sample_weight is not None:
-        residual *= sample_weight
-        curvature *= sample_weight
-        loss = float(sample_weight @ loss_rows)
-    else:
-        loss = float(loss_rows.sum())
-    cs = curvature * s
-    grad = np.array([residual @ s, residual.sum()])
-    hess = np.array([[cs @ s, cs.sum()], [cs.sum(), curvature.sum()]])
+    """Loss, gradient and Hessian of the weighted logistic NLL at (a, b), in blocks."""
+    loss = 0.0
+    moments = np.zeros(5)  # sum r s, sum r, sum c s^2, sum c s, sum c
+    for rows in row_blocks(s.shape[0], 1, block_elements=_BLOCK_ELEMENTS // 4):
+        sb, tb = s[rows], target[rows]
+        u = a * sb + b
+        e = np.exp(-np.abs(u))
+        # loss_i = softplus(u) - t u = log1p(e) + max(u, 0) - t u
+        loss_rows = np.log1p(e) + np.maximum(u, 0) - tb * u
+        p = np.where(u >= 0, 1.0, e) / (1.0 + e)  # sigmoid(u), no overflow
+        curvature = p * (1.0 - p)
+        residual = p - tb
+        if sample_weight is not None:
+            wb = sample_weight[rows]
+            residual *= wb
+            curvature *= wb
+            loss += float(wb @ loss_rows)
+        else:
+            loss += float(loss_rows.sum())
+        cs = curvature * sb
+        moments += (residual @ sb, residual.sum(), cs @ sb, cs.sum(), curvature.sum())
+    grad = moments[:2].copy()
+    hess = np.array([[moments[2], moments[3]], [moments[3], moments[4]]])
     return loss, grad, hess
 
 
