@@ -1,15 +1,20 @@
 """skcal: scikit-learn compatible probability calibration, fitted by NLL."""
 
+from ._compare import CalibratorComparison, compare_calibrators
 from ._isotonic import IsotonicCalibration
 from ._platt import PlattScaling
+from ._plot import ReliabilityDisplay
 from ._temperature import TemperatureScaling
 from ._vector import VectorScaling
 
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "CalibratorComparison",
     "IsotonicCalibration",
     "PlattScaling",
+    "ReliabilityDisplay",
     "TemperatureScaling",
     "VectorScaling",
+    "compare_calibrators",
 ]

@@ -107,14 +107,52 @@ _COMMON_ATTRIBUTES_DOC = """\
 """
 
 
+def _fit_params(estimator, sample_weight):
+    """``{'sample_weight': ...}`` when there are weights and the estimator takes them."""
+    if sample_weight is not None and has_fit_parameter(estimator, "sample_weight"):
+        return {"sample_weight": sample_weight}
+    return {}
+
+
 def _fit_fold(estimator, X, y, sample_weight, train, test, response_method, classes):
     """Fit a clone on ``train`` and return it with its logits on ``test``."""
-    fit_params = {}
-    if sample_weight is not None and has_fit_parameter(estimator, "sample_weight"):
-        fit_params["sample_weight"] = _safe_indexing(sample_weight, train)
-    estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train), **fit_params)
+    weights = None if sample_weight is None else sample_weight[train]
+    estimator.fit(
+        _safe_indexing(X, train), _safe_indexing(y, train), **_fit_params(estimator, weights)
+    )
     logits = classifier_logits(estimator, _safe_indexing(X, test), response_method, classes)
     return estimator, logits
+
+
+def cross_fitted_logits(
+    estimator, X, y, y_index, sample_weight, *, cv, response_method, classes, n_jobs
+):
+    """Out-of-fold logits of ``estimator`` over the folds of ``cv``.
+
+    ``cv=None`` means 5 stratified folds; an integer asks for that many and
+    is checked against the smallest class. Returns the fitted fold
+    classifiers, the logits of each test fold and the test indices.
+    """
+    folds = _DEFAULT_FOLDS if cv is None else cv
+    splitter = check_cv(folds, y, classifier=True)
+    if isinstance(folds, Integral):
+        smallest = np.bincount(y_index).min()
+        if folds > smallest:
+            raise ValueError(
+                f"cv={folds} asks for {folds} stratified folds but the smallest "
+                f"class has only {smallest} sample(s), so some training folds "
+                f"would miss it. Use cv={max(2, smallest)} or less, or more data."
+            )
+    splits = list(splitter.split(X, y))
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_fold)(
+            clone(estimator), X, y, sample_weight, train, test, response_method, classes
+        )
+        for train, test in splits
+    )
+    fitted = [fold_estimator for fold_estimator, _ in results]
+    logits = [fold_logits for _, fold_logits in results]
+    return fitted, logits, [test for _, test in splits]
 
 
 def _resolve_response_method(estimator, response_method):
@@ -331,46 +369,30 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 setattr(self, attribute, getattr(first, attribute))
 
     def _cross_fit(self, X, y, y_index, sample_weight):
-        folds = _DEFAULT_FOLDS if self.cv is None else self.cv
-        cv = check_cv(folds, y, classifier=True)
-        if isinstance(folds, Integral):
-            smallest = np.bincount(y_index).min()
-            if folds > smallest:
-                raise ValueError(
-                    f"cv={folds} asks for {folds} stratified folds but the smallest "
-                    f"class has only {smallest} sample(s), so some training folds "
-                    f"would miss it. Use cv={max(2, smallest)} or less, or more data."
-                )
-        splits = list(cv.split(X, y))
-        results = Parallel(n_jobs=self.n_jobs)(
-            delayed(_fit_fold)(
-                clone(self.estimator),
-                X,
-                y,
-                sample_weight,
-                train,
-                test,
-                self.response_method_,
-                self.classes_,
-            )
-            for train, test in splits
+        fitted, logits, tests = cross_fitted_logits(
+            self.estimator,
+            X,
+            y,
+            y_index,
+            sample_weight,
+            cv=self.cv,
+            response_method=self.response_method_,
+            classes=self.classes_,
+            n_jobs=self.n_jobs,
         )
-        tests = [test for _, test in splits]
         if self.ensemble:
             maps = [
-                self._fit_map(logits, y_index[test], _take(sample_weight, test))
-                for (_, logits), test in zip(results, tests)
+                self._fit_map(fold_logits, y_index[test], _take(sample_weight, test))
+                for fold_logits, test in zip(logits, tests)
             ]
             self._set_map({key: np.stack([m[key] for m in maps]) for key in maps[0]})
-            self.estimators_ = [estimator for estimator, _ in results]
+            self.estimators_ = fitted
             return self.estimators_
         test = np.concatenate(tests)
-        logits = np.concatenate([logits for _, logits in results])
-        self._set_map(self._fit_map(logits, y_index[test], _take(sample_weight, test)))
-        fit_params = {}
-        if sample_weight is not None and has_fit_parameter(self.estimator, "sample_weight"):
-            fit_params["sample_weight"] = sample_weight
-        self.estimator_ = clone(self.estimator).fit(X, y, **fit_params)
+        self._set_map(
+            self._fit_map(np.concatenate(logits), y_index[test], _take(sample_weight, test))
+        )
+        self.estimator_ = clone(self.estimator).fit(X, y, **_fit_params(self.estimator, sample_weight))
         return [self.estimator_]
 
     def _set_map(self, params):

@@ -1,0 +1,628 @@
+"""Ranking calibration methods by held-out NLL, with paired uncertainty."""
+
+import time
+from numbers import Integral
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.model_selection import StratifiedKFold, check_cv
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import _safe_indexing, column_or_1d, indexable
+
+from ._base import (
+    _fit_params,
+    _resolve_response_method,
+    classifier_logits,
+    cross_fitted_logits,
+)
+from ._identity import Uncalibrated
+from ._isotonic import IsotonicCalibration
+from ._platt import PlattScaling
+from ._scores import (
+    as_float_array,
+    check_sample_weight,
+    encode_labels,
+    resolve_score_type,
+    scores_to_logits,
+)
+from ._temperature import TemperatureScaling
+from ._vector import VectorScaling
+from .metrics import brier_score, expected_calibration_error, get_scorer
+from .metrics._nll import true_class_log_proba
+
+BASELINE = "uncalibrated"
+BUILTIN_METRICS = ("nll", "ece", "brier", "accuracy")
+# a method is "tied" with the best when its NLL difference is within this many
+# standard errors of zero
+TIE_STANDARD_ERRORS = 2.0
+
+
+def default_calibrators():
+    """Every calibrator skcal has, unfitted, by name."""
+    return {
+        "TemperatureScaling": TemperatureScaling(),
+        "VectorScaling": VectorScaling(),
+        "PlattScaling": PlattScaling(),
+        "IsotonicCalibration": IsotonicCalibration(),
+    }
+
+
+def _named_candidates(calibrators):
+    if calibrators is None:
+        return default_calibrators()
+    if isinstance(calibrators, dict):
+        named = dict(calibrators)
+    else:
+        named = {}
+        for calibrator in calibrators:
+            name = type(calibrator).__name__
+            suffix = 2
+            while name in named:
+                name = f"{type(calibrator).__name__}#{suffix}"
+                suffix += 1
+            named[name] = calibrator
+    if not named:
+        raise ValueError("calibrators is empty; pass at least one calibrator, or None.")
+    if BASELINE in named:
+        raise ValueError(f"{BASELINE!r} is the name of the baseline row; rename that method.")
+    for name, calibrator in named.items():
+        if not (hasattr(calibrator, "fit") and hasattr(calibrator, "predict_proba")):
+            raise ValueError(
+                f"Candidate {name!r} ({type(calibrator).__name__}) has no fit and "
+                "predict_proba; pass calibrators that take scores."
+            )
+        params = calibrator.get_params() if hasattr(calibrator, "get_params") else {}
+        if params.get("estimator") is not None:
+            raise ValueError(
+                f"Candidate {name!r} wraps a classifier already; pass it without one "
+                "and give the classifier as compare_calibrators(..., estimator=...)."
+            )
+    return named
+
+
+def _with_score_type(calibrator, score_type):
+    """A clone told how to read the scores, when it takes that parameter."""
+    calibrator = clone(calibrator)
+    if "score_type" in calibrator.get_params():
+        calibrator.set_params(score_type=score_type)
+    return calibrator
+
+
+def _fold_metrics(y_index, proba, sample_weight, labels):
+    weights = None if sample_weight is None else sample_weight
+    log_p = true_class_log_proba(y_index, proba)
+    total = y_index.shape[0] if weights is None else weights.sum()
+    correct = proba.argmax(axis=1) == y_index
+    return log_p, {
+        "nll": -(log_p.sum() if weights is None else weights @ log_p) / total,
+        "ece": expected_calibration_error(y_index, proba, sample_weight=weights, labels=labels),
+        "brier": brier_score(y_index, proba, sample_weight=weights, labels=labels),
+        "accuracy": (correct.sum() if weights is None else weights @ correct) / total,
+    }
+
+
+def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test_y, test_w,
+                   scorers, labels, verbose, fold):
+    """Fit every candidate on the training scores, score it on the test scores."""
+    results = {}
+    for name, calibrator in candidates.items():
+        start = time.perf_counter()
+        fitted = clone(calibrator).fit(train_scores, train_y, sample_weight=train_w)
+        fit_time = time.perf_counter() - start
+        proba = fitted.predict_proba(test_scores)
+        log_p, metrics = _fold_metrics(test_y, proba, test_w, labels)
+        for scorer_name, scorer in scorers.items():
+            metrics[scorer_name] = scorer(fitted, test_scores, test_y)
+        results[name] = {"proba": proba, "log_p": log_p, "metrics": metrics, "fit_time": fit_time}
+        if verbose:
+            print(f"[compare] fold {fold}: {name} fitted in {fit_time:.3f} s, "
+                  f"NLL {metrics['nll']:.4f}")
+    return results
+
+
+class CalibratorComparison:
+    """Result of :func:`compare_calibrators`: a ranked table of held-out metrics.
+
+    Attributes
+    ----------
+    ranking_ : list of str
+        Method names, best first by mean held-out NLL.
+
+    cv_results_ : dict of ndarray
+        One entry per method (in the order of ``cv_results_['method']``):
+        ``split{k}_test_{metric}``, ``mean_test_{metric}``, ``std_test_{metric}``
+        for ``nll``, ``ece``, ``brier``, ``accuracy`` and every scorer passed;
+        ``rank_test_nll``; ``nll_diff_to_best`` (mean over splits of the paired
+        difference), ``nll_diff_se`` (its standard error from the per-sample
+        paired differences) and ``tied_with_best`` (difference within two
+        standard errors of zero); ``mean_fit_time``.
+
+    best_calibrator_ : estimator
+        The best method refitted on all the data (wrapping the classifier,
+        when one was given).
+
+    predictions_ : dict of ndarray
+        Out-of-fold probabilities of each method, shape (n_samples, n_classes),
+        in the order of the input rows.
+
+    classes_ : ndarray
+        The class labels, in the column order of the probabilities.
+
+    test_results_ : dict or None
+        With a test set: for each method fitted on all the data, its ``nll``,
+        ``ece``, ``brier`` and ``accuracy`` on the test set.
+    """
+
+    def __init__(self, *, cv_results, predictions, y_true, sample_weight, classes,
+                 best_calibrator, test_results, n_splits):
+        self.cv_results_ = cv_results
+        self.predictions_ = predictions
+        self.classes_ = classes
+        self.best_calibrator_ = best_calibrator
+        self.test_results_ = test_results
+        self.n_splits_ = n_splits
+        order = np.argsort(cv_results["mean_test_nll"], kind="stable")
+        self.ranking_ = [str(cv_results["method"][i]) for i in order]
+        self._y_true = y_true
+        self._sample_weight = sample_weight
+
+    def _rows(self):
+        results = self.cv_results_
+        index = {name: i for i, name in enumerate(results["method"])}
+        for rank, name in enumerate(self.ranking_, start=1):
+            i = index[name]
+            yield rank, name, {key: value[i] for key, value in results.items()}
+
+    def __str__(self):
+        header = (
+            f"{'rank':<5}{'method':<24}{'NLL':>9}{'ΔNLL vs best':>19}{'':>2}"
+            f"{'ECE %':>8}{'Brier':>8}{'accuracy':>10}{'fit s':>8}"
+        )
+        lines = [
+            f"Held-out comparison over {self.n_splits_} folds (NLL in nats; Δ ± standard "
+            "error of the paired difference; = : not distinguishable from the best)",
+            header,
+            "-" * len(header),
+        ]
+        for rank, name, row in self._rows():
+            if rank == 1:
+                diff = "best"
+                tie = ""
+            else:
+                diff = f"+{row['nll_diff_to_best']:.4f} ± {row['nll_diff_se']:.4f}"
+                tie = "=" if row["tied_with_best"] else ""
+            lines.append(
+                f"{rank:<5}{name:<24}{row['mean_test_nll']:>9.4f}{diff:>19}{tie:>2}"
+                f"{100 * row['mean_test_ece']:>8.2f}{row['mean_test_brier']:>8.4f}"
+                f"{row['mean_test_accuracy']:>10.4f}{row['mean_fit_time']:>8.3f}"
+            )
+        if self.test_results_ is not None:
+            lines += ["", "Fitted on all the data, scored on the test set:",
+                      f"{'method':<29}{'NLL':>9}{'ECE %':>8}{'Brier':>8}{'accuracy':>10}"]
+            for name in self.ranking_:
+                r = self.test_results_[name]
+                lines.append(
+                    f"{name:<29}{r['nll']:>9.4f}{100 * r['ece']:>8.2f}"
+                    f"{r['brier']:>8.4f}{r['accuracy']:>10.4f}"
+                )
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return self.__str__()
+
+    def to_dict(self):
+        """The results as plain Python types, ready for ``json.dump``.
+
+        Returns
+        -------
+        results : dict
+            ``ranking``, ``n_splits``, ``classes``, ``methods`` (one dict per
+            method, best first, with every ``cv_results_`` entry) and
+            ``test_results`` (or None).
+        """
+        methods = []
+        for rank, name, row in self._rows():
+            entry = {"method": name}
+            for key, value in row.items():
+                if key == "method":
+                    continue
+                entry[key] = value.item() if hasattr(value, "item") else value
+            methods.append(entry)
+        test = None
+        if self.test_results_ is not None:
+            test = {
+                name: {key: float(value) for key, value in metrics.items()}
+                for name, metrics in self.test_results_.items()
+            }
+        return {
+            "ranking": list(self.ranking_),
+            "n_splits": int(self.n_splits_),
+            "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
+            "methods": methods,
+            "test_results": test,
+        }
+
+    def to_frame(self):
+        """The ranked table as a pandas DataFrame, one row per method, best first.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError(
+                "to_frame needs pandas, an optional dependency: pip install pandas"
+            ) from exc
+        rows = [row for _, _, row in self._rows()]
+        return pd.DataFrame(rows).set_index("method")
+
+    def plot(self, *, methods=None, kind="top_label", n_bins=15, strategy="uniform", axes=None):
+        """Reliability diagrams of the out-of-fold probabilities, side by side.
+
+        Each diagram pools the held-out predictions of all folds, so the ECE in
+        its legend is computed on all samples at once; the table's ECE is the
+        mean of the per-fold ECEs, which is larger (fewer samples per bin).
+
+        Parameters
+        ----------
+        methods : list of str, default=None
+            Which methods to draw; all of them (best first) by default.
+
+        kind : {'top_label', 'class'}, default='top_label'
+            Passed to :class:`~skcal.ReliabilityDisplay`.
+
+        n_bins : int, default=15
+            Number of bins.
+
+        strategy : {'uniform', 'quantile'}, default='uniform'
+            Equal-width or equal-mass bins.
+
+        axes : array of matplotlib Axes, default=None
+            One axis per method; a new figure when None.
+
+        Returns
+        -------
+        displays : list of ReliabilityDisplay
+        """
+        from ._plot import ReliabilityDisplay, _pyplot
+
+        methods = self.ranking_ if methods is None else list(methods)
+        unknown = [m for m in methods if m not in self.predictions_]
+        if unknown:
+            raise ValueError(f"Unknown methods {unknown}; choose among {self.ranking_}.")
+        if axes is None:
+            plt = _pyplot()
+            n = len(methods)
+            _, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.8), squeeze=False, sharey=True)
+            axes = axes[0]
+        displays = []
+        for ax, name in zip(np.ravel(axes), methods):
+            displays.append(
+                ReliabilityDisplay.from_predictions(
+                    self._y_true,
+                    self.predictions_[name],
+                    labels=self.classes_,
+                    kind=kind,
+                    n_bins=n_bins,
+                    strategy=strategy,
+                    sample_weight=self._sample_weight,
+                    name=name,
+                    ax=ax,
+                )
+            )
+        return displays
+
+
+def compare_calibrators(
+    X,
+    y,
+    *,
+    estimator=None,
+    calibrators=None,
+    cv=5,
+    scoring=None,
+    sample_weight=None,
+    score_type="auto",
+    response_method="auto",
+    X_test=None,
+    y_test=None,
+    n_jobs=None,
+    random_state=0,
+    verbose=0,
+):
+    """Rank calibration methods by held-out NLL, with paired uncertainty.
+
+    Every method is fitted on ``cv - 1`` folds of the calibration data and
+    scored on the held-out fold; the folds are the same for every method, so
+    their differences are paired. With a classifier, the classifier is trained
+    inside the training folds too: in each fold it is cross-fitted (5 inner
+    folds) to give out-of-fold scores, on which every method fits its map, and
+    refitted on the whole training part to score the held-out fold. No score is
+    ever in-sample. An ``uncalibrated`` row gives the baseline.
+
+    Parameters
+    ----------
+    X : array-like
+        Scores (logits or probabilities, as for a calibrator without a
+        classifier), or the classifier's input when ``estimator`` is given.
+
+    y : array-like of shape (n_samples,)
+        True labels.
+
+    estimator : classifier, default=None
+        A classifier whose outputs are calibrated; None means ``X`` holds scores.
+
+    calibrators : list or dict of calibrators, default=None
+        The candidates, unfitted and without a classifier: any estimator with
+        ``fit(scores, y, sample_weight=None)`` and ``predict_proba(scores)``.
+        A dict gives their names. None compares every calibrator skcal has.
+
+    cv : int or cross-validation generator, default=5
+        The outer folds; an integer gives stratified folds shuffled with
+        ``random_state``.
+
+    scoring : dict or list, default=None
+        More metrics per fold: scorer names (see
+        :func:`skcal.metrics.get_scorer`) or ``{name: scorer}`` with
+        ``scorer(fitted_calibrator, test_scores, test_y)``; ``test_y`` holds
+        column indices.
+
+    sample_weight : array-like of shape (n_samples,), default=None
+        Weights for fitting and for every metric.
+
+    score_type : {'auto', 'logits', 'probabilities'}, default='auto'
+        Without a classifier: how ``X`` is read (as for the calibrators).
+
+    response_method : {'auto', 'decision_function', 'predict_log_proba', \
+            'predict_proba'}, default='auto'
+        With a classifier: which output is calibrated.
+
+    X_test, y_test : array-like, default=None
+        An optional test set: every method is also fitted on all of ``X`` and
+        scored on it (``test_results_``).
+
+    n_jobs : int, default=None
+        Folds evaluated in parallel through joblib (a Dask or Ray joblib backend
+        can spread them over a cluster).
+
+    random_state : int, RandomState or None, default=0
+        Seed of the fold shuffling; the default gives the same folds each call.
+
+    verbose : int, default=0
+        Print the progress of each fold and method when positive.
+
+    Returns
+    -------
+    comparison : CalibratorComparison
+        ``print(comparison)`` shows the ranked table.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal import compare_calibrators
+    >>> rng = np.random.default_rng(0)
+    >>> logits = rng.normal(scale=4.0, size=(3000, 3))
+    >>> true = np.exp(logits / 2) / np.exp(logits / 2).sum(axis=1, keepdims=True)
+    >>> y = (true.cumsum(axis=1) > rng.random((3000, 1))).argmax(axis=1)
+    >>> comparison = compare_calibrators(logits, y)
+    >>> comparison.ranking_[0], comparison.ranking_[-1]
+    ('TemperatureScaling', 'uncalibrated')
+    >>> results = comparison.cv_results_
+    >>> held_out_nll = dict(zip(results["method"], results["mean_test_nll"].round(2).tolist()))
+    >>> held_out_nll["uncalibrated"], held_out_nll["TemperatureScaling"]
+    (0.73, 0.6)
+    """
+    candidates = _named_candidates(calibrators)
+    scorers = _resolve_scorers(scoring)
+    if estimator is None:
+        prepared = _prepare_scores(X, y, sample_weight, score_type, candidates)
+    else:
+        prepared = _prepare_classifier(X, y, sample_weight, estimator, candidates)
+    X, y_index, classes, sample_weight, candidates = prepared
+    labels = np.arange(classes.shape[0])
+    if isinstance(cv, Integral):
+        splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
+    else:
+        splitter = check_cv(cv, y_index, classifier=True)
+    splits = list(splitter.split(np.zeros(y_index.shape[0]), y_index))
+
+    def fold_task(fold, train, test):
+        if estimator is None:
+            train_scores, test_scores = X[train], X[test]
+        else:
+            # the training rows in the order of their out-of-fold scores
+            train, train_scores, test_scores = _classifier_scores(
+                estimator, X, y_index, train, test, sample_weight, response_method, labels
+            )
+        train_w = None if sample_weight is None else sample_weight[train]
+        test_w = None if sample_weight is None else sample_weight[test]
+        return train, test, _evaluate_fold(
+            candidates, train_scores, y_index[train], train_w, test_scores, y_index[test],
+            test_w, scorers, labels, verbose, fold,
+        )
+
+    fold_results = Parallel(n_jobs=n_jobs)(
+        delayed(fold_task)(fold, train, test) for fold, (train, test) in enumerate(splits)
+    )
+    cv_results, predictions = _aggregate(candidates, fold_results, y_index, sample_weight,
+                                         scorers, classes.shape[0])
+    best = cv_results["method"][int(np.argmin(cv_results["mean_test_nll"]))]
+    best_calibrator = _refit(candidates[best], X, y, sample_weight, estimator, response_method)
+    test_results = None
+    if X_test is not None or y_test is not None:
+        test_results = _score_test_set(candidates, X, y, sample_weight, X_test, y_test,
+                                       estimator, response_method, classes)
+    return CalibratorComparison(
+        cv_results=cv_results,
+        predictions=predictions,
+        y_true=classes[y_index],
+        sample_weight=sample_weight,
+        classes=classes,
+        best_calibrator=best_calibrator,
+        test_results=test_results,
+        n_splits=len(splits),
+    )
+
+
+def _resolve_scorers(scoring):
+    if scoring is None:
+        return {}
+    if isinstance(scoring, dict):
+        items = scoring.items()
+    else:
+        items = [(name, name) for name in scoring]
+    scorers = {}
+    for name, scorer in items:
+        if name in BUILTIN_METRICS:
+            raise ValueError(f"{name!r} is always reported; give other metrics in scoring.")
+        scorers[name] = get_scorer(scorer) if isinstance(scorer, str) else scorer
+    return scorers
+
+
+def _prepare_scores(X, y, sample_weight, score_type, candidates):
+    X = as_float_array(X)
+    resolved = resolve_score_type(X, score_type)
+    n_columns = scores_to_logits(X[:1], resolved).shape[1]
+    classes, y_index = encode_labels(y, n_columns)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    if X.shape[0] != y_index.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} samples but y has {y_index.shape[0]}.")
+    named = {BASELINE: Uncalibrated()}
+    named.update(candidates)
+    candidates = {name: _with_score_type(c, resolved) for name, c in named.items()}
+    return X, y_index, classes, sample_weight, candidates
+
+
+def _prepare_classifier(X, y, sample_weight, estimator, candidates):
+    X, y = indexable(X, y)
+    y = column_or_1d(y)
+    encoder = LabelEncoder().fit(y)
+    y_index = encoder.transform(y)
+    sample_weight = check_sample_weight(sample_weight, y_index.shape[0])
+    for name, candidate in candidates.items():
+        if "estimator" not in candidate.get_params():
+            raise ValueError(
+                f"Candidate {name!r} has no estimator parameter, so it cannot wrap the "
+                "classifier for the final refit; pass skcal-style calibrators."
+            )
+    named = {BASELINE: Uncalibrated()}
+    named.update(candidates)
+    candidates = {name: _with_score_type(c, "logits") for name, c in named.items()}
+    return X, y_index, encoder.classes_, sample_weight, candidates
+
+
+def _classifier_scores(estimator, X, y_index, train, test, sample_weight, response_method,
+                       labels):
+    """Scores of one outer fold with a classifier.
+
+    Returns the training rows in the order of their inner out-of-fold logits,
+    those logits, and the logits of the test rows from the classifier refitted
+    on the whole training part.
+    """
+    method = _resolve_response_method(estimator, response_method)
+    X_train = _safe_indexing(X, train)
+    y_train = y_index[train]
+    train_w = None if sample_weight is None else sample_weight[train]
+    _, logits, inner_tests = cross_fitted_logits(
+        estimator, X_train, y_train, y_train, train_w, cv=None,
+        response_method=method, classes=labels, n_jobs=None,
+    )
+    refit = clone(estimator).fit(X_train, y_train, **_fit_params(estimator, train_w))
+    test_logits = classifier_logits(refit, _safe_indexing(X, test), method, labels)
+    return train[np.concatenate(inner_tests)], np.concatenate(logits), test_logits
+
+
+def _aggregate(candidates, fold_results, y_index, sample_weight, scorers, n_classes):
+    names = list(candidates)
+    metrics = list(BUILTIN_METRICS) + list(scorers)
+    n_samples = y_index.shape[0]
+    predictions = {name: np.empty((n_samples, n_classes)) for name in names}
+    log_p = {name: np.empty(n_samples) for name in names}
+    results = {"method": np.array(names, dtype=object)}
+    for k, (_, test, per_method) in enumerate(fold_results):
+        for metric in metrics:
+            results[f"split{k}_test_{metric}"] = np.array(
+                [per_method[name]["metrics"][metric] for name in names], dtype=float
+            )
+        for name in names:
+            predictions[name][test] = per_method[name]["proba"]
+            log_p[name][test] = per_method[name]["log_p"]
+    n_splits = len(fold_results)
+    for metric in metrics:
+        table = np.array([results[f"split{k}_test_{metric}"] for k in range(n_splits)])
+        results[f"mean_test_{metric}"] = table.mean(axis=0)
+        results[f"std_test_{metric}"] = table.std(axis=0)
+    mean_nll = results["mean_test_nll"]
+    results["rank_test_nll"] = np.argsort(np.argsort(mean_nll, kind="stable")) + 1
+    best = names[int(np.argmin(mean_nll))]
+    diffs, ses = [], []
+    for name in names:
+        diff, se = _paired_difference(log_p[best], log_p[name], fold_results, sample_weight)
+        diffs.append(diff)
+        ses.append(se)
+    results["nll_diff_to_best"] = np.array(diffs)
+    results["nll_diff_se"] = np.array(ses)
+    results["tied_with_best"] = np.abs(results["nll_diff_to_best"]) <= (
+        TIE_STANDARD_ERRORS * results["nll_diff_se"]
+    )
+    results["mean_fit_time"] = np.array(
+        [np.mean([fold[2][name]["fit_time"] for fold in fold_results]) for name in names]
+    )
+    return results, predictions
+
+
+def _paired_difference(best_log_p, log_p, fold_results, sample_weight):
+    """Mean over splits of the NLL difference to the best, and its standard error.
+
+    Within a split, the per-sample differences give the standard error of that
+    split's mean difference; the splits' means are averaged, so their variances
+    add with weight ``1 / n_splits^2``.
+    """
+    means, variances = [], []
+    for _, test, _ in fold_results:
+        d = best_log_p[test] - log_p[test]  # NLL(method) - NLL(best), per sample
+        if sample_weight is None:
+            w = np.full(d.shape[0], 1.0 / d.shape[0])
+        else:
+            w = sample_weight[test] / sample_weight[test].sum()
+        mean = w @ d
+        n_effective = 1.0 / (w @ w)
+        spread = w @ (d - mean) ** 2 * n_effective / max(n_effective - 1.0, 1.0)
+        means.append(mean)
+        variances.append(spread / n_effective)
+    k = len(means)
+    return float(np.mean(means)), float(np.sqrt(np.sum(variances)) / k)
+
+
+def _refit(candidate, X, y, sample_weight, estimator, response_method):
+    """The candidate fitted on all the data, wrapping the classifier if there is one."""
+    calibrator = clone(candidate)
+    if estimator is not None:
+        params = {"estimator": clone(estimator), "response_method": response_method,
+                  "score_type": "auto"}
+        accepted = calibrator.get_params()
+        calibrator.set_params(**{k: v for k, v in params.items() if k in accepted})
+    return calibrator.fit(X, y, sample_weight=sample_weight)
+
+
+def _score_test_set(candidates, X, y, sample_weight, X_test, y_test, estimator,
+                    response_method, classes):
+    if X_test is None or y_test is None:
+        raise ValueError("Give both X_test and y_test, or neither.")
+    results = {}
+    for name, candidate in candidates.items():
+        fitted = _refit(candidate, X, y, sample_weight, estimator, response_method)
+        proba = fitted.predict_proba(X_test)
+        y_index = _index_labels(y_test, fitted.classes_)
+        _, metrics = _fold_metrics(y_index, proba, None, np.arange(proba.shape[1]))
+        results[name] = metrics
+    return results
+
+
+def _index_labels(y, classes):
+    y = column_or_1d(y)
+    _, index = encode_labels(y, classes.shape[0], labels=classes, min_classes=1)
+    return index

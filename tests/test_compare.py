@@ -1,0 +1,179 @@
+"""compare_calibrators: held-out ranking, paired uncertainty, user candidates."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose, assert_array_equal
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.datasets import make_classification
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
+
+from conftest import load_shared, sample_labels, seeded_halves, softmax
+from skcal import (
+    PlattScaling,
+    TemperatureScaling,
+    VectorScaling,
+    compare_calibrators,
+)
+from skcal.metrics import nll
+
+
+@pytest.fixture
+def overconfident_logits():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=4.0, size=(2000, 4))
+    return logits, sample_labels(softmax(logits / 2), rng)
+
+
+class MemorisingCalibrator(ClassifierMixin, BaseEstimator):
+    """Deliberately overfits: remembers each training row's label and predicts it
+    with certainty; unseen rows get the class frequencies."""
+
+    def fit(self, X, y, sample_weight=None):
+        X = np.asarray(X)
+        self.classes_ = np.arange(X.shape[1])
+        self.memory_ = {row.tobytes(): label for row, label in zip(X, y)}
+        self.prior_ = np.bincount(y, minlength=X.shape[1]) / len(y)
+        return self
+
+    def predict_proba(self, X):
+        X = np.asarray(X)
+        proba = np.tile(self.prior_, (X.shape[0], 1))
+        for i, row in enumerate(X):
+            if row.tobytes() in self.memory_:
+                proba[i] = np.eye(X.shape[1])[self.memory_[row.tobytes()]]
+        return proba
+
+
+def test_ranking_is_sorted_mean_held_out_nll(overconfident_logits):
+    comparison = compare_calibrators(*overconfident_logits)
+    results = comparison.cv_results_
+    by_name = dict(zip(results["method"], results["mean_test_nll"]))
+    ranked = [by_name[name] for name in comparison.ranking_]
+    assert ranked == sorted(ranked)
+    assert comparison.ranking_[-1] == "uncalibrated"
+    assert set(comparison.ranking_) == {
+        "uncalibrated", "TemperatureScaling", "VectorScaling", "PlattScaling",
+        "IsotonicCalibration",
+    }
+    assert_array_equal(results["rank_test_nll"][np.argsort(results["mean_test_nll"])],
+                       np.arange(1, 6))
+
+
+def test_scores_are_held_out_and_folds_shared(overconfident_logits):
+    logits, y = overconfident_logits
+    comparison = compare_calibrators(logits, y, cv=4, random_state=3)
+    folds = list(StratifiedKFold(4, shuffle=True, random_state=3).split(logits, y))
+    for k, (train, test) in enumerate(folds):
+        expected = TemperatureScaling().fit(logits[train], y[train]).predict_proba(logits[test])
+        assert_allclose(comparison.predictions_["TemperatureScaling"][test], expected)
+        fold_nll = nll(y[test], expected)
+        row = list(comparison.cv_results_["method"]).index("TemperatureScaling")
+        assert comparison.cv_results_[f"split{k}_test_nll"][row] == pytest.approx(fold_nll)
+
+
+def test_an_overfitting_calibrator_ranks_low(overconfident_logits):
+    logits, y = overconfident_logits
+    candidates = {"memorise": MemorisingCalibrator(), "temperature": TemperatureScaling()}
+    comparison = compare_calibrators(logits, y, calibrators=candidates)
+    # in-sample it would be perfect (NLL 0); held out it cannot beat the baseline
+    assert comparison.ranking_[0] == "temperature"
+    assert comparison.ranking_.index("memorise") > comparison.ranking_.index("uncalibrated")
+
+
+def test_paired_difference_and_its_standard_error(overconfident_logits):
+    logits, y = overconfident_logits
+    comparison = compare_calibrators(logits, y)
+    results = comparison.cv_results_
+    names = list(results["method"])
+    best = comparison.ranking_[0]
+    worst = names.index("uncalibrated")
+    n_splits = comparison.n_splits_
+    split_nll = np.array([results[f"split{k}_test_nll"] for k in range(n_splits)])
+    expected_diff = (split_nll[:, worst] - split_nll[:, names.index(best)]).mean()
+    assert results["nll_diff_to_best"][worst] == pytest.approx(expected_diff)
+    assert results["nll_diff_to_best"][names.index(best)] == 0.0
+    assert results["nll_diff_se"][names.index(best)] == 0.0
+    assert 0 < results["nll_diff_se"][worst] < results["nll_diff_to_best"][worst] / 5
+    assert not results["tied_with_best"][worst]
+    assert results["tied_with_best"][names.index(best)]
+
+
+def test_identical_candidates_are_tied(overconfident_logits):
+    logits, y = overconfident_logits
+    comparison = compare_calibrators(
+        logits, y, calibrators=[TemperatureScaling(), TemperatureScaling(tol=1e-9)]
+    )
+    results = comparison.cv_results_
+    assert list(results["method"]) == ["uncalibrated", "TemperatureScaling",
+                                       "TemperatureScaling#2"]
+    assert results["tied_with_best"][1] and results["tied_with_best"][2]
+
+
+def test_overconfident_real_model_is_much_improved():
+    data = load_shared("netcal_densenet-bc-100-cifar-100_test.npz")
+    comparison = compare_calibrators(data["probs"], data["y"])
+    results = comparison.cv_results_
+    names = list(results["method"])
+    best_nll = results["mean_test_nll"].min()
+    assert results["mean_test_nll"][names.index("uncalibrated")] > best_nll + 0.25
+    assert comparison.ranking_[-1] == "uncalibrated"
+
+
+def test_with_a_classifier_nothing_is_scored_in_sample():
+    X, y = make_classification(n_samples=400, n_features=20, n_informative=4, random_state=0)
+    comparison = compare_calibrators(
+        X, y, estimator=LogisticRegression(C=1e4, max_iter=5000),
+        calibrators=[TemperatureScaling(), PlattScaling()], cv=3,
+    )
+    # a classifier overfit on 20 features: in-sample its NLL would be near 0
+    assert comparison.cv_results_["mean_test_nll"].min() > 0.2
+    assert isinstance(comparison.best_calibrator_, (TemperatureScaling, PlattScaling))
+    assert comparison.best_calibrator_.estimator_.coef_.shape == (1, 20)
+    assert comparison.predictions_["uncalibrated"].shape == (400, 2)
+
+
+def test_scoring_and_weights(overconfident_logits):
+    logits, y = overconfident_logits
+    weights = np.random.default_rng(1).integers(1, 3, size=y.shape[0])
+    comparison = compare_calibrators(
+        logits, y, sample_weight=weights, scoring=["neg_classwise_ece"],
+        calibrators=[TemperatureScaling()],
+    )
+    assert "mean_test_neg_classwise_ece" in comparison.cv_results_
+    assert np.all(comparison.cv_results_["mean_test_neg_classwise_ece"] <= 0)
+    with pytest.raises(ValueError, match="always reported"):
+        compare_calibrators(logits, y, scoring=["nll"])
+
+
+def test_test_set_results_and_json(overconfident_logits):
+    logits, y = overconfident_logits
+    fit, test = seeded_halves(y.shape[0])
+    comparison = compare_calibrators(
+        logits[fit], y[fit], X_test=logits[test], y_test=y[test],
+        calibrators=[TemperatureScaling(), VectorScaling()],
+    )
+    expected = nll(y[test], TemperatureScaling().fit(logits[fit], y[fit]).predict_proba(logits[test]))
+    assert comparison.test_results_["TemperatureScaling"]["nll"] == pytest.approx(expected)
+    summary = comparison.to_dict()
+    assert summary["ranking"] == comparison.ranking_
+    assert [m["method"] for m in summary["methods"]] == comparison.ranking_
+    assert set(summary["test_results"]) == {"uncalibrated", "TemperatureScaling", "VectorScaling"}
+    assert "Fitted on all the data, scored on the test set" in str(comparison)
+
+
+def test_to_frame(overconfident_logits):
+    pd = pytest.importorskip("pandas", reason="to_frame needs the optional pandas")
+    frame = compare_calibrators(*overconfident_logits, calibrators=[TemperatureScaling()]).to_frame()
+    assert isinstance(frame, pd.DataFrame)
+    assert list(frame.index) == ["TemperatureScaling", "uncalibrated"]
+
+
+def test_bad_candidates_are_refused(overconfident_logits):
+    logits, y = overconfident_logits
+    with pytest.raises(ValueError, match="wraps a classifier already"):
+        compare_calibrators(logits, y, calibrators=[TemperatureScaling(LogisticRegression())])
+    with pytest.raises(ValueError, match="name of the baseline"):
+        compare_calibrators(logits, y, calibrators={"uncalibrated": TemperatureScaling()})
+    with pytest.raises(ValueError, match="is empty"):
+        compare_calibrators(logits, y, calibrators=[])
