@@ -1,7 +1,10 @@
 """skcal: scikit-learn compatible probability calibration, fitted by NLL."""
 
+from ._beta import BetaCalibration
 from ._compare import CalibratorComparison, compare_calibrators
+from ._histogram import HistogramBinning
 from ._isotonic import IsotonicCalibration
+from ._matrix import MatrixScaling
 from ._platt import PlattScaling
 from ._plot import ReliabilityDisplay
 from ._temperature import TemperatureScaling
@@ -10,8 +13,11 @@ from ._vector import VectorScaling
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "BetaCalibration",
     "CalibratorComparison",
+    "HistogramBinning",
     "IsotonicCalibration",
+    "MatrixScaling",
     "PlattScaling",
     "ReliabilityDisplay",
     "TemperatureScaling",

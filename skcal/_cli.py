@@ -11,7 +11,10 @@ METHOD_ALIASES = {
     "temperature": "TemperatureScaling",
     "vector": "VectorScaling",
     "platt": "PlattScaling",
+    "matrix": "MatrixScaling",
+    "beta": "BetaCalibration",
     "isotonic": "IsotonicCalibration",
+    "histogram": "HistogramBinning",
 }
 
 
@@ -198,7 +201,8 @@ def _build_parser():
     kind.add_argument("--logits", action="store_true", help="SCORES are logits")
     compare.add_argument(
         "--methods", nargs="+", metavar="METHOD",
-        help="subset of: temperature vector platt isotonic (default: all)",
+        help="subset of: temperature vector matrix platt beta isotonic histogram "
+        "(default: all)",
     )
     compare.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
     compare.add_argument("--test-scores", metavar="S", help="scores of a test set")

@@ -16,8 +16,11 @@ from ._base import (
     classifier_logits,
     cross_fitted_logits,
 )
+from ._beta import BetaCalibration
+from ._histogram import HistogramBinning
 from ._identity import Uncalibrated
 from ._isotonic import IsotonicCalibration
+from ._matrix import MatrixScaling
 from ._platt import PlattScaling
 from ._scores import (
     as_float_array,
@@ -43,8 +46,11 @@ def default_calibrators():
     return {
         "TemperatureScaling": TemperatureScaling(),
         "VectorScaling": VectorScaling(),
+        "MatrixScaling": MatrixScaling(),
         "PlattScaling": PlattScaling(),
+        "BetaCalibration": BetaCalibration(),
         "IsotonicCalibration": IsotonicCalibration(),
+        "HistogramBinning": HistogramBinning(),
     }
 
 

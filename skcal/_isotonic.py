@@ -4,15 +4,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
-from ._scores import log_probabilities, one_vs_rest_logits
-
-
-def _class_scores(logits):
-    """One score per binary problem: the logit of a binary problem, else each
-    class's one-vs-rest log-odds (isotonic regression only uses their order)."""
-    if logits.shape[1] == 2:
-        return (logits[:, 1].astype(np.float64) - logits[:, 0])[:, None]
-    return one_vs_rest_logits(logits)
+from ._scores import class_scores, log_odds, logits_from_class_log_odds
 
 
 class IsotonicCalibration(BaseCalibrator):
@@ -65,8 +57,7 @@ class IsotonicCalibration(BaseCalibrator):
     _map_attributes = ("isotonic_",)
 
     def _fit_map(self, logits, y, sample_weight):
-        scores = _class_scores(logits)
-        positives = [1] if logits.shape[1] == 2 else range(logits.shape[1])
+        scores, positives = class_scores(logits)  # isotonic fits use their order only
         regressions = np.empty(len(positives), dtype=object)
         n = y.shape[0] if sample_weight is None else sample_weight.sum()
         bound = 1.0 / (n + 2.0)
@@ -77,10 +68,8 @@ class IsotonicCalibration(BaseCalibrator):
         return {"isotonic_": regressions}
 
     def _apply_map(self, logits, *, isotonic_):
-        scores = _class_scores(logits)
+        scores, _ = class_scores(logits)
         proba = np.column_stack(
             [regression.predict(scores[:, j]) for j, regression in enumerate(isotonic_)]
         )
-        if logits.shape[1] == 2:
-            proba = np.column_stack([1.0 - proba[:, 0], proba[:, 0]])
-        return log_probabilities(proba)
+        return logits_from_class_log_odds(log_odds(proba))

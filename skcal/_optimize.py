@@ -247,6 +247,30 @@ def _logistic_pass(s, target, sample_weight, a, b):
     return loss, grad, hess
 
 
+def is_separated(scores, is_positive, sample_weight):
+    """True when no finite sigmoid maximises the likelihood: the class is absent,
+    is everything, or a threshold on ``scores`` separates it (ties included)."""
+    if sample_weight is not None:
+        keep = sample_weight > 0
+        scores, is_positive = scores[keep], is_positive[keep]
+    positive, negative = scores[is_positive], scores[~is_positive]
+    if positive.shape[0] == 0 or negative.shape[0] == 0:
+        return True
+    return bool(negative.max() <= positive.min() or positive.max() <= negative.min())
+
+
+def platt_targets(is_positive, sample_weight, smoothing):
+    """Raw 0/1 targets, or Platt's (1999) smoothed targets from the class priors."""
+    targets = is_positive.astype(np.float64)
+    if not smoothing:
+        return targets
+    n_positive = weighted_sum(is_positive, sample_weight)
+    n_negative = weighted_sum(~is_positive, sample_weight)
+    return np.where(
+        is_positive, (n_positive + 1.0) / (n_positive + 2.0), 1.0 / (n_negative + 2.0)
+    )
+
+
 def fit_logistic_1d(s, target, sample_weight=None, *, tol=1e-12, max_iter=100):
     """Minimise the NLL of ``sigmoid(a * s + b)`` against targets in [0, 1].
 
@@ -288,7 +312,122 @@ def fit_logistic_1d(s, target, sample_weight=None, *, tol=1e-12, max_iter=100):
     return params[0], params[1], max_iter, False
 
 
-def log_sigmoid(u):
-    """``log(sigmoid(u))`` without overflow."""
-    return -np.logaddexp(0.0, -u)
 
+
+def fit_logistic_features(features, target, sample_weight, *, start, bounds, tol, max_iter):
+    """Minimise the NLL of ``sigmoid(features @ coef + intercept)`` under bounds.
+
+    L-BFGS-B with the analytic gradient; ``start`` and ``bounds`` cover the
+    coefficients then the intercept. Returns (params, n_iter, converged).
+    """
+    total_weight = features.shape[0] if sample_weight is None else sample_weight.sum()
+    design = np.column_stack([features, np.ones(features.shape[0])])
+
+    def objective(params):
+        u = design @ params
+        loss_rows = np.logaddexp(0.0, u) - target * u
+        residual = np.exp(-np.logaddexp(0.0, -u)) - target  # sigmoid(u) - t
+        if sample_weight is not None:
+            residual *= sample_weight
+            loss = sample_weight @ loss_rows
+        else:
+            loss = loss_rows.sum()
+        return loss / total_weight, design.T @ residual / total_weight
+
+    result = minimize(
+        objective,
+        np.asarray(start, dtype=np.float64),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": max_iter, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
+    )
+    return result.x, int(result.nit), bool(result.success)
+
+
+# --------------------------------------------------------------------------- #
+# Matrix scaling: NLL of softmax(Z @ W.T + b)
+# --------------------------------------------------------------------------- #
+def matrix_scaling_loss_grad(params, Z, y, sample_weight, total_weight, center=None):
+    """Weighted mean NLL of ``softmax((Z - center) @ W.T + b)`` and its gradient."""
+    n, k = Z.shape
+    W, b = params[: k * k].reshape(k, k), params[k * k :]
+    if center is not None:
+        b = b - W @ center
+    loss = 0.0
+    grad_W = np.zeros((k, k))
+    grad_b = np.zeros(k)
+    for rows in row_blocks(n, k):
+        z = np.asarray(Z[rows], dtype=np.float64)
+        log_p = log_softmax(z @ W.T + b, axis=1)
+        idx = np.arange(log_p.shape[0])
+        yb = y[rows]
+        w = None if sample_weight is None else sample_weight[rows]
+        loss -= weighted_sum(log_p[idx, yb], w)
+        residual = np.exp(log_p, out=log_p)
+        residual[idx, yb] -= 1.0
+        if w is not None:
+            residual *= w[:, None]
+        grad_W += residual.T @ z
+        grad_b += residual.sum(axis=0)
+    if center is not None:
+        grad_W -= np.outer(grad_b, center)
+    scale = 1.0 / total_weight
+    return loss * scale, np.concatenate([grad_W.ravel(), grad_b]) * scale
+
+
+def fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, intercept,
+                       tol, max_iter):
+    """L-BFGS fit of ``softmax(Z @ W.T + b)`` from ``W = diag(a0)``, ``b = b0``.
+
+    The scores are centred on their (weighted) column means inside the fit,
+    which decouples ``W`` from ``b`` and speeds L-BFGS up several times. Ridge
+    penalties, each a sum of squares: ``off_diagonal`` on the entries of W off
+    its diagonal (toward 0), ``alpha`` on its diagonal (toward ``a0``) and
+    ``intercept`` on the offsets at the mean score (toward the starting map's).
+    All vanish at the start, so the fitted NLL is never above the starting
+    map's. Returns (W, b, n_iter, converged), ``b`` for the uncentred scores.
+    """
+    k = Z.shape[1]
+    total_weight = Z.shape[0] if sample_weight is None else sample_weight.sum()
+    center = np.zeros(k)
+    for rows in row_blocks(Z.shape[0], k):
+        w = None if sample_weight is None else sample_weight[rows]
+        block = np.asarray(Z[rows], dtype=np.float64)
+        center += block.sum(axis=0) if w is None else w @ block
+    center /= total_weight
+    start = np.concatenate([np.diag(a0).ravel(), b0 + a0 * center])
+    off = ~np.eye(k, dtype=bool).ravel()
+    diagonal = np.eye(k, dtype=bool).ravel()
+
+    def objective(params):
+        loss, grad = matrix_scaling_loss_grad(
+            params, Z, y, sample_weight, total_weight, center
+        )
+        diff = params - start
+        W_diff = diff[: k * k]
+        b_diff = diff[k * k :]
+        loss += off_diagonal * (W_diff[off] @ W_diff[off])
+        loss += alpha * (W_diff[diagonal] @ W_diff[diagonal])
+        loss += intercept * (b_diff @ b_diff)
+        penalty_grad = np.zeros_like(params)
+        penalty_grad[: k * k][off] = 2 * off_diagonal * W_diff[off]
+        penalty_grad[: k * k][diagonal] = 2 * alpha * W_diff[diagonal]
+        penalty_grad[k * k :] = 2 * intercept * b_diff
+        return loss, grad + penalty_grad
+
+    result = minimize(
+        objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        options={
+            "maxiter": max_iter,
+            "gtol": tol,
+            "ftol": 64 * np.finfo(float).eps,
+            "maxcor": 30,
+        },
+    )
+    W = result.x[: k * k].reshape(k, k)
+    b = result.x[k * k :] - W @ center
+    return W, b - b.mean(), int(result.nit), bool(result.success)

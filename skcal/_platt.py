@@ -8,32 +8,8 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
-from ._optimize import fit_logistic_1d, log_sigmoid, weighted_sum
-from ._scores import binary_logits, one_vs_rest_logits
-
-
-def is_separated(scores, is_positive, sample_weight):
-    """True when no finite sigmoid maximises the likelihood: the class is absent,
-    is everything, or a threshold on ``scores`` separates it (ties included)."""
-    if sample_weight is not None:
-        keep = sample_weight > 0
-        scores, is_positive = scores[keep], is_positive[keep]
-    positive, negative = scores[is_positive], scores[~is_positive]
-    if positive.shape[0] == 0 or negative.shape[0] == 0:
-        return True
-    return bool(negative.max() <= positive.min() or positive.max() <= negative.min())
-
-
-def platt_targets(is_positive, sample_weight, smoothing):
-    """Raw 0/1 targets, or Platt's (1999) smoothed targets from the class priors."""
-    targets = is_positive.astype(np.float64)
-    if not smoothing:
-        return targets
-    n_positive = weighted_sum(is_positive, sample_weight)
-    n_negative = weighted_sum(~is_positive, sample_weight)
-    return np.where(
-        is_positive, (n_positive + 1.0) / (n_positive + 2.0), 1.0 / (n_negative + 2.0)
-    )
+from ._optimize import fit_logistic_1d, is_separated, platt_targets
+from ._scores import class_scores, logits_from_class_log_odds
 
 
 class PlattScaling(BaseCalibrator):
@@ -140,13 +116,7 @@ class PlattScaling(BaseCalibrator):
         self.max_iter = max_iter
 
     def _fit_map(self, logits, y, sample_weight):
-        n_classes = logits.shape[1]
-        if n_classes == 2:
-            scores = (logits[:, 1] - logits[:, 0])[:, None]
-            positives = [1]
-        else:
-            scores = one_vs_rest_logits(logits)
-            positives = range(n_classes)
+        scores, positives = class_scores(logits)
         fits, separated = [], []
         for column, k in enumerate(positives):
             is_positive = y == k
@@ -183,7 +153,5 @@ class PlattScaling(BaseCalibrator):
         return {"coef_": a, "intercept_": b, "n_iter_": n_iter.astype(int)}
 
     def _apply_map(self, logits, *, coef_, intercept_):
-        if logits.shape[1] == 2:
-            s = logits[:, 1].astype(np.float64) - logits[:, 0]
-            return binary_logits(coef_[0] * s + intercept_[0])
-        return log_sigmoid(one_vs_rest_logits(logits) * coef_ + intercept_)
+        scores, _ = class_scores(logits)
+        return logits_from_class_log_odds(scores * coef_ + intercept_)

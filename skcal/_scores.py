@@ -260,8 +260,36 @@ def one_vs_rest_logits(Z):
     return shifted - others
 
 
-def softmax_and_log(Z):
-    """Probabilities and log-probabilities of a logit matrix."""
-    log_proba = log_softmax(Z, axis=1)
-    return np.exp(log_proba), log_proba
+def class_scores(logits):
+    """One score per binary problem of a one-vs-rest map, and the class of each.
 
+    A binary problem is one problem (class 1 against class 0) on its logit;
+    ``K > 2`` classes are ``K`` problems on each class's one-vs-rest log-odds.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_samples, n_problems), float64
+    positives : list of int
+        The column index of the positive class of each problem.
+    """
+    if logits.shape[1] == 2:
+        return (logits[:, 1].astype(np.float64) - logits[:, 0])[:, None], [1]
+    return one_vs_rest_logits(logits), list(range(logits.shape[1]))
+
+
+def logits_from_class_log_odds(log_odds):
+    """Calibrated logits from the log-odds each one-vs-rest problem predicts.
+
+    Binary: the logit ``[0, t]``. Otherwise ``log sigmoid(t_k)``, whose softmax
+    renormalises the ``K`` one-vs-rest probabilities to sum to one.
+    """
+    if log_odds.shape[1] == 1:
+        return binary_logits(log_odds[:, 0])
+    return -np.logaddexp(0.0, -log_odds)
+
+
+def log_odds(p):
+    """``log p - log(1 - p)``; 0 and 1 are clipped to the nearest representable
+    probabilities (log-odds about -708 and 37), so the result is always finite."""
+    p = np.clip(p, probability_floor(np.float64), np.nextafter(1.0, 0.0))
+    return np.log(p) - np.log1p(-p)

@@ -4,14 +4,20 @@ import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from skcal import PlattScaling, TemperatureScaling, VectorScaling
+import skcal
+from skcal import TemperatureScaling
 
+# every public calibrator, wrapping a classifier, plus the ensemble mode
 CALIBRATORS = [
-    TemperatureScaling(LogisticRegression(max_iter=1000), cv=3),
-    VectorScaling(LogisticRegression(max_iter=1000), cv=3),
-    PlattScaling(LogisticRegression(max_iter=1000), cv=3),
-    TemperatureScaling(LogisticRegression(max_iter=1000), cv=3, ensemble=True),
-]
+    getattr(skcal, name)(LogisticRegression(max_iter=1000), cv=3)
+    for name in skcal.__all__
+    if isinstance(getattr(skcal, name), type)
+    and issubclass(getattr(skcal, name), skcal._base.BaseCalibrator)
+] + [TemperatureScaling(LogisticRegression(max_iter=1000), cv=3, ensemble=True)]
+
+
+def test_every_calibrator_is_checked():
+    assert len(CALIBRATORS) == 8
 
 
 # The checks fit on tiny random or perfectly separable data sets, on which a

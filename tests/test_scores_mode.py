@@ -7,9 +7,27 @@ import pytest
 from numpy.testing import assert_allclose, assert_array_equal
 
 from conftest import sample_labels, softmax
-from skcal import IsotonicCalibration, PlattScaling, TemperatureScaling, VectorScaling
+from skcal import (
+    BetaCalibration,
+    HistogramBinning,
+    IsotonicCalibration,
+    MatrixScaling,
+    PlattScaling,
+    TemperatureScaling,
+    VectorScaling,
+)
 
-ALL_CALIBRATORS = [TemperatureScaling, VectorScaling, PlattScaling, IsotonicCalibration]
+ALL_CALIBRATORS = [
+    TemperatureScaling,
+    VectorScaling,
+    MatrixScaling,
+    PlattScaling,
+    BetaCalibration,
+    IsotonicCalibration,
+    HistogramBinning,
+]
+# maps fitted one-vs-rest warn when a class is absent from the calibration data
+WARN_ON_ABSENT_CLASS = (PlattScaling, BetaCalibration)
 
 
 @pytest.fixture
@@ -102,7 +120,7 @@ def test_labels_that_do_not_match_columns_say_how_to_fix(multiclass):
 def test_calibration_set_missing_a_class_still_fits(Calibrator, multiclass):
     logits, y = multiclass
     keep = y != 2
-    if Calibrator is PlattScaling:
+    if Calibrator in WARN_ON_ABSENT_CLASS:
         with pytest.warns(UserWarning, match="absent"):
             cal = Calibrator().fit(logits[keep], y[keep])
     else:
@@ -124,7 +142,9 @@ def test_float32_scores(Calibrator, multiclass):
     )
 
 
-@pytest.mark.parametrize("Calibrator", [TemperatureScaling, VectorScaling, PlattScaling])
+@pytest.mark.parametrize(
+    "Calibrator", [TemperatureScaling, VectorScaling, MatrixScaling, PlattScaling]
+)
 def test_log_proba_is_exact_where_probabilities_underflow(Calibrator, multiclass):
     logits, y = multiclass
     cal = Calibrator().fit(logits, y)

@@ -12,7 +12,15 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.metrics import log_loss
 
 from conftest import sample_labels, softmax
-from skcal import IsotonicCalibration, PlattScaling, TemperatureScaling, VectorScaling
+from skcal import (
+    BetaCalibration,
+    HistogramBinning,
+    IsotonicCalibration,
+    MatrixScaling,
+    PlattScaling,
+    TemperatureScaling,
+    VectorScaling,
+)
 from skcal._optimize import vector_scaling_loss_grad
 from skcal._scores import one_vs_rest_logits
 from test_temperature import ScoresAsClassifier
@@ -162,7 +170,8 @@ def test_isotonic_is_monotone_per_class_and_normalised():
 
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), Calibrator=st.sampled_from(
-    [TemperatureScaling, VectorScaling, PlattScaling, IsotonicCalibration]
+    [TemperatureScaling, VectorScaling, MatrixScaling, PlattScaling, BetaCalibration,
+     IsotonicCalibration, HistogramBinning]
 ))
 def test_permuting_classes_permutes_the_output(seed, Calibrator):
     rng = np.random.default_rng(seed)

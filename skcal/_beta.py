@@ -1,0 +1,156 @@
+"""Beta calibration: a monotone three-parameter map of each class's probability."""
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils._param_validation import Interval
+
+from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
+from ._optimize import fit_logistic_features, is_separated, platt_targets
+from ._scores import class_scores, logits_from_class_log_odds
+
+
+def beta_features(scores):
+    """``log p`` and ``-log(1 - p)`` of ``p = sigmoid(score)``, without overflow."""
+    return -np.logaddexp(0.0, -scores), np.logaddexp(0.0, scores)
+
+
+class BetaCalibration(BaseCalibrator):
+    __doc__ = f"""Beta calibration: ``logit(q) = a log p - b log(1 - p) + c`` with ``a, b >= 0``.
+
+    The map of Kull, Silva Filho and Flach (2017) for binary classifiers: a
+    family that holds the identity (``a = b = 1``, ``c = 0``), Platt's sigmoid on
+    the logit (``a = b``), and also S-shaped and inverse-S-shaped corrections
+    of a probability ``p`` that a sigmoid on the logit cannot make. The
+    constraint ``a, b >= 0`` keeps the map monotone. The three parameters
+    minimise the negative log-likelihood (L-BFGS-B with the analytic gradient).
+    For ``K > 2`` classes one map per class is fitted one-vs-rest on that
+    class's probability and the outputs are renormalised.
+
+    ``p`` is the probability the scores give (the sigmoid of a binary
+    decision function). When a class is separated perfectly in the
+    calibration data (or absent from it), its map is fitted on Platt's
+    smoothed targets, with a warning, as the NLL has no finite optimum there.
+
+    Parameters
+    ----------
+{_COMMON_PARAMETERS_DOC}
+    tol : float, default=1e-8
+        Gradient tolerance of L-BFGS-B.
+
+    max_iter : int, default=1000
+        Maximum number of L-BFGS-B iterations per map.
+
+    Attributes
+    ----------
+    coef_ : ndarray of shape (1, 2) for binary problems, else (n_classes, 2)
+        ``[a, b]`` of each map. With ``ensemble=True``, one block per fold.
+
+    intercept_ : ndarray of shape (1,) for binary problems, else (n_classes,)
+        ``c`` of each map.
+
+    n_iter_ : ndarray of int
+        L-BFGS-B iterations of each map.
+
+{_COMMON_ATTRIBUTES_DOC}
+    See Also
+    --------
+    PlattScaling : The special case ``a = b``, fitted on the logit.
+
+    References
+    ----------
+    M. Kull, T. Silva Filho and P. Flach, "Beta calibration: a well-founded and
+    easily implemented improvement on logistic calibration for binary
+    classifiers", AISTATS 2017.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal import BetaCalibration
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.uniform(0.01, 0.99, size=20000)
+    >>> y = (rng.random(20000) < p**2).astype(int)  # the model is overconfident
+    >>> beta = BetaCalibration().fit(p, y)
+    >>> beta.predict_proba(np.array([0.2, 0.5, 0.9]))[:, 1].round(2)
+    array([0.04, 0.25, 0.81])
+    """
+
+    _map_attributes = ("coef_", "intercept_")
+
+    _parameter_constraints = {
+        **BaseCalibrator._parameter_constraints,
+        "tol": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        cv=None,
+        ensemble=False,
+        n_jobs=None,
+        response_method="auto",
+        score_type="auto",
+        tol=1e-8,
+        max_iter=1000,
+    ):
+        super().__init__(
+            estimator,
+            cv=cv,
+            ensemble=ensemble,
+            n_jobs=n_jobs,
+            response_method=response_method,
+            score_type=score_type,
+        )
+        self.tol = tol
+        self.max_iter = max_iter
+
+    def _fit_map(self, logits, y, sample_weight):
+        scores, positives = class_scores(logits)
+        coefs, intercepts, iterations, separated, failed = [], [], [], [], False
+        for column, k in enumerate(positives):
+            is_positive = y == k
+            smoothing = is_separated(scores[:, column], is_positive, sample_weight)
+            if smoothing:
+                separated.append(k)
+            params, n_iter, converged = fit_logistic_features(
+                np.column_stack(beta_features(scores[:, column])),
+                platt_targets(is_positive, sample_weight, smoothing),
+                sample_weight,
+                start=[1.0, 1.0, 0.0],
+                bounds=[(0.0, None), (0.0, None), (None, None)],
+                tol=self.tol,
+                max_iter=self.max_iter,
+            )
+            coefs.append(params[:2])
+            intercepts.append(params[2])
+            iterations.append(n_iter)
+            failed |= not converged
+        if separated:
+            warnings.warn(
+                f"The calibration scores separate class column(s) {separated} "
+                "perfectly (or the class is absent), so the NLL has no finite "
+                "optimum there; those maps were fitted on Platt's smoothed targets.",
+                UserWarning,
+            )
+        if failed:
+            warnings.warn(
+                f"Beta calibration did not converge in {self.max_iter} iterations for "
+                "some class; increase max_iter.",
+                ConvergenceWarning,
+            )
+        return {
+            "coef_": np.array(coefs),
+            "intercept_": np.array(intercepts),
+            "n_iter_": np.array(iterations),
+        }
+
+    def _apply_map(self, logits, *, coef_, intercept_):
+        scores, _ = class_scores(logits)
+        log_p, minus_log_q = beta_features(scores)
+        return logits_from_class_log_odds(
+            coef_[:, 0] * log_p + coef_[:, 1] * minus_log_q + intercept_
+        )

@@ -1,0 +1,32 @@
+"""Binning of probabilities, shared by the ECE metrics and histogram binning."""
+
+import numpy as np
+
+
+def bin_edges(confidence, sample_weight, n_bins, strategy):
+    """``n_bins + 1`` edges on [0, 1]: equal width, or equal (weighted) mass.
+
+    Equal-mass edges are the lower weighted quantiles of the confidences (the
+    smallest value whose cumulative weight reaches each level), so integer
+    weights and repeated rows give the same bins.
+    """
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    if strategy == "quantile":
+        order = np.argsort(confidence, kind="stable")
+        weight = np.ones_like(confidence) if sample_weight is None else sample_weight
+        cumulative = np.cumsum(weight[order])
+        position = np.searchsorted(cumulative, edges[1:-1] * cumulative[-1], side="left")
+        edges[1:-1] = confidence[order][np.minimum(position, order.shape[0] - 1)]
+    return edges
+
+
+def binned_sums(confidence, outcome, sample_weight, edges):
+    """Per-bin total weight, weighted sum of confidences and of outcomes."""
+    n_bins = edges.shape[0] - 1
+    index = np.searchsorted(edges[1:-1], confidence, side="left")
+    weight = np.ones_like(confidence) if sample_weight is None else sample_weight
+    return (
+        np.bincount(index, weights=weight, minlength=n_bins),
+        np.bincount(index, weights=weight * confidence, minlength=n_bins),
+        np.bincount(index, weights=weight * outcome, minlength=n_bins),
+    )

@@ -1,0 +1,138 @@
+"""Histogram binning: the smoothed frequency of each class in bins of its probability."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import expit
+from sklearn.utils._param_validation import Interval, StrOptions
+
+from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
+from ._binning import bin_edges, binned_sums
+from ._optimize import weighted_sum
+from ._scores import class_scores, log_odds, logits_from_class_log_odds
+
+
+class HistogramBinning(BaseCalibrator):
+    __doc__ = f"""Histogram binning: each class's probability replaced by its frequency in a bin.
+
+    For each class (once for a binary problem), its predicted probability is
+    cut into ``n_bins`` bins, of equal mass by default, and every bin predicts
+    the class frequency observed in it (Zadrozny and Elkan 2001); ``K > 2``
+    outputs are renormalised. The frequency of a bin holding weight ``n`` and
+    positive weight ``n+`` is smoothed toward the class's overall rate:
+    ``(n+ + m * r) / (n + m)``, with ``m = prior_strength`` and the Laplace rate
+    ``r = (N+ + 1) / (N + 2)`` of the whole calibration set. So an empty or
+    tiny bin falls back to the base rate and no prediction is exactly 0 or 1.
+
+    Best for binary and few-class problems. With many classes the bins of each
+    class's probability are coarse where it matters: on the CIFAR-100 outputs
+    of the benchmarks (100 classes, 5000 calibration samples) held-out NLL is
+    1.49 or worse against 0.86 for matrix scaling, and equal-mass bins tie so
+    many classes that accuracy falls from 75 % to 35 % (equal-width bins keep
+    it at 74 %).
+
+    Parameters
+    ----------
+{_COMMON_PARAMETERS_DOC}
+    n_bins : int, default=10
+        Number of bins per class.
+
+    strategy : {{'quantile', 'uniform'}}, default='quantile'
+        Bins of equal (weighted) mass, or of equal width on [0, 1].
+
+    prior_strength : float, default=1.0
+        Pseudo-count ``m`` of the smoothing toward the base rate; 0 gives the
+        raw bin frequencies (which can be 0 or 1).
+
+    Attributes
+    ----------
+    bin_edges_ : ndarray of shape (n_problems, n_bins + 1)
+        Edges of the bins of each class's probability (one problem for a
+        binary task, else one per class).
+
+    bin_proba_ : ndarray of shape (n_problems, n_bins)
+        The smoothed frequency each bin predicts.
+
+{_COMMON_ATTRIBUTES_DOC}
+    See Also
+    --------
+    IsotonicCalibration : Bins chosen by isotonic regression.
+
+    References
+    ----------
+    B. Zadrozny and C. Elkan, "Obtaining calibrated probability estimates from
+    decision trees and naive Bayesian classifiers", ICML 2001.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal import HistogramBinning
+    >>> rng = np.random.default_rng(0)
+    >>> p = rng.random(5000)
+    >>> y = (rng.random(5000) < p**2).astype(int)
+    >>> binning = HistogramBinning(n_bins=5).fit(p, y)
+    >>> binning.bin_proba_.round(2)
+    array([[0.01, 0.08, 0.27, 0.51, 0.81]])
+    """
+
+    _map_attributes = ("bin_edges_", "bin_proba_")
+
+    _parameter_constraints = {
+        **BaseCalibrator._parameter_constraints,
+        "n_bins": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [StrOptions({"quantile", "uniform"})],
+        "prior_strength": [Interval(Real, 0, None, closed="left")],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        cv=None,
+        ensemble=False,
+        n_jobs=None,
+        response_method="auto",
+        score_type="auto",
+        n_bins=10,
+        strategy="quantile",
+        prior_strength=1.0,
+    ):
+        super().__init__(
+            estimator,
+            cv=cv,
+            ensemble=ensemble,
+            n_jobs=n_jobs,
+            response_method=response_method,
+            score_type=score_type,
+        )
+        self.n_bins = n_bins
+        self.strategy = strategy
+        self.prior_strength = prior_strength
+
+    def _fit_map(self, logits, y, sample_weight):
+        scores, positives = class_scores(logits)
+        proba = expit(scores)
+        total = weighted_sum(np.ones(y.shape[0]), sample_weight)
+        edges, frequencies = [], []
+        for column, k in enumerate(positives):
+            is_positive = y == k
+            rate = (weighted_sum(is_positive, sample_weight) + 1.0) / (total + 2.0)
+            class_edges = bin_edges(proba[:, column], sample_weight, self.n_bins, self.strategy)
+            weight, _, positive = binned_sums(
+                proba[:, column], is_positive, sample_weight, class_edges
+            )
+            m = self.prior_strength
+            with np.errstate(invalid="ignore", divide="ignore"):
+                frequency = (positive + m * rate) / (weight + m)
+            edges.append(class_edges)
+            frequencies.append(np.where(weight + m > 0, frequency, rate))
+        return {"bin_edges_": np.array(edges), "bin_proba_": np.array(frequencies)}
+
+    def _apply_map(self, logits, *, bin_edges_, bin_proba_):
+        scores, _ = class_scores(logits)
+        proba = expit(scores)
+        calibrated = np.empty_like(proba)
+        for column in range(proba.shape[1]):
+            index = np.searchsorted(bin_edges_[column, 1:-1], proba[:, column], side="left")
+            calibrated[:, column] = bin_proba_[column, index]
+        return logits_from_class_log_odds(log_odds(calibrated))

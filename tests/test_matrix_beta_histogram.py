@@ -1,0 +1,167 @@
+"""MatrixScaling, BetaCalibration and HistogramBinning: known answers and real data."""
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from scipy.optimize import check_grad
+
+from conftest import load_shared, sample_labels, seeded_halves, softmax
+from skcal import (
+    BetaCalibration,
+    HistogramBinning,
+    IsotonicCalibration,
+    MatrixScaling,
+    TemperatureScaling,
+    VectorScaling,
+)
+from skcal._optimize import matrix_scaling_loss_grad
+from skcal.metrics import nll
+
+
+@pytest.fixture
+def wideresnet_halves():
+    """CIFAR-10 WideResNet-16-4 probabilities, split into fit and held-out halves."""
+    data = load_shared("netcal_wideresnet-16-4-cifar-10_test.npz")
+    fit, held_out = seeded_halves(data["y"].shape[0])
+    return data["probs"][fit], data["y"][fit], data["probs"][held_out], data["y"][held_out]
+
+
+# ------------------------------------------------------------------ matrix
+def test_nested_models_fit_ever_better(flsd_logits):
+    logits, y = flsd_logits["logits_val"], flsd_logits["y_val"]
+    fitted = [C().fit(logits, y) for C in (TemperatureScaling, VectorScaling, MatrixScaling)]
+    ts, vs, ms = (nll(y, c.predict_proba(logits)) for c in fitted)
+    assert ms <= vs <= ts
+    assert ms < ts - 0.005  # the richer maps do use their freedom here
+
+
+def test_odir_path_leads_to_vector_scaling(flsd_logits):
+    logits, y = flsd_logits["logits_val"][:2000], flsd_logits["y_val"][:2000]
+    vs = VectorScaling().fit(logits, y)
+    distances = []
+    for penalty in (0.01, 1.0, 100.0):
+        ms = MatrixScaling(
+            off_diagonal_penalty=penalty, intercept_penalty=penalty, alpha=penalty
+        ).fit(logits, y)
+        off_diagonal = ms.coef_ - np.diag(np.diag(ms.coef_))
+        distances.append(np.abs(off_diagonal).max())
+        last = ms
+    assert distances[0] > distances[1] > distances[2]
+    assert distances[2] < 1e-3
+    assert_allclose(last.predict_proba(logits), vs.predict_proba(logits), atol=1e-3)
+
+
+def test_matrix_scaling_recovers_a_class_confusion():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(30000, 3))
+    mixing = np.array([[1.5, 1.0, 0.0], [1.0, 1.5, 0.0], [0.0, 0.0, 2.0]])
+    y = sample_labels(softmax(logits @ mixing.T), rng)
+    ms = MatrixScaling(off_diagonal_penalty=0, intercept_penalty=0, alpha=0).fit(logits, y)
+    # W is identified up to a common shift of each column
+    assert_allclose(ms.coef_ - ms.coef_.mean(axis=0), mixing - mixing.mean(axis=0), atol=0.1)
+    vs = VectorScaling().fit(logits, y)
+    assert nll(y, ms.predict_proba(logits)) < nll(y, vs.predict_proba(logits)) - 0.01
+
+
+def test_matrix_scaling_gradient_is_exact():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(200, 4))
+    y = rng.integers(0, 4, size=200)
+    w = rng.random(200)
+    params = rng.normal(size=20)
+    center = logits.mean(axis=0)
+    for c in (None, center):
+        def loss(p, c=c):
+            return matrix_scaling_loss_grad(p, logits, y, w, w.sum(), c)[0]
+
+        def grad(p, c=c):
+            return matrix_scaling_loss_grad(p, logits, y, w, w.sum(), c)[1]
+
+        assert check_grad(loss, grad, params) < 1e-6
+
+
+def test_unregularised_matrix_scaling_refuses_too_many_parameters():
+    rng = np.random.default_rng(2)
+    logits = rng.normal(size=(300, 20))  # 420 parameters, 300 samples
+    y = rng.integers(0, 20, size=300)
+    with pytest.raises(ValueError, match="420 parameters.*300 calibration samples.*VectorScaling"):
+        MatrixScaling(off_diagonal_penalty=0).fit(logits, y)
+    MatrixScaling().fit(logits, y)  # the default penalty makes the fit well posed
+
+
+def test_matrix_scaling_on_real_cifar100_halves():
+    data = load_shared("netcal_densenet-bc-100-cifar-100_test.npz")
+    fit, held_out = seeded_halves(data["y"].shape[0])
+    P, y = data["probs"], data["y"]
+    ms = MatrixScaling().fit(P[fit], y[fit])  # Dirichlet calibration: log-probabilities in
+    vs = VectorScaling().fit(P[fit], y[fit])
+    uncalibrated = nll(y[held_out], P[held_out])
+    ms_nll = nll(y[held_out], ms.predict_proba(P[held_out]))
+    assert ms_nll < uncalibrated - 0.3
+    assert ms_nll < nll(y[held_out], vs.predict_proba(P[held_out])) + 0.005
+
+
+# -------------------------------------------------------------------- beta
+def test_beta_recovers_a_known_distortion():
+    """P(y = 1) = s^2 for uniform scores s: an overconfident model whose true map
+    logit(s^2) = 2 log s - log(1 - s) - log(1 + s) beta calibration approximates."""
+    rng = np.random.default_rng(0)
+    s = rng.uniform(size=50000)
+    y = (rng.random(50000) < s**2).astype(int)
+    beta = BetaCalibration().fit(s, y)
+    grid = np.linspace(0.05, 0.95, 19)
+    assert np.abs(beta.predict_proba(grid)[:, 1] - grid**2).max() < 0.03
+    platt_like = IsotonicCalibration().fit(s, y)  # a non-parametric reference
+    assert nll(y, beta.predict_proba(s)) <= nll(y, platt_like.predict_proba(s)) + 0.01
+
+
+def test_beta_map_is_monotone():
+    rng = np.random.default_rng(1)
+    p = rng.uniform(size=3000)
+    y = (rng.random(3000) < np.where(p < 0.5, 0.5, p)).astype(int)  # flat, then rising
+    beta = BetaCalibration().fit(p, y)
+    assert np.all(beta.coef_ >= 0)
+    curve = beta.predict_proba(np.linspace(0.001, 0.999, 500))[:, 1]
+    assert np.all(np.diff(curve) >= -1e-12)
+
+
+def test_beta_agrees_with_the_betacal_package():
+    betacal = pytest.importorskip("betacal", reason="betacal is an optional peer")
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.01, 0.99, size=5000)
+    y = (rng.random(5000) < p**1.5 / (p**1.5 + (1 - p) ** 0.7)).astype(int)
+    ours = BetaCalibration().fit(p, y).predict_proba(p)[:, 1]
+    theirs = betacal.BetaCalibration(parameters="abm").fit(p, y).predict(p)
+    assert_allclose(ours, theirs, atol=2e-3)
+    assert nll(y, ours) <= nll(y, theirs) + 1e-6
+
+
+# --------------------------------------------------------------- histogram
+def test_histogram_binning_never_outputs_zero_or_one():
+    s = np.r_[np.linspace(0.01, 0.3, 100), np.linspace(0.7, 0.99, 100)]
+    y = (s > 0.5).astype(int)  # every bin is pure
+    proba = HistogramBinning(n_bins=4).fit(s, y).predict_proba(s)
+    assert proba.min() > 0 and proba.max() < 1
+    raw = HistogramBinning(n_bins=4, prior_strength=0).fit(s, y)
+    assert set(np.round(raw.bin_proba_[0], 12)) == {0.0, 1.0}
+
+
+def test_histogram_bins_hold_the_smoothed_frequencies():
+    rng = np.random.default_rng(0)
+    s = rng.uniform(size=4000)
+    y = (rng.random(4000) < s).astype(int)
+    binning = HistogramBinning(n_bins=4, strategy="uniform", prior_strength=2.0).fit(s, y)
+    edges = np.linspace(0, 1, 5)
+    rate = (y.sum() + 1) / (4000 + 2)
+    for b in range(4):
+        inside = (s > edges[b]) & (s <= edges[b + 1])
+        expected = (y[inside].sum() + 2.0 * rate) / (inside.sum() + 2.0)
+        assert binning.bin_proba_[0, b] == pytest.approx(expected)
+
+
+def test_new_maps_improve_a_miscalibrated_real_model(wideresnet_halves):
+    P_fit, y_fit, P_held, y_held = wideresnet_halves
+    uncalibrated = nll(y_held, P_held)
+    for Calibrator in (MatrixScaling, BetaCalibration, IsotonicCalibration, HistogramBinning):
+        calibrated = nll(y_held, Calibrator().fit(P_fit, y_fit).predict_proba(P_held))
+        assert calibrated < uncalibrated - 0.05, Calibrator.__name__
