@@ -158,6 +158,20 @@ class CalibratorComparison:
     test_results_ : dict or None
         With a test set: for each method fitted on all the data, its ``nll``,
         ``ece``, ``brier`` and ``accuracy`` on the test set.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal import TemperatureScaling, compare_calibrators
+    >>> rng = np.random.default_rng(0)
+    >>> logits = rng.normal(scale=3.0, size=(1000, 3))
+    >>> y = np.argmax(logits / 3 + rng.gumbel(size=(1000, 3)), axis=1)  # overconfident
+    >>> comparison = compare_calibrators(logits, y, calibrators=[TemperatureScaling()])
+    >>> comparison.ranking_
+    ['TemperatureScaling', 'uncalibrated']
+    >>> summary = comparison.to_dict()
+    >>> [method["method"] for method in summary["methods"]]
+    ['TemperatureScaling', 'uncalibrated']
     """
 
     def __init__(self, *, cv_results, predictions, y_true, sample_weight, classes,
