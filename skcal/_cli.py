@@ -27,9 +27,7 @@ def read_array(spec, *, what):
 
     Nothing is ever unpickled.
     """
-    path, _, key = spec.partition(":") if spec.count(":") == 1 and ".npz:" in spec else (
-        spec, "", ""
-    )
+    path, key = spec.rsplit(":", 1) if ".npz:" in spec else (spec, "")
     file = Path(path)
     if not file.is_file():
         raise CommandError(f"{what}: no such file {path!r}")

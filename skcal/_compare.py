@@ -32,6 +32,7 @@ from ._scores import (
 from ._temperature import TemperatureScaling
 from ._vector import VectorScaling
 from .metrics import brier_score, expected_calibration_error, get_scorer
+from .metrics._checks import weighted_mean
 from .metrics._nll import true_class_log_proba
 
 BASELINE = "uncalibrated"
@@ -96,15 +97,16 @@ def _with_score_type(calibrator, score_type):
 
 
 def _fold_metrics(y_index, proba, sample_weight, labels):
-    weights = None if sample_weight is None else sample_weight
+    """Per-sample log-probabilities of the true class, and the built-in metrics."""
     log_p = true_class_log_proba(y_index, proba)
-    total = y_index.shape[0] if weights is None else weights.sum()
     correct = proba.argmax(axis=1) == y_index
     return log_p, {
-        "nll": -(log_p.sum() if weights is None else weights @ log_p) / total,
-        "ece": expected_calibration_error(y_index, proba, sample_weight=weights, labels=labels),
-        "brier": brier_score(y_index, proba, sample_weight=weights, labels=labels),
-        "accuracy": (correct.sum() if weights is None else weights @ correct) / total,
+        "nll": -weighted_mean(log_p, sample_weight),
+        "ece": expected_calibration_error(
+            y_index, proba, sample_weight=sample_weight, labels=labels
+        ),
+        "brier": brier_score(y_index, proba, sample_weight=sample_weight, labels=labels),
+        "accuracy": weighted_mean(correct, sample_weight),
     }
 
 
@@ -242,7 +244,7 @@ class CalibratorComparison:
             ``test_results`` (or None).
         """
         methods = []
-        for rank, name, row in self._rows():
+        for _, name, row in self._rows():
             entry = {"method": name}
             for key, value in row.items():
                 if key == "method":
@@ -437,6 +439,16 @@ def compare_calibrators(
     """
     candidates = _named_candidates(calibrators)
     scorers = _resolve_scorers(scoring)
+    if estimator is None and response_method != "auto":
+        raise ValueError(
+            "response_method has no effect without a classifier (X holds scores); "
+            "leave it at 'auto' or pass estimator=."
+        )
+    if estimator is not None and score_type != "auto":
+        raise ValueError(
+            "score_type has no effect with a classifier (the scores come from its "
+            "response_method); leave it at 'auto'."
+        )
     if estimator is None:
         prepared = _prepare_scores(X, y, sample_weight, score_type, candidates)
     else:

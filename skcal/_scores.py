@@ -9,7 +9,6 @@ one score per sample become the two columns ``[0, s]``, so that
 import numbers
 
 import numpy as np
-from scipy.special import log_softmax
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 

@@ -181,3 +181,12 @@ def test_bad_candidates_are_refused(overconfident_logits):
         compare_calibrators(logits, y, calibrators={"uncalibrated": TemperatureScaling()})
     with pytest.raises(ValueError, match="is empty"):
         compare_calibrators(logits, y, calibrators=[])
+
+
+def test_arguments_of_the_other_mode_are_refused(overconfident_logits):
+    logits, y = overconfident_logits
+    with pytest.raises(ValueError, match="response_method has no effect without"):
+        compare_calibrators(logits, y, response_method="predict_proba")
+    X, yc = make_classification(n_samples=100, random_state=0)
+    with pytest.raises(ValueError, match="score_type has no effect with a classifier"):
+        compare_calibrators(X, yc, estimator=LogisticRegression(), score_type="logits")
