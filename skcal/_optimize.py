@@ -95,6 +95,48 @@ class _TemperatureProblem:
         return nll / self.total_weight, grad / self.total_weight, hess / self.total_weight
 
 
+class _BinaryTemperatureProblem:
+    """The same NLL for two classes, where it depends only on ``d = z_1 - z_0``:
+    ``mean(softplus(beta * d) - y * beta * d)``, read as one vector instead of
+    a two-column matrix."""
+
+    def __init__(self, Z, y, sample_weight):
+        self.d = Z[:, 1] - Z[:, 0]
+        self.y = y.astype(self.d.dtype)
+        self.w = sample_weight
+        self.total_weight = Z.shape[0] if sample_weight is None else sample_weight.sum()
+        half = self.d.dtype.type(0.5)
+        self.gradient_at_zero = self._sum((half - self.y) * self.d) / self.total_weight
+
+    def _sum(self, values, rows=slice(None)):
+        return weighted_sum(values, None if self.w is None else self.w[rows])
+
+    def true_class_always_on_top(self):
+        keep = slice(None) if self.w is None else self.w > 0
+        signed = np.where(self.y[keep] > 0, self.d[keep], -self.d[keep])
+        return bool(np.all(signed > 0))
+
+    def evaluate(self, beta):
+        """Return (nll, gradient, hessian) at ``beta > 0``."""
+        beta_t = self.d.dtype.type(beta)
+        nll = grad = hess = 0.0
+        for rows in row_blocks(self.d.shape[0], 1, block_elements=_BLOCK_ELEMENTS // 4):
+            d, y = self.d[rows], self.y[rows]
+            u = d * beta_t
+            e = np.exp(-np.abs(u))
+            p = np.where(u >= 0, 1, e) / (1 + e)  # sigmoid(u)
+            nll += self._sum(np.log1p(e) + np.maximum(u, 0) - y * u, rows)
+            grad += self._sum((p - y) * d, rows)
+            hess += self._sum(p * (1 - p) * d * d, rows)
+        return nll / self.total_weight, grad / self.total_weight, hess / self.total_weight
+
+
+def _temperature_problem(Z, y, sample_weight):
+    if Z.shape[1] == 2:
+        return _BinaryTemperatureProblem(Z, y, sample_weight)
+    return _TemperatureProblem(Z, y, sample_weight)
+
+
 def _safeguarded_newton(problem, beta, *, tol, max_iter):
     """Minimise the convex NLL(beta) from ``beta``; returns (beta, n_iter, converged).
 
@@ -141,7 +183,7 @@ def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100)
         False also when the scores separate the classes perfectly (no finite
         optimum): ``beta`` is then where the gradient fell below ``tol``.
     """
-    problem = _TemperatureProblem(Z, y, sample_weight)
+    problem = _temperature_problem(Z, y, sample_weight)
     if not problem.gradient_at_zero < 0:
         return 0.0, 0, True
     if problem.true_class_always_on_top():
@@ -153,7 +195,7 @@ def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100)
         stride = n_rows // _WARM_START_ROWS
         sub_w = None if sample_weight is None else sample_weight[::stride]
         if sub_w is None or sub_w.sum() > 0:
-            sub = _TemperatureProblem(Z[::stride], y[::stride], sub_w)
+            sub = _temperature_problem(Z[::stride], y[::stride], sub_w)
             if sub.gradient_at_zero < 0:
                 start, _, ok = _safeguarded_newton(sub, 1.0, tol=1e-3, max_iter=max_iter)
                 beta = start if ok else beta

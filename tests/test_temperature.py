@@ -154,3 +154,20 @@ def test_never_changes_the_argmax(logits, seed):
     ordered = np.sort(logits, axis=1)
     clear_top = ordered[:, -1] - ordered[:, -2] > 1e-9 * (1 + np.abs(ordered[:, -1]))
     assert_array_equal(proba.argmax(axis=1)[clear_top], logits.argmax(axis=1)[clear_top])
+
+
+def test_binary_problem_equals_the_general_one():
+    """Two classes take a one-vector shortcut; it must agree with the K-column path."""
+    from skcal._optimize import _BinaryTemperatureProblem
+
+    rng = np.random.default_rng(7)
+    logits = rng.normal(scale=3.0, size=(5000, 2))
+    y = sample_labels(softmax(logits / 2), rng)
+    w = rng.random(5000)
+    for beta in (0.1, 0.5, 1.0, 3.0):
+        general = _TemperatureProblem(logits, y, w).evaluate(beta)
+        binary = _BinaryTemperatureProblem(logits, y, w).evaluate(beta)
+        assert_allclose(binary, general, rtol=1e-10)
+    assert _BinaryTemperatureProblem(logits, y, w).gradient_at_zero == pytest.approx(
+        _TemperatureProblem(logits, y, w).gradient_at_zero
+    )
