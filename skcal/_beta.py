@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
-from ._optimize import fit_logistic_features, is_separated, platt_targets
+from ._optimize import fit_logistic_features, one_vs_rest_targets, warn_separated
 from ._scores import class_scores, logits_from_class_log_odds
 
 
@@ -110,15 +110,15 @@ class BetaCalibration(BaseCalibrator):
 
     def _fit_map(self, logits, y, sample_weight):
         scores, positives = class_scores(logits)
-        coefs, intercepts, iterations, separated, failed = [], [], [], [], False
-        for column, k in enumerate(positives):
-            is_positive = y == k
-            smoothing = is_separated(scores[:, column], is_positive, sample_weight)
-            if smoothing:
-                separated.append(k)
+        targets, separated = one_vs_rest_targets(
+            scores, positives, y, sample_weight, smoothing=False
+        )
+        warn_separated(separated)
+        coefs, intercepts, iterations, failed = [], [], [], False
+        for column, target in enumerate(targets):
             params, n_iter, converged = fit_logistic_features(
                 np.column_stack(beta_features(scores[:, column])),
-                platt_targets(is_positive, sample_weight, smoothing),
+                target,
                 sample_weight,
                 start=[1.0, 1.0, 0.0],
                 bounds=[(0.0, None), (0.0, None), (None, None)],
@@ -129,13 +129,6 @@ class BetaCalibration(BaseCalibrator):
             intercepts.append(params[2])
             iterations.append(n_iter)
             failed |= not converged
-        if separated:
-            warnings.warn(
-                f"The calibration scores separate class column(s) {separated} "
-                "perfectly (or the class is absent), so the NLL has no finite "
-                "optimum there; those maps were fitted on Platt's smoothed targets.",
-                UserWarning,
-            )
         if failed:
             warnings.warn(
                 f"Beta calibration did not converge in {self.max_iter} iterations for "

@@ -482,11 +482,16 @@ def compare_calibrators(
     cv_results, predictions = _aggregate(candidates, fold_results, y_index, sample_weight,
                                          scorers, classes.shape[0])
     best = cv_results["method"][int(np.argmin(cv_results["mean_test_nll"]))]
-    best_calibrator = _refit(candidates[best], X, y, sample_weight, estimator, response_method)
-    test_results = None
+    test_results, refitted = None, {}
     if X_test is not None or y_test is not None:
-        test_results = _score_test_set(candidates, X, y, sample_weight, X_test, y_test,
-                                       estimator, response_method, classes)
+        test_results, refitted = _score_test_set(
+            candidates, X, y, sample_weight, X_test, y_test, estimator, response_method
+        )
+    if best in refitted:
+        best_calibrator = refitted[best]
+    else:
+        best_calibrator = _refit(candidates[best], X, y, sample_weight, estimator,
+                                 response_method)
     return CalibratorComparison(
         cv_results=cv_results,
         predictions=predictions,
@@ -641,17 +646,20 @@ def _refit(candidate, X, y, sample_weight, estimator, response_method):
 
 
 def _score_test_set(candidates, X, y, sample_weight, X_test, y_test, estimator,
-                    response_method, classes):
+                    response_method):
+    """Every candidate fitted on all the data and scored on the test set.
+
+    Returns the metrics and the fitted candidates, by name.
+    """
     if X_test is None or y_test is None:
         raise ValueError("Give both X_test and y_test, or neither.")
-    results = {}
+    results, fitted = {}, {}
     for name, candidate in candidates.items():
-        fitted = _refit(candidate, X, y, sample_weight, estimator, response_method)
-        proba = fitted.predict_proba(X_test)
-        y_index = _index_labels(y_test, fitted.classes_)
-        _, metrics = _fold_metrics(y_index, proba, None, np.arange(proba.shape[1]))
-        results[name] = metrics
-    return results
+        fitted[name] = _refit(candidate, X, y, sample_weight, estimator, response_method)
+        proba = fitted[name].predict_proba(X_test)
+        y_index = _index_labels(y_test, fitted[name].classes_)
+        _, results[name] = _fold_metrics(y_index, proba, None, np.arange(proba.shape[1]))
+    return results, fitted
 
 
 def _index_labels(y, classes):

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
 from ._binning import bin_edges, binned_sums
-from ._optimize import weighted_sum
+from ._optimize import total_weight, weighted_sum
 from ._scores import class_scores, log_odds, logits_from_class_log_odds
 
 
@@ -112,7 +112,7 @@ class HistogramBinning(BaseCalibrator):
     def _fit_map(self, logits, y, sample_weight):
         scores, positives = class_scores(logits)
         proba = expit(scores)
-        total = weighted_sum(np.ones(y.shape[0]), sample_weight)
+        total = total_weight(y.shape[0], sample_weight)
         edges, frequencies = [], []
         for column, k in enumerate(positives):
             is_positive = y == k

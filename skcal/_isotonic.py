@@ -4,6 +4,7 @@ import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
+from ._optimize import total_weight
 from ._scores import class_scores, log_odds, logits_from_class_log_odds
 
 
@@ -59,8 +60,7 @@ class IsotonicCalibration(BaseCalibrator):
     def _fit_map(self, logits, y, sample_weight):
         scores, positives = class_scores(logits)  # isotonic fits use their order only
         regressions = np.empty(len(positives), dtype=object)
-        n = y.shape[0] if sample_weight is None else sample_weight.sum()
-        bound = 1.0 / (n + 2.0)
+        bound = 1.0 / (total_weight(y.shape[0], sample_weight) + 2.0)
         for column, k in enumerate(positives):
             regressions[column] = IsotonicRegression(
                 y_min=bound, y_max=1.0 - bound, out_of_bounds="clip"

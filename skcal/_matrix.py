@@ -7,7 +7,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
-from ._optimize import fit_inverse_temperature, fit_matrix_scaling, fit_vector_scaling
+from ._optimize import (
+    fit_inverse_temperature,
+    fit_matrix_scaling,
+    fit_vector_scaling,
+    total_weight,
+)
 from ._vector import VectorScaling
 
 
@@ -152,8 +157,7 @@ class MatrixScaling(BaseCalibrator):
     def _fit_map(self, logits, y, sample_weight):
         n_samples, k = logits.shape
         n_params = k * (k + 1)
-        total = n_samples if sample_weight is None else float(sample_weight.sum())
-        auto = 0.5 * k * k / total
+        auto = 0.5 * k * k / total_weight(n_samples, sample_weight)
         off_diagonal = auto if self.off_diagonal_penalty == "auto" else self.off_diagonal_penalty
         intercept = auto if self.intercept_penalty == "auto" else self.intercept_penalty
         if off_diagonal == 0 and n_params > n_samples:

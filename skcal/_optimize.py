@@ -7,6 +7,7 @@ exponentiated in float32); sums across rows are accumulated in float64.
 """
 
 import math
+import warnings
 
 import numpy as np
 from scipy.optimize import minimize
@@ -26,10 +27,15 @@ def row_blocks(n_rows, n_cols, block_elements=_BLOCK_ELEMENTS):
         yield slice(start, min(start + step, n_rows))
 
 
+def total_weight(n_samples, sample_weight):
+    """The number of samples, or the sum of their weights."""
+    return n_samples if sample_weight is None else float(sample_weight.sum())
+
+
 def weighted_sum(values, weights):
     """``sum(values)`` or ``weights @ values`` in float64."""
     values = np.asarray(values, dtype=np.float64)
-    return values.sum() if weights is None else float(weights @ values)
+    return float(values.sum() if weights is None else weights @ values)
 
 
 # --------------------------------------------------------------------------- #
@@ -46,7 +52,7 @@ class _TemperatureProblem:
     def __init__(self, Z, y, sample_weight):
         self.Z = Z
         self.w = sample_weight
-        self.total_weight = Z.shape[0] if sample_weight is None else sample_weight.sum()
+        self.total_weight = total_weight(Z.shape[0], sample_weight)
         n, k = Z.shape
         self.row_max = np.empty(n, dtype=Z.dtype)
         row_mean = np.empty(n, dtype=np.float64)
@@ -104,7 +110,7 @@ class _BinaryTemperatureProblem:
         self.d = Z[:, 1] - Z[:, 0]
         self.y = y.astype(self.d.dtype)
         self.w = sample_weight
-        self.total_weight = Z.shape[0] if sample_weight is None else sample_weight.sum()
+        self.total_weight = total_weight(Z.shape[0], sample_weight)
         half = self.d.dtype.type(0.5)
         self.gradient_at_zero = self._sum((half - self.y) * self.d) / self.total_weight
 
@@ -205,7 +211,7 @@ def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100)
 # --------------------------------------------------------------------------- #
 # Vector scaling: NLL of softmax(a * z + b) with a, b per class
 # --------------------------------------------------------------------------- #
-def vector_scaling_loss_grad(params, Z, y, sample_weight, total_weight):
+def vector_scaling_loss_grad(params, Z, y, sample_weight, n_total):
     """Weighted mean NLL of ``softmax(a * Z + b)`` and its gradient in ``(a, b)``."""
     n, k = Z.shape
     a, b = params[:k], params[k:]
@@ -225,7 +231,7 @@ def vector_scaling_loss_grad(params, Z, y, sample_weight, total_weight):
             residual *= w[:, None]
         grad_b += residual.sum(axis=0)
         grad_a += np.einsum("ij,ij->j", residual, z)
-    scale = 1.0 / total_weight
+    scale = 1.0 / n_total
     return loss * scale, np.concatenate([grad_a, grad_b]) * scale
 
 
@@ -238,11 +244,11 @@ def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter):
     is no longer separable in the centred parameters.)
     """
     k = Z.shape[1]
-    total_weight = Z.shape[0] if sample_weight is None else sample_weight.sum()
+    n_total = total_weight(Z.shape[0], sample_weight)
     start = np.concatenate([np.full(k, a0), np.zeros(k)])
 
     def objective(params):
-        loss, grad = vector_scaling_loss_grad(params, Z, y, sample_weight, total_weight)
+        loss, grad = vector_scaling_loss_grad(params, Z, y, sample_weight, n_total)
         if alpha:
             diff = params - start
             loss += 0.5 * alpha * diff @ diff
@@ -268,7 +274,7 @@ def column_means(Z, sample_weight):
     for rows in row_blocks(n, k):
         block = np.asarray(Z[rows], dtype=np.float64)
         total += block.sum(axis=0) if sample_weight is None else sample_weight[rows] @ block
-    return total / (n if sample_weight is None else sample_weight.sum())
+    return total / total_weight(n, sample_weight)
 
 
 # --------------------------------------------------------------------------- #
@@ -325,6 +331,41 @@ def platt_targets(is_positive, sample_weight, smoothing):
     )
 
 
+def one_vs_rest_targets(scores, positives, y, sample_weight, smoothing):
+    """Targets of each one-vs-rest problem, and the classes that needed smoothing.
+
+    Raw 0/1 targets (or Platt's smoothed ones when ``smoothing``); a class that
+    its scores separate perfectly, or that is absent, has no finite NLL optimum
+    and always gets the smoothed targets.
+
+    Returns
+    -------
+    targets : list of ndarray, one per column of ``scores``
+    separated : list
+        The classes whose targets were smoothed because of separation.
+    """
+    targets, separated = [], []
+    for column, k in enumerate(positives):
+        is_positive = y == k
+        smooth = smoothing
+        if not smooth and is_separated(scores[:, column], is_positive, sample_weight):
+            separated.append(k)
+            smooth = True
+        targets.append(platt_targets(is_positive, sample_weight, smooth))
+    return targets, separated
+
+
+def warn_separated(separated, hint=""):
+    """The warning for classes fitted on smoothed targets because of separation."""
+    if separated:
+        warnings.warn(
+            f"The calibration scores separate class column(s) {separated} "
+            "perfectly (or the class is absent), so the NLL has no finite optimum "
+            f"there; those classes were fitted on Platt's smoothed targets.{hint}",
+            UserWarning,
+        )
+
+
 def fit_logistic_1d(s, target, sample_weight=None, *, tol=1e-12, max_iter=100):
     """Minimise the NLL of ``sigmoid(a * s + b)`` against targets in [0, 1].
 
@@ -340,8 +381,8 @@ def fit_logistic_1d(s, target, sample_weight=None, *, tol=1e-12, max_iter=100):
     """
     s = np.asarray(s, dtype=np.float64)
     target = np.asarray(target, dtype=np.float64)
-    total_weight = s.shape[0] if sample_weight is None else sample_weight.sum()
-    mean_target = weighted_sum(target, sample_weight) / total_weight
+    n_total = total_weight(s.shape[0], sample_weight)
+    mean_target = weighted_sum(target, sample_weight) / n_total
     mean_target = min(max(mean_target, 1e-12), 1 - 1e-12)
     params = np.array([0.0, math.log(mean_target / (1 - mean_target))])
     loss, grad, hess = _logistic_pass(s, target, sample_weight, *params)
@@ -350,7 +391,7 @@ def fit_logistic_1d(s, target, sample_weight=None, *, tol=1e-12, max_iter=100):
             step = -np.linalg.solve(hess, grad)
         except np.linalg.LinAlgError:
             step = -np.linalg.lstsq(hess, grad, rcond=None)[0]
-        decrement = -(grad @ step) / total_weight
+        decrement = -(grad @ step) / n_total
         if not np.isfinite(decrement) or decrement <= tol:
             return params[0], params[1], n_iter, bool(np.isfinite(decrement))
         for _ in range(60):
@@ -374,7 +415,7 @@ def fit_logistic_features(features, target, sample_weight, *, start, bounds, tol
     L-BFGS-B with the analytic gradient; ``start`` and ``bounds`` cover the
     coefficients then the intercept. Returns (params, n_iter, converged).
     """
-    total_weight = features.shape[0] if sample_weight is None else sample_weight.sum()
+    n_total = total_weight(features.shape[0], sample_weight)
     design = np.column_stack([features, np.ones(features.shape[0])])
 
     def objective(params):
@@ -386,7 +427,7 @@ def fit_logistic_features(features, target, sample_weight, *, start, bounds, tol
             loss = sample_weight @ loss_rows
         else:
             loss = loss_rows.sum()
-        return loss / total_weight, design.T @ residual / total_weight
+        return loss / n_total, design.T @ residual / n_total
 
     result = minimize(
         objective,
@@ -402,7 +443,7 @@ def fit_logistic_features(features, target, sample_weight, *, start, bounds, tol
 # --------------------------------------------------------------------------- #
 # Matrix scaling: NLL of softmax(Z @ W.T + b)
 # --------------------------------------------------------------------------- #
-def matrix_scaling_loss_grad(params, Z, y, sample_weight, total_weight, center=None):
+def matrix_scaling_loss_grad(params, Z, y, sample_weight, n_total, center=None):
     """Weighted mean NLL of ``softmax((Z - center) @ W.T + b)`` and its gradient."""
     n, k = Z.shape
     W, b = params[: k * k].reshape(k, k), params[k * k :]
@@ -426,7 +467,7 @@ def matrix_scaling_loss_grad(params, Z, y, sample_weight, total_weight, center=N
         grad_b += residual.sum(axis=0)
     if center is not None:
         grad_W -= np.outer(grad_b, center)
-    scale = 1.0 / total_weight
+    scale = 1.0 / n_total
     return loss * scale, np.concatenate([grad_W.ravel(), grad_b]) * scale
 
 
@@ -443,7 +484,7 @@ def fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, inte
     map's. Returns (W, b, n_iter, converged), ``b`` for the uncentred scores.
     """
     k = Z.shape[1]
-    total_weight = Z.shape[0] if sample_weight is None else sample_weight.sum()
+    n_total = total_weight(Z.shape[0], sample_weight)
     center = column_means(Z, sample_weight)
     start = np.concatenate([np.diag(a0).ravel(), b0 + a0 * center])
     off = ~np.eye(k, dtype=bool).ravel()
@@ -451,7 +492,7 @@ def fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, inte
 
     def objective(params):
         loss, grad = matrix_scaling_loss_grad(
-            params, Z, y, sample_weight, total_weight, center
+            params, Z, y, sample_weight, n_total, center
         )
         diff = params - start
         W_diff = diff[: k * k]

@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
-from ._optimize import fit_logistic_1d, is_separated, platt_targets
+from ._optimize import fit_logistic_1d, one_vs_rest_targets, warn_separated
 from ._scores import class_scores, logits_from_class_log_odds
 
 
@@ -117,31 +117,16 @@ class PlattScaling(BaseCalibrator):
 
     def _fit_map(self, logits, y, sample_weight):
         scores, positives = class_scores(logits)
-        fits, separated = [], []
-        for column, k in enumerate(positives):
-            is_positive = y == k
-            smoothing = self.smoothing
-            if not smoothing and is_separated(scores[:, column], is_positive, sample_weight):
-                separated.append(k)
-                smoothing = True
-            targets = platt_targets(is_positive, sample_weight, smoothing)
-            fits.append(
-                fit_logistic_1d(
-                    scores[:, column],
-                    targets,
-                    sample_weight,
-                    tol=self.tol,
-                    max_iter=self.max_iter,
-                )
+        targets, separated = one_vs_rest_targets(
+            scores, positives, y, sample_weight, self.smoothing
+        )
+        warn_separated(separated, " Use more calibration data, or smoothing=True throughout.")
+        fits = [
+            fit_logistic_1d(
+                scores[:, column], target, sample_weight, tol=self.tol, max_iter=self.max_iter
             )
-        if separated:
-            warnings.warn(
-                f"The calibration scores separate class column(s) {separated} "
-                "perfectly (or the class is absent), so the NLL has no finite "
-                "optimum there; those sigmoids were fitted on Platt's smoothed "
-                "targets. Use more calibration data, or smoothing=True throughout.",
-                UserWarning,
-            )
+            for column, target in enumerate(targets)
+        ]
         if not all(converged for *_, converged in fits):
             warnings.warn(
                 f"Platt scaling did not converge in {self.max_iter} Newton "

@@ -51,32 +51,37 @@ def as_float_array(X, *, name="X"):
     return X
 
 
+def _not_probabilities(P, name):
+    """Why ``P`` is not a matrix of probabilities (values in [0, 1], rows summing
+    to 1; any value in [0, 1] for one column), or None when it is."""
+    low, high = P.min(), P.max()
+    if low < 0 or high > 1:
+        return (
+            f"{name} has values outside [0, 1] (min {low:.4g}, max {high:.4g}), so "
+            "they are not probabilities."
+        )
+    if P.ndim == 2 and P.shape[1] > 1:
+        row_sums = P.sum(axis=1, dtype=np.float64)
+        worst = np.argmax(np.abs(row_sums - 1.0))
+        if abs(row_sums[worst] - 1.0) > _SIMPLEX_ATOL:
+            return (
+                f"The rows of {name} must sum to 1, but row {worst} sums to "
+                f"{row_sums[worst]:.6g}; pass complete probability vectors "
+                "(one column per class)."
+            )
+    return None
+
+
 def _looks_like_probabilities(X):
     """True when every row lies in the probability simplex (or [0, 1] for 1-D)."""
-    if X.min() < 0 or X.max() > 1:
-        return False
-    if X.ndim == 1 or X.shape[1] == 1:
-        return True
-    return bool(np.all(np.abs(X.sum(axis=1, dtype=np.float64) - 1.0) <= _SIMPLEX_ATOL))
+    return _not_probabilities(X, "X") is None
 
 
 def check_probabilities(P, *, name, hint=""):
     """Raise unless ``P`` holds probabilities: values in [0, 1], rows summing to 1."""
-    low, high = P.min(), P.max()
-    if low < 0 or high > 1:
-        raise ValueError(
-            f"{name} has values outside [0, 1] (min {low:.4g}, max {high:.4g}), so "
-            f"they are not probabilities.{hint}"
-        )
-    if P.ndim == 2 and P.shape[1] > 1:
-        row_sums = P.sum(axis=1)
-        worst = np.argmax(np.abs(row_sums - 1.0))
-        if abs(float(row_sums[worst]) - 1.0) > _SIMPLEX_ATOL:
-            raise ValueError(
-                f"The rows of {name} must sum to 1, but row {worst} sums to "
-                f"{float(row_sums[worst]):.6g}; pass complete probability vectors "
-                f"(one column per class).{hint}"
-            )
+    problem = _not_probabilities(P, name)
+    if problem is not None:
+        raise ValueError(problem + hint)
 
 
 def resolve_score_type(X, score_type):

@@ -2,6 +2,7 @@
 
 import numpy as np
 
+from .._optimize import total_weight, weighted_sum
 from .._scores import (
     as_float_array,
     check_probabilities,
@@ -48,7 +49,4 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
 
 def weighted_mean(values, sample_weight):
     """Mean of ``values`` (float64), weighted when ``sample_weight`` is given."""
-    values = np.asarray(values, dtype=np.float64)
-    if sample_weight is None:
-        return float(values.mean())
-    return float(sample_weight @ values / sample_weight.sum())
+    return weighted_sum(values, sample_weight) / total_weight(len(values), sample_weight)

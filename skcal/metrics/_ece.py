@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._binning import bin_edges, binned_sums
-from .._optimize import row_blocks
+from .._optimize import row_blocks, total_weight
 from ._checks import check_prediction
 
 CalibrationCurve = namedtuple(
@@ -55,7 +55,7 @@ def _calibration_gaps(y_true, y_prob, sample_weight, labels, n_bins, strategy, k
     y_index, y_prob, _, sample_weight = check_prediction(
         y_true, y_prob, labels=labels, sample_weight=sample_weight
     )
-    total = y_index.shape[0] if sample_weight is None else sample_weight.sum()
+    total = total_weight(y_index.shape[0], sample_weight)
     for confidence, outcome in _binary_problems(y_index, y_prob, kind):
         edges = bin_edges(confidence, sample_weight, n_bins, strategy)
         weight, sum_conf, sum_outcome = binned_sums(confidence, outcome, sample_weight, edges)
