@@ -30,6 +30,8 @@ from sklearn.utils.validation import (
     has_fit_parameter,
 )
 
+from ._blocks import Rows, is_dask, is_streamed
+from ._score_rows import as_vector, in_memory_scores, score_rows
 from ._scores import (
     SCORE_TYPES,
     as_float_array,
@@ -210,9 +212,14 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     ``logits`` is a float32 or float64 array of shape (n_samples, n_classes);
     a binary problem with one score ``s`` per sample arrives as ``[0, s]``.
     ``y`` holds column indices and ``sample_weight`` is None or validated.
+    A map that sets ``_streams = True`` receives instead a
+    :class:`~skcal._blocks.Rows` of logits and sums over its row blocks, so
+    it fits scores of any size (memory-mapped, Zarr, Dask). ``_apply_map`` is
+    always called on one block at a time.
     """
 
     _map_attributes = ()
+    _streams = False
 
     _parameter_constraints = {
         "estimator": [
@@ -313,15 +320,25 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
 
     def _fit_scores(self, X, y, sample_weight):
-        X = as_float_array(X)
+        if is_streamed(X) and not self._streams:
+            X = in_memory_scores(X, type(self).__name__)
+        logits, self.score_type_ = score_rows(X, self.score_type)
+        y, sample_weight = as_vector(y), as_vector(sample_weight)
         _check_lengths(X, y)
-        self.n_features_in_ = 1 if X.ndim == 1 else X.shape[1]
-        self.score_type_ = resolve_score_type(X, self.score_type)
-        logits = scores_to_logits(X, self.score_type_)
-        self.classes_, y_index = encode_labels(y, logits.shape[1])
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
+        shape = np.shape(X)
+        self.n_features_in_ = 1 if len(shape) == 1 else shape[1]
+        self.classes_, y_index = encode_labels(y, logits.n_columns)
+        sample_weight = check_sample_weight(sample_weight, shape[0])
         _check_weighted_classes(y_index, sample_weight, self.classes_)
-        self._set_map(self._fit_map(logits, y_index, sample_weight))
+        self._set_map(self._fit_logits(logits, y_index, sample_weight))
+
+    def _fit_logits(self, logits, y_index, sample_weight):
+        """``_fit_map`` on logits given as an array or as Rows, in the form it takes."""
+        if self._streams:
+            logits = logits if isinstance(logits, Rows) else Rows(logits)
+        elif isinstance(logits, Rows):
+            logits = logits.data
+        return self._fit_map(logits, y_index, sample_weight)
 
     def _fit_classifier(self, X, y, sample_weight):
         n_samples = _num_samples(X)
@@ -358,7 +375,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
         if isinstance(self.estimator, FrozenEstimator):
             logits = classifier_logits(self.estimator, X, self.response_method_, self.classes_)
-            self._set_map(self._fit_map(logits, y_index, sample_weight))
+            self._set_map(self._fit_logits(logits, y_index, sample_weight))
             self.estimator_ = self.estimator
             fitted = [self.estimator]
         else:
@@ -382,7 +399,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         )
         if self.ensemble:
             maps = [
-                self._fit_map(fold_logits, y_index[test], _take(sample_weight, test))
+                self._fit_logits(fold_logits, y_index[test], _take(sample_weight, test))
                 for fold_logits, test in zip(logits, tests)
             ]
             self._set_map({key: np.stack([m[key] for m in maps]) for key in maps[0]})
@@ -390,7 +407,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             return self.estimators_
         test = np.concatenate(tests)
         self._set_map(
-            self._fit_map(np.concatenate(logits), y_index[test], _take(sample_weight, test))
+            self._fit_logits(np.concatenate(logits), y_index[test], _take(sample_weight, test))
         )
         self.estimator_ = clone(self.estimator).fit(X, y, **_fit_params(self.estimator, sample_weight))
         return [self.estimator_]
@@ -426,6 +443,20 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             resolve_score_type(X, "probabilities")
         return scores_to_logits(X, self.score_type_)
 
+    def _streamed_log_proba(self, X):
+        """Calibrated log-probabilities of streamed scores, block by block."""
+        n_columns = 1 if X.ndim == 1 else X.shape[1]
+        if n_columns != self.n_features_in_:
+            raise ValueError(
+                f"X has {n_columns} score column(s) but the calibrator was fitted on "
+                f"{self.n_features_in_}; pass scores of the same shape as in fit."
+            )
+        rows, _ = score_rows(X, self.score_type_)
+        (params,) = self._map_params()
+        return rows.map_rows(
+            lambda logits: log_softmax(self._apply_map(logits, **params), axis=1), lazy=True
+        )
+
     def predict_log_proba(self, X):
         """Calibrated log-probabilities, the log-softmax of the calibrated logits.
 
@@ -433,13 +464,18 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, n_classes) \
                 or (n_samples,)
-            The classifier's input, or, without a classifier, the scores.
+            The classifier's input, or, without a classifier, the scores. Scores
+            may be a memory map, a Zarr or a Dask array: they are read block by
+            block (float16 computed in float32).
 
         Returns
         -------
         log_proba : ndarray of shape (n_samples, n_classes)
+            A lazy Dask array, chunked like the rows of ``X``, for a Dask ``X``.
         """
         check_is_fitted(self)
+        if self.estimator is None and is_streamed(X):
+            return self._streamed_log_proba(X)
         maps = self._map_params()
         if self.estimator is None:
             estimators = [None]
@@ -462,11 +498,13 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, n_classes) \
                 or (n_samples,)
-            The classifier's input, or, without a classifier, the scores.
+            The classifier's input, or, without a classifier, the scores (also
+            a memory map, a Zarr or a Dask array).
 
         Returns
         -------
         proba : ndarray of shape (n_samples, n_classes)
+            A lazy Dask array for a Dask ``X``.
         """
         return np.exp(self.predict_log_proba(X))
 
@@ -477,13 +515,19 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, n_classes) \
                 or (n_samples,)
-            The classifier's input, or, without a classifier, the scores.
+            The classifier's input, or, without a classifier, the scores (also
+            a memory map, a Zarr or a Dask array).
 
         Returns
         -------
         labels : ndarray of shape (n_samples,)
+            A lazy Dask array for a Dask ``X``.
         """
         log_proba = self.predict_log_proba(X)
+        if is_dask(log_proba):
+            return log_proba.argmax(axis=1).map_blocks(
+                self.classes_.take, dtype=self.classes_.dtype
+            )
         return self.classes_[np.argmax(log_proba, axis=1)]
 
     def __sklearn_tags__(self):

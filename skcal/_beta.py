@@ -8,13 +8,14 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
-from ._optimize import fit_logistic_features, one_vs_rest_targets, warn_separated
+from ._logistic import (
+    beta_features,
+    class_score_rows,
+    fit_beta,
+    one_vs_rest_targets,
+    warn_separated,
+)
 from ._scores import class_scores, logits_from_class_log_odds
-
-
-def beta_features(scores):
-    """``log p`` and ``-log(1 - p)`` of ``p = sigmoid(score)``, without overflow."""
-    return -np.logaddexp(0.0, -scores), np.logaddexp(0.0, scores)
 
 
 class BetaCalibration(BaseCalibrator):
@@ -41,7 +42,7 @@ class BetaCalibration(BaseCalibrator):
         Gradient tolerance of L-BFGS-B.
 
     max_iter : int, default=1000
-        Maximum number of L-BFGS-B iterations per map.
+        Maximum number of L-BFGS-B iterations.
 
     Attributes
     ----------
@@ -51,8 +52,9 @@ class BetaCalibration(BaseCalibrator):
     intercept_ : ndarray of shape (1,) for binary problems, else (n_classes,)
         ``c`` of each map.
 
-    n_iter_ : ndarray of int
-        L-BFGS-B iterations of each map.
+    n_iter_ : int
+        L-BFGS-B iterations (the maps of all classes are fitted together, one
+        pass over the data per evaluation).
 
 {_COMMON_ATTRIBUTES_DOC}
     See Also
@@ -78,6 +80,7 @@ class BetaCalibration(BaseCalibrator):
     """
 
     _map_attributes = ("coef_", "intercept_")
+    _streams = True
 
     _parameter_constraints = {
         **BaseCalibrator._parameter_constraints,
@@ -109,37 +112,22 @@ class BetaCalibration(BaseCalibrator):
         self.max_iter = max_iter
 
     def _fit_map(self, logits, y, sample_weight):
-        scores, positives = class_scores(logits)
-        targets, separated = one_vs_rest_targets(
-            scores, positives, y, sample_weight, smoothing=False
+        score_rows, positives = class_score_rows(logits)
+        *targets, separated = one_vs_rest_targets(
+            score_rows, positives, y, sample_weight, smoothing=False
         )
         warn_separated(separated)
-        coefs, intercepts, iterations, failed = [], [], [], False
-        for column, target in enumerate(targets):
-            params, n_iter, converged = fit_logistic_features(
-                np.column_stack(beta_features(scores[:, column])),
-                target,
-                sample_weight,
-                start=[1.0, 1.0, 0.0],
-                bounds=[(0.0, None), (0.0, None), (None, None)],
-                tol=self.tol,
-                max_iter=self.max_iter,
-            )
-            coefs.append(params[:2])
-            intercepts.append(params[2])
-            iterations.append(n_iter)
-            failed |= not converged
-        if failed:
+        params, n_iter, converged = fit_beta(
+            score_rows, positives, y, sample_weight, targets,
+            tol=self.tol, max_iter=self.max_iter,
+        )
+        if not converged:
             warnings.warn(
-                f"Beta calibration did not converge in {self.max_iter} iterations for "
-                "some class; increase max_iter.",
+                f"Beta calibration did not converge in {self.max_iter} iterations; "
+                "increase max_iter.",
                 ConvergenceWarning,
             )
-        return {
-            "coef_": np.array(coefs),
-            "intercept_": np.array(intercepts),
-            "n_iter_": np.array(iterations),
-        }
+        return {"coef_": params[:, :2], "intercept_": params[:, 2], "n_iter_": n_iter}
 
     def _apply_map(self, logits, *, coef_, intercept_):
         scores, _ = class_scores(logits)

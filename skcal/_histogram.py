@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
 from ._binning import bin_edges, binned_sums
-from ._optimize import total_weight, weighted_sum
+from ._blocks import total_weight, weighted_sum
 from ._scores import class_scores, log_odds, logits_from_class_log_odds
 
 

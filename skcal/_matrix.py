@@ -7,13 +7,13 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
+from ._blocks import total_weight
 from ._optimize import (
+    VECTOR_SCALING_ALPHA,
     fit_inverse_temperature,
     fit_matrix_scaling,
     fit_vector_scaling,
-    total_weight,
 )
-from ._vector import VectorScaling
 
 
 class MatrixScaling(BaseCalibrator):
@@ -115,6 +115,7 @@ class MatrixScaling(BaseCalibrator):
     """
 
     _map_attributes = ("coef_", "intercept_")
+    _streams = True
 
     _parameter_constraints = {
         **BaseCalibrator._parameter_constraints,
@@ -155,7 +156,7 @@ class MatrixScaling(BaseCalibrator):
         self.max_iter = max_iter
 
     def _fit_map(self, logits, y, sample_weight):
-        n_samples, k = logits.shape
+        n_samples, k = logits.n_rows, logits.n_columns
         n_params = k * (k + 1)
         auto = 0.5 * k * k / total_weight(n_samples, sample_weight)
         off_diagonal = auto if self.off_diagonal_penalty == "auto" else self.off_diagonal_penalty
@@ -169,7 +170,7 @@ class MatrixScaling(BaseCalibrator):
             )
         beta, _, _ = fit_inverse_temperature(logits, y, sample_weight)
         a0, b0, _, _ = fit_vector_scaling(
-            logits, y, sample_weight, a0=beta, alpha=VectorScaling().alpha,
+            logits, y, sample_weight, a0=beta, alpha=VECTOR_SCALING_ALPHA,
             tol=1e-8, max_iter=1000,
         )
         W, b, n_iter, converged = fit_matrix_scaling(

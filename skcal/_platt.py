@@ -8,7 +8,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
-from ._optimize import fit_logistic_1d, one_vs_rest_targets, warn_separated
+from ._logistic import class_score_rows, fit_platt, one_vs_rest_targets, warn_separated
 from ._scores import class_scores, logits_from_class_log_odds
 
 
@@ -52,7 +52,8 @@ class PlattScaling(BaseCalibrator):
         The offsets ``b``.
 
     n_iter_ : ndarray of int, same shape as ``coef_``
-        Newton iterations of each sigmoid.
+        Newton iterations of each sigmoid (all sigmoids are fitted together,
+        one pass over the data per iteration).
 
 {_COMMON_ATTRIBUTES_DOC}
     See Also
@@ -82,6 +83,7 @@ class PlattScaling(BaseCalibrator):
     """
 
     _map_attributes = ("coef_", "intercept_")
+    _streams = True
 
     _parameter_constraints = {
         **BaseCalibrator._parameter_constraints,
@@ -116,26 +118,23 @@ class PlattScaling(BaseCalibrator):
         self.max_iter = max_iter
 
     def _fit_map(self, logits, y, sample_weight):
-        scores, positives = class_scores(logits)
-        targets, separated = one_vs_rest_targets(
-            scores, positives, y, sample_weight, self.smoothing
+        score_rows, positives = class_score_rows(logits)
+        *targets, separated = one_vs_rest_targets(
+            score_rows, positives, y, sample_weight, self.smoothing
         )
         warn_separated(separated, " Use more calibration data, or smoothing=True throughout.")
-        fits = [
-            fit_logistic_1d(
-                scores[:, column], target, sample_weight, tol=self.tol, max_iter=self.max_iter
-            )
-            for column, target in enumerate(targets)
-        ]
-        if not all(converged for *_, converged in fits):
+        params, n_iter, converged = fit_platt(
+            score_rows, positives, y, sample_weight, targets,
+            tol=self.tol, max_iter=self.max_iter,
+        )
+        if not converged.all():
             warnings.warn(
                 f"Platt scaling did not converge in {self.max_iter} Newton "
                 "iterations for some class; the scores may separate it perfectly "
                 "(try smoothing=True).",
                 ConvergenceWarning,
             )
-        a, b, n_iter, _ = (np.array(values) for values in zip(*fits))
-        return {"coef_": a, "intercept_": b, "n_iter_": n_iter.astype(int)}
+        return {"coef_": params[:, 0], "intercept_": params[:, 1], "n_iter_": n_iter}
 
     def _apply_map(self, logits, *, coef_, intercept_):
         scores, _ = class_scores(logits)

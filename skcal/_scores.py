@@ -38,22 +38,29 @@ def as_float_array(X, *, name="X"):
         raise ValueError(
             f"{name} must be a non-empty 1-D or 2-D numeric array of scores: {exc}"
         ) from exc
-    # a float64 sum is finite exactly when every value is (short of ~1e300 values),
-    # and unlike np.isfinite(X) it allocates no array as large as X
-    if not np.isfinite(X.sum(dtype=np.float64)) and not np.isfinite(X).all():
-        bad = np.argwhere(~np.isfinite(X))[0]
-        where = f"row {bad[0]}" + (f", column {bad[1]}" if X.ndim == 2 else "")
-        raise ValueError(
-            f"{name} contains a non-finite score ({X[tuple(bad)]} at {where}). "
-            "Calibration needs finite logits or probabilities: remove or repair "
-            "such rows (for probabilities, exact zeros are fine; NaN or inf are not)."
-        )
+    check_finite_block(X, 0, name)
     return X
 
 
-def _not_probabilities(P, name):
+def check_finite_block(X, start, name):
+    """Raise when ``X`` (rows ``start`` onwards of an input) holds NaN or infinity."""
+    # a float64 sum is finite exactly when every value is (short of ~1e300 values),
+    # and unlike np.isfinite(X) it allocates no array as large as X
+    if np.isfinite(X.sum(dtype=np.float64)) or np.isfinite(X).all():
+        return
+    bad = np.argwhere(~np.isfinite(X))[0]
+    where = f"row {start + bad[0]}" + (f", column {bad[1]}" if X.ndim == 2 else "")
+    raise ValueError(
+        f"{name} contains a non-finite score ({X[tuple(bad)]} at {where}). "
+        "Calibration needs finite logits or probabilities: remove or repair "
+        "such rows (for probabilities, exact zeros are fine; NaN or inf are not)."
+    )
+
+
+def _not_probabilities(P, name, start=0):
     """Why ``P`` is not a matrix of probabilities (values in [0, 1], rows summing
-    to 1; any value in [0, 1] for one column), or None when it is."""
+    to 1; any value in [0, 1] for one column), or None when it is. ``start`` is
+    the number of the first row of ``P`` in the whole input."""
     low, high = P.min(), P.max()
     if low < 0 or high > 1:
         return (
@@ -65,7 +72,7 @@ def _not_probabilities(P, name):
         worst = np.argmax(np.abs(row_sums - 1.0))
         if abs(row_sums[worst] - 1.0) > _SIMPLEX_ATOL:
             return (
-                f"The rows of {name} must sum to 1, but row {worst} sums to "
+                f"The rows of {name} must sum to 1, but row {start + worst} sums to "
                 f"{row_sums[worst]:.6g}; pass complete probability vectors "
                 "(one column per class)."
             )
@@ -77,9 +84,9 @@ def _looks_like_probabilities(X):
     return _not_probabilities(X, "X") is None
 
 
-def check_probabilities(P, *, name, hint=""):
+def check_probabilities(P, *, name, hint="", start=0):
     """Raise unless ``P`` holds probabilities: values in [0, 1], rows summing to 1."""
-    problem = _not_probabilities(P, name)
+    problem = _not_probabilities(P, name, start)
     if problem is not None:
         raise ValueError(problem + hint)
 

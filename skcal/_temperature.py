@@ -46,8 +46,10 @@ class TemperatureScaling(BaseCalibrator):
         information). With ``ensemble=True``, one value per fold.
 
     n_iter_ : int
-        Newton passes over the data (a subsample of 8192 rows gives the
-        starting point for inputs over 32768 rows).
+        Passes over the data. For more than two classes each pass is one
+        Newton step (a strided subsample of up to 8192 rows gives the starting
+        point for large inputs); two classes take one pass to read
+        ``z_1 - z_0``, then solve on that vector in memory.
 
 {_COMMON_ATTRIBUTES_DOC}
     See Also
@@ -78,6 +80,7 @@ class TemperatureScaling(BaseCalibrator):
     """
 
     _map_attributes = ("temperature_",)
+    _streams = True
 
     _parameter_constraints = {
         **BaseCalibrator._parameter_constraints,

@@ -7,7 +7,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
-from ._optimize import fit_inverse_temperature, fit_vector_scaling
+from ._optimize import VECTOR_SCALING_ALPHA, fit_inverse_temperature, fit_vector_scaling
 
 
 class VectorScaling(BaseCalibrator):
@@ -84,6 +84,7 @@ class VectorScaling(BaseCalibrator):
     """
 
     _map_attributes = ("coef_", "intercept_")
+    _streams = True
 
     _parameter_constraints = {
         **BaseCalibrator._parameter_constraints,
@@ -101,7 +102,7 @@ class VectorScaling(BaseCalibrator):
         n_jobs=None,
         response_method="auto",
         score_type="auto",
-        alpha=1e-3,
+        alpha=VECTOR_SCALING_ALPHA,
         tol=1e-8,
         max_iter=1000,
     ):

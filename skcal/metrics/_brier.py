@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils._param_validation import validate_params
 
-from .._optimize import row_blocks
+from .._blocks import row_blocks
 from ._checks import check_prediction, weighted_mean
 
 

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .._optimize import total_weight, weighted_sum
+from .._blocks import total_weight, weighted_sum
 from .._scores import (
     as_float_array,
     check_probabilities,

@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._binning import bin_edges, binned_sums
-from .._optimize import row_blocks, total_weight
+from .._blocks import row_blocks, total_weight
 from ._checks import check_prediction
 
 CalibrationCurve = namedtuple(

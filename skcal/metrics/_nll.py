@@ -6,7 +6,7 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
-from .._optimize import row_blocks
+from .._blocks import row_blocks
 from .._scores import probability_floor
 from ._checks import check_prediction, weighted_mean
 

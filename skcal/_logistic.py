@@ -1,0 +1,272 @@
+"""One-vs-rest logistic fits of Platt scaling and beta calibration, all classes at once.
+
+A one-vs-rest map fits one small logistic problem per class on that class's
+score ``s_k`` (the binary logit, or the class's log-odds against the rest). The
+problems share the data, so each pass over the rows evaluates all of them: the
+scores of a block are computed from its logits, used, and dropped. The work is
+then ``O(block)`` in memory whether the logits are in memory, in a file or on a
+Dask cluster, and one Newton iteration is one pass for all classes.
+"""
+
+import warnings
+
+import numpy as np
+from scipy.optimize import minimize
+
+from ._blocks import Rows, is_streamed, total_weight
+from ._scores import class_scores
+
+
+def class_score_rows(logits):
+    """Rows of one-vs-rest scores, and the positive class of each problem.
+
+    An in-memory logit matrix gets its scores computed once (one float64 value
+    per class and row); streamed logits get them block by block.
+    """
+    rows = logits if isinstance(logits, Rows) else Rows(logits)
+    n_problems = 1 if rows.n_columns == 2 else rows.n_columns
+    positives = np.array([1] if rows.n_columns == 2 else list(range(rows.n_columns)))
+    if rows.is_dask or is_streamed(rows.data):
+        inner = rows.prepare
+
+        def prepare(block, start):
+            if inner is not None:
+                block = inner(block, start)
+            return class_scores(block)[0]
+
+        return Rows(rows.data, prepare, n_columns=n_problems), positives
+    scores = rows.map_rows(lambda block: class_scores(block)[0])
+    return Rows(scores), positives
+
+
+def _weighted(values, w):
+    """Column sums of ``values`` (n, P), weighted by ``w`` (n,) when given."""
+    return values.sum(axis=0) if w is None else w @ values
+
+
+def _separation_block(s, y, w, positives):
+    is_positive = y[:, None] == positives
+    if w is not None:
+        keep = (w > 0)[:, None]
+        positive, negative = is_positive & keep, ~is_positive & keep
+    else:
+        positive, negative = is_positive, ~is_positive
+    return (
+        np.where(positive, s, -np.inf).max(axis=0),
+        np.where(positive, s, np.inf).min(axis=0),
+        np.where(negative, s, -np.inf).max(axis=0),
+        np.where(negative, s, np.inf).min(axis=0),
+    )
+
+
+def _combine_extremes(a, b):
+    return (np.maximum(a[0], b[0]), np.minimum(a[1], b[1]),
+            np.maximum(a[2], b[2]), np.minimum(a[3], b[3]))
+
+
+def one_vs_rest_targets(score_rows, positives, y, sample_weight, smoothing):
+    """The 0/1 or smoothed targets of each problem, and the classes that needed smoothing.
+
+    Raw 0/1 targets (or Platt's (1999) targets ``(N+ + 1) / (N+ + 2)`` and
+    ``1 / (N- + 2)`` when ``smoothing``). A class that its scores separate
+    perfectly (ties included), or that is absent or everything, has no finite
+    NLL optimum and always gets the smoothed targets.
+
+    Returns
+    -------
+    target_positive, target_negative : ndarray of shape (n_problems,)
+    separated : list
+        The classes whose targets were smoothed because of separation.
+    """
+    n_total = total_weight(y.shape[0], sample_weight)
+    counts = np.bincount(y, weights=sample_weight, minlength=int(positives.max()) + 1)
+    n_positive = counts[positives]
+    n_negative = n_total - n_positive
+    smooth = np.full(positives.shape[0], bool(smoothing))
+    separated = []
+    if not smoothing:
+        max_pos, min_pos, max_neg, min_neg = score_rows.reduce(
+            lambda s, y, w: _separation_block(s, y, w, positives), y, sample_weight,
+            combine=_combine_extremes,
+        )
+        split = (max_neg <= min_pos) | (max_pos <= min_neg)  # also true for an empty side
+        separated = [int(k) for k in positives[split]]
+        smooth = split
+    target_positive = np.where(smooth, (n_positive + 1.0) / (n_positive + 2.0), 1.0)
+    target_negative = np.where(smooth, 1.0 / (n_negative + 2.0), 0.0)
+    return target_positive, target_negative, separated
+
+
+def warn_separated(separated, hint=""):
+    """The warning for classes fitted on smoothed targets because of separation."""
+    if separated:
+        warnings.warn(
+            f"The calibration scores separate class column(s) {separated} "
+            "perfectly (or the class is absent), so the NLL has no finite optimum "
+            f"there; those classes were fitted on Platt's smoothed targets.{hint}",
+            UserWarning,
+        )
+
+
+def _targets(y, positives, target_positive, target_negative):
+    return np.where(y[:, None] == positives, target_positive, target_negative)
+
+
+def _sigmoid_terms(u, t):
+    """Per-element logistic loss ``softplus(u) - t u``, ``sigmoid(u)``, without overflow."""
+    e = np.exp(-np.abs(u))
+    loss = np.log1p(e) + np.maximum(u, 0) - t * u
+    p = np.where(u >= 0, 1.0, e) / (1.0 + e)
+    return loss, p
+
+
+# --------------------------------------------------------------------------- #
+# Platt: sigmoid(a_k * s_k + b_k), Newton with exact 2 x 2 Hessians
+# --------------------------------------------------------------------------- #
+def _platt_block(s, y, w, params, positives, targets):
+    t = _targets(y, positives, *targets)
+    loss, p = _sigmoid_terms(s * params[:, 0] + params[:, 1], t)
+    residual = p - t
+    curvature = p * (1.0 - p)
+    cs = curvature * s
+    return (
+        _weighted(loss, w),
+        np.stack([_weighted(residual * s, w), _weighted(residual, w)], axis=1),
+        np.stack([_weighted(cs * s, w), _weighted(cs, w), _weighted(curvature, w)], axis=1),
+    )
+
+
+def _platt_pass(score_rows, y, w, params, positives, targets):
+    loss, grad, moments = score_rows.reduce(
+        lambda s, y, w: _platt_block(s, y, w, params, positives, targets), y, w
+    )
+    hess = np.empty((params.shape[0], 2, 2))
+    hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 1] = moments.T
+    hess[:, 1, 0] = hess[:, 0, 1]
+    return loss, grad, hess
+
+
+def _newton_steps(hess, grad):
+    """``-H^-1 g`` for each problem; least squares where ``H`` is singular."""
+    steps = np.empty_like(grad)
+    for k in range(grad.shape[0]):
+        try:
+            steps[k] = -np.linalg.solve(hess[k], grad[k])
+        except np.linalg.LinAlgError:
+            steps[k] = -np.linalg.lstsq(hess[k], grad[k], rcond=None)[0]
+    return steps
+
+
+def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter):
+    """Minimise each problem's NLL of ``sigmoid(a * s + b)`` against its targets.
+
+    Newton's method with the exact 2 x 2 Hessian of every problem, all problems
+    in one pass per iteration; a step that does not lower a problem's loss is
+    halved until it does. A problem stops when its Newton decrement (the
+    predicted loss reduction, in nats per unit weight) is below ``tol``.
+
+    Returns
+    -------
+    params : ndarray of shape (n_problems, 2)
+        ``(a, b)`` of each problem.
+    n_iter : ndarray of int
+    converged : ndarray of bool
+    """
+    n_total = total_weight(y.shape[0], sample_weight)
+    t_pos, t_neg = targets
+    counts = np.bincount(y, weights=sample_weight, minlength=int(positives.max()) + 1)
+    mean_target = (counts[positives] * t_pos + (n_total - counts[positives]) * t_neg) / n_total
+    mean_target = np.clip(mean_target, 1e-12, 1 - 1e-12)
+    params = np.column_stack([np.zeros(len(positives)), np.log(mean_target / (1 - mean_target))])
+
+    def evaluate(at):
+        return _platt_pass(score_rows, y, sample_weight, at, positives, targets)
+
+    loss, grad, hess = evaluate(params)
+    active = np.ones(len(positives), dtype=bool)
+    converged = np.zeros(len(positives), dtype=bool)
+    n_iter = np.zeros(len(positives), dtype=int)
+    for iteration in range(1, max_iter + 1):
+        n_iter[active] = iteration
+        step = np.zeros_like(params)
+        step[active] = _newton_steps(hess[active], grad[active])
+        decrement = -np.einsum("ij,ij->i", grad, step) / n_total
+        done = active & (~np.isfinite(decrement) | (decrement <= tol))
+        converged[done] = np.isfinite(decrement[done])
+        active &= ~done
+        if not active.any():
+            break
+        searching = active.copy()
+        for _ in range(60):
+            candidate = params + np.where(searching[:, None], step, 0.0)
+            new_loss, new_grad, new_hess = evaluate(candidate)
+            slope = np.einsum("ij,ij->i", grad, step)
+            accepted = searching & (new_loss <= loss + 1e-4 * slope)
+            params[accepted] = candidate[accepted]
+            loss[accepted], grad[accepted], hess[accepted] = (
+                new_loss[accepted], new_grad[accepted], new_hess[accepted]
+            )
+            searching &= ~accepted
+            if not searching.any():
+                break
+            step[searching] *= 0.5
+        else:
+            active &= ~searching  # no step lowered the loss: give up on those
+    return params, n_iter, converged
+
+
+# --------------------------------------------------------------------------- #
+# Beta: sigmoid(a log p + b (-log(1 - p)) + c), a, b >= 0
+# --------------------------------------------------------------------------- #
+def beta_features(scores):
+    """``log p`` and ``-log(1 - p)`` of ``p = sigmoid(score)``, without overflow."""
+    return -np.logaddexp(0.0, -scores), np.logaddexp(0.0, scores)
+
+
+def _beta_block(s, y, w, params, positives, targets):
+    t = _targets(y, positives, *targets)
+    log_p, minus_log_q = beta_features(s)
+    u = params[:, 0] * log_p + params[:, 1] * minus_log_q + params[:, 2]
+    loss, p = _sigmoid_terms(u, t)
+    residual = p - t
+    return (
+        _weighted(loss, w),
+        np.stack([_weighted(residual * log_p, w), _weighted(residual * minus_log_q, w),
+                  _weighted(residual, w)], axis=1),
+    )
+
+
+def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter):
+    """Minimise the summed NLL of every problem's beta map under ``a, b >= 0``.
+
+    The problems are independent, so their sum is minimised jointly by L-BFGS-B
+    with the analytic gradient, one pass over the rows per evaluation. Each map
+    starts at the identity ``(a, b, c) = (1, 1, 0)``.
+
+    Returns
+    -------
+    params : ndarray of shape (n_problems, 3)
+    n_iter : int
+    converged : bool
+    """
+    n_total = total_weight(y.shape[0], sample_weight)
+    n_problems = len(positives)
+
+    def objective(flat):
+        params = flat.reshape(n_problems, 3)
+        loss, grad = score_rows.reduce(
+            lambda s, y, w: _beta_block(s, y, w, params, positives, targets), y, sample_weight
+        )
+        return loss.sum() / n_total, grad.ravel() / n_total
+
+    start = np.tile([1.0, 1.0, 0.0], n_problems)
+    bounds = [(0.0, None), (0.0, None), (None, None)] * n_problems
+    result = minimize(
+        objective,
+        start,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=bounds,
+        options={"maxiter": max_iter, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
+    )
+    return result.x.reshape(n_problems, 3), int(result.nit), bool(result.success)
