@@ -139,6 +139,24 @@ class Rows:
         )
         self.is_dask = is_dask(data)
 
+    def then(self, func, n_columns=None):
+        """These rows with ``func(block)`` applied to every prepared block.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skcal._blocks import Rows
+        >>> Rows(np.ones((3, 2))).then(lambda b: 2 * b[:, :1], n_columns=1).map_rows(
+        ...     lambda b: b[:, 0])
+        array([2., 2., 2.])
+        """
+        inner = self.prepare
+
+        def prepare(block, start):
+            return func(block if inner is None else inner(block, start))
+
+        return Rows(self.data, prepare, self.n_columns if n_columns is None else n_columns)
+
     # -------------------------------------------------------------- reading
     def _read_step(self):
         """Rows per read: the whole array in memory, a slab of a file or Zarr."""
@@ -262,10 +280,11 @@ class Rows:
         from dask import delayed
 
         chunks, offsets = self._dask_chunks()
-        probe = func(
-            self._prepared(np.zeros((1,) + self.shape[1:], dtype=self.data.dtype), 0),
+        # the output's width and dtype, from the first row
+        probe = np.asarray(func(
+            self._prepared(np.asarray(self.data[:1].compute()), 0),
             *[None if v is None else v[:1] for v in vectors],
-        )
+        ))
         pieces = []
         for i, chunk in enumerate(chunks):
             n = int(offsets[i + 1] - offsets[i])

@@ -26,17 +26,10 @@ def class_score_rows(logits):
     rows = logits if isinstance(logits, Rows) else Rows(logits)
     n_problems = 1 if rows.n_columns == 2 else rows.n_columns
     positives = np.array([1] if rows.n_columns == 2 else list(range(rows.n_columns)))
+    scores = rows.then(lambda block: class_scores(block)[0], n_columns=n_problems)
     if rows.is_dask or is_streamed(rows.data):
-        inner = rows.prepare
-
-        def prepare(block, start):
-            if inner is not None:
-                block = inner(block, start)
-            return class_scores(block)[0]
-
-        return Rows(rows.data, prepare, n_columns=n_problems), positives
-    scores = rows.map_rows(lambda block: class_scores(block)[0])
-    return Rows(scores), positives
+        return scores, positives
+    return Rows(scores.map_rows(lambda block: block)), positives
 
 
 def _weighted(values, w):

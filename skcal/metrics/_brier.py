@@ -3,8 +3,14 @@
 import numpy as np
 from sklearn.utils._param_validation import validate_params
 
-from .._blocks import row_blocks
-from ._checks import check_prediction, weighted_mean
+from ._checks import check_prediction, weighted_row_mean
+
+
+def _brier_rows(block, y_index):
+    """``sum_k (p_k - 1[y = k])^2`` of each row of one block."""
+    p_true = block[np.arange(block.shape[0]), y_index].astype(np.float64)
+    squares = np.einsum("ij,ij->i", block, block).astype(np.float64)
+    return squares - 2.0 * p_true + 1.0
 
 
 @validate_params(
@@ -32,7 +38,8 @@ def brier_score(y_true, y_prob, *, sample_weight=None, labels=None):
 
     y_prob : array-like of shape (n_samples, n_classes) or (n_samples,)
         Predicted probabilities; for a binary problem, 1-D probabilities of
-        the second class are accepted too.
+        the second class are accepted too. A memory map, Zarr or Dask array
+        is read in row blocks.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative sample weights.
@@ -55,12 +62,5 @@ def brier_score(y_true, y_prob, *, sample_weight=None, labels=None):
     y_index, y_prob, _, sample_weight = check_prediction(
         y_true, y_prob, labels=labels, sample_weight=sample_weight
     )
-    n, k = y_prob.shape
-    per_row = np.empty(n, dtype=np.float64)
-    for rows in row_blocks(n, k):
-        block = y_prob[rows]
-        p_true = block[np.arange(block.shape[0]), y_index[rows]].astype(np.float64)
-        squares = np.einsum("ij,ij->i", block, block).astype(np.float64)
-        per_row[rows] = squares - 2.0 * p_true + 1.0
-    score = weighted_mean(per_row, sample_weight)
-    return score / 2.0 if k == 2 else score
+    score = weighted_row_mean(y_prob, _brier_rows, y_index, sample_weight)
+    return score / 2.0 if y_prob.n_columns == 2 else score

@@ -7,8 +7,11 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
-from ._checks import check_prediction, weighted_mean
-from ._nll import true_class_log_proba
+from .._blocks import is_dask, weighted_sum
+from .._optimize import fit_inverse_temperature
+from .._scores import log_probabilities
+from ._checks import check_prediction, weighted_mean, weighted_row_mean
+from ._nll import _true_class_log_proba_block, true_class_log_proba, true_class_log_softmax
 
 NLLDecomposition = namedtuple("NLLDecomposition", ["nll", "calibration", "refinement"])
 NLLDecomposition.__doc__ = """NLL split as ``nll = calibration + refinement`` (nats).
@@ -123,14 +126,10 @@ def nll_decomposition(
     y_index, y_prob, _, sample_weight = check_prediction(
         y_true, y_prob, labels=labels, sample_weight=sample_weight
     )
-    total = -weighted_mean(true_class_log_proba(y_index, y_prob), sample_weight)
+    total = -weighted_row_mean(y_prob, _true_class_log_proba_block, y_index, sample_weight)
     folds = stratified_folds(y_index, cv)
-    held_out = np.empty(y_index.shape[0], dtype=np.float64)
     for fold in range(cv):
-        test = folds == fold
-        if not test.any():
-            continue
-        train = ~test
+        train = folds != fold
         weights = None if sample_weight is None else sample_weight[train]
         if np.unique(y_index[train]).shape[0] < 2 or (
             weights is not None and not np.any(weights > 0)
@@ -139,8 +138,51 @@ def nll_decomposition(
                 f"Fold {fold} leaves fewer than two classes (or no weight) to fit "
                 "the recalibration on; use fewer folds or more data."
             )
-        calibrator = _recalibrator(method).fit(y_prob[train], y_index[train], weights)
-        proba = calibrator.predict_proba(y_prob[test])
-        held_out[test] = true_class_log_proba(y_index[test], proba)
-    refinement = -weighted_mean(held_out, sample_weight)
+    if isinstance(method, str) and method == "temperature":
+        refinement = _temperature_refinement(y_prob, y_index, sample_weight, folds, cv)
+    else:
+        refinement = _refit_refinement(method, y_prob, y_index, sample_weight, folds, cv)
     return NLLDecomposition(total, total - refinement, refinement)
+
+
+def _temperature_refinement(y_prob, y_index, sample_weight, folds, cv):
+    """Held-out NLL after cross-fitted temperature scaling, streamed.
+
+    Each fold's temperature is fitted on all rows with the fold's own rows
+    weighted 0 (the same fit as on the other folds' rows, without copying
+    them); one more pass scores every row at its own fold's temperature.
+    """
+    log_p = y_prob.then(log_probabilities)
+    base = np.ones(y_index.shape[0]) if sample_weight is None else sample_weight
+    betas = np.empty(cv)
+    for fold in range(cv):
+        betas[fold], _, _ = fit_inverse_temperature(log_p, y_index, base * (folds != fold))
+    row_beta = betas[folds]
+
+    def held_out(block, y, w, beta):
+        scaled = block * beta[:, None].astype(block.dtype)
+        return weighted_sum(true_class_log_softmax(y, scaled), w)
+
+    total = log_p.reduce(held_out, y_index, sample_weight, row_beta)
+    return -float(total) / float(base.sum())
+
+
+def _refit_refinement(method, y_prob, y_index, sample_weight, folds, cv):
+    """Held-out NLL after any recalibration, fitted fold by fold in memory."""
+    if is_dask(y_prob.data):
+        raise ValueError(
+            "nll_decomposition with a Dask array supports method='temperature' only "
+            "(the other recalibrations need the probabilities in memory)."
+        )
+    probabilities = y_prob.map_rows(lambda block: block)
+    held_out = np.empty(y_index.shape[0], dtype=np.float64)
+    for fold in range(cv):
+        test = folds == fold
+        if not test.any():
+            continue
+        train = ~test
+        weights = None if sample_weight is None else sample_weight[train]
+        calibrator = _recalibrator(method).fit(probabilities[train], y_index[train], weights)
+        proba = calibrator.predict_proba(probabilities[test])
+        held_out[test] = true_class_log_proba(y_index[test], proba)
+    return -weighted_mean(held_out, sample_weight)

@@ -7,8 +7,11 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._binning import bin_edges, binned_sums
-from .._blocks import row_blocks, total_weight
+from .._blocks import total_weight
 from ._checks import check_prediction
+
+# Values per group of columns read at once for classwise errors: 256 MiB of float64.
+_COLUMN_GROUP_ELEMENTS = 2**25
 
 CalibrationCurve = namedtuple(
     "CalibrationCurve", ["prob_true", "prob_pred", "bin_weight", "bin_edges"]
@@ -28,26 +31,43 @@ bin_edges : ndarray of shape (n_bins + 1,)
 """
 
 
+def _top_label_block(block, y_index):
+    top = block.argmax(axis=1)
+    confidence = block[np.arange(top.shape[0]), top].astype(np.float64)
+    return np.column_stack([confidence, top == y_index])
+
+
 def top_label(y_index, y_prob):
-    """Confidence (largest probability) and correctness of each row's top class."""
-    n, k = y_prob.shape
-    confidence = np.empty(n, dtype=np.float64)
-    correct = np.empty(n, dtype=bool)
-    for rows in row_blocks(n, k):
-        block = y_prob[rows]
-        top = block.argmax(axis=1)
-        confidence[rows] = block[np.arange(top.shape[0]), top]
-        correct[rows] = top == y_index[rows]
-    return confidence, correct
+    """Confidence (largest probability) and correctness of each row's top class.
+
+    ``y_prob`` is Rows of probabilities; one pass, two per-row vectors.
+    """
+    pairs = y_prob.map_rows(_top_label_block, y_index)
+    return pairs[:, 0], pairs[:, 1] > 0
+
+
+def class_columns(y_prob, columns):
+    """The float64 probabilities of some classes, one column each, in one pass."""
+    columns = np.asarray(columns)
+    return y_prob.map_rows(lambda block: block[:, columns].astype(np.float64))
 
 
 def _binary_problems(y_index, y_prob, kind):
-    """(confidence, outcome) pairs: one for top-label, one per class for classwise."""
+    """(confidence, outcome) pairs: one for top-label, one per class for classwise.
+
+    Classwise columns are read in groups that keep each group's float64 copy
+    under ``_COLUMN_GROUP_ELEMENTS`` values (all at once for most inputs).
+    """
     if kind == "top_label":
         yield top_label(y_index, y_prob)
         return
-    for k in range(y_prob.shape[1]):
-        yield y_prob[:, k].astype(np.float64), y_index == k
+    n_classes = y_prob.n_columns
+    group = max(1, min(n_classes, _COLUMN_GROUP_ELEMENTS // max(1, y_prob.n_rows)))
+    for first in range(0, n_classes, group):
+        columns = range(first, min(first + group, n_classes))
+        values = class_columns(y_prob, list(columns))
+        for j, k in enumerate(columns):
+            yield values[:, j], y_index == k
 
 
 def _calibration_gaps(y_true, y_prob, sample_weight, labels, n_bins, strategy, kind):
@@ -121,7 +141,10 @@ def expected_calibration_error(
 
     y_prob : array-like of shape (n_samples, n_classes) or (n_samples,)
         Predicted probabilities; for a binary problem, 1-D probabilities of
-        the second class are accepted too.
+        the second class are accepted too. A memory map, Zarr or Dask array
+        is read in row blocks: memory grows with one float per row (and class,
+        for ``kind='classwise'``, up to 256 MiB at a time), never with a copy
+        of the whole matrix.
 
     n_bins : int, default=15
         Number of bins.
@@ -326,7 +349,7 @@ def calibration_curve(
             raise ValueError("class_label is used with kind='class' only.")
         confidence, outcome = top_label(y_index, y_prob)
     else:
-        column = y_prob.shape[1] - 1
+        column = y_prob.n_columns - 1
         if class_label is not None:
             matches = np.flatnonzero(labels == class_label)
             if matches.shape[0] == 0:
@@ -334,7 +357,7 @@ def calibration_curve(
                     f"class_label={class_label!r} is not one of the labels {labels.tolist()}."
                 )
             column = matches[0]
-        confidence = y_prob[:, column].astype(np.float64)
+        confidence = class_columns(y_prob, [column])[:, 0]
         outcome = y_index == column
     edges = bin_edges(confidence, sample_weight, n_bins, strategy)
     weight, sum_conf, sum_outcome = binned_sums(confidence, outcome, sample_weight, edges)

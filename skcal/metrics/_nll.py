@@ -6,9 +6,8 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
-from .._blocks import row_blocks
 from .._scores import probability_floor
-from ._checks import check_prediction, weighted_mean
+from ._checks import check_prediction, weighted_row_mean
 
 
 def _check_base(base):
@@ -25,19 +24,22 @@ def true_class_log_proba(y_index, y_prob):
     return np.log(np.maximum(p_true, probability_floor(y_prob.dtype)).astype(np.float64))
 
 
+def _true_class_log_proba_block(block, y_index):
+    return true_class_log_proba(y_index, block)
+
+
+def _true_class_log_softmax_block(block, y_index):
+    return true_class_log_softmax(y_index, block)
+
+
 def true_class_log_softmax(y_index, logits):
-    """``log softmax(logits)[i, y_i]``, exact for any finite logits, in row blocks."""
-    n, k = logits.shape
-    out = np.empty(n, dtype=np.float64)
-    for rows in row_blocks(n, k):
-        block = logits[rows]
-        top = block.max(axis=1)
-        shifted = block - top[:, None]
-        np.exp(shifted, out=shifted)
-        log_norm = np.log(shifted.sum(axis=1).astype(np.float64))
-        true = block[np.arange(block.shape[0]), y_index[rows]].astype(np.float64)
-        out[rows] = true - top - log_norm
-    return out
+    """``log softmax(logits)[i, y_i]`` of one block, exact for any finite logits."""
+    top = logits.max(axis=1)
+    shifted = logits - top[:, None]
+    np.exp(shifted, out=shifted)
+    log_norm = np.log(shifted.sum(axis=1).astype(np.float64))
+    true = logits[np.arange(logits.shape[0]), y_index].astype(np.float64)
+    return true - top - log_norm
 
 
 _PARAMS = {
@@ -67,7 +69,8 @@ def nll(y_true, y_prob, *, sample_weight=None, labels=None, base=None):
 
     y_prob : array-like of shape (n_samples, n_classes) or (n_samples,)
         Predicted probabilities, rows summing to 1; for a binary problem, 1-D
-        probabilities of the second class.
+        probabilities of the second class. A memory map, Zarr or Dask array is
+        read in row blocks (float16 computed in float32).
 
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative sample weights.
@@ -103,8 +106,8 @@ def nll(y_true, y_prob, *, sample_weight=None, labels=None, base=None):
     y_index, y_prob, _, sample_weight = check_prediction(
         y_true, y_prob, labels=labels, sample_weight=sample_weight
     )
-    log_p = true_class_log_proba(y_index, y_prob)
-    return -weighted_mean(log_p, sample_weight) / _check_base(base)
+    mean_log_p = weighted_row_mean(y_prob, _true_class_log_proba_block, y_index, sample_weight)
+    return -mean_log_p / _check_base(base)
 
 
 @validate_params({**_PARAMS, "logits": ["array-like"]}, prefer_skip_nested_validation=True)
@@ -122,7 +125,8 @@ def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=Non
 
     logits : array-like of shape (n_samples, n_classes) or (n_samples,)
         Unnormalised log-probabilities; for a binary problem, 1-D logits of
-        the second class (``sigmoid(s)`` is its probability).
+        the second class (``sigmoid(s)`` is its probability). A memory map,
+        Zarr or Dask array is read in row blocks (float16 computed in float32).
 
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative sample weights.
@@ -148,8 +152,9 @@ def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=Non
     y_index, logits, _, sample_weight = check_prediction(
         y_true, logits, labels=labels, sample_weight=sample_weight, kind="logits"
     )
-    log_p = true_class_log_softmax(y_index, logits)
-    return -weighted_mean(log_p, sample_weight) / _check_base(base)
+    mean_log_p = weighted_row_mean(logits, _true_class_log_softmax_block, y_index,
+                                   sample_weight)
+    return -mean_log_p / _check_base(base)
 
 
 @validate_params(
