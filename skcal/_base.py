@@ -445,6 +445,10 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _streamed_log_proba(self, X):
         """Calibrated log-probabilities of streamed scores, block by block."""
+        return self._calibrated_rows(X).map_rows(_same, lazy=True)
+
+    def _calibrated_rows(self, X):
+        """Row blocks of the calibrated log-probabilities of scores ``X`` (scores mode)."""
         n_columns = 1 if X.ndim == 1 else X.shape[1]
         if n_columns != self.n_features_in_:
             raise ValueError(
@@ -453,8 +457,8 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         rows, _ = score_rows(X, self.score_type_)
         (params,) = self._map_params()
-        return rows.map_rows(
-            lambda logits: log_softmax(self._apply_map(logits, **params), axis=1), lazy=True
+        return rows.then(
+            lambda logits: log_softmax(self._apply_map(logits, **params), axis=1)
         )
 
     def predict_log_proba(self, X):
@@ -548,6 +552,10 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _apply_map(self, logits, **map_params):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _same(block):
+    return block
 
 
 def _take(sample_weight, index):

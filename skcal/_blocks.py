@@ -280,10 +280,10 @@ class Rows:
         from dask import delayed
 
         chunks, offsets = self._dask_chunks()
-        # the output's width and dtype, from the first row
+        # the output's width and dtype, from an empty block (nothing is computed)
         probe = np.asarray(func(
-            self._prepared(np.asarray(self.data[:1].compute()), 0),
-            *[None if v is None else v[:1] for v in vectors],
+            self._prepared(np.zeros((0,) + self.shape[1:], dtype=self.data.dtype), 0),
+            *[None if v is None else v[:0] for v in vectors],
         ))
         pieces = []
         for i, chunk in enumerate(chunks):

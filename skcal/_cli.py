@@ -1,11 +1,12 @@
-"""The ``skcal`` command line: ``skcal compare`` and ``skcal demo``."""
+"""The ``skcal`` command line: ``skcal compare``, ``skcal fit`` and ``skcal demo``."""
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 import numpy as np
+
+from ._files import write_atomically, write_json
 
 METHOD_ALIASES = {
     "temperature": "TemperatureScaling",
@@ -22,19 +23,23 @@ class CommandError(Exception):
     """A problem with the user's input, reported as one line."""
 
 
-def read_array(spec, *, what):
-    """Read ``.npy``, ``.npz`` (``file.npz`` or ``file.npz:name``) or ``.csv``.
+def read_array(spec, *, what, mmap=False):
+    """Read ``.npy``, ``.npz`` (``file.npz`` or ``file.npz:name``), ``.csv`` or a
+    Zarr array (a ``.zarr`` directory).
 
-    Nothing is ever unpickled.
+    With ``mmap``, a ``.npy`` file is memory-mapped and a Zarr array opened
+    lazily, so the scores are read block by block. Nothing is ever unpickled.
     """
     path, key = spec.rsplit(":", 1) if ".npz:" in spec else (spec, "")
     file = Path(path)
+    if file.suffix.lower() == ".zarr":
+        return _read_zarr(file, what=what, lazy=mmap)
     if not file.is_file():
         raise CommandError(f"{what}: no such file {path!r}")
     suffix = file.suffix.lower()
     try:
         if suffix == ".npy":
-            return np.load(file, allow_pickle=False)
+            return np.load(file, allow_pickle=False, mmap_mode="r" if mmap else None)
         if suffix == ".npz":
             with np.load(file, allow_pickle=False) as archive:
                 names = archive.files
@@ -55,8 +60,26 @@ def read_array(spec, *, what):
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CommandError(f"{what}: cannot read {path}: {first_line}") from exc
     raise CommandError(
-        f"{what}: {path} is not .npy, .npz or .csv (pickles and other formats are not read)"
+        f"{what}: {path} is not .npy, .npz, .csv or .zarr (pickles and other formats "
+        "are not read)"
     )
+
+
+def _read_zarr(path, *, what, lazy):
+    if not path.exists():
+        raise CommandError(f"{what}: no such Zarr store {str(path)!r}")
+    try:
+        import zarr
+    except ImportError as exc:
+        raise CommandError(
+            f"{what}: reading {path} needs zarr, an optional dependency: "
+            'pip install "skcal[dask]"'
+        ) from exc
+    try:
+        array = zarr.open_array(str(path), mode="r")
+    except Exception as exc:  # zarr raises several types for a store that is not an array
+        raise CommandError(f"{what}: cannot open {path} as a Zarr array: {exc}") from exc
+    return array if lazy else array[...]
 
 
 def _read_csv(file):
@@ -85,6 +108,19 @@ def _candidates(methods):
     return chosen
 
 
+def _make_calibrator(method, score_type):
+    """A fresh calibrator for the command line's ``METHOD`` name."""
+    (calibrator,) = _candidates([method]).values()
+    return calibrator.set_params(score_type=score_type)
+
+
+def _fit(args):
+    from ._fit_command import run_fit
+
+    return run_fit(args, read_array=read_array, as_labels=_labels,
+                   make_calibrator=_make_calibrator, error=CommandError)
+
+
 def _labels(array):
     array = np.asarray(array)
     if array.ndim == 2 and 1 in array.shape:
@@ -108,7 +144,9 @@ def _save_plot(comparison, path):
     displays = comparison.plot()
     figure = displays[0].figure_
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    image_format = Path(path).suffix.lstrip(".").lower() or "png"
+    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=110,
+                                                           format=image_format))
     import matplotlib.pyplot as plt
 
     plt.close(figure)
@@ -118,7 +156,7 @@ def _save_plot(comparison, path):
 def _compare(args):
     from ._compare import compare_calibrators
 
-    scores = read_array(args.scores, what="SCORES")
+    scores = read_array(args.scores, what="SCORES", mmap=True)
     labels = _labels(read_array(args.labels, what="LABELS"))
     test = None
     if (args.test_scores is None) != (args.test_labels is None):
@@ -145,8 +183,7 @@ def _compare(args):
     )
     print(comparison)
     if args.json:
-        with open(args.json, "w") as out:
-            json.dump(comparison.to_dict(), out, indent=2)
+        write_json(args.json, comparison.to_dict())
         print(f"Results written to {args.json}")
     if args.plot:
         _save_plot(comparison, args.plot)
@@ -209,6 +246,28 @@ def _build_parser():
     compare.add_argument("--plot", metavar="OUT.png", help="write reliability diagrams")
     compare.add_argument("--seed", type=int, default=0, help="fold shuffling seed")
     compare.set_defaults(run=_compare)
+
+    fit = commands.add_parser(
+        "fit",
+        help="fit one calibrator on score files of any size",
+        description="Fit one calibration METHOD on SCORES (logits or probabilities) and "
+        "LABELS; print its parameters and the NLL before and after. SCORES may be a "
+        ".npy file (memory-mapped, read in blocks: float16 is computed in float32) or "
+        "a Zarr array (a .zarr directory), larger than memory.",
+    )
+    fit.add_argument("method", metavar="METHOD",
+                     help="temperature, vector, matrix, platt, beta, isotonic or histogram")
+    fit.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
+    fit.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")
+    fit_kind = fit.add_mutually_exclusive_group()
+    fit_kind.add_argument("--probabilities", action="store_true",
+                          help="SCORES are probabilities")
+    fit_kind.add_argument("--logits", action="store_true", help="SCORES are logits")
+    fit.add_argument("--json", metavar="OUT", help="write the parameters and NLLs as JSON")
+    fit.add_argument("--write-proba", metavar="OUT.npy",
+                     help="write the calibrated probabilities (streamed to a .npy file)")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.set_defaults(run=_fit)
 
     demo = commands.add_parser(
         "demo", help="compare calibrators for an overconfident classifier on built-in data"

@@ -64,7 +64,10 @@ def _probe(X):
 
 def _streamed_score_type(X, score_type, name):
     """Resolve ``'auto'`` on the first rows; every later block is then checked to
-    agree (a probability input must stay in the simplex)."""
+    agree (a probability input must stay in the simplex). A given type is checked
+    block by block only, so nothing is read here."""
+    if score_type != "auto":
+        return score_type
     head = _probe(X)
     check_finite_block(head, 0, name)
     return resolve_score_type(head, score_type)

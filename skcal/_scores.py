@@ -61,6 +61,8 @@ def _not_probabilities(P, name, start=0):
     """Why ``P`` is not a matrix of probabilities (values in [0, 1], rows summing
     to 1; any value in [0, 1] for one column), or None when it is. ``start`` is
     the number of the first row of ``P`` in the whole input."""
+    if P.size == 0:
+        return None
     low, high = P.min(), P.max()
     if low < 0 or high > 1:
         return (

@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+from numpy.testing import assert_allclose
 
 from conftest import sample_labels, softmax
 from skcal._cli import main
@@ -68,7 +69,7 @@ def test_compare_writes_a_plot(score_files, capsys):
         (lambda d: [str(d / "logits.npy"), str(d / "short.npy")], "1200 rows but LABELS has 10"),
         (lambda d: [str(d / "nan.npy"), str(d / "y.npy")], "non-finite"),
         (lambda d: [str(d / "objects.npy"), str(d / "y.npy")], "cannot read"),
-        (lambda d: [str(d / "model.pkl"), str(d / "y.npy")], "not .npy, .npz or .csv"),
+        (lambda d: [str(d / "model.pkl"), str(d / "y.npy")], "not .npy, .npz, .csv or .zarr"),
         (lambda d: [str(d / "both.npz"), str(d / "y.npy")], "name one as"),
         (lambda d: [f"{d / 'both.npz'}:nope", str(d / "y.npy")], "has no array 'nope'"),
         (lambda d: [str(d / "logits.npy"), str(d / "y.npy"), "--methods", "magic"],
@@ -100,3 +101,77 @@ def test_demo_prints_the_comparison_and_writes_a_png(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "uncalibrated" in out and "Best by held-out NLL" in out
     assert png.stat().st_size > 10_000
+
+
+def test_fit_on_a_memory_mapped_file_prints_temperature_and_nlls(score_files, capsys):
+    from skcal import TemperatureScaling
+    from skcal.metrics import nll, nll_from_logits
+
+    logits = np.load(score_files / "logits.npy")
+    y = np.load(score_files / "y.npy")
+    np.save(score_files / "logits16.npy", logits.astype(np.float16))
+    out_json, out_proba = score_files / "fit.json", score_files / "proba.npy"
+    status = main(["fit", "temperature", str(score_files / "logits16.npy"),
+                   str(score_files / "y.npy"), "--json", str(out_json),
+                   "--write-proba", str(out_proba)])
+    out = capsys.readouterr().out
+    assert status == 0
+    reference = TemperatureScaling().fit(logits.astype(np.float16).astype(np.float32), y)
+    assert f"temperature T = {reference.temperature_:.6g}" in out
+    assert "float16 scores, read as logits" in out
+    report = json.loads(out_json.read_text())
+    assert report["parameters"]["temperature_"] == pytest.approx(reference.temperature_,
+                                                                 rel=1e-6)
+    before = nll_from_logits(y, logits.astype(np.float16).astype(np.float32))
+    assert report["nll_before"] == pytest.approx(before, rel=1e-9)
+    written = np.load(out_proba)
+    assert written.dtype == np.float32
+    assert_allclose(written, reference.predict_proba(logits.astype(np.float16)
+                                                     .astype(np.float32)), rtol=1e-6)
+    assert report["nll_after"] == pytest.approx(nll(y, written), rel=1e-6)
+    assert report["nll_after"] < report["nll_before"]
+    assert not list(score_files.glob(".*.partial"))  # no temporary file left behind
+
+
+def test_fit_reads_zarr_and_prints_vector_parameters(score_files, capsys):
+    zarr = pytest.importorskip("zarr", reason="Zarr is an optional extra (skcal[dask])")
+    logits = np.load(score_files / "logits.npy")
+    store = zarr.open_array(str(score_files / "logits.zarr"), mode="w", shape=logits.shape,
+                            chunks=(100, 3), dtype=logits.dtype)
+    store[...] = logits
+    status = main(["fit", "vector", str(score_files / "logits.zarr"),
+                   str(score_files / "y.npy"), "--quiet"])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "coef_ = [" in out and "NLL after" in out
+
+
+def test_compare_reads_the_scores_memory_mapped(score_files, capsys, monkeypatch):
+    seen = []
+    original = np.load
+
+    def recording_load(*args, **kwargs):
+        seen.append(kwargs.get("mmap_mode"))
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(np, "load", recording_load)
+    status = main(["compare", str(score_files / "logits.npy"), str(score_files / "y.npy"),
+                   "--methods", "temperature", "--cv", "3"])
+    assert status == 0
+    assert seen[0] == "r"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["fit", "temperature", "{d}/logits.npy", "{d}/short.npy"], "has 1200 rows but LABELS"),
+        (["fit", "nonsense", "{d}/logits.npy", "{d}/y.npy"], "unknown method 'nonsense'"),
+        (["fit", "temperature", "{d}/absent.zarr", "{d}/y.npy"], "no such Zarr store"),
+    ],
+)
+def test_fit_errors_are_one_line(score_files, capsys, argv, message):
+    np.save(score_files / "short.npy", np.zeros(10, dtype=int))
+    status = main([a.format(d=score_files) for a in argv])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert message in err and len(err.strip().splitlines()) == 1
