@@ -321,3 +321,16 @@ def test_importing_skcal_does_not_import_dask_or_zarr():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("holder", ["memory"] + HOLDERS)
+def test_probability_metrics_take_logits_and_softmax_them_block_by_block(scores, tmp_path,
+                                                                         holder):
+    logits, proba, y = scores
+    held = logits if holder == "memory" else _holders(logits, tmp_path, [holder])[holder]
+    for metric in (expected_calibration_error, maximum_calibration_error, brier_score):
+        assert metric(y, logits=held) == pytest.approx(metric(y, proba), rel=1e-10)
+    assert_allclose(calibration_curve(y, logits=held).prob_pred,
+                    calibration_curve(y, proba).prob_pred, rtol=1e-10)
+    with pytest.raises(ValueError, match="exactly one of y_prob and logits"):
+        expected_calibration_error(y, proba, logits=held)

@@ -3,7 +3,7 @@
 import numpy as np
 from sklearn.utils._param_validation import validate_params
 
-from ._checks import check_prediction, weighted_row_mean
+from ._checks import check_probabilities_or_logits, weighted_row_mean
 
 
 def _brier_rows(block, y_index):
@@ -16,13 +16,14 @@ def _brier_rows(block, y_index):
 @validate_params(
     {
         "y_true": ["array-like"],
-        "y_prob": ["array-like"],
+        "y_prob": ["array-like", None],
+        "logits": ["array-like", None],
         "sample_weight": ["array-like", None],
         "labels": ["array-like", None],
     },
     prefer_skip_nested_validation=True,
 )
-def brier_score(y_true, y_prob, *, sample_weight=None, labels=None):
+def brier_score(y_true, y_prob=None, *, logits=None, sample_weight=None, labels=None):
     """Brier score: mean squared distance between probabilities and one-hot labels.
 
     For ``K > 2`` classes, ``mean_i sum_k (p_ik - 1[y_i = k])^2``, in [0, 2]. For
@@ -36,10 +37,14 @@ def brier_score(y_true, y_prob, *, sample_weight=None, labels=None):
     y_true : array-like of shape (n_samples,)
         True labels.
 
-    y_prob : array-like of shape (n_samples, n_classes) or (n_samples,)
+    y_prob : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
         Predicted probabilities; for a binary problem, 1-D probabilities of
         the second class are accepted too. A memory map, Zarr or Dask array
         is read in row blocks.
+
+    logits : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
+        Logits instead of ``y_prob`` (give exactly one); their ``softmax`` is
+        computed block by block.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative sample weights.
@@ -59,8 +64,8 @@ def brier_score(y_true, y_prob, *, sample_weight=None, labels=None):
     >>> round(brier_score([0, 1], [0.1, 0.8]), 4)  # binary: (0.1^2 + 0.2^2) / 2
     0.025
     """
-    y_index, y_prob, _, sample_weight = check_prediction(
-        y_true, y_prob, labels=labels, sample_weight=sample_weight
+    y_index, y_prob, _, sample_weight = check_probabilities_or_logits(
+        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight
     )
     score = weighted_row_mean(y_prob, _brier_rows, y_index, sample_weight)
     return score / 2.0 if y_prob.n_columns == 2 else score

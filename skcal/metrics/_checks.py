@@ -39,6 +39,28 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     return y_index, rows, labels, sample_weight
 
 
+def softmax_block(logits):
+    """``softmax`` of each row of a block, in the block's dtype."""
+    e = logits - logits.max(axis=1, keepdims=True)
+    np.exp(e, out=e)
+    e /= e.sum(axis=1, keepdims=True)
+    return e
+
+
+def check_probabilities_or_logits(y_true, y_prob, logits, *, labels=None, sample_weight=None):
+    """:func:`check_prediction` for metrics of probabilities that also take
+    ``logits=``: exactly one is given; logits are turned into probabilities
+    (``softmax``) block by block, so a file of logits is never copied."""
+    if (y_prob is None) == (logits is None):
+        raise ValueError("Give exactly one of y_prob and logits.")
+    if logits is None:
+        return check_prediction(y_true, y_prob, labels=labels, sample_weight=sample_weight)
+    y_index, rows, labels, sample_weight = check_prediction(
+        y_true, logits, labels=labels, sample_weight=sample_weight, kind="logits"
+    )
+    return y_index, rows.then(softmax_block), labels, sample_weight
+
+
 def weighted_mean(values, sample_weight):
     """Mean of ``values`` (float64), weighted when ``sample_weight`` is given."""
     return weighted_sum(values, sample_weight) / total_weight(len(values), sample_weight)

@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from .._binning import bin_edges, binned_sums
 from .._blocks import total_weight
-from ._checks import check_prediction
+from ._checks import check_probabilities_or_logits
 
 # Values per group of columns read at once for classwise errors: 256 MiB of float64.
 _COLUMN_GROUP_ELEMENTS = 2**25
@@ -70,10 +70,10 @@ def _binary_problems(y_index, y_prob, kind):
             yield values[:, j], y_index == k
 
 
-def _calibration_gaps(y_true, y_prob, sample_weight, labels, n_bins, strategy, kind):
+def _calibration_gaps(y_true, y_prob, logits, sample_weight, labels, n_bins, strategy, kind):
     """For each binary problem: bin weights (normalised) and |frequency - confidence|."""
-    y_index, y_prob, _, sample_weight = check_prediction(
-        y_true, y_prob, labels=labels, sample_weight=sample_weight
+    y_index, y_prob, _, sample_weight = check_probabilities_or_logits(
+        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight
     )
     total = total_weight(y_index.shape[0], sample_weight)
     for confidence, outcome in _binary_problems(y_index, y_prob, kind):
@@ -87,7 +87,8 @@ def _calibration_gaps(y_true, y_prob, sample_weight, labels, n_bins, strategy, k
 
 _BINNING_PARAMS = {
     "y_true": ["array-like"],
-    "y_prob": ["array-like"],
+    "y_prob": ["array-like", None],
+    "logits": ["array-like", None],
     "n_bins": [Interval(Integral, 1, None, closed="left")],
     "strategy": [StrOptions({"uniform", "quantile"})],
     "kind": [StrOptions({"top_label", "classwise"})],
@@ -106,8 +107,9 @@ _BINNING_PARAMS = {
 )
 def expected_calibration_error(
     y_true,
-    y_prob,
+    y_prob=None,
     *,
+    logits=None,
     n_bins=15,
     strategy="uniform",
     kind="top_label",
@@ -139,12 +141,17 @@ def expected_calibration_error(
     y_true : array-like of shape (n_samples,)
         True labels.
 
-    y_prob : array-like of shape (n_samples, n_classes) or (n_samples,)
+    y_prob : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
         Predicted probabilities; for a binary problem, 1-D probabilities of
         the second class are accepted too. A memory map, Zarr or Dask array
         is read in row blocks: memory grows with one float per row (and class,
         for ``kind='classwise'``, up to 256 MiB at a time), never with a copy
         of the whole matrix.
+
+    logits : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
+        Logits instead of ``y_prob`` (give exactly one): the probabilities are
+        their ``softmax``, computed block by block, so a file of logits (for
+        example a language model's token logits) is never copied whole.
 
     n_bins : int, default=15
         Number of bins.
@@ -195,13 +202,15 @@ def expected_calibration_error(
     0.3
     >>> round(expected_calibration_error([0, 1, 1, 1], y_prob, kind="classwise", n_bins=5), 4)
     0.425
+    >>> round(expected_calibration_error([0, 1], logits=[[2.0, 0.0], [0.0, 1.0]]), 4)
+    0.1941
     """
     if debiased and norm != 2:
         raise ValueError("debiased=True is defined for norm=2 (the L2 calibration error).")
     total = 0.0
     n_problems = 0
     for share, gap, frequency, weight in _calibration_gaps(
-        y_true, y_prob, sample_weight, labels, n_bins, strategy, kind
+        y_true, y_prob, logits, sample_weight, labels, n_bins, strategy, kind
     ):
         terms = gap**norm
         if debiased:
@@ -216,8 +225,9 @@ def expected_calibration_error(
 @validate_params(_BINNING_PARAMS, prefer_skip_nested_validation=True)
 def maximum_calibration_error(
     y_true,
-    y_prob,
+    y_prob=None,
     *,
+    logits=None,
     n_bins=15,
     strategy="uniform",
     kind="top_label",
@@ -235,8 +245,13 @@ def maximum_calibration_error(
     y_true : array-like of shape (n_samples,)
         True labels.
 
-    y_prob : array-like of shape (n_samples, n_classes) or (n_samples,)
+    y_prob : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
         Predicted probabilities.
+
+    logits : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
+        Logits instead of ``y_prob`` (give exactly one): the probabilities are
+        their ``softmax``, computed block by block, so a file of logits (for
+        example a language model's token logits) is never copied whole.
 
     n_bins : int, default=15
         Number of bins.
@@ -267,7 +282,7 @@ def maximum_calibration_error(
     return max(
         float(gap.max())
         for _, gap, _, _ in _calibration_gaps(
-            y_true, y_prob, sample_weight, labels, n_bins, strategy, kind
+            y_true, y_prob, logits, sample_weight, labels, n_bins, strategy, kind
         )
     )
 
@@ -275,7 +290,8 @@ def maximum_calibration_error(
 @validate_params(
     {
         "y_true": ["array-like"],
-        "y_prob": ["array-like"],
+        "y_prob": ["array-like", None],
+        "logits": ["array-like", None],
         "kind": [StrOptions({"top_label", "class"})],
         "class_label": "no_validation",
         "n_bins": [Interval(Integral, 1, None, closed="left")],
@@ -287,8 +303,9 @@ def maximum_calibration_error(
 )
 def calibration_curve(
     y_true,
-    y_prob,
+    y_prob=None,
     *,
+    logits=None,
     kind="top_label",
     class_label=None,
     n_bins=15,
@@ -303,9 +320,14 @@ def calibration_curve(
     y_true : array-like of shape (n_samples,)
         True labels.
 
-    y_prob : array-like of shape (n_samples, n_classes) or (n_samples,)
+    y_prob : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
         Predicted probabilities; for a binary problem, 1-D probabilities of
         the second class are accepted too.
+
+    logits : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
+        Logits instead of ``y_prob`` (give exactly one): the probabilities are
+        their ``softmax``, computed block by block, so a file of logits (for
+        example a language model's token logits) is never copied whole.
 
     kind : {'top_label', 'class'}, default='top_label'
         ``'top_label'``: confidence of the predicted class against accuracy.
@@ -341,8 +363,8 @@ def calibration_curve(
     >>> curve.prob_true, curve.prob_pred, curve.bin_weight
     (array([0. , 0.5, 1. ]), array([0.6 , 0.75, 0.9 ]), array([1., 2., 1.]))
     """
-    y_index, y_prob, labels, sample_weight = check_prediction(
-        y_true, y_prob, labels=labels, sample_weight=sample_weight
+    y_index, y_prob, labels, sample_weight = check_probabilities_or_logits(
+        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight
     )
     if kind == "top_label":
         if class_label is not None:
