@@ -49,8 +49,8 @@ def _temperature_block(z, y, w, beta, with_facts):
     s0 = e.sum(axis=1).astype(np.float64)
     np.multiply(e, shifted, out=e)
     s1 = e.sum(axis=1).astype(np.float64)
-    np.multiply(e, shifted, out=e)
-    s2 = e.sum(axis=1).astype(np.float64)
+    # the Hessian needs no pairwise summation: a row dot product, without a write
+    s2 = np.einsum("ij,ij->i", e, shifted).astype(np.float64)
     mean = s1 / s0  # E_p[z] - max
     sums = (
         weighted_sum(np.log(s0) - beta * true_shifted, w),
@@ -60,11 +60,11 @@ def _temperature_block(z, y, w, beta, with_facts):
     )
     if not with_facts:
         return sums
-    row_mean = shifted.mean(axis=1, dtype=np.float64)
-    ties = np.count_nonzero(shifted == 0, axis=1)
-    off_top = (true_shifted < 0) | (ties > 1)
-    if w is not None:
-        off_top &= w > 0
+    row_mean = shifted.sum(axis=1).astype(np.float64) / z.shape[1]
+    weighted = np.ones(z.shape[0], dtype=bool) if w is None else w > 0
+    off_top = (true_shifted < 0) & weighted
+    if not off_top.any():  # every true class is a row maximum: is it the only one?
+        off_top = (np.count_nonzero(shifted == 0, axis=1) > 1) & weighted
     return sums + (weighted_sum(row_mean - true_shifted, w), int(np.count_nonzero(off_top)))
 
 

@@ -1,0 +1,247 @@
+"""Token logits larger than memory: temperature fit and metrics on a float16 .npy file.
+
+Writes (once, in chunks) a synthetic file of N x V float16 logits whose labels
+are drawn from ``softmax(z / 1.5)``, so the logits are over-confident and the
+fit has work to do. Then, each in a fresh process, measures wall time and the
+peak of anonymous memory the process allocates (pages of the memory-mapped file
+itself are not counted: the OS can drop them):
+
+- ``floor``: one plain numpy pass over the file: read a block, convert to
+  float32, row max, ``exp(z - max)`` summed per row;
+- ``fit``: ``TemperatureScaling().fit`` on the memory map;
+- ``perplexity``: ``perplexity(y, logits=...)``;
+- ``ece``: top-label ``expected_calibration_error(y, logits=...)``;
+- ``dask``: the same fit on a Dask array of the file on a LocalCluster of two
+  worker processes (each worker memory-maps its own rows), reporting the
+  client's memory and each worker's.
+
+    python benchmarks/bench_out_of_core.py --tokens 200000 --vocab 32000
+
+Prints a table with ratios to the floor and, with ``--markdown``, a table for
+the documentation.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+TRUE_TEMPERATURE = 1.5
+GIB = 2.0**30
+
+
+def anonymous_memory(pid="self"):
+    """Resident anonymous memory of a process, in bytes (Linux)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("RssAnon:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError("RssAnon not found in /proc/<pid>/status (Linux only)")
+
+
+class PeakSampler:
+    """Samples the anonymous memory of some processes every 10 ms; keeps the peak."""
+
+    def __init__(self, pids=("self",)):
+        self.pids = list(pids)
+        self.baseline = {pid: anonymous_memory(pid) for pid in self.pids}
+        self.peak = dict(self.baseline)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            for pid in self.pids:
+                try:
+                    self.peak[pid] = max(self.peak[pid], anonymous_memory(pid))
+                except (OSError, RuntimeError):
+                    pass
+            self._stop.wait(0.01)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def extra(self, pid="self"):
+        return self.peak[pid] - self.baseline[pid]
+
+
+def write_file(path, n_tokens, vocab, seed=0):
+    """Float16 logits ~ N(0, 3^2) and labels ~ softmax(z / 1.5), written in chunks."""
+    labels_path = path.with_suffix(".labels.npy")
+    if path.exists() and labels_path.exists():
+        existing = np.load(path, mmap_mode="r")
+        if existing.shape == (n_tokens, vocab):
+            return labels_path
+    rng = np.random.default_rng(seed)
+    out = np.lib.format.open_memmap(path, mode="w+", dtype=np.float16, shape=(n_tokens, vocab))
+    labels = np.empty(n_tokens, dtype=np.int64)
+    step = max(1, 2**25 // vocab)
+    start_time = time.perf_counter()
+    for start in range(0, n_tokens, step):
+        stop = min(start + step, n_tokens)
+        z = rng.standard_normal((stop - start, vocab), dtype=np.float32)
+        z *= 3.0
+        gumbel = rng.random((stop - start, vocab), dtype=np.float32)
+        np.log(gumbel, out=gumbel)
+        np.negative(gumbel, out=gumbel)
+        np.log(gumbel, out=gumbel)
+        labels[start:stop] = np.argmax(z / TRUE_TEMPERATURE - gumbel, axis=1)
+        out[start:stop] = z
+    out.flush()
+    del out
+    np.save(labels_path, labels)
+    print(f"wrote {path} ({n_tokens} x {vocab} float16, "
+          f"{n_tokens * vocab * 2 / GIB:.1f} GiB) in {time.perf_counter() - start_time:.0f} s",
+          file=sys.stderr)
+    return labels_path
+
+
+def floor_pass(logits, block_rows):
+    """One plain numpy pass: read, convert to float32, max, exp-sum per row."""
+    total = 0.0
+    for start in range(0, logits.shape[0], block_rows):
+        z = np.asarray(logits[start : start + block_rows], dtype=np.float32)
+        top = z.max(axis=1, keepdims=True)
+        z -= top
+        np.exp(z, out=z)
+        total += float(np.log(z.sum(axis=1)).sum())
+    return total
+
+
+def dask_array(path, rows_per_chunk):
+    """A Dask array over a .npy file: each task memory-maps and reads its own rows."""
+    import dask.array as da
+    from dask import delayed
+
+    shape = np.load(path, mmap_mode="r").shape
+
+    def load(start, stop):
+        return np.asarray(np.load(path, mmap_mode="r")[start:stop])
+
+    pieces = [
+        da.from_delayed(delayed(load)(start, min(start + rows_per_chunk, shape[0])),
+                        shape=(min(start + rows_per_chunk, shape[0]) - start, shape[1]),
+                        dtype=np.float16)
+        for start in range(0, shape[0], rows_per_chunk)
+    ]
+    return da.concatenate(pieces, axis=0)
+
+
+def run_task(task, path, labels_path):
+    """Run one measurement in this process; print a JSON line."""
+    logits = np.load(path, mmap_mode="r")
+    y = np.load(labels_path)
+    result = {"task": task}
+    if task == "dask":
+        from distributed import Client, LocalCluster
+
+        from skcal import TemperatureScaling
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                          dashboard_address=None, memory_limit=0) as cluster, \
+                Client(cluster) as client:
+            worker_pids = list(client.run(os.getpid).values())
+            X = dask_array(path, max(1, 2**27 // logits.shape[1]))
+            with PeakSampler(["self"] + worker_pids) as sampler:
+                start = time.perf_counter()
+                ts = TemperatureScaling().fit(X, y)
+                result["seconds"] = time.perf_counter() - start
+            result["temperature"] = float(ts.temperature_)
+            result["passes"] = int(ts.n_iter_)
+            result["peak_extra_bytes"] = sampler.extra("self")
+            result["worker_peak_extra_bytes"] = [sampler.extra(pid) for pid in worker_pids]
+        print(json.dumps(result))
+        return
+    from skcal import TemperatureScaling
+    from skcal.metrics import expected_calibration_error, perplexity
+
+    with PeakSampler() as sampler:
+        start = time.perf_counter()
+        if task == "floor":
+            floor_pass(logits, max(1, 2**20 // logits.shape[1]))
+        elif task == "fit":
+            ts = TemperatureScaling().fit(logits, y)
+            result["temperature"] = float(ts.temperature_)
+            result["passes"] = int(ts.n_iter_)
+        elif task == "perplexity":
+            result["value"] = perplexity(y, logits=logits)
+        elif task == "ece":
+            result["value"] = expected_calibration_error(y, logits=logits)
+        else:
+            raise ValueError(task)
+        result["seconds"] = time.perf_counter() - start
+    result["peak_extra_bytes"] = sampler.extra()
+    print(json.dumps(result))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--tokens", type=int, default=200_000)
+    parser.add_argument("--vocab", type=int, default=32_000)
+    parser.add_argument("--dir", default=".", help="where the logits file is written")
+    parser.add_argument("--tasks", nargs="+",
+                        default=["floor", "fit", "perplexity", "ece", "dask"])
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("--run", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    path = Path(args.dir) / f"token_logits_{args.tokens}x{args.vocab}.npy"
+    if args.run:
+        run_task(args.run, path, path.with_suffix(".labels.npy"))
+        return
+    labels_path = write_file(path, args.tokens, args.vocab)
+    results = {}
+    for task in args.tasks:
+        out = subprocess.run(
+            [sys.executable, __file__, "--tokens", str(args.tokens), "--vocab",
+             str(args.vocab), "--dir", args.dir, "--run", task],
+            capture_output=True, text=True,
+        )
+        if out.returncode != 0:
+            print(out.stderr, file=sys.stderr)
+            raise SystemExit(f"task {task} failed")
+        results[task] = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{task}: {results[task]}", file=sys.stderr)
+    floor = results.get("floor", {}).get("seconds")
+    size = args.tokens * args.vocab * 2
+    rows = []
+    for task, r in results.items():
+        ratio = f"{r['seconds'] / floor:.2f}x" if floor else ""
+        extra = r["peak_extra_bytes"] / GIB
+        note = ""
+        if "temperature" in r:
+            note = f"T = {r['temperature']:.6f}, {r['passes']} passes"
+        if "value" in r:
+            note = f"{r['value']:.6g}"
+        if "worker_peak_extra_bytes" in r:
+            workers = ", ".join(f"{b / GIB:.2f}" for b in r["worker_peak_extra_bytes"])
+            note += f"; workers' peak {workers} GiB"
+        rows.append((task, r["seconds"], ratio, extra, note))
+    if "fit" in results and "dask" in results:
+        rel = abs(results["dask"]["temperature"] / results["fit"]["temperature"] - 1)
+        print(f"Dask T vs memory-mapped T: relative difference {rel:.1e}")
+    header = f"{args.tokens} x {args.vocab} float16 logits ({size / GIB:.1f} GiB)"
+    if args.markdown:
+        print(f"\n{header}\n")
+        print("| task | seconds | vs floor | peak anonymous memory (GiB) | result |")
+        print("|---|---|---|---|---|")
+        for task, seconds, ratio, extra, note in rows:
+            print(f"| {task} | {seconds:.1f} | {ratio} | {extra:.3f} | {note} |")
+    else:
+        print(header)
+        for task, seconds, ratio, extra, note in rows:
+            print(f"{task:<12}{seconds:>9.1f} s {ratio:>8} {extra:>8.3f} GiB  {note}")
+
+
+if __name__ == "__main__":
+    main()
