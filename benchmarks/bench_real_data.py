@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skcal._compare import default_calibrators
+from skcal._registry import default_calibrators
 from skcal._identity import Uncalibrated
 from skcal.metrics import brier_score, expected_calibration_error, nll
 

@@ -8,17 +8,6 @@ import numpy as np
 
 from ._files import write_atomically, write_json
 
-METHOD_ALIASES = {
-    "temperature": "TemperatureScaling",
-    "vector": "VectorScaling",
-    "platt": "PlattScaling",
-    "matrix": "MatrixScaling",
-    "beta": "BetaCalibration",
-    "isotonic": "IsotonicCalibration",
-    "histogram": "HistogramBinning",
-}
-
-
 class CommandError(Exception):
     """A problem with the user's input, reported as one line."""
 
@@ -91,21 +80,22 @@ def _read_csv(file):
 
 
 def _candidates(methods):
-    from ._compare import default_calibrators
+    """The calibrators named on the command line (all of them by default)."""
+    from ._registry import calibrator_class, default_calibrators
 
-    available = default_calibrators()
     if not methods:
-        return available
+        return default_calibrators()
     chosen = {}
     for method in methods:
-        name = METHOD_ALIASES.get(method.lower(), method)
-        if name not in available:
-            raise CommandError(
-                f"unknown method {method!r}; choose among "
-                f"{', '.join(list(METHOD_ALIASES) + list(available))}"
-            )
-        chosen[name] = available[name]
+        cls = calibrator_class(method)
+        chosen[cls.__name__] = cls()
     return chosen
+
+
+def _method_names():
+    from ._registry import CALIBRATORS
+
+    return " ".join(entry.name for entry in CALIBRATORS)
 
 
 def _make_calibrator(method, score_type):
@@ -236,8 +226,7 @@ def _build_parser():
     kind.add_argument("--logits", action="store_true", help="SCORES are logits")
     compare.add_argument(
         "--methods", nargs="+", metavar="METHOD",
-        help="subset of: temperature vector matrix platt beta isotonic histogram "
-        "(default: all)",
+        help=f"subset of: {_method_names()} (default: all)",
     )
     compare.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
     compare.add_argument("--test-scores", metavar="S", help="scores of a test set")
@@ -256,7 +245,7 @@ def _build_parser():
         "a Zarr array (a .zarr directory), larger than memory.",
     )
     fit.add_argument("method", metavar="METHOD",
-                     help="temperature, vector, matrix, platt, beta, isotonic or histogram")
+                     help=f"one of: {_method_names()}")
     fit.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
     fit.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")
     fit_kind = fit.add_mutually_exclusive_group()

@@ -16,12 +16,8 @@ from ._base import (
     classifier_logits,
     cross_fitted_logits,
 )
-from ._beta import BetaCalibration
-from ._histogram import HistogramBinning
 from ._identity import Uncalibrated
-from ._isotonic import IsotonicCalibration
-from ._matrix import MatrixScaling
-from ._platt import PlattScaling
+from ._registry import calibrator_class, default_calibrators
 from ._scores import (
     as_float_array,
     check_sample_weight,
@@ -29,8 +25,6 @@ from ._scores import (
     resolve_score_type,
     scores_to_logits,
 )
-from ._temperature import TemperatureScaling
-from ._vector import VectorScaling
 from .metrics import brier_score, expected_calibration_error, get_scorer
 from .metrics._checks import weighted_mean
 from .metrics._nll import true_class_log_proba
@@ -42,27 +36,21 @@ BUILTIN_METRICS = ("nll", "ece", "brier", "accuracy")
 TIE_STANDARD_ERRORS = 2.0
 
 
-def default_calibrators():
-    """Every calibrator skcal has, unfitted, by name."""
-    return {
-        "TemperatureScaling": TemperatureScaling(),
-        "VectorScaling": VectorScaling(),
-        "MatrixScaling": MatrixScaling(),
-        "PlattScaling": PlattScaling(),
-        "BetaCalibration": BetaCalibration(),
-        "IsotonicCalibration": IsotonicCalibration(),
-        "HistogramBinning": HistogramBinning(),
-    }
+def _by_name(calibrator):
+    """A calibrator given by name (short or class name) as a fresh instance."""
+    return calibrator_class(calibrator)() if isinstance(calibrator, str) else calibrator
 
 
 def _named_candidates(calibrators):
     if calibrators is None:
         return default_calibrators()
+    if isinstance(calibrators, str):
+        calibrators = [calibrators]
     if isinstance(calibrators, dict):
-        named = dict(calibrators)
+        named = {name: _by_name(c) for name, c in calibrators.items()}
     else:
         named = {}
-        for calibrator in calibrators:
+        for calibrator in map(_by_name, calibrators):
             name = type(calibrator).__name__
             suffix = 2
             while name in named:
@@ -377,10 +365,13 @@ def compare_calibrators(
     estimator : classifier, default=None
         A classifier whose outputs are calibrated; None means ``X`` holds scores.
 
-    calibrators : list or dict of calibrators, default=None
+    calibrators : list or dict of calibrators or names, default=None
         The candidates, unfitted and without a classifier: any estimator with
-        ``fit(scores, y, sample_weight=None)`` and ``predict_proba(scores)``.
-        A dict gives their names. None compares every calibrator skcal has.
+        ``fit(scores, y, sample_weight=None)`` and ``predict_proba(scores)``,
+        or the name of a skcal calibrator, as its class name
+        (``'TemperatureScaling'``) or the command line's short name
+        (``'temperature'``). A dict gives their names. None compares every
+        calibrator skcal has.
 
     cv : int or cross-validation generator, default=5
         The outer folds; an integer gives stratified folds shuffled with

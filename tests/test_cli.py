@@ -73,7 +73,7 @@ def test_compare_writes_a_plot(score_files, capsys):
         (lambda d: [str(d / "both.npz"), str(d / "y.npy")], "name one as"),
         (lambda d: [f"{d / 'both.npz'}:nope", str(d / "y.npy")], "has no array 'nope'"),
         (lambda d: [str(d / "logits.npy"), str(d / "y.npy"), "--methods", "magic"],
-         "unknown method"),
+         "Unknown calibration method"),
         (lambda d: [str(d / "logits.npy"), str(d / "y.npy"), "--test-scores", "x.npy"],
          "give both"),
     ],
@@ -165,7 +165,7 @@ def test_compare_reads_the_scores_memory_mapped(score_files, capsys, monkeypatch
     "argv, message",
     [
         (["fit", "temperature", "{d}/logits.npy", "{d}/short.npy"], "has 1200 rows but LABELS"),
-        (["fit", "nonsense", "{d}/logits.npy", "{d}/y.npy"], "unknown method 'nonsense'"),
+        (["fit", "nonsense", "{d}/logits.npy", "{d}/y.npy"], "Unknown calibration method 'nonsense'"),
         (["fit", "temperature", "{d}/absent.zarr", "{d}/y.npy"], "no such Zarr store"),
     ],
 )

@@ -15,7 +15,7 @@ from skcal import (
     VectorScaling,
     compare_calibrators,
 )
-from skcal._compare import default_calibrators
+from skcal._registry import default_calibrators
 from skcal.metrics import nll
 
 
@@ -181,6 +181,22 @@ def test_bad_candidates_are_refused(overconfident_logits):
         compare_calibrators(logits, y, calibrators={"uncalibrated": TemperatureScaling()})
     with pytest.raises(ValueError, match="is empty"):
         compare_calibrators(logits, y, calibrators=[])
+
+
+def test_methods_can_be_chosen_by_class_name_or_short_name(overconfident_logits):
+    logits, y = overconfident_logits
+    by_class = compare_calibrators(logits, y, calibrators=["TemperatureScaling"], cv=3)
+    by_short = compare_calibrators(logits, y, calibrators=["temperature", "platt"], cv=3)
+    as_dict = compare_calibrators(logits, y, calibrators={"T": "temperature"}, cv=3)
+    assert by_class.ranking_ and set(by_class.ranking_) == {"TemperatureScaling", "uncalibrated"}
+    assert set(by_short.ranking_) == {"TemperatureScaling", "PlattScaling", "uncalibrated"}
+    assert set(as_dict.ranking_) == {"T", "uncalibrated"}
+    i, j = list(by_class.cv_results_["method"]).index("TemperatureScaling"), list(
+        as_dict.cv_results_["method"]).index("T")
+    assert by_class.cv_results_["mean_test_nll"][i] == as_dict.cv_results_["mean_test_nll"][j]
+    with pytest.raises(ValueError, match="Unknown calibration method 'magic'; choose among "
+                                         "temperature, platt, vector"):
+        compare_calibrators(logits, y, calibrators=["magic"])
 
 
 def test_arguments_of_the_other_mode_are_refused(overconfident_logits):

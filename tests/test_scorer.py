@@ -1,5 +1,8 @@
 """Scorers end to end: GridSearchCV, cross-validation, folds lacking a class, registry."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_classification
@@ -130,3 +133,28 @@ def test_get_scorer_falls_back_to_scikit_learn():
     assert get_scorer("accuracy")._score_func.__name__ == "accuracy_score"
     with pytest.raises(ValueError):
         get_scorer("no_such_scorer")
+
+
+def test_register_scorers_works_with_an_npz_file_open(tmp_path):
+    """An NpzFile raises on attribute access; registration must not touch live objects.
+
+    Run in a fresh interpreter, so that registration really has to extend the
+    constraints of modules imported before it."""
+    np.savez(tmp_path / "data.npz", a=np.arange(3))
+    code = f"""
+import numpy as np
+archive = np.load({str(tmp_path / "data.npz")!r})  # alive, as in a notebook
+from sklearn.datasets import load_iris
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from skcal.metrics import register_scorers
+register_scorers()
+X, y = load_iris(return_X_y=True)
+search = GridSearchCV(LogisticRegression(max_iter=500), {{"C": [0.1, 10.0]}},
+                      scoring="neg_nll", cv=3).fit(X, y)
+ece = cross_val_score(LogisticRegression(max_iter=500), X, y, scoring="neg_ece", cv=3)
+print(search.best_params_["C"], search.best_score_ < 0, (ece <= 0).all())
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["10.0", "True", "True"]

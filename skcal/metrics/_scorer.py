@@ -1,7 +1,7 @@
 """Scorers for model selection by calibration, and their registration by name."""
 
 import copy
-import gc
+import sys
 import warnings
 
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
@@ -125,6 +125,28 @@ def _sklearn_registry():
     return registry
 
 
+def _declared_constraints():
+    """Every parameter-constraint dict that loaded scikit-learn modules declare.
+
+    scikit-learn keeps them where its own tests introspect them: the
+    ``_parameter_constraints`` of estimator classes and the
+    ``_skl_parameter_constraints`` that ``validate_params`` sets on functions.
+    Only module attributes are looked at (never arbitrary live objects).
+    """
+    for name, module in list(sys.modules.items()):
+        if module is None or not (name == "sklearn" or name.startswith("sklearn.")):
+            continue
+        for obj in list(vars(module).values()):
+            if isinstance(obj, type):
+                constraints = obj.__dict__.get("_parameter_constraints")
+            elif callable(obj) and type(obj).__name__ == "function":
+                constraints = obj.__dict__.get("_skl_parameter_constraints")
+            else:
+                continue
+            if isinstance(constraints, dict):
+                yield constraints
+
+
 def _extend_scoring_constraints(names):
     """Add ``names`` to the scoring-string constraints scikit-learn already built.
 
@@ -137,9 +159,10 @@ def _extend_scoring_constraints(names):
     from sklearn.utils._param_validation import StrOptions
 
     marker = {"neg_log_loss", "accuracy", "roc_auc"}
-    for obj in gc.get_objects():
-        if isinstance(obj, StrOptions) and marker <= obj.options:
-            obj.options.update(names)
+    for constraints in _declared_constraints():
+        for constraint in constraints.get("scoring", ()):
+            if isinstance(constraint, StrOptions) and marker <= constraint.options:
+                constraint.options.update(names)
 
 
 def register_scorers():
