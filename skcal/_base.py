@@ -57,7 +57,9 @@ _COMMON_PARAMETERS_DOC = """\
     cv : int, cross-validation generator or iterable, default=None
         Only with a classifier that is not frozen. The folds used to produce
         out-of-fold scores; ``None`` means 5 stratified folds. Every training
-        part must contain every class.
+        part must contain every class: a class with a single sample is
+        refused, and a class with fewer samples than folds is fitted with
+        scikit-learn's warning.
 
     ensemble : bool, default=False
         Only with a classifier that is not frozen. ``False``: one calibration
@@ -131,21 +133,16 @@ def cross_fitted_logits(
 ):
     """Out-of-fold logits of ``estimator`` over the folds of ``cv``.
 
-    ``cv=None`` means 5 stratified folds; an integer asks for that many and
-    is checked against the smallest class. Returns the fitted fold
+    ``cv=None`` means 5 stratified folds. Stratified folds put a class of two
+    or more samples in every training part, however many folds there are (with
+    fewer samples than folds, scikit-learn warns that the class is thin);
+    a training part that lacks a class is refused. Returns the fitted fold
     classifiers, the logits of each test fold and the test indices.
     """
     folds = _DEFAULT_FOLDS if cv is None else cv
     splitter = check_cv(folds, y, classifier=True)
-    if isinstance(folds, Integral):
-        smallest = np.bincount(y_index).min()
-        if folds > smallest:
-            raise ValueError(
-                f"cv={folds} asks for {folds} stratified folds but the smallest "
-                f"class has only {smallest} sample(s), so some training folds "
-                f"would miss it. Use cv={max(2, smallest)} or less, or more data."
-            )
     splits = list(splitter.split(X, y))
+    _check_training_parts(splits, y_index, classes)
     results = Parallel(n_jobs=n_jobs)(
         delayed(_fit_fold)(
             clone(estimator), X, y, sample_weight, train, test, response_method, classes
@@ -556,6 +553,34 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
 def _same(block):
     return block
+
+
+def _check_training_parts(splits, y_index, classes):
+    """Refuse a split whose training part lacks a class: its classifier could
+    not give that class a score."""
+    counts = np.bincount(y_index, minlength=len(classes))
+    for number, (train, _) in enumerate(splits):
+        present = np.bincount(y_index[train], minlength=len(classes)) > 0
+        if present.all():
+            continue
+        missing = [_plain(c) for c in classes[~present]]
+        singles = [_plain(c) for c in classes[(counts == 1) & ~present]]
+        reason = (
+            f"class(es) {singles} have a single sample, which is left out of the "
+            "training part of the fold that holds it; add samples of those classes "
+            "or remove them"
+            if singles
+            else "use a stratified splitter or fewer folds"
+        )
+        raise ValueError(
+            f"The training part of fold {number} has no sample of class(es) "
+            f"{missing}, so its classifier cannot score them: {reason}."
+        )
+
+
+def _plain(label):
+    """A label as plain Python (``-100``, not ``np.int64(-100)``), for messages."""
+    return label.item() if hasattr(label, "item") else label
 
 
 def _take(sample_weight, index):

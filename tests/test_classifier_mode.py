@@ -111,12 +111,31 @@ def test_classifier_without_sample_weight_warns(data):
         TemperatureScaling(KNeighborsClassifier(), cv=3).fit(X, y, sample_weight=np.ones(600))
 
 
-def test_too_many_folds_for_the_smallest_class(data):
+def test_more_folds_than_samples_of_a_class_fits_with_scikit_learns_warning(data):
     X, y = data
     y = y.copy()
-    y[np.flatnonzero(y == 2)[3:]] = 1  # class 2 keeps 3 samples
-    with pytest.raises(ValueError, match="smallest class has only 3"):
-        TemperatureScaling(LogisticRegression(), cv=5).fit(X, y)
+    y[np.flatnonzero(y == 2)[3:]] = 1  # class 2 keeps 3 samples, fewer than 5 folds
+    with pytest.warns(UserWarning, match="least populated class in y has only 3 members"):
+        cal = TemperatureScaling(LogisticRegression()).fit(X, y)
+    assert cal.predict_proba(X).shape == (600, 3)
+
+
+def test_a_class_with_one_sample_is_refused_with_the_reason(data):
+    X, y = data
+    y = y.copy()
+    y[np.flatnonzero(y == 2)[1:]] = 1  # class 2 keeps 1 sample
+    with pytest.raises(ValueError, match=r"no sample of class\(es\) \[2\].*class\(es\) "
+                                         r"\[2\] have a single sample"):
+        with pytest.warns(UserWarning, match="least populated class"):
+            TemperatureScaling(LogisticRegression(), cv=3).fit(X, y)
+
+
+def test_a_user_split_whose_training_part_lacks_a_class_is_refused(data):
+    X, y = data
+    order = np.argsort(y, kind="stable")
+    bad_split = [(order[:400], order[400:]), (order[200:], order[:200])]  # a class left out
+    with pytest.raises(ValueError, match=r"training part of fold \d has no sample of class"):
+        TemperatureScaling(LogisticRegression(), cv=bad_split).fit(X, y)
 
 
 def test_missing_response_method_is_named(data):
