@@ -444,8 +444,9 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """Calibrated log-probabilities of streamed scores, block by block."""
         return self._calibrated_rows(X).map_rows(_same, lazy=True)
 
-    def _calibrated_rows(self, X):
-        """Row blocks of the calibrated log-probabilities of scores ``X`` (scores mode)."""
+    def _calibrated_rows(self, X, keep_logits=False):
+        """Row blocks of the calibrated log-probabilities of scores ``X`` (scores
+        mode); with ``keep_logits``, pairs of them and the uncalibrated logits."""
         n_columns = 1 if X.ndim == 1 else X.shape[1]
         if n_columns != self.n_features_in_:
             raise ValueError(
@@ -454,6 +455,10 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
         rows, _ = score_rows(X, self.score_type_)
         (params,) = self._map_params()
+        if keep_logits:
+            return rows.then(
+                lambda logits: (log_softmax(self._apply_map(logits, **params), axis=1), logits)
+            )
         return rows.then(
             lambda logits: log_softmax(self._apply_map(logits, **params), axis=1)
         )
@@ -523,13 +528,35 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         labels : ndarray of shape (n_samples,)
             A lazy Dask array for a Dask ``X``.
+
+        Notes
+        -----
+        Where the calibrated probabilities of several classes are exactly
+        equal (a histogram bin or an isotonic step can give many classes the
+        same value), the class with the largest uncalibrated score wins: the
+        map cannot tell those classes apart, so the model's ranking decides,
+        instead of the first column. The probabilities are unchanged.
         """
+        check_is_fitted(self)
+        if self.estimator is None and is_streamed(X):
+            rows = self._calibrated_rows(X, keep_logits=True)
+            index = rows.map_rows(lambda pair: tie_broken_argmax(*pair), lazy=True)
+            if is_dask(index):
+                return index.map_blocks(self.classes_.take, dtype=self.classes_.dtype)
+            return self.classes_[index]
         log_proba = self.predict_log_proba(X)
-        if is_dask(log_proba):
-            return log_proba.argmax(axis=1).map_blocks(
-                self.classes_.take, dtype=self.classes_.dtype
-            )
-        return self.classes_[np.argmax(log_proba, axis=1)]
+        if not _has_ties(log_proba):
+            return self.classes_[np.argmax(log_proba, axis=1)]
+        return self.classes_[tie_broken_argmax(log_proba, self._uncalibrated_logits(X))]
+
+    def _uncalibrated_logits(self, X):
+        """The logits the map calibrates (averaged over the folds of an ensemble)."""
+        if self.estimator is None:
+            return self._scores_for_predict(X, None)
+        if self.ensemble and not isinstance(self.estimator, FrozenEstimator):
+            return np.mean([self._scores_for_predict(X, est) for est in self.estimators_],
+                           axis=0)
+        return self._scores_for_predict(X, self.estimator_)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -549,6 +576,27 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _apply_map(self, logits, **map_params):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _has_ties(log_proba):
+    """True when some row's largest value is shared by several columns."""
+    return bool(np.any((log_proba == log_proba.max(axis=1, keepdims=True)).sum(axis=1) > 1))
+
+
+def tie_broken_argmax(calibrated, uncalibrated):
+    """Column of each row's largest calibrated value; ties go to the largest
+    uncalibrated score.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal._base import tie_broken_argmax
+    >>> tie_broken_argmax(np.array([[0.4, 0.4, 0.2]]), np.array([[1.0, 3.0, 5.0]]))
+    array([1])
+    """
+    top = calibrated.max(axis=1, keepdims=True)
+    key = np.where(calibrated == top, uncalibrated, -np.inf)
+    return np.argmax(key, axis=1)
 
 
 def _same(block):

@@ -16,7 +16,10 @@ class IsotonicCalibration(BaseCalibrator):
     problem, once, on the logit), then the ``K`` outputs are renormalised to sum
     to one. Scores outside the calibration range are clipped to it; tied scores
     share one value. Non-parametric: it corrects any monotone distortion but
-    needs more data than the parametric maps.
+    needs more data than the parametric maps. Steps can give several classes
+    of a row exactly the same probability; ``predict`` then takes the one with
+    the largest uncalibrated score, so the model's ranking decides where the
+    map cannot.
 
     A step of plain isotonic regression is exactly 0 or 1 wherever the
     calibration samples in it all agree, and a held-out sample of the other

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import check_grad
 
 from conftest import load_shared, sample_labels, seeded_halves, softmax
@@ -165,3 +165,34 @@ def test_new_maps_improve_a_miscalibrated_real_model(wideresnet_halves):
     for Calibrator in (MatrixScaling, BetaCalibration, IsotonicCalibration, HistogramBinning):
         calibrated = nll(y_held, Calibrator().fit(P_fit, y_fit).predict_proba(P_held))
         assert calibrated < uncalibrated - 0.05, Calibrator.__name__
+
+
+def test_tied_calibrated_probabilities_keep_the_models_ranking():
+    """Where the map gives several classes the same probability, predict (and the
+    comparison's accuracy) follows the uncalibrated scores, not the first column."""
+    from skcal import compare_calibrators
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=3.0, size=(6000, 10))
+    y = np.repeat(np.arange(10), 600)  # balanced: one bin gives every class 0.1
+    rng.shuffle(y)
+    logits[np.arange(6000), y] += 2.0  # the model ranks the true class first often
+    one_bin = HistogramBinning(n_bins=1)
+    proba = one_bin.fit(logits, y).predict_proba(logits)
+    assert np.all(proba == proba[:, :1])  # every row is a 10-way tie
+    assert_array_equal(one_bin.predict(logits), logits.argmax(axis=1))
+    comparison = compare_calibrators(logits, y, calibrators={"one bin": one_bin}, cv=3)
+    accuracy = dict(zip(comparison.cv_results_["method"],
+                        comparison.cv_results_["mean_test_accuracy"]))
+    assert accuracy["one bin"] == pytest.approx(accuracy["uncalibrated"])
+    assert accuracy["uncalibrated"] > 0.2  # far above the 0.1 of always the first column
+
+
+def test_ties_are_broken_by_the_scores_on_streamed_input(tmp_path):
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(3000, 4))
+    y = np.repeat(np.arange(4), 750)
+    np.save(tmp_path / "logits.npy", logits)
+    one_bin = HistogramBinning(n_bins=1).fit(logits, y)
+    mapped = np.load(tmp_path / "logits.npy", mmap_mode="r")
+    assert_array_equal(one_bin.predict(mapped), logits.argmax(axis=1))
