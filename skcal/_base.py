@@ -440,10 +440,6 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             resolve_score_type(X, "probabilities")
         return scores_to_logits(X, self.score_type_)
 
-    def _streamed_log_proba(self, X):
-        """Calibrated log-probabilities of streamed scores, block by block."""
-        return self._calibrated_rows(X).map_rows(_same, lazy=True)
-
     def _calibrated_rows(self, X, keep_logits=False):
         """Row blocks of the calibrated log-probabilities of scores ``X`` (scores
         mode); with ``keep_logits``, pairs of them and the uncalibrated logits."""
@@ -481,7 +477,15 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         if self.estimator is None and is_streamed(X):
-            return self._streamed_log_proba(X)
+            rows = self._calibrated_rows(X, keep_logits=True)
+            return rows.map_rows(lambda pair: separate_ties(*pair), lazy=True)
+        log_proba = self._raw_log_proba(X)
+        if _has_ties(log_proba):
+            log_proba = separate_ties(log_proba, self._uncalibrated_logits(X))
+        return log_proba
+
+    def _raw_log_proba(self, X):
+        """Calibrated log-probabilities of in-memory input, ties left as they are."""
         maps = self._map_params()
         if self.estimator is None:
             estimators = [None]
@@ -511,8 +515,25 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         -------
         proba : ndarray of shape (n_samples, n_classes)
             A lazy Dask array for a Dask ``X``.
+
+        Notes
+        -----
+        Where several classes of a row share the largest calibrated
+        probability exactly, all but the one with the largest uncalibrated
+        score are lowered by one unit in the last place, so that ``argmax``
+        (and :meth:`predict`) keeps the model's ranking where the map cannot
+        tell the classes apart. No probability changes by more than that;
+        :meth:`predict_log_proba` separates the same ties likewise.
         """
-        return np.exp(self.predict_log_proba(X))
+        check_is_fitted(self)
+        if self.estimator is None and is_streamed(X):
+            rows = self._calibrated_rows(X, keep_logits=True)
+            return rows.map_rows(lambda pair: separate_ties(np.exp(pair[0]), pair[1]),
+                                 lazy=True)
+        proba = np.exp(self._raw_log_proba(X))
+        if _has_ties(proba):
+            proba = separate_ties(proba, self._uncalibrated_logits(X))
+        return proba
 
     def predict(self, X):
         """The most probable class under the calibrated probabilities.
@@ -535,19 +556,13 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         equal (a histogram bin or an isotonic step can give many classes the
         same value), the class with the largest uncalibrated score wins: the
         map cannot tell those classes apart, so the model's ranking decides,
-        instead of the first column. The probabilities are unchanged.
+        instead of the first column (see :meth:`predict_proba`).
         """
-        check_is_fitted(self)
-        if self.estimator is None and is_streamed(X):
-            rows = self._calibrated_rows(X, keep_logits=True)
-            index = rows.map_rows(lambda pair: tie_broken_argmax(*pair), lazy=True)
-            if is_dask(index):
-                return index.map_blocks(self.classes_.take, dtype=self.classes_.dtype)
-            return self.classes_[index]
-        log_proba = self.predict_log_proba(X)
-        if not _has_ties(log_proba):
-            return self.classes_[np.argmax(log_proba, axis=1)]
-        return self.classes_[tie_broken_argmax(log_proba, self._uncalibrated_logits(X))]
+        proba = self.predict_proba(X)
+        if is_dask(proba):
+            return proba.argmax(axis=1).map_blocks(self.classes_.take,
+                                                   dtype=self.classes_.dtype)
+        return self.classes_[np.argmax(proba, axis=1)]
 
     def _uncalibrated_logits(self, X):
         """The logits the map calibrates (averaged over the folds of an ensemble)."""
@@ -583,6 +598,33 @@ def _has_ties(log_proba):
     return bool(np.any((log_proba == log_proba.max(axis=1, keepdims=True)).sum(axis=1) > 1))
 
 
+def separate_ties(proba, uncalibrated):
+    """``proba`` with each exact tie for a row's maximum resolved by ``uncalibrated``:
+    the other tied entries are lowered by one unit in the last place (for
+    probabilities or log-probabilities alike).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal._base import separate_ties
+    >>> proba = separate_ties(np.array([[0.4, 0.4, 0.2]]), np.array([[1.0, 3.0, 5.0]]))
+    >>> int(proba.argmax()), bool(0.4 - proba[0, 0] < 1e-16)
+    (1, True)
+    """
+    top = proba.max(axis=1, keepdims=True)
+    tied = proba == top
+    rows = np.flatnonzero(tied.sum(axis=1) > 1)
+    if rows.shape[0] == 0:
+        return proba
+    winners = tie_broken_argmax(proba[rows], uncalibrated[rows])
+    losers = tied[rows]
+    losers[np.arange(rows.shape[0]), winners] = False
+    block = proba[rows]
+    block[losers] = np.nextafter(block[losers], -np.inf)
+    proba[rows] = block
+    return proba
+
+
 def tie_broken_argmax(calibrated, uncalibrated):
     """Column of each row's largest calibrated value; ties go to the largest
     uncalibrated score.
@@ -597,10 +639,6 @@ def tie_broken_argmax(calibrated, uncalibrated):
     top = calibrated.max(axis=1, keepdims=True)
     key = np.where(calibrated == top, uncalibrated, -np.inf)
     return np.argmax(key, axis=1)
-
-
-def _same(block):
-    return block
 
 
 def _check_training_parts(splits, y_index, classes):
