@@ -133,7 +133,6 @@ def _save_plot(comparison, path):
         return
     displays = comparison.plot()
     figure = displays[0].figure_
-    figure.tight_layout()
     image_format = Path(path).suffix.lstrip(".").lower() or "png"
     write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=110,
                                                            format=image_format))

@@ -30,10 +30,30 @@ from .metrics._checks import weighted_mean
 from .metrics._nll import true_class_log_proba
 
 BASELINE = "uncalibrated"
+# size of one reliability diagram in a comparison's figure (inches)
+_PANEL_WIDTH, _PANEL_HEIGHT = 4.2, 3.3
 BUILTIN_METRICS = ("nll", "ece", "brier", "accuracy")
 # a method is "tied" with the best when its NLL difference is within this many
 # standard errors of zero
 TIE_STANDARD_ERRORS = 2.0
+
+
+def _grid_shape(n_panels, aspect=4 / 3):
+    """(rows, columns) of a grid of ``n_panels`` whose figure is closest to ``aspect``.
+
+    Examples
+    --------
+    >>> _grid_shape(8), _grid_shape(1), _grid_shape(4)
+    ((3, 3), (1, 1), (2, 2))
+    """
+    best = None
+    for n_cols in range(1, n_panels + 1):
+        n_rows = -(-n_panels // n_cols)
+        ratio = (n_cols * _PANEL_WIDTH) / (n_rows * _PANEL_HEIGHT)
+        score = (abs(np.log(ratio / aspect)), n_rows * n_cols - n_panels)
+        if best is None or score < best[0]:
+            best = (score, (n_rows, n_cols))
+    return best[1]
 
 
 def _by_name(calibrator):
@@ -199,8 +219,9 @@ class CalibratorComparison:
             f"{'ECE %':>8}{'Brier':>8}{'accuracy':>10}{'fit s':>8}"
         )
         lines = [
-            f"Held-out comparison over {self.n_splits_} folds (NLL in nats; Δ ± standard "
-            "error of the paired difference; = : not distinguishable from the best)",
+            f"Held-out comparison over {self.n_splits_} folds, means over folds (NLL in "
+            "nats; Δ ± standard error of the paired difference; = : not distinguishable "
+            "from the best)",
             header,
             "-" * len(header),
         ]
@@ -281,8 +302,9 @@ class CalibratorComparison:
     def plot(self, *, methods=None, kind="top_label", n_bins=15, strategy="uniform", axes=None):
         """Reliability diagrams of the out-of-fold probabilities, side by side.
 
-        Each diagram pools the held-out predictions of all folds, so the ECE in
-        its legend is computed on all samples at once; the table's ECE is the
+        The diagrams are laid out in a grid close to 4:3. Each pools the
+        held-out predictions of all folds, so the ECE in its legend (labelled
+        "pooled") is computed on all samples at once; the table's ECE is the
         mean of the per-fold ECEs, which is larger (fewer samples per bin).
 
         Parameters
@@ -312,25 +334,37 @@ class CalibratorComparison:
         unknown = [m for m in methods if m not in self.predictions_]
         if unknown:
             raise ValueError(f"Unknown methods {unknown}; choose among {self.ranking_}.")
-        if axes is None:
-            plt = _pyplot()
-            n = len(methods)
-            _, axes = plt.subplots(1, n, figsize=(3.6 * n, 3.8), squeeze=False, sharey=True)
-            axes = axes[0]
+        new_figure = axes is None
+        if new_figure:
+            n_rows, n_cols = _grid_shape(len(methods))
+            figure, axes = _pyplot().subplots(
+                n_rows, n_cols, figsize=(_PANEL_WIDTH * n_cols, _PANEL_HEIGHT * n_rows),
+                squeeze=False, sharex=True, sharey=True, layout="constrained",
+            )
+            for ax in axes.ravel()[len(methods):]:
+                ax.set_visible(False)
         displays = []
         for ax, name in zip(np.ravel(axes), methods):
-            displays.append(
-                ReliabilityDisplay.from_predictions(
-                    self._y_true,
-                    self.predictions_[name],
-                    labels=self.classes_,
-                    kind=kind,
-                    n_bins=n_bins,
-                    strategy=strategy,
-                    sample_weight=self._sample_weight,
-                    name=name,
-                    ax=ax,
-                )
+            display = ReliabilityDisplay.from_predictions(
+                self._y_true,
+                self.predictions_[name],
+                labels=self.classes_,
+                kind=kind,
+                n_bins=n_bins,
+                strategy=strategy,
+                sample_weight=self._sample_weight,
+                name=name,
+                ax=ax,
+            )
+            # this ECE pools all out-of-fold predictions; say so beside the table's
+            display.line_.set_label(f"{name}\n(pooled ECE {100 * display.ece:.1f}%)")
+            ax.legend(loc="upper left", fontsize="small")
+            displays.append(display)
+        if new_figure:
+            figure.suptitle(
+                f"Out-of-fold predictions of {self.n_splits_} folds, pooled (the table's "
+                "ECE is the mean of the per-fold ECEs)",
+                fontsize="medium",
             )
         return displays
 

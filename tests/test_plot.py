@@ -90,3 +90,23 @@ def test_matplotlib_is_not_imported_with_skcal():
     code = "import sys, skcal; print('matplotlib' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "False"
+
+
+def test_comparison_diagrams_are_a_grid_near_four_to_three_with_labelled_ece(pyplot):
+    from skcal import compare_calibrators
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=3.0, size=(1500, 3))
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    comparison = compare_calibrators(logits, y, cv=3)
+    displays = comparison.plot()
+    figure = displays[0].figure_
+    width, height = figure.get_size_inches()
+    assert len(displays) == 8
+    assert 1.1 < width / height < 1.6  # not one row of eight panels
+    visible = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(visible) == 8
+    for display in displays:
+        assert "pooled ECE" in display.line_.get_label()
+    assert "mean of the per-fold ECEs" in figure._suptitle.get_text()
+    assert "means over folds" in str(comparison)
