@@ -5,7 +5,6 @@ calibration map. A calibrator subclass only says how to fit its map on a logit
 matrix (``_fit_map``) and how to apply it (``_apply_map``).
 """
 
-import warnings
 from numbers import Integral
 
 import numpy as np
@@ -37,11 +36,16 @@ from ._scores import (
     as_float_array,
     binary_logits,
     check_sample_weight,
+    drop_unweighted,
     encode_labels,
+    plain,
+    flatten_leading,
+    flatten_like,
     probability_floor,
     resolve_score_type,
     scores_to_logits,
 )
+from ._warnings import once_per_call, warn
 
 _DEFAULT_FOLDS = 5
 
@@ -84,7 +88,15 @@ _COMMON_PARAMETERS_DOC = """\
         Only without a classifier: what ``X`` holds. ``'auto'`` reads it as
         probabilities when every row lies in the probability simplex (for 1-D
         binary scores: every value in [0, 1]), else as logits. The choice is
-        kept in ``score_type_`` and applied again at prediction time.
+        kept in ``score_type_`` and applied again at prediction time. Scores of
+        shape ``(..., n_classes)`` (say ``(batch, sequence, vocabulary)``) are
+        read as ``(n, n_classes)`` with labels of shape ``(...)``, and outputs
+        come back shaped ``(..., n_classes)``.
+
+    ignore_index : label, default=None
+        Rows whose label is ``ignore_index`` (the padding label ``-100`` of
+        language-model batches, say) are left out of the fit, as with weight 0.
+        A row of ``sample_weight`` 0 may hold any label.
 """
 
 _COMMON_ATTRIBUTES_DOC = """\
@@ -231,6 +243,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             StrOptions({"auto", "decision_function", "predict_log_proba", "predict_proba"})
         ],
         "score_type": [StrOptions(set(SCORE_TYPES))],
+        "ignore_index": "no_validation",
     }
 
     def __init__(
@@ -242,6 +255,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         n_jobs=None,
         response_method="auto",
         score_type="auto",
+        ignore_index=None,
     ):
         self.estimator = estimator
         self.cv = cv
@@ -249,6 +263,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.response_method = response_method
         self.score_type = score_type
+        self.ignore_index = ignore_index
 
     # ------------------------------------------------------------------ fit
     @_fit_context(prefer_skip_nested_validation=False)
@@ -274,6 +289,10 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted calibrator.
         """
+        with once_per_call():
+            return self._fit(X, y, sample_weight)
+
+    def _fit(self, X, y, sample_weight):
         self._check_mode_parameters()
         if y is None:
             raise ValueError(
@@ -317,15 +336,18 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
 
     def _fit_scores(self, X, y, sample_weight):
+        X, leading = flatten_leading(X)
+        y = flatten_like(as_vector(y), leading, "y")
+        sample_weight = flatten_like(as_vector(sample_weight), leading, "sample_weight")
         if is_streamed(X) and not self._streams:
             X = in_memory_scores(X, type(self).__name__)
         logits, self.score_type_ = score_rows(X, self.score_type)
-        y, sample_weight = as_vector(y), as_vector(sample_weight)
         _check_lengths(X, y)
         shape = np.shape(X)
         self.n_features_in_ = 1 if len(shape) == 1 else shape[1]
-        self.classes_, y_index = encode_labels(y, logits.n_columns)
         sample_weight = check_sample_weight(sample_weight, shape[0])
+        y, sample_weight = drop_unweighted(y, sample_weight, self.ignore_index)
+        self.classes_, y_index = encode_labels(y, logits.n_columns)
         _check_weighted_classes(y_index, sample_weight, self.classes_)
         self._set_map(self._fit_logits(logits, y_index, sample_weight))
 
@@ -338,6 +360,8 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return self._fit_map(logits, y_index, sample_weight)
 
     def _fit_classifier(self, X, y, sample_weight):
+        if self.ignore_index is not None:
+            X, y, sample_weight = _drop_ignored(X, y, sample_weight, self.ignore_index)
         n_samples = _num_samples(X)
         if n_samples == 0:
             raise ValueError("X has 0 samples; at least one sample is required.")
@@ -363,7 +387,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if sample_weight is not None and not has_fit_parameter(
             self.estimator, "sample_weight"
         ) and not isinstance(self.estimator, FrozenEstimator):
-            warnings.warn(
+            warn(
                 f"{type(self.estimator).__name__}.fit does not accept sample_weight: "
                 "the weights are used for the calibration map only, and the "
                 "classifier is fitted unweighted.",
@@ -476,13 +500,15 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             A lazy Dask array, chunked like the rows of ``X``, for a Dask ``X``.
         """
         check_is_fitted(self)
+        X, leading = flatten_leading(X) if self.estimator is None else (X, None)
         if self.estimator is None and is_streamed(X):
             rows = self._calibrated_rows(X, keep_logits=True)
-            return rows.map_rows(lambda pair: separate_ties(*pair), lazy=True)
+            return _unflatten(rows.map_rows(lambda pair: separate_ties(*pair), lazy=True),
+                              leading)
         log_proba = self._raw_log_proba(X)
         if _has_ties(log_proba):
             log_proba = separate_ties(log_proba, self._uncalibrated_logits(X))
-        return log_proba
+        return _unflatten(log_proba, leading)
 
     def _raw_log_proba(self, X):
         """Calibrated log-probabilities of in-memory input, ties left as they are."""
@@ -526,14 +552,17 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         :meth:`predict_log_proba` separates the same ties likewise.
         """
         check_is_fitted(self)
+        X, leading = flatten_leading(X) if self.estimator is None else (X, None)
         if self.estimator is None and is_streamed(X):
             rows = self._calibrated_rows(X, keep_logits=True)
-            return rows.map_rows(lambda pair: separate_ties(np.exp(pair[0]), pair[1]),
-                                 lazy=True)
+            return _unflatten(
+                rows.map_rows(lambda pair: separate_ties(np.exp(pair[0]), pair[1]), lazy=True),
+                leading,
+            )
         proba = np.exp(self._raw_log_proba(X))
         if _has_ties(proba):
             proba = separate_ties(proba, self._uncalibrated_logits(X))
-        return proba
+        return _unflatten(proba, leading)
 
     def predict(self, X):
         """The most probable class under the calibrated probabilities.
@@ -560,9 +589,9 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         proba = self.predict_proba(X)
         if is_dask(proba):
-            return proba.argmax(axis=1).map_blocks(self.classes_.take,
-                                                   dtype=self.classes_.dtype)
-        return self.classes_[np.argmax(proba, axis=1)]
+            return proba.argmax(axis=-1).map_blocks(self.classes_.take,
+                                                    dtype=self.classes_.dtype)
+        return self.classes_[np.argmax(proba, axis=-1)]
 
     def _uncalibrated_logits(self, X):
         """The logits the map calibrates (averaged over the folds of an ensemble)."""
@@ -591,6 +620,19 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _apply_map(self, logits, **map_params):  # pragma: no cover - abstract
         raise NotImplementedError
+
+
+def _drop_ignored(X, y, sample_weight, ignore_index):
+    """The rows whose label is not ``ignore_index`` (classifier mode)."""
+    _check_lengths(X, y)
+    keep = np.flatnonzero(np.asarray(y) != ignore_index)
+    weights = None if sample_weight is None else _safe_indexing(sample_weight, keep)
+    return _safe_indexing(X, keep), _safe_indexing(y, keep), weights
+
+
+def _unflatten(values, leading):
+    """Outputs of flattened ``(..., n_classes)`` scores, shaped back."""
+    return values if leading is None else values.reshape(tuple(leading) + values.shape[1:])
 
 
 def _has_ties(log_proba):
@@ -649,8 +691,8 @@ def _check_training_parts(splits, y_index, classes):
         present = np.bincount(y_index[train], minlength=len(classes)) > 0
         if present.all():
             continue
-        missing = [_plain(c) for c in classes[~present]]
-        singles = [_plain(c) for c in classes[(counts == 1) & ~present]]
+        missing = [plain(c) for c in classes[~present]]
+        singles = [plain(c) for c in classes[(counts == 1) & ~present]]
         reason = (
             f"class(es) {singles} have a single sample, which is left out of the "
             "training part of the fold that holds it; add samples of those classes "
@@ -664,11 +706,6 @@ def _check_training_parts(splits, y_index, classes):
         )
 
 
-def _plain(label):
-    """A label as plain Python (``-100``, not ``np.int64(-100)``), for messages."""
-    return label.item() if hasattr(label, "item") else label
-
-
 def _take(sample_weight, index):
     return None if sample_weight is None else sample_weight[index]
 
@@ -680,7 +717,7 @@ def _check_weighted_classes(y_index, sample_weight, classes):
     weighted = np.unique(y_index[sample_weight > 0])
     if weighted.shape[0] < 2:
         raise ValueError(
-            f"Only the class {classes[weighted[0]]!r} has samples with positive "
+            f"Only the class {plain(classes[weighted[0]])!r} has samples with positive "
             "sample_weight; calibration needs weighted samples of at least two classes."
         )
 

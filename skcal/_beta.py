@@ -1,6 +1,5 @@
 """Beta calibration: a monotone three-parameter map of each class's probability."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -16,6 +15,7 @@ from ._logistic import (
     warn_separated,
 )
 from ._scores import class_scores, logits_from_class_log_odds
+from ._warnings import warn
 
 
 class BetaCalibration(BaseCalibrator):
@@ -97,6 +97,7 @@ class BetaCalibration(BaseCalibrator):
         n_jobs=None,
         response_method="auto",
         score_type="auto",
+        ignore_index=None,
         tol=1e-8,
         max_iter=1000,
     ):
@@ -107,6 +108,7 @@ class BetaCalibration(BaseCalibrator):
             n_jobs=n_jobs,
             response_method=response_method,
             score_type=score_type,
+            ignore_index=ignore_index,
         )
         self.tol = tol
         self.max_iter = max_iter
@@ -122,7 +124,7 @@ class BetaCalibration(BaseCalibrator):
             tol=self.tol, max_iter=self.max_iter,
         )
         if not converged:
-            warnings.warn(
+            warn(
                 f"Beta calibration did not converge in {self.max_iter} iterations; "
                 "increase max_iter.",
                 ConvergenceWarning,

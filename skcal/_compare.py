@@ -25,6 +25,7 @@ from ._scores import (
     resolve_score_type,
     scores_to_logits,
 )
+from ._warnings import once_per_call
 from .metrics import brier_score, expected_calibration_error, get_scorer
 from .metrics._checks import weighted_mean
 from .metrics._nll import true_class_log_proba
@@ -471,6 +472,13 @@ def compare_calibrators(
     >>> held_out_nll["uncalibrated"], held_out_nll["TemperatureScaling"]
     (0.73, 0.6)
     """
+    with once_per_call():
+        return _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_type,
+                        response_method, X_test, y_test, n_jobs, random_state, verbose)
+
+
+def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_type,
+             response_method, X_test, y_test, n_jobs, random_state, verbose):
     candidates = _named_candidates(calibrators)
     scorers = _resolve_scorers(scoring)
     if estimator is None and response_method != "auto":

@@ -98,6 +98,7 @@ class HistogramBinning(BaseCalibrator):
         n_jobs=None,
         response_method="auto",
         score_type="auto",
+        ignore_index=None,
         n_bins=10,
         strategy="quantile",
         prior_strength=1.0,
@@ -109,6 +110,7 @@ class HistogramBinning(BaseCalibrator):
             n_jobs=n_jobs,
             response_method=response_method,
             score_type=score_type,
+            ignore_index=ignore_index,
         )
         self.n_bins = n_bins
         self.strategy = strategy

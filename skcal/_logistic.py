@@ -8,13 +8,13 @@ then ``O(block)`` in memory whether the logits are in memory, in a file or on a
 Dask cluster, and one Newton iteration is one pass for all classes.
 """
 
-import warnings
 
 import numpy as np
 from scipy.optimize import minimize
 
 from ._blocks import Rows, is_streamed, total_weight
 from ._scores import class_scores
+from ._warnings import warn
 
 
 def class_score_rows(logits):
@@ -93,7 +93,7 @@ def one_vs_rest_targets(score_rows, positives, y, sample_weight, smoothing):
 def warn_separated(separated, hint=""):
     """The warning for classes fitted on smoothed targets because of separation."""
     if separated:
-        warnings.warn(
+        warn(
             f"The calibration scores separate class column(s) {separated} "
             "perfectly (or the class is absent), so the NLL has no finite optimum "
             f"there; those classes were fitted on Platt's smoothed targets.{hint}",

@@ -1,6 +1,5 @@
 """Matrix scaling: softmax(W z + b) with a full matrix; Dirichlet calibration on log-probabilities."""
 
-import warnings
 from numbers import Integral, Real
 
 from sklearn.exceptions import ConvergenceWarning
@@ -14,6 +13,7 @@ from ._optimize import (
     fit_matrix_scaling,
     fit_vector_scaling,
 )
+from ._warnings import warn
 
 
 class MatrixScaling(BaseCalibrator):
@@ -135,6 +135,7 @@ class MatrixScaling(BaseCalibrator):
         n_jobs=None,
         response_method="auto",
         score_type="auto",
+        ignore_index=None,
         off_diagonal_penalty="auto",
         intercept_penalty="auto",
         alpha=1e-3,
@@ -148,6 +149,7 @@ class MatrixScaling(BaseCalibrator):
             n_jobs=n_jobs,
             response_method=response_method,
             score_type=score_type,
+            ignore_index=ignore_index,
         )
         self.off_diagonal_penalty = off_diagonal_penalty
         self.intercept_penalty = intercept_penalty
@@ -179,7 +181,7 @@ class MatrixScaling(BaseCalibrator):
             tol=self.tol, max_iter=self.max_iter,
         )
         if not converged:
-            warnings.warn(
+            warn(
                 f"Matrix scaling did not converge in {n_iter} L-BFGS iterations; "
                 "increase max_iter or the penalties.",
                 ConvergenceWarning,

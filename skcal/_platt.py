@@ -1,6 +1,5 @@
 """Platt scaling: sigmoid(a * s + b) fitted by NLL, one-vs-rest for multiclass."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,6 +9,7 @@ from sklearn.utils._param_validation import Interval
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
 from ._logistic import class_score_rows, fit_platt, one_vs_rest_targets, warn_separated
 from ._scores import class_scores, logits_from_class_log_odds
+from ._warnings import warn
 
 
 class PlattScaling(BaseCalibrator):
@@ -101,6 +101,7 @@ class PlattScaling(BaseCalibrator):
         n_jobs=None,
         response_method="auto",
         score_type="auto",
+        ignore_index=None,
         smoothing=False,
         tol=1e-12,
         max_iter=100,
@@ -112,6 +113,7 @@ class PlattScaling(BaseCalibrator):
             n_jobs=n_jobs,
             response_method=response_method,
             score_type=score_type,
+            ignore_index=ignore_index,
         )
         self.smoothing = smoothing
         self.tol = tol
@@ -128,7 +130,7 @@ class PlattScaling(BaseCalibrator):
             tol=self.tol, max_iter=self.max_iter,
         )
         if not converged.all():
-            warnings.warn(
+            warn(
                 f"Platt scaling did not converge in {self.max_iter} Newton "
                 "iterations for some class; the scores may separate it perfectly "
                 "(try smoothing=True).",

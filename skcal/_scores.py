@@ -159,8 +159,8 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2):
     present = np.unique(y)
     if present.shape[0] < min_classes:
         raise ValueError(
-            f"y has only one class ({present[0]!r}); calibration needs samples of at "
-            "least two classes."
+            f"y has only one class ({plain(present[0])!r}); calibration needs samples of "
+            "at least two classes."
         )
     if labels is not None:
         return _encode_with_labels(y, present, labels, n_columns)
@@ -173,7 +173,7 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2):
             classes = classes.astype(y.dtype)
         return classes, y.astype(np.intp)
     if present.shape[0] != n_columns:
-        shown = ", ".join(repr(c) for c in present[:10])
+        shown = ", ".join(repr(plain(c)) for c in present[:10])
         more = ", ..." if present.shape[0] > 10 else ""
         raise ValueError(
             f"y has {present.shape[0]} distinct labels ({shown}{more}) but the scores "
@@ -200,11 +200,82 @@ def _encode_with_labels(y, present, labels, n_columns):
     missing = present[sorted_labels[position] != present]
     if missing.shape[0]:
         raise ValueError(
-            f"y has labels {missing[:10].tolist()} that are not in labels="
+            f"y has labels {[plain(c) for c in missing[:10]]} that are not in labels="
             f"{labels.tolist()}; add them (one score column each)."
         )
     index = order[np.searchsorted(sorted_labels, y)]
     return labels, index.astype(np.intp)
+
+
+def plain(label):
+    """A label as plain Python, for messages: ``-100``, not ``np.int64(-100)``."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def flatten_leading(X, name="X"):
+    """Scores of shape ``(..., n_classes)`` as ``(n, n_classes)``; 1-D and 2-D as they are.
+
+    A contiguous array (or memory map) is reshaped as a view, a Dask array
+    lazily; the leading shape is returned so outputs can be shaped back.
+    """
+    shape = tuple(np.shape(X)) if not hasattr(X, "shape") else tuple(X.shape)
+    if len(shape) <= 2:
+        return X, None
+    if not hasattr(X, "reshape"):
+        X = np.asarray(X)
+    try:
+        return X.reshape(-1, shape[-1]), shape[:-1]
+    except (AttributeError, TypeError, NotImplementedError) as exc:
+        raise ValueError(
+            f"{name} has shape {shape} and cannot be reshaped to (n, {shape[-1]}) here; "
+            "pass it as a 2-D array of one row per token or sample."
+        ) from exc
+
+
+def flatten_like(values, leading, name):
+    """Labels or weights of shape ``leading`` (or already flat) as one entry per row."""
+    if values is None or leading is None:
+        return values
+    values = np.asarray(values)
+    n_rows = int(np.prod(leading))
+    if values.shape == tuple(leading) or values.shape == (n_rows,):
+        return values.reshape(-1)
+    raise ValueError(
+        f"{name} has shape {values.shape} but the scores have leading shape "
+        f"{tuple(leading)}; pass one {name} per row of scores, shaped {tuple(leading)}."
+    )
+
+
+def drop_unweighted(y, sample_weight, ignore_index):
+    """Labels and weights with ignored rows given weight 0, and every row of weight
+    0 given a label that is present, so that such rows may hold any label (the
+    padding label -100, say) and count for nothing.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,) or None
+    """
+    y = np.asarray(y)
+    if ignore_index is not None and y.ndim == 1:
+        ignored = y == ignore_index
+        if np.any(ignored):
+            weights = np.ones(y.shape[0]) if sample_weight is None else sample_weight.copy()
+            weights[ignored] = 0.0
+            sample_weight = weights
+    if sample_weight is None or y.ndim != 1 or y.shape[0] != sample_weight.shape[0]:
+        return y, sample_weight
+    unweighted = sample_weight == 0
+    if not unweighted.any():
+        return y, sample_weight
+    if unweighted.all():
+        raise ValueError(
+            f"Every row has weight 0 or the label ignore_index={plain(ignore_index)!r}; "
+            "at least one row must count."
+        )
+    y = y.copy()
+    y[unweighted] = y[~unweighted][0]
+    return y, sample_weight
 
 
 def check_sample_weight(sample_weight, n_samples, dtype=np.float64):

@@ -1,6 +1,5 @@
 """Temperature scaling: softmax(z / T) with one temperature for all classes."""
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
@@ -9,6 +8,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
 from ._optimize import fit_inverse_temperature
+from ._warnings import warn
 
 
 class TemperatureScaling(BaseCalibrator):
@@ -97,6 +97,7 @@ class TemperatureScaling(BaseCalibrator):
         n_jobs=None,
         response_method="auto",
         score_type="auto",
+        ignore_index=None,
         tol=1e-7,
         max_iter=100,
     ):
@@ -107,6 +108,7 @@ class TemperatureScaling(BaseCalibrator):
             n_jobs=n_jobs,
             response_method=response_method,
             score_type=score_type,
+            ignore_index=ignore_index,
         )
         self.tol = tol
         self.max_iter = max_iter
@@ -116,7 +118,7 @@ class TemperatureScaling(BaseCalibrator):
             logits, y, sample_weight, tol=self.tol, max_iter=self.max_iter
         )
         if beta == 0.0:
-            warnings.warn(
+            warn(
                 "The scores carry no information about the labels (the NLL is "
                 "lowest at a non-positive inverse temperature): temperature_ is "
                 "inf and every prediction is uniform. Check that the score "
@@ -124,7 +126,7 @@ class TemperatureScaling(BaseCalibrator):
                 UserWarning,
             )
         elif not converged:
-            warnings.warn(
+            warn(
                 "Temperature scaling has no finite optimum or did not converge in "
                 f"{self.max_iter} Newton passes: when every calibration sample's true "
                 "class has the largest score, the NLL keeps falling as the "

@@ -1,6 +1,5 @@
 """Vector scaling: softmax(a * z + b) with one scale and one offset per class."""
 
-import warnings
 from numbers import Integral, Real
 
 from sklearn.exceptions import ConvergenceWarning
@@ -8,6 +7,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
 from ._optimize import VECTOR_SCALING_ALPHA, fit_inverse_temperature, fit_vector_scaling
+from ._warnings import warn
 
 
 class VectorScaling(BaseCalibrator):
@@ -102,6 +102,7 @@ class VectorScaling(BaseCalibrator):
         n_jobs=None,
         response_method="auto",
         score_type="auto",
+        ignore_index=None,
         alpha=VECTOR_SCALING_ALPHA,
         tol=1e-8,
         max_iter=1000,
@@ -113,6 +114,7 @@ class VectorScaling(BaseCalibrator):
             n_jobs=n_jobs,
             response_method=response_method,
             score_type=score_type,
+            ignore_index=ignore_index,
         )
         self.alpha = alpha
         self.tol = tol
@@ -130,7 +132,7 @@ class VectorScaling(BaseCalibrator):
             max_iter=self.max_iter,
         )
         if not converged:
-            warnings.warn(
+            warn(
                 f"Vector scaling did not converge in {n_iter} L-BFGS iterations; "
                 "increase max_iter, or set alpha > 0 if the scores separate the "
                 "classes perfectly.",

@@ -20,10 +20,13 @@ def _brier_rows(block, y_index):
         "logits": ["array-like", None],
         "sample_weight": ["array-like", None],
         "labels": ["array-like", None],
+        "ignore_index": "no_validation",
+    "ignore_index": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )
-def brier_score(y_true, y_prob=None, *, logits=None, sample_weight=None, labels=None):
+def brier_score(y_true, y_prob=None, *, logits=None, sample_weight=None, labels=None,
+                ignore_index=None):
     """Brier score: mean squared distance between probabilities and one-hot labels.
 
     For ``K > 2`` classes, ``mean_i sum_k (p_ik - 1[y_i = k])^2``, in [0, 2]. For
@@ -52,6 +55,11 @@ def brier_score(y_true, y_prob=None, *, logits=None, sample_weight=None, labels=
     labels : array-like of shape (n_classes,), default=None
         The class of each column of ``y_prob``, as in :func:`nll`.
 
+    ignore_index : label, default=None
+        Rows whose label is ``ignore_index`` (the padding label ``-100`` of
+        language-model batches, say) are left out, as with weight 0. A row of
+        weight 0 may hold any label.
+
     Returns
     -------
     score : float
@@ -65,7 +73,8 @@ def brier_score(y_true, y_prob=None, *, logits=None, sample_weight=None, labels=
     0.025
     """
     y_index, y_prob, _, sample_weight = check_probabilities_or_logits(
-        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight
+        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight,
+        ignore_index=ignore_index,
     )
     score = weighted_row_mean(y_prob, _brier_rows, y_index, sample_weight)
     return score / 2.0 if y_prob.n_columns == 2 else score

@@ -4,17 +4,27 @@ import numpy as np
 
 from .._blocks import total_weight, weighted_sum
 from .._score_rows import as_vector, prediction_rows
-from .._scores import check_sample_weight, encode_labels
+from .._scores import (
+    check_sample_weight,
+    drop_unweighted,
+    encode_labels,
+    flatten_leading,
+    flatten_like,
+)
 
 
-def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y_prob"):
+def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y_prob",
+                     ignore_index=None):
     """Validate labels, predictions and weights for a metric.
 
     ``y_pred`` is (n_samples, n_classes) or, for a binary problem, 1-D (the
     positive class, the second label). With ``kind='y_prob'`` it must hold
     probabilities; with ``kind='logits'`` any finite scores. An array in memory
     is checked whole here; a memory map, Zarr or Dask array is checked block by
-    block as the metric reads it.
+    block as the metric reads it. Predictions of shape ``(..., n_classes)``
+    are read as ``(n, n_classes)`` with labels and weights of shape ``(...)``.
+    Rows labelled ``ignore_index`` get weight 0, and rows of weight 0 may hold
+    any label.
 
     Returns
     -------
@@ -26,16 +36,19 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     labels : ndarray of shape (n_classes,)
     sample_weight : ndarray of shape (n_samples,) or None
     """
+    y_pred, leading = flatten_leading(y_pred, kind)
     rows = prediction_rows(y_pred, kind=kind, name=kind)
-    y_true, sample_weight = as_vector(y_true), as_vector(sample_weight)
+    y_true = flatten_like(as_vector(y_true), leading, "y_true")
+    sample_weight = flatten_like(as_vector(sample_weight), leading, "sample_weight")
     n_samples = np.shape(y_true)[0] if np.ndim(y_true) else 0
     if n_samples != rows.n_rows:
         raise ValueError(
             f"y_true has {n_samples} samples but {kind} has {rows.n_rows}; pass "
             "one row of predictions per label."
         )
-    labels, y_index = encode_labels(y_true, rows.n_columns, labels=labels, min_classes=1)
     sample_weight = check_sample_weight(sample_weight, n_samples)
+    y_true, sample_weight = drop_unweighted(y_true, sample_weight, ignore_index)
+    labels, y_index = encode_labels(y_true, rows.n_columns, labels=labels, min_classes=1)
     return y_index, rows, labels, sample_weight
 
 
@@ -47,16 +60,19 @@ def softmax_block(logits):
     return e
 
 
-def check_probabilities_or_logits(y_true, y_prob, logits, *, labels=None, sample_weight=None):
+def check_probabilities_or_logits(y_true, y_prob, logits, *, labels=None, sample_weight=None,
+                                  ignore_index=None):
     """:func:`check_prediction` for metrics of probabilities that also take
     ``logits=``: exactly one is given; logits are turned into probabilities
     (``softmax``) block by block, so a file of logits is never copied."""
     if (y_prob is None) == (logits is None):
         raise ValueError("Give exactly one of y_prob and logits.")
     if logits is None:
-        return check_prediction(y_true, y_prob, labels=labels, sample_weight=sample_weight)
+        return check_prediction(y_true, y_prob, labels=labels, sample_weight=sample_weight,
+                                ignore_index=ignore_index)
     y_index, rows, labels, sample_weight = check_prediction(
-        y_true, logits, labels=labels, sample_weight=sample_weight, kind="logits"
+        y_true, logits, labels=labels, sample_weight=sample_weight, kind="logits",
+        ignore_index=ignore_index,
     )
     return y_index, rows.then(softmax_block), labels, sample_weight
 

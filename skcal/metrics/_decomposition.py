@@ -56,11 +56,14 @@ def _recalibrator(method):
         "cv": [Interval(Integral, 2, None, closed="left")],
         "sample_weight": ["array-like", None],
         "labels": ["array-like", None],
+        "ignore_index": "no_validation",
+    "ignore_index": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )
 def nll_decomposition(
-    y_true, y_prob, *, method="temperature", cv=5, sample_weight=None, labels=None
+    y_true, y_prob, *, method="temperature", cv=5, sample_weight=None, labels=None,
+    ignore_index=None,
 ):
     """Split the NLL into a calibration part and a refinement part.
 
@@ -100,6 +103,11 @@ def nll_decomposition(
     labels : array-like of shape (n_classes,), default=None
         The class of each column of ``y_prob``, as in :func:`nll`.
 
+    ignore_index : label, default=None
+        Rows whose label is ``ignore_index`` (the padding label ``-100`` of
+        language-model batches, say) are left out, as with weight 0. A row of
+        weight 0 may hold any label.
+
     Returns
     -------
     decomposition : NLLDecomposition
@@ -124,7 +132,8 @@ def nll_decomposition(
     (1.49, 0.62, 0.87)
     """
     y_index, y_prob, _, sample_weight = check_prediction(
-        y_true, y_prob, labels=labels, sample_weight=sample_weight
+        y_true, y_prob, labels=labels, sample_weight=sample_weight,
+        ignore_index=ignore_index,
     )
     total = -weighted_row_mean(y_prob, _true_class_log_proba_block, y_index, sample_weight)
     folds = stratified_folds(y_index, cv)

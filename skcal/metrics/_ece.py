@@ -70,10 +70,12 @@ def _binary_problems(y_index, y_prob, kind):
             yield values[:, j], y_index == k
 
 
-def _calibration_gaps(y_true, y_prob, logits, sample_weight, labels, n_bins, strategy, kind):
+def _calibration_gaps(y_true, y_prob, logits, sample_weight, labels, n_bins, strategy, kind,
+                      ignore_index):
     """For each binary problem: bin weights (normalised) and |frequency - confidence|."""
     y_index, y_prob, _, sample_weight = check_probabilities_or_logits(
-        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight
+        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight,
+        ignore_index=ignore_index,
     )
     total = total_weight(y_index.shape[0], sample_weight)
     for confidence, outcome in _binary_problems(y_index, y_prob, kind):
@@ -94,6 +96,7 @@ _BINNING_PARAMS = {
     "kind": [StrOptions({"top_label", "classwise"})],
     "sample_weight": ["array-like", None],
     "labels": ["array-like", None],
+    "ignore_index": "no_validation",
 }
 
 
@@ -117,6 +120,7 @@ def expected_calibration_error(
     debiased=False,
     sample_weight=None,
     labels=None,
+    ignore_index=None,
 ):
     """Expected calibration error (ECE): the binned gap between confidence and accuracy.
 
@@ -177,6 +181,11 @@ def expected_calibration_error(
     labels : array-like of shape (n_classes,), default=None
         The class of each column of ``y_prob``, as in :func:`nll`.
 
+    ignore_index : label, default=None
+        Rows whose label is ``ignore_index`` (the padding label ``-100`` of
+        language-model batches, say) are left out, as with weight 0. A row of
+        weight 0 may hold any label.
+
     Returns
     -------
     ece : float
@@ -210,7 +219,7 @@ def expected_calibration_error(
     total = 0.0
     n_problems = 0
     for share, gap, frequency, weight in _calibration_gaps(
-        y_true, y_prob, logits, sample_weight, labels, n_bins, strategy, kind
+        y_true, y_prob, logits, sample_weight, labels, n_bins, strategy, kind, ignore_index
     ):
         terms = gap**norm
         if debiased:
@@ -233,6 +242,7 @@ def maximum_calibration_error(
     kind="top_label",
     sample_weight=None,
     labels=None,
+    ignore_index=None,
 ):
     """Maximum calibration error (MCE): the largest gap over non-empty bins.
 
@@ -268,6 +278,11 @@ def maximum_calibration_error(
     labels : array-like of shape (n_classes,), default=None
         The class of each column of ``y_prob``, as in :func:`nll`.
 
+    ignore_index : label, default=None
+        Rows whose label is ``ignore_index`` (the padding label ``-100`` of
+        language-model batches, say) are left out, as with weight 0. A row of
+        weight 0 may hold any label.
+
     Returns
     -------
     mce : float
@@ -282,7 +297,8 @@ def maximum_calibration_error(
     return max(
         float(gap.max())
         for _, gap, _, _ in _calibration_gaps(
-            y_true, y_prob, logits, sample_weight, labels, n_bins, strategy, kind
+            y_true, y_prob, logits, sample_weight, labels, n_bins, strategy, kind,
+            ignore_index,
         )
     )
 
@@ -298,6 +314,8 @@ def maximum_calibration_error(
         "strategy": [StrOptions({"uniform", "quantile"})],
         "sample_weight": ["array-like", None],
         "labels": ["array-like", None],
+        "ignore_index": "no_validation",
+    "ignore_index": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )
@@ -312,6 +330,7 @@ def calibration_curve(
     strategy="uniform",
     sample_weight=None,
     labels=None,
+    ignore_index=None,
 ):
     """The binned points of a reliability diagram, multiclass and weighted.
 
@@ -349,6 +368,11 @@ def calibration_curve(
     labels : array-like of shape (n_classes,), default=None
         The class of each column of ``y_prob``, as in :func:`nll`.
 
+    ignore_index : label, default=None
+        Rows whose label is ``ignore_index`` (the padding label ``-100`` of
+        language-model batches, say) are left out, as with weight 0. A row of
+        weight 0 may hold any label.
+
     Returns
     -------
     curve : CalibrationCurve
@@ -364,7 +388,8 @@ def calibration_curve(
     (array([0. , 0.5, 1. ]), array([0.6 , 0.75, 0.9 ]), array([1., 2., 1.]))
     """
     y_index, y_prob, labels, sample_weight = check_probabilities_or_logits(
-        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight
+        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight,
+        ignore_index=ignore_index,
     )
     if kind == "top_label":
         if class_label is not None:

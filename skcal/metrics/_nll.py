@@ -46,12 +46,13 @@ _PARAMS = {
     "y_true": ["array-like"],
     "sample_weight": ["array-like", None],
     "labels": ["array-like", None],
+    "ignore_index": "no_validation",
     "base": [Interval(Real, 0, None, closed="neither"), None],
 }
 
 
 @validate_params({**_PARAMS, "y_prob": ["array-like"]}, prefer_skip_nested_validation=True)
-def nll(y_true, y_prob, *, sample_weight=None, labels=None, base=None):
+def nll(y_true, y_prob, *, sample_weight=None, labels=None, base=None, ignore_index=None):
     """Mean negative log-likelihood (log loss) of predicted probabilities.
 
     ``-mean(log y_prob[i, y_i])``: a strictly proper scoring rule, lowest when
@@ -80,6 +81,11 @@ def nll(y_true, y_prob, *, sample_weight=None, labels=None, base=None):
         integer labels ``0..n_classes - 1`` index the columns; other labels
         are sorted and must be as many as the columns.
 
+    ignore_index : label, default=None
+        Rows whose label is ``ignore_index`` (the padding label ``-100`` of
+        language-model batches, say) are left out, as with weight 0. A row of
+        weight 0 may hold any label.
+
     base : float, default=None
         Base of the logarithm: ``None`` gives nats (natural log), ``2`` bits.
 
@@ -104,14 +110,16 @@ def nll(y_true, y_prob, *, sample_weight=None, labels=None, base=None):
     0.2899
     """
     y_index, y_prob, _, sample_weight = check_prediction(
-        y_true, y_prob, labels=labels, sample_weight=sample_weight
+        y_true, y_prob, labels=labels, sample_weight=sample_weight,
+        ignore_index=ignore_index,
     )
     mean_log_p = weighted_row_mean(y_prob, _true_class_log_proba_block, y_index, sample_weight)
     return -mean_log_p / _check_base(base)
 
 
 @validate_params({**_PARAMS, "logits": ["array-like"]}, prefer_skip_nested_validation=True)
-def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=None):
+def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=None,
+                    ignore_index=None):
     """Mean negative log-likelihood of ``softmax(logits)``, computed from the logits.
 
     ``mean(logsumexp(z_i) - z_i[y_i])``, in row blocks (float32 logits are
@@ -134,6 +142,11 @@ def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=Non
     labels : array-like of shape (n_classes,), default=None
         The class of each column, as in :func:`nll`.
 
+    ignore_index : label, default=None
+        Rows whose label is ``ignore_index`` (the padding label ``-100`` of
+        language-model batches, say) are left out, as with weight 0. A row of
+        weight 0 may hold any label.
+
     base : float, default=None
         Base of the logarithm: ``None`` gives nats, ``2`` bits.
 
@@ -150,7 +163,8 @@ def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=Non
     1000.0
     """
     y_index, logits, _, sample_weight = check_prediction(
-        y_true, logits, labels=labels, sample_weight=sample_weight, kind="logits"
+        y_true, logits, labels=labels, sample_weight=sample_weight, kind="logits",
+        ignore_index=ignore_index,
     )
     mean_log_p = weighted_row_mean(logits, _true_class_log_softmax_block, y_index,
                                    sample_weight)
@@ -164,10 +178,13 @@ def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=Non
         "logits": ["array-like", None],
         "sample_weight": ["array-like", None],
         "labels": ["array-like", None],
+        "ignore_index": "no_validation",
+    "ignore_index": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )
-def perplexity(y_true, y_prob=None, *, logits=None, sample_weight=None, labels=None):
+def perplexity(y_true, y_prob=None, *, logits=None, sample_weight=None, labels=None,
+               ignore_index=None):
     """Perplexity, ``exp`` of the mean NLL in nats, from probabilities or logits.
 
     The usual summary of a language model over tokens: the number of equally
@@ -192,6 +209,11 @@ def perplexity(y_true, y_prob=None, *, logits=None, sample_weight=None, labels=N
     labels : array-like of shape (n_classes,), default=None
         The class of each column, as in :func:`nll`.
 
+    ignore_index : label, default=None
+        Rows whose label is ``ignore_index`` (the padding label ``-100`` of
+        language-model batches, say) are left out, as with weight 0. A row of
+        weight 0 may hold any label.
+
     Returns
     -------
     perplexity : float
@@ -208,7 +230,9 @@ def perplexity(y_true, y_prob=None, *, logits=None, sample_weight=None, labels=N
     if (y_prob is None) == (logits is None):
         raise ValueError("Give exactly one of y_prob and logits.")
     if logits is not None:
-        loss = nll_from_logits(y_true, logits, sample_weight=sample_weight, labels=labels)
+        loss = nll_from_logits(y_true, logits, sample_weight=sample_weight, labels=labels,
+                               ignore_index=ignore_index)
     else:
-        loss = nll(y_true, y_prob, sample_weight=sample_weight, labels=labels)
+        loss = nll(y_true, y_prob, sample_weight=sample_weight, labels=labels,
+                   ignore_index=ignore_index)
     return math.exp(loss)

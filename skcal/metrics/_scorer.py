@@ -2,7 +2,6 @@
 
 import copy
 import sys
-import warnings
 
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import make_scorer
@@ -11,6 +10,7 @@ from ._brier import brier_score
 from ._decomposition import nll_decomposition
 from ._ece import expected_calibration_error
 from ._nll import nll
+from .._warnings import warn
 
 try:  # the class behind make_scorer; subclassed to pass classes_ as labels
     from sklearn.metrics._scorer import _Scorer
@@ -208,7 +208,7 @@ def register_scorers():
     for name, scorer in _SCORERS.items():
         current = registry.get(name)
         if current is not None and not isinstance(current, _LabelAwareScorer):
-            warnings.warn(
+            warn(
                 f"scikit-learn already defines a scorer named {name!r}; skcal left it "
                 f"in place. Use skcal.metrics.get_scorer({name!r}) for skcal's.",
                 UserWarning,
