@@ -98,6 +98,27 @@ def _method_names():
     return " ".join(entry.name for entry in CALIBRATORS)
 
 
+def report_score_type(scores, score_type):
+    """Say how the scores are read; warn when --logits is given rows that sum to 1."""
+    from ._score_rows import score_rows, starting_rows
+    from ._scores import _looks_like_probabilities
+
+    _, resolved = score_rows(scores, score_type, name="SCORES")
+    shape = " x ".join(str(n) for n in scores.shape)
+    why = {
+        ("auto", "probabilities"): " (every row lies in the probability simplex)",
+        ("auto", "logits"): " (not every row is a probability vector)",
+    }.get((score_type, resolved), " (as told)")
+    print(f"SCORES: {shape} {np.dtype(scores.dtype).name}, read as {resolved}{why}.")
+    if score_type == "logits" and _looks_like_probabilities(starting_rows(scores)):
+        print(
+            "skcal: warning: --logits was given, but the rows of SCORES lie in the "
+            "probability simplex (values in [0, 1] summing to 1); pass --probabilities "
+            "if they are probabilities.",
+            file=sys.stderr,
+        )
+
+
 def _make_calibrator(method, score_type):
     """A fresh calibrator for the command line's ``METHOD`` name."""
     (calibrator,) = _candidates([method]).values()
@@ -108,7 +129,8 @@ def _fit(args):
     from ._fit_command import run_fit
 
     return run_fit(args, read_array=read_array, as_labels=_labels,
-                   make_calibrator=_make_calibrator, error=CommandError)
+                   make_calibrator=_make_calibrator, report_score_type=report_score_type,
+                   error=CommandError)
 
 
 def _labels(array):
@@ -160,6 +182,7 @@ def _compare(args):
             f"SCORES has {scores.shape[0]} rows but LABELS has {labels.shape[0]}"
         )
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
+    report_score_type(scores, score_type)
     comparison = compare_calibrators(
         scores,
         labels,
@@ -169,6 +192,7 @@ def _compare(args):
         X_test=None if test is None else test[0],
         y_test=None if test is None else test[1],
         random_state=args.seed,
+        n_jobs=args.n_jobs,
     )
     print(comparison)
     if args.json:
@@ -197,8 +221,7 @@ def _demo(args):
     overconfident = make_pipeline(StandardScaler(), LogisticRegression(C=1000, max_iter=5000))
     comparison = compare_calibrators(X, y, estimator=overconfident, random_state=args.seed)
     print(comparison)
-    best = comparison.ranking_[0]
-    print(f"\nBest by held-out NLL: {best}.")
+
     if args.plot:
         _save_plot(comparison, args.plot)
     return 0
@@ -233,6 +256,8 @@ def _build_parser():
     compare.add_argument("--json", metavar="OUT", help="write the results as JSON")
     compare.add_argument("--plot", metavar="OUT.png", help="write reliability diagrams")
     compare.add_argument("--seed", type=int, default=0, help="fold shuffling seed")
+    compare.add_argument("--n-jobs", type=int, default=None,
+                         help="folds evaluated in parallel (default 1)")
     compare.set_defaults(run=_compare)
 
     fit = commands.add_parser(

@@ -155,6 +155,13 @@ class CalibratorComparison:
     ranking_ : list of str
         Method names, best first by mean held-out NLL.
 
+    recommended_ : str
+        The simplest method whose held-out NLL is not distinguishable from the
+        best (``tied_with_best``), the candidates being taken in order of
+        simplicity: ``'uncalibrated'`` first, then the calibrators in the
+        order given (by default skcal's, simplest first). Often a one-parameter
+        map is as good as the best within the noise of the comparison.
+
     cv_results_ : dict of ndarray
         One entry per method (in the order of ``cv_results_['method']``):
         ``split{k}_test_{metric}``, ``mean_test_{metric}``, ``std_test_{metric}``
@@ -204,6 +211,9 @@ class CalibratorComparison:
         self.n_splits_ = n_splits
         order = np.argsort(cv_results["mean_test_nll"], kind="stable")
         self.ranking_ = [str(cv_results["method"][i]) for i in order]
+        # candidates are in order of simplicity, the uncalibrated baseline first
+        tied = [str(m) for m, t in zip(cv_results["method"], cv_results["tied_with_best"]) if t]
+        self.recommended_ = tied[0] if tied else self.ranking_[0]
         self._y_true = y_true
         self._sample_weight = sample_weight
 
@@ -238,10 +248,11 @@ class CalibratorComparison:
                 f"{100 * row['mean_test_ece']:>8.2f}{row['mean_test_brier']:>8.4f}"
                 f"{row['mean_test_accuracy']:>10.4f}{row['mean_fit_time']:>8.3f}"
             )
+        lines += ["", self.recommendation()]
         if self.test_results_ is not None:
-            lines += ["", "Fitted on all the data, scored on the test set:",
+            lines += ["", "Fitted on all the data, scored on the test set (best test NLL first):",
                       f"{'method':<29}{'NLL':>9}{'ECE %':>8}{'Brier':>8}{'accuracy':>10}"]
-            for name in self.ranking_:
+            for name in sorted(self.ranking_, key=lambda m: self.test_results_[m]["nll"]):
                 r = self.test_results_[name]
                 lines.append(
                     f"{name:<29}{r['nll']:>9.4f}{100 * r['ece']:>8.2f}"
@@ -251,6 +262,24 @@ class CalibratorComparison:
 
     def __repr__(self):
         return self.__str__()
+
+    def recommendation(self):
+        """One line naming :attr:`recommended_` and why.
+
+        Returns
+        -------
+        line : str
+        """
+        best, recommended = self.ranking_[0], self.recommended_
+        if recommended == best:
+            return (f"Recommended: {best}, the best by held-out NLL (no simpler method is "
+                    f"within {TIE_STANDARD_ERRORS:g} standard errors of it).")
+        if recommended == BASELINE:
+            return (f"Recommended: no calibration. The uncalibrated scores are within "
+                    f"{TIE_STANDARD_ERRORS:g} standard errors of the best method ({best}) "
+                    "by held-out NLL.")
+        return (f"Recommended: {recommended}, the simplest method whose held-out NLL is "
+                f"within {TIE_STANDARD_ERRORS:g} standard errors of the best ({best}).")
 
     def to_dict(self):
         """The results as plain Python types, ready for ``json.dump``.
@@ -284,12 +313,22 @@ class CalibratorComparison:
             "test_results": test,
         }
 
-    def to_frame(self):
+    def to_frame(self, *, splits=False):
         """The ranked table as a pandas DataFrame, one row per method, best first.
+
+        Parameters
+        ----------
+        splits : bool, default=False
+            Also give the standard deviations over folds and every fold's
+            value (``std_test_*``, ``split{k}_test_*``), after the summary.
 
         Returns
         -------
         frame : pandas.DataFrame
+            Indexed by method: ``mean_test_nll``, ``nll_diff_to_best``,
+            ``nll_diff_se``, ``tied_with_best``, ``mean_test_ece``,
+            ``mean_test_brier``, ``mean_test_accuracy``, ``mean_fit_time``, any
+            extra scorer's mean, and ``rank_test_nll``.
         """
         try:
             import pandas as pd
@@ -297,8 +336,13 @@ class CalibratorComparison:
             raise ImportError(
                 "to_frame needs pandas, an optional dependency: pip install pandas"
             ) from exc
-        rows = [row for _, _, row in self._rows()]
-        return pd.DataFrame(rows).set_index("method")
+        frame = pd.DataFrame([row for _, _, row in self._rows()]).set_index("method")
+        summary = ["mean_test_nll", "nll_diff_to_best", "nll_diff_se", "tied_with_best",
+                   "mean_test_ece", "mean_test_brier", "mean_test_accuracy", "mean_fit_time"]
+        summary += [c for c in frame.columns if c.startswith("mean_test_") and c not in summary]
+        summary.append("rank_test_nll")
+        detail = [c for c in frame.columns if c not in summary] if splits else []
+        return frame[summary + detail]
 
     def plot(self, *, methods=None, kind="top_label", n_bins=15, strategy="uniform", axes=None):
         """Reliability diagrams of the out-of-fold probabilities, side by side.

@@ -52,6 +52,11 @@ def check_score_shape(X, name="X"):
         )
 
 
+def starting_rows(X):
+    """The first rows of an input (up to about a million values), in memory."""
+    return _probe(X)
+
+
 def _probe(X):
     """The first rows of a streamed input, in memory and in the compute dtype."""
     width = 1 if X.ndim == 1 else X.shape[1]

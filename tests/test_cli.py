@@ -99,7 +99,7 @@ def test_demo_prints_the_comparison_and_writes_a_png(tmp_path, capsys):
     png = tmp_path / "demo.png"
     assert main(["demo", "--plot", str(png)]) == 0
     out = capsys.readouterr().out
-    assert "uncalibrated" in out and "Best by held-out NLL" in out
+    assert "uncalibrated" in out and "Recommended:" in out
     assert png.stat().st_size > 10_000
 
 
@@ -175,3 +175,22 @@ def test_fit_errors_are_one_line(score_files, capsys, argv, message):
     err = capsys.readouterr().err
     assert status == 2
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_compare_says_how_it_read_the_scores_and_warns_on_logits_that_are_probabilities(
+        score_files, capsys):
+    status = main(["compare", str(score_files / "proba.csv"), str(score_files / "labels.csv"),
+                   "--methods", "temperature", "--cv", "3", "--n-jobs", "2"])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "read as probabilities (every row lies in the probability simplex)" in captured.out
+    status = main(["compare", str(score_files / "proba.csv"), str(score_files / "labels.csv"),
+                   "--methods", "temperature", "--cv", "3", "--logits"])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert "read as logits (as told)" in captured.out
+    assert "--logits was given, but the rows of SCORES lie in the probability simplex" in (
+        captured.err)
+    main(["compare", str(score_files / "logits.npy"), str(score_files / "y.npy"),
+          "--methods", "temperature", "--cv", "3"])
+    assert "read as logits (not every row is a probability vector)" in capsys.readouterr().out

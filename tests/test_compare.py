@@ -206,3 +206,47 @@ def test_arguments_of_the_other_mode_are_refused(overconfident_logits):
     X, yc = make_classification(n_samples=100, random_state=0)
     with pytest.raises(ValueError, match="score_type has no effect with a classifier"):
         compare_calibrators(X, yc, estimator=LogisticRegression(), score_type="logits")
+
+
+def test_recommends_the_simplest_method_tied_with_the_best(overconfident_logits):
+    logits, y = overconfident_logits
+    comparison = compare_calibrators(logits, y, calibrators=["temperature", "vector", "matrix"])
+    results = comparison.cv_results_
+    tied = dict(zip(results["method"], results["tied_with_best"]))
+    simplest_tied = next(m for m in ["uncalibrated", "TemperatureScaling", "VectorScaling",
+                                     "MatrixScaling"] if tied[m])
+    assert comparison.recommended_ == simplest_tied
+    assert f"Recommended: {simplest_tied}" in str(comparison)
+    # the order given is the order of simplicity
+    reversed_order = compare_calibrators(logits, y, calibrators=["matrix", "vector", "temperature"])
+    tied = dict(zip(reversed_order.cv_results_["method"],
+                    reversed_order.cv_results_["tied_with_best"]))
+    assert reversed_order.recommended_ == next(
+        m for m in ["uncalibrated", "MatrixScaling", "VectorScaling", "TemperatureScaling"]
+        if tied[m]
+    )
+
+
+def test_to_frame_puts_the_summary_first_and_splits_on_request(overconfident_logits):
+    pytest.importorskip("pandas", reason="to_frame needs pandas, an optional dependency")
+    logits, y = overconfident_logits
+    comparison = compare_calibrators(logits, y, calibrators=["temperature"], cv=3)
+    frame = comparison.to_frame()
+    assert list(frame.columns[:4]) == ["mean_test_nll", "nll_diff_to_best", "nll_diff_se",
+                                       "tied_with_best"]
+    assert not any(c.startswith("split") for c in frame.columns)
+    assert len(frame.columns) <= 10
+    detailed = comparison.to_frame(splits=True)
+    assert list(detailed.columns[: len(frame.columns)]) == list(frame.columns)
+    assert "split2_test_nll" in detailed.columns
+    assert list(frame.index) == comparison.ranking_
+
+
+def test_the_test_table_is_ordered_by_test_nll(overconfident_logits):
+    logits, y = overconfident_logits
+    comparison = compare_calibrators(logits[:1500], y[:1500], calibrators=["temperature", "platt"],
+                                     X_test=logits[1500:], y_test=y[1500:], cv=3)
+    text = str(comparison).split("scored on the test set")[1]
+    order = sorted(comparison.test_results_, key=lambda m: comparison.test_results_[m]["nll"])
+    positions = [text.index(name) for name in order]
+    assert positions == sorted(positions)
