@@ -344,7 +344,8 @@ class CalibratorComparison:
         detail = [c for c in frame.columns if c not in summary] if splits else []
         return frame[summary + detail]
 
-    def plot(self, *, methods=None, kind="top_label", n_bins=15, strategy="uniform", axes=None):
+    def plot(self, *, methods=None, kind="top_label", n_bins=15, strategy="uniform", axes=None,
+             min_bin_weight=10):
         """Reliability diagrams of the out-of-fold probabilities, side by side.
 
         The diagrams are laid out in a grid close to 4:3. Each pools the
@@ -368,6 +369,10 @@ class CalibratorComparison:
 
         axes : array of matplotlib Axes, default=None
             One axis per method; a new figure when None.
+
+        min_bin_weight : float, default=10
+            Bins of less weight (fewer samples) are not drawn, so that a bin of
+            two samples does not draw a spike; they still count in the ECE.
 
         Returns
         -------
@@ -400,6 +405,7 @@ class CalibratorComparison:
                 sample_weight=self._sample_weight,
                 name=name,
                 ax=ax,
+                min_bin_weight=min_bin_weight,
             )
             # this ECE pools all out-of-fold predictions; say so beside the table's
             display.line_.set_label(f"{name}\n(pooled ECE {100 * display.ece:.1f}%)")

@@ -5,6 +5,25 @@ import numpy as np
 from .metrics import calibration_curve
 
 
+# share of the height of the main axis that the histogram's tallest bar reaches
+_HISTOGRAM_HEIGHT = 0.25
+
+
+def _histogram_axis(ax):
+    """The histogram axis of ``ax``: a twin sharing its x-axis, made once per axis,
+    scaled so that bars of share 1 reach a quarter of the height."""
+    existing = getattr(ax, "_skcal_histogram_axis", None)
+    if existing is not None:
+        return existing
+    hist_ax = ax.twinx()
+    hist_ax.set_ylim(0, 1 / _HISTOGRAM_HEIGHT)
+    hist_ax.set_yticks([0, 0.5, 1])
+    hist_ax.set_ylabel("share of samples", loc="bottom", fontsize="small")
+    hist_ax.tick_params(labelsize="small")
+    ax._skcal_histogram_axis = hist_ax
+    return hist_ax
+
+
 def _pyplot():
     """matplotlib.pyplot, imported only when something is drawn."""
     try:
@@ -22,10 +41,15 @@ class ReliabilityDisplay:
 
     Multiclass: the confidence of the predicted class against accuracy
     (``kind='top_label'``, the default) or one class's probability against its
-    frequency (``kind='class'``). A histogram of the binned probabilities sits
-    under the curve, and the legend gives the ECE of the same bins. Several
-    displays can be drawn on one axis. Build it with :meth:`from_predictions`
-    or :meth:`from_estimator`; matplotlib is imported only when drawing.
+    frequency (``kind='class'``). Each point's marker area grows with the
+    weight of its bin, so the eye reads the well-populated bins and a bin of a
+    handful of samples shows as a dot (``min_bin_weight`` leaves such bins
+    out). The distribution of the predicted probabilities is drawn on its own
+    axis (right-hand scale, equal-width bins whatever the binning strategy),
+    one outline per display, and the legend gives the ECE of the curve's bins.
+    Several displays can be drawn on one axis. Build it with
+    :meth:`from_predictions` or :meth:`from_estimator`; matplotlib is imported
+    only when drawing.
 
     Parameters
     ----------
@@ -53,13 +77,26 @@ class ReliabilityDisplay:
     class_label : label, default=None
         With ``kind='class'``, the class that was binned.
 
+    hist_weight : ndarray, default=None
+        Share of the weight of the predicted probabilities in each of the
+        equal-width bins ``hist_edges``; by default the curve's own bins.
+
+    hist_edges : ndarray, default=None
+        Edges of the histogram's bins.
+
     Attributes
     ----------
     line_ : matplotlib Line2D
         The reliability curve.
 
-    hist_ : matplotlib BarContainer or None
-        The histogram of binned probabilities (share of the weight per bin).
+    markers_ : matplotlib PathCollection
+        The bins' points, with areas growing with their weight.
+
+    hist_ : list of matplotlib Polygon or None
+        The histogram's outline, on ``hist_ax_``.
+
+    hist_ax_ : matplotlib Axes or None
+        The histogram's own axis (a twin of ``ax_``, shared by overlays).
 
     ax_ : matplotlib Axes
         The axis drawn on.
@@ -97,6 +134,8 @@ class ReliabilityDisplay:
         estimator_name=None,
         kind="top_label",
         class_label=None,
+        hist_weight=None,
+        hist_edges=None,
     ):
         self.prob_true = prob_true
         self.prob_pred = prob_pred
@@ -106,8 +145,11 @@ class ReliabilityDisplay:
         self.estimator_name = estimator_name
         self.kind = kind
         self.class_label = class_label
+        self.hist_weight = hist_weight
+        self.hist_edges = hist_edges
 
-    def plot(self, *, ax=None, name=None, ref_line=True, hist=True, **kwargs):
+    def plot(self, *, ax=None, name=None, ref_line=True, hist=True, min_bin_weight=0,
+             **kwargs):
         """Draw the diagram.
 
         Parameters
@@ -123,7 +165,12 @@ class ReliabilityDisplay:
             Draw the diagonal of perfect calibration (once per axis).
 
         hist : bool, default=True
-            Draw the share of weight in each bin as bars under the curve.
+            Draw the distribution of the predicted probabilities on its own
+            axis under the curve.
+
+        min_bin_weight : float, default=0
+            Bins of less weight (fewer samples, when unweighted) are not drawn.
+            They still count in the ECE of the legend.
 
         **kwargs : dict
             Passed to ``ax.plot`` for the curve.
@@ -131,10 +178,11 @@ class ReliabilityDisplay:
         Returns
         -------
         display : ReliabilityDisplay
-            ``self``, with ``ax_``, ``figure_``, ``line_`` and ``hist_`` set.
+            ``self``, with ``ax_``, ``figure_``, ``line_``, ``markers_``,
+            ``hist_`` and ``hist_ax_`` set.
         """
         if ax is None:
-            _, ax = _pyplot().subplots()
+            _, ax = _pyplot().subplots(layout="constrained")
         name = self.estimator_name if name is None else name
         label = name
         if self.ece is not None:
@@ -144,17 +192,23 @@ class ReliabilityDisplay:
             line.get_label() == "perfectly calibrated" for line in ax.get_lines()
         ):
             ax.plot([0, 1], [0, 1], linestyle=":", color="gray", label="perfectly calibrated")
-        self.hist_ = None
+        shown = self.bin_weight >= min_bin_weight
+        style = {"label": label, "linewidth": 1.2, **kwargs}
+        (self.line_,) = ax.plot(self.prob_pred[shown], self.prob_true[shown], **style)
+        share = self.bin_weight / max(float(self.bin_weight.sum()), 1e-300)
+        area = 6.0 + 110.0 * share[shown] / max(float(share.max()), 1e-300)
+        self.markers_ = ax.scatter(
+            self.prob_pred[shown], self.prob_true[shown], s=area, marker="s",
+            color=self.line_.get_color(), zorder=self.line_.get_zorder() + 0.1,
+        )
+        self.hist_, self.hist_ax_ = None, None
         if hist:
-            widths = np.diff(self.bin_edges)
-            index = np.searchsorted(self.bin_edges[1:-1], self.prob_pred, side="left")
-            share = self.bin_weight / self.bin_weight.sum()
-            self.hist_ = ax.bar(
-                self.bin_edges[index], share, width=widths[index], align="edge",
-                alpha=0.25, color="gray", edgecolor="none",
+            self.hist_ax_ = _histogram_axis(ax)
+            weight, edges = self._histogram()
+            _, _, self.hist_ = self.hist_ax_.hist(
+                edges[:-1], bins=edges, weights=weight, histtype="step",
+                color=self.line_.get_color(), alpha=0.7,
             )
-        style = {"marker": "s", "label": label, **kwargs}
-        (self.line_,) = ax.plot(self.prob_pred, self.prob_true, **style)
         if self.kind == "top_label":
             xlabel, ylabel = "Confidence (top-label probability)", "Accuracy"
         else:
@@ -165,6 +219,16 @@ class ReliabilityDisplay:
         self.ax_ = ax
         self.figure_ = ax.figure
         return self
+
+    def _histogram(self):
+        """(share of weight per bin, edges): the stored histogram, or the curve's bins."""
+        if self.hist_weight is not None:
+            return np.asarray(self.hist_weight), np.asarray(self.hist_edges)
+        edges = np.asarray(self.bin_edges)
+        weight = np.zeros(edges.shape[0] - 1)
+        index = np.searchsorted(edges[1:-1], self.prob_pred, side="left")
+        np.add.at(weight, index, self.bin_weight / self.bin_weight.sum())
+        return weight, edges
 
     @classmethod
     def from_predictions(
@@ -182,6 +246,7 @@ class ReliabilityDisplay:
         ax=None,
         ref_line=True,
         hist=True,
+        min_bin_weight=0,
         **kwargs,
     ):
         """Bin predicted probabilities and draw their reliability diagram.
@@ -221,6 +286,9 @@ class ReliabilityDisplay:
         ref_line, hist : bool, default=True
             As in :meth:`plot`.
 
+        min_bin_weight : float, default=0
+            As in :meth:`plot`.
+
         **kwargs : dict
             Passed to ``ax.plot`` for the curve.
 
@@ -228,6 +296,16 @@ class ReliabilityDisplay:
         -------
         display : ReliabilityDisplay
         """
+        # the histogram shows the distribution on equal-width bins, whatever the
+        # curve's binning (equal-mass bins would draw every bar the same height)
+        histogram = calibration_curve(
+            y_true, y_prob, kind=kind, class_label=class_label, n_bins=n_bins,
+            strategy="uniform", sample_weight=sample_weight, labels=labels,
+        )
+        hist_edges = histogram.bin_edges
+        hist_weight = np.zeros(hist_edges.shape[0] - 1)
+        filled = np.searchsorted(hist_edges[1:-1], histogram.prob_pred, side="left")
+        hist_weight[filled] = histogram.bin_weight / histogram.bin_weight.sum()
         curve = calibration_curve(
             y_true, y_prob, kind=kind, class_label=class_label, n_bins=n_bins,
             strategy=strategy, sample_weight=sample_weight, labels=labels,
@@ -245,8 +323,11 @@ class ReliabilityDisplay:
             estimator_name=name,
             kind=kind,
             class_label=class_label,
+            hist_weight=hist_weight,
+            hist_edges=hist_edges,
         )
-        return display.plot(ax=ax, ref_line=ref_line, hist=hist, **kwargs)
+        return display.plot(ax=ax, ref_line=ref_line, hist=hist, min_bin_weight=min_bin_weight,
+                            **kwargs)
 
     @classmethod
     def from_estimator(
@@ -264,6 +345,7 @@ class ReliabilityDisplay:
         ax=None,
         ref_line=True,
         hist=True,
+        min_bin_weight=0,
         **kwargs,
     ):
         """Draw the reliability diagram of a fitted classifier's ``predict_proba``.
@@ -279,7 +361,8 @@ class ReliabilityDisplay:
         y : array-like of shape (n_samples,)
             True labels.
 
-        kind, class_label, n_bins, strategy, sample_weight, ax, ref_line, hist
+        kind, class_label, n_bins, strategy, sample_weight, ax, ref_line, hist, \
+                min_bin_weight
             As in :meth:`from_predictions`.
 
         name : str, default=None
@@ -302,6 +385,6 @@ class ReliabilityDisplay:
         return cls.from_predictions(
             y, proba, kind=kind, class_label=class_label, n_bins=n_bins, strategy=strategy,
             sample_weight=sample_weight, labels=estimator.classes_, name=name, ax=ax,
-            ref_line=ref_line, hist=hist, **kwargs,
+            ref_line=ref_line, hist=hist, min_bin_weight=min_bin_weight, **kwargs,
         )
 

@@ -35,9 +35,10 @@ def test_artists_and_legend(pyplot, predictions):
     assert_allclose(display.line_.get_ydata(), curve.prob_true)
     ece = expected_calibration_error(y, proba, n_bins=10)
     assert display.line_.get_label() == f"raw (ECE {100 * ece:.1f}%)"
-    assert len(display.hist_.patches) == curve.prob_true.shape[0]
-    heights = [patch.get_height() for patch in display.hist_.patches]
-    assert_allclose(heights, curve.bin_weight / curve.bin_weight.sum())
+    # with equal-width bins the histogram has the curve's bins
+    filled = display.hist_weight > 0
+    assert_allclose(display.hist_weight[filled], curve.bin_weight / curve.bin_weight.sum())
+    assert display.hist_ax_ is not display.ax_ and display.hist_ax_.get_ylim()[1] == 4.0
     assert display.ax_.get_xlabel().startswith("Confidence")
     assert display.figure_ is display.ax_.figure
 
@@ -51,8 +52,13 @@ def test_several_displays_overlay_on_one_axis(pyplot, predictions):
     assert first.ax_ is second.ax_
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels.count("perfectly calibrated") == 1
+    legend = [text.get_text() for text in ax.get_legend().get_texts()]
+    assert legend.count("perfectly calibrated") == 1
     assert sum(label.startswith(("raw", "scaled")) for label in labels) == 2
     assert second.hist_ is None
+    third = ReliabilityDisplay.from_predictions(y, calibrated, name="again", ax=ax)
+    assert third.hist_ax_ is first.hist_ax_  # every overlay's histogram on one axis
+    assert len(first.hist_ax_.patches) == 2
 
 
 def test_one_class_and_quantile_bins(pyplot, predictions):
@@ -104,9 +110,30 @@ def test_comparison_diagrams_are_a_grid_near_four_to_three_with_labelled_ece(pyp
     width, height = figure.get_size_inches()
     assert len(displays) == 8
     assert 1.1 < width / height < 1.6  # not one row of eight panels
-    visible = [ax for ax in figure.axes if ax.get_visible()]
-    assert len(visible) == 8
+    assert len({id(display.ax_) for display in displays}) == 8
     for display in displays:
         assert "pooled ECE" in display.line_.get_label()
     assert "mean of the per-fold ECEs" in figure._suptitle.get_text()
     assert "means over folds" in str(comparison)
+
+
+def test_markers_grow_with_bin_weight_and_small_bins_can_be_left_out(pyplot, predictions):
+    y, proba = predictions
+    display = ReliabilityDisplay.from_predictions(y, proba, n_bins=15)
+    sizes = display.markers_.get_sizes()
+    order = np.argsort(display.bin_weight)
+    assert np.all(np.diff(sizes[order]) >= 0) and sizes.max() > 10 * sizes.min()
+    few = display.bin_weight < 20
+    assert few.any()
+    trimmed = ReliabilityDisplay.from_predictions(y, proba, n_bins=15, min_bin_weight=20)
+    assert_allclose(trimmed.line_.get_xdata(), display.prob_pred[~few])
+    assert trimmed.ece == pytest.approx(display.ece)  # the ECE still counts every bin
+
+
+def test_quantile_bins_keep_the_histogram_of_the_real_distribution(pyplot, predictions):
+    y, proba = predictions
+    display = ReliabilityDisplay.from_predictions(y, proba, strategy="quantile", n_bins=10)
+    confidence = proba.max(axis=1)
+    counts, _ = np.histogram(confidence, bins=np.linspace(0, 1, 11))
+    assert_allclose(display.hist_weight, counts / counts.sum(), atol=1e-12)
+    assert display.hist_weight.std() > 0.05  # not the flat bars of equal-mass bins
