@@ -1,6 +1,15 @@
 """Sphinx configuration of the skcal documentation."""
 
+from pathlib import Path
+
 import skcal
+from skcal._registry import CALIBRATORS
+
+# the API reference's list of calibrators comes from the registry, in its order
+Path(__file__).with_name("_calibrator_list.rst").write_text(
+    ".. autosummary::\n   :toctree: generated/\n\n"
+    + "".join(f"   {entry.cls.__name__}\n" for entry in CALIBRATORS)
+)
 
 project = "skcal"
 copyright = "skcal developers"

@@ -24,11 +24,18 @@ comparison = compare_calibrators(logits, y, cv=5)
 print(comparison)
 
 # %%
-# The same results as a dictionary of arrays, scikit-learn style, and the winner
-# refitted on all the data.
-print(comparison.ranking_)
+# ``ranking_`` is the list of method names, best first; ``recommended_`` is the
+# simplest method not distinguishable from the best, and ``best_calibrator_`` the best
+# refitted on all the data. ``cv_results_`` holds every number of the table as arrays,
+# scikit-learn style, and ``to_frame()`` the summary as a DataFrame.
+print("ranking:", comparison.ranking_)
+print("recommended:", comparison.recommended_)
 print(comparison.best_calibrator_)
+print(comparison.to_frame().round(4).to_string())
 
 # %%
-# Reliability diagrams of the out-of-fold predictions of three methods.
-comparison.plot(methods=[comparison.ranking_[0], "TemperatureScaling", "uncalibrated"])
+# Reliability diagrams of the out-of-fold predictions of three methods (``plot``
+# returns one display per method; the figure is what matters here).
+displays = comparison.plot(
+    methods=[comparison.ranking_[0], comparison.recommended_, "uncalibrated"]
+)

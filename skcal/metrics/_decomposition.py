@@ -8,6 +8,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from .._blocks import is_dask, weighted_sum
+from .._isotonic import IsotonicCalibration
 from .._optimize import fit_inverse_temperature
 from .._scores import log_probabilities
 from ._checks import check_prediction, weighted_mean, weighted_row_mean
@@ -35,12 +36,8 @@ def stratified_folds(y_index, n_folds):
 
 
 def _recalibrator(method):
-    from .._isotonic import IsotonicCalibration
-    from .._temperature import TemperatureScaling
-
-    if method == "temperature":
-        return TemperatureScaling(score_type="probabilities")
-    if method == "isotonic":
+    """A fresh recalibration for the refit path ('temperature' is streamed instead)."""
+    if isinstance(method, str) and method == "isotonic":
         return IsotonicCalibration(score_type="probabilities")
     return clone(method)
 
