@@ -226,7 +226,7 @@ def main():
     if args.run:
         run_task(args.run, path, path.with_suffix(".labels.npy"))
         return
-    labels_path = write_file(path, args.tokens, args.vocab)
+    write_file(path, args.tokens, args.vocab)
     warm_page_cache(path)
     results = {}
     for task in args.tasks:

@@ -1,7 +1,8 @@
 """skcal: scikit-learn compatible probability calibration, fitted by NLL."""
 
 from ._beta import BetaCalibration
-from ._compare import CalibratorComparison, compare_calibrators
+from ._compare import compare_calibrators
+from ._comparison import CalibratorComparison
 from ._histogram import HistogramBinning
 from ._isotonic import IsotonicCalibration
 from ._matrix import MatrixScaling

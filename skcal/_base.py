@@ -8,7 +8,6 @@ matrix (``_fit_map``) and how to apply it (``_apply_map``).
 from numbers import Integral
 
 import numpy as np
-from joblib import Parallel, delayed
 from scipy.special import log_softmax, logsumexp
 from sklearn.base import (
     BaseEstimator,
@@ -18,7 +17,6 @@ from sklearn.base import (
     clone,
 )
 from sklearn.frozen import FrozenEstimator
-from sklearn.model_selection import check_cv
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import _safe_indexing, assert_all_finite, column_or_1d, get_tags, indexable
 from sklearn.utils._param_validation import HasMethods, StrOptions
@@ -30,183 +28,27 @@ from sklearn.utils.validation import (
 )
 
 from ._blocks import Rows, is_dask, is_streamed
+from ._classifier_scores import (
+    _fit_params,
+    _resolve_response_method,
+    classifier_logits,
+    cross_fitted_logits,
+)
 from ._score_rows import as_vector, in_memory_scores, score_rows
 from ._scores import (
     SCORE_TYPES,
     as_float_array,
-    binary_logits,
     check_sample_weight,
     drop_unweighted,
     encode_labels,
-    plain,
     flatten_leading,
     flatten_like,
-    probability_floor,
+    plain,
     resolve_score_type,
     scores_to_logits,
 )
+from ._ties import has_ties, separate_ties
 from ._warnings import once_per_call, warn
-
-_DEFAULT_FOLDS = 5
-
-_COMMON_PARAMETERS_DOC = """\
-    estimator : estimator instance, default=None
-        The classifier whose outputs are calibrated. ``None`` means that ``X``
-        passed to ``fit`` and ``predict_proba`` already holds scores: logits or
-        probabilities of shape (n_samples, n_classes), or one score per sample
-        for a binary problem. A classifier is cross-fitted over ``cv``; a
-        :class:`~sklearn.frozen.FrozenEstimator` is used as it is, and all of
-        ``X`` calibrates it.
-
-    cv : int, cross-validation generator or iterable, default=None
-        Only with a classifier that is not frozen. The folds used to produce
-        out-of-fold scores; ``None`` means 5 stratified folds. Every training
-        part must contain every class: a class with a single sample is
-        refused, and a class with fewer samples than folds is fitted with
-        scikit-learn's warning.
-
-    ensemble : bool, default=False
-        Only with a classifier that is not frozen. ``False``: one calibration
-        map is fitted on all out-of-fold scores and the classifier is refitted
-        on all data. ``True``: one (classifier, map) pair per fold, whose
-        probabilities are averaged at prediction time.
-
-    n_jobs : int, default=None
-        Only with a classifier that is not frozen: folds fitted in parallel
-        with joblib. ``None`` means 1 unless in a joblib context.
-
-    response_method : {'auto', 'decision_function', 'predict_log_proba', \
-            'predict_proba'}, default='auto'
-        Only with a classifier: which output is calibrated. ``'auto'`` takes
-        the first the classifier has of ``decision_function``,
-        ``predict_log_proba`` (the exact log-probabilities, finite where
-        ``predict_proba`` underflows to 0) and the log of ``predict_proba``.
-        Log-probabilities of exactly ``-inf`` (probability 0) are floored at
-        the log of the dtype's smallest normal.
-
-    score_type : {'auto', 'logits', 'probabilities'}, default='auto'
-        Only without a classifier: what ``X`` holds. ``'auto'`` reads it as
-        probabilities when every row lies in the probability simplex (for 1-D
-        binary scores: every value in [0, 1]), else as logits. The choice is
-        kept in ``score_type_`` and applied again at prediction time. Scores of
-        shape ``(..., n_classes)`` (say ``(batch, sequence, vocabulary)``) are
-        read as ``(n, n_classes)`` with labels of shape ``(...)``, and outputs
-        come back shaped ``(..., n_classes)``.
-
-    ignore_index : label, default=None
-        Rows whose label is ``ignore_index`` (the padding label ``-100`` of
-        language-model batches, say) are left out of the fit, as with weight 0.
-        A row of ``sample_weight`` 0 may hold any label.
-"""
-
-_COMMON_ATTRIBUTES_DOC = """\
-    classes_ : ndarray of shape (n_classes,)
-        The class labels. Without a classifier, integer labels 0..K-1 index the
-        K score columns; other labels are the sorted distinct labels of ``y``.
-
-    n_features_in_ : int
-        Number of features (with a classifier) or score columns seen in ``fit``.
-
-    score_type_ : {'logits', 'probabilities'}
-        Without a classifier: how ``X`` was read.
-
-    response_method_ : str
-        With a classifier: the method whose output is calibrated.
-
-    estimator_ : estimator instance
-        With a classifier and ``ensemble=False``: the classifier fitted on all
-        the data (or the frozen one).
-
-    estimators_ : list of estimator instances
-        With ``ensemble=True``: the classifier of each fold. The fitted map
-        attributes then hold one entry per fold, stacked on the first axis.
-"""
-
-
-def _fit_params(estimator, sample_weight):
-    """``{'sample_weight': ...}`` when there are weights and the estimator takes them."""
-    if sample_weight is not None and has_fit_parameter(estimator, "sample_weight"):
-        return {"sample_weight": sample_weight}
-    return {}
-
-
-def _fit_fold(estimator, X, y, sample_weight, train, test, response_method, classes):
-    """Fit a clone on ``train`` and return it with its logits on ``test``."""
-    weights = None if sample_weight is None else sample_weight[train]
-    estimator.fit(
-        _safe_indexing(X, train), _safe_indexing(y, train), **_fit_params(estimator, weights)
-    )
-    logits = classifier_logits(estimator, _safe_indexing(X, test), response_method, classes)
-    return estimator, logits
-
-
-def cross_fitted_logits(
-    estimator, X, y, y_index, sample_weight, *, cv, response_method, classes, n_jobs
-):
-    """Out-of-fold logits of ``estimator`` over the folds of ``cv``.
-
-    ``cv=None`` means 5 stratified folds. Stratified folds put a class of two
-    or more samples in every training part, however many folds there are (with
-    fewer samples than folds, scikit-learn warns that the class is thin);
-    a training part that lacks a class is refused. Returns the fitted fold
-    classifiers, the logits of each test fold and the test indices.
-    """
-    folds = _DEFAULT_FOLDS if cv is None else cv
-    splitter = check_cv(folds, y, classifier=True)
-    splits = list(splitter.split(X, y))
-    _check_training_parts(splits, y_index, classes)
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_fold)(
-            clone(estimator), X, y, sample_weight, train, test, response_method, classes
-        )
-        for train, test in splits
-    )
-    fitted = [fold_estimator for fold_estimator, _ in results]
-    logits = [fold_logits for _, fold_logits in results]
-    return fitted, logits, [test for _, test in splits]
-
-
-def _resolve_response_method(estimator, response_method):
-    if response_method == "auto":
-        for method in ("decision_function", "predict_log_proba", "predict_proba"):
-            if hasattr(estimator, method):
-                return method
-        raise ValueError(
-            f"{type(estimator).__name__} has neither decision_function nor "
-            "predict_proba, so it gives no scores to calibrate."
-        )
-    if not hasattr(estimator, response_method):
-        raise ValueError(
-            f"response_method={response_method!r} but {type(estimator).__name__} "
-            f"has no {response_method} method; use response_method='auto'."
-        )
-    return response_method
-
-
-def classifier_logits(estimator, X, response_method, classes):
-    """Logits of a fitted classifier in the column order of ``classes``."""
-    if not np.array_equal(estimator.classes_, classes):
-        missing = np.setdiff1d(classes, estimator.classes_)
-        raise ValueError(
-            f"The classifier was fitted without the classes {missing.tolist()} "
-            f"(it knows {list(estimator.classes_)}, the calibration data has "
-            f"{list(classes)}). With cross-fitting, every training fold must hold "
-            "every class: use fewer folds or a stratified splitter."
-        )
-    with np.errstate(divide="ignore"):  # log(0) of predict_log_proba is floored below
-        raw = getattr(estimator, response_method)(X)
-    if response_method == "predict_log_proba":
-        raw = np.maximum(raw, np.log(probability_floor(np.asarray(raw).dtype)))
-        if raw.shape[1] == 2:
-            raw = raw[:, 1] - raw[:, 0]
-    raw = as_float_array(raw, name=f"The output of {response_method}")
-    if response_method == "predict_proba":
-        if raw.ndim == 2 and raw.shape[1] == 2:
-            raw = raw[:, 1]
-        return scores_to_logits(raw, "probabilities")
-    if raw.ndim == 1 or raw.shape[1] == 1:
-        return binary_logits(raw.reshape(-1))
-    return raw
 
 
 class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -506,7 +348,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             return _unflatten(rows.map_rows(lambda pair: separate_ties(*pair), lazy=True),
                               leading)
         log_proba = self._raw_log_proba(X)
-        if _has_ties(log_proba):
+        if has_ties(log_proba):
             log_proba = separate_ties(log_proba, self._uncalibrated_logits(X))
         return _unflatten(log_proba, leading)
 
@@ -560,7 +402,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 leading,
             )
         proba = np.exp(self._raw_log_proba(X))
-        if _has_ties(proba):
+        if has_ties(proba):
             proba = separate_ties(proba, self._uncalibrated_logits(X))
         return _unflatten(proba, leading)
 
@@ -633,77 +475,6 @@ def _drop_ignored(X, y, sample_weight, ignore_index):
 def _unflatten(values, leading):
     """Outputs of flattened ``(..., n_classes)`` scores, shaped back."""
     return values if leading is None else values.reshape(tuple(leading) + values.shape[1:])
-
-
-def _has_ties(log_proba):
-    """True when some row's largest value is shared by several columns."""
-    return bool(np.any((log_proba == log_proba.max(axis=1, keepdims=True)).sum(axis=1) > 1))
-
-
-def separate_ties(proba, uncalibrated):
-    """``proba`` with each exact tie for a row's maximum resolved by ``uncalibrated``:
-    the other tied entries are lowered by one unit in the last place (for
-    probabilities or log-probabilities alike).
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skcal._base import separate_ties
-    >>> proba = separate_ties(np.array([[0.4, 0.4, 0.2]]), np.array([[1.0, 3.0, 5.0]]))
-    >>> int(proba.argmax()), bool(0.4 - proba[0, 0] < 1e-16)
-    (1, True)
-    """
-    top = proba.max(axis=1, keepdims=True)
-    tied = proba == top
-    rows = np.flatnonzero(tied.sum(axis=1) > 1)
-    if rows.shape[0] == 0:
-        return proba
-    winners = tie_broken_argmax(proba[rows], uncalibrated[rows])
-    losers = tied[rows]
-    losers[np.arange(rows.shape[0]), winners] = False
-    block = proba[rows]
-    block[losers] = np.nextafter(block[losers], -np.inf)
-    proba[rows] = block
-    return proba
-
-
-def tie_broken_argmax(calibrated, uncalibrated):
-    """Column of each row's largest calibrated value; ties go to the largest
-    uncalibrated score.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skcal._base import tie_broken_argmax
-    >>> tie_broken_argmax(np.array([[0.4, 0.4, 0.2]]), np.array([[1.0, 3.0, 5.0]]))
-    array([1])
-    """
-    top = calibrated.max(axis=1, keepdims=True)
-    key = np.where(calibrated == top, uncalibrated, -np.inf)
-    return np.argmax(key, axis=1)
-
-
-def _check_training_parts(splits, y_index, classes):
-    """Refuse a split whose training part lacks a class: its classifier could
-    not give that class a score."""
-    counts = np.bincount(y_index, minlength=len(classes))
-    for number, (train, _) in enumerate(splits):
-        present = np.bincount(y_index[train], minlength=len(classes)) > 0
-        if present.all():
-            continue
-        missing = [plain(c) for c in classes[~present]]
-        singles = [plain(c) for c in classes[(counts == 1) & ~present]]
-        reason = (
-            f"class(es) {singles} have a single sample, which is left out of the "
-            "training part of the fold that holds it; add samples of those classes "
-            "or remove them"
-            if singles
-            else "use a stratified splitter or fewer folds"
-        )
-        raise ValueError(
-            f"The training part of fold {number} has no sample of class(es) "
-            f"{missing}, so its classifier cannot score them: {reason}."
-        )
 
 
 def _take(sample_weight, index):

@@ -6,7 +6,8 @@ import numpy as np
 from scipy.special import expit
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
+from ._base import BaseCalibrator
+from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._binning import bin_edges, binned_sums
 from ._blocks import total_weight, weighted_sum
 from ._scores import class_scores, log_odds, logits_from_class_log_odds

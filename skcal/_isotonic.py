@@ -3,7 +3,8 @@
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
+from ._base import BaseCalibrator
+from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._blocks import total_weight
 from ._scores import class_scores, log_odds, logits_from_class_log_odds
 

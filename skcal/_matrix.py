@@ -5,7 +5,8 @@ from numbers import Integral, Real
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
-from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
+from ._base import BaseCalibrator
+from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._blocks import total_weight
 from ._optimize import (
     VECTOR_SCALING_ALPHA,

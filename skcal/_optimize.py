@@ -240,14 +240,21 @@ def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100)
 # --------------------------------------------------------------------------- #
 # Vector scaling: NLL of softmax(a * z + b) with a, b per class
 # --------------------------------------------------------------------------- #
-def _vector_block(z, y, w, a, b):
-    log_p = log_softmax(z * a + b, axis=1)
+def _softmax_residual(calibrated, y, w):
+    """Weighted NLL of ``softmax(calibrated)`` and its gradient in the calibrated
+    logits, ``w * (softmax - onehot(y))``, for one block."""
+    log_p = log_softmax(calibrated, axis=1)
     idx = np.arange(log_p.shape[0])
     loss = -weighted_sum(log_p[idx, y], w)
     residual = np.exp(log_p, out=log_p)
     residual[idx, y] -= 1.0
     if w is not None:
         residual *= w[:, None]
+    return loss, residual
+
+
+def _vector_block(z, y, w, a, b):
+    loss, residual = _softmax_residual(z * a + b, y, w)
     return loss, np.einsum("ij,ij->j", residual, z), residual.sum(axis=0)
 
 
@@ -311,13 +318,7 @@ def column_means(Z, sample_weight):
 # --------------------------------------------------------------------------- #
 def _matrix_block(z, y, w, W, b):
     z = np.asarray(z, dtype=np.float64)
-    log_p = log_softmax(z @ W.T + b, axis=1)
-    idx = np.arange(log_p.shape[0])
-    loss = -weighted_sum(log_p[idx, y], w)
-    residual = np.exp(log_p, out=log_p)
-    residual[idx, y] -= 1.0
-    if w is not None:
-        residual *= w[:, None]
+    loss, residual = _softmax_residual(z @ W.T + b, y, w)
     return loss, residual.T @ z, residual.sum(axis=0)
 
 

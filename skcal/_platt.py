@@ -2,11 +2,11 @@
 
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval
 
-from ._base import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC, BaseCalibrator
+from ._base import BaseCalibrator
+from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._logistic import class_score_rows, fit_platt, one_vs_rest_targets, warn_separated
 from ._scores import class_scores, logits_from_class_log_odds
 from ._warnings import warn
