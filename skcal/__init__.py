@@ -6,6 +6,7 @@ from ._comparison import CalibratorComparison
 from ._histogram import HistogramBinning
 from ._isotonic import IsotonicCalibration
 from ._matrix import MatrixScaling
+from ._monitor import CalibrationMonitor
 from ._platt import PlattScaling
 from ._plot import ReliabilityDisplay
 from ._temperature import TemperatureScaling
@@ -15,6 +16,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "BetaCalibration",
+    "CalibrationMonitor",
     "CalibratorComparison",
     "HistogramBinning",
     "IsotonicCalibration",

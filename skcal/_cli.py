@@ -133,6 +133,12 @@ def _fit(args):
                    error=CommandError)
 
 
+def _monitor(args):
+    from ._monitor_command import run_monitor
+
+    return run_monitor(args, error=CommandError)
+
+
 def _labels(array):
     array = np.asarray(array)
     if array.ndim == 2 and 1 in array.shape:
@@ -281,6 +287,37 @@ def _build_parser():
                      help="write the calibrated probabilities (streamed to a .npy file)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(run=_fit)
+
+    monitor = commands.add_parser(
+        "monitor",
+        help="watch calibration drift over production files",
+        description="Fit a calibration monitor on REFERENCE (or continue from --state), "
+        "add each PRODUCTION file in order, print the chunk table and a verdict. Files: "
+        ".npz with arrays 'scores', 'labels' (optional) and 'timestamps' (optional), or "
+        ".csv / .parquet tables whose columns --scores, --labels and --timestamp name. "
+        "Exit status: 0 when no chunk completed by this run is in alarm, 1 when one is, "
+        "2 for an error. The state file is replaced atomically.",
+    )
+    monitor.add_argument("reference", metavar="REFERENCE",
+                         help="reference period (read only when --state does not exist yet)")
+    monitor.add_argument("production", metavar="PRODUCTION", nargs="+",
+                         help="production periods, in time order")
+    chunking = monitor.add_mutually_exclusive_group()
+    chunking.add_argument("--chunk-size", type=int, default=1000, help="rows per chunk")
+    chunking.add_argument("--chunk-period", metavar="D",
+                          help="time per chunk ('D', '6h', ...); needs timestamps")
+    monitor.add_argument("--alpha", type=float, default=0.05,
+                         help="false-alarm probability over 100 chunks (default 0.05)")
+    monitor.add_argument("--state", metavar="STATE.json", help="load and save the monitor here")
+    monitor.add_argument("--scores", default="proba_*", metavar="PATTERN",
+                         help="score columns of a table (default 'proba_*')")
+    monitor.add_argument("--labels", default="label", metavar="COLUMN",
+                         help="label column of a table (default 'label')")
+    monitor.add_argument("--timestamp", default=None, metavar="COLUMN",
+                         help="time column of a table")
+    monitor.add_argument("--json", metavar="OUT", help="write the table and state as JSON")
+    monitor.add_argument("--plot", metavar="OUT.png", help="draw NLL per chunk")
+    monitor.set_defaults(run=_monitor)
 
     demo = commands.add_parser(
         "demo", help="compare calibrators for an overconfident classifier on built-in data"

@@ -1,0 +1,218 @@
+"""The statistics of calibration monitoring: additive chunk summaries and alarm thresholds.
+
+A chunk is summarised by sums over its rows of quantities computed from each
+row's log-probabilities and label, so that summaries of parts of a chunk add up
+(rows may arrive in any batches, labels late) and a chunk's rows need never be
+kept. The recalibration estimate is one of these sums too: the gradient,
+gradient outer products and Hessian, at the identity, of the NLL of a
+temperature with class offsets (``softmax(beta * log p + b)``, the map that
+fixes over- and under-confidence and label shift), from which the NLL a
+recalibration would remove is estimated without in-sample optimism.
+"""
+
+import numpy as np
+from scipy.special import log_softmax
+
+from ._scores import probability_floor
+
+# ECE bins of the chunk table (top-label, equal width)
+ECE_BINS = 15
+# more classes than this: the recalibration is a temperature only (the offsets'
+# Hessian has K^2 entries per chunk)
+MAX_OFFSET_CLASSES = 50
+# inverse temperatures at which the recalibration terms are kept: the best of them
+# and a Newton step from it find the recalibration, however far it is
+BETA_GRID = 2.0 ** np.arange(-1.5, 1.51, 0.5)
+_IDENTITY = int(np.flatnonzero(BETA_GRID == 1.0)[0])
+
+
+def n_recalibration_parameters(n_classes):
+    """Temperature, plus one offset per class but the last when there are few classes."""
+    return 1 + (n_classes - 1 if n_classes <= MAX_OFFSET_CLASSES else 0)
+
+
+def empty_summary(n_classes):
+    """The summary of no rows."""
+    d = n_recalibration_parameters(n_classes)
+    return {
+        "n": 0,
+        "n_labelled": 0,
+        "entropy": 0.0,
+        "nll": 0.0,
+        "nll_sq": 0.0,
+        "correct": 0.0,
+        "brier": 0.0,
+        "bin_count": np.zeros(ECE_BINS),
+        "bin_confidence": np.zeros(ECE_BINS),
+        "bin_correct": np.zeros(ECE_BINS),
+        "loss": np.zeros(BETA_GRID.shape[0]),
+        "grad": np.zeros((BETA_GRID.shape[0], d)),
+        "grad_outer": np.zeros((BETA_GRID.shape[0], d, d)),
+        "hessian": np.zeros((BETA_GRID.shape[0], d, d)),
+    }
+
+
+def add_summaries(a, b):
+    """The summary of the rows of two summaries."""
+    return {key: a[key] + b[key] for key in a}
+
+
+def entropy_sums(log_proba):
+    """(rows, sum of prediction entropies) of rows with or without labels."""
+    proba = np.exp(log_proba)
+    return log_proba.shape[0], float(-(proba * log_proba).sum())
+
+
+def labelled_summary(log_proba, y_index):
+    """Sums over labelled rows: NLL, accuracy, Brier, ECE bins and recalibration terms.
+
+    ``log_proba`` is (n, K) in float64; ``y_index`` the column of each true class.
+    """
+    n, k = log_proba.shape
+    summary = empty_summary(k)
+    if n == 0:
+        return summary
+    rows = np.arange(n)
+    proba = np.exp(log_proba)
+    nll = -log_proba[rows, y_index]
+    top = proba.argmax(axis=1)
+    confidence = proba[rows, top]
+    correct = (top == y_index).astype(np.float64)
+    bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
+    brier = (proba * proba).sum(axis=1) - 2 * proba[rows, y_index] + 1
+    summary.update(
+        n_labelled=n,
+        nll=float(nll.sum()),
+        nll_sq=float(nll @ nll),
+        correct=float(correct.sum()),
+        brier=float(brier.sum()),
+        bin_count=np.bincount(bins, minlength=ECE_BINS).astype(np.float64),
+        bin_confidence=np.bincount(bins, weights=confidence, minlength=ECE_BINS),
+        bin_correct=np.bincount(bins, weights=correct, minlength=ECE_BINS),
+    )
+    for j, beta in enumerate(BETA_GRID):
+        loss, grads, hessian = _recalibration_terms(log_proba, y_index, beta)
+        summary["loss"][j] = loss
+        summary["grad"][j] = grads.sum(axis=0)
+        summary["grad_outer"][j] = grads.T @ grads
+        summary["hessian"][j] = hessian
+    return summary
+
+
+def _recalibration_terms(log_proba, y_index, beta):
+    """Summed NLL, per-row gradients and summed Hessian of the NLL of
+    ``softmax(beta * log p + b)`` at ``b = 0`` (offset of the last class fixed at 0)."""
+    n, k = log_proba.shape
+    rows = np.arange(n)
+    z = np.maximum(log_proba, np.log(probability_floor(np.float64)))
+    scaled = log_softmax(beta * z, axis=1)
+    proba = np.exp(scaled)
+    loss = float(-scaled[rows, y_index].sum())
+    mean_z = (proba * z).sum(axis=1)
+    centred = z - mean_z[:, None]
+    grad_beta = mean_z - z[rows, y_index]
+    if n_recalibration_parameters(k) == 1:
+        hess = float((proba * centred * centred).sum())
+        return loss, grad_beta[:, None], np.array([[hess]])
+    residual = proba.copy()
+    residual[rows, y_index] -= 1.0
+    grads = np.column_stack([grad_beta, residual[:, :-1]])
+    p = proba[:, :-1]
+    hessian = np.empty((k, k))
+    hessian[0, 0] = (proba * centred * centred).sum()
+    cross = (p * centred[:, :-1]).sum(axis=0)
+    hessian[0, 1:] = cross
+    hessian[1:, 0] = cross
+    hessian[1:, 1:] = np.diag(p.sum(axis=0)) - p.T @ p
+    return loss, grads, hessian
+
+
+def derived(summary, n_classes):
+    """The chunk table's numbers from a summary (NaN where there are no labels)."""
+    n = summary["n_labelled"]
+    out = {
+        "n": summary["n"],
+        "n_labelled": n,
+        "expected_nll": summary["entropy"] / summary["n"] if summary["n"] else np.nan,
+    }
+    if n == 0:
+        out.update(accuracy=np.nan, nll=np.nan, nll_se=np.nan, brier=np.nan, ece=np.nan,
+                   nll_calibration=np.nan, nll_refinement=np.nan)
+        return out
+    mean = summary["nll"] / n
+    variance = max(summary["nll_sq"] / n - mean * mean, 0.0) * n / max(n - 1, 1)
+    filled = summary["bin_count"] > 0
+    gaps = np.abs(summary["bin_correct"][filled] - summary["bin_confidence"][filled])
+    calibration = recalibration_gain(summary)
+    out.update(
+        accuracy=summary["correct"] / n,
+        nll=mean,
+        nll_se=float(np.sqrt(variance / n)),
+        brier=summary["brier"] / n / (2.0 if n_classes == 2 else 1.0),
+        ece=float(gaps.sum() / n),
+        nll_calibration=calibration,
+        nll_refinement=mean - calibration,
+    )
+    return out
+
+
+def recalibration_gain(summary):
+    """The NLL per row a recalibration fitted on this chunk would remove on new rows
+    like it, estimated without in-sample optimism.
+
+    The recalibration ``softmax(beta * log p + b)`` is found from the kept terms:
+    the best inverse temperature of the grid, then a Newton step in
+    ``(beta, b)`` from it (``g' H^-1 g / 2`` with ``g`` the mean gradient and
+    ``H`` the mean Hessian there). The in-sample gain of fitting ``d``
+    parameters has expectation ``tr(H^-1 V) / (2 n)`` without any
+    miscalibration (``V`` the covariance of the per-row gradients), which is
+    subtracted. Can be slightly negative.
+    """
+    n = summary["n_labelled"]
+    if n < 2:
+        return np.nan
+    losses = summary["loss"] / n
+    best = int(np.argmin(losses))
+    g = summary["grad"][best] / n
+    hessian = summary["hessian"][best] / n
+    covariance = summary["grad_outer"][best] / n - np.outer(g, g)
+    inverse = np.linalg.pinv(hessian, hermitian=True)
+    in_sample = losses[_IDENTITY] - losses[best] + 0.5 * g @ inverse @ g
+    return float(in_sample - 0.5 * np.trace(inverse @ covariance) / n)
+
+
+def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, n_streams=1000,
+                     pool_size=20000, random_state=None):
+    """Thresholds of the CUSUM and of the per-chunk test, each at false-alarm
+    probability ``alpha / 2`` over ``horizon`` chunks, so that any alarm has
+    probability at most ``alpha`` on a stream without drift.
+
+    Simulated streams are built from the reference itself: chunk means of
+    ``chunk_size`` rows resampled from the reference's per-row NLL (so heavy
+    tails are kept), compared with the mean of a resample of the whole
+    reference (so the reference's own sampling error is kept), standardised as
+    the monitor standardises real chunks.
+    """
+    rng = np.random.default_rng(random_state)
+    reference_nll = np.asarray(reference_nll, dtype=np.float64)
+    n0 = reference_nll.shape[0]
+    sd = reference_nll.std(ddof=1)
+    pool = np.empty(pool_size)
+    step = max(1, 2**22 // chunk_size)
+    for start in range(0, pool_size, step):
+        stop = min(start + step, pool_size)
+        pool[start:stop] = reference_nll[rng.integers(n0, size=(stop - start, chunk_size))].mean(1)
+    reference_means = np.empty(n_streams)
+    step = max(1, 2**22 // n0)
+    for start in range(0, n_streams, step):
+        stop = min(start + step, n_streams)
+        reference_means[start:stop] = reference_nll[rng.integers(n0, size=(stop - start, n0))].mean(1)
+    z = (pool[rng.integers(pool_size, size=(n_streams, horizon))]
+         - reference_means[:, None]) / (sd / np.sqrt(chunk_size))
+    cusum = np.zeros(n_streams)
+    cusum_max = np.zeros(n_streams)
+    for t in range(horizon):
+        cusum = np.maximum(0.0, cusum + z[:, t] - drift)
+        cusum_max = np.maximum(cusum_max, cusum)
+    level = 1.0 - alpha / 2.0
+    return float(np.quantile(cusum_max, level)), float(np.quantile(z.max(axis=1), level))

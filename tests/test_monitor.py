@@ -1,0 +1,239 @@
+"""CalibrationMonitor on simulated streams with known truth, state handling, command line."""
+
+import json
+import pickle
+
+import numpy as np
+import pytest
+
+from skcal import CalibrationMonitor
+from skcal._cli import main
+
+K = 4
+
+
+def stream(rng, n, *, sharpen=1.0, noise=0.0, prior_shift=None, scale=2.0):
+    """Logits of a model and labels drawn from the truth.
+
+    The model is calibrated when all arguments are at their defaults. ``sharpen``
+    multiplies its logits (over-confidence at the same accuracy), ``noise``
+    replaces that share of labels by random ones (the model's ranking is worse),
+    ``prior_shift`` adds to the true logits of the classes (label shift).
+    """
+    logits = rng.normal(scale=scale, size=(n, K))
+    true = logits if prior_shift is None else logits + prior_shift
+    p = np.exp(true - true.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    y = (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+    if noise:
+        flip = rng.random(n) < noise
+        y[flip] = rng.integers(K, size=int(flip.sum()))
+    return logits * sharpen, y
+
+
+def test_no_drift_any_alarm_over_100_chunks_at_most_alpha():
+    """200 streams of 100 chunks from a calibrated, confident model (heavy-tailed
+    per-row NLL): the share of streams with any alarm is at most alpha plus two
+    binomial standard errors."""
+    n_streams, alarms = 200, 0
+    for seed in range(n_streams):
+        rng = np.random.default_rng(seed)
+        monitor = CalibrationMonitor(chunk_size=100, random_state=seed).fit(
+            *stream(rng, 3000, scale=4.0))
+        monitor.update(*stream(rng, 100 * 100, scale=4.0))
+        table = monitor.to_dict()["chunks"]
+        assert len(table) == 100
+        alarms += any(row["alarm"] for row in table)
+    alpha = 0.05
+    assert alarms / n_streams <= alpha + 2 * np.sqrt(alpha * (1 - alpha) / n_streams)
+
+
+def _drifting(kind, rng, chunk):
+    """Twenty stable chunks, then twenty drifting ones."""
+    if chunk < 20:
+        return {}
+    progress = min(1.0, (chunk - 19) / 20)
+    if kind == "overconfidence":  # the logits' temperature goes from 1 to 0.6
+        return {"sharpen": 1 / (1 - 0.4 * progress)}
+    if kind == "refinement":
+        return {"noise": 0.4 * progress}
+    return {"prior_shift": progress * np.array([1.5, 0.5, -0.5, -1.5])}
+
+
+@pytest.mark.parametrize("kind, verdict, within", [
+    # a calibrated model's NLL grows only to second order as its logits sharpen: at
+    # T = 0.6 it is 0.04 nats (1.5 standard errors of a 1000-row chunk) above the
+    # reference, so the CUSUM takes longer (14 to 26 chunks over six seeds)
+    ("overconfidence", "recalibrate", 30),
+    ("refinement", "retrain", 5),
+    ("label shift", "recalibrate", 15),
+])
+def test_drift_is_detected_and_its_cause_named(kind, verdict, within):
+    """Twenty stable chunks of 1000 rows, twenty drifting, thirty at the drifted state."""
+    rng = np.random.default_rng(1)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(*stream(rng, 10000))
+    for chunk in range(70):
+        monitor.update(*stream(rng, 1000, **_drifting(kind, rng, chunk)))
+    table = monitor.to_dict()["chunks"]
+    alarms = [row for row in table if row["alarm"]]
+    assert not any(row["alarm"] for row in table[:20])
+    assert alarms and alarms[0]["chunk"] < 20 + within
+    verdicts = [row["verdict"] for row in alarms]
+    assert verdicts.count(verdict) >= 0.8 * len(verdicts), verdicts
+
+
+def test_delayed_labels_show_expected_nll_then_get_their_nll():
+    rng = np.random.default_rng(2)
+    monitor = CalibrationMonitor(chunk_size=500).fit(*stream(rng, 5000))
+    logits, y = stream(rng, 500)
+    monitor.update(logits)  # labels not known yet
+    row = monitor.to_dict()["chunks"][0]
+    assert row["verdict"] == "too few labels" and row["n_labelled"] == 0
+    assert 0.3 < row["expected_nll"] < 1.5 and row["nll"] == "nan"
+    monitor.add_labels(np.arange(500), y)
+    row = monitor.to_dict()["chunks"][0]
+    assert row["n_labelled"] == 500 and row["verdict"] == "ok"
+    direct = CalibrationMonitor(chunk_size=500).fit(*stream(np.random.default_rng(2), 5000))
+    direct.update(logits, y)
+    # waiting rows keep their log-probabilities in float32
+    assert row["nll"] == pytest.approx(direct.to_dict()["chunks"][0]["nll"], rel=1e-6)
+    with pytest.raises(ValueError, match="not waiting for a label"):
+        monitor.add_labels([3], [1])
+
+
+def test_missing_label_markers_nan_and_minus_one():
+    rng = np.random.default_rng(3)
+    monitor = CalibrationMonitor(chunk_size=200, min_labels=50).fit(*stream(rng, 3000))
+    logits, y = stream(rng, 200)
+    marked = y.astype(float)
+    marked[:120] = np.nan
+    monitor.update(logits, marked)
+    assert monitor.to_dict()["chunks"][0]["n_labelled"] == 80
+    logits, y = stream(rng, 200)
+    y[:50] = -1
+    monitor.update(logits, y)
+    assert monitor.to_dict()["chunks"][1]["n_labelled"] == 150
+
+
+@pytest.mark.parametrize("bad, message", [
+    (lambda x, y: (x[:, :3], y), "3 column"),
+    (lambda x, y: (np.where(np.arange(100)[:, None] == 50, np.nan, x), y), "non-finite"),
+    (lambda x, y: (x, np.where(np.arange(100) == 7, 9, y)), "not in labels"),
+    (lambda x, y: (x, y[:-1]), "one label"),
+])
+def test_a_bad_batch_changes_nothing(bad, message):
+    rng = np.random.default_rng(4)
+    monitor = CalibrationMonitor(chunk_size=150, min_labels=50).fit(*stream(rng, 3000))
+    monitor.update(*stream(rng, 230))  # one complete chunk and an open one
+    before = json.dumps(monitor.to_dict())
+    with pytest.raises(ValueError, match=message):
+        monitor.update(*bad(*stream(rng, 100)))
+    assert json.dumps(monitor.to_dict()) == before
+
+
+def test_out_of_order_timestamps_are_refused_and_change_nothing():
+    rng = np.random.default_rng(5)
+    monitor = CalibrationMonitor(chunk_size=500, chunk_period="D").fit(*stream(rng, 3000))
+    logits, y = stream(rng, 300)
+    times = np.datetime64("2026-01-01") + np.arange(300) * np.timedelta64(10, "m")
+    monitor.update(logits[:200], y[:200], times[:200])
+    before = json.dumps(monitor.to_dict())
+    with pytest.raises(ValueError, match="must not decrease"):
+        monitor.update(logits[200:], y[200:], times[200:][::-1])
+    with pytest.raises(ValueError, match="before the last row"):
+        monitor.update(logits[200:], y[200:], times[:100])
+    assert json.dumps(monitor.to_dict()) == before
+    monitor.update(logits[200:], y[200:], times[200:])
+    table = monitor.to_dict()["chunks"]
+    # 300 rows ten minutes apart: two whole days of 144 rows, the third day still open
+    assert [row["n"] for row in table] == [144, 144]
+
+
+def test_restart_from_state_or_pickle_continues_bit_identically():
+    rng = np.random.default_rng(6)
+    reference = stream(rng, 4000)
+    batches = [stream(rng, n) for n in (330, 170, 520, 90, 777)]
+    whole = CalibrationMonitor(chunk_size=250, min_labels=50).fit(*reference)
+    for batch in batches:
+        whole.update(*batch)
+    first = CalibrationMonitor(chunk_size=250, min_labels=50).fit(*reference)
+    for batch in batches[:2]:
+        first.update(*batch)  # 500 rows: a chunk boundary; then the middle of one
+    first.update(*batches[2])
+    restored = CalibrationMonitor.from_dict(json.loads(json.dumps(first.to_dict())))
+    unpickled = pickle.loads(pickle.dumps(first))
+    for monitor in (restored, unpickled):
+        for batch in batches[3:]:
+            monitor.update(*batch)
+        assert json.dumps(monitor.to_dict()) == json.dumps(whole.to_dict())
+
+
+def test_state_size_does_not_grow_with_the_rows_seen():
+    rng = np.random.default_rng(7)
+    monitor = CalibrationMonitor(chunk_size=100, history=20, min_labels=50).fit(
+        *stream(rng, 3000))
+    sizes = []
+    for _ in range(3):
+        monitor.update(*stream(rng, 5000))
+        sizes.append(len(json.dumps(monitor.to_dict())))
+    assert max(sizes) < 1.05 * min(sizes)
+    assert len(monitor.to_dict()["chunks"]) == 20
+
+
+def test_data_frame_with_named_columns_and_periods():
+    pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
+    rng = np.random.default_rng(8)
+    monitor = CalibrationMonitor(chunk_size=200, chunk_period="6h", min_labels=50).fit(
+        *stream(rng, 3000))
+    logits, y = stream(rng, 480)
+    frame = pd.DataFrame(logits, columns=[f"proba_{k}" for k in range(K)])
+    frame["label"] = y
+    frame["ts"] = pd.Timestamp("2026-03-01") + pd.to_timedelta(np.arange(480), unit="min")
+    frame["other"] = 0.0
+    monitor.update(frame, scores="proba_*", y="label", timestamp="ts")
+    table = monitor.to_frame()
+    assert list(table["n"]) == [360]  # the first six hours; the rest waits in the open chunk
+    assert table["start"][0] == pd.Timestamp("2026-03-01")
+    with pytest.raises(ValueError, match="No column of the frame matches"):
+        monitor.update(frame, scores="score_*", y="label", timestamp="ts")
+
+
+def test_display_draws_the_table(tmp_path):
+    matplotlib = pytest.importorskip("matplotlib", reason="plotting needs matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(9)
+    monitor = CalibrationMonitor(chunk_size=500).fit(*stream(rng, 5000))
+    for chunk in range(12):
+        monitor.update(*stream(rng, 500, sharpen=2.0 if chunk >= 6 else 1.0))
+    display = monitor.plot()
+    assert len(display.line_.get_xdata()) == 12
+    assert display.alarms_ is not None
+    plt.close("all")
+
+
+def _write_period(path, rng, n, **drift):
+    logits, y = stream(rng, n, **drift)
+    np.savez(path, scores=logits, labels=y)
+
+
+def test_command_line_runs_daily_with_a_state_file(tmp_path, capsys):
+    rng = np.random.default_rng(10)
+    _write_period(tmp_path / "reference.npz", rng, 5000)
+    _write_period(tmp_path / "day1.npz", rng, 2000)
+    _write_period(tmp_path / "day2.npz", rng, 3000, sharpen=2.5)
+    state = tmp_path / "state.json"
+    args = ["monitor", str(tmp_path / "reference.npz"), "--chunk-size", "500",
+            "--state", str(state)]
+    assert main(args[:2] + [str(tmp_path / "day1.npz")] + args[2:]) == 0
+    out = capsys.readouterr().out
+    assert "verdict" in out and state.exists()
+    assert main(args[:2] + [str(tmp_path / "day2.npz")] + args[2:]) == 1  # an alarm
+    out = capsys.readouterr().out
+    assert "Continuing from" in out and "recalibrate" in out
+    saved = state.read_text()
+    assert main(args[:2] + [str(tmp_path / "missing.npz")] + args[2:]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert state.read_text() == saved  # an error leaves the state as it was
+    assert len(json.loads(saved)["chunks"]) == 10
