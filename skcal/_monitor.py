@@ -16,6 +16,7 @@ from ._monitor_stats import (
     derived,
     empty_summary,
     entropy_sums,
+    labelled_summaries,
     labelled_summary,
 )
 from ._scores import (
@@ -276,9 +277,7 @@ class CalibrationMonitor(BaseEstimator):
         chunk_ids, starts, ends, times = self._chunk_ids(n, timestamps)
         # everything below builds new state; nothing is assigned until the end
         chunks, opened = list(self._chunks), self._open
-        for chunk in np.unique(chunk_ids):
-            rows = chunk_ids == chunk
-            summary = _summarise(log_proba[rows], y_index[rows], labelled[rows])
+        for chunk, rows, summary in _batch_summaries(log_proba, y_index, labelled, chunk_ids):
             if opened is not None and opened["index"] == chunk:
                 opened = {**_without_cache(opened), "end": ends[rows][-1],
                           "summary": add_summaries(opened["summary"], summary)}
@@ -294,6 +293,7 @@ class CalibrationMonitor(BaseEstimator):
         pending = self._pending_after(row_numbers[~labelled], chunk_ids[~labelled],
                                       log_proba[~labelled])
         chunks, cusum_before = self._trim(chunks)
+        chunks = _freeze(chunks, pending[1], self.classes_.shape[0])
         table = self._evaluate(chunks, cusum_before)
         # commit
         self._chunks, self._open, self._cusum_before, self._table = (
@@ -353,6 +353,7 @@ class CalibrationMonitor(BaseEstimator):
                                  "summary": add_summaries(existing["summary"], summary)}
         keep = np.ones(self._pending_rows.shape[0], dtype=bool)
         keep[take] = False
+        chunks = _freeze(chunks, self._pending_chunks[keep], self.classes_.shape[0])
         table = self._evaluate(chunks, self._cusum_before)
         self._chunks, self._open, self._table = chunks, opened, table
         self._pending_rows = self._pending_rows[keep]
@@ -443,7 +444,7 @@ class CalibrationMonitor(BaseEstimator):
         reference = self.reference_
         table = []
         for chunk in chunks:
-            if "derived" not in chunk:  # chunk dicts are replaced when their sums change
+            if chunk.get("derived") is None:  # replaced dicts lose it when their sums change
                 chunk["derived"] = derived(chunk["summary"], self.classes_.shape[0])
             row = {"chunk": chunk["index"], "start": chunk["start"], "end": chunk["end"],
                    **chunk["derived"]}
@@ -611,10 +612,36 @@ def _normal_quantile(level):
     return _QUANTILES[level]
 
 
-def _summarise(log_proba, y_index, labelled):
-    summary = labelled_summary(log_proba[labelled], y_index[labelled])
-    summary["n"], summary["entropy"] = entropy_sums(log_proba)
-    return summary
+def _batch_summaries(log_proba, y_index, labelled, chunk_ids):
+    """(chunk, rows, summary) of each chunk of a batch, rows sorted by chunk; the
+    per-row work is done once for the whole batch."""
+    chunks, first = np.unique(chunk_ids, return_index=True)
+    bounds = list(first) + [chunk_ids.shape[0]]
+    entropy = -np.einsum("ij,ij->i", np.exp(log_proba), log_proba)
+    labelled_rows = np.flatnonzero(labelled)
+    cuts = np.searchsorted(labelled_rows, bounds)
+    groups = [slice(cuts[i], cuts[i + 1]) for i in range(len(chunks))]
+    summaries = labelled_summaries(log_proba[labelled_rows], y_index[labelled_rows], groups)
+    for i, chunk in enumerate(chunks):
+        rows = slice(bounds[i], bounds[i + 1])
+        summary = summaries[i]
+        summary["n"] = rows.stop - rows.start
+        summary["entropy"] = float(entropy[rows].sum())
+        yield int(chunk), rows, summary
+
+
+def _freeze(chunks, pending_chunks, n_classes):
+    """Complete chunks with no row waiting for a label keep their table numbers only
+    (a few floats instead of the recalibration sums)."""
+    waiting = set(np.asarray(pending_chunks).tolist())
+    frozen = []
+    for chunk in chunks:
+        if "summary" in chunk and chunk["index"] not in waiting:
+            numbers = chunk.get("derived") or derived(chunk["summary"], n_classes)
+            chunk = {"index": chunk["index"], "start": chunk["start"], "end": chunk["end"],
+                     "derived": numbers}
+        frozen.append(chunk)
+    return frozen
 
 
 def _is_labelled(y, classes):
@@ -685,6 +712,9 @@ def _unpack(X, y, timestamps, scores, timestamp):
 
 
 def _without_cache(chunk):
+    """A chunk without its cached table numbers, unless they are all it has (frozen)."""
+    if "summary" not in chunk:
+        return chunk
     return {key: value for key, value in chunk.items() if key != "derived"}
 
 
@@ -711,6 +741,9 @@ def _float(value):
 
 
 def _chunk_from(chunk, n_classes):
+    if "summary" not in chunk:  # frozen: its table numbers
+        return {**chunk, "derived": {key: _float(value) for key, value in
+                                     chunk["derived"].items()}}
     template = empty_summary(n_classes)
     summary = {}
     for key, default in template.items():
@@ -719,4 +752,3 @@ def _chunk_from(chunk, n_classes):
             else value
     return {"index": chunk["index"], "start": chunk["start"], "end": chunk["end"],
             "summary": summary}
-

@@ -22,7 +22,7 @@ ECE_BINS = 15
 MAX_OFFSET_CLASSES = 50
 # inverse temperatures at which the recalibration terms are kept: the best of them
 # and a Newton step from it find the recalibration, however far it is
-BETA_GRID = 2.0 ** np.arange(-1.5, 1.51, 0.5)
+BETA_GRID = 2.0 ** np.arange(-1.0, 1.01, 1.0)
 _IDENTITY = int(np.flatnonzero(BETA_GRID == 1.0)[0])
 
 
@@ -68,10 +68,17 @@ def labelled_summary(log_proba, y_index):
 
     ``log_proba`` is (n, K) in float64; ``y_index`` the column of each true class.
     """
+    (summary,) = labelled_summaries(log_proba, y_index, [slice(0, log_proba.shape[0])])
+    return summary
+
+
+def labelled_summaries(log_proba, y_index, groups):
+    """:func:`labelled_summary` of each group of rows (slices), the per-row work
+    done once for all of them."""
     n, k = log_proba.shape
-    summary = empty_summary(k)
+    summaries = [empty_summary(k) for _ in groups]
     if n == 0:
-        return summary
+        return summaries
     rows = np.arange(n)
     proba = np.exp(log_proba)
     nll = -log_proba[rows, y_index]
@@ -79,52 +86,50 @@ def labelled_summary(log_proba, y_index):
     confidence = proba[rows, top]
     correct = (top == y_index).astype(np.float64)
     bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
-    brier = (proba * proba).sum(axis=1) - 2 * proba[rows, y_index] + 1
-    summary.update(
-        n_labelled=n,
-        nll=float(nll.sum()),
-        nll_sq=float(nll @ nll),
-        correct=float(correct.sum()),
-        brier=float(brier.sum()),
-        bin_count=np.bincount(bins, minlength=ECE_BINS).astype(np.float64),
-        bin_confidence=np.bincount(bins, weights=confidence, minlength=ECE_BINS),
-        bin_correct=np.bincount(bins, weights=correct, minlength=ECE_BINS),
-    )
-    for j, beta in enumerate(BETA_GRID):
-        loss, grads, hessian = _recalibration_terms(log_proba, y_index, beta)
-        summary["loss"][j] = loss
-        summary["grad"][j] = grads.sum(axis=0)
-        summary["grad_outer"][j] = grads.T @ grads
-        summary["hessian"][j] = hessian
-    return summary
-
-
-def _recalibration_terms(log_proba, y_index, beta):
-    """Summed NLL, per-row gradients and summed Hessian of the NLL of
-    ``softmax(beta * log p + b)`` at ``b = 0`` (offset of the last class fixed at 0)."""
-    n, k = log_proba.shape
-    rows = np.arange(n)
+    brier = np.einsum("ij,ij->i", proba, proba) - 2 * proba[rows, y_index] + 1
+    for summary, group in zip(summaries, groups):
+        summary.update(
+            n_labelled=int(nll[group].shape[0]),
+            nll=float(nll[group].sum()),
+            nll_sq=float(nll[group] @ nll[group]),
+            correct=float(correct[group].sum()),
+            brier=float(brier[group].sum()),
+            bin_count=np.bincount(bins[group], minlength=ECE_BINS).astype(np.float64),
+            bin_confidence=np.bincount(bins[group], weights=confidence[group],
+                                       minlength=ECE_BINS),
+            bin_correct=np.bincount(bins[group], weights=correct[group], minlength=ECE_BINS),
+        )
     z = np.maximum(log_proba, np.log(probability_floor(np.float64)))
-    scaled = log_softmax(beta * z, axis=1)
-    proba = np.exp(scaled)
-    loss = float(-scaled[rows, y_index].sum())
-    mean_z = (proba * z).sum(axis=1)
-    centred = z - mean_z[:, None]
-    grad_beta = mean_z - z[rows, y_index]
-    if n_recalibration_parameters(k) == 1:
-        hess = float((proba * centred * centred).sum())
-        return loss, grad_beta[:, None], np.array([[hess]])
-    residual = proba.copy()
-    residual[rows, y_index] -= 1.0
-    grads = np.column_stack([grad_beta, residual[:, :-1]])
-    p = proba[:, :-1]
-    hessian = np.empty((k, k))
-    hessian[0, 0] = (proba * centred * centred).sum()
-    cross = (p * centred[:, :-1]).sum(axis=0)
-    hessian[0, 1:] = cross
-    hessian[1:, 0] = cross
-    hessian[1:, 1:] = np.diag(p.sum(axis=0)) - p.T @ p
-    return loss, grads, hessian
+    offsets = n_recalibration_parameters(k) > 1
+    for j, beta in enumerate(BETA_GRID):
+        scaled = log_softmax(beta * z, axis=1)
+        p = np.exp(scaled)
+        loss = -scaled[rows, y_index]
+        mean_z = np.einsum("ij,ij->i", p, z)
+        centred = z - mean_z[:, None]
+        grad_beta = mean_z - z[rows, y_index]
+        curvature = np.einsum("ij,ij->i", p * centred, centred)
+        if offsets:
+            residual = p.copy()
+            residual[rows, y_index] -= 1.0
+            grads = np.column_stack([grad_beta, residual[:, :-1]])
+            cross = p[:, :-1] * centred[:, :-1]
+        else:
+            grads = grad_beta[:, None]
+        for summary, group in zip(summaries, groups):
+            g = grads[group]
+            summary["loss"][j] = loss[group].sum()
+            summary["grad"][j] = g.sum(axis=0)
+            summary["grad_outer"][j] = g.T @ g
+            hessian = summary["hessian"][j]
+            hessian[0, 0] = curvature[group].sum()
+            if offsets:
+                c = cross[group].sum(axis=0)
+                hessian[0, 1:] = c
+                hessian[1:, 0] = c
+                q = p[group, :-1]
+                hessian[1:, 1:] = np.diag(q.sum(axis=0)) - q.T @ q
+    return summaries
 
 
 def derived(summary, n_classes):
