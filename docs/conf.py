@@ -7,7 +7,7 @@ from skcal._registry import CALIBRATORS
 
 # the API reference's list of calibrators comes from the registry, in its order
 Path(__file__).with_name("_calibrator_list.rst").write_text(
-    ".. autosummary::\n   :toctree: generated/\n\n"
+    ".. currentmodule:: skcal\n\n.. autosummary::\n   :toctree: generated/\n\n"
     + "".join(f"   {entry.cls.__name__}\n" for entry in CALIBRATORS)
 )
 
