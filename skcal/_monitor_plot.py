@@ -109,11 +109,13 @@ class MonitorDisplay:
         if alarm.any():
             self.alarms_ = ax.scatter(x[alarm], column["nll"][alarm], color="tab:red", zorder=3,
                                       s=30, label="alarm")
+            previous = None
             for chunk in (c for c in self.chunks if c["alarm"]):
-                ax.annotate(chunk["verdict"], (chunk["chunk"], _number(chunk["nll"])),
-                            textcoords="offset points", xytext=(0, 6), ha="center",
-                            fontsize="x-small", color="tab:red")
-                break  # the first alarm's verdict; the table has all of them
+                if chunk["verdict"] != previous:  # where the verdict changes
+                    ax.annotate(chunk["verdict"], (chunk["chunk"], _number(chunk["nll"])),
+                                textcoords="offset points", xytext=(0, 7), ha="center",
+                                fontsize="small", color="tab:red")
+                previous = chunk["verdict"]
         ax.set(xlabel="chunk", ylabel="NLL (nats per row)")
         ax.legend(loc="upper left", fontsize="small")
         self.ax_ = ax
