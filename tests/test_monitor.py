@@ -237,3 +237,23 @@ def test_command_line_runs_daily_with_a_state_file(tmp_path, capsys):
     assert "no such file" in capsys.readouterr().err
     assert state.read_text() == saved  # an error leaves the state as it was
     assert len(json.loads(saved)["chunks"]) == 10
+
+
+def test_command_line_reads_csv_tables_with_named_columns(tmp_path, capsys):
+    pd = pytest.importorskip("pandas", reason="CSV tables need pandas")
+    rng = np.random.default_rng(11)
+    for name, n in (("reference", 4000), ("day", 1500)):
+        logits, y = stream(rng, n)
+        proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        frame = pd.DataFrame(proba, columns=[f"p{k}" for k in range(K)])
+        frame["truth"] = y
+        frame["when"] = pd.Timestamp("2026-05-01") + pd.to_timedelta(np.arange(n), unit="min")
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    status = main(["monitor", str(tmp_path / "reference.csv"), str(tmp_path / "day.csv"),
+                   "--scores", "p*", "--labels", "truth", "--timestamp", "when",
+                   "--chunk-period", "6h",
+                   "--json", str(tmp_path / "out.json")])
+    out = capsys.readouterr().out
+    assert status == 0, out
+    chunks = json.loads((tmp_path / "out.json").read_text())["chunks"]
+    assert [row["n"] for row in chunks] == [360, 360, 360, 360]  # four whole 6-hour periods

@@ -90,6 +90,10 @@ def nll_decomposition(
         The recalibration: :class:`~skcal.TemperatureScaling`,
         :class:`~skcal.IsotonicCalibration`, or an unfitted skcal calibrator
         without a classifier (it receives the probabilities as scores).
+        ``'temperature'`` streams over the rows (each fold's temperature is
+        fitted on all rows with the fold's own weighted 0), so it runs on
+        memory maps, Zarr and Dask arrays in bounded memory; the others read
+        the probabilities into memory (and refuse a Dask array).
 
     cv : int, default=5
         Number of folds.
