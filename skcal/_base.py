@@ -39,6 +39,7 @@ from ._scores import (
     SCORE_TYPES,
     as_float_array,
     check_sample_weight,
+    check_score_columns,
     drop_unweighted,
     encode_labels,
     flatten_leading,
@@ -296,12 +297,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if estimator is not None:
             return classifier_logits(estimator, X, self.response_method_, self.classes_)
         X = as_float_array(X)
-        n_columns = 1 if X.ndim == 1 else X.shape[1]
-        if n_columns != self.n_features_in_:
-            raise ValueError(
-                f"X has {n_columns} score column(s) but the calibrator was fitted on "
-                f"{self.n_features_in_}; pass scores of the same shape as in fit."
-            )
+        check_score_columns(X, self.n_features_in_)
         if self.score_type_ == "probabilities":
             resolve_score_type(X, "probabilities")
         return scores_to_logits(X, self.score_type_)
@@ -309,12 +305,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _calibrated_rows(self, X, keep_logits=False):
         """Row blocks of the calibrated log-probabilities of scores ``X`` (scores
         mode); with ``keep_logits``, pairs of them and the uncalibrated logits."""
-        n_columns = 1 if X.ndim == 1 else X.shape[1]
-        if n_columns != self.n_features_in_:
-            raise ValueError(
-                f"X has {n_columns} score column(s) but the calibrator was fitted on "
-                f"{self.n_features_in_}; pass scores of the same shape as in fit."
-            )
+        check_score_columns(X, self.n_features_in_)
         rows, _ = score_rows(X, self.score_type_)
         (params,) = self._map_params()
         if keep_logits:

@@ -233,6 +233,13 @@ def _demo(args):
     return 0
 
 
+def _add_score_kind(parser):
+    """--probabilities | --logits: how SCORES are read (by default, as they look)."""
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--probabilities", action="store_true", help="SCORES are probabilities")
+    kind.add_argument("--logits", action="store_true", help="SCORES are logits")
+
+
 def _build_parser():
     parser = argparse.ArgumentParser(
         prog="skcal",
@@ -249,9 +256,7 @@ def _build_parser():
     )
     compare.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
     compare.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")
-    kind = compare.add_mutually_exclusive_group()
-    kind.add_argument("--probabilities", action="store_true", help="SCORES are probabilities")
-    kind.add_argument("--logits", action="store_true", help="SCORES are logits")
+    _add_score_kind(compare)
     compare.add_argument(
         "--methods", nargs="+", metavar="METHOD",
         help=f"subset of: {_method_names()} (default: all)",
@@ -278,10 +283,7 @@ def _build_parser():
                      help=f"one of: {_method_names()}")
     fit.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
     fit.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")
-    fit_kind = fit.add_mutually_exclusive_group()
-    fit_kind.add_argument("--probabilities", action="store_true",
-                          help="SCORES are probabilities")
-    fit_kind.add_argument("--logits", action="store_true", help="SCORES are logits")
+    _add_score_kind(fit)
     fit.add_argument("--json", metavar="OUT", help="write the parameters and NLLs as JSON")
     fit.add_argument("--write-proba", metavar="OUT.npy",
                      help="write the calibrated probabilities (streamed to a .npy file)")

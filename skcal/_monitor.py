@@ -1,6 +1,5 @@
 """CalibrationMonitor: is a deployed model's confidence drifting, and what to do about it."""
 
-import fnmatch
 from numbers import Integral, Real
 
 import numpy as np
@@ -10,19 +9,30 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
+from ._monitor_io import (
+    as_class_dtype,
+    chunk_from,
+    freeze,
+    from_json_number,
+    is_labelled,
+    jsonable,
+    period_nanoseconds,
+    unpack,
+    without_cache,
+)
 from ._monitor_stats import (
     add_summaries,
     alarm_thresholds,
+    batch_summaries,
     derived,
-    empty_summary,
     entropy_sums,
-    labelled_summaries,
     labelled_summary,
 )
 from ._scores import (
     SCORE_TYPES,
     as_float_array,
     check_probabilities,
+    check_score_columns,
     encode_labels,
     resolve_score_type,
     scores_to_logits,
@@ -199,7 +209,7 @@ class CalibrationMonitor(BaseEstimator):
         self._validate_params()
         if isinstance(self.random_state, np.random.RandomState):
             raise ValueError("random_state must be an int or None, so the state can be saved.")
-        self._period_ns = _period_nanoseconds(self.chunk_period)
+        self._period_ns = period_nanoseconds(self.chunk_period)
         scores = as_float_array(scores, name="scores")
         self.score_type_ = resolve_score_type(scores, self.score_type)
         logits = scores_to_logits(scores, self.score_type_)
@@ -268,7 +278,7 @@ class CalibrationMonitor(BaseEstimator):
         self : CalibrationMonitor
         """
         check_is_fitted(self, "reference_")
-        return self._update(*_unpack(X, y, timestamps, scores, timestamp))
+        return self._update(*unpack(X, y, timestamps, scores, timestamp))
 
     def _update(self, scores, y, timestamps):
         log_proba = self._log_proba(scores)
@@ -277,9 +287,9 @@ class CalibrationMonitor(BaseEstimator):
         chunk_ids, starts, ends, times = self._chunk_ids(n, timestamps)
         # everything below builds new state; nothing is assigned until the end
         chunks, opened = list(self._chunks), self._open
-        for chunk, rows, summary in _batch_summaries(log_proba, y_index, labelled, chunk_ids):
+        for chunk, rows, summary in batch_summaries(log_proba, y_index, labelled, chunk_ids):
             if opened is not None and opened["index"] == chunk:
-                opened = {**_without_cache(opened), "end": ends[rows][-1],
+                opened = {**without_cache(opened), "end": ends[rows][-1],
                           "summary": add_summaries(opened["summary"], summary)}
             else:
                 if opened is not None:
@@ -293,7 +303,7 @@ class CalibrationMonitor(BaseEstimator):
         pending = self._pending_after(row_numbers[~labelled], chunk_ids[~labelled],
                                       log_proba[~labelled])
         chunks, cusum_before = self._trim(chunks)
-        chunks = _freeze(chunks, pending[1], self.classes_.shape[0])
+        chunks = freeze(chunks, pending[1], self.classes_.shape[0])
         table = self._evaluate(chunks, cusum_before)
         # commit
         self._chunks, self._open, self._cusum_before, self._table = (
@@ -344,16 +354,16 @@ class CalibrationMonitor(BaseEstimator):
             sel = chunk_ids == chunk
             summary = labelled_summary(log_proba[sel], y_index[sel])
             if opened is not None and opened["index"] == chunk:
-                opened = {**_without_cache(opened),
+                opened = {**without_cache(opened),
                           "summary": add_summaries(opened["summary"], summary)}
                 continue
             for i, existing in enumerate(chunks):
                 if existing["index"] == chunk:
-                    chunks[i] = {**_without_cache(existing),
+                    chunks[i] = {**without_cache(existing),
                                  "summary": add_summaries(existing["summary"], summary)}
         keep = np.ones(self._pending_rows.shape[0], dtype=bool)
         keep[take] = False
-        chunks = _freeze(chunks, self._pending_chunks[keep], self.classes_.shape[0])
+        chunks = freeze(chunks, self._pending_chunks[keep], self.classes_.shape[0])
         table = self._evaluate(chunks, self._cusum_before)
         self._chunks, self._open, self._table = chunks, opened, table
         self._pending_rows = self._pending_rows[keep]
@@ -364,12 +374,7 @@ class CalibrationMonitor(BaseEstimator):
     # ------------------------------------------------------------ internals
     def _log_proba(self, scores):
         scores = as_float_array(scores, name="scores")
-        n_columns = 1 if scores.ndim == 1 else scores.shape[1]
-        if n_columns != self.n_features_in_:
-            raise ValueError(
-                f"scores has {n_columns} column(s) but the monitor was fitted on "
-                f"{self.n_features_in_}; pass the deployed model's scores, as at fit."
-            )
+        check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
         if self.score_type_ == "probabilities":
             check_probabilities(scores, name="scores")
         logits = scores_to_logits(scores, self.score_type_)
@@ -383,11 +388,11 @@ class CalibrationMonitor(BaseEstimator):
         if y.ndim != 1 or y.shape[0] != n:
             raise ValueError(f"y has shape {y.shape} but the batch has {n} rows; pass one "
                              "label (or a missing-label marker) per row.")
-        labelled = _is_labelled(y, self.classes_)
+        labelled = is_labelled(y, self.classes_)
         y_index = np.zeros(n, dtype=np.intp)
         if labelled.any():
             _, y_index[labelled] = encode_labels(
-                _as_class_dtype(y[labelled], self.classes_), self.classes_.shape[0],
+                as_class_dtype(y[labelled], self.classes_), self.classes_.shape[0],
                 labels=self.classes_, min_classes=1,
             )
         return labelled, y_index
@@ -536,7 +541,7 @@ class CalibrationMonitor(BaseEstimator):
             ``chunks``), and the internal summaries.
         """
         check_is_fitted(self, "reference_")
-        return _jsonable({
+        return jsonable({
             "version": _STATE_VERSION,
             "params": self.get_params(),
             "classes": self.classes_,
@@ -546,8 +551,8 @@ class CalibrationMonitor(BaseEstimator):
             "cusum_threshold": self.cusum_threshold_,
             "chunk_threshold": self.chunk_threshold_,
             "n_rows": self.n_rows_,
-            "complete": [_without_cache(c) for c in self._chunks],
-            "open": None if self._open is None else _without_cache(self._open),
+            "complete": [without_cache(c) for c in self._chunks],
+            "open": None if self._open is None else without_cache(self._open),
             "cusum_before": self._cusum_before,
             "pending_rows": self._pending_rows,
             "pending_chunks": self._pending_chunks,
@@ -576,17 +581,17 @@ class CalibrationMonitor(BaseEstimator):
         if isinstance(params.get("chunk_period"), dict):
             params["chunk_period"] = np.timedelta64(params["chunk_period"]["nanoseconds"], "ns")
         monitor = cls(**params)
-        monitor._period_ns = _period_nanoseconds(monitor.chunk_period)
+        monitor._period_ns = period_nanoseconds(monitor.chunk_period)
         monitor.classes_ = np.asarray(state["classes"])
         k = monitor.classes_.shape[0]
         monitor.score_type_ = state["score_type"]
         monitor.n_features_in_ = state["n_features_in"]
-        monitor.reference_ = {key: _float(v) for key, v in state["reference"].items()}
+        monitor.reference_ = {key: from_json_number(v) for key, v in state["reference"].items()}
         monitor.cusum_threshold_ = state["cusum_threshold"]
         monitor.chunk_threshold_ = state["chunk_threshold"]
         monitor.n_rows_ = state["n_rows"]
-        monitor._chunks = [_chunk_from(c, k) for c in state["complete"]]
-        monitor._open = None if state["open"] is None else _chunk_from(state["open"], k)
+        monitor._chunks = [chunk_from(c, k) for c in state["complete"]]
+        monitor._open = None if state["open"] is None else chunk_from(state["open"], k)
         monitor._cusum_before = state["cusum_before"]
         monitor._pending_rows = np.asarray(state["pending_rows"], dtype=np.int64)
         monitor._pending_chunks = np.asarray(state["pending_chunks"], dtype=np.int64)
@@ -612,143 +617,3 @@ def _normal_quantile(level):
     return _QUANTILES[level]
 
 
-def _batch_summaries(log_proba, y_index, labelled, chunk_ids):
-    """(chunk, rows, summary) of each chunk of a batch, rows sorted by chunk; the
-    per-row work is done once for the whole batch."""
-    chunks, first = np.unique(chunk_ids, return_index=True)
-    bounds = list(first) + [chunk_ids.shape[0]]
-    entropy = -np.einsum("ij,ij->i", np.exp(log_proba), log_proba)
-    labelled_rows = np.flatnonzero(labelled)
-    cuts = np.searchsorted(labelled_rows, bounds)
-    groups = [slice(cuts[i], cuts[i + 1]) for i in range(len(chunks))]
-    summaries = labelled_summaries(log_proba[labelled_rows], y_index[labelled_rows], groups)
-    for i, chunk in enumerate(chunks):
-        rows = slice(bounds[i], bounds[i + 1])
-        summary = summaries[i]
-        summary["n"] = rows.stop - rows.start
-        summary["entropy"] = float(entropy[rows].sum())
-        yield int(chunk), rows, summary
-
-
-def _freeze(chunks, pending_chunks, n_classes):
-    """Complete chunks with no row waiting for a label keep their table numbers only
-    (a few floats instead of the recalibration sums)."""
-    waiting = set(np.asarray(pending_chunks).tolist())
-    frozen = []
-    for chunk in chunks:
-        if "summary" in chunk and chunk["index"] not in waiting:
-            numbers = chunk.get("derived") or derived(chunk["summary"], n_classes)
-            chunk = {"index": chunk["index"], "start": chunk["start"], "end": chunk["end"],
-                     "derived": numbers}
-        frozen.append(chunk)
-    return frozen
-
-
-def _is_labelled(y, classes):
-    """Rows with a label: not None, not NaN, and not -1 unless -1 is a class."""
-    if y.dtype.kind == "f":
-        missing = np.isnan(y)
-    elif y.dtype.kind == "O":
-        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in y])
-    else:
-        missing = np.zeros(y.shape[0], dtype=bool)
-    if y.dtype.kind in "iuf" and -1 not in set(classes.tolist()):
-        missing |= y == -1
-    return ~missing
-
-
-def _as_class_dtype(y, classes):
-    if classes.dtype.kind in "iu" and y.dtype.kind in "fO":
-        return y.astype(classes.dtype)
-    return y
-
-
-def _period_nanoseconds(period):
-    if period is None:
-        return None
-    if isinstance(period, np.timedelta64):
-        nanoseconds = int(period.astype("timedelta64[ns]").astype(np.int64))
-    else:
-        text = str(period).strip()
-        number = "".join(ch for ch in text if ch.isdigit()) or "1"
-        unit = text[len(number) if text[0].isdigit() else 0:].strip()
-        units = {"D": "D", "d": "D", "h": "h", "H": "h", "min": "m", "m": "m", "s": "s",
-                 "W": "W", "w": "W"}
-        if unit not in units:
-            raise ValueError(
-                f"chunk_period={period!r} is not understood; use a number and one of "
-                "W, D, h, min, s ('D', '6h', '30min') or a numpy.timedelta64."
-            )
-        nanoseconds = int(np.timedelta64(int(number), units[unit]).astype("timedelta64[ns]")
-                          .astype(np.int64))
-    if nanoseconds <= 0:
-        raise ValueError(f"chunk_period must be positive; got {period!r}.")
-    return nanoseconds
-
-
-def _unpack(X, y, timestamps, scores, timestamp):
-    """(scores, labels, timestamps) from arrays, or from a DataFrame's named columns."""
-    if type(X).__name__ != "DataFrame":
-        if scores is not None or timestamp is not None:
-            raise ValueError(
-                "scores= and timestamp= name the columns of a DataFrame; with arrays, "
-                "pass update(scores, y, timestamps)."
-            )
-        return X, y, timestamps
-    if not isinstance(scores, str):
-        raise ValueError("With a DataFrame, name the score columns: "
-                         "update(frame, scores='proba_*', y='label', timestamp='ts').")
-    columns = [c for c in X.columns if fnmatch.fnmatchcase(str(c), scores)]
-    if not columns:
-        raise ValueError(f"No column of the frame matches scores={scores!r}; its columns are "
-                         f"{[str(c) for c in X.columns]}.")
-    for name, what in ((y, "y"), (timestamp, "timestamp")):
-        if name is not None and (not isinstance(name, str) or name not in X.columns):
-            raise ValueError(f"{what}={name!r} is not a column of the frame.")
-    values = X[columns].to_numpy(dtype=np.float64)
-    labels = None if y is None else X[y].to_numpy()
-    times = None if timestamp is None else X[timestamp].to_numpy()
-    return values[:, 0] if len(columns) == 1 else values, labels, times
-
-
-def _without_cache(chunk):
-    """A chunk without its cached table numbers, unless they are all it has (frozen)."""
-    if "summary" not in chunk:
-        return chunk
-    return {key: value for key, value in chunk.items() if key != "derived"}
-
-
-def _jsonable(value):
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return [_jsonable(v) for v in value.tolist()]
-    if isinstance(value, np.timedelta64):
-        return {"nanoseconds": int(value.astype("timedelta64[ns]").astype(np.int64))}
-    if isinstance(value, np.generic):
-        return _jsonable(value.item())
-    if isinstance(value, float) and not np.isfinite(value):
-        return str(value)
-    return value
-
-
-def _float(value):
-    if isinstance(value, str):
-        return float(value)
-    return value
-
-
-def _chunk_from(chunk, n_classes):
-    if "summary" not in chunk:  # frozen: its table numbers
-        return {**chunk, "derived": {key: _float(value) for key, value in
-                                     chunk["derived"].items()}}
-    template = empty_summary(n_classes)
-    summary = {}
-    for key, default in template.items():
-        value = chunk["summary"][key]
-        summary[key] = np.asarray(value, dtype=np.float64) if isinstance(default, np.ndarray) \
-            else value
-    return {"index": chunk["index"], "start": chunk["start"], "end": chunk["end"],
-            "summary": summary}

@@ -221,3 +221,21 @@ def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, n_stre
         cusum_max = np.maximum(cusum_max, cusum)
     level = 1.0 - alpha / 2.0
     return float(np.quantile(cusum_max, level)), float(np.quantile(z.max(axis=1), level))
+
+
+def batch_summaries(log_proba, y_index, labelled, chunk_ids):
+    """(chunk, rows, summary) of each chunk of a batch, rows sorted by chunk; the
+    per-row work is done once for the whole batch."""
+    chunks, first = np.unique(chunk_ids, return_index=True)
+    bounds = list(first) + [chunk_ids.shape[0]]
+    entropy = -np.einsum("ij,ij->i", np.exp(log_proba), log_proba)
+    labelled_rows = np.flatnonzero(labelled)
+    cuts = np.searchsorted(labelled_rows, bounds)
+    groups = [slice(cuts[i], cuts[i + 1]) for i in range(len(chunks))]
+    summaries = labelled_summaries(log_proba[labelled_rows], y_index[labelled_rows], groups)
+    for i, chunk in enumerate(chunks):
+        rows = slice(bounds[i], bounds[i + 1])
+        summary = summaries[i]
+        summary["n"] = rows.stop - rows.start
+        summary["entropy"] = float(entropy[rows].sum())
+        yield int(chunk), rows, summary

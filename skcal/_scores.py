@@ -106,6 +106,17 @@ def resolve_score_type(X, score_type):
     return score_type
 
 
+def check_score_columns(X, expected, *, name="X", fitted="the calibrator"):
+    """Refuse scores whose number of columns differs from those seen in ``fit``."""
+    shape = tuple(X.shape)
+    n_columns = 1 if len(shape) == 1 else shape[1]
+    if n_columns != expected:
+        raise ValueError(
+            f"{name} has {n_columns} score column(s) but {fitted} was fitted on "
+            f"{expected}; pass scores of the same shape as in fit."
+        )
+
+
 def log_probabilities(P):
     """``log(P)`` with exact zeros floored at the dtype's smallest normal."""
     return np.log(np.maximum(P, probability_floor(P.dtype)))

@@ -116,7 +116,7 @@ def test_missing_label_markers_nan_and_minus_one():
 
 
 @pytest.mark.parametrize("bad, message", [
-    (lambda x, y: (x[:, :3], y), "3 column"),
+    (lambda x, y: (x[:, :3], y), "3 score column"),
     (lambda x, y: (np.where(np.arange(100)[:, None] == 50, np.nan, x), y), "non-finite"),
     (lambda x, y: (x, np.where(np.arange(100) == 7, 9, y)), "not in labels"),
     (lambda x, y: (x, y[:-1]), "one label"),
