@@ -221,19 +221,16 @@ class Rows:
     def take(self, index):
         """The prepared rows at ``index`` (sorted integers), in memory."""
         index = np.asarray(index)
-        if self.is_dask or is_zarr(self.data):
-            step = int(index[1] - index[0]) if index.shape[0] > 1 else 1
-            regular = index.shape[0] > 1 and np.all(np.diff(index) == step)
-            selected = (
-                self.data[int(index[0]) : int(index[-1]) + 1 : step]
-                if regular
-                else self.data[index]
-            )
-            if self.is_dask:
-                selected = selected.compute()
+        step = int(index[1] - index[0]) if index.shape[0] > 1 else 1
+        regular = index.shape[0] > 1 and step > 0 and np.all(np.diff(index) == step)
+        # a regular stride is a slice: a view of an array in memory, a cheap read elsewhere
+        selected = (
+            self.data[int(index[0]) : int(index[-1]) + 1 : step] if regular else self.data[index]
+        )
+        if self.is_dask:
+            selected = selected.compute()
+        if is_zarr(self.data) or self.is_dask:
             selected = np.asarray(selected)
-        else:
-            selected = self.data[index]
         selected = _as_compute_array(selected, self.dtype)
         if self.prepare is None:
             return selected
