@@ -195,25 +195,32 @@ def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, n_stre
     Simulated streams are built from the reference itself: chunk means of
     ``chunk_size`` rows resampled from the reference's per-row NLL (so heavy
     tails are kept), compared with the mean of a resample of the whole
-    reference (so the reference's own sampling error is kept), standardised as
-    the monitor standardises real chunks.
+    reference and standardised by that resample's standard deviation (so the
+    reference's own sampling error, in both, is kept), as the monitor
+    standardises real chunks.
     """
     rng = np.random.default_rng(random_state)
     reference_nll = np.asarray(reference_nll, dtype=np.float64)
     n0 = reference_nll.shape[0]
-    sd = reference_nll.std(ddof=1)
     pool = np.empty(pool_size)
     step = max(1, 2**22 // chunk_size)
     for start in range(0, pool_size, step):
         stop = min(start + step, pool_size)
         pool[start:stop] = reference_nll[rng.integers(n0, size=(stop - start, chunk_size))].mean(1)
+    # each simulated stream is compared with a resampled reference, standardised by that
+    # resample's own mean and standard deviation, as real chunks are by the reference's:
+    # with heavy tails a sample's standard deviation is usually too small, and the
+    # resamples' are too small relative to the reference in the same way
     reference_means = np.empty(n_streams)
+    reference_sds = np.empty(n_streams)
     step = max(1, 2**22 // n0)
     for start in range(0, n_streams, step):
         stop = min(start + step, n_streams)
-        reference_means[start:stop] = reference_nll[rng.integers(n0, size=(stop - start, n0))].mean(1)
+        resample = reference_nll[rng.integers(n0, size=(stop - start, n0))]
+        reference_means[start:stop] = resample.mean(axis=1)
+        reference_sds[start:stop] = resample.std(axis=1, ddof=1)
     z = (pool[rng.integers(pool_size, size=(n_streams, horizon))]
-         - reference_means[:, None]) / (sd / np.sqrt(chunk_size))
+         - reference_means[:, None]) / (reference_sds[:, None] / np.sqrt(chunk_size))
     cusum = np.zeros(n_streams)
     cusum_max = np.zeros(n_streams)
     for t in range(horizon):

@@ -63,7 +63,7 @@ def _drifting(kind, rng, chunk):
 @pytest.mark.parametrize("kind, verdict, within", [
     # a calibrated model's NLL grows only to second order as its logits sharpen: at
     # T = 0.6 it is 0.04 nats (1.5 standard errors of a 1000-row chunk) above the
-    # reference, so the CUSUM takes longer (14 to 26 chunks over six seeds)
+    # reference, so the CUSUM takes longer (14 to 28 chunks over six seeds)
     ("overconfidence", "recalibrate", 30),
     ("refinement", "retrain", 5),
     ("label shift", "recalibrate", 15),
