@@ -276,9 +276,13 @@ class CalibrationMonitor(BaseEstimator):
         Returns
         -------
         self : CalibrationMonitor
+            Unchanged by a batch of no rows.
         """
         check_is_fitted(self, "reference_")
-        return self._update(*unpack(X, y, timestamps, scores, timestamp))
+        scores_array, labels, times = unpack(X, y, timestamps, scores, timestamp)
+        if np.shape(scores_array)[0] == 0:  # a period without rows: nothing to add
+            return self
+        return self._update(scores_array, labels, times)
 
     def _update(self, scores, y, timestamps):
         log_proba = self._log_proba(scores)

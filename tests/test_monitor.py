@@ -131,6 +131,23 @@ def test_a_bad_batch_changes_nothing(bad, message):
     assert json.dumps(monitor.to_dict()) == before
 
 
+def test_an_empty_batch_changes_nothing_and_string_labels_work():
+    rng = np.random.default_rng(12)
+    names = np.array(["cat", "dog", "eel", "fox"])
+    logits, y = stream(rng, 3000)
+    monitor = CalibrationMonitor(chunk_size=300, min_labels=50).fit(logits, names[y])
+    before = json.dumps(monitor.to_dict())
+    monitor.update(np.empty((0, K)), np.empty(0, dtype=str))
+    assert json.dumps(monitor.to_dict()) == before
+    logits, y = stream(rng, 300)
+    labels = names[y].astype(object)
+    labels[:100] = None  # not labelled yet
+    monitor.update(logits, labels)
+    assert monitor.to_dict()["chunks"][0]["n_labelled"] == 200
+    monitor.add_labels(np.arange(100), names[y[:100]])
+    assert monitor.to_dict()["chunks"][0]["n_labelled"] == 300
+
+
 def test_out_of_order_timestamps_are_refused_and_change_nothing():
     rng = np.random.default_rng(5)
     monitor = CalibrationMonitor(chunk_size=500, chunk_period="D").fit(*stream(rng, 3000))
