@@ -232,6 +232,12 @@ def flatten_leading(X, name="X"):
     shape = tuple(np.shape(X)) if not hasattr(X, "shape") else tuple(X.shape)
     if len(shape) <= 2:
         return X, None
+    if type(X).__module__.split(".")[0] == "zarr":
+        raise ValueError(
+            f"{name} is a Zarr array of shape {shape}; store the scores as 2-D rows "
+            f"(n, {shape[-1]}), or pass dask.array.from_zarr(...).reshape(-1, {shape[-1]}), "
+            "so that they are not read into memory whole."
+        )
     if not hasattr(X, "reshape"):
         X = np.asarray(X)
     try:

@@ -334,3 +334,12 @@ def test_probability_metrics_take_logits_and_softmax_them_block_by_block(scores,
                     calibration_curve(y, proba).prob_pred, rtol=1e-10)
     with pytest.raises(ValueError, match="exactly one of y_prob and logits"):
         expected_calibration_error(y, proba, logits=held)
+
+
+def test_a_zarr_array_of_more_than_two_dimensions_is_refused_not_loaded(tmp_path):
+    zarr = pytest.importorskip("zarr", reason="Zarr is an optional extra (skcal[dask])")
+    store = zarr.open_array(str(tmp_path / "tokens.zarr"), mode="w", shape=(4, 50, 6),
+                            chunks=(2, 50, 6), dtype="f4")
+    store[...] = np.random.default_rng(0).normal(size=(4, 50, 6))
+    with pytest.raises(ValueError, match="store the scores as 2-D rows"):
+        nll_from_logits(np.zeros((4, 50), dtype=int), store)
