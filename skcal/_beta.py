@@ -26,7 +26,8 @@ class BetaCalibration(BaseCalibrator):
     the logit (``a = b``), and also S-shaped and inverse-S-shaped corrections
     of a probability ``p`` that a sigmoid on the logit cannot make. The
     constraint ``a, b >= 0`` keeps the map monotone. The three parameters
-    minimise the negative log-likelihood (L-BFGS-B with the analytic gradient).
+    minimise the negative log-likelihood (projected Newton with the exact
+    Hessian; all classes' maps in one pass over the data per iteration).
     For ``K > 2`` classes one map per class is fitted one-vs-rest on that
     class's probability and the outputs are renormalised.
 
@@ -38,11 +39,12 @@ class BetaCalibration(BaseCalibrator):
     Parameters
     ----------
 {_COMMON_PARAMETERS_DOC}
-    tol : float, default=1e-8
-        Gradient tolerance of L-BFGS-B.
+    tol : float, default=1e-12
+        Stop when the Newton decrement of a map (the predicted NLL reduction,
+        in nats) falls below ``tol``.
 
-    max_iter : int, default=1000
-        Maximum number of L-BFGS-B iterations.
+    max_iter : int, default=100
+        Maximum number of Newton iterations.
 
     Attributes
     ----------
@@ -52,9 +54,9 @@ class BetaCalibration(BaseCalibrator):
     intercept_ : ndarray of shape (1,) for binary problems, else (n_classes,)
         ``c`` of each map.
 
-    n_iter_ : int
-        L-BFGS-B iterations (the maps of all classes are fitted together, one
-        pass over the data per evaluation).
+    n_iter_ : ndarray of int
+        Newton iterations of each map (all maps are fitted together, one pass
+        over the data per iteration).
 
 {_COMMON_ATTRIBUTES_DOC}
     See Also
@@ -98,8 +100,8 @@ class BetaCalibration(BaseCalibrator):
         response_method="auto",
         score_type="auto",
         ignore_index=None,
-        tol=1e-8,
-        max_iter=1000,
+        tol=1e-12,
+        max_iter=100,
     ):
         super().__init__(
             estimator,
@@ -123,10 +125,10 @@ class BetaCalibration(BaseCalibrator):
             score_rows, positives, y, sample_weight, targets,
             tol=self.tol, max_iter=self.max_iter,
         )
-        if not converged:
+        if not converged.all():
             warn(
-                f"Beta calibration did not converge in {self.max_iter} iterations; "
-                "increase max_iter.",
+                f"Beta calibration did not converge in {self.max_iter} Newton iterations "
+                "for some class; increase max_iter.",
                 ConvergenceWarning,
             )
         return {"coef_": params[:, :2], "intercept_": params[:, 2], "n_iter_": n_iter}

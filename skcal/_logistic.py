@@ -10,7 +10,6 @@ Dask cluster, and one Newton iteration is one pass for all classes.
 
 
 import numpy as np
-from scipy.optimize import minimize
 
 from ._blocks import Rows, is_streamed, total_weight
 from ._scores import class_scores
@@ -141,22 +140,82 @@ def _platt_pass(score_rows, y, w, params, positives, targets):
 
 def _newton_steps(hess, grad):
     """``-H^-1 g`` for each problem; least squares where ``H`` is singular."""
-    steps = np.empty_like(grad)
-    for k in range(grad.shape[0]):
-        try:
-            steps[k] = -np.linalg.solve(hess[k], grad[k])
-        except np.linalg.LinAlgError:
-            steps[k] = -np.linalg.lstsq(hess[k], grad[k], rcond=None)[0]
-    return steps
+    try:
+        return -np.linalg.solve(hess, grad[..., None])[..., 0]
+    except np.linalg.LinAlgError:
+        steps = np.empty_like(grad)
+        for k in range(grad.shape[0]):
+            try:
+                steps[k] = -np.linalg.solve(hess[k], grad[k])
+            except np.linalg.LinAlgError:
+                steps[k] = -np.linalg.lstsq(hess[k], grad[k], rcond=None)[0]
+        return steps
+
+
+def projected_newton(evaluate, start, lower, n_total, *, tol, max_iter):
+    """Minimise independent smooth convex problems, each over a few parameters
+    bounded below, all in one pass of ``evaluate`` per iteration.
+
+    ``evaluate(params) -> (loss, grad, hess)`` gives, for params of shape
+    (n_problems, d), each problem's summed loss, gradient and Hessian. Newton's
+    method with the exact Hessian; a parameter at its bound whose gradient
+    pushes it outward is held there (projected Newton); a step that does not
+    lower a problem's loss enough is halved. A problem stops when its Newton
+    decrement (the predicted loss reduction per unit weight) is below ``tol``.
+
+    Returns
+    -------
+    params : ndarray of shape (n_problems, d)
+    n_iter : ndarray of int
+    converged : ndarray of bool
+    """
+    params = np.maximum(np.array(start, dtype=np.float64), lower)
+    n_problems, d = params.shape
+    loss, grad, hess = evaluate(params)
+    active = np.ones(n_problems, dtype=bool)
+    converged = np.zeros(n_problems, dtype=bool)
+    n_iter = np.zeros(n_problems, dtype=int)
+    eye = np.eye(d)
+    for iteration in range(1, max_iter + 1):
+        n_iter[active] = iteration
+        held = (params <= lower) & (grad > 0)
+        free_grad = np.where(held, 0.0, grad)
+        reduced = np.where(held[:, :, None] | held[:, None, :], eye, hess)
+        step = np.zeros_like(params)
+        step[active] = _newton_steps(reduced[active], free_grad[active])
+        decrement = -np.einsum("ij,ij->i", free_grad, step) / n_total
+        done = active & (~np.isfinite(decrement) | (decrement <= tol))
+        converged[done] = np.isfinite(decrement[done])
+        active &= ~done
+        if not active.any():
+            break
+        searching = active.copy()
+        scale = np.ones(n_problems)
+        for _ in range(60):
+            candidate = np.where(searching[:, None],
+                                 np.maximum(params + scale[:, None] * step, lower), params)
+            new_loss, new_grad, new_hess = evaluate(candidate)
+            change = np.einsum("ij,ij->i", grad, candidate - params)
+            accepted = searching & (new_loss <= loss + 1e-4 * change)
+            params[accepted] = candidate[accepted]
+            loss[accepted], grad[accepted], hess[accepted] = (
+                new_loss[accepted], new_grad[accepted], new_hess[accepted]
+            )
+            searching &= ~accepted
+            if not searching.any():
+                break
+            scale[searching] *= 0.5
+        else:
+            active &= ~searching  # no step lowered the loss: give up on those
+    return params, n_iter, converged
 
 
 def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter):
     """Minimise each problem's NLL of ``sigmoid(a * s + b)`` against its targets.
 
-    Newton's method with the exact 2 x 2 Hessian of every problem, all problems
-    in one pass per iteration; a step that does not lower a problem's loss is
-    halved until it does. A problem stops when its Newton decrement (the
-    predicted loss reduction, in nats per unit weight) is below ``tol``.
+    :func:`projected_newton` (without bounds) with the exact 2 x 2 Hessian of
+    every problem, all problems in one pass per iteration, started at ``a = 0``
+    and ``b`` the log-odds of the mean target.
 
     Returns
     -------
@@ -170,42 +229,13 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
     counts = np.bincount(y, weights=sample_weight, minlength=int(positives.max()) + 1)
     mean_target = (counts[positives] * t_pos + (n_total - counts[positives]) * t_neg) / n_total
     mean_target = np.clip(mean_target, 1e-12, 1 - 1e-12)
-    params = np.column_stack([np.zeros(len(positives)), np.log(mean_target / (1 - mean_target))])
+    start = np.column_stack([np.zeros(len(positives)), np.log(mean_target / (1 - mean_target))])
 
     def evaluate(at):
         return _platt_pass(score_rows, y, sample_weight, at, positives, targets)
 
-    loss, grad, hess = evaluate(params)
-    active = np.ones(len(positives), dtype=bool)
-    converged = np.zeros(len(positives), dtype=bool)
-    n_iter = np.zeros(len(positives), dtype=int)
-    for iteration in range(1, max_iter + 1):
-        n_iter[active] = iteration
-        step = np.zeros_like(params)
-        step[active] = _newton_steps(hess[active], grad[active])
-        decrement = -np.einsum("ij,ij->i", grad, step) / n_total
-        done = active & (~np.isfinite(decrement) | (decrement <= tol))
-        converged[done] = np.isfinite(decrement[done])
-        active &= ~done
-        if not active.any():
-            break
-        searching = active.copy()
-        for _ in range(60):
-            candidate = params + np.where(searching[:, None], step, 0.0)
-            new_loss, new_grad, new_hess = evaluate(candidate)
-            slope = np.einsum("ij,ij->i", grad, step)
-            accepted = searching & (new_loss <= loss + 1e-4 * slope)
-            params[accepted] = candidate[accepted]
-            loss[accepted], grad[accepted], hess[accepted] = (
-                new_loss[accepted], new_grad[accepted], new_hess[accepted]
-            )
-            searching &= ~accepted
-            if not searching.any():
-                break
-            step[searching] *= 0.5
-        else:
-            active &= ~searching  # no step lowered the loss: give up on those
-    return params, n_iter, converged
+    return projected_newton(evaluate, start, np.full(2, -np.inf), n_total,
+                            tol=tol, max_iter=max_iter)
 
 
 # --------------------------------------------------------------------------- #
@@ -222,44 +252,46 @@ def _beta_block(s, y, w, params, positives, targets):
     u = params[:, 0] * log_p + params[:, 1] * minus_log_q + params[:, 2]
     loss, p = _sigmoid_terms(u, t)
     residual = p - t
+    c = p * (1.0 - p)
+    c_lp, c_mq = c * log_p, c * minus_log_q
     return (
         _weighted(loss, w),
         np.stack([_weighted(residual * log_p, w), _weighted(residual * minus_log_q, w),
                   _weighted(residual, w)], axis=1),
+        np.stack([_weighted(c_lp * log_p, w), _weighted(c_lp * minus_log_q, w),
+                  _weighted(c_lp, w), _weighted(c_mq * minus_log_q, w), _weighted(c_mq, w),
+                  _weighted(c, w)], axis=1),
     )
 
 
-def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter):
-    """Minimise the summed NLL of every problem's beta map under ``a, b >= 0``.
+def _beta_pass(score_rows, y, w, params, positives, targets):
+    loss, grad, moments = score_rows.reduce(
+        lambda s, y, w: _beta_block(s, y, w, params, positives, targets), y, w
+    )
+    aa, ab, ac, bb, bc, cc = moments.T
+    hess = np.stack([np.stack([aa, ab, ac], axis=1), np.stack([ab, bb, bc], axis=1),
+                     np.stack([ac, bc, cc], axis=1)], axis=1)
+    return loss, grad, hess
 
-    The problems are independent, so their sum is minimised jointly by L-BFGS-B
-    with the analytic gradient, one pass over the rows per evaluation. Each map
-    starts at the identity ``(a, b, c) = (1, 1, 0)``.
+
+def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter):
+    """Minimise each problem's NLL of its beta map under ``a, b >= 0``.
+
+    :func:`projected_newton` with the exact 3 x 3 Hessian of every problem, all
+    problems in one pass per iteration, each started at the identity
+    ``(a, b, c) = (1, 1, 0)``.
 
     Returns
     -------
     params : ndarray of shape (n_problems, 3)
-    n_iter : int
-    converged : bool
+    n_iter : ndarray of int
+    converged : ndarray of bool
     """
     n_total = total_weight(y.shape[0], sample_weight)
-    n_problems = len(positives)
+    start = np.tile([1.0, 1.0, 0.0], (len(positives), 1))
 
-    def objective(flat):
-        params = flat.reshape(n_problems, 3)
-        loss, grad = score_rows.reduce(
-            lambda s, y, w: _beta_block(s, y, w, params, positives, targets), y, sample_weight
-        )
-        return loss.sum() / n_total, grad.ravel() / n_total
+    def evaluate(at):
+        return _beta_pass(score_rows, y, sample_weight, at, positives, targets)
 
-    start = np.tile([1.0, 1.0, 0.0], n_problems)
-    bounds = [(0.0, None), (0.0, None), (None, None)] * n_problems
-    result = minimize(
-        objective,
-        start,
-        jac=True,
-        method="L-BFGS-B",
-        bounds=bounds,
-        options={"maxiter": max_iter, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
-    )
-    return result.x.reshape(n_problems, 3), int(result.nit), bool(result.success)
+    return projected_newton(evaluate, start, np.array([0.0, 0.0, -np.inf]), n_total,
+                            tol=tol, max_iter=max_iter)
