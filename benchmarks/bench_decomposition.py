@@ -7,31 +7,13 @@
 """
 
 import argparse
-import time
-import tracemalloc
-
 import numpy as np
 from sklearn.model_selection import StratifiedKFold
 
 from skcal import TemperatureScaling
 from skcal.metrics import nll_decomposition
 
-
-def median_time(func, repeat):
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        func()
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
-
-
-def peak_memory(func):
-    tracemalloc.start()
-    func()
-    peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    return peak
+from bench_fit import peak_memory, timed  # the same timing as the fit benchmark
 
 
 def main():
@@ -55,8 +37,8 @@ def main():
             TemperatureScaling(score_type="probabilities").fit(
                 proba[train], y[train]).predict_proba(proba[test])
 
-    t_decomposition = median_time(decomposition, args.repeat)
-    t_cross_fit = median_time(cross_fitted_temperature, args.repeat)
+    t_decomposition, _ = timed(decomposition, args.repeat)
+    t_cross_fit, _ = timed(cross_fitted_temperature, args.repeat)
     size = proba.nbytes
     print(f"{args.rows} x {args.classes} float32 probabilities, medians of {args.repeat}")
     print(f"nll_decomposition:            {t_decomposition:.3f} s, peak "

@@ -7,6 +7,7 @@ from ._histogram import HistogramBinning
 from ._isotonic import IsotonicCalibration
 from ._matrix import MatrixScaling
 from ._monitor import CalibrationMonitor
+from ._monitor_plot import MonitorDisplay
 from ._platt import PlattScaling
 from ._plot import ReliabilityDisplay
 from ._temperature import TemperatureScaling
@@ -21,6 +22,7 @@ __all__ = [
     "HistogramBinning",
     "IsotonicCalibration",
     "MatrixScaling",
+    "MonitorDisplay",
     "PlattScaling",
     "ReliabilityDisplay",
     "TemperatureScaling",

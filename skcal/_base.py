@@ -302,18 +302,14 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             resolve_score_type(X, "probabilities")
         return scores_to_logits(X, self.score_type_)
 
-    def _calibrated_rows(self, X, keep_logits=False):
-        """Row blocks of the calibrated log-probabilities of scores ``X`` (scores
-        mode); with ``keep_logits``, pairs of them and the uncalibrated logits."""
+    def _calibrated_rows(self, X):
+        """Row blocks of pairs (calibrated log-probabilities, uncalibrated logits)
+        of scores ``X`` (scores mode)."""
         check_score_columns(X, self.n_features_in_)
         rows, _ = score_rows(X, self.score_type_)
         (params,) = self._map_params()
-        if keep_logits:
-            return rows.then(
-                lambda logits: (log_softmax(self._apply_map(logits, **params), axis=1), logits)
-            )
         return rows.then(
-            lambda logits: log_softmax(self._apply_map(logits, **params), axis=1)
+            lambda logits: (log_softmax(self._apply_map(logits, **params), axis=1), logits)
         )
 
     def predict_log_proba(self, X):
@@ -332,16 +328,22 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             A lazy Dask array, chunked like the rows of ``X``, for a Dask ``X``.
         """
+        return self._calibrated_output(X, _same)
+
+    def _calibrated_output(self, X, transform):
+        """``transform`` of the calibrated log-probabilities, exact ties separated
+        by the uncalibrated scores, for arrays in memory and streamed ones."""
         check_is_fitted(self)
         X, leading = flatten_leading(X) if self.estimator is None else (X, None)
         if self.estimator is None and is_streamed(X):
-            rows = self._calibrated_rows(X, keep_logits=True)
-            return _unflatten(rows.map_rows(lambda pair: separate_ties(*pair), lazy=True),
-                              leading)
-        log_proba = self._raw_log_proba(X)
-        if has_ties(log_proba):
-            log_proba = separate_ties(log_proba, self._uncalibrated_logits(X))
-        return _unflatten(log_proba, leading)
+            rows = self._calibrated_rows(X)
+            output = rows.map_rows(lambda pair: separate_ties(transform(pair[0]), pair[1]),
+                                   lazy=True)
+            return _unflatten(output, leading)
+        output = transform(self._raw_log_proba(X))
+        if has_ties(output):
+            output = separate_ties(output, self._uncalibrated_logits(X))
+        return _unflatten(output, leading)
 
     def _raw_log_proba(self, X):
         """Calibrated log-probabilities of in-memory input, ties left as they are."""
@@ -384,18 +386,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tell the classes apart. No probability changes by more than that;
         :meth:`predict_log_proba` separates the same ties likewise.
         """
-        check_is_fitted(self)
-        X, leading = flatten_leading(X) if self.estimator is None else (X, None)
-        if self.estimator is None and is_streamed(X):
-            rows = self._calibrated_rows(X, keep_logits=True)
-            return _unflatten(
-                rows.map_rows(lambda pair: separate_ties(np.exp(pair[0]), pair[1]), lazy=True),
-                leading,
-            )
-        proba = np.exp(self._raw_log_proba(X))
-        if has_ties(proba):
-            proba = separate_ties(proba, self._uncalibrated_logits(X))
-        return _unflatten(proba, leading)
+        return self._calibrated_output(X, np.exp)
 
     def predict(self, X):
         """The most probable class under the calibrated probabilities.
@@ -466,6 +457,10 @@ def _drop_ignored(X, y, sample_weight, ignore_index):
 def _unflatten(values, leading):
     """Outputs of flattened ``(..., n_classes)`` scores, shaped back."""
     return values if leading is None else values.reshape(tuple(leading) + values.shape[1:])
+
+
+def _same(values):
+    return values
 
 
 def _take(sample_weight, index):

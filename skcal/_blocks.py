@@ -218,6 +218,14 @@ class Rows:
             return result if lazy else result.compute()
         return _map_local(self, self.data, 0, func, vectors, block_elements)
 
+    def read(self):
+        """All the prepared rows in memory (the array itself when nothing is to be
+        done to it)."""
+        if self.prepare is None and isinstance(self.data, np.ndarray) \
+                and not isinstance(self.data, np.memmap) and self.data.dtype == self.dtype:
+            return self.data
+        return self.map_rows(_identity)
+
     def take(self, index):
         """The prepared rows at ``index`` (sorted integers), in memory."""
         index = np.asarray(index)
@@ -303,6 +311,10 @@ class Rows:
         view.data = None
         view.is_dask = False
         return view
+
+
+def _identity(block):
+    return block
 
 
 def _slice_vectors(vectors, start, stop):

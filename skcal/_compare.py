@@ -84,18 +84,14 @@ def _with_score_type(calibrator, score_type):
     return calibrator
 
 
-def _predicted_columns(fitted, scores, proba):
-    """Each row's predicted column: the calibrator's own ``predict`` (which breaks
-    ties between equal probabilities by the uncalibrated scores), else argmax."""
-    if hasattr(fitted, "predict"):
-        return np.asarray(fitted.predict(scores))
-    return proba.argmax(axis=1)
+def _fold_metrics(y_index, proba, sample_weight, labels):
+    """Per-sample log-probabilities of the true class, and the built-in metrics.
 
-
-def _fold_metrics(y_index, proba, sample_weight, labels, predicted):
-    """Per-sample log-probabilities of the true class, and the built-in metrics."""
+    Accuracy is that of ``argmax(proba)``: skcal calibrators separate exact ties
+    in ``predict_proba`` by the uncalibrated scores, so this is their ``predict``.
+    """
     log_p = true_class_log_proba(y_index, proba)
-    correct = predicted == y_index
+    correct = proba.argmax(axis=1) == y_index
     return log_p, {
         "nll": -weighted_mean(log_p, sample_weight),
         "ece": expected_calibration_error(
@@ -115,8 +111,7 @@ def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test
         fitted = clone(calibrator).fit(train_scores, train_y, sample_weight=train_w)
         fit_time = time.perf_counter() - start
         proba = fitted.predict_proba(test_scores)
-        predicted = _predicted_columns(fitted, test_scores, proba)
-        log_p, metrics = _fold_metrics(test_y, proba, test_w, labels, predicted)
+        log_p, metrics = _fold_metrics(test_y, proba, test_w, labels)
         for scorer_name, scorer in scorers.items():
             metrics[scorer_name] = scorer(fitted, test_scores, test_y)
         results[name] = {"proba": proba, "log_p": log_p, "metrics": metrics, "fit_time": fit_time}
@@ -455,11 +450,8 @@ def _score_test_set(candidates, X, y, sample_weight, X_test, y_test, estimator,
     for name, candidate in candidates.items():
         fitted[name] = _refit(candidate, X, y, sample_weight, estimator, response_method)
         proba = fitted[name].predict_proba(X_test)
-        classes = fitted[name].classes_
-        y_index = _index_labels(y_test, classes)
-        predicted = _index_labels(fitted[name].predict(X_test), classes)
-        _, results[name] = _fold_metrics(y_index, proba, None, np.arange(proba.shape[1]),
-                                         predicted)
+        y_index = _index_labels(y_test, fitted[name].classes_)
+        _, results[name] = _fold_metrics(y_index, proba, None, np.arange(proba.shape[1]))
     return results, fitted
 
 

@@ -7,6 +7,7 @@ import numpy as np
 from ._blocks import report_progress, weighted_sum
 from ._files import write_atomically, write_json
 from ._scores import encode_labels
+from ._ties import separate_ties
 from .metrics import nll, nll_from_logits
 
 
@@ -74,17 +75,17 @@ def _nll_before(calibrator, scores, labels):
     return metric(labels, scores, labels=calibrator.classes_)
 
 
+def _true_class_sum(log_proba, y):
+    return weighted_sum(log_proba[np.arange(log_proba.shape[0]), y], None)
+
+
 def _nll_after(calibrator, scores, y_index, write_proba):
     """Mean NLL of the calibrated probabilities, in one pass; with ``write_proba``,
-    the probabilities are written to that ``.npy`` file on the way (to a
-    temporary file first, renamed when complete)."""
-    rows = calibrator._calibrated_rows(scores)
+    the probabilities (as ``predict_proba`` gives them) are written to that
+    ``.npy`` file on the way (to a temporary file first, renamed when complete)."""
+    rows = calibrator._calibrated_rows(scores)  # (log-probabilities, logits) per block
     if write_proba is None:
-        total = rows.reduce(
-            lambda log_p, y: -float(log_p[np.arange(log_p.shape[0]), y].sum(dtype=np.float64)),
-            y_index,
-        )
-        return total / y_index.shape[0]
+        return -rows.reduce(lambda pair, y: _true_class_sum(pair[0], y), y_index) / y_index.shape[0]
     totals = []
 
     def write(temporary):
@@ -92,9 +93,9 @@ def _nll_after(calibrator, scores, y_index, write_proba):
             temporary, mode="w+", dtype=rows.dtype, shape=(rows.n_rows, rows.n_columns)
         )
         total = 0.0
-        for index, log_p in rows.blocks():
-            out[index] = np.exp(log_p)
-            total -= weighted_sum(log_p[np.arange(log_p.shape[0]), y_index[index]], None)
+        for index, (log_p, logits) in rows.blocks():
+            out[index] = separate_ties(np.exp(log_p), logits)
+            total -= _true_class_sum(log_p, y_index[index])
         out.flush()
         del out
         totals.append(total)

@@ -28,7 +28,7 @@ def class_score_rows(logits):
     scores = rows.then(lambda block: class_scores(block)[0], n_columns=n_problems)
     if rows.is_dask or is_streamed(rows.data):
         return scores, positives
-    return Rows(scores.map_rows(lambda block: block)), positives
+    return Rows(scores.read()), positives
 
 
 def _weighted(values, w):

@@ -3,8 +3,7 @@
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import log_softmax
-from scipy.stats import norm
+from scipy.special import log_softmax, ndtri
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
@@ -25,18 +24,10 @@ from ._monitor_stats import (
     alarm_thresholds,
     batch_summaries,
     derived,
-    entropy_sums,
     labelled_summary,
 )
-from ._scores import (
-    SCORE_TYPES,
-    as_float_array,
-    check_probabilities,
-    check_score_columns,
-    encode_labels,
-    resolve_score_type,
-    scores_to_logits,
-)
+from ._score_rows import score_rows
+from ._scores import SCORE_TYPES, check_score_columns, encode_labels
 
 VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
 _STATE_VERSION = 1
@@ -210,25 +201,24 @@ class CalibrationMonitor(BaseEstimator):
         if isinstance(self.random_state, np.random.RandomState):
             raise ValueError("random_state must be an int or None, so the state can be saved.")
         self._period_ns = period_nanoseconds(self.chunk_period)
-        scores = as_float_array(scores, name="scores")
-        self.score_type_ = resolve_score_type(scores, self.score_type)
-        logits = scores_to_logits(scores, self.score_type_)
-        if np.shape(y)[0] != logits.shape[0]:
+        logits, self.score_type_ = score_rows(scores, self.score_type, name="scores")
+        self.n_features_in_ = 1 if np.ndim(scores) == 1 else np.shape(scores)[1]
+        log_proba = log_softmax(np.asarray(logits.read(), dtype=np.float64), axis=1)
+        if np.shape(y)[0] != log_proba.shape[0]:
             raise ValueError(
-                f"scores has {logits.shape[0]} rows but y has {np.shape(y)[0]}; pass one "
+                f"scores has {log_proba.shape[0]} rows but y has {np.shape(y)[0]}; pass one "
                 "label per row."
             )
-        self.classes_, y_index = encode_labels(y, logits.shape[1])
-        self.n_features_in_ = 1 if scores.ndim == 1 else scores.shape[1]
-        log_proba = log_softmax(np.asarray(logits, dtype=np.float64), axis=1)
+        self.classes_, y_index = encode_labels(y, log_proba.shape[1])
         if log_proba.shape[0] < 2 * self.min_labels:
             raise ValueError(
                 f"The reference has {log_proba.shape[0]} rows; pass at least "
                 f"{2 * self.min_labels} (twice min_labels) to estimate its NLL."
             )
         reference_nll = -log_proba[np.arange(log_proba.shape[0]), y_index]
-        summary = labelled_summary(log_proba, y_index)
-        summary["n"], summary["entropy"] = entropy_sums(log_proba)
+        n = log_proba.shape[0]
+        ((_, _, summary),) = batch_summaries(log_proba, y_index, np.ones(n, dtype=bool),
+                                             np.zeros(n, dtype=np.int64))
         self.reference_ = derived(summary, self.classes_.shape[0])
         self.reference_["nll_sd"] = float(reference_nll.std(ddof=1))
         self.cusum_threshold_, self.chunk_threshold_ = alarm_thresholds(
@@ -377,12 +367,9 @@ class CalibrationMonitor(BaseEstimator):
 
     # ------------------------------------------------------------ internals
     def _log_proba(self, scores):
-        scores = as_float_array(scores, name="scores")
+        logits, _ = score_rows(scores, self.score_type_, name="scores")
         check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
-        if self.score_type_ == "probabilities":
-            check_probabilities(scores, name="scores")
-        logits = scores_to_logits(scores, self.score_type_)
-        return log_softmax(np.asarray(logits, dtype=np.float64), axis=1)
+        return log_softmax(np.asarray(logits.read(), dtype=np.float64), axis=1)
 
     def _labels(self, y, n):
         """(labelled mask, column index of each labelled row's class)."""
@@ -479,7 +466,7 @@ class CalibrationMonitor(BaseEstimator):
         rise = row["nll"] - reference["nll"]
         refinement_rise = row["nll_refinement"] - reference["nll_refinement"]
         standard_error = np.hypot(row["nll_se"], reference["nll_se"])
-        significant = refinement_rise > _normal_quantile(1 - self.alpha / 2) * standard_error
+        significant = refinement_rise > ndtri(1 - self.alpha / 2) * standard_error
         return "retrain" if significant and refinement_rise >= 0.5 * rise else "recalibrate"
 
     # -------------------------------------------------------------- results
@@ -612,12 +599,5 @@ _COLUMNS = ("chunk", "start", "end", "n", "n_labelled", "accuracy", "nll", "nll_
             "threshold", "alarm", "verdict")
 
 
-_QUANTILES = {}
-
-
-def _normal_quantile(level):
-    if level not in _QUANTILES:
-        _QUANTILES[level] = float(norm.ppf(level))
-    return _QUANTILES[level]
 
 

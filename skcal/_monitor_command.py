@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ._files import write_atomically, write_json
+from ._monitor_io import unpack
 
 ALARM_STATUS = 1
 
@@ -40,18 +41,11 @@ def read_period(path, args, *, error):
             raise error(f"reading {path} needs pyarrow: pip install pyarrow") from exc
     else:
         frame = pd.read_csv(file)
-    if args.timestamp is not None and args.timestamp in frame.columns:
-        frame[args.timestamp] = pd.to_datetime(frame[args.timestamp])
-    return frame, args.labels, args.timestamp
-
-
-def _update(monitor, period, args):
-    scores, labels, times = period
-    if type(scores).__name__ == "DataFrame":
-        labels_column = labels if labels in scores.columns else None
-        return monitor.update(scores, y=labels_column, scores=args.scores,
-                              timestamp=times if times in scores.columns else None)
-    return monitor.update(scores, labels, times)
+    timestamp = args.timestamp if args.timestamp in frame.columns else None
+    if timestamp is not None:
+        frame[timestamp] = pd.to_datetime(frame[timestamp])
+    labels = args.labels if args.labels in frame.columns else None
+    return unpack(frame, labels, None, args.scores, timestamp)
 
 
 def run_monitor(args, *, error):
@@ -66,45 +60,30 @@ def run_monitor(args, *, error):
             raise error(f"--state {state_path}: not a monitor state ({exc})") from exc
         print(f"Continuing from {state_path} ({monitor.n_rows_} rows seen so far).")
     else:
-        reference = read_period(args.reference, args, error=error)
-        if type(reference[0]).__name__ == "DataFrame":
-            frame = reference[0]
-            columns = [c for c in frame.columns if _matches(c, args.scores)]
-            if not columns or args.labels not in frame.columns:
-                raise error(f"REFERENCE needs score columns matching {args.scores!r} and a "
-                            f"label column {args.labels!r}")
-            ref_scores = frame[columns].to_numpy(dtype=np.float64)
-            ref_scores = ref_scores[:, 0] if len(columns) == 1 else ref_scores
-            ref_labels = frame[args.labels].to_numpy()
-        else:
-            ref_scores, ref_labels, _ = reference
-            if ref_labels is None:
-                raise error(f"REFERENCE {args.reference} needs labels (an array 'labels')")
+        ref_scores, ref_labels, _ = read_period(args.reference, args, error=error)
+        if ref_labels is None:
+            raise error(f"REFERENCE {args.reference} needs labels (an array 'labels', or "
+                        f"the column --labels {args.labels!r})")
         monitor = CalibrationMonitor(
             chunk_size=args.chunk_size, chunk_period=args.chunk_period, alpha=args.alpha,
         ).fit(ref_scores, ref_labels)
-    chunks_before = monitor._table[-1]["chunk"] if monitor._table else None
+    before = monitor.to_dict()["chunks"]
+    last_before = before[-1]["chunk"] if before else None
     for path in args.production:
-        monitor = _update(monitor, read_period(path, args, error=error), args)
-    table = monitor.to_dict()["chunks"]
-    new = [row for row in table if chunks_before is None or row["chunk"] > chunks_before]
-    _print_table(table)
+        monitor.update(*read_period(path, args, error=error))
+    state = monitor.to_dict()
+    new = [row for row in state["chunks"] if last_before is None or row["chunk"] > last_before]
+    _print_table(state["chunks"])
     print(monitor.summary())
     if args.json:
-        write_json(args.json, monitor.to_dict())
+        write_json(args.json, state)
         print(f"Monitor table and state written to {args.json}")
     if args.plot:
         _save_plot(monitor, args.plot)
     if state_path is not None:
-        write_json(state_path, monitor.to_dict())
+        write_json(state_path, state)
         print(f"State saved to {state_path}")
     return ALARM_STATUS if any(row["alarm"] for row in new) else 0
-
-
-def _matches(column, pattern):
-    import fnmatch
-
-    return fnmatch.fnmatchcase(str(column), pattern)
 
 
 def _print_table(table):

@@ -57,12 +57,6 @@ def add_summaries(a, b):
     return {key: a[key] + b[key] for key in a}
 
 
-def entropy_sums(log_proba):
-    """(rows, sum of prediction entropies) of rows with or without labels."""
-    proba = np.exp(log_proba)
-    return log_proba.shape[0], float(-(proba * log_proba).sum())
-
-
 def labelled_summary(log_proba, y_index):
     """Sums over labelled rows: NLL, accuracy, Brier, ECE bins and recalibration terms.
 

@@ -296,20 +296,17 @@ class ReliabilityDisplay:
         -------
         display : ReliabilityDisplay
         """
+        options = dict(kind=kind, class_label=class_label, n_bins=n_bins,
+                       sample_weight=sample_weight, labels=labels)
+        curve = calibration_curve(y_true, y_prob, strategy=strategy, **options)
         # the histogram shows the distribution on equal-width bins, whatever the
         # curve's binning (equal-mass bins would draw every bar the same height)
-        histogram = calibration_curve(
-            y_true, y_prob, kind=kind, class_label=class_label, n_bins=n_bins,
-            strategy="uniform", sample_weight=sample_weight, labels=labels,
-        )
+        histogram = (curve if strategy == "uniform"
+                     else calibration_curve(y_true, y_prob, strategy="uniform", **options))
         hist_edges = histogram.bin_edges
         hist_weight = np.zeros(hist_edges.shape[0] - 1)
         filled = np.searchsorted(hist_edges[1:-1], histogram.prob_pred, side="left")
         hist_weight[filled] = histogram.bin_weight / histogram.bin_weight.sum()
-        curve = calibration_curve(
-            y_true, y_prob, kind=kind, class_label=class_label, n_bins=n_bins,
-            strategy=strategy, sample_weight=sample_weight, labels=labels,
-        )
         # the ECE of exactly these bins (for kind='top_label', equal to
         # expected_calibration_error with the same n_bins and strategy)
         gaps = np.abs(curve.prob_true - curve.prob_pred)

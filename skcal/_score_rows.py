@@ -53,12 +53,8 @@ def check_score_shape(X, name="X"):
 
 
 def starting_rows(X):
-    """The first rows of an input (up to about a million values), in memory."""
-    return _probe(X)
-
-
-def _probe(X):
-    """The first rows of a streamed input, in memory and in the compute dtype."""
+    """The first rows of an input (up to about a million values), in memory and in
+    the compute dtype."""
     width = 1 if X.ndim == 1 else X.shape[1]
     n = min(X.shape[0], max(1, _PROBE_ELEMENTS // width))
     head = X[:n]
@@ -73,7 +69,7 @@ def _streamed_score_type(X, score_type, name):
     block by block only, so nothing is read here."""
     if score_type != "auto":
         return score_type
-    head = _probe(X)
+    head = starting_rows(X)
     check_finite_block(head, 0, name)
     return resolve_score_type(head, score_type)
 
@@ -105,41 +101,37 @@ def score_rows(X, score_type, *, name="X"):
         check_finite_block(block, start, name)
         if resolved == "probabilities":
             check_probabilities(block, name=name, hint=hint, start=start)
-        if block.ndim == 2 and block.shape[1] == 1:
-            block = block[:, 0]
         return scores_to_logits(block, resolved)
 
     n_classes = 2 if X.ndim == 1 or X.shape[1] == 1 else X.shape[1]
     return Rows(X, prepare, n_columns=n_classes), resolved
 
 
+def _prediction_block(block, kind, name, start):
+    """Predictions of ``kind`` checked and, for one binary column, expanded to two
+    (``[1 - p, p]`` for probabilities, ``[0, s]`` for logits)."""
+    if block.ndim == 2 and block.shape[1] == 1:
+        block = block[:, 0]
+    if kind == "y_prob":
+        check_probabilities(block, name=name, start=start)
+    if block.ndim == 1:
+        first = 1 - block if kind == "y_prob" else np.zeros_like(block)
+        block = np.column_stack([first, block])
+    return block
+
+
 def prediction_rows(y_pred, *, kind, name):
     """Rows of predictions for a metric: probabilities (``kind='y_prob'``) or
-    logits, binary 1-D input expanded to two columns (``[1 - p, p]`` or
-    ``[0, s]``). In-memory input is validated whole first."""
+    logits, binary 1-D input expanded to two columns. In-memory input is
+    validated whole first; streamed input block by block."""
     if not is_streamed(y_pred):
-        y_pred = as_float_array(y_pred, name=name)
-        if y_pred.ndim == 2 and y_pred.shape[1] == 1:
-            y_pred = y_pred[:, 0]
-        if kind == "y_prob":
-            check_probabilities(y_pred, name=name)
-        if y_pred.ndim == 1:
-            first = 1 - y_pred if kind == "y_prob" else np.zeros_like(y_pred)
-            y_pred = np.column_stack([first, y_pred])
-        return Rows(y_pred)
+        return Rows(_prediction_block(as_float_array(y_pred, name=name), kind, name, 0))
     check_score_shape(y_pred, name)
     binary = y_pred.ndim == 1 or y_pred.shape[1] == 1
 
     def prepare(block, start):
         check_finite_block(block, start, name)
-        if block.ndim == 2 and block.shape[1] == 1:
-            block = block[:, 0]
-        if kind == "y_prob":
-            check_probabilities(block, name=name, start=start)
-        if block.ndim == 1:
-            first = 1 - block if kind == "y_prob" else np.zeros_like(block)
-            block = np.column_stack([first, block])
-        return block
+        return _prediction_block(block, kind, name, start)
 
     return Rows(y_pred, prepare, n_columns=2 if binary else y_pred.shape[1])
 

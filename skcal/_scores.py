@@ -108,7 +108,7 @@ def resolve_score_type(X, score_type):
 
 def check_score_columns(X, expected, *, name="X", fitted="the calibrator"):
     """Refuse scores whose number of columns differs from those seen in ``fit``."""
-    shape = tuple(X.shape)
+    shape = np.shape(X)
     n_columns = 1 if len(shape) == 1 else shape[1]
     if n_columns != expected:
         raise ValueError(

@@ -1,6 +1,7 @@
 """Input handling shared by every metric."""
 
 import numpy as np
+from scipy.special import softmax
 
 from .._blocks import total_weight, weighted_sum
 from .._score_rows import as_vector, prediction_rows
@@ -52,14 +53,6 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     return y_index, rows, labels, sample_weight
 
 
-def softmax_block(logits):
-    """``softmax`` of each row of a block, in the block's dtype."""
-    e = logits - logits.max(axis=1, keepdims=True)
-    np.exp(e, out=e)
-    e /= e.sum(axis=1, keepdims=True)
-    return e
-
-
 def check_probabilities_or_logits(y_true, y_prob, logits, *, labels=None, sample_weight=None,
                                   ignore_index=None):
     """:func:`check_prediction` for metrics of probabilities that also take
@@ -74,7 +67,7 @@ def check_probabilities_or_logits(y_true, y_prob, logits, *, labels=None, sample
         y_true, logits, labels=labels, sample_weight=sample_weight, kind="logits",
         ignore_index=ignore_index,
     )
-    return y_index, rows.then(softmax_block), labels, sample_weight
+    return y_index, rows.then(lambda block: softmax(block, axis=1)), labels, sample_weight
 
 
 def weighted_mean(values, sample_weight):

@@ -184,7 +184,7 @@ def _refit_refinement(method, y_prob, y_index, sample_weight, folds, cv):
             "nll_decomposition with a Dask array supports method='temperature' only "
             "(the other recalibrations need the probabilities in memory)."
         )
-    probabilities = y_prob.map_rows(lambda block: block)
+    probabilities = y_prob.read()
     held_out = np.empty(y_index.shape[0], dtype=np.float64)
     for fold in range(cv):
         test = folds == fold
