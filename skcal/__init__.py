@@ -8,6 +8,7 @@ from ._isotonic import IsotonicCalibration
 from ._matrix import MatrixScaling
 from ._monitor import CalibrationMonitor
 from ._monitor_plot import MonitorDisplay
+from ._namespaces import move_calibrator_to
 from ._platt import PlattScaling
 from ._plot import ReliabilityDisplay
 from ._temperature import TemperatureScaling
@@ -28,4 +29,5 @@ __all__ = [
     "TemperatureScaling",
     "VectorScaling",
     "compare_calibrators",
+    "move_calibrator_to",
 ]

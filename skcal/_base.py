@@ -27,7 +27,15 @@ from sklearn.utils.validation import (
     has_fit_parameter,
 )
 
+from . import _device_kernels as device
 from ._blocks import Rows, is_dask, is_streamed
+from ._namespaces import (
+    check_same_namespace,
+    device_namespace,
+    is_device_array,
+    like,
+    to_numpy,
+)
 from ._classifier_scores import (
     _fit_params,
     _resolve_response_method,
@@ -72,6 +80,9 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     _map_attributes = ()
     _streams = False
+    # True for maps that fit and predict on arrays of any array API library
+    # under scikit-learn's array_api_dispatch (scores mode)
+    _array_api = False
 
     _parameter_constraints = {
         "estimator": [
@@ -179,6 +190,14 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             )
 
     def _fit_scores(self, X, y, sample_weight):
+        on_device = device_namespace(X) is not None
+        if on_device and not self._array_api:
+            raise TypeError(
+                f"{type(self).__name__} does not compute on {type(X).__module__} arrays "
+                "under array_api_dispatch; TemperatureScaling, VectorScaling and "
+                "PlattScaling do. Pass X as a numpy array (or fit outside "
+                "sklearn.config_context(array_api_dispatch=True))."
+            )
         X, leading = flatten_leading(X)
         y = flatten_like(as_vector(y), leading, "y")
         sample_weight = flatten_like(as_vector(sample_weight), leading, "sample_weight")
@@ -192,7 +211,13 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         y, sample_weight = drop_unweighted(y, sample_weight, self.ignore_index)
         self.classes_, y_index = encode_labels(y, logits.n_columns)
         _check_weighted_classes(y_index, sample_weight, self.classes_)
-        self._set_map(self._fit_logits(logits, y_index, sample_weight))
+        classes = _classes_like(self.classes_, X) if on_device else None
+        params = self._fit_logits(logits, y_index, sample_weight)
+        if on_device:  # fitted attributes live beside the scores (scikit-learn's rule)
+            params = {name: like(value, X) if isinstance(value, np.ndarray) else value
+                      for name, value in params.items()}
+            self.classes_ = classes
+        self._set_map(params)
 
     def _fit_logits(self, logits, y_index, sample_weight):
         """``_fit_map`` on logits given as an array or as Rows, in the form it takes."""
@@ -308,8 +333,13 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         check_score_columns(X, self.n_features_in_)
         rows, _ = score_rows(X, self.score_type_)
         (params,) = self._map_params()
+        if rows.xp is None:
+            params = {name: to_numpy(value) for name, value in params.items()}
+            return rows.then(
+                lambda logits: (log_softmax(self._apply_map(logits, **params), axis=1), logits)
+            )
         return rows.then(
-            lambda logits: (log_softmax(self._apply_map(logits, **params), axis=1), logits)
+            lambda logits: (device.log_softmax(self._apply_map(logits, **params)), logits)
         )
 
     def predict_log_proba(self, X):
@@ -328,14 +358,16 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             A lazy Dask array, chunked like the rows of ``X``, for a Dask ``X``.
         """
-        return self._calibrated_output(X, _same)
+        return self._calibrated_output(X, _same, "predict_log_proba")
 
-    def _calibrated_output(self, X, transform):
+    def _calibrated_output(self, X, transform, method):
         """``transform`` of the calibrated log-probabilities, exact ties separated
-        by the uncalibrated scores, for arrays in memory and streamed ones."""
+        by the uncalibrated scores, for arrays in memory, streamed ones and
+        arrays on a device."""
         check_is_fitted(self)
+        check_same_namespace(X, self, method)
         X, leading = flatten_leading(X) if self.estimator is None else (X, None)
-        if self.estimator is None and is_streamed(X):
+        if self.estimator is None and (is_streamed(X) or device_namespace(X) is not None):
             rows = self._calibrated_rows(X)
             output = rows.map_rows(lambda pair: separate_ties(transform(pair[0]), pair[1]),
                                    lazy=True)
@@ -347,7 +379,8 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _raw_log_proba(self, X):
         """Calibrated log-probabilities of in-memory input, ties left as they are."""
-        maps = self._map_params()
+        maps = [{name: to_numpy(value) for name, value in params.items()}
+                for params in self._map_params()]
         if self.estimator is None:
             estimators = [None]
         elif len(maps) > 1:
@@ -386,7 +419,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tell the classes apart. No probability changes by more than that;
         :meth:`predict_log_proba` separates the same ties likewise.
         """
-        return self._calibrated_output(X, np.exp)
+        return self._calibrated_output(X, _exp, "predict_proba")
 
     def predict(self, X):
         """The most probable class under the calibrated probabilities.
@@ -411,7 +444,12 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         map cannot tell those classes apart, so the model's ranking decides,
         instead of the first column (see :meth:`predict_proba`).
         """
-        proba = self.predict_proba(X)
+        check_is_fitted(self)
+        check_same_namespace(X, self, "predict")
+        proba = self._calibrated_output(X, _same, "predict")
+        if is_device_array(proba):
+            xp = device_namespace(proba)
+            return xp.take(self.classes_, xp.argmax(proba, axis=-1), axis=0)
         if is_dask(proba):
             return proba.argmax(axis=-1).map_blocks(self.classes_.take,
                                                     dtype=self.classes_.dtype)
@@ -430,6 +468,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         if self.estimator is None:
             tags.input_tags.one_d_array = True
+            tags.array_api_support = self._array_api
         else:
             inner = get_tags(self.estimator).input_tags
             tags.input_tags.sparse = inner.sparse
@@ -461,6 +500,26 @@ def _unflatten(values, leading):
 
 def _same(values):
     return values
+
+
+def _exp(values):
+    return device.exp(values) if is_device_array(values) else np.exp(values)
+
+
+def _classes_like(classes, X):
+    """Numeric classes as an array beside ``X``; others refused (they cannot live
+    on a device)."""
+    if classes.dtype.kind not in "iufb":
+        raise ValueError(
+            f"Under array_api_dispatch the labels must be numbers (they are kept "
+            f"beside the scores); got labels of dtype {classes.dtype}. Encode them "
+            "first, for example with sklearn.preprocessing.LabelEncoder."
+        )
+    return like(classes, X, dtype=None if classes.dtype.kind == "f" else _int_dtype(X))
+
+
+def _int_dtype(X):
+    return device_namespace(X).int64
 
 
 def _take(sample_weight, index):

@@ -23,15 +23,28 @@ Think twice before adding to this module: it knows nothing of labels, scores or
 probabilities; what a block means is the caller's business (``prepare``).
 """
 
-import sys
-
 import numpy as np
+
+from . import _device_kernels as device
+from ._namespaces import (
+    device_namespace,
+    device_of,
+    is_dask,
+    is_device_array,
+    is_zarr,
+    like,
+    sum_dtype,
+    to_host,
+)
 
 # Values per compute block: 2**16 float32 values are 256 KiB, small enough for a
 # core's cache and large enough that numpy's per-call overhead is negligible.
 BLOCK_ELEMENTS = 2**16
 # Values per read from a file (memory map or Zarr): 64 MiB of float32.
 READ_ELEMENTS = 2**24
+# Values per compute block of an array on a device (array API dispatch): larger
+# blocks keep a GPU busy; a few float32 temporaries of 16 MiB each.
+DEVICE_BLOCK_ELEMENTS = 2**22
 
 
 def row_blocks(n_rows, n_cols, block_elements=BLOCK_ELEMENTS):
@@ -53,26 +66,12 @@ def total_weight(n_samples, sample_weight):
 
 
 def weighted_sum(values, weights):
-    """``sum(values)`` or ``weights @ values`` in float64."""
+    """``sum(values)`` or ``weights @ values`` in float64 (a 0-d array beside
+    ``values`` when they are on a device)."""
+    if is_device_array(values):
+        return device.weighted_sum(values, weights)
     values = np.asarray(values, dtype=np.float64)
     return float(values.sum() if weights is None else weights @ values)
-
-
-def _loaded_type(module_name, attribute):
-    module = sys.modules.get(module_name)
-    return getattr(module, attribute, None) if module is not None else None
-
-
-def is_dask(data):
-    """True for a Dask array (without importing Dask)."""
-    array_type = _loaded_type("dask.array", "Array")
-    return array_type is not None and isinstance(data, array_type)
-
-
-def is_zarr(data):
-    """True for a Zarr array (without importing Zarr)."""
-    array_type = _loaded_type("zarr", "Array")
-    return array_type is not None and isinstance(data, array_type)
 
 
 def is_streamed(data):
@@ -132,12 +131,17 @@ class Rows:
         self.data = data
         self.shape = tuple(int(n) for n in data.shape)
         self.n_rows = self.shape[0]
-        self.dtype = compute_dtype(data.dtype)
+        self.xp = device_namespace(data)
+        if self.xp is None:
+            self.dtype = compute_dtype(data.dtype)
+        else:  # an array of another library, on its own device
+            self.dtype, self.device_dtype = _device_compute_dtypes(self.xp, data)
         self.prepare = prepare
         self.n_columns = (
             n_columns if n_columns is not None else (1 if len(self.shape) == 1 else self.shape[1])
         )
         self.is_dask = is_dask(data)
+        self._vectors_on_device = {}
 
     def then(self, func, n_columns=None):
         """These rows with ``func(block)`` applied to every prepared block.
@@ -175,6 +179,9 @@ class Rows:
 
     def _local_blocks(self, data, offset, block_elements):
         """(rows, prepared block) over an array in memory, a memmap or a Zarr array."""
+        if self.xp is not None:
+            yield from self._device_blocks(block_elements)
+            return
         n = data.shape[0]
         width = 1 if data.ndim == 1 else data.shape[1]
         read_step = self._read_step() if data is self.data else n
@@ -187,6 +194,31 @@ class Rows:
                 block = self._prepared(slab[rows], offset + read_start + rows.start)
                 yield slice(read_start + rows.start, read_start + rows.stop), block
             _report_progress(read_stop - read_start)
+
+    def _device_blocks(self, block_elements):
+        """(rows, prepared block) over an array on a device: views, converted to the
+        compute dtype one block at a time."""
+        width = 1 if len(self.shape) == 1 else self.shape[1]
+        for rows in row_blocks(self.n_rows, width, max(block_elements, DEVICE_BLOCK_ELEMENTS)):
+            block = self.data[rows, ...]
+            if block.dtype != self.device_dtype:
+                block = self.xp.astype(block, self.device_dtype)
+            yield rows, block if self.prepare is None else self.prepare(block, rows.start)
+
+    def _on_device(self, vectors):
+        """Per-row vectors (labels, weights: numpy, validated on the host) as arrays
+        beside the scores, sent once per reader."""
+        moved = []
+        for vector in vectors:
+            if vector is None or not isinstance(vector, np.ndarray):
+                moved.append(vector)
+                continue
+            key = id(vector)
+            if key not in self._vectors_on_device:
+                dtype = self.xp.int64 if vector.dtype.kind in "iub" else None
+                self._vectors_on_device[key] = (vector, like(vector, self.data, dtype=dtype))
+            moved.append(self._vectors_on_device[key][1])
+        return tuple(moved)
 
     def blocks(self, block_elements=BLOCK_ELEMENTS):
         """Yield ``(rows, block)`` pairs in order; not for Dask arrays."""
@@ -204,6 +236,9 @@ class Rows:
         """
         if self.is_dask:
             return self._reduce_dask(func, vectors, combine, block_elements)
+        if self.xp is not None:  # summed on the device; only the result comes back
+            return to_host(_reduce_local(self, self.data, 0, func, self._on_device(vectors),
+                                         combine, block_elements))
         return _reduce_local(self, self.data, 0, func, vectors, combine, block_elements)
 
     def map_rows(self, func, *vectors, lazy=False, block_elements=BLOCK_ELEMENTS):
@@ -216,6 +251,11 @@ class Rows:
         if self.is_dask:
             result = self._map_dask(func, vectors, block_elements)
             return result if lazy else result.compute()
+        if self.xp is not None:  # an array of the same library, on the same device
+            vectors = self._on_device(vectors)
+            pieces = [func(block, *[None if v is None else v[rows] for v in vectors])
+                      for rows, block in self._device_blocks(block_elements)]
+            return pieces[0] if len(pieces) == 1 else self.xp.concat(pieces, axis=0)
         return _map_local(self, self.data, 0, func, vectors, block_elements)
 
     def read(self):
@@ -229,6 +269,11 @@ class Rows:
     def take(self, index):
         """The prepared rows at ``index`` (sorted integers), in memory."""
         index = np.asarray(index)
+        if self.xp is not None:
+            selected = self.xp.take(self.data, like(index, self.data, dtype=self.xp.int64),
+                                    axis=0)
+            selected = self.xp.astype(selected, self.device_dtype)
+            return selected if self.prepare is None else self.prepare(selected, 0)
         step = int(index[1] - index[0]) if index.shape[0] > 1 else 1
         regular = index.shape[0] > 1 and step > 0 and np.all(np.diff(index) == step)
         # a regular stride is a slice: a view of an array in memory, a cheap read elsewhere
@@ -311,6 +356,15 @@ class Rows:
         view.data = None
         view.is_dask = False
         return view
+
+
+def _device_compute_dtypes(xp, data):
+    """(numpy equivalent, device dtype) blocks of ``data`` are computed in: float32
+    for 16- and 32-bit floats, else float64 (float32 where the device has no float64)."""
+    widest = sum_dtype(xp, device_of(data))
+    narrow = xp.isdtype(data.dtype, "real floating") and xp.finfo(data.dtype).bits <= 32
+    device_dtype = xp.float32 if narrow else widest
+    return np.dtype(np.float32 if device_dtype == xp.float32 else np.float64), device_dtype
 
 
 def _identity(block):

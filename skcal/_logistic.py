@@ -11,6 +11,7 @@ Dask cluster, and one Newton iteration is one pass for all classes.
 
 import numpy as np
 
+from . import _device_kernels as device
 from ._blocks import Rows, is_streamed, total_weight
 from ._scores import class_scores
 from ._warnings import warn
@@ -26,7 +27,7 @@ def class_score_rows(logits):
     n_problems = 1 if rows.n_columns == 2 else rows.n_columns
     positives = np.array([1] if rows.n_columns == 2 else list(range(rows.n_columns)))
     scores = rows.then(lambda block: class_scores(block)[0], n_columns=n_problems)
-    if rows.is_dask or is_streamed(rows.data):
+    if rows.is_dask or rows.xp is not None or is_streamed(rows.data):
         return scores, positives
     return Rows(scores.read()), positives
 
@@ -37,6 +38,8 @@ def _weighted(values, w):
 
 
 def _separation_block(s, y, w, positives):
+    if not isinstance(s, np.ndarray):
+        return device.separation_block(s, y, w, positives)
     is_positive = y[:, None] == positives
     if w is not None:
         keep = (w > 0)[:, None]
@@ -52,6 +55,8 @@ def _separation_block(s, y, w, positives):
 
 
 def _combine_extremes(a, b):
+    if not isinstance(a[0], np.ndarray):
+        return device.combine_extremes(a, b)
     return (np.maximum(a[0], b[0]), np.minimum(a[1], b[1]),
             np.maximum(a[2], b[2]), np.minimum(a[3], b[3]))
 
@@ -116,6 +121,8 @@ def _sigmoid_terms(u, t):
 # Platt: sigmoid(a_k * s_k + b_k), Newton with exact 2 x 2 Hessians
 # --------------------------------------------------------------------------- #
 def _platt_block(s, y, w, params, positives, targets):
+    if not isinstance(s, np.ndarray):
+        return device.platt_block(s, y, w, params, positives, targets)
     t = _targets(y, positives, *targets)
     loss, p = _sigmoid_terms(s * params[:, 0] + params[:, 1], t)
     residual = p - t

@@ -14,6 +14,7 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import log_softmax
 
+from . import _device_kernels as device
 from ._blocks import BLOCK_ELEMENTS, Rows, row_blocks, total_weight, weighted_sum
 
 # Temperature fits on more rows than four times this start from a fit on a
@@ -40,6 +41,8 @@ def _temperature_block(z, y, w, beta, with_facts):
     ``spread`` sums ``E_p[max z - z]``, the scale of the rounding error of the
     float sums behind the gradient.
     """
+    if not isinstance(z, np.ndarray):
+        return device.temperature_block(z, y, w, beta, with_facts)
     idx = np.arange(z.shape[0])
     top = z.max(axis=1)
     true_shifted = z[idx, y].astype(np.float64) - top
@@ -227,7 +230,7 @@ def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100)
         optimum): ``beta`` is then where the gradient fell below ``tol``.
     """
     rows = as_rows(Z)
-    if rows.n_columns == 2:
+    if rows.n_columns == 2 and rows.xp is None:
         problem = _BinaryTemperatureProblem(rows.map_rows(_binary_difference), y, sample_weight)
         beta = 1.0
     else:
@@ -254,6 +257,8 @@ def _softmax_residual(calibrated, y, w):
 
 
 def _vector_block(z, y, w, a, b):
+    if not isinstance(z, np.ndarray):
+        return device.vector_block(z, y, w, a, b)
     loss, residual = _softmax_residual(z * a + b, y, w)
     return loss, np.einsum("ij,ij->j", residual, z), residual.sum(axis=0)
 

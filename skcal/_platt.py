@@ -84,6 +84,7 @@ class PlattScaling(BaseCalibrator):
 
     _map_attributes = ("coef_", "intercept_")
     _streams = True
+    _array_api = True
 
     _parameter_constraints = {
         **BaseCalibrator._parameter_constraints,

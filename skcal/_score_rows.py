@@ -10,7 +10,9 @@ the same error, with its row number, as it would in memory.
 
 import numpy as np
 
+from . import _device_kernels as device
 from ._blocks import Rows, compute_dtype, is_dask, is_streamed, is_zarr
+from ._namespaces import device_namespace, is_device_array, to_numpy
 from ._scores import (
     as_float_array,
     check_finite_block,
@@ -25,9 +27,12 @@ _PROBE_ELEMENTS = 2**20
 
 def as_vector(values):
     """Labels or weights as a numpy array, whatever holds them (they are one entry
-    per row, small next to the scores)."""
+    per row, small next to the scores: those on a device are checked on the host
+    and sent back beside the scores once)."""
     if values is None:
         return None
+    if is_device_array(values):
+        return to_numpy(values)
     if is_dask(values):
         return np.asarray(values.compute())
     if is_zarr(values):
@@ -43,7 +48,7 @@ def check_score_shape(X, name="X"):
             f"{name} must be a non-empty 1-D or 2-D numeric array of scores; got "
             f"shape {shape}."
         )
-    if np.dtype(X.dtype).kind not in "fiu":
+    if _dtype_kind(X) not in "fiu":
         raise ValueError(f"{name} must hold numbers; got dtype {X.dtype}.")
     if any(isinstance(n, float) and np.isnan(n) for n in shape):
         raise ValueError(
@@ -52,14 +57,28 @@ def check_score_shape(X, name="X"):
         )
 
 
+def _dtype_kind(X):
+    """numpy's kind letter of ``X``'s dtype, for arrays of any library."""
+    xp = device_namespace(X)
+    if xp is None:
+        return np.dtype(X.dtype).kind
+    for kind, name in (("f", "real floating"), ("i", "signed integer"),
+                       ("u", "unsigned integer"), ("b", "bool")):
+        if xp.isdtype(X.dtype, name):
+            return kind
+    return "O"
+
+
 def starting_rows(X):
     """The first rows of an input (up to about a million values), in memory and in
     the compute dtype."""
     width = 1 if X.ndim == 1 else X.shape[1]
     n = min(X.shape[0], max(1, _PROBE_ELEMENTS // width))
-    head = X[:n]
+    head = X[:n, ...] if is_device_array(X) else X[:n]
     if is_dask(head):
         head = head.compute()
+    if is_device_array(head):  # the first rows stay on their device
+        return Rows(head).read()
     return np.asarray(head, dtype=compute_dtype(X.dtype))
 
 
@@ -84,7 +103,7 @@ def score_rows(X, score_type, *, name="X"):
         become ``[0, s]``.
     score_type : {'logits', 'probabilities'}
     """
-    if not is_streamed(X):
+    if not is_streamed(X) and device_namespace(X) is None:
         X = as_float_array(X, name=name)
         resolved = resolve_score_type(X, score_type)
         return Rows(scores_to_logits(X, resolved)), resolved
@@ -115,6 +134,8 @@ def _prediction_block(block, kind, name, start):
     if kind == "y_prob":
         check_probabilities(block, name=name, start=start)
     if block.ndim == 1:
+        if is_device_array(block):
+            return device.expand_binary(block, kind == "y_prob")
         first = 1 - block if kind == "y_prob" else np.zeros_like(block)
         block = np.column_stack([first, block])
     return block
@@ -124,7 +145,7 @@ def prediction_rows(y_pred, *, kind, name):
     """Rows of predictions for a metric: probabilities (``kind='y_prob'``) or
     logits, binary 1-D input expanded to two columns. In-memory input is
     validated whole first; streamed input block by block."""
-    if not is_streamed(y_pred):
+    if not is_streamed(y_pred) and device_namespace(y_pred) is None:
         return Rows(_prediction_block(as_float_array(y_pred, name=name), kind, name, 0))
     check_score_shape(y_pred, name)
     binary = y_pred.ndim == 1 or y_pred.shape[1] == 1

@@ -12,6 +12,9 @@ import numpy as np
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 
+from . import _device_kernels as device
+from ._namespaces import is_device_array
+
 SCORE_TYPES = ("auto", "logits", "probabilities")
 
 # Row sums of probabilities may be off by rounding; float32 softmax outputs over
@@ -44,14 +47,21 @@ def as_float_array(X, *, name="X"):
 
 def check_finite_block(X, start, name):
     """Raise when ``X`` (rows ``start`` onwards of an input) holds NaN or infinity."""
+    if is_device_array(X):
+        found = device.first_non_finite(X)
+        if found is None:
+            return
+        bad, value = found
     # a float64 sum is finite exactly when every value is (short of ~1e300 values),
     # and unlike np.isfinite(X) it allocates no array as large as X
-    if np.isfinite(X.sum(dtype=np.float64)) or np.isfinite(X).all():
+    elif np.isfinite(X.sum(dtype=np.float64)) or np.isfinite(X).all():
         return
-    bad = np.argwhere(~np.isfinite(X))[0]
+    else:
+        bad = np.argwhere(~np.isfinite(X))[0]
+        value = X[tuple(bad)]
     where = f"row {start + bad[0]}" + (f", column {bad[1]}" if X.ndim == 2 else "")
     raise ValueError(
-        f"{name} contains a non-finite score ({X[tuple(bad)]} at {where}). "
+        f"{name} contains a non-finite score ({value} at {where}). "
         "Calibration needs finite logits or probabilities: remove or repair "
         "such rows (for probabilities, exact zeros are fine; NaN or inf are not)."
     )
@@ -61,24 +71,33 @@ def _not_probabilities(P, name, start=0):
     """Why ``P`` is not a matrix of probabilities (values in [0, 1], rows summing
     to 1; any value in [0, 1] for one column), or None when it is. ``start`` is
     the number of the first row of ``P`` in the whole input."""
-    if P.size == 0:
+    if P.shape[0] == 0 or (P.ndim == 2 and P.shape[1] == 0):
         return None
-    low, high = P.min(), P.max()
+    low, high, worst, worst_sum = _simplex_facts(P)
     if low < 0 or high > 1:
         return (
             f"{name} has values outside [0, 1] (min {low:.4g}, max {high:.4g}), so "
             "they are not probabilities."
         )
-    if P.ndim == 2 and P.shape[1] > 1:
-        row_sums = P.sum(axis=1, dtype=np.float64)
-        worst = np.argmax(np.abs(row_sums - 1.0))
-        if abs(row_sums[worst] - 1.0) > _SIMPLEX_ATOL:
-            return (
-                f"The rows of {name} must sum to 1, but row {start + worst} sums to "
-                f"{row_sums[worst]:.6g}; pass complete probability vectors "
-                "(one column per class)."
-            )
+    if worst is not None and abs(worst_sum - 1.0) > _SIMPLEX_ATOL:
+        return (
+            f"The rows of {name} must sum to 1, but row {start + worst} sums to "
+            f"{worst_sum:.6g}; pass complete probability vectors "
+            "(one column per class)."
+        )
     return None
+
+
+def _simplex_facts(P):
+    """(min, max, row whose sum is furthest from 1, that sum); no row for one column."""
+    if is_device_array(P):
+        return device.simplex_facts(P)
+    low, high = P.min(), P.max()
+    if P.ndim != 2 or P.shape[1] == 1:
+        return low, high, None, None
+    row_sums = P.sum(axis=1, dtype=np.float64)
+    worst = int(np.argmax(np.abs(row_sums - 1.0)))
+    return low, high, worst, row_sums[worst]
 
 
 def _looks_like_probabilities(X):
@@ -129,6 +148,8 @@ def scores_to_logits(X, score_type):
     probability ``p`` of the positive class, with ``s = log p - log(1 - p)``)
     and become the columns ``[0, s]``.
     """
+    if is_device_array(X):
+        return device.scores_to_logits(X, score_type)
     if X.ndim == 2 and X.shape[1] > 1:
         return log_probabilities(X) if score_type == "probabilities" else X
     s = X.reshape(-1)
@@ -373,6 +394,9 @@ def class_scores(logits):
     positives : list of int
         The column index of the positive class of each problem.
     """
+    if is_device_array(logits):
+        n_classes = logits.shape[1]
+        return device.class_scores(logits), [1] if n_classes == 2 else list(range(n_classes))
     if logits.shape[1] == 2:
         return (logits[:, 1].astype(np.float64) - logits[:, 0])[:, None], [1]
     return one_vs_rest_logits(logits), list(range(logits.shape[1]))
@@ -384,6 +408,8 @@ def logits_from_class_log_odds(log_odds):
     Binary: the logit ``[0, t]``. Otherwise ``log sigmoid(t_k)``, whose softmax
     renormalises the ``K`` one-vs-rest probabilities to sum to one.
     """
+    if is_device_array(log_odds):
+        return device.logits_from_class_log_odds(log_odds)
     if log_odds.shape[1] == 1:
         return binary_logits(log_odds[:, 0])
     return -np.logaddexp(0.0, -log_odds)

@@ -82,6 +82,7 @@ class TemperatureScaling(BaseCalibrator):
 
     _map_attributes = ("temperature_",)
     _streams = True
+    _array_api = True
 
     _parameter_constraints = {
         **BaseCalibrator._parameter_constraints,
@@ -140,5 +141,7 @@ class TemperatureScaling(BaseCalibrator):
 
     def _apply_map(self, logits, *, temperature_):
         if np.isinf(temperature_):
-            return np.zeros_like(logits)
+            return logits * 0
+        if not isinstance(logits, np.ndarray):  # an array on a device
+            return logits / float(temperature_)
         return logits / logits.dtype.type(temperature_)

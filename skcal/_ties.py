@@ -8,6 +8,9 @@ lowering the others one unit in the last place, so that ``argmax`` (and
 
 import numpy as np
 
+from . import _device_kernels as device
+from ._namespaces import is_device_array
+
 
 def has_ties(log_proba):
     """True when some row's largest value is shared by several columns."""
@@ -27,6 +30,8 @@ def separate_ties(proba, uncalibrated):
     >>> int(proba.argmax()), bool(0.4 - proba[0, 0] < 1e-16)
     (1, True)
     """
+    if is_device_array(proba):
+        return device.separate_ties(proba, uncalibrated)
     top = proba.max(axis=1, keepdims=True)
     tied = proba == top
     rows = np.flatnonzero(tied.sum(axis=1) > 1)

@@ -86,6 +86,7 @@ class VectorScaling(BaseCalibrator):
 
     _map_attributes = ("coef_", "intercept_")
     _streams = True
+    _array_api = True
 
     _parameter_constraints = {
         **BaseCalibrator._parameter_constraints,

@@ -3,11 +3,15 @@
 import numpy as np
 from sklearn.utils._param_validation import validate_params
 
+from .. import _device_kernels as device
+from .._namespaces import is_device_array
 from ._checks import check_probabilities_or_logits, weighted_row_mean
 
 
 def _brier_rows(block, y_index):
     """``sum_k (p_k - 1[y = k])^2`` of each row of one block."""
+    if is_device_array(block):
+        return device.brier_rows(block, y_index)
     p_true = block[np.arange(block.shape[0]), y_index].astype(np.float64)
     squares = np.einsum("ij,ij->i", block, block).astype(np.float64)
     return squares - 2.0 * p_true + 1.0

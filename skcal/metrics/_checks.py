@@ -3,7 +3,9 @@
 import numpy as np
 from scipy.special import softmax
 
+from .. import _device_kernels as device
 from .._blocks import total_weight, weighted_sum
+from .._namespaces import is_device_array
 from .._score_rows import as_vector, prediction_rows
 from .._scores import (
     check_sample_weight,
@@ -49,7 +51,8 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
         )
     sample_weight = check_sample_weight(sample_weight, n_samples)
     y_true, sample_weight = drop_unweighted(y_true, sample_weight, ignore_index)
-    labels, y_index = encode_labels(y_true, rows.n_columns, labels=labels, min_classes=1)
+    labels, y_index = encode_labels(y_true, rows.n_columns, labels=as_vector(labels),
+                                    min_classes=1)
     return y_index, rows, labels, sample_weight
 
 
@@ -67,7 +70,13 @@ def check_probabilities_or_logits(y_true, y_prob, logits, *, labels=None, sample
         y_true, logits, labels=labels, sample_weight=sample_weight, kind="logits",
         ignore_index=ignore_index,
     )
-    return y_index, rows.then(lambda block: softmax(block, axis=1)), labels, sample_weight
+    return y_index, rows.then(_softmax), labels, sample_weight
+
+
+def _softmax(block):
+    if is_device_array(block):
+        return device.softmax(block)
+    return softmax(block, axis=1)
 
 
 def weighted_mean(values, sample_weight):

@@ -7,7 +7,9 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from .._binning import bin_edges, binned_sums
+from .. import _device_kernels as device
 from .._blocks import total_weight
+from .._namespaces import is_device_array, to_numpy
 from ._checks import check_probabilities_or_logits
 
 # Values per group of columns read at once for classwise errors: 256 MiB of float64.
@@ -32,6 +34,8 @@ bin_edges : ndarray of shape (n_bins + 1,)
 
 
 def _top_label_block(block, y_index):
+    if is_device_array(block):
+        return device.top_label_block(block, y_index)
     top = block.argmax(axis=1)
     confidence = block[np.arange(top.shape[0]), top].astype(np.float64)
     return np.column_stack([confidence, top == y_index])
@@ -40,16 +44,23 @@ def _top_label_block(block, y_index):
 def top_label(y_index, y_prob):
     """Confidence (largest probability) and correctness of each row's top class.
 
-    ``y_prob`` is Rows of probabilities; one pass, two per-row vectors.
+    ``y_prob`` is Rows of probabilities; one pass, two per-row vectors (on the
+    host: scores on a device are reduced there to these two numbers per row).
     """
-    pairs = y_prob.map_rows(_top_label_block, y_index)
+    pairs = to_numpy(y_prob.map_rows(_top_label_block, y_index))
     return pairs[:, 0], pairs[:, 1] > 0
 
 
 def class_columns(y_prob, columns):
     """The float64 probabilities of some classes, one column each, in one pass."""
     columns = np.asarray(columns)
-    return y_prob.map_rows(lambda block: block[:, columns].astype(np.float64))
+    return to_numpy(y_prob.map_rows(lambda block: _class_columns_block(block, columns)))
+
+
+def _class_columns_block(block, columns):
+    if is_device_array(block):
+        return device.class_columns(block, columns)
+    return block[:, columns].astype(np.float64)
 
 
 def _binary_problems(y_index, y_prob, kind):

@@ -6,6 +6,8 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
+from .. import _device_kernels as device
+from .._namespaces import is_device_array
 from .._scores import probability_floor
 from ._checks import check_prediction, weighted_row_mean
 
@@ -20,6 +22,8 @@ def _check_base(base):
 
 def true_class_log_proba(y_index, y_prob):
     """``log y_prob[i, y_i]``, probabilities of 0 floored at the dtype's smallest normal."""
+    if is_device_array(y_prob):
+        return device.true_class_log_proba(y_index, y_prob)
     p_true = y_prob[np.arange(y_prob.shape[0]), y_index]
     return np.log(np.maximum(p_true, probability_floor(y_prob.dtype)).astype(np.float64))
 
@@ -34,6 +38,8 @@ def _true_class_log_softmax_block(block, y_index):
 
 def true_class_log_softmax(y_index, logits):
     """``log softmax(logits)[i, y_i]`` of one block, exact for any finite logits."""
+    if is_device_array(logits):
+        return device.true_class_log_softmax(y_index, logits)
     top = logits.max(axis=1)
     shifted = logits - top[:, None]
     np.exp(shifted, out=shifted)
