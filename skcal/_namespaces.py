@@ -75,7 +75,7 @@ def is_device_array(data):
     """True for an array that is neither numpy's nor a number: a block of device scores."""
     if data is None or isinstance(data, (np.ndarray, np.generic, int, float)):
         return False
-    return _compat().is_array_api_obj(data)
+    return not is_dask(data) and not is_zarr(data) and _compat().is_array_api_obj(data)
 
 
 def device_of(data):
