@@ -154,11 +154,12 @@ def temperature_block(z, y, w, beta, with_facts):
     top = xp.max(z, axis=1, keepdims=True)
     shifted = z - top
     true_shifted = _wide(_true_class(shifted, y))
-    e = xp.exp(shifted * beta)
+    e = xp.exp(shifted if beta == 1.0 else shifted * beta)
     s0 = _wide(xp.sum(e, axis=1))
-    e = e * shifted
+    e *= shifted  # in place (the array API's in-place operators): no new temporaries
     s1 = _wide(xp.sum(e, axis=1))
-    s2 = _wide(xp.sum(e * shifted, axis=1))
+    e *= shifted
+    s2 = _wide(xp.sum(e, axis=1))
     mean = s1 / s0
     sums = (
         weighted_sum(xp.log(s0) - beta * true_shifted, w),
