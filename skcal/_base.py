@@ -306,9 +306,13 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             setattr(self, name, value)
 
     # -------------------------------------------------------------- predict
-    def _map_params(self):
-        """The fitted map(s) as a list of keyword dicts, one per fold if ensembled."""
+    def _map_params(self, on_host=False):
+        """The fitted map(s) as a list of keyword dicts, one per fold if ensembled;
+        as numpy arrays with ``on_host`` (a map fitted on a device, applied to
+        numpy scores outside array API dispatch)."""
         params = {name: getattr(self, name) for name in self._map_attributes}
+        if on_host:
+            params = {name: to_numpy(value) for name, value in params.items()}
         if self.estimator is not None and self.ensemble and not isinstance(
             self.estimator, FrozenEstimator
         ):
@@ -332,14 +336,9 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         of scores ``X`` (scores mode)."""
         check_score_columns(X, self.n_features_in_)
         rows, _ = score_rows(X, self.score_type_)
-        (params,) = self._map_params()
-        if rows.xp is None:
-            params = {name: to_numpy(value) for name, value in params.items()}
-            return rows.then(
-                lambda logits: (log_softmax(self._apply_map(logits, **params), axis=1), logits)
-            )
+        (params,) = self._map_params(on_host=rows.xp is None)
         return rows.then(
-            lambda logits: (device.log_softmax(self._apply_map(logits, **params)), logits)
+            lambda logits: (_log_softmax(self._apply_map(logits, **params)), logits)
         )
 
     def predict_log_proba(self, X):
@@ -379,8 +378,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     def _raw_log_proba(self, X):
         """Calibrated log-probabilities of in-memory input, ties left as they are."""
-        maps = [{name: to_numpy(value) for name, value in params.items()}
-                for params in self._map_params()]
+        maps = self._map_params(on_host=True)
         if self.estimator is None:
             estimators = [None]
         elif len(maps) > 1:
@@ -444,8 +442,6 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         map cannot tell those classes apart, so the model's ranking decides,
         instead of the first column (see :meth:`predict_proba`).
         """
-        check_is_fitted(self)
-        check_same_namespace(X, self, "predict")
         proba = self._calibrated_output(X, _same, "predict")
         if is_device_array(proba):
             xp = device_namespace(proba)
@@ -506,6 +502,10 @@ def _exp(values):
     return device.exp(values) if is_device_array(values) else np.exp(values)
 
 
+def _log_softmax(logits):
+    return device.log_softmax(logits) if is_device_array(logits) else log_softmax(logits, axis=1)
+
+
 def _classes_like(classes, X):
     """Numeric classes as an array beside ``X``; others refused (they cannot live
     on a device)."""
@@ -515,11 +515,8 @@ def _classes_like(classes, X):
             f"beside the scores); got labels of dtype {classes.dtype}. Encode them "
             "first, for example with sklearn.preprocessing.LabelEncoder."
         )
-    return like(classes, X, dtype=None if classes.dtype.kind == "f" else _int_dtype(X))
-
-
-def _int_dtype(X):
-    return device_namespace(X).int64
+    integers = classes.dtype.kind != "f"
+    return like(classes, X, dtype=device_namespace(X).int64 if integers else None)
 
 
 def _take(sample_weight, index):

@@ -55,15 +55,10 @@ def device_namespace(data):
     >>> device_namespace(np.zeros(3)) is None
     True
     """
-    if data is None or isinstance(data, (np.ndarray, np.generic, list, tuple, int, float)):
+    if not get_config()["array_api_dispatch"] or not is_device_array(data):
         return None
-    if not get_config()["array_api_dispatch"] or is_dask(data) or is_zarr(data):
-        return None
-    compat = _compat()
-    if not compat.is_array_api_obj(data):
-        return None
-    xp = compat.array_namespace(data)
-    return None if compat.is_numpy_namespace(xp) else xp
+    xp = namespace(data)
+    return None if _compat().is_numpy_namespace(xp) else xp
 
 
 def namespace(data):
@@ -126,16 +121,20 @@ def sum_dtype(xp, device):
     return xp.float64 if _FLOAT64_SUPPORT[key] else xp.float32
 
 
-def like(values, reference, dtype=None):
-    """Host values (numpy) as an array of ``reference``'s namespace and device."""
-    xp = namespace(reference)
-    device = device_of(reference)
-    if is_device_array(values):
-        values = to_numpy(values)
+def as_namespace(values, xp, device, dtype=None):
+    """Host values (numpy) as an array of namespace ``xp`` on ``device``; floats in
+    float64 where the device has it."""
     values = np.asarray(values)
+    if xp is np or getattr(xp, "__name__", "").endswith("numpy"):
+        return values
     if dtype is None and values.dtype.kind == "f":
         dtype = sum_dtype(xp, device)
     return xp.asarray(values, dtype=dtype, device=device)
+
+
+def like(values, reference, dtype=None):
+    """Host values (numpy) as an array of ``reference``'s namespace and device."""
+    return as_namespace(values, namespace(reference), device_of(reference), dtype)
 
 
 def _where(data):
@@ -208,13 +207,5 @@ def move_calibrator_to(calibrator, xp, device=None):
     for name, value in vars(calibrator).items():
         if not name.endswith("_") or not (isinstance(value, np.ndarray) or is_device_array(value)):
             continue
-        values = np.asarray(to_numpy(value))
-        if xp is np or getattr(xp, "__name__", "").endswith("numpy"):
-            converted = values
-        else:
-            dtype = None
-            if values.dtype.kind == "f":
-                dtype = sum_dtype(xp, device)
-            converted = xp.asarray(values, dtype=dtype, device=device)
-        setattr(moved, name, converted)
+        setattr(moved, name, as_namespace(to_numpy(value), xp, device))
     return moved
