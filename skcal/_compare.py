@@ -5,6 +5,7 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
+from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.preprocessing import LabelEncoder
@@ -137,6 +138,7 @@ def compare_calibrators(
     n_jobs=None,
     random_state=0,
     verbose=0,
+    calibration_test=None,
 ):
     """Rank calibration methods by held-out NLL, with paired uncertainty.
 
@@ -202,6 +204,14 @@ def compare_calibrators(
     verbose : int, default=0
         Print the progress of each fold and method when positive.
 
+    calibration_test : str or dict, default=None
+        Also test each method's pooled out-of-fold probabilities for
+        calibration with :func:`skcal.stats.calibration_test`: a method name
+        (``'consistency'``, ``'skce'``, ...) or a dict of its arguments
+        (``{'method': 'skce', 'estimator': 'linear'}``). The p-values are in
+        ``cv_results_['calibration_pvalue']``; resampling tests are seeded with
+        ``random_state``. Unweighted: not with ``sample_weight``.
+
     Returns
     -------
     comparison : CalibratorComparison
@@ -225,11 +235,13 @@ def compare_calibrators(
     """
     with once_per_call():
         return _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_type,
-                        response_method, X_test, y_test, n_jobs, random_state, verbose)
+                        response_method, X_test, y_test, n_jobs, random_state, verbose,
+                        calibration_test)
 
 
 def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_type,
-             response_method, X_test, y_test, n_jobs, random_state, verbose):
+             response_method, X_test, y_test, n_jobs, random_state, verbose,
+             calibration_test):
     candidates = _named_candidates(calibrators)
     scorers = _resolve_scorers(scoring)
     if estimator is None and response_method != "auto":
@@ -274,6 +286,11 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
     )
     cv_results, predictions = _aggregate(candidates, fold_results, y_index, sample_weight,
                                          scorers, classes.shape[0])
+    if calibration_test is not None:
+        cv_results["calibration_pvalue"] = _calibration_pvalues(
+            calibration_test, list(candidates), predictions, y_index, sample_weight,
+            random_state,
+        )
     best = cv_results["method"][int(np.argmin(cv_results["mean_test_nll"]))]
     test_results, refitted = None, {}
     if X_test is not None or y_test is not None:
@@ -395,6 +412,7 @@ def _aggregate(candidates, fold_results, y_index, sample_weight, scorers, n_clas
         ses.append(se)
     results["nll_diff_to_best"] = np.array(diffs)
     results["nll_diff_se"] = np.array(ses)
+    results["nll_diff_pvalue"] = np.array([_difference_pvalue(d, se) for d, se in zip(diffs, ses)])
     results["tied_with_best"] = np.abs(results["nll_diff_to_best"]) <= (
         TIE_STANDARD_ERRORS * results["nll_diff_se"]
     )
@@ -425,6 +443,39 @@ def _paired_difference(best_log_p, log_p, fold_results, sample_weight):
         variances.append(spread / n_effective)
     k = len(means)
     return float(np.mean(means)), float(np.sqrt(np.sum(variances)) / k)
+
+
+def _difference_pvalue(difference, standard_error):
+    """Two-sided p-value of a paired NLL difference being zero (normal approximation)."""
+    if standard_error > 0:
+        return float(2 * norm.sf(abs(difference) / standard_error))
+    return 1.0 if difference == 0 else 0.0
+
+
+def _calibration_pvalues(calibration_test, names, predictions, y_index, sample_weight,
+                         random_state):
+    """Each method's calibration-test p-value on its pooled out-of-fold predictions."""
+    from .stats import calibration_test as run_test
+
+    if sample_weight is not None:
+        raise ValueError(
+            "calibration_test= runs unweighted tests, and sample_weight was given; "
+            "leave one of them out."
+        )
+    options = ({"method": calibration_test} if isinstance(calibration_test, str)
+               else dict(calibration_test))
+    method = options.setdefault("method", "consistency")
+    resamples = method == "consistency" or (
+        method == "skce" and options.get("estimator") != "linear"
+        and options.get("null") in (None, "bootstrap")
+    )
+    if resamples:
+        options.setdefault("random_state", random_state)
+    labels = np.arange(next(iter(predictions.values())).shape[1])
+    return np.array([
+        run_test(y_index, predictions[name], labels=labels, **options).pvalue
+        for name in names
+    ])
 
 
 def _refit(candidate, X, y, sample_weight, estimator, response_method):

@@ -11,6 +11,17 @@ BUILTIN_METRICS = ("nll", "ece", "brier", "accuracy")
 TIE_STANDARD_ERRORS = 2.0
 
 
+def _format_pvalue(pvalue):
+    """A p-value in a table: three decimals, or an upper bound below 0.001.
+
+    Examples
+    --------
+    >>> _format_pvalue(0.0312), _format_pvalue(1e-9)
+    ('0.031', '<0.001')
+    """
+    return "<0.001" if pvalue < 0.001 else f"{pvalue:.3f}"
+
+
 def _grid_shape(n_panels, aspect=4 / 3):
     """(rows, columns) of a grid of ``n_panels`` whose figure is closest to ``aspect``.
 
@@ -50,8 +61,12 @@ class CalibratorComparison:
         for ``nll``, ``ece``, ``brier``, ``accuracy`` and every scorer passed;
         ``rank_test_nll``; ``nll_diff_to_best`` (mean over splits of the paired
         difference), ``nll_diff_se`` (its standard error from the per-sample
-        paired differences) and ``tied_with_best`` (difference within two
-        standard errors of zero); ``mean_fit_time``.
+        paired differences), ``nll_diff_pvalue`` (two-sided p-value of that
+        difference being 0, normal approximation; 1 for the best itself; the
+        best was picked on the same folds, so treat small differences with
+        care) and ``tied_with_best`` (difference within two standard errors of
+        zero); ``mean_fit_time``; with ``calibration_test=``,
+        ``calibration_pvalue``.
 
     best_calibrator_ : estimator
         The best method refitted on all the data (wrapping the classifier,
@@ -107,28 +122,32 @@ class CalibratorComparison:
             yield rank, name, {key: value[i] for key, value in results.items()}
 
     def __str__(self):
+        tested = "calibration_pvalue" in self.cv_results_
         header = (
-            f"{'rank':<5}{'method':<24}{'NLL':>9}{'ΔNLL vs best':>19}{'':>2}"
+            f"{'rank':<5}{'method':<24}{'NLL':>9}{'ΔNLL vs best':>19}{'':>2}{'p':>8}"
             f"{'ECE %':>8}{'Brier':>8}{'accuracy':>10}{'fit s':>8}"
+            + (f"{'calib. p':>10}" if tested else "")
         )
         lines = [
             f"Held-out comparison over {self.n_splits_} folds, means over folds (NLL in "
-            "nats; Δ ± standard error of the paired difference; = : not distinguishable "
-            "from the best)",
+            "nats; Δ ± standard error of the paired difference, p its two-sided p-value; "
+            "= : not distinguishable from the best"
+            + ("; calib. p: p-value of the calibration test" if tested else "") + ")",
             header,
             "-" * len(header),
         ]
         for rank, name, row in self._rows():
             if rank == 1:
-                diff = "best"
-                tie = ""
+                diff, tie, pvalue = "best", "", ""
             else:
                 diff = f"+{row['nll_diff_to_best']:.4f} ± {row['nll_diff_se']:.4f}"
                 tie = "=" if row["tied_with_best"] else ""
+                pvalue = _format_pvalue(row["nll_diff_pvalue"])
             lines.append(
-                f"{rank:<5}{name:<24}{row['mean_test_nll']:>9.4f}{diff:>19}{tie:>2}"
+                f"{rank:<5}{name:<24}{row['mean_test_nll']:>9.4f}{diff:>19}{tie:>2}{pvalue:>8}"
                 f"{100 * row['mean_test_ece']:>8.2f}{row['mean_test_brier']:>8.4f}"
                 f"{row['mean_test_accuracy']:>10.4f}{row['mean_fit_time']:>8.3f}"
+                + (f"{_format_pvalue(row['calibration_pvalue']):>10}" if tested else "")
             )
         lines += ["", self.recommendation()]
         if self.test_results_ is not None:
@@ -208,7 +227,7 @@ class CalibratorComparison:
         -------
         frame : pandas.DataFrame
             Indexed by method: ``mean_test_nll``, ``nll_diff_to_best``,
-            ``nll_diff_se``, ``tied_with_best``, ``mean_test_ece``,
+            ``nll_diff_se``, ``tied_with_best``, ``nll_diff_pvalue``, ``mean_test_ece``,
             ``mean_test_brier``, ``mean_test_accuracy``, ``mean_fit_time``, any
             extra scorer's mean, and ``rank_test_nll``.
         """
@@ -220,14 +239,17 @@ class CalibratorComparison:
             ) from exc
         frame = pd.DataFrame([row for _, _, row in self._rows()]).set_index("method")
         summary = ["mean_test_nll", "nll_diff_to_best", "nll_diff_se", "tied_with_best",
-                   "mean_test_ece", "mean_test_brier", "mean_test_accuracy", "mean_fit_time"]
+                   "nll_diff_pvalue", "mean_test_ece", "mean_test_brier", "mean_test_accuracy",
+                   "mean_fit_time"]
+        if "calibration_pvalue" in frame.columns:
+            summary.append("calibration_pvalue")
         summary += [c for c in frame.columns if c.startswith("mean_test_") and c not in summary]
         summary.append("rank_test_nll")
         detail = [c for c in frame.columns if c not in summary] if splits else []
         return frame[summary + detail]
 
     def plot(self, *, methods=None, kind="top_label", n_bins=15, strategy="uniform", axes=None,
-             min_bin_weight=10):
+             min_bin_weight=10, consistency_band=None, random_state=None):
         """Reliability diagrams of the out-of-fold probabilities, side by side.
 
         The diagrams are laid out in a grid close to 4:3. Each pools the
@@ -255,6 +277,13 @@ class CalibratorComparison:
         min_bin_weight : float, default=10
             Bins of less weight (fewer samples) are not drawn, so that a bin of
             two samples does not draw a spike; they still count in the ECE.
+
+        consistency_band : float, default=None
+            Draw each method's consistency band at this level (0.95, say), as
+            in :meth:`ReliabilityDisplay.from_predictions`.
+
+        random_state : int, RandomState instance or None, default=None
+            Seed of the bands' draws.
 
         Returns
         -------
@@ -288,6 +317,8 @@ class CalibratorComparison:
                 name=name,
                 ax=ax,
                 min_bin_weight=min_bin_weight,
+                consistency_band=consistency_band,
+                random_state=random_state,
             )
             # this ECE pools all out-of-fold predictions; say so beside the table's
             display.line_.set_label(f"{name}\n(pooled ECE {100 * display.ece:.1f}%)")

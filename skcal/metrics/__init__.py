@@ -15,6 +15,8 @@ from ._ece import (
 )
 from ._nll import nll, nll_from_logits, perplexity
 from ._scorer import get_scorer, get_scorer_names, register_scorers
+from ._skce import skce
+from ._smooth_ece import smooth_ece
 
 __all__ = [
     "CalibrationCurve",
@@ -30,4 +32,6 @@ __all__ = [
     "nll_from_logits",
     "perplexity",
     "register_scorers",
+    "skce",
+    "smooth_ece",
 ]

@@ -98,6 +98,33 @@ def _calibration_gaps(y_true, y_prob, logits, sample_weight, labels, n_bins, str
         yield weight[filled] / total, gap, frequency, weight[filled]
 
 
+def curve_points(y_true, y_prob, *, logits=None, kind="top_label", class_label=None,
+                 labels=None, sample_weight=None, ignore_index=None):
+    """The (confidence, outcome) of each row that a reliability curve bins, and the
+    validated weights: top-label confidence and correctness, or one class's
+    probability and occurrence (the last column's unless ``class_label``)."""
+    y_index, y_prob, labels, sample_weight = check_probabilities_or_logits(
+        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight,
+        ignore_index=ignore_index,
+    )
+    if kind == "top_label":
+        if class_label is not None:
+            raise ValueError("class_label is used with kind='class' only.")
+        confidence, outcome = top_label(y_index, y_prob)
+    else:
+        column = y_prob.n_columns - 1
+        if class_label is not None:
+            matches = np.flatnonzero(labels == class_label)
+            if matches.shape[0] == 0:
+                raise ValueError(
+                    f"class_label={class_label!r} is not one of the labels {labels.tolist()}."
+                )
+            column = matches[0]
+        confidence = class_columns(y_prob, [column])[:, 0]
+        outcome = y_index == column
+    return confidence, outcome, sample_weight
+
+
 _BINNING_PARAMS = {
     "y_true": ["array-like"],
     "y_prob": ["array-like", None],
@@ -398,25 +425,10 @@ def calibration_curve(
     >>> curve.prob_true, curve.prob_pred, curve.bin_weight
     (array([0. , 0.5, 1. ]), array([0.6 , 0.75, 0.9 ]), array([1., 2., 1.]))
     """
-    y_index, y_prob, labels, sample_weight = check_probabilities_or_logits(
-        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight,
-        ignore_index=ignore_index,
+    confidence, outcome, sample_weight = curve_points(
+        y_true, y_prob, logits=logits, kind=kind, class_label=class_label, labels=labels,
+        sample_weight=sample_weight, ignore_index=ignore_index,
     )
-    if kind == "top_label":
-        if class_label is not None:
-            raise ValueError("class_label is used with kind='class' only.")
-        confidence, outcome = top_label(y_index, y_prob)
-    else:
-        column = y_prob.n_columns - 1
-        if class_label is not None:
-            matches = np.flatnonzero(labels == class_label)
-            if matches.shape[0] == 0:
-                raise ValueError(
-                    f"class_label={class_label!r} is not one of the labels {labels.tolist()}."
-                )
-            column = matches[0]
-        confidence = class_columns(y_prob, [column])[:, 0]
-        outcome = y_index == column
     edges = bin_edges(confidence, sample_weight, n_bins, strategy)
     weight, sum_conf, sum_outcome = binned_sums(confidence, outcome, sample_weight, edges)
     filled = weight > 0

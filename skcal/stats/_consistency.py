@@ -1,0 +1,170 @@
+"""Consistency resampling (Bröcker and Smith 2007): labels drawn from the predictions.
+
+Were the model calibrated, each label would be a draw from its row's predicted
+distribution. Drawing labels that way many times shows how far a calibrated
+model's statistic strays by chance alone. The draws are made in chunks of
+rows x resamples, and the binned statistics are matrix products, so no Python
+loop runs per resample (except for a metric given as a function).
+"""
+
+import numpy as np
+from scipy import sparse
+
+from .._binning import bin_edges
+from .._scores import probability_floor
+
+# values of one chunk of draws (resamples x rows x classes)
+_CHUNK_VALUES = 2**22
+
+
+def _chunks(n_resamples, values_per_resample):
+    size = max(1, _CHUNK_VALUES // max(values_per_resample, 1))
+    for start in range(0, n_resamples, size):
+        yield min(size, n_resamples - start)
+
+
+def bin_indicator(confidence, edges):
+    """Sparse (n_samples, n_bins) matrix: 1 where a row falls in a bin."""
+    index = np.searchsorted(edges[1:-1], confidence, side="left")
+    n_samples, n_bins = confidence.shape[0], edges.shape[0] - 1
+    return sparse.csr_matrix(
+        (np.ones(n_samples), (np.arange(n_samples), index)), shape=(n_samples, n_bins)
+    )
+
+
+def resampled_bin_sums(confidence, edges, sample_weight, n_resamples, rng):
+    """Per-bin weighted sums of outcomes drawn as Bernoulli(confidence).
+
+    Returns
+    -------
+    sums : ndarray of shape (n_resamples, n_bins)
+    """
+    indicator = bin_indicator(confidence, edges)
+    if sample_weight is not None:
+        indicator = sparse.diags(sample_weight) @ indicator
+    pieces = []
+    for size in _chunks(n_resamples, confidence.shape[0]):
+        outcome = (rng.random((size, confidence.shape[0])) < confidence).astype(np.float64)
+        pieces.append(np.asarray(outcome @ indicator))
+    return np.concatenate(pieces)
+
+
+def consistency_band(confidence, edges, sample_weight, confidence_level, n_resamples, rng):
+    """Per non-empty bin, the interval of observed frequencies a calibrated model
+    would give with probability ``confidence_level`` (central quantiles).
+
+    Returns
+    -------
+    low, high : ndarray of shape (n_filled_bins,)
+    """
+    weight = np.ones_like(confidence) if sample_weight is None else sample_weight
+    bin_weight = weight @ bin_indicator(confidence, edges)
+    filled = bin_weight > 0
+    sums = resampled_bin_sums(confidence, edges, sample_weight, n_resamples, rng)
+    frequency = sums[:, filled] / bin_weight[filled]
+    tail = (1 - confidence_level) / 2
+    low, high = np.quantile(frequency, [tail, 1 - tail], axis=0)
+    return low, high
+
+
+def _binned_error(outcome_sums, indicator, confidence):
+    """``sum_b |sum_{i in b} (o_i - c_i)| / n`` for each row of outcome sums."""
+    confidence_sums = confidence @ indicator
+    return np.abs(outcome_sums - confidence_sums).sum(axis=-1) / confidence.shape[0]
+
+
+class _TopLabelECE:
+    """Top-label ECE with bins fixed by the confidences."""
+
+    def __init__(self, y_index, proba, n_bins, strategy):
+        top = proba.argmax(axis=1)
+        self.confidence = proba[np.arange(proba.shape[0]), top]
+        correct = top == y_index
+        self.indicator = bin_indicator(
+            self.confidence, bin_edges(self.confidence, None, n_bins, strategy)
+        )
+        self.observed_outcome = correct.astype(np.float64)
+
+    def observed(self):
+        return float(_binned_error(self.observed_outcome @ self.indicator, self.indicator,
+                                   self.confidence))
+
+    def resampled(self, n_resamples, rng):
+        # the drawn label is the top class with probability confidence
+        pieces = []
+        for size in _chunks(n_resamples, self.confidence.shape[0]):
+            outcome = rng.random((size, self.confidence.shape[0])) < self.confidence
+            pieces.append(_binned_error(np.asarray(outcome.astype(np.float64) @ self.indicator),
+                                        self.indicator, self.confidence))
+        return np.concatenate(pieces)
+
+
+def draw_labels(cumulative, size, rng):
+    """``size`` label vectors, each row's label drawn from its probabilities.
+
+    ``cumulative`` holds each row's cumulative probabilities, last column 1.
+    """
+    uniform = rng.random((size, cumulative.shape[0], 1))
+    return (uniform >= cumulative[None, :, :-1]).sum(axis=2)
+
+
+class _LabelStatistic:
+    """Statistics of whole drawn label vectors: classwise ECE, Brier, NLL, any metric."""
+
+    def __init__(self, y_index, proba, metric, n_bins, strategy, labels):
+        self.y_index, self.proba, self.metric, self.labels = y_index, proba, metric, labels
+        cumulative = np.cumsum(proba, axis=1)
+        self.cumulative = cumulative / cumulative[:, -1:]
+        if metric == "classwise_ece":
+            self.indicators = [
+                bin_indicator(proba[:, k], bin_edges(proba[:, k], None, n_bins, strategy))
+                for k in range(proba.shape[1])
+            ]
+
+    def _values(self, y):
+        """The statistic of label vectors ``y`` of shape (size, n_samples)."""
+        rows = np.arange(self.proba.shape[0])
+        if self.metric == "brier":
+            squares = np.einsum("ij,ij->i", self.proba, self.proba)
+            return (squares - 2 * self.proba[rows, y] + 1).mean(axis=1)
+        if self.metric == "nll":
+            floor = probability_floor(self.proba.dtype)
+            return -np.log(np.maximum(self.proba[rows, y], floor)).mean(axis=1)
+        if self.metric == "classwise_ece":
+            errors = [
+                _binned_error(np.asarray((y == k).astype(np.float64) @ indicator), indicator,
+                              self.proba[:, k])
+                for k, indicator in enumerate(self.indicators)
+            ]
+            return np.mean(errors, axis=0)
+        return np.array([self.metric(self.labels[row], self.proba) for row in y])
+
+    def observed(self):
+        return float(self._values(self.y_index[None, :])[0])
+
+    def resampled(self, n_resamples, rng):
+        n_values = self.proba.shape[0] * self.proba.shape[1]
+        return np.concatenate([
+            self._values(draw_labels(self.cumulative, size, rng))
+            for size in _chunks(n_resamples, n_values)
+        ])
+
+
+def consistency_statistic(y_index, proba, metric, n_bins, strategy, labels):
+    """The statistic of the consistency test, able to resample itself."""
+    if metric == "ece":
+        return _TopLabelECE(y_index, proba, n_bins, strategy)
+    return _LabelStatistic(y_index, proba, metric, n_bins, strategy, labels)
+
+
+def resampling_pvalue(statistic, null_distribution, two_sided=False):
+    """``(1 + #{null >= statistic}) / (1 + n_resamples)``: the Monte Carlo p-value,
+    valid (never below the level under the null) for any number of resamples.
+    Two-sided: twice the smaller tail, at most 1."""
+    tolerance = 1e-12 * max(1.0, abs(statistic))
+    n_resamples = null_distribution.shape[0]
+    upper = (1 + np.count_nonzero(null_distribution >= statistic - tolerance)) / (1 + n_resamples)
+    if not two_sided:
+        return float(upper)
+    lower = (1 + np.count_nonzero(null_distribution <= statistic + tolerance)) / (1 + n_resamples)
+    return float(min(1.0, 2 * min(upper, lower)))
