@@ -250,3 +250,43 @@ def test_the_test_table_is_ordered_by_test_nll(overconfident_logits):
     order = sorted(comparison.test_results_, key=lambda m: comparison.test_results_[m]["nll"])
     positions = [text.index(name) for name in order]
     assert positions == sorted(positions)
+
+
+def test_pvalue_of_the_paired_difference(overconfident_logits):
+    from scipy.stats import norm
+
+    logits, y = overconfident_logits
+    comparison = compare_calibrators(logits, y, calibrators=["temperature", "vector"], cv=3)
+    results = comparison.cv_results_
+    for diff, se, pvalue in zip(results["nll_diff_to_best"], results["nll_diff_se"],
+                                results["nll_diff_pvalue"]):
+        if se == 0:
+            assert pvalue == 1.0 and diff == 0
+        else:
+            assert pvalue == pytest.approx(2 * norm.sf(abs(diff) / se))
+    baseline = list(results["method"]).index("uncalibrated")
+    assert results["nll_diff_pvalue"][baseline] < 1e-6
+    assert "p" in str(comparison).splitlines()[1].split()
+
+
+def test_calibration_test_column(overconfident_logits):
+    from skcal.stats import calibration_test
+
+    logits, y = overconfident_logits
+    comparison = compare_calibrators(logits, y, calibrators=["temperature"], cv=3,
+                                     calibration_test="consistency")
+    results = comparison.cv_results_
+    methods = list(results["method"])
+    expected = {
+        name: calibration_test(y, comparison.predictions_[name], random_state=0).pvalue
+        for name in methods
+    }
+    assert list(results["calibration_pvalue"]) == [expected[name] for name in methods]
+    assert results["calibration_pvalue"][methods.index("uncalibrated")] < 0.01
+    assert "calib. p" in str(comparison)
+    skce = compare_calibrators(logits, y, calibrators=["temperature"], cv=3,
+                               calibration_test={"method": "skce", "estimator": "linear"})
+    assert skce.cv_results_["calibration_pvalue"].shape == (2,)
+    with pytest.raises(ValueError, match="unweighted"):
+        compare_calibrators(logits, y, calibrators=["temperature"], cv=3,
+                            sample_weight=np.ones(len(y)), calibration_test="consistency")

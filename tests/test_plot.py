@@ -137,3 +137,50 @@ def test_quantile_bins_keep_the_histogram_of_the_real_distribution(pyplot, predi
     counts, _ = np.histogram(confidence, bins=np.linspace(0, 1, 11))
     assert_allclose(display.hist_weight, counts / counts.sum(), atol=1e-12)
     assert display.hist_weight.std() > 0.05  # not the flat bars of equal-mass bins
+
+
+def test_consistency_band_holds_a_calibrated_models_frequencies(pyplot):
+    rng = np.random.default_rng(1)
+    proba = softmax(rng.normal(scale=2.0, size=(3000, 3)))
+    y = sample_labels(proba, rng)
+    display = ReliabilityDisplay.from_predictions(y, proba, n_bins=10, consistency_band=0.95,
+                                                  random_state=0)
+    low, high = display.band_low, display.band_high
+    assert low.shape == display.prob_true.shape and np.all(low <= high)
+    # the band is centred on the bins' confidence: a calibrated model's own expectation
+    assert np.all((low <= display.prob_pred + 1e-9) & (display.prob_pred - 1e-9 <= high))
+    # and its width follows the binomial spread of each bin's frequency
+    spread = np.sqrt(display.prob_pred * (1 - display.prob_pred) / display.bin_weight)
+    big = display.bin_weight > 100
+    assert_allclose((high - low)[big], 2 * 1.96 * spread[big], rtol=0.25)
+    assert display.band_ is not None
+    assert display.band_.get_label() == "95% consistency band"
+    # drawn behind the curve
+    assert display.band_.get_zorder() < display.line_.get_zorder()
+
+
+def test_consistency_band_flags_an_overconfident_model(pyplot, predictions):
+    y, proba = predictions
+    display = ReliabilityDisplay.from_predictions(y, proba, consistency_band=0.95,
+                                                  random_state=0, name="raw")
+    big = display.bin_weight > 50
+    outside = (display.prob_true < display.band_low) | (display.prob_true > display.band_high)
+    assert outside[big].mean() > 0.5
+    assert display.band_.get_label() == "95% consistency band (raw)"
+
+
+def test_consistency_band_arguments(pyplot, predictions):
+    y, proba = predictions
+    with pytest.raises(ValueError, match="level in \\(0, 1\\)"):
+        ReliabilityDisplay.from_predictions(y, proba, consistency_band=95)
+    with pytest.raises(ValueError, match="random_state seeds the consistency band"):
+        ReliabilityDisplay.from_predictions(y, proba, random_state=0)
+    display = ReliabilityDisplay.from_predictions(y, proba)
+    assert display.band_ is None
+
+
+def test_comparison_plot_draws_bands(pyplot, predictions):
+    y, proba = predictions
+    comparison = compare_calibrators(np.log(proba), y, calibrators=["temperature"], cv=3)
+    displays = comparison.plot(consistency_band=0.9, random_state=0)
+    assert all(d.band_ is not None for d in displays)

@@ -55,7 +55,7 @@ def _interpolate(t, grid_values):
 def smooth_ece_at(f, residual, weight, sigma):
     """The smooth ECE at a fixed bandwidth ``sigma``.
 
-    ``weight`` sums to the number of samples (the density floor is on that scale).
+    ``weight`` counts samples (the density floor is on the scale of counts).
     """
     t = np.linspace(0, 1, max(round(10 / sigma), _MIN_EVALUATION_POINTS))
     n_grid = max(_MIN_GRID_POINTS, round(20 / sigma)) // 2 + 1
@@ -132,7 +132,8 @@ def smooth_ece(y_true, y_prob, *, sample_weight=None, labels=None):
         second class are accepted too.
 
     sample_weight : array-like of shape (n_samples,), default=None
-        Non-negative sample weights: each row counts as that many samples.
+        Non-negative frequency weights: a row of weight 3 counts as three
+        samples (the kernel density's small floor is on the scale of counts).
 
     labels : array-like of shape (n_classes,), default=None
         The class of each column of ``y_prob``, as in :func:`nll`.
@@ -171,10 +172,8 @@ def smooth_ece(y_true, y_prob, *, sample_weight=None, labels=None):
     proba = to_numpy(rows.map_rows(lambda block: to_numpy(block).astype(np.float64)))
     f, outcome = confidence_and_outcome(y_index, proba)
     n_samples = f.shape[0]
-    if sample_weight is None:
-        weight = np.ones(n_samples)
-    else:
-        weight = sample_weight * (n_samples / sample_weight.sum())
+    # frequency weights: the density floor is on the scale of counts of samples
+    weight = np.ones(n_samples) if sample_weight is None else sample_weight
     residual = f - outcome
     sigma = self_consistent_bandwidth(f, residual, weight)
     return smooth_ece_at(f, residual, weight, sigma)

@@ -190,6 +190,8 @@ def _statistic(metric, y_true, y_prob, sample_weight, labels):
         )
         losses = to_numpy(rows.map_rows(per_row, y_index))
         scale = sign / _check_base(keywords.get("base"))
+        if function is brier_score and rows.n_columns == 2:
+            scale /= 2.0  # the binary Brier score is that of the positive class alone
         return _AdditiveStatistic(losses, sample_weight, scale)
     if sample_weight is not None and not _accepts(function, "sample_weight"):
         raise ValueError(
@@ -199,8 +201,9 @@ def _statistic(metric, y_true, y_prob, sample_weight, labels):
     if labels is not None or _accepts(function, "labels"):
         if not _accepts(function, "labels"):
             raise ValueError(f"labels was given but the metric {function.__name__} takes none.")
-        if labels is None:
-            _, _, labels, _ = check_prediction(y_true, y_prob, sample_weight=sample_weight)
+        if labels is None:  # the columns' classes, whatever the scores hold
+            _, _, labels, _ = check_prediction(y_true, y_prob, sample_weight=sample_weight,
+                                               kind="logits")
         keywords.setdefault("labels", labels)
     y_true, y_prob = np.asarray(y_true), np.asarray(y_prob)
     if sample_weight is not None:

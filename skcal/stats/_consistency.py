@@ -126,7 +126,9 @@ class _LabelStatistic:
         rows = np.arange(self.proba.shape[0])
         if self.metric == "brier":
             squares = np.einsum("ij,ij->i", self.proba, self.proba)
-            return (squares - 2 * self.proba[rows, y] + 1).mean(axis=1)
+            score = (squares - 2 * self.proba[rows, y] + 1).mean(axis=1)
+            # the binary Brier score is that of the positive class alone
+            return score / 2 if self.proba.shape[1] == 2 else score
         if self.metric == "nll":
             floor = probability_floor(self.proba.dtype)
             return -np.log(np.maximum(self.proba[rows, y], floor)).mean(axis=1)

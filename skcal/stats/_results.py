@@ -6,7 +6,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 ConfidenceInterval = namedtuple("ConfidenceInterval", ["low", "high"])
-ConfidenceInterval.__doc__ = """A confidence interval: ``low`` and ``high`` bounds."""
+ConfidenceInterval.__doc__ = """A confidence interval, as a named pair like SciPy's.
+
+low : float
+    The lower bound.
+high : float
+    The upper bound.
+"""
 
 
 @dataclass(frozen=True, eq=False)
