@@ -52,17 +52,20 @@ def _interpolate(t, grid_values):
     return grid_values[index] * (1 - residual) + grid_values[index + 1] * residual
 
 
-def smooth_ece_at(f, residual, weight, sigma):
+def smooth_ece_at(f, residual, weight, sigma, grids=None):
     """The smooth ECE at a fixed bandwidth ``sigma``.
 
     ``weight`` counts samples (the density floor is on the scale of counts).
+    ``grids`` caches, by grid size, the residuals and weights spread onto the
+    grid (the same for every bandwidth above 0.01).
     """
     t = np.linspace(0, 1, max(round(10 / sigma), _MIN_EVALUATION_POINTS))
     n_grid = max(_MIN_GRID_POINTS, round(20 / sigma)) // 2 + 1
-    smoothed = [
-        _interpolate(t, _reflected_smoothing(_spread_onto_grid(f, values, n_grid), sigma))
-        for values in (weight * residual, weight)
-    ]
+    grids = {} if grids is None else grids
+    if n_grid not in grids:
+        grids[n_grid] = [_spread_onto_grid(f, values, n_grid)
+                         for values in (weight * residual, weight)]
+    smoothed = [_interpolate(t, _reflected_smoothing(values, sigma)) for values in grids[n_grid]]
     density = smoothed[1] + _DENSITY_FLOOR
     mean_residual = smoothed[0] / density
     return float(np.sum(np.abs(mean_residual) * density) / np.sum(density))
@@ -72,8 +75,11 @@ def self_consistent_bandwidth(f, residual, weight):
     """The bandwidth ``sigma`` with ``smECE_sigma = sigma``, by ten bisection steps on
     (0, 1] (1 itself when ``smECE_1 > 1``; never below 0.001)."""
 
+    grids = {}
+
     def too_small(sigma):
-        return sigma < _SMALLEST_BANDWIDTH or sigma < smooth_ece_at(f, residual, weight, sigma)
+        return (sigma < _SMALLEST_BANDWIDTH
+                or sigma < smooth_ece_at(f, residual, weight, sigma, grids))
 
     if too_small(1.0):
         return 1.0
