@@ -16,32 +16,14 @@ share of 95% intervals holding the population NLL and binned ECE.
 """
 
 import argparse
-import time
-import tracemalloc
 from pathlib import Path
-from statistics import median
 
 import numpy as np
 
 from skcal.metrics import expected_calibration_error, nll, skce, smooth_ece
 from skcal.stats import bootstrap, calibration_test
 
-
-def timed(function, repeat):
-    seconds, result = [], None
-    for _ in range(repeat):
-        start = time.perf_counter()
-        result = function()
-        seconds.append(time.perf_counter() - start)
-    return median(seconds), result
-
-
-def peak_bytes(function):
-    tracemalloc.start()
-    function()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
+from bench_fit import peak_memory as peak_bytes, timed  # the fit benchmark's timing
 
 
 def draw(rng, n, n_classes, temperature=1.0):

@@ -45,6 +45,19 @@ def softmax(z):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def temperature_model(rng, n_samples, n_classes, temperature=1.0):
+    """Predictions ``softmax(z)``, ``z ~ N(0, 2^2)``, and labels drawn from
+    ``softmax(z / temperature)``: calibrated at 1, overconfident above.
+
+    Returns
+    -------
+    y, proba, truth : labels, predicted and true probabilities
+    """
+    logits = rng.normal(0, 2, size=(n_samples, n_classes))
+    proba, truth = softmax(logits), softmax(logits / temperature)
+    return sample_labels(truth, rng), proba, truth
+
+
 @pytest.fixture
 def flsd_logits():
     """CIFAR-10 ResNet-50 (focal loss FLSD-53) logits with a real val/test split."""

@@ -3,6 +3,8 @@
 import numpy as np
 import pytest
 
+from conftest import temperature_model
+
 import skcal.metrics._skce as skce_module
 from skcal.metrics import skce, smooth_ece
 
@@ -34,12 +36,7 @@ def _direct_skce(y, proba, estimator, bandwidth=None):
 
 
 def _calibrated(rng, n, n_classes, temperature=1.0):
-    logits = rng.normal(0, 2, size=(n, n_classes))
-    proba = np.exp(logits)
-    proba /= proba.sum(axis=1, keepdims=True)
-    truth = np.exp(logits / temperature)
-    truth /= truth.sum(axis=1, keepdims=True)
-    y = (truth.cumsum(axis=1) > rng.uniform(size=(n, 1))).argmax(axis=1)
+    y, proba, _ = temperature_model(rng, n, n_classes, temperature)
     return y, proba
 
 

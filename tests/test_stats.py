@@ -12,6 +12,8 @@ import functools
 import numpy as np
 import pytest
 
+from conftest import temperature_model
+
 from skcal.metrics import (
     brier_score,
     expected_calibration_error,
@@ -24,16 +26,7 @@ from skcal.stats import bootstrap, calibration_test
 N_SIMULATIONS = 1000
 
 
-def _draw(rng, n, n_classes, temperature=1.0):
-    """Predictions ``softmax(z)`` and labels from ``softmax(z / temperature)``:
-    calibrated at temperature 1, overconfident above."""
-    logits = rng.normal(0, 2, size=(n, n_classes))
-    proba = np.exp(logits)
-    proba /= proba.sum(axis=1, keepdims=True)
-    truth = np.exp(logits / temperature)
-    truth /= truth.sum(axis=1, keepdims=True)
-    y = (truth.cumsum(axis=1) > rng.uniform(size=(n, 1))).argmax(axis=1)
-    return y, proba, truth
+_draw = temperature_model
 
 
 def _rejection_rate(method, n_classes, n_samples, temperature=1.0, n_simulations=N_SIMULATIONS,
