@@ -8,6 +8,7 @@ are in benchmarks/bench_stats.py.
 """
 
 import functools
+import inspect
 
 import numpy as np
 import pytest
@@ -293,8 +294,11 @@ def test_bootstrap_agrees_with_scipy_on_the_nll():
     losses = -np.log(proba[np.arange(500), y])
     for method, scipy_method in (("percentile", "percentile"), ("bca", "BCa")):
         ours = bootstrap(nll, y, proba, n_resamples=20000, method=method, random_state=0)
+        # SciPy 1.15 renamed random_state to rng
+        seed = ("rng" if "rng" in inspect.signature(stats.bootstrap).parameters
+                else "random_state")
         theirs = stats.bootstrap((losses,), np.mean, n_resamples=20000, method=scipy_method,
-                                 rng=np.random.default_rng(0))
+                                 **{seed: np.random.default_rng(0)})
         np.testing.assert_allclose(ours.confidence_interval, theirs.confidence_interval,
                                    atol=0.01)
         assert ours.standard_error == pytest.approx(theirs.standard_error, rel=0.05)
