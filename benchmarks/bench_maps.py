@@ -1,6 +1,6 @@
 """Fit time and held-out NLL of every calibration map, beside the closest peers.
 
-    python benchmarks/bench_maps.py [--repeat 3]
+    python benchmarks/bench_maps.py [--repeat 3] [--binary]
 
 Peers, when installed (each is optional; a missing one is reported and skipped):
 probmetrics' temperature, vector and matrix scaling (which need torch), and the
@@ -9,6 +9,13 @@ probabilities of a synthetic overconfident model (labels drawn from
 softmax(z / 2)); fits use 10000 rows and NLL is measured on 10000 other rows.
 Beta calibration is binary (betacal has no multiclass mode): its rows use the
 binary problem "class 0 against the rest". Times are medians over --repeat runs.
+
+``--binary`` adds the binary maps at 10^4, 10^5 and 10^6 rows (positive-class
+probabilities ``p ~ U(0.001, 0.999)``, labels drawn with probability ``p^2``):
+beta calibration beside betacal, Platt scaling beside scikit-learn's sigmoid
+calibration (``sklearn.calibration._SigmoidCalibration``, the map of
+``CalibratedClassifierCV(method='sigmoid')``) and isotonic calibration beside
+``sklearn.isotonic.IsotonicRegression``, with peak extra memory (tracemalloc).
 """
 
 import argparse
@@ -91,7 +98,12 @@ def median_fit(factory, P, y, repeat):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--binary", action="store_true",
+                        help="also the binary maps at 10^4, 10^5 and 10^6 rows")
     args = parser.parse_args()
+    if args.binary:
+        binary_rows(args.repeat)
+        print()
     available = peers()
     ours = {
         "TemperatureScaling": TemperatureScaling,
@@ -137,6 +149,88 @@ def main():
                     row += f"{'-':>13}{'-':>9}{'-':>10}{nll_ours:>11.4f}{'-':>10}"
             print(row)
     print("\nspeed-up: peer median fit time / skcal's; NLL on 10000 held-out rows")
+
+
+def _binary_peers():
+    """skcal map name -> (peer name, fit(p, y) returning predict(p) -> probabilities)."""
+    from sklearn.calibration import _SigmoidCalibration
+    from sklearn.isotonic import IsotonicRegression
+
+    found = {}
+    try:
+        import betacal
+
+        def fit_betacal(p, y):
+            model = betacal.BetaCalibration(parameters="abm").fit(p, y)
+            return model.predict
+
+        found["BetaCalibration"] = ("betacal", fit_betacal)
+    except ImportError:
+        print("betacal not available; pip install betacal")
+
+    def fit_sigmoid(p, y):
+        logit = np.log(p) - np.log1p(-p)
+        model = _SigmoidCalibration().fit(logit, y)
+        return lambda q: model.predict(np.log(q) - np.log1p(-q))
+
+    def fit_isotonic(p, y):
+        model = IsotonicRegression(out_of_bounds="clip", y_min=0, y_max=1).fit(p, y)
+        return model.predict
+
+    found["PlattScaling"] = ("sklearn sigmoid", fit_sigmoid)
+    found["IsotonicCalibration"] = ("sklearn isotonic", fit_isotonic)
+    return found
+
+
+def _peak(fit):
+    import tracemalloc
+
+    tracemalloc.start()
+    fit()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    return peak
+
+
+def binary_rows(repeat):
+    ours = {"BetaCalibration": BetaCalibration, "PlattScaling": PlattScaling,
+            "IsotonicCalibration": IsotonicCalibration}
+    available = _binary_peers()
+    header = (f"{'binary map':<21}{'rows':>9}{'skcal s':>9}{'peer':>18}{'peer s':>9}"
+              f"{'speed-up':>10}{'mem skcal':>11}{'mem peer':>10}{'NLL skcal':>11}{'NLL peer':>10}")
+    print(header)
+    print("-" * len(header))
+    for n in (10**4, 10**5, 10**6):
+        rng = np.random.default_rng(n)
+        p, p_test = rng.uniform(0.001, 0.999, size=(2, n))
+        y = (rng.random(n) < p**2).astype(int)
+        y_test = (rng.random(n) < p_test**2).astype(int)
+        size = p.nbytes
+        for name, Calibrator in ours.items():
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                t_ours, model = median_fit(
+                    lambda C=Calibrator: C(score_type="probabilities"), p, y, repeat)
+                memory_ours = _peak(lambda: Calibrator(score_type="probabilities").fit(p, y))
+                nll_ours = nll(y_test, model.predict_proba(p_test))
+                peer_name, fit_peer = available.get(name, ("-", None))
+                if fit_peer is None:
+                    print(f"{name:<21}{n:>9}{t_ours:>9.3f}{peer_name:>18}")
+                    continue
+                seconds = []
+                for _ in range(repeat):
+                    start = time.perf_counter()
+                    predict = fit_peer(p, y)
+                    seconds.append(time.perf_counter() - start)
+                t_peer = statistics.median(seconds)
+                memory_peer = _peak(lambda: fit_peer(p, y))
+                q = np.clip(predict(p_test), 0, 1)
+                nll_peer = nll(y_test, np.column_stack([1 - q, q]))
+            print(f"{name:<21}{n:>9}{t_ours:>9.3f}{peer_name:>18}{t_peer:>9.3f}"
+                  f"{t_peer / t_ours:>9.1f}x{memory_ours / size:>10.1f}x{memory_peer / size:>9.1f}x"
+                  f"{nll_ours:>11.4f}{nll_peer:>10.4f}")
+    print("\nspeed-up: peer median fit time / skcal's; memory: peak extra over the scores; "
+          "NLL on as many held-out rows")
 
 
 def _class_zero(P):

@@ -253,9 +253,28 @@ def beta_features(scores):
     return -np.logaddexp(0.0, -scores), np.logaddexp(0.0, scores)
 
 
-def _beta_block(s, y, w, params, positives, targets):
+# the beta features of in-memory scores are computed once when they take at most
+# this many values (128 MiB of float64); beyond, block by block at every pass
+_CACHED_FEATURE_VALUES = 2**24
+
+
+def beta_feature_rows(score_rows):
+    """Rows of ``[log p | -log(1 - p)]``, one column pair per problem: computed once
+    for in-memory scores of modest size (every Newton pass then reads them),
+    block by block otherwise (bounded memory)."""
+    n_problems = score_rows.n_columns
+    features = score_rows.then(lambda s: np.concatenate(beta_features(s), axis=1),
+                               n_columns=2 * n_problems)
+    in_memory = not (score_rows.is_dask or score_rows.xp is not None
+                     or is_streamed(score_rows.data))
+    if in_memory and 2 * n_problems * score_rows.n_rows <= _CACHED_FEATURE_VALUES:
+        return Rows(features.read())
+    return features
+
+
+def _beta_block(features, y, w, params, positives, targets):
     t = _targets(y, positives, *targets)
-    log_p, minus_log_q = beta_features(s)
+    log_p, minus_log_q = np.split(features, 2, axis=1)
     u = params[:, 0] * log_p + params[:, 1] * minus_log_q + params[:, 2]
     loss, p = _sigmoid_terms(u, t)
     residual = p - t
@@ -271,8 +290,8 @@ def _beta_block(s, y, w, params, positives, targets):
     )
 
 
-def _beta_pass(score_rows, y, w, params, positives, targets):
-    loss, grad, moments = score_rows.reduce(
+def _beta_pass(feature_rows, y, w, params, positives, targets):
+    loss, grad, moments = feature_rows.reduce(
         lambda s, y, w: _beta_block(s, y, w, params, positives, targets), y, w
     )
     aa, ab, ac, bb, bc, cc = moments.T
@@ -286,7 +305,8 @@ def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter)
 
     :func:`projected_newton` with the exact 3 x 3 Hessian of every problem, all
     problems in one pass per iteration, each started at the identity
-    ``(a, b, c) = (1, 1, 0)``.
+    ``(a, b, c) = (1, 1, 0)``. The features ``log p`` and ``-log(1 - p)`` are
+    computed once when the scores are in memory (see :func:`beta_feature_rows`).
 
     Returns
     -------
@@ -297,8 +317,10 @@ def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter)
     n_total = total_weight(y.shape[0], sample_weight)
     start = np.tile([1.0, 1.0, 0.0], (len(positives), 1))
 
+    feature_rows = beta_feature_rows(score_rows)
+
     def evaluate(at):
-        return _beta_pass(score_rows, y, sample_weight, at, positives, targets)
+        return _beta_pass(feature_rows, y, sample_weight, at, positives, targets)
 
     return projected_newton(evaluate, start, np.array([0.0, 0.0, -np.inf]), n_total,
                             tol=tol, max_iter=max_iter)
