@@ -100,9 +100,12 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--binary", action="store_true",
                         help="also the binary maps at 10^4, 10^5 and 10^6 rows")
+    parser.add_argument("--rst", metavar="OUT",
+                        help="also write the tables as reStructuredText")
     args = parser.parse_args()
+    binary_table, table = [], []
     if args.binary:
-        binary_rows(args.repeat)
+        binary_rows(args.repeat, binary_table)
         print()
     available = peers()
     ours = {
@@ -145,10 +148,36 @@ def main():
                         f"{peer_name:>13}{t_peer:>9.3f}{t_peer / t_ours:>9.1f}x"
                         f"{nll_ours:>11.4f}{nll_peer:>10.4f}"
                     )
+                    table.append((name, f"10000 x {size}", f"{t_ours:.3f}", peer_name,
+                                  f"{t_peer:.3f}", f"{t_peer / t_ours:.1f}x",
+                                  f"{nll_ours:.4f}", f"{nll_peer:.4f}"))
                 else:
                     row += f"{'-':>13}{'-':>9}{'-':>10}{nll_ours:>11.4f}{'-':>10}"
+                    table.append((name, f"10000 x {size}", f"{t_ours:.3f}", "-", "", "",
+                                  f"{nll_ours:.4f}", ""))
             print(row)
     print("\nspeed-up: peer median fit time / skcal's; NLL on 10000 held-out rows")
+    if args.rst:
+        write_rst(args.rst, args.repeat, binary_table, table)
+
+
+def write_rst(path, repeat, binary_table, table):
+    from pathlib import Path
+
+    from bench_stats import rst_table
+
+    lines = []
+    if binary_table:
+        lines += [f"Binary maps, medians of {repeat} fits; memory is the peak extra over the "
+                  "scores; NLL on as many held-out rows:", ""]
+        lines += rst_table(("map", "rows", "skcal s", "peer", "peer s", "speed-up",
+                            "skcal memory", "peer memory", "NLL skcal", "NLL peer"),
+                           binary_table)
+    lines += [f"Every map on 10000 rows, medians of {repeat} fits; NLL on 10000 held-out "
+              "rows (a peer shows where installed):", ""]
+    lines += rst_table(("map", "size", "skcal s", "peer", "peer s", "speed-up", "NLL skcal",
+                        "NLL peer"), table)
+    Path(path).write_text("\n".join(lines) + "\n")
 
 
 def _binary_peers():
@@ -192,7 +221,7 @@ def _peak(fit):
     return peak
 
 
-def binary_rows(repeat):
+def binary_rows(repeat, table):
     ours = {"BetaCalibration": BetaCalibration, "PlattScaling": PlattScaling,
             "IsotonicCalibration": IsotonicCalibration}
     available = _binary_peers()
@@ -216,6 +245,7 @@ def binary_rows(repeat):
                 peer_name, fit_peer = available.get(name, ("-", None))
                 if fit_peer is None:
                     print(f"{name:<21}{n:>9}{t_ours:>9.3f}{peer_name:>18}")
+                    table.append((name, n, f"{t_ours:.3f}", "-", "", "", "", "", "", ""))
                     continue
                 seconds = []
                 for _ in range(repeat):
@@ -229,6 +259,9 @@ def binary_rows(repeat):
             print(f"{name:<21}{n:>9}{t_ours:>9.3f}{peer_name:>18}{t_peer:>9.3f}"
                   f"{t_peer / t_ours:>9.1f}x{memory_ours / size:>10.1f}x{memory_peer / size:>9.1f}x"
                   f"{nll_ours:>11.4f}{nll_peer:>10.4f}")
+            table.append((name, n, f"{t_ours:.3f}", peer_name, f"{t_peer:.3f}",
+                          f"{t_peer / t_ours:.1f}x", f"{memory_ours / size:.1f}x",
+                          f"{memory_peer / size:.1f}x", f"{nll_ours:.4f}", f"{nll_peer:.4f}"))
     print("\nspeed-up: peer median fit time / skcal's; memory: peak extra over the scores; "
           "NLL on as many held-out rows")
 
