@@ -17,17 +17,26 @@ from ._scores import class_scores
 from ._warnings import warn
 
 
+# one-vs-rest scores of in-memory logits are kept when they take at most this many
+# values (64 MiB of float64); beyond, they are recomputed block by block at every
+# pass, so that the fit's memory stays within a fraction of the input's
+_CACHED_SCORE_VALUES = 2**23
+
+
 def class_score_rows(logits):
     """Rows of one-vs-rest scores, and the positive class of each problem.
 
-    An in-memory logit matrix gets its scores computed once (one float64 value
-    per class and row); streamed logits get them block by block.
+    An in-memory logit matrix of modest size gets its scores computed once (one
+    float64 value per class and row); larger or streamed logits get them block
+    by block.
     """
     rows = logits if isinstance(logits, Rows) else Rows(logits)
     n_problems = 1 if rows.n_columns == 2 else rows.n_columns
     positives = np.array([1] if rows.n_columns == 2 else list(range(rows.n_columns)))
     scores = rows.then(lambda block: class_scores(block)[0], n_columns=n_problems)
     if rows.is_dask or rows.xp is not None or is_streamed(rows.data):
+        return scores, positives
+    if n_problems * rows.n_rows > _CACHED_SCORE_VALUES:
         return scores, positives
     return Rows(scores.read()), positives
 
@@ -135,7 +144,23 @@ def _platt_block(s, y, w, params, positives, targets):
     )
 
 
-def _platt_pass(score_rows, y, w, params, positives, targets):
+def _subset(which, n_problems):
+    """None when ``which`` is every problem (read all columns, no copy), else ``which``."""
+    return None if which.shape[0] == n_problems else which
+
+
+def _platt_pass(score_rows, y, w, params, positives, targets, which):
+    """The problems ``which``: their columns only, for scores on the host."""
+    columns = _subset(which, positives.shape[0])
+    if columns is not None and score_rows.xp is not None:
+        # device blocks: every column computed, the others' results dropped
+        every = np.arange(positives.shape[0])
+        loss, grad, hess = _platt_pass(score_rows, y, w, params, positives, targets, every)
+        return loss[columns], grad[columns], hess[columns]
+    if columns is not None:
+        params, positives = params[columns], positives[columns]
+        targets = tuple(t[columns] for t in targets)
+        score_rows = score_rows.then(lambda s: s[:, columns], n_columns=columns.shape[0])
     loss, grad, moments = score_rows.reduce(
         lambda s, y, w: _platt_block(s, y, w, params, positives, targets), y, w
     )
@@ -163,9 +188,11 @@ def projected_newton(evaluate, start, lower, n_total, *, tol, max_iter):
     """Minimise independent smooth convex problems, each over a few parameters
     bounded below, all in one pass of ``evaluate`` per iteration.
 
-    ``evaluate(params) -> (loss, grad, hess)`` gives, for params of shape
-    (n_problems, d), each problem's summed loss, gradient and Hessian. Newton's
-    method with the exact Hessian; a parameter at its bound whose gradient
+    ``evaluate(params, which) -> (loss, grad, hess)`` gives, for params of shape
+    (n_problems, d), the summed loss, gradient and Hessian of the problems
+    ``which`` (an index array), so that each pass computes only the problems
+    still searching (the others' columns are not read). Newton's method with
+    the exact Hessian; a parameter at its bound whose gradient
     pushes it outward is held there (projected Newton); a step that does not
     lower a problem's loss enough is halved. A problem stops when its Newton
     decrement (the predicted loss reduction per unit weight) is below ``tol``.
@@ -178,7 +205,7 @@ def projected_newton(evaluate, start, lower, n_total, *, tol, max_iter):
     """
     params = np.maximum(np.array(start, dtype=np.float64), lower)
     n_problems, d = params.shape
-    loss, grad, hess = evaluate(params)
+    loss, grad, hess = evaluate(params, np.arange(n_problems))
     active = np.ones(n_problems, dtype=bool)
     converged = np.zeros(n_problems, dtype=bool)
     n_iter = np.zeros(n_problems, dtype=int)
@@ -201,14 +228,16 @@ def projected_newton(evaluate, start, lower, n_total, *, tol, max_iter):
         for _ in range(60):
             candidate = np.where(searching[:, None],
                                  np.maximum(params + scale[:, None] * step, lower), params)
-            new_loss, new_grad, new_hess = evaluate(candidate)
-            change = np.einsum("ij,ij->i", grad, candidate - params)
-            accepted = searching & (new_loss <= loss + 1e-4 * change)
+            which = np.flatnonzero(searching)
+            new_loss, new_grad, new_hess = evaluate(candidate, which)
+            change = np.einsum("ij,ij->i", grad[which], candidate[which] - params[which])
+            good = new_loss <= loss[which] + 1e-4 * change
+            accepted = which[good]
             params[accepted] = candidate[accepted]
             loss[accepted], grad[accepted], hess[accepted] = (
-                new_loss[accepted], new_grad[accepted], new_hess[accepted]
+                new_loss[good], new_grad[good], new_hess[good]
             )
-            searching &= ~accepted
+            searching[accepted] = False
             if not searching.any():
                 break
             scale[searching] *= 0.5
@@ -238,8 +267,8 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
     mean_target = np.clip(mean_target, 1e-12, 1 - 1e-12)
     start = np.column_stack([np.zeros(len(positives)), np.log(mean_target / (1 - mean_target))])
 
-    def evaluate(at):
-        return _platt_pass(score_rows, y, sample_weight, at, positives, targets)
+    def evaluate(at, which):
+        return _platt_pass(score_rows, y, sample_weight, at, positives, targets, which)
 
     return projected_newton(evaluate, start, np.full(2, -np.inf), n_total,
                             tol=tol, max_iter=max_iter)
@@ -259,22 +288,26 @@ _CACHED_FEATURE_VALUES = 2**24
 
 
 def beta_feature_rows(score_rows):
-    """Rows of ``[log p | -log(1 - p)]``, one column pair per problem: computed once
-    for in-memory scores of modest size (every Newton pass then reads them),
-    block by block otherwise (bounded memory)."""
+    """Rows of ``[log p | -log(1 - p)]``, one column pair per problem, computed once
+    for in-memory scores of modest size (every Newton pass then reads them); or
+    None: the features are then computed from the scores in each block, for the
+    problems still searching only (bounded memory)."""
     n_problems = score_rows.n_columns
-    features = score_rows.then(lambda s: np.concatenate(beta_features(s), axis=1),
-                               n_columns=2 * n_problems)
     in_memory = not (score_rows.is_dask or score_rows.xp is not None
                      or is_streamed(score_rows.data))
     if in_memory and 2 * n_problems * score_rows.n_rows <= _CACHED_FEATURE_VALUES:
-        return Rows(features.read())
-    return features
+        return Rows(score_rows.map_rows(lambda s: np.concatenate(beta_features(s), axis=1)))
+    return None
 
 
-def _beta_block(features, y, w, params, positives, targets):
+def _beta_block(block, y, w, params, positives, targets, columns, from_scores):
     t = _targets(y, positives, *targets)
-    log_p, minus_log_q = np.split(features, 2, axis=1)
+    if from_scores:
+        log_p, minus_log_q = beta_features(block if columns is None else block[:, columns])
+    else:
+        log_p, minus_log_q = np.split(block, 2, axis=1)
+        if columns is not None:
+            log_p, minus_log_q = log_p[:, columns], minus_log_q[:, columns]
     u = params[:, 0] * log_p + params[:, 1] * minus_log_q + params[:, 2]
     loss, p = _sigmoid_terms(u, t)
     residual = p - t
@@ -290,9 +323,16 @@ def _beta_block(features, y, w, params, positives, targets):
     )
 
 
-def _beta_pass(feature_rows, y, w, params, positives, targets):
-    loss, grad, moments = feature_rows.reduce(
-        lambda s, y, w: _beta_block(s, y, w, params, positives, targets), y, w
+def _beta_pass(rows, from_scores, y, w, params, positives, targets, which):
+    """The problems ``which``: their columns only. ``rows`` holds the features, or
+    the scores when ``from_scores``."""
+    columns = _subset(which, positives.shape[0])
+    if columns is not None:
+        params, positives = params[columns], positives[columns]
+        targets = tuple(t[columns] for t in targets)
+    loss, grad, moments = rows.reduce(
+        lambda b, y, w: _beta_block(b, y, w, params, positives, targets, columns,
+                                    from_scores), y, w
     )
     aa, ab, ac, bb, bc, cc = moments.T
     hess = np.stack([np.stack([aa, ab, ac], axis=1), np.stack([ab, bb, bc], axis=1),
@@ -318,9 +358,11 @@ def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter)
     start = np.tile([1.0, 1.0, 0.0], (len(positives), 1))
 
     feature_rows = beta_feature_rows(score_rows)
+    rows, from_scores = ((score_rows, True) if feature_rows is None
+                         else (feature_rows, False))
 
-    def evaluate(at):
-        return _beta_pass(feature_rows, y, sample_weight, at, positives, targets)
+    def evaluate(at, which):
+        return _beta_pass(rows, from_scores, y, sample_weight, at, positives, targets, which)
 
     return projected_newton(evaluate, start, np.array([0.0, 0.0, -np.inf]), n_total,
                             tol=tol, max_iter=max_iter)
