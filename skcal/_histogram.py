@@ -10,7 +10,12 @@ from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._binning import bin_edges, binned_sums
 from ._blocks import total_weight, weighted_sum
-from ._scores import class_scores, log_odds, logits_from_class_log_odds
+from ._scores import (
+    class_score_groups,
+    class_scores,
+    log_odds,
+    logits_from_class_log_odds,
+)
 
 
 class HistogramBinning(BaseCalibrator):
@@ -118,11 +123,9 @@ class HistogramBinning(BaseCalibrator):
         self.prior_strength = prior_strength
 
     def _fit_map(self, logits, y, sample_weight):
-        scores, positives = class_scores(logits)
-        proba = expit(scores)
         total = total_weight(y.shape[0], sample_weight)
         edges, frequencies = [], []
-        for column, k in enumerate(positives):
+        for column, k, proba in self._class_probabilities(logits):
             is_positive = y == k
             rate = (weighted_sum(is_positive, sample_weight) + 1.0) / (total + 2.0)
             class_edges = bin_edges(proba[:, column], sample_weight, self.n_bins, self.strategy)
@@ -135,6 +138,15 @@ class HistogramBinning(BaseCalibrator):
             edges.append(class_edges)
             frequencies.append(np.where(weight + m > 0, frequency, rate))
         return {"bin_edges_": np.array(edges), "bin_proba_": np.array(frequencies)}
+
+    @staticmethod
+    def _class_probabilities(logits):
+        """(column, class, one-vs-rest probabilities) per problem, a group of classes
+        at a time (memory grows with one group, not with the matrix)."""
+        for positives, scores in class_score_groups(logits):
+            proba = expit(scores)
+            for column, k in enumerate(positives):
+                yield column, k, proba
 
     def _apply_map(self, logits, *, bin_edges_, bin_proba_):
         scores, _ = class_scores(logits)

@@ -6,7 +6,12 @@ from sklearn.isotonic import IsotonicRegression
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._blocks import total_weight
-from ._scores import class_scores, log_odds, logits_from_class_log_odds
+from ._scores import (
+    class_score_groups,
+    class_scores,
+    log_odds,
+    logits_from_class_log_odds,
+)
 
 
 class IsotonicCalibration(BaseCalibrator):
@@ -62,14 +67,17 @@ class IsotonicCalibration(BaseCalibrator):
     _map_attributes = ("isotonic_",)
 
     def _fit_map(self, logits, y, sample_weight):
-        scores, positives = class_scores(logits)  # isotonic fits use their order only
-        regressions = np.empty(len(positives), dtype=object)
+        # isotonic fits use the scores' order only; a group of classes at a time
         bound = 1.0 / (total_weight(y.shape[0], sample_weight) + 2.0)
-        for column, k in enumerate(positives):
-            regressions[column] = IsotonicRegression(
-                y_min=bound, y_max=1.0 - bound, out_of_bounds="clip"
-            ).fit(scores[:, column], (y == k).astype(np.float64), sample_weight)
-        return {"isotonic_": regressions}
+        regressions = []
+        for positives, scores in class_score_groups(logits):
+            for column, k in enumerate(positives):
+                regressions.append(IsotonicRegression(
+                    y_min=bound, y_max=1.0 - bound, out_of_bounds="clip"
+                ).fit(scores[:, column], (y == k).astype(np.float64), sample_weight))
+        fitted = np.empty(len(regressions), dtype=object)
+        fitted[:] = regressions
+        return {"isotonic_": fitted}
 
     def _apply_map(self, logits, *, isotonic_):
         scores, _ = class_scores(logits)

@@ -364,22 +364,68 @@ def one_vs_rest_logits(Z):
     if n_classes == 2:
         s = Z[:, 1] - Z[:, 0]
         return np.column_stack([-s, s])
-    others = np.empty_like(Z)
-    # lse over j != k via a matrix with -inf on the diagonal, one class at a time
-    # would cost K passes; instead: log(sum_j e^{z_j} - e^{z_k}) is exact for every
-    # class but the row maximum, whose complement is summed directly.
+    return _one_vs_rest_columns(Z, np.arange(n_classes), _one_vs_rest_rows(Z))
+
+
+def _one_vs_rest_rows(Z):
+    """Per row: the top class, its logit, and ``sum_{j != top} exp(z_j - z_top)``.
+
+    lse over ``j != k`` via a matrix with -inf on the diagonal would cost K passes;
+    instead ``log(sum_j e^{z_j} - e^{z_k})`` is exact for every class but the row
+    maximum, whose complement is summed directly.
+    """
     top = np.argmax(Z, axis=1)
     rows = np.arange(Z.shape[0])
-    shifted = Z - Z[rows, top][:, None]
-    e = np.exp(shifted)
+    top_logit = Z[rows, top].astype(np.float64)
+    e = np.exp(np.asarray(Z, dtype=np.float64) - top_logit[:, None])
     e[rows, top] = 0.0
-    rest = e.sum(axis=1)  # sum over j != argmax
+    return top, top_logit, e.sum(axis=1)
+
+
+def _one_vs_rest_columns(Z, columns, row_facts):
+    """The one-vs-rest log-odds of the classes ``columns`` (float64), from the rows'
+    facts: elementwise the same arithmetic for any set of columns."""
+    top, top_logit, rest = row_facts
+    shifted = np.asarray(Z[:, columns], dtype=np.float64) - top_logit[:, None]
+    e = np.exp(shifted)
+    is_top = top[:, None] == columns
     # for k != argmax: sum_{j != k} e_j = 1 + rest - e_k, with 1 + (rest - e_k) >= 1
     with np.errstate(divide="ignore"):
-        others[:] = np.log1p(rest[:, None] - e)
-        others[rows, top] = np.log(rest)
+        others = np.where(is_top, np.log(rest)[:, None], np.log1p(rest[:, None] - e))
     others = np.maximum(others, np.log(probability_floor(np.float64)))
     return shifted - others
+
+
+# float64 values of one group of score columns (8 MiB)
+_SCORE_GROUP_VALUES = 2**20
+
+
+def class_score_groups(logits):
+    """The one-vs-rest scores of an in-memory logit matrix, a group of classes at a
+    time: yields ``(positives, scores)`` with ``scores`` of shape (n, group).
+
+    Each group is computed from the logits and three numbers per row, so memory
+    grows with one group (about 32 MiB), not with a float64 copy of the matrix;
+    the values are those of :func:`class_scores`.
+    """
+    if logits.shape[1] == 2:
+        yield [1], class_scores(logits)[0]
+        return
+    row_facts = _one_vs_rest_rows_blocked(logits)
+    n_classes = logits.shape[1]
+    size = max(1, min(n_classes, _SCORE_GROUP_VALUES // max(1, logits.shape[0])))
+    for first in range(0, n_classes, size):
+        columns = np.arange(first, min(first + size, n_classes))
+        yield list(columns), _one_vs_rest_columns(logits, columns, row_facts)
+
+
+def _one_vs_rest_rows_blocked(logits):
+    """:func:`_one_vs_rest_rows` over row blocks of ``_SCORE_GROUP_VALUES`` values."""
+    n_rows = logits.shape[0]
+    step = max(1, _SCORE_GROUP_VALUES // max(1, logits.shape[1]))
+    pieces = [_one_vs_rest_rows(logits[start:start + step])
+              for start in range(0, n_rows, step)]
+    return tuple(np.concatenate(part) for part in zip(*pieces))
 
 
 def class_scores(logits):
