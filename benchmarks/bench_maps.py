@@ -1,6 +1,6 @@
 """Fit time and held-out NLL of every calibration map, beside the closest peers.
 
-    python benchmarks/bench_maps.py [--repeat 3] [--binary]
+    python benchmarks/bench_maps.py [--repeat 3] [--binary] [--wide] [--rst OUT]
 
 Peers, when installed (each is optional; a missing one is reported and skipped):
 probmetrics' temperature, vector and matrix scaling (which need torch), and the
@@ -16,6 +16,11 @@ beta calibration beside betacal, Platt scaling beside scikit-learn's sigmoid
 calibration (``sklearn.calibration._SigmoidCalibration``, the map of
 ``CalibratedClassifierCV(method='sigmoid')``) and isotonic calibration beside
 ``sklearn.isotonic.IsotonicRegression``, with peak extra memory (tracemalloc).
+
+``--wide`` adds the one-vs-rest maps on 20000 x 1000 float32 logits (N(0, 3^2),
+labels drawn at temperature 2): fit time, peak extra memory as a multiple of the
+input, and the time as a multiple of K times the same map's binary fit on one
+class's problem at the same number of rows.
 """
 
 import argparse
@@ -102,10 +107,15 @@ def main():
                         help="also the binary maps at 10^4, 10^5 and 10^6 rows")
     parser.add_argument("--rst", metavar="OUT",
                         help="also write the tables as reStructuredText")
+    parser.add_argument("--wide", action="store_true",
+                        help="also the one-vs-rest maps on 20000 x 1000 logits")
     args = parser.parse_args()
-    binary_table, table = [], []
+    binary_table, wide_table, table = [], [], []
     if args.binary:
         binary_rows(args.repeat, binary_table)
+        print()
+    if args.wide:
+        wide_rows(args.repeat, wide_table)
         print()
     available = peers()
     ours = {
@@ -158,10 +168,10 @@ def main():
             print(row)
     print("\nspeed-up: peer median fit time / skcal's; NLL on 10000 held-out rows")
     if args.rst:
-        write_rst(args.rst, args.repeat, binary_table, table)
+        write_rst(args.rst, args.repeat, binary_table, wide_table, table)
 
 
-def write_rst(path, repeat, binary_table, table):
+def write_rst(path, repeat, binary_table, wide_table, table):
     from pathlib import Path
 
     from bench_stats import rst_table
@@ -173,6 +183,12 @@ def write_rst(path, repeat, binary_table, table):
         lines += rst_table(("map", "rows", "skcal s", "peer", "peer s", "speed-up",
                             "skcal memory", "peer memory", "NLL skcal", "NLL peer"),
                            binary_table)
+    if wide_table:
+        lines += [f"One-vs-rest maps on 20000 x 1000 float32 logits, medians of {repeat} fits; "
+                  "peak memory over the input's size; time over 1000 times the binary fit "
+                  "of one class's problem:", ""]
+        lines += rst_table(("map", "size", "skcal s", "peak memory", "binary fit",
+                            "vs K x binary", "NLL"), wide_table)
     lines += [f"Every map on 10000 rows, medians of {repeat} fits; NLL on 10000 held-out "
               "rows (a peer shows where installed):", ""]
     lines += rst_table(("map", "size", "skcal s", "peer", "peer s", "speed-up", "NLL skcal",
@@ -264,6 +280,38 @@ def binary_rows(repeat, table):
                           f"{memory_peer / size:.1f}x", f"{nll_ours:.4f}", f"{nll_peer:.4f}"))
     print("\nspeed-up: peer median fit time / skcal's; memory: peak extra over the scores; "
           "NLL on as many held-out rows")
+
+
+def wide_rows(repeat, table):
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=3.0, size=(20000, 1000)).astype(np.float32)
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape).astype(np.float32), axis=1)
+    others = np.log(np.exp(logits[:, 1:].astype(np.float64)).sum(axis=1))
+    score = logits[:, 0] - others  # class 0 against the rest, as one binary problem
+    header = (f"{'one-vs-rest map':<21}{'size':>13}{'skcal s':>9}{'peak memory':>13}"
+              f"{'binary s':>10}{'vs K x binary':>15}{'NLL':>14}")
+    print(header)
+    print("-" * len(header))
+    for Calibrator in (PlattScaling, BetaCalibration, IsotonicCalibration, HistogramBinning):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            seconds, model = median_fit(Calibrator, logits, y, repeat)
+            tracemalloc.start()
+            Calibrator().fit(logits, y)
+            peak = tracemalloc.get_traced_memory()[1] / logits.nbytes
+            tracemalloc.stop()
+            binary, _ = median_fit(Calibrator, score, (y == 0).astype(int), max(repeat, 5))
+            loss = nll(y, model.predict_proba(logits))
+        ratio = seconds / (binary * logits.shape[1])
+        name = Calibrator.__name__
+        print(f"{name:<21}{'20000 x 1000':>13}{seconds:>9.2f}{peak:>12.2f}x{binary * 1e3:>8.2f}ms"
+              f"{ratio:>14.1f}x{loss:>14.10f}")
+        table.append((name, "20000 x 1000", f"{seconds:.2f}", f"{peak:.2f}x",
+                      f"{binary * 1e3:.2f} ms", f"{ratio:.1f}x", f"{loss:.10f}"))
+    print("\npeak memory: tracemalloc's peak over the float32 input's size; vs K x binary: "
+          "the fit's time over 1000 binary fits of one class's problem")
 
 
 def _class_zero(P):
