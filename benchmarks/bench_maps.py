@@ -41,6 +41,8 @@ from skcal import (
 )
 from skcal.metrics import nll
 
+from bench_fit import peak_memory  # the fit benchmark's tracemalloc peak
+
 
 def overconfident_probabilities(n_rows, n_classes, seed):
     rng = np.random.default_rng(seed)
@@ -227,16 +229,6 @@ def _binary_peers():
     return found
 
 
-def _peak(fit):
-    import tracemalloc
-
-    tracemalloc.start()
-    fit()
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak
-
-
 def binary_rows(repeat, table):
     ours = {"BetaCalibration": BetaCalibration, "PlattScaling": PlattScaling,
             "IsotonicCalibration": IsotonicCalibration}
@@ -256,7 +248,7 @@ def binary_rows(repeat, table):
                 warnings.simplefilter("ignore")
                 t_ours, model = median_fit(
                     lambda C=Calibrator: C(score_type="probabilities"), p, y, repeat)
-                memory_ours = _peak(lambda: Calibrator(score_type="probabilities").fit(p, y))
+                memory_ours = peak_memory(lambda: Calibrator(score_type="probabilities").fit(p, y))
                 nll_ours = nll(y_test, model.predict_proba(p_test))
                 peer_name, fit_peer = available.get(name, ("-", None))
                 if fit_peer is None:
@@ -269,7 +261,7 @@ def binary_rows(repeat, table):
                     predict = fit_peer(p, y)
                     seconds.append(time.perf_counter() - start)
                 t_peer = statistics.median(seconds)
-                memory_peer = _peak(lambda: fit_peer(p, y))
+                memory_peer = peak_memory(lambda: fit_peer(p, y))
                 q = np.clip(predict(p_test), 0, 1)
                 nll_peer = nll(y_test, np.column_stack([1 - q, q]))
             print(f"{name:<21}{n:>9}{t_ours:>9.3f}{peer_name:>18}{t_peer:>9.3f}"
