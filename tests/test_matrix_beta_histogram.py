@@ -197,3 +197,20 @@ def test_ties_are_broken_by_the_scores_on_streamed_input(tmp_path):
     one_bin = HistogramBinning(n_bins=1).fit(logits, y)
     mapped = np.load(tmp_path / "logits.npy", mmap_mode="r")
     assert_array_equal(one_bin.predict(mapped), logits.argmax(axis=1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_grouped_one_vs_rest_scores_are_the_whole_matrix_bitwise(monkeypatch, dtype):
+    """Isotonic and histogram fits read the scores a group of classes at a time;
+    the groups must hold exactly the values of the whole-matrix computation."""
+    import skcal._scores as scores_module
+
+    rng = np.random.default_rng(0)
+    logits = (5 * rng.normal(size=(700, 23))).astype(dtype)
+    logits[0, 3] = 60.0  # a row whose top class holds all the mass
+    whole = scores_module.one_vs_rest_logits(logits)
+    monkeypatch.setattr(scores_module, "_SCORE_GROUP_VALUES", 3000)  # groups of 4 classes
+    groups = list(scores_module.class_score_groups(logits))
+    assert len(groups) == 6
+    assert [k for positives, _ in groups for k in positives] == list(range(23))
+    np.testing.assert_array_equal(np.concatenate([g for _, g in groups], axis=1), whole)
