@@ -20,10 +20,16 @@ def bin_edges(confidence, sample_weight, n_bins, strategy):
     return edges
 
 
+def bin_index(confidence, edges):
+    """The bin of each confidence: bin ``b`` holds ``(edges[b], edges[b + 1]]`` (the
+    first bin also its lower edge)."""
+    return np.searchsorted(edges[1:-1], confidence, side="left")
+
+
 def binned_sums(confidence, outcome, sample_weight, edges):
     """Per-bin total weight, weighted sum of confidences and of outcomes."""
     n_bins = edges.shape[0] - 1
-    index = np.searchsorted(edges[1:-1], confidence, side="left")
+    index = bin_index(confidence, edges)
     weight = np.ones_like(confidence) if sample_weight is None else sample_weight
     return (
         np.bincount(index, weights=weight, minlength=n_bins),

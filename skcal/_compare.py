@@ -36,6 +36,7 @@ from ._warnings import once_per_call
 from .metrics import brier_score, expected_calibration_error, get_scorer
 from .metrics._checks import weighted_mean
 from .metrics._nll import true_class_log_proba
+from .stats import calibration_test as run_calibration_test
 
 def _by_name(calibrator):
     """A calibrator given by name (short or class name) as a fresh instance."""
@@ -455,8 +456,6 @@ def _difference_pvalue(difference, standard_error):
 def _calibration_pvalues(calibration_test, names, predictions, y_index, sample_weight,
                          random_state):
     """Each method's calibration-test p-value on its pooled out-of-fold predictions."""
-    from .stats import calibration_test as run_test
-
     if sample_weight is not None:
         raise ValueError(
             "calibration_test= runs unweighted tests, and sample_weight was given; "
@@ -473,7 +472,7 @@ def _calibration_pvalues(calibration_test, names, predictions, y_index, sample_w
         options.setdefault("random_state", random_state)
     labels = np.arange(next(iter(predictions.values())).shape[1])
     return np.array([
-        run_test(y_index, predictions[name], labels=labels, **options).pvalue
+        run_calibration_test(y_index, predictions[name], labels=labels, **options).pvalue
         for name in names
     ])
 

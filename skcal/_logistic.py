@@ -34,11 +34,15 @@ def class_score_rows(logits):
     n_problems = 1 if rows.n_columns == 2 else rows.n_columns
     positives = np.array([1] if rows.n_columns == 2 else list(range(rows.n_columns)))
     scores = rows.then(lambda block: class_scores(block)[0], n_columns=n_problems)
-    if rows.is_dask or rows.xp is not None or is_streamed(rows.data):
-        return scores, positives
-    if n_problems * rows.n_rows > _CACHED_SCORE_VALUES:
-        return scores, positives
-    return Rows(scores.read()), positives
+    if _in_host_memory(rows) and n_problems * rows.n_rows <= _CACHED_SCORE_VALUES:
+        return Rows(scores.read()), positives
+    return scores, positives
+
+
+def _in_host_memory(rows):
+    """True for Rows over a numpy array held whole in memory (not a memory map,
+    Zarr, Dask or device array, nor float16 read in float32 blocks)."""
+    return not (rows.is_dask or rows.xp is not None or is_streamed(rows.data))
 
 
 def _weighted(values, w):
@@ -293,9 +297,8 @@ def beta_feature_rows(score_rows):
     None: the features are then computed from the scores in each block, for the
     problems still searching only (bounded memory)."""
     n_problems = score_rows.n_columns
-    in_memory = not (score_rows.is_dask or score_rows.xp is not None
-                     or is_streamed(score_rows.data))
-    if in_memory and 2 * n_problems * score_rows.n_rows <= _CACHED_FEATURE_VALUES:
+    if (_in_host_memory(score_rows)
+            and 2 * n_problems * score_rows.n_rows <= _CACHED_FEATURE_VALUES):
         return Rows(score_rows.map_rows(lambda s: np.concatenate(beta_features(s), axis=1)))
     return None
 

@@ -3,17 +3,15 @@
 from numbers import Real
 
 import numpy as np
-from sklearn.utils import check_random_state
-
-from .metrics import calibration_curve
-from .metrics._ece import curve_points
-from .stats._consistency import consistency_band
+from ._binning import bin_index
+from .metrics._ece import curve_from_points, curve_points
+from .stats._consistency import consistency_band, random_generator
 
 # resamples of the consistency band
 _BAND_RESAMPLES = 1000
 
 
-def _band(y_true, y_prob, edges, options, level, random_state):
+def _band(confidence, sample_weight, edges, level, random_state):
     """(low, high) per non-empty bin of the consistency band, or (None, None)."""
     if level is None:
         if random_state is not None:
@@ -22,9 +20,8 @@ def _band(y_true, y_prob, edges, options, level, random_state):
         return None, None
     if not isinstance(level, Real) or not 0 < level < 1:
         raise ValueError(f"consistency_band is a level in (0, 1), such as 0.95; got {level!r}.")
-    confidence, _, sample_weight = curve_points(y_true, y_prob, **options)
-    rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
-    return consistency_band(confidence, edges, sample_weight, level, _BAND_RESAMPLES, rng)
+    return consistency_band(confidence, edges, sample_weight, level, _BAND_RESAMPLES,
+                            random_generator(random_state))
 
 
 # share of the height of the main axis that the histogram's tallest bar reaches
@@ -274,7 +271,7 @@ class ReliabilityDisplay:
             return np.asarray(self.hist_weight), np.asarray(self.hist_edges)
         edges = np.asarray(self.bin_edges)
         weight = np.zeros(edges.shape[0] - 1)
-        index = np.searchsorted(edges[1:-1], self.prob_pred, side="left")
+        index = bin_index(self.prob_pred, edges)
         np.add.at(weight, index, self.bin_weight / self.bin_weight.sum())
         return weight, edges
 
@@ -360,22 +357,22 @@ class ReliabilityDisplay:
         -------
         display : ReliabilityDisplay
         """
-        options = dict(kind=kind, class_label=class_label, n_bins=n_bins,
-                       sample_weight=sample_weight, labels=labels)
-        curve = calibration_curve(y_true, y_prob, strategy=strategy, **options)
-        band_low, band_high = _band(
-            y_true, y_prob, curve.bin_edges,
-            dict(kind=kind, class_label=class_label, labels=labels,
-                 sample_weight=sample_weight),
-            consistency_band, random_state,
+        # one pass over the predictions: the curve, the histogram and the band
+        # all bin these points
+        confidence, outcome, sample_weight = curve_points(
+            y_true, y_prob, kind=kind, class_label=class_label, labels=labels,
+            sample_weight=sample_weight,
         )
+        curve = curve_from_points(confidence, outcome, sample_weight, n_bins, strategy)
+        band_low, band_high = _band(confidence, sample_weight, curve.bin_edges,
+                                    consistency_band, random_state)
         # the histogram shows the distribution on equal-width bins, whatever the
         # curve's binning (equal-mass bins would draw every bar the same height)
-        histogram = (curve if strategy == "uniform"
-                     else calibration_curve(y_true, y_prob, strategy="uniform", **options))
+        histogram = (curve if strategy == "uniform" else
+                     curve_from_points(confidence, outcome, sample_weight, n_bins, "uniform"))
         hist_edges = histogram.bin_edges
         hist_weight = np.zeros(hist_edges.shape[0] - 1)
-        filled = np.searchsorted(hist_edges[1:-1], histogram.prob_pred, side="left")
+        filled = bin_index(histogram.prob_pred, hist_edges)
         hist_weight[filled] = histogram.bin_weight / histogram.bin_weight.sum()
         # the ECE of exactly these bins (for kind='top_label', equal to
         # expected_calibration_error with the same n_bins and strategy)

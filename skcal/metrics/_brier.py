@@ -8,6 +8,12 @@ from .._namespaces import is_device_array
 from ._checks import check_probabilities_or_logits, weighted_row_mean
 
 
+def brier_scale(n_columns):
+    """The factor from the rows' ``sum_k`` to the Brier score: 1/2 for a binary
+    problem (the positive class's squared error alone), 1 otherwise."""
+    return 0.5 if n_columns == 2 else 1.0
+
+
 def _brier_rows(block, y_index):
     """``sum_k (p_k - 1[y = k])^2`` of each row of one block."""
     if is_device_array(block):
@@ -25,7 +31,6 @@ def _brier_rows(block, y_index):
         "sample_weight": ["array-like", None],
         "labels": ["array-like", None],
         "ignore_index": "no_validation",
-    "ignore_index": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )
@@ -81,4 +86,4 @@ def brier_score(y_true, y_prob=None, *, logits=None, sample_weight=None, labels=
         ignore_index=ignore_index,
     )
     score = weighted_row_mean(y_prob, _brier_rows, y_index, sample_weight)
-    return score / 2.0 if y_prob.n_columns == 2 else score
+    return score * brier_scale(y_prob.n_columns)

@@ -5,7 +5,7 @@ from scipy.special import softmax
 
 from .. import _device_kernels as device
 from .._blocks import total_weight, weighted_sum
-from .._namespaces import is_device_array
+from .._namespaces import is_device_array, to_numpy
 from .._score_rows import as_vector, prediction_rows
 from .._scores import (
     check_sample_weight,
@@ -71,6 +71,21 @@ def check_probabilities_or_logits(y_true, y_prob, logits, *, labels=None, sample
         ignore_index=ignore_index,
     )
     return y_index, rows.then(_softmax), labels, sample_weight
+
+
+def probability_matrix(y_true, y_prob, *, labels=None, sample_weight=None):
+    """:func:`check_prediction`, with the probabilities read whole into one float64
+    array on the host, for the metrics and tests that need every row at once.
+
+    Returns
+    -------
+    y_index, proba, labels, sample_weight
+    """
+    y_index, rows, labels, sample_weight = check_prediction(
+        y_true, y_prob, labels=labels, sample_weight=sample_weight
+    )
+    proba = to_numpy(rows.map_rows(lambda block: to_numpy(block).astype(np.float64)))
+    return y_index, proba, labels, sample_weight
 
 
 def _softmax(block):

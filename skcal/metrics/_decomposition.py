@@ -54,7 +54,6 @@ def _recalibrator(method):
         "sample_weight": ["array-like", None],
         "labels": ["array-like", None],
         "ignore_index": "no_validation",
-    "ignore_index": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )

@@ -98,6 +98,20 @@ def _calibration_gaps(y_true, y_prob, logits, sample_weight, labels, n_bins, str
         yield weight[filled] / total, gap, frequency, weight[filled]
 
 
+# the parameters that choose a reliability curve's points
+_CURVE_POINT_PARAMS = {
+    "y_true": ["array-like"],
+    "y_prob": ["array-like", None],
+    "logits": ["array-like", None],
+    "kind": [StrOptions({"top_label", "class"})],
+    "class_label": "no_validation",
+    "labels": ["array-like", None],
+    "sample_weight": ["array-like", None],
+    "ignore_index": "no_validation",
+}
+
+
+@validate_params(_CURVE_POINT_PARAMS, prefer_skip_nested_validation=True)
 def curve_points(y_true, y_prob, *, logits=None, kind="top_label", class_label=None,
                  labels=None, sample_weight=None, ignore_index=None):
     """The (confidence, outcome) of each row that a reliability curve bins, and the
@@ -343,17 +357,9 @@ def maximum_calibration_error(
 
 @validate_params(
     {
-        "y_true": ["array-like"],
-        "y_prob": ["array-like", None],
-        "logits": ["array-like", None],
-        "kind": [StrOptions({"top_label", "class"})],
-        "class_label": "no_validation",
+        **_CURVE_POINT_PARAMS,
         "n_bins": [Interval(Integral, 1, None, closed="left")],
         "strategy": [StrOptions({"uniform", "quantile"})],
-        "sample_weight": ["array-like", None],
-        "labels": ["array-like", None],
-        "ignore_index": "no_validation",
-    "ignore_index": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )
@@ -429,6 +435,21 @@ def calibration_curve(
         y_true, y_prob, logits=logits, kind=kind, class_label=class_label, labels=labels,
         sample_weight=sample_weight, ignore_index=ignore_index,
     )
+    return curve_from_points(confidence, outcome, sample_weight, n_bins, strategy)
+
+
+@validate_params(
+    {
+        "confidence": ["array-like"],
+        "outcome": ["array-like"],
+        "sample_weight": ["array-like", None],
+        "n_bins": [Interval(Integral, 1, None, closed="left")],
+        "strategy": [StrOptions({"uniform", "quantile"})],
+    },
+    prefer_skip_nested_validation=True,
+)
+def curve_from_points(confidence, outcome, sample_weight, n_bins, strategy):
+    """The :class:`CalibrationCurve` of points from :func:`curve_points`."""
     edges = bin_edges(confidence, sample_weight, n_bins, strategy)
     weight, sum_conf, sum_outcome = binned_sums(confidence, outcome, sample_weight, edges)
     filled = weight > 0

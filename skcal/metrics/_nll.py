@@ -185,7 +185,6 @@ def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=Non
         "sample_weight": ["array-like", None],
         "labels": ["array-like", None],
         "ignore_index": "no_validation",
-    "ignore_index": "no_validation",
     },
     prefer_skip_nested_validation=True,
 )

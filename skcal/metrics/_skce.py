@@ -19,8 +19,7 @@ from scipy.spatial.distance import cdist
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from threadpoolctl import threadpool_limits
 
-from .._namespaces import to_numpy
-from ._checks import check_prediction
+from ._checks import probability_matrix
 
 # values of one block of the pair matrix (float64): 2^20 is 8 MiB per array
 _BLOCK_VALUES = 2**20
@@ -30,10 +29,8 @@ _MEDIAN_BINS = 2**16
 
 def probabilities_and_residuals(y_true, y_prob, labels=None):
     """Float64 probabilities ``P`` (n, K) and residuals ``e_y - P``, validated."""
-    y_index, rows, _, _ = check_prediction(y_true, y_prob, labels=labels)
-    proba = np.ascontiguousarray(
-        to_numpy(rows.map_rows(lambda block: to_numpy(block).astype(np.float64)))
-    )
+    y_index, proba, _, _ = probability_matrix(y_true, y_prob, labels=labels)
+    proba = np.ascontiguousarray(proba)
     residuals = -proba
     residuals[np.arange(proba.shape[0]), y_index] += 1.0
     return proba, residuals
@@ -72,6 +69,16 @@ def _run_blocks(task, n_samples, n_jobs):
         )
 
 
+def _binned_distances(proba, start, stop):
+    """A block's distances, their bin of ``_MEDIAN_BINS`` equal-width bins on [0, 1],
+    and how many of the n x n pairs each stands for."""
+    distances = _half_distances(proba, start, stop)
+    index = np.minimum((distances * _MEDIAN_BINS).astype(np.int64), _MEDIAN_BINS - 1)
+    multiplicity = np.broadcast_to(_pair_multiplicity(start, stop, distances.shape[1]),
+                                   distances.shape)
+    return distances, index, multiplicity
+
+
 def median_distance(proba, n_jobs=None):
     """Median of the ``n x n`` pairwise TV distances, the diagonal zeros included.
 
@@ -85,11 +92,9 @@ def median_distance(proba, n_jobs=None):
     ranks = np.array([(total - 1) // 2, total // 2])
 
     def histogram(start, stop):
-        distances = _half_distances(proba, start, stop)
-        index = np.minimum((distances * _MEDIAN_BINS).astype(np.int64), _MEDIAN_BINS - 1)
-        weights = np.broadcast_to(_pair_multiplicity(start, stop, distances.shape[1]),
-                                  distances.shape)
-        return np.bincount(index.ravel(), weights=weights.ravel(), minlength=_MEDIAN_BINS)
+        _, index, multiplicity = _binned_distances(proba, start, stop)
+        return np.bincount(index.ravel(), weights=multiplicity.ravel(),
+                           minlength=_MEDIAN_BINS)
 
     counts = np.sum(_run_blocks(histogram, n, n_jobs), axis=0)
     cumulative = np.cumsum(counts)
@@ -98,13 +103,11 @@ def median_distance(proba, n_jobs=None):
     before = cumulative[low - 1] if low > 0 else 0.0
 
     def gather(start, stop):
-        distances = _half_distances(proba, start, stop)
-        index = np.minimum((distances * _MEDIAN_BINS).astype(np.int64), _MEDIAN_BINS - 1)
+        distances, index, multiplicity = _binned_distances(proba, start, stop)
         chosen = (index >= low) & (index <= high)
-        weights = np.broadcast_to(_pair_multiplicity(start, stop, distances.shape[1]),
-                                  distances.shape)[chosen]
         values, inverse = np.unique(distances[chosen], return_inverse=True)
-        return values, np.bincount(inverse, weights=weights, minlength=values.shape[0])
+        return values, np.bincount(inverse, weights=multiplicity[chosen],
+                                   minlength=values.shape[0])
 
     pieces = _run_blocks(gather, n, n_jobs)
     values, inverse = np.unique(np.concatenate([v for v, _ in pieces]), return_inverse=True)
@@ -153,6 +156,17 @@ def quadratic_sums(proba, residuals, bandwidth, signs=None, n_jobs=None):
     if signs is None:
         return total, None
     return total, np.sum([result[1] for result in results], axis=0)
+
+
+def quadratic_estimate(total, residuals, estimator):
+    """The biased (V) or unbiased (U) SKCE from the sum over all ordered pairs
+    (``total``, or an array of such sums): the U-statistic leaves out the diagonal
+    terms ``h_ii = |r_i|^2``."""
+    n_samples = residuals.shape[0]
+    if estimator == "biased":
+        return total / n_samples**2
+    diagonal = float(np.einsum("ij,ij->", residuals, residuals))
+    return (total - diagonal) / (n_samples * (n_samples - 1))
 
 
 def linear_terms(proba, residuals, bandwidth):
@@ -258,7 +272,4 @@ def skce(y_true, y_prob, *, estimator="unbiased", bandwidth="median", labels=Non
     if estimator == "linear":
         return float(np.mean(linear_terms(proba, residuals, bandwidth)))
     total, _ = quadratic_sums(proba, residuals, bandwidth, n_jobs=n_jobs)
-    if estimator == "biased":
-        return total / n_samples**2
-    diagonal = float(np.einsum("ij,ij->", residuals, residuals))
-    return (total - diagonal) / (n_samples * (n_samples - 1))
+    return quadratic_estimate(total, residuals, estimator)

@@ -14,8 +14,8 @@ import numpy as np
 from scipy.signal import fftconvolve
 from sklearn.utils._param_validation import validate_params
 
-from .._namespaces import to_numpy
 from ._checks import check_prediction
+from ._ece import class_columns, top_label
 
 # the reference implementation's constants
 _MIN_EVALUATION_POINTS = 200
@@ -93,13 +93,13 @@ def self_consistent_bandwidth(f, residual, weight):
     return high
 
 
-def confidence_and_outcome(y_index, proba):
+def confidence_and_outcome(y_index, rows):
     """(f, y): the positive class of a binary problem, else top-label confidence
-    and correctness."""
-    if proba.shape[1] == 2:
-        return proba[:, 1], (y_index == 1).astype(np.float64)
-    top = proba.argmax(axis=1)
-    return proba[np.arange(proba.shape[0]), top], (top == y_index).astype(np.float64)
+    and correctness; one pass over the probabilities' Rows, two values per row kept."""
+    if rows.n_columns == 2:
+        return class_columns(rows, [1])[:, 0], (y_index == 1).astype(np.float64)
+    confidence, correct = top_label(y_index, rows)
+    return confidence, correct.astype(np.float64)
 
 
 @validate_params(
@@ -175,8 +175,7 @@ def smooth_ece(y_true, y_prob, *, sample_weight=None, labels=None):
     y_index, rows, _, sample_weight = check_prediction(
         y_true, y_prob, labels=labels, sample_weight=sample_weight
     )
-    proba = to_numpy(rows.map_rows(lambda block: to_numpy(block).astype(np.float64)))
-    f, outcome = confidence_and_outcome(y_index, proba)
+    f, outcome = confidence_and_outcome(y_index, rows)
     n_samples = f.shape[0]
     # frequency weights: the density floor is on the scale of counts of samples
     weight = np.ones(n_samples) if sample_weight is None else sample_weight

@@ -12,10 +12,9 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import ndtr, ndtri
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from .._binning import bin_edges
+from .._binning import bin_edges, bin_index
 from ..metrics import (
     brier_score,
     expected_calibration_error,
@@ -23,10 +22,12 @@ from ..metrics import (
     nll,
     nll_from_logits,
 )
-from ..metrics._brier import _brier_rows
+from ..metrics._brier import _brier_rows, brier_scale
+from ..metrics._ece import top_label
 from ..metrics._checks import check_prediction
 from ..metrics._nll import _check_base, true_class_log_proba, true_class_log_softmax
 from .._namespaces import to_numpy
+from ._consistency import random_generator
 from ._results import BootstrapResult, ConfidenceInterval
 
 # rows x resamples of one chunk of resampled indices
@@ -133,7 +134,7 @@ class _BinnedECEStatistic:
         self.n_bins, self.scale = n_bins, scale
         self.weight = np.ones_like(confidence) if sample_weight is None else sample_weight
         edges = bin_edges(confidence, None, n_bins, "uniform")
-        self.bin = np.searchsorted(edges[1:-1], confidence, side="left")
+        self.bin = bin_index(confidence, edges)
         self.gap = self.weight * (correct - confidence)
 
     def observed(self):
@@ -169,11 +170,9 @@ def _binned_ece(keywords, sign, y_true, y_prob, sample_weight, labels):
     y_index, rows, _, sample_weight = check_prediction(
         y_true, y_prob, labels=keywords.get("labels", labels), sample_weight=sample_weight
     )
-    proba = to_numpy(rows.map_rows(lambda block: to_numpy(block).astype(np.float64)))
-    top = proba.argmax(axis=1)
-    confidence = proba[np.arange(proba.shape[0]), top]
-    return _BinnedECEStatistic(confidence, (top == y_index).astype(np.float64),
-                               sample_weight, keywords.get("n_bins", 15), sign)
+    confidence, correct = top_label(y_index, rows)
+    return _BinnedECEStatistic(confidence, correct.astype(np.float64), sample_weight,
+                               keywords.get("n_bins", 15), sign)
 
 
 def _statistic(metric, y_true, y_prob, sample_weight, labels):
@@ -190,8 +189,8 @@ def _statistic(metric, y_true, y_prob, sample_weight, labels):
         )
         losses = to_numpy(rows.map_rows(per_row, y_index))
         scale = sign / _check_base(keywords.get("base"))
-        if function is brier_score and rows.n_columns == 2:
-            scale /= 2.0  # the binary Brier score is that of the positive class alone
+        if function is brier_score:
+            scale *= brier_scale(rows.n_columns)
         return _AdditiveStatistic(losses, sample_weight, scale)
     if sample_weight is not None and not _accepts(function, "sample_weight"):
         raise ValueError(
@@ -322,7 +321,7 @@ def bootstrap(metric, y_true, y_prob, *, n_resamples=1000, confidence_level=0.95
     >>> round(result.statistic, 3), round(low, 3), round(high, 3)
     (0.545, 0.524, 0.567)
     """
-    rng = np.random.default_rng(check_random_state(random_state).randint(2**31))
+    rng = random_generator(random_state)
     statistic = _statistic(metric, y_true, y_prob, sample_weight, labels)
     observed = statistic.observed()
     n_samples = np.shape(y_true)[0]

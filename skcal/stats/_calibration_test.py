@@ -4,12 +4,10 @@ from numbers import Integral, Real
 
 import numpy as np
 from scipy.stats import chi2, norm
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from .._namespaces import to_numpy
-from ..metrics._checks import check_prediction
-from ._consistency import consistency_statistic, resampling_pvalue
+from ..metrics._checks import probability_matrix
+from ._consistency import consistency_statistic, random_generator, resampling_pvalue
 from ._kernel_test import kernel_test
 from ._results import CalibrationTestResult
 
@@ -38,12 +36,6 @@ def _method_options(method, given):
         )
     return {name: given[name] if given.get(name) is not None else default
             for name, default in defaults.items()}
-
-
-def _probabilities(y_true, y_prob, labels):
-    y_index, rows, labels, _ = check_prediction(y_true, y_prob, labels=labels)
-    proba = to_numpy(rows.map_rows(lambda block: to_numpy(block).astype(np.float64)))
-    return y_index, proba, labels
 
 
 def _binary(y_index, proba, method):
@@ -234,7 +226,7 @@ def calibration_test(y_true, y_prob, *, method="consistency", metric=None, n_bin
     if method == "skce":
         resampling_given = n_resamples is not None or random_state is not None
         return _skce_result(y_true, y_prob, labels, options, resampling_given)
-    y_index, proba, labels = _probabilities(y_true, y_prob, labels)
+    y_index, proba, labels, _ = probability_matrix(y_true, y_prob, labels=labels)
     if method == "spiegelhalter":
         statistic, pvalue = _spiegelhalter(y_index, proba)
         return CalibrationTestResult(statistic, pvalue, method)
@@ -243,7 +235,7 @@ def calibration_test(y_true, y_prob, *, method="consistency", metric=None, n_bin
         return CalibrationTestResult(statistic, pvalue, method)
     if options["metric"] not in ("ece", "classwise_ece") and (n_bins or strategy):
         raise ValueError("n_bins and strategy apply to the ECE metrics only.")
-    rng = np.random.default_rng(check_random_state(options["random_state"]).randint(2**31))
+    rng = random_generator(options["random_state"])
     statistic = consistency_statistic(y_index, proba, options["metric"], options["n_bins"],
                                       options["strategy"], labels)
     observed = statistic.observed()
@@ -269,7 +261,7 @@ def _skce_result(y_true, y_prob, labels, options, resampling_given):
             f"n_resamples and random_state apply to null='bootstrap' only; the "
             f"{null!r} p-value draws nothing."
         )
-    rng = np.random.default_rng(check_random_state(options["random_state"]).randint(2**31))
+    rng = random_generator(options["random_state"])
     statistic, pvalue, null_distribution, interval = kernel_test(
         y_true, y_prob, estimator=estimator, bandwidth=options["bandwidth"], null=null,
         n_resamples=options["n_resamples"], labels=labels, rng=rng,

@@ -9,12 +9,22 @@ loop runs per resample (except for a metric given as a function).
 
 import numpy as np
 from scipy import sparse
+from sklearn.utils import check_random_state
 
-from .._binning import bin_edges
-from .._scores import probability_floor
+from .._binning import bin_edges, bin_index
+from .._blocks import Rows
+from ..metrics._brier import _brier_rows, brier_scale
+from ..metrics._ece import top_label
+from ..metrics._nll import true_class_log_proba
 
 # values of one chunk of draws (resamples x rows x classes)
 _CHUNK_VALUES = 2**22
+
+
+def random_generator(random_state):
+    """A numpy Generator seeded from scikit-learn's ``random_state`` (None, an int or
+    a RandomState instance), so that an int gives the same draws every call."""
+    return np.random.default_rng(check_random_state(random_state).randint(2**31))
 
 
 def _chunks(n_resamples, values_per_resample):
@@ -25,21 +35,21 @@ def _chunks(n_resamples, values_per_resample):
 
 def bin_indicator(confidence, edges):
     """Sparse (n_samples, n_bins) matrix: 1 where a row falls in a bin."""
-    index = np.searchsorted(edges[1:-1], confidence, side="left")
     n_samples, n_bins = confidence.shape[0], edges.shape[0] - 1
     return sparse.csr_matrix(
-        (np.ones(n_samples), (np.arange(n_samples), index)), shape=(n_samples, n_bins)
+        (np.ones(n_samples), (np.arange(n_samples), bin_index(confidence, edges))),
+        shape=(n_samples, n_bins),
     )
 
 
-def resampled_bin_sums(confidence, edges, sample_weight, n_resamples, rng):
-    """Per-bin weighted sums of outcomes drawn as Bernoulli(confidence).
+def resampled_bin_sums(confidence, indicator, sample_weight, n_resamples, rng):
+    """Per-bin weighted sums of outcomes drawn as Bernoulli(confidence), the bins
+    given by their :func:`bin_indicator`.
 
     Returns
     -------
     sums : ndarray of shape (n_resamples, n_bins)
     """
-    indicator = bin_indicator(confidence, edges)
     if sample_weight is not None:
         indicator = sparse.diags(sample_weight) @ indicator
     pieces = []
@@ -58,9 +68,10 @@ def consistency_band(confidence, edges, sample_weight, confidence_level, n_resam
     low, high : ndarray of shape (n_filled_bins,)
     """
     weight = np.ones_like(confidence) if sample_weight is None else sample_weight
-    bin_weight = weight @ bin_indicator(confidence, edges)
+    indicator = bin_indicator(confidence, edges)
+    bin_weight = weight @ indicator
     filled = bin_weight > 0
-    sums = resampled_bin_sums(confidence, edges, sample_weight, n_resamples, rng)
+    sums = resampled_bin_sums(confidence, indicator, sample_weight, n_resamples, rng)
     frequency = sums[:, filled] / bin_weight[filled]
     tail = (1 - confidence_level) / 2
     low, high = np.quantile(frequency, [tail, 1 - tail], axis=0)
@@ -77,9 +88,7 @@ class _TopLabelECE:
     """Top-label ECE with bins fixed by the confidences."""
 
     def __init__(self, y_index, proba, n_bins, strategy):
-        top = proba.argmax(axis=1)
-        self.confidence = proba[np.arange(proba.shape[0]), top]
-        correct = top == y_index
+        self.confidence, correct = top_label(y_index, Rows(proba))
         self.indicator = bin_indicator(
             self.confidence, bin_edges(self.confidence, None, n_bins, strategy)
         )
@@ -91,12 +100,8 @@ class _TopLabelECE:
 
     def resampled(self, n_resamples, rng):
         # the drawn label is the top class with probability confidence
-        pieces = []
-        for size in _chunks(n_resamples, self.confidence.shape[0]):
-            outcome = rng.random((size, self.confidence.shape[0])) < self.confidence
-            pieces.append(_binned_error(np.asarray(outcome.astype(np.float64) @ self.indicator),
-                                        self.indicator, self.confidence))
-        return np.concatenate(pieces)
+        sums = resampled_bin_sums(self.confidence, self.indicator, None, n_resamples, rng)
+        return _binned_error(sums, self.indicator, self.confidence)
 
 
 def draw_labels(cumulative, size, rng):
@@ -123,15 +128,12 @@ class _LabelStatistic:
 
     def _values(self, y):
         """The statistic of label vectors ``y`` of shape (size, n_samples)."""
-        rows = np.arange(self.proba.shape[0])
+        # the metrics' own per-row terms, broadcast over the (size, n) labels
         if self.metric == "brier":
-            squares = np.einsum("ij,ij->i", self.proba, self.proba)
-            score = (squares - 2 * self.proba[rows, y] + 1).mean(axis=1)
-            # the binary Brier score is that of the positive class alone
-            return score / 2 if self.proba.shape[1] == 2 else score
+            scale = brier_scale(self.proba.shape[1])
+            return _brier_rows(self.proba, y).mean(axis=1) * scale
         if self.metric == "nll":
-            floor = probability_floor(self.proba.dtype)
-            return -np.log(np.maximum(self.proba[rows, y], floor)).mean(axis=1)
+            return -true_class_log_proba(y, self.proba).mean(axis=1)
         if self.metric == "classwise_ece":
             errors = [
                 _binned_error(np.asarray((y == k).astype(np.float64) @ indicator), indicator,

@@ -16,6 +16,7 @@ from scipy.stats import norm
 from ..metrics._skce import (
     linear_terms,
     probabilities_and_residuals,
+    quadratic_estimate,
     quadratic_sums,
     resolve_bandwidth,
 )
@@ -47,12 +48,6 @@ def _linear_test(proba, residuals, bandwidth):
     return estimate, pvalue, None, interval
 
 
-def _quadratic_statistic(total, diagonal, n_samples, estimator):
-    if estimator == "biased":
-        return total / n_samples**2
-    return (total - diagonal) / (n_samples * (n_samples - 1))
-
-
 def _bound_pvalue(estimate, n_samples, estimator):
     """The distribution-free bounds of Widmann et al. (2019), Theorem 3 / Corollary."""
     if estimator == "biased":
@@ -73,10 +68,9 @@ def kernel_test(y_true, y_prob, *, estimator, bandwidth, null, n_resamples, labe
     bandwidth = resolve_bandwidth(bandwidth, proba, n_jobs)
     if estimator == "linear":
         return _linear_test(proba, residuals, bandwidth)
-    diagonal = float(np.einsum("ij,ij->", residuals, residuals))
     if null == "bound":
         total, _ = quadratic_sums(proba, residuals, bandwidth, n_jobs=n_jobs)
-        estimate = _quadratic_statistic(total, diagonal, n_samples, estimator)
+        estimate = quadratic_estimate(total, residuals, estimator)
         return estimate, _bound_pvalue(estimate, n_samples, estimator), None, None
     chunk = max(1, _SIGN_VALUES // n_samples)
     forms = []
@@ -86,7 +80,6 @@ def kernel_test(y_true, y_prob, *, estimator, bandwidth, null, n_resamples, labe
         signs = rng.choice(np.array([-1.0, 1.0]), size=(n_samples, size))
         total, chunk_forms = quadratic_sums(proba, residuals, bandwidth, signs, n_jobs)
         forms.append(chunk_forms)
-    null_distribution = _quadratic_statistic(np.concatenate(forms), diagonal, n_samples,
-                                             estimator)
-    estimate = _quadratic_statistic(total, diagonal, n_samples, estimator)
+    null_distribution = quadratic_estimate(np.concatenate(forms), residuals, estimator)
+    estimate = quadratic_estimate(total, residuals, estimator)
     return estimate, resampling_pvalue(estimate, null_distribution), null_distribution, None
