@@ -180,17 +180,24 @@ def temperature_block(z, y, w, beta, with_facts):
 
 
 # ----------------------------------------------------------- vector scaling
-def vector_block(z, y, w, a, b):
+def vector_block(z, y, w, a, b, curvature=False):
     """See :func:`skcal._optimize._vector_block`."""
     xp = namespace(z)
     z = _wide(z)
     log_p = log_softmax(z * like(a, z) + like(b, z))
     loss = -weighted_sum(_true_class(log_p, y), w)
+    proba = xp.exp(log_p)
+    sums = ()
+    if curvature:
+        spread = proba - proba * proba
+        along_z = proba * (z - xp.sum(proba * z, axis=1)[:, None])
+        sums = (_column_sums(spread * z * z, w), _column_sums(spread * z, w),
+                _column_sums(spread, w), _column_sums(along_z * z, w), _column_sums(along_z, w))
     classes = xp.arange(z.shape[1], device=device_of(z))
-    residual = xp.exp(log_p) - xp.astype(y[:, None] == classes, log_p.dtype)
+    residual = proba - xp.astype(y[:, None] == classes, log_p.dtype)
     if w is not None:
         residual = residual * xp.astype(w, residual.dtype)[:, None]
-    return loss, xp.sum(residual * z, axis=0), xp.sum(residual, axis=0)
+    return (loss, xp.sum(residual * z, axis=0), xp.sum(residual, axis=0)) + sums
 
 
 # -------------------------------------------------------- one-vs-rest maps

@@ -12,10 +12,10 @@ import math
 
 import numpy as np
 from scipy.optimize import minimize
-from scipy.special import log_softmax
 
 from . import _device_kernels as device
 from ._blocks import BLOCK_ELEMENTS, Rows, row_blocks, total_weight, weighted_sum
+from ._preconditioner import Preconditioner
 
 # Temperature fits on more rows than four times this start from a fit on a
 # strided subsample of about this many rows (fewer for very wide inputs, so the
@@ -243,66 +243,118 @@ def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100)
 # --------------------------------------------------------------------------- #
 # Vector scaling: NLL of softmax(a * z + b) with a, b per class
 # --------------------------------------------------------------------------- #
-def _softmax_residual(calibrated, y, w):
-    """Weighted NLL of ``softmax(calibrated)`` and its gradient in the calibrated
-    logits, ``w * (softmax - onehot(y))``, for one block."""
-    log_p = log_softmax(calibrated, axis=1)
-    idx = np.arange(log_p.shape[0])
-    loss = -weighted_sum(log_p[idx, y], w)
-    residual = np.exp(log_p, out=log_p)
-    residual[idx, y] -= 1.0
+def _softmax_in_place(logits, y, w):
+    """Weighted NLL of ``softmax(logits)`` for one block, and the probabilities,
+    written over ``logits`` (a float64 scratch array)."""
+    idx = np.arange(logits.shape[0])
+    top = logits.max(axis=1)
+    true_shifted = logits[idx, y] - top
+    logits -= top[:, None]
+    proba = np.exp(logits, out=logits)
+    total = proba.sum(axis=1)
+    proba /= total[:, None]
+    return weighted_sum(np.log(total) - true_shifted, w), proba
+
+
+def _residual_in_place(proba, y, w):
+    """``w * (proba - onehot(y))``, the NLL's gradient in the logits, over ``proba``."""
+    proba[np.arange(proba.shape[0]), y] -= 1.0
     if w is not None:
-        residual *= w[:, None]
-    return loss, residual
+        proba *= w[:, None]
+    return proba
 
 
-def _vector_block(z, y, w, a, b):
+def _vector_block(z, y, w, a, b, curvature=False):
+    """Loss and gradient sums of one block at ``(a, b)``; with ``curvature``,
+    also the sums behind :func:`_vector_curvature`."""
     if not isinstance(z, np.ndarray):
-        return device.vector_block(z, y, w, a, b)
-    loss, residual = _softmax_residual(z * a + b, y, w)
-    return loss, np.einsum("ij,ij->j", residual, z), residual.sum(axis=0)
+        return device.vector_block(z, y, w, a, b, curvature)
+    calibrated = z * a  # float64, as a and b are
+    calibrated += b
+    loss, proba = _softmax_in_place(calibrated, y, w)
+    sums = ()
+    if curvature:
+        spread = proba - proba * proba  # the Hessian's diagonal in the logits
+        along_z = proba * (z - np.einsum("ij,ij->i", proba, z)[:, None])
+        if w is not None:
+            spread *= w[:, None]
+            along_z *= w[:, None]
+        sums = (
+            np.einsum("ij,ij->j", spread * z, z),
+            np.einsum("ij,ij->j", spread, z),
+            spread.sum(axis=0),
+            np.einsum("ij,ij->j", along_z, z),
+            along_z.sum(axis=0),
+        )
+    residual = _residual_in_place(proba, y, w)
+    return (loss, np.einsum("ij,ij->j", residual, z), residual.sum(axis=0)) + sums
 
 
-def vector_scaling_loss_grad(params, Z, y, sample_weight, n_total):
-    """Weighted mean NLL of ``softmax(a * Z + b)`` and its gradient in ``(a, b)``."""
+def vector_scaling_loss_grad(params, Z, y, sample_weight, n_total, curvature=False):
+    """Weighted mean NLL of ``softmax(a * Z + b)`` and its gradient in ``(a, b)``.
+
+    With ``curvature``, also ``(haa, hab, hbb, h_temperature)``: the diagonal
+    ``2 x 2`` block of the Hessian of each class and the Hessian times the
+    temperature direction (every ``a_k`` up by 1).
+    """
     rows = as_rows(Z)
     k = rows.n_columns
     a, b = params[:k], params[k:]
-    loss, grad_a, grad_b = rows.reduce(lambda z, y, w: _vector_block(z, y, w, a, b),
-                                       y, sample_weight)
+    sums = rows.reduce(lambda z, y, w: _vector_block(z, y, w, a, b, curvature),
+                       y, sample_weight)
     scale = 1.0 / n_total
-    return loss * scale, np.concatenate([grad_a, grad_b]) * scale
+    loss, gradient = sums[0] * scale, np.concatenate(sums[1:3]) * scale
+    if not curvature:
+        return loss, gradient
+    haa, hab, hbb, along_a, along_b = (value * scale for value in sums[3:])
+    return loss, gradient, (haa, hab, hbb, np.concatenate([along_a, along_b]))
 
 
 def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter):
     """L-BFGS fit of ``softmax(a * Z + b)``, started at ``a = a0``, ``b = 0``.
 
     ``alpha`` adds ``alpha / 2 * (||a - a0||^2 + ||b||^2)`` to the mean NLL.
-    Returns (a, b, n_iter, converged). (Centring the scores, which speeds
-    matrix scaling up, made this fit slower on log-probabilities: the penalty
-    is no longer separable in the centred parameters.)
+    L-BFGS works in the variables of a :class:`~skcal._preconditioner.Preconditioner`
+    built from the Hessian at the start (the first pass computes it beside the
+    loss), which cuts its iterations several times. ``tol`` bounds the
+    gradient in those variables, whose squared norm is about twice the
+    distance of the NLL to its minimum. Returns (a, b, n_iter, converged).
     """
     rows = as_rows(Z)
     k = rows.n_columns
     n_total = total_weight(rows.n_rows, sample_weight)
     start = np.concatenate([np.full(k, a0), np.zeros(k)])
+    loss, grad, (haa, hab, hbb, along_temperature) = vector_scaling_loss_grad(
+        start, rows, y, sample_weight, n_total, curvature=True)
+    directions = np.zeros((2 * k, 2))
+    directions[:k, 0] = 1.0  # the temperature: every scale together
+    directions[k:, 1] = 1.0  # a common shift of the offsets: no change but the penalty
+    along = np.column_stack([along_temperature, np.zeros(2 * k)]) + alpha * directions
+    variables = Preconditioner(haa + alpha, hab, hbb + alpha, directions, along)
+    first = (loss, grad)
 
-    def objective(params):
-        loss, grad = vector_scaling_loss_grad(params, rows, y, sample_weight, n_total)
+    def objective(x):
+        nonlocal first
+        params = variables.to_params(x)
+        if first is not None:  # the start, already evaluated
+            (loss, grad), first = first, None
+        else:
+            loss, grad = vector_scaling_loss_grad(params, rows, y, sample_weight, n_total)
         if alpha:
             diff = params - start
             loss += 0.5 * alpha * diff @ diff
             grad = grad + alpha * diff
-        return loss, grad
+        return loss, variables.gradient(grad)
 
     result = minimize(
         objective,
-        start,
+        variables.to_x(start),
         jac=True,
         method="L-BFGS-B",
         options={"maxiter": max_iter, "gtol": tol, "ftol": 64 * np.finfo(float).eps},
     )
-    a, b = result.x[:k], result.x[k:]
+    params = variables.to_params(result.x)
+    a, b = params[:k], params[k:]
     b = b - b.mean()  # softmax is invariant to a common shift of b
     return a, b, int(result.nit), bool(result.success)
 
@@ -323,7 +375,10 @@ def column_means(Z, sample_weight):
 # --------------------------------------------------------------------------- #
 def _matrix_block(z, y, w, W, b):
     z = np.asarray(z, dtype=np.float64)
-    loss, residual = _softmax_residual(z @ W.T + b, y, w)
+    calibrated = z @ W.T
+    calibrated += b
+    loss, proba = _softmax_in_place(calibrated, y, w)
+    residual = _residual_in_place(proba, y, w)
     return loss, residual.T @ z, residual.sum(axis=0)
 
 
