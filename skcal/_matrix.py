@@ -29,7 +29,10 @@ class MatrixScaling(BaseCalibrator):
 
     The parameters minimise the NLL by L-BFGS with the analytic gradient,
     started from the vector-scaling solution (the scores are centred inside
-    the fit, which makes L-BFGS several times faster). With ``K^2 + K``
+    the fit, which makes L-BFGS several times faster). L-BFGS works in
+    variables scaled by the Hessian at that start: its exact Cholesky factor
+    when computing it is cheap (about ten classes), else a Kronecker
+    approximation (each class's curvature times the scores' covariance). With ``K^2 + K``
     parameters it needs regularising: the ODIR penalties of Kull et al. (2019),
     one for the off-diagonal entries of ``W`` (toward 0) and one for the
     intercepts (toward the vector-scaling ones), plus ``alpha`` for the diagonal
@@ -66,8 +69,9 @@ class MatrixScaling(BaseCalibrator):
         Weight on the sum of squares of the diagonal of ``W`` minus the
         vector-scaling scales.
 
-    tol : float, default=1e-6
-        Gradient tolerance of L-BFGS.
+    tol : float, default=1e-7
+        Gradient tolerance of L-BFGS, in its scaled variables (where half the
+        squared gradient norm is about the objective's distance to its minimum).
 
     max_iter : int, default=1000
         Maximum number of L-BFGS iterations.
@@ -140,7 +144,7 @@ class MatrixScaling(BaseCalibrator):
         off_diagonal_penalty="auto",
         intercept_penalty="auto",
         alpha=1e-3,
-        tol=1e-6,
+        tol=1e-7,
         max_iter=1000,
     ):
         super().__init__(

@@ -11,6 +11,7 @@ accumulated in float64.
 import math
 
 import numpy as np
+from scipy.linalg import solve_triangular
 from scipy.optimize import minimize
 
 from . import _device_kernels as device
@@ -359,42 +360,148 @@ def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter):
     return a, b, int(result.nit), bool(result.success)
 
 
-def column_means(Z, sample_weight):
-    """Weighted column means of ``Z`` in float64, read in row blocks."""
+def column_moments(Z, sample_weight):
+    """Weighted column means of ``Z`` and the covariance matrix about them, in float64.
+
+    Two passes over the rows: the means, then the centred second moments
+    (accurate also for columns far from zero, such as log-probabilities).
+    """
     rows = as_rows(Z)
+    n_total = total_weight(rows.n_rows, sample_weight)
 
     def block_sums(z, w):
         z = np.asarray(z, dtype=np.float64)
         return z.sum(axis=0) if w is None else w @ z
 
-    return rows.reduce(block_sums, sample_weight) / total_weight(rows.n_rows, sample_weight)
+    center = rows.reduce(block_sums, sample_weight) / n_total
+
+    def block_moments(z, w):
+        z = np.asarray(z, dtype=np.float64) - center
+        return z.T @ (z if w is None else z * w[:, None])
+
+    return center, rows.reduce(block_moments, sample_weight) / n_total
 
 
 # --------------------------------------------------------------------------- #
 # Matrix scaling: NLL of softmax(Z @ W.T + b)
 # --------------------------------------------------------------------------- #
-def _matrix_block(z, y, w, W, b):
+def _matrix_block(z, y, w, W, b, curvature=False):
     z = np.asarray(z, dtype=np.float64)
     calibrated = z @ W.T
     calibrated += b
     loss, proba = _softmax_in_place(calibrated, y, w)
+    spread = ()
+    if curvature:  # the Hessian's diagonal in the logits, summed over the rows
+        spread = (weighted_column_sums(proba - proba * proba, w),)
     residual = _residual_in_place(proba, y, w)
-    return loss, residual.T @ z, residual.sum(axis=0)
+    return (loss, residual.T @ z, residual.sum(axis=0)) + spread
 
 
-def matrix_scaling_loss_grad(params, Z, y, sample_weight, n_total, center=None):
-    """Weighted mean NLL of ``softmax((Z - center) @ W.T + b)`` and its gradient."""
+def weighted_column_sums(values, w):
+    return values.sum(axis=0) if w is None else w @ values
+
+
+def matrix_scaling_loss_grad(params, Z, y, sample_weight, n_total, center=None,
+                             curvature=False):
+    """Weighted mean NLL of ``softmax((Z - center) @ W.T + b)`` and its gradient.
+
+    With ``curvature``, also the weighted mean of ``p_k (1 - p_k)`` per class.
+    """
     rows = as_rows(Z)
     k = rows.n_columns
     W, b = params[: k * k].reshape(k, k), params[k * k :]
     if center is not None:
         b = b - W @ center
-    loss, grad_W, grad_b = rows.reduce(lambda z, y, w: _matrix_block(z, y, w, W, b),
-                                       y, sample_weight)
+    sums = rows.reduce(lambda z, y, w: _matrix_block(z, y, w, W, b, curvature),
+                       y, sample_weight)
+    loss, grad_W, grad_b = sums[:3]
     if center is not None:
         grad_W = grad_W - np.outer(grad_b, center)
     scale = 1.0 / n_total
-    return loss * scale, np.concatenate([grad_W.ravel(), grad_b]) * scale
+    result = (loss * scale, np.concatenate([grad_W.ravel(), grad_b]) * scale)
+    return result + ((sums[3] * scale,) if curvature else ())
+
+
+# Matrix scaling computes its exact Hessian at the start when this costs at most
+# this many multiply-adds (n K^2 (K + 1)^2: about 10 classes at 10^5 rows).
+_EXACT_HESSIAN_WORK = 2**31
+
+
+def _matrix_hessian_block(z, y, w, W, b, center):
+    """One block's sum of the NLL's Hessian in ``[W | b]`` (row-major, class by
+    class), the scores centred."""
+    z = np.asarray(z, dtype=np.float64) - center
+    calibrated = z @ W.T
+    calibrated += b
+    _, proba = _softmax_in_place(calibrated, y, None)
+    extended = np.column_stack([z, np.ones(z.shape[0])])
+    weighted = proba if w is None else proba * w[:, None]
+    pairs = (extended[:, :, None] * extended[:, None, :]).reshape(z.shape[0], -1)
+    diagonal = (weighted.T @ pairs).reshape(-1, extended.shape[1], extended.shape[1])
+    outer = (proba[:, :, None] * extended[:, None, :]).reshape(z.shape[0], -1)
+    hessian = -(outer.T @ (outer if w is None else outer * w[:, None]))
+    k, m = proba.shape[1], extended.shape[1]
+    for c in range(k):
+        hessian[c * m : (c + 1) * m, c * m : (c + 1) * m] += diagonal[c]
+    return hessian
+
+
+class _DenseVariables:
+    """``x = R theta`` with ``R^T R`` the exact Hessian of the penalised NLL at
+    the start (its Cholesky factor), for matrix scaling on few classes."""
+
+    def __init__(self, hessian, k, penalty):
+        m = k + 1
+        # [W | b] row-major -> (W.ravel(), b)
+        order = np.r_[[c * m + a for c in range(k) for a in range(k)], [c * m + k for c in range(k)]]
+        hessian = hessian[np.ix_(order, order)] + np.diag(penalty)
+        jitter = 1e-12 * np.trace(hessian) / hessian.shape[0]
+        self.upper = np.linalg.cholesky(hessian + jitter * np.eye(hessian.shape[0])).T
+
+    def to_x(self, params):
+        return self.upper @ params
+
+    def to_params(self, x):
+        return solve_triangular(self.upper, x)
+
+    def gradient(self, grad_params):
+        return solve_triangular(self.upper, grad_params, trans="T")
+
+
+class _KroneckerVariables:
+    """Matrix scaling's parameters ``[W | b]`` (one row per class, the scores
+    centred) in variables where the NLL is nearly round at the start: the
+    Hessian of class ``k``'s row is about ``c_k * C + penalty``, ``c_k`` the mean
+    of ``p_k (1 - p_k)`` and ``C`` the scores' covariance (with a 1 for the
+    offset), so rotating onto ``C``'s eigenvectors and scaling each entry by
+    ``sqrt(c_k * eigenvalue + penalty)`` makes it about the identity."""
+
+    def __init__(self, spread, covariance, off_diagonal, intercept):
+        k = covariance.shape[0]
+        eigenvalues, vectors = np.linalg.eigh(covariance)
+        self.rotation = np.zeros((k + 1, k + 1))
+        self.rotation[:k, :k] = vectors
+        self.rotation[k, k] = 1.0
+        penalty = np.r_[np.full(k, 2.0 * off_diagonal), 2.0 * intercept]
+        curvature = spread[:, None] * np.r_[np.maximum(eigenvalues, 0.0), 1.0] + penalty
+        self.scale = np.sqrt(np.maximum(curvature, 1e-12 * curvature.max() + 1e-300))
+        self.k = k
+
+    def _as_matrix(self, params):
+        k = self.k
+        return np.column_stack([params[: k * k].reshape(k, k), params[k * k :]])
+
+    def _as_params(self, matrix):
+        return np.concatenate([matrix[:, :-1].ravel(), matrix[:, -1]])
+
+    def to_x(self, params):
+        return ((self._as_matrix(params) @ self.rotation) * self.scale).ravel()
+
+    def to_params(self, x):
+        return self._as_params((x.reshape(self.scale.shape) / self.scale) @ self.rotation.T)
+
+    def gradient(self, grad_params):
+        return ((self._as_matrix(grad_params) @ self.rotation) / self.scale).ravel()
 
 
 def fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, intercept,
@@ -412,13 +519,29 @@ def fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, inte
     rows = as_rows(Z)
     k = rows.n_columns
     n_total = total_weight(rows.n_rows, sample_weight)
-    center = column_means(rows, sample_weight)
+    center, covariance = column_moments(rows, sample_weight)
     start = np.concatenate([np.diag(a0).ravel(), b0 + a0 * center])
     off = ~np.eye(k, dtype=bool).ravel()
     diagonal = np.eye(k, dtype=bool).ravel()
+    *first, spread = matrix_scaling_loss_grad(start, rows, y, sample_weight, n_total, center,
+                                              curvature=True)
+    penalty = np.r_[np.where(off, 2 * off_diagonal, 2 * alpha), np.full(k, 2 * intercept)]
+    if rows.n_rows * (k * (k + 1)) ** 2 <= _EXACT_HESSIAN_WORK and rows.xp is None:
+        W0, b0_centred = start[: k * k].reshape(k, k), start[k * k :]
+        hessian = rows.reduce(lambda z, y, w: _matrix_hessian_block(z, y, w, W0, b0_centred,
+                                                                    center), y, sample_weight)
+        variables = _DenseVariables(hessian / n_total, k, penalty)
+    else:
+        variables = _KroneckerVariables(spread, covariance, off_diagonal, intercept)
 
-    def objective(params):
-        loss, grad = matrix_scaling_loss_grad(params, rows, y, sample_weight, n_total, center)
+    def objective(x):
+        nonlocal first
+        params = variables.to_params(x)
+        if first is not None:  # the start, already evaluated
+            (loss, grad), first = first, None
+        else:
+            loss, grad = matrix_scaling_loss_grad(params, rows, y, sample_weight, n_total,
+                                                  center)
         diff = params - start
         W_diff = diff[: k * k]
         b_diff = diff[k * k :]
@@ -429,11 +552,11 @@ def fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, inte
         penalty_grad[: k * k][off] = 2 * off_diagonal * W_diff[off]
         penalty_grad[: k * k][diagonal] = 2 * alpha * W_diff[diagonal]
         penalty_grad[k * k :] = 2 * intercept * b_diff
-        return loss, grad + penalty_grad
+        return loss, variables.gradient(grad + penalty_grad)
 
     result = minimize(
         objective,
-        start,
+        variables.to_x(start),
         jac=True,
         method="L-BFGS-B",
         options={
@@ -443,6 +566,7 @@ def fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, inte
             "maxcor": 30,
         },
     )
-    W = result.x[: k * k].reshape(k, k)
-    b = result.x[k * k :] - W @ center
+    params = variables.to_params(result.x)
+    W = params[: k * k].reshape(k, k)
+    b = params[k * k :] - W @ center
     return W, b - b.mean(), int(result.nit), bool(result.success)

@@ -1,0 +1,95 @@
+"""The change of variables the multinomial maps' L-BFGS works in: the same
+function, re-expressed; the Hessians it is built from are the true ones."""
+
+import numpy as np
+import pytest
+
+from skcal._optimize import (
+    _DenseVariables,
+    _KroneckerVariables,
+    _matrix_hessian_block,
+    column_moments,
+    matrix_scaling_loss_grad,
+    vector_scaling_loss_grad,
+)
+from skcal._preconditioner import Preconditioner
+
+
+def _problem(seed=0, n=400, k=4):
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(scale=2.0, size=(n, k))
+    y = rng.integers(0, k, size=n)
+    w = rng.exponential(size=n)
+    return Z, y, w
+
+
+def _numeric_jacobian(gradient, x, step=1e-6):
+    return np.column_stack([
+        (gradient(x + step * e) - gradient(x - step * e)) / (2 * step) for e in np.eye(x.size)
+    ])
+
+
+def test_vector_scaling_curvature_is_the_hessian():
+    Z, y, w = _problem()
+    k = Z.shape[1]
+    theta = np.r_[np.linspace(0.5, 1.5, k), np.linspace(-0.3, 0.3, k)]
+    _, _, (haa, hab, hbb, along) = vector_scaling_loss_grad(theta, Z, y, w, w.sum(),
+                                                            curvature=True)
+    hessian = _numeric_jacobian(lambda t: vector_scaling_loss_grad(t, Z, y, w, w.sum())[1], theta)
+    np.testing.assert_allclose(np.diag(hessian)[:k], haa, rtol=1e-6)
+    np.testing.assert_allclose(np.diag(hessian, k), hab, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(np.diag(hessian)[k:], hbb, rtol=1e-6)
+    np.testing.assert_allclose(hessian @ np.r_[np.ones(k), np.zeros(k)], along, rtol=1e-6,
+                               atol=1e-9)
+
+
+def test_matrix_scaling_dense_hessian_is_the_hessian():
+    Z, y, w = _problem(k=3)
+    k = Z.shape[1]
+    center, _ = column_moments(Z, w)
+    rng = np.random.default_rng(1)
+    W, b = np.eye(k) + 0.1 * rng.normal(size=(k, k)), rng.normal(size=k)
+    block = _matrix_hessian_block(Z, y, w, W, b, center) / w.sum()
+    m = k + 1
+    order = np.r_[[c * m + a for c in range(k) for a in range(k)], [c * m + k for c in range(k)]]
+    params = np.r_[W.ravel(), b]
+    hessian = _numeric_jacobian(
+        lambda p: matrix_scaling_loss_grad(p, Z, y, w, w.sum(), center)[1], params)
+    np.testing.assert_allclose(block[np.ix_(order, order)], hessian, rtol=1e-5, atol=1e-8)
+
+
+@pytest.mark.parametrize("kind", ["vector", "dense", "kronecker"])
+def test_variables_re_express_the_same_function(kind):
+    """``to_params`` inverts ``to_x`` and ``gradient`` is the chain rule."""
+    Z, y, w = _problem(k=3)
+    k = Z.shape[1]
+    rng = np.random.default_rng(2)
+    if kind == "vector":
+        size = 2 * k
+        d = rng.uniform(0.5, 2.0, size=size)
+        directions = np.r_[np.ones(k), np.zeros(k)][:, None]
+        variables = Preconditioner(d[:k], 0.1 * d[:k], d[k:] + 1, directions,
+                                   directions * 0.5 + 0.01)
+
+        def loss_grad(t):
+            return vector_scaling_loss_grad(t, Z, y, w, w.sum())
+    else:
+        size = k * (k + 1)
+        center, covariance = column_moments(Z, w)
+        if kind == "dense":
+            hessian = _matrix_hessian_block(Z, y, w, np.eye(k), np.zeros(k), center) / w.sum()
+            variables = _DenseVariables(hessian, k, np.full(size, 0.01))
+        else:
+            variables = _KroneckerVariables(rng.uniform(0.1, 0.3, size=k), covariance, 0.01, 0.02)
+
+        def loss_grad(p):
+            return matrix_scaling_loss_grad(p, Z, y, w, w.sum(), center)
+    theta = rng.normal(size=size)
+    x = variables.to_x(theta)
+    np.testing.assert_allclose(variables.to_params(x), theta, rtol=1e-10, atol=1e-12)
+    numeric = np.array([
+        (loss_grad(variables.to_params(x + 1e-6 * e))[0]
+         - loss_grad(variables.to_params(x - 1e-6 * e))[0]) / 2e-6 for e in np.eye(size)
+    ])
+    np.testing.assert_allclose(variables.gradient(loss_grad(theta)[1]), numeric, rtol=1e-5,
+                               atol=1e-8)
