@@ -2,9 +2,10 @@
 
     python benchmarks/bench_maps.py [--repeat 3] [--binary] [--wide] [--rst OUT]
 
-Peers, when installed (each is optional; a missing one is reported and skipped):
-probmetrics' temperature, vector and matrix scaling (which need torch), and the
-betacal package for beta calibration. Everyone gets the same float64
+Peers, when installed (``pip install ".[benchmarks]"``; a missing one is reported
+and skipped): scikit-learn's temperature scaling, probmetrics' temperature,
+vector and matrix scaling, netcal's temperature scaling, isotonic regression and
+histogram binning, and the betacal package for beta calibration. Everyone gets the same float64
 probabilities of a synthetic overconfident model (labels drawn from
 softmax(z / 2)); fits use 10000 rows and NLL is measured on 10000 other rows.
 Beta calibration is binary (betacal has no multiclass mode): its rows use the
@@ -54,8 +55,13 @@ def overconfident_probabilities(n_rows, n_classes, seed):
 
 
 def peers():
-    """name -> factory of an unfitted peer calibrator taking probabilities."""
+    """skcal map name -> [(peer name, factory of an unfitted peer taking probabilities)]."""
     found = {}
+
+    def add(name, peer, factory):
+        found.setdefault(name, []).append((peer, factory))
+
+    add("TemperatureScaling", "sklearn", _SklearnTemperature)
     try:
         from probmetrics.calibrators.logistic import (
             MatrixScalingCalibrator,
@@ -63,19 +69,43 @@ def peers():
         )
         from probmetrics.calibrators.temperature_scaling import TemperatureScalingCalibrator
 
-        found["TemperatureScaling"] = ("probmetrics", TemperatureScalingCalibrator)
-        found["VectorScaling"] = ("probmetrics", VectorScalingCalibrator)
-        found["MatrixScaling"] = ("probmetrics", MatrixScalingCalibrator)
+        add("TemperatureScaling", "probmetrics", TemperatureScalingCalibrator)
+        add("VectorScaling", "probmetrics", VectorScalingCalibrator)
+        add("MatrixScaling", "probmetrics", MatrixScalingCalibrator)
     except ImportError as exc:
-        print(f"probmetrics not available ({exc}); pip install torch probmetrics")
+        print(f"probmetrics not available ({exc}); pip install '.[benchmarks]'")
     try:
         import betacal
 
-        found["BetaCalibration"] = ("betacal", _BetacalAdapter)
+        add("BetaCalibration", "betacal", _BetacalAdapter)
         del betacal
     except ImportError:
-        print("betacal not available; pip install betacal")
+        print("betacal not available; pip install '.[benchmarks]'")
+    try:
+        from netcal.binning import HistogramBinning as NetcalHistogram
+        from netcal.binning import IsotonicRegression as NetcalIsotonic
+        from netcal.scaling import TemperatureScaling as NetcalTemperature
+
+        add("TemperatureScaling", "netcal", lambda: _NetcalAdapter(NetcalTemperature()))
+        add("IsotonicCalibration", "netcal", lambda: _NetcalAdapter(NetcalIsotonic()))
+        add("HistogramBinning", "netcal", lambda: _NetcalAdapter(NetcalHistogram()))
+    except ImportError as exc:
+        print(f"netcal not available ({exc}); pip install '.[benchmarks]'")
     return found
+
+
+class _SklearnTemperature:
+    """scikit-learn's temperature map (``CalibratedClassifierCV(method='temperature')``)
+    on the log-probabilities."""
+
+    def fit(self, P, y):
+        from sklearn.calibration import _TemperatureScaling
+
+        self.model_ = _TemperatureScaling().fit(np.log(P), y)
+        return self
+
+    def predict_proba(self, P):
+        return self.model_.predict(np.log(P))
 
 
 class _BetacalAdapter:
@@ -90,6 +120,22 @@ class _BetacalAdapter:
     def predict_proba(self, P):
         p = self.model_.predict(P[:, 1])
         return np.column_stack([1 - p, p])
+
+
+class _NetcalAdapter:
+    """A netcal calibrator behind fit(P, y) / predict_proba(P); its outputs are
+    clipped away from 0 and renormalised (one-vs-rest maps do not sum to 1)."""
+
+    def __init__(self, model):
+        self.model = model
+
+    def fit(self, P, y):
+        self.model.fit(P, y)
+        return self
+
+    def predict_proba(self, P):
+        q = np.clip(np.asarray(self.model.transform(P), dtype=np.float64), 1e-15, 1)
+        return q / q.sum(axis=1, keepdims=True)
 
 
 def median_fit(factory, P, y, repeat):
@@ -151,23 +197,25 @@ def main():
                     lambda C=Calibrator: C(score_type="probabilities"), fit_P, fit_y, args.repeat
                 )
                 nll_ours = nll(test_y, model.predict_proba(test_P))
-                row = f"{name:<21}{f'10000 x {size}':>11}{t_ours:>9.3f}"
-                if name in available:
-                    peer_name, factory = available[name]
+                size_text = f"10000 x {size}"
+                for peer_name, factory in available.get(name, [("-", None)]):
+                    row = f"{name:<21}{size_text:>11}{t_ours:>9.3f}"
+                    if factory is None:
+                        row += f"{'-':>13}{'-':>9}{'-':>10}{nll_ours:>11.4f}{'-':>10}"
+                        table.append((name, size_text, f"{t_ours:.3f}", "-", "", "",
+                                      f"{nll_ours:.4f}", ""))
+                        print(row)
+                        continue
                     t_peer, peer = median_fit(factory, fit_P, fit_y, args.repeat)
                     nll_peer = nll(test_y, np.asarray(peer.predict_proba(test_P)))
                     row += (
                         f"{peer_name:>13}{t_peer:>9.3f}{t_peer / t_ours:>9.1f}x"
                         f"{nll_ours:>11.4f}{nll_peer:>10.4f}"
                     )
-                    table.append((name, f"10000 x {size}", f"{t_ours:.3f}", peer_name,
+                    table.append((name, size_text, f"{t_ours:.3f}", peer_name,
                                   f"{t_peer:.3f}", f"{t_peer / t_ours:.1f}x",
                                   f"{nll_ours:.4f}", f"{nll_peer:.4f}"))
-                else:
-                    row += f"{'-':>13}{'-':>9}{'-':>10}{nll_ours:>11.4f}{'-':>10}"
-                    table.append((name, f"10000 x {size}", f"{t_ours:.3f}", "-", "", "",
-                                  f"{nll_ours:.4f}", ""))
-            print(row)
+                    print(row)
     print("\nspeed-up: peer median fit time / skcal's; NLL on 10000 held-out rows")
     if args.rst:
         write_rst(args.rst, args.repeat, binary_table, wide_table, table)
@@ -186,11 +234,18 @@ def write_rst(path, repeat, binary_table, wide_table, table):
                             "skcal memory", "peer memory", "NLL skcal", "NLL peer"),
                            binary_table)
     if wide_table:
+        ovr = [row for row in wide_table if len(row) == 7]
+        scaling = [row for row in wide_table if len(row) == 9]
         lines += [f"One-vs-rest maps on 20000 x 1000 float32 logits, medians of {repeat} fits; "
                   "peak memory over the input's size; time over 1000 times the binary fit "
                   "of one class's problem:", ""]
         lines += rst_table(("map", "size", "skcal s", "peak memory", "binary fit",
-                            "vs K x binary", "NLL"), wide_table)
+                            "vs K x binary", "NLL"), ovr)
+        lines += [f"Temperature and vector scaling on the same logits, medians of {repeat} "
+                  "fits, beside the peers given the same probabilities (in-sample NLL); "
+                  "vs TS: the fit time over temperature scaling's:", ""]
+        lines += rst_table(("map", "size", "skcal s", "vs TS", "peer", "peer s", "speed-up",
+                            "NLL skcal", "NLL peer"), scaling)
     lines += [f"Every map on 10000 rows, medians of {repeat} fits; NLL on 10000 held-out "
               "rows (a peer shows where installed):", ""]
     lines += rst_table(("map", "size", "skcal s", "peer", "peer s", "speed-up", "NLL skcal",
@@ -304,6 +359,39 @@ def wide_rows(repeat, table):
                       f"{binary * 1e3:.2f} ms", f"{ratio:.1f}x", f"{loss:.10f}"))
     print("\npeak memory: tracemalloc's peak over the float32 input's size; vs K x binary: "
           "the fit's time over 1000 binary fits of one class's problem")
+    print()
+    scaling_rows(logits, y, repeat, table)
+
+
+def scaling_rows(logits, y, repeat, table):
+    """Temperature and vector scaling on the wide logits, beside their peers;
+    vector scaling's time also as a multiple of temperature scaling's."""
+    available = peers()
+    proba = np.exp(logits.astype(np.float64) - logits.max(axis=1, keepdims=True))
+    proba /= proba.sum(axis=1, keepdims=True)
+    size = f"{logits.shape[0]} x {logits.shape[1]}"
+    print(f"{'map':<21}{'size':>13}{'skcal s':>9}{'vs TS':>7}{'peer':>13}{'peer s':>9}"
+          f"{'speed-up':>10}{'NLL skcal':>11}{'NLL peer':>10}")
+    times = {}
+    for Calibrator in (TemperatureScaling, VectorScaling):
+        name = Calibrator.__name__
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            seconds, model = median_fit(Calibrator, logits, y, repeat)
+            loss = nll(y, model.predict_proba(logits))
+        times[name] = seconds
+        versus = seconds / times["TemperatureScaling"]
+        for peer_name, factory in available.get(name, []):
+            if peer_name == "netcal":
+                continue  # its temperature fit is a torch loop, minutes at this size
+            peer_seconds, peer = median_fit(factory, proba, y, repeat)
+            peer_loss = nll(y, np.asarray(peer.predict_proba(proba)))
+            print(f"{name:<21}{size:>13}{seconds:>9.2f}{versus:>6.1f}x{peer_name:>13}"
+                  f"{peer_seconds:>9.2f}{peer_seconds / seconds:>9.1f}x{loss:>11.4f}"
+                  f"{peer_loss:>10.4f}")
+            table.append((name, size, f"{seconds:.2f}", f"{versus:.1f}x", peer_name,
+                          f"{peer_seconds:.2f}", f"{peer_seconds / seconds:.1f}x",
+                          f"{loss:.4f}", f"{peer_loss:.4f}"))
 
 
 def _class_zero(P):
