@@ -311,6 +311,17 @@ def vector_scaling_loss_grad(params, Z, y, sample_weight, n_total, curvature=Fal
     return loss, gradient, (haa, hab, hbb, np.concatenate([along_a, along_b]))
 
 
+def _evaluated_once(first, evaluate):
+    """``evaluate(params)``, except that the first call returns ``first``: L-BFGS
+    starts where the loss and gradient were already computed (with curvature)."""
+    pending = [first]
+
+    def loss_grad(params):
+        return pending.pop() if pending else evaluate(params)
+
+    return loss_grad
+
+
 def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter):
     """L-BFGS fit of ``softmax(a * Z + b)``, started at ``a = a0``, ``b = 0``.
 
@@ -332,15 +343,12 @@ def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter):
     directions[k:, 1] = 1.0  # a common shift of the offsets: no change but the penalty
     along = np.column_stack([along_temperature, np.zeros(2 * k)]) + alpha * directions
     variables = Preconditioner(haa + alpha, hab, hbb + alpha, directions, along)
-    first = (loss, grad)
+    loss_grad = _evaluated_once((loss, grad), lambda params: vector_scaling_loss_grad(
+        params, rows, y, sample_weight, n_total))
 
     def objective(x):
-        nonlocal first
         params = variables.to_params(x)
-        if first is not None:  # the start, already evaluated
-            (loss, grad), first = first, None
-        else:
-            loss, grad = vector_scaling_loss_grad(params, rows, y, sample_weight, n_total)
+        loss, grad = loss_grad(params)
         if alpha:
             diff = params - start
             loss += 0.5 * alpha * diff @ diff
@@ -360,26 +368,30 @@ def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter):
     return a, b, int(result.nit), bool(result.success)
 
 
-def column_moments(Z, sample_weight):
-    """Weighted column means of ``Z`` and the covariance matrix about them, in float64.
+def weighted_column_sums(values, w):
+    """``values.sum(axis=0)``, or weighted by ``w``."""
+    return values.sum(axis=0) if w is None else w @ values
 
-    Two passes over the rows: the means, then the centred second moments
-    (accurate also for columns far from zero, such as log-probabilities).
-    """
+
+def column_means(Z, sample_weight):
+    """Weighted column means of ``Z`` in float64, read in row blocks."""
     rows = as_rows(Z)
-    n_total = total_weight(rows.n_rows, sample_weight)
+    sums = rows.reduce(lambda z, w: weighted_column_sums(np.asarray(z, dtype=np.float64), w),
+                       sample_weight)
+    return sums / total_weight(rows.n_rows, sample_weight)
 
-    def block_sums(z, w):
-        z = np.asarray(z, dtype=np.float64)
-        return z.sum(axis=0) if w is None else w @ z
 
-    center = rows.reduce(block_sums, sample_weight) / n_total
+def column_covariance(Z, sample_weight, center):
+    """Weighted covariance matrix of the columns of ``Z`` about ``center`` (their
+    means), from centred blocks (accurate also for columns far from zero, such
+    as log-probabilities)."""
+    rows = as_rows(Z)
 
     def block_moments(z, w):
         z = np.asarray(z, dtype=np.float64) - center
         return z.T @ (z if w is None else z * w[:, None])
 
-    return center, rows.reduce(block_moments, sample_weight) / n_total
+    return rows.reduce(block_moments, sample_weight) / total_weight(rows.n_rows, sample_weight)
 
 
 # --------------------------------------------------------------------------- #
@@ -395,10 +407,6 @@ def _matrix_block(z, y, w, W, b, curvature=False):
         spread = (weighted_column_sums(proba - proba * proba, w),)
     residual = _residual_in_place(proba, y, w)
     return (loss, residual.T @ z, residual.sum(axis=0)) + spread
-
-
-def weighted_column_sums(values, w):
-    return values.sum(axis=0) if w is None else w @ values
 
 
 def matrix_scaling_loss_grad(params, Z, y, sample_weight, n_total, center=None,
@@ -519,40 +527,30 @@ def fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, inte
     rows = as_rows(Z)
     k = rows.n_columns
     n_total = total_weight(rows.n_rows, sample_weight)
-    center, covariance = column_moments(rows, sample_weight)
+    center = column_means(rows, sample_weight)
     start = np.concatenate([np.diag(a0).ravel(), b0 + a0 * center])
     off = ~np.eye(k, dtype=bool).ravel()
-    diagonal = np.eye(k, dtype=bool).ravel()
-    *first, spread = matrix_scaling_loss_grad(start, rows, y, sample_weight, n_total, center,
-                                              curvature=True)
+    # each penalty's second derivative, per parameter (W row-major, then b)
     penalty = np.r_[np.where(off, 2 * off_diagonal, 2 * alpha), np.full(k, 2 * intercept)]
-    if rows.n_rows * (k * (k + 1)) ** 2 <= _EXACT_HESSIAN_WORK and rows.xp is None:
+    dense = rows.n_rows * (k * (k + 1)) ** 2 <= _EXACT_HESSIAN_WORK
+    evaluation = matrix_scaling_loss_grad(start, rows, y, sample_weight, n_total, center,
+                                          curvature=not dense)
+    if dense:
         W0, b0_centred = start[: k * k].reshape(k, k), start[k * k :]
         hessian = rows.reduce(lambda z, y, w: _matrix_hessian_block(z, y, w, W0, b0_centred,
                                                                     center), y, sample_weight)
         variables = _DenseVariables(hessian / n_total, k, penalty)
     else:
-        variables = _KroneckerVariables(spread, covariance, off_diagonal, intercept)
+        covariance = column_covariance(rows, sample_weight, center)
+        variables = _KroneckerVariables(evaluation[2], covariance, off_diagonal, intercept)
+    loss_grad = _evaluated_once(evaluation[:2], lambda params: matrix_scaling_loss_grad(
+        params, rows, y, sample_weight, n_total, center))
 
     def objective(x):
-        nonlocal first
         params = variables.to_params(x)
-        if first is not None:  # the start, already evaluated
-            (loss, grad), first = first, None
-        else:
-            loss, grad = matrix_scaling_loss_grad(params, rows, y, sample_weight, n_total,
-                                                  center)
+        loss, grad = loss_grad(params)
         diff = params - start
-        W_diff = diff[: k * k]
-        b_diff = diff[k * k :]
-        loss += off_diagonal * (W_diff[off] @ W_diff[off])
-        loss += alpha * (W_diff[diagonal] @ W_diff[diagonal])
-        loss += intercept * (b_diff @ b_diff)
-        penalty_grad = np.zeros_like(params)
-        penalty_grad[: k * k][off] = 2 * off_diagonal * W_diff[off]
-        penalty_grad[: k * k][diagonal] = 2 * alpha * W_diff[diagonal]
-        penalty_grad[k * k :] = 2 * intercept * b_diff
-        return loss, variables.gradient(grad + penalty_grad)
+        return loss + 0.5 * diff @ (penalty * diff), variables.gradient(grad + penalty * diff)
 
     result = minimize(
         objective,
