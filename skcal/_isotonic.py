@@ -1,6 +1,7 @@
 """Isotonic calibration: a monotone step function per class, one-vs-rest."""
 
 import numpy as np
+from scipy.optimize import isotonic_regression
 from sklearn.isotonic import IsotonicRegression
 
 from ._base import BaseCalibrator
@@ -39,9 +40,17 @@ class IsotonicCalibration(BaseCalibrator):
 {_COMMON_PARAMETERS_DOC}
     Attributes
     ----------
-    isotonic_ : ndarray of IsotonicRegression, shape (1,) for binary problems, \
-            else (n_classes,)
-        The fitted regressions. With ``ensemble=True``, one row per fold.
+    X_thresholds_ : ndarray of object, shape (1,) for binary problems, else (n_classes,)
+        Each class's increasing score thresholds, the knots of its piecewise
+        linear map (as in :class:`~sklearn.isotonic.IsotonicRegression`). With
+        ``ensemble=True``, one row per fold.
+
+    y_thresholds_ : ndarray of object, same shape as ``X_thresholds_``
+        The probabilities at those thresholds; between them the map
+        interpolates linearly, beyond them it is constant.
+
+    isotonic_ : ndarray of IsotonicRegression, same shape as ``X_thresholds_``
+        The same maps as scikit-learn regressions (built on access).
 
 {_COMMON_ATTRIBUTES_DOC}
     See Also
@@ -64,24 +73,63 @@ class IsotonicCalibration(BaseCalibrator):
     array([0.125, 0.5  , 0.875])
     """
 
-    _map_attributes = ("isotonic_",)
+    _map_attributes = ("X_thresholds_", "y_thresholds_")
 
     def _fit_map(self, logits, y, sample_weight):
         # isotonic fits use the scores' order only; a group of classes at a time
         bound = 1.0 / (total_weight(y.shape[0], sample_weight) + 2.0)
-        regressions = []
+        knots = []
         for positives, scores in class_score_groups(logits):
+            # each class's scores contiguous, then sorted: one call for the group
+            by_class = np.ascontiguousarray(scores.T)
+            order = np.argsort(by_class, axis=1)
             for column, k in enumerate(positives):
-                regressions.append(IsotonicRegression(
-                    y_min=bound, y_max=1.0 - bound, out_of_bounds="clip"
-                ).fit(scores[:, column], (y == k).astype(np.float64), sample_weight))
-        fitted = np.empty(len(regressions), dtype=object)
-        fitted[:] = regressions
-        return {"isotonic_": fitted}
+                rows = order[column]
+                knots.append(_isotonic_knots(by_class[column, rows], y[rows] == k,
+                                             None if sample_weight is None
+                                             else sample_weight[rows], bound))
+        return {"X_thresholds_": _object_array([x for x, _ in knots]),
+                "y_thresholds_": _object_array([p for _, p in knots])}
 
-    def _apply_map(self, logits, *, isotonic_):
+    def _apply_map(self, logits, *, X_thresholds_, y_thresholds_):
         scores, _ = class_scores(logits)
-        proba = np.column_stack(
-            [regression.predict(scores[:, j]) for j, regression in enumerate(isotonic_)]
-        )
+        proba = np.column_stack([np.interp(scores[:, j], X_thresholds_[j], y_thresholds_[j])
+                                 for j in range(scores.shape[1])])
         return logits_from_class_log_odds(log_odds(proba))
+
+    @property
+    def isotonic_(self):
+        x, p = self.X_thresholds_, self.y_thresholds_  # AttributeError before fit
+        regressions = np.empty(x.shape, dtype=object)
+        for index in np.ndindex(x.shape):
+            regressions[index] = IsotonicRegression(out_of_bounds="clip").fit(x[index], p[index])
+        return regressions
+
+
+def _object_array(arrays):
+    result = np.empty(len(arrays), dtype=object)
+    result[:] = arrays
+    return result
+
+
+def _isotonic_knots(x, is_positive, weight, bound):
+    """The knots of scikit-learn's ``IsotonicRegression(y_min=bound,
+    y_max=1 - bound)`` fitted to ``is_positive`` against the sorted scores ``x``.
+
+    As scikit-learn does: rows of zero weight are dropped, scores closer than
+    float64's resolution are one knot holding their weighted mean outcome, and
+    the interior knots of flat runs are dropped (they do not change the map).
+    """
+    outcome = is_positive.astype(np.float64)
+    if weight is None:
+        weight = np.ones_like(x)
+    else:
+        kept = weight > 0
+        x, outcome, weight = x[kept], outcome[kept], weight[kept]
+    starts = np.flatnonzero(np.r_[True, np.diff(x) >= np.finfo(np.float64).resolution])
+    knot_weight = np.add.reduceat(weight, starts)
+    mean = np.add.reduceat(weight * outcome, starts) / knot_weight
+    fitted = np.clip(isotonic_regression(mean, weights=knot_weight).x, bound, 1.0 - bound)
+    needed = np.ones(fitted.shape[0], dtype=bool)
+    needed[1:-1] = (fitted[1:-1] != fitted[:-2]) | (fitted[1:-1] != fitted[2:])
+    return x[starts][needed], fitted[needed]

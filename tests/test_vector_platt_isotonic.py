@@ -22,7 +22,7 @@ from skcal import (
     VectorScaling,
 )
 from skcal._optimize import vector_scaling_loss_grad
-from skcal._scores import one_vs_rest_logits
+from skcal._scores import class_scores, one_vs_rest_logits
 from test_temperature import ScoresAsClassifier
 
 
@@ -153,6 +153,32 @@ def test_isotonic_binary_equals_scikit_learn():
     theirs = IsotonicRegression(out_of_bounds="clip", y_min=bound, y_max=1 - bound).fit(s, y)
     grid = np.linspace(-4, 4, 101)  # includes scores outside the fitted range
     assert_allclose(ours.predict_proba(grid)[:, 1], theirs.predict(grid), atol=1e-12)
+
+
+def test_isotonic_multiclass_equals_scikit_learn_per_class_with_ties_and_weights():
+    """Each class's map is scikit-learn's regression of ``y == k`` on its one-vs-rest
+    score, also with tied scores and zero weights (rows scikit-learn drops)."""
+    rng = np.random.default_rng(3)
+    logits = np.round(rng.normal(scale=2.0, size=(2000, 4)), 1)  # many ties
+    y = sample_labels(softmax(logits), rng)
+    weight = rng.exponential(size=2000) * (rng.random(2000) > 0.2)
+    ours = IsotonicCalibration().fit(logits, y, sample_weight=weight)
+    bound = 1 / (weight.sum() + 2)
+    grid = rng.normal(scale=3.0, size=(500, 4))
+    fitted_scores, _ = class_scores(logits)
+    grid_scores, _ = class_scores(grid)
+    for k in range(4):
+        theirs = IsotonicRegression(out_of_bounds="clip", y_min=bound, y_max=1 - bound).fit(
+            fitted_scores[:, k], (y == k).astype(float), weight)
+        assert_allclose(np.interp(grid_scores[:, k], ours.X_thresholds_[k],
+                                  ours.y_thresholds_[k]), theirs.predict(grid_scores[:, k]),
+                        rtol=0, atol=1e-15)
+        assert_allclose(ours.isotonic_[k].predict(grid_scores[:, k]),
+                        theirs.predict(grid_scores[:, k]), rtol=0, atol=1e-15)
+
+
+def test_isotonic_regressions_are_not_there_before_fit():
+    assert not hasattr(IsotonicCalibration(), "isotonic_")
 
 
 def test_isotonic_is_monotone_per_class_and_normalised():
