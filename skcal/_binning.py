@@ -8,11 +8,13 @@ def bin_edges(confidence, sample_weight, n_bins, strategy):
 
     Equal-mass edges are the lower weighted quantiles of the confidences (the
     smallest value whose cumulative weight reaches each level), so integer
-    weights and repeated rows give the same bins.
+    weights and repeated rows give the same bins. The order among tied
+    confidences does not move an edge (a tie's cumulative weight before and
+    after it is the same in any order), so the sort need not be stable.
     """
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     if strategy == "quantile":
-        order = np.argsort(confidence, kind="stable")
+        order = np.argsort(confidence)
         weight = np.ones_like(confidence) if sample_weight is None else sample_weight
         cumulative = np.cumsum(weight[order])
         position = np.searchsorted(cumulative, edges[1:-1] * cumulative[-1], side="left")

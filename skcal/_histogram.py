@@ -125,13 +125,11 @@ class HistogramBinning(BaseCalibrator):
     def _fit_map(self, logits, y, sample_weight):
         total = total_weight(y.shape[0], sample_weight)
         edges, frequencies = [], []
-        for column, k, proba in self._class_probabilities(logits):
+        for k, proba in self._class_probabilities(logits):
             is_positive = y == k
             rate = (weighted_sum(is_positive, sample_weight) + 1.0) / (total + 2.0)
-            class_edges = bin_edges(proba[:, column], sample_weight, self.n_bins, self.strategy)
-            weight, _, positive = binned_sums(
-                proba[:, column], is_positive, sample_weight, class_edges
-            )
+            class_edges = bin_edges(proba, sample_weight, self.n_bins, self.strategy)
+            weight, _, positive = binned_sums(proba, is_positive, sample_weight, class_edges)
             m = self.prior_strength
             with np.errstate(invalid="ignore", divide="ignore"):
                 frequency = (positive + m * rate) / (weight + m)
@@ -141,12 +139,12 @@ class HistogramBinning(BaseCalibrator):
 
     @staticmethod
     def _class_probabilities(logits):
-        """(column, class, one-vs-rest probabilities) per problem, a group of classes
+        """(class, its one-vs-rest probabilities) per problem, a group of classes
         at a time (memory grows with one group, not with the matrix)."""
         for positives, scores in class_score_groups(logits):
-            proba = expit(scores)
-            for column, k in enumerate(positives):
-                yield column, k, proba
+            proba = expit(scores.T)  # one class per row: each class's values contiguous
+            for row, k in enumerate(positives):
+                yield k, proba[row]
 
     def _apply_map(self, logits, *, bin_edges_, bin_proba_):
         scores, _ = class_scores(logits)
