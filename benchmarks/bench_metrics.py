@@ -1,10 +1,12 @@
 """Metric time and peak memory: skcal against scikit-learn's log_loss, side by side.
 
     python benchmarks/bench_metrics.py [--repeat 5] [--rows 50000] [--classes 1000]
+                                       [--readme README.md]
 
 All metrics get the same float32 probability matrix. Times are medians over
 ``--repeat`` runs; memory is the tracemalloc peak during one call, as a multiple
-of the input's size.
+of the input's size. ``--readme`` writes the table into the README, between
+its ``bench_metrics`` markers.
 """
 
 import argparse
@@ -46,6 +48,8 @@ def main():
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--classes", type=int, default=1000)
+    parser.add_argument("--readme", metavar="README",
+                        help="also write the table into README's bench_metrics section")
     args = parser.parse_args()
     proba, y = probabilities(args.rows, args.classes)
     labels = np.arange(args.classes)
@@ -61,15 +65,23 @@ def main():
     header = f"{'metric':<34}{'median s':>10}{'vs log_loss':>13}{'peak mem':>11}{'value':>12}"
     print(header)
     print("-" * len(header))
-    reference = None
+    reference, table = None, []
     for name, function in cases.items():
         seconds, peak, value = measure(function, args.repeat)
         reference = reference or seconds
+        table.append((name, f"{seconds:.3f} s", f"{reference / seconds:.1f}x",
+                      f"{peak / proba.nbytes:.2f}x the input", f"{value:.5f}"))
         print(
             f"{name:<34}{seconds:>10.3f}{reference / seconds:>12.1f}x"
             f"{peak / proba.nbytes:>10.2f}x{value:>12.5f}"
         )
     print("\nvs log_loss: log_loss time / this time (above 1: faster); peak mem: / input size")
+    if args.readme:
+        from readme_section import markdown_table, replace_section
+
+        header = (f"metric on {args.rows} x {args.classes} float32 probabilities", "median",
+                  "speed-up over log_loss", "peak extra memory", "value")
+        replace_section(args.readme, "bench_metrics", markdown_table(header, table))
 
 
 if __name__ == "__main__":
