@@ -2,6 +2,7 @@
 
 from numbers import Integral, Real
 
+import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -31,8 +32,9 @@ class MatrixScaling(BaseCalibrator):
     started from the vector-scaling solution (the scores are centred inside
     the fit, which makes L-BFGS several times faster). L-BFGS works in
     variables scaled by the Hessian at that start: its exact Cholesky factor
-    when computing it is cheap (about ten classes), else a Kronecker
-    approximation (each class's curvature times the scores' covariance). With ``K^2 + K``
+    when computing it is cheap (about ten classes); else each class's
+    coefficients are rotated onto the principal axes of the scores and scaled
+    by the Hessian's exact diagonal in those axes. With ``K^2 + K``
     parameters it needs regularising: the ODIR penalties of Kull et al. (2019),
     one for the off-diagonal entries of ``W`` (toward 0) and one for the
     intercepts (toward the vector-scaling ones), plus ``alpha`` for the diagonal
@@ -176,9 +178,11 @@ class MatrixScaling(BaseCalibrator):
                 f"({2 * k} parameters)."
             )
         beta, _, _ = fit_inverse_temperature(logits, y, sample_weight)
+        # the start and the anchor of the penalties, to machine precision: its
+        # flat directions would move the penalised objective by up to 2e-9
         a0, b0, _, _ = fit_vector_scaling(
             logits, y, sample_weight, a0=beta, alpha=VECTOR_SCALING_ALPHA,
-            tol=1e-8, max_iter=1000,
+            tol=1e-8, max_iter=1000, relative_decrease=64 * np.finfo(float).eps,
         )
         W, b, n_iter, converged = fit_matrix_scaling(
             logits, y, sample_weight, a0=a0, b0=b0, alpha=self.alpha,

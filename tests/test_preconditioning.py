@@ -6,7 +6,7 @@ import pytest
 
 from skcal._optimize import (
     _DenseVariables,
-    _KroneckerVariables,
+    _RotatedVariables,
     _matrix_hessian_block,
     column_covariance,
     column_means,
@@ -44,6 +44,40 @@ def test_vector_scaling_curvature_is_the_hessian():
                                atol=1e-9)
 
 
+def test_vector_scaling_pass_with_and_without_curvature_agree():
+    """The plain pass (unnormalised probabilities, products with the rows'
+    weights) and the curvature pass (normalised) give the same loss and gradient."""
+    Z, y, w = _problem(k=6)
+    theta = np.r_[np.linspace(0.5, 1.5, 6), np.linspace(-0.3, 0.3, 6)]
+    for weight in (None, w):
+        n_total = Z.shape[0] if weight is None else weight.sum()
+        plain = vector_scaling_loss_grad(theta, Z, y, weight, n_total)
+        with_curvature = vector_scaling_loss_grad(theta, Z, y, weight, n_total, curvature=True)
+        np.testing.assert_allclose(plain[0], with_curvature[0], rtol=1e-13)
+        np.testing.assert_allclose(plain[1], with_curvature[1], rtol=1e-10, atol=1e-14)
+
+
+def test_matrix_scaling_rotated_diagonal_is_the_hessians():
+    """With a rotation ``V``, the pass also gives the Hessian's diagonal in each
+    class's coefficients on the rotated scores ``(Z - center) @ V`` and its offset."""
+    Z, y, w = _problem(k=3)
+    k = Z.shape[1]
+    center = column_means(Z, w)
+    rng = np.random.default_rng(4)
+    W, b = np.eye(k) + 0.1 * rng.normal(size=(k, k)), rng.normal(size=k)
+    rotation = np.linalg.qr(rng.normal(size=(k, k)))[0]
+    params = np.r_[W.ravel(), b]
+    diagonal = matrix_scaling_loss_grad(params, Z, y, w, w.sum(), center, rotation)[2]
+    hessian = _numeric_jacobian(
+        lambda p: matrix_scaling_loss_grad(p, Z, y, w, w.sum(), center)[1], params)
+    # coefficients u_c = V^T w_c: the Hessian in u is V^T H_cc V for each class
+    for c in range(k):
+        block = hessian[c * k : (c + 1) * k, c * k : (c + 1) * k]
+        np.testing.assert_allclose(np.diag(rotation.T @ block @ rotation), diagonal[c, :k],
+                                   rtol=1e-5)
+        np.testing.assert_allclose(hessian[k * k + c, k * k + c], diagonal[c, k], rtol=1e-5)
+
+
 def test_matrix_scaling_dense_hessian_is_the_hessian():
     Z, y, w = _problem(k=3)
     k = Z.shape[1]
@@ -59,7 +93,7 @@ def test_matrix_scaling_dense_hessian_is_the_hessian():
     np.testing.assert_allclose(block[np.ix_(order, order)], hessian, rtol=1e-5, atol=1e-8)
 
 
-@pytest.mark.parametrize("kind", ["vector", "dense", "kronecker"])
+@pytest.mark.parametrize("kind", ["vector", "dense", "rotated"])
 def test_variables_re_express_the_same_function(kind):
     """``to_params`` inverts ``to_x`` and ``gradient`` is the chain rule."""
     Z, y, w = _problem(k=3)
@@ -82,7 +116,9 @@ def test_variables_re_express_the_same_function(kind):
             hessian = _matrix_hessian_block(Z, y, w, np.eye(k), np.zeros(k), center) / w.sum()
             variables = _DenseVariables(hessian, k, np.full(size, 0.01))
         else:
-            variables = _KroneckerVariables(rng.uniform(0.1, 0.3, size=k), covariance, 0.01, 0.02)
+            rotation = np.linalg.eigh(covariance)[1]
+            variables = _RotatedVariables(rotation, rng.uniform(0.1, 0.3, size=(k, k + 1)),
+                                          0.01, 0.02)
 
         def loss_grad(p):
             return matrix_scaling_loss_grad(p, Z, y, w, w.sum(), center)
