@@ -118,33 +118,70 @@ def warn_separated(separated, hint=""):
         )
 
 
-def _targets(y, positives, target_positive, target_negative):
-    return np.where(y[:, None] == positives, target_positive, target_negative)
+def _logistic_terms(u):
+    """Per element: ``softplus(u)``, ``sigmoid(u)`` and its derivative
+    ``sigmoid(u) (1 - sigmoid(u))``, without overflow and without branches
+    (``exp(-|u|)`` gives all three)."""
+    e = np.abs(u)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    r = e + 1.0
+    np.reciprocal(r, out=r)  # sigmoid(|u|)
+    softplus = np.log1p(e)
+    softplus += np.maximum(u, 0.0)
+    p = np.maximum(e, u >= 0)  # the numerator: 1 where u >= 0, else exp(u)
+    p *= r
+    e *= r
+    e *= r  # e / (1 + e)^2 = p (1 - p), exact also where p is close to 1
+    return softplus, p, e
 
 
-def _sigmoid_terms(u, t):
-    """Per-element logistic loss ``softplus(u) - t u``, ``sigmoid(u)``, without overflow."""
-    e = np.exp(-np.abs(u))
-    loss = np.log1p(e) + np.maximum(u, 0) - t * u
-    p = np.where(u >= 0, 1.0, e) / (1.0 + e)
-    return loss, p
+def _positive_sums(x, y, w, problem_of_class):
+    """``sum_i w_i x[i, k]`` over the rows whose class is problem ``k``'s positive."""
+    problem = problem_of_class[y]
+    rows = np.flatnonzero(problem >= 0)
+    values = x[rows, problem[rows]]
+    if w is not None:
+        values = values * w[rows]
+    return np.bincount(problem[rows], weights=values, minlength=x.shape[1])
+
+
+def _feature_moments(rows, y, w, positives, features):
+    """For each feature (``features(block) -> list of (n, P) arrays``): its
+    weighted column sums over all rows and over each problem's positive rows."""
+    problem_of_class = np.full(int(max(positives.max(), y.max())) + 1, -1)
+    problem_of_class[positives] = np.arange(positives.shape[0])
+
+    def block_moments(block, y, w):
+        return tuple((_weighted(x, w), _positive_sums(x, y, w, problem_of_class))
+                     for x in features(block))
+
+    return rows.reduce(block_moments, y, w)
+
+
+def _target_sums(moments, total, positive_total, targets):
+    """``sum_i w_i t_ik x_ik`` for each feature and ``sum_i w_i t_ik``, from the
+    moments: the targets are ``t_neg`` everywhere but ``t_pos`` on the positives."""
+    t_pos, t_neg = targets
+    sums = [t_neg * everywhere + (t_pos - t_neg) * positive for everywhere, positive in moments]
+    return sums + [t_neg * total + (t_pos - t_neg) * positive_total]
 
 
 # --------------------------------------------------------------------------- #
 # Platt: sigmoid(a_k * s_k + b_k), Newton with exact 2 x 2 Hessians
 # --------------------------------------------------------------------------- #
-def _platt_block(s, y, w, params, positives, targets):
-    if not isinstance(s, np.ndarray):
-        return device.platt_block(s, y, w, params, positives, targets)
-    t = _targets(y, positives, *targets)
-    loss, p = _sigmoid_terms(s * params[:, 0] + params[:, 1], t)
-    residual = p - t
-    curvature = p * (1.0 - p)
-    cs = curvature * s
+def _platt_block(s, y, w, params):
+    """One block's sums at ``params``, before the targets: ``softplus(u)``,
+    ``p s``, ``p`` and the Hessian's ``c s^2``, ``c s``, ``c`` (``u = a s + b``,
+    ``p = sigmoid(u)``, ``c = p (1 - p)``), weighted and summed per problem."""
+    u = s * params[:, 0]
+    u += params[:, 1]
+    softplus, p, c = _logistic_terms(u)
+    cs = c * s
     return (
-        _weighted(loss, w),
-        np.stack([_weighted(residual * s, w), _weighted(residual, w)], axis=1),
-        np.stack([_weighted(cs * s, w), _weighted(cs, w), _weighted(curvature, w)], axis=1),
+        _weighted(softplus, w),
+        np.stack([_weighted(p * s, w), _weighted(p, w)], axis=1),
+        np.stack([_weighted(cs * s, w), _weighted(cs, w), _weighted(c, w)], axis=1),
     )
 
 
@@ -153,22 +190,28 @@ def _subset(which, n_problems):
     return None if which.shape[0] == n_problems else which
 
 
-def _platt_pass(score_rows, y, w, params, positives, targets, which):
-    """The problems ``which``: their columns only, for scores on the host."""
+def _platt_pass(score_rows, y, w, params, positives, targets, target_sums, which):
+    """The problems ``which``: their columns only, for scores on the host.
+
+    ``target_sums`` are ``sum w t s`` and ``sum w t`` per problem (see
+    :func:`_target_sums`), which turn the blocks' sums into the loss
+    ``sum w (softplus(u) - t u)`` and its gradient ``sum w (p - t) (s, 1)``.
+    """
     columns = _subset(which, positives.shape[0])
-    if columns is not None and score_rows.xp is not None:
-        # device blocks: every column computed, the others' results dropped
-        every = np.arange(positives.shape[0])
-        loss, grad, hess = _platt_pass(score_rows, y, w, params, positives, targets, every)
-        return loss[columns], grad[columns], hess[columns]
-    if columns is not None:
-        params, positives = params[columns], positives[columns]
-        targets = tuple(t[columns] for t in targets)
-        score_rows = score_rows.then(lambda s: s[:, columns], n_columns=columns.shape[0])
-    loss, grad, moments = score_rows.reduce(
-        lambda s, y, w: _platt_block(s, y, w, params, positives, targets), y, w
-    )
-    hess = np.empty((params.shape[0], 2, 2))
+    if score_rows.xp is not None:  # device blocks: every column, targets on the device
+        loss, grad, moments = score_rows.reduce(
+            lambda s, y, w: device.platt_block(s, y, w, params, positives, targets), y, w)
+        loss, grad, moments = loss[which], grad[which], moments[which]
+    else:
+        if columns is not None:
+            params = params[columns]
+            score_rows = score_rows.then(lambda s: s[:, columns], n_columns=columns.shape[0])
+        softplus, p_sums, moments = score_rows.reduce(
+            lambda s, y, w: _platt_block(s, y, w, params), y, w)
+        ts, t1 = (t[which] for t in target_sums)
+        loss = softplus - params[:, 0] * ts - params[:, 1] * t1
+        grad = p_sums - np.column_stack([ts, t1])
+    hess = np.empty((which.shape[0], 2, 2))
     hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 1] = moments.T
     hess[:, 1, 0] = hess[:, 0, 1]
     return loss, grad, hess
@@ -271,8 +314,14 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
     mean_target = np.clip(mean_target, 1e-12, 1 - 1e-12)
     start = np.column_stack([np.zeros(len(positives)), np.log(mean_target / (1 - mean_target))])
 
+    target_sums = None
+    if score_rows.xp is None:
+        moments = _feature_moments(score_rows, y, sample_weight, positives, lambda s: [s])
+        target_sums = _target_sums(moments, n_total, counts[positives], targets)
+
     def evaluate(at, which):
-        return _platt_pass(score_rows, y, sample_weight, at, positives, targets, which)
+        return _platt_pass(score_rows, y, sample_weight, at, positives, targets,
+                           target_sums, which)
 
     return projected_newton(evaluate, start, np.full(2, -np.inf), n_total,
                             tol=tol, max_iter=max_iter)
@@ -303,40 +352,47 @@ def beta_feature_rows(score_rows):
     return None
 
 
-def _beta_block(block, y, w, params, positives, targets, columns, from_scores):
-    t = _targets(y, positives, *targets)
+def _beta_columns(block, columns, from_scores):
+    """``log p`` and ``-log(1 - p)`` of the problems ``columns`` (all if None),
+    from a block of features or, with ``from_scores``, of scores."""
     if from_scores:
-        log_p, minus_log_q = beta_features(block if columns is None else block[:, columns])
-    else:
-        log_p, minus_log_q = np.split(block, 2, axis=1)
-        if columns is not None:
-            log_p, minus_log_q = log_p[:, columns], minus_log_q[:, columns]
-    u = params[:, 0] * log_p + params[:, 1] * minus_log_q + params[:, 2]
-    loss, p = _sigmoid_terms(u, t)
-    residual = p - t
-    c = p * (1.0 - p)
+        return beta_features(block if columns is None else block[:, columns])
+    log_p, minus_log_q = np.split(block, 2, axis=1)
+    if columns is not None:
+        log_p, minus_log_q = log_p[:, columns], minus_log_q[:, columns]
+    return log_p, minus_log_q
+
+
+def _beta_block(block, y, w, params, columns, from_scores):
+    """One block's sums at ``params``, before the targets (as :func:`_platt_block`,
+    with the features ``log p``, ``-log(1 - p)`` and 1)."""
+    log_p, minus_log_q = _beta_columns(block, columns, from_scores)
+    u = log_p * params[:, 0]
+    u += minus_log_q * params[:, 1]
+    u += params[:, 2]
+    softplus, p, c = _logistic_terms(u)
     c_lp, c_mq = c * log_p, c * minus_log_q
     return (
-        _weighted(loss, w),
-        np.stack([_weighted(residual * log_p, w), _weighted(residual * minus_log_q, w),
-                  _weighted(residual, w)], axis=1),
+        _weighted(softplus, w),
+        np.stack([_weighted(p * log_p, w), _weighted(p * minus_log_q, w), _weighted(p, w)],
+                 axis=1),
         np.stack([_weighted(c_lp * log_p, w), _weighted(c_lp * minus_log_q, w),
                   _weighted(c_lp, w), _weighted(c_mq * minus_log_q, w), _weighted(c_mq, w),
                   _weighted(c, w)], axis=1),
     )
 
 
-def _beta_pass(rows, from_scores, y, w, params, positives, targets, which):
+def _beta_pass(rows, from_scores, y, w, params, target_sums, which):
     """The problems ``which``: their columns only. ``rows`` holds the features, or
-    the scores when ``from_scores``."""
-    columns = _subset(which, positives.shape[0])
+    the scores when ``from_scores``; ``target_sums`` as in :func:`_platt_pass`."""
+    columns = _subset(which, params.shape[0])
     if columns is not None:
-        params, positives = params[columns], positives[columns]
-        targets = tuple(t[columns] for t in targets)
-    loss, grad, moments = rows.reduce(
-        lambda b, y, w: _beta_block(b, y, w, params, positives, targets, columns,
-                                    from_scores), y, w
-    )
+        params = params[columns]
+    softplus, p_sums, moments = rows.reduce(
+        lambda b, y, w: _beta_block(b, y, w, params, columns, from_scores), y, w)
+    t_lp, t_mq, t1 = (t[which] for t in target_sums)
+    loss = softplus - params[:, 0] * t_lp - params[:, 1] * t_mq - params[:, 2] * t1
+    grad = p_sums - np.column_stack([t_lp, t_mq, t1])
     aa, ab, ac, bb, bc, cc = moments.T
     hess = np.stack([np.stack([aa, ab, ac], axis=1), np.stack([ab, bb, bc], axis=1),
                      np.stack([ac, bc, cc], axis=1)], axis=1)
@@ -364,8 +420,13 @@ def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter)
     rows, from_scores = ((score_rows, True) if feature_rows is None
                          else (feature_rows, False))
 
+    moments = _feature_moments(rows, y, sample_weight, positives,
+                               lambda block: _beta_columns(block, None, from_scores))
+    counts = np.bincount(y, weights=sample_weight, minlength=int(positives.max()) + 1)
+    target_sums = _target_sums(moments, n_total, counts[positives], targets)
+
     def evaluate(at, which):
-        return _beta_pass(rows, from_scores, y, sample_weight, at, positives, targets, which)
+        return _beta_pass(rows, from_scores, y, sample_weight, at, target_sums, which)
 
     return projected_newton(evaluate, start, np.array([0.0, 0.0, -np.inf]), n_total,
                             tol=tol, max_iter=max_iter)

@@ -387,12 +387,18 @@ def _one_vs_rest_columns(Z, columns, row_facts):
     facts: elementwise the same arithmetic for any set of columns."""
     top, top_logit, rest = row_facts
     shifted = np.asarray(Z[:, columns], dtype=np.float64) - top_logit[:, None]
-    e = np.exp(shifted)
-    is_top = top[:, None] == columns
     # for k != argmax: sum_{j != k} e_j = 1 + rest - e_k, with 1 + (rest - e_k) >= 1
+    others = np.exp(shifted)
+    np.subtract(rest[:, None], others, out=others)
     with np.errstate(divide="ignore"):
-        others = np.where(is_top, np.log(rest)[:, None], np.log1p(rest[:, None] - e))
-    others = np.maximum(others, np.log(probability_floor(np.float64)))
+        np.log1p(others, out=others)
+        # the top class's complement is the rest, summed directly
+        position = np.full(Z.shape[1], -1)
+        position[columns] = np.arange(len(columns))
+        at_top = position[top]
+        rows = np.flatnonzero(at_top >= 0)
+        others[rows, at_top[rows]] = np.log(rest[rows])
+    np.maximum(others, np.log(probability_floor(np.float64)), out=others)
     return shifted - others
 
 
