@@ -268,40 +268,60 @@ def _residual_in_place(proba, y, w):
 
 def _vector_block(z, y, w, a, b, curvature=False):
     """Loss and gradient sums of one block at ``(a, b)``; with ``curvature``,
-    also the sums behind :func:`_vector_curvature`."""
+    also the sums behind the Hessian's blocks (see :func:`vector_scaling_loss_grad`)."""
     if not isinstance(z, np.ndarray):
         return device.vector_block(z, y, w, a, b, curvature)
-    calibrated = z * a  # float64, as a and b are
-    calibrated += b
-    if not curvature:
-        return _vector_sums(calibrated, z, y, w)
-    loss, proba = _softmax_in_place(calibrated, y, w)
-    sums = ()
     if curvature:
-        spread = proba - proba * proba  # the Hessian's diagonal in the logits
-        along_z = proba * (z - np.einsum("ij,ij->i", proba, z)[:, None])
-        if w is not None:
-            spread *= w[:, None]
-            along_z *= w[:, None]
-        sums = (
-            np.einsum("ij,ij->j", spread * z, z),
-            np.einsum("ij,ij->j", spread, z),
-            spread.sum(axis=0),
-            np.einsum("ij,ij->j", along_z, z),
-            along_z.sum(axis=0),
-        )
-    residual = _residual_in_place(proba, y, w)
-    return (loss, np.einsum("ij,ij->j", residual, z), residual.sum(axis=0)) + sums
+        return _vector_curvature_sums(z, y, w, a, b)
+    return _vector_sums(z, y, w, a, b)
 
 
-def _vector_sums(calibrated, z, y, w):
-    """Loss and gradient sums of one block from its calibrated logits (overwritten).
+# the plain pass folds the offsets into the row sums while their spread is below
+# this (so exp(b - max b) stays a normal float64); beyond, it adds them first
+_OFFSET_SPREAD = 600.0
 
-    The probabilities are never normalised: with ``e = exp(logits - max)`` and
-    ``r = w / sum(e)`` per row, the gradient's sums are the products ``r @ e``
-    and ``r @ (e * z)`` (matrix-vector products), less the same sums over the
-    true classes, which do not depend on the parameters' values but are cheap.
+
+def _true_class_sums(z, y, w, k):
+    """Per class: the weight, and the weighted sum of ``z``, of the rows labelled so."""
+    true_z = np.asarray(z[np.arange(z.shape[0]), y], dtype=np.float64)
+    return (np.bincount(y, weights=w, minlength=k),
+            np.bincount(y, weights=true_z if w is None else w * true_z, minlength=k))
+
+
+def _vector_sums(z, y, w, a, b):
+    """Loss and gradient sums of one block at ``(a, b)``, in four passes over it.
+
+    With ``e = exp(a z - max(a z))`` per row and ``B = exp(b - max b)``, the
+    probabilities are ``e B / (e @ B)``; they are never formed: with
+    ``r = w / (e @ B)``, the gradient's sums are ``B (r @ e)`` and
+    ``B (r @ (e z))`` (matrix-vector products), less the same sums over the
+    true classes. The shift ``max(a z) + max b`` is at least the row's largest
+    calibrated logit, and at most ``max b - min b`` above it.
     """
+    n, k = z.shape
+    if b.max() - b.min() > _OFFSET_SPREAD:  # fold the offsets into the logits instead
+        calibrated = z * a
+        calibrated += b
+        return _vector_sums_of_logits(calibrated, z, y, w)
+    offsets = np.exp(b - b.max())
+    logits = z * a  # float64, as a is
+    rows = np.arange(n)
+    top = logits.max(axis=1)
+    true_shifted = logits[rows, y] - top + (b[y] - b.max())
+    logits -= top[:, None]
+    e = np.exp(logits, out=logits)
+    total = e @ offsets
+    loss = weighted_sum(np.log(total) - true_shifted, w)
+    r = 1.0 / total if w is None else w / total
+    true_weight, true_z = _true_class_sums(z, y, w, k)
+    grad_b = (r @ e) * offsets - true_weight
+    e *= z
+    grad_a = (r @ e) * offsets - true_z
+    return loss, grad_a, grad_b
+
+
+def _vector_sums_of_logits(calibrated, z, y, w):
+    """:func:`_vector_sums` from the calibrated logits (overwritten)."""
     rows = np.arange(calibrated.shape[0])
     top = calibrated.max(axis=1)
     true_shifted = calibrated[rows, y] - top
@@ -310,12 +330,38 @@ def _vector_sums(calibrated, z, y, w):
     total = e.sum(axis=1)
     loss = weighted_sum(np.log(total) - true_shifted, w)
     r = 1.0 / total if w is None else w / total
-    k = calibrated.shape[1]
-    true_z = np.asarray(z[rows, y], dtype=np.float64)
-    grad_b = r @ e - np.bincount(y, weights=w, minlength=k)
+    true_weight, true_z = _true_class_sums(z, y, w, calibrated.shape[1])
+    grad_b = r @ e - true_weight
     e *= z
-    grad_a = r @ e - np.bincount(y, weights=true_z if w is None else w * true_z, minlength=k)
-    return loss, grad_a, grad_b
+    return loss, r @ e - true_z, grad_b
+
+
+def _vector_curvature_sums(z, y, w, a, b):
+    """:func:`_vector_sums` and the sums behind the Hessian: per class, the
+    weighted sums of ``c z^2``, ``c z`` and ``c`` (``c = p (1 - p)``, the
+    diagonal ``2 x 2`` blocks), and of ``p z (z - m)`` and ``p (z - m)`` with
+    ``m = sum_j p_j z_j`` per row (the Hessian times the temperature direction)."""
+    calibrated = z * a
+    calibrated += b
+    loss, p = _softmax_in_place(calibrated, y, w)
+    if w is not None:
+        weighted_p = p * w[:, None]
+    spread = p * p
+    np.subtract(p, spread, out=spread)  # p (1 - p)
+    if w is not None:
+        spread *= w[:, None]
+    spread_z = spread * z
+    pz = p * z
+    row_mean = pz.sum(axis=1)  # m
+    if w is not None:
+        p, pz = weighted_p, pz * w[:, None]
+    pz_sum, p_sum = pz.sum(axis=0), p.sum(axis=0)
+    true_weight, true_z = _true_class_sums(z, y, w, z.shape[1])
+    return (
+        loss, pz_sum - true_z, p_sum - true_weight,
+        np.einsum("ij,ij->j", spread_z, z), spread_z.sum(axis=0), spread.sum(axis=0),
+        np.einsum("ij,ij->j", pz, z) - row_mean @ pz, pz_sum - row_mean @ p,
+    )
 
 
 def vector_scaling_loss_grad(params, Z, y, sample_weight, n_total, curvature=False):

@@ -1,6 +1,8 @@
 """The change of variables the multinomial maps' L-BFGS works in: the same
 function, re-expressed; the Hessians it is built from are the true ones."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -48,13 +50,30 @@ def test_vector_scaling_pass_with_and_without_curvature_agree():
     """The plain pass (unnormalised probabilities, products with the rows'
     weights) and the curvature pass (normalised) give the same loss and gradient."""
     Z, y, w = _problem(k=6)
-    theta = np.r_[np.linspace(0.5, 1.5, 6), np.linspace(-0.3, 0.3, 6)]
-    for weight in (None, w):
+    # offsets of modest spread (folded into the row sums) and of a spread beyond
+    # exp's range (added to the logits first)
+    for offsets, weight in itertools.product(
+            (np.linspace(-0.3, 0.3, 6), np.linspace(-400.0, 400.0, 6)), (None, w)):
+        theta = np.r_[np.linspace(0.5, 1.5, 6), offsets]
         n_total = Z.shape[0] if weight is None else weight.sum()
         plain = vector_scaling_loss_grad(theta, Z, y, weight, n_total)
         with_curvature = vector_scaling_loss_grad(theta, Z, y, weight, n_total, curvature=True)
+        assert np.isfinite(plain[0])
         np.testing.assert_allclose(plain[0], with_curvature[0], rtol=1e-13)
         np.testing.assert_allclose(plain[1], with_curvature[1], rtol=1e-10, atol=1e-14)
+
+
+def test_vector_scaling_pass_with_offsets_beyond_exp_range():
+    """A row whose largest logit comes from a low offset and a large score, with
+    offsets 800 apart: exp(-800) is 0 in float64, so the pass adds the offsets
+    to the logits first (folded into the row sums, the first row's sum is 0)."""
+    Z = np.array([[1000.0, -1000.0], [0.0, 1.0], [-3.0, 2.0]])
+    y = np.array([0, 1, 0])
+    theta = np.array([1.0, 1.0, 0.0, 800.0])  # a = (1, 1), b = (0, 800)
+    logits = Z + theta[2:]
+    expected = -np.mean(logits[np.arange(3), y] - np.logaddexp(logits[:, 0], logits[:, 1]))
+    np.testing.assert_allclose(vector_scaling_loss_grad(theta, Z, y, None, 3.0)[0], expected,
+                               rtol=1e-14)
 
 
 def test_matrix_scaling_rotated_diagonal_is_the_hessians():
