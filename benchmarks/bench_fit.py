@@ -1,13 +1,13 @@
 """Fit time, NLL and peak memory: skcal against scikit-learn, side by side.
 
-    python benchmarks/bench_fit.py [--repeat 3] [--quick] [--readme README.md]
+    python benchmarks/bench_fit.py [--repeat 3] [--quick] [--readme README.md] [--rst OUT]
 
 scikit-learn is timed through its internal calibrators (``_TemperatureScaling``,
 ``_SigmoidCalibration``) fitted directly on the score matrix: the cheapest way to
 run its fit, with none of ``CalibratedClassifierCV``'s wrapping overhead. Times are
 medians over ``--repeat`` runs; memory is the tracemalloc peak during one fit,
 as a multiple of the input's size. ``--readme`` writes the table into the
-README, between its ``bench_fit`` markers.
+README, between its ``bench_fit`` markers; ``--rst`` writes it for the docs.
 """
 
 import argparse
@@ -125,6 +125,7 @@ def main():
     parser.add_argument("--quick", action="store_true", help="small sizes only")
     parser.add_argument("--readme", metavar="README",
                         help="also write the table into README's bench_fit section")
+    parser.add_argument("--rst", metavar="OUT", help="also write the table as reStructuredText")
     args = parser.parse_args()
     if args.quick:
         rows = [
@@ -151,19 +152,25 @@ def main():
             f"{r['skcal_mem']:>10.2f}x{r['sklearn_mem']:>12.2f}x"
         )
     print("\nspeed-up: sklearn median time / skcal median time; mem: tracemalloc peak / input size")
+    header, table = text_table(rows)
     if args.readme:
-        write_readme(args.readme, rows)
+        from tables import markdown_table, replace_section
+
+        replace_section(args.readme, "bench_fit", markdown_table(header, table))
+    if args.rst:
+        from tables import rst_table, write_text
+
+        write_text(args.rst, rst_table(header, table))
 
 
-def write_readme(path, rows):
-    from readme_section import markdown_table, replace_section
-
+def text_table(rows):
+    """The header and rows of the table the README and the docs show."""
     header = ("fit", "skcal", "scikit-learn", "speed-up", "NLL difference",
               "peak extra memory (skcal / sklearn)")
     table = [(r["case"], f"{r['skcal_s']:.3f} s", f"{r['sklearn_s']:.3f} s",
               f"{r['sklearn_s'] / r['skcal_s']:.1f}x", f"{r['nll_diff']:.0e}",
               f"{r['skcal_mem']:.2f}x / {r['sklearn_mem']:.2f}x the input") for r in rows]
-    replace_section(path, "bench_fit", markdown_table(header, table))
+    return header, table
 
 
 if __name__ == "__main__":

@@ -232,7 +232,7 @@ def main():
 
 
 def write_readme(path, repeat, wide_table, table):
-    from readme_section import markdown_table, replace_section
+    from tables import markdown_table, replace_section
 
     header = ("map", "size", "skcal s", "peer", "peer s", "speed-up", "NLL skcal", "NLL peer")
     scaling = [row[:3] + row[4:] for row in wide_table if len(row) == 9]  # without "vs TS"
@@ -244,9 +244,7 @@ def write_readme(path, repeat, wide_table, table):
 
 
 def write_rst(path, repeat, binary_table, wide_table, table):
-    from pathlib import Path
-
-    from bench_stats import rst_table
+    from tables import rst_table, write_text
 
     lines = []
     if binary_table:
@@ -272,7 +270,7 @@ def write_rst(path, repeat, binary_table, wide_table, table):
               "rows (a peer shows where installed):", ""]
     lines += rst_table(("map", "size", "skcal s", "peer", "peer s", "speed-up", "NLL skcal",
                         "NLL peer"), table)
-    Path(path).write_text("\n".join(lines) + "\n")
+    write_text(path, lines)
 
 
 def _binary_peers():

@@ -1,12 +1,12 @@
 """Metric time and peak memory: skcal against scikit-learn's log_loss, side by side.
 
     python benchmarks/bench_metrics.py [--repeat 5] [--rows 50000] [--classes 1000]
-                                       [--readme README.md]
+                                       [--readme README.md] [--rst OUT]
 
 All metrics get the same float32 probability matrix. Times are medians over
 ``--repeat`` runs; memory is the tracemalloc peak during one call, as a multiple
 of the input's size. ``--readme`` writes the table into the README, between
-its ``bench_metrics`` markers.
+its ``bench_metrics`` markers; ``--rst`` writes it for the docs.
 """
 
 import argparse
@@ -50,6 +50,7 @@ def main():
     parser.add_argument("--classes", type=int, default=1000)
     parser.add_argument("--readme", metavar="README",
                         help="also write the table into README's bench_metrics section")
+    parser.add_argument("--rst", metavar="OUT", help="also write the table as reStructuredText")
     args = parser.parse_args()
     proba, y = probabilities(args.rows, args.classes)
     labels = np.arange(args.classes)
@@ -76,12 +77,16 @@ def main():
             f"{peak / proba.nbytes:>10.2f}x{value:>12.5f}"
         )
     print("\nvs log_loss: log_loss time / this time (above 1: faster); peak mem: / input size")
+    header = (f"metric on {args.rows} x {args.classes} float32 probabilities", "median",
+              "speed-up over log_loss", "peak extra memory", "value")
     if args.readme:
-        from readme_section import markdown_table, replace_section
+        from tables import markdown_table, replace_section
 
-        header = (f"metric on {args.rows} x {args.classes} float32 probabilities", "median",
-                  "speed-up over log_loss", "peak extra memory", "value")
         replace_section(args.readme, "bench_metrics", markdown_table(header, table))
+    if args.rst:
+        from tables import rst_table, write_text
+
+        write_text(args.rst, rst_table(header, table))
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from skcal.metrics import expected_calibration_error, nll, skce, smooth_ece
 from skcal.stats import bootstrap, calibration_test
 
 from bench_fit import peak_memory as peak_bytes, timed  # the fit benchmark's timing
+from tables import rst_table
 
 
 def draw(rng, n, n_classes, temperature=1.0):
@@ -177,14 +178,6 @@ def coverage_rows(n_simulations):
                              covered["ECE"] / n_simulations, true_ece))
                 print(f"  K={n_classes} n={n} {method}: {rows[-1][3:]}", flush=True)
     return rows
-
-
-def rst_table(header, rows):
-    widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
-    rule = "  ".join("=" * w for w in widths)
-    lines = [rule, "  ".join(str(h).ljust(w) for h, w in zip(header, widths)), rule]
-    lines += ["  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in rows]
-    return lines + [rule, ""]
 
 
 def main():

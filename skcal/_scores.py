@@ -182,13 +182,15 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2):
         raise ValueError("y has 0 samples; at least one sample is required.")
     if y.dtype.kind in "fc" and not np.isfinite(y).all():
         raise ValueError("y contains NaN or infinity; labels must be finite.")
-    target_type = type_of_target(y, input_name="y")
-    if target_type not in ("binary", "multiclass"):
-        raise ValueError(
-            f"y must hold class labels (binary or multiclass); got target type "
-            f"{target_type!r}."
-        )
-    present = np.unique(y)
+    present = _small_integer_labels(y)
+    if present is None:
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(
+                f"y must hold class labels (binary or multiclass); got target type "
+                f"{target_type!r}."
+            )
+        present = np.unique(y)
     if present.shape[0] < min_classes:
         raise ValueError(
             f"y has only one class ({plain(present[0])!r}); calibration needs samples of "
@@ -215,6 +217,14 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2):
             "ordered as the sorted labels."
         )
     return present, np.searchsorted(present, y).astype(np.intp)
+
+
+def _small_integer_labels(y):
+    """The distinct labels of an integer ``y`` in ``0..2n``, by counting (a 1-D
+    integer array is always binary or multiclass); None for other labels."""
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 2 * y.shape[0]:
+        return None
+    return np.flatnonzero(np.bincount(y)).astype(y.dtype)
 
 
 def _encode_with_labels(y, present, labels, n_columns):
