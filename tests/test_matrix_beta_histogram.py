@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import check_grad
 
@@ -14,6 +16,7 @@ from skcal import (
     TemperatureScaling,
     VectorScaling,
 )
+from skcal._binning import bin_edges, bin_index
 from skcal._optimize import matrix_scaling_loss_grad
 from skcal.metrics import nll
 
@@ -214,3 +217,29 @@ def test_grouped_one_vs_rest_scores_are_the_whole_matrix_bitwise(monkeypatch, dt
     assert len(groups) == 6
     assert [k for positives, _ in groups for k in positives] == list(range(23))
     np.testing.assert_array_equal(np.concatenate([g for _, g in groups], axis=1), whole)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 80), n_bins=st.integers(1, 30),
+       decimals=st.integers(1, 3))
+def test_equal_mass_edges_by_selection_equal_those_of_unit_weights(seed, n, n_bins, decimals):
+    """Without weights the edges are found by selection, with weights by sorting
+    and cumulating; unit weights must give the same edges, ties included."""
+    rng = np.random.default_rng(seed)
+    confidence = np.round(rng.random(n), decimals)
+    np.testing.assert_array_equal(
+        bin_edges(confidence, None, n_bins, "quantile"),
+        bin_edges(confidence, np.ones(n), n_bins, "quantile"),
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 10_000), n_bins=st.integers(1, 40))
+def test_bin_index_counts_edges_as_a_binary_search_does(seed, n_bins):
+    """Few bins are found by counting the inner edges below each confidence, many
+    by binary search: bin ``b`` holds ``(edges[b], edges[b + 1]]`` either way."""
+    rng = np.random.default_rng(seed)
+    confidence = np.round(rng.random(300), 2)  # ties with the edges too
+    edges = bin_edges(confidence, None, n_bins, "quantile")
+    np.testing.assert_array_equal(bin_index(confidence, edges),
+                                  np.searchsorted(edges[1:-1], confidence, side="left"))
