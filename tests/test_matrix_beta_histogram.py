@@ -17,7 +17,7 @@ from skcal import (
     VectorScaling,
 )
 from skcal._binning import bin_edges, bin_index
-from skcal._optimize import matrix_scaling_loss_grad
+from skcal._matrix_fit import matrix_scaling_loss_grad
 from skcal.metrics import nll
 
 

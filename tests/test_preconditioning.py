@@ -6,15 +6,15 @@ import itertools
 import numpy as np
 import pytest
 
-from skcal._optimize import (
+from skcal._matrix_fit import (
     _DenseVariables,
     _RotatedVariables,
     _matrix_hessian_block,
     column_covariance,
     column_means,
     matrix_scaling_loss_grad,
-    vector_scaling_loss_grad,
 )
+from skcal._optimize import vector_scaling_loss_grad
 from skcal._preconditioner import Preconditioner
 
 

@@ -1,0 +1,232 @@
+"""Numerical solver of matrix scaling: the NLL of ``softmax(Z @ W.T + b)``,
+penalised, minimised by L-BFGS in variables scaled by its Hessian at the start.
+
+Like the other solvers (:mod:`skcal._optimize`), it sums over row blocks
+through :class:`~skcal._blocks.Rows`.
+"""
+
+import numpy as np
+from scipy.linalg import solve_triangular
+from threadpoolctl import threadpool_limits
+
+from ._blocks import total_weight
+from ._optimize import (
+    _evaluated_once,
+    _minimize_round,
+    _residual_in_place,
+    _softmax_in_place,
+    as_rows,
+)
+
+
+def weighted_column_sums(values, w):
+    """``values.sum(axis=0)``, or weighted by ``w``."""
+    return values.sum(axis=0) if w is None else w @ values
+
+
+def column_means(Z, sample_weight):
+    """Weighted column means of ``Z`` in float64, read in row blocks."""
+    rows = as_rows(Z)
+    sums = rows.reduce(lambda z, w: weighted_column_sums(np.asarray(z, dtype=np.float64), w),
+                       sample_weight)
+    return sums / total_weight(rows.n_rows, sample_weight)
+
+
+def column_covariance(Z, sample_weight, center):
+    """Weighted covariance matrix of the columns of ``Z`` about ``center`` (their
+    means), from centred blocks (accurate also for columns far from zero, such
+    as log-probabilities)."""
+    rows = as_rows(Z)
+
+    def block_moments(z, w):
+        z = np.asarray(z, dtype=np.float64) - center
+        return z.T @ (z if w is None else z * w[:, None])
+
+    return rows.reduce(block_moments, sample_weight) / total_weight(rows.n_rows, sample_weight)
+
+
+def _matrix_block(z, y, w, W, b, rotation=None, center=None):
+    z = np.asarray(z, dtype=np.float64)
+    calibrated = z @ W.T
+    calibrated += b
+    loss, proba = _softmax_in_place(calibrated, y, w)
+    diagonal = ()
+    if rotation is not None:  # the Hessian's diagonal in rotated scores, summed
+        spread = proba - proba * proba
+        if w is not None:
+            spread *= w[:, None]
+        rotated = (z - center) @ rotation
+        rotated *= rotated
+        diagonal = (np.column_stack([spread.T @ rotated, spread.sum(axis=0)]),)
+    residual = _residual_in_place(proba, y, w)
+    return (loss, residual.T @ z, residual.sum(axis=0)) + diagonal
+
+
+def matrix_scaling_loss_grad(params, Z, y, sample_weight, n_total, center=None,
+                             rotation=None):
+    """Weighted mean NLL of ``softmax((Z - center) @ W.T + b)`` and its gradient.
+
+    With a ``rotation`` (an orthogonal K x K matrix ``V``), also the diagonal of
+    the Hessian in class ``k``'s coefficients on the rotated scores
+    ``(Z - center) @ V`` and its offset: the weighted means of
+    ``p_k (1 - p_k) ((z - center) @ V)_j^2`` and of ``p_k (1 - p_k)``, as a
+    ``K x (K + 1)`` matrix.
+    """
+    rows = as_rows(Z)
+    k = rows.n_columns
+    W, b = params[: k * k].reshape(k, k), params[k * k :]
+    if center is not None:
+        b = b - W @ center
+    sums = rows.reduce(lambda z, y, w: _matrix_block(z, y, w, W, b, rotation, center),
+                       y, sample_weight)
+    loss, grad_W, grad_b = sums[:3]
+    if center is not None:
+        grad_W = grad_W - np.outer(grad_b, center)
+    scale = 1.0 / n_total
+    result = (loss * scale, np.concatenate([grad_W.ravel(), grad_b]) * scale)
+    return result + ((sums[3] * scale,) if rotation is not None else ())
+
+
+# Matrix scaling computes its exact Hessian at the start when this costs at most
+# this many multiply-adds (n K^2 (K + 1)^2: about 10 classes at 10^5 rows).
+_EXACT_HESSIAN_WORK = 2**31
+
+
+def _matrix_hessian_block(z, y, w, W, b, center):
+    """One block's sum of the NLL's Hessian in ``[W | b]`` (row-major, class by
+    class), the scores centred."""
+    z = np.asarray(z, dtype=np.float64) - center
+    calibrated = z @ W.T
+    calibrated += b
+    _, proba = _softmax_in_place(calibrated, y, None)
+    extended = np.column_stack([z, np.ones(z.shape[0])])
+    weighted = proba if w is None else proba * w[:, None]
+    pairs = (extended[:, :, None] * extended[:, None, :]).reshape(z.shape[0], -1)
+    diagonal = (weighted.T @ pairs).reshape(-1, extended.shape[1], extended.shape[1])
+    outer = (proba[:, :, None] * extended[:, None, :]).reshape(z.shape[0], -1)
+    hessian = -(outer.T @ (outer if w is None else outer * w[:, None]))
+    k, m = proba.shape[1], extended.shape[1]
+    for c in range(k):
+        hessian[c * m : (c + 1) * m, c * m : (c + 1) * m] += diagonal[c]
+    return hessian
+
+
+class _DenseVariables:
+    """``x = R theta`` with ``R^T R`` the exact Hessian of the penalised NLL at
+    the start (its Cholesky factor), for matrix scaling on few classes."""
+
+    def __init__(self, hessian, k, penalty):
+        m = k + 1
+        # [W | b] row-major -> (W.ravel(), b)
+        order = np.r_[[c * m + a for c in range(k) for a in range(k)], [c * m + k for c in range(k)]]
+        hessian = hessian[np.ix_(order, order)] + np.diag(penalty)
+        jitter = 1e-12 * np.trace(hessian) / hessian.shape[0]
+        self.upper = np.linalg.cholesky(hessian + jitter * np.eye(hessian.shape[0])).T
+
+    def to_x(self, params):
+        return self.upper @ params
+
+    def to_params(self, x):
+        return solve_triangular(self.upper, x)
+
+    def gradient(self, grad_params):
+        return solve_triangular(self.upper, grad_params, trans="T")
+
+
+class _RotatedVariables:
+    """Matrix scaling's parameters ``[W | b]`` (one row per class, the scores
+    centred) in variables where the NLL is nearly round at the start: each
+    class's coefficients rotated onto the eigenvectors ``V`` of the scores'
+    covariance (which decorrelates the scores), then each entry divided by the
+    square root of its exact diagonal Hessian entry plus the penalty.
+
+    The diagonal comes from the first pass (see
+    :func:`matrix_scaling_loss_grad`); it keeps the correlation between a
+    class's curvature ``p_k (1 - p_k)`` and the scores (largest where the
+    class's own score is large), which a product of their means (a Kronecker
+    approximation) misses by an order of magnitude on the diagonal of ``W``.
+    """
+
+    def __init__(self, rotation, diagonal, off_diagonal, intercept):
+        k = rotation.shape[0]
+        self.rotation = np.zeros((k + 1, k + 1))
+        self.rotation[:k, :k] = rotation
+        self.rotation[k, k] = 1.0
+        curvature = diagonal + np.r_[np.full(k, 2.0 * off_diagonal), 2.0 * intercept]
+        self.scale = np.sqrt(np.maximum(curvature, 1e-12 * curvature.max() + 1e-300))
+        self.k = k
+
+    def _as_matrix(self, params):
+        k = self.k
+        return np.column_stack([params[: k * k].reshape(k, k), params[k * k :]])
+
+    def _as_params(self, matrix):
+        return np.concatenate([matrix[:, :-1].ravel(), matrix[:, -1]])
+
+    def to_x(self, params):
+        return ((self._as_matrix(params) @ self.rotation) * self.scale).ravel()
+
+    def to_params(self, x):
+        return self._as_params((x.reshape(self.scale.shape) / self.scale) @ self.rotation.T)
+
+    def gradient(self, grad_params):
+        return ((self._as_matrix(grad_params) @ self.rotation) / self.scale).ravel()
+
+
+# BLAS on one thread: matrix scaling's products are per row block (at most
+# 2^16 values), too small for threads to pay, and between the many small calls of
+# an L-BFGS loop the idle threads of numpy's and scipy's BLAS busy-wait against
+# the main thread. On 2 cores this made fits 1.3x (10 classes, 10^5 rows) to 3.4x
+# (100 classes, 8000 rows) faster (benchmarks/bench_maps.py).
+def fit_matrix_scaling(Z, y, sample_weight, **options):
+    """:func:`_fit_matrix_scaling` with BLAS on one thread."""
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _fit_matrix_scaling(Z, y, sample_weight, **options)
+
+
+def _fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, intercept,
+                       tol, max_iter):
+    """L-BFGS fit of ``softmax(Z @ W.T + b)`` from ``W = diag(a0)``, ``b = b0``.
+
+    The scores are centred on their (weighted) column means inside the fit,
+    which decouples ``W`` from ``b`` and speeds L-BFGS up several times. Ridge
+    penalties, each a sum of squares: ``off_diagonal`` on the entries of W off
+    its diagonal (toward 0), ``alpha`` on its diagonal (toward ``a0``) and
+    ``intercept`` on the offsets at the mean score (toward the starting map's).
+    All vanish at the start, so the fitted NLL is never above the starting
+    map's. Returns (W, b, n_iter, converged), ``b`` for the uncentred scores.
+    """
+    rows = as_rows(Z)
+    k = rows.n_columns
+    n_total = total_weight(rows.n_rows, sample_weight)
+    center = column_means(rows, sample_weight)
+    start = np.concatenate([np.diag(a0).ravel(), b0 + a0 * center])
+    off = ~np.eye(k, dtype=bool).ravel()
+    # each penalty's second derivative, per parameter (W row-major, then b)
+    penalty = np.r_[np.where(off, 2 * off_diagonal, 2 * alpha), np.full(k, 2 * intercept)]
+    if rows.n_rows * (k * (k + 1)) ** 2 <= _EXACT_HESSIAN_WORK:
+        evaluation = matrix_scaling_loss_grad(start, rows, y, sample_weight, n_total, center)
+        W0, b0_centred = start[: k * k].reshape(k, k), start[k * k :]
+        hessian = rows.reduce(lambda z, y, w: _matrix_hessian_block(z, y, w, W0, b0_centred,
+                                                                    center), y, sample_weight)
+        variables = _DenseVariables(hessian / n_total, k, penalty)
+    else:
+        rotation = np.linalg.eigh(column_covariance(rows, sample_weight, center))[1]
+        evaluation = matrix_scaling_loss_grad(start, rows, y, sample_weight, n_total, center,
+                                              rotation)
+        variables = _RotatedVariables(rotation, evaluation[2], off_diagonal, intercept)
+    loss_grad = _evaluated_once(evaluation[:2], lambda params: matrix_scaling_loss_grad(
+        params, rows, y, sample_weight, n_total, center))
+
+    def objective(x):
+        params = variables.to_params(x)
+        loss, grad = loss_grad(params)
+        diff = params - start
+        return loss + 0.5 * diff @ (penalty * diff), variables.gradient(grad + penalty * diff)
+
+    x, result = _minimize_round(objective, variables.to_x(start), tol=tol, max_iter=max_iter,
+                                maxcor=30)
+    params = variables.to_params(x)
+    W = params[: k * k].reshape(k, k)
+    b = params[k * k :] - W @ center
+    return W, b - b.mean(), int(result.nit), bool(result.success)
