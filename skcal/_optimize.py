@@ -4,9 +4,10 @@ multinomial maps share (the softmax of a block, the L-BFGS driver).
 Each evaluates a weighted mean negative log-likelihood and its derivatives as a
 sum over row blocks through :class:`~skcal._blocks.Rows`, so the same solver
 runs on an array in memory, a memory-mapped or Zarr file, or a Dask cluster,
-with temporaries of one block. Heavy elementwise work stays in the compute
-dtype (float32 input is exponentiated in float32); sums across rows are
-accumulated in float64.
+with temporaries of one block. Temperature scaling exponentiates float32 input
+in float32 (its Newton steps know the rounding level of its sums); vector and
+matrix scaling compute in float64, as L-BFGS's line search needs the loss to
+about 1e-13. Sums across rows are accumulated in float64.
 """
 
 import math
