@@ -27,16 +27,21 @@ def bin_edges(confidence, sample_weight, n_bins, strategy):
     return edges
 
 
-# up to this many bins, counting the inner edges below each confidence (one
-# comparison per edge) is faster than a binary search per confidence
+# For up to this many bins and values (contiguous, so that each pass over them
+# stays in cache), counting the inner edges below each confidence (one
+# comparison per edge) is faster than a binary search per confidence; for a
+# strided column of a wide matrix it was 3.5 times slower.
 _COUNTED_BINS = 16
+_COUNTED_VALUES = 2**17
 
 
 def bin_index(confidence, edges):
     """The bin of each confidence: bin ``b`` holds ``(edges[b], edges[b + 1]]`` (the
     first bin also its lower edge)."""
     inner = edges[1:-1]
-    if inner.shape[0] >= _COUNTED_BINS:
+    confidence = np.asarray(confidence)
+    if (inner.shape[0] >= _COUNTED_BINS or confidence.size > _COUNTED_VALUES
+            or not confidence.flags.c_contiguous):
         return np.searchsorted(inner, confidence, side="left")
     index = np.zeros(np.shape(confidence), dtype=np.intp)
     for edge in inner:  # the number of inner edges below each confidence

@@ -239,7 +239,8 @@ def test_bin_index_counts_edges_as_a_binary_search_does(seed, n_bins):
     """Few bins are found by counting the inner edges below each confidence, many
     by binary search: bin ``b`` holds ``(edges[b], edges[b + 1]]`` either way."""
     rng = np.random.default_rng(seed)
-    confidence = np.round(rng.random(300), 2)  # ties with the edges too
-    edges = bin_edges(confidence, None, n_bins, "quantile")
-    np.testing.assert_array_equal(bin_index(confidence, edges),
-                                  np.searchsorted(edges[1:-1], confidence, side="left"))
+    values = np.round(rng.random((300, 2)), 2)  # ties with the edges too
+    for confidence in (values[:, 0].copy(), values[:, 0]):  # contiguous, strided
+        edges = bin_edges(confidence, None, n_bins, "quantile")
+        np.testing.assert_array_equal(bin_index(confidence, edges),
+                                      np.searchsorted(edges[1:-1], confidence, side="left"))
