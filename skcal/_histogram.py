@@ -13,8 +13,7 @@ from ._blocks import total_weight, weighted_sum
 from ._scores import (
     class_score_groups,
     class_scores,
-    log_odds,
-    logits_from_class_log_odds,
+    logits_from_class_probabilities,
 )
 
 
@@ -153,4 +152,4 @@ class HistogramBinning(BaseCalibrator):
         for column in range(proba.shape[1]):
             index = np.searchsorted(bin_edges_[column, 1:-1], proba[:, column], side="left")
             calibrated[:, column] = bin_proba_[column, index]
-        return logits_from_class_log_odds(log_odds(calibrated))
+        return logits_from_class_probabilities(calibrated)

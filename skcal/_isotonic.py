@@ -10,8 +10,7 @@ from ._blocks import total_weight
 from ._scores import (
     class_score_groups,
     class_scores,
-    log_odds,
-    logits_from_class_log_odds,
+    logits_from_class_probabilities,
 )
 
 
@@ -95,7 +94,7 @@ class IsotonicCalibration(BaseCalibrator):
         scores, _ = class_scores(logits)
         proba = np.column_stack([np.interp(scores[:, j], X_thresholds_[j], y_thresholds_[j])
                                  for j in range(scores.shape[1])])
-        return logits_from_class_log_odds(log_odds(proba))
+        return logits_from_class_probabilities(proba)
 
     @property
     def isotonic_(self):

@@ -10,10 +10,11 @@ Dask cluster, and one Newton iteration is one pass for all classes.
 
 
 import numpy as np
+from scipy.special import expit
 
 from . import _device_kernels as device
 from ._blocks import Rows, is_streamed, total_weight
-from ._scores import class_scores
+from ._scores import class_scores, log_sigmoid, log_sigmoid_pair
 from ._warnings import warn
 
 
@@ -231,14 +232,16 @@ def _newton_steps(hess, grad):
         return steps
 
 
-def projected_newton(evaluate, start, lower, n_total, *, tol, max_iter):
+def projected_newton(evaluate, start, lower, n_total, *, tol, max_iter, start_evaluation=None):
     """Minimise independent smooth convex problems, each over a few parameters
     bounded below, all in one pass of ``evaluate`` per iteration.
 
     ``evaluate(params, which) -> (loss, grad, hess)`` gives, for params of shape
     (n_problems, d), the summed loss, gradient and Hessian of the problems
     ``which`` (an index array), so that each pass computes only the problems
-    still searching (the others' columns are not read). Newton's method with
+    still searching (the others' columns are not read); ``start_evaluation``
+    is its result at ``start`` when the caller has it already (no pass is
+    then made there). Newton's method with
     the exact Hessian; a parameter at its bound whose gradient
     pushes it outward is held there (projected Newton); a step that does not
     lower a problem's loss enough is halved. A problem stops when its Newton
@@ -252,7 +255,9 @@ def projected_newton(evaluate, start, lower, n_total, *, tol, max_iter):
     """
     params = np.maximum(np.array(start, dtype=np.float64), lower)
     n_problems, d = params.shape
-    loss, grad, hess = evaluate(params, np.arange(n_problems))
+    if start_evaluation is None:
+        start_evaluation = evaluate(params, np.arange(n_problems))
+    loss, grad, hess = (np.array(value, dtype=np.float64) for value in start_evaluation)
     active = np.ones(n_problems, dtype=bool)
     converged = np.zeros(n_problems, dtype=bool)
     n_iter = np.zeros(n_problems, dtype=int)
@@ -314,17 +319,36 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
     mean_target = np.clip(mean_target, 1e-12, 1 - 1e-12)
     start = np.column_stack([np.zeros(len(positives)), np.log(mean_target / (1 - mean_target))])
 
-    target_sums = None
+    target_sums = start_evaluation = None
     if score_rows.xp is None:
-        moments = _feature_moments(score_rows, y, sample_weight, positives, lambda s: [s])
-        target_sums = _target_sums(moments, n_total, counts[positives], targets)
+        moments = _feature_moments(score_rows, y, sample_weight, positives,
+                                   lambda s: [s, s * s])
+        target_sums = _target_sums(moments[:1], n_total, counts[positives], targets)
+        start_evaluation = _platt_at_constant(start[:, 1], n_total, moments[0][0],
+                                              moments[1][0], target_sums)
 
     def evaluate(at, which):
         return _platt_pass(score_rows, y, sample_weight, at, positives, targets,
                            target_sums, which)
 
     return projected_newton(evaluate, start, np.full(2, -np.inf), n_total,
-                            tol=tol, max_iter=max_iter)
+                            tol=tol, max_iter=max_iter, start_evaluation=start_evaluation)
+
+
+def _platt_at_constant(b, n_total, score_sums, square_sums, target_sums):
+    """:func:`_platt_pass` at ``a = 0`` for every problem, without a pass: every
+    row's prediction is then ``sigmoid(b)``, so the sums come from the scores'
+    moments (``score_sums``, ``square_sums``: the weighted sums of ``s`` and
+    ``s^2``)."""
+    ts, t1 = target_sums
+    p, q = expit(b), expit(-b)
+    c = p * q
+    loss = -n_total * log_sigmoid(-b) - b * t1  # softplus(b) = -log sigmoid(-b)
+    grad = np.column_stack([p * score_sums - ts, p * n_total - t1])
+    hess = np.empty((b.shape[0], 2, 2))
+    hess[:, 0, 0], hess[:, 1, 1] = c * square_sums, c * n_total
+    hess[:, 0, 1] = hess[:, 1, 0] = c * score_sums
+    return loss, grad, hess
 
 
 # --------------------------------------------------------------------------- #
@@ -332,7 +356,8 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
 # --------------------------------------------------------------------------- #
 def beta_features(scores):
     """``log p`` and ``-log(1 - p)`` of ``p = sigmoid(score)``, without overflow."""
-    return -np.logaddexp(0.0, -scores), np.logaddexp(0.0, scores)
+    log_p, log_q = log_sigmoid_pair(scores)
+    return log_p, np.negative(log_q, out=log_q)
 
 
 # the beta features of in-memory scores are computed once when they take at most
