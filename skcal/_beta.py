@@ -14,7 +14,7 @@ from ._logistic import (
     one_vs_rest_targets,
     warn_separated,
 )
-from ._scores import class_scores, logits_from_class_log_odds
+from ._scores import class_score_matrix, logits_from_class_log_odds
 from ._warnings import warn
 
 
@@ -134,7 +134,7 @@ class BetaCalibration(BaseCalibrator):
         return {"coef_": params[:, :2], "intercept_": params[:, 2], "n_iter_": n_iter}
 
     def _apply_map(self, logits, *, coef_, intercept_):
-        scores, _ = class_scores(logits)
+        scores = class_score_matrix(logits)
         log_p, minus_log_q = beta_features(scores)
         return logits_from_class_log_odds(
             coef_[:, 0] * log_p + coef_[:, 1] * minus_log_q + intercept_

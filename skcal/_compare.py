@@ -25,6 +25,7 @@ from ._comparison import (
 )
 from ._identity import Uncalibrated
 from ._registry import calibrator_class, default_calibrators
+from ._reuse import reusing
 from ._scores import (
     as_float_array,
     check_sample_weight,
@@ -106,7 +107,20 @@ def _fold_metrics(y_index, proba, sample_weight, labels):
 
 def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test_y, test_w,
                    scorers, labels, verbose, fold):
-    """Fit every candidate on the training scores, score it on the test scores."""
+    """Fit every candidate on the training scores, score it on the test scores.
+
+    What several candidates compute alike from the same scores (the logits of
+    probabilities, the one-vs-rest log-odds, a temperature fit) is computed
+    once for the fold (see :mod:`skcal._reuse`); fit times are then those of
+    the work each candidate did.
+    """
+    with reusing(train_scores, test_scores):
+        return _fit_and_score(candidates, train_scores, train_y, train_w, test_scores, test_y,
+                              test_w, scorers, labels, verbose, fold)
+
+
+def _fit_and_score(candidates, train_scores, train_y, train_w, test_scores, test_y, test_w,
+                   scorers, labels, verbose, fold):
     results = {}
     for name, calibrator in candidates.items():
         start = time.perf_counter()

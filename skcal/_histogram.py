@@ -12,7 +12,7 @@ from ._binning import bin_edges, binned_sums
 from ._blocks import total_weight, weighted_sum
 from ._scores import (
     class_score_groups,
-    class_scores,
+    class_score_matrix,
     logits_from_class_probabilities,
 )
 
@@ -146,7 +146,7 @@ class HistogramBinning(BaseCalibrator):
                 yield k, proba[row]
 
     def _apply_map(self, logits, *, bin_edges_, bin_proba_):
-        scores, _ = class_scores(logits)
+        scores = class_score_matrix(logits)
         proba = expit(scores)
         calibrated = np.empty_like(proba)
         for column in range(proba.shape[1]):

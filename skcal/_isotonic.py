@@ -9,7 +9,7 @@ from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._blocks import total_weight
 from ._scores import (
     class_score_groups,
-    class_scores,
+    class_score_matrix,
     logits_from_class_probabilities,
 )
 
@@ -91,7 +91,7 @@ class IsotonicCalibration(BaseCalibrator):
                 "y_thresholds_": _object_array([p for _, p in knots])}
 
     def _apply_map(self, logits, *, X_thresholds_, y_thresholds_):
-        scores, _ = class_scores(logits)
+        scores = class_score_matrix(logits)
         proba = np.column_stack([np.interp(scores[:, j], X_thresholds_[j], y_thresholds_[j])
                                  for j in range(scores.shape[1])])
         return logits_from_class_probabilities(proba)

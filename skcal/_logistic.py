@@ -14,30 +14,30 @@ from scipy.special import expit
 
 from . import _device_kernels as device
 from ._blocks import Rows, is_streamed, total_weight
-from ._scores import class_scores, log_sigmoid, log_sigmoid_pair
+from ._scores import (
+    WHOLE_SCORE_VALUES,
+    class_score_matrix,
+    class_scores,
+    log_sigmoid,
+    log_sigmoid_pair,
+)
 from ._warnings import warn
-
-
-# one-vs-rest scores of in-memory logits are kept when they take at most this many
-# values (64 MiB of float64); beyond, they are recomputed block by block at every
-# pass, so that the fit's memory stays within a fraction of the input's
-_CACHED_SCORE_VALUES = 2**23
 
 
 def class_score_rows(logits):
     """Rows of one-vs-rest scores, and the positive class of each problem.
 
-    An in-memory logit matrix of modest size gets its scores computed once (one
-    float64 value per class and row); larger or streamed logits get them block
-    by block.
+    An in-memory logit matrix of modest size (:data:`WHOLE_SCORE_VALUES`
+    one-vs-rest scores, 64 MiB of float64) gets its scores computed once;
+    beyond, or for streamed logits, they are recomputed block by block at every
+    pass, so that the fit's memory stays within a fraction of the input's.
     """
     rows = logits if isinstance(logits, Rows) else Rows(logits)
     n_problems = 1 if rows.n_columns == 2 else rows.n_columns
     positives = np.array([1] if rows.n_columns == 2 else list(range(rows.n_columns)))
-    scores = rows.then(lambda block: class_scores(block)[0], n_columns=n_problems)
-    if _in_host_memory(rows) and n_problems * rows.n_rows <= _CACHED_SCORE_VALUES:
-        return Rows(scores.read()), positives
-    return scores, positives
+    if _in_host_memory(rows) and n_problems * rows.n_rows <= WHOLE_SCORE_VALUES:
+        return Rows(class_score_matrix(rows.read())), positives
+    return rows.then(lambda block: class_scores(block)[0], n_columns=n_problems), positives
 
 
 def _in_host_memory(rows):

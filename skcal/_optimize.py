@@ -18,6 +18,7 @@ from scipy.optimize import minimize
 from . import _device_kernels as device
 from ._blocks import BLOCK_ELEMENTS, Rows, row_blocks, total_weight, weighted_sum
 from ._preconditioner import Preconditioner
+from ._reuse import plain_array, reused
 
 # Temperature fits on more rows than four times this start from a fit on a
 # strided subsample of about this many rows (fewer for very wide inputs, so the
@@ -232,6 +233,16 @@ def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100)
         optimum): ``beta`` is then where the gradient fell below ``tol``.
     """
     rows = as_rows(Z)
+    data = plain_array(rows)
+    if data is None:
+        return _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter)
+    # vector and matrix scaling start from it: a comparison fits it once
+    return reused("inverse temperature",
+                  lambda: _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter),
+                  same=(data,), equal=(y, sample_weight), options=(tol, max_iter))
+
+
+def _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter):
     if rows.n_columns == 2 and rows.xp is None:
         problem = _BinaryTemperatureProblem(rows.map_rows(_binary_difference), y, sample_weight)
         beta = 1.0

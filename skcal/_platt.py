@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._logistic import class_score_rows, fit_platt, one_vs_rest_targets, warn_separated
-from ._scores import class_scores, logits_from_class_log_odds
+from ._scores import class_score_matrix, logits_from_class_log_odds
 from ._warnings import warn
 
 
@@ -140,5 +140,5 @@ class PlattScaling(BaseCalibrator):
         return {"coef_": params[:, 0], "intercept_": params[:, 1], "n_iter_": n_iter}
 
     def _apply_map(self, logits, *, coef_, intercept_):
-        scores, _ = class_scores(logits)
+        scores = class_score_matrix(logits)
         return logits_from_class_log_odds(scores * coef_ + intercept_)

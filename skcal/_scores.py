@@ -13,7 +13,9 @@ from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 
 from . import _device_kernels as device
+from ._blocks import Rows
 from ._namespaces import is_device_array
+from ._reuse import is_reusable, reused
 
 SCORE_TYPES = ("auto", "logits", "probabilities")
 
@@ -150,8 +152,16 @@ def scores_to_logits(X, score_type):
     """
     if is_device_array(X):
         return device.scores_to_logits(X, score_type)
+    if X.ndim == 2 and X.shape[1] > 1 and score_type != "probabilities":
+        return X
+    # the candidates of a comparison convert the same scores once (see _reuse)
+    return reused("logits", lambda: _host_scores_to_logits(X, score_type), same=(X,),
+                  options=(score_type,))
+
+
+def _host_scores_to_logits(X, score_type):
     if X.ndim == 2 and X.shape[1] > 1:
-        return log_probabilities(X) if score_type == "probabilities" else X
+        return log_probabilities(X)
     s = X.reshape(-1)
     if score_type == "probabilities":
         s = log_probabilities(s) - log_probabilities(1 - s)
@@ -416,22 +426,50 @@ def _one_vs_rest_columns(Z, columns, row_facts):
 _SCORE_GROUP_VALUES = 2**20
 
 
+# the one-vs-rest scores of in-memory logits are formed whole when they take at
+# most this many values (64 MiB of float64)
+WHOLE_SCORE_VALUES = 2**23
+
+
+def class_score_matrix(logits):
+    """``class_scores(logits)[0]``, computed in row blocks (temporaries of one
+    block) and, for the scores of a comparison's fold, once for all its
+    candidates (see :mod:`skcal._reuse`)."""
+    if not isinstance(logits, np.ndarray) or logits.shape[0] == 0:
+        return class_scores(logits)[0]
+
+    def compute():
+        n_problems = 1 if logits.shape[1] == 2 else logits.shape[1]
+        rows = Rows(logits).then(lambda block: class_scores(block)[0], n_columns=n_problems)
+        return rows.read()
+
+    return reused("one-vs-rest scores", compute, same=(logits,))
+
+
 def class_score_groups(logits):
     """The one-vs-rest scores of an in-memory logit matrix, a group of classes at a
     time: yields ``(positives, scores)`` with ``scores`` of shape (n, group).
 
     Each group is computed from the logits and three numbers per row, so memory
     grows with one group (about 32 MiB), not with a float64 copy of the matrix;
-    the values are those of :func:`class_scores`.
+    the values are those of :func:`class_scores`. A comparison's scores of
+    modest size (:data:`WHOLE_SCORE_VALUES`) are formed whole instead, once
+    for all its candidates.
     """
     if logits.shape[1] == 2:
-        yield [1], class_scores(logits)[0]
+        yield [1], class_score_matrix(logits)
         return
-    row_facts = _one_vs_rest_rows_blocked(logits)
     n_classes = logits.shape[1]
     size = max(1, min(n_classes, _SCORE_GROUP_VALUES // max(1, logits.shape[0])))
-    for first in range(0, n_classes, size):
-        columns = np.arange(first, min(first + size, n_classes))
+    groups = [np.arange(first, min(first + size, n_classes))
+              for first in range(0, n_classes, size)]
+    if is_reusable(logits) and logits.size <= WHOLE_SCORE_VALUES:
+        scores = class_score_matrix(logits)
+        for columns in groups:
+            yield list(columns), scores[:, columns[0] : columns[-1] + 1]
+        return
+    row_facts = _one_vs_rest_rows_blocked(logits)
+    for columns in groups:
         yield list(columns), _one_vs_rest_columns(logits, columns, row_facts)
 
 

@@ -290,3 +290,39 @@ def test_calibration_test_column(overconfident_logits):
     with pytest.raises(ValueError, match="unweighted"):
         compare_calibrators(logits, y, calibrators=["temperature"], cv=3,
                             sample_weight=np.ones(len(y)), calibration_test="consistency")
+
+
+@pytest.mark.parametrize("case", ["logits", "probabilities", "binary", "weighted"])
+def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
+    """A fold computes the logits of probabilities, the one-vs-rest log-odds and
+    the temperature fit once for all candidates; every prediction is bit for bit
+    what the candidates give when each computes everything itself."""
+    import contextlib
+
+    import skcal._compare
+    import skcal._reuse
+
+    rng = np.random.default_rng(5)
+    n_classes = 2 if case == "binary" else 6
+    logits = rng.normal(scale=3.0, size=(1500, n_classes))
+    y = sample_labels(softmax(logits / 1.7), rng)
+    X = softmax(logits) if case == "probabilities" else logits
+    X = X[:, 1] if case == "binary" else X
+    weights = rng.uniform(0.2, 3.0, y.shape[0]) if case == "weighted" else None
+    computed = []
+    original = skcal._reuse.reused
+
+    def counting(name, compute, **inputs):
+        return original(name, lambda: computed.append(name) or compute(), **inputs)
+
+    for module in ("_scores", "_optimize"):
+        monkeypatch.setattr(f"skcal.{module}.reused", counting)
+    shared = compare_calibrators(X, y, sample_weight=weights)
+    n_shared = len(computed)
+    monkeypatch.setattr(skcal._compare, "reusing", lambda *arrays: contextlib.nullcontext())
+    alone = compare_calibrators(X, y, sample_weight=weights)
+    assert len(computed) > 1.5 * n_shared  # the sharing did save work
+    for name, proba in alone.predictions_.items():
+        assert_array_equal(shared.predictions_[name], proba)
+    for key in ("mean_test_nll", "nll_diff_se", "mean_test_ece"):
+        assert_array_equal(shared.cv_results_[key], alone.cv_results_[key])
