@@ -256,20 +256,40 @@ def _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter):
 # --------------------------------------------------------------------------- #
 # Vector scaling: NLL of softmax(a * z + b) with a, b per class
 # --------------------------------------------------------------------------- #
-def _exp_below_max(logits, y):
-    """``exp(logits - row max)``, written over ``logits`` (a float64 scratch
-    array), and each row's true-class logit less the row max."""
+# exp of values within +-this neither overflows nor underflows: a row's sum of
+# them stays a normal float64 for any number of classes
+_UNSHIFTED_LOGITS = 600.0
+
+
+def _exp_below_max(logits, y, spread=0.0):
+    """``exp(logits - shift)``, written over ``logits`` (a float64 scratch
+    array), and each row's true-class logit less the shift.
+
+    The shift is each row's maximum, unless every value of the block is within
+    ``+-_UNSHIFTED_LOGITS`` with ``spread`` to spare below (the range of
+    factors, at most 1, the caller multiplies the exponentials by): then it is
+    0, which saves a row maximum and a subtraction (the shift only guards
+    against overflow; the logits' own rounding is the same either way).
+    """
+    if -_UNSHIFTED_LOGITS + spread <= logits.min() and logits.max() <= _UNSHIFTED_LOGITS:
+        true_shifted = logits[np.arange(logits.shape[0]), y]
+        return np.exp(logits, out=logits), true_shifted
     top = logits.max(axis=1)
     true_shifted = logits[np.arange(logits.shape[0]), y] - top
     logits -= top[:, None]
     return np.exp(logits, out=logits), true_shifted
 
 
+def _row_sums(values):
+    """``values.sum(axis=1)`` as a matrix-vector product (three times faster)."""
+    return values @ np.ones(values.shape[1])
+
+
 def _softmax_in_place(logits, y, w):
     """Weighted NLL of ``softmax(logits)`` for one block, and the probabilities,
     written over ``logits`` (a float64 scratch array)."""
     proba, true_shifted = _exp_below_max(logits, y)
-    total = proba.sum(axis=1)
+    total = _row_sums(proba)
     proba /= total[:, None]
     return weighted_sum(np.log(total) - true_shifted, w), proba
 
@@ -312,17 +332,20 @@ def _vector_sums(z, y, w, a, b):
     ``r = w / (e @ B)``, the gradient's sums are ``B (r @ e)`` and
     ``B (r @ (e z))`` (matrix-vector products), less the same sums over the
     true classes. The shift ``max(a z) + max b`` is at least the row's largest
-    calibrated logit, and at most ``max b - min b`` above it; beyond
-    ``_OFFSET_SPREAD`` the offsets are added to the logits instead (``B = 1``).
+    calibrated logit, and at most ``max b - min b`` above it (or ``max b``
+    alone, where the exponentials of ``a z`` cannot overflow, see
+    :func:`_exp_below_max`); beyond ``_OFFSET_SPREAD`` the offsets are added to
+    the logits instead (``B = 1``).
     """
     logits = z * a  # float64, as a is
-    if b.max() - b.min() > _OFFSET_SPREAD:
+    spread = b.max() - b.min()
+    if spread > _OFFSET_SPREAD:
         logits += b
         e, true_shifted = _exp_below_max(logits, y)
-        offsets, total = 1.0, e.sum(axis=1)
+        offsets, total = 1.0, _row_sums(e)
     else:
         offsets = np.exp(b - b.max())
-        e, true_shifted = _exp_below_max(logits, y)
+        e, true_shifted = _exp_below_max(logits, y, spread)
         true_shifted += b[y] - b.max()
         total = e @ offsets
     loss = weighted_sum(np.log(total) - true_shifted, w)
@@ -350,7 +373,7 @@ def _vector_curvature_sums(z, y, w, a, b):
         spread *= w[:, None]
     spread_z = spread * z
     pz = p * z
-    row_mean = pz.sum(axis=1)  # m
+    row_mean = _row_sums(pz)  # m
     if w is not None:
         p, pz = weighted_p, pz * w[:, None]
     pz_sum, p_sum = pz.sum(axis=0), p.sum(axis=0)

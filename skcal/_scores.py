@@ -465,8 +465,8 @@ def class_score_groups(logits):
               for first in range(0, n_classes, size)]
     if is_reusable(logits) and logits.size <= WHOLE_SCORE_VALUES:
         scores = class_score_matrix(logits)
-        for columns in groups:
-            yield list(columns), scores[:, columns[0] : columns[-1] + 1]
+        for columns in groups:  # each class's scores contiguous, as computed below
+            yield list(columns), np.asfortranarray(scores[:, columns[0] : columns[-1] + 1])
         return
     row_facts = _one_vs_rest_rows_blocked(logits)
     for columns in groups:

@@ -210,3 +210,21 @@ def test_permuting_classes_permutes_the_output(seed, Calibrator):
     original = Calibrator().fit(logits, y).predict_proba(logits)
     permuted = Calibrator().fit(logits[:, order], inverse[y]).predict_proba(logits[:, order])
     assert_allclose(permuted, original[:, order], atol=1e-6)
+
+
+@pytest.mark.parametrize("offset", [0.0, 550.0, -580.0, 5000.0, -5000.0])
+def test_softmax_block_with_or_without_the_row_shift(offset):
+    """Blocks within +-600 are exponentiated unshifted, others less their row
+    maxima: both give scipy's log-softmax and the NLL it implies."""
+    from scipy.special import log_softmax
+
+    from skcal._optimize import _softmax_in_place
+
+    rng = np.random.default_rng(7)
+    logits = rng.normal(scale=8.0, size=(300, 20)) + offset
+    y = rng.integers(0, 20, 300)
+    w = rng.uniform(0.5, 2.0, 300)
+    expected = log_softmax(logits, axis=1)
+    loss, proba = _softmax_in_place(logits.copy(), y, w)
+    assert_allclose(proba, np.exp(expected), rtol=1e-12, atol=1e-300)
+    assert_allclose(loss, -w @ expected[np.arange(300), y], rtol=1e-12)
