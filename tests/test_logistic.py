@@ -54,7 +54,8 @@ def test_platt_start_without_a_pass_equals_the_pass(weighted):
     n_total = n if w is None else w.sum()
     targets = (np.full(k, 0.9), np.full(k, 0.02))
     rows = Rows(scores)
-    moments = _feature_moments(rows, y, w, positives, lambda s: [s, s * s])
+    moments = _feature_moments(
+        lambda f: rows.reduce(lambda s, y, w: f(s, s * s, y, w), y, w), y, positives)
     target_sums = _target_sums(moments[:1], n_total, np.bincount(y, w, k), targets)
     b = rng.normal(size=k)
     params = np.column_stack([np.zeros(k), b])
