@@ -110,9 +110,10 @@ def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test
     """Fit every candidate on the training scores, score it on the test scores.
 
     What several candidates compute alike from the same scores (the logits of
-    probabilities, the one-vs-rest log-odds, a temperature fit) is computed
-    once for the fold (see :mod:`skcal._reuse`); fit times are then those of
-    the work each candidate did.
+    probabilities, the one-vs-rest log-odds, the temperature and vector-scaling
+    fits that matrix scaling starts from) is computed once for the fold (see
+    :mod:`skcal._reuse`); fit times are then those of the work each candidate
+    did.
     """
     with reusing(train_scores, test_scores):
         return _fit_and_score(candidates, train_scores, train_y, train_w, test_scores, test_y,

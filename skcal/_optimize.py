@@ -456,6 +456,33 @@ _VECTOR_RELATIVE_DECREASE = 1e-12
 
 def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter,
                        relative_decrease=_VECTOR_RELATIVE_DECREASE):
+    """:func:`_fit_vector_scaling`, returning (a, b, n_iter, converged).
+
+    In a comparison, matrix scaling's start (the same fit to a smaller
+    ``relative_decrease``) reuses vector scaling's fit when that one stopped on
+    its gradient: the iterations until then are the same, and a smaller
+    relative decrease would have stopped none of them, so the result is too.
+    """
+    rows = as_rows(Z)
+    data = plain_array(rows)
+
+    def compute():
+        return _fit_vector_scaling(rows, y, sample_weight, a0=a0, alpha=alpha, tol=tol,
+                                   max_iter=max_iter, relative_decrease=relative_decrease)
+
+    if data is None:
+        return compute()[:4]
+
+    def same_result(fit):
+        *_, used_decrease, stopped_on_gradient = fit
+        return used_decrease == relative_decrease or (
+            stopped_on_gradient and relative_decrease <= used_decrease)
+
+    return reused("vector scaling", compute, same=(data,), equal=(y, sample_weight),
+                  options=(a0, alpha, tol, max_iter), accept=same_result)[:4]
+
+
+def _fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter, relative_decrease):
     """L-BFGS fit of ``softmax(a * Z + b)``, started at ``a = a0``, ``b = 0``.
 
     ``alpha`` adds ``alpha / 2 * (||a - a0||^2 + ||b||^2)`` to the mean NLL.
@@ -465,7 +492,7 @@ def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter,
     gradient in those variables, whose squared norm is about twice the
     distance of the NLL to its minimum; it also stops when an iteration lowers
     the objective by less than ``relative_decrease`` times it. Returns
-    (a, b, n_iter, converged).
+    (a, b, n_iter, converged, relative_decrease, stopped_on_gradient).
     """
     rows = as_rows(Z)
     k = rows.n_columns
@@ -510,4 +537,6 @@ def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter,
     params = variables.to_params(x)
     a, b = params[:k], params[k:]
     b = b - b.mean()  # softmax is invariant to a common shift of b
-    return a, b, newton_steps + int(result.nit), bool(result.success)
+    stopped_on_gradient = "PROJECTED GRADIENT" in str(result.message).upper().replace("_", " ")
+    return (a, b, newton_steps + int(result.nit), bool(result.success), relative_decrease,
+            stopped_on_gradient)

@@ -4,7 +4,7 @@
 Every candidate of a comparison fits on the same training scores and predicts
 the same held-out scores, and several of them begin with the same work on those
 arrays: the logits of probabilities, the one-vs-rest log-odds of every class, a
-temperature fit. ``with reusing(train, test):`` names the arrays that stay
+temperature fit, a vector-scaling fit. ``with reusing(train, test):`` names the arrays that stay
 unchanged for the block; inside it, :func:`reused` returns what was computed
 for the same inputs if one of them is such an array (or an array computed from
 them here), and computes it otherwise. Outside, it always computes. Labels and
@@ -51,7 +51,7 @@ def _value_key(vector):
     return vector.dtype.str, vector.shape, vector.tobytes()
 
 
-def reused(name, compute, *, same, equal=(), options=()):
+def reused(name, compute, *, same, equal=(), options=(), accept=None):
     """``compute()``, or its result for the same inputs inside :func:`reusing`.
 
     Parameters
@@ -67,6 +67,10 @@ def reused(name, compute, *, same, equal=(), options=()):
         Input vectors (labels, weights), recognised by value.
     options : tuple, default=()
         Other inputs, hashable.
+    accept : callable, default=None
+        ``accept(result) -> bool``: whether a result computed for these inputs
+        (and others that the key leaves out) is the one ``compute`` would give;
+        None accepts the first.
 
     Examples
     --------
@@ -88,11 +92,15 @@ def reused(name, compute, *, same, equal=(), options=()):
     results, arrays = _state.get()
     key = (name, tuple(id(a) for a in same), tuple(_value_key(v) for v in equal),
            tuple(options))
-    if key not in results:
-        result = results[key] = compute()
-        if isinstance(result, np.ndarray):
-            arrays[id(result)] = result
-    return results[key]
+    found = results.setdefault(key, [])
+    for result in found:
+        if accept is None or accept(result):
+            return result
+    result = compute()
+    found.append(result)
+    if isinstance(result, np.ndarray):
+        arrays[id(result)] = result
+    return result
 
 
 def plain_array(rows):

@@ -326,3 +326,40 @@ def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
         assert_array_equal(shared.predictions_[name], proba)
     for key in ("mean_test_nll", "nll_diff_se", "mean_test_ece"):
         assert_array_equal(shared.cv_results_[key], alone.cv_results_[key])
+
+
+@pytest.mark.parametrize("n_classes, stops_on_gradient", [(10, True), (20, False)])
+def test_matrix_scalings_start_reuses_vector_scaling_only_when_exact(
+        n_classes, stops_on_gradient, monkeypatch):
+    """Matrix scaling starts from vector scaling fitted to a smaller relative
+    decrease; in a comparison it takes vector scaling's fit when that stopped on
+    its gradient (the smaller decrease would have stopped none of its
+    iterations), and fits again when it stopped on its decrease."""
+    import skcal._optimize
+    from skcal._optimize import VECTOR_SCALING_ALPHA, fit_inverse_temperature
+    from skcal._reuse import reusing
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=4.0, size=(2000, n_classes))
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    beta = fit_inverse_temperature(logits, y)[0]
+    options = dict(a0=beta, alpha=VECTOR_SCALING_ALPHA, tol=1e-8, max_iter=1000)
+    tight = 64 * np.finfo(float).eps
+    fits = []
+    original = skcal._optimize._fit_vector_scaling
+
+    def recording(*args, **kwargs):
+        fits.append(original(*args, **kwargs))
+        return fits[-1]
+
+    monkeypatch.setattr(skcal._optimize, "_fit_vector_scaling", recording)
+    alone = skcal._optimize.fit_vector_scaling(logits, y, None, relative_decrease=tight,
+                                               **options)
+    with reusing(logits):
+        skcal._optimize.fit_vector_scaling(logits, y, None, **options)
+        assert fits[-1][-1] is stops_on_gradient
+        shared = skcal._optimize.fit_vector_scaling(logits, y, None,
+                                                    relative_decrease=tight, **options)
+    assert len(fits) == (2 if stops_on_gradient else 3)
+    for got, want in zip(shared, alone):
+        assert_array_equal(got, want)
