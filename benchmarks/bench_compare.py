@@ -1,14 +1,19 @@
 """Time of compare_calibrators with every default method, and each method's share.
 
-    python benchmarks/bench_compare.py [--rows 10000] [--classes 100] [--cv 5] [--n-jobs 1]
-                                       [--repeat 3] [--rst OUT]
+    python benchmarks/bench_compare.py [--rows 10000] [--classes 100] [--cv 5]
+                                       [--n-jobs 1 2] [--repeat 5] [--rst OUT]
+                                       [--readme README.md]
 
 Scores are synthetic float64 logits of an overconfident model (labels drawn
-from softmax(z / 2)). The share of each method is its fit time summed over
-folds, over the total wall time. The yardstick is the time of 50 passes of
-``scipy.special.logsumexp`` over the same matrix, measured in the same run;
-the comparison's median time is reported as a multiple of it. ``--rst`` writes
-the result for the documentation.
+from softmax(z / 2)). The yardstick is the time of 50 passes of
+``scipy.special.logsumexp`` over the same matrix, measured just before and just
+after each comparison; each run's ratio is its time over the mean of those two
+(the machine's speed drifts, so ratios are paired with their own yardstick).
+The median ratio over ``--repeat`` runs is reported per ``--n-jobs`` (folds
+evaluated in parallel over that many processes). The share of each method is
+its fit time summed over folds, over the total wall time (``n_jobs=1``).
+``--rst`` writes the result for the documentation, ``--readme`` the README's
+section.
 """
 
 import argparse
@@ -21,50 +26,84 @@ from scipy.special import logsumexp
 from skcal import compare_calibrators
 
 
+def yardstick(logits):
+    start = time.perf_counter()
+    for _ in range(50):
+        logsumexp(logits, axis=1)
+    return time.perf_counter() - start
+
+
+def timed_runs(logits, y, args, n_jobs):
+    """(seconds, ratio to the yardstick) of each run, and the last comparison."""
+    runs, comparison, before = [], None, yardstick(logits)
+    for _ in range(args.repeat):
+        start = time.perf_counter()
+        comparison = compare_calibrators(logits, y, cv=args.cv, n_jobs=n_jobs)
+        seconds = time.perf_counter() - start
+        after = yardstick(logits)
+        runs.append((seconds, seconds / ((before + after) / 2)))
+        before = after
+    return runs, comparison
+
+
+def fit_shares(comparison, seconds, n_splits):
+    """Each method's fit time summed over the folds, in % of the run's time."""
+    results = comparison.cv_results_
+    return [(name, fit * n_splits / seconds * 100)
+            for name, fit in zip(results["method"], results["mean_fit_time"])]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
     parser.add_argument("--classes", type=int, default=100)
     parser.add_argument("--cv", type=int, default=5)
-    parser.add_argument("--n-jobs", type=int, default=1)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--n-jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rst", metavar="OUT", help="also write the result as reStructuredText")
+    parser.add_argument("--readme", metavar="README",
+                        help="also replace the README's bench_compare section")
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     logits = rng.normal(scale=4.0, size=(args.rows, args.classes))
     y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
-    yardsticks, totals = [], []
-    for _ in range(args.repeat):
-        start = time.perf_counter()
-        for _ in range(50):
-            logsumexp(logits, axis=1)
-        yardsticks.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        comparison = compare_calibrators(logits, y, cv=args.cv, n_jobs=args.n_jobs)
-        totals.append(time.perf_counter() - start)
-    total, yardstick = statistics.median(totals), statistics.median(yardsticks)
-    print(comparison)
-    results = comparison.cv_results_
-    print(f"\n{args.rows} x {args.classes} scores, {args.cv} folds, n_jobs={args.n_jobs}: "
-          f"median {total:.2f} s in all; 50 logsumexp passes: {yardstick:.2f} s; "
-          f"ratio {total / yardstick:.1f}x\n")
-    print(f"{'method':<24}{'fit s (all folds)':>19}{'share':>8}")
-    table = []
-    for name, mean_fit in zip(results["method"], results["mean_fit_time"]):
-        seconds = mean_fit * args.cv
-        table.append((name, f"{seconds:.2f}", f"{100 * seconds / total:.1f} %"))
-        print(f"{name:<24}{seconds:>19.2f}{100 * seconds / total:>7.1f}%")
-    print("\nshare: fit time over the total; the rest is prediction and metrics")
+    compare_calibrators(logits[:2000], y[:2000], cv=args.cv)  # imports, first calls
+    summary, shares = [], None
+    for n_jobs in args.n_jobs:
+        runs, comparison = timed_runs(logits, y, args, n_jobs)
+        seconds = statistics.median(s for s, _ in runs)
+        ratio = statistics.median(r for _, r in runs)
+        summary.append((f"n_jobs={n_jobs}", f"{seconds:.2f} s", f"{ratio:.1f}x",
+                        f"{min(r for _, r in runs):.1f}x - {max(r for _, r in runs):.1f}x"))
+        if shares is None:
+            print(comparison)
+            shares = fit_shares(comparison, runs[-1][0], args.cv)
+    print(f"\n{args.rows} x {args.classes} scores, {args.cv} folds, {args.repeat} runs each")
+    header = ("folds in parallel", "median time", "median ratio to 50 logsumexp passes",
+              "range of ratios")
+    for row in summary:
+        print("  ".join(row))
+    print(f"\n{'method':<24}{'share of the time (n_jobs=' + str(args.n_jobs[0]) + ')':>34}")
+    for name, share in shares:
+        print(f"{name:<24}{share:>33.1f}%")
+    def text(code):  # the quotes of inline code: `` in reStructuredText, ` in markdown
+        return [f"Every default method, {args.cv} folds, {args.rows} x {args.classes} "
+                f"float64 scores, {args.repeat} runs each; each run's time over 50 "
+                f"{code}logsumexp{code} passes over the same matrix, measured just before "
+                "and after it:", ""]
+
+    share_text = ["", f"Share of the time of each method's fits (n_jobs={args.n_jobs[0]}; the "
+                  "rest is prediction and metrics): " + ", ".join(
+                      f"{name} {share:.0f} %" for name, share in shares) + "."]
     if args.rst:
         from tables import rst_table, write_text
 
-        lines = [f"Every default method, {args.cv} folds, {args.rows} x {args.classes} float64 "
-                 f"scores, ``n_jobs={args.n_jobs}``: median of {args.repeat} runs "
-                 f"{total:.2f} s in all, {total / yardstick:.1f} times 50 ``logsumexp`` passes "
-                 f"over the same matrix ({yardstick:.2f} s, measured in the same run). Fit "
-                 "time of each method over all folds, and its share of the total (the rest "
-                 "is prediction and metrics):", ""]
-        write_text(args.rst, lines + rst_table(("method", "fit s", "share"), table))
+        write_text(args.rst, text("``") + rst_table(header, summary) + share_text)
+    if args.readme:
+        from tables import markdown_table, replace_section
+
+        replace_section(args.readme, "bench_compare",
+                        text("`") + markdown_table(header, summary) + share_text)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import numpy as np
 from scipy.special import expit
 
 from . import _device_kernels as device
-from ._blocks import Rows, is_streamed, total_weight
+from ._blocks import BLOCK_ELEMENTS, Rows, is_streamed, total_weight
 from ._scores import (
     WHOLE_SCORE_VALUES,
     class_score_matrix,
@@ -46,10 +46,19 @@ def _in_host_memory(rows):
     return not (rows.is_dask or rows.xp is not None or is_streamed(rows.data))
 
 
+_ones = np.ones(0)
+
+
 def _weighted(values, w):
     """Column sums of ``values`` (n, P), weighted by ``w`` (n,) when given: a
-    matrix-vector product either way (twice as fast as a sum over axis 0)."""
-    return (np.ones(values.shape[0]) if w is None else w) @ values
+    matrix-vector product either way (twice as fast as a sum over axis 0),
+    with a vector of ones kept from call to call."""
+    global _ones
+    if w is None:
+        if _ones.shape[0] < values.shape[0]:
+            _ones = np.ones(values.shape[0])
+        w = _ones[: values.shape[0]]
+    return w @ values
 
 
 def _separation_block(s, y, w, positives):
@@ -244,11 +253,11 @@ def projected_newton(evaluate, start, lower, n_total, *, tol, max_iter, start_ev
     ``which`` (an index array), so that each pass computes only the problems
     still searching (the others' columns are not read); ``start_evaluation``
     is its result at ``start`` when the caller has it already (no pass is
-    then made there). Newton's method with
-    the exact Hessian; a parameter at its bound whose gradient
-    pushes it outward is held there (projected Newton); a step that does not
-    lower a problem's loss enough is halved. A problem stops when its Newton
-    decrement (the predicted loss reduction per unit weight) is below ``tol``.
+    then made there). Newton's method with the exact Hessian; a parameter at
+    its bound whose gradient pushes it outward is held there (projected
+    Newton); a step that does not lower a problem's loss enough is halved. A
+    problem stops when its Newton decrement (the predicted loss reduction per
+    unit weight) is below ``tol``.
 
     Returns
     -------
@@ -392,9 +401,9 @@ class BetaFeatures:
         def pick(block):
             return block if columns is None else block[:, columns]
 
-        if self.extra:
+        if self.extra:  # two features a row and problem: blocks of half as many rows
             return self.rows.reduce(lambda lp, mq, y, w: func(pick(lp), pick(mq), y, w),
-                                    *self.extra, y, w)
+                                    *self.extra, y, w, block_elements=BLOCK_ELEMENTS // 2)
         return self.rows.reduce(lambda s, y, w: func(*beta_features(pick(s)), y, w), y, w)
 
 

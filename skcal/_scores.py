@@ -439,8 +439,10 @@ def class_score_matrix(logits):
         return class_scores(logits)[0]
 
     def compute():
-        n_problems = 1 if logits.shape[1] == 2 else logits.shape[1]
-        rows = Rows(logits).then(lambda block: class_scores(block)[0], n_columns=n_problems)
+        if logits.shape[1] == 2:  # one difference per row: no temporaries
+            return class_scores(logits)[0]
+        rows = Rows(logits).then(lambda block: class_scores(block)[0],
+                                 n_columns=logits.shape[1])
         return rows.read()
 
     return reused("one-vs-rest scores", compute, same=(logits,))
