@@ -14,7 +14,7 @@ from ._logistic import (
     one_vs_rest_targets,
     warn_separated,
 )
-from ._scores import class_score_matrix, logits_from_class_log_odds
+from ._one_vs_rest import class_score_matrix, logits_from_class_log_odds
 from ._warnings import warn
 
 

@@ -181,7 +181,7 @@ def temperature_block(z, y, w, beta, with_facts):
 
 # ----------------------------------------------------------- vector scaling
 def vector_block(z, y, w, a, b, curvature=False):
-    """See :func:`skcal._optimize._vector_block`."""
+    """See :func:`skcal._vector_fit._vector_block`."""
     xp = namespace(z)
     z = _wide(z)
     log_p = log_softmax(z * like(a, z) + like(b, z))
@@ -202,7 +202,7 @@ def vector_block(z, y, w, a, b, curvature=False):
 
 # -------------------------------------------------------- one-vs-rest maps
 def class_scores(logits):
-    """See :func:`skcal._scores.class_scores` (the scores only)."""
+    """See :func:`skcal._one_vs_rest.class_scores` (the scores only)."""
     xp = namespace(logits)
     Z = _wide(logits)
     n_classes = Z.shape[1]
@@ -219,7 +219,7 @@ def class_scores(logits):
 
 
 def logits_from_class_log_odds(log_odds):
-    """See :func:`skcal._scores.logits_from_class_log_odds`."""
+    """See :func:`skcal._one_vs_rest.logits_from_class_log_odds`."""
     xp = namespace(log_odds)
     if log_odds.shape[1] == 1:
         return binary_logits(log_odds[:, 0])

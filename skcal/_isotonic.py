@@ -7,7 +7,7 @@ from sklearn.isotonic import IsotonicRegression
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._blocks import total_weight
-from ._scores import (
+from ._one_vs_rest import (
     class_score_groups,
     class_score_matrix,
     logits_from_class_probabilities,

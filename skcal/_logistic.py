@@ -14,7 +14,7 @@ from scipy.special import expit
 
 from . import _device_kernels as device
 from ._blocks import BLOCK_ELEMENTS, Rows, is_streamed, total_weight
-from ._scores import (
+from ._one_vs_rest import (
     WHOLE_SCORE_VALUES,
     class_score_matrix,
     class_scores,

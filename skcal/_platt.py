@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._logistic import class_score_rows, fit_platt, one_vs_rest_targets, warn_separated
-from ._scores import class_score_matrix, logits_from_class_log_odds
+from ._one_vs_rest import class_score_matrix, logits_from_class_log_odds
 from ._warnings import warn
 
 

@@ -7,7 +7,8 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
-from ._optimize import VECTOR_SCALING_ALPHA, fit_inverse_temperature, fit_vector_scaling
+from ._optimize import fit_inverse_temperature
+from ._vector_fit import VECTOR_SCALING_ALPHA, fit_vector_scaling
 from ._warnings import warn
 
 

@@ -315,7 +315,7 @@ def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
     def counting(name, compute, **inputs):
         return original(name, lambda: computed.append(name) or compute(), **inputs)
 
-    for module in ("_scores", "_optimize"):
+    for module in ("_scores", "_one_vs_rest", "_optimize", "_vector_fit"):
         monkeypatch.setattr(f"skcal.{module}.reused", counting)
     shared = compare_calibrators(X, y, sample_weight=weights)
     n_shared = len(computed)
@@ -335,8 +335,9 @@ def test_matrix_scalings_start_reuses_vector_scaling_only_when_exact(
     decrease; in a comparison it takes vector scaling's fit when that stopped on
     its gradient (the smaller decrease would have stopped none of its
     iterations), and fits again when it stopped on its decrease."""
-    import skcal._optimize
-    from skcal._optimize import VECTOR_SCALING_ALPHA, fit_inverse_temperature
+    import skcal._vector_fit
+    from skcal._optimize import fit_inverse_temperature
+    from skcal._vector_fit import VECTOR_SCALING_ALPHA
     from skcal._reuse import reusing
 
     rng = np.random.default_rng(0)
@@ -346,19 +347,19 @@ def test_matrix_scalings_start_reuses_vector_scaling_only_when_exact(
     options = dict(a0=beta, alpha=VECTOR_SCALING_ALPHA, tol=1e-8, max_iter=1000)
     tight = 64 * np.finfo(float).eps
     fits = []
-    original = skcal._optimize._fit_vector_scaling
+    original = skcal._vector_fit._fit_vector_scaling
 
     def recording(*args, **kwargs):
         fits.append(original(*args, **kwargs))
         return fits[-1]
 
-    monkeypatch.setattr(skcal._optimize, "_fit_vector_scaling", recording)
-    alone = skcal._optimize.fit_vector_scaling(logits, y, None, relative_decrease=tight,
+    monkeypatch.setattr(skcal._vector_fit, "_fit_vector_scaling", recording)
+    alone = skcal._vector_fit.fit_vector_scaling(logits, y, None, relative_decrease=tight,
                                                **options)
     with reusing(logits):
-        skcal._optimize.fit_vector_scaling(logits, y, None, **options)
+        skcal._vector_fit.fit_vector_scaling(logits, y, None, **options)
         assert fits[-1][-1] is stops_on_gradient
-        shared = skcal._optimize.fit_vector_scaling(logits, y, None,
+        shared = skcal._vector_fit.fit_vector_scaling(logits, y, None,
                                                     relative_decrease=tight, **options)
     assert len(fits) == (2 if stops_on_gradient else 3)
     for got, want in zip(shared, alone):

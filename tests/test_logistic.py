@@ -13,7 +13,7 @@ from skcal._logistic import (
     _target_sums,
     beta_features,
 )
-from skcal._scores import (
+from skcal._one_vs_rest import (
     log_odds,
     log_sigmoid,
     log_sigmoid_pair,

@@ -206,7 +206,7 @@ def test_ties_are_broken_by_the_scores_on_streamed_input(tmp_path):
 def test_grouped_one_vs_rest_scores_are_the_whole_matrix_bitwise(monkeypatch, dtype):
     """Isotonic and histogram fits read the scores a group of classes at a time;
     the groups must hold exactly the values of the whole-matrix computation."""
-    import skcal._scores as scores_module
+    import skcal._one_vs_rest as scores_module
 
     rng = np.random.default_rng(0)
     logits = (5 * rng.normal(size=(700, 23))).astype(dtype)

@@ -14,7 +14,7 @@ from skcal._matrix_fit import (
     column_means,
     matrix_scaling_loss_grad,
 )
-from skcal._optimize import vector_scaling_loss_grad
+from skcal._vector_fit import vector_scaling_loss_grad
 from skcal._preconditioner import Preconditioner
 
 

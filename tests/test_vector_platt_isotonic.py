@@ -21,8 +21,8 @@ from skcal import (
     TemperatureScaling,
     VectorScaling,
 )
-from skcal._optimize import vector_scaling_loss_grad
-from skcal._scores import class_scores, one_vs_rest_logits
+from skcal._vector_fit import vector_scaling_loss_grad
+from skcal._one_vs_rest import class_scores, one_vs_rest_logits
 from test_temperature import ScoresAsClassifier
 
 
