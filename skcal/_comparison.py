@@ -65,7 +65,10 @@ class CalibratorComparison:
         difference being 0, normal approximation; 1 for the best itself; the
         best was picked on the same folds, so treat small differences with
         care) and ``tied_with_best`` (difference within two standard errors of
-        zero); ``mean_fit_time``; with ``calibration_test=``,
+        zero); ``mean_fit_time`` (seconds per fold; work that several
+        methods share, such as the temperature fit that vector and matrix
+        scaling start from, is done once per fold and counted in the first
+        method that needs it); with ``calibration_test=``,
         ``calibration_pvalue``.
 
     best_calibrator_ : estimator
