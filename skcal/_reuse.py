@@ -4,12 +4,12 @@
 Every candidate of a comparison fits on the same training scores and predicts
 the same held-out scores, and several of them begin with the same work on those
 arrays: the logits of probabilities, the one-vs-rest log-odds of every class, a
-temperature fit, a vector-scaling fit. ``with reusing(train, test):`` names the arrays that stay
-unchanged for the block; inside it, :func:`reused` returns what was computed
-for the same inputs if one of them is such an array (or an array computed from
-them here), and computes it otherwise. Outside, it always computes. Labels and
-weights are compared by value, so a calibrator fitted in a comparison gets bit
-for bit what it would get alone.
+temperature fit, a vector-scaling fit. ``with reusing(train, test):`` names the
+arrays that stay unchanged for the block; inside it, :func:`reused` returns what
+was computed for the same inputs if they are such arrays (or arrays computed
+from them here, which are made read-only), and computes it otherwise; outside,
+it always computes. Labels and weights are compared by value, so a calibrator
+fitted in a comparison gets bit for bit what it would get alone.
 
 Think twice before sharing more: only a pure function of its inputs belongs
 here, and what is held here lives as long as the block.
@@ -99,6 +99,7 @@ def reused(name, compute, *, same, equal=(), options=(), accept=None):
     result = compute()
     found.append(result)
     if isinstance(result, np.ndarray):
+        result.setflags(write=False)  # shared: a write would change the others' input
         arrays[id(result)] = result
     return result
 
