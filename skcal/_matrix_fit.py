@@ -50,16 +50,25 @@ def _matrix_block(z, y, w, W, b, rotation=None, center=None):
     calibrated = z @ W.T
     calibrated += b
     loss, proba = _softmax_in_place(calibrated, y, w)
-    diagonal = ()
+    curvature = ()
     if rotation is not None:  # the Hessian's diagonal in rotated scores, summed
         spread = proba - proba * proba
         if w is not None:
             spread *= w[:, None]
-        rotated = (z - center) @ rotation
+        centred = z - center
+        rotated = centred @ rotation
         rotated *= rotated
-        diagonal = (np.column_stack([spread.T @ rotated, spread.sum(axis=0)]),)
+        own = np.einsum("ij,ij->j", spread, centred)  # each class on its own score
+        # along W's diagonal (the temperature): the variance under p of its change
+        change = centred * np.diagonal(W)
+        moved = proba * change
+        along = moved * change
+        along = along.sum(axis=1) - np.square(moved.sum(axis=1))
+        curvature = (np.column_stack([spread.T @ rotated, spread.sum(axis=0)]),
+                     np.column_stack([np.einsum("ij,ij->j", spread * centred, centred), own]),
+                     along.sum() if w is None else w @ along)
     residual = _residual_in_place(proba, y, w)
-    return (loss, residual.T @ z, residual.sum(axis=0)) + diagonal
+    return (loss, residual.T @ z, residual.sum(axis=0)) + curvature
 
 
 def matrix_scaling_loss_grad(params, Z, y, sample_weight, n_total, center=None,
@@ -70,7 +79,12 @@ def matrix_scaling_loss_grad(params, Z, y, sample_weight, n_total, center=None,
     the Hessian in class ``k``'s coefficients on the rotated scores
     ``(Z - center) @ V`` and its offset: the weighted means of
     ``p_k (1 - p_k) ((z - center) @ V)_j^2`` and of ``p_k (1 - p_k)``, as a
-    ``K x (K + 1)`` matrix.
+    ``K x (K + 1)`` matrix; and the Hessian's entries in ``(W_kk, W_kk)`` and
+    ``(W_kk, b_k)``: the weighted means of ``p_k (1 - p_k) (z_k - center_k)^2``
+    and ``p_k (1 - p_k) (z_k - center_k)``, as a ``K x 2`` matrix; and the
+    Hessian along ``W``'s diagonal (the direction ``diag(W)``, no change in
+    ``b``): the weighted mean over rows of the variance under ``p`` of
+    ``W_kk (z_k - center_k)``.
     """
     rows = as_rows(Z)
     k = rows.n_columns
@@ -84,7 +98,9 @@ def matrix_scaling_loss_grad(params, Z, y, sample_weight, n_total, center=None,
         grad_W = grad_W - np.outer(grad_b, center)
     scale = 1.0 / n_total
     result = (loss * scale, np.concatenate([grad_W.ravel(), grad_b]) * scale)
-    return result + ((sums[3] * scale,) if rotation is not None else ())
+    if rotation is None:
+        return result
+    return result + tuple(value * scale for value in sums[3:])
 
 
 # Matrix scaling computes its exact Hessian at the start when this costs at most
@@ -138,16 +154,24 @@ class _RotatedVariables:
     centred) in variables where the NLL is nearly round at the start: each
     class's coefficients rotated onto the eigenvectors ``V`` of the scores'
     covariance (which decorrelates the scores), then each entry divided by the
-    square root of its exact diagonal Hessian entry plus the penalty.
+    square root of its exact diagonal Hessian entry plus the penalty, and
+    corrected so that the Hessian is exact on each class's own pair
+    ``(W_kk, b_k)``.
 
     The diagonal comes from the first pass (see
     :func:`matrix_scaling_loss_grad`); it keeps the correlation between a
     class's curvature ``p_k (1 - p_k)`` and the scores (largest where the
     class's own score is large), which a product of their means (a Kronecker
     approximation) misses by an order of magnitude on the diagonal of ``W``.
+    The rotation spreads ``W_kk`` over every rotated coefficient, whose
+    diagonal then sees neither that ``W_kk`` has the curvature of the class's
+    own score nor that its penalty is ``alpha``, not the off-diagonal one;
+    without the correction these ``K`` directions are 3-4 times flatter than
+    the others, and L-BFGS needs about twice as many iterations.
     """
 
-    def __init__(self, rotation, diagonal, off_diagonal, intercept):
+    def __init__(self, rotation, diagonal, own, along_diagonal, *, diagonal_start, alpha,
+                 off_diagonal, intercept):
         k = rotation.shape[0]
         self.rotation = np.zeros((k + 1, k + 1))
         self.rotation[:k, :k] = rotation
@@ -155,6 +179,49 @@ class _RotatedVariables:
         curvature = diagonal + np.r_[np.full(k, 2.0 * off_diagonal), 2.0 * intercept]
         self.scale = np.sqrt(np.maximum(curvature, 1e-12 * curvature.max() + 1e-300))
         self.k = k
+        self._own_pair_correction(own, alpha)
+        self.direction, self.stretch = np.zeros(k * (k + 1)), 0.0
+        direction = self.to_x(np.r_[np.diag(diagonal_start).ravel(), np.zeros(k)])
+        guess = direction @ direction
+        exact = along_diagonal + 2.0 * alpha * diagonal_start @ diagonal_start
+        if guess > 0 and exact > 0:
+            self.direction = direction / np.sqrt(guess)
+            self.stretch = np.sqrt(exact / guess)
+
+    def _own_pair_correction(self, own, alpha):
+        """``x = C (rotated and scaled)``, each class's ``C_k = I + Q_k (F_k - I)
+        Q_k^T`` acting on the plane ``Q_k`` of its ``(W_kk, b_k)``, with ``F_k``
+        the square root of the ratio of the exact 2 x 2 Hessian there to the
+        diagonal guess (a rank-2 update of each class's metric, as in
+        :class:`~skcal._preconditioner.Preconditioner`)."""
+        k, scale = self.k, self.scale
+        # (W_kk, b_k) in the scaled rotated variables of class k: the directions
+        # V[k] / scale_k (zero on the offset) and e_k / scale_k[k] (the offset)
+        along = self.rotation[np.arange(k), :] / scale
+        length = np.sqrt(np.einsum("ij,ij->i", along, along))
+        self.plane = along / length[:, None]
+        guess = np.einsum("ij,ij->i", self.rotation[np.arange(k), :] ** 2, scale**2)
+        exact = own[:, 0] + 2.0 * alpha
+        # the metric on the plane, in its orthonormal basis, divided by the guess
+        ratio = np.empty((k, 2, 2))
+        ratio[:, 0, 0] = 1.0 + length**2 * (exact - guess)
+        ratio[:, 0, 1] = ratio[:, 1, 0] = length * own[:, 1] / scale[:, k]
+        ratio[:, 1, 1] = 1.0
+        eigenvalues, vectors = np.linalg.eigh(ratio)
+        eigenvalues = np.maximum(eigenvalues, 1e-2)  # a guess far off stays positive definite
+        eye = np.eye(2)
+        self.root = np.einsum("kij,kj,klj->kil", vectors, np.sqrt(eigenvalues), vectors) - eye
+        self.inverse_root = np.einsum("kij,kj,klj->kil", vectors, 1 / np.sqrt(eigenvalues),
+                                      vectors) - eye
+
+    def _corrected(self, X, minus_eye):
+        """Each row ``X_k + Q_k M_k Q_k^T X_k`` for ``M_k`` in ``minus_eye``."""
+        k = self.k
+        coordinates = np.column_stack([np.einsum("ij,ij->i", self.plane, X), X[:, k]])
+        change = np.einsum("kij,kj->ki", minus_eye, coordinates)
+        X = X + self.plane * change[:, :1]
+        X[:, k] += change[:, 1]
+        return X
 
     def _as_matrix(self, params):
         k = self.k
@@ -163,14 +230,24 @@ class _RotatedVariables:
     def _as_params(self, matrix):
         return np.concatenate([matrix[:, :-1].ravel(), matrix[:, -1]])
 
+    def _stretched(self, x, power):
+        """``x`` stretched by ``stretch ** power`` along the diagonal's direction."""
+        if self.stretch == 0.0:
+            return x
+        return x + (self.stretch**power - 1.0) * (self.direction @ x) * self.direction
+
     def to_x(self, params):
-        return ((self._as_matrix(params) @ self.rotation) * self.scale).ravel()
+        scaled = (self._as_matrix(params) @ self.rotation) * self.scale
+        return self._stretched(self._corrected(scaled, self.root).ravel(), 1)
 
     def to_params(self, x):
-        return self._as_params((x.reshape(self.scale.shape) / self.scale) @ self.rotation.T)
+        x = self._stretched(x, -1)
+        scaled = self._corrected(x.reshape(self.scale.shape), self.inverse_root)
+        return self._as_params((scaled / self.scale) @ self.rotation.T)
 
     def gradient(self, grad_params):
-        return ((self._as_matrix(grad_params) @ self.rotation) / self.scale).ravel()
+        scaled = (self._as_matrix(grad_params) @ self.rotation) / self.scale
+        return self._stretched(self._corrected(scaled, self.inverse_root).ravel(), -1)
 
 
 # BLAS on one thread: matrix scaling's products are per row block (at most
@@ -214,7 +291,9 @@ def _fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, int
         rotation = np.linalg.eigh(column_covariance(rows, sample_weight, center))[1]
         evaluation = matrix_scaling_loss_grad(start, rows, y, sample_weight, n_total, center,
                                               rotation)
-        variables = _RotatedVariables(rotation, evaluation[2], off_diagonal, intercept)
+        variables = _RotatedVariables(rotation, *evaluation[2:], diagonal_start=a0,
+                                      alpha=alpha, off_diagonal=off_diagonal,
+                                      intercept=intercept)
     loss_grad = _evaluated_once(evaluation[:2], lambda params: matrix_scaling_loss_grad(
         params, rows, y, sample_weight, n_total, center))
 

@@ -86,7 +86,8 @@ def test_matrix_scaling_rotated_diagonal_is_the_hessians():
     W, b = np.eye(k) + 0.1 * rng.normal(size=(k, k)), rng.normal(size=k)
     rotation = np.linalg.qr(rng.normal(size=(k, k)))[0]
     params = np.r_[W.ravel(), b]
-    diagonal = matrix_scaling_loss_grad(params, Z, y, w, w.sum(), center, rotation)[2]
+    diagonal, own, along = matrix_scaling_loss_grad(params, Z, y, w, w.sum(), center,
+                                                    rotation)[2:]
     hessian = _numeric_jacobian(
         lambda p: matrix_scaling_loss_grad(p, Z, y, w, w.sum(), center)[1], params)
     # coefficients u_c = V^T w_c: the Hessian in u is V^T H_cc V for each class
@@ -95,6 +96,13 @@ def test_matrix_scaling_rotated_diagonal_is_the_hessians():
         np.testing.assert_allclose(np.diag(rotation.T @ block @ rotation), diagonal[c, :k],
                                    rtol=1e-5)
         np.testing.assert_allclose(hessian[k * k + c, k * k + c], diagonal[c, k], rtol=1e-5)
+        # each class's own pair (W_cc, b_c)
+        own_entry = c * k + c
+        np.testing.assert_allclose(hessian[own_entry, own_entry], own[c, 0], rtol=1e-5)
+        np.testing.assert_allclose(hessian[own_entry, k * k + c], own[c, 1], rtol=1e-5)
+    # along W's diagonal, b fixed
+    direction = np.r_[np.diag(np.diag(W)).ravel(), np.zeros(k)]
+    np.testing.assert_allclose(direction @ hessian @ direction, along, rtol=1e-5)
 
 
 def test_matrix_scaling_dense_hessian_is_the_hessian():
@@ -136,8 +144,10 @@ def test_variables_re_express_the_same_function(kind):
             variables = _DenseVariables(hessian, k, np.full(size, 0.01))
         else:
             rotation = np.linalg.eigh(covariance)[1]
-            variables = _RotatedVariables(rotation, rng.uniform(0.1, 0.3, size=(k, k + 1)),
-                                          0.01, 0.02)
+            own = np.column_stack([rng.uniform(0.1, 0.3, size=k), rng.uniform(-0.1, 0.1, size=k)])
+            variables = _RotatedVariables(rotation, rng.uniform(0.1, 0.3, size=(k, k + 1)), own,
+                                          0.5, diagonal_start=rng.uniform(0.5, 1.5, size=k),
+                                          alpha=0.001, off_diagonal=0.01, intercept=0.02)
 
         def loss_grad(p):
             return matrix_scaling_loss_grad(p, Z, y, w, w.sum(), center)
@@ -150,3 +160,67 @@ def test_variables_re_express_the_same_function(kind):
     ])
     np.testing.assert_allclose(variables.gradient(loss_grad(theta)[1]), numeric, rtol=1e-5,
                                atol=1e-8)
+
+
+def _rotated_start(seed=3, n=600, k=5):
+    """Matrix scaling's rotated variables at a start ``W = diag(a0)``, with the
+    exact Hessian of the penalised NLL there (parameters W row-major, then b)."""
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(scale=3.0, size=(n, k))
+    y = np.argmax(Z / 2 + rng.gumbel(size=Z.shape), axis=1)
+    w = rng.exponential(size=n)
+    a0, b0 = rng.uniform(0.4, 0.8, size=k), rng.normal(scale=0.3, size=k)
+    center = column_means(Z, w)
+    start = np.r_[np.diag(a0).ravel(), b0 + a0 * center]
+    rotation = np.linalg.eigh(column_covariance(Z, w, center))[1]
+    first = matrix_scaling_loss_grad(start, Z, y, w, w.sum(), center, rotation)
+    m = k + 1
+    order = np.r_[[c * m + a for c in range(k) for a in range(k)], [c * m + k for c in range(k)]]
+    hessian = _matrix_hessian_block(Z, y, w, np.diag(a0), start[k * k:], center) / w.sum()
+    return rotation, first[2:], a0, hessian[np.ix_(order, order)]
+
+
+def _metric(variables, size):
+    """``T^T T`` for ``x = T params``: the Hessian the variables take as the identity."""
+    T = np.column_stack([variables.to_x(e) for e in np.eye(size)])
+    return T.T @ T
+
+
+def test_rotated_variables_are_exact_on_each_class_own_pair():
+    """Without the stretch along the diagonal (no curvature given there), the
+    variables' metric on each class's ``(W_kk, b_k)`` is the exact Hessian of
+    the penalised NLL there, which the rotated diagonal alone is not."""
+    rotation, (diagonal, own, _), a0, hessian = _rotated_start()
+    k = rotation.shape[0]
+    alpha, off_diagonal, intercept = 1e-3, 0.05, 0.02
+    penalty = np.r_[np.where(~np.eye(k, dtype=bool).ravel(), 2 * off_diagonal, 2 * alpha),
+                    np.full(k, 2 * intercept)]
+    exact = hessian + np.diag(penalty)
+    variables = _RotatedVariables(rotation, diagonal, own, 0.0, diagonal_start=a0, alpha=0.0,
+                                  off_diagonal=off_diagonal, intercept=intercept)
+    assert variables.stretch == 0.0
+    # alpha = 0 here, so the exact pair has the NLL's curvature alone on W_kk
+    exact[np.arange(k) * (k + 1), np.arange(k) * (k + 1)] -= 2 * alpha
+    metric = _metric(variables, k * (k + 1))
+    for c in range(k):
+        pair = [c * k + c, k * k + c]
+        np.testing.assert_allclose(metric[np.ix_(pair, pair)], exact[np.ix_(pair, pair)],
+                                   rtol=1e-10)
+    # the rotated diagonal alone: on W_kk, sum_j V_kj^2 (its diagonal_kj + penalty)
+    guess = (rotation**2 * (diagonal[:, :k] + 2 * off_diagonal)).sum(axis=1)
+    own_entries = np.arange(k) * (k + 1)
+    assert np.all(np.abs(guess / exact[own_entries, own_entries] - 1) > 0.05)
+
+
+def test_rotated_variables_are_exact_along_the_diagonal():
+    """Stretched along ``W``'s diagonal at the start (the temperature), the
+    variables' metric there is the exact curvature of the penalised NLL."""
+    rotation, (diagonal, own, along), a0, hessian = _rotated_start()
+    k = rotation.shape[0]
+    alpha = 1e-3
+    variables = _RotatedVariables(rotation, diagonal, own, along, diagonal_start=a0,
+                                  alpha=alpha, off_diagonal=0.05, intercept=0.02)
+    direction = np.r_[np.diag(a0).ravel(), np.zeros(k)]
+    exact = direction @ hessian @ direction + 2 * alpha * a0 @ a0
+    x = variables.to_x(direction)
+    np.testing.assert_allclose(x @ x, exact, rtol=1e-10)
