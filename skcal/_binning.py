@@ -14,10 +14,7 @@ def bin_edges(confidence, sample_weight, n_bins, strategy):
     """
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     if strategy == "quantile" and sample_weight is None and confidence.shape[0] > 0:
-        # unit weights: the cumulative weight is the rank, no index array needed
-        n = confidence.shape[0]
-        position = np.searchsorted(np.arange(1, n + 1), edges[1:-1] * n, side="left")
-        edges[1:-1] = np.sort(confidence)[np.minimum(position, n - 1)]
+        edges[1:-1] = np.sort(confidence)[equal_mass_ranks(confidence.shape[0], n_bins)]
     elif strategy == "quantile":
         order = np.argsort(confidence)
         weight = np.ones_like(confidence) if sample_weight is None else sample_weight
@@ -25,6 +22,20 @@ def bin_edges(confidence, sample_weight, n_bins, strategy):
         position = np.searchsorted(cumulative, edges[1:-1] * cumulative[-1], side="left")
         edges[1:-1] = confidence[order][np.minimum(position, order.shape[0] - 1)]
     return edges
+
+
+def equal_mass_ranks(n, n_bins):
+    """The ranks (in increasing order) of the ``n_bins - 1`` inner equal-mass
+    edges of ``n`` unweighted values: with unit weights the cumulative weight
+    is the rank, so :func:`bin_edges` needs no index array.
+
+    Examples
+    --------
+    >>> equal_mass_ranks(10, 4).tolist()
+    [2, 4, 7]
+    """
+    levels = np.linspace(0.0, 1.0, n_bins + 1)[1:-1] * n
+    return np.minimum(np.searchsorted(np.arange(1, n + 1), levels, side="left"), n - 1)
 
 
 # For up to this many bins and values (contiguous, so that each pass over them

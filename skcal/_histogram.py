@@ -8,12 +8,13 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
-from ._binning import bin_edges, binned_sums
+from ._binning import bin_edges, binned_sums, equal_mass_ranks
 from ._blocks import total_weight, weighted_sum
 from ._one_vs_rest import (
     class_score_groups,
     class_score_matrix,
     logits_from_class_probabilities,
+    sorted_by_class,
 )
 
 
@@ -124,10 +125,9 @@ class HistogramBinning(BaseCalibrator):
     def _fit_map(self, logits, y, sample_weight):
         total = total_weight(y.shape[0], sample_weight)
         edges, frequencies = [], []
-        for k, proba in self._class_probabilities(logits):
+        for k, proba, class_edges in self._class_probabilities(logits, sample_weight):
             is_positive = y == k
             rate = (weighted_sum(is_positive, sample_weight) + 1.0) / (total + 2.0)
-            class_edges = bin_edges(proba, sample_weight, self.n_bins, self.strategy)
             weight, _, positive = binned_sums(proba, is_positive, sample_weight, class_edges)
             m = self.prior_strength
             with np.errstate(invalid="ignore", divide="ignore"):
@@ -136,14 +136,27 @@ class HistogramBinning(BaseCalibrator):
             frequencies.append(np.where(weight + m > 0, frequency, rate))
         return {"bin_edges_": np.array(edges), "bin_proba_": np.array(frequencies)}
 
-    @staticmethod
-    def _class_probabilities(logits):
-        """(class, its one-vs-rest probabilities) per problem, a group of classes
-        at a time (memory grows with one group, not with the matrix)."""
+    def _class_probabilities(self, logits, sample_weight):
+        """(class, its one-vs-rest probabilities, its bin edges) per problem, a
+        group of classes at a time (memory grows with one group, not with the
+        matrix)."""
+        n_rows = logits.shape[0]
+        # unweighted equal-mass edges are order statistics of the scores, and
+        # sigmoid keeps their order: taken from the sorted scores (see
+        # sorted_by_class), they are those of the probabilities, bit for bit
+        from_sorted = self.strategy == "quantile" and sample_weight is None and n_rows > 0
+        ranks = equal_mass_ranks(n_rows, self.n_bins) if from_sorted else None
         for positives, scores in class_score_groups(logits):
             proba = expit(scores.T)  # one class per row: each class's values contiguous
+            ordered = sorted_by_class(logits, positives, scores) if from_sorted else None
             for row, k in enumerate(positives):
-                yield k, proba[row]
+                if from_sorted:
+                    class_edges = np.linspace(0.0, 1.0, self.n_bins + 1)
+                    class_edges[1:-1] = expit(ordered[row, ranks])
+                else:
+                    class_edges = bin_edges(proba[row], sample_weight, self.n_bins,
+                                            self.strategy)
+                yield k, proba[row], class_edges
 
     def _apply_map(self, logits, *, bin_edges_, bin_proba_):
         scores = class_score_matrix(logits)

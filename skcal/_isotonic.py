@@ -11,7 +11,13 @@ from ._one_vs_rest import (
     class_score_groups,
     class_score_matrix,
     logits_from_class_probabilities,
+    sorted_by_class,
 )
+
+
+# from this many classes on, unweighted fits sort each class's scores and find
+# where its own rows fall (instead of sorting the rows)
+_SEARCHED_CLASSES = 8
 
 
 class IsotonicCalibration(BaseCalibrator):
@@ -77,16 +83,28 @@ class IsotonicCalibration(BaseCalibrator):
     def _fit_map(self, logits, y, sample_weight):
         # isotonic fits use the scores' order only; a group of classes at a time
         bound = 1.0 / (total_weight(y.shape[0], sample_weight) + 2.0)
+        # a sort and a search for the class's own rows beats an argsort when
+        # they are few (a class among many: 0.88x at 100 classes, 1.25x binary)
+        search = sample_weight is None and logits.shape[1] >= _SEARCHED_CLASSES
+        rows_of_class = _rows_of_each_class(y, logits.shape[1]) if search else None
         knots = []
         for positives, scores in class_score_groups(logits):
-            # each class's scores contiguous, then sorted: one call for the group
-            by_class = np.ascontiguousarray(scores.T)
-            order = np.argsort(by_class, axis=1)
-            for column, k in enumerate(positives):
-                rows = order[column]
-                knots.append(_isotonic_knots(by_class[column, rows], y[rows] == k,
-                                             None if sample_weight is None
-                                             else sample_weight[rows], bound))
+            by_class = np.ascontiguousarray(scores.T)  # each class's scores contiguous
+            if search:
+                # the sorted scores, and where the class's own rows fall among them
+                ordered = sorted_by_class(logits, positives, scores)
+                for column, k in enumerate(positives):
+                    x = ordered[column]
+                    at = np.searchsorted(x, by_class[column, rows_of_class[k]], side="left")
+                    knots.append(_isotonic_knots(x, np.bincount(at, minlength=x.shape[0]),
+                                                 None, bound))
+            else:  # the rows in the scores' order
+                order = np.argsort(by_class, axis=1)
+                for column, k in enumerate(positives):
+                    rows = order[column]
+                    knots.append(_isotonic_knots(by_class[column, rows], y[rows] == k,
+                                                 None if sample_weight is None
+                                                 else sample_weight[rows], bound))
         return {"X_thresholds_": _object_array([x for x, _ in knots]),
                 "y_thresholds_": _object_array([p for _, p in knots])}
 
@@ -111,6 +129,13 @@ def _object_array(arrays):
     return result
 
 
+def _rows_of_each_class(y, n_classes):
+    """The rows of each class, by class index."""
+    order = np.argsort(y, kind="stable")
+    counts = np.bincount(y, minlength=n_classes)
+    return np.split(order, np.cumsum(counts)[:-1])
+
+
 def _isotonic_knots(x, is_positive, weight, bound):
     """The knots of scikit-learn's ``IsotonicRegression(y_min=bound,
     y_max=1 - bound)`` fitted to ``is_positive`` against the sorted scores ``x``.
@@ -118,6 +143,8 @@ def _isotonic_knots(x, is_positive, weight, bound):
     As scikit-learn does: rows of zero weight are dropped, scores closer than
     float64's resolution are one knot holding their weighted mean outcome, and
     the interior knots of flat runs are dropped (they do not change the map).
+    ``is_positive`` may also count the positives at each position (equal scores
+    are one knot, so which of them holds a positive does not matter).
     """
     outcome = is_positive.astype(np.float64)
     if weight is None:

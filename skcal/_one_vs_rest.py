@@ -124,6 +124,16 @@ def class_score_groups(logits):
         yield list(columns), _one_vs_rest_columns(logits, columns, row_facts)
 
 
+def sorted_by_class(logits, columns, scores):
+    """``np.sort(scores.T, axis=1)``: the one-vs-rest scores of the classes
+    ``columns`` (a group of :func:`class_score_groups`), one class per row in
+    increasing order, sorted once for all the candidates of a comparison that
+    need them (isotonic calibration and histogram binning)."""
+    return reused("sorted one-vs-rest scores",
+                  lambda: np.sort(np.ascontiguousarray(scores.T), axis=1),
+                  same=(logits,), options=(tuple(int(c) for c in columns),))
+
+
 def _one_vs_rest_rows_blocked(logits):
     """:func:`_one_vs_rest_rows` over row blocks of ``_SCORE_GROUP_VALUES`` values."""
     n_rows = logits.shape[0]
