@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
-from ._binning import bin_edges, binned_sums, equal_mass_ranks
+from ._binning import _COUNTED_BINS, bin_edges, binned_sums, equal_mass_ranks
 from ._blocks import total_weight, weighted_sum
 from ._one_vs_rest import (
     class_score_groups,
@@ -161,8 +161,15 @@ class HistogramBinning(BaseCalibrator):
     def _apply_map(self, logits, *, bin_edges_, bin_proba_):
         scores = class_score_matrix(logits)
         proba = expit(scores)
-        calibrated = np.empty_like(proba)
-        for column in range(proba.shape[1]):
-            index = np.searchsorted(bin_edges_[column, 1:-1], proba[:, column], side="left")
-            calibrated[:, column] = bin_proba_[column, index]
+        n_bins = bin_proba_.shape[1]
+        if n_bins > _COUNTED_BINS:
+            calibrated = np.empty_like(proba)
+            for column in range(proba.shape[1]):
+                index = np.searchsorted(bin_edges_[column, 1:-1], proba[:, column], side="left")
+                calibrated[:, column] = bin_proba_[column, index]
+        else:  # every class at once: its bin is the number of its inner edges below
+            index = np.broadcast_to(np.arange(proba.shape[1]) * n_bins, proba.shape).copy()
+            for edge in bin_edges_[:, 1:-1].T:
+                index += proba > edge
+            calibrated = bin_proba_.ravel()[index]
         return logits_from_class_probabilities(calibrated)
