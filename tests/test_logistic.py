@@ -75,3 +75,52 @@ def test_class_probabilities_give_the_logits_of_their_log_odds():
     binary = proba[:, :1]
     assert_allclose(logits_from_class_probabilities(binary),
                     logits_from_class_log_odds(log_odds(binary)), rtol=0, atol=0)
+
+
+def _logistic_problems(n_problems=6, n=4000, seed=3):
+    """Independent one-feature logistic problems: (x, y) per problem, as
+    :func:`projected_newton`'s evaluate sees them (summed loss, gradient, Hessian)."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(scale=2.0, size=(n, n_problems))
+    slopes = np.linspace(0.3, 2.0, n_problems)
+    y = (rng.random((n, n_problems)) < 1 / (1 + np.exp(-(slopes * x + 0.5)))).astype(float)
+
+    def evaluate(params, which):
+        u = x[:, which] * params[which, 0] + params[which, 1]
+        p = 1 / (1 + np.exp(-u))
+        c = p * (1 - p)
+        loss = (np.logaddexp(0, u) - y[:, which] * u).sum(axis=0)
+        grad = np.stack([((p - y[:, which]) * x[:, which]).sum(axis=0),
+                         (p - y[:, which]).sum(axis=0)], axis=1)
+        hess = np.empty((len(which), 2, 2))
+        hess[:, 0, 0] = (c * x[:, which] ** 2).sum(axis=0)
+        hess[:, 0, 1] = hess[:, 1, 0] = (c * x[:, which]).sum(axis=0)
+        hess[:, 1, 1] = c.sum(axis=0)
+        return loss, grad, hess
+
+    return evaluate, n_problems, n
+
+
+def test_projected_newton_skips_the_pass_that_would_only_confirm_convergence():
+    """Its last step is taken without a pass after it when quadratic convergence
+    predicts the next decrement far below tol: the returned point was never
+    evaluated, and its decrement, computed afresh, is below tol."""
+    from skcal._logistic import _newton_steps, projected_newton
+
+    evaluate, n_problems, n = _logistic_problems()
+    seen = []
+
+    def recording(params, which):
+        seen.extend(tuple(params[k]) for k in which)
+        return evaluate(params, which)
+
+    start = np.zeros((n_problems, 2))
+    tol = 1e-12
+    params, n_iter, converged = projected_newton(recording, start, np.full(2, -np.inf), n,
+                                                 tol=tol, max_iter=50)
+    assert converged.all()
+    never_evaluated = [tuple(row) not in set(seen) for row in params]
+    assert any(never_evaluated)
+    loss, grad, hess = evaluate(params, np.arange(n_problems))
+    decrement = -np.einsum("ij,ij->i", grad, _newton_steps(hess, grad)) / n
+    assert np.all(decrement <= tol)
