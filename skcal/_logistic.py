@@ -21,6 +21,7 @@ from ._one_vs_rest import (
     log_sigmoid,
     log_sigmoid_pair,
 )
+from ._reuse import plain_array, reused
 from ._warnings import warn
 
 
@@ -106,16 +107,29 @@ def one_vs_rest_targets(score_rows, positives, y, sample_weight, smoothing):
     smooth = np.full(positives.shape[0], bool(smoothing))
     separated = []
     if not smoothing:
-        max_pos, min_pos, max_neg, min_neg = score_rows.reduce(
-            lambda s, y, w: _separation_block(s, y, w, positives), y, sample_weight,
-            combine=_combine_extremes,
-        )
+        max_pos, min_pos, max_neg, min_neg = _class_extremes(score_rows, positives, y,
+                                                             sample_weight)
         split = (max_neg <= min_pos) | (max_pos <= min_neg)  # also true for an empty side
         separated = [int(k) for k in positives[split]]
         smooth = split
     target_positive = np.where(smooth, (n_positive + 1.0) / (n_positive + 2.0), 1.0)
     target_negative = np.where(smooth, 1.0 / (n_negative + 2.0), 0.0)
     return target_positive, target_negative, separated
+
+
+def _class_extremes(score_rows, positives, y, sample_weight):
+    """Each problem's largest and smallest score on its positive rows and on the
+    others (rows of weight zero left out), once for all the candidates of a
+    comparison (Platt and beta read the same scores)."""
+    def compute():
+        return score_rows.reduce(lambda s, y, w: _separation_block(s, y, w, positives),
+                                 y, sample_weight, combine=_combine_extremes)
+
+    scores = plain_array(score_rows)
+    if scores is None:
+        return compute()
+    return reused("one-vs-rest extremes", compute, same=(scores,),
+                  equal=(y, sample_weight, positives))
 
 
 def warn_separated(separated, hint=""):
