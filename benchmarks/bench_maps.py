@@ -6,11 +6,16 @@
 Peers, when installed (``pip install ".[benchmarks]"``; a missing one is reported
 and skipped): scikit-learn's temperature scaling, probmetrics' temperature,
 vector and matrix scaling, netcal's temperature scaling, isotonic regression and
-histogram binning, and the betacal package for beta calibration. Everyone gets the same float64
+histogram binning (equal-width bins, its only kind: beside skcal's
+``strategy='uniform'``, while skcal's default equal-mass bins have no peer), and
+the betacal package for beta calibration. Everyone gets the same float64
 probabilities of a synthetic overconfident model (labels drawn from
 softmax(z / 2)); fits use 10000 rows and NLL is measured on 10000 other rows.
 Beta calibration is binary (betacal has no multiclass mode): its rows use the
-binary problem "class 0 against the rest". Times are medians over --repeat runs.
+binary problem "class 0 against the rest". Times are medians over --repeat runs;
+skcal's fits alternate with the peer's (and vector scaling's with temperature
+scaling's), and a speed-up is the median of the paired ratios, since the
+machine's speed drifts.
 
 ``--binary`` adds the binary maps at 10^4, 10^5 and 10^6 rows (positive-class
 probabilities ``p ~ U(0.001, 0.999)``, labels drawn with probability ``p^2``):
@@ -31,6 +36,7 @@ temperature and vector scaling rows into the README, between its
 """
 
 import argparse
+import functools
 import statistics
 import time
 import warnings
@@ -58,6 +64,9 @@ def overconfident_probabilities(n_rows, n_classes, seed):
     logits -= logits.max(axis=1, keepdims=True)
     proba = np.exp(logits)
     return proba / proba.sum(axis=1, keepdims=True), y
+
+
+UNIFORM_HISTOGRAM = "HistogramBinning uniform"
 
 
 def peers():
@@ -94,7 +103,9 @@ def peers():
 
         add("TemperatureScaling", "netcal", lambda: _NetcalAdapter(NetcalTemperature()))
         add("IsotonicCalibration", "netcal", lambda: _NetcalAdapter(NetcalIsotonic()))
-        add("HistogramBinning", "netcal", lambda: _NetcalAdapter(NetcalHistogram()))
+        # netcal bins by equal width only (its equal_intervals=False is not
+        # implemented): the same job as skcal's strategy='uniform'
+        add(UNIFORM_HISTOGRAM, "netcal", lambda: _NetcalAdapter(NetcalHistogram()))
     except ImportError as exc:
         print(f"netcal not available ({exc}); pip install '.[benchmarks]'")
     return found
@@ -154,6 +165,27 @@ def median_fit(factory, P, y, repeat):
     return statistics.median(seconds), fitted
 
 
+def alternated(run_ours, run_peer, repeat):
+    """``run_ours()`` and ``run_peer()`` alternated ``repeat`` times (the
+    machine's speed drifts): our median time, the peer's, the median of the
+    per-pair ratios (peer over ours), and the last results of both."""
+    pairs, results = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        ours = run_ours()
+        middle = time.perf_counter()
+        peer = run_peer()
+        pairs.append((middle - start, time.perf_counter() - middle))
+        results = ours, peer
+    return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
+            statistics.median(b / a for a, b in pairs), results)
+
+
+def paired_fits(ours, peer, P, y, repeat):
+    """:func:`alternated` fits of two calibrator factories on ``(P, y)``."""
+    return alternated(lambda: ours().fit(P, y), lambda: peer().fit(P, y), repeat)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3)
@@ -181,10 +213,11 @@ def main():
         "PlattScaling": PlattScaling,
         "BetaCalibration": BetaCalibration,
         "IsotonicCalibration": IsotonicCalibration,
-        "HistogramBinning": HistogramBinning,
+        "HistogramBinning": HistogramBinning,  # equal-mass bins, the default
+        UNIFORM_HISTOGRAM: functools.partial(HistogramBinning, strategy="uniform"),
     }
     header = (
-        f"{'map':<21}{'size':>11}{'skcal s':>9}{'peer':>13}{'peer s':>9}{'speed-up':>10}"
+        f"{'map':<25}{'size':>11}{'skcal s':>9}{'peer':>13}{'peer s':>9}{'speed-up':>10}"
         f"{'NLL skcal':>11}{'NLL peer':>10}"
     )
     print(header)
@@ -207,24 +240,28 @@ def main():
                 nll_ours = nll(test_y, model.predict_proba(test_P))
                 size_text = f"10000 x {size}"
                 for peer_name, factory in available.get(name, [("-", None)]):
-                    row = f"{name:<21}{size_text:>11}{t_ours:>9.3f}"
+                    row = f"{name:<25}{size_text:>11}{t_ours:>9.3f}"
                     if factory is None:
                         row += f"{'-':>13}{'-':>9}{'-':>10}{nll_ours:>11.4f}{'-':>10}"
                         table.append((name, size_text, f"{t_ours:.3f}", "-", "", "",
                                       f"{nll_ours:.4f}", ""))
                         print(row)
                         continue
-                    t_peer, peer = median_fit(factory, fit_P, fit_y, args.repeat)
+                    t_paired, t_peer, speed_up, (_, peer) = paired_fits(
+                        lambda C=Calibrator: C(score_type="probabilities"), factory,
+                        fit_P, fit_y, args.repeat)
                     nll_peer = nll(test_y, np.asarray(peer.predict_proba(test_P)))
-                    row += (
-                        f"{peer_name:>13}{t_peer:>9.3f}{t_peer / t_ours:>9.1f}x"
+                    row = (
+                        f"{name:<25}{size_text:>11}{t_paired:>9.3f}"
+                        f"{peer_name:>13}{t_peer:>9.3f}{speed_up:>9.1f}x"
                         f"{nll_ours:>11.4f}{nll_peer:>10.4f}"
                     )
-                    table.append((name, size_text, f"{t_ours:.3f}", peer_name,
-                                  f"{t_peer:.3f}", f"{t_peer / t_ours:.1f}x",
+                    table.append((name, size_text, f"{t_paired:.3f}", peer_name,
+                                  f"{t_peer:.3f}", f"{speed_up:.1f}x",
                                   f"{nll_ours:.4f}", f"{nll_peer:.4f}"))
                     print(row)
-    print("\nspeed-up: peer median fit time / skcal's; NLL on 10000 held-out rows")
+    print("\nspeed-up: median over fits alternated with the peer's of the peer's time / "
+          "skcal's; NLL on 10000 held-out rows")
     if args.rst:
         write_rst(args.rst, args.repeat, binary_table, wide_table, table)
     if args.readme:
@@ -238,8 +275,9 @@ def write_readme(path, repeat, wide_table, table):
     scaling = [row[:3] + row[4:] for row in wide_table if len(row) == 9]  # without "vs TS"
     lines = markdown_table(header, table + scaling)
     lines += ["", f"Medians of {repeat} fits on float64 probabilities of a synthetic "
-              "overconfident model; speed-up is the peer's time over skcal's; NLL on "
-              "10000 held-out rows (in-sample at 20000 x 1000)."]
+              "overconfident model, each alternated with the peer's; speed-up is the median "
+              "of the peer's time over skcal's; NLL on 10000 held-out rows (in-sample at "
+              "20000 x 1000)."]
     replace_section(path, "bench_maps", lines)
 
 
@@ -248,8 +286,9 @@ def write_rst(path, repeat, binary_table, wide_table, table):
 
     lines = []
     if binary_table:
-        lines += [f"Binary maps, medians of {repeat} fits; memory is the peak extra over the "
-                  "scores; NLL on as many held-out rows:", ""]
+        lines += [f"Binary maps, medians of {repeat} fits, each alternated with the peer's "
+                  "(speed-up: the median of the peer's time over skcal's); memory is the peak "
+                  "extra over the scores; NLL on as many held-out rows:", ""]
         lines += rst_table(("map", "rows", "skcal s", "peer", "peer s", "speed-up",
                             "skcal memory", "peer memory", "NLL skcal", "NLL peer"),
                            binary_table)
@@ -263,11 +302,13 @@ def write_rst(path, repeat, binary_table, wide_table, table):
                             "vs K x binary", "NLL"), ovr)
         lines += [f"Temperature and vector scaling on the same logits, medians of {repeat} "
                   "fits, beside the peers given the same probabilities (in-sample NLL); "
-                  "vs TS: the fit time over temperature scaling's:", ""]
+                  "vs TS: the median of vector scaling's fit time over temperature "
+                  "scaling's, their fits alternated:", ""]
         lines += rst_table(("map", "size", "skcal s", "vs TS", "peer", "peer s", "speed-up",
                             "NLL skcal", "NLL peer"), scaling)
-    lines += [f"Every map on 10000 rows, medians of {repeat} fits; NLL on 10000 held-out "
-              "rows (a peer shows where installed):", ""]
+    lines += [f"Every map on 10000 rows, medians of {repeat} fits, each alternated with "
+              "the peer's (speed-up: the median of the peer's time over skcal's); NLL on "
+              "10000 held-out rows (a peer shows where installed):", ""]
     lines += rst_table(("map", "size", "skcal s", "peer", "peer s", "speed-up", "NLL skcal",
                         "NLL peer"), table)
     write_text(path, lines)
@@ -330,23 +371,20 @@ def binary_rows(repeat, table):
                     print(f"{name:<21}{n:>9}{t_ours:>9.3f}{peer_name:>18}")
                     table.append((name, n, f"{t_ours:.3f}", "-", "", "", "", "", "", ""))
                     continue
-                seconds = []
-                for _ in range(repeat):
-                    start = time.perf_counter()
-                    predict = fit_peer(p, y)
-                    seconds.append(time.perf_counter() - start)
-                t_peer = statistics.median(seconds)
+                t_ours, t_peer, speed_up, (_, predict) = alternated(
+                    lambda C=Calibrator: C(score_type="probabilities").fit(p, y),
+                    lambda f=fit_peer: f(p, y), repeat)
                 memory_peer = peak_memory(lambda: fit_peer(p, y))
                 q = np.clip(predict(p_test), 0, 1)
                 nll_peer = nll(y_test, np.column_stack([1 - q, q]))
             print(f"{name:<21}{n:>9}{t_ours:>9.3f}{peer_name:>18}{t_peer:>9.3f}"
-                  f"{t_peer / t_ours:>9.1f}x{memory_ours / size:>10.1f}x{memory_peer / size:>9.1f}x"
+                  f"{speed_up:>9.1f}x{memory_ours / size:>10.1f}x{memory_peer / size:>9.1f}x"
                   f"{nll_ours:>11.4f}{nll_peer:>10.4f}")
             table.append((name, n, f"{t_ours:.3f}", peer_name, f"{t_peer:.3f}",
-                          f"{t_peer / t_ours:.1f}x", f"{memory_ours / size:.1f}x",
+                          f"{speed_up:.1f}x", f"{memory_ours / size:.1f}x",
                           f"{memory_peer / size:.1f}x", f"{nll_ours:.4f}", f"{nll_peer:.4f}"))
-    print("\nspeed-up: peer median fit time / skcal's; memory: peak extra over the scores; "
-          "NLL on as many held-out rows")
+    print("\nspeed-up: median over fits alternated with the peer's of the peer's time / "
+          "skcal's; memory: peak extra over the scores; NLL on as many held-out rows")
 
 
 def wide_rows(repeat, table):
@@ -392,15 +430,14 @@ def scaling_rows(logits, y, repeat, table):
     size = f"{logits.shape[0]} x {logits.shape[1]}"
     print(f"{'map':<21}{'size':>13}{'skcal s':>9}{'vs TS':>7}{'peer':>13}{'peer s':>9}"
           f"{'speed-up':>10}{'NLL skcal':>11}{'NLL peer':>10}")
-    times = {}
-    for Calibrator in (TemperatureScaling, VectorScaling):
-        name = Calibrator.__name__
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            seconds, model = median_fit(Calibrator, logits, y, repeat)
-            loss = nll(y, model.predict_proba(logits))
-        times[name] = seconds
-        versus = seconds / times["TemperatureScaling"]
+    with warnings.catch_warnings():  # vector over temperature scaling, fits alternated
+        warnings.simplefilter("ignore")
+        ts_seconds, vs_seconds, vs_over_ts, models = paired_fits(
+            TemperatureScaling, VectorScaling, logits, y, repeat)
+    fits = {"TemperatureScaling": (ts_seconds, 1.0, models[0]),
+            "VectorScaling": (vs_seconds, vs_over_ts, models[1])}
+    for name, (seconds, versus, model) in fits.items():
+        loss = nll(y, model.predict_proba(logits))
         for peer_name, factory in available.get(name, []):
             if peer_name == "netcal":
                 continue  # its temperature fit is a torch loop, minutes at this size

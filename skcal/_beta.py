@@ -41,7 +41,8 @@ class BetaCalibration(BaseCalibrator):
 {_COMMON_PARAMETERS_DOC}
     tol : float, default=1e-12
         Stop when the Newton decrement of a map (the predicted NLL reduction,
-        in nats) falls below ``tol``.
+        in nats) falls below ``tol``, or after the step whose next decrement
+        the quadratic convergence of the last one predicts below ``tol / 10``.
 
     max_iter : int, default=100
         Maximum number of Newton iterations.

@@ -67,6 +67,21 @@ def total_weight(n_samples, sample_weight):
     return n_samples if sample_weight is None else float(sample_weight.sum())
 
 
+_ones = np.ones(0)
+
+
+def column_sums(values, w=None):
+    """Column sums of ``values`` (n, P), weighted by ``w`` (n,) when given: a
+    matrix-vector product either way (twice as fast as a sum over axis 0),
+    with a vector of ones kept from call to call."""
+    global _ones
+    if w is None:
+        if _ones.shape[0] < values.shape[0]:
+            _ones = np.ones(values.shape[0])
+        w = _ones[: values.shape[0]]
+    return w @ values
+
+
 def weighted_sum(values, weights):
     """``sum(values)`` or ``weights @ values`` in float64 (a 0-d array beside
     ``values`` when they are on a device)."""

@@ -31,7 +31,9 @@ class MatrixScaling(BaseCalibrator):
     variables scaled by the Hessian at that start: its exact Cholesky factor
     when computing it is cheap (about ten classes); else each class's
     coefficients are rotated onto the principal axes of the scores and scaled
-    by the Hessian's exact diagonal in those axes. With ``K^2 + K``
+    by the Hessian's exact diagonal in those axes, then corrected to be exact
+    on each class's own scale and offset ``(W_kk, b_k)`` and along the
+    diagonal of ``W`` (the temperature). With ``K^2 + K``
     parameters it needs regularising: the ODIR penalties of Kull et al. (2019),
     one for the off-diagonal entries of ``W`` (toward 0) and one for the
     intercepts (toward the vector-scaling ones), plus ``alpha`` for the diagonal

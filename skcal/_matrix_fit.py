@@ -9,7 +9,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from threadpoolctl import threadpool_limits
 
-from ._blocks import total_weight
+from ._blocks import column_sums, total_weight
 from ._optimize import (
     _evaluated_once,
     _minimize_round,
@@ -19,15 +19,10 @@ from ._optimize import (
 )
 
 
-def weighted_column_sums(values, w):
-    """``values.sum(axis=0)``, or weighted by ``w``."""
-    return values.sum(axis=0) if w is None else w @ values
-
-
 def column_means(Z, sample_weight):
     """Weighted column means of ``Z`` in float64, read in row blocks."""
     rows = as_rows(Z)
-    sums = rows.reduce(lambda z, w: weighted_column_sums(np.asarray(z, dtype=np.float64), w),
+    sums = rows.reduce(lambda z, w: column_sums(np.asarray(z, dtype=np.float64), w),
                        sample_weight)
     return sums / total_weight(rows.n_rows, sample_weight)
 

@@ -38,7 +38,8 @@ class PlattScaling(BaseCalibrator):
 
     tol : float, default=1e-12
         Stop when the Newton decrement (the predicted NLL reduction, in nats)
-        falls below ``tol``.
+        falls below ``tol``, or after the step whose next decrement the
+        quadratic convergence of the last one predicts below ``tol / 10``.
 
     max_iter : int, default=100
         Maximum number of Newton iterations per sigmoid.

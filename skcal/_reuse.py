@@ -3,9 +3,10 @@
 
 Every candidate of a comparison fits on the same training scores and predicts
 the same held-out scores, and several of them begin with the same work on those
-arrays: the logits of probabilities, the one-vs-rest log-odds of every class (their
-extremes per class, their sorted values), a temperature fit, a vector-scaling fit. ``with reusing(train, test):`` names the
-arrays that stay unchanged for the block; inside it, :func:`reused` returns what
+arrays: the logits of probabilities, the one-vs-rest log-odds of every class
+(their extremes per class, their sorted values), a temperature fit, a
+vector-scaling fit. ``with reusing(train, test):`` names the arrays that stay
+unchanged for the block; inside it, :func:`reused` returns what
 was computed for the same inputs if they are such arrays (or arrays computed
 from them here, which are made read-only), and computes it otherwise; outside,
 it always computes. Labels and weights are compared by value, so a calibrator

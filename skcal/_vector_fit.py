@@ -9,7 +9,7 @@ through :class:`~skcal._blocks.Rows`.
 import numpy as np
 
 from . import _device_kernels as device
-from ._blocks import total_weight, weighted_sum
+from ._blocks import column_sums, total_weight, weighted_sum
 from ._optimize import (
     _evaluated_once,
     _exp_below_max,
@@ -85,26 +85,26 @@ def _vector_curvature_sums(z, y, w, a, b):
     weighted sums of ``c z^2``, ``c z`` and ``c`` (``c = p (1 - p)``, the
     diagonal ``2 x 2`` blocks), and of ``p z (z - m)`` and ``p (z - m)`` with
     ``m = sum_j p_j z_j`` per row (the Hessian times the temperature direction)."""
+    z = np.asarray(z, dtype=np.float64)  # once, not in every product
     calibrated = z * a
     calibrated += b
-    loss, p = _softmax_in_place(calibrated, y, w)
-    if w is not None:
-        weighted_p = p * w[:, None]
+    loss, p = _softmax_in_place(calibrated, y, w)  # p is written over calibrated
+    # every weighted column sum is one matrix-vector product (column_sums)
     spread = p * p
     np.subtract(p, spread, out=spread)  # p (1 - p)
-    if w is not None:
-        spread *= w[:, None]
     spread_z = spread * z
     pz = p * z
     row_mean = _row_sums(pz)  # m
-    if w is not None:
-        p, pz = weighted_p, pz * w[:, None]
-    pz_sum, p_sum = pz.sum(axis=0), p.sum(axis=0)
+    weighted_mean = row_mean if w is None else row_mean * w
+    pz_sum, p_sum, mean_p = column_sums(pz, w), column_sums(p, w), weighted_mean @ p
     true_weight, true_z = _true_class_sums(z, y, w, z.shape[1])
+    scratch = p  # p is no longer needed
+    pzz_sum = column_sums(np.multiply(pz, z, out=scratch), w)
+    spread_zz_sum = column_sums(np.multiply(spread_z, z, out=scratch), w)
     return (
         loss, pz_sum - true_z, p_sum - true_weight,
-        np.einsum("ij,ij->j", spread_z, z), spread_z.sum(axis=0), spread.sum(axis=0),
-        np.einsum("ij,ij->j", pz, z) - row_mean @ pz, pz_sum - row_mean @ p,
+        spread_zz_sum, column_sums(spread_z, w), column_sums(spread, w),
+        pzz_sum - weighted_mean @ pz, pz_sum - mean_p,
     )
 
 
