@@ -284,7 +284,9 @@ def projected_newton(evaluate, start, lower, n_total, *, tol, max_iter, start_ev
     below ``tol / 10``: the previous full step took the decrement from ``d0``
     to ``d1 <= sqrt(tol)``, so the next is about ``d1^3 / d0^2`` (``d1 = C
     d0^2``, ``d2 = C d1^2``). That saves the pass that would only confirm
-    convergence; the parameters are those the pass would have accepted.
+    convergence (never before a full step has been taken: a start close to
+    the optimum tells nothing of the rate); the parameters are those the pass
+    would have accepted.
 
     Returns
     -------
@@ -315,7 +317,9 @@ def projected_newton(evaluate, start, lower, n_total, *, tol, max_iter, start_ev
         converged[done] = np.isfinite(decrement[done])
         active &= ~done
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            predicted = decrement**3 / before_full_step**2
+            # no full step yet (before_full_step is inf): nothing is predicted
+            predicted = np.where(np.isfinite(before_full_step),
+                                 decrement**3 / before_full_step**2, np.inf)
         last = (active & (decrement <= np.sqrt(tol)) & (decrement < before_full_step)
                 & (predicted <= tol / 10))
         params[last] = np.maximum(params[last] + step[last], lower)

@@ -124,3 +124,23 @@ def test_projected_newton_skips_the_pass_that_would_only_confirm_convergence():
     loss, grad, hess = evaluate(params, np.arange(n_problems))
     decrement = -np.einsum("ij,ij->i", grad, _newton_steps(hess, grad)) / n
     assert np.all(decrement <= tol)
+
+
+def test_projected_newton_predicts_nothing_before_its_first_full_step():
+    """A start whose decrement is already below sqrt(tol) gives no
+    quadratic-convergence evidence: the step from it is checked by a pass like
+    any other. On ``x^4`` Newton converges only linearly (``x -> 2x/3``), so a
+    step taken unchecked from there would stop at a decrement far above tol."""
+    from skcal._logistic import projected_newton
+
+    def quartic(params, which):
+        x = params[which, 0]
+        return x**4, (4 * x**3)[:, None], (12 * x**2)[:, None, None]
+
+    tol = 1e-12
+    start = np.array([[(1.5e-8) ** 0.25]])  # decrement (2/3) x^4 = 1e-8 <= sqrt(tol)
+    params, n_iter, converged = projected_newton(quartic, start, np.array([-np.inf]), 1.0,
+                                                 tol=tol, max_iter=100)
+    x = params[0, 0]
+    assert converged[0] and n_iter[0] > 1
+    assert (2 / 3) * x**4 <= tol
