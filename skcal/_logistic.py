@@ -21,7 +21,7 @@ from ._one_vs_rest import (
     log_sigmoid,
     log_sigmoid_pair,
 )
-from ._reuse import plain_array, reused
+from ._reuse import held, plain_array, reused
 from ._warnings import warn
 
 
@@ -389,6 +389,52 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
                             tol=tol, max_iter=max_iter, start_evaluation=start_evaluation)
 
 
+def _platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter):
+    """The :func:`reused` key of a Platt fit, or None for scores that are not a
+    plain in-memory array."""
+    scores = plain_array(score_rows)
+    if scores is None:
+        return None
+    return {"same": (scores,), "equal": (y, sample_weight, positives, *targets),
+            "options": (tol, max_iter)}
+
+
+def shared_platt_fit(score_rows, positives, y, sample_weight, targets, *, tol, max_iter):
+    """:func:`fit_platt`, kept within a comparison's fold for beta calibration's
+    start (:func:`platt_start_of_beta`)."""
+    def compute():
+        return fit_platt(score_rows, positives, y, sample_weight, targets, tol=tol,
+                         max_iter=max_iter)
+
+    def kept():
+        params, n_iter, converged = compute()
+        params.setflags(write=False)  # shared: copy before writing
+        return params, n_iter, converged
+
+    key = _platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter)
+    return compute() if key is None else reused("Platt fit", kept, **key)
+
+
+def platt_start_of_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter):
+    """Beta calibration's start from Platt scaling's fit on the same problems, when
+    a comparison's fold holds it (else None: nothing is fitted here).
+
+    Beta's maps with ``a = b`` are Platt's (``log p - log(1 - p)`` is the score
+    itself), so Platt's optimum ``(a, b)`` gives ``(a, a, b)``, the best start
+    among them, the identity included. Problems whose Platt slope is not
+    positive (outside beta's bounds) start at the identity.
+    """
+    key = _platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter)
+    found = None if key is None else held("Platt fit", **key)
+    if found is None:
+        return None
+    slope, intercept = found[0].T
+    start = np.tile([1.0, 1.0, 0.0], (slope.shape[0], 1))
+    inside = slope > 0
+    start[inside] = np.column_stack([slope, slope, intercept])[inside]
+    return start
+
+
 def _platt_at_constant(b, n_total, score_sums, square_sums, target_sums):
     """:func:`_platt_pass` at ``a = 0`` for every problem, without a pass: every
     row's prediction is then ``sigmoid(b)``, so the sums come from the scores'
@@ -490,12 +536,12 @@ def _beta_pass(features, y, w, params, target_sums, which):
     return loss, grad, hess
 
 
-def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter):
+def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter, start=None):
     """Minimise each problem's NLL of its beta map under ``a, b >= 0``.
 
     :func:`projected_newton` with the exact 3 x 3 Hessian of every problem, all
-    problems in one pass per iteration, each started at the identity
-    ``(a, b, c) = (1, 1, 0)``. The features ``log p`` and ``-log(1 - p)`` are
+    problems in one pass per iteration, each started at ``start`` (by default
+    the identity ``(a, b, c) = (1, 1, 0)``). The features ``log p`` and ``-log(1 - p)`` are
     computed once when the scores are in memory (see :class:`BetaFeatures`).
 
     Returns
@@ -505,7 +551,8 @@ def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter)
     converged : ndarray of bool
     """
     n_total = total_weight(y.shape[0], sample_weight)
-    start = np.tile([1.0, 1.0, 0.0], (len(positives), 1))
+    if start is None:
+        start = np.tile([1.0, 1.0, 0.0], (len(positives), 1))
 
     features = BetaFeatures(score_rows)
     moments = _feature_moments(lambda f: features.reduce(f, None, y, sample_weight),

@@ -7,7 +7,12 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
-from ._logistic import class_score_rows, fit_platt, one_vs_rest_targets, warn_separated
+from ._logistic import (
+    class_score_rows,
+    one_vs_rest_targets,
+    shared_platt_fit,
+    warn_separated,
+)
 from ._one_vs_rest import class_score_matrix, logits_from_class_log_odds
 from ._warnings import warn
 
@@ -127,7 +132,7 @@ class PlattScaling(BaseCalibrator):
             score_rows, positives, y, sample_weight, self.smoothing
         )
         warn_separated(separated, " Use more calibration data, or smoothing=True throughout.")
-        params, n_iter, converged = fit_platt(
+        params, n_iter, converged = shared_platt_fit(
             score_rows, positives, y, sample_weight, targets,
             tol=self.tol, max_iter=self.max_iter,
         )
@@ -138,7 +143,8 @@ class PlattScaling(BaseCalibrator):
                 "(try smoothing=True).",
                 ConvergenceWarning,
             )
-        return {"coef_": params[:, 0], "intercept_": params[:, 1], "n_iter_": n_iter}
+        return {"coef_": params[:, 0].copy(), "intercept_": params[:, 1].copy(),
+                "n_iter_": n_iter}
 
     def _apply_map(self, logits, *, coef_, intercept_):
         scores = class_score_matrix(logits)

@@ -296,7 +296,12 @@ def test_calibration_test_column(overconfident_logits):
 def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
     """A fold computes the logits of probabilities, the one-vs-rest log-odds and
     the temperature fit once for all candidates; every prediction is bit for bit
-    what the candidates give when each computes everything itself."""
+    what the candidates give when each computes everything itself, but beta
+    calibration's, which starts from Platt scaling's fit: the same optimum to
+    its tolerance (the training NLL it minimises agrees to 1e-12 a sample, see
+    test_beta_in_a_comparison_starts_from_platt_and_reaches_the_same_optimum;
+    its ``b`` is poorly determined there, so held-out predictions agree to
+    about 1e-5 and the held-out NLL to about 1e-8)."""
     import contextlib
 
     import skcal._compare
@@ -323,9 +328,19 @@ def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
     alone = compare_calibrators(X, y, sample_weight=weights)
     assert len(computed) > 1.5 * n_shared  # the sharing did save work
     for name, proba in alone.predictions_.items():
-        assert_array_equal(shared.predictions_[name], proba)
-    for key in ("mean_test_nll", "nll_diff_se", "mean_test_ece"):
-        assert_array_equal(shared.cv_results_[key], alone.cv_results_[key])
+        if name == "BetaCalibration":
+            assert_allclose(shared.predictions_[name], proba, rtol=1e-4)
+        else:
+            assert_array_equal(shared.predictions_[name], proba)
+    beta = list(alone.cv_results_["method"]).index("BetaCalibration")
+    others = np.arange(len(alone.cv_results_["method"])) != beta
+    for key in ("mean_test_nll", "mean_test_ece"):
+        assert_array_equal(shared.cv_results_[key][others], alone.cv_results_[key][others])
+    # paired with the best method's predictions, which may be beta's
+    assert_allclose(shared.cv_results_["nll_diff_se"], alone.cv_results_["nll_diff_se"],
+                    rtol=1e-5)
+    assert_allclose(shared.cv_results_["mean_test_nll"][beta],
+                    alone.cv_results_["mean_test_nll"][beta], rtol=1e-7)
 
 
 @pytest.mark.parametrize("n_classes, stops_on_gradient", [(10, True), (20, False)])
