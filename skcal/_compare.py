@@ -24,6 +24,7 @@ from ._comparison import (
     CalibratorComparison,
 )
 from ._identity import Uncalibrated
+from ._out_of_fold import OutOfFoldPredictions
 from ._registry import calibrator_class, default_calibrators
 from ._reuse import reusing
 from ._scores import (
@@ -301,7 +302,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
         delayed(fold_task)(fold, train, test) for fold, (train, test) in enumerate(splits)
     )
     cv_results, predictions = _aggregate(candidates, fold_results, y_index, sample_weight,
-                                         scorers, classes.shape[0])
+                                         scorers)
     if calibration_test is not None:
         cv_results["calibration_pvalue"] = _calibration_pvalues(
             calibration_test, list(candidates), predictions, y_index, sample_weight,
@@ -398,11 +399,10 @@ def _classifier_scores(estimator, X, y_index, train, test, sample_weight, respon
     return train[np.concatenate(inner_tests)], np.concatenate(logits), test_logits
 
 
-def _aggregate(candidates, fold_results, y_index, sample_weight, scorers, n_classes):
+def _aggregate(candidates, fold_results, y_index, sample_weight, scorers):
     names = list(candidates)
     metrics = list(BUILTIN_METRICS) + list(scorers)
     n_samples = y_index.shape[0]
-    predictions = {name: np.empty((n_samples, n_classes)) for name in names}
     log_p = {name: np.empty(n_samples) for name in names}
     results = {"method": np.array(names, dtype=object)}
     for k, (_, test, per_method) in enumerate(fold_results):
@@ -411,7 +411,6 @@ def _aggregate(candidates, fold_results, y_index, sample_weight, scorers, n_clas
                 [per_method[name]["metrics"][metric] for name in names], dtype=float
             )
         for name in names:
-            predictions[name][test] = per_method[name]["proba"]
             log_p[name][test] = per_method[name]["log_p"]
     n_splits = len(fold_results)
     for metric in metrics:
@@ -435,6 +434,10 @@ def _aggregate(candidates, fold_results, y_index, sample_weight, scorers, n_clas
     results["mean_fit_time"] = np.array(
         [np.mean([fold[2][name]["fit_time"] for fold in fold_results]) for name in names]
     )
+    predictions = OutOfFoldPredictions(n_samples, [
+        (test, {name: per_method[name]["proba"] for name in names})
+        for _, test, per_method in fold_results
+    ])
     return results, predictions
 
 

@@ -75,9 +75,10 @@ class CalibratorComparison:
         The best method refitted on all the data (wrapping the classifier,
         when one was given).
 
-    predictions_ : dict of ndarray
+    predictions_ : mapping of str to ndarray
         Out-of-fold probabilities of each method, shape (n_samples, n_classes),
-        in the order of the input rows.
+        in the order of the input rows (a read-only mapping by method name,
+        each array pooled from the folds when first read).
 
     classes_ : ndarray
         The class labels, in the column order of the probabilities.

@@ -292,6 +292,27 @@ def test_calibration_test_column(overconfident_logits):
                             sample_weight=np.ones(len(y)), calibration_test="consistency")
 
 
+def test_out_of_fold_predictions_are_a_mapping_pooled_once(overconfident_logits):
+    """predictions_ is a read-only mapping by method name: each method's array is
+    put together on first read, then the same array; it survives pickling."""
+    import pickle
+
+    logits, y = overconfident_logits
+    comparison = compare_calibrators(logits, y, calibrators=["temperature", "platt"], cv=3)
+    predictions = comparison.predictions_
+    assert list(predictions) == list(comparison.cv_results_["method"])
+    assert len(predictions) == 3 and "PlattScaling" in predictions
+    first = predictions["PlattScaling"]
+    assert first is predictions["PlattScaling"]
+    assert first.shape == logits.shape
+    assert_allclose(first.sum(axis=1), 1.0)
+    with pytest.raises(KeyError):
+        predictions["VectorScaling"]
+    restored = pickle.loads(pickle.dumps(comparison))
+    for name, proba in predictions.items():
+        assert_array_equal(restored.predictions_[name], proba)
+
+
 @pytest.mark.parametrize("case", ["logits", "probabilities", "binary", "weighted"])
 def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
     """A fold computes the logits of probabilities, the one-vs-rest log-odds and
