@@ -82,6 +82,18 @@ def column_sums(values, w=None):
     return w @ values
 
 
+def product_column_sums(a, b, w=None, out=None):
+    """Column sums of ``a * b`` (both (n, P)), weighted by ``w`` when given.
+
+    Unweighted, one fused pass (``einsum``, about twice as fast as the product
+    and its sums); weighted, the product goes to ``out`` (a free (n, P) array,
+    or None) and :func:`column_sums` weighs it.
+    """
+    if w is None:
+        return np.einsum("ij,ij->j", a, b)
+    return column_sums(np.multiply(a, b, out=out), w)
+
+
 def weighted_sum(values, weights):
     """``sum(values)`` or ``weights @ values`` in float64 (a 0-d array beside
     ``values`` when they are on a device)."""

@@ -13,7 +13,14 @@ import numpy as np
 from scipy.special import expit
 
 from . import _device_kernels as device
-from ._blocks import BLOCK_ELEMENTS, Rows, column_sums, is_streamed, total_weight
+from ._blocks import (
+    BLOCK_ELEMENTS,
+    Rows,
+    column_sums,
+    is_streamed,
+    product_column_sums,
+    total_weight,
+)
 from ._one_vs_rest import (
     WHOLE_SCORE_VALUES,
     class_score_matrix,
@@ -212,8 +219,8 @@ def _platt_block(s, y, w, params):
     cs = c * s
     return (
         column_sums(softplus, w),
-        np.stack([column_sums(np.multiply(p, s, out=u), w), column_sums(p, w)], axis=1),
-        np.stack([column_sums(np.multiply(cs, s, out=u), w), column_sums(cs, w),
+        np.stack([product_column_sums(p, s, w, out=u), column_sums(p, w)], axis=1),
+        np.stack([product_column_sums(cs, s, w, out=u), column_sums(cs, w),
                   column_sums(c, w)], axis=1),
     )
 
@@ -505,15 +512,15 @@ def _beta_block(log_p, minus_log_q, y, w, params):
     u += c0
     softplus, p, c = _logistic_terms(u)
     c_lp, c_mq = c * log_p, c * minus_log_q
-    # u and v are free again: products go there
-    p_sums = [column_sums(np.multiply(p, log_p, out=u), w),
-              column_sums(np.multiply(p, minus_log_q, out=v), w), column_sums(p, w)]
+    # u and v are free again: weighted products go there
+    p_sums = [product_column_sums(p, log_p, w, out=u),
+              product_column_sums(p, minus_log_q, w, out=v), column_sums(p, w)]
     return (
         column_sums(softplus, w),
         np.stack(p_sums, axis=1),
-        np.stack([column_sums(np.multiply(c_lp, log_p, out=u), w),
-                  column_sums(np.multiply(c_lp, minus_log_q, out=v), w),
-                  column_sums(c_lp, w), column_sums(np.multiply(c_mq, minus_log_q, out=p), w),
+        np.stack([product_column_sums(c_lp, log_p, w, out=u),
+                  product_column_sums(c_lp, minus_log_q, w, out=v),
+                  column_sums(c_lp, w), product_column_sums(c_mq, minus_log_q, w, out=p),
                   column_sums(c_mq, w), column_sums(c, w)], axis=1),
     )
 
