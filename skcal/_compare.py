@@ -112,8 +112,9 @@ def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test
 
     What several candidates compute alike from the same scores (the logits of
     probabilities, the one-vs-rest log-odds, the temperature and vector-scaling
-    fits that matrix scaling starts from) is computed once for the fold, and
-    beta calibration starts from Platt scaling's fit (see :mod:`skcal._reuse`);
+    fits that matrix scaling starts from) is computed once for the fold; Platt
+    scaling starts from the temperature fit's slope and beta calibration from
+    Platt scaling's fit (see :mod:`skcal._reuse`);
     fit times are then those of the work each candidate did.
     """
     with reusing(train_scores, test_scores):

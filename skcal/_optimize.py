@@ -18,7 +18,7 @@ from scipy.optimize import minimize
 
 from . import _device_kernels as device
 from ._blocks import BLOCK_ELEMENTS, Rows, row_blocks, total_weight, weighted_sum
-from ._reuse import plain_array, reused
+from ._reuse import held, plain_array, reused
 
 # Temperature fits on more rows than four times this start from a fit on a
 # strided subsample of about this many rows (fewer for very wide inputs, so the
@@ -238,6 +238,17 @@ def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100)
     return reused("inverse temperature",
                   lambda: _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter),
                   same=(data,), equal=(y, sample_weight), options=(tol, max_iter))
+
+
+def held_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100):
+    """The ``beta`` of :func:`fit_inverse_temperature` if a comparison's fold has
+    fitted it on these logits already, else None (nothing is fitted)."""
+    data = plain_array(as_rows(Z))
+    if data is None:
+        return None
+    found = held("inverse temperature", same=(data,), equal=(y, sample_weight),
+                 options=(tol, max_iter))
+    return None if found is None else found[0]
 
 
 def _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter):

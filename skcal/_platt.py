@@ -14,6 +14,7 @@ from ._logistic import (
     warn_separated,
 )
 from ._one_vs_rest import class_score_matrix, logits_from_class_log_odds
+from ._optimize import held_inverse_temperature
 from ._warnings import warn
 
 
@@ -23,7 +24,10 @@ class PlattScaling(BaseCalibrator):
     For a binary problem, ``s`` is the classifier's logit (its decision
     function, or ``log p - log(1 - p)`` of its probability) and ``a``, ``b``
     minimise the negative log-likelihood of the labels, by Newton's method with
-    the exact Hessian. For ``K > 2`` classes, one sigmoid per class is fitted
+    the exact Hessian, started at the constant map (``a = 0``), or, within
+    :func:`~skcal.compare_calibrators`, at the better of that and the
+    temperature fit's slope (``a = 1 / T``, ``b = 0``) on the same fold (about
+    half the passes on real models; the same optimum to ``tol``). For ``K > 2`` classes, one sigmoid per class is fitted
     one-vs-rest on that class's log-odds ``log p_k - log(1 - p_k)`` and the
     ``K`` outputs are renormalised to sum to one; :class:`VectorScaling` is the
     multinomial alternative, fitted jointly.
@@ -132,9 +136,12 @@ class PlattScaling(BaseCalibrator):
             score_rows, positives, y, sample_weight, self.smoothing
         )
         warn_separated(separated, " Use more calibration data, or smoothing=True throughout.")
+        # in a comparison's fold, the temperature fit's slope is one start of
+        # every class's map (alone, its fit would cost more than it saves)
+        slope = held_inverse_temperature(logits, y, sample_weight)
         params, n_iter, converged = shared_platt_fit(
             score_rows, positives, y, sample_weight, targets,
-            tol=self.tol, max_iter=self.max_iter,
+            tol=self.tol, max_iter=self.max_iter, slope=slope,
         )
         if not converged.all():
             warn(

@@ -12,12 +12,15 @@ from them here, which are made read-only), and computes it otherwise; outside,
 it always computes. Labels and weights are compared by value, so a calibrator
 fitted in a comparison gets bit for bit what it would get alone.
 
-One exception, by design: :func:`held` hands out a result only if it is
-already there, for a warm start. Beta calibration starts from Platt scaling's
-fit when the block holds it (beta's ``a = b`` maps are Platt's, so that is
-the best start among them, and it cuts beta's Newton passes by half or
-more); alone, it starts from the identity. Both reach the same optimum to the
-fit's tolerance, not bit for bit.
+Two exceptions, by design: :func:`held` hands out a result only if it is
+already there, for a warm start that would cost more than it saves if
+computed for it. Platt scaling also starts each class's map at the
+temperature fit's slope when the block holds that fit (on the CIFAR models
+of ``shared/data``, half the Newton passes), and beta calibration starts from
+Platt scaling's fit (beta's ``a = b`` maps are Platt's, so that is the best
+start among them: half the passes or fewer). Alone, they start as before.
+Either way they reach the same optimum to the fit's tolerance, not bit for
+bit.
 
 Think twice before sharing more: only a pure function of its inputs belongs
 here, and what is held here lives as long as the block.

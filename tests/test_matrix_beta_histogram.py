@@ -153,44 +153,51 @@ def test_beta_agrees_with_the_betacal_package():
     assert nll(y, ours) <= nll(y, theirs) + 1e-6
 
 
-def _beta_training_nll(beta, logits, y):
-    """Each class's one-vs-rest NLL (per sample) of a fitted beta map, from its
-    definition: ``s_k = log p_k - log(1 - p_k)`` of the softmax, features
-    ``log sigmoid(s)`` and ``-log sigmoid(-s)``."""
+def _one_vs_rest_training_nll(fitted, logits, y):
+    """Each class's one-vs-rest NLL (per sample) of a fitted Platt or beta map,
+    from its definition: ``s_k = log p_k - log(1 - p_k)`` of the softmax; Platt
+    ``a s + b``, beta ``a log sigmoid(s) - b log sigmoid(-s) + c``."""
     from scipy.special import log_expit, logsumexp
 
     n_classes = logits.shape[1]
     others = np.where(np.eye(n_classes, dtype=bool)[None], -np.inf, logits[:, None, :])
     s = logits - logsumexp(others, axis=2)
-    u = (log_expit(s) * beta.coef_[:, 0] - log_expit(-s) * beta.coef_[:, 1]
-         + beta.intercept_)
+    coef = np.reshape(fitted.coef_, (n_classes, -1))
+    if coef.shape[1] == 1:
+        u = s * coef[:, 0] + fitted.intercept_
+    else:
+        u = log_expit(s) * coef[:, 0] - log_expit(-s) * coef[:, 1] + fitted.intercept_
     t = y[:, None] == np.arange(n_classes)
     return (np.logaddexp(0, u) - t * u).mean(axis=0)
 
 
-def test_beta_in_a_comparison_starts_from_platt_and_reaches_the_same_optimum():
-    """Where a comparison's fold holds Platt scaling's fit on the same targets,
-    beta calibration starts from it (``a = b`` = Platt's slope): fewer Newton
-    iterations, and each class's training NLL equal to that of a fit started
-    at the identity to 1e-12 a sample. A Platt fit on other targets
-    (smoothed) is not used: the fit is then bit for bit a standalone one."""
+@pytest.mark.parametrize("T", [1.0, 2.0, 4.0])
+def test_one_vs_rest_maps_in_a_comparison_start_warm_and_reach_the_same_optimum(T):
+    """In a comparison's fold, Platt scaling starts each class at the better of
+    the constant and the temperature fit's slope, and beta calibration at
+    Platt's fit on the same targets (``a = b`` = Platt's slope): fewer Newton
+    iterations in all, and each class's training NLL that of a standalone fit
+    to 1e-12 a sample. A Platt fit on other targets (smoothed) is not used by
+    beta, whose fit is then bit for bit a standalone one."""
     from skcal._reuse import reusing
 
     rng = np.random.default_rng(4)
     logits = rng.normal(scale=4.0, size=(3000, 8))
-    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
-    alone = BetaCalibration().fit(logits, y)
+    y = np.argmax(logits / T + rng.gumbel(size=logits.shape), axis=1)
+    alone = [PlattScaling().fit(logits, y), BetaCalibration().fit(logits, y)]
     with reusing(logits):
-        PlattScaling().fit(logits, y)
-        warm = BetaCalibration().fit(logits, y)
+        TemperatureScaling().fit(logits, y)
+        warm = [PlattScaling().fit(logits, y), BetaCalibration().fit(logits, y)]
     with reusing(logits):
         PlattScaling(smoothing=True).fit(logits, y)
         other_targets = BetaCalibration().fit(logits, y)
-    assert warm.n_iter_.sum() < 0.75 * alone.n_iter_.sum()
-    assert_allclose(_beta_training_nll(warm, logits, y),
-                    _beta_training_nll(alone, logits, y), rtol=0, atol=1e-12)
-    assert_array_equal(other_targets.coef_, alone.coef_)
-    assert_array_equal(other_targets.intercept_, alone.intercept_)
+    iterations = [sum(fit.n_iter_.sum() for fit in fits) for fits in (warm, alone)]
+    assert iterations[0] < 0.8 * iterations[1]
+    for started_warm, standalone in zip(warm, alone):
+        assert_allclose(_one_vs_rest_training_nll(started_warm, logits, y),
+                        _one_vs_rest_training_nll(standalone, logits, y), rtol=0, atol=1e-12)
+    assert_array_equal(other_targets.coef_, alone[1].coef_)
+    assert_array_equal(other_targets.intercept_, alone[1].intercept_)
 
 
 # --------------------------------------------------------------- histogram
