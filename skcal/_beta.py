@@ -7,14 +7,8 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
-from ._logistic import (
-    beta_features,
-    class_score_rows,
-    fit_beta,
-    one_vs_rest_targets,
-    platt_start_of_beta,
-    warn_separated,
-)
+from ._beta_fit import beta_features, fit_beta, platt_start_of_beta
+from ._logistic import class_score_rows, one_vs_rest_targets, warn_separated
 from ._one_vs_rest import class_score_matrix, logits_from_class_log_odds
 from ._warnings import warn
 

@@ -1,11 +1,15 @@
-"""One-vs-rest logistic fits of Platt scaling and beta calibration, all classes at once.
+"""One-vs-rest logistic fits, all classes at once: the pieces Platt scaling and
+beta calibration share (the scores, the targets, the logistic terms and
+moments of a block), and Platt scaling's fit (beta's is in
+:mod:`skcal._beta_fit`).
 
 A one-vs-rest map fits one small logistic problem per class on that class's
 score ``s_k`` (the binary logit, or the class's log-odds against the rest). The
 problems share the data, so each pass over the rows evaluates all of them: the
 scores of a block are computed from its logits, used, and dropped. The work is
 then ``O(block)`` in memory whether the logits are in memory, in a file or on a
-Dask cluster, and one Newton iteration is one pass for all classes.
+Dask cluster, and one Newton iteration is one pass for all classes
+(:func:`~skcal._projected_newton.projected_newton`).
 """
 
 
@@ -14,7 +18,6 @@ from scipy.special import expit
 
 from . import _device_kernels as device
 from ._blocks import (
-    BLOCK_ELEMENTS,
     Rows,
     column_sums,
     is_streamed,
@@ -26,9 +29,9 @@ from ._one_vs_rest import (
     class_score_matrix,
     class_scores,
     log_sigmoid,
-    log_sigmoid_pair,
 )
-from ._reuse import held, plain_array, reused
+from ._projected_newton import projected_newton
+from ._reuse import plain_array, reused
 from ._warnings import warn
 
 
@@ -43,12 +46,12 @@ def class_score_rows(logits):
     rows = logits if isinstance(logits, Rows) else Rows(logits)
     n_problems = 1 if rows.n_columns == 2 else rows.n_columns
     positives = np.array([1] if rows.n_columns == 2 else list(range(rows.n_columns)))
-    if _in_host_memory(rows) and n_problems * rows.n_rows <= WHOLE_SCORE_VALUES:
+    if in_host_memory(rows) and n_problems * rows.n_rows <= WHOLE_SCORE_VALUES:
         return Rows(class_score_matrix(rows.read())), positives
     return rows.then(lambda block: class_scores(block)[0], n_columns=n_problems), positives
 
 
-def _in_host_memory(rows):
+def in_host_memory(rows):
     """True for Rows over a numpy array held whole in memory (not a memory map,
     Zarr, Dask or device array, nor float16 read in float32 blocks)."""
     return not (rows.is_dask or rows.xp is not None or is_streamed(rows.data))
@@ -135,7 +138,7 @@ def warn_separated(separated, hint=""):
         )
 
 
-def _logistic_terms(u):
+def logistic_terms(u):
     """Per element: ``softplus(u)``, ``sigmoid(u)`` and its derivative
     ``sigmoid(u) (1 - sigmoid(u))``, without overflow and without branches
     (``exp(-|u|)`` gives all three)."""
@@ -163,7 +166,7 @@ def _positive_sums(x, y, w, problem_of_class):
     return np.bincount(problem[rows], weights=values, minlength=x.shape[1])
 
 
-def _feature_moments(reduce, y, positives):
+def feature_moments(reduce, y, positives):
     """For each feature: its weighted column sums over all rows and over each
     problem's positive rows. ``reduce(f)`` sums ``f(*features, y, w)`` over the
     row blocks, each feature an (n, P) block."""
@@ -178,7 +181,7 @@ def _feature_moments(reduce, y, positives):
     return reduce(block_moments)
 
 
-def _target_sums(moments, total, positive_total, targets):
+def sums_against_targets(moments, total, positive_total, targets):
     """``sum_i w_i t_ik x_ik`` for each feature and ``sum_i w_i t_ik``, from the
     moments: the targets are ``t_neg`` everywhere but ``t_pos`` on the positives."""
     t_pos, t_neg = targets
@@ -189,7 +192,7 @@ def _target_sums(moments, total, positive_total, targets):
 # --------------------------------------------------------------------------- #
 # Platt: sigmoid(a_k * s_k + b_k), Newton with exact 2 x 2 Hessians
 # --------------------------------------------------------------------------- #
-class _ParameterRows:
+class ParameterRows:
     """Each parameter of every problem repeated down a block's rows: products
     with a block's columns (C-contiguous, also when a pass reads some columns
     only) are then between contiguous arrays, which numpy computes 2-3 times
@@ -208,14 +211,14 @@ class _ParameterRows:
 
 
 def _platt_block(s, y, w, params):
-    """One block's sums at ``params`` (a :class:`_ParameterRows`), before the
+    """One block's sums at ``params`` (a :class:`ParameterRows`), before the
     targets: ``softplus(u)``, ``p s``, ``p`` and the Hessian's ``c s^2``,
     ``c s``, ``c`` (``u = a s + b``, ``p = sigmoid(u)``, ``c = p (1 - p)``),
     weighted and summed per problem."""
     a, b = params(s.shape[0])
     u = s * a
     u += b
-    softplus, p, c = _logistic_terms(u)
+    softplus, p, c = logistic_terms(u)
     cs = c * s
     return (
         column_sums(softplus, w),
@@ -225,7 +228,7 @@ def _platt_block(s, y, w, params):
     )
 
 
-def _subset(which, n_problems):
+def column_subset(which, n_problems):
     """None when ``which`` is every problem (read all columns, no copy), else ``which``."""
     return None if which.shape[0] == n_problems else which
 
@@ -234,10 +237,10 @@ def _platt_pass(score_rows, y, w, params, positives, targets, target_sums, which
     """The problems ``which``: their columns only, for scores on the host.
 
     ``target_sums`` are ``sum w t s`` and ``sum w t`` per problem (see
-    :func:`_target_sums`), which turn the blocks' sums into the loss
+    :func:`sums_against_targets`), which turn the blocks' sums into the loss
     ``sum w (softplus(u) - t u)`` and its gradient ``sum w (p - t) (s, 1)``.
     """
-    columns = _subset(which, positives.shape[0])
+    columns = column_subset(which, positives.shape[0])
     if score_rows.xp is not None:  # device blocks: every column, targets on the device
         loss, grad, moments = score_rows.reduce(
             lambda s, y, w: device.platt_block(s, y, w, params, positives, targets), y, w)
@@ -247,7 +250,7 @@ def _platt_pass(score_rows, y, w, params, positives, targets, target_sums, which
             params = params[columns]
             score_rows = score_rows.then(lambda s: np.take(s, columns, axis=1),
                                          n_columns=columns.shape[0])
-        rows = _ParameterRows(params)
+        rows = ParameterRows(params)
         softplus, p_sums, moments = score_rows.reduce(
             lambda s, y, w: _platt_block(s, y, w, rows), y, w)
         ts, t1 = (t[which] for t in target_sums)
@@ -257,105 +260,6 @@ def _platt_pass(score_rows, y, w, params, positives, targets, target_sums, which
     hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 1] = moments.T
     hess[:, 1, 0] = hess[:, 0, 1]
     return loss, grad, hess
-
-
-def _newton_steps(hess, grad):
-    """``-H^-1 g`` for each problem; least squares where ``H`` is singular."""
-    try:
-        return -np.linalg.solve(hess, grad[..., None])[..., 0]
-    except np.linalg.LinAlgError:
-        steps = np.empty_like(grad)
-        for k in range(grad.shape[0]):
-            try:
-                steps[k] = -np.linalg.solve(hess[k], grad[k])
-            except np.linalg.LinAlgError:
-                steps[k] = -np.linalg.lstsq(hess[k], grad[k], rcond=None)[0]
-        return steps
-
-
-def projected_newton(evaluate, start, lower, n_total, *, tol, max_iter, start_evaluation=None):
-    """Minimise independent smooth convex problems, each over a few parameters
-    bounded below, all in one pass of ``evaluate`` per iteration.
-
-    ``evaluate(params, which) -> (loss, grad, hess)`` gives, for params of shape
-    (n_problems, d), the summed loss, gradient and Hessian of the problems
-    ``which`` (an index array), so that each pass computes only the problems
-    still searching (the others' columns are not read); ``start_evaluation``
-    is its result at ``start`` when the caller has it already (no pass is
-    then made there). Newton's method with the exact Hessian; a parameter at
-    its bound whose gradient pushes it outward is held there (projected
-    Newton); a step that does not lower a problem's loss enough is halved. A
-    problem stops when its Newton decrement (the predicted loss reduction per
-    unit weight) is below ``tol``, or takes its last step without a pass
-    after it when the decrement's quadratic convergence predicts the next one
-    below ``tol / 10``: the previous full step took the decrement from ``d0``
-    to ``d1 <= sqrt(tol)``, so the next is about ``d1^3 / d0^2`` (``d1 = C
-    d0^2``, ``d2 = C d1^2``). That saves the pass that would only confirm
-    convergence (never before a full step has been taken: a start close to
-    the optimum tells nothing of the rate); the parameters are those the pass
-    would have accepted.
-
-    Returns
-    -------
-    params : ndarray of shape (n_problems, d)
-    n_iter : ndarray of int
-    converged : ndarray of bool
-    """
-    params = np.maximum(np.array(start, dtype=np.float64), lower)
-    n_problems, d = params.shape
-    if start_evaluation is None:
-        start_evaluation = evaluate(params, np.arange(n_problems))
-    loss, grad, hess = (np.array(value, dtype=np.float64) for value in start_evaluation)
-    active = np.ones(n_problems, dtype=bool)
-    converged = np.zeros(n_problems, dtype=bool)
-    n_iter = np.zeros(n_problems, dtype=int)
-    eye = np.eye(d)
-    # each problem's decrement before its last step, if that step was a full one
-    before_full_step = np.full(n_problems, np.inf)
-    for iteration in range(1, max_iter + 1):
-        n_iter[active] = iteration
-        held = (params <= lower) & (grad > 0)
-        free_grad = np.where(held, 0.0, grad)
-        reduced = np.where(held[:, :, None] | held[:, None, :], eye, hess)
-        step = np.zeros_like(params)
-        step[active] = _newton_steps(reduced[active], free_grad[active])
-        decrement = -np.einsum("ij,ij->i", free_grad, step) / n_total
-        done = active & (~np.isfinite(decrement) | (decrement <= tol))
-        converged[done] = np.isfinite(decrement[done])
-        active &= ~done
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            # no full step yet (before_full_step is inf): nothing is predicted
-            predicted = np.where(np.isfinite(before_full_step),
-                                 decrement**3 / before_full_step**2, np.inf)
-        last = (active & (decrement <= np.sqrt(tol)) & (decrement < before_full_step)
-                & (predicted <= tol / 10))
-        params[last] = np.maximum(params[last] + step[last], lower)
-        converged[last] = True
-        active &= ~last
-        if not active.any():
-            break
-        searching = active.copy()
-        scale = np.ones(n_problems)
-        for halving in range(60):
-            candidate = np.where(searching[:, None],
-                                 np.maximum(params + scale[:, None] * step, lower), params)
-            which = np.flatnonzero(searching)
-            new_loss, new_grad, new_hess = evaluate(candidate, which)
-            change = np.einsum("ij,ij->i", grad[which], candidate[which] - params[which])
-            good = new_loss <= loss[which] + 1e-4 * change
-            accepted = which[good]
-            before_full_step[accepted] = decrement[accepted] if halving == 0 else np.inf
-            params[accepted] = candidate[accepted]
-            loss[accepted], grad[accepted], hess[accepted] = (
-                new_loss[good], new_grad[good], new_hess[good]
-            )
-            searching[accepted] = False
-            if not searching.any():
-                break
-            scale[searching] *= 0.5
-        else:
-            active &= ~searching  # no step lowered the loss: give up on those
-    return params, n_iter, converged
 
 
 def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
@@ -391,10 +295,10 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
 
     target_sums = start_evaluation = None
     if score_rows.xp is None:
-        moments = _feature_moments(
+        moments = feature_moments(
             lambda f: score_rows.reduce(lambda s, y, w: f(s, s * s, y, w), y, sample_weight),
             y, positives)
-        target_sums = _target_sums(moments[:1], n_total, counts[positives], targets)
+        target_sums = sums_against_targets(moments[:1], n_total, counts[positives], targets)
         start_evaluation = _platt_at_constant(start[:, 1], n_total, moments[0][0],
                                               moments[1][0], target_sums)
 
@@ -425,7 +329,7 @@ def _lower_start(start, evaluation, other, other_evaluation):
     return start, evaluation
 
 
-def _platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter):
+def platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter):
     """The :func:`reused` key of a Platt fit, or None for scores that are not a
     plain in-memory array."""
     scores = plain_array(score_rows)
@@ -450,28 +354,8 @@ def shared_platt_fit(score_rows, positives, y, sample_weight, targets, *, tol, m
         params.setflags(write=False)  # shared: copy before writing
         return params, n_iter, converged
 
-    key = _platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter)
+    key = platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter)
     return compute() if key is None else reused("Platt fit", kept, **key)
-
-
-def platt_start_of_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter):
-    """Beta calibration's start from Platt scaling's fit on the same problems, when
-    a comparison's fold holds it (else None: nothing is fitted here).
-
-    Beta's maps with ``a = b`` are Platt's (``log p - log(1 - p)`` is the score
-    itself), so Platt's optimum ``(a, b)`` gives ``(a, a, b)``, the best start
-    among them, the identity included. Problems whose Platt slope is not
-    positive (outside beta's bounds) start at the identity.
-    """
-    key = _platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter)
-    found = None if key is None else held("Platt fit", **key)
-    if found is None:
-        return None
-    slope, intercept = found[0].T
-    start = np.tile([1.0, 1.0, 0.0], (slope.shape[0], 1))
-    inside = slope > 0
-    start[inside] = np.column_stack([slope, slope, intercept])[inside]
-    return start
 
 
 def _platt_at_constant(b, n_total, score_sums, square_sums, target_sums):
@@ -488,119 +372,3 @@ def _platt_at_constant(b, n_total, score_sums, square_sums, target_sums):
     hess[:, 0, 0], hess[:, 1, 1] = c * square_sums, c * n_total
     hess[:, 0, 1] = hess[:, 1, 0] = c * score_sums
     return loss, grad, hess
-
-
-# --------------------------------------------------------------------------- #
-# Beta: sigmoid(a log p + b (-log(1 - p)) + c), a, b >= 0
-# --------------------------------------------------------------------------- #
-def beta_features(scores):
-    """``log p`` and ``-log(1 - p)`` of ``p = sigmoid(score)``, without overflow."""
-    log_p, log_q = log_sigmoid_pair(scores)
-    return log_p, np.negative(log_q, out=log_q)
-
-
-# the beta features of in-memory scores are computed once when they take at most
-# this many values (128 MiB of float64); beyond, block by block at every pass
-_CACHED_FEATURE_VALUES = 2**24
-
-
-class BetaFeatures:
-    """Where a beta fit reads each problem's features ``log p`` and
-    ``-log(1 - p)``: computed once for in-memory scores of modest size (two
-    float64 arrays, each feature's block contiguous, which every Newton pass
-    then reads), else from the scores in each block, for the problems still
-    searching only (bounded memory)."""
-
-    def __init__(self, score_rows):
-        n, n_problems = score_rows.n_rows, score_rows.n_columns
-        self.extra = ()
-        self.rows = score_rows
-        if _in_host_memory(score_rows) and 2 * n_problems * n <= _CACHED_FEATURE_VALUES:
-            log_p, minus_log_q = np.empty((n, n_problems)), np.empty((n, n_problems))
-            for rows, block in score_rows.blocks():
-                log_p[rows], minus_log_q[rows] = beta_features(block)
-            self.rows, self.extra = Rows(log_p), (minus_log_q,)
-
-    def reduce(self, func, columns, y, w):
-        """``func(log_p, minus_log_q, y, w)`` summed over the row blocks, for the
-        problems ``columns`` (all if None)."""
-        def pick(block):
-            return block if columns is None else np.take(block, columns, axis=1)
-
-        if self.extra:  # two features a row and problem: blocks of half as many rows
-            return self.rows.reduce(lambda lp, mq, y, w: func(pick(lp), pick(mq), y, w),
-                                    *self.extra, y, w, block_elements=BLOCK_ELEMENTS // 2)
-        return self.rows.reduce(lambda s, y, w: func(*beta_features(pick(s)), y, w), y, w)
-
-
-def _beta_block(log_p, minus_log_q, y, w, params):
-    """One block's sums at ``params`` (a :class:`_ParameterRows`), before the
-    targets (as :func:`_platt_block`, with the features ``log p``,
-    ``-log(1 - p)`` and 1)."""
-    a, b, c0 = params(log_p.shape[0])
-    u = log_p * a
-    v = minus_log_q * b
-    u += v
-    u += c0
-    softplus, p, c = _logistic_terms(u)
-    c_lp, c_mq = c * log_p, c * minus_log_q
-    # u and v are free again: weighted products go there
-    p_sums = [product_column_sums(p, log_p, w, out=u),
-              product_column_sums(p, minus_log_q, w, out=v), column_sums(p, w)]
-    return (
-        column_sums(softplus, w),
-        np.stack(p_sums, axis=1),
-        np.stack([product_column_sums(c_lp, log_p, w, out=u),
-                  product_column_sums(c_lp, minus_log_q, w, out=v),
-                  column_sums(c_lp, w), product_column_sums(c_mq, minus_log_q, w, out=p),
-                  column_sums(c_mq, w), column_sums(c, w)], axis=1),
-    )
-
-
-def _beta_pass(features, y, w, params, target_sums, which):
-    """The problems ``which``: their columns only, read from ``features`` (a
-    :class:`BetaFeatures`); ``target_sums`` as in :func:`_platt_pass`."""
-    columns = _subset(which, params.shape[0])
-    if columns is not None:
-        params = params[columns]
-    rows = _ParameterRows(params)
-    softplus, p_sums, moments = features.reduce(
-        lambda lp, mq, y, w: _beta_block(lp, mq, y, w, rows), columns, y, w)
-    t_lp, t_mq, t1 = (t[which] for t in target_sums)
-    loss = softplus - params[:, 0] * t_lp - params[:, 1] * t_mq - params[:, 2] * t1
-    grad = p_sums - np.column_stack([t_lp, t_mq, t1])
-    aa, ab, ac, bb, bc, cc = moments.T
-    hess = np.stack([np.stack([aa, ab, ac], axis=1), np.stack([ab, bb, bc], axis=1),
-                     np.stack([ac, bc, cc], axis=1)], axis=1)
-    return loss, grad, hess
-
-
-def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter, start=None):
-    """Minimise each problem's NLL of its beta map under ``a, b >= 0``.
-
-    :func:`projected_newton` with the exact 3 x 3 Hessian of every problem, all
-    problems in one pass per iteration, each started at ``start`` (by default
-    the identity ``(a, b, c) = (1, 1, 0)``). The features ``log p`` and ``-log(1 - p)`` are
-    computed once when the scores are in memory (see :class:`BetaFeatures`).
-
-    Returns
-    -------
-    params : ndarray of shape (n_problems, 3)
-    n_iter : ndarray of int
-    converged : ndarray of bool
-    """
-    n_total = total_weight(y.shape[0], sample_weight)
-    if start is None:
-        start = np.tile([1.0, 1.0, 0.0], (len(positives), 1))
-
-    features = BetaFeatures(score_rows)
-    moments = _feature_moments(lambda f: features.reduce(f, None, y, sample_weight),
-                               y, positives)
-    counts = np.bincount(y, weights=sample_weight, minlength=int(positives.max()) + 1)
-    target_sums = _target_sums(moments, n_total, counts[positives], targets)
-
-    def evaluate(at, which):
-        return _beta_pass(features, y, sample_weight, at, target_sums, which)
-
-    return projected_newton(evaluate, start, np.array([0.0, 0.0, -np.inf]), n_total,
-                            tol=tol, max_iter=max_iter)

@@ -3,8 +3,8 @@ others, the logits that the problems' predictions make again, and the
 log-sigmoids both need.
 
 Platt scaling, beta calibration, isotonic calibration and histogram binning fit
-one binary problem per class on these scores (:mod:`skcal._logistic` solves the
-first two). A binary logit matrix ``[0, s]`` is one problem on ``s``.
+one binary problem per class on these scores (:mod:`skcal._logistic` and
+:mod:`skcal._beta_fit` solve the first two). A binary logit matrix ``[0, s]`` is one problem on ``s``.
 """
 
 import numpy as np

@@ -6,12 +6,12 @@ from numpy.testing import assert_allclose
 from scipy.special import log_expit, log_softmax
 
 from skcal._blocks import Rows
+from skcal._beta_fit import beta_features
 from skcal._logistic import (
-    _feature_moments,
     _platt_at_constant,
     _platt_pass,
-    _target_sums,
-    beta_features,
+    feature_moments,
+    sums_against_targets,
 )
 from skcal._one_vs_rest import (
     log_odds,
@@ -54,9 +54,9 @@ def test_platt_start_without_a_pass_equals_the_pass(weighted):
     n_total = n if w is None else w.sum()
     targets = (np.full(k, 0.9), np.full(k, 0.02))
     rows = Rows(scores)
-    moments = _feature_moments(
+    moments = feature_moments(
         lambda f: rows.reduce(lambda s, y, w: f(s, s * s, y, w), y, w), y, positives)
-    target_sums = _target_sums(moments[:1], n_total, np.bincount(y, w, k), targets)
+    target_sums = sums_against_targets(moments[:1], n_total, np.bincount(y, w, k), targets)
     b = rng.normal(size=k)
     params = np.column_stack([np.zeros(k), b])
     expected = _platt_pass(rows, y, w, params, positives, targets, target_sums, positives)
@@ -105,7 +105,7 @@ def test_projected_newton_skips_the_pass_that_would_only_confirm_convergence():
     """Its last step is taken without a pass after it when quadratic convergence
     predicts the next decrement far below tol: the returned point was never
     evaluated, and its decrement, computed afresh, is below tol."""
-    from skcal._logistic import _newton_steps, projected_newton
+    from skcal._projected_newton import _newton_steps, projected_newton
 
     evaluate, n_problems, n = _logistic_problems()
     seen = []
@@ -131,7 +131,7 @@ def test_projected_newton_predicts_nothing_before_its_first_full_step():
     quadratic-convergence evidence: the step from it is checked by a pass like
     any other. On ``x^4`` Newton converges only linearly (``x -> 2x/3``), so a
     step taken unchecked from there would stop at a decrement far above tol."""
-    from skcal._logistic import projected_newton
+    from skcal._projected_newton import projected_newton
 
     def quartic(params, which):
         x = params[which, 0]
@@ -152,9 +152,8 @@ def test_platt_started_at_the_temperature_slope_takes_half_the_passes_on_a_real_
     Newton's first steps are poor; started at the better of it and the
     temperature fit's slope, the fit makes at most 60% of the passes, to the
     same optimum (1e-12 a sample)."""
-    from conftest import load_shared
-
     import skcal._logistic
+    from conftest import load_shared
     from skcal._logistic import class_score_rows, fit_platt, one_vs_rest_targets
     from skcal._optimize import fit_inverse_temperature
 
