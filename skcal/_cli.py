@@ -173,11 +173,13 @@ def _save_plot(comparison, path):
 def _compare(args):
     from ._compare import compare_calibrators
 
+    # the arguments first: a mistyped name fails before a large file is read
+    candidates = _candidates(args.methods)
+    if (args.test_scores is None) != (args.test_labels is None):
+        raise CommandError("give both --test-scores and --test-labels, or neither")
     scores = read_array(args.scores, what="SCORES", mmap=True)
     labels = _labels(read_array(args.labels, what="LABELS"))
     test = None
-    if (args.test_scores is None) != (args.test_labels is None):
-        raise CommandError("give both --test-scores and --test-labels, or neither")
     if args.test_scores is not None:
         test = (
             read_array(args.test_scores, what="--test-scores"),
@@ -192,7 +194,7 @@ def _compare(args):
     comparison = compare_calibrators(
         scores,
         labels,
-        calibrators=_candidates(args.methods),
+        calibrators=candidates,
         cv=args.cv,
         score_type=score_type,
         X_test=None if test is None else test[0],

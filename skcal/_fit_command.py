@@ -106,13 +106,14 @@ def _nll_after(calibrator, scores, y_index, write_proba):
 
 def run_fit(args, *, read_array, as_labels, make_calibrator, report_score_type, error):
     """Fit, report and optionally write; returns the exit status."""
+    score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
+    # the method first: a mistyped name fails before a large file is read
+    calibrator = make_calibrator(args.method, score_type)
     scores = read_array(args.scores, what="SCORES", mmap=True)
     labels = as_labels(read_array(args.labels, what="LABELS"))
     if scores.shape[0] != labels.shape[0]:
         raise error(f"SCORES has {scores.shape[0]} rows but LABELS has {labels.shape[0]}")
-    score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
     report_score_type(scores, score_type)
-    calibrator = make_calibrator(args.method, score_type)
     progress = _ProgressBar(scores.shape[0], enabled=not args.quiet and sys.stderr.isatty())
     try:
         with report_progress(progress):

@@ -177,6 +177,20 @@ def test_fit_errors_are_one_line(score_files, capsys, argv, message):
     assert message in err and len(err.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("argv", [
+    ["compare", "{d}/logits.npy", "{d}/y.npy", "--methods", "temperature", "magic"],
+    ["fit", "magic", "{d}/logits.npy", "{d}/y.npy"],
+])
+def test_a_mistyped_method_fails_before_the_scores_are_read(score_files, capsys, monkeypatch,
+                                                           argv):
+    opened = []
+    monkeypatch.setattr(np, "load", lambda *args, **kwargs: opened.append(args))
+    status = main([a.format(d=score_files) for a in argv])
+    assert status == 2
+    assert "Unknown calibration method 'magic'" in capsys.readouterr().err
+    assert opened == []
+
+
 def test_compare_says_how_it_read_the_scores_and_warns_on_logits_that_are_probabilities(
         score_files, capsys):
     status = main(["compare", str(score_files / "proba.csv"), str(score_files / "labels.csv"),
