@@ -70,7 +70,11 @@ def run_monitor(args, *, error):
     before = monitor.to_dict()["chunks"]
     last_before = before[-1]["chunk"] if before else None
     for path in args.production:
-        monitor.update(*read_period(path, args, error=error))
+        period = read_period(path, args, error=error)
+        try:
+            monitor.update(*period)
+        except ValueError as exc:  # say which file; nothing is saved
+            raise error(f"PRODUCTION {path}: {exc}") from exc
     state = monitor.to_dict()
     new = [row for row in state["chunks"] if last_before is None or row["chunk"] > last_before]
     _print_table(state["chunks"])

@@ -256,6 +256,29 @@ def test_command_line_runs_daily_with_a_state_file(tmp_path, capsys):
     assert len(json.loads(saved)["chunks"]) == 10
 
 
+def test_command_line_names_the_bad_file_and_saves_nothing_from_its_run(tmp_path, capsys):
+    rng = np.random.default_rng(12)
+    _write_period(tmp_path / "reference.npz", rng, 3000)
+    _write_period(tmp_path / "day1.npz", rng, 1000)
+    logits, y = stream(rng, 1000)
+    logits[7, 2] = np.nan
+    np.savez(tmp_path / "day2.npz", scores=logits, labels=y)
+    state = tmp_path / "state.json"
+    args = ["monitor", str(tmp_path / "reference.npz"), "--chunk-size", "500",
+            "--state", str(state)]
+    assert main(args[:2] + [str(tmp_path / "day1.npz")] + args[2:]) == 0
+    capsys.readouterr()
+    saved = state.read_text()
+    # a good file before the bad one in the same run is not saved either
+    day1_again = str(tmp_path / "day1.npz")
+    status = main(args[:2] + [day1_again, str(tmp_path / "day2.npz")] + args[2:])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"PRODUCTION {tmp_path / 'day2.npz'}: " in err and "non-finite" in err
+    assert len(err.strip().splitlines()) == 1
+    assert state.read_text() == saved
+
+
 def test_command_line_reads_csv_tables_with_named_columns(tmp_path, capsys):
     pd = pytest.importorskip("pandas", reason="CSV tables need pandas")
     rng = np.random.default_rng(11)
