@@ -10,13 +10,19 @@ from softmax(z / 2)). The yardstick is the time of 50 passes of
 after each comparison; each run's ratio is its time over the mean of those two
 (the machine's speed drifts, so ratios are paired with their own yardstick).
 The median ratio over ``--repeat`` runs is reported per ``--n-jobs`` (folds
-evaluated in parallel over that many processes). The share of each method is
+evaluated in parallel over that many processes), with the yardstick's median
+time and its page faults per pass: each pass allocates an 8 MB temporary, and
+whether the allocator hands back fresh pages (about 2000 faults a pass, which
+can double the yardstick's time) or reuses its heap depends on what the
+process did before, so the faults say which yardstick a ratio was taken
+against; the fewer, the stricter the ratio. The share of each method is
 its fit time summed over folds, over the total wall time (``n_jobs=1``).
 ``--rst`` writes the result for the documentation, ``--readme`` the README's
 section.
 """
 
 import argparse
+import resource
 import statistics
 import time
 
@@ -26,22 +32,30 @@ from scipy.special import logsumexp
 from skcal import compare_calibrators
 
 
+PASSES = 50
+
+
 def yardstick(logits):
+    """Seconds of ``PASSES`` logsumexp passes, and the page faults per pass."""
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     start = time.perf_counter()
-    for _ in range(50):
+    for _ in range(PASSES):
         logsumexp(logits, axis=1)
-    return time.perf_counter() - start
+    seconds = time.perf_counter() - start
+    return seconds, (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults) / PASSES
 
 
 def timed_runs(logits, y, args, n_jobs):
-    """(seconds, ratio to the yardstick) of each run, and the last comparison."""
+    """(seconds, ratio to the yardstick, the yardstick's seconds and faults per
+    pass, each the mean of before and after) of each run, and the last comparison."""
     runs, comparison, before = [], None, yardstick(logits)
     for _ in range(args.repeat):
         start = time.perf_counter()
         comparison = compare_calibrators(logits, y, cv=args.cv, n_jobs=n_jobs)
         seconds = time.perf_counter() - start
         after = yardstick(logits)
-        runs.append((seconds, seconds / ((before + after) / 2)))
+        stick, faults = ((b + a) / 2 for b, a in zip(before, after))
+        runs.append((seconds, seconds / stick, stick, faults))
         before = after
     return runs, comparison
 
@@ -71,16 +85,19 @@ def main():
     summary, shares = [], None
     for n_jobs in args.n_jobs:
         runs, comparison = timed_runs(logits, y, args, n_jobs)
-        seconds = statistics.median(s for s, _ in runs)
-        ratio = statistics.median(r for _, r in runs)
-        summary.append((f"n_jobs={n_jobs}", f"{seconds:.2f} s", f"{ratio:.1f}x",
-                        f"{min(r for _, r in runs):.1f}x - {max(r for _, r in runs):.1f}x"))
+        seconds = statistics.median(run[0] for run in runs)
+        ratios = [run[1] for run in runs]
+        summary.append((f"n_jobs={n_jobs}", f"{seconds:.2f} s",
+                        f"{statistics.median(ratios):.1f}x",
+                        f"{min(ratios):.1f}x - {max(ratios):.1f}x",
+                        f"{statistics.median(run[2] for run in runs):.2f} s",
+                        f"{statistics.median(run[3] for run in runs):.0f}"))
         if shares is None:
             print(comparison)
             shares = fit_shares(comparison, runs[-1][0], args.cv)
     print(f"\n{args.rows} x {args.classes} scores, {args.cv} folds, {args.repeat} runs each")
     header = ("folds in parallel", "median time", "median ratio to 50 logsumexp passes",
-              "range of ratios")
+              "range of ratios", "yardstick", "page faults a pass")
     for row in summary:
         print("  ".join(row))
     print(f"\n{'method':<24}{'share of the time (n_jobs=' + str(args.n_jobs[0]) + ')':>34}")
@@ -90,7 +107,9 @@ def main():
         return [f"Every default method, {args.cv} folds, {args.rows} x {args.classes} "
                 f"float64 scores, {args.repeat} runs each; each run's time over 50 "
                 f"{code}logsumexp{code} passes over the same matrix, measured just before "
-                "and after it:", ""]
+                "and after it (the yardstick's median time, and its page faults per pass: "
+                "about 2000 when the allocator hands each pass fresh pages, which can "
+                "double its time; the fewer, the stricter the ratio):", ""]
 
     share_text = ["", f"Share of the time of each method's fits (n_jobs={args.n_jobs[0]}; the "
                   "rest is prediction and metrics): " + ", ".join(
