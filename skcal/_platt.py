@@ -27,10 +27,11 @@ class PlattScaling(BaseCalibrator):
     the exact Hessian, started at the constant map (``a = 0``), or, within
     :func:`~skcal.compare_calibrators`, at the better of that and the
     temperature fit's slope (``a = 1 / T``, ``b = 0``) on the same fold (about
-    half the passes on real models; the same optimum to ``tol``). For ``K > 2`` classes, one sigmoid per class is fitted
-    one-vs-rest on that class's log-odds ``log p_k - log(1 - p_k)`` and the
-    ``K`` outputs are renormalised to sum to one; :class:`VectorScaling` is the
-    multinomial alternative, fitted jointly.
+    half the passes on real models; the same optimum to ``tol``). For
+    ``K > 2`` classes, one sigmoid per class is fitted one-vs-rest on that
+    class's log-odds ``log p_k - log(1 - p_k)`` and the ``K`` outputs are
+    renormalised to sum to one; :class:`VectorScaling` is the multinomial
+    alternative, fitted jointly.
 
     Parameters
     ----------
