@@ -33,7 +33,12 @@ class MatrixScaling(BaseCalibrator):
     coefficients are rotated onto the principal axes of the scores and scaled
     by the Hessian's exact diagonal in those axes, then corrected to be exact
     on each class's own scale and offset ``(W_kk, b_k)`` and along the
-    diagonal of ``W`` (the temperature). With ``K^2 + K``
+    diagonal of ``W`` (the temperature). A fit that after 8 iterations would,
+    at their rate, need more than 16 others (a confident model that confuses
+    classes in groups) continues in variables exact on each class's block of
+    the Hessian and on the scales and offsets of all classes together, at its
+    current point: on the CIFAR-100 DenseNet of the benchmarks, 40-52
+    iterations become 26-27 (the same penalised NLL to 1e-12). With ``K^2 + K``
     parameters it needs regularising: the ODIR penalties of Kull et al. (2019),
     one for the off-diagonal entries of ``W`` (toward 0) and one for the
     intercepts (toward the vector-scaling ones), plus ``alpha`` for the diagonal

@@ -1,5 +1,7 @@
 """Numerical solver of matrix scaling: the NLL of ``softmax(Z @ W.T + b)``,
-penalised, minimised by L-BFGS in variables scaled by its Hessian at the start.
+penalised, minimised by L-BFGS in variables scaled by its Hessian at the start
+(and, for a fit that converges slowly in them, at a later point through
+:mod:`skcal._class_blocks`).
 
 Like the other solvers (:mod:`skcal._optimize`), it sums over row blocks
 through :class:`~skcal._blocks.Rows`.
@@ -10,6 +12,7 @@ from scipy.linalg import solve_triangular
 from threadpoolctl import threadpool_limits
 
 from ._blocks import column_sums, total_weight
+from ._class_blocks import ClassBlockVariables, class_block_pass
 from ._optimize import (
     _evaluated_once,
     _minimize_round,
@@ -245,6 +248,26 @@ class _RotatedVariables:
         return self._stretched(self._corrected(scaled, self.inverse_root).ravel(), -1)
 
 
+# After this many L-BFGS iterations in the first variables (_RotatedVariables), a
+# fit that would need more than SLOW_REMAINING others at their rate continues in
+# exact class blocks from where it is (skcal._class_blocks): on the CIFAR-100
+# DenseNet of shared/data, 40-52 iterations become 26-27; fits on synthetic
+# scores and the other CIFAR models converge or keep their pace and never switch.
+SWITCH_AFTER = 8
+SLOW_REMAINING = 16
+
+
+def _slow(largest, n_iter, tol):
+    """Whether L-BFGS, whose largest gradient entries were ``largest`` over
+    ``n_iter`` iterations, would need more than ``SLOW_REMAINING`` more to
+    reach ``tol`` at their geometric rate."""
+    first, last = largest[0], min(largest[-3:])
+    if not (last > tol and first > last):
+        return False
+    rate = (last / first) ** (1.0 / n_iter)
+    return np.log(tol / last) / np.log(rate) > SLOW_REMAINING
+
+
 # BLAS on one thread: matrix scaling's products are per row block (at most
 # 2^16 values), too small for threads to pay, and between the many small calls of
 # an L-BFGS loop the idle threads of numpy's and scipy's BLAS busy-wait against
@@ -289,18 +312,42 @@ def _fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, int
         variables = _RotatedVariables(rotation, *evaluation[2:], diagonal_start=a0,
                                       alpha=alpha, off_diagonal=off_diagonal,
                                       intercept=intercept)
-    loss_grad = _evaluated_once(evaluation[:2], lambda params: matrix_scaling_loss_grad(
-        params, rows, y, sample_weight, n_total, center))
+    def evaluate(params):
+        return matrix_scaling_loss_grad(params, rows, y, sample_weight, n_total, center)
 
-    def objective(x):
-        params = variables.to_params(x)
-        loss, grad = loss_grad(params)
-        diff = params - start
-        return loss + 0.5 * diff @ (penalty * diff), variables.gradient(grad + penalty * diff)
+    def minimize(variables, evaluation, params, max_iter, watch=False):
+        loss_grad = _evaluated_once(evaluation, evaluate)
+        largest, iterations = [], []  # the largest gradient entry in x, per evaluation
 
-    x, result = _minimize_round(objective, variables.to_x(start), tol=tol, max_iter=max_iter,
-                                maxcor=30)
-    params = variables.to_params(x)
+        def objective(x):
+            params = variables.to_params(x)
+            loss, grad = loss_grad(params)
+            diff = params - start
+            grad_x = variables.gradient(grad + penalty * diff)
+            largest.append(np.abs(grad_x).max())
+            return loss + 0.5 * diff @ (penalty * diff), grad_x
+
+        def stop_if_slow():
+            iterations.append(len(largest))
+            if len(iterations) == SWITCH_AFTER and _slow(largest, len(iterations), tol):
+                raise StopIteration
+
+        x, result = _minimize_round(objective, variables.to_x(params), tol=tol,
+                                    max_iter=max_iter, maxcor=30,
+                                    callback=stop_if_slow if watch else None)
+        return variables.to_params(x), int(result.nit), result
+
+    # the first variables, until L-BFGS shows that it would converge slowly in them
+    params, n_iter, result = minimize(variables, evaluation[:2], start, max_iter,
+                                      watch=isinstance(variables, _RotatedVariables))
+    if result.status == 99:  # stopped as slow: continue in exact class blocks
+        evaluation, pieces = class_block_pass(rows, y, sample_weight, params, center, n_total)
+        try:
+            variables = ClassBlockVariables(pieces, penalty)
+        except np.linalg.LinAlgError:  # a class too thinly sampled: keep the first ones
+            pass
+        params, more, result = minimize(variables, evaluation, params, max_iter - n_iter)
+        n_iter += more
     W = params[: k * k].reshape(k, k)
     b = params[k * k :] - W @ center
-    return W, b - b.mean(), int(result.nit), bool(result.success)
+    return W, b - b.mean(), n_iter, bool(result.success)

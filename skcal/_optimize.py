@@ -323,7 +323,7 @@ def _evaluated_once(first, evaluate):
 
 
 def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
-                    ftol=64 * np.finfo(float).eps):
+                    ftol=64 * np.finfo(float).eps, callback=None):
     """L-BFGS-B on ``objective(x) -> (loss, gradient)`` in variables where the
     Hessian is about the identity, so that the Newton step is about ``-gradient``.
 
@@ -334,6 +334,8 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
     that first step exactly ``-gradient``; ``tol`` still bounds the largest
     gradient entry in ``x``. L-BFGS also stops when an iteration lowers the
     objective by less than ``ftol`` times it (or than ``ftol`` nats, below 1).
+    ``callback()``, if given, runs after every iteration and may raise
+    ``StopIteration`` to stop there (``result.status`` is then 99).
     Returns ``(x, result)``.
     """
     first = objective(x0)
@@ -348,5 +350,6 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
 
     result = minimize(scaled, x0 / scale, jac=True, method="L-BFGS-B",
                       options={"maxiter": max_iter, "gtol": tol * scale,
-                               "ftol": ftol, "maxcor": maxcor})
+                               "ftol": ftol, "maxcor": maxcor},
+                      callback=None if callback is None else lambda _: callback())
     return result.x * scale, result

@@ -118,6 +118,88 @@ def test_matrix_scaling_on_real_cifar100_halves():
     assert ms_nll < nll(y[held_out], vs.predict_proba(P[held_out])) + 0.005
 
 
+def _matrix_fit_with_switch(monkeypatch, logits, y, switch, **fit_params):
+    """MatrixScaling fitted with the switch to class blocks forced (``True``,
+    after 8 iterations whatever the rate), or never taken (``False``); also
+    how many class-block passes it made and the penalised objective it ended at."""
+    from skcal import _class_blocks, _matrix_fit
+
+    passes, objective = [], []
+    original_pass, original_minimize = _class_blocks.class_block_pass, _matrix_fit._minimize_round
+
+    def counted(*args, **kwargs):
+        passes.append(1)
+        return original_pass(*args, **kwargs)
+
+    def recorded(*args, **kwargs):
+        x, result = original_minimize(*args, **kwargs)
+        objective.append(result.fun)
+        return x, result
+
+    monkeypatch.setattr(_matrix_fit, "class_block_pass", counted)
+    monkeypatch.setattr(_matrix_fit, "_minimize_round", recorded)
+    monkeypatch.setattr(_matrix_fit, "SLOW_REMAINING", -1 if switch else 10**9)
+    fitted = MatrixScaling().fit(logits, y, **fit_params)
+    return fitted, len(passes), objective[-1]
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_matrix_scaling_switched_to_class_blocks_reaches_the_same_optimum(monkeypatch,
+                                                                        weighted):
+    """A fit continued in exact class blocks after 8 iterations stops where the
+    fit in the first variables does: the same penalised objective to 1e-11
+    (the NLL alone trades against the penalties along flat directions by a few
+    1e-9), the same map to the tolerance of both (30 classes, which take 11
+    iterations)."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=3.0, size=(4000, 30))
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    fit_params = {"sample_weight": rng.exponential(size=4000)} if weighted else {}
+    first, no_pass, first_objective = _matrix_fit_with_switch(monkeypatch, logits, y, False,
+                                                              **fit_params)
+    switched, one_pass, switched_objective = _matrix_fit_with_switch(monkeypatch, logits, y,
+                                                                     True, **fit_params)
+    assert (no_pass, one_pass) == (0, 1)
+    assert first.n_iter_ > 8
+    assert abs(switched_objective - first_objective) < 1e-11
+    weights = fit_params.get("sample_weight")
+    assert abs(nll(y, switched.predict_proba(logits), sample_weight=weights)
+               - nll(y, first.predict_proba(logits), sample_weight=weights)) < 1e-8
+    assert_allclose(switched.coef_, first.coef_, atol=1e-5)
+    assert_allclose(switched.predict_proba(logits), first.predict_proba(logits), atol=1e-6)
+
+
+def test_matrix_scaling_switched_to_class_blocks_reads_a_memory_map_as_an_array(
+        monkeypatch, tmp_path):
+    rng = np.random.default_rng(1)
+    logits = rng.normal(scale=3.0, size=(4000, 30))
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    np.save(tmp_path / "logits.npy", logits)
+    in_memory, _, _ = _matrix_fit_with_switch(monkeypatch, logits, y, True)
+    mapped, one_pass, _ = _matrix_fit_with_switch(
+        monkeypatch, np.load(tmp_path / "logits.npy", mmap_mode="r"), y, True)
+    assert one_pass == 1
+    assert_allclose(mapped.coef_, in_memory.coef_, rtol=1e-10, atol=1e-12)
+
+
+def test_matrix_scaling_on_a_real_model_switches_to_class_blocks_and_halves_its_iterations(
+        monkeypatch):
+    """The CIFAR-100 DenseNet of shared/data, whose confused classes leave the
+    first variables' Hessian spread over 0.1-4.8: 40 iterations in them, about
+    26 when the fit switches; the same NLL."""
+    data = load_shared("netcal_densenet-bc-100-cifar-100_test.npz")
+    fit, _ = seeded_halves(data["y"].shape[0])
+    P, y = data["probs"][fit], data["y"][fit]
+    switched = MatrixScaling().fit(P, y)  # the default rule: this fit is slow
+    first, _, first_objective = _matrix_fit_with_switch(monkeypatch, P, y, False)
+    assert first.n_iter_ >= 35
+    assert switched.n_iter_ <= 0.75 * first.n_iter_
+    _, one_pass, switched_objective = _matrix_fit_with_switch(monkeypatch, P, y, True)
+    assert one_pass == 1
+    assert abs(switched_objective - first_objective) < 1e-11
+    assert abs(nll(y, switched.predict_proba(P)) - nll(y, first.predict_proba(P))) < 1e-8
+
+
 # -------------------------------------------------------------------- beta
 def test_beta_recovers_a_known_distortion():
     """P(y = 1) = s^2 for uniform scores s: an overconfident model whose true map

@@ -15,6 +15,7 @@ from skcal._matrix_fit import (
     matrix_scaling_loss_grad,
 )
 from skcal._vector_fit import vector_scaling_loss_grad
+from skcal._optimize import as_rows
 from skcal._preconditioner import Preconditioner
 
 
@@ -224,3 +225,82 @@ def test_rotated_variables_are_exact_along_the_diagonal():
     exact = direction @ hessian @ direction + 2 * alpha * a0 @ a0
     x = variables.to_x(direction)
     np.testing.assert_allclose(x @ x, exact, rtol=1e-10)
+
+
+def _class_block_variables(monkeypatch, seed=4, n=500, k=5):
+    """Matrix scaling's class-block variables at a point ``[W | b]`` (every row
+    in each block, so that nothing is estimated), with the exact penalised
+    Hessian there (parameters W row-major, then b) and the penalty."""
+    from skcal import _class_blocks
+
+    monkeypatch.setattr(_class_blocks, "BLOCK_ROW_FRACTION", 1.0)
+    monkeypatch.setattr(_class_blocks, "OWN_ROW_STRIDE", 1)
+    rng = np.random.default_rng(seed)
+    Z = rng.normal(scale=3.0, size=(n, k))
+    y = np.argmax(Z / 2 + rng.gumbel(size=Z.shape), axis=1)
+    w = rng.exponential(size=n)
+    center = column_means(Z, w)
+    W, b = np.diag(rng.uniform(0.4, 0.8, size=k)) + 0.05 * rng.normal(size=(k, k)), \
+        rng.normal(scale=0.3, size=k)
+    params = np.r_[W.ravel(), b]
+    penalty = np.r_[np.where(~np.eye(k, dtype=bool).ravel(), 0.1, 0.002), np.full(k, 0.04)]
+    evaluation, pieces = _class_blocks.class_block_pass(as_rows(Z), y, w, params, center,
+                                                        w.sum())
+    m = k + 1
+    order = np.r_[[c * m + a for c in range(k) for a in range(k)], [c * m + k for c in range(k)]]
+    hessian = _matrix_hessian_block(Z, y, w, W, b, center) / w.sum()
+    exact = hessian[np.ix_(order, order)] + np.diag(penalty)
+    plain = matrix_scaling_loss_grad(params, Z, y, w, w.sum(), center)
+    return _class_blocks.ClassBlockVariables(pieces, penalty), exact, evaluation, plain
+
+
+def test_class_block_pass_evaluates_as_the_plain_pass(monkeypatch):
+    _, _, evaluation, plain = _class_block_variables(monkeypatch)
+    np.testing.assert_allclose(evaluation[0], plain[0], rtol=1e-12)
+    np.testing.assert_allclose(evaluation[1], plain[1], rtol=1e-10, atol=1e-14)
+
+
+def test_class_block_variables_are_exact_on_the_diagonal_scales_and_offsets(monkeypatch):
+    """Their metric on the ``2K`` directions ``(W_kk, b_k)`` of all classes is
+    the exact penalised Hessian there, the terms between classes included."""
+    variables, exact, _, _ = _class_block_variables(monkeypatch)
+    k = variables.k
+    own = np.r_[np.arange(k) * (k + 1), k * k + np.arange(k)]
+    metric = _metric(variables, k * (k + 1))
+    np.testing.assert_allclose(metric[np.ix_(own, own)], exact[np.ix_(own, own)], rtol=1e-9,
+                               atol=1e-12)
+    assert np.abs(exact[0, k + 1]) > 1e-3  # classes 0 and 1 are coupled there
+
+
+def test_class_block_variables_are_exact_on_each_class_block(monkeypatch):
+    """Within class ``k``'s parameters ``[W_k, b_k]``, on the directions that the
+    correction of the diagonal scales leaves alone, the metric is the exact
+    block of the penalised Hessian."""
+    variables, exact, _, _ = _class_block_variables(monkeypatch)
+    k = variables.k
+    metric = _metric(variables, k * (k + 1))
+    for c in range(k):
+        block = np.r_[c * k + np.arange(k), k * k + c]
+        # class c's directions whose factored images are orthogonal to its plane
+        images = variables.lower[c].T  # theta_c -> L_c^T theta_c
+        free = np.linalg.svd(variables.plane[c].T @ images)[2][2:].T
+        np.testing.assert_allclose(free.T @ metric[np.ix_(block, block)] @ free,
+                                   free.T @ exact[np.ix_(block, block)] @ free,
+                                   rtol=1e-9, atol=1e-12)
+
+
+def test_class_block_variables_re_express_the_same_function(monkeypatch):
+    variables, _, _, _ = _class_block_variables(monkeypatch, k=3)
+    Z, y, w = _problem(k=3)
+    center = column_means(Z, w)
+    rng = np.random.default_rng(5)
+    theta = rng.normal(size=12)
+    x = variables.to_x(theta)
+    np.testing.assert_allclose(variables.to_params(x), theta, rtol=1e-10, atol=1e-12)
+
+    def loss(x):
+        return matrix_scaling_loss_grad(variables.to_params(x), Z, y, w, w.sum(), center)[0]
+
+    numeric = np.array([(loss(x + 1e-6 * e) - loss(x - 1e-6 * e)) / 2e-6 for e in np.eye(12)])
+    gradient = matrix_scaling_loss_grad(theta, Z, y, w, w.sum(), center)[1]
+    np.testing.assert_allclose(variables.gradient(gradient), numeric, rtol=1e-5, atol=1e-8)
