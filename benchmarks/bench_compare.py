@@ -2,10 +2,12 @@
 
     python benchmarks/bench_compare.py [--rows 10000] [--classes 100] [--cv 5]
                                        [--n-jobs 1 2] [--repeat 5] [--rst OUT]
-                                       [--readme README.md]
+                                       [--readme README.md] [--data FILE.npz]
 
 Scores are synthetic float64 logits of an overconfident model (labels drawn
-from softmax(z / 2)). The yardstick is the time of 50 passes of
+from softmax(z / 2)), or with ``--data`` a real model's outputs from
+``../shared/data`` (its ``probs`` or ``logits_test`` and labels, as float64;
+``--rows`` and ``--classes`` are then the file's). The yardstick is the time of 50 passes of
 ``scipy.special.logsumexp`` over the same matrix, measured just before and just
 after each comparison; each run's ratio is its time over the mean of those two
 (the machine's speed drifts, so ratios are paired with their own yardstick).
@@ -60,6 +62,14 @@ def timed_runs(logits, y, args, n_jobs):
     return runs, comparison
 
 
+def real_scores(path):
+    """(scores, labels) of a shared/data file: its probabilities, or its test logits."""
+    with np.load(path, allow_pickle=False) as data:
+        if "probs" in data.files:
+            return data["probs"].astype(np.float64), data["y"]
+        return data["logits_test"].astype(np.float64), data["y_test"]
+
+
 def fit_shares(comparison, seconds, n_splits):
     """Each method's fit time summed over the folds, in % of the run's time."""
     results = comparison.cv_results_
@@ -77,10 +87,16 @@ def main():
     parser.add_argument("--rst", metavar="OUT", help="also write the result as reStructuredText")
     parser.add_argument("--readme", metavar="README",
                         help="also replace the README's bench_compare section")
+    parser.add_argument("--data", metavar="FILE.npz",
+                        help="a real model's outputs (shared/data) instead of synthetic logits")
     args = parser.parse_args()
-    rng = np.random.default_rng(0)
-    logits = rng.normal(scale=4.0, size=(args.rows, args.classes))
-    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    if args.data:
+        logits, y = real_scores(args.data)
+        args.rows, args.classes = logits.shape
+    else:
+        rng = np.random.default_rng(0)
+        logits = rng.normal(scale=4.0, size=(args.rows, args.classes))
+        y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
     compare_calibrators(logits[:2000], y[:2000], cv=args.cv)  # imports, first calls
     summary, shares = [], None
     for n_jobs in args.n_jobs:
