@@ -22,9 +22,8 @@ import numpy as np
 from scipy.linalg import cholesky
 from scipy.linalg.lapack import dtrtri
 
-from ._optimize import _residual_in_place, _softmax_in_place
-
 from ._blocks import BLOCK_ELEMENTS
+from ._optimize import _residual_in_place, _softmax_in_place
 
 # each class's block is summed over this fraction of the rows (of every row block)
 BLOCK_ROW_FRACTION = 0.02
@@ -56,8 +55,8 @@ def _class_block_sums(z, y, w, W, b, center):
     importance_sums = np.stack([by_class.sum(axis=1),
                                 np.take_along_axis(by_class, kept, axis=1).sum(axis=1)])
     # between the diagonal scales and offsets of all classes: [w p z_k, w p] against
-    # [p z_k, p], summed over a strided subset of the rows (scaled to all of them)
-    # (both parts from the same rows, so that the estimate is a Hessian: positive)
+    # [p z_k, p] and the diagonal terms, both over the same strided subset of the
+    # rows (so that the estimate stays a positive definite Hessian), scaled to all
     every = slice(None, None, OWN_ROW_STRIDE)
     p, centred_rows = proba[every], centred[every]
     p_weighted = p if w is None else weighted[every]
