@@ -31,6 +31,16 @@ BLOCK_ROW_FRACTION = 0.02
 OWN_ROW_STRIDE = 4
 
 
+def class_rows(params, k):
+    """``[W | b]`` (``W`` row-major, then ``b``) as one row per class, ``[W_k, b_k]``."""
+    return np.column_stack([params[: k * k].reshape(k, k), params[k * k :]])
+
+
+def from_class_rows(rows):
+    """The inverse of :func:`class_rows`."""
+    return np.concatenate([rows[:, :-1].ravel(), rows[:, -1]])
+
+
 def _class_block_sums(z, y, w, W, b, center):
     """One row block's loss and gradient sums at ``(W, b)`` (the scores
     uncentred, ``b`` for them), and the sums behind :class:`ClassBlockVariables`."""
@@ -160,19 +170,14 @@ class ClassBlockVariables:
         change = (minus_eye @ coordinates).reshape(self.k, 2)
         return blocks + np.einsum("kia,ka->ki", self.plane, change)
 
-    def _as_matrix(self, params):
-        k = self.k
-        return np.column_stack([params[: k * k].reshape(k, k), params[k * k :]])
-
     def to_x(self, params):
-        factored = np.einsum("kji,kj->ki", self.lower, self._as_matrix(params))
+        factored = np.einsum("kji,kj->ki", self.lower, class_rows(params, self.k))
         return self._corrected(factored, self.root).ravel()
 
     def to_params(self, x):
         factored = self._corrected(x.reshape(self.k, self.k + 1), self.inverse_root)
-        theta = np.einsum("kji,kj->ki", self.inverse, factored)
-        return np.concatenate([theta[:, :-1].ravel(), theta[:, -1]])
+        return from_class_rows(np.einsum("kji,kj->ki", self.inverse, factored))
 
     def gradient(self, grad_params):
-        factored = np.einsum("kij,kj->ki", self.inverse, self._as_matrix(grad_params))
+        factored = np.einsum("kij,kj->ki", self.inverse, class_rows(grad_params, self.k))
         return self._corrected(factored, self.inverse_root).ravel()

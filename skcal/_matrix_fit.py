@@ -12,7 +12,12 @@ from scipy.linalg import solve_triangular
 from threadpoolctl import threadpool_limits
 
 from ._blocks import column_sums, total_weight
-from ._class_blocks import ClassBlockVariables, class_block_pass
+from ._class_blocks import (
+    ClassBlockVariables,
+    class_block_pass,
+    class_rows,
+    from_class_rows,
+)
 from ._optimize import (
     _evaluated_once,
     _minimize_round,
@@ -221,13 +226,6 @@ class _RotatedVariables:
         X[:, k] += change[:, 1]
         return X
 
-    def _as_matrix(self, params):
-        k = self.k
-        return np.column_stack([params[: k * k].reshape(k, k), params[k * k :]])
-
-    def _as_params(self, matrix):
-        return np.concatenate([matrix[:, :-1].ravel(), matrix[:, -1]])
-
     def _stretched(self, x, power):
         """``x`` stretched by ``stretch ** power`` along the diagonal's direction."""
         if self.stretch == 0.0:
@@ -235,16 +233,16 @@ class _RotatedVariables:
         return x + (self.stretch**power - 1.0) * (self.direction @ x) * self.direction
 
     def to_x(self, params):
-        scaled = (self._as_matrix(params) @ self.rotation) * self.scale
+        scaled = (class_rows(params, self.k) @ self.rotation) * self.scale
         return self._stretched(self._corrected(scaled, self.root).ravel(), 1)
 
     def to_params(self, x):
         x = self._stretched(x, -1)
         scaled = self._corrected(x.reshape(self.scale.shape), self.inverse_root)
-        return self._as_params((scaled / self.scale) @ self.rotation.T)
+        return from_class_rows((scaled / self.scale) @ self.rotation.T)
 
     def gradient(self, grad_params):
-        scaled = (self._as_matrix(grad_params) @ self.rotation) / self.scale
+        scaled = (class_rows(grad_params, self.k) @ self.rotation) / self.scale
         return self._stretched(self._corrected(scaled, self.inverse_root).ravel(), -1)
 
 
@@ -317,7 +315,8 @@ def _fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, int
 
     def minimize(variables, evaluation, params, max_iter, watch=False):
         loss_grad = _evaluated_once(evaluation, evaluate)
-        largest, iterations = [], []  # the largest gradient entry in x, per evaluation
+        largest = []  # the largest gradient entry in x, per evaluation
+        iterations = [0]
 
         def objective(x):
             params = variables.to_params(x)
@@ -328,8 +327,8 @@ def _fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, int
             return loss + 0.5 * diff @ (penalty * diff), grad_x
 
         def stop_if_slow():
-            iterations.append(len(largest))
-            if len(iterations) == SWITCH_AFTER and _slow(largest, len(iterations), tol):
+            iterations[0] += 1
+            if iterations[0] == SWITCH_AFTER and _slow(largest, SWITCH_AFTER, tol):
                 raise StopIteration
 
         x, result = _minimize_round(objective, variables.to_x(params), tol=tol,
