@@ -95,13 +95,13 @@ def _beta_block(log_p, minus_log_q, y, w, params):
     v = minus_log_q * b
     u += v
     u += c0
-    softplus, p, c = logistic_terms(u)
+    softplus_sums, p, c = logistic_terms(u, w)
     c_lp, c_mq = c * log_p, c * minus_log_q
     # u and v are free again: weighted products go there
     p_sums = [product_column_sums(p, log_p, w, out=u),
               product_column_sums(p, minus_log_q, w, out=v), column_sums(p, w)]
     return (
-        column_sums(softplus, w),
+        softplus_sums,
         np.stack(p_sums, axis=1),
         np.stack([product_column_sums(c_lp, log_p, w, out=u),
                   product_column_sums(c_lp, minus_log_q, w, out=v),
