@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose
-from scipy.special import log_expit, log_softmax
+from scipy.special import expit, log_expit, log_softmax
 
 from skcal._blocks import Rows
 from skcal._beta_fit import beta_features
@@ -11,6 +11,7 @@ from skcal._logistic import (
     _platt_at_constant,
     _platt_pass,
     feature_moments,
+    logistic_terms,
     sums_against_targets,
 )
 from skcal._one_vs_rest import (
@@ -34,6 +35,23 @@ def test_log_sigmoids_equal_scipys_log_expit_everywhere():
     assert_allclose(log_q, log_expit(-t), rtol=1e-15, atol=0)
     assert_allclose(log_sigmoid(t), log_p, rtol=0, atol=0)
     assert np.all(np.isfinite(log_p)) and np.all(log_p <= 0)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_logistic_terms_sum_softplus_over_many_rows_as_logaddexp_does(weighted):
+    # 2500 rows: the unweighted sums multiply factors over three groups of rows
+    rng = np.random.default_rng(3)
+    # scales 30, 1 and 0.1: factors near 1, spread, and near 2 (whose product
+    # over all rows would overflow)
+    u = np.concatenate([rng.normal(scale=[30.0, 1.0, 0.1], size=(2497, 3)),
+                        [[-800.0, 800.0, 0.0], [1e-300, -36.7, 36.7], [745.0, -745.0, 0.5]]])
+    w = rng.random(u.shape[0]) * 3.0 if weighted else None
+    softplus_sums, p, c = logistic_terms(u.copy(), w)
+    softplus = np.logaddexp(0.0, u)
+    exact = softplus.sum(axis=0) if w is None else w @ softplus
+    assert_allclose(softplus_sums, exact, rtol=1e-14, atol=0)
+    assert_allclose(p, expit(u), rtol=1e-15, atol=1e-300)
+    assert_allclose(c, expit(u) * expit(-u), rtol=1e-15, atol=1e-300)
 
 
 def test_beta_features_are_log_p_and_minus_log_one_minus_p():
