@@ -8,9 +8,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
-from ._binning import _COUNTED_BINS, bin_edges, binned_sums, equal_mass_ranks
+from ._binning import _COUNTED_BINS, bin_edges, bin_index, equal_mass_ranks
 from ._blocks import total_weight, weighted_sum
 from ._one_vs_rest import (
+    class_probability_groups,
+    class_probability_matrix,
     class_score_groups,
     class_score_matrix,
     logits_from_class_probabilities,
@@ -128,7 +130,8 @@ class HistogramBinning(BaseCalibrator):
         for k, proba, class_edges in self._class_probabilities(logits, sample_weight):
             is_positive = y == k
             rate = (weighted_sum(is_positive, sample_weight) + 1.0) / (total + 2.0)
-            weight, _, positive = binned_sums(proba, is_positive, sample_weight, class_edges)
+            weight, positive = _bin_weights(bin_index(proba, class_edges), is_positive,
+                                            sample_weight, self.n_bins)
             m = self.prior_strength
             with np.errstate(invalid="ignore", divide="ignore"):
                 frequency = (positive + m * rate) / (weight + m)
@@ -139,12 +142,24 @@ class HistogramBinning(BaseCalibrator):
     def _class_probabilities(self, logits, sample_weight):
         """(class, its one-vs-rest probabilities, its bin edges) per problem, a
         group of classes at a time (memory grows with one group, not with the
-        matrix)."""
+        matrix).
+
+        Equal-width bins take the probabilities as ``softmax(logits)``
+        (:func:`class_probability_groups`); equal-mass bins as the sigmoid of
+        the one-vs-rest log-odds, whose sorted values a comparison shares with
+        isotonic calibration. Unweighted, their edges are order statistics of
+        those scores, and sigmoid keeps their order: taken from the sorted
+        scores (see :func:`sorted_by_class`), they are those of the
+        probabilities, bit for bit.
+        """
+        if self.strategy == "uniform":
+            class_edges = np.linspace(0.0, 1.0, self.n_bins + 1)
+            for positives, proba in class_probability_groups(logits):
+                for row, k in enumerate(positives):
+                    yield k, proba[row], class_edges
+            return
         n_rows = logits.shape[0]
-        # unweighted equal-mass edges are order statistics of the scores, and
-        # sigmoid keeps their order: taken from the sorted scores (see
-        # sorted_by_class), they are those of the probabilities, bit for bit
-        from_sorted = self.strategy == "quantile" and sample_weight is None and n_rows > 0
+        from_sorted = sample_weight is None and n_rows > 0
         ranks = equal_mass_ranks(n_rows, self.n_bins) if from_sorted else None
         for positives, scores in class_score_groups(logits):
             proba = expit(scores.T)  # one class per row: each class's values contiguous
@@ -159,8 +174,10 @@ class HistogramBinning(BaseCalibrator):
                 yield k, proba[row], class_edges
 
     def _apply_map(self, logits, *, bin_edges_, bin_proba_):
-        scores = class_score_matrix(logits)
-        proba = expit(scores)
+        if self.strategy == "uniform":
+            proba = class_probability_matrix(logits)
+        else:
+            proba = expit(class_score_matrix(logits))
         n_bins = bin_proba_.shape[1]
         if n_bins > _COUNTED_BINS:
             calibrated = np.empty_like(proba)
@@ -173,3 +190,13 @@ class HistogramBinning(BaseCalibrator):
                 index += proba > edge
             calibrated = bin_proba_.ravel()[index]
         return logits_from_class_probabilities(calibrated)
+
+
+def _bin_weights(index, is_positive, sample_weight, n_bins):
+    """The total weight and the positive weight in each bin (bins ``index``)."""
+    positive_index = index[is_positive]
+    if sample_weight is None:
+        return (np.bincount(index, minlength=n_bins).astype(np.float64),
+                np.bincount(positive_index, minlength=n_bins).astype(np.float64))
+    return (np.bincount(index, weights=sample_weight, minlength=n_bins),
+            np.bincount(positive_index, weights=sample_weight[is_positive], minlength=n_bins))

@@ -8,6 +8,7 @@ one binary problem per class on these scores (:mod:`skcal._logistic` and
 """
 
 import numpy as np
+from scipy.special import expit
 
 from . import _device_kernels as device
 from ._blocks import Rows
@@ -122,6 +123,44 @@ def class_score_groups(logits):
     row_facts = _one_vs_rest_rows_blocked(logits)
     for columns in groups:
         yield list(columns), _one_vs_rest_columns(logits, columns, row_facts)
+
+
+def class_probability_groups(logits):
+    """Each class's one-vs-rest probability ``softmax(logits)_k``, a group of
+    classes at a time: yields ``(positives, proba)`` with ``proba`` of shape
+    (group, n), each class's values contiguous (for a binary problem, the one
+    problem's ``sigmoid`` of its logit).
+
+    These are :func:`~scipy.special.expit` of :func:`class_score_groups`'
+    log-odds to a few ulps, from two exponentials a value instead of three
+    and a logarithm; memory grows with one group, as there.
+    """
+    if logits.shape[1] == 2:
+        yield [1], expit(class_score_matrix(logits).T)
+        return
+    n_rows, n_classes = logits.shape
+    normalizer = _log_normalizers(logits)
+    size = max(1, min(n_classes, _SCORE_GROUP_VALUES // max(1, n_rows)))
+    for first in range(0, n_classes, size):
+        columns = np.arange(first, min(first + size, n_classes))
+        proba = np.empty((columns.shape[0], n_rows))
+        np.subtract(np.asarray(logits[:, columns], dtype=np.float64).T, normalizer, out=proba)
+        yield list(columns), np.exp(proba, out=proba)
+
+
+def class_probability_matrix(logits):
+    """The one-vs-rest probabilities of :func:`class_probability_groups`, shape
+    (n_samples, n_problems)."""
+    if logits.shape[1] == 2:
+        return expit(class_score_matrix(logits))
+    proba = np.asarray(logits, dtype=np.float64) - _log_normalizers(logits)[:, None]
+    return np.exp(proba, out=proba)
+
+
+def _log_normalizers(logits):
+    """``logsumexp`` of each row, from :func:`_one_vs_rest_rows`' facts."""
+    _, top_logit, rest = _one_vs_rest_rows_blocked(logits)
+    return top_logit + np.log1p(rest)
 
 
 def sorted_by_class(logits, columns, scores):

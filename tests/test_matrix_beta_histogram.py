@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy.optimize import check_grad
+from scipy.special import expit
 
 from conftest import load_shared, sample_labels, seeded_halves, softmax
 from skcal import (
@@ -360,6 +361,30 @@ def test_grouped_one_vs_rest_scores_are_the_whole_matrix_bitwise(monkeypatch, dt
     assert len(groups) == 6
     assert [k for positives, _ in groups for k in positives] == list(range(23))
     np.testing.assert_array_equal(np.concatenate([g for _, g in groups], axis=1), whole)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_grouped_class_probabilities_are_the_sigmoid_of_the_log_odds_and_predicts(
+        monkeypatch, dtype):
+    """Equal-width histogram binning reads each class's probability as
+    softmax(logits), a group of classes at a time: within a few ulps of the
+    sigmoid of its one-vs-rest log-odds, and bit for bit what predict computes
+    (so a calibration row falls in the same bin when it is predicted)."""
+    import skcal._one_vs_rest as scores_module
+
+    rng = np.random.default_rng(1)
+    logits = (5 * rng.normal(size=(700, 23))).astype(dtype)
+    logits[0, 3] = 60.0  # a row whose top class holds all the mass
+    monkeypatch.setattr(scores_module, "_SCORE_GROUP_VALUES", 3000)  # groups of 4 classes
+    groups = list(scores_module.class_probability_groups(logits))
+    assert len(groups) == 6
+    assert [k for positives, _ in groups for k in positives] == list(range(23))
+    grouped = np.concatenate([proba for _, proba in groups], axis=0).T
+    assert all(proba.flags.c_contiguous for _, proba in groups)
+    np.testing.assert_array_equal(grouped, scores_module.class_probability_matrix(logits))
+    sigmoid = expit(scores_module.one_vs_rest_logits(logits))
+    np.testing.assert_allclose(grouped, sigmoid, rtol=1e-13, atol=1e-300)
+    np.testing.assert_allclose(grouped.sum(axis=1), 1.0, rtol=1e-14)
 
 
 @settings(max_examples=200, deadline=None)
