@@ -139,7 +139,7 @@ def warn_separated(separated, hint=""):
 
 
 # Rows whose factors 1 + exp(-|u|) (each in [1, 2]) are multiplied before one
-# logarithm: their product stays below 2^1000, far from overflow.
+# logarithm: their product stays below 2^1000, within float64's range (2^1024).
 _PRODUCT_ROWS = 1000
 
 
@@ -150,8 +150,8 @@ def logistic_terms(u, w=None):
 
     ``softplus(u) = max(u, 0) + log(1 + exp(-|u|))``. Unweighted, the logarithms
     of each column are taken of products of up to ``_PRODUCT_ROWS`` factors
-    ``1 + exp(-|u|)``, one logarithm for many elements (the elementwise
-    ``log1p`` cost a third of the whole); the sums agree to a few units in the
+    ``1 + exp(-|u|)``, one logarithm for many elements (an elementwise
+    ``log1p`` cost a third of a Platt pass); the sums agree to a few units in the
     last place of the total (the factors are rounded as ``1 + e`` is for the
     probabilities anyway).
 
