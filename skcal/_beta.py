@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._beta_fit import beta_features, fit_beta, platt_start_of_beta
-from ._logistic import class_score_rows, one_vs_rest_targets, warn_separated
+from ._logistic import fit_class_groups, one_vs_rest_targets, warn_separated
 from ._one_vs_rest import class_score_matrix, logits_from_class_log_odds
 from ._warnings import warn
 
@@ -116,17 +116,18 @@ class BetaCalibration(BaseCalibrator):
         self.max_iter = max_iter
 
     def _fit_map(self, logits, y, sample_weight):
-        score_rows, positives = class_score_rows(logits)
-        *targets, separated = one_vs_rest_targets(
-            score_rows, positives, y, sample_weight, smoothing=False
-        )
+        def fit_group(score_rows, positives):
+            *targets, separated = one_vs_rest_targets(
+                score_rows, positives, y, sample_weight, smoothing=False
+            )
+            start = platt_start_of_beta(score_rows, positives, y, sample_weight, targets,
+                                        tol=self.tol, max_iter=self.max_iter)
+            return (*fit_beta(score_rows, positives, y, sample_weight, targets,
+                              tol=self.tol, max_iter=self.max_iter, start=start),
+                    separated)
+
+        params, n_iter, converged, separated = fit_class_groups(logits, fit_group)
         warn_separated(separated)
-        start = platt_start_of_beta(score_rows, positives, y, sample_weight, targets,
-                                    tol=self.tol, max_iter=self.max_iter)
-        params, n_iter, converged = fit_beta(
-            score_rows, positives, y, sample_weight, targets,
-            tol=self.tol, max_iter=self.max_iter, start=start,
-        )
         if not converged.all():
             warn(
                 f"Beta calibration did not converge in {self.max_iter} Newton iterations "

@@ -9,7 +9,10 @@ problems share the data, so each pass over the rows evaluates all of them: the
 scores of a block are computed from its logits, used, and dropped. The work is
 then ``O(block)`` in memory whether the logits are in memory, in a file or on a
 Dask cluster, and one Newton iteration is one pass for all classes
-(:func:`~skcal._projected_newton.projected_newton`).
+(:func:`~skcal._projected_newton.projected_newton`). In-memory logits
+with too many scores to form whole are fitted a group of classes at a time
+(:func:`fit_class_groups`), each group's scores formed once for all its
+passes.
 """
 
 
@@ -26,6 +29,7 @@ from ._blocks import (
 )
 from ._one_vs_rest import (
     WHOLE_SCORE_VALUES,
+    class_score_groups,
     class_score_matrix,
     class_scores,
     log_sigmoid,
@@ -49,6 +53,49 @@ def class_score_rows(logits):
     if in_host_memory(rows) and n_problems * rows.n_rows <= WHOLE_SCORE_VALUES:
         return Rows(class_score_matrix(rows.read())), positives
     return rows.then(lambda block: class_scores(block)[0], n_columns=n_problems), positives
+
+
+def class_problem_groups(logits):
+    """The one-vs-rest problems of ``logits`` (an array or Rows) in groups of
+    classes: yields ``(score_rows, positives)`` as :func:`class_score_rows` does.
+
+    One group of every problem, except for in-memory logits whose scores are
+    too many to form whole (:data:`WHOLE_SCORE_VALUES`): there, the groups of
+    :func:`class_score_groups`, each group's scores formed once (about 8 MiB)
+    for every pass of its fit instead of recomputed from the logits at each
+    pass (the logarithm and two exponentials of the log-odds were most of a
+    pass).
+    """
+    rows = logits if isinstance(logits, Rows) else Rows(logits)
+    array = plain_array(rows)
+    if array is None or rows.n_columns == 2 or rows.n_columns * rows.n_rows <= WHOLE_SCORE_VALUES:
+        yield class_score_rows(rows)
+        return
+    for positives, scores in class_score_groups(array):
+        yield Rows(scores), np.array(positives)
+
+
+def fit_class_groups(logits, fit_group):
+    """``fit_group(score_rows, positives)`` on every group of
+    :func:`class_problem_groups`; its results (a tuple of per-problem arrays
+    and lists) joined in class order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def first_scores(score_rows, positives):
+    ...     return score_rows.read()[0], [int(k) for k in positives]
+    >>> scores, classes = fit_class_groups(np.array([[0.0, 1.0, 2.0]]), first_scores)
+    >>> scores.round(3).tolist(), classes
+    ([-2.313, -1.127, 0.687], [0, 1, 2])
+    """
+    parts = [fit_group(score_rows, positives)
+             for score_rows, positives in class_problem_groups(logits)]
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate(results) if isinstance(results[0], np.ndarray)
+                 else [item for result in results for item in result]
+                 for results in zip(*parts))
 
 
 def in_host_memory(rows):

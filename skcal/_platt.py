@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import Interval
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
 from ._logistic import (
-    class_score_rows,
+    fit_class_groups,
     one_vs_rest_targets,
     shared_platt_fit,
     warn_separated,
@@ -132,18 +132,20 @@ class PlattScaling(BaseCalibrator):
         self.max_iter = max_iter
 
     def _fit_map(self, logits, y, sample_weight):
-        score_rows, positives = class_score_rows(logits)
-        *targets, separated = one_vs_rest_targets(
-            score_rows, positives, y, sample_weight, self.smoothing
-        )
-        warn_separated(separated, " Use more calibration data, or smoothing=True throughout.")
         # in a comparison's fold, the temperature fit's slope is one start of
         # every class's map (alone, its fit would cost more than it saves)
         slope = held_inverse_temperature(logits, y, sample_weight)
-        params, n_iter, converged = shared_platt_fit(
-            score_rows, positives, y, sample_weight, targets,
-            tol=self.tol, max_iter=self.max_iter, slope=slope,
-        )
+
+        def fit_group(score_rows, positives):
+            *targets, separated = one_vs_rest_targets(
+                score_rows, positives, y, sample_weight, self.smoothing
+            )
+            return (*shared_platt_fit(score_rows, positives, y, sample_weight, targets,
+                                      tol=self.tol, max_iter=self.max_iter, slope=slope),
+                    separated)
+
+        params, n_iter, converged, separated = fit_class_groups(logits, fit_group)
+        warn_separated(separated, " Use more calibration data, or smoothing=True throughout.")
         if not converged.all():
             warn(
                 f"Platt scaling did not converge in {self.max_iter} Newton "

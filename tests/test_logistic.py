@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, log_expit, log_softmax
 
+from skcal import BetaCalibration, PlattScaling
 from skcal._blocks import Rows
 from skcal._beta_fit import beta_features
 from skcal._logistic import (
@@ -198,3 +199,36 @@ def test_platt_started_at_the_temperature_slope_takes_half_the_passes_on_a_real_
         fits[start] = (sum(passes), (np.logaddexp(0, u) - t * u).mean(axis=0))
     assert fits["slope"][0] <= 0.6 * fits["constant"][0]
     assert_allclose(fits["slope"][1], fits["constant"][1], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("Calibrator", [PlattScaling, BetaCalibration])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_one_vs_rest_fits_in_groups_of_classes_equal_the_fit_of_all_at_once(
+        monkeypatch, Calibrator, weighted):
+    """Logits whose one-vs-rest scores are too many to form whole are fitted a
+    group of classes at a time: the same maps as all classes in one fit, and one
+    warning naming every separated class, whichever group holds it."""
+    import skcal._logistic as logistic_module
+    import skcal._one_vs_rest as scores_module
+
+    rng = np.random.default_rng(3)
+    n, k = 600, 23
+    logits = (3 * rng.normal(size=(n, k))).astype(np.float32)
+    y = np.argmax(logits / 2 + rng.gumbel(size=(n, k)), axis=1)
+    logits[:, 17] = np.where(y == 17, 40.0, -40.0)  # class 17 separated, in the fifth group
+    weights = rng.uniform(0.0, 2.0, size=n) if weighted else None
+    with pytest.warns(UserWarning, match=r"column\(s\) \[17\]"):
+        whole = Calibrator().fit(logits, y, sample_weight=weights)
+
+    monkeypatch.setattr(logistic_module, "WHOLE_SCORE_VALUES", 1000)
+    monkeypatch.setattr(scores_module, "_SCORE_GROUP_VALUES", 2400)  # groups of 4 classes
+    groups = list(logistic_module.class_problem_groups(logits))
+    assert [positives.tolist() for _, positives in groups][:2] == [[0, 1, 2, 3], [4, 5, 6, 7]]
+    assert len(groups) == 6
+    with pytest.warns(UserWarning, match=r"column\(s\) \[17\]"):
+        grouped = Calibrator().fit(logits, y, sample_weight=weights)
+    assert_allclose(grouped.coef_, whole.coef_, rtol=1e-9, atol=1e-9)
+    assert_allclose(grouped.intercept_, whole.intercept_, rtol=1e-9, atol=1e-9)
+    assert_array_equal(grouped.n_iter_, whole.n_iter_)
+    assert_allclose(grouped.predict_proba(logits), whole.predict_proba(logits),
+                    rtol=1e-9, atol=1e-12)
