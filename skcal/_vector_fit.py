@@ -20,18 +20,20 @@ from ._optimize import (
 )
 from ._preconditioner import Preconditioner
 from ._reuse import plain_array, reused
+from ._scratch import Scratch
 
 # VectorScaling's default penalty, also the one matrix scaling starts from.
 VECTOR_SCALING_ALPHA = 1e-3
 
 
-def _vector_block(z, y, w, a, b, curvature=False):
+def _vector_block(z, y, w, a, b, curvature=False, scratch=None):
     """Loss and gradient sums of one block at ``(a, b)``; with ``curvature``,
-    also the sums behind the Hessian's blocks (see :func:`vector_scaling_loss_grad`)."""
+    also the sums behind the Hessian's blocks (see :func:`vector_scaling_loss_grad`),
+    their temporaries in ``scratch`` (a :class:`~skcal._scratch.Scratch`)."""
     if not isinstance(z, np.ndarray):
         return device.vector_block(z, y, w, a, b, curvature)
     if curvature:
-        return _vector_curvature_sums(z, y, w, a, b)
+        return _vector_curvature_sums(z, y, w, a, b, scratch)
     return _vector_sums(z, y, w, a, b)
 
 
@@ -80,20 +82,24 @@ def _vector_sums(z, y, w, a, b):
     return loss, grad_a, grad_b
 
 
-def _vector_curvature_sums(z, y, w, a, b):
+def _vector_curvature_sums(z, y, w, a, b, scratch):
     """:func:`_vector_sums` and the sums behind the Hessian: per class, the
     weighted sums of ``c z^2``, ``c z`` and ``c`` (``c = p (1 - p)``, the
     diagonal ``2 x 2`` blocks), and of ``p z (z - m)`` and ``p (z - m)`` with
-    ``m = sum_j p_j z_j`` per row (the Hessian times the temperature direction)."""
-    z = np.asarray(z, dtype=np.float64)  # once, not in every product
-    calibrated = z * a
+    ``m = sum_j p_j z_j`` per row (the Hessian times the temperature direction).
+    Its five block-sized temporaries are ``scratch``'s."""
+    if z.dtype != np.float64:  # converted once, not in every product
+        converted = scratch("z", z.shape)
+        np.copyto(converted, z)
+        z = converted
+    calibrated = np.multiply(z, a, out=scratch("p", z.shape))
     calibrated += b
     loss, p = _softmax_in_place(calibrated, y, w)  # p is written over calibrated
     # every weighted column sum is one matrix-vector product (column_sums)
-    spread = p * p
+    spread = np.multiply(p, p, out=scratch("spread", z.shape))
     np.subtract(p, spread, out=spread)  # p (1 - p)
-    spread_z = spread * z
-    pz = p * z
+    spread_z = np.multiply(spread, z, out=scratch("spread z", z.shape))
+    pz = np.multiply(p, z, out=scratch("p z", z.shape))
     row_mean = _row_sums(pz)  # m
     weighted_mean = row_mean if w is None else row_mean * w
     pz_sum, p_sum, mean_p = column_sums(pz, w), column_sums(p, w), weighted_mean @ p
@@ -118,7 +124,8 @@ def vector_scaling_loss_grad(params, Z, y, sample_weight, n_total, curvature=Fal
     rows = as_rows(Z)
     k = rows.n_columns
     a, b = params[:k], params[k:]
-    sums = rows.reduce(lambda z, y, w: _vector_block(z, y, w, a, b, curvature),
+    scratch = Scratch() if curvature else None
+    sums = rows.reduce(lambda z, y, w: _vector_block(z, y, w, a, b, curvature, scratch),
                        y, sample_weight)
     scale = 1.0 / n_total
     loss, gradient = sums[0] * scale, np.concatenate(sums[1:3]) * scale
