@@ -323,7 +323,7 @@ def _evaluated_once(first, evaluate):
 
 
 def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
-                    ftol=64 * np.finfo(float).eps, callback=None):
+                    ftol=64 * np.finfo(float).eps, callback=None, decrement_margin=None):
     """L-BFGS-B on ``objective(x) -> (loss, gradient)`` in variables where the
     Hessian is about the identity, so that the Newton step is about ``-gradient``.
 
@@ -334,8 +334,16 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
     that first step exactly ``-gradient``; ``tol`` still bounds the largest
     gradient entry in ``x``. L-BFGS also stops when an iteration lowers the
     objective by less than ``ftol`` times it (or than ``ftol`` nats, below 1).
-    ``callback()``, if given, runs after every iteration and may raise
-    ``StopIteration`` to stop there (``result.status`` is then 99).
+    Given ``decrement_margin``, it also stops at an iterate whose Newton
+    decrement ``|gradient|^2 / 2`` (in these variables, about what the
+    objective can still fall) times the margin is below that threshold: the
+    iteration that would only confirm the stop is not run, and the result
+    says it converged (an iterate that meets the gradient test stops on it,
+    as without the margin). ``result.decrement_ratio`` is then the margin
+    times the decrement over ``max(|objective|, 1)`` at the last iterate
+    (inf if unknown): a run to any ``ftol`` from it up to this one's takes
+    the same iterations and stops there too. ``callback()``, if given, runs after every iteration
+    and may raise ``StopIteration`` to stop there (``result.status`` is then 99).
     Returns ``(x, result)``.
     """
     first = objective(x0)
@@ -343,13 +351,38 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
     if not (np.isfinite(scale) and scale > 0):
         scale = 1.0
     evaluate = _evaluated_once(first, objective)
+    last = {}  # the latest evaluation: its point, in scaled variables, and gradient
 
     def scaled(u):
         loss, grad = evaluate(u * scale)
+        last["u"], last["grad"] = u.copy(), grad
         return loss, grad * scale
+
+    stopped_on_decrement, latest = [], {}
+
+    def after_iteration(intermediate_result):
+        if decrement_margin is not None:
+            ratio = np.inf  # the decrement over the threshold's scale, if known here
+            if np.array_equal(intermediate_result.x, last["u"]):
+                grad = last["grad"]
+                ratio = (decrement_margin * 0.5 * float(grad @ grad)
+                         / max(abs(float(intermediate_result.fun)), 1.0))
+            latest["u"], latest["ratio"] = intermediate_result.x.copy(), ratio
+            # where the gradient test holds too, L-BFGS stops on it right after
+            on_gradient = np.max(np.abs(last["grad"] * scale)) <= tol * scale
+            if not on_gradient and ratio <= ftol:
+                stopped_on_decrement.append(True)
+                raise StopIteration
+        if callback is not None:
+            callback()
 
     result = minimize(scaled, x0 / scale, jac=True, method="L-BFGS-B",
                       options={"maxiter": max_iter, "gtol": tol * scale,
                                "ftol": ftol, "maxcor": maxcor},
-                      callback=None if callback is None else lambda _: callback())
+                      callback=after_iteration)
+    if stopped_on_decrement:
+        result.status, result.success = 0, True
+        result.message = "CONVERGENCE: NEWTON DECREMENT BELOW FTOL"
+    at_last_iterate = "u" in latest and np.array_equal(latest["u"], result.x)
+    result.decrement_ratio = latest["ratio"] if at_last_iterate else np.inf
     return result.x * scale, result
