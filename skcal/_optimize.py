@@ -342,8 +342,9 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
     as without the margin). ``result.decrement_ratio`` is then the margin
     times the decrement over ``max(|objective|, 1)`` at the last iterate
     (inf if unknown): a run to any ``ftol`` from it up to this one's takes
-    the same iterations and stops there too. ``callback()``, if given, runs after every iteration
-    and may raise ``StopIteration`` to stop there (``result.status`` is then 99).
+    the same iterations and stops there too. ``callback()``, if given, runs
+    after every iteration and may raise ``StopIteration`` to stop there
+    (``result.status`` is then 99).
     Returns ``(x, result)``.
     """
     first = objective(x0)

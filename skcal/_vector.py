@@ -50,9 +50,9 @@ class VectorScaling(BaseCalibrator):
         Gradient tolerance of L-BFGS, in its scaled variables (where half the
         squared gradient norm is about the NLL's distance to its minimum). The
         fit also stops when an L-BFGS iteration lowers the penalised NLL by
-        less than ``1e-12`` times it, or when ten times that half squared
-        norm is below it (the pass that would confirm it is not run), about
-        1e-13 nats from its minimum.
+        less than ``1e-12`` times it, or as soon as ten times half the
+        squared gradient norm is below ``1e-12`` times it (without the pass
+        that would confirm it), about 1e-13 nats from its minimum.
 
     max_iter : int, default=1000
         Maximum number of L-BFGS iterations.
