@@ -14,7 +14,7 @@ about 1e-13. Sums across rows are accumulated in float64.
 import math
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize
 
 from . import _device_kernels as device
 from ._blocks import BLOCK_ELEMENTS, Rows, row_blocks, total_weight, weighted_sum
@@ -322,6 +322,11 @@ def _evaluated_once(first, evaluate):
     return loss_grad
 
 
+def _decrement_ratio(margin, loss, grad):
+    """``margin`` times the Newton decrement ``|grad|^2 / 2`` over ``max(|loss|, 1)``."""
+    return margin * 0.5 * float(grad @ grad) / max(abs(float(loss)), 1.0)
+
+
 def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
                     ftol=64 * np.finfo(float).eps, callback=None, decrement_margin=None):
     """L-BFGS-B on ``objective(x) -> (loss, gradient)`` in variables where the
@@ -331,13 +336,17 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
     (later ones come from its curvature pairs); here it would overshoot the
     minimum by ``1 / |gradient|`` and cost line-search evaluations. The
     variables are therefore divided by ``|gradient|`` at ``x0``, which makes
-    that first step exactly ``-gradient``; ``tol`` still bounds the largest
-    gradient entry in ``x``. L-BFGS also stops when an iteration lowers the
-    objective by less than ``ftol`` times it (or than ``ftol`` nats, below 1).
-    Given ``decrement_margin``, it also stops at an iterate whose Newton
-    decrement ``|gradient|^2 / 2`` (in these variables, about what the
-    objective can still fall) times the margin is below that threshold: the
-    iteration that would only confirm the stop is not run, and the result
+    that first step exactly ``-gradient``, and counted from ``x0`` (far from 0
+    in those units, L-BFGS-B's line search fails from the start); ``tol``
+    still bounds the largest gradient entry in ``x``, and an ``x0`` that meets
+    it is returned without an iteration. L-BFGS also stops when an iteration
+    lowers the objective by less than ``ftol`` times it (or than ``ftol`` nats,
+    below 1).
+    Given ``decrement_margin``, it also stops at an iterate, ``x0`` included,
+    whose Newton decrement ``|gradient|^2 / 2`` (in these variables, about
+    what the objective can still fall) times the margin is below that
+    threshold: the iteration that would only confirm the stop is not run (at
+    ``x0``, its line search would fail to lower the objective), and the result
     says it converged (an iterate that meets the gradient test stops on it,
     as without the margin). ``result.decrement_ratio`` is then the margin
     times the decrement over ``max(|objective|, 1)`` at the last iterate
@@ -348,6 +357,17 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
     Returns ``(x, result)``.
     """
     first = objective(x0)
+    start_ratio = (np.inf if decrement_margin is None
+                   else _decrement_ratio(decrement_margin, first[0], first[1]))
+    if np.max(np.abs(first[1]), initial=0.0) <= tol or start_ratio <= ftol:
+        # converged at x0 already (from a Newton start): no iteration is run, as
+        # its line search could not lower the objective by a measurable amount
+        on_gradient = np.max(np.abs(first[1]), initial=0.0) <= tol
+        return x0, OptimizeResult(
+            x=x0, fun=first[0], jac=first[1], nit=0, nfev=1, status=0, success=True,
+            message=("CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL" if on_gradient
+                     else "CONVERGENCE: NEWTON DECREMENT BELOW FTOL"),
+            decrement_ratio=start_ratio)
     scale = float(np.linalg.norm(first[1]))
     if not (np.isfinite(scale) and scale > 0):
         scale = 1.0
@@ -355,7 +375,7 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
     last = {}  # the latest evaluation: its point, in scaled variables, and gradient
 
     def scaled(u):
-        loss, grad = evaluate(u * scale)
+        loss, grad = evaluate(x0 + u * scale)
         last["u"], last["grad"] = u.copy(), grad
         return loss, grad * scale
 
@@ -365,9 +385,7 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
         if decrement_margin is not None:
             ratio = np.inf  # the decrement over the threshold's scale, if known here
             if np.array_equal(intermediate_result.x, last["u"]):
-                grad = last["grad"]
-                ratio = (decrement_margin * 0.5 * float(grad @ grad)
-                         / max(abs(float(intermediate_result.fun)), 1.0))
+                ratio = _decrement_ratio(decrement_margin, intermediate_result.fun, last["grad"])
             latest["u"], latest["ratio"] = intermediate_result.x.copy(), ratio
             # where the gradient test holds too, L-BFGS stops on it right after
             on_gradient = np.max(np.abs(last["grad"] * scale)) <= tol * scale
@@ -377,7 +395,7 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
         if callback is not None:
             callback()
 
-    result = minimize(scaled, x0 / scale, jac=True, method="L-BFGS-B",
+    result = minimize(scaled, np.zeros_like(x0), jac=True, method="L-BFGS-B",
                       options={"maxiter": max_iter, "gtol": tol * scale,
                                "ftol": ftol, "maxcor": maxcor},
                       callback=after_iteration)
@@ -386,4 +404,4 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
         result.message = "CONVERGENCE: NEWTON DECREMENT BELOW FTOL"
     at_last_iterate = "u" in latest and np.array_equal(latest["u"], result.x)
     result.decrement_ratio = latest["ratio"] if at_last_iterate else np.inf
-    return result.x * scale, result
+    return x0 + result.x * scale, result

@@ -359,6 +359,38 @@ def test_lbfgs_with_a_margin_never_met_runs_as_without_one():
     assert result.nit == result_margin.nit and result.message == result_margin.message
 
 
+def test_lbfgs_started_at_its_minimum_returns_it_without_an_iteration():
+    """A start that meets the gradient test, or whose decrement is below the
+    threshold, is returned as converged after one evaluation (L-BFGS-B's line
+    search would fail there and report an abnormal stop)."""
+    from skcal._optimize import _minimize_round
+
+    objective, calls, x0 = _counted_convex(seed=2)
+    x_min, _ = _minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=1e-16)
+    for options in ({"tol": 1e-6}, {"tol": 1e-30, "decrement_margin": 10.0}):
+        calls.clear()
+        x, result = _minimize_round(objective, x_min, max_iter=1000, ftol=1e-12, **options)
+        assert result.success and result.nit == 0 and len(calls) == 1
+        np.testing.assert_array_equal(x, x_min)
+
+
+def test_lbfgs_converges_from_a_start_near_its_minimum_far_from_zero():
+    """Scaled by a gradient of 1e-6, a start 1000 from the origin is 1e9 units
+    from it: counted from the start, the variables keep L-BFGS-B's line search
+    working (it stopped abnormally, without a trial step, when they were not)."""
+    from skcal._optimize import _minimize_round
+
+    target = np.full(10, 1000.0)
+
+    def objective(x):
+        return 0.16 + 0.5 * (x - target) @ (x - target), x - target
+
+    x0 = target - 1e-6 / np.sqrt(10.0)
+    x, result = _minimize_round(objective, x0, tol=1e-12, max_iter=100, ftol=1e-15)
+    assert result.success
+    assert np.abs(x - target).max() < 1e-9
+
+
 def test_vector_scaling_stops_within_its_relative_decrease_of_the_minimum():
     """The default fit (relative decrease 1e-12 and the decrement rule) ends
     within 1e-12 times the penalised NLL of the fit run to machine precision."""
