@@ -271,16 +271,18 @@ _UNSHIFTED_LOGITS = 600.0
 
 
 def _exp_below_max(logits, y, spread=0.0):
-    """``exp(logits - shift)``, written over ``logits`` (a float64 scratch
-    array), and each row's true-class logit less the shift.
+    """``exp(logits - shift)``, written over ``logits`` (a scratch array), and
+    each row's true-class logit less the shift.
 
-    The shift is each row's maximum, unless every value of the block is within
-    ``+-_UNSHIFTED_LOGITS`` with ``spread`` to spare below (the range of
-    factors, at most 1, the caller multiplies the exponentials by): then it is
-    0, which saves a row maximum and a subtraction (the shift only guards
-    against overflow; the logits' own rounding is the same either way).
+    The shift is each row's maximum, unless the logits are float64 and every
+    value of the block is within ``+-_UNSHIFTED_LOGITS`` with ``spread`` to
+    spare below (the range of factors, at most 1, the caller multiplies the
+    exponentials by): then it is 0, which saves a row maximum and a
+    subtraction (the shift only guards against overflow; the logits' own
+    rounding is the same either way).
     """
-    if -_UNSHIFTED_LOGITS + spread <= logits.min() and logits.max() <= _UNSHIFTED_LOGITS:
+    if logits.dtype == np.float64 and (-_UNSHIFTED_LOGITS + spread <= logits.min()
+                                       and logits.max() <= _UNSHIFTED_LOGITS):
         true_shifted = logits[np.arange(logits.shape[0]), y]
         return np.exp(logits, out=logits), true_shifted
     top = logits.max(axis=1)
@@ -291,16 +293,17 @@ def _exp_below_max(logits, y, spread=0.0):
 
 def _row_sums(values):
     """``values.sum(axis=1)`` as a matrix-vector product (three times faster)."""
-    return values @ np.ones(values.shape[1])
+    return values @ np.ones(values.shape[1], dtype=values.dtype)
 
 
 def _softmax_in_place(logits, y, w):
     """Weighted NLL of ``softmax(logits)`` for one block, and the probabilities,
-    written over ``logits`` (a float64 scratch array)."""
+    written over ``logits`` (a scratch array; the NLL is summed in float64)."""
     proba, true_shifted = _exp_below_max(logits, y)
     total = _row_sums(proba)
     proba /= total[:, None]
-    return weighted_sum(np.log(total) - true_shifted, w), proba
+    loss = np.log(np.asarray(total, dtype=np.float64)) - true_shifted
+    return weighted_sum(loss, w), proba
 
 
 def _residual_in_place(proba, y, w):

@@ -8,14 +8,16 @@ two fifths of its time there. A :class:`Scratch` made for one pass keeps one
 array per name and hands out views of it, block after block.
 """
 
+import math
 import threading
 
 import numpy as np
 
 
 class Scratch:
-    """Named float64 scratch arrays, reused from block to block (one set per
-    thread, so blocks summed in parallel never share one).
+    """Named scratch arrays (float64 unless asked otherwise), reused from
+    block to block (one set per thread, so blocks summed in parallel never
+    share one).
 
     Examples
     --------
@@ -31,13 +33,14 @@ class Scratch:
     def __init__(self):
         self._local = threading.local()
 
-    def __call__(self, name, shape):
-        """An uninitialised float64 array of ``shape``, this thread's ``name``."""
+    def __call__(self, name, shape, dtype=np.float64):
+        """An uninitialised array of ``shape`` and ``dtype``, this thread's ``name``."""
         buffers = self._local.__dict__.setdefault("buffers", {})
-        size = int(np.prod(shape))
-        buffer = buffers.get(name)
+        size = math.prod(shape)
+        key = (name, np.dtype(dtype))
+        buffer = buffers.get(key)
         if buffer is None or buffer.size < size:
-            buffer = buffers[name] = np.empty(size)
+            buffer = buffers[key] = np.empty(size, dtype=dtype)
         return buffer[:size].reshape(shape)
 
     def __getstate__(self):  # sent to a Dask worker: its buffers start empty there

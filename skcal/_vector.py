@@ -21,11 +21,16 @@ class VectorScaling(BaseCalibrator):
     log-likelihood with L-BFGS and the analytic gradient, started from the
     temperature-scaling solution (``a = 1 / T``, ``b = 0``). An approximate
     Hessian (each class's ``2 x 2`` block, corrected along the temperature
-    direction, computed in the same pass as the loss) gives one Newton step
-    from that start; L-BFGS then works in variables scaled by the same
-    approximation at the step's end, where the Hessian is much closer to the
-    minimum's. About 6 passes over the data at 100 classes and 8 at 1000, two
-    of them with the Hessian (temperature scaling's own fit comes first).
+    direction, computed in the same pass as the loss) gives Newton steps from
+    that start; L-BFGS then works in variables scaled by the approximation at
+    the last step's start, where the Hessian is much closer to the minimum's.
+    On inputs of 2^18 values or more, those passes compute in float32 (the
+    steps need a few digits, and float32 ``exp`` is three times faster): three
+    of them, more while each step cuts the Newton decrement a hundredfold,
+    before the exact passes of L-BFGS. On 10000 x 100 logits that is 3 float32
+    passes and 2 exact ones, at 20000 x 1000 4 and 1, and 3 and 7 on the
+    outputs of a CIFAR-100 network; smaller inputs take one exact Newton step
+    (temperature scaling's own fit comes first).
 
     Unlike temperature scaling, vector scaling can change the predicted class.
     Given probabilities, it works on their logs; a binary problem with one
@@ -67,7 +72,7 @@ class VectorScaling(BaseCalibrator):
         invariant to a common shift).
 
     n_iter_ : int
-        L-BFGS iterations.
+        Newton steps of the start and L-BFGS iterations.
 
 {_COMMON_ATTRIBUTES_DOC}
     See Also

@@ -391,6 +391,101 @@ def test_lbfgs_converges_from_a_start_near_its_minimum_far_from_zero():
     assert np.abs(x - target).max() < 1e-9
 
 
+def test_float32_curvature_pass_agrees_with_the_exact_one():
+    Z, y, w = _problem(n=700, k=5)
+    k = Z.shape[1]
+    theta = np.r_[np.linspace(0.5, 1.5, k), np.linspace(-0.3, 0.3, k)]
+    for weight in (None, w):
+        n_total = Z.shape[0] if weight is None else weight.sum()
+        exact = vector_scaling_loss_grad(theta, Z, y, weight, n_total, curvature=True)
+        rough = vector_scaling_loss_grad(theta, Z, y, weight, n_total, curvature=True,
+                                         exact=False)
+        assert rough[0] == pytest.approx(exact[0], rel=1e-6)
+        np.testing.assert_allclose(rough[1], exact[1], rtol=1e-4, atol=1e-6)
+        for rough_part, exact_part in zip(rough[2], exact[2]):
+            assert rough_part.dtype == np.float64
+            np.testing.assert_allclose(rough_part, exact_part, rtol=1e-4, atol=1e-6)
+        assert not np.array_equal(rough[1], exact[1])  # it did compute in float32
+
+
+def _counted_vector_passes(monkeypatch):
+    """Counts of vector scaling's passes: curvature in float32, exact curvature, plain."""
+    import skcal._vector_fit as vector_fit
+
+    counts = {"float32": 0, "curvature": 0, "plain": 0}
+    original = vector_fit.vector_scaling_loss_grad
+
+    def counted(*args, curvature=False, exact=True, **kwargs):
+        counts["plain" if not curvature else "curvature" if exact else "float32"] += 1
+        return original(*args, curvature=curvature, exact=exact, **kwargs)
+
+    monkeypatch.setattr(vector_fit, "vector_scaling_loss_grad", counted)
+    return counts
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_vector_scaling_float32_start_stops_within_its_relative_decrease(monkeypatch, dtype):
+    """On 2^18 values or more, Newton steps from float32 curvature passes start
+    L-BFGS: fewer exact passes than from one exact step, and the same
+    tolerance to the minimum (the fit run to machine precision)."""
+    import skcal._vector_fit as vector_fit
+    from skcal._optimize import fit_inverse_temperature
+
+    rng = np.random.default_rng(6)
+    logits = (3.0 * rng.normal(size=(4000, 80))).astype(dtype)
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    assert logits.size >= vector_fit._APPROXIMATE_MIN_VALUES
+    beta = fit_inverse_temperature(logits, y)[0]
+    start = np.r_[np.full(80, beta), np.zeros(80)]
+
+    def penalised(a, b):
+        params = np.r_[a, b]
+        loss, _ = vector_scaling_loss_grad(params, logits, y, None, logits.shape[0])
+        return loss + 0.5 * vector_fit.VECTOR_SCALING_ALPHA * (params - start) @ (params - start)
+
+    options = {"a0": beta, "alpha": vector_fit.VECTOR_SCALING_ALPHA, "tol": 1e-8,
+               "max_iter": 1000, "relative_decrease": vector_fit._VECTOR_RELATIVE_DECREASE}
+    counts = _counted_vector_passes(monkeypatch)
+    a, b, _, converged, *_ = vector_fit._fit_vector_scaling(logits, y, None, **options)
+    approximate = dict(counts)
+    assert converged and approximate["float32"] >= vector_fit._APPROXIMATE_PASSES
+    monkeypatch.setattr(vector_fit, "_APPROXIMATE_MIN_VALUES", logits.size + 1)
+    counts.update(dict.fromkeys(counts, 0))
+    vector_fit._fit_vector_scaling(logits, y, None, **options)
+    assert counts["float32"] == 0
+    assert (approximate["curvature"] + approximate["plain"]
+            < counts["curvature"] + counts["plain"])
+    a_min, b_min, *_ = vector_fit._fit_vector_scaling(
+        logits, y, None, **{**options, "tol": 1e-14, "relative_decrease": 1e-16})
+    gap = penalised(a, b) - penalised(a_min, b_min)
+    assert 0.0 <= gap <= options["relative_decrease"] * penalised(a_min, b_min)
+
+
+def test_vector_scaling_start_falls_back_to_the_exact_step_when_float32_fails(monkeypatch):
+    """A float32 pass that is not finite (float64 logits beyond float32's range)
+    leaves the fit to the exact step: the same fit as below the size threshold."""
+    import skcal._vector_fit as vector_fit
+
+    rng = np.random.default_rng(7)
+    logits = 3.0 * rng.normal(size=(3000, 90))
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    options = {"a0": 0.5, "alpha": 1e-3, "tol": 1e-8, "max_iter": 1000,
+               "relative_decrease": 1e-12}
+    monkeypatch.setattr(vector_fit, "_APPROXIMATE_MIN_VALUES", logits.size + 1)
+    expected = vector_fit._fit_vector_scaling(logits, y, None, **options)
+    monkeypatch.setattr(vector_fit, "_APPROXIMATE_MIN_VALUES", 0)
+    original = vector_fit.vector_scaling_loss_grad
+
+    def overflowing(*args, exact=True, **kwargs):
+        result = original(*args, exact=exact, **kwargs)
+        return result if exact else (np.inf, *result[1:])
+
+    monkeypatch.setattr(vector_fit, "vector_scaling_loss_grad", overflowing)
+    fitted = vector_fit._fit_vector_scaling(logits, y, None, **options)
+    np.testing.assert_array_equal(fitted[0], expected[0])
+    np.testing.assert_array_equal(fitted[1], expected[1])
+
+
 def test_vector_scaling_stops_within_its_relative_decrease_of_the_minimum():
     """The default fit (relative decrease 1e-12 and the decrement rule) ends
     within 1e-12 times the penalised NLL of the fit run to machine precision."""

@@ -26,3 +26,12 @@ def test_a_larger_block_gets_a_new_array_and_a_pickled_scratch_starts_empty():
     assert large.shape == (5, 3) and not np.shares_memory(small, large)
     copy = pickle.loads(pickle.dumps(scratch))
     assert not np.shares_memory(copy("p", (5, 3)), large)
+
+
+def test_each_dtype_gets_its_own_array_under_one_name():
+    scratch = Scratch()
+    wide = scratch("p", (4, 3))
+    narrow = scratch("p", (4, 3), np.float32)
+    assert wide.dtype == np.float64 and narrow.dtype == np.float32
+    assert not np.shares_memory(wide, narrow)
+    assert np.shares_memory(narrow, scratch("p", (2, 3), np.float32))
