@@ -104,6 +104,24 @@ def test_large_input_uses_a_warm_start_and_stays_exact():
     assert ts.n_iter_ <= 4
 
 
+def test_fewer_rows_of_many_values_start_from_a_quarter_of_them(monkeypatch):
+    """8192 x 520 logits: too few rows for the 8192-row subsample, enough values
+    for one of a quarter of the rows; fewer passes than from 1, the same optimum."""
+    import skcal._optimize as optimize
+
+    rng = np.random.default_rng(8)
+    logits = rng.normal(scale=3.0, size=(8192, 520)).astype(np.float32)
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape).astype(np.float32), axis=1)
+    warm = TemperatureScaling().fit(logits, y)
+    monkeypatch.setattr(optimize, "_WARM_START_MIN_ELEMENTS", logits.size + 1)
+    cold = TemperatureScaling().fit(logits, y)
+    assert warm.n_iter_ < cold.n_iter_
+    assert warm.temperature_ == pytest.approx(cold.temperature_, rel=1e-6)
+    _, grad, _, rounding = _TemperatureProblem(Rows(logits), y, None).evaluate(
+        1.0 / warm.temperature_)
+    assert abs(grad) <= rounding
+
+
 def test_uninformative_scores_warn_and_predict_uniform():
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(500, 3))
