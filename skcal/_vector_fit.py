@@ -225,8 +225,9 @@ def _newton_start(start, curvature_at, exact_loss_grad, penalised, *, approximat
     and works in the variables of the last one. The steps need gradients to a
     few digits only: with ``approximate``, their curvature passes compute in
     float32, as many as the constants above say, and the loss and gradient
-    L-BFGS starts from are exact (an approximate start that is not finite, as
-    float64 logits beyond float32's range give, falls back to the exact step).
+    L-BFGS starts from are exact (a float32 pass that is not finite, as
+    logits beyond float32's range give, ``curvature_at`` returning no
+    variables, ends the steps: at the start, the exact step is taken instead).
     Without it, one step is taken from an exact curvature pass. Each step is
     kept only if it lowers the objective, ``penalised(params, (loss, grad))``.
     """
@@ -243,8 +244,7 @@ def _newton_start(start, curvature_at, exact_loss_grad, penalised, *, approximat
 
     if approximate:
         evaluation, variables = curvature_at(start, exact=False)
-        last_decrement = decrement(start, evaluation, variables)
-        approximate = np.isfinite(evaluation[0]) and np.isfinite(last_decrement)
+        approximate = variables is not None
     if not approximate:
         evaluation, variables = curvature_at(start)
         stepped = newton_step(start, evaluation, variables)
@@ -253,6 +253,7 @@ def _newton_start(start, curvature_at, exact_loss_grad, penalised, *, approximat
             return stepped, stepped_evaluation, stepped_variables, 1
         return start, evaluation, variables, 0
     point, passes, steps, cut = start, 1, 0, 1.0
+    last_decrement = decrement(point, evaluation, variables)
     while True:
         candidate = newton_step(point, evaluation, variables)
         if (passes >= _MAX_APPROXIMATE_PASSES or last_decrement <= _APPROXIMATE_FLOOR
@@ -260,7 +261,8 @@ def _newton_start(start, curvature_at, exact_loss_grad, penalised, *, approximat
             break
         candidate_evaluation, candidate_variables = curvature_at(candidate, exact=False)
         passes += 1
-        if not objective(candidate, candidate_evaluation) < objective(point, evaluation):
+        if candidate_variables is None or not (
+                objective(candidate, candidate_evaluation) < objective(point, evaluation)):
             return point, exact_loss_grad(point), variables, steps
         point, evaluation, variables = candidate, candidate_evaluation, candidate_variables
         steps += 1
@@ -299,6 +301,9 @@ def _fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter, relati
         """The loss and gradient at ``params`` and the variables of its Hessian."""
         loss, grad, (haa, hab, hbb, along_temperature) = vector_scaling_loss_grad(
             params, rows, y, sample_weight, n_total, curvature=True, exact=exact)
+        parts = (loss, grad, haa, hab, hbb, along_temperature)
+        if not exact and not all(np.isfinite(part).all() for part in parts):
+            return (loss, grad), None  # a float32 pass beyond float32's range
         directions = np.zeros((2 * k, 2))
         directions[:k, 0] = 1.0  # the temperature: every scale together
         directions[k:, 1] = 1.0  # a common shift of the offsets: no change but the penalty

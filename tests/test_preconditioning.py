@@ -461,9 +461,13 @@ def test_vector_scaling_float32_start_stops_within_its_relative_decrease(monkeyp
     assert 0.0 <= gap <= options["relative_decrease"] * penalised(a_min, b_min)
 
 
-def test_vector_scaling_start_falls_back_to_the_exact_step_when_float32_fails(monkeypatch):
-    """A float32 pass that is not finite (float64 logits beyond float32's range)
-    leaves the fit to the exact step: the same fit as below the size threshold."""
+@pytest.mark.parametrize("failing_from", [1, 2])
+def test_vector_scaling_start_survives_float32_passes_that_are_not_finite(monkeypatch,
+                                                                          failing_from):
+    """A float32 pass that is not finite (logits beyond float32's range) ends
+    the float32 steps: from the first pass on, the fit is the exact step's, as
+    below the size threshold; from the second, L-BFGS starts where the steps
+    had got to and still ends at the minimum."""
     import skcal._vector_fit as vector_fit
 
     rng = np.random.default_rng(7)
@@ -475,15 +479,34 @@ def test_vector_scaling_start_falls_back_to_the_exact_step_when_float32_fails(mo
     expected = vector_fit._fit_vector_scaling(logits, y, None, **options)
     monkeypatch.setattr(vector_fit, "_APPROXIMATE_MIN_VALUES", 0)
     original = vector_fit.vector_scaling_loss_grad
+    float32_passes = []
 
     def overflowing(*args, exact=True, **kwargs):
         result = original(*args, exact=exact, **kwargs)
-        return result if exact else (np.inf, *result[1:])
+        if exact:
+            return result
+        float32_passes.append(1)
+        if len(float32_passes) < failing_from:
+            return result
+        return result[0], result[1], tuple(np.full_like(h, np.inf) for h in result[2])
 
     monkeypatch.setattr(vector_fit, "vector_scaling_loss_grad", overflowing)
     fitted = vector_fit._fit_vector_scaling(logits, y, None, **options)
-    np.testing.assert_array_equal(fitted[0], expected[0])
-    np.testing.assert_array_equal(fitted[1], expected[1])
+    assert fitted[3]  # converged
+    if failing_from == 1:
+        np.testing.assert_array_equal(fitted[0], expected[0])
+        np.testing.assert_array_equal(fitted[1], expected[1])
+    else:
+        assert len(float32_passes) == failing_from
+        np.testing.assert_allclose(fitted[0], expected[0], rtol=1e-5, atol=1e-6)
+
+        def loss(a, b):
+            params = np.r_[a, b]
+            start = np.r_[np.full(90, 0.5), np.zeros(90)]
+            value, _ = vector_scaling_loss_grad(params, logits, y, None, logits.shape[0])
+            return value + 0.5e-3 * (params - start) @ (params - start)
+
+        assert abs(loss(*fitted[:2]) - loss(*expected[:2])) <= 1e-12 * loss(*expected[:2])
 
 
 def test_vector_scaling_stops_within_its_relative_decrease_of_the_minimum():
