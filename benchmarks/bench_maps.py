@@ -15,7 +15,9 @@ Beta calibration is binary (betacal has no multiclass mode): its rows use the
 binary problem "class 0 against the rest". Times are medians over --repeat runs;
 skcal's fits alternate with the peer's (and vector scaling's with temperature
 scaling's), and a speed-up is the median of the paired ratios, since the
-machine's speed drifts.
+machine's speed drifts; each of those fits starts after a pause of
+SETTLE_SECONDS, so that the BLAS threads the other library's fit woke have gone
+idle.
 
 ``--binary`` adds the binary maps at 10^4, 10^5 and 10^6 rows (positive-class
 probabilities ``p ~ U(0.001, 0.999)``, labels drawn with probability ``p^2``):
@@ -155,6 +157,22 @@ class _NetcalAdapter:
         return q / q.sum(axis=1, keepdims=True)
 
 
+# OpenBLAS keeps its worker threads spinning for about 0.1 s after a call. A fit
+# timed right after another library's shares the cores with them: on a 2-core
+# machine, beta calibration at 10^5 rows (skcal's or betacal's) ran 2 to 5 times
+# slower after the other's fit. Alternated runs start after this pause; repeated
+# fits of one map (as K binary fits would run) do not.
+SETTLE_SECONDS = 0.2
+
+
+def timed(run):
+    """``(seconds, run())``, timed after :data:`SETTLE_SECONDS` of rest."""
+    time.sleep(SETTLE_SECONDS)
+    start = time.perf_counter()
+    result = run()
+    return time.perf_counter() - start, result
+
+
 def median_fit(factory, P, y, repeat):
     seconds, fitted = [], None
     for _ in range(repeat):
@@ -173,11 +191,9 @@ def alternated(run_ours, run_peer, repeat):
     run_ours(), run_peer()
     pairs, results = [], None
     for _ in range(repeat):
-        start = time.perf_counter()
-        ours = run_ours()
-        middle = time.perf_counter()
-        peer = run_peer()
-        pairs.append((middle - start, time.perf_counter() - middle))
+        ours_seconds, ours = timed(run_ours)
+        peer_seconds, peer = timed(run_peer)
+        pairs.append((ours_seconds, peer_seconds))
         results = ours, peer
     return (statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs),
             statistics.median(b / a for a, b in pairs), results)
