@@ -368,10 +368,10 @@ def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
     first = objective(x0)
     start_ratio = (np.inf if decrement_margin is None
                    else _decrement_ratio(decrement_margin, first[0], first[1]))
-    if np.max(np.abs(first[1]), initial=0.0) <= tol or start_ratio <= ftol:
+    on_gradient = np.max(np.abs(first[1]), initial=0.0) <= tol
+    if on_gradient or start_ratio <= ftol:
         # converged at x0 already (from a Newton start): no iteration is run, as
         # its line search could not lower the objective by a measurable amount
-        on_gradient = np.max(np.abs(first[1]), initial=0.0) <= tol
         return x0, OptimizeResult(
             x=x0, fun=first[0], jac=first[1], nit=0, nfev=1, status=0, success=True,
             message=("CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL" if on_gradient
