@@ -51,8 +51,7 @@ class TemperatureScaling(BaseCalibrator):
         Newton step (a fit on a strided subsample of the rows, at most 8192
         and at most a quarter of them, gives the starting point for more than
         32768 rows, or 2^22 values in 1024 rows or more); two classes take one
-        pass to read
-        ``z_1 - z_0``, then solve on that vector in memory.
+        pass to read ``z_1 - z_0``, then solve on that vector in memory.
 
 {_COMMON_ATTRIBUTES_DOC}
     See Also

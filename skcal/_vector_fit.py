@@ -225,11 +225,11 @@ def _newton_start(start, curvature_at, exact_loss_grad, penalised, *, approximat
     and works in the variables of the last one. The steps need gradients to a
     few digits only: with ``approximate``, their curvature passes compute in
     float32, as many as the constants above say, and the loss and gradient
-    L-BFGS starts from are exact (a float32 pass that is not finite, as
-    logits beyond float32's range give, ``curvature_at`` returning no
-    variables, ends the steps: at the start, the exact step is taken instead).
-    Without it, one step is taken from an exact curvature pass. Each step is
-    kept only if it lowers the objective, ``penalised(params, (loss, grad))``.
+    L-BFGS starts from are exact. A float32 pass that is not finite (logits
+    beyond float32's range), for which ``curvature_at`` returns no variables,
+    ends the steps; at the start, the exact step is taken instead. Without
+    ``approximate``, one step is taken from an exact curvature pass. Each step
+    is kept only if it lowers the objective, ``penalised(params, (loss, grad))``.
     """
     def newton_step(params, evaluation, variables):
         x = variables.to_x(params) - variables.gradient(penalised(params, evaluation)[1])
@@ -278,9 +278,10 @@ def _fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter, relati
     """L-BFGS fit of ``softmax(a * Z + b)``, started at ``a = a0``, ``b = 0``.
 
     ``alpha`` adds ``alpha / 2 * (||a - a0||^2 + ||b||^2)`` to the mean NLL.
-    L-BFGS works in the variables of a :class:`~skcal._preconditioner.Preconditioner`
-    built from the Hessian at the start (the first pass computes it beside the
-    loss), which cuts its iterations several times. ``tol`` bounds the
+    L-BFGS starts after the Newton steps of :func:`_newton_start` and works in
+    the variables of a :class:`~skcal._preconditioner.Preconditioner` built
+    from the Hessian where the last of them started (its curvature pass
+    computes it beside the loss), which cuts its iterations several times. ``tol`` bounds the
     gradient in those variables, whose squared norm is about twice the
     distance of the NLL to its minimum; it also stops when an iteration lowers
     the objective by less than ``relative_decrease`` times it, or where its
