@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from skcal._registry import default_calibrators
-from skcal._identity import Uncalibrated
+from skcal.calibrators._registry import default_calibrators
+from skcal.calibrators._identity import Uncalibrated
 from skcal.metrics import brier_score, expected_calibration_error, nll
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

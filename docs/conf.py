@@ -3,7 +3,7 @@
 from pathlib import Path
 
 import skcal
-from skcal._registry import CALIBRATORS
+from skcal.calibrators._registry import CALIBRATORS
 
 # the API reference's list of calibrators comes from the registry, in its order
 Path(__file__).with_name("_calibrator_list.rst").write_text(

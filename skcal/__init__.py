@@ -1,18 +1,17 @@
 """skcal: scikit-learn compatible probability calibration, fitted by NLL."""
 
-from ._beta import BetaCalibration
-from ._compare import compare_calibrators
-from ._comparison import CalibratorComparison
-from ._histogram import HistogramBinning
-from ._isotonic import IsotonicCalibration
-from ._matrix import MatrixScaling
-from ._monitor import CalibrationMonitor
-from ._monitor_plot import MonitorDisplay
-from ._namespaces import move_calibrator_to
-from ._platt import PlattScaling
-from ._plot import ReliabilityDisplay
-from ._temperature import TemperatureScaling
-from ._vector import VectorScaling
+from .calibrators import (
+    BetaCalibration,
+    HistogramBinning,
+    IsotonicCalibration,
+    MatrixScaling,
+    PlattScaling,
+    TemperatureScaling,
+    VectorScaling,
+)
+from .comparison import CalibratorComparison, ReliabilityDisplay, compare_calibrators
+from .monitoring import CalibrationMonitor, MonitorDisplay
+from .rows._namespaces import move_calibrator_to
 
 __version__ = "0.1.0.dev0"
 

@@ -22,7 +22,7 @@ from skcal import (
     VectorScaling,
     move_calibrator_to,
 )
-from skcal import _namespaces
+from skcal.rows import _namespaces
 from skcal.metrics import (
     brier_score,
     expected_calibration_error,
@@ -187,7 +187,7 @@ def test_the_scores_never_leave_the_device(monkeypatch):
         return real(data)
 
     # every module that converts device arrays to numpy, by the name it imported
-    for module in ("skcal._namespaces", "skcal._base", "skcal._score_rows",
+    for module in ("skcal.rows._namespaces", "skcal.calibrators._base", "skcal.rows._score_rows",
                    "skcal.metrics._ece"):
         monkeypatch.setattr(f"{module}.to_numpy", recording)
     for cls in CALIBRATORS:

@@ -8,7 +8,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from conftest import sample_labels, softmax
-from skcal._cli import main
+from skcal.cli._main import main
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skcal
 from skcal import TemperatureScaling
-from skcal._registry import CALIBRATORS
+from skcal.calibrators._registry import CALIBRATORS
 
 CHECKED = [entry.cls(LogisticRegression()) for entry in CALIBRATORS] + [
     TemperatureScaling(LogisticRegression(), ensemble=True)
@@ -24,7 +24,7 @@ def test_every_public_calibrator_is_registered_and_checked():
         name
         for name in skcal.__all__
         if isinstance(getattr(skcal, name), type)
-        and issubclass(getattr(skcal, name), skcal._base.BaseCalibrator)
+        and issubclass(getattr(skcal, name), skcal.calibrators._base.BaseCalibrator)
     }
     assert public == {entry.cls.__name__ for entry in CALIBRATORS}
     assert {type(estimator).__name__ for estimator in CHECKED} == public

@@ -15,7 +15,7 @@ from skcal import (
     VectorScaling,
     compare_calibrators,
 )
-from skcal._registry import default_calibrators
+from skcal.calibrators._registry import default_calibrators
 from skcal.metrics import nll
 
 
@@ -326,8 +326,8 @@ def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
     about 1e-5 and the held-out NLL to about 1e-8)."""
     import contextlib
 
-    import skcal._compare
-    import skcal._reuse
+    import skcal.comparison._compare
+    import skcal.utils._reuse
 
     rng = np.random.default_rng(5)
     n_classes = 2 if case == "binary" else 6
@@ -337,16 +337,17 @@ def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
     X = X[:, 1] if case == "binary" else X
     weights = rng.uniform(0.2, 3.0, y.shape[0]) if case == "weighted" else None
     computed = []
-    original = skcal._reuse.reused
+    original = skcal.utils._reuse.reused
 
     def counting(name, compute, **inputs):
         return original(name, lambda: computed.append(name) or compute(), **inputs)
 
-    for module in ("_scores", "_one_vs_rest", "_optimize", "_vector_fit"):
+    for module in ("rows._scores", "rows._one_vs_rest", "solvers._optimize",
+                   "solvers._vector_fit"):
         monkeypatch.setattr(f"skcal.{module}.reused", counting)
     shared = compare_calibrators(X, y, sample_weight=weights)
     n_shared = len(computed)
-    monkeypatch.setattr(skcal._compare, "reusing", lambda *arrays: contextlib.nullcontext())
+    monkeypatch.setattr(skcal.comparison._compare, "reusing", lambda *arrays: contextlib.nullcontext())
     alone = compare_calibrators(X, y, sample_weight=weights)
     assert len(computed) > 1.5 * n_shared  # the sharing did save work
     warm = ("PlattScaling", "BetaCalibration")
@@ -374,10 +375,10 @@ def test_matrix_scalings_start_reuses_vector_scaling_only_when_exact(
     where the smaller decrease stops too (on its gradient, or on a Newton
     decrement below the smaller decrease; it would have stopped none of the
     iterations before), and fits again otherwise."""
-    import skcal._vector_fit
-    from skcal._optimize import fit_inverse_temperature
-    from skcal._vector_fit import VECTOR_SCALING_ALPHA
-    from skcal._reuse import reusing
+    import skcal.solvers._vector_fit
+    from skcal.solvers._optimize import fit_inverse_temperature
+    from skcal.solvers._vector_fit import VECTOR_SCALING_ALPHA
+    from skcal.utils._reuse import reusing
 
     rng = np.random.default_rng(0)
     logits = rng.normal(scale=4.0, size=(2000, n_classes))
@@ -386,19 +387,19 @@ def test_matrix_scalings_start_reuses_vector_scaling_only_when_exact(
     options = dict(a0=beta, alpha=VECTOR_SCALING_ALPHA, tol=1e-8, max_iter=1000)
     tight = 64 * np.finfo(float).eps
     fits = []
-    original = skcal._vector_fit._fit_vector_scaling
+    original = skcal.solvers._vector_fit._fit_vector_scaling
 
     def recording(*args, **kwargs):
         fits.append(original(*args, **kwargs))
         return fits[-1]
 
-    monkeypatch.setattr(skcal._vector_fit, "_fit_vector_scaling", recording)
-    alone = skcal._vector_fit.fit_vector_scaling(logits, y, None, relative_decrease=tight,
+    monkeypatch.setattr(skcal.solvers._vector_fit, "_fit_vector_scaling", recording)
+    alone = skcal.solvers._vector_fit.fit_vector_scaling(logits, y, None, relative_decrease=tight,
                                                **options)
     with reusing(logits):
-        skcal._vector_fit.fit_vector_scaling(logits, y, None, **options)
+        skcal.solvers._vector_fit.fit_vector_scaling(logits, y, None, **options)
         assert bool(fits[-1][-1] <= tight) is stops_as_exact
-        shared = skcal._vector_fit.fit_vector_scaling(logits, y, None,
+        shared = skcal.solvers._vector_fit.fit_vector_scaling(logits, y, None,
                                                     relative_decrease=tight, **options)
     assert len(fits) == (2 if stops_as_exact else 3)
     for got, want in zip(shared, alone):

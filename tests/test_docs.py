@@ -9,7 +9,7 @@ import pytest
 import skcal
 import skcal.metrics
 import skcal.stats
-from skcal._registry import CALIBRATORS
+from skcal.calibrators._registry import CALIBRATORS
 
 API_REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "api.rst"
 PUBLIC = [("skcal", name) for name in skcal.__all__] + [

@@ -6,16 +6,16 @@ from numpy.testing import assert_allclose, assert_array_equal
 from scipy.special import expit, log_expit, log_softmax
 
 from skcal import BetaCalibration, PlattScaling
-from skcal._blocks import Rows
-from skcal._beta_fit import beta_features
-from skcal._logistic import (
+from skcal.rows._blocks import Rows
+from skcal.solvers._beta_fit import beta_features
+from skcal.solvers._logistic import (
     _platt_at_constant,
     _platt_pass,
     feature_moments,
     logistic_terms,
     sums_against_targets,
 )
-from skcal._one_vs_rest import (
+from skcal.rows._one_vs_rest import (
     log_odds,
     log_sigmoid,
     log_sigmoid_pair,
@@ -124,7 +124,7 @@ def test_projected_newton_skips_the_pass_that_would_only_confirm_convergence():
     """Its last step is taken without a pass after it when quadratic convergence
     predicts the next decrement far below tol: the returned point was never
     evaluated, and its decrement, computed afresh, is below tol."""
-    from skcal._projected_newton import _newton_steps, projected_newton
+    from skcal.solvers._projected_newton import _newton_steps, projected_newton
 
     evaluate, n_problems, n = _logistic_problems()
     seen = []
@@ -150,7 +150,7 @@ def test_projected_newton_predicts_nothing_before_its_first_full_step():
     quadratic-convergence evidence: the step from it is checked by a pass like
     any other. On ``x^4`` Newton converges only linearly (``x -> 2x/3``), so a
     step taken unchecked from there would stop at a decrement far above tol."""
-    from skcal._projected_newton import projected_newton
+    from skcal.solvers._projected_newton import projected_newton
 
     def quartic(params, which):
         x = params[which, 0]
@@ -171,10 +171,10 @@ def test_platt_started_at_the_temperature_slope_takes_half_the_passes_on_a_real_
     Newton's first steps are poor; started at the better of it and the
     temperature fit's slope, the fit makes at most 60% of the passes, to the
     same optimum (1e-12 a sample)."""
-    import skcal._logistic
+    import skcal.solvers._logistic
     from conftest import load_shared
-    from skcal._logistic import class_score_rows, fit_platt, one_vs_rest_targets
-    from skcal._optimize import fit_inverse_temperature
+    from skcal.solvers._logistic import class_score_rows, fit_platt, one_vs_rest_targets
+    from skcal.solvers._optimize import fit_inverse_temperature
 
     data = load_shared("netcal_densenet-bc-100-cifar-100_test.npz")
     logits = np.log(np.clip(data["probs"], 1e-300, None))
@@ -187,7 +187,7 @@ def test_platt_started_at_the_temperature_slope_takes_half_the_passes_on_a_real_
         passes.append(len(args[-1]))
         return _platt_pass(*args)
 
-    monkeypatch.setattr(skcal._logistic, "_platt_pass", counting)
+    monkeypatch.setattr(skcal.solvers._logistic, "_platt_pass", counting)
     fits = {}
     for start, slope in (("constant", None), ("slope", fit_inverse_temperature(logits, y)[0])):
         passes.clear()
@@ -208,8 +208,8 @@ def test_one_vs_rest_fits_in_groups_of_classes_equal_the_fit_of_all_at_once(
     """Logits whose one-vs-rest scores are too many to form whole are fitted a
     group of classes at a time: the same maps as all classes in one fit, and one
     warning naming every separated class, whichever group holds it."""
-    import skcal._logistic as logistic_module
-    import skcal._one_vs_rest as scores_module
+    import skcal.solvers._logistic as logistic_module
+    import skcal.rows._one_vs_rest as scores_module
 
     rng = np.random.default_rng(3)
     n, k = 600, 23

@@ -18,8 +18,8 @@ from skcal import (
     TemperatureScaling,
     VectorScaling,
 )
-from skcal._binning import bin_edges, bin_index
-from skcal._matrix_fit import matrix_scaling_loss_grad
+from skcal.utils._binning import bin_edges, bin_index
+from skcal.solvers._matrix_fit import matrix_scaling_loss_grad
 from skcal.metrics import nll
 
 
@@ -123,7 +123,7 @@ def _matrix_fit_with_switch(monkeypatch, logits, y, switch, **fit_params):
     """MatrixScaling fitted with the switch to class blocks forced (``True``,
     after 8 iterations whatever the rate), or never taken (``False``); also
     how many class-block passes it made and the penalised objective it ended at."""
-    from skcal import _class_blocks, _matrix_fit
+    from skcal.solvers import _class_blocks, _matrix_fit
 
     passes, objective = [], []
     original_pass, original_minimize = _class_blocks.class_block_pass, _matrix_fit._minimize_round
@@ -262,7 +262,7 @@ def test_one_vs_rest_maps_in_a_comparison_start_warm_and_reach_the_same_optimum(
     iterations in all, and each class's training NLL that of a standalone fit
     to 1e-12 a sample. A Platt fit on other targets (smoothed) is not used by
     beta, whose fit is then bit for bit a standalone one."""
-    from skcal._reuse import reusing
+    from skcal.utils._reuse import reusing
 
     rng = np.random.default_rng(4)
     logits = rng.normal(scale=4.0, size=(3000, 8))
@@ -350,7 +350,7 @@ def test_ties_are_broken_by_the_scores_on_streamed_input(tmp_path):
 def test_grouped_one_vs_rest_scores_are_the_whole_matrix_bitwise(monkeypatch, dtype):
     """Isotonic and histogram fits read the scores a group of classes at a time;
     the groups must hold exactly the values of the whole-matrix computation."""
-    import skcal._one_vs_rest as scores_module
+    import skcal.rows._one_vs_rest as scores_module
 
     rng = np.random.default_rng(0)
     logits = (5 * rng.normal(size=(700, 23))).astype(dtype)
@@ -370,7 +370,7 @@ def test_grouped_class_probabilities_are_the_sigmoid_of_the_log_odds_and_predict
     softmax(logits), a group of classes at a time: within a few ulps of the
     sigmoid of its one-vs-rest log-odds, and bit for bit what predict computes
     (so a calibration row falls in the same bin when it is predicted)."""
-    import skcal._one_vs_rest as scores_module
+    import skcal.rows._one_vs_rest as scores_module
 
     rng = np.random.default_rng(1)
     logits = (5 * rng.normal(size=(700, 23))).astype(dtype)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from skcal import CalibrationMonitor
-from skcal._cli import main
+from skcal.cli._main import main
 
 K = 4
 

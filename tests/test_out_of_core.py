@@ -22,7 +22,7 @@ from skcal import (
     TemperatureScaling,
     VectorScaling,
 )
-from skcal._blocks import Rows
+from skcal.rows._blocks import Rows
 from skcal.metrics import (
     brier_score,
     calibration_curve,
@@ -290,7 +290,7 @@ def test_wrong_label_length_is_the_in_memory_error(scores, tmp_path, holder):
 
 def test_probabilities_read_as_such_stay_checked_in_later_blocks(scores, tmp_path,
                                                                  monkeypatch):
-    from skcal import _score_rows
+    from skcal.rows import _score_rows
 
     monkeypatch.setattr(_score_rows, "_PROBE_ELEMENTS", 500)  # 'auto' looks at 100 rows
     logits, proba, y = scores

@@ -6,7 +6,7 @@ import itertools
 import numpy as np
 import pytest
 
-from skcal._matrix_fit import (
+from skcal.solvers._matrix_fit import (
     _DenseVariables,
     _RotatedVariables,
     _matrix_hessian_block,
@@ -14,9 +14,9 @@ from skcal._matrix_fit import (
     column_means,
     matrix_scaling_loss_grad,
 )
-from skcal._vector_fit import vector_scaling_loss_grad
-from skcal._optimize import as_rows
-from skcal._preconditioner import Preconditioner
+from skcal.solvers._vector_fit import vector_scaling_loss_grad
+from skcal.solvers._optimize import as_rows
+from skcal.solvers._preconditioner import Preconditioner
 
 
 def _problem(seed=0, n=400, k=4):
@@ -231,7 +231,7 @@ def _class_block_variables(monkeypatch, seed=4, n=500, k=5):
     """Matrix scaling's class-block variables at a point ``[W | b]`` (every row
     in each block, so that nothing is estimated), with the exact penalised
     Hessian there (parameters W row-major, then b) and the penalty."""
-    from skcal import _class_blocks
+    from skcal.solvers import _class_blocks
 
     monkeypatch.setattr(_class_blocks, "BLOCK_ROW_FRACTION", 1.0)
     monkeypatch.setattr(_class_blocks, "OWN_ROW_STRIDE", 1)
@@ -329,7 +329,7 @@ def test_lbfgs_stops_on_the_newton_decrement_without_the_confirming_pass():
     |g|^2 / 2, times the margin, is below ftol times the objective: it reports
     convergence, spends fewer evaluations, and is within that threshold of the
     minimum (found by a run to machine precision)."""
-    from skcal._optimize import _minimize_round
+    from skcal.solvers._optimize import _minimize_round
 
     objective, calls, x0 = _counted_convex()
     ftol = 1e-12
@@ -349,7 +349,7 @@ def test_lbfgs_stops_on_the_newton_decrement_without_the_confirming_pass():
 
 
 def test_lbfgs_with_a_margin_never_met_runs_as_without_one():
-    from skcal._optimize import _minimize_round
+    from skcal.solvers._optimize import _minimize_round
 
     objective, _, x0 = _counted_convex(seed=1)
     x, result = _minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=1e-12)
@@ -363,7 +363,7 @@ def test_lbfgs_started_at_its_minimum_returns_it_without_an_iteration():
     """A start that meets the gradient test, or whose decrement is below the
     threshold, is returned as converged after one evaluation (L-BFGS-B's line
     search would fail there and report an abnormal stop)."""
-    from skcal._optimize import _minimize_round
+    from skcal.solvers._optimize import _minimize_round
 
     objective, calls, x0 = _counted_convex(seed=2)
     x_min, _ = _minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=1e-16)
@@ -378,7 +378,7 @@ def test_lbfgs_converges_from_a_start_near_its_minimum_far_from_zero():
     """Scaled by a gradient of 1e-6, a start 1000 from the origin is 1e9 units
     from it: counted from the start, the variables keep L-BFGS-B's line search
     working (it stopped abnormally, without a trial step, when they were not)."""
-    from skcal._optimize import _minimize_round
+    from skcal.solvers._optimize import _minimize_round
 
     target = np.full(10, 1000.0)
 
@@ -410,7 +410,7 @@ def test_float32_curvature_pass_agrees_with_the_exact_one():
 
 def _counted_vector_passes(monkeypatch):
     """Counts of vector scaling's passes: curvature in float32, exact curvature, plain."""
-    import skcal._vector_fit as vector_fit
+    import skcal.solvers._vector_fit as vector_fit
 
     counts = {"float32": 0, "curvature": 0, "plain": 0}
     original = vector_fit.vector_scaling_loss_grad
@@ -428,8 +428,8 @@ def test_vector_scaling_float32_start_stops_within_its_relative_decrease(monkeyp
     """On 2^18 values or more, Newton steps from float32 curvature passes start
     L-BFGS: fewer exact passes than from one exact step, and the same
     tolerance to the minimum (the fit run to machine precision)."""
-    import skcal._vector_fit as vector_fit
-    from skcal._optimize import fit_inverse_temperature
+    import skcal.solvers._vector_fit as vector_fit
+    from skcal.solvers._optimize import fit_inverse_temperature
 
     rng = np.random.default_rng(6)
     logits = (3.0 * rng.normal(size=(4000, 80))).astype(dtype)
@@ -468,7 +468,7 @@ def test_vector_scaling_start_survives_float32_passes_that_are_not_finite(monkey
     the float32 steps: from the first pass on, the fit is the exact step's, as
     below the size threshold; from the second, L-BFGS starts where the steps
     had got to and still ends at the minimum."""
-    import skcal._vector_fit as vector_fit
+    import skcal.solvers._vector_fit as vector_fit
 
     rng = np.random.default_rng(7)
     logits = 3.0 * rng.normal(size=(3000, 90))
@@ -512,8 +512,8 @@ def test_vector_scaling_start_survives_float32_passes_that_are_not_finite(monkey
 def test_vector_scaling_stops_within_its_relative_decrease_of_the_minimum():
     """The default fit (relative decrease 1e-12 and the decrement rule) ends
     within 1e-12 times the penalised NLL of the fit run to machine precision."""
-    from skcal._optimize import fit_inverse_temperature
-    from skcal._vector_fit import VECTOR_SCALING_ALPHA, fit_vector_scaling
+    from skcal.solvers._optimize import fit_inverse_temperature
+    from skcal.solvers._vector_fit import VECTOR_SCALING_ALPHA, fit_vector_scaling
 
     rng = np.random.default_rng(4)
     logits = (3.0 * rng.normal(size=(3000, 40))).astype(np.float32)

@@ -5,7 +5,7 @@ import threading
 
 import numpy as np
 
-from skcal._scratch import Scratch
+from skcal.rows._scratch import Scratch
 
 
 def test_each_thread_gets_its_own_scratch_arrays():

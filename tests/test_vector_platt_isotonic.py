@@ -21,8 +21,8 @@ from skcal import (
     TemperatureScaling,
     VectorScaling,
 )
-from skcal._vector_fit import vector_scaling_loss_grad
-from skcal._one_vs_rest import class_scores, one_vs_rest_logits
+from skcal.solvers._vector_fit import vector_scaling_loss_grad
+from skcal.rows._one_vs_rest import class_scores, one_vs_rest_logits
 from test_temperature import ScoresAsClassifier
 
 
@@ -218,7 +218,7 @@ def test_softmax_block_with_or_without_the_row_shift(offset):
     maxima: both give scipy's log-softmax and the NLL it implies."""
     from scipy.special import log_softmax
 
-    from skcal._optimize import _softmax_in_place
+    from skcal.solvers._optimize import _softmax_in_place
 
     rng = np.random.default_rng(7)
     logits = rng.normal(scale=8.0, size=(300, 20)) + offset

@@ -3,8 +3,8 @@
 import numpy as np
 from sklearn.utils._param_validation import validate_params
 
-from .. import _device_kernels as device
-from .._namespaces import is_device_array
+from ..rows import _device_kernels as device
+from ..rows._namespaces import is_device_array
 from ._checks import check_probabilities_or_logits, weighted_row_mean
 
 

@@ -3,11 +3,11 @@
 import numpy as np
 from scipy.special import softmax
 
-from .. import _device_kernels as device
-from .._blocks import total_weight, weighted_sum
-from .._namespaces import is_device_array, to_numpy
-from .._score_rows import as_vector, prediction_rows
-from .._scores import (
+from ..rows import _device_kernels as device
+from ..rows._blocks import total_weight, weighted_sum
+from ..rows._namespaces import is_device_array, to_numpy
+from ..rows._score_rows import as_vector, prediction_rows
+from ..rows._scores import (
     check_sample_weight,
     drop_unweighted,
     encode_labels,

@@ -7,10 +7,10 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
-from .._blocks import is_dask, weighted_sum
-from .._isotonic import IsotonicCalibration
-from .._optimize import fit_inverse_temperature
-from .._scores import log_probabilities
+from ..rows._blocks import is_dask, weighted_sum
+from ..calibrators._isotonic import IsotonicCalibration
+from ..solvers._optimize import fit_inverse_temperature
+from ..rows._scores import log_probabilities
 from ._checks import check_prediction, weighted_mean, weighted_row_mean
 from ._nll import _true_class_log_proba_block, true_class_log_proba, true_class_log_softmax
 

@@ -6,10 +6,10 @@ from numbers import Integral
 import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from .._binning import bin_edges, binned_sums
-from .. import _device_kernels as device
-from .._blocks import total_weight
-from .._namespaces import is_device_array, to_numpy
+from ..utils._binning import bin_edges, binned_sums
+from ..rows import _device_kernels as device
+from ..rows._blocks import total_weight
+from ..rows._namespaces import is_device_array, to_numpy
 from ._checks import check_probabilities_or_logits
 
 # Values per group of columns read at once for classwise errors: 256 MiB of float64.

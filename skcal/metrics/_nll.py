@@ -6,9 +6,9 @@ from numbers import Real
 import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
-from .. import _device_kernels as device
-from .._namespaces import is_device_array
-from .._scores import probability_floor
+from ..rows import _device_kernels as device
+from ..rows._namespaces import is_device_array
+from ..rows._scores import probability_floor
 from ._checks import check_prediction, weighted_row_mean
 
 

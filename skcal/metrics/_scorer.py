@@ -10,7 +10,7 @@ from ._brier import brier_score
 from ._decomposition import nll_decomposition
 from ._ece import expected_calibration_error
 from ._nll import nll
-from .._warnings import warn
+from ..utils._warnings import warn
 
 try:  # the class behind make_scorer; subclassed to pass classes_ as labels
     from sklearn.metrics._scorer import _Scorer

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from .._binning import bin_edges, bin_index
+from ..utils._binning import bin_edges, bin_index
 from ..metrics import (
     brier_score,
     expected_calibration_error,
@@ -26,7 +26,7 @@ from ..metrics._brier import _brier_rows, brier_scale
 from ..metrics._ece import top_label
 from ..metrics._checks import check_prediction
 from ..metrics._nll import _check_base, true_class_log_proba, true_class_log_softmax
-from .._namespaces import to_numpy
+from ..rows._namespaces import to_numpy
 from ._consistency import random_generator
 from ._results import BootstrapResult, ConfidenceInterval
 

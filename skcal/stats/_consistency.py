@@ -11,8 +11,8 @@ import numpy as np
 from scipy import sparse
 from sklearn.utils import check_random_state
 
-from .._binning import bin_edges, bin_index
-from .._blocks import Rows
+from ..utils._binning import bin_edges, bin_index
+from ..rows._blocks import Rows
 from ..metrics._brier import _brier_rows, brier_scale
 from ..metrics._ece import top_label
 from ..metrics._nll import true_class_log_proba

@@ -1,0 +1,122 @@
+"""Scores of a wrapped classifier: its response, in the calibrator's column order,
+out of fold over cross-validation splits."""
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.model_selection import check_cv
+from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import has_fit_parameter
+
+from ..rows._scores import as_float_array, binary_logits, plain, probability_floor, scores_to_logits
+
+_DEFAULT_FOLDS = 5
+
+
+def _fit_params(estimator, sample_weight):
+    """``{'sample_weight': ...}`` when there are weights and the estimator takes them."""
+    if sample_weight is not None and has_fit_parameter(estimator, "sample_weight"):
+        return {"sample_weight": sample_weight}
+    return {}
+
+
+def _fit_fold(estimator, X, y, sample_weight, train, test, response_method, classes):
+    """Fit a clone on ``train`` and return it with its logits on ``test``."""
+    weights = None if sample_weight is None else sample_weight[train]
+    estimator.fit(
+        _safe_indexing(X, train), _safe_indexing(y, train), **_fit_params(estimator, weights)
+    )
+    logits = classifier_logits(estimator, _safe_indexing(X, test), response_method, classes)
+    return estimator, logits
+
+
+def cross_fitted_logits(
+    estimator, X, y, y_index, sample_weight, *, cv, response_method, classes, n_jobs
+):
+    """Out-of-fold logits of ``estimator`` over the folds of ``cv``.
+
+    ``cv=None`` means 5 stratified folds. Stratified folds put a class of two
+    or more samples in every training part, however many folds there are (with
+    fewer samples than folds, scikit-learn warns that the class is thin);
+    a training part that lacks a class is refused. Returns the fitted fold
+    classifiers, the logits of each test fold and the test indices.
+    """
+    folds = _DEFAULT_FOLDS if cv is None else cv
+    splitter = check_cv(folds, y, classifier=True)
+    splits = list(splitter.split(X, y))
+    _check_training_parts(splits, y_index, classes)
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_fold)(
+            clone(estimator), X, y, sample_weight, train, test, response_method, classes
+        )
+        for train, test in splits
+    )
+    fitted = [fold_estimator for fold_estimator, _ in results]
+    logits = [fold_logits for _, fold_logits in results]
+    return fitted, logits, [test for _, test in splits]
+
+
+def _resolve_response_method(estimator, response_method):
+    if response_method == "auto":
+        for method in ("decision_function", "predict_log_proba", "predict_proba"):
+            if hasattr(estimator, method):
+                return method
+        raise ValueError(
+            f"{type(estimator).__name__} has neither decision_function nor "
+            "predict_proba, so it gives no scores to calibrate."
+        )
+    if not hasattr(estimator, response_method):
+        raise ValueError(
+            f"response_method={response_method!r} but {type(estimator).__name__} "
+            f"has no {response_method} method; use response_method='auto'."
+        )
+    return response_method
+
+
+def classifier_logits(estimator, X, response_method, classes):
+    """Logits of a fitted classifier in the column order of ``classes``."""
+    if not np.array_equal(estimator.classes_, classes):
+        missing = np.setdiff1d(classes, estimator.classes_)
+        raise ValueError(
+            f"The classifier was fitted without the classes {missing.tolist()} "
+            f"(it knows {list(estimator.classes_)}, the calibration data has "
+            f"{list(classes)}). With cross-fitting, every training fold must hold "
+            "every class: use fewer folds or a stratified splitter."
+        )
+    with np.errstate(divide="ignore"):  # log(0) of predict_log_proba is floored below
+        raw = getattr(estimator, response_method)(X)
+    if response_method == "predict_log_proba":
+        raw = np.maximum(raw, np.log(probability_floor(np.asarray(raw).dtype)))
+        if raw.shape[1] == 2:
+            raw = raw[:, 1] - raw[:, 0]
+    raw = as_float_array(raw, name=f"The output of {response_method}")
+    if response_method == "predict_proba":
+        if raw.ndim == 2 and raw.shape[1] == 2:
+            raw = raw[:, 1]
+        return scores_to_logits(raw, "probabilities")
+    if raw.ndim == 1 or raw.shape[1] == 1:
+        return binary_logits(raw.reshape(-1))
+    return raw
+
+
+def _check_training_parts(splits, y_index, classes):
+    """Refuse a split whose training part lacks a class: its classifier could
+    not give that class a score."""
+    counts = np.bincount(y_index, minlength=len(classes))
+    for number, (train, _) in enumerate(splits):
+        present = np.bincount(y_index[train], minlength=len(classes)) > 0
+        if present.all():
+            continue
+        missing = [plain(c) for c in classes[~present]]
+        singles = [plain(c) for c in classes[(counts == 1) & ~present]]
+        reason = (
+            f"class(es) {singles} have a single sample, which is left out of the "
+            "training part of the fold that holds it; add samples of those classes "
+            "or remove them"
+            if singles
+            else "use a stratified splitter or fewer folds"
+        )
+        raise ValueError(
+            f"The training part of fold {number} has no sample of class(es) "
+            f"{missing}, so its classifier cannot score them: {reason}."
+        )

@@ -1,0 +1,25 @@
+"""The identity map: the uncalibrated baseline of comparisons."""
+
+from ._base import BaseCalibrator
+
+
+class Uncalibrated(BaseCalibrator):
+    """The scores as they are: ``softmax`` of the logits, or the probabilities.
+
+    The baseline row of :func:`~skcal.compare_calibrators`. It goes through the
+    same input handling as every calibrator, so a comparison scores all methods,
+    this one included, on the same probabilities.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal.calibrators._identity import Uncalibrated
+    >>> Uncalibrated().fit([[2.0, 0.0], [0.0, 1.0]], [0, 1]).predict_proba([[0.0, 0.0]])
+    array([[0.5, 0.5]])
+    """
+
+    def _fit_map(self, logits, y, sample_weight):
+        return {}
+
+    def _apply_map(self, logits):
+        return logits

@@ -1,0 +1,161 @@
+"""``skcal fit``: fit one calibrator on a score file of any size."""
+
+import sys
+
+import numpy as np
+
+from ..rows._blocks import report_progress, weighted_sum
+from ..utils._files import write_atomically, write_json
+from ..rows._scores import encode_labels
+from ..calibrators._ties import separate_ties
+from ..metrics import nll, nll_from_logits
+
+
+class _ProgressBar:
+    """A tqdm bar over the rows of each pass, on a terminal; silent otherwise."""
+
+    def __init__(self, n_rows, enabled):
+        self.n_rows = n_rows
+        self.done = 0
+        self.passes = 1
+        self.bar = None
+        if not enabled:
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            print("(pip install tqdm for a progress bar)", file=sys.stderr)
+            return
+        self.bar = tqdm(total=n_rows, unit="rows", unit_scale=True, desc="pass 1",
+                        leave=False, file=sys.stderr)
+
+    def __call__(self, n_rows):
+        if self.bar is None:
+            return
+        if self.done >= self.n_rows:
+            self.done = 0
+            self.passes += 1
+            self.bar.reset(total=self.n_rows)
+            self.bar.set_description(f"pass {self.passes}")
+        self.done += n_rows
+        self.bar.update(n_rows)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _json_value(value):
+    if isinstance(value, np.ndarray):
+        return [_json_value(v) for v in value.tolist()] if value.ndim else _json_value(value.item())
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if np.isfinite(value) else str(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _describe(name, value):
+    """One line for a fitted parameter: its values when few, else a summary."""
+    array = np.asarray(value, dtype=float)
+    if array.size <= 12:
+        shown = np.array2string(array, precision=4, separator=", ", suppress_small=True)
+        return f"{name} = {shown}"
+    return (
+        f"{name}: shape {array.shape}, min {array.min():.4g}, median "
+        f"{np.median(array):.4g}, max {array.max():.4g}"
+    )
+
+
+def _nll_before(calibrator, scores, labels):
+    metric = nll_from_logits if calibrator.score_type_ == "logits" else nll
+    return metric(labels, scores, labels=calibrator.classes_)
+
+
+def _true_class_sum(log_proba, y):
+    return weighted_sum(log_proba[np.arange(log_proba.shape[0]), y], None)
+
+
+def _nll_after(calibrator, scores, y_index, write_proba):
+    """Mean NLL of the calibrated probabilities, in one pass; with ``write_proba``,
+    the probabilities (as ``predict_proba`` gives them) are written to that
+    ``.npy`` file on the way (to a temporary file first, renamed when complete)."""
+    rows = calibrator._calibrated_rows(scores)  # (log-probabilities, logits) per block
+    if write_proba is None:
+        return -rows.reduce(lambda pair, y: _true_class_sum(pair[0], y), y_index) / y_index.shape[0]
+    totals = []
+
+    def write(temporary):
+        out = np.lib.format.open_memmap(
+            temporary, mode="w+", dtype=rows.dtype, shape=(rows.n_rows, rows.n_columns)
+        )
+        total = 0.0
+        for index, (log_p, logits) in rows.blocks():
+            out[index] = separate_ties(np.exp(log_p), logits)
+            total -= _true_class_sum(log_p, y_index[index])
+        out.flush()
+        del out
+        totals.append(total)
+
+    write_atomically(write_proba, write)
+    return totals[0] / y_index.shape[0]
+
+
+def run_fit(args, *, read_array, as_labels, make_calibrator, report_score_type, error):
+    """Fit, report and optionally write; returns the exit status."""
+    score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
+    # the method first: a mistyped name fails before a large file is read
+    calibrator = make_calibrator(args.method, score_type)
+    scores = read_array(args.scores, what="SCORES", mmap=True)
+    labels = as_labels(read_array(args.labels, what="LABELS"))
+    if scores.shape[0] != labels.shape[0]:
+        raise error(f"SCORES has {scores.shape[0]} rows but LABELS has {labels.shape[0]}")
+    report_score_type(scores, score_type)
+    progress = _ProgressBar(scores.shape[0], enabled=not args.quiet and sys.stderr.isatty())
+    try:
+        with report_progress(progress):
+            calibrator.fit(scores, labels)
+            before = _nll_before(calibrator, scores, labels)
+            _, y_index = encode_labels(labels, calibrator.classes_.shape[0],
+                                       labels=calibrator.classes_, min_classes=1)
+            after = _nll_after(calibrator, scores, y_index, args.write_proba)
+    finally:
+        progress.close()
+
+    name = type(calibrator).__name__
+    shape = "x".join(str(n) for n in scores.shape)
+    print(f"{name} fitted on {shape} {np.dtype(scores.dtype).name} scores, read as "
+          f"{calibrator.score_type_}")
+    parameters = {key: getattr(calibrator, key) for key in calibrator._map_attributes}
+    if "temperature_" in parameters:
+        print(f"temperature T = {float(calibrator.temperature_):.6g}")
+    else:
+        for key, value in parameters.items():
+            if isinstance(value, np.ndarray) and value.dtype != object:
+                print(_describe(key, value))
+    print(f"NLL before: {before:.6f} nats ({before / np.log(2):.6f} bits)")
+    print(f"NLL after:  {after:.6f} nats ({after / np.log(2):.6f} bits)")
+    if args.write_proba:
+        print(f"Calibrated probabilities written to {args.write_proba}")
+    if args.json:
+        report = {
+            "method": name,
+            "n_samples": int(scores.shape[0]),
+            "n_classes": int(calibrator.classes_.shape[0]),
+            "score_type": calibrator.score_type_,
+            "classes": _json_value(calibrator.classes_),
+            "parameters": {
+                key: _json_value(value)
+                for key, value in parameters.items()
+                if not (isinstance(value, np.ndarray) and value.dtype == object)
+            },
+            "n_iter": _json_value(getattr(calibrator, "n_iter_", None)),
+            "nll_before": before,
+            "nll_after": after,
+        }
+        write_json(args.json, report)
+        print(f"Results written to {args.json}")
+    return 0

@@ -1,0 +1,350 @@
+"""The ``skcal`` command line: ``skcal compare``, ``skcal fit`` and ``skcal demo``."""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..utils._files import write_atomically, write_json
+
+class CommandError(Exception):
+    """A problem with the user's input, reported as one line."""
+
+
+def read_array(spec, *, what, mmap=False):
+    """Read ``.npy``, ``.npz`` (``file.npz`` or ``file.npz:name``), ``.csv`` or a
+    Zarr array (a ``.zarr`` directory).
+
+    With ``mmap``, a ``.npy`` file is memory-mapped and a Zarr array opened
+    lazily, so the scores are read block by block. Nothing is ever unpickled.
+    """
+    path, key = spec.rsplit(":", 1) if ".npz:" in spec else (spec, "")
+    file = Path(path)
+    if file.suffix.lower() == ".zarr":
+        return _read_zarr(file, what=what, lazy=mmap)
+    if not file.is_file():
+        raise CommandError(f"{what}: no such file {path!r}")
+    suffix = file.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return np.load(file, allow_pickle=False, mmap_mode="r" if mmap else None)
+        if suffix == ".npz":
+            with np.load(file, allow_pickle=False) as archive:
+                names = archive.files
+                if not key:
+                    if len(names) != 1:
+                        raise CommandError(
+                            f"{what}: {path} holds arrays {names}; name one as {path}:NAME"
+                        )
+                    key = names[0]
+                if key not in names:
+                    raise CommandError(f"{what}: {path} has no array {key!r} (it has {names})")
+                return archive[key]
+        if suffix == ".csv":
+            return _read_csv(file)
+    except CommandError:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CommandError(f"{what}: cannot read {path}: {first_line}") from exc
+    raise CommandError(
+        f"{what}: {path} is not .npy, .npz, .csv or .zarr (pickles and other formats "
+        "are not read)"
+    )
+
+
+def _read_zarr(path, *, what, lazy):
+    if not path.exists():
+        raise CommandError(f"{what}: no such Zarr store {str(path)!r}")
+    try:
+        import zarr
+    except ImportError as exc:
+        raise CommandError(
+            f"{what}: reading {path} needs zarr, an optional dependency: "
+            'pip install "skcal[dask]"'
+        ) from exc
+    try:
+        array = zarr.open_array(str(path), mode="r")
+    except Exception as exc:  # zarr raises several types for a store that is not an array
+        raise CommandError(f"{what}: cannot open {path} as a Zarr array: {exc}") from exc
+    return array if lazy else array[...]
+
+
+def _read_csv(file):
+    text = np.loadtxt(file, delimiter=",", dtype=str, ndmin=1, comments="#")
+    try:
+        return text.astype(np.float64)
+    except ValueError:
+        return text  # labels given as text
+
+
+def _candidates(methods):
+    """The calibrators named on the command line (all of them by default)."""
+    from ..calibrators._registry import calibrator_class, default_calibrators
+
+    if not methods:
+        return default_calibrators()
+    chosen = {}
+    for method in methods:
+        cls = calibrator_class(method)
+        chosen[cls.__name__] = cls()
+    return chosen
+
+
+def _method_names():
+    from ..calibrators._registry import CALIBRATORS
+
+    return " ".join(entry.name for entry in CALIBRATORS)
+
+
+def report_score_type(scores, score_type):
+    """Say how the scores are read; warn when --logits is given rows that sum to 1."""
+    from ..rows._score_rows import score_rows, starting_rows
+    from ..rows._scores import _looks_like_probabilities
+
+    _, resolved = score_rows(scores, score_type, name="SCORES")
+    shape = " x ".join(str(n) for n in scores.shape)
+    why = {
+        ("auto", "probabilities"): " (every row lies in the probability simplex)",
+        ("auto", "logits"): " (not every row is a probability vector)",
+    }.get((score_type, resolved), " (as told)")
+    print(f"SCORES: {shape} {np.dtype(scores.dtype).name}, read as {resolved}{why}.")
+    if score_type == "logits" and _looks_like_probabilities(starting_rows(scores)):
+        print(
+            "skcal: warning: --logits was given, but the rows of SCORES lie in the "
+            "probability simplex (values in [0, 1] summing to 1); pass --probabilities "
+            "if they are probabilities.",
+            file=sys.stderr,
+        )
+
+
+def _make_calibrator(method, score_type):
+    """A fresh calibrator for the command line's ``METHOD`` name."""
+    (calibrator,) = _candidates([method]).values()
+    return calibrator.set_params(score_type=score_type)
+
+
+def _fit(args):
+    from ._fit import run_fit
+
+    return run_fit(args, read_array=read_array, as_labels=_labels,
+                   make_calibrator=_make_calibrator, report_score_type=report_score_type,
+                   error=CommandError)
+
+
+def _monitor(args):
+    from ._monitor import run_monitor
+
+    return run_monitor(args, error=CommandError)
+
+
+def _labels(array):
+    array = np.asarray(array)
+    if array.ndim == 2 and 1 in array.shape:
+        array = array.reshape(-1)
+    if array.dtype.kind == "f" and np.all(np.mod(array, 1) == 0):
+        array = array.astype(np.int64)
+    return array
+
+
+def _save_plot(comparison, path):
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+    except ImportError:
+        print(
+            f"(reliability diagram not written: {path} needs matplotlib, "
+            'pip install "skcal[plot]")'
+        )
+        return
+    displays = comparison.plot()
+    figure = displays[0].figure_
+    image_format = Path(path).suffix.lstrip(".").lower() or "png"
+    write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=110,
+                                                           format=image_format))
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
+    print(f"Reliability diagrams written to {path}")
+
+
+def _compare(args):
+    from ..comparison._compare import compare_calibrators
+
+    # the arguments first: a mistyped name fails before a large file is read
+    candidates = _candidates(args.methods)
+    if (args.test_scores is None) != (args.test_labels is None):
+        raise CommandError("give both --test-scores and --test-labels, or neither")
+    scores = read_array(args.scores, what="SCORES", mmap=True)
+    labels = _labels(read_array(args.labels, what="LABELS"))
+    test = None
+    if args.test_scores is not None:
+        test = (
+            read_array(args.test_scores, what="--test-scores"),
+            _labels(read_array(args.test_labels, what="--test-labels")),
+        )
+    if scores.shape[0] != labels.shape[0]:
+        raise CommandError(
+            f"SCORES has {scores.shape[0]} rows but LABELS has {labels.shape[0]}"
+        )
+    score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
+    report_score_type(scores, score_type)
+    comparison = compare_calibrators(
+        scores,
+        labels,
+        calibrators=candidates,
+        cv=args.cv,
+        score_type=score_type,
+        X_test=None if test is None else test[0],
+        y_test=None if test is None else test[1],
+        random_state=args.seed,
+        n_jobs=args.n_jobs,
+    )
+    print(comparison)
+    if args.json:
+        write_json(args.json, comparison.to_dict())
+        print(f"Results written to {args.json}")
+    if args.plot:
+        _save_plot(comparison, args.plot)
+    return 0
+
+
+def _demo(args):
+    from sklearn.datasets import load_digits
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from ..comparison._compare import compare_calibrators
+
+    X, y = load_digits(return_X_y=True)
+    print(
+        "Logistic regression with almost no regularisation (C=1000) on scikit-learn's "
+        f"digits:\n{X.shape[0]} images, 10 classes. Every method is scored on folds it "
+        "was not fitted on;\nthe classifier itself is cross-fitted inside each "
+        "training fold.\n"
+    )
+    overconfident = make_pipeline(StandardScaler(), LogisticRegression(C=1000, max_iter=5000))
+    comparison = compare_calibrators(X, y, estimator=overconfident, random_state=args.seed)
+    print(comparison)
+
+    if args.plot:
+        _save_plot(comparison, args.plot)
+    return 0
+
+
+def _add_score_kind(parser):
+    """--probabilities | --logits: how SCORES are read (by default, as they look)."""
+    kind = parser.add_mutually_exclusive_group()
+    kind.add_argument("--probabilities", action="store_true", help="SCORES are probabilities")
+    kind.add_argument("--logits", action="store_true", help="SCORES are logits")
+
+
+def _build_parser():
+    parser = argparse.ArgumentParser(
+        prog="skcal",
+        description="Probability calibration, fitted and judged by negative log-likelihood.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    compare = commands.add_parser(
+        "compare",
+        help="rank calibration methods on score files by held-out NLL",
+        description="Rank calibration methods on SCORES (logits or probabilities) and "
+        "LABELS by held-out NLL. Files: .npy, .npz (FILE.npz:NAME picks an array) or "
+        ".csv; nothing is unpickled.",
+    )
+    compare.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
+    compare.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")
+    _add_score_kind(compare)
+    compare.add_argument(
+        "--methods", nargs="+", metavar="METHOD",
+        help=f"subset of: {_method_names()} (default: all)",
+    )
+    compare.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
+    compare.add_argument("--test-scores", metavar="S", help="scores of a test set")
+    compare.add_argument("--test-labels", metavar="L", help="labels of the test set")
+    compare.add_argument("--json", metavar="OUT", help="write the results as JSON")
+    compare.add_argument("--plot", metavar="OUT.png", help="write reliability diagrams")
+    compare.add_argument("--seed", type=int, default=0, help="fold shuffling seed")
+    compare.add_argument("--n-jobs", type=int, default=None,
+                         help="folds evaluated in parallel (default 1)")
+    compare.set_defaults(run=_compare)
+
+    fit = commands.add_parser(
+        "fit",
+        help="fit one calibrator on score files of any size",
+        description="Fit one calibration METHOD on SCORES (logits or probabilities) and "
+        "LABELS; print its parameters and the NLL before and after. SCORES may be a "
+        ".npy file (memory-mapped, read in blocks: float16 is computed in float32) or "
+        "a Zarr array (a .zarr directory), larger than memory.",
+    )
+    fit.add_argument("method", metavar="METHOD",
+                     help=f"one of: {_method_names()}")
+    fit.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
+    fit.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")
+    _add_score_kind(fit)
+    fit.add_argument("--json", metavar="OUT", help="write the parameters and NLLs as JSON")
+    fit.add_argument("--write-proba", metavar="OUT.npy",
+                     help="write the calibrated probabilities (streamed to a .npy file)")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.set_defaults(run=_fit)
+
+    monitor = commands.add_parser(
+        "monitor",
+        help="watch calibration drift over production files",
+        description="Fit a calibration monitor on REFERENCE (or continue from --state), "
+        "add each PRODUCTION file in order, print the chunk table and a verdict. Files: "
+        ".npz with arrays 'scores', 'labels' (optional) and 'timestamps' (optional), or "
+        ".csv / .parquet tables whose columns --scores, --labels and --timestamp name. "
+        "Exit status: 0 when no chunk completed by this run is in alarm, 1 when one is, "
+        "2 for an error. The state file is replaced atomically.",
+    )
+    monitor.add_argument("reference", metavar="REFERENCE",
+                         help="reference period (read only when --state does not exist yet)")
+    monitor.add_argument("production", metavar="PRODUCTION", nargs="+",
+                         help="production periods, in time order")
+    chunking = monitor.add_mutually_exclusive_group()
+    chunking.add_argument("--chunk-size", type=int, default=1000, help="rows per chunk")
+    chunking.add_argument("--chunk-period", metavar="D",
+                          help="time per chunk ('D', '6h', ...); needs timestamps")
+    monitor.add_argument("--alpha", type=float, default=0.05,
+                         help="false-alarm probability over 100 chunks (default 0.05)")
+    monitor.add_argument("--state", metavar="STATE.json", help="load and save the monitor here")
+    monitor.add_argument("--scores", default="proba_*", metavar="PATTERN",
+                         help="score columns of a table (default 'proba_*')")
+    monitor.add_argument("--labels", default="label", metavar="COLUMN",
+                         help="label column of a table (default 'label')")
+    monitor.add_argument("--timestamp", default=None, metavar="COLUMN",
+                         help="time column of a table")
+    monitor.add_argument("--json", metavar="OUT", help="write the table and state as JSON")
+    monitor.add_argument("--plot", metavar="OUT.png", help="draw NLL per chunk")
+    monitor.set_defaults(run=_monitor)
+
+    demo = commands.add_parser(
+        "demo", help="compare calibrators for an overconfident classifier on built-in data"
+    )
+    demo.add_argument(
+        "--plot", metavar="OUT.png", default="skcal-demo.png",
+        help="reliability diagrams (default skcal-demo.png; '' to skip)",
+    )
+    demo.add_argument("--seed", type=int, default=0, help="fold shuffling seed")
+    demo.set_defaults(run=_demo)
+    return parser
+
+
+def main(argv=None):
+    """Run the ``skcal`` command line; returns the exit status."""
+    args = _build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (CommandError, ValueError, ImportError, OSError) as exc:
+        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f"skcal {args.command}: error: {message}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,603 @@
+"""CalibrationMonitor: is a deployed model's confidence drifting, and what to do about it."""
+
+from numbers import Integral, Real
+
+import numpy as np
+from scipy.special import log_softmax, ndtri
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted
+
+from ._state import (
+    as_class_dtype,
+    chunk_from,
+    freeze,
+    from_json_number,
+    is_labelled,
+    jsonable,
+    period_nanoseconds,
+    unpack,
+    without_cache,
+)
+from ._statistics import (
+    add_summaries,
+    alarm_thresholds,
+    batch_summaries,
+    derived,
+    labelled_summary,
+)
+from ..rows._score_rows import score_rows
+from ..rows._scores import SCORE_TYPES, check_score_columns, encode_labels
+
+VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
+_STATE_VERSION = 1
+
+
+class CalibrationMonitor(BaseEstimator):
+    """Watch a deployed model's held-out NLL over time; say "recalibrate" or "retrain".
+
+    ``fit`` takes a reference period: the scores of the deployed (calibrated)
+    model and their labels. ``update`` then takes production rows in batches of
+    any size, labelled or not; they are grouped in chunks of ``chunk_size`` rows
+    (or of ``chunk_period`` of time), and each complete chunk gets a row of
+    :meth:`to_frame`: accuracy, NLL with its standard error, Brier, ECE, the
+    split of the NLL into a calibration part (what a recalibration fitted on the
+    chunk would remove) and a refinement part, the label-free ``expected_nll``
+    (the NLL the model would have if it were calibrated: the mean entropy of its
+    predictions), an alarm and a verdict.
+
+    **Alarms.** Each chunk's NLL is standardised against the reference,
+    ``z = (nll - nll_ref) / (sd_ref / sqrt(n_labelled))``, and fed to a CUSUM
+    ``S = max(0, S + z - drift)`` that detects a sustained increase; a chunk
+    also alarms on its own when ``z`` is extreme. Both thresholds are set at
+    ``fit`` by simulating streams from the reference itself (chunks resampled
+    from its per-row NLL, which keeps heavy tails, against a resampled
+    reference mean, which keeps the reference's own sampling error), each at
+    ``alpha / 2``: on a stream without drift, the probability of any alarm over
+    ``horizon`` chunks is at most ``alpha``.
+
+    **Verdict.** A chunk in alarm is "retrain" when its refinement part (its
+    NLL after recalibration) is above the reference's by more than its
+    standard error allows and accounts for half the increase or more, else
+    "recalibrate": the model still ranks as well, only its confidence moved.
+    The recalibration is a temperature with class offsets, so label shift is a
+    calibration problem. A chunk with fewer than ``min_labels`` labels is
+    "too few labels" (until its labels arrive through :meth:`add_labels`).
+
+    **State.** Only additive per-chunk summaries are kept (of at most
+    ``history`` chunks), the open chunk's summary, and the log-probabilities of
+    at most ``max_pending`` rows waiting for a label: memory does not grow with
+    the rows seen. ``update`` is atomic: a bad batch raises and changes
+    nothing. :meth:`to_dict` / :meth:`from_dict` (JSON-safe) and pickling
+    round-trip the state exactly, in the middle of a chunk too.
+
+    Parameters
+    ----------
+    chunk_size : int, default=1000
+        Rows per chunk; with ``chunk_period``, the typical number of labelled
+        rows per chunk, used to set the thresholds.
+
+    chunk_period : str or numpy.timedelta64, default=None
+        Chunks of this much time (``'D'``, ``'6h'``, ``np.timedelta64(1, 'W')``)
+        instead of rows; ``update`` then needs timestamps, non-decreasing (an
+        out-of-order timestamp is an error).
+
+    alpha : float, default=0.05
+        Probability of any false alarm over ``horizon`` chunks without drift.
+
+    horizon : int, default=100
+        Number of chunks the false-alarm guarantee covers.
+
+    drift : float, default=0.5
+        CUSUM allowance, in standard errors of a chunk's NLL: the size of
+        shift detected fastest is about twice this.
+
+    min_labels : int, default=100
+        Fewest labelled rows for a chunk to be tested.
+
+    score_type : {'auto', 'logits', 'probabilities'}, default='auto'
+        How the scores are read, as in the calibrators (decided at ``fit``).
+
+    max_pending : int, default=100000
+        Most rows kept waiting for a late label; older ones are dropped.
+
+    history : int, default=1000
+        Most chunk summaries kept; older chunks leave the table (the CUSUM
+        carries on).
+
+    random_state : int or None, default=0
+        Seed of the threshold simulation.
+
+    Attributes
+    ----------
+    classes_ : ndarray
+        The class of each score column.
+
+    score_type_ : {'logits', 'probabilities'}
+        How the scores are read.
+
+    reference_ : dict
+        The reference's NLL, its per-row standard deviation, calibration and
+        refinement parts, accuracy, ECE and expected NLL.
+
+    cusum_threshold_, chunk_threshold_ : float
+        The alarm thresholds of the CUSUM and of a single chunk's ``z``.
+
+    n_rows_ : int
+        Rows seen by ``update``; rows are numbered from 0 in arrival order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal import CalibrationMonitor
+    >>> rng = np.random.default_rng(0)
+    >>> def stream(n, sharpen):  # labels from softmax(z); the model says softmax(sharpen * z)
+    ...     z = rng.normal(scale=2.0, size=(n, 4))
+    ...     p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    ...     return sharpen * z, (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+    >>> monitor = CalibrationMonitor(chunk_size=500).fit(*stream(5000, 1.0))
+    >>> for sharpen in [1.0] * 5 + [3.0] * 5:  # the model turns over-confident
+    ...     monitor = monitor.update(*stream(500, sharpen))
+    >>> [row["verdict"] for row in monitor.to_dict()["chunks"]]
+    ['ok', 'ok', 'ok', 'ok', 'ok', 'recalibrate', 'recalibrate', 'recalibrate', 'recalibrate', 'recalibrate']
+    """
+
+    _parameter_constraints = {
+        "chunk_size": [Interval(Integral, 1, None, closed="left")],
+        "chunk_period": [str, np.timedelta64, None],
+        "alpha": [Interval(Real, 0, 1, closed="neither")],
+        "horizon": [Interval(Integral, 1, None, closed="left")],
+        "drift": [Interval(Real, 0, None, closed="left")],
+        "min_labels": [Interval(Integral, 2, None, closed="left")],
+        "score_type": [StrOptions(set(SCORE_TYPES))],
+        "max_pending": [Interval(Integral, 0, None, closed="left")],
+        "history": [Interval(Integral, 1, None, closed="left")],
+        "random_state": ["random_state"],
+    }
+
+    def __init__(
+        self,
+        chunk_size=1000,
+        chunk_period=None,
+        *,
+        alpha=0.05,
+        horizon=100,
+        drift=0.5,
+        min_labels=100,
+        score_type="auto",
+        max_pending=100_000,
+        history=1000,
+        random_state=0,
+    ):
+        self.chunk_size = chunk_size
+        self.chunk_period = chunk_period
+        self.alpha = alpha
+        self.horizon = horizon
+        self.drift = drift
+        self.min_labels = min_labels
+        self.score_type = score_type
+        self.max_pending = max_pending
+        self.history = history
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, scores, y):
+        """Learn the reference period: its NLL, its split, and the alarm thresholds.
+
+        Parameters
+        ----------
+        scores : array-like of shape (n_samples, n_classes) or (n_samples,)
+            The deployed model's scores (logits or probabilities) on reference
+            data, as the calibrators take them.
+
+        y : array-like of shape (n_samples,)
+            Their labels.
+
+        Returns
+        -------
+        self : CalibrationMonitor
+        """
+        self._validate_params()
+        if isinstance(self.random_state, np.random.RandomState):
+            raise ValueError("random_state must be an int or None, so the state can be saved.")
+        self._period_ns = period_nanoseconds(self.chunk_period)
+        logits, self.score_type_ = score_rows(scores, self.score_type, name="scores")
+        self.n_features_in_ = 1 if np.ndim(scores) == 1 else np.shape(scores)[1]
+        log_proba = log_softmax(np.asarray(logits.read(), dtype=np.float64), axis=1)
+        if np.shape(y)[0] != log_proba.shape[0]:
+            raise ValueError(
+                f"scores has {log_proba.shape[0]} rows but y has {np.shape(y)[0]}; pass one "
+                "label per row."
+            )
+        self.classes_, y_index = encode_labels(y, log_proba.shape[1])
+        if log_proba.shape[0] < 2 * self.min_labels:
+            raise ValueError(
+                f"The reference has {log_proba.shape[0]} rows; pass at least "
+                f"{2 * self.min_labels} (twice min_labels) to estimate its NLL."
+            )
+        reference_nll = -log_proba[np.arange(log_proba.shape[0]), y_index]
+        n = log_proba.shape[0]
+        ((_, _, summary),) = batch_summaries(log_proba, y_index, np.ones(n, dtype=bool),
+                                             np.zeros(n, dtype=np.int64))
+        self.reference_ = derived(summary, self.classes_.shape[0])
+        self.reference_["nll_sd"] = float(reference_nll.std(ddof=1))
+        self.cusum_threshold_, self.chunk_threshold_ = alarm_thresholds(
+            reference_nll, self.chunk_size, horizon=self.horizon, alpha=self.alpha,
+            drift=self.drift, random_state=self.random_state,
+        )
+        self.n_rows_ = 0
+        self._chunks = []  # complete chunks: {"index", "start", "end", "summary"}
+        self._open = None  # the open chunk, same form
+        self._cusum_before = 0.0  # the CUSUM before the oldest kept chunk
+        self._pending_rows = np.empty(0, dtype=np.int64)
+        self._pending_chunks = np.empty(0, dtype=np.int64)
+        self._pending_log_proba = np.empty((0, self.classes_.shape[0]), dtype=np.float32)
+        self._last_time = None
+        self.n_pending_dropped_ = 0
+        self._table = []
+        return self
+
+    # --------------------------------------------------------------- update
+    def update(self, X, y=None, timestamps=None, *, scores=None, timestamp=None):
+        """Add a batch of production rows; complete chunks get their table row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_rows, n_classes) or (n_rows,), or pandas.DataFrame
+            The model's scores, as at ``fit``; or a DataFrame whose columns
+            ``scores``, ``y`` and ``timestamp`` name.
+
+        y : array-like of shape (n_rows,) or str, default=None
+            Labels (a column name with a DataFrame); None, NaN, None entries or
+            -1 (when -1 is not a class) mark rows not labelled yet, whose labels
+            can come later through :meth:`add_labels`.
+
+        timestamps : array-like of datetime64, default=None
+            Required with ``chunk_period``: the time of each row, non-decreasing
+            (an earlier time than the row before is an error).
+
+        scores : str, default=None
+            With a DataFrame: the pattern of the score columns' names
+            (``'proba_*'``), taken in the frame's column order.
+
+        timestamp : str, default=None
+            With a DataFrame: the name of the time column.
+
+        Returns
+        -------
+        self : CalibrationMonitor
+            Unchanged by a batch of no rows.
+        """
+        check_is_fitted(self, "reference_")
+        scores_array, labels, times = unpack(X, y, timestamps, scores, timestamp)
+        if np.shape(scores_array)[0] == 0:  # a period without rows: nothing to add
+            return self
+        return self._update(scores_array, labels, times)
+
+    def _update(self, scores, y, timestamps):
+        log_proba = self._log_proba(scores)
+        n = log_proba.shape[0]
+        labelled, y_index = self._labels(y, n)
+        chunk_ids, starts, ends, times = self._chunk_ids(n, timestamps)
+        # everything below builds new state; nothing is assigned until the end
+        chunks, opened = list(self._chunks), self._open
+        for chunk, rows, summary in batch_summaries(log_proba, y_index, labelled, chunk_ids):
+            if opened is not None and opened["index"] == chunk:
+                opened = {**without_cache(opened), "end": ends[rows][-1],
+                          "summary": add_summaries(opened["summary"], summary)}
+            else:
+                if opened is not None:
+                    chunks.append(opened)
+                opened = {"index": int(chunk), "start": starts[rows][0], "end": ends[rows][-1],
+                          "summary": summary}
+            if self._period_ns is None and opened["summary"]["n"] >= self.chunk_size:
+                chunks.append(opened)
+                opened = None
+        row_numbers = self.n_rows_ + np.arange(n)
+        pending = self._pending_after(row_numbers[~labelled], chunk_ids[~labelled],
+                                      log_proba[~labelled])
+        chunks, cusum_before = self._trim(chunks)
+        chunks = freeze(chunks, pending[1], self.classes_.shape[0])
+        table = self._evaluate(chunks, cusum_before)
+        # commit
+        self._chunks, self._open, self._cusum_before, self._table = (
+            chunks, opened, cusum_before, table)
+        (self._pending_rows, self._pending_chunks, self._pending_log_proba,
+         self.n_pending_dropped_) = pending
+        self.n_rows_ += n
+        if times is not None and times.shape[0]:
+            self._last_time = int(times[-1])
+        return self
+
+    def add_labels(self, rows, y):
+        """Labels that arrived late, for rows that were added without them.
+
+        Parameters
+        ----------
+        rows : array-like of int
+            The rows' numbers (rows are numbered from 0 in arrival order).
+
+        y : array-like
+            Their labels.
+
+        Returns
+        -------
+        self : CalibrationMonitor
+        """
+        check_is_fitted(self, "reference_")
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        y = np.asarray(y).reshape(-1)
+        if rows.shape[0] != y.shape[0]:
+            raise ValueError(f"rows has {rows.shape[0]} entries but y has {y.shape[0]}.")
+        position = {int(r): i for i, r in enumerate(self._pending_rows)}
+        missing = [int(r) for r in rows if int(r) not in position]
+        if missing:
+            raise ValueError(
+                f"Rows {missing[:10]} are not waiting for a label (labelled already, "
+                "never added, or dropped beyond max_pending or history)."
+            )
+        labelled, y_index = self._labels(y, y.shape[0])
+        if not labelled.all():
+            raise ValueError("y has missing labels; pass the labels that arrived.")
+        take = np.array([position[int(r)] for r in rows], dtype=np.intp)
+        log_proba = self._pending_log_proba[take].astype(np.float64)
+        chunk_ids = self._pending_chunks[take]
+        chunks = list(self._chunks)
+        opened = self._open
+        for chunk in np.unique(chunk_ids):
+            sel = chunk_ids == chunk
+            summary = labelled_summary(log_proba[sel], y_index[sel])
+            if opened is not None and opened["index"] == chunk:
+                opened = {**without_cache(opened),
+                          "summary": add_summaries(opened["summary"], summary)}
+                continue
+            for i, existing in enumerate(chunks):
+                if existing["index"] == chunk:
+                    chunks[i] = {**without_cache(existing),
+                                 "summary": add_summaries(existing["summary"], summary)}
+        keep = np.ones(self._pending_rows.shape[0], dtype=bool)
+        keep[take] = False
+        chunks = freeze(chunks, self._pending_chunks[keep], self.classes_.shape[0])
+        table = self._evaluate(chunks, self._cusum_before)
+        self._chunks, self._open, self._table = chunks, opened, table
+        self._pending_rows = self._pending_rows[keep]
+        self._pending_chunks = self._pending_chunks[keep]
+        self._pending_log_proba = self._pending_log_proba[keep]
+        return self
+
+    # ------------------------------------------------------------ internals
+    def _log_proba(self, scores):
+        logits, _ = score_rows(scores, self.score_type_, name="scores")
+        check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
+        return log_softmax(np.asarray(logits.read(), dtype=np.float64), axis=1)
+
+    def _labels(self, y, n):
+        """(labelled mask, column index of each labelled row's class)."""
+        if y is None:
+            return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.intp)
+        y = np.asarray(y)
+        if y.ndim != 1 or y.shape[0] != n:
+            raise ValueError(f"y has shape {y.shape} but the batch has {n} rows; pass one "
+                             "label (or a missing-label marker) per row.")
+        labelled = is_labelled(y, self.classes_)
+        y_index = np.zeros(n, dtype=np.intp)
+        if labelled.any():
+            _, y_index[labelled] = encode_labels(
+                as_class_dtype(y[labelled], self.classes_), self.classes_.shape[0],
+                labels=self.classes_, min_classes=1,
+            )
+        return labelled, y_index
+
+    def _chunk_ids(self, n, timestamps):
+        """Chunk of each row, each row's start and end marks, and the times."""
+        if self._period_ns is None:
+            if timestamps is not None:
+                raise ValueError("timestamps are used with chunk_period only; leave them out "
+                                 "or set chunk_period.")
+            rows = self.n_rows_ + np.arange(n, dtype=np.int64)
+            chunk_ids = rows // self.chunk_size
+            return chunk_ids, rows, rows + 1, None
+        if timestamps is None:
+            raise ValueError("chunk_period is set: pass timestamps (one per row).")
+        times = np.asarray(timestamps).astype("datetime64[ns]").astype(np.int64)
+        if times.shape != (n,):
+            raise ValueError(f"timestamps has shape {times.shape}; pass one per row ({n}).")
+        earlier = np.flatnonzero(np.diff(times) < 0)
+        if earlier.shape[0]:
+            raise ValueError(
+                f"timestamps must not decrease: row {int(earlier[0]) + 1} of the batch is "
+                "earlier than the row before it. Sort the batch by time first."
+            )
+        if self._last_time is not None and n and times[0] < self._last_time:
+            raise ValueError(
+                "The batch starts before the last row already added; rows must arrive in "
+                "time order."
+            )
+        chunk_ids = times // self._period_ns
+        return chunk_ids, chunk_ids * self._period_ns, (chunk_ids + 1) * self._period_ns, times
+
+    def _pending_after(self, rows, chunks, log_proba):
+        all_rows = np.concatenate([self._pending_rows, rows])
+        all_chunks = np.concatenate([self._pending_chunks, chunks])
+        all_lp = np.concatenate([self._pending_log_proba, log_proba.astype(np.float32)])
+        dropped = self.n_pending_dropped_
+        excess = all_rows.shape[0] - self.max_pending
+        if excess > 0:
+            dropped += excess
+            all_rows, all_chunks, all_lp = all_rows[excess:], all_chunks[excess:], all_lp[excess:]
+        return all_rows, all_chunks, all_lp, dropped
+
+    def _trim(self, chunks):
+        """Keep the last ``history`` chunks; fold the CUSUM of the ones dropped."""
+        excess = len(chunks) - self.history
+        if excess <= 0:
+            return chunks, self._cusum_before
+        table = self._evaluate(chunks[:excess], self._cusum_before)
+        return chunks[excess:], table[-1]["cusum"]
+
+    def _evaluate(self, chunks, cusum):
+        """The table rows of complete chunks: statistics, CUSUM, alarms, verdicts."""
+        reference = self.reference_
+        table = []
+        for chunk in chunks:
+            if chunk.get("derived") is None:  # replaced dicts lose it when their sums change
+                chunk["derived"] = derived(chunk["summary"], self.classes_.shape[0])
+            row = {"chunk": chunk["index"], "start": chunk["start"], "end": chunk["end"],
+                   **chunk["derived"]}
+            n = row["n_labelled"]
+            if n >= self.min_labels:
+                z = (row["nll"] - reference["nll"]) / (reference["nll_sd"] / np.sqrt(n))
+                cusum = max(0.0, cusum + z - self.drift)
+            else:
+                z = np.nan
+            alarm = bool(n >= self.min_labels and (cusum > self.cusum_threshold_
+                                                   or z > self.chunk_threshold_))
+            row.update(z=z, cusum=cusum, threshold=self.cusum_threshold_, alarm=alarm,
+                       verdict=self._verdict(row, alarm))
+            table.append(row)
+        return table
+
+    def _verdict(self, row, alarm):
+        if row["n_labelled"] < self.min_labels:
+            return "too few labels"
+        if not alarm:
+            return "ok"
+        reference = self.reference_
+        rise = row["nll"] - reference["nll"]
+        refinement_rise = row["nll_refinement"] - reference["nll_refinement"]
+        standard_error = np.hypot(row["nll_se"], reference["nll_se"])
+        significant = refinement_rise > ndtri(1 - self.alpha / 2) * standard_error
+        return "retrain" if significant and refinement_rise >= 0.5 * rise else "recalibrate"
+
+    # -------------------------------------------------------------- results
+    def to_frame(self):
+        """One row per complete chunk, as a pandas DataFrame.
+
+        Columns: ``chunk``, ``start``, ``end`` (row numbers, or timestamps with
+        ``chunk_period``), ``n``, ``n_labelled``, ``accuracy``, ``nll``,
+        ``nll_se``, ``brier``, ``ece``, ``nll_calibration``,
+        ``nll_refinement``, ``expected_nll``, ``z``, ``cusum``, ``threshold``,
+        ``alarm``, ``verdict``.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError(
+                "to_frame needs pandas, an optional dependency: pip install pandas; "
+                "to_dict() gives the same table without it."
+            ) from exc
+        frame = pd.DataFrame(self._table_rows(), columns=list(_COLUMNS))
+        if self._period_ns is not None:
+            for column in ("start", "end"):
+                frame[column] = pd.to_datetime(frame[column], unit="ns")
+        return frame
+
+    def _table_rows(self):
+        check_is_fitted(self, "reference_")
+        return [{key: row[key] for key in _COLUMNS} for row in self._table]
+
+    def summary(self):
+        """One line: the latest complete chunk's verdict, and how many chunks alarm."""
+        check_is_fitted(self, "reference_")
+        if not self._table:
+            return "No complete chunk yet."
+        last = self._table[-1]
+        alarms = sum(row["alarm"] for row in self._table)
+        return (f"Latest chunk {last['chunk']}: {last['verdict']} (NLL {last['nll']:.4f} against "
+                f"{self.reference_['nll']:.4f} in the reference); {alarms} of "
+                f"{len(self._table)} chunks in alarm.")
+
+    def plot(self, *, ax=None):
+        """Draw NLL per chunk with the reference band, alarms and the split.
+
+        Returns
+        -------
+        display : MonitorDisplay
+        """
+        from ._display import MonitorDisplay
+
+        return MonitorDisplay.from_monitor(self, ax=ax)
+
+    def to_dict(self):
+        """The whole state as JSON-safe Python values (:meth:`from_dict` restores it).
+
+        Returns
+        -------
+        state : dict
+            ``params``, ``reference``, thresholds, the chunk ``table`` (as
+            ``chunks``), and the internal summaries.
+        """
+        check_is_fitted(self, "reference_")
+        return jsonable({
+            "version": _STATE_VERSION,
+            "params": self.get_params(),
+            "classes": self.classes_,
+            "score_type": self.score_type_,
+            "n_features_in": self.n_features_in_,
+            "reference": self.reference_,
+            "cusum_threshold": self.cusum_threshold_,
+            "chunk_threshold": self.chunk_threshold_,
+            "n_rows": self.n_rows_,
+            "complete": [without_cache(c) for c in self._chunks],
+            "open": None if self._open is None else without_cache(self._open),
+            "cusum_before": self._cusum_before,
+            "pending_rows": self._pending_rows,
+            "pending_chunks": self._pending_chunks,
+            "pending_log_proba": self._pending_log_proba.astype(np.float64),
+            "n_pending_dropped": self.n_pending_dropped_,
+            "last_time": self._last_time,
+            "chunks": self._table_rows(),
+        })
+
+    @classmethod
+    def from_dict(cls, state):
+        """A monitor with the state of :meth:`to_dict`, ready to go on.
+
+        Parameters
+        ----------
+        state : dict
+
+        Returns
+        -------
+        monitor : CalibrationMonitor
+        """
+        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
+            raise ValueError("Not a CalibrationMonitor state (to_dict output, version "
+                             f"{_STATE_VERSION}).")
+        params = dict(state["params"])
+        if isinstance(params.get("chunk_period"), dict):
+            params["chunk_period"] = np.timedelta64(params["chunk_period"]["nanoseconds"], "ns")
+        monitor = cls(**params)
+        monitor._period_ns = period_nanoseconds(monitor.chunk_period)
+        monitor.classes_ = np.asarray(state["classes"])
+        k = monitor.classes_.shape[0]
+        monitor.score_type_ = state["score_type"]
+        monitor.n_features_in_ = state["n_features_in"]
+        monitor.reference_ = {key: from_json_number(v) for key, v in state["reference"].items()}
+        monitor.cusum_threshold_ = state["cusum_threshold"]
+        monitor.chunk_threshold_ = state["chunk_threshold"]
+        monitor.n_rows_ = state["n_rows"]
+        monitor._chunks = [chunk_from(c, k) for c in state["complete"]]
+        monitor._open = None if state["open"] is None else chunk_from(state["open"], k)
+        monitor._cusum_before = state["cusum_before"]
+        monitor._pending_rows = np.asarray(state["pending_rows"], dtype=np.int64)
+        monitor._pending_chunks = np.asarray(state["pending_chunks"], dtype=np.int64)
+        monitor._pending_log_proba = np.asarray(
+            state["pending_log_proba"], dtype=np.float32).reshape(-1, k)
+        monitor.n_pending_dropped_ = state["n_pending_dropped"]
+        monitor._last_time = state["last_time"]
+        monitor._table = monitor._evaluate(monitor._chunks, monitor._cusum_before)
+        return monitor
+
+
+_COLUMNS = ("chunk", "start", "end", "n", "n_labelled", "accuracy", "nll", "nll_se", "brier",
+            "ece", "nll_calibration", "nll_refinement", "expected_nll", "z", "cusum",
+            "threshold", "alarm", "verdict")
+
+
+
+

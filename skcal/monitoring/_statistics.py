@@ -1,0 +1,242 @@
+"""The statistics of calibration monitoring: additive chunk summaries and alarm thresholds.
+
+A chunk is summarised by sums over its rows of quantities computed from each
+row's log-probabilities and label, so that summaries of parts of a chunk add up
+(rows may arrive in any batches, labels late) and a chunk's rows need never be
+kept. The recalibration estimate is one of these sums too: the gradient,
+gradient outer products and Hessian, at the identity, of the NLL of a
+temperature with class offsets (``softmax(beta * log p + b)``, the map that
+fixes over- and under-confidence and label shift), from which the NLL a
+recalibration would remove is estimated without in-sample optimism.
+"""
+
+import numpy as np
+from scipy.special import log_softmax
+
+from ..rows._scores import probability_floor
+
+# ECE bins of the chunk table (top-label, equal width)
+ECE_BINS = 15
+# more classes than this: the recalibration is a temperature only (the offsets'
+# Hessian has K^2 entries per chunk)
+MAX_OFFSET_CLASSES = 50
+# inverse temperatures at which the recalibration terms are kept: the best of them
+# and a Newton step from it find the recalibration, however far it is
+BETA_GRID = 2.0 ** np.arange(-1.0, 1.01, 1.0)
+_IDENTITY = int(np.flatnonzero(BETA_GRID == 1.0)[0])
+
+
+def n_recalibration_parameters(n_classes):
+    """Temperature, plus one offset per class but the last when there are few classes."""
+    return 1 + (n_classes - 1 if n_classes <= MAX_OFFSET_CLASSES else 0)
+
+
+def empty_summary(n_classes):
+    """The summary of no rows."""
+    d = n_recalibration_parameters(n_classes)
+    return {
+        "n": 0,
+        "n_labelled": 0,
+        "entropy": 0.0,
+        "nll": 0.0,
+        "nll_sq": 0.0,
+        "correct": 0.0,
+        "brier": 0.0,
+        "bin_count": np.zeros(ECE_BINS),
+        "bin_confidence": np.zeros(ECE_BINS),
+        "bin_correct": np.zeros(ECE_BINS),
+        "loss": np.zeros(BETA_GRID.shape[0]),
+        "grad": np.zeros((BETA_GRID.shape[0], d)),
+        "grad_outer": np.zeros((BETA_GRID.shape[0], d, d)),
+        "hessian": np.zeros((BETA_GRID.shape[0], d, d)),
+    }
+
+
+def add_summaries(a, b):
+    """The summary of the rows of two summaries."""
+    return {key: a[key] + b[key] for key in a}
+
+
+def labelled_summary(log_proba, y_index):
+    """Sums over labelled rows: NLL, accuracy, Brier, ECE bins and recalibration terms.
+
+    ``log_proba`` is (n, K) in float64; ``y_index`` the column of each true class.
+    """
+    (summary,) = labelled_summaries(log_proba, y_index, [slice(0, log_proba.shape[0])])
+    return summary
+
+
+def labelled_summaries(log_proba, y_index, groups):
+    """:func:`labelled_summary` of each group of rows (slices), the per-row work
+    done once for all of them."""
+    n, k = log_proba.shape
+    summaries = [empty_summary(k) for _ in groups]
+    if n == 0:
+        return summaries
+    rows = np.arange(n)
+    proba = np.exp(log_proba)
+    nll = -log_proba[rows, y_index]
+    top = proba.argmax(axis=1)
+    confidence = proba[rows, top]
+    correct = (top == y_index).astype(np.float64)
+    bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
+    brier = np.einsum("ij,ij->i", proba, proba) - 2 * proba[rows, y_index] + 1
+    for summary, group in zip(summaries, groups):
+        summary.update(
+            n_labelled=int(nll[group].shape[0]),
+            nll=float(nll[group].sum()),
+            nll_sq=float(nll[group] @ nll[group]),
+            correct=float(correct[group].sum()),
+            brier=float(brier[group].sum()),
+            bin_count=np.bincount(bins[group], minlength=ECE_BINS).astype(np.float64),
+            bin_confidence=np.bincount(bins[group], weights=confidence[group],
+                                       minlength=ECE_BINS),
+            bin_correct=np.bincount(bins[group], weights=correct[group], minlength=ECE_BINS),
+        )
+    z = np.maximum(log_proba, np.log(probability_floor(np.float64)))
+    offsets = n_recalibration_parameters(k) > 1
+    for j, beta in enumerate(BETA_GRID):
+        scaled = log_softmax(beta * z, axis=1)
+        p = np.exp(scaled)
+        loss = -scaled[rows, y_index]
+        mean_z = np.einsum("ij,ij->i", p, z)
+        centred = z - mean_z[:, None]
+        grad_beta = mean_z - z[rows, y_index]
+        curvature = np.einsum("ij,ij->i", p * centred, centred)
+        if offsets:
+            residual = p.copy()
+            residual[rows, y_index] -= 1.0
+            grads = np.column_stack([grad_beta, residual[:, :-1]])
+            cross = p[:, :-1] * centred[:, :-1]
+        else:
+            grads = grad_beta[:, None]
+        for summary, group in zip(summaries, groups):
+            g = grads[group]
+            summary["loss"][j] = loss[group].sum()
+            summary["grad"][j] = g.sum(axis=0)
+            summary["grad_outer"][j] = g.T @ g
+            hessian = summary["hessian"][j]
+            hessian[0, 0] = curvature[group].sum()
+            if offsets:
+                c = cross[group].sum(axis=0)
+                hessian[0, 1:] = c
+                hessian[1:, 0] = c
+                q = p[group, :-1]
+                hessian[1:, 1:] = np.diag(q.sum(axis=0)) - q.T @ q
+    return summaries
+
+
+def derived(summary, n_classes):
+    """The chunk table's numbers from a summary (NaN where there are no labels)."""
+    n = summary["n_labelled"]
+    out = {
+        "n": summary["n"],
+        "n_labelled": n,
+        "expected_nll": summary["entropy"] / summary["n"] if summary["n"] else np.nan,
+    }
+    if n == 0:
+        out.update(accuracy=np.nan, nll=np.nan, nll_se=np.nan, brier=np.nan, ece=np.nan,
+                   nll_calibration=np.nan, nll_refinement=np.nan)
+        return out
+    mean = summary["nll"] / n
+    variance = max(summary["nll_sq"] / n - mean * mean, 0.0) * n / max(n - 1, 1)
+    filled = summary["bin_count"] > 0
+    gaps = np.abs(summary["bin_correct"][filled] - summary["bin_confidence"][filled])
+    calibration = recalibration_gain(summary)
+    out.update(
+        accuracy=summary["correct"] / n,
+        nll=mean,
+        nll_se=float(np.sqrt(variance / n)),
+        brier=summary["brier"] / n / (2.0 if n_classes == 2 else 1.0),
+        ece=float(gaps.sum() / n),
+        nll_calibration=calibration,
+        nll_refinement=mean - calibration,
+    )
+    return out
+
+
+def recalibration_gain(summary):
+    """The NLL per row a recalibration fitted on this chunk would remove on new rows
+    like it, estimated without in-sample optimism.
+
+    The recalibration ``softmax(beta * log p + b)`` is found from the kept terms:
+    the best inverse temperature of the grid, then a Newton step in
+    ``(beta, b)`` from it (``g' H^-1 g / 2`` with ``g`` the mean gradient and
+    ``H`` the mean Hessian there). The in-sample gain of fitting ``d``
+    parameters has expectation ``tr(H^-1 V) / (2 n)`` without any
+    miscalibration (``V`` the covariance of the per-row gradients), which is
+    subtracted. Can be slightly negative.
+    """
+    n = summary["n_labelled"]
+    if n < 2:
+        return np.nan
+    losses = summary["loss"] / n
+    best = int(np.argmin(losses))
+    g = summary["grad"][best] / n
+    hessian = summary["hessian"][best] / n
+    covariance = summary["grad_outer"][best] / n - np.outer(g, g)
+    inverse = np.linalg.pinv(hessian, hermitian=True)
+    in_sample = losses[_IDENTITY] - losses[best] + 0.5 * g @ inverse @ g
+    return float(in_sample - 0.5 * np.trace(inverse @ covariance) / n)
+
+
+def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, n_streams=1000,
+                     pool_size=20000, random_state=None):
+    """Thresholds of the CUSUM and of the per-chunk test, each at false-alarm
+    probability ``alpha / 2`` over ``horizon`` chunks, so that any alarm has
+    probability at most ``alpha`` on a stream without drift.
+
+    Simulated streams are built from the reference itself: chunk means of
+    ``chunk_size`` rows resampled from the reference's per-row NLL (so heavy
+    tails are kept), compared with the mean of a resample of the whole
+    reference and standardised by that resample's standard deviation (so the
+    reference's own sampling error, in both, is kept), as the monitor
+    standardises real chunks.
+    """
+    rng = np.random.default_rng(random_state)
+    reference_nll = np.asarray(reference_nll, dtype=np.float64)
+    n0 = reference_nll.shape[0]
+    pool = np.empty(pool_size)
+    step = max(1, 2**22 // chunk_size)
+    for start in range(0, pool_size, step):
+        stop = min(start + step, pool_size)
+        pool[start:stop] = reference_nll[rng.integers(n0, size=(stop - start, chunk_size))].mean(1)
+    # each simulated stream is compared with a resampled reference, standardised by that
+    # resample's own mean and standard deviation, as real chunks are by the reference's:
+    # with heavy tails a sample's standard deviation is usually too small, and the
+    # resamples' are too small relative to the reference in the same way
+    reference_means = np.empty(n_streams)
+    reference_sds = np.empty(n_streams)
+    step = max(1, 2**22 // n0)
+    for start in range(0, n_streams, step):
+        stop = min(start + step, n_streams)
+        resample = reference_nll[rng.integers(n0, size=(stop - start, n0))]
+        reference_means[start:stop] = resample.mean(axis=1)
+        reference_sds[start:stop] = resample.std(axis=1, ddof=1)
+    z = (pool[rng.integers(pool_size, size=(n_streams, horizon))]
+         - reference_means[:, None]) / (reference_sds[:, None] / np.sqrt(chunk_size))
+    cusum = np.zeros(n_streams)
+    cusum_max = np.zeros(n_streams)
+    for t in range(horizon):
+        cusum = np.maximum(0.0, cusum + z[:, t] - drift)
+        cusum_max = np.maximum(cusum_max, cusum)
+    level = 1.0 - alpha / 2.0
+    return float(np.quantile(cusum_max, level)), float(np.quantile(z.max(axis=1), level))
+
+
+def batch_summaries(log_proba, y_index, labelled, chunk_ids):
+    """(chunk, rows, summary) of each chunk of a batch, rows sorted by chunk; the
+    per-row work is done once for the whole batch."""
+    chunks, first = np.unique(chunk_ids, return_index=True)
+    bounds = list(first) + [chunk_ids.shape[0]]
+    entropy = -np.einsum("ij,ij->i", np.exp(log_proba), log_proba)
+    labelled_rows = np.flatnonzero(labelled)
+    cuts = np.searchsorted(labelled_rows, bounds)
+    groups = [slice(cuts[i], cuts[i + 1]) for i in range(len(chunks))]
+    summaries = labelled_summaries(log_proba[labelled_rows], y_index[labelled_rows], groups)
+    for i, chunk in enumerate(chunks):
+        rows = slice(bounds[i], bounds[i + 1])
+        summary = summaries[i]
+        summary["n"] = rows.stop - rows.start
+        summary["entropy"] = float(entropy[rows].sum())
+        yield int(chunk), rows, summary

@@ -1,0 +1,172 @@
+"""Score inputs of any size as :class:`~skcal.rows._blocks.Rows`, checked block by block.
+
+An array in memory is validated whole, as it always was. A memory map, a Zarr or
+Dask array or a float16 array is never copied whole: each block is checked as it
+is read (finite values; for probabilities, values in [0, 1] and rows summing to
+1) and turned into what the caller computes on (logits, or probabilities with
+the binary 1-D case expanded to two columns). A bad value far into a file raises
+the same error, with its row number, as it would in memory.
+"""
+
+import numpy as np
+
+from . import _device_kernels as device
+from ._blocks import Rows, compute_dtype, is_dask, is_streamed, is_zarr
+from ._namespaces import device_namespace, is_device_array, to_numpy
+from ._scores import (
+    as_float_array,
+    check_finite_block,
+    check_probabilities,
+    resolve_score_type,
+    scores_to_logits,
+)
+
+# Rows read to decide what a streamed input holds (score_type='auto').
+_PROBE_ELEMENTS = 2**20
+
+
+def as_vector(values):
+    """Labels or weights as a numpy array, whatever holds them (they are one entry
+    per row, small next to the scores: those on a device are checked on the host
+    and sent back beside the scores once)."""
+    if values is None:
+        return None
+    if is_device_array(values):
+        return to_numpy(values)
+    if is_dask(values):
+        return np.asarray(values.compute())
+    if is_zarr(values):
+        return np.asarray(values[...])
+    return values
+
+
+def check_score_shape(X, name="X"):
+    """Refuse a streamed input that is not a non-empty 1-D or 2-D numeric array."""
+    shape = tuple(X.shape)
+    if len(shape) not in (1, 2) or shape[0] == 0 or (len(shape) == 2 and shape[1] == 0):
+        raise ValueError(
+            f"{name} must be a non-empty 1-D or 2-D numeric array of scores; got "
+            f"shape {shape}."
+        )
+    if _dtype_kind(X) not in "fiu":
+        raise ValueError(f"{name} must hold numbers; got dtype {X.dtype}.")
+    if any(isinstance(n, float) and np.isnan(n) for n in shape):
+        raise ValueError(
+            f"{name} has rows of unknown length (a Dask array with unknown chunk "
+            "sizes); call compute_chunk_sizes() on it first."
+        )
+
+
+def _dtype_kind(X):
+    """numpy's kind letter of ``X``'s dtype, for arrays of any library."""
+    xp = device_namespace(X)
+    if xp is None:
+        return np.dtype(X.dtype).kind
+    for kind, name in (("f", "real floating"), ("i", "signed integer"),
+                       ("u", "unsigned integer"), ("b", "bool")):
+        if xp.isdtype(X.dtype, name):
+            return kind
+    return "O"
+
+
+def starting_rows(X):
+    """The first rows of an input (up to about a million values), in memory and in
+    the compute dtype."""
+    width = 1 if X.ndim == 1 else X.shape[1]
+    n = min(X.shape[0], max(1, _PROBE_ELEMENTS // width))
+    head = X[:n, ...] if is_device_array(X) else X[:n]
+    if is_dask(head):
+        head = head.compute()
+    if is_device_array(head):  # the first rows stay on their device
+        return Rows(head).read()
+    return np.asarray(head, dtype=compute_dtype(X.dtype))
+
+
+def _streamed_score_type(X, score_type, name):
+    """Resolve ``'auto'`` on the first rows; every later block is then checked to
+    agree (a probability input must stay in the simplex). A given type is checked
+    block by block only, so nothing is read here."""
+    if score_type != "auto":
+        return score_type
+    head = starting_rows(X)
+    check_finite_block(head, 0, name)
+    return resolve_score_type(head, score_type)
+
+
+def score_rows(X, score_type, *, name="X"):
+    """Logit rows of scores (logits or probabilities), and how they were read.
+
+    Returns
+    -------
+    rows : Rows
+        Blocks of logits of shape (n, n_classes); binary 1-D scores ``s``
+        become ``[0, s]``.
+    score_type : {'logits', 'probabilities'}
+    """
+    if not is_streamed(X) and device_namespace(X) is None:
+        X = as_float_array(X, name=name)
+        resolved = resolve_score_type(X, score_type)
+        return Rows(scores_to_logits(X, resolved)), resolved
+    check_score_shape(X, name)
+    resolved = _streamed_score_type(X, score_type, name)
+    hint = (
+        " The first rows looked like probabilities; pass score_type='logits' if "
+        "the scores are logits."
+        if score_type == "auto"
+        else ""
+    )
+
+    def prepare(block, start):
+        check_finite_block(block, start, name)
+        if resolved == "probabilities":
+            check_probabilities(block, name=name, hint=hint, start=start)
+        return scores_to_logits(block, resolved)
+
+    n_classes = 2 if X.ndim == 1 or X.shape[1] == 1 else X.shape[1]
+    return Rows(X, prepare, n_columns=n_classes), resolved
+
+
+def _prediction_block(block, kind, name, start):
+    """Predictions of ``kind`` checked and, for one binary column, expanded to two
+    (``[1 - p, p]`` for probabilities, ``[0, s]`` for logits)."""
+    if block.ndim == 2 and block.shape[1] == 1:
+        block = block[:, 0]
+    if kind == "y_prob":
+        check_probabilities(block, name=name, start=start)
+    if block.ndim == 1:
+        if is_device_array(block):
+            return device.expand_binary(block, kind == "y_prob")
+        first = 1 - block if kind == "y_prob" else np.zeros_like(block)
+        block = np.column_stack([first, block])
+    return block
+
+
+def prediction_rows(y_pred, *, kind, name):
+    """Rows of predictions for a metric: probabilities (``kind='y_prob'``) or
+    logits, binary 1-D input expanded to two columns. In-memory input is
+    validated whole first; streamed input block by block."""
+    if not is_streamed(y_pred) and device_namespace(y_pred) is None:
+        return Rows(_prediction_block(as_float_array(y_pred, name=name), kind, name, 0))
+    check_score_shape(y_pred, name)
+    binary = y_pred.ndim == 1 or y_pred.shape[1] == 1
+
+    def prepare(block, start):
+        check_finite_block(block, start, name)
+        return _prediction_block(block, kind, name, start)
+
+    return Rows(y_pred, prepare, n_columns=2 if binary else y_pred.shape[1])
+
+
+def in_memory_scores(X, owner, *, name="X"):
+    """A streamed input read whole into memory, for maps that need every row at
+    once (isotonic regression, histogram binning); Dask arrays are refused."""
+    if is_dask(X):
+        raise ValueError(
+            f"{owner} needs all the scores in memory at once, so it does not take a "
+            "Dask array; use a parametric map (TemperatureScaling, VectorScaling, "
+            "MatrixScaling, PlattScaling, BetaCalibration), or pass X.compute() if "
+            "it fits in memory."
+        )
+    if is_zarr(X):
+        X = X[...]
+    return np.asarray(X)

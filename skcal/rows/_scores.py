@@ -1,0 +1,366 @@
+"""Turning what users pass (scores, probabilities, classifiers) into logit matrices.
+
+Every calibration map in skcal works on one representation: a float matrix of
+logits of shape (n_samples, n_classes), float32 or float64. Binary problems given
+one score per sample become the two columns ``[0, s]``, so that
+``softmax([0, s]) = [1 - sigmoid(s), sigmoid(s)]`` and the score stays one logit.
+"""
+
+import numbers
+
+import numpy as np
+from sklearn.utils import check_array, column_or_1d
+from sklearn.utils.multiclass import type_of_target
+
+from . import _device_kernels as device
+from ._namespaces import is_device_array
+from ..utils._reuse import reused
+
+SCORE_TYPES = ("auto", "logits", "probabilities")
+
+# Row sums of probabilities may be off by rounding; float32 softmax outputs over
+# a thousand classes are off by ~1e-5.
+_SIMPLEX_ATOL = 1e-3
+
+
+def probability_floor(dtype):
+    """Smallest probability skcal takes the log of: the dtype's smallest normal."""
+    return np.finfo(dtype).tiny
+
+
+def as_float_array(X, *, name="X"):
+    """Validate a 1-D or 2-D score array: finite, float32 or float64, non-empty."""
+    try:
+        X = check_array(
+            X,
+            dtype=(np.float64, np.float32),
+            ensure_2d=False,
+            ensure_all_finite=False,
+            input_name=name,
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"{name} must be a non-empty 1-D or 2-D numeric array of scores: {exc}"
+        ) from exc
+    check_finite_block(X, 0, name)
+    return X
+
+
+def check_finite_block(X, start, name):
+    """Raise when ``X`` (rows ``start`` onwards of an input) holds NaN or infinity."""
+    if is_device_array(X):
+        found = device.first_non_finite(X)
+        if found is None:
+            return
+        bad, value = found
+    # a float64 sum is finite exactly when every value is (short of ~1e300 values),
+    # and unlike np.isfinite(X) it allocates no array as large as X
+    elif np.isfinite(X.sum(dtype=np.float64)) or np.isfinite(X).all():
+        return
+    else:
+        bad = np.argwhere(~np.isfinite(X))[0]
+        value = X[tuple(bad)]
+    where = f"row {start + bad[0]}" + (f", column {bad[1]}" if X.ndim == 2 else "")
+    raise ValueError(
+        f"{name} contains a non-finite score ({value} at {where}). "
+        "Calibration needs finite logits or probabilities: remove or repair "
+        "such rows (for probabilities, exact zeros are fine; NaN or inf are not)."
+    )
+
+
+def _not_probabilities(P, name, start=0):
+    """Why ``P`` is not a matrix of probabilities (values in [0, 1], rows summing
+    to 1; any value in [0, 1] for one column), or None when it is. ``start`` is
+    the number of the first row of ``P`` in the whole input."""
+    if P.shape[0] == 0 or (P.ndim == 2 and P.shape[1] == 0):
+        return None
+    low, high, worst, worst_sum = _simplex_facts(P)
+    if low < 0 or high > 1:
+        return (
+            f"{name} has values outside [0, 1] (min {low:.4g}, max {high:.4g}), so "
+            "they are not probabilities."
+        )
+    if worst is not None and abs(worst_sum - 1.0) > _SIMPLEX_ATOL:
+        return (
+            f"The rows of {name} must sum to 1, but row {start + worst} sums to "
+            f"{worst_sum:.6g}; pass complete probability vectors "
+            "(one column per class)."
+        )
+    return None
+
+
+def _simplex_facts(P):
+    """(min, max, row whose sum is furthest from 1, that sum); no row for one column."""
+    if is_device_array(P):
+        return device.simplex_facts(P)
+    low, high = P.min(), P.max()
+    if P.ndim != 2 or P.shape[1] == 1:
+        return low, high, None, None
+    row_sums = P.sum(axis=1, dtype=np.float64)
+    worst = int(np.argmax(np.abs(row_sums - 1.0)))
+    return low, high, worst, row_sums[worst]
+
+
+def _looks_like_probabilities(X):
+    """True when every row lies in the probability simplex (or [0, 1] for 1-D)."""
+    return _not_probabilities(X, "X") is None
+
+
+def check_probabilities(P, *, name, hint="", start=0):
+    """Raise unless ``P`` holds probabilities: values in [0, 1], rows summing to 1."""
+    problem = _not_probabilities(P, name, start)
+    if problem is not None:
+        raise ValueError(problem + hint)
+
+
+def resolve_score_type(X, score_type):
+    """Return 'logits' or 'probabilities' for validated scores ``X``."""
+    if score_type == "auto":
+        return "probabilities" if _looks_like_probabilities(X) else "logits"
+    if score_type == "probabilities":
+        check_probabilities(
+            X,
+            name="X (score_type='probabilities')",
+            hint=" Pass score_type='logits' for unnormalised scores.",
+        )
+    return score_type
+
+
+def check_score_columns(X, expected, *, name="X", fitted="the calibrator"):
+    """Refuse scores whose number of columns differs from those seen in ``fit``."""
+    shape = np.shape(X)
+    n_columns = 1 if len(shape) == 1 else shape[1]
+    if n_columns != expected:
+        raise ValueError(
+            f"{name} has {n_columns} score column(s) but {fitted} was fitted on "
+            f"{expected}; pass scores of the same shape as in fit."
+        )
+
+
+def log_probabilities(P):
+    """``log(P)`` with exact zeros floored at the dtype's smallest normal."""
+    return np.log(np.maximum(P, probability_floor(P.dtype)))
+
+
+def scores_to_logits(X, score_type):
+    """Map validated scores of a resolved type to an (n, n_classes) logit matrix.
+
+    1-D scores and single-column scores are one binary logit ``s`` (or one
+    probability ``p`` of the positive class, with ``s = log p - log(1 - p)``)
+    and become the columns ``[0, s]``.
+    """
+    if is_device_array(X):
+        return device.scores_to_logits(X, score_type)
+    if X.ndim == 2 and X.shape[1] > 1 and score_type != "probabilities":
+        return X
+    # the candidates of a comparison convert the same scores once (see _reuse)
+    return reused("logits", lambda: _host_scores_to_logits(X, score_type), same=(X,),
+                  options=(score_type,))
+
+
+def _host_scores_to_logits(X, score_type):
+    if X.ndim == 2 and X.shape[1] > 1:
+        return log_probabilities(X)
+    s = X.reshape(-1)
+    if score_type == "probabilities":
+        s = log_probabilities(s) - log_probabilities(1 - s)
+    return binary_logits(s)
+
+
+def binary_logits(s):
+    """The two-column logit matrix ``[0, s]`` of one binary score per row."""
+    return np.column_stack([np.zeros_like(s), s])
+
+
+def encode_labels(y, n_columns, *, labels=None, min_classes=2):
+    """Map labels to column indices of a score matrix with ``n_columns`` columns.
+
+    With ``labels`` given, column ``j`` belongs to ``labels[j]`` and every label
+    of ``y`` must be among them. Otherwise, integer labels in
+    ``0..n_columns - 1`` index the columns directly (so ``y`` may lack some
+    classes); other labels are sorted and must be exactly as many as there are
+    columns.
+
+    Returns
+    -------
+    classes : ndarray of shape (n_columns,)
+    y_index : ndarray of shape (n_samples,), dtype intp
+    """
+    y = column_or_1d(y, warn=True)
+    if y.shape[0] == 0:
+        raise ValueError("y has 0 samples; at least one sample is required.")
+    if y.dtype.kind in "fc" and not np.isfinite(y).all():
+        raise ValueError("y contains NaN or infinity; labels must be finite.")
+    present = _small_integer_labels(y)
+    if present is None:
+        target_type = type_of_target(y, input_name="y")
+        if target_type not in ("binary", "multiclass"):
+            raise ValueError(
+                f"y must hold class labels (binary or multiclass); got target type "
+                f"{target_type!r}."
+            )
+        present = np.unique(y)
+    if present.shape[0] < min_classes:
+        raise ValueError(
+            f"y has only one class ({plain(present[0])!r}); calibration needs samples of "
+            "at least two classes."
+        )
+    if labels is not None:
+        return _encode_with_labels(y, present, labels, n_columns)
+    is_integer = np.issubdtype(y.dtype, np.integer) or (
+        y.dtype.kind == "f" and np.all(np.mod(present, 1) == 0)
+    )
+    if is_integer and present[0] >= 0 and present[-1] < n_columns:
+        classes = np.arange(n_columns)
+        if y.dtype.kind == "f":
+            classes = classes.astype(y.dtype)
+        return classes, y.astype(np.intp)
+    if present.shape[0] != n_columns:
+        shown = ", ".join(repr(plain(c)) for c in present[:10])
+        more = ", ..." if present.shape[0] > 10 else ""
+        raise ValueError(
+            f"y has {present.shape[0]} distinct labels ({shown}{more}) but the scores "
+            f"have {n_columns} columns, so labels cannot be matched to columns. "
+            f"Pass labels= (the class of each column), encode y as integer column "
+            f"indices 0..{n_columns - 1}, or pass one score column per label, "
+            "ordered as the sorted labels."
+        )
+    return present, np.searchsorted(present, y).astype(np.intp)
+
+
+def _small_integer_labels(y):
+    """The distinct labels of an integer ``y`` in ``0..2n``, by counting (a 1-D
+    integer array is always binary or multiclass); None for other labels."""
+    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 2 * y.shape[0]:
+        return None
+    return np.flatnonzero(np.bincount(y)).astype(y.dtype)
+
+
+def _encode_with_labels(y, present, labels, n_columns):
+    labels = column_or_1d(np.asarray(labels))
+    if labels.shape[0] != n_columns:
+        raise ValueError(
+            f"labels has {labels.shape[0]} entries but the scores have {n_columns} "
+            "columns; pass the class of each column, in column order."
+        )
+    if np.unique(labels).shape[0] != labels.shape[0]:
+        raise ValueError("labels has repeated entries; each column needs its own class.")
+    order = np.argsort(labels, kind="stable")
+    sorted_labels = labels[order]
+    position = np.clip(np.searchsorted(sorted_labels, present), 0, n_columns - 1)
+    missing = present[sorted_labels[position] != present]
+    if missing.shape[0]:
+        raise ValueError(
+            f"y has labels {[plain(c) for c in missing[:10]]} that are not in labels="
+            f"{labels.tolist()}; add them (one score column each)."
+        )
+    index = order[np.searchsorted(sorted_labels, y)]
+    return labels, index.astype(np.intp)
+
+
+def plain(label):
+    """A label as plain Python, for messages: ``-100``, not ``np.int64(-100)``."""
+    return label.item() if isinstance(label, np.generic) else label
+
+
+def flatten_leading(X, name="X"):
+    """Scores of shape ``(..., n_classes)`` as ``(n, n_classes)``; 1-D and 2-D as they are.
+
+    A contiguous array (or memory map) is reshaped as a view, a Dask array
+    lazily; the leading shape is returned so outputs can be shaped back.
+    """
+    shape = tuple(np.shape(X)) if not hasattr(X, "shape") else tuple(X.shape)
+    if len(shape) <= 2:
+        return X, None
+    if type(X).__module__.split(".")[0] == "zarr":
+        raise ValueError(
+            f"{name} is a Zarr array of shape {shape}; store the scores as 2-D rows "
+            f"(n, {shape[-1]}), or pass dask.array.from_zarr(...).reshape(-1, {shape[-1]}), "
+            "so that they are not read into memory whole."
+        )
+    if not hasattr(X, "reshape"):
+        X = np.asarray(X)
+    try:
+        return X.reshape(-1, shape[-1]), shape[:-1]
+    except (AttributeError, TypeError, NotImplementedError) as exc:
+        raise ValueError(
+            f"{name} has shape {shape} and cannot be reshaped to (n, {shape[-1]}) here; "
+            "pass it as a 2-D array of one row per token or sample."
+        ) from exc
+
+
+def flatten_like(values, leading, name):
+    """Labels or weights of shape ``leading`` (or already flat) as one entry per row."""
+    if values is None or leading is None:
+        return values
+    values = np.asarray(values)
+    n_rows = int(np.prod(leading))
+    if values.shape == tuple(leading) or values.shape == (n_rows,):
+        return values.reshape(-1)
+    raise ValueError(
+        f"{name} has shape {values.shape} but the scores have leading shape "
+        f"{tuple(leading)}; pass one {name} per row of scores, shaped {tuple(leading)}."
+    )
+
+
+def drop_unweighted(y, sample_weight, ignore_index):
+    """Labels and weights with ignored rows given weight 0, and every row of weight
+    0 given a label that is present, so that such rows may hold any label (the
+    padding label -100, say) and count for nothing.
+
+    Returns
+    -------
+    y : ndarray of shape (n_samples,)
+    sample_weight : ndarray of shape (n_samples,) or None
+    """
+    y = np.asarray(y)
+    if ignore_index is not None and y.ndim == 1:
+        ignored = y == ignore_index
+        if np.any(ignored):
+            weights = np.ones(y.shape[0]) if sample_weight is None else sample_weight.copy()
+            weights[ignored] = 0.0
+            sample_weight = weights
+    if sample_weight is None or y.ndim != 1 or y.shape[0] != sample_weight.shape[0]:
+        return y, sample_weight
+    unweighted = sample_weight == 0
+    if not unweighted.any():
+        return y, sample_weight
+    if unweighted.all():
+        raise ValueError(
+            f"Every row has weight 0 or the label ignore_index={plain(ignore_index)!r}; "
+            "at least one row must count."
+        )
+    y = y.copy()
+    y[unweighted] = y[~unweighted][0]
+    return y, sample_weight
+
+
+def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
+    """Validate weights: 1-D, finite, non-negative, not all zero; None stays None."""
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Number):
+        sample_weight = np.full(n_samples, sample_weight, dtype=dtype)
+    sample_weight = check_array(
+        sample_weight,
+        ensure_2d=False,
+        dtype=dtype,
+        input_name="sample_weight",
+        ensure_all_finite=True,
+    )
+    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), one weight per sample; "
+            f"got shape {sample_weight.shape}."
+        )
+    if np.any(sample_weight < 0):
+        raise ValueError(
+            "sample_weight has negative values (smallest "
+            f"{sample_weight.min():.4g}); weights must be non-negative."
+        )
+    if not np.any(sample_weight > 0):
+        raise ValueError(
+            "sample_weight is zero for every sample; at least one sample needs a "
+            "positive weight."
+        )
+    return sample_weight

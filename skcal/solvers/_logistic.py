@@ -1,0 +1,449 @@
+"""One-vs-rest logistic fits, all classes at once: the pieces Platt scaling and
+beta calibration share (the scores, the targets, the logistic terms and
+moments of a block), and Platt scaling's fit (beta's is in
+:mod:`skcal.solvers._beta_fit`).
+
+A one-vs-rest map fits one small logistic problem per class on that class's
+score ``s_k`` (the binary logit, or the class's log-odds against the rest). The
+problems share the data, so each pass over the rows evaluates all of them: the
+scores of a block are computed from its logits, used, and dropped. The work is
+then ``O(block)`` in memory whether the logits are in memory, in a file or on a
+Dask cluster, and one Newton iteration is one pass for all classes
+(:func:`~skcal.solvers._projected_newton.projected_newton`). In-memory logits
+with too many scores to form whole are fitted a group of classes at a time
+(:func:`fit_class_groups`), each group's scores formed once for all its
+passes.
+"""
+
+
+import numpy as np
+from scipy.special import expit
+
+from ..rows import _device_kernels as device
+from ..rows._blocks import (
+    Rows,
+    column_sums,
+    is_streamed,
+    product_column_sums,
+    total_weight,
+)
+from ..rows._one_vs_rest import (
+    WHOLE_SCORE_VALUES,
+    class_score_groups,
+    class_score_matrix,
+    class_scores,
+    log_sigmoid,
+)
+from ._projected_newton import projected_newton
+from ..utils._reuse import plain_array, reused
+from ..utils._warnings import warn
+
+
+def class_score_rows(logits):
+    """Rows of one-vs-rest scores, and the positive class of each problem.
+
+    An in-memory logit matrix of modest size (:data:`WHOLE_SCORE_VALUES`
+    one-vs-rest scores, 64 MiB of float64) gets its scores computed once;
+    beyond, or for streamed logits, they are recomputed block by block at every
+    pass, so that the fit's memory stays within a fraction of the input's.
+    """
+    rows = logits if isinstance(logits, Rows) else Rows(logits)
+    n_problems = 1 if rows.n_columns == 2 else rows.n_columns
+    positives = np.array([1] if rows.n_columns == 2 else list(range(rows.n_columns)))
+    if in_host_memory(rows) and n_problems * rows.n_rows <= WHOLE_SCORE_VALUES:
+        return Rows(class_score_matrix(rows.read())), positives
+    return rows.then(lambda block: class_scores(block)[0], n_columns=n_problems), positives
+
+
+def class_problem_groups(logits):
+    """The one-vs-rest problems of ``logits`` (an array or Rows) in groups of
+    classes: yields ``(score_rows, positives)`` as :func:`class_score_rows` does.
+
+    One group of every problem, except for in-memory logits whose scores are
+    too many to form whole (:data:`WHOLE_SCORE_VALUES`): there, the groups of
+    :func:`class_score_groups`, each group's scores formed once (about 8 MiB)
+    for every pass of its fit instead of recomputed from the logits at each
+    pass (the logarithm and two exponentials of the log-odds were most of a
+    pass).
+    """
+    rows = logits if isinstance(logits, Rows) else Rows(logits)
+    array = plain_array(rows)
+    if array is None or rows.n_columns == 2 or rows.n_columns * rows.n_rows <= WHOLE_SCORE_VALUES:
+        yield class_score_rows(rows)
+        return
+    for positives, scores in class_score_groups(array):
+        yield Rows(scores), np.array(positives)
+
+
+def fit_class_groups(logits, fit_group):
+    """``fit_group(score_rows, positives)`` on every group of
+    :func:`class_problem_groups`; its results (a tuple of per-problem arrays
+    and lists) joined in class order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> def first_scores(score_rows, positives):
+    ...     return score_rows.read()[0], [int(k) for k in positives]
+    >>> scores, classes = fit_class_groups(np.array([[0.0, 1.0, 2.0]]), first_scores)
+    >>> scores.round(3).tolist(), classes
+    ([-2.313, -1.127, 0.687], [0, 1, 2])
+    """
+    parts = [fit_group(score_rows, positives)
+             for score_rows, positives in class_problem_groups(logits)]
+    if len(parts) == 1:
+        return parts[0]
+    return tuple(np.concatenate(results) if isinstance(results[0], np.ndarray)
+                 else [item for result in results for item in result]
+                 for results in zip(*parts))
+
+
+def in_host_memory(rows):
+    """True for Rows over a numpy array held whole in memory (not a memory map,
+    Zarr, Dask or device array, nor float16 read in float32 blocks)."""
+    return not (rows.is_dask or rows.xp is not None or is_streamed(rows.data))
+
+
+def _separation_block(s, y, w, positives):
+    if not isinstance(s, np.ndarray):
+        return device.separation_block(s, y, w, positives)
+    is_positive = y[:, None] == positives
+    if w is not None:
+        keep = (w > 0)[:, None]
+        positive, negative = is_positive & keep, ~is_positive & keep
+    else:
+        positive, negative = is_positive, ~is_positive
+    return (
+        np.where(positive, s, -np.inf).max(axis=0),
+        np.where(positive, s, np.inf).min(axis=0),
+        np.where(negative, s, -np.inf).max(axis=0),
+        np.where(negative, s, np.inf).min(axis=0),
+    )
+
+
+def _combine_extremes(a, b):
+    if not isinstance(a[0], np.ndarray):
+        return device.combine_extremes(a, b)
+    return (np.maximum(a[0], b[0]), np.minimum(a[1], b[1]),
+            np.maximum(a[2], b[2]), np.minimum(a[3], b[3]))
+
+
+def one_vs_rest_targets(score_rows, positives, y, sample_weight, smoothing):
+    """The 0/1 or smoothed targets of each problem, and the classes that needed smoothing.
+
+    Raw 0/1 targets (or Platt's (1999) targets ``(N+ + 1) / (N+ + 2)`` and
+    ``1 / (N- + 2)`` when ``smoothing``). A class that its scores separate
+    perfectly (ties included), or that is absent or everything, has no finite
+    NLL optimum and always gets the smoothed targets.
+
+    Returns
+    -------
+    target_positive, target_negative : ndarray of shape (n_problems,)
+    separated : list
+        The classes whose targets were smoothed because of separation.
+    """
+    n_total = total_weight(y.shape[0], sample_weight)
+    counts = np.bincount(y, weights=sample_weight, minlength=int(positives.max()) + 1)
+    n_positive = counts[positives]
+    n_negative = n_total - n_positive
+    smooth = np.full(positives.shape[0], bool(smoothing))
+    separated = []
+    if not smoothing:
+        max_pos, min_pos, max_neg, min_neg = _class_extremes(score_rows, positives, y,
+                                                             sample_weight)
+        split = (max_neg <= min_pos) | (max_pos <= min_neg)  # also true for an empty side
+        separated = [int(k) for k in positives[split]]
+        smooth = split
+    target_positive = np.where(smooth, (n_positive + 1.0) / (n_positive + 2.0), 1.0)
+    target_negative = np.where(smooth, 1.0 / (n_negative + 2.0), 0.0)
+    return target_positive, target_negative, separated
+
+
+def _class_extremes(score_rows, positives, y, sample_weight):
+    """Each problem's largest and smallest score on its positive rows and on the
+    others (rows of weight zero left out), once for all the candidates of a
+    comparison (Platt and beta read the same scores)."""
+    def compute():
+        return score_rows.reduce(lambda s, y, w: _separation_block(s, y, w, positives),
+                                 y, sample_weight, combine=_combine_extremes)
+
+    scores = plain_array(score_rows)
+    if scores is None:
+        return compute()
+    return reused("one-vs-rest extremes", compute, same=(scores,),
+                  equal=(y, sample_weight, positives))
+
+
+def warn_separated(separated, hint=""):
+    """The warning for classes fitted on smoothed targets because of separation."""
+    if separated:
+        warn(
+            f"The calibration scores separate class column(s) {separated} "
+            "perfectly (or the class is absent), so the NLL has no finite optimum "
+            f"there; those classes were fitted on Platt's smoothed targets.{hint}",
+            UserWarning,
+        )
+
+
+# Rows whose factors 1 + exp(-|u|) (each in [1, 2]) are multiplied before one
+# logarithm: their product stays below 2^1000, within float64's range (2^1024).
+_PRODUCT_ROWS = 1000
+
+
+def logistic_terms(u, w=None):
+    """The column sums of ``softplus(u)`` (weighted by ``w`` when given) and,
+    per element, ``sigmoid(u)`` and its derivative ``sigmoid(u) (1 - sigmoid(u))``,
+    without overflow and without branches (``exp(-|u|)`` gives all three).
+
+    ``softplus(u) = max(u, 0) + log(1 + exp(-|u|))``. Unweighted, the logarithms
+    of each column are taken of products of up to ``_PRODUCT_ROWS`` factors
+    ``1 + exp(-|u|)``, one logarithm for many elements (an elementwise
+    ``log1p`` cost a third of a Platt pass); the sums agree to a few units in the
+    last place of the total (the factors are rounded as ``1 + e`` is for the
+    probabilities anyway).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> u = np.array([[-800.0, 0.0], [0.0, 40.0], [3.0, -3.0]])
+    >>> softplus_sums, p, c = logistic_terms(u)
+    >>> exact = np.logaddexp(0.0, u).sum(axis=0)
+    >>> bool(np.allclose(softplus_sums, exact, rtol=1e-15, atol=0))
+    True
+    >>> p[:, 0].tolist(), c[1].tolist()
+    ([0.0, 0.5, 0.9525741268224334], [0.25, 4.248354255291589e-18])
+    """
+    e = np.abs(u)
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    r = e + 1.0
+    positive_part = column_sums(np.maximum(u, 0.0), w)
+    if w is None:
+        starts = np.arange(0, u.shape[0], _PRODUCT_ROWS)
+        softplus_sums = positive_part + np.log(np.multiply.reduceat(r, starts, axis=0)).sum(axis=0)
+    else:
+        softplus_sums = positive_part + column_sums(np.log1p(e), w)
+    np.reciprocal(r, out=r)  # sigmoid(|u|)
+    p = np.maximum(e, u >= 0)  # the numerator: 1 where u >= 0, else exp(u)
+    p *= r
+    e *= r
+    e *= r  # e / (1 + e)^2 = p (1 - p), exact also where p is close to 1
+    return softplus_sums, p, e
+
+
+def _positive_sums(x, y, w, problem_of_class):
+    """``sum_i w_i x[i, k]`` over the rows whose class is problem ``k``'s positive."""
+    problem = problem_of_class[y]
+    rows = np.flatnonzero(problem >= 0)
+    values = x[rows, problem[rows]]
+    if w is not None:
+        values = values * w[rows]
+    return np.bincount(problem[rows], weights=values, minlength=x.shape[1])
+
+
+def feature_moments(reduce, y, positives):
+    """For each feature: its weighted column sums over all rows and over each
+    problem's positive rows. ``reduce(f)`` sums ``f(*features, y, w)`` over the
+    row blocks, each feature an (n, P) block."""
+    problem_of_class = np.full(int(max(positives.max(), y.max())) + 1, -1)
+    problem_of_class[positives] = np.arange(positives.shape[0])
+
+    def block_moments(*blocks):
+        *features, y, w = blocks
+        return tuple((column_sums(x, w), _positive_sums(x, y, w, problem_of_class))
+                     for x in features)
+
+    return reduce(block_moments)
+
+
+def sums_against_targets(moments, total, positive_total, targets):
+    """``sum_i w_i t_ik x_ik`` for each feature and ``sum_i w_i t_ik``, from the
+    moments: the targets are ``t_neg`` everywhere but ``t_pos`` on the positives."""
+    t_pos, t_neg = targets
+    sums = [t_neg * everywhere + (t_pos - t_neg) * positive for everywhere, positive in moments]
+    return sums + [t_neg * total + (t_pos - t_neg) * positive_total]
+
+
+# --------------------------------------------------------------------------- #
+# Platt: sigmoid(a_k * s_k + b_k), Newton with exact 2 x 2 Hessians
+# --------------------------------------------------------------------------- #
+class ParameterRows:
+    """Each parameter of every problem repeated down a block's rows: products
+    with a block's columns (C-contiguous, also when a pass reads some columns
+    only) are then between contiguous arrays, which numpy computes 2-3 times
+    faster than against a broadcast row (same values)."""
+
+    def __init__(self, params):
+        self.params = params
+        self.rows = [np.empty((0, params.shape[0]))] * params.shape[1]
+
+    def __call__(self, n_rows):
+        if self.params.shape[0] == 1:  # one problem: a scalar each, fast as it is
+            return list(self.params[0])
+        if self.rows[0].shape[0] < n_rows:
+            self.rows = [np.tile(column, (n_rows, 1)) for column in self.params.T]
+        return [rows[:n_rows] for rows in self.rows]
+
+
+def _platt_block(s, y, w, params):
+    """One block's sums at ``params`` (a :class:`ParameterRows`), before the
+    targets: ``softplus(u)``, ``p s``, ``p`` and the Hessian's ``c s^2``,
+    ``c s``, ``c`` (``u = a s + b``, ``p = sigmoid(u)``, ``c = p (1 - p)``),
+    weighted and summed per problem."""
+    a, b = params(s.shape[0])
+    u = s * a
+    u += b
+    softplus_sums, p, c = logistic_terms(u, w)
+    cs = c * s
+    return (
+        softplus_sums,
+        np.stack([product_column_sums(p, s, w, out=u), column_sums(p, w)], axis=1),
+        np.stack([product_column_sums(cs, s, w, out=u), column_sums(cs, w),
+                  column_sums(c, w)], axis=1),
+    )
+
+
+def column_subset(which, n_problems):
+    """None when ``which`` is every problem (read all columns, no copy), else ``which``."""
+    return None if which.shape[0] == n_problems else which
+
+
+def _platt_pass(score_rows, y, w, params, positives, targets, target_sums, which):
+    """The problems ``which``: their columns only, for scores on the host.
+
+    ``target_sums`` are ``sum w t s`` and ``sum w t`` per problem (see
+    :func:`sums_against_targets`), which turn the blocks' sums into the loss
+    ``sum w (softplus(u) - t u)`` and its gradient ``sum w (p - t) (s, 1)``.
+    """
+    columns = column_subset(which, positives.shape[0])
+    if score_rows.xp is not None:  # device blocks: every column, targets on the device
+        loss, grad, moments = score_rows.reduce(
+            lambda s, y, w: device.platt_block(s, y, w, params, positives, targets), y, w)
+        loss, grad, moments = loss[which], grad[which], moments[which]
+    else:
+        if columns is not None:
+            params = params[columns]
+            score_rows = score_rows.then(lambda s: np.take(s, columns, axis=1),
+                                         n_columns=columns.shape[0])
+        rows = ParameterRows(params)
+        softplus, p_sums, moments = score_rows.reduce(
+            lambda s, y, w: _platt_block(s, y, w, rows), y, w)
+        ts, t1 = (t[which] for t in target_sums)
+        loss = softplus - params[:, 0] * ts - params[:, 1] * t1
+        grad = p_sums - np.column_stack([ts, t1])
+    hess = np.empty((which.shape[0], 2, 2))
+    hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 1] = moments.T
+    hess[:, 1, 0] = hess[:, 0, 1]
+    return loss, grad, hess
+
+
+def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
+              slope=None):
+    """Minimise each problem's NLL of ``sigmoid(a * s + b)`` against its targets.
+
+    :func:`projected_newton` (without bounds) with the exact 2 x 2 Hessian of
+    every problem, all problems in one pass per iteration. Each problem starts
+    at the better (lower NLL) of two maps: the constant ``a = 0``, ``b`` the
+    log-odds of the mean target (its sums come from the scores' moments,
+    without a pass), and, given ``slope`` (the inverse temperature of the
+    logits, a positive float), ``a = slope``, ``b = 0`` (one pass). From the
+    constant, Newton's first steps are poor wherever the scores carry
+    information (the curvature at ``a = 0`` is that of one probability for
+    every row): on the CIFAR models of ``shared/data`` the slope start halves
+    the passes (7-8 to 3.5-4), though a temperature fit just for it would
+    cost as much as it saves.
+
+    Returns
+    -------
+    params : ndarray of shape (n_problems, 2)
+        ``(a, b)`` of each problem.
+    n_iter : ndarray of int
+    converged : ndarray of bool
+    """
+    n_total = total_weight(y.shape[0], sample_weight)
+    n_problems = positives.shape[0]
+    t_pos, t_neg = targets
+    counts = np.bincount(y, weights=sample_weight, minlength=int(positives.max()) + 1)
+    mean_target = (counts[positives] * t_pos + (n_total - counts[positives]) * t_neg) / n_total
+    mean_target = np.clip(mean_target, 1e-12, 1 - 1e-12)
+    start = np.column_stack([np.zeros(n_problems), np.log(mean_target / (1 - mean_target))])
+
+    target_sums = start_evaluation = None
+    if score_rows.xp is None:
+        moments = feature_moments(
+            lambda f: score_rows.reduce(lambda s, y, w: f(s, s * s, y, w), y, sample_weight),
+            y, positives)
+        target_sums = sums_against_targets(moments[:1], n_total, counts[positives], targets)
+        start_evaluation = _platt_at_constant(start[:, 1], n_total, moments[0][0],
+                                              moments[1][0], target_sums)
+
+    def evaluate(at, which):
+        return _platt_pass(score_rows, y, sample_weight, at, positives, targets,
+                           target_sums, which)
+
+    if slope is not None and np.isfinite(slope) and slope > 0:
+        everything = np.arange(n_problems)
+        if start_evaluation is None:
+            start_evaluation = evaluate(start, everything)
+        scaled = np.column_stack([np.full(n_problems, float(slope)), np.zeros(n_problems)])
+        start, start_evaluation = _lower_start(start, start_evaluation,
+                                               scaled, evaluate(scaled, everything))
+    return projected_newton(evaluate, start, np.full(2, -np.inf), n_total,
+                            tol=tol, max_iter=max_iter, start_evaluation=start_evaluation)
+
+
+def _lower_start(start, evaluation, other, other_evaluation):
+    """Per problem, the start (and its ``(loss, grad, hess)``) of lower loss."""
+    loss, other_loss = np.asarray(evaluation[0]), np.asarray(other_evaluation[0])
+    pick = other_loss < loss
+    start = np.where(pick[:, None], other, start)
+    evaluation = tuple(
+        np.where(pick.reshape((-1,) + (1,) * (np.ndim(a) - 1)), b, a)
+        for a, b in zip(evaluation, other_evaluation)
+    )
+    return start, evaluation
+
+
+def platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter):
+    """The :func:`reused` key of a Platt fit, or None for scores that are not a
+    plain in-memory array."""
+    scores = plain_array(score_rows)
+    if scores is None:
+        return None
+    return {"same": (scores,), "equal": (y, sample_weight, positives, *targets),
+            "options": (tol, max_iter)}
+
+
+def shared_platt_fit(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
+                     slope):
+    """:func:`fit_platt`, kept within a comparison's fold for beta calibration's
+    start (:func:`platt_start_of_beta`). ``slope`` is the inverse temperature
+    of the logits that the scores come from, so the scores (by identity) key
+    it too."""
+    def compute():
+        return fit_platt(score_rows, positives, y, sample_weight, targets, tol=tol,
+                         max_iter=max_iter, slope=slope)
+
+    def kept():
+        params, n_iter, converged = compute()
+        params.setflags(write=False)  # shared: copy before writing
+        return params, n_iter, converged
+
+    key = platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter)
+    return compute() if key is None else reused("Platt fit", kept, **key)
+
+
+def _platt_at_constant(b, n_total, score_sums, square_sums, target_sums):
+    """:func:`_platt_pass` at ``a = 0`` for every problem, without a pass: every
+    row's prediction is then ``sigmoid(b)``, so the sums come from the scores'
+    moments (``score_sums``, ``square_sums``: the weighted sums of ``s`` and
+    ``s^2``)."""
+    ts, t1 = target_sums
+    p, q = expit(b), expit(-b)
+    c = p * q
+    loss = -n_total * log_sigmoid(-b) - b * t1  # softplus(b) = -log sigmoid(-b)
+    grad = np.column_stack([p * score_sums - ts, p * n_total - t1])
+    hess = np.empty((b.shape[0], 2, 2))
+    hess[:, 0, 0], hess[:, 1, 1] = c * square_sums, c * n_total
+    hess[:, 0, 1] = hess[:, 1, 0] = c * score_sums
+    return loss, grad, hess

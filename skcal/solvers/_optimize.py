@@ -1,0 +1,416 @@
+"""Numerical solver of temperature scaling, and the pieces the multinomial maps
+share (the softmax of a block, the L-BFGS driver); vector and matrix scaling
+have theirs in :mod:`skcal.solvers._vector_fit` and :mod:`skcal.solvers._matrix_fit`.
+
+Each evaluates a weighted mean negative log-likelihood and its derivatives as a
+sum over row blocks through :class:`~skcal.rows._blocks.Rows`, so the same solver
+runs on an array in memory, a memory-mapped or Zarr file, or a Dask cluster,
+with temporaries of one block. Temperature scaling exponentiates float32 input
+in float32 (its Newton steps know the rounding level of its sums); vector and
+matrix scaling compute in float64, as L-BFGS's line search needs the loss to
+about 1e-13. Sums across rows are accumulated in float64.
+"""
+
+import math
+
+import numpy as np
+from scipy.optimize import OptimizeResult, minimize
+
+from ..rows import _device_kernels as device
+from ..rows._blocks import BLOCK_ELEMENTS, Rows, row_blocks, total_weight, weighted_sum
+from ..utils._reuse import held, plain_array, reused
+
+# Temperature fits on more rows than four times this start from a fit on a
+# strided subsample of about this many rows (fewer for very wide inputs, so the
+# subsample stays under _WARM_START_ELEMENTS values); fits on fewer rows but at
+# least _WARM_START_MIN_ELEMENTS values, from one on a quarter of the rows. The
+# subsample's 3 to 4 Newton passes then cost at most about one pass over the
+# data, and its temperature is close enough to save one or two.
+_WARM_START_ROWS = 8192
+_WARM_START_ELEMENTS = 2**24
+_WARM_START_MIN_ELEMENTS = 2**22
+
+
+def as_rows(Z):
+    """``Z`` as :class:`~skcal.rows._blocks.Rows` (an array in memory is wrapped, not copied)."""
+    return Z if isinstance(Z, Rows) else Rows(Z)
+
+
+# --------------------------------------------------------------------------- #
+# Temperature scaling: NLL(beta) = mean(logsumexp(beta * z) - beta * z_y)
+# --------------------------------------------------------------------------- #
+def _temperature_block(z, y, w, beta, with_facts):
+    """One block's weighted sums for the temperature problem at ``beta``.
+
+    Returns (nll, gradient, hessian, spread[, gradient at 0, rows off top]):
+    ``spread`` sums ``E_p[max z - z]``, the scale of the rounding error of the
+    float sums behind the gradient.
+    """
+    if not isinstance(z, np.ndarray):
+        return device.temperature_block(z, y, w, beta, with_facts)
+    idx = np.arange(z.shape[0])
+    top = z.max(axis=1)
+    true_shifted = z[idx, y].astype(np.float64) - top
+    shifted = z - top[:, None]
+    e = np.multiply(shifted, z.dtype.type(beta))
+    np.exp(e, out=e)
+    s0 = e.sum(axis=1).astype(np.float64)
+    np.multiply(e, shifted, out=e)
+    s1 = e.sum(axis=1).astype(np.float64)
+    # the Hessian needs no pairwise summation: a row dot product, without a write
+    s2 = np.einsum("ij,ij->i", e, shifted).astype(np.float64)
+    mean = s1 / s0  # E_p[z] - max
+    sums = (
+        weighted_sum(np.log(s0) - beta * true_shifted, w),
+        weighted_sum(mean - true_shifted, w),
+        weighted_sum(np.maximum(s2 / s0 - mean * mean, 0.0), w),
+        -weighted_sum(mean, w),
+    )
+    if not with_facts:
+        return sums
+    row_mean = shifted.sum(axis=1).astype(np.float64) / z.shape[1]
+    weighted = np.ones(z.shape[0], dtype=bool) if w is None else w > 0
+    off_top = (true_shifted < 0) & weighted
+    if not off_top.any():  # every true class is a row maximum: is it the only one?
+        off_top = (np.count_nonzero(shifted == 0, axis=1) > 1) & weighted
+    return sums + (weighted_sum(row_mean - true_shifted, w), int(np.count_nonzero(off_top)))
+
+
+class _TemperatureProblem:
+    """Weighted NLL of ``softmax(beta * Z)`` and its first two derivatives in beta.
+
+    Each evaluation is one pass over ``Z`` with ``exp(beta * (z - max))``, which
+    never overflows for ``beta > 0``. The first pass also records the gradient
+    at ``beta = 0`` (uniform predictions) and whether every weighted row's true
+    class has the strictly largest logit (the NLL then keeps falling as the
+    temperature goes to 0).
+    """
+
+    def __init__(self, rows, y, sample_weight):
+        self.rows = rows
+        self.y = y
+        self.w = sample_weight
+        self.total_weight = total_weight(rows.n_rows, sample_weight)
+        # relative rounding error of a float sum over the classes (pairwise summation)
+        eps = float(np.finfo(rows.dtype).eps)
+        self.rounding = 4.0 * eps * math.log2(rows.n_columns + 1.0)
+        self.n_passes = 0
+        self.gradient_at_zero = None
+        self.separated = None
+
+    def evaluate(self, beta):
+        """Return (nll, gradient, hessian, rounding level of the gradient) at ``beta``."""
+        first = self.gradient_at_zero is None
+        sums = self.rows.reduce(
+            lambda z, y, w: _temperature_block(z, y, w, beta, first), self.y, self.w
+        )
+        self.n_passes += 1
+        if first:
+            self.gradient_at_zero = sums[4] / self.total_weight
+            self.separated = sums[5] == 0
+        nll, grad, hess, spread = (value / self.total_weight for value in sums[:4])
+        return nll, grad, hess, self.rounding * spread
+
+
+def _binary_difference(z):
+    return z[:, 1] - z[:, 0]
+
+
+class _BinaryTemperatureProblem:
+    """The same NLL for two classes, where it depends only on ``d = z_1 - z_0``:
+    ``mean(softplus(beta * d) - y * beta * d)``, solved on that one vector (one
+    pass over the scores extracts it)."""
+
+    def __init__(self, d, y, sample_weight):
+        self.d = d
+        self.y = y.astype(d.dtype)
+        self.w = sample_weight
+        self.total_weight = total_weight(d.shape[0], sample_weight)
+        half = d.dtype.type(0.5)
+        self.gradient_at_zero = self._sum((half - self.y) * d) / self.total_weight
+        keep = slice(None) if self.w is None else self.w > 0
+        signed = np.where(self.y[keep] > 0, d[keep], -d[keep])
+        self.separated = bool(np.all(signed > 0))
+        self.rounding = 4.0 * float(np.finfo(d.dtype).eps)
+        self.n_passes = 1
+
+    def _sum(self, values, rows=slice(None)):
+        return weighted_sum(values, None if self.w is None else self.w[rows])
+
+    def evaluate(self, beta):
+        """Return (nll, gradient, hessian, rounding level of the gradient) at ``beta``."""
+        beta_t = self.d.dtype.type(beta)
+        nll = grad = hess = spread = 0.0
+        for rows in row_blocks(self.d.shape[0], 1, block_elements=BLOCK_ELEMENTS // 4):
+            d, y = self.d[rows], self.y[rows]
+            u = d * beta_t
+            e = np.exp(-np.abs(u))
+            p = np.where(u >= 0, 1, e) / (1 + e)  # sigmoid(u)
+            nll += self._sum(np.log1p(e) + np.maximum(u, 0) - y * u, rows)
+            grad += self._sum((p - y) * d, rows)
+            hess += self._sum(p * (1 - p) * d * d, rows)
+            spread += self._sum(np.abs(d), rows)
+        total = self.total_weight
+        return nll / total, grad / total, hess / total, self.rounding * spread / total
+
+
+def _safeguarded_newton(problem, beta, first, *, tol, max_iter):
+    """Minimise the convex NLL(beta) from ``beta``; returns (beta, n_iter, converged).
+
+    ``first`` is the evaluation at ``beta``, already made. Newton steps are kept
+    inside the bracket that the sign of the gradient builds: a step leaving it
+    is replaced by bisection (or expansion while no upper end is known). Stops
+    when ``|d NLL / d log(beta)| = |beta * grad|`` is below ``tol`` or below the
+    rounding level of the computed gradient (float32 sums over many classes are
+    not exact to 1e-7), then takes the final Newton step.
+    """
+    low, high = 0.0, math.inf
+    evaluation = first
+    for n_iter in range(1, max_iter + 1):
+        _, grad, hess, rounding = evaluation
+        if grad < 0:
+            low = beta
+        else:
+            high = beta
+        newton = beta - grad / hess if hess > 0 else math.nan
+        in_bracket = low < newton < high
+        if abs(beta * grad) <= max(tol, beta * rounding):
+            return (newton if in_bracket else beta), n_iter, True
+        if in_bracket:
+            step_to = newton
+        elif math.isfinite(high):
+            step_to = 0.5 * (low + high)
+        else:
+            step_to = 4.0 * beta
+        if abs(step_to - beta) <= 1e-13 * beta:
+            return step_to, n_iter, True
+        beta = step_to
+        evaluation = problem.evaluate(beta)
+    return beta, max_iter, False
+
+
+def _solve_temperature(problem, beta, *, tol, max_iter):
+    """(beta, converged) of a temperature problem started at ``beta``; beta is 0.0
+    when the scores carry no information."""
+    first = problem.evaluate(beta)
+    if not problem.gradient_at_zero < 0:
+        return 0.0, True
+    beta, _, converged = _safeguarded_newton(problem, beta, first, tol=tol, max_iter=max_iter)
+    return beta, converged and not problem.separated
+
+
+def _warm_start(rows, y, sample_weight, max_iter):
+    """A starting inverse temperature from a strided row subsample (1.0 for small inputs)."""
+    n_sub = min(_WARM_START_ROWS, max(256, _WARM_START_ELEMENTS // rows.n_columns))
+    if rows.n_rows <= 4 * n_sub:
+        n_sub = rows.n_rows // 4
+        if rows.n_rows * rows.n_columns < _WARM_START_MIN_ELEMENTS or n_sub < 256:
+            return 1.0
+    index = np.arange(0, rows.n_rows, rows.n_rows // n_sub)
+    sub_w = None if sample_weight is None else sample_weight[index]
+    if sub_w is not None and not sub_w.sum() > 0:
+        return 1.0
+    sub = _TemperatureProblem(Rows(rows.take(index)), y[index], sub_w)
+    beta, converged = _solve_temperature(sub, 1.0, tol=1e-3, max_iter=max_iter)
+    return beta if converged and beta > 0 else 1.0
+
+
+def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100):
+    """Inverse temperature ``beta`` minimising the NLL of ``softmax(beta * Z)``.
+
+    Parameters
+    ----------
+    Z : ndarray or Rows of shape (n_samples, n_classes)
+        Logits.
+
+    Returns
+    -------
+    beta : float
+        0.0 when the scores carry no information (the optimum lies at
+        ``beta <= 0``).
+    n_passes : int
+        Passes over the full data (a fit on a strided subsample gives the
+        starting point for large inputs; two classes take one pass to extract
+        ``z_1 - z_0`` and then work on that vector).
+    converged : bool
+        False also when the scores separate the classes perfectly (no finite
+        optimum): ``beta`` is then where the gradient fell below ``tol``.
+    """
+    rows = as_rows(Z)
+    data = plain_array(rows)
+    if data is None:
+        return _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter)
+    # vector and matrix scaling start from it: a comparison fits it once
+    return reused("inverse temperature",
+                  lambda: _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter),
+                  same=(data,), equal=(y, sample_weight), options=(tol, max_iter))
+
+
+def held_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100):
+    """The ``beta`` of :func:`fit_inverse_temperature` if a comparison's fold has
+    fitted it on these logits already, else None (nothing is fitted)."""
+    data = plain_array(as_rows(Z))
+    if data is None:
+        return None
+    found = held("inverse temperature", same=(data,), equal=(y, sample_weight),
+                 options=(tol, max_iter))
+    return None if found is None else found[0]
+
+
+def _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter):
+    if rows.n_columns == 2 and rows.xp is None:
+        problem = _BinaryTemperatureProblem(rows.map_rows(_binary_difference), y, sample_weight)
+        beta = 1.0
+    else:
+        beta = _warm_start(rows, y, sample_weight, max_iter)
+        problem = _TemperatureProblem(rows, y, sample_weight)
+    beta, converged = _solve_temperature(problem, beta, tol=tol, max_iter=max_iter)
+    return beta, problem.n_passes, converged
+
+
+# --------------------------------------------------------------------------- #
+# What the multinomial maps share: a block's softmax, the L-BFGS driver
+# --------------------------------------------------------------------------- #
+# exp of values within +-this neither overflows nor underflows: a row's sum of
+# them stays a normal float64 for any number of classes
+_UNSHIFTED_LOGITS = 600.0
+
+
+def _exp_below_max(logits, y, spread=0.0):
+    """``exp(logits - shift)``, written over ``logits`` (a scratch array), and
+    each row's true-class logit less the shift.
+
+    The shift is each row's maximum, unless the logits are float64 and every
+    value of the block is within ``+-_UNSHIFTED_LOGITS`` with ``spread`` to
+    spare below (the range of factors, at most 1, the caller multiplies the
+    exponentials by): then it is 0, which saves a row maximum and a
+    subtraction (the shift only guards against overflow; the logits' own
+    rounding is the same either way).
+    """
+    if logits.dtype == np.float64 and (-_UNSHIFTED_LOGITS + spread <= logits.min()
+                                       and logits.max() <= _UNSHIFTED_LOGITS):
+        true_shifted = logits[np.arange(logits.shape[0]), y]
+        return np.exp(logits, out=logits), true_shifted
+    top = logits.max(axis=1)
+    true_shifted = logits[np.arange(logits.shape[0]), y] - top
+    logits -= top[:, None]
+    return np.exp(logits, out=logits), true_shifted
+
+
+def _row_sums(values):
+    """``values.sum(axis=1)`` as a matrix-vector product (three times faster)."""
+    return values @ np.ones(values.shape[1], dtype=values.dtype)
+
+
+def _softmax_in_place(logits, y, w):
+    """Weighted NLL of ``softmax(logits)`` for one block, and the probabilities,
+    written over ``logits`` (a scratch array; the NLL is summed in float64)."""
+    proba, true_shifted = _exp_below_max(logits, y)
+    total = _row_sums(proba)
+    proba /= total[:, None]
+    loss = np.log(np.asarray(total, dtype=np.float64)) - true_shifted
+    return weighted_sum(loss, w), proba
+
+
+def _residual_in_place(proba, y, w):
+    """``w * (proba - onehot(y))``, the NLL's gradient in the logits, over ``proba``."""
+    proba[np.arange(proba.shape[0]), y] -= 1.0
+    if w is not None:
+        proba *= w[:, None]
+    return proba
+
+
+def _evaluated_once(first, evaluate):
+    """``evaluate(params)``, except that the first call returns ``first``: L-BFGS
+    starts where the loss and gradient were already computed (with curvature)."""
+    pending = [first]
+
+    def loss_grad(params):
+        return pending.pop() if pending else evaluate(params)
+
+    return loss_grad
+
+
+def _decrement_ratio(margin, loss, grad):
+    """``margin`` times the Newton decrement ``|grad|^2 / 2`` over ``max(|loss|, 1)``."""
+    return margin * 0.5 * float(grad @ grad) / max(abs(float(loss)), 1.0)
+
+
+def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
+                    ftol=64 * np.finfo(float).eps, callback=None, decrement_margin=None):
+    """L-BFGS-B on ``objective(x) -> (loss, gradient)`` in variables where the
+    Hessian is about the identity, so that the Newton step is about ``-gradient``.
+
+    L-BFGS-B's first trial step has unit length whatever the gradient's size
+    (later ones come from its curvature pairs); here it would overshoot the
+    minimum by ``1 / |gradient|`` and cost line-search evaluations. The
+    variables are therefore divided by ``|gradient|`` at ``x0``, which makes
+    that first step exactly ``-gradient``, and counted from ``x0`` (far from 0
+    in those units, L-BFGS-B's line search fails from the start); ``tol``
+    still bounds the largest gradient entry in ``x``, and an ``x0`` that meets
+    it is returned without an iteration. L-BFGS also stops when an iteration
+    lowers the objective by less than ``ftol`` times it (or than ``ftol`` nats,
+    below 1).
+    Given ``decrement_margin``, it also stops at an iterate, ``x0`` included,
+    whose Newton decrement ``|gradient|^2 / 2`` (in these variables, about
+    what the objective can still fall) times the margin is below that
+    threshold: the iteration that would only confirm the stop is not run (at
+    ``x0``, its line search would fail to lower the objective), and the result
+    says it converged (an iterate that meets the gradient test stops on it,
+    as without the margin). ``result.decrement_ratio`` is then the margin
+    times the decrement over ``max(|objective|, 1)`` at the last iterate
+    (inf if unknown): a run to any ``ftol`` from it up to this one's takes
+    the same iterations and stops there too. ``callback()``, if given, runs
+    after every iteration and may raise ``StopIteration`` to stop there
+    (``result.status`` is then 99).
+    Returns ``(x, result)``.
+    """
+    first = objective(x0)
+    start_ratio = (np.inf if decrement_margin is None
+                   else _decrement_ratio(decrement_margin, first[0], first[1]))
+    on_gradient = np.max(np.abs(first[1]), initial=0.0) <= tol
+    if on_gradient or start_ratio <= ftol:
+        # converged at x0 already (from a Newton start): no iteration is run, as
+        # its line search could not lower the objective by a measurable amount
+        return x0, OptimizeResult(
+            x=x0, fun=first[0], jac=first[1], nit=0, nfev=1, status=0, success=True,
+            message=("CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL" if on_gradient
+                     else "CONVERGENCE: NEWTON DECREMENT BELOW FTOL"),
+            decrement_ratio=start_ratio)
+    scale = float(np.linalg.norm(first[1]))
+    if not (np.isfinite(scale) and scale > 0):
+        scale = 1.0
+    evaluate = _evaluated_once(first, objective)
+    last = {}  # the latest evaluation: its point, in scaled variables, and gradient
+
+    def scaled(u):
+        loss, grad = evaluate(x0 + u * scale)
+        last["u"], last["grad"] = u.copy(), grad
+        return loss, grad * scale
+
+    stopped_on_decrement, latest = [], {}
+
+    def after_iteration(intermediate_result):
+        if decrement_margin is not None:
+            ratio = np.inf  # the decrement over the threshold's scale, if known here
+            if np.array_equal(intermediate_result.x, last["u"]):
+                ratio = _decrement_ratio(decrement_margin, intermediate_result.fun, last["grad"])
+            latest["u"], latest["ratio"] = intermediate_result.x.copy(), ratio
+            # where the gradient test holds too, L-BFGS stops on it right after
+            on_gradient = np.max(np.abs(last["grad"] * scale)) <= tol * scale
+            if not on_gradient and ratio <= ftol:
+                stopped_on_decrement.append(True)
+                raise StopIteration
+        if callback is not None:
+            callback()
+
+    result = minimize(scaled, np.zeros_like(x0), jac=True, method="L-BFGS-B",
+                      options={"maxiter": max_iter, "gtol": tol * scale,
+                               "ftol": ftol, "maxcor": maxcor},
+                      callback=after_iteration)
+    if stopped_on_decrement:
+        result.status, result.success = 0, True
+        result.message = "CONVERGENCE: NEWTON DECREMENT BELOW FTOL"
+    at_last_iterate = "u" in latest and np.array_equal(latest["u"], result.x)
+    result.decrement_ratio = latest["ratio"] if at_last_iterate else np.inf
+    return x0 + result.x * scale, result
