@@ -342,7 +342,7 @@ def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
     def counting(name, compute, **inputs):
         return original(name, lambda: computed.append(name) or compute(), **inputs)
 
-    for module in ("rows._scores", "rows._one_vs_rest", "solvers._optimize",
+    for module in ("rows._scores", "rows._one_vs_rest", "solvers._temperature_fit",
                    "solvers._vector_fit"):
         monkeypatch.setattr(f"skcal.{module}.reused", counting)
     shared = compare_calibrators(X, y, sample_weight=weights)
@@ -376,7 +376,7 @@ def test_matrix_scalings_start_reuses_vector_scaling_only_when_exact(
     decrement below the smaller decrease; it would have stopped none of the
     iterations before), and fits again otherwise."""
     import skcal.solvers._vector_fit
-    from skcal.solvers._optimize import fit_inverse_temperature
+    from skcal.solvers._temperature_fit import fit_inverse_temperature
     from skcal.solvers._vector_fit import VECTOR_SCALING_ALPHA
     from skcal.utils._reuse import reusing
 

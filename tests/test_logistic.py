@@ -174,7 +174,7 @@ def test_platt_started_at_the_temperature_slope_takes_half_the_passes_on_a_real_
     import skcal.solvers._logistic
     from conftest import load_shared
     from skcal.solvers._logistic import class_score_rows, fit_platt, one_vs_rest_targets
-    from skcal.solvers._optimize import fit_inverse_temperature
+    from skcal.solvers._temperature_fit import fit_inverse_temperature
 
     data = load_shared("netcal_densenet-bc-100-cifar-100_test.npz")
     logits = np.log(np.clip(data["probs"], 1e-300, None))

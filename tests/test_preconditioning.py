@@ -15,7 +15,7 @@ from skcal.solvers._matrix_fit import (
     matrix_scaling_loss_grad,
 )
 from skcal.solvers._vector_fit import vector_scaling_loss_grad
-from skcal.solvers._optimize import as_rows
+from skcal.solvers._temperature_fit import as_rows
 from skcal.solvers._preconditioner import Preconditioner
 
 
@@ -329,7 +329,7 @@ def test_lbfgs_stops_on_the_newton_decrement_without_the_confirming_pass():
     |g|^2 / 2, times the margin, is below ftol times the objective: it reports
     convergence, spends fewer evaluations, and is within that threshold of the
     minimum (found by a run to machine precision)."""
-    from skcal.solvers._optimize import _minimize_round
+    from skcal.solvers._temperature_fit import _minimize_round
 
     objective, calls, x0 = _counted_convex()
     ftol = 1e-12
@@ -349,7 +349,7 @@ def test_lbfgs_stops_on_the_newton_decrement_without_the_confirming_pass():
 
 
 def test_lbfgs_with_a_margin_never_met_runs_as_without_one():
-    from skcal.solvers._optimize import _minimize_round
+    from skcal.solvers._temperature_fit import _minimize_round
 
     objective, _, x0 = _counted_convex(seed=1)
     x, result = _minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=1e-12)
@@ -363,7 +363,7 @@ def test_lbfgs_started_at_its_minimum_returns_it_without_an_iteration():
     """A start that meets the gradient test, or whose decrement is below the
     threshold, is returned as converged after one evaluation (L-BFGS-B's line
     search would fail there and report an abnormal stop)."""
-    from skcal.solvers._optimize import _minimize_round
+    from skcal.solvers._temperature_fit import _minimize_round
 
     objective, calls, x0 = _counted_convex(seed=2)
     x_min, _ = _minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=1e-16)
@@ -378,7 +378,7 @@ def test_lbfgs_converges_from_a_start_near_its_minimum_far_from_zero():
     """Scaled by a gradient of 1e-6, a start 1000 from the origin is 1e9 units
     from it: counted from the start, the variables keep L-BFGS-B's line search
     working (it stopped abnormally, without a trial step, when they were not)."""
-    from skcal.solvers._optimize import _minimize_round
+    from skcal.solvers._temperature_fit import _minimize_round
 
     target = np.full(10, 1000.0)
 
@@ -429,7 +429,7 @@ def test_vector_scaling_float32_start_stops_within_its_relative_decrease(monkeyp
     L-BFGS: fewer exact passes than from one exact step, and the same
     tolerance to the minimum (the fit run to machine precision)."""
     import skcal.solvers._vector_fit as vector_fit
-    from skcal.solvers._optimize import fit_inverse_temperature
+    from skcal.solvers._temperature_fit import fit_inverse_temperature
 
     rng = np.random.default_rng(6)
     logits = (3.0 * rng.normal(size=(4000, 80))).astype(dtype)
@@ -512,7 +512,7 @@ def test_vector_scaling_start_survives_float32_passes_that_are_not_finite(monkey
 def test_vector_scaling_stops_within_its_relative_decrease_of_the_minimum():
     """The default fit (relative decrease 1e-12 and the decrement rule) ends
     within 1e-12 times the penalised NLL of the fit run to machine precision."""
-    from skcal.solvers._optimize import fit_inverse_temperature
+    from skcal.solvers._temperature_fit import fit_inverse_temperature
     from skcal.solvers._vector_fit import VECTOR_SCALING_ALPHA, fit_vector_scaling
 
     rng = np.random.default_rng(4)

@@ -17,7 +17,7 @@ from sklearn.metrics import log_loss
 from conftest import sample_labels, softmax
 from skcal import TemperatureScaling
 from skcal.rows._blocks import Rows
-from skcal.solvers._optimize import _TemperatureProblem
+from skcal.solvers._temperature_fit import _TemperatureProblem
 
 
 class ScoresAsClassifier(ClassifierMixin, BaseEstimator):
@@ -107,7 +107,7 @@ def test_large_input_uses_a_warm_start_and_stays_exact():
 def test_fewer_rows_of_many_values_start_from_a_quarter_of_them(monkeypatch):
     """8192 x 520 logits: too few rows for the 8192-row subsample, enough values
     for one of a quarter of the rows; fewer passes than from 1, the same optimum."""
-    import skcal.solvers._optimize as optimize
+    import skcal.solvers._temperature_fit as optimize
 
     rng = np.random.default_rng(8)
     logits = rng.normal(scale=3.0, size=(8192, 520)).astype(np.float32)
@@ -177,7 +177,7 @@ def test_never_changes_the_argmax(logits, seed):
 
 def test_binary_problem_equals_the_general_one():
     """Two classes take a one-vector shortcut; it must agree with the K-column path."""
-    from skcal.solvers._optimize import _BinaryTemperatureProblem
+    from skcal.solvers._temperature_fit import _BinaryTemperatureProblem
 
     rng = np.random.default_rng(7)
     logits = rng.normal(scale=3.0, size=(5000, 2))

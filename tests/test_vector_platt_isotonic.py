@@ -218,7 +218,7 @@ def test_softmax_block_with_or_without_the_row_shift(offset):
     maxima: both give scipy's log-softmax and the NLL it implies."""
     from scipy.special import log_softmax
 
-    from skcal.solvers._optimize import _softmax_in_place
+    from skcal.solvers._temperature_fit import _softmax_in_place
 
     rng = np.random.default_rng(7)
     logits = rng.normal(scale=8.0, size=(300, 20)) + offset

@@ -14,7 +14,7 @@ from ..solvers._logistic import (
     warn_separated,
 )
 from ..rows._one_vs_rest import class_score_matrix, logits_from_class_log_odds
-from ..solvers._optimize import held_inverse_temperature
+from ..solvers._temperature_fit import held_inverse_temperature
 from ..utils._warnings import warn
 
 

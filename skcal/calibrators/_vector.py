@@ -7,7 +7,7 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
-from ..solvers._optimize import fit_inverse_temperature
+from ..solvers._temperature_fit import fit_inverse_temperature
 from ..solvers._vector_fit import VECTOR_SCALING_ALPHA, fit_vector_scaling
 from ..utils._warnings import warn
 

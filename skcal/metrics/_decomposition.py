@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, va
 
 from ..rows._blocks import is_dask, weighted_sum
 from ..calibrators._isotonic import IsotonicCalibration
-from ..solvers._optimize import fit_inverse_temperature
+from ..solvers._temperature_fit import fit_inverse_temperature
 from ..rows._scores import log_probabilities
 from ._checks import check_prediction, weighted_mean, weighted_row_mean
 from ._nll import _true_class_log_proba_block, true_class_log_proba, true_class_log_softmax

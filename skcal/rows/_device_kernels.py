@@ -149,7 +149,7 @@ def class_columns(block, columns):
 
 # ------------------------------------------------------ temperature scaling
 def temperature_block(z, y, w, beta, with_facts):
-    """See :func:`skcal.solvers._optimize._temperature_block`."""
+    """See :func:`skcal.solvers._temperature_fit._temperature_block`."""
     xp = namespace(z)
     top = xp.max(z, axis=1, keepdims=True)
     shifted = z - top

@@ -23,7 +23,7 @@ from scipy.linalg import cholesky
 from scipy.linalg.lapack import dtrtri
 
 from ..rows._blocks import BLOCK_ELEMENTS
-from ._optimize import _residual_in_place, _softmax_in_place
+from ._temperature_fit import _residual_in_place, _softmax_in_place
 
 # each class's block is summed over this fraction of the rows (of every row block)
 BLOCK_ROW_FRACTION = 0.02

@@ -3,7 +3,7 @@ penalised, minimised by L-BFGS in variables scaled by its Hessian at the start
 (and, for a fit that converges slowly in them, at a later point through
 :mod:`skcal.solvers._class_blocks`).
 
-Like the other solvers (:mod:`skcal.solvers._optimize`), it sums over row blocks
+Like the other solvers (:mod:`skcal.solvers._temperature_fit`), it sums over row blocks
 through :class:`~skcal.rows._blocks.Rows`.
 """
 
@@ -18,7 +18,7 @@ from ._class_blocks import (
     class_rows,
     from_class_rows,
 )
-from ._optimize import (
+from ._temperature_fit import (
     _evaluated_once,
     _minimize_round,
     _residual_in_place,

@@ -2,7 +2,7 @@
 penalised toward temperature scaling, minimised by one Newton step and L-BFGS
 in variables scaled by its Hessian.
 
-Like the other solvers (:mod:`skcal.solvers._optimize`), it sums over row blocks
+Like the other solvers (:mod:`skcal.solvers._temperature_fit`), it sums over row blocks
 through :class:`~skcal.rows._blocks.Rows`.
 """
 
@@ -10,7 +10,7 @@ import numpy as np
 
 from ..rows import _device_kernels as device
 from ..rows._blocks import column_sums, total_weight, weighted_sum
-from ._optimize import (
+from ._temperature_fit import (
     _decrement_ratio,
     _evaluated_once,
     _exp_below_max,
