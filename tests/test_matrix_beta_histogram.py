@@ -126,7 +126,7 @@ def _matrix_fit_with_switch(monkeypatch, logits, y, switch, **fit_params):
     from skcal.solvers import _class_blocks, _matrix_fit
 
     passes, objective = [], []
-    original_pass, original_minimize = _class_blocks.class_block_pass, _matrix_fit._minimize_round
+    original_pass, original_minimize = _class_blocks.class_block_pass, _matrix_fit.minimize_round
 
     def counted(*args, **kwargs):
         passes.append(1)
@@ -138,7 +138,7 @@ def _matrix_fit_with_switch(monkeypatch, logits, y, switch, **fit_params):
         return x, result
 
     monkeypatch.setattr(_matrix_fit, "class_block_pass", counted)
-    monkeypatch.setattr(_matrix_fit, "_minimize_round", recorded)
+    monkeypatch.setattr(_matrix_fit, "minimize_round", recorded)
     monkeypatch.setattr(_matrix_fit, "SLOW_REMAINING", -1 if switch else 10**9)
     fitted = MatrixScaling().fit(logits, y, **fit_params)
     return fitted, len(passes), objective[-1]

@@ -15,7 +15,7 @@ from skcal.solvers._matrix_fit import (
     matrix_scaling_loss_grad,
 )
 from skcal.solvers._vector_fit import vector_scaling_loss_grad
-from skcal.solvers._temperature_fit import as_rows
+from skcal.solvers._block_softmax import as_rows
 from skcal.solvers._preconditioner import Preconditioner
 
 
@@ -329,31 +329,31 @@ def test_lbfgs_stops_on_the_newton_decrement_without_the_confirming_pass():
     |g|^2 / 2, times the margin, is below ftol times the objective: it reports
     convergence, spends fewer evaluations, and is within that threshold of the
     minimum (found by a run to machine precision)."""
-    from skcal.solvers._temperature_fit import _minimize_round
+    from skcal.solvers._lbfgs import minimize_round
 
     objective, calls, x0 = _counted_convex()
     ftol = 1e-12
-    plain_x, plain = _minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=ftol)
+    plain_x, plain = minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=ftol)
     plain_calls = len(calls)
     calls.clear()
-    x, result = _minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=ftol,
+    x, result = minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=ftol,
                                 decrement_margin=10.0)
     assert result.success and result.status == 0
     assert "NEWTON DECREMENT" in result.message
     assert len(calls) < plain_calls
     loss, grad = objective(x)
     assert 10.0 * 0.5 * grad @ grad <= ftol * loss
-    _, precise = _minimize_round(objective, plain_x, tol=1e-30, max_iter=1000, ftol=1e-16)
+    _, precise = minimize_round(objective, plain_x, tol=1e-30, max_iter=1000, ftol=1e-16)
     assert loss - precise.fun <= ftol * loss
     assert plain.success
 
 
 def test_lbfgs_with_a_margin_never_met_runs_as_without_one():
-    from skcal.solvers._temperature_fit import _minimize_round
+    from skcal.solvers._lbfgs import minimize_round
 
     objective, _, x0 = _counted_convex(seed=1)
-    x, result = _minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=1e-12)
-    x_margin, result_margin = _minimize_round(objective, x0, tol=1e-30, max_iter=1000,
+    x, result = minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=1e-12)
+    x_margin, result_margin = minimize_round(objective, x0, tol=1e-30, max_iter=1000,
                                               ftol=1e-12, decrement_margin=1e300)
     np.testing.assert_array_equal(x, x_margin)
     assert result.nit == result_margin.nit and result.message == result_margin.message
@@ -363,13 +363,13 @@ def test_lbfgs_started_at_its_minimum_returns_it_without_an_iteration():
     """A start that meets the gradient test, or whose decrement is below the
     threshold, is returned as converged after one evaluation (L-BFGS-B's line
     search would fail there and report an abnormal stop)."""
-    from skcal.solvers._temperature_fit import _minimize_round
+    from skcal.solvers._lbfgs import minimize_round
 
     objective, calls, x0 = _counted_convex(seed=2)
-    x_min, _ = _minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=1e-16)
+    x_min, _ = minimize_round(objective, x0, tol=1e-30, max_iter=1000, ftol=1e-16)
     for options in ({"tol": 1e-6}, {"tol": 1e-30, "decrement_margin": 10.0}):
         calls.clear()
-        x, result = _minimize_round(objective, x_min, max_iter=1000, ftol=1e-12, **options)
+        x, result = minimize_round(objective, x_min, max_iter=1000, ftol=1e-12, **options)
         assert result.success and result.nit == 0 and len(calls) == 1
         np.testing.assert_array_equal(x, x_min)
 
@@ -378,7 +378,7 @@ def test_lbfgs_converges_from_a_start_near_its_minimum_far_from_zero():
     """Scaled by a gradient of 1e-6, a start 1000 from the origin is 1e9 units
     from it: counted from the start, the variables keep L-BFGS-B's line search
     working (it stopped abnormally, without a trial step, when they were not)."""
-    from skcal.solvers._temperature_fit import _minimize_round
+    from skcal.solvers._lbfgs import minimize_round
 
     target = np.full(10, 1000.0)
 
@@ -386,7 +386,7 @@ def test_lbfgs_converges_from_a_start_near_its_minimum_far_from_zero():
         return 0.16 + 0.5 * (x - target) @ (x - target), x - target
 
     x0 = target - 1e-6 / np.sqrt(10.0)
-    x, result = _minimize_round(objective, x0, tol=1e-12, max_iter=100, ftol=1e-15)
+    x, result = minimize_round(objective, x0, tol=1e-12, max_iter=100, ftol=1e-15)
     assert result.success
     assert np.abs(x - target).max() < 1e-9
 

@@ -218,13 +218,13 @@ def test_softmax_block_with_or_without_the_row_shift(offset):
     maxima: both give scipy's log-softmax and the NLL it implies."""
     from scipy.special import log_softmax
 
-    from skcal.solvers._temperature_fit import _softmax_in_place
+    from skcal.solvers._block_softmax import softmax_in_place
 
     rng = np.random.default_rng(7)
     logits = rng.normal(scale=8.0, size=(300, 20)) + offset
     y = rng.integers(0, 20, 300)
     w = rng.uniform(0.5, 2.0, 300)
     expected = log_softmax(logits, axis=1)
-    loss, proba = _softmax_in_place(logits.copy(), y, w)
+    loss, proba = softmax_in_place(logits.copy(), y, w)
     assert_allclose(proba, np.exp(expected), rtol=1e-12, atol=1e-300)
     assert_allclose(loss, -w @ expected[np.arange(300), y], rtol=1e-12)

@@ -23,7 +23,7 @@ from scipy.linalg import cholesky
 from scipy.linalg.lapack import dtrtri
 
 from ..rows._blocks import BLOCK_ELEMENTS
-from ._temperature_fit import _residual_in_place, _softmax_in_place
+from ._block_softmax import residual_in_place, softmax_in_place
 
 # each class's block is summed over this fraction of the rows (of every row block)
 BLOCK_ROW_FRACTION = 0.02
@@ -47,7 +47,7 @@ def _class_block_sums(z, y, w, W, b, center):
     z = np.asarray(z, dtype=np.float64)
     calibrated = z @ W.T
     calibrated += b
-    loss, proba = _softmax_in_place(calibrated, y, w)
+    loss, proba = softmax_in_place(calibrated, y, w)
     centred = z - center
     n_rows, k = proba.shape
     weighted = proba if w is None else proba * w[:, None]
@@ -77,7 +77,7 @@ def _class_block_sums(z, y, w, W, b, center):
     diagonal = np.stack([np.einsum("ij,ij->j", p_weighted * centred_rows, centred_rows),
                          np.einsum("ij,ij->j", p_weighted, centred_rows),
                          p_weighted.sum(axis=0)]) * share
-    residual = _residual_in_place(proba, y, w)
+    residual = residual_in_place(proba, y, w)
     return (loss, residual.T @ z, residual.sum(axis=0), blocks, importance_sums, pairs,
             diagonal)
 

@@ -18,13 +18,8 @@ from ._class_blocks import (
     class_rows,
     from_class_rows,
 )
-from ._temperature_fit import (
-    _evaluated_once,
-    _minimize_round,
-    _residual_in_place,
-    _softmax_in_place,
-    as_rows,
-)
+from ._block_softmax import as_rows, residual_in_place, softmax_in_place
+from ._lbfgs import evaluated_once, minimize_round
 
 
 def column_means(Z, sample_weight):
@@ -52,7 +47,7 @@ def _matrix_block(z, y, w, W, b, rotation=None, center=None):
     z = np.asarray(z, dtype=np.float64)
     calibrated = z @ W.T
     calibrated += b
-    loss, proba = _softmax_in_place(calibrated, y, w)
+    loss, proba = softmax_in_place(calibrated, y, w)
     curvature = ()
     if rotation is not None:  # the Hessian's diagonal in rotated scores, summed
         spread = proba - proba * proba
@@ -70,7 +65,7 @@ def _matrix_block(z, y, w, W, b, rotation=None, center=None):
         curvature = (np.column_stack([spread.T @ rotated, spread.sum(axis=0)]),
                      np.column_stack([np.einsum("ij,ij->j", spread * centred, centred), own]),
                      along.sum() if w is None else w @ along)
-    residual = _residual_in_place(proba, y, w)
+    residual = residual_in_place(proba, y, w)
     return (loss, residual.T @ z, residual.sum(axis=0)) + curvature
 
 
@@ -117,7 +112,7 @@ def _matrix_hessian_block(z, y, w, W, b, center):
     z = np.asarray(z, dtype=np.float64) - center
     calibrated = z @ W.T
     calibrated += b
-    _, proba = _softmax_in_place(calibrated, y, None)
+    _, proba = softmax_in_place(calibrated, y, None)
     extended = np.column_stack([z, np.ones(z.shape[0])])
     weighted = proba if w is None else proba * w[:, None]
     pairs = (extended[:, :, None] * extended[:, None, :]).reshape(z.shape[0], -1)
@@ -314,7 +309,7 @@ def _fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, int
         return matrix_scaling_loss_grad(params, rows, y, sample_weight, n_total, center)
 
     def minimize(variables, evaluation, params, max_iter, watch=False):
-        loss_grad = _evaluated_once(evaluation, evaluate)
+        loss_grad = evaluated_once(evaluation, evaluate)
         largest = []  # the largest gradient entry in x, per evaluation
         iterations = [0]
 
@@ -331,7 +326,7 @@ def _fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, int
             if iterations[0] == SWITCH_AFTER and _slow(largest, SWITCH_AFTER, tol):
                 raise StopIteration
 
-        x, result = _minimize_round(objective, variables.to_x(params), tol=tol,
+        x, result = minimize_round(objective, variables.to_x(params), tol=tol,
                                     max_iter=max_iter, maxcor=30,
                                     callback=stop_if_slow if watch else None)
         return variables.to_params(x), int(result.nit), result

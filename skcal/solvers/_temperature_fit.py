@@ -1,6 +1,6 @@
-"""Numerical solver of temperature scaling, and the pieces the multinomial maps
-share (the softmax of a block, the L-BFGS driver); vector and matrix scaling
-have theirs in :mod:`skcal.solvers._vector_fit` and :mod:`skcal.solvers._matrix_fit`.
+"""Numerical solver of temperature scaling: a safeguarded Newton iteration on the
+inverse temperature (vector and matrix scaling have theirs in
+:mod:`skcal.solvers._vector_fit` and :mod:`skcal.solvers._matrix_fit`).
 
 Each evaluates a weighted mean negative log-likelihood and its derivatives as a
 sum over row blocks through :class:`~skcal.rows._blocks.Rows`, so the same solver
@@ -14,11 +14,11 @@ about 1e-13. Sums across rows are accumulated in float64.
 import math
 
 import numpy as np
-from scipy.optimize import OptimizeResult, minimize
 
 from ..rows import _device_kernels as device
 from ..rows._blocks import BLOCK_ELEMENTS, Rows, row_blocks, total_weight, weighted_sum
 from ..utils._reuse import held, plain_array, reused
+from ._block_softmax import as_rows
 
 # Temperature fits on more rows than four times this start from a fit on a
 # strided subsample of about this many rows (fewer for very wide inputs, so the
@@ -29,11 +29,6 @@ from ..utils._reuse import held, plain_array, reused
 _WARM_START_ROWS = 8192
 _WARM_START_ELEMENTS = 2**24
 _WARM_START_MIN_ELEMENTS = 2**22
-
-
-def as_rows(Z):
-    """``Z`` as :class:`~skcal.rows._blocks.Rows` (an array in memory is wrapped, not copied)."""
-    return Z if isinstance(Z, Rows) else Rows(Z)
 
 
 # --------------------------------------------------------------------------- #
@@ -268,149 +263,3 @@ def _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter):
     return beta, problem.n_passes, converged
 
 
-# --------------------------------------------------------------------------- #
-# What the multinomial maps share: a block's softmax, the L-BFGS driver
-# --------------------------------------------------------------------------- #
-# exp of values within +-this neither overflows nor underflows: a row's sum of
-# them stays a normal float64 for any number of classes
-_UNSHIFTED_LOGITS = 600.0
-
-
-def _exp_below_max(logits, y, spread=0.0):
-    """``exp(logits - shift)``, written over ``logits`` (a scratch array), and
-    each row's true-class logit less the shift.
-
-    The shift is each row's maximum, unless the logits are float64 and every
-    value of the block is within ``+-_UNSHIFTED_LOGITS`` with ``spread`` to
-    spare below (the range of factors, at most 1, the caller multiplies the
-    exponentials by): then it is 0, which saves a row maximum and a
-    subtraction (the shift only guards against overflow; the logits' own
-    rounding is the same either way).
-    """
-    if logits.dtype == np.float64 and (-_UNSHIFTED_LOGITS + spread <= logits.min()
-                                       and logits.max() <= _UNSHIFTED_LOGITS):
-        true_shifted = logits[np.arange(logits.shape[0]), y]
-        return np.exp(logits, out=logits), true_shifted
-    top = logits.max(axis=1)
-    true_shifted = logits[np.arange(logits.shape[0]), y] - top
-    logits -= top[:, None]
-    return np.exp(logits, out=logits), true_shifted
-
-
-def _row_sums(values):
-    """``values.sum(axis=1)`` as a matrix-vector product (three times faster)."""
-    return values @ np.ones(values.shape[1], dtype=values.dtype)
-
-
-def _softmax_in_place(logits, y, w):
-    """Weighted NLL of ``softmax(logits)`` for one block, and the probabilities,
-    written over ``logits`` (a scratch array; the NLL is summed in float64)."""
-    proba, true_shifted = _exp_below_max(logits, y)
-    total = _row_sums(proba)
-    proba /= total[:, None]
-    loss = np.log(np.asarray(total, dtype=np.float64)) - true_shifted
-    return weighted_sum(loss, w), proba
-
-
-def _residual_in_place(proba, y, w):
-    """``w * (proba - onehot(y))``, the NLL's gradient in the logits, over ``proba``."""
-    proba[np.arange(proba.shape[0]), y] -= 1.0
-    if w is not None:
-        proba *= w[:, None]
-    return proba
-
-
-def _evaluated_once(first, evaluate):
-    """``evaluate(params)``, except that the first call returns ``first``: L-BFGS
-    starts where the loss and gradient were already computed (with curvature)."""
-    pending = [first]
-
-    def loss_grad(params):
-        return pending.pop() if pending else evaluate(params)
-
-    return loss_grad
-
-
-def _decrement_ratio(margin, loss, grad):
-    """``margin`` times the Newton decrement ``|grad|^2 / 2`` over ``max(|loss|, 1)``."""
-    return margin * 0.5 * float(grad @ grad) / max(abs(float(loss)), 1.0)
-
-
-def _minimize_round(objective, x0, *, tol, max_iter, maxcor=10,
-                    ftol=64 * np.finfo(float).eps, callback=None, decrement_margin=None):
-    """L-BFGS-B on ``objective(x) -> (loss, gradient)`` in variables where the
-    Hessian is about the identity, so that the Newton step is about ``-gradient``.
-
-    L-BFGS-B's first trial step has unit length whatever the gradient's size
-    (later ones come from its curvature pairs); here it would overshoot the
-    minimum by ``1 / |gradient|`` and cost line-search evaluations. The
-    variables are therefore divided by ``|gradient|`` at ``x0``, which makes
-    that first step exactly ``-gradient``, and counted from ``x0`` (far from 0
-    in those units, L-BFGS-B's line search fails from the start); ``tol``
-    still bounds the largest gradient entry in ``x``, and an ``x0`` that meets
-    it is returned without an iteration. L-BFGS also stops when an iteration
-    lowers the objective by less than ``ftol`` times it (or than ``ftol`` nats,
-    below 1).
-    Given ``decrement_margin``, it also stops at an iterate, ``x0`` included,
-    whose Newton decrement ``|gradient|^2 / 2`` (in these variables, about
-    what the objective can still fall) times the margin is below that
-    threshold: the iteration that would only confirm the stop is not run (at
-    ``x0``, its line search would fail to lower the objective), and the result
-    says it converged (an iterate that meets the gradient test stops on it,
-    as without the margin). ``result.decrement_ratio`` is then the margin
-    times the decrement over ``max(|objective|, 1)`` at the last iterate
-    (inf if unknown): a run to any ``ftol`` from it up to this one's takes
-    the same iterations and stops there too. ``callback()``, if given, runs
-    after every iteration and may raise ``StopIteration`` to stop there
-    (``result.status`` is then 99).
-    Returns ``(x, result)``.
-    """
-    first = objective(x0)
-    start_ratio = (np.inf if decrement_margin is None
-                   else _decrement_ratio(decrement_margin, first[0], first[1]))
-    on_gradient = np.max(np.abs(first[1]), initial=0.0) <= tol
-    if on_gradient or start_ratio <= ftol:
-        # converged at x0 already (from a Newton start): no iteration is run, as
-        # its line search could not lower the objective by a measurable amount
-        return x0, OptimizeResult(
-            x=x0, fun=first[0], jac=first[1], nit=0, nfev=1, status=0, success=True,
-            message=("CONVERGENCE: NORM OF PROJECTED GRADIENT <= PGTOL" if on_gradient
-                     else "CONVERGENCE: NEWTON DECREMENT BELOW FTOL"),
-            decrement_ratio=start_ratio)
-    scale = float(np.linalg.norm(first[1]))
-    if not (np.isfinite(scale) and scale > 0):
-        scale = 1.0
-    evaluate = _evaluated_once(first, objective)
-    last = {}  # the latest evaluation: its point, in scaled variables, and gradient
-
-    def scaled(u):
-        loss, grad = evaluate(x0 + u * scale)
-        last["u"], last["grad"] = u.copy(), grad
-        return loss, grad * scale
-
-    stopped_on_decrement, latest = [], {}
-
-    def after_iteration(intermediate_result):
-        if decrement_margin is not None:
-            ratio = np.inf  # the decrement over the threshold's scale, if known here
-            if np.array_equal(intermediate_result.x, last["u"]):
-                ratio = _decrement_ratio(decrement_margin, intermediate_result.fun, last["grad"])
-            latest["u"], latest["ratio"] = intermediate_result.x.copy(), ratio
-            # where the gradient test holds too, L-BFGS stops on it right after
-            on_gradient = np.max(np.abs(last["grad"] * scale)) <= tol * scale
-            if not on_gradient and ratio <= ftol:
-                stopped_on_decrement.append(True)
-                raise StopIteration
-        if callback is not None:
-            callback()
-
-    result = minimize(scaled, np.zeros_like(x0), jac=True, method="L-BFGS-B",
-                      options={"maxiter": max_iter, "gtol": tol * scale,
-                               "ftol": ftol, "maxcor": maxcor},
-                      callback=after_iteration)
-    if stopped_on_decrement:
-        result.status, result.success = 0, True
-        result.message = "CONVERGENCE: NEWTON DECREMENT BELOW FTOL"
-    at_last_iterate = "u" in latest and np.array_equal(latest["u"], result.x)
-    result.decrement_ratio = latest["ratio"] if at_last_iterate else np.inf
-    return x0 + result.x * scale, result

@@ -10,15 +10,8 @@ import numpy as np
 
 from ..rows import _device_kernels as device
 from ..rows._blocks import column_sums, total_weight, weighted_sum
-from ._temperature_fit import (
-    _decrement_ratio,
-    _evaluated_once,
-    _exp_below_max,
-    _minimize_round,
-    _row_sums,
-    _softmax_in_place,
-    as_rows,
-)
+from ._block_softmax import as_rows, exp_below_max, row_sums, softmax_in_place
+from ._lbfgs import decrement_ratio, evaluated_once, minimize_round
 from ._preconditioner import Preconditioner
 from ..utils._reuse import plain_array, reused
 from ..rows._scratch import Scratch
@@ -62,18 +55,18 @@ def _vector_sums(z, y, w, a, b):
     true classes. The shift ``max(a z) + max b`` is at least the row's largest
     calibrated logit, and at most ``max b - min b`` above it (or ``max b``
     alone, where the exponentials of ``a z`` cannot overflow, see
-    :func:`_exp_below_max`); beyond ``_OFFSET_SPREAD`` the offsets are added to
+    :func:`exp_below_max`); beyond ``_OFFSET_SPREAD`` the offsets are added to
     the logits instead (``B = 1``).
     """
     logits = z * a  # float64, as a is
     spread = b.max() - b.min()
     if spread > _OFFSET_SPREAD:
         logits += b
-        e, true_shifted = _exp_below_max(logits, y)
-        offsets, total = 1.0, _row_sums(e)
+        e, true_shifted = exp_below_max(logits, y)
+        offsets, total = 1.0, row_sums(e)
     else:
         offsets = np.exp(b - b.max())
-        e, true_shifted = _exp_below_max(logits, y, spread)
+        e, true_shifted = exp_below_max(logits, y, spread)
         true_shifted += b[y] - b.max()
         total = e @ offsets
     loss = weighted_sum(np.log(total) - true_shifted, w)
@@ -101,13 +94,13 @@ def _vector_curvature_sums(z, y, w, a, b, scratch, dtype=np.float64):
     w_sums = None if w is None else w.astype(dtype, copy=False)
     calibrated = np.multiply(z, a, out=scratch("p", z.shape, dtype))
     calibrated += b
-    loss, p = _softmax_in_place(calibrated, y, w)  # p is written over calibrated
+    loss, p = softmax_in_place(calibrated, y, w)  # p is written over calibrated
     # every weighted column sum is one matrix-vector product (column_sums)
     spread = np.multiply(p, p, out=scratch("spread", z.shape, dtype))
     np.subtract(p, spread, out=spread)  # p (1 - p)
     spread_z = np.multiply(spread, z, out=scratch("spread z", z.shape, dtype))
     pz = np.multiply(p, z, out=scratch("p z", z.shape, dtype))
-    row_mean = _row_sums(pz)  # m
+    row_mean = row_sums(pz)  # m
     weighted_mean = row_mean if w is None else row_mean * w_sums
 
     def sums_of(values):  # weighted column sums, in float64
@@ -240,7 +233,7 @@ def _newton_start(start, curvature_at, exact_loss_grad, penalised, *, approximat
 
     def decrement(params, evaluation, variables):
         loss, grad = penalised(params, evaluation)
-        return _decrement_ratio(1.0, loss, variables.gradient(grad))
+        return decrement_ratio(1.0, loss, variables.gradient(grad))
 
     if approximate:
         evaluation, variables = curvature_at(start, exact=False)
@@ -320,14 +313,14 @@ def _fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter, relati
     approximate = rows.xp is None and rows.n_rows * k >= _APPROXIMATE_MIN_VALUES
     point, evaluation, variables, newton_steps = _newton_start(
         start, curvature_at, exact_loss_grad, penalised_at, approximate=approximate)
-    loss_grad = _evaluated_once(evaluation, exact_loss_grad)
+    loss_grad = evaluated_once(evaluation, exact_loss_grad)
 
     def objective(x):
         params = variables.to_params(x)
         loss, grad = penalised(params, *loss_grad(params))
         return loss, variables.gradient(grad)
 
-    x, result = _minimize_round(objective, variables.to_x(point), tol=tol, max_iter=max_iter,
+    x, result = minimize_round(objective, variables.to_x(point), tol=tol, max_iter=max_iter,
                                 ftol=relative_decrease, decrement_margin=_DECREMENT_MARGIN)
     params = variables.to_params(x)
     a, b = params[:k], params[k:]
