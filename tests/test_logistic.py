@@ -8,13 +8,8 @@ from scipy.special import expit, log_expit, log_softmax
 from skcal import BetaCalibration, PlattScaling
 from skcal.rows._blocks import Rows
 from skcal.solvers._beta_fit import beta_features
-from skcal.solvers._logistic import (
-    _platt_at_constant,
-    _platt_pass,
-    feature_moments,
-    logistic_terms,
-    sums_against_targets,
-)
+from skcal.solvers._logistic import feature_moments, logistic_terms, sums_against_targets
+from skcal.solvers._platt_fit import _platt_at_constant, _platt_pass
 from skcal.rows._one_vs_rest import (
     log_odds,
     log_sigmoid,
@@ -171,9 +166,10 @@ def test_platt_started_at_the_temperature_slope_takes_half_the_passes_on_a_real_
     Newton's first steps are poor; started at the better of it and the
     temperature fit's slope, the fit makes at most 60% of the passes, to the
     same optimum (1e-12 a sample)."""
-    import skcal.solvers._logistic
+    import skcal.solvers._platt_fit
     from conftest import load_shared
-    from skcal.solvers._logistic import class_score_rows, fit_platt, one_vs_rest_targets
+    from skcal.solvers._logistic import class_score_rows, one_vs_rest_targets
+    from skcal.solvers._platt_fit import fit_platt
     from skcal.solvers._temperature_fit import fit_inverse_temperature
 
     data = load_shared("netcal_densenet-bc-100-cifar-100_test.npz")
@@ -187,7 +183,7 @@ def test_platt_started_at_the_temperature_slope_takes_half_the_passes_on_a_real_
         passes.append(len(args[-1]))
         return _platt_pass(*args)
 
-    monkeypatch.setattr(skcal.solvers._logistic, "_platt_pass", counting)
+    monkeypatch.setattr(skcal.solvers._platt_fit, "_platt_pass", counting)
     fits = {}
     for start, slope in (("constant", None), ("slope", fit_inverse_temperature(logits, y)[0])):
         passes.clear()

@@ -7,12 +7,8 @@ from sklearn.utils._param_validation import Interval
 
 from ._base import BaseCalibrator
 from ._docstrings import _COMMON_ATTRIBUTES_DOC, _COMMON_PARAMETERS_DOC
-from ..solvers._logistic import (
-    fit_class_groups,
-    one_vs_rest_targets,
-    shared_platt_fit,
-    warn_separated,
-)
+from ..solvers._logistic import fit_class_groups, one_vs_rest_targets, warn_separated
+from ..solvers._platt_fit import shared_platt_fit
 from ..rows._one_vs_rest import class_score_matrix, logits_from_class_log_odds
 from ..solvers._temperature_fit import held_inverse_temperature
 from ..utils._warnings import warn

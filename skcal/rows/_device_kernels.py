@@ -252,7 +252,7 @@ def combine_extremes(a, b):
 
 
 def platt_block(s, y, w, params, positives, targets):
-    """See :func:`skcal.solvers._logistic._platt_block`."""
+    """See :func:`skcal.solvers._platt_fit._platt_block`."""
     xp = namespace(s)
     is_positive = y[:, None] == like(positives, s, dtype=y.dtype)
     t = xp.where(is_positive, like(targets[0], s), like(targets[1], s))

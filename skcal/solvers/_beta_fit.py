@@ -12,15 +12,8 @@ from ..rows._blocks import (
     product_column_sums,
     total_weight,
 )
-from ._logistic import (
-    ParameterRows,
-    column_subset,
-    feature_moments,
-    in_host_memory,
-    logistic_terms,
-    platt_fit_key,
-    sums_against_targets,
-)
+from ._logistic import feature_moments, in_host_memory, logistic_terms, sums_against_targets
+from ._platt_fit import ParameterRows, column_subset, platt_fit_key
 from ..rows._one_vs_rest import log_sigmoid_pair
 from ._projected_newton import projected_newton
 from ..utils._reuse import held
