@@ -4,7 +4,8 @@ import sys
 
 import numpy as np
 
-from ..rows._blocks import report_progress, weighted_sum
+from ..rows._blocks import weighted_sum
+from ..rows._progress import report_progress
 from ..utils._files import write_atomically, write_json
 from ..rows._scores import encode_labels
 from ..calibrators._ties import separate_ties

@@ -11,7 +11,8 @@ decides how the blocks are read:
   chunks), so only the slab being worked on is in memory;
 - a Dask array: each row chunk is one task running the same block loop, and the
   partial results are added up in a tree, all in one graph, so the pass runs on
-  any Dask scheduler and only small results reach the client.
+  any Dask scheduler and only small results reach the client
+  (:mod:`skcal.rows._dask_rows`).
 
 Every block is handed to ``func`` in the dtype skcal computes in: float16 is
 read as float16 and converted block by block to float32; float32 stays float32,
@@ -36,6 +37,7 @@ from ._namespaces import (
     sum_dtype,
     to_host,
 )
+from ._progress import report_rows_read
 
 # Values per compute block: 2**16 float32 values are 256 KiB, small enough for a
 # core's cache and large enough that numpy's per-call overhead is negligible.
@@ -225,7 +227,7 @@ class Rows:
             for rows in row_blocks(read_stop - read_start, width, block_elements):
                 block = self._prepared(slab[rows], offset + read_start + rows.start)
                 yield slice(read_start + rows.start, read_start + rows.stop), block
-            _report_progress(read_stop - read_start)
+            report_rows_read(read_stop - read_start)
 
     def _device_blocks(self, block_elements):
         """(rows, prepared block) over an array on a device: views, converted to the
@@ -267,11 +269,13 @@ class Rows:
         default). With a Dask array this is one graph, computed at once.
         """
         if self.is_dask:
-            return self._reduce_dask(func, vectors, combine, block_elements)
+            from ._dask_rows import reduce_dask
+
+            return reduce_dask(self, func, vectors, combine, block_elements)
         if self.xp is not None:  # summed on the device; only the result comes back
-            return to_host(_reduce_local(self, self.data, 0, func, self._on_device(vectors),
+            return to_host(reduce_local(self, self.data, 0, func, self._on_device(vectors),
                                          combine, block_elements))
-        return _reduce_local(self, self.data, 0, func, vectors, combine, block_elements)
+        return reduce_local(self, self.data, 0, func, vectors, combine, block_elements)
 
     def map_rows(self, func, *vectors, lazy=False, block_elements=BLOCK_ELEMENTS):
         """``func(block, *vector_blocks)`` of every block, concatenated over rows.
@@ -281,14 +285,16 @@ class Rows:
         returns a Dask array chunked like the input rows.
         """
         if self.is_dask:
-            result = self._map_dask(func, vectors, block_elements)
+            from ._dask_rows import map_dask
+
+            result = map_dask(self, func, vectors, block_elements)
             return result if lazy else result.compute()
         if self.xp is not None:  # an array of the same library, on the same device
             vectors = self._on_device(vectors)
             pieces = [func(block, *[None if v is None else v[rows] for v in vectors])
                       for rows, block in self._device_blocks(block_elements)]
             return pieces[0] if len(pieces) == 1 else self.xp.concat(pieces, axis=0)
-        return _map_local(self, self.data, 0, func, vectors, block_elements)
+        return map_local(self, self.data, 0, func, vectors, block_elements)
 
     def read(self):
         """All the prepared rows in memory (the array itself when nothing is to be
@@ -321,74 +327,6 @@ class Rows:
             return selected
         return self.prepare(selected, int(index[0]) if index.shape[0] else 0)
 
-    # ----------------------------------------------------------------- Dask
-    def _dask_chunks(self):
-        data = self.data
-        if data.ndim == 2 and data.numblocks[1] > 1:
-            data = data.rechunk({1: -1})
-        chunks = data.to_delayed().ravel()
-        offsets = np.concatenate([[0], np.cumsum(data.chunks[0])])
-        return chunks, offsets
-
-    def _reduce_dask(self, func, vectors, combine, block_elements):
-        import dask
-        from dask import delayed
-
-        chunks, offsets = self._dask_chunks()
-        parts = [
-            delayed(_reduce_chunk, pure=False)(
-                self._local_view(),
-                chunk,
-                int(offsets[i]),
-                func,
-                _slice_vectors(vectors, offsets[i], offsets[i + 1]),
-                combine,
-                block_elements,
-            )
-            for i, chunk in enumerate(chunks)
-        ]
-        while len(parts) > 1:  # a tree of pairwise combinations
-            parts = [
-                delayed(combine, pure=False)(parts[i], parts[i + 1])
-                if i + 1 < len(parts)
-                else parts[i]
-                for i in range(0, len(parts), 2)
-            ]
-        (result,) = dask.compute(parts[0])
-        return result
-
-    def _map_dask(self, func, vectors, block_elements):
-        import dask.array as da
-        from dask import delayed
-
-        chunks, offsets = self._dask_chunks()
-        # the output's width and dtype, from an empty block (nothing is computed)
-        probe = np.asarray(func(
-            self._prepared(np.zeros((0,) + self.shape[1:], dtype=self.data.dtype), 0),
-            *[None if v is None else v[:0] for v in vectors],
-        ))
-        pieces = []
-        for i, chunk in enumerate(chunks):
-            n = int(offsets[i + 1] - offsets[i])
-            task = delayed(_map_chunk, pure=False)(
-                self._local_view(),
-                chunk,
-                int(offsets[i]),
-                func,
-                _slice_vectors(vectors, offsets[i], offsets[i + 1]),
-                block_elements,
-            )
-            pieces.append(da.from_delayed(task, shape=(n,) + probe.shape[1:], dtype=probe.dtype))
-        return da.concatenate(pieces, axis=0)
-
-    def _local_view(self):
-        """A copy of this reader without the Dask array, to ship to the workers."""
-        view = object.__new__(Rows)
-        view.__dict__.update(self.__dict__)
-        view.data = None
-        view.is_dask = False
-        return view
-
 
 def _device_compute_dtypes(xp, data):
     """(numpy equivalent, device dtype) blocks of ``data`` are computed in: float32
@@ -403,11 +341,11 @@ def _identity(block):
     return block
 
 
-def _slice_vectors(vectors, start, stop):
+def slice_vectors(vectors, start, stop):
     return tuple(None if v is None else v[int(start) : int(stop)] for v in vectors)
 
 
-def _reduce_local(reader, data, offset, func, vectors, combine, block_elements):
+def reduce_local(reader, data, offset, func, vectors, combine, block_elements):
     result = None
     for rows, block in reader._local_blocks(data, offset, block_elements):
         partial = func(block, *[None if v is None else v[rows] for v in vectors])
@@ -415,7 +353,7 @@ def _reduce_local(reader, data, offset, func, vectors, combine, block_elements):
     return result
 
 
-def _map_local(reader, data, offset, func, vectors, block_elements):
+def map_local(reader, data, offset, func, vectors, block_elements):
     out = None
     for rows, block in reader._local_blocks(data, offset, block_elements):
         values = np.asarray(func(block, *[None if v is None else v[rows] for v in vectors]))
@@ -423,40 +361,3 @@ def _map_local(reader, data, offset, func, vectors, block_elements):
             out = np.empty((data.shape[0],) + values.shape[1:], dtype=values.dtype)
         out[rows] = values
     return out
-
-
-def _reduce_chunk(reader, chunk, offset, func, vectors, combine, block_elements):
-    """One Dask task: the block loop over one row chunk."""
-    return _reduce_local(reader, np.asarray(chunk), offset, func, vectors, combine,
-                         block_elements)
-
-
-def _map_chunk(reader, chunk, offset, func, vectors, block_elements):
-    return _map_local(reader, np.asarray(chunk), offset, func, vectors, block_elements)
-
-
-# ---------------------------------------------------------------- progress
-_progress_callbacks = []
-
-
-def _report_progress(n_rows):
-    for callback in _progress_callbacks:
-        callback(n_rows)
-
-
-class report_progress:
-    """Context manager: ``callback(n_rows)`` after each slab read from a file.
-
-    The command line uses it to drive a progress bar over long passes.
-    """
-
-    def __init__(self, callback):
-        self.callback = callback
-
-    def __enter__(self):
-        _progress_callbacks.append(self.callback)
-        return self
-
-    def __exit__(self, *exc_info):
-        _progress_callbacks.remove(self.callback)
-        return False

@@ -1,0 +1,93 @@
+"""The row engine on Dask: the block loop of :class:`~skcal.rows._blocks.Rows`
+run as one task per row chunk, the small partial results combined in a tree,
+all in one graph, so a pass runs on any Dask scheduler (a ``dask.distributed``
+cluster included) and only small results reach the client. Dask is imported
+only here, and only when a Dask array arrives."""
+
+import numpy as np
+
+from ._blocks import map_local, reduce_local, slice_vectors
+
+
+def _dask_chunks(reader):
+    data = reader.data
+    if data.ndim == 2 and data.numblocks[1] > 1:
+        data = data.rechunk({1: -1})
+    chunks = data.to_delayed().ravel()
+    offsets = np.concatenate([[0], np.cumsum(data.chunks[0])])
+    return chunks, offsets
+
+
+def reduce_dask(reader, func, vectors, combine, block_elements):
+    """``reader.reduce`` of a Dask array: one task per row chunk, the partial
+    results combined in a tree, computed at once."""
+    import dask
+    from dask import delayed
+
+    chunks, offsets = _dask_chunks(reader)
+    parts = [
+        delayed(_reduce_chunk, pure=False)(
+            _local_view(reader),
+            chunk,
+            int(offsets[i]),
+            func,
+            slice_vectors(vectors, offsets[i], offsets[i + 1]),
+            combine,
+            block_elements,
+        )
+        for i, chunk in enumerate(chunks)
+    ]
+    while len(parts) > 1:  # a tree of pairwise combinations
+        parts = [
+            delayed(combine, pure=False)(parts[i], parts[i + 1])
+            if i + 1 < len(parts)
+            else parts[i]
+            for i in range(0, len(parts), 2)
+        ]
+    (result,) = dask.compute(parts[0])
+    return result
+
+
+def map_dask(reader, func, vectors, block_elements):
+    """``reader.map_rows`` of a Dask array, as a lazy Dask array chunked like its rows."""
+    import dask.array as da
+    from dask import delayed
+
+    chunks, offsets = _dask_chunks(reader)
+    # the output's width and dtype, from an empty block (nothing is computed)
+    probe = np.asarray(func(
+        reader._prepared(np.zeros((0,) + reader.shape[1:], dtype=reader.data.dtype), 0),
+        *[None if v is None else v[:0] for v in vectors],
+    ))
+    pieces = []
+    for i, chunk in enumerate(chunks):
+        n = int(offsets[i + 1] - offsets[i])
+        task = delayed(_map_chunk, pure=False)(
+            _local_view(reader),
+            chunk,
+            int(offsets[i]),
+            func,
+            slice_vectors(vectors, offsets[i], offsets[i + 1]),
+            block_elements,
+        )
+        pieces.append(da.from_delayed(task, shape=(n,) + probe.shape[1:], dtype=probe.dtype))
+    return da.concatenate(pieces, axis=0)
+
+
+def _local_view(reader):
+    """A copy of this reader without the Dask array, to ship to the workers."""
+    view = object.__new__(type(reader))
+    view.__dict__.update(reader.__dict__)
+    view.data = None
+    view.is_dask = False
+    return view
+
+
+def _reduce_chunk(reader, chunk, offset, func, vectors, combine, block_elements):
+    """One Dask task: the block loop over one row chunk."""
+    return reduce_local(reader, np.asarray(chunk), offset, func, vectors, combine,
+                        block_elements)
+
+
+def _map_chunk(reader, chunk, offset, func, vectors, block_elements):
+    return map_local(reader, np.asarray(chunk), offset, func, vectors, block_elements)
