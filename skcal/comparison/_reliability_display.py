@@ -4,7 +4,7 @@ from numbers import Real
 
 import numpy as np
 from ..utils._binning import bin_index
-from ..metrics._ece import curve_from_points, curve_points
+from ..metrics._curve import curve_from_points, curve_points
 from ..stats._consistency import consistency_band, random_generator
 
 # resamples of the consistency band

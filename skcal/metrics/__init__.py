@@ -7,12 +7,8 @@ string or integer labels, binary 1-D probabilities of the positive class or
 
 from ._brier import brier_score
 from ._decomposition import NLLDecomposition, nll_decomposition
-from ._ece import (
-    CalibrationCurve,
-    calibration_curve,
-    expected_calibration_error,
-    maximum_calibration_error,
-)
+from ._curve import CalibrationCurve, calibration_curve
+from ._ece import expected_calibration_error, maximum_calibration_error
 from ._nll import nll, nll_from_logits, perplexity
 from ._scorer import get_scorer, get_scorer_names, register_scorers
 from ._skce import skce

@@ -15,7 +15,7 @@ from scipy.signal import fftconvolve
 from sklearn.utils._param_validation import validate_params
 
 from ._checks import check_prediction
-from ._ece import class_columns, top_label
+from ._curve import class_columns, top_label
 
 # the reference implementation's constants
 _MIN_EVALUATION_POINTS = 200

@@ -23,7 +23,7 @@ from ..metrics import (
     nll_from_logits,
 )
 from ..metrics._brier import _brier_rows, brier_scale
-from ..metrics._ece import top_label
+from ..metrics._curve import top_label
 from ..metrics._checks import check_prediction
 from ..metrics._nll import _check_base, true_class_log_proba, true_class_log_softmax
 from ..rows._namespaces import to_numpy

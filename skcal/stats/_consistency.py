@@ -14,7 +14,7 @@ from sklearn.utils import check_random_state
 from ..utils._binning import bin_edges, bin_index
 from ..rows._blocks import Rows
 from ..metrics._brier import _brier_rows, brier_scale
-from ..metrics._ece import top_label
+from ..metrics._curve import top_label
 from ..metrics._nll import true_class_log_proba
 
 # values of one chunk of draws (resamples x rows x classes)
