@@ -1,58 +1,10 @@
 """Reliability diagrams, multiclass, in scikit-learn's Display pattern."""
 
-from numbers import Real
-
 import numpy as np
+
 from ..utils._binning import bin_index
-from ..metrics._curve import curve_from_points, curve_points
-from ..stats._consistency import consistency_band, random_generator
-
-# resamples of the consistency band
-_BAND_RESAMPLES = 1000
-
-
-def _band(confidence, sample_weight, edges, level, random_state):
-    """(low, high) per non-empty bin of the consistency band, or (None, None)."""
-    if level is None:
-        if random_state is not None:
-            raise ValueError("random_state seeds the consistency band; give "
-                             "consistency_band= too, or no random_state.")
-        return None, None
-    if not isinstance(level, Real) or not 0 < level < 1:
-        raise ValueError(f"consistency_band is a level in (0, 1), such as 0.95; got {level!r}.")
-    return consistency_band(confidence, edges, sample_weight, level, _BAND_RESAMPLES,
-                            random_generator(random_state))
-
-
-# share of the height of the main axis that the histogram's tallest bar reaches
-_HISTOGRAM_HEIGHT = 0.25
-
-
-def _histogram_axis(ax):
-    """The histogram axis of ``ax``: a twin sharing its x-axis, made once per axis,
-    scaled so that bars of share 1 reach a quarter of the height."""
-    existing = getattr(ax, "_skcal_histogram_axis", None)
-    if existing is not None:
-        return existing
-    hist_ax = ax.twinx()
-    hist_ax.set_ylim(0, 1 / _HISTOGRAM_HEIGHT)
-    hist_ax.set_yticks([0, 0.5, 1])
-    hist_ax.set_ylabel("share of samples", loc="bottom", fontsize="small")
-    hist_ax.tick_params(labelsize="small")
-    ax._skcal_histogram_axis = hist_ax
-    return hist_ax
-
-
-def _pyplot():
-    """matplotlib.pyplot, imported only when something is drawn."""
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as exc:
-        raise ImportError(
-            "Plotting needs matplotlib, an optional dependency: "
-            'pip install "skcal[plot]" (or pip install matplotlib).'
-        ) from exc
-    return plt
+from ..utils._plotting import histogram_axis, pyplot
+from ._reliability_points import reliability_points
 
 
 class ReliabilityDisplay:
@@ -218,7 +170,7 @@ class ReliabilityDisplay:
             ``band_``, ``hist_`` and ``hist_ax_`` set.
         """
         if ax is None:
-            _, ax = _pyplot().subplots(layout="constrained")
+            _, ax = pyplot().subplots(layout="constrained")
         name = self.estimator_name if name is None else name
         label = name
         if self.ece is not None:
@@ -248,7 +200,7 @@ class ReliabilityDisplay:
             )
         self.hist_, self.hist_ax_ = None, None
         if hist:
-            self.hist_ax_ = _histogram_axis(ax)
+            self.hist_ax_ = histogram_axis(ax)
             weight, edges = self._histogram()
             _, _, self.hist_ = self.hist_ax_.hist(
                 edges[:-1], bins=edges, weights=weight, histtype="step",
@@ -357,42 +309,13 @@ class ReliabilityDisplay:
         -------
         display : ReliabilityDisplay
         """
-        # one pass over the predictions: the curve, the histogram and the band
-        # all bin these points
-        confidence, outcome, sample_weight = curve_points(
-            y_true, y_prob, kind=kind, class_label=class_label, labels=labels,
-            sample_weight=sample_weight,
+        points = reliability_points(
+            y_true, y_prob, kind=kind, class_label=class_label, n_bins=n_bins,
+            strategy=strategy, sample_weight=sample_weight, labels=labels,
+            consistency_band=consistency_band, random_state=random_state,
         )
-        curve = curve_from_points(confidence, outcome, sample_weight, n_bins, strategy)
-        band_low, band_high = _band(confidence, sample_weight, curve.bin_edges,
-                                    consistency_band, random_state)
-        # the histogram shows the distribution on equal-width bins, whatever the
-        # curve's binning (equal-mass bins would draw every bar the same height)
-        histogram = (curve if strategy == "uniform" else
-                     curve_from_points(confidence, outcome, sample_weight, n_bins, "uniform"))
-        hist_edges = histogram.bin_edges
-        hist_weight = np.zeros(hist_edges.shape[0] - 1)
-        filled = bin_index(histogram.prob_pred, hist_edges)
-        hist_weight[filled] = histogram.bin_weight / histogram.bin_weight.sum()
-        # the ECE of exactly these bins (for kind='top_label', equal to
-        # expected_calibration_error with the same n_bins and strategy)
-        gaps = np.abs(curve.prob_true - curve.prob_pred)
-        ece = float(curve.bin_weight @ gaps / curve.bin_weight.sum())
-        display = cls(
-            prob_true=curve.prob_true,
-            prob_pred=curve.prob_pred,
-            bin_weight=curve.bin_weight,
-            bin_edges=curve.bin_edges,
-            ece=ece,
-            estimator_name=name,
-            kind=kind,
-            class_label=class_label,
-            hist_weight=hist_weight,
-            hist_edges=hist_edges,
-            band_low=band_low,
-            band_high=band_high,
-            band_level=consistency_band,
-        )
+        display = cls(**points, estimator_name=name, kind=kind, class_label=class_label,
+                      band_level=consistency_band)
         return display.plot(ax=ax, ref_line=ref_line, hist=hist, min_bin_weight=min_bin_weight,
                             **kwargs)
 

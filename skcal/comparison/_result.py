@@ -293,7 +293,8 @@ class CalibratorComparison:
         -------
         displays : list of ReliabilityDisplay
         """
-        from ._reliability_display import ReliabilityDisplay, _pyplot
+        from ..utils._plotting import pyplot
+        from ._reliability_display import ReliabilityDisplay
 
         methods = self.ranking_ if methods is None else list(methods)
         unknown = [m for m in methods if m not in self.predictions_]
@@ -302,7 +303,7 @@ class CalibratorComparison:
         new_figure = axes is None
         if new_figure:
             n_rows, n_cols = _grid_shape(len(methods))
-            figure, axes = _pyplot().subplots(
+            figure, axes = pyplot().subplots(
                 n_rows, n_cols, figsize=(_PANEL_WIDTH * n_cols, _PANEL_HEIGHT * n_rows),
                 squeeze=False, sharex=True, sharey=True, layout="constrained",
             )

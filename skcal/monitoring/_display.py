@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..comparison._reliability_display import _pyplot
+from ..utils._plotting import pyplot
 
 
 class MonitorDisplay:
@@ -88,7 +88,7 @@ class MonitorDisplay:
             ``self``, with ``ax_``, ``figure_``, ``line_`` and ``alarms_`` set.
         """
         if ax is None:
-            _, ax = _pyplot().subplots(figsize=(8, 4.2), layout="constrained")
+            _, ax = pyplot().subplots(figsize=(8, 4.2), layout="constrained")
         column = {key: np.array([_number(c[key]) for c in self.chunks], dtype=float)
                   for key in ("chunk", "nll", "nll_refinement", "expected_nll", "n_labelled")}
         x = column["chunk"]
