@@ -5,11 +5,9 @@ from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
-from scipy.stats import norm
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, check_cv
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import _safe_indexing, column_or_1d, indexable
+from sklearn.utils import _safe_indexing, column_or_1d
 
 from ..calibrators._classifier_scores import (
     _fit_params,
@@ -17,75 +15,20 @@ from ..calibrators._classifier_scores import (
     classifier_logits,
     cross_fitted_logits,
 )
-from ._result import (
-    BASELINE,
-    BUILTIN_METRICS,
-    TIE_STANDARD_ERRORS,
-    CalibratorComparison,
-)
-from ..calibrators._identity import Uncalibrated
-from ._out_of_fold import OutOfFoldPredictions
-from ..calibrators._registry import calibrator_class, default_calibrators
-from ..utils._reuse import reusing
-from ..rows._scores import (
-    as_float_array,
-    check_sample_weight,
-    encode_labels,
-    resolve_score_type,
-    scores_to_logits,
-)
-from ..utils._warnings import once_per_call
-from ..metrics import brier_score, expected_calibration_error, get_scorer
+from ..metrics import brier_score, expected_calibration_error
 from ..metrics._checks import weighted_mean
 from ..metrics._nll import true_class_log_proba
-from ..stats import calibration_test as run_calibration_test
-
-def _by_name(calibrator):
-    """A calibrator given by name (short or class name) as a fresh instance."""
-    return calibrator_class(calibrator)() if isinstance(calibrator, str) else calibrator
-
-
-def _named_candidates(calibrators):
-    if calibrators is None:
-        return default_calibrators()
-    if isinstance(calibrators, str):
-        calibrators = [calibrators]
-    if isinstance(calibrators, dict):
-        named = {name: _by_name(c) for name, c in calibrators.items()}
-    else:
-        named = {}
-        for calibrator in map(_by_name, calibrators):
-            name = type(calibrator).__name__
-            suffix = 2
-            while name in named:
-                name = f"{type(calibrator).__name__}#{suffix}"
-                suffix += 1
-            named[name] = calibrator
-    if not named:
-        raise ValueError("calibrators is empty; pass at least one calibrator, or None.")
-    if BASELINE in named:
-        raise ValueError(f"{BASELINE!r} is the name of the baseline row; rename that method.")
-    for name, calibrator in named.items():
-        if not (hasattr(calibrator, "fit") and hasattr(calibrator, "predict_proba")):
-            raise ValueError(
-                f"Candidate {name!r} ({type(calibrator).__name__}) has no fit and "
-                "predict_proba; pass calibrators that take scores."
-            )
-        params = calibrator.get_params() if hasattr(calibrator, "get_params") else {}
-        if params.get("estimator") is not None:
-            raise ValueError(
-                f"Candidate {name!r} wraps a classifier already; pass it without one "
-                "and give the classifier as compare_calibrators(..., estimator=...)."
-            )
-    return named
-
-
-def _with_score_type(calibrator, score_type):
-    """A clone told how to read the scores, when it takes that parameter."""
-    calibrator = clone(calibrator)
-    if "score_type" in calibrator.get_params():
-        calibrator.set_params(score_type=score_type)
-    return calibrator
+from ..rows._scores import encode_labels
+from ..utils._reuse import reusing
+from ..utils._warnings import once_per_call
+from ._candidates import (
+    named_candidates,
+    prepare_classifier,
+    prepare_scores,
+    resolve_scorers,
+)
+from ._fold_results import aggregate_folds, calibration_pvalues
+from ._result import CalibratorComparison
 
 
 def _fold_metrics(y_index, proba, sample_weight, labels):
@@ -260,8 +203,8 @@ def compare_calibrators(
 def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_type,
              response_method, X_test, y_test, n_jobs, random_state, verbose,
              calibration_test):
-    candidates = _named_candidates(calibrators)
-    scorers = _resolve_scorers(scoring)
+    candidates = named_candidates(calibrators)
+    scorers = resolve_scorers(scoring)
     if estimator is None and response_method != "auto":
         raise ValueError(
             "response_method has no effect without a classifier (X holds scores); "
@@ -273,9 +216,9 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
             "response_method); leave it at 'auto'."
         )
     if estimator is None:
-        prepared = _prepare_scores(X, y, sample_weight, score_type, candidates)
+        prepared = prepare_scores(X, y, sample_weight, score_type, candidates)
     else:
-        prepared = _prepare_classifier(X, y, sample_weight, estimator, candidates)
+        prepared = prepare_classifier(X, y, sample_weight, estimator, candidates)
     X, y_index, classes, sample_weight, candidates = prepared
     labels = np.arange(classes.shape[0])
     if isinstance(cv, Integral):
@@ -302,10 +245,10 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
     fold_results = Parallel(n_jobs=n_jobs)(
         delayed(fold_task)(fold, train, test) for fold, (train, test) in enumerate(splits)
     )
-    cv_results, predictions = _aggregate(candidates, fold_results, y_index, sample_weight,
+    cv_results, predictions = aggregate_folds(candidates, fold_results, y_index, sample_weight,
                                          scorers)
     if calibration_test is not None:
-        cv_results["calibration_pvalue"] = _calibration_pvalues(
+        cv_results["calibration_pvalue"] = calibration_pvalues(
             calibration_test, list(candidates), predictions, y_index, sample_weight,
             random_state,
         )
@@ -332,53 +275,6 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
     )
 
 
-def _resolve_scorers(scoring):
-    if scoring is None:
-        return {}
-    if isinstance(scoring, dict):
-        items = scoring.items()
-    else:
-        items = [(name, name) for name in scoring]
-    scorers = {}
-    for name, scorer in items:
-        if name in BUILTIN_METRICS:
-            raise ValueError(f"{name!r} is always reported; give other metrics in scoring.")
-        scorers[name] = get_scorer(scorer) if isinstance(scorer, str) else scorer
-    return scorers
-
-
-def _prepare_scores(X, y, sample_weight, score_type, candidates):
-    X = as_float_array(X)
-    resolved = resolve_score_type(X, score_type)
-    n_columns = scores_to_logits(X[:1], resolved).shape[1]
-    classes, y_index = encode_labels(y, n_columns)
-    sample_weight = check_sample_weight(sample_weight, X.shape[0])
-    if X.shape[0] != y_index.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} samples but y has {y_index.shape[0]}.")
-    named = {BASELINE: Uncalibrated()}
-    named.update(candidates)
-    candidates = {name: _with_score_type(c, resolved) for name, c in named.items()}
-    return X, y_index, classes, sample_weight, candidates
-
-
-def _prepare_classifier(X, y, sample_weight, estimator, candidates):
-    X, y = indexable(X, y)
-    y = column_or_1d(y)
-    encoder = LabelEncoder().fit(y)
-    y_index = encoder.transform(y)
-    sample_weight = check_sample_weight(sample_weight, y_index.shape[0])
-    for name, candidate in candidates.items():
-        if "estimator" not in candidate.get_params():
-            raise ValueError(
-                f"Candidate {name!r} has no estimator parameter, so it cannot wrap the "
-                "classifier for the final refit; pass skcal-style calibrators."
-            )
-    named = {BASELINE: Uncalibrated()}
-    named.update(candidates)
-    candidates = {name: _with_score_type(c, "logits") for name, c in named.items()}
-    return X, y_index, encoder.classes_, sample_weight, candidates
-
-
 def _classifier_scores(estimator, X, y_index, train, test, sample_weight, response_method,
                        labels):
     """Scores of one outer fold with a classifier.
@@ -398,102 +294,6 @@ def _classifier_scores(estimator, X, y_index, train, test, sample_weight, respon
     refit = clone(estimator).fit(X_train, y_train, **_fit_params(estimator, train_w))
     test_logits = classifier_logits(refit, _safe_indexing(X, test), method, labels)
     return train[np.concatenate(inner_tests)], np.concatenate(logits), test_logits
-
-
-def _aggregate(candidates, fold_results, y_index, sample_weight, scorers):
-    names = list(candidates)
-    metrics = list(BUILTIN_METRICS) + list(scorers)
-    n_samples = y_index.shape[0]
-    log_p = {name: np.empty(n_samples) for name in names}
-    results = {"method": np.array(names, dtype=object)}
-    for k, (_, test, per_method) in enumerate(fold_results):
-        for metric in metrics:
-            results[f"split{k}_test_{metric}"] = np.array(
-                [per_method[name]["metrics"][metric] for name in names], dtype=float
-            )
-        for name in names:
-            log_p[name][test] = per_method[name]["log_p"]
-    n_splits = len(fold_results)
-    for metric in metrics:
-        table = np.array([results[f"split{k}_test_{metric}"] for k in range(n_splits)])
-        results[f"mean_test_{metric}"] = table.mean(axis=0)
-        results[f"std_test_{metric}"] = table.std(axis=0)
-    mean_nll = results["mean_test_nll"]
-    results["rank_test_nll"] = np.argsort(np.argsort(mean_nll, kind="stable")) + 1
-    best = names[int(np.argmin(mean_nll))]
-    diffs, ses = [], []
-    for name in names:
-        diff, se = _paired_difference(log_p[best], log_p[name], fold_results, sample_weight)
-        diffs.append(diff)
-        ses.append(se)
-    results["nll_diff_to_best"] = np.array(diffs)
-    results["nll_diff_se"] = np.array(ses)
-    results["nll_diff_pvalue"] = np.array([_difference_pvalue(d, se) for d, se in zip(diffs, ses)])
-    results["tied_with_best"] = np.abs(results["nll_diff_to_best"]) <= (
-        TIE_STANDARD_ERRORS * results["nll_diff_se"]
-    )
-    results["mean_fit_time"] = np.array(
-        [np.mean([fold[2][name]["fit_time"] for fold in fold_results]) for name in names]
-    )
-    predictions = OutOfFoldPredictions(n_samples, [
-        (test, {name: per_method[name]["proba"] for name in names})
-        for _, test, per_method in fold_results
-    ])
-    return results, predictions
-
-
-def _paired_difference(best_log_p, log_p, fold_results, sample_weight):
-    """Mean over splits of the NLL difference to the best, and its standard error.
-
-    Within a split, the per-sample differences give the standard error of that
-    split's mean difference; the splits' means are averaged, so their variances
-    add with weight ``1 / n_splits^2``.
-    """
-    means, variances = [], []
-    for _, test, _ in fold_results:
-        d = best_log_p[test] - log_p[test]  # NLL(method) - NLL(best), per sample
-        if sample_weight is None:
-            w = np.full(d.shape[0], 1.0 / d.shape[0])
-        else:
-            w = sample_weight[test] / sample_weight[test].sum()
-        mean = w @ d
-        n_effective = 1.0 / (w @ w)
-        spread = w @ (d - mean) ** 2 * n_effective / max(n_effective - 1.0, 1.0)
-        means.append(mean)
-        variances.append(spread / n_effective)
-    k = len(means)
-    return float(np.mean(means)), float(np.sqrt(np.sum(variances)) / k)
-
-
-def _difference_pvalue(difference, standard_error):
-    """Two-sided p-value of a paired NLL difference being zero (normal approximation)."""
-    if standard_error > 0:
-        return float(2 * norm.sf(abs(difference) / standard_error))
-    return 1.0 if difference == 0 else 0.0
-
-
-def _calibration_pvalues(calibration_test, names, predictions, y_index, sample_weight,
-                         random_state):
-    """Each method's calibration-test p-value on its pooled out-of-fold predictions."""
-    if sample_weight is not None:
-        raise ValueError(
-            "calibration_test= runs unweighted tests, and sample_weight was given; "
-            "leave one of them out."
-        )
-    options = ({"method": calibration_test} if isinstance(calibration_test, str)
-               else dict(calibration_test))
-    method = options.setdefault("method", "consistency")
-    resamples = method == "consistency" or (
-        method == "skce" and options.get("estimator") != "linear"
-        and options.get("null") in (None, "bootstrap")
-    )
-    if resamples:
-        options.setdefault("random_state", random_state)
-    labels = np.arange(next(iter(predictions.values())).shape[1])
-    return np.array([
-        run_calibration_test(y_index, predictions[name], labels=labels, **options).pvalue
-        for name in names
-    ])
 
 
 def _refit(candidate, X, y, sample_weight, estimator, response_method):

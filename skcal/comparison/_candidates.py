@@ -1,0 +1,114 @@
+"""The methods a comparison ranks and the data it ranks them on: candidates by
+name or instance (the uncalibrated baseline added), extra scorers, and the
+scores or classifier inputs checked once."""
+
+from sklearn.base import clone
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import column_or_1d, indexable
+
+from ..calibrators._identity import Uncalibrated
+from ..calibrators._registry import calibrator_class, default_calibrators
+from ..metrics import get_scorer
+from ..rows._scores import (
+    as_float_array,
+    check_sample_weight,
+    encode_labels,
+    resolve_score_type,
+    scores_to_logits,
+)
+from ._result import BASELINE, BUILTIN_METRICS
+
+
+def _by_name(calibrator):
+    """A calibrator given by name (short or class name) as a fresh instance."""
+    return calibrator_class(calibrator)() if isinstance(calibrator, str) else calibrator
+
+
+def named_candidates(calibrators):
+    if calibrators is None:
+        return default_calibrators()
+    if isinstance(calibrators, str):
+        calibrators = [calibrators]
+    if isinstance(calibrators, dict):
+        named = {name: _by_name(c) for name, c in calibrators.items()}
+    else:
+        named = {}
+        for calibrator in map(_by_name, calibrators):
+            name = type(calibrator).__name__
+            suffix = 2
+            while name in named:
+                name = f"{type(calibrator).__name__}#{suffix}"
+                suffix += 1
+            named[name] = calibrator
+    if not named:
+        raise ValueError("calibrators is empty; pass at least one calibrator, or None.")
+    if BASELINE in named:
+        raise ValueError(f"{BASELINE!r} is the name of the baseline row; rename that method.")
+    for name, calibrator in named.items():
+        if not (hasattr(calibrator, "fit") and hasattr(calibrator, "predict_proba")):
+            raise ValueError(
+                f"Candidate {name!r} ({type(calibrator).__name__}) has no fit and "
+                "predict_proba; pass calibrators that take scores."
+            )
+        params = calibrator.get_params() if hasattr(calibrator, "get_params") else {}
+        if params.get("estimator") is not None:
+            raise ValueError(
+                f"Candidate {name!r} wraps a classifier already; pass it without one "
+                "and give the classifier as compare_calibrators(..., estimator=...)."
+            )
+    return named
+
+
+def _with_score_type(calibrator, score_type):
+    """A clone told how to read the scores, when it takes that parameter."""
+    calibrator = clone(calibrator)
+    if "score_type" in calibrator.get_params():
+        calibrator.set_params(score_type=score_type)
+    return calibrator
+
+
+def resolve_scorers(scoring):
+    if scoring is None:
+        return {}
+    if isinstance(scoring, dict):
+        items = scoring.items()
+    else:
+        items = [(name, name) for name in scoring]
+    scorers = {}
+    for name, scorer in items:
+        if name in BUILTIN_METRICS:
+            raise ValueError(f"{name!r} is always reported; give other metrics in scoring.")
+        scorers[name] = get_scorer(scorer) if isinstance(scorer, str) else scorer
+    return scorers
+
+
+def prepare_scores(X, y, sample_weight, score_type, candidates):
+    X = as_float_array(X)
+    resolved = resolve_score_type(X, score_type)
+    n_columns = scores_to_logits(X[:1], resolved).shape[1]
+    classes, y_index = encode_labels(y, n_columns)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    if X.shape[0] != y_index.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} samples but y has {y_index.shape[0]}.")
+    named = {BASELINE: Uncalibrated()}
+    named.update(candidates)
+    candidates = {name: _with_score_type(c, resolved) for name, c in named.items()}
+    return X, y_index, classes, sample_weight, candidates
+
+
+def prepare_classifier(X, y, sample_weight, estimator, candidates):
+    X, y = indexable(X, y)
+    y = column_or_1d(y)
+    encoder = LabelEncoder().fit(y)
+    y_index = encoder.transform(y)
+    sample_weight = check_sample_weight(sample_weight, y_index.shape[0])
+    for name, candidate in candidates.items():
+        if "estimator" not in candidate.get_params():
+            raise ValueError(
+                f"Candidate {name!r} has no estimator parameter, so it cannot wrap the "
+                "classifier for the final refit; pass skcal-style calibrators."
+            )
+    named = {BASELINE: Uncalibrated()}
+    named.update(candidates)
+    candidates = {name: _with_score_type(c, "logits") for name, c in named.items()}
+    return X, y_index, encoder.classes_, sample_weight, candidates

@@ -1,0 +1,106 @@
+"""The folds' results gathered: the per-method table, the paired NLL differences
+to the best with their standard errors and p-values, and calibration tests of the
+pooled out-of-fold predictions."""
+
+import numpy as np
+from scipy.stats import norm
+
+from ..stats import calibration_test as run_calibration_test
+from ._out_of_fold import OutOfFoldPredictions
+from ._result import BUILTIN_METRICS, TIE_STANDARD_ERRORS
+
+
+def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers):
+    names = list(candidates)
+    metrics = list(BUILTIN_METRICS) + list(scorers)
+    n_samples = y_index.shape[0]
+    log_p = {name: np.empty(n_samples) for name in names}
+    results = {"method": np.array(names, dtype=object)}
+    for k, (_, test, per_method) in enumerate(fold_results):
+        for metric in metrics:
+            results[f"split{k}_test_{metric}"] = np.array(
+                [per_method[name]["metrics"][metric] for name in names], dtype=float
+            )
+        for name in names:
+            log_p[name][test] = per_method[name]["log_p"]
+    n_splits = len(fold_results)
+    for metric in metrics:
+        table = np.array([results[f"split{k}_test_{metric}"] for k in range(n_splits)])
+        results[f"mean_test_{metric}"] = table.mean(axis=0)
+        results[f"std_test_{metric}"] = table.std(axis=0)
+    mean_nll = results["mean_test_nll"]
+    results["rank_test_nll"] = np.argsort(np.argsort(mean_nll, kind="stable")) + 1
+    best = names[int(np.argmin(mean_nll))]
+    diffs, ses = [], []
+    for name in names:
+        diff, se = _paired_difference(log_p[best], log_p[name], fold_results, sample_weight)
+        diffs.append(diff)
+        ses.append(se)
+    results["nll_diff_to_best"] = np.array(diffs)
+    results["nll_diff_se"] = np.array(ses)
+    results["nll_diff_pvalue"] = np.array([_difference_pvalue(d, se) for d, se in zip(diffs, ses)])
+    results["tied_with_best"] = np.abs(results["nll_diff_to_best"]) <= (
+        TIE_STANDARD_ERRORS * results["nll_diff_se"]
+    )
+    results["mean_fit_time"] = np.array(
+        [np.mean([fold[2][name]["fit_time"] for fold in fold_results]) for name in names]
+    )
+    predictions = OutOfFoldPredictions(n_samples, [
+        (test, {name: per_method[name]["proba"] for name in names})
+        for _, test, per_method in fold_results
+    ])
+    return results, predictions
+
+
+def _paired_difference(best_log_p, log_p, fold_results, sample_weight):
+    """Mean over splits of the NLL difference to the best, and its standard error.
+
+    Within a split, the per-sample differences give the standard error of that
+    split's mean difference; the splits' means are averaged, so their variances
+    add with weight ``1 / n_splits^2``.
+    """
+    means, variances = [], []
+    for _, test, _ in fold_results:
+        d = best_log_p[test] - log_p[test]  # NLL(method) - NLL(best), per sample
+        if sample_weight is None:
+            w = np.full(d.shape[0], 1.0 / d.shape[0])
+        else:
+            w = sample_weight[test] / sample_weight[test].sum()
+        mean = w @ d
+        n_effective = 1.0 / (w @ w)
+        spread = w @ (d - mean) ** 2 * n_effective / max(n_effective - 1.0, 1.0)
+        means.append(mean)
+        variances.append(spread / n_effective)
+    k = len(means)
+    return float(np.mean(means)), float(np.sqrt(np.sum(variances)) / k)
+
+
+def _difference_pvalue(difference, standard_error):
+    """Two-sided p-value of a paired NLL difference being zero (normal approximation)."""
+    if standard_error > 0:
+        return float(2 * norm.sf(abs(difference) / standard_error))
+    return 1.0 if difference == 0 else 0.0
+
+
+def calibration_pvalues(calibration_test, names, predictions, y_index, sample_weight,
+                         random_state):
+    """Each method's calibration-test p-value on its pooled out-of-fold predictions."""
+    if sample_weight is not None:
+        raise ValueError(
+            "calibration_test= runs unweighted tests, and sample_weight was given; "
+            "leave one of them out."
+        )
+    options = ({"method": calibration_test} if isinstance(calibration_test, str)
+               else dict(calibration_test))
+    method = options.setdefault("method", "consistency")
+    resamples = method == "consistency" or (
+        method == "skce" and options.get("estimator") != "linear"
+        and options.get("null") in (None, "bootstrap")
+    )
+    if resamples:
+        options.setdefault("random_state", random_state)
+    labels = np.arange(next(iter(predictions.values())).shape[1])
+    return np.array([
+        run_calibration_test(y_index, predictions[name], labels=labels, **options).pvalue
+        for name in names
+    ])
