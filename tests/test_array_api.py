@@ -188,7 +188,7 @@ def test_the_scores_never_leave_the_device(monkeypatch):
 
     # every module that converts device arrays to numpy, by the name it imported
     for module in ("skcal.rows._namespaces", "skcal.calibrators._base", "skcal.rows._score_rows",
-                   "skcal.metrics._ece"):
+                   "skcal.metrics._curve"):
         monkeypatch.setattr(f"{module}.to_numpy", recording)
     for cls in CALIBRATORS:
         with _dispatch():

@@ -1,4 +1,5 @@
-"""The shared calibrator base: scores, wrapping, cross-fitting, checks.
+"""The shared calibrator base: scores, wrapping, cross-fitting, prediction
+(the inputs of ``fit`` are checked in :mod:`skcal.calibrators._inputs`).
 
 Think twice before adding to this module: everything here applies to every
 calibration map. A calibrator subclass only says how to fit its map on a logit
@@ -17,17 +18,10 @@ from sklearn.base import (
     clone,
 )
 from sklearn.frozen import FrozenEstimator
-from sklearn.preprocessing import LabelEncoder
-from sklearn.utils import _safe_indexing, assert_all_finite, column_or_1d, get_tags, indexable
+from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import (
-    _num_samples,
-    check_is_fitted,
-    has_fit_parameter,
-)
+from sklearn.utils.validation import check_is_fitted
 
-from ..rows import _device_kernels as device
 from ..rows._blocks import Rows, is_dask, is_streamed
 from ..rows._namespaces import (
     check_same_namespace,
@@ -36,28 +30,25 @@ from ..rows._namespaces import (
     like,
     to_numpy,
 )
+from ..rows._score_rows import score_rows
+from ..rows._scores import (
+    SCORE_TYPES,
+    as_float_array,
+    check_score_columns,
+    flatten_leading,
+    resolve_score_type,
+    scores_to_logits,
+)
+from ..utils._warnings import once_per_call
 from ._classifier_scores import (
     _fit_params,
     _resolve_response_method,
     classifier_logits,
     cross_fitted_logits,
 )
-from ..rows._score_rows import as_vector, in_memory_scores, score_rows
-from ..rows._scores import (
-    SCORE_TYPES,
-    as_float_array,
-    check_sample_weight,
-    check_score_columns,
-    drop_unweighted,
-    encode_labels,
-    flatten_leading,
-    flatten_like,
-    plain,
-    resolve_score_type,
-    scores_to_logits,
-)
+from ._inputs import check_mode_parameters, checked_classifier_inputs, checked_score_inputs
+from ._outputs import exp_of, log_softmax_of, unchanged, unflatten
 from ._ties import has_ties, separate_ties
-from ..utils._warnings import once_per_call, warn
 
 
 class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -71,7 +62,10 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
 
     ``logits`` is a float32 or float64 array of shape (n_samples, n_classes);
     a binary problem with one score ``s`` per sample arrives as ``[0, s]``.
-    ``y`` holds column indices and ``sample_weight`` is None or validated.
+    Both receive checked input (:mod:`skcal.calibrators._inputs` checks it once,
+    where ``fit`` is called): ``y`` holds column indices (intp) and
+    ``sample_weight`` is None or finite, non-negative float64 weights, with at
+    least two classes of positive weight; neither checks them again.
     A map that sets ``_streams = True`` receives instead a
     :class:`~skcal.rows._blocks.Rows` of logits and sums over its row blocks, so
     it fits scores of any size (memory-mapped, Zarr, Dask). ``_apply_map`` is
@@ -147,76 +141,21 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             return self._fit(X, y, sample_weight)
 
     def _fit(self, X, y, sample_weight):
-        self._check_mode_parameters()
-        if y is None:
-            raise ValueError(
-                f"{type(self).__name__} requires y to be passed, but the target y is "
-                "None; pass the true labels of the calibration data."
-            )
+        check_mode_parameters(self, y)
         if self.estimator is None:
             self._fit_scores(X, y, sample_weight)
         else:
             self._fit_classifier(X, y, sample_weight)
         return self
 
-    def _check_mode_parameters(self):
-        """Refuse parameters that the chosen mode would otherwise ignore."""
-        if self.estimator is None:
-            unused = {
-                "cv": self.cv is not None,
-                "ensemble": self.ensemble,
-                "n_jobs": self.n_jobs is not None,
-                "response_method": self.response_method != "auto",
-            }
-            reason = "without a classifier (estimator=None, X holds scores)"
-        else:
-            frozen = isinstance(self.estimator, FrozenEstimator)
-            unused = {
-                "score_type": self.score_type != "auto",
-                "cv": frozen and self.cv is not None,
-                "ensemble": frozen and self.ensemble,
-                "n_jobs": frozen and self.n_jobs is not None,
-            }
-            reason = (
-                "with a FrozenEstimator, which is not refitted"
-                if frozen
-                else "with a classifier (the scores come from its response_method)"
-            )
-        names = [name for name, is_set in unused.items() if is_set]
-        if names:
-            raise ValueError(
-                f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} no effect "
-                f"{reason}; leave {'it' if len(names) == 1 else 'them'} at the default."
-            )
-
     def _fit_scores(self, X, y, sample_weight):
-        on_device = device_namespace(X) is not None
-        if on_device and not self._array_api:
-            raise TypeError(
-                f"{type(self).__name__} does not compute on {type(X).__module__} arrays "
-                "under array_api_dispatch; TemperatureScaling, VectorScaling and "
-                "PlattScaling do. Pass X as a numpy array (or fit outside "
-                "sklearn.config_context(array_api_dispatch=True))."
-            )
-        X, leading = flatten_leading(X)
-        y = flatten_like(as_vector(y), leading, "y")
-        sample_weight = flatten_like(as_vector(sample_weight), leading, "sample_weight")
-        if is_streamed(X) and not self._streams:
-            X = in_memory_scores(X, type(self).__name__)
-        logits, self.score_type_ = score_rows(X, self.score_type)
-        _check_lengths(X, y)
-        shape = np.shape(X)
-        self.n_features_in_ = 1 if len(shape) == 1 else shape[1]
-        sample_weight = check_sample_weight(sample_weight, shape[0])
-        y, sample_weight = drop_unweighted(y, sample_weight, self.ignore_index)
-        self.classes_, y_index = encode_labels(y, logits.n_columns)
-        _check_weighted_classes(y_index, sample_weight, self.classes_)
-        classes = _classes_like(self.classes_, X) if on_device else None
-        params = self._fit_logits(logits, y_index, sample_weight)
-        if on_device:  # fitted attributes live beside the scores (scikit-learn's rule)
+        inputs = checked_score_inputs(self, X, y, sample_weight)
+        self.score_type_, self.n_features_in_ = inputs.score_type, inputs.n_features_in
+        params = self._fit_logits(inputs.logits, inputs.y_index, inputs.sample_weight)
+        if device_namespace(X) is not None:  # fitted attributes live beside the scores
             params = {name: like(value, X) if isinstance(value, np.ndarray) else value
                       for name, value in params.items()}
-            self.classes_ = classes
+        self.classes_ = inputs.classes
         self._set_map(params)
 
     def _fit_logits(self, logits, y_index, sample_weight):
@@ -228,40 +167,11 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return self._fit_map(logits, y_index, sample_weight)
 
     def _fit_classifier(self, X, y, sample_weight):
-        if self.ignore_index is not None:
-            X, y, sample_weight = _drop_ignored(X, y, sample_weight, self.ignore_index)
-        n_samples = _num_samples(X)
-        if n_samples == 0:
-            raise ValueError("X has 0 samples; at least one sample is required.")
-        _check_lengths(X, y)
-        X, y = indexable(X, y)
-        y = column_or_1d(y, warn=True)
-        if y.dtype.kind in "fc":
-            assert_all_finite(y, input_name="y")
-        check_classification_targets(y)
-        encoder = LabelEncoder().fit(y)
-        self.classes_ = encoder.classes_
-        if self.classes_.shape[0] < 2:
-            raise ValueError(
-                f"y has only one class ({self.classes_[0]!r}); calibration needs "
-                "samples of at least two classes."
-            )
-        y_index = encoder.transform(y)
-        sample_weight = check_sample_weight(sample_weight, n_samples)
-        _check_weighted_classes(y_index, sample_weight, self.classes_)
+        X, y, self.classes_, y_index, sample_weight = checked_classifier_inputs(
+            self.estimator, X, y, sample_weight, self.ignore_index)
         self.response_method_ = _resolve_response_method(
             self.estimator, self.response_method
         )
-        if sample_weight is not None and not has_fit_parameter(
-            self.estimator, "sample_weight"
-        ) and not isinstance(self.estimator, FrozenEstimator):
-            warn(
-                f"{type(self.estimator).__name__}.fit does not accept sample_weight: "
-                "the weights are used for the calibration map only, and the "
-                "classifier is fitted unweighted.",
-                UserWarning,
-            )
-
         if isinstance(self.estimator, FrozenEstimator):
             logits = classifier_logits(self.estimator, X, self.response_method_, self.classes_)
             self._set_map(self._fit_logits(logits, y_index, sample_weight))
@@ -338,7 +248,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         rows, _ = score_rows(X, self.score_type_)
         (params,) = self._map_params(on_host=rows.xp is None)
         return rows.then(
-            lambda logits: (_log_softmax(self._apply_map(logits, **params)), logits)
+            lambda logits: (log_softmax_of(self._apply_map(logits, **params)), logits)
         )
 
     def predict_log_proba(self, X):
@@ -357,7 +267,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         log_proba : ndarray of shape (n_samples, n_classes)
             A lazy Dask array, chunked like the rows of ``X``, for a Dask ``X``.
         """
-        return self._calibrated_output(X, _same, "predict_log_proba")
+        return self._calibrated_output(X, unchanged, "predict_log_proba")
 
     def _calibrated_output(self, X, transform, method):
         """``transform`` of the calibrated log-probabilities, exact ties separated
@@ -370,11 +280,11 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             rows = self._calibrated_rows(X)
             output = rows.map_rows(lambda pair: separate_ties(transform(pair[0]), pair[1]),
                                    lazy=True)
-            return _unflatten(output, leading)
+            return unflatten(output, leading)
         output = transform(self._raw_log_proba(X))
         if has_ties(output):
             output = separate_ties(output, self._uncalibrated_logits(X))
-        return _unflatten(output, leading)
+        return unflatten(output, leading)
 
     def _raw_log_proba(self, X):
         """Calibrated log-probabilities of in-memory input, ties left as they are."""
@@ -417,7 +327,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         tell the classes apart. No probability changes by more than that;
         :meth:`predict_log_proba` separates the same ties likewise.
         """
-        return self._calibrated_output(X, _exp, "predict_proba")
+        return self._calibrated_output(X, exp_of, "predict_proba")
 
     def predict(self, X):
         """The most probable class under the calibrated probabilities.
@@ -442,7 +352,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         map cannot tell those classes apart, so the model's ranking decides,
         instead of the first column (see :meth:`predict_proba`).
         """
-        proba = self._calibrated_output(X, _same, "predict")
+        proba = self._calibrated_output(X, unchanged, "predict")
         if is_device_array(proba):
             xp = device_namespace(proba)
             return xp.take(self.classes_, xp.argmax(proba, axis=-1), axis=0)
@@ -481,64 +391,5 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         raise NotImplementedError
 
 
-def _drop_ignored(X, y, sample_weight, ignore_index):
-    """The rows whose label is not ``ignore_index`` (classifier mode)."""
-    _check_lengths(X, y)
-    keep = np.flatnonzero(np.asarray(y) != ignore_index)
-    weights = None if sample_weight is None else _safe_indexing(sample_weight, keep)
-    return _safe_indexing(X, keep), _safe_indexing(y, keep), weights
-
-
-def _unflatten(values, leading):
-    """Outputs of flattened ``(..., n_classes)`` scores, shaped back."""
-    return values if leading is None else values.reshape(tuple(leading) + values.shape[1:])
-
-
-def _same(values):
-    return values
-
-
-def _exp(values):
-    return device.exp(values) if is_device_array(values) else np.exp(values)
-
-
-def _log_softmax(logits):
-    return device.log_softmax(logits) if is_device_array(logits) else log_softmax(logits, axis=1)
-
-
-def _classes_like(classes, X):
-    """Numeric classes as an array beside ``X``; others refused (they cannot live
-    on a device)."""
-    if classes.dtype.kind not in "iufb":
-        raise ValueError(
-            f"Under array_api_dispatch the labels must be numbers (they are kept "
-            f"beside the scores); got labels of dtype {classes.dtype}. Encode them "
-            "first, for example with sklearn.preprocessing.LabelEncoder."
-        )
-    integers = classes.dtype.kind != "f"
-    return like(classes, X, dtype=device_namespace(X).int64 if integers else None)
-
-
 def _take(sample_weight, index):
     return None if sample_weight is None else sample_weight[index]
-
-
-def _check_weighted_classes(y_index, sample_weight, classes):
-    """Refuse weights that leave a single class with positive weight."""
-    if sample_weight is None:
-        return
-    weighted = np.unique(y_index[sample_weight > 0])
-    if weighted.shape[0] < 2:
-        raise ValueError(
-            f"Only the class {plain(classes[weighted[0]])!r} has samples with positive "
-            "sample_weight; calibration needs weighted samples of at least two classes."
-        )
-
-
-def _check_lengths(X, y):
-    n_x, n_y = _num_samples(X), _num_samples(y)
-    if n_x != n_y:
-        raise ValueError(
-            f"X has {n_x} samples but y has {n_y}; pass one label per row of X."
-        )
-

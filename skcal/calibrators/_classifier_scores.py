@@ -8,7 +8,8 @@ from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import has_fit_parameter
 
-from ..rows._scores import as_float_array, binary_logits, plain, probability_floor, scores_to_logits
+from ..rows._labels import plain
+from ..rows._scores import as_float_array, binary_logits, probability_floor, scores_to_logits
 
 _DEFAULT_FOLDS = 5
 

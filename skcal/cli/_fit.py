@@ -7,7 +7,7 @@ import numpy as np
 from ..rows._blocks import weighted_sum
 from ..rows._progress import report_progress
 from ..utils._files import write_atomically, write_json
-from ..rows._scores import encode_labels
+from ..rows._labels import encode_labels
 from ..calibrators._ties import separate_ties
 from ..metrics import nll, nll_from_logits
 

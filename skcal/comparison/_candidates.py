@@ -9,13 +9,8 @@ from sklearn.utils import column_or_1d, indexable
 from ..calibrators._identity import Uncalibrated
 from ..calibrators._registry import calibrator_class, default_calibrators
 from ..metrics import get_scorer
-from ..rows._scores import (
-    as_float_array,
-    check_sample_weight,
-    encode_labels,
-    resolve_score_type,
-    scores_to_logits,
-)
+from ..rows._labels import check_sample_weight, encode_labels
+from ..rows._scores import as_float_array, resolve_score_type, scores_to_logits
 from ._result import BASELINE, BUILTIN_METRICS
 
 

@@ -18,7 +18,7 @@ from ..calibrators._classifier_scores import (
 from ..metrics import brier_score, expected_calibration_error
 from ..metrics._checks import weighted_mean
 from ..metrics._nll import true_class_log_proba
-from ..rows._scores import encode_labels
+from ..rows._labels import encode_labels
 from ..utils._reuse import reusing
 from ..utils._warnings import once_per_call
 from ._candidates import (

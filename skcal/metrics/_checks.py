@@ -6,14 +6,9 @@ from scipy.special import softmax
 from ..rows import _device_kernels as device
 from ..rows._blocks import total_weight, weighted_sum
 from ..rows._namespaces import is_device_array, to_numpy
-from ..rows._score_rows import as_vector, prediction_rows
-from ..rows._scores import (
-    check_sample_weight,
-    drop_unweighted,
-    encode_labels,
-    flatten_leading,
-    flatten_like,
-)
+from ..rows._labels import check_labels_and_weights
+from ..rows._score_rows import prediction_rows
+from ..rows._scores import flatten_leading
 
 
 def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y_prob",
@@ -41,18 +36,12 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     """
     y_pred, leading = flatten_leading(y_pred, kind)
     rows = prediction_rows(y_pred, kind=kind, name=kind)
-    y_true = flatten_like(as_vector(y_true), leading, "y_true")
-    sample_weight = flatten_like(as_vector(sample_weight), leading, "sample_weight")
-    n_samples = np.shape(y_true)[0] if np.ndim(y_true) else 0
-    if n_samples != rows.n_rows:
-        raise ValueError(
-            f"y_true has {n_samples} samples but {kind} has {rows.n_rows}; pass "
-            "one row of predictions per label."
-        )
-    sample_weight = check_sample_weight(sample_weight, n_samples)
-    y_true, sample_weight = drop_unweighted(y_true, sample_weight, ignore_index)
-    labels, y_index = encode_labels(y_true, rows.n_columns, labels=as_vector(labels),
-                                    min_classes=1)
+    labels, y_index, sample_weight = check_labels_and_weights(
+        y_true, sample_weight, rows.n_rows, leading=leading, n_columns=rows.n_columns,
+        labels=labels, ignore_index=ignore_index, min_classes=1,
+        length_error=f"y_true has {{n_labels}} samples but {kind} has {{n_rows}}; pass "
+                     "one row of predictions per label.",
+    )
     return y_index, rows, labels, sample_weight
 
 

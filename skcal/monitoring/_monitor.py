@@ -27,7 +27,8 @@ from ._statistics import (
     labelled_summary,
 )
 from ..rows._score_rows import score_rows
-from ..rows._scores import SCORE_TYPES, check_score_columns, encode_labels
+from ..rows._labels import encode_labels
+from ..rows._scores import SCORE_TYPES, check_score_columns
 
 VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
 _STATE_VERSION = 1

@@ -1,4 +1,5 @@
-"""Turning what users pass (scores, probabilities, classifiers) into logit matrices.
+"""Turning what users pass (scores, probabilities, classifiers) into logit matrices
+(their labels and weights are checked in :mod:`skcal.rows._labels`).
 
 Every calibration map in skcal works on one representation: a float matrix of
 logits of shape (n_samples, n_classes), float32 or float64. Binary problems given
@@ -6,11 +7,8 @@ one score per sample become the two columns ``[0, s]``, so that
 ``softmax([0, s]) = [1 - sigmoid(s), sigmoid(s)]`` and the score stays one logit.
 """
 
-import numbers
-
 import numpy as np
-from sklearn.utils import check_array, column_or_1d
-from sklearn.utils.multiclass import type_of_target
+from sklearn.utils import check_array
 
 from . import _device_kernels as device
 from ._namespaces import is_device_array
@@ -172,97 +170,6 @@ def binary_logits(s):
     return np.column_stack([np.zeros_like(s), s])
 
 
-def encode_labels(y, n_columns, *, labels=None, min_classes=2):
-    """Map labels to column indices of a score matrix with ``n_columns`` columns.
-
-    With ``labels`` given, column ``j`` belongs to ``labels[j]`` and every label
-    of ``y`` must be among them. Otherwise, integer labels in
-    ``0..n_columns - 1`` index the columns directly (so ``y`` may lack some
-    classes); other labels are sorted and must be exactly as many as there are
-    columns.
-
-    Returns
-    -------
-    classes : ndarray of shape (n_columns,)
-    y_index : ndarray of shape (n_samples,), dtype intp
-    """
-    y = column_or_1d(y, warn=True)
-    if y.shape[0] == 0:
-        raise ValueError("y has 0 samples; at least one sample is required.")
-    if y.dtype.kind in "fc" and not np.isfinite(y).all():
-        raise ValueError("y contains NaN or infinity; labels must be finite.")
-    present = _small_integer_labels(y)
-    if present is None:
-        target_type = type_of_target(y, input_name="y")
-        if target_type not in ("binary", "multiclass"):
-            raise ValueError(
-                f"y must hold class labels (binary or multiclass); got target type "
-                f"{target_type!r}."
-            )
-        present = np.unique(y)
-    if present.shape[0] < min_classes:
-        raise ValueError(
-            f"y has only one class ({plain(present[0])!r}); calibration needs samples of "
-            "at least two classes."
-        )
-    if labels is not None:
-        return _encode_with_labels(y, present, labels, n_columns)
-    is_integer = np.issubdtype(y.dtype, np.integer) or (
-        y.dtype.kind == "f" and np.all(np.mod(present, 1) == 0)
-    )
-    if is_integer and present[0] >= 0 and present[-1] < n_columns:
-        classes = np.arange(n_columns)
-        if y.dtype.kind == "f":
-            classes = classes.astype(y.dtype)
-        return classes, y.astype(np.intp)
-    if present.shape[0] != n_columns:
-        shown = ", ".join(repr(plain(c)) for c in present[:10])
-        more = ", ..." if present.shape[0] > 10 else ""
-        raise ValueError(
-            f"y has {present.shape[0]} distinct labels ({shown}{more}) but the scores "
-            f"have {n_columns} columns, so labels cannot be matched to columns. "
-            f"Pass labels= (the class of each column), encode y as integer column "
-            f"indices 0..{n_columns - 1}, or pass one score column per label, "
-            "ordered as the sorted labels."
-        )
-    return present, np.searchsorted(present, y).astype(np.intp)
-
-
-def _small_integer_labels(y):
-    """The distinct labels of an integer ``y`` in ``0..2n``, by counting (a 1-D
-    integer array is always binary or multiclass); None for other labels."""
-    if not np.issubdtype(y.dtype, np.integer) or y.min() < 0 or y.max() > 2 * y.shape[0]:
-        return None
-    return np.flatnonzero(np.bincount(y)).astype(y.dtype)
-
-
-def _encode_with_labels(y, present, labels, n_columns):
-    labels = column_or_1d(np.asarray(labels))
-    if labels.shape[0] != n_columns:
-        raise ValueError(
-            f"labels has {labels.shape[0]} entries but the scores have {n_columns} "
-            "columns; pass the class of each column, in column order."
-        )
-    if np.unique(labels).shape[0] != labels.shape[0]:
-        raise ValueError("labels has repeated entries; each column needs its own class.")
-    order = np.argsort(labels, kind="stable")
-    sorted_labels = labels[order]
-    position = np.clip(np.searchsorted(sorted_labels, present), 0, n_columns - 1)
-    missing = present[sorted_labels[position] != present]
-    if missing.shape[0]:
-        raise ValueError(
-            f"y has labels {[plain(c) for c in missing[:10]]} that are not in labels="
-            f"{labels.tolist()}; add them (one score column each)."
-        )
-    index = order[np.searchsorted(sorted_labels, y)]
-    return labels, index.astype(np.intp)
-
-
-def plain(label):
-    """A label as plain Python, for messages: ``-100``, not ``np.int64(-100)``."""
-    return label.item() if isinstance(label, np.generic) else label
-
-
 def flatten_leading(X, name="X"):
     """Scores of shape ``(..., n_classes)`` as ``(n, n_classes)``; 1-D and 2-D as they are.
 
@@ -303,64 +210,3 @@ def flatten_like(values, leading, name):
     )
 
 
-def drop_unweighted(y, sample_weight, ignore_index):
-    """Labels and weights with ignored rows given weight 0, and every row of weight
-    0 given a label that is present, so that such rows may hold any label (the
-    padding label -100, say) and count for nothing.
-
-    Returns
-    -------
-    y : ndarray of shape (n_samples,)
-    sample_weight : ndarray of shape (n_samples,) or None
-    """
-    y = np.asarray(y)
-    if ignore_index is not None and y.ndim == 1:
-        ignored = y == ignore_index
-        if np.any(ignored):
-            weights = np.ones(y.shape[0]) if sample_weight is None else sample_weight.copy()
-            weights[ignored] = 0.0
-            sample_weight = weights
-    if sample_weight is None or y.ndim != 1 or y.shape[0] != sample_weight.shape[0]:
-        return y, sample_weight
-    unweighted = sample_weight == 0
-    if not unweighted.any():
-        return y, sample_weight
-    if unweighted.all():
-        raise ValueError(
-            f"Every row has weight 0 or the label ignore_index={plain(ignore_index)!r}; "
-            "at least one row must count."
-        )
-    y = y.copy()
-    y[unweighted] = y[~unweighted][0]
-    return y, sample_weight
-
-
-def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
-    """Validate weights: 1-D, finite, non-negative, not all zero; None stays None."""
-    if sample_weight is None:
-        return None
-    if isinstance(sample_weight, numbers.Number):
-        sample_weight = np.full(n_samples, sample_weight, dtype=dtype)
-    sample_weight = check_array(
-        sample_weight,
-        ensure_2d=False,
-        dtype=dtype,
-        input_name="sample_weight",
-        ensure_all_finite=True,
-    )
-    if sample_weight.ndim != 1 or sample_weight.shape[0] != n_samples:
-        raise ValueError(
-            f"sample_weight must have shape ({n_samples},), one weight per sample; "
-            f"got shape {sample_weight.shape}."
-        )
-    if np.any(sample_weight < 0):
-        raise ValueError(
-            "sample_weight has negative values (smallest "
-            f"{sample_weight.min():.4g}); weights must be non-negative."
-        )
-    if not np.any(sample_weight > 0):
-        raise ValueError(
-            "sample_weight is zero for every sample; at least one sample needs a "
-            "positive weight."
-        )
-    return sample_weight

@@ -1,0 +1,198 @@
+"""What a calibrator's ``fit`` is given, checked once, where it enters.
+
+Scores mode (no classifier): the scores are read as logit rows (checked whole
+in memory, block by block when streamed), and their labels and weights by
+:func:`~skcal.rows._labels.check_labels_and_weights`. Classifier mode: the
+labels are encoded and the weights checked before any classifier is fitted.
+Everything :func:`checked_score_inputs` and :func:`checked_classifier_inputs`
+return is checked; the base, the maps and the solvers take it as it is.
+"""
+
+from collections import namedtuple
+
+import numpy as np
+from sklearn.frozen import FrozenEstimator
+from sklearn.preprocessing import LabelEncoder
+from sklearn.utils import _safe_indexing, assert_all_finite, column_or_1d, indexable
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import _num_samples, has_fit_parameter
+
+from ..rows._blocks import is_streamed
+from ..rows._labels import check_labels_and_weights, check_sample_weight, plain
+from ..rows._namespaces import device_namespace, like
+from ..rows._score_rows import in_memory_scores, score_rows
+from ..rows._scores import flatten_leading
+from ..utils._warnings import warn
+
+ScoreInputs = namedtuple(
+    "ScoreInputs",
+    ["logits", "score_type", "n_features_in", "classes", "y_index", "sample_weight"],
+)
+ScoreInputs.__doc__ = """Checked scores-mode input of ``fit``: logit ``Rows``, how the
+scores were read, their width, the classes of the columns (beside the scores on
+a device), each row's column index and the weights (None or float64)."""
+
+ClassifierInputs = namedtuple("ClassifierInputs", ["X", "y", "classes", "y_index",
+                                                   "sample_weight"])
+ClassifierInputs.__doc__ = """Checked classifier-mode input of ``fit``: ``X`` and ``y``
+indexable (rows labelled ``ignore_index`` dropped), the sorted classes, each
+row's class index and the weights (None or float64)."""
+
+
+def check_mode_parameters(calibrator, y):
+    """Refuse a missing ``y``, and parameters that the chosen mode would otherwise
+    ignore."""
+    if y is None:
+        raise ValueError(
+            f"{type(calibrator).__name__} requires y to be passed, but the target y is "
+            "None; pass the true labels of the calibration data."
+        )
+    if calibrator.estimator is None:
+        unused = {
+            "cv": calibrator.cv is not None,
+            "ensemble": calibrator.ensemble,
+            "n_jobs": calibrator.n_jobs is not None,
+            "response_method": calibrator.response_method != "auto",
+        }
+        reason = "without a classifier (estimator=None, X holds scores)"
+    else:
+        frozen = isinstance(calibrator.estimator, FrozenEstimator)
+        unused = {
+            "score_type": calibrator.score_type != "auto",
+            "cv": frozen and calibrator.cv is not None,
+            "ensemble": frozen and calibrator.ensemble,
+            "n_jobs": frozen and calibrator.n_jobs is not None,
+        }
+        reason = (
+            "with a FrozenEstimator, which is not refitted"
+            if frozen
+            else "with a classifier (the scores come from its response_method)"
+        )
+    names = [name for name, is_set in unused.items() if is_set]
+    if names:
+        raise ValueError(
+            f"{', '.join(names)} {'has' if len(names) == 1 else 'have'} no effect "
+            f"{reason}; leave {'it' if len(names) == 1 else 'them'} at the default."
+        )
+
+
+def checked_score_inputs(calibrator, X, y, sample_weight):
+    """The scores, labels and weights of a scores-mode ``fit``, checked.
+
+    Scores of shape ``(..., n_classes)`` are read as rows, with labels and
+    weights of shape ``(...)``; a streamed input is read into memory for a map
+    that does not stream (and refused if it is a Dask array); scores on a
+    device are refused for a map without array API support.
+
+    Returns
+    -------
+    inputs : ScoreInputs
+    """
+    name = type(calibrator).__name__
+    on_device = device_namespace(X) is not None
+    if on_device and not calibrator._array_api:
+        raise TypeError(
+            f"{name} does not compute on {type(X).__module__} arrays "
+            "under array_api_dispatch; TemperatureScaling, VectorScaling and "
+            "PlattScaling do. Pass X as a numpy array (or fit outside "
+            "sklearn.config_context(array_api_dispatch=True))."
+        )
+    X, leading = flatten_leading(X)
+    if is_streamed(X) and not calibrator._streams:
+        X = in_memory_scores(X, name)
+    logits, score_type = score_rows(X, calibrator.score_type)
+    shape = np.shape(X)
+    classes, y_index, sample_weight = check_labels_and_weights(
+        y, sample_weight, shape[0], leading=leading, n_columns=logits.n_columns,
+        ignore_index=calibrator.ignore_index,
+        length_error="X has {n_rows} samples but y has {n_labels}; pass one label per "
+                     "row of X.",
+    )
+    check_weighted_classes(y_index, sample_weight, classes)
+    if on_device:  # fitted attributes live beside the scores (scikit-learn's rule)
+        classes = classes_beside(classes, X)
+    return ScoreInputs(logits, score_type, 1 if len(shape) == 1 else shape[1], classes,
+                       y_index, sample_weight)
+
+
+def checked_classifier_inputs(estimator, X, y, sample_weight, ignore_index):
+    """The input, labels and weights of a classifier-mode ``fit``, checked; a
+    warning when ``estimator`` cannot be fitted with the weights.
+
+    Returns
+    -------
+    inputs : ClassifierInputs
+    """
+    if ignore_index is not None:
+        X, y, sample_weight = _drop_ignored(X, y, sample_weight, ignore_index)
+    n_samples = _num_samples(X)
+    if n_samples == 0:
+        raise ValueError("X has 0 samples; at least one sample is required.")
+    check_lengths(X, y)
+    X, y = indexable(X, y)
+    y = column_or_1d(y, warn=True)
+    if y.dtype.kind in "fc":
+        assert_all_finite(y, input_name="y")
+    check_classification_targets(y)
+    encoder = LabelEncoder().fit(y)
+    classes = encoder.classes_
+    if classes.shape[0] < 2:
+        raise ValueError(
+            f"y has only one class ({classes[0]!r}); calibration needs "
+            "samples of at least two classes."
+        )
+    y_index = encoder.transform(y)
+    sample_weight = check_sample_weight(sample_weight, n_samples)
+    check_weighted_classes(y_index, sample_weight, classes)
+    if sample_weight is not None and not has_fit_parameter(
+        estimator, "sample_weight"
+    ) and not isinstance(estimator, FrozenEstimator):
+        warn(
+            f"{type(estimator).__name__}.fit does not accept sample_weight: "
+            "the weights are used for the calibration map only, and the "
+            "classifier is fitted unweighted.",
+            UserWarning,
+        )
+    return ClassifierInputs(X, y, classes, y_index, sample_weight)
+
+
+def _drop_ignored(X, y, sample_weight, ignore_index):
+    """The rows whose label is not ``ignore_index`` (classifier mode)."""
+    check_lengths(X, y)
+    keep = np.flatnonzero(np.asarray(y) != ignore_index)
+    weights = None if sample_weight is None else _safe_indexing(sample_weight, keep)
+    return _safe_indexing(X, keep), _safe_indexing(y, keep), weights
+
+
+def classes_beside(classes, X):
+    """Numeric classes as an array beside ``X``; others refused (they cannot live
+    on a device)."""
+    if classes.dtype.kind not in "iufb":
+        raise ValueError(
+            f"Under array_api_dispatch the labels must be numbers (they are kept "
+            f"beside the scores); got labels of dtype {classes.dtype}. Encode them "
+            "first, for example with sklearn.preprocessing.LabelEncoder."
+        )
+    integers = classes.dtype.kind != "f"
+    return like(classes, X, dtype=device_namespace(X).int64 if integers else None)
+
+
+def check_weighted_classes(y_index, sample_weight, classes):
+    """Refuse weights that leave a single class with positive weight."""
+    if sample_weight is None:
+        return
+    weighted = np.unique(y_index[sample_weight > 0])
+    if weighted.shape[0] < 2:
+        raise ValueError(
+            f"Only the class {plain(classes[weighted[0]])!r} has samples with positive "
+            "sample_weight; calibration needs weighted samples of at least two classes."
+        )
+
+
+def check_lengths(X, y):
+    """Refuse a ``y`` with another number of samples than ``X``."""
+    n_x, n_y = _num_samples(X), _num_samples(y)
+    if n_x != n_y:
+        raise ValueError(
+            f"X has {n_x} samples but y has {n_y}; pass one label per row of X."
+        )
