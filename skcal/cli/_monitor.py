@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..utils._files import write_atomically, write_json
-from ..monitoring._state import unpack
+from ..monitoring._inputs import unpack
 
 ALARM_STATUS = 1
 

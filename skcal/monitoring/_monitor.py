@@ -3,35 +3,20 @@
 from numbers import Integral, Real
 
 import numpy as np
-from scipy.special import log_softmax, ndtri
+from scipy.special import log_softmax
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._state import (
-    as_class_dtype,
-    chunk_from,
-    freeze,
-    from_json_number,
-    is_labelled,
-    jsonable,
-    period_nanoseconds,
-    unpack,
-    without_cache,
-)
-from ._statistics import (
-    add_summaries,
-    alarm_thresholds,
-    batch_summaries,
-    derived,
-    labelled_summary,
-)
-from ..rows._score_rows import score_rows
 from ..rows._labels import encode_labels
+from ..rows._score_rows import score_rows
 from ..rows._scores import SCORE_TYPES, check_score_columns
+from ._inputs import as_class_dtype, is_labelled, period_nanoseconds, unpack
+from ._state import freeze, restore, state_of, without_cache
+from ._statistics import add_summaries, alarm_thresholds, batch_summaries, derived, labelled_summary
+from ._table import COLUMNS, evaluate_chunks, table_rows
 
 VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
-_STATE_VERSION = 1
 
 
 class CalibrationMonitor(BaseEstimator):
@@ -299,7 +284,7 @@ class CalibrationMonitor(BaseEstimator):
                                       log_proba[~labelled])
         chunks, cusum_before = self._trim(chunks)
         chunks = freeze(chunks, pending[1], self.classes_.shape[0])
-        table = self._evaluate(chunks, cusum_before)
+        table = evaluate_chunks(self, chunks, cusum_before)
         # commit
         self._chunks, self._open, self._cusum_before, self._table = (
             chunks, opened, cusum_before, table)
@@ -359,7 +344,7 @@ class CalibrationMonitor(BaseEstimator):
         keep = np.ones(self._pending_rows.shape[0], dtype=bool)
         keep[take] = False
         chunks = freeze(chunks, self._pending_chunks[keep], self.classes_.shape[0])
-        table = self._evaluate(chunks, self._cusum_before)
+        table = evaluate_chunks(self, chunks, self._cusum_before)
         self._chunks, self._open, self._table = chunks, opened, table
         self._pending_rows = self._pending_rows[keep]
         self._pending_chunks = self._pending_chunks[keep]
@@ -433,42 +418,8 @@ class CalibrationMonitor(BaseEstimator):
         excess = len(chunks) - self.history
         if excess <= 0:
             return chunks, self._cusum_before
-        table = self._evaluate(chunks[:excess], self._cusum_before)
+        table = evaluate_chunks(self, chunks[:excess], self._cusum_before)
         return chunks[excess:], table[-1]["cusum"]
-
-    def _evaluate(self, chunks, cusum):
-        """The table rows of complete chunks: statistics, CUSUM, alarms, verdicts."""
-        reference = self.reference_
-        table = []
-        for chunk in chunks:
-            if chunk.get("derived") is None:  # replaced dicts lose it when their sums change
-                chunk["derived"] = derived(chunk["summary"], self.classes_.shape[0])
-            row = {"chunk": chunk["index"], "start": chunk["start"], "end": chunk["end"],
-                   **chunk["derived"]}
-            n = row["n_labelled"]
-            if n >= self.min_labels:
-                z = (row["nll"] - reference["nll"]) / (reference["nll_sd"] / np.sqrt(n))
-                cusum = max(0.0, cusum + z - self.drift)
-            else:
-                z = np.nan
-            alarm = bool(n >= self.min_labels and (cusum > self.cusum_threshold_
-                                                   or z > self.chunk_threshold_))
-            row.update(z=z, cusum=cusum, threshold=self.cusum_threshold_, alarm=alarm,
-                       verdict=self._verdict(row, alarm))
-            table.append(row)
-        return table
-
-    def _verdict(self, row, alarm):
-        if row["n_labelled"] < self.min_labels:
-            return "too few labels"
-        if not alarm:
-            return "ok"
-        reference = self.reference_
-        rise = row["nll"] - reference["nll"]
-        refinement_rise = row["nll_refinement"] - reference["nll_refinement"]
-        standard_error = np.hypot(row["nll_se"], reference["nll_se"])
-        significant = refinement_rise > ndtri(1 - self.alpha / 2) * standard_error
-        return "retrain" if significant and refinement_rise >= 0.5 * rise else "recalibrate"
 
     # -------------------------------------------------------------- results
     def to_frame(self):
@@ -491,15 +442,11 @@ class CalibrationMonitor(BaseEstimator):
                 "to_frame needs pandas, an optional dependency: pip install pandas; "
                 "to_dict() gives the same table without it."
             ) from exc
-        frame = pd.DataFrame(self._table_rows(), columns=list(_COLUMNS))
+        frame = pd.DataFrame(table_rows(self), columns=list(COLUMNS))
         if self._period_ns is not None:
             for column in ("start", "end"):
                 frame[column] = pd.to_datetime(frame[column], unit="ns")
         return frame
-
-    def _table_rows(self):
-        check_is_fitted(self, "reference_")
-        return [{key: row[key] for key in _COLUMNS} for row in self._table]
 
     def summary(self):
         """One line: the latest complete chunk's verdict, and how many chunks alarm."""
@@ -533,26 +480,7 @@ class CalibrationMonitor(BaseEstimator):
             ``chunks``), and the internal summaries.
         """
         check_is_fitted(self, "reference_")
-        return jsonable({
-            "version": _STATE_VERSION,
-            "params": self.get_params(),
-            "classes": self.classes_,
-            "score_type": self.score_type_,
-            "n_features_in": self.n_features_in_,
-            "reference": self.reference_,
-            "cusum_threshold": self.cusum_threshold_,
-            "chunk_threshold": self.chunk_threshold_,
-            "n_rows": self.n_rows_,
-            "complete": [without_cache(c) for c in self._chunks],
-            "open": None if self._open is None else without_cache(self._open),
-            "cusum_before": self._cusum_before,
-            "pending_rows": self._pending_rows,
-            "pending_chunks": self._pending_chunks,
-            "pending_log_proba": self._pending_log_proba.astype(np.float64),
-            "n_pending_dropped": self.n_pending_dropped_,
-            "last_time": self._last_time,
-            "chunks": self._table_rows(),
-        })
+        return state_of(self)
 
     @classmethod
     def from_dict(cls, state):
@@ -566,39 +494,4 @@ class CalibrationMonitor(BaseEstimator):
         -------
         monitor : CalibrationMonitor
         """
-        if not isinstance(state, dict) or state.get("version") != _STATE_VERSION:
-            raise ValueError("Not a CalibrationMonitor state (to_dict output, version "
-                             f"{_STATE_VERSION}).")
-        params = dict(state["params"])
-        if isinstance(params.get("chunk_period"), dict):
-            params["chunk_period"] = np.timedelta64(params["chunk_period"]["nanoseconds"], "ns")
-        monitor = cls(**params)
-        monitor._period_ns = period_nanoseconds(monitor.chunk_period)
-        monitor.classes_ = np.asarray(state["classes"])
-        k = monitor.classes_.shape[0]
-        monitor.score_type_ = state["score_type"]
-        monitor.n_features_in_ = state["n_features_in"]
-        monitor.reference_ = {key: from_json_number(v) for key, v in state["reference"].items()}
-        monitor.cusum_threshold_ = state["cusum_threshold"]
-        monitor.chunk_threshold_ = state["chunk_threshold"]
-        monitor.n_rows_ = state["n_rows"]
-        monitor._chunks = [chunk_from(c, k) for c in state["complete"]]
-        monitor._open = None if state["open"] is None else chunk_from(state["open"], k)
-        monitor._cusum_before = state["cusum_before"]
-        monitor._pending_rows = np.asarray(state["pending_rows"], dtype=np.int64)
-        monitor._pending_chunks = np.asarray(state["pending_chunks"], dtype=np.int64)
-        monitor._pending_log_proba = np.asarray(
-            state["pending_log_proba"], dtype=np.float32).reshape(-1, k)
-        monitor.n_pending_dropped_ = state["n_pending_dropped"]
-        monitor._last_time = state["last_time"]
-        monitor._table = monitor._evaluate(monitor._chunks, monitor._cusum_before)
-        return monitor
-
-
-_COLUMNS = ("chunk", "start", "end", "n", "n_labelled", "accuracy", "nll", "nll_se", "brier",
-            "ece", "nll_calibration", "nll_refinement", "expected_nll", "z", "cusum",
-            "threshold", "alarm", "verdict")
-
-
-
-
+        return restore(cls, state)

@@ -1,77 +1,11 @@
-"""Input and state of CalibrationMonitor: labels, periods, DataFrames, JSON state."""
-
-import fnmatch
+"""CalibrationMonitor's state: chunks kept as additive summaries (or, once
+final, as their table numbers), and the whole state as JSON-safe values."""
 
 import numpy as np
 
+from ._inputs import period_nanoseconds
 from ._statistics import derived, empty_summary
-
-
-def is_labelled(y, classes):
-    """Rows with a label: not None, not NaN, and not -1 unless -1 is a class."""
-    if y.dtype.kind == "f":
-        missing = np.isnan(y)
-    elif y.dtype.kind == "O":
-        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in y])
-    else:
-        missing = np.zeros(y.shape[0], dtype=bool)
-    if y.dtype.kind in "iuf" and -1 not in set(classes.tolist()):
-        missing |= y == -1
-    return ~missing
-
-
-def as_class_dtype(y, classes):
-    if classes.dtype.kind in "iu" and y.dtype.kind in "fO":
-        return y.astype(classes.dtype)
-    return y
-
-
-def period_nanoseconds(period):
-    if period is None:
-        return None
-    if isinstance(period, np.timedelta64):
-        nanoseconds = int(period.astype("timedelta64[ns]").astype(np.int64))
-    else:
-        text = str(period).strip()
-        number = "".join(ch for ch in text if ch.isdigit()) or "1"
-        unit = text[len(number) if text[0].isdigit() else 0:].strip()
-        units = {"D": "D", "d": "D", "h": "h", "H": "h", "min": "m", "m": "m", "s": "s",
-                 "W": "W", "w": "W"}
-        if unit not in units:
-            raise ValueError(
-                f"chunk_period={period!r} is not understood; use a number and one of "
-                "W, D, h, min, s ('D', '6h', '30min') or a numpy.timedelta64."
-            )
-        nanoseconds = int(np.timedelta64(int(number), units[unit]).astype("timedelta64[ns]")
-                          .astype(np.int64))
-    if nanoseconds <= 0:
-        raise ValueError(f"chunk_period must be positive; got {period!r}.")
-    return nanoseconds
-
-
-def unpack(X, y, timestamps, scores, timestamp):
-    """(scores, labels, timestamps) from arrays, or from a DataFrame's named columns."""
-    if type(X).__name__ != "DataFrame":
-        if scores is not None or timestamp is not None:
-            raise ValueError(
-                "scores= and timestamp= name the columns of a DataFrame; with arrays, "
-                "pass update(scores, y, timestamps)."
-            )
-        return X, y, timestamps
-    if not isinstance(scores, str):
-        raise ValueError("With a DataFrame, name the score columns: "
-                         "update(frame, scores='proba_*', y='label', timestamp='ts').")
-    columns = [c for c in X.columns if fnmatch.fnmatchcase(str(c), scores)]
-    if not columns:
-        raise ValueError(f"No column of the frame matches scores={scores!r}; its columns are "
-                         f"{[str(c) for c in X.columns]}.")
-    for name, what in ((y, "y"), (timestamp, "timestamp")):
-        if name is not None and (not isinstance(name, str) or name not in X.columns):
-            raise ValueError(f"{what}={name!r} is not a column of the frame.")
-    values = X[columns].to_numpy(dtype=np.float64)
-    labels = None if y is None else X[y].to_numpy()
-    times = None if timestamp is None else X[timestamp].to_numpy()
-    return values[:, 0] if len(columns) == 1 else values, labels, times
+from ._table import evaluate_chunks, table_rows
 
 
 def without_cache(chunk):
@@ -130,3 +64,61 @@ def freeze(chunks, pending_chunks, n_classes):
                      "derived": numbers}
         frozen.append(chunk)
     return frozen
+
+
+STATE_VERSION = 1
+
+
+def state_of(monitor):
+    """The whole state of a fitted monitor as JSON-safe Python values."""
+    return jsonable({
+        "version": STATE_VERSION,
+        "params": monitor.get_params(),
+        "classes": monitor.classes_,
+        "score_type": monitor.score_type_,
+        "n_features_in": monitor.n_features_in_,
+        "reference": monitor.reference_,
+        "cusum_threshold": monitor.cusum_threshold_,
+        "chunk_threshold": monitor.chunk_threshold_,
+        "n_rows": monitor.n_rows_,
+        "complete": [without_cache(c) for c in monitor._chunks],
+        "open": None if monitor._open is None else without_cache(monitor._open),
+        "cusum_before": monitor._cusum_before,
+        "pending_rows": monitor._pending_rows,
+        "pending_chunks": monitor._pending_chunks,
+        "pending_log_proba": monitor._pending_log_proba.astype(np.float64),
+        "n_pending_dropped": monitor.n_pending_dropped_,
+        "last_time": monitor._last_time,
+        "chunks": table_rows(monitor),
+    })
+
+
+def restore(cls, state):
+    """A monitor of class ``cls`` with the state of :func:`state_of`."""
+    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+        raise ValueError("Not a CalibrationMonitor state (to_dict output, version "
+                         f"{STATE_VERSION}).")
+    params = dict(state["params"])
+    if isinstance(params.get("chunk_period"), dict):
+        params["chunk_period"] = np.timedelta64(params["chunk_period"]["nanoseconds"], "ns")
+    monitor = cls(**params)
+    monitor._period_ns = period_nanoseconds(monitor.chunk_period)
+    monitor.classes_ = np.asarray(state["classes"])
+    k = monitor.classes_.shape[0]
+    monitor.score_type_ = state["score_type"]
+    monitor.n_features_in_ = state["n_features_in"]
+    monitor.reference_ = {key: from_json_number(v) for key, v in state["reference"].items()}
+    monitor.cusum_threshold_ = state["cusum_threshold"]
+    monitor.chunk_threshold_ = state["chunk_threshold"]
+    monitor.n_rows_ = state["n_rows"]
+    monitor._chunks = [chunk_from(c, k) for c in state["complete"]]
+    monitor._open = None if state["open"] is None else chunk_from(state["open"], k)
+    monitor._cusum_before = state["cusum_before"]
+    monitor._pending_rows = np.asarray(state["pending_rows"], dtype=np.int64)
+    monitor._pending_chunks = np.asarray(state["pending_chunks"], dtype=np.int64)
+    monitor._pending_log_proba = np.asarray(
+        state["pending_log_proba"], dtype=np.float32).reshape(-1, k)
+    monitor.n_pending_dropped_ = state["n_pending_dropped"]
+    monitor._last_time = state["last_time"]
+    monitor._table = evaluate_chunks(monitor, monitor._chunks, monitor._cusum_before)
+    return monitor

@@ -1,0 +1,73 @@
+"""What the monitor is given: labels (with missing-label markers), chunk
+periods, and DataFrames with named columns."""
+
+import fnmatch
+
+import numpy as np
+
+
+def is_labelled(y, classes):
+    """Rows with a label: not None, not NaN, and not -1 unless -1 is a class."""
+    if y.dtype.kind == "f":
+        missing = np.isnan(y)
+    elif y.dtype.kind == "O":
+        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in y])
+    else:
+        missing = np.zeros(y.shape[0], dtype=bool)
+    if y.dtype.kind in "iuf" and -1 not in set(classes.tolist()):
+        missing |= y == -1
+    return ~missing
+
+
+def as_class_dtype(y, classes):
+    if classes.dtype.kind in "iu" and y.dtype.kind in "fO":
+        return y.astype(classes.dtype)
+    return y
+
+
+def period_nanoseconds(period):
+    if period is None:
+        return None
+    if isinstance(period, np.timedelta64):
+        nanoseconds = int(period.astype("timedelta64[ns]").astype(np.int64))
+    else:
+        text = str(period).strip()
+        number = "".join(ch for ch in text if ch.isdigit()) or "1"
+        unit = text[len(number) if text[0].isdigit() else 0:].strip()
+        units = {"D": "D", "d": "D", "h": "h", "H": "h", "min": "m", "m": "m", "s": "s",
+                 "W": "W", "w": "W"}
+        if unit not in units:
+            raise ValueError(
+                f"chunk_period={period!r} is not understood; use a number and one of "
+                "W, D, h, min, s ('D', '6h', '30min') or a numpy.timedelta64."
+            )
+        nanoseconds = int(np.timedelta64(int(number), units[unit]).astype("timedelta64[ns]")
+                          .astype(np.int64))
+    if nanoseconds <= 0:
+        raise ValueError(f"chunk_period must be positive; got {period!r}.")
+    return nanoseconds
+
+
+def unpack(X, y, timestamps, scores, timestamp):
+    """(scores, labels, timestamps) from arrays, or from a DataFrame's named columns."""
+    if type(X).__name__ != "DataFrame":
+        if scores is not None or timestamp is not None:
+            raise ValueError(
+                "scores= and timestamp= name the columns of a DataFrame; with arrays, "
+                "pass update(scores, y, timestamps)."
+            )
+        return X, y, timestamps
+    if not isinstance(scores, str):
+        raise ValueError("With a DataFrame, name the score columns: "
+                         "update(frame, scores='proba_*', y='label', timestamp='ts').")
+    columns = [c for c in X.columns if fnmatch.fnmatchcase(str(c), scores)]
+    if not columns:
+        raise ValueError(f"No column of the frame matches scores={scores!r}; its columns are "
+                         f"{[str(c) for c in X.columns]}.")
+    for name, what in ((y, "y"), (timestamp, "timestamp")):
+        if name is not None and (not isinstance(name, str) or name not in X.columns):
+            raise ValueError(f"{what}={name!r} is not a column of the frame.")
+    values = X[columns].to_numpy(dtype=np.float64)
+    labels = None if y is None else X[y].to_numpy()
+    times = None if timestamp is None else X[timestamp].to_numpy()
+    return values[:, 0] if len(columns) == 1 else values, labels, times
