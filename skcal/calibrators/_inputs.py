@@ -93,13 +93,13 @@ def checked_score_inputs(calibrator, X, y, sample_weight):
     if on_device and not calibrator._array_api:
         raise TypeError(
             f"{name} does not compute on {type(X).__module__} arrays "
-            "under array_api_dispatch; TemperatureScaling, VectorScaling and "
-            "PlattScaling do. Pass X as a numpy array (or fit outside "
+            f"under array_api_dispatch; {_joined(registered_maps('_array_api'))} do. "
+            "Pass X as a numpy array (or fit outside "
             "sklearn.config_context(array_api_dispatch=True))."
         )
     X, leading = flatten_leading(X)
     if is_streamed(X) and not calibrator._streams:
-        X = in_memory_scores(X, name)
+        X = in_memory_scores(X, name, streaming=registered_maps("_streams"))
     logits, score_type = score_rows(X, calibrator.score_type)
     shape = np.shape(X)
     classes, y_index, sample_weight = check_labels_and_weights(
@@ -113,6 +113,18 @@ def checked_score_inputs(calibrator, X, y, sample_weight):
         classes = classes_beside(classes, X)
     return ScoreInputs(logits, score_type, 1 if len(shape) == 1 else shape[1], classes,
                        y_index, sample_weight)
+
+
+def registered_maps(capability):
+    """The names of the registered calibrators whose class sets ``capability``
+    (``'_streams'``, ``'_array_api'``), for messages that name the alternatives."""
+    from ._registry import CALIBRATORS  # the registry imports every map, and so this
+
+    return [entry.cls.__name__ for entry in CALIBRATORS if getattr(entry.cls, capability)]
+
+
+def _joined(names):
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def checked_classifier_inputs(estimator, X, y, sample_weight, ignore_index):

@@ -157,15 +157,15 @@ def prediction_rows(y_pred, *, kind, name):
     return Rows(y_pred, prepare, n_columns=2 if binary else y_pred.shape[1])
 
 
-def in_memory_scores(X, owner, *, name="X"):
+def in_memory_scores(X, owner, *, streaming=()):
     """A streamed input read whole into memory, for maps that need every row at
-    once (isotonic regression, histogram binning); Dask arrays are refused."""
+    once (isotonic regression, histogram binning); Dask arrays are refused, with
+    the names of the ``streaming`` maps that take them."""
     if is_dask(X):
         raise ValueError(
             f"{owner} needs all the scores in memory at once, so it does not take a "
-            "Dask array; use a parametric map (TemperatureScaling, VectorScaling, "
-            "MatrixScaling, PlattScaling, BetaCalibration), or pass X.compute() if "
-            "it fits in memory."
+            f"Dask array; use a map that streams ({', '.join(streaming)}), or pass "
+            "X.compute() if it fits in memory."
         )
     if is_zarr(X):
         X = X[...]

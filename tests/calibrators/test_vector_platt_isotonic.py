@@ -13,14 +13,12 @@ from sklearn.metrics import log_loss
 
 from conftest import sample_labels, softmax
 from skcal import (
-    BetaCalibration,
-    HistogramBinning,
     IsotonicCalibration,
-    MatrixScaling,
     PlattScaling,
     TemperatureScaling,
     VectorScaling,
 )
+from skcal.calibrators._registry import CALIBRATORS
 from skcal.solvers._vector_fit import vector_scaling_loss_grad
 from skcal.rows._one_vs_rest import class_scores, one_vs_rest_logits
 from test_temperature import ScoresAsClassifier
@@ -196,8 +194,7 @@ def test_isotonic_is_monotone_per_class_and_normalised():
 
 @settings(max_examples=15, deadline=None)
 @given(seed=st.integers(0, 10_000), Calibrator=st.sampled_from(
-    [TemperatureScaling, VectorScaling, MatrixScaling, PlattScaling, BetaCalibration,
-     IsotonicCalibration, HistogramBinning]
+    [entry.cls for entry in CALIBRATORS]
 ))
 def test_permuting_classes_permutes_the_output(seed, Calibrator):
     rng = np.random.default_rng(seed)

@@ -22,6 +22,7 @@ from skcal import (
     VectorScaling,
     move_calibrator_to,
 )
+from skcal.calibrators._registry import CALIBRATORS as REGISTERED
 from skcal.rows import _namespaces
 from skcal.metrics import (
     brier_score,
@@ -32,7 +33,8 @@ from skcal.metrics import (
     perplexity,
 )
 
-CALIBRATORS = [TemperatureScaling, VectorScaling, PlattScaling]
+# every registered map that computes on device arrays
+CALIBRATORS = [entry.cls for entry in REGISTERED if entry.cls._array_api]
 
 # How closely a float64 fit on another library reproduces numpy's. Temperature
 # and Platt scaling take Newton steps to the rounding level: 1e-12. Vector
