@@ -11,9 +11,10 @@ from .calibrators import (
 )
 from .comparison import CalibratorComparison, ReliabilityDisplay, compare_calibrators
 from .monitoring import CalibrationMonitor, MonitorDisplay
+from .calibrators import load_calibrator, save_calibrator
 from .rows._namespaces import move_calibrator_to
+from .utils._version import __version__
 
-__version__ = "0.1.0.dev0"
 
 __all__ = [
     "BetaCalibration",
@@ -28,5 +29,7 @@ __all__ = [
     "TemperatureScaling",
     "VectorScaling",
     "compare_calibrators",
+    "load_calibrator",
     "move_calibrator_to",
+    "save_calibrator",
 ]

@@ -12,6 +12,7 @@ from ._beta import BetaCalibration
 from ._histogram import HistogramBinning
 from ._isotonic import IsotonicCalibration
 from ._matrix import MatrixScaling
+from ._persistence import load_calibrator, save_calibrator
 from ._platt import PlattScaling
 from ._temperature import TemperatureScaling
 from ._vector import VectorScaling
@@ -24,4 +25,6 @@ __all__ = [
     "PlattScaling",
     "TemperatureScaling",
     "VectorScaling",
+    "load_calibrator",
+    "save_calibrator",
 ]

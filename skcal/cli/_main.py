@@ -299,8 +299,10 @@ def _build_parser():
         "add each PRODUCTION file in order, print the chunk table and a verdict. Files: "
         ".npz with arrays 'scores', 'labels' (optional) and 'timestamps' (optional), or "
         ".csv / .parquet tables whose columns --scores, --labels and --timestamp name. "
-        "Exit status: 0 when no chunk completed by this run is in alarm, 1 when one is, "
-        "2 for an error. The state file is replaced atomically.",
+        "A run holds a lock on --state for its whole read-update-write; a file already "
+        "added (the same content) is skipped. Exit status: 0 when no chunk completed by "
+        "this run is in alarm, 1 when one is, 2 for an error (nothing is written). The "
+        "state file is replaced atomically.",
     )
     monitor.add_argument("reference", metavar="REFERENCE",
                          help="reference period (read only when --state does not exist yet)")
@@ -319,6 +321,24 @@ def _build_parser():
                          help="label column of a table (default 'label')")
     monitor.add_argument("--timestamp", default=None, metavar="COLUMN",
                          help="time column of a table")
+    monitor.add_argument("--id-column", default=None, metavar="COLUMN",
+                         help="id column of a table (.npz files carry an array 'ids'), to "
+                         "join --late-labels by id")
+    monitor.add_argument("--late-labels", nargs="+", metavar="FILE",
+                         help="labels that arrived late: .npz with arrays 'ids' and 'labels', "
+                         "or tables with --id-column and --labels columns")
+    monitor.add_argument("--reprocess", action="store_true",
+                         help="add a production file again even if its content was added "
+                         "before (by default a repeat is skipped: 'already processed')")
+    monitor.add_argument("--lock-timeout", type=float, default=300.0, metavar="SECONDS",
+                         help="how long to wait for another run holding STATE.json.lock "
+                         "(default 300)")
+    monitor.add_argument("--recalibrate", metavar="METHOD",
+                         help=f"when the run ends in 'recalibrate', fit METHOD ({_method_names()})"
+                         " on this run's labelled rows since the drift began")
+    monitor.add_argument("--calibrator", metavar="PATH.json",
+                         help="where the calibrator is saved; one already there is applied "
+                         "to the raw scores before monitoring")
     monitor.add_argument("--json", metavar="OUT", help="write the table and state as JSON")
     monitor.add_argument("--plot", metavar="OUT.png", help="draw NLL per chunk")
     monitor.set_defaults(run=_monitor)

@@ -1,22 +1,31 @@
 """``skcal monitor``: a scheduled job's view of calibration drift.
 
+One run holds an exclusive lock on the state for its whole read-update-write,
+adds each production file once (a file's content digest is its batch id, so a
+re-run adds nothing twice), joins late labels by id, and, asked to, acts on a
+"recalibrate" verdict by fitting and saving a calibrator that later runs apply.
+
 Exit status: 0 when no chunk completed by this run is in alarm, 1 when one is
-(``ALARM_STATUS``), 2 for an error (a bad file or argument; nothing is written).
+(``ALARM_STATUS``), 2 for an error (a bad file or argument, a state that cannot
+be read, a lock held too long): nothing is written then.
 """
 
+import hashlib
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import numpy as np
 
-from ..utils._files import write_atomically, write_json
+from ..calibrators._persistence import calibrator_to_dict, load_calibrator, save_calibrator
 from ..monitoring._inputs import unpack
+from ..utils._files import LockTimeout, exclusive_lock, write_atomically, write_json
 
 ALARM_STATUS = 1
 
 
 def read_period(path, args, *, error):
-    """(scores, labels, timestamps) of one period's file: .npz, .csv or .parquet."""
+    """(scores, labels, timestamps, ids) of one period's file: .npz, .csv or .parquet."""
     file = Path(path)
     if not file.is_file():
         raise error(f"no such file {path!r}")
@@ -25,60 +34,126 @@ def read_period(path, args, *, error):
         with np.load(file, allow_pickle=False) as archive:
             if "scores" not in archive.files:
                 raise error(f"{path} has no array 'scores' (it has {archive.files})")
-            labels = archive["labels"] if "labels" in archive.files else None
-            times = archive["timestamps"] if "timestamps" in archive.files else None
-            return archive["scores"], labels, times
+            return tuple(archive[name] if name in archive.files else None
+                         for name in ("scores", "labels", "timestamps", "ids"))
+    frame = _read_table(file, error=error)
+    timestamp = args.timestamp if args.timestamp in frame.columns else None
+    if timestamp is not None:
+        import pandas as pd
+
+        frame[timestamp] = pd.to_datetime(frame[timestamp])
+    labels = args.labels if args.labels in frame.columns else None
+    ids = _id_column(frame, args, path, error)
+    return unpack(frame, labels, None, args.scores, timestamp, ids)
+
+
+def read_late_labels(path, args, *, error):
+    """(ids, labels) of a file of labels that arrived late."""
+    file = Path(path)
+    if not file.is_file():
+        raise error(f"--late-labels: no such file {path!r}")
+    if file.suffix.lower() == ".npz":
+        with np.load(file, allow_pickle=False) as archive:
+            missing = [name for name in ("ids", "labels") if name not in archive.files]
+            if missing:
+                raise error(f"{path} has no array {missing} (it has {archive.files})")
+            return archive["ids"], archive["labels"]
+    frame = _read_table(file, error=error)
+    ids = _id_column(frame, args, path, error)
+    if ids is None or args.labels not in frame.columns:
+        raise error(f"{path} needs an id column (--id-column) and a label column "
+                    f"(--labels {args.labels!r}); it has {list(frame.columns)}")
+    return frame[ids].to_numpy(), frame[args.labels].to_numpy()
+
+
+def _read_table(file, *, error):
+    suffix = file.suffix.lower()
     if suffix not in (".csv", ".parquet"):
-        raise error(f"{path} is not .npz, .csv or .parquet (pickles are not read)")
+        raise error(f"{file} is not .npz, .csv or .parquet (pickles are not read)")
     try:
         import pandas as pd
     except ImportError as exc:
-        raise error(f"reading {path} needs pandas: pip install pandas") from exc
+        raise error(f"reading {file} needs pandas: pip install pandas") from exc
     if suffix == ".parquet":
         try:
-            frame = pd.read_parquet(file)
+            return pd.read_parquet(file)
         except ImportError as exc:
-            raise error(f"reading {path} needs pyarrow: pip install pyarrow") from exc
-    else:
-        frame = pd.read_csv(file)
-    timestamp = args.timestamp if args.timestamp in frame.columns else None
-    if timestamp is not None:
-        frame[timestamp] = pd.to_datetime(frame[timestamp])
-    labels = args.labels if args.labels in frame.columns else None
-    return unpack(frame, labels, None, args.scores, timestamp)
+            raise error(f"reading {file} needs pyarrow: pip install pyarrow") from exc
+    return pd.read_csv(file)
+
+
+def _id_column(frame, args, path, error):
+    if args.id_column is None:
+        return None
+    if args.id_column not in frame.columns:
+        raise error(f"{path} has no id column {args.id_column!r} (it has {list(frame.columns)})")
+    return args.id_column
+
+
+def file_digest(path):
+    """The SHA-256 of a file's bytes: the batch id of a production file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as source:
+        for block in iter(lambda: source.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def run_monitor(args, *, error):
-    """Fit or restore, update with each production file, report, save."""
+    """Lock the state, fit or restore, add each new production file, join late
+    labels, recalibrate if asked and due, report, save."""
+    state_path = Path(args.state) if args.state else None
+    lock = (nullcontext() if state_path is None else
+            exclusive_lock(f"{state_path}.lock", timeout=args.lock_timeout))
+    try:
+        with lock:
+            return _run_locked(args, state_path, error)
+    except LockTimeout as exc:
+        raise error(str(exc)) from exc
+
+
+def _run_locked(args, state_path, error):
     from ..monitoring._monitor import CalibrationMonitor
 
-    state_path = Path(args.state) if args.state else None
-    if state_path is not None and state_path.exists():
-        try:
-            monitor = CalibrationMonitor.from_dict(json.loads(state_path.read_text()))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise error(f"--state {state_path}: not a monitor state ({exc})") from exc
-        print(f"Continuing from {state_path} ({monitor.n_rows_} rows seen so far).")
-    else:
-        ref_scores, ref_labels, _ = read_period(args.reference, args, error=error)
-        if ref_labels is None:
-            raise error(f"REFERENCE {args.reference} needs labels (an array 'labels', or "
-                        f"the column --labels {args.labels!r})")
-        monitor = CalibrationMonitor(
-            chunk_size=args.chunk_size, chunk_period=args.chunk_period, alpha=args.alpha,
-        ).fit(ref_scores, ref_labels)
+    if args.recalibrate and not args.calibrator:
+        raise error("--recalibrate needs --calibrator PATH.json, where the calibrator is saved")
+    monitor = _load_or_fit(CalibrationMonitor, args, state_path, error)
+    _apply_calibrator_file(monitor, args, error)
     before = monitor.to_dict()["chunks"]
     last_before = before[-1]["chunk"] if before else None
+    this_run = []  # labelled rows of this run, for a recalibration
     for path in args.production:
-        period = read_period(path, args, error=error)
+        scores, labels, times, ids = read_period(path, args, error=error)
+        digest = file_digest(path)
+        seen = monitor.has_batch(digest)
+        if seen and not args.reprocess:
+            print(f"{path}: already processed (same content as {seen}); skipped. "
+                  "--reprocess adds it again.")
+            continue
+        first_row = monitor.n_rows_
         try:
-            monitor.update(*period)
+            monitor.update(scores, labels, times, ids=ids,
+                           batch_id=None if seen else digest, batch_name=str(path))
         except ValueError as exc:  # say which file; nothing is saved
             raise error(f"PRODUCTION {path}: {exc}") from exc
+        if args.recalibrate and labels is not None:
+            this_run.append((scores, labels, times, first_row))
+    for path in args.late_labels or []:
+        ids, labels = read_late_labels(path, args, error=error)
+        unmatched = monitor.n_labels_unmatched_
+        try:
+            monitor.add_labels(ids=ids, y=labels)
+        except ValueError as exc:
+            raise error(f"--late-labels {path}: {exc}") from exc
+        missed = monitor.n_labels_unmatched_ - unmatched
+        print(f"{path}: {len(ids) - missed} late labels joined, {missed} matched no waiting row.")
     state = monitor.to_dict()
     new = [row for row in state["chunks"] if last_before is None or row["chunk"] > last_before]
     _print_table(state["chunks"])
     print(monitor.summary())
+    if args.recalibrate:
+        _act_on_verdict(monitor, args, this_run)
+        state = monitor.to_dict()
     if args.json:
         write_json(args.json, state)
         print(f"Monitor table and state written to {args.json}")
@@ -90,9 +165,86 @@ def run_monitor(args, *, error):
     return ALARM_STATUS if any(row["alarm"] for row in new) else 0
 
 
+def _load_or_fit(cls, args, state_path, error):
+    if state_path is not None and state_path.exists():
+        try:
+            monitor = cls.from_dict(json.loads(state_path.read_text()))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise error(f"--state {state_path}: not a monitor state ({exc}); the file is left "
+                        "as it is") from exc
+        print(f"Continuing from {state_path} ({monitor.n_rows_} rows seen so far).")
+        return monitor
+    ref_scores, ref_labels, _, _ = read_period(args.reference, args, error=error)
+    if ref_labels is None:
+        raise error(f"REFERENCE {args.reference} needs labels (an array 'labels', or "
+                    f"the column --labels {args.labels!r})")
+    return cls(chunk_size=args.chunk_size, chunk_period=args.chunk_period,
+               alpha=args.alpha).fit(ref_scores, ref_labels)
+
+
+def _apply_calibrator_file(monitor, args, error):
+    """A calibrator file that is there and is not the one the monitor applies is
+    read and applied from this run on."""
+    if not args.calibrator or not Path(args.calibrator).exists():
+        return
+    try:
+        calibrator = load_calibrator(args.calibrator)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise error(f"--calibrator {args.calibrator}: {exc}") from exc
+    installed = monitor.calibrator_
+    if installed is None or calibrator_to_dict(installed) != calibrator_to_dict(calibrator):
+        try:
+            monitor.recalibrate(calibrator)
+        except ValueError as exc:
+            raise error(f"--calibrator {args.calibrator}: {exc}") from exc
+        print(f"Applying the calibrator in {args.calibrator} "
+              f"(calibrator {monitor.calibrator_version_}).")
+
+
+def _act_on_verdict(monitor, args, this_run):
+    """On "recalibrate", fit --recalibrate METHOD on this run's labelled rows since
+    the drift began and save it; say why not otherwise."""
+    table = monitor.to_dict()["chunks"]
+    verdict = table[-1]["verdict"] if table else "no complete chunk"
+    if verdict != "recalibrate":
+        reason = {
+            "retrain": "the refinement part rose beyond its standard error, which no "
+                       "recalibration wins back: retrain the model",
+            "ok": "the latest chunk is not in alarm",
+        }.get(verdict, f"the latest verdict is {verdict!r}")
+        print(f"No calibrator written: {reason}.")
+        return
+    onset = monitor.drift_onset()
+    pieces = []
+    for scores, labels, times, first_row in this_run:
+        rows = first_row + np.arange(np.shape(scores)[0])
+        since = monitor.chunk_of(rows=rows, timestamps=times) >= onset
+        labelled = since & _has_label(labels, monitor.classes_)
+        if labelled.any():
+            pieces.append((np.asarray(scores)[labelled], np.asarray(labels)[labelled]))
+    n = sum(piece[1].shape[0] for piece in pieces)
+    if n < monitor.min_labels:
+        print(f"No calibrator written: {n} labelled rows of this run since the drift began "
+              f"(chunk {onset}), fewer than min_labels={monitor.min_labels}.")
+        return
+    scores = np.concatenate([piece[0] for piece in pieces])
+    labels = np.concatenate([piece[1] for piece in pieces])
+    calibrator = monitor.recalibrate(args.recalibrate, scores, labels)
+    save_calibrator(calibrator, args.calibrator)
+    print(f"Recalibrated: {type(calibrator).__name__} fitted on {n} labelled rows since chunk "
+          f"{onset}, saved to {args.calibrator} (calibrator {monitor.calibrator_version_}); "
+          "later runs apply it to the raw scores.")
+
+
+def _has_label(labels, classes):
+    from ..monitoring._inputs import is_labelled
+
+    return is_labelled(np.asarray(labels), classes)
+
+
 def _print_table(table):
     header = (f"{'chunk':>7}{'n':>8}{'labelled':>10}{'accuracy':>10}{'NLL':>9}{'±':>8}"
-              f"{'calib.':>9}{'refin.':>9}{'expected':>10}{'cusum':>8}  verdict")
+              f"{'calib.':>9}{'refin.':>9}{'expected':>10}{'cusum':>8}{'cal.':>5}  verdict")
     print(header)
     print("-" * len(header))
     for row in table[-30:]:
@@ -104,7 +256,8 @@ def _print_table(table):
         print(f"{row['chunk']:>7}{row['n']:>8}{row['n_labelled']:>10}{number('accuracy', 10)}"
               f"{number('nll', 9)}{number('nll_se', 8)}{number('nll_calibration', 9)}"
               f"{number('nll_refinement', 9)}{number('expected_nll', 10)}"
-              f"{number('cusum', 8, 2)}  {row['verdict']}{' (alarm)' if row['alarm'] else ''}")
+              f"{number('cusum', 8, 2)}{row['calibrator']:>5}  {row['verdict']}"
+              f"{' (alarm)' if row['alarm'] else ''}")
     if len(table) > 30:
         print(f"(the last 30 of {len(table)} chunks; --json has them all)")
 

@@ -48,15 +48,16 @@ def period_nanoseconds(period):
     return nanoseconds
 
 
-def unpack(X, y, timestamps, scores, timestamp):
-    """(scores, labels, timestamps) from arrays, or from a DataFrame's named columns."""
+def unpack(X, y, timestamps, scores, timestamp, ids=None):
+    """(scores, labels, timestamps, ids) from arrays, or from a DataFrame's named
+    columns."""
     if type(X).__name__ != "DataFrame":
-        if scores is not None or timestamp is not None:
+        if scores is not None or timestamp is not None or isinstance(ids, str):
             raise ValueError(
-                "scores= and timestamp= name the columns of a DataFrame; with arrays, "
-                "pass update(scores, y, timestamps)."
+                "scores=, timestamp= (and ids= as a name) name the columns of a DataFrame; "
+                "with arrays, pass update(scores, y, timestamps, ids=ids)."
             )
-        return X, y, timestamps
+        return X, y, timestamps, ids
     if not isinstance(scores, str):
         raise ValueError("With a DataFrame, name the score columns: "
                          "update(frame, scores='proba_*', y='label', timestamp='ts').")
@@ -64,10 +65,11 @@ def unpack(X, y, timestamps, scores, timestamp):
     if not columns:
         raise ValueError(f"No column of the frame matches scores={scores!r}; its columns are "
                          f"{[str(c) for c in X.columns]}.")
-    for name, what in ((y, "y"), (timestamp, "timestamp")):
+    for name, what in ((y, "y"), (timestamp, "timestamp"), (ids, "ids")):
         if name is not None and (not isinstance(name, str) or name not in X.columns):
             raise ValueError(f"{what}={name!r} is not a column of the frame.")
     values = X[columns].to_numpy(dtype=np.float64)
     labels = None if y is None else X[y].to_numpy()
     times = None if timestamp is None else X[timestamp].to_numpy()
-    return values[:, 0] if len(columns) == 1 else values, labels, times
+    row_ids = None if ids is None else X[ids].to_numpy()
+    return values[:, 0] if len(columns) == 1 else values, labels, times, row_ids

@@ -11,10 +11,21 @@ from sklearn.utils.validation import check_is_fitted
 from ..rows._labels import encode_labels
 from ..rows._score_rows import score_rows
 from ..rows._scores import SCORE_TYPES, check_score_columns
+from ..utils._warnings import warn
+from ._chunking import chunk_ids
 from ._inputs import as_class_dtype, is_labelled, period_nanoseconds, unpack
+from ._pending import (
+    as_ids,
+    empty_pending,
+    pending_after,
+    positions_of_ids,
+    positions_of_rows,
+    without,
+)
+from ._recalibration import fitted_calibrator
 from ._state import freeze, restore, state_of, without_cache
 from ._statistics import add_summaries, alarm_thresholds, batch_summaries, derived, labelled_summary
-from ._table import COLUMNS, evaluate_chunks, table_rows
+from ._table import COLUMNS, drift_onset, evaluate_chunks, table_rows
 
 VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
 
@@ -42,19 +53,27 @@ class CalibrationMonitor(BaseEstimator):
     ``alpha / 2``: on a stream without drift, the probability of any alarm over
     ``horizon`` chunks is at most ``alpha``.
 
-    **Verdict.** A chunk in alarm is "retrain" when its refinement part (its
-    NLL after recalibration) is above the reference's by more than its
-    standard error allows and accounts for half the increase or more, else
-    "recalibrate": the model still ranks as well, only its confidence moved.
-    The recalibration is a temperature with class offsets, so label shift is a
+    **Verdict.** It answers "would a recalibration restore the reference?". A
+    chunk in alarm is "retrain" when its refinement part (the NLL the best
+    recalibration fitted on it would leave) is above the reference's beyond its
+    standard error: no recalibration brings that model back. Otherwise the rise
+    lies in the calibration part: "recalibrate". The table gives both parts, so
+    what a recalibration would win back shows under "retrain" too. The
+    recalibration is a temperature with class offsets, so label shift is a
     calibration problem. A chunk with fewer than ``min_labels`` labels is
     "too few labels" (until its labels arrive through :meth:`add_labels`).
+    :meth:`recalibrate` fits a calibrator on production rows; from then on
+    ``update`` applies it to the raw scores before monitoring, the table's
+    ``calibrator`` column counts the calibrators installed, and the CUSUM
+    restarts at the first chunk a new calibrator scored.
 
     **State.** Only additive per-chunk summaries are kept (of at most
     ``history`` chunks), the open chunk's summary, and the log-probabilities of
     at most ``max_pending`` rows waiting for a label: memory does not grow with
     the rows seen. ``update`` is atomic: a bad batch raises and changes
-    nothing. :meth:`to_dict` / :meth:`from_dict` (JSON-safe) and pickling
+    nothing; a batch whose ``batch_id`` was added before is skipped, with a
+    warning (the ids of the last ``history`` batches are kept). Labels that
+    arrive later are joined by row number or by id. :meth:`to_dict` / :meth:`from_dict` (JSON-safe) and pickling
     round-trip the state exactly, in the middle of a chunk too.
 
     Parameters
@@ -111,6 +130,16 @@ class CalibrationMonitor(BaseEstimator):
 
     n_rows_ : int
         Rows seen by ``update``; rows are numbered from 0 in arrival order.
+
+    n_labels_unmatched_ : int
+        Late labels whose id matched no waiting row (unknown, labelled already,
+        or dropped beyond ``max_pending``): counted, never silently dropped.
+
+    calibrator_ : calibrator or None
+        Applied to the raw scores before monitoring (see :meth:`recalibrate`).
+
+    calibrator_version_ : int
+        How many calibrators were installed; the table's ``calibrator`` column.
 
     Examples
     --------
@@ -189,7 +218,7 @@ class CalibrationMonitor(BaseEstimator):
         self._period_ns = period_nanoseconds(self.chunk_period)
         logits, self.score_type_ = score_rows(scores, self.score_type, name="scores")
         self.n_features_in_ = 1 if np.ndim(scores) == 1 else np.shape(scores)[1]
-        log_proba = log_softmax(np.asarray(logits.read(), dtype=np.float64), axis=1)
+        log_proba = log_softmax(logits.read(), axis=1)
         if np.shape(y)[0] != log_proba.shape[0]:
             raise ValueError(
                 f"scores has {log_proba.shape[0]} rows but y has {np.shape(y)[0]}; pass one "
@@ -215,23 +244,25 @@ class CalibrationMonitor(BaseEstimator):
         self._chunks = []  # complete chunks: {"index", "start", "end", "summary"}
         self._open = None  # the open chunk, same form
         self._cusum_before = 0.0  # the CUSUM before the oldest kept chunk
-        self._pending_rows = np.empty(0, dtype=np.int64)
-        self._pending_chunks = np.empty(0, dtype=np.int64)
-        self._pending_log_proba = np.empty((0, self.classes_.shape[0]), dtype=np.float32)
+        self._pending = empty_pending(self.classes_.shape[0])
         self._last_time = None
-        self.n_pending_dropped_ = 0
+        self._batches = []  # [batch id, name] of the last `history` batches
+        self.n_labels_unmatched_ = 0
+        self.calibrator_, self.calibrator_version_ = None, 0
         self._table = []
         return self
 
     # --------------------------------------------------------------- update
-    def update(self, X, y=None, timestamps=None, *, scores=None, timestamp=None):
+    def update(self, X, y=None, timestamps=None, *, scores=None, timestamp=None, ids=None,
+               batch_id=None, batch_name=None):
         """Add a batch of production rows; complete chunks get their table row.
 
         Parameters
         ----------
         X : array-like of shape (n_rows, n_classes) or (n_rows,), or pandas.DataFrame
-            The model's scores, as at ``fit``; or a DataFrame whose columns
-            ``scores``, ``y`` and ``timestamp`` name.
+            The model's raw scores, as at ``fit`` (:attr:`calibrator_`, if
+            any, is applied to them); or a DataFrame whose columns ``scores``,
+            ``y``, ``timestamp`` and ``ids`` name.
 
         y : array-like of shape (n_rows,) or str, default=None
             Labels (a column name with a DataFrame); None, NaN, None entries or
@@ -249,25 +280,49 @@ class CalibrationMonitor(BaseEstimator):
         timestamp : str, default=None
             With a DataFrame: the name of the time column.
 
+        ids : array-like of shape (n_rows,) or str, default=None
+            An id per row (a request or transaction id; a column name with a
+            DataFrame), distinct, compared as text: late labels can then be
+            joined by id (:meth:`add_labels`).
+
+        batch_id : str, default=None
+            Names the batch: a batch whose id was added already (among the last
+            ``history`` batches) is skipped with a warning, so a re-run adds
+            nothing twice. None adds the batch whatever it is.
+
+        batch_name : str, default=None
+            How the warning for a repeated batch refers to its first addition
+            (a file name, say).
+
         Returns
         -------
         self : CalibrationMonitor
-            Unchanged by a batch of no rows.
+            Unchanged by a batch of no rows, or by a repeated ``batch_id``.
         """
         check_is_fitted(self, "reference_")
-        scores_array, labels, times = unpack(X, y, timestamps, scores, timestamp)
+        scores_array, labels, times, row_ids = unpack(X, y, timestamps, scores, timestamp, ids)
+        seen = None if batch_id is None else self.has_batch(batch_id)
+        if seen is not None:
+            warn(f"batch {batch_id!r} was added already (as {seen!r}); it is skipped. "
+                 "Pass another batch_id to add its rows again.", UserWarning)
+            return self
         if np.shape(scores_array)[0] == 0:  # a period without rows: nothing to add
             return self
-        return self._update(scores_array, labels, times)
+        self._update(scores_array, labels, times, row_ids)
+        if batch_id is not None:
+            self._batches = (self._batches + [[str(batch_id), batch_name or str(batch_id)]]
+                             )[-self.history:]
+        return self
 
-    def _update(self, scores, y, timestamps):
+    def _update(self, scores, y, timestamps, ids):
         log_proba = self._log_proba(scores)
         n = log_proba.shape[0]
         labelled, y_index = self._labels(y, n)
-        chunk_ids, starts, ends, times = self._chunk_ids(n, timestamps)
+        ids = as_ids(ids, n)
+        chunk_of_row, starts, ends, times = chunk_ids(self, n, timestamps)
         # everything below builds new state; nothing is assigned until the end
         chunks, opened = list(self._chunks), self._open
-        for chunk, rows, summary in batch_summaries(log_proba, y_index, labelled, chunk_ids):
+        for chunk, rows, summary in batch_summaries(log_proba, y_index, labelled, chunk_of_row):
             if opened is not None and opened["index"] == chunk:
                 opened = {**without_cache(opened), "end": ends[rows][-1],
                           "summary": add_summaries(opened["summary"], summary)}
@@ -275,63 +330,80 @@ class CalibrationMonitor(BaseEstimator):
                 if opened is not None:
                     chunks.append(opened)
                 opened = {"index": int(chunk), "start": starts[rows][0], "end": ends[rows][-1],
-                          "summary": summary}
+                          "calibrator": self.calibrator_version_, "summary": summary}
             if self._period_ns is None and opened["summary"]["n"] >= self.chunk_size:
                 chunks.append(opened)
                 opened = None
         row_numbers = self.n_rows_ + np.arange(n)
-        pending = self._pending_after(row_numbers[~labelled], chunk_ids[~labelled],
-                                      log_proba[~labelled])
+        waiting = ~labelled
+        pending = pending_after(self._pending, row_numbers[waiting], ids[waiting],
+                                chunk_of_row[waiting], log_proba[waiting], self.max_pending)
         chunks, cusum_before = self._trim(chunks)
-        chunks = freeze(chunks, pending[1], self.classes_.shape[0])
+        chunks = freeze(chunks, pending.chunks, self.classes_.shape[0])
         table = evaluate_chunks(self, chunks, cusum_before)
         # commit
         self._chunks, self._open, self._cusum_before, self._table = (
             chunks, opened, cusum_before, table)
-        (self._pending_rows, self._pending_chunks, self._pending_log_proba,
-         self.n_pending_dropped_) = pending
+        self._pending = pending
         self.n_rows_ += n
         if times is not None and times.shape[0]:
             self._last_time = int(times[-1])
-        return self
 
-    def add_labels(self, rows, y):
+    def add_labels(self, rows=None, y=None, *, ids=None):
         """Labels that arrived late, for rows that were added without them.
 
         Parameters
         ----------
-        rows : array-like of int
-            The rows' numbers (rows are numbered from 0 in arrival order).
+        rows : array-like of int, default=None
+            The rows' numbers (rows are numbered from 0 in arrival order); a
+            row not waiting for a label is an error.
 
         y : array-like
-            Their labels.
+            Their labels, in the order of ``rows`` or ``ids``.
+
+        ids : array-like, default=None
+            Instead of ``rows``: the ids given to :meth:`update`, in any order,
+            over any number of calls. An id that matches no waiting row
+            (unknown, labelled already, or dropped beyond ``max_pending``) is
+            counted in :attr:`n_labels_unmatched_` and in :meth:`summary`; a
+            repeated id is an error.
 
         Returns
         -------
         self : CalibrationMonitor
         """
         check_is_fitted(self, "reference_")
-        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if (rows is None) == (ids is None):
+            raise ValueError("Give the rows' numbers (rows=) or their ids (ids=), not both.")
         y = np.asarray(y).reshape(-1)
-        if rows.shape[0] != y.shape[0]:
-            raise ValueError(f"rows has {rows.shape[0]} entries but y has {y.shape[0]}.")
-        position = {int(r): i for i, r in enumerate(self._pending_rows)}
-        missing = [int(r) for r in rows if int(r) not in position]
-        if missing:
-            raise ValueError(
-                f"Rows {missing[:10]} are not waiting for a label (labelled already, "
-                "never added, or dropped beyond max_pending or history)."
-            )
+        given = np.asarray(rows if ids is None else ids, dtype=object).reshape(-1)
+        if given.shape[0] != y.shape[0]:
+            name = "rows" if ids is None else "ids"
+            raise ValueError(f"{name} has {given.shape[0]} entries but y has {y.shape[0]}.")
         labelled, y_index = self._labels(y, y.shape[0])
         if not labelled.all():
             raise ValueError("y has missing labels; pass the labels that arrived.")
-        take = np.array([position[int(r)] for r in rows], dtype=np.intp)
-        log_proba = self._pending_log_proba[take].astype(np.float64)
-        chunk_ids = self._pending_chunks[take]
-        chunks = list(self._chunks)
-        opened = self._open
-        for chunk in np.unique(chunk_ids):
-            sel = chunk_ids == chunk
+        unmatched = 0
+        if ids is None:
+            take = positions_of_rows(self._pending, np.asarray(rows, dtype=np.int64).reshape(-1))
+        else:
+            take, matched = positions_of_ids(self._pending, as_ids(ids, y.shape[0]))
+            y_index, unmatched = y_index[matched], int((~matched).sum())
+        chunks, opened = self._with_labels(take, y_index)
+        pending = without(self._pending, take)
+        chunks = freeze(chunks, pending.chunks, self.classes_.shape[0])
+        table = evaluate_chunks(self, chunks, self._cusum_before)
+        self._chunks, self._open, self._table, self._pending = chunks, opened, table, pending
+        self.n_labels_unmatched_ += unmatched
+        return self
+
+    def _with_labels(self, take, y_index):
+        """The chunks with the waiting rows at ``take`` labelled ``y_index``."""
+        log_proba = self._pending.log_proba[take]
+        chunk_of_row = self._pending.chunks[take]
+        chunks, opened = list(self._chunks), self._open
+        for chunk in np.unique(chunk_of_row):
+            sel = chunk_of_row == chunk
             summary = labelled_summary(log_proba[sel], y_index[sel])
             if opened is not None and opened["index"] == chunk:
                 opened = {**without_cache(opened),
@@ -341,21 +413,17 @@ class CalibrationMonitor(BaseEstimator):
                 if existing["index"] == chunk:
                     chunks[i] = {**without_cache(existing),
                                  "summary": add_summaries(existing["summary"], summary)}
-        keep = np.ones(self._pending_rows.shape[0], dtype=bool)
-        keep[take] = False
-        chunks = freeze(chunks, self._pending_chunks[keep], self.classes_.shape[0])
-        table = evaluate_chunks(self, chunks, self._cusum_before)
-        self._chunks, self._open, self._table = chunks, opened, table
-        self._pending_rows = self._pending_rows[keep]
-        self._pending_chunks = self._pending_chunks[keep]
-        self._pending_log_proba = self._pending_log_proba[keep]
-        return self
+        return chunks, opened
 
     # ------------------------------------------------------------ internals
     def _log_proba(self, scores):
+        """Log-probabilities of what the system serves: the raw scores, through the
+        calibrator when one is installed."""
         logits, _ = score_rows(scores, self.score_type_, name="scores")
         check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
-        return log_softmax(np.asarray(logits.read(), dtype=np.float64), axis=1)
+        if self.calibrator_ is not None:
+            return self.calibrator_.predict_log_proba(scores)
+        return log_softmax(logits.read(), axis=1)
 
     def _labels(self, y, n):
         """(labelled mask, column index of each labelled row's class)."""
@@ -374,45 +442,6 @@ class CalibrationMonitor(BaseEstimator):
             )
         return labelled, y_index
 
-    def _chunk_ids(self, n, timestamps):
-        """Chunk of each row, each row's start and end marks, and the times."""
-        if self._period_ns is None:
-            if timestamps is not None:
-                raise ValueError("timestamps are used with chunk_period only; leave them out "
-                                 "or set chunk_period.")
-            rows = self.n_rows_ + np.arange(n, dtype=np.int64)
-            chunk_ids = rows // self.chunk_size
-            return chunk_ids, rows, rows + 1, None
-        if timestamps is None:
-            raise ValueError("chunk_period is set: pass timestamps (one per row).")
-        times = np.asarray(timestamps).astype("datetime64[ns]").astype(np.int64)
-        if times.shape != (n,):
-            raise ValueError(f"timestamps has shape {times.shape}; pass one per row ({n}).")
-        earlier = np.flatnonzero(np.diff(times) < 0)
-        if earlier.shape[0]:
-            raise ValueError(
-                f"timestamps must not decrease: row {int(earlier[0]) + 1} of the batch is "
-                "earlier than the row before it. Sort the batch by time first."
-            )
-        if self._last_time is not None and n and times[0] < self._last_time:
-            raise ValueError(
-                "The batch starts before the last row already added; rows must arrive in "
-                "time order."
-            )
-        chunk_ids = times // self._period_ns
-        return chunk_ids, chunk_ids * self._period_ns, (chunk_ids + 1) * self._period_ns, times
-
-    def _pending_after(self, rows, chunks, log_proba):
-        all_rows = np.concatenate([self._pending_rows, rows])
-        all_chunks = np.concatenate([self._pending_chunks, chunks])
-        all_lp = np.concatenate([self._pending_log_proba, log_proba.astype(np.float32)])
-        dropped = self.n_pending_dropped_
-        excess = all_rows.shape[0] - self.max_pending
-        if excess > 0:
-            dropped += excess
-            all_rows, all_chunks, all_lp = all_rows[excess:], all_chunks[excess:], all_lp[excess:]
-        return all_rows, all_chunks, all_lp, dropped
-
     def _trim(self, chunks):
         """Keep the last ``history`` chunks; fold the CUSUM of the ones dropped."""
         excess = len(chunks) - self.history
@@ -420,6 +449,69 @@ class CalibrationMonitor(BaseEstimator):
             return chunks, self._cusum_before
         table = evaluate_chunks(self, chunks[:excess], self._cusum_before)
         return chunks[excess:], table[-1]["cusum"]
+
+    # -------------------------------------------------------- recalibration
+    def recalibrate(self, calibrator, scores=None, y=None, *, sample_weight=None):
+        """Install a calibrator: from the next ``update`` on, the raw scores pass
+        through it before they are monitored.
+
+        Parameters
+        ----------
+        calibrator : str or calibrator
+            A method name (``'temperature'``, ``'VectorScaling'``, ...) or an
+            unfitted calibrator, fitted here on ``scores`` and ``y``; or a
+            calibrator already fitted on raw scores (then give no scores).
+
+        scores : array-like of shape (n_rows, n_classes) or (n_rows,), default=None
+            Raw production scores, labelled, from the drift on (see
+            :meth:`drift_onset` and :meth:`chunk_of`); at least
+            ``min_labels`` rows.
+
+        y : array-like of shape (n_rows,), default=None
+            Their labels.
+
+        sample_weight : array-like of shape (n_rows,), default=None
+            Weights of the fit.
+
+        Returns
+        -------
+        calibrator : fitted calibrator
+            Also :attr:`calibrator_`; the table's ``calibrator`` column counts
+            up, and the CUSUM restarts at the first chunk the new one scores.
+        """
+        check_is_fitted(self, "reference_")
+        fitted = fitted_calibrator(calibrator, scores, y, sample_weight,
+                                   classes=self.classes_, n_features=self.n_features_in_,
+                                   score_type=self.score_type_, min_labels=self.min_labels)
+        self.calibrator_, self.calibrator_version_ = fitted, self.calibrator_version_ + 1
+        return fitted
+
+    def drift_onset(self):
+        """The first chunk of the CUSUM's current rise, where the drift the latest
+        chunk shows began (None when the CUSUM is at 0): the chunks from it on
+        hold the rows to recalibrate on."""
+        check_is_fitted(self, "reference_")
+        return drift_onset(self._table)
+
+    def chunk_of(self, rows=None, timestamps=None):
+        """The chunk index of rows, by their numbers (``rows``) or, with
+        ``chunk_period``, their ``timestamps``."""
+        check_is_fitted(self, "reference_")
+        if self._period_ns is None:
+            return np.asarray(rows, dtype=np.int64) // self.chunk_size
+        times = np.asarray(timestamps).astype("datetime64[ns]").astype(np.int64)
+        return times // self._period_ns
+
+    def has_batch(self, batch_id):
+        """The name a batch of this id was added under (among the last ``history``
+        batches), or None."""
+        check_is_fitted(self, "reference_")
+        return {str(b[0]): b[1] for b in self._batches}.get(str(batch_id))
+
+    @property
+    def n_pending_dropped_(self):
+        """Rows that left the window of ``max_pending`` before their labels came."""
+        return self._pending.n_dropped
 
     # -------------------------------------------------------------- results
     def to_frame(self):
@@ -455,9 +547,17 @@ class CalibrationMonitor(BaseEstimator):
             return "No complete chunk yet."
         last = self._table[-1]
         alarms = sum(row["alarm"] for row in self._table)
-        return (f"Latest chunk {last['chunk']}: {last['verdict']} (NLL {last['nll']:.4f} against "
-                f"{self.reference_['nll']:.4f} in the reference); {alarms} of "
-                f"{len(self._table)} chunks in alarm.")
+        line = (f"Latest chunk {last['chunk']}: {last['verdict']} (NLL {last['nll']:.4f} against "
+                f"{self.reference_['nll']:.4f} in the reference; recalibration would win back "
+                f"{last['nll_calibration']:.4f}); {alarms} of {len(self._table)} chunks in "
+                "alarm.")
+        if self.n_labels_unmatched_:
+            line += (f" {self.n_labels_unmatched_} late labels matched no waiting row "
+                     "(unknown ids, labelled already, or beyond max_pending).")
+        if self._pending.n_dropped:
+            line += (f" {self._pending.n_dropped} rows left the window of max_pending "
+                     "before their labels came.")
+        return line
 
     def plot(self, *, ax=None):
         """Draw NLL per chunk with the reference band, alarms and the split.

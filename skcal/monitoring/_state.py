@@ -3,16 +3,26 @@ final, as their table numbers), and the whole state as JSON-safe values."""
 
 import numpy as np
 
+from ..calibrators._persistence import calibrator_from_dict, calibrator_to_dict
 from ._inputs import period_nanoseconds
+from ._pending import Pending
 from ._statistics import derived, empty_summary
 from ._table import evaluate_chunks, table_rows
 
 
+# what a chunk caches for the table; never saved
+_EVALUATION_CACHE = ("row", "cusum_in")
+
+
+# a chunk's keys, in the order a saved state lists them
+_CHUNK_KEYS = ("index", "start", "end", "calibrator", "summary", "derived")
+
+
 def without_cache(chunk):
-    """A chunk without its cached table numbers, unless they are all it has (frozen)."""
-    if "summary" not in chunk:
-        return chunk
-    return {key: value for key, value in chunk.items() if key != "derived"}
+    """A chunk without its cached table row and numbers (a frozen chunk keeps its
+    numbers: they are all it has), its keys in one order."""
+    dropped = _EVALUATION_CACHE + (() if "summary" not in chunk else ("derived",))
+    return {key: chunk[key] for key in _CHUNK_KEYS if key in chunk and key not in dropped}
 
 
 def jsonable(value):
@@ -39,6 +49,8 @@ def from_json_number(value):
 
 
 def chunk_from(chunk, n_classes):
+    """A chunk of a JSON state as the monitor keeps it."""
+    chunk = {"calibrator": 0, **chunk}  # states of version 1 had no calibrator
     if "summary" not in chunk:  # frozen: its table numbers
         return {**chunk, "derived": {key: from_json_number(value) for key, value in
                                      chunk["derived"].items()}}
@@ -49,7 +61,7 @@ def chunk_from(chunk, n_classes):
         summary[key] = np.asarray(value, dtype=np.float64) if isinstance(default, np.ndarray) \
             else value
     return {"index": chunk["index"], "start": chunk["start"], "end": chunk["end"],
-            "summary": summary}
+            "calibrator": chunk["calibrator"], "summary": summary}
 
 
 def freeze(chunks, pending_chunks, n_classes):
@@ -60,17 +72,20 @@ def freeze(chunks, pending_chunks, n_classes):
     for chunk in chunks:
         if "summary" in chunk and chunk["index"] not in waiting:
             numbers = chunk.get("derived") or derived(chunk["summary"], n_classes)
-            chunk = {"index": chunk["index"], "start": chunk["start"], "end": chunk["end"],
+            chunk = {**{key: chunk[key] for key in chunk if key != "summary"},
                      "derived": numbers}
         frozen.append(chunk)
     return frozen
 
 
-STATE_VERSION = 1
+STATE_VERSION = 2
+# version 1 states (before batch ids, label ids and calibrators) are read too
+_READABLE_VERSIONS = (1, 2)
 
 
 def state_of(monitor):
     """The whole state of a fitted monitor as JSON-safe Python values."""
+    pending = monitor._pending
     return jsonable({
         "version": STATE_VERSION,
         "params": monitor.get_params(),
@@ -84,18 +99,24 @@ def state_of(monitor):
         "complete": [without_cache(c) for c in monitor._chunks],
         "open": None if monitor._open is None else without_cache(monitor._open),
         "cusum_before": monitor._cusum_before,
-        "pending_rows": monitor._pending_rows,
-        "pending_chunks": monitor._pending_chunks,
-        "pending_log_proba": monitor._pending_log_proba.astype(np.float64),
-        "n_pending_dropped": monitor.n_pending_dropped_,
+        "pending_rows": pending.rows,
+        "pending_ids": list(pending.ids),
+        "pending_chunks": pending.chunks,
+        "pending_log_proba": pending.log_proba.astype(np.float64),
+        "n_pending_dropped": pending.n_dropped,
+        "n_labels_unmatched": monitor.n_labels_unmatched_,
         "last_time": monitor._last_time,
+        "batches": monitor._batches,
+        "calibrator_version": monitor.calibrator_version_,
+        "calibrator": (None if monitor.calibrator_ is None
+                       else calibrator_to_dict(monitor.calibrator_)),
         "chunks": table_rows(monitor),
     })
 
 
 def restore(cls, state):
     """A monitor of class ``cls`` with the state of :func:`state_of`."""
-    if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
+    if not isinstance(state, dict) or state.get("version") not in _READABLE_VERSIONS:
         raise ValueError("Not a CalibrationMonitor state (to_dict output, version "
                          f"{STATE_VERSION}).")
     params = dict(state["params"])
@@ -114,11 +135,18 @@ def restore(cls, state):
     monitor._chunks = [chunk_from(c, k) for c in state["complete"]]
     monitor._open = None if state["open"] is None else chunk_from(state["open"], k)
     monitor._cusum_before = state["cusum_before"]
-    monitor._pending_rows = np.asarray(state["pending_rows"], dtype=np.int64)
-    monitor._pending_chunks = np.asarray(state["pending_chunks"], dtype=np.int64)
-    monitor._pending_log_proba = np.asarray(
-        state["pending_log_proba"], dtype=np.float32).reshape(-1, k)
-    monitor.n_pending_dropped_ = state["n_pending_dropped"]
+    rows = np.asarray(state["pending_rows"], dtype=np.int64)
+    ids = state.get("pending_ids") or [None] * rows.shape[0]
+    monitor._pending = Pending(
+        rows, np.array(ids, dtype=object).reshape(-1),
+        np.asarray(state["pending_chunks"], dtype=np.int64),
+        np.asarray(state["pending_log_proba"], dtype=np.float32).reshape(-1, k),
+        state["n_pending_dropped"])
+    monitor.n_labels_unmatched_ = state.get("n_labels_unmatched", 0)
     monitor._last_time = state["last_time"]
+    monitor._batches = [list(batch) for batch in state.get("batches", [])]
+    monitor.calibrator_version_ = state.get("calibrator_version", 0)
+    saved = state.get("calibrator")
+    monitor.calibrator_ = None if saved is None else calibrator_from_dict(saved)
     monitor._table = evaluate_chunks(monitor, monitor._chunks, monitor._cusum_before)
     return monitor

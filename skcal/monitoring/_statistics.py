@@ -11,7 +11,6 @@ recalibration would remove is estimated without in-sample optimism.
 """
 
 import numpy as np
-from scipy.special import log_softmax
 
 from ..rows._scores import probability_floor
 
@@ -67,63 +66,92 @@ def labelled_summary(log_proba, y_index):
 
 
 def labelled_summaries(log_proba, y_index, groups):
-    """:func:`labelled_summary` of each group of rows (slices), the per-row work
-    done once for all of them."""
+    """:func:`labelled_summary` of each group of consecutive rows (slices), the
+    per-row work done once for all of them.
+
+    ``log_proba`` is (n, K), float32 or float64: the per-row arithmetic runs in
+    its dtype, every sum over rows in float64. The recalibration terms at the
+    inverse temperatures of :data:`BETA_GRID` (1/2, 1, 2) need no exponential
+    beyond ``p = exp(log p)``: ``p ** beta`` is ``sqrt(p)``, ``p`` or ``p * p``,
+    and ``log softmax(beta log p) = beta log p - log sum p ** beta``.
+    """
     n, k = log_proba.shape
     summaries = [empty_summary(k) for _ in groups]
     if n == 0:
         return summaries
+    dtype = log_proba.dtype
     rows = np.arange(n)
-    proba = np.exp(log_proba)
-    nll = -log_proba[rows, y_index]
-    top = proba.argmax(axis=1)
-    confidence = proba[rows, top]
-    correct = (top == y_index).astype(np.float64)
-    bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
-    brier = np.einsum("ij,ij->i", proba, proba) - 2 * proba[rows, y_index] + 1
-    for summary, group in zip(summaries, groups):
-        summary.update(
-            n_labelled=int(nll[group].shape[0]),
-            nll=float(nll[group].sum()),
-            nll_sq=float(nll[group] @ nll[group]),
-            correct=float(correct[group].sum()),
-            brier=float(brier[group].sum()),
-            bin_count=np.bincount(bins[group], minlength=ECE_BINS).astype(np.float64),
-            bin_confidence=np.bincount(bins[group], weights=confidence[group],
-                                       minlength=ECE_BINS),
-            bin_correct=np.bincount(bins[group], weights=correct[group], minlength=ECE_BINS),
-        )
-    z = np.maximum(log_proba, np.log(probability_floor(np.float64)))
+    starts = np.array([g.start for g in groups])
+    filled = np.array([g.stop > g.start for g in groups])
+    z = np.maximum(log_proba, dtype.type(np.log(probability_floor(dtype))))
+    p = np.exp(z)
+    z_true = z[rows, y_index]
+    top = p.argmax(axis=1)
+    confidence = p[rows, top]
+    correct = top == y_index
+    columns = [-z_true, np.square(z_true, dtype=np.float64), correct,
+               np.einsum("ij,ij->i", p, p) - 2 * p[rows, y_index] + 1]
     offsets = n_recalibration_parameters(k) > 1
-    for j, beta in enumerate(BETA_GRID):
-        scaled = log_softmax(beta * z, axis=1)
-        p = np.exp(scaled)
-        loss = -scaled[rows, y_index]
-        mean_z = np.einsum("ij,ij->i", p, z)
-        centred = z - mean_z[:, None]
-        grad_beta = mean_z - z[rows, y_index]
-        curvature = np.einsum("ij,ij->i", p * centred, centred)
+    z_square = z * z
+    per_beta = []
+    for beta in BETA_GRID:
+        q = np.sqrt(p) if beta == 0.5 else p if beta == 1.0 else p * p
+        total = q.sum(axis=1)
+        q = q / total[:, None]  # softmax(beta * z)
+        mean_z = np.einsum("ij,ij->i", q, z)
+        grad_beta = mean_z - z_true
+        columns += [np.log(total) - dtype.type(beta) * z_true, grad_beta,
+                    np.einsum("ij,ij->i", q, z_square) - mean_z * mean_z]
+        per_beta.append((q, grad_beta, mean_z))
+    sums = _group_sums(np.column_stack(columns), starts, filled)
+    bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
+    group_of_row = np.repeat(np.arange(len(groups)), [g.stop - g.start for g in groups])
+    cells = group_of_row * ECE_BINS + bins
+    size = len(groups) * ECE_BINS
+    bin_count = np.bincount(cells, minlength=size).reshape(-1, ECE_BINS)
+    bin_confidence = np.bincount(cells, weights=confidence, minlength=size).reshape(-1, ECE_BINS)
+    bin_correct = np.bincount(cells, weights=correct, minlength=size).reshape(-1, ECE_BINS)
+    for i, (summary, group) in enumerate(zip(summaries, groups)):
+        nll, nll_sq, n_correct, brier = sums[i, :4]
+        summary.update(n_labelled=group.stop - group.start, nll=float(nll), nll_sq=float(nll_sq),
+                       correct=float(n_correct), brier=float(brier),
+                       bin_count=bin_count[i].astype(np.float64),
+                       bin_confidence=bin_confidence[i], bin_correct=bin_correct[i])
+    for j, (q, grad_beta, mean_z) in enumerate(per_beta):
+        loss, grad, curvature = (sums[:, 4 + 3 * j + c] for c in range(3))
         if offsets:
-            residual = p.copy()
-            residual[rows, y_index] -= 1.0
-            grads = np.column_stack([grad_beta, residual[:, :-1]])
-            cross = p[:, :-1] * centred[:, :-1]
+            residual = q[:, :-1].astype(np.float64)
+            at_true = y_index < k - 1
+            residual[rows[at_true], y_index[at_true]] -= 1.0
+            grads = np.column_stack([grad_beta, residual])
+            cross = q[:, :-1] * (z[:, :-1] - mean_z[:, None])
+            stacked = _group_sums(np.column_stack([cross, q[:, :-1]]), starts, filled)
         else:
-            grads = grad_beta[:, None]
-        for summary, group in zip(summaries, groups):
+            grads = grad_beta[:, None].astype(np.float64)
+        for i, (summary, group) in enumerate(zip(summaries, groups)):
             g = grads[group]
-            summary["loss"][j] = loss[group].sum()
+            summary["loss"][j] = loss[i]
             summary["grad"][j] = g.sum(axis=0)
             summary["grad_outer"][j] = g.T @ g
             hessian = summary["hessian"][j]
-            hessian[0, 0] = curvature[group].sum()
+            hessian[0, 0] = curvature[i]
             if offsets:
-                c = cross[group].sum(axis=0)
+                c, mass = stacked[i, : k - 1], stacked[i, k - 1:]
                 hessian[0, 1:] = c
                 hessian[1:, 0] = c
-                q = p[group, :-1]
-                hessian[1:, 1:] = np.diag(q.sum(axis=0)) - q.T @ q
+                block = q[group, :-1].astype(np.float64)
+                hessian[1:, 1:] = np.diag(mass) - block.T @ block
     return summaries
+
+
+def _group_sums(values, starts, filled):
+    """Float64 column sums of ``values`` over each group of consecutive rows that
+    begins at ``starts`` (zero for an empty group)."""
+    values = np.asarray(values, dtype=np.float64)
+    sums = np.zeros((starts.shape[0], values.shape[1]))
+    if filled.any():
+        sums[filled] = np.add.reduceat(values, starts[filled], axis=0)
+    return sums
 
 
 def derived(summary, n_classes):

@@ -7,20 +7,37 @@ from scipy.special import ndtri
 from ._statistics import derived
 
 COLUMNS = ("chunk", "start", "end", "n", "n_labelled", "accuracy", "nll", "nll_se", "brier",
-            "ece", "nll_calibration", "nll_refinement", "expected_nll", "z", "cusum",
-            "threshold", "alarm", "verdict")
+           "ece", "nll_calibration", "nll_refinement", "expected_nll", "z", "cusum",
+           "threshold", "alarm", "verdict", "calibrator")
 
 
 def evaluate_chunks(monitor, chunks, cusum):
     """The table rows of a monitor's complete chunks, the CUSUM carried on from
-    ``cusum``: statistics, standardised NLL, CUSUM, alarms, verdicts."""
+    ``cusum``: statistics, standardised NLL, CUSUM, alarms, verdicts.
+
+    The CUSUM restarts at the first chunk scored by another calibrator than the
+    chunk before it. A chunk keeps its row (``chunk["row"]``) and the CUSUM it
+    was evaluated from, so that an update evaluates only the chunks that
+    changed and those after them.
+    """
     reference = monitor.reference_
     table = []
+    previous_version = None
     for chunk in chunks:
+        version = chunk.get("calibrator", 0)
+        if previous_version is not None and version != previous_version:
+            cusum = 0.0
+        previous_version = version
+        cached = chunk.get("row")
+        if cached is not None and chunk.get("cusum_in") == cusum:
+            table.append(cached)
+            cusum = cached["cusum"]
+            continue
         if chunk.get("derived") is None:  # replaced dicts lose it when their sums change
             chunk["derived"] = derived(chunk["summary"], monitor.classes_.shape[0])
         row = {"chunk": chunk["index"], "start": chunk["start"], "end": chunk["end"],
-               **chunk["derived"]}
+               **chunk["derived"], "calibrator": version}
+        chunk["cusum_in"] = cusum
         n = row["n_labelled"]
         if n >= monitor.min_labels:
             z = (row["nll"] - reference["nll"]) / (reference["nll_sd"] / np.sqrt(n))
@@ -28,23 +45,55 @@ def evaluate_chunks(monitor, chunks, cusum):
         else:
             z = np.nan
         alarm = bool(n >= monitor.min_labels and (cusum > monitor.cusum_threshold_
-                                               or z > monitor.chunk_threshold_))
+                                                  or z > monitor.chunk_threshold_))
         row.update(z=z, cusum=cusum, threshold=monitor.cusum_threshold_, alarm=alarm,
-                   verdict=_verdict(monitor, row, alarm))
+                   verdict=verdict(row, reference, alarm=alarm, min_labels=monitor.min_labels,
+                                   alpha=monitor.alpha))
+        chunk["row"] = row
         table.append(row)
     return table
 
-def _verdict(monitor, row, alarm):
-    if row["n_labelled"] < monitor.min_labels:
+
+def verdict(row, reference, *, alarm, min_labels, alpha):
+    """What to do about a chunk: "ok", "recalibrate", "retrain" or "too few labels".
+
+    The question is whether a recalibration would restore the reference. The
+    refinement part of a chunk's NLL is what the best recalibration fitted on
+    it would leave. If it is above the reference's refinement part beyond its
+    standard error (two-sided level ``alpha``), no recalibration can bring the
+    model back: "retrain". Otherwise the rise lies in the calibration part, and
+    a recalibration wins it back: "recalibrate".
+
+    Examples
+    --------
+    >>> reference = {"nll": 0.50, "nll_refinement": 0.49, "nll_se": 0.005}
+    >>> row = {"n_labelled": 1000, "nll": 0.70, "nll_se": 0.02}
+    >>> kw = dict(alarm=True, min_labels=100, alpha=0.05)
+    >>> verdict({**row, "nll_refinement": 0.50}, reference, **kw)
+    'recalibrate'
+    >>> verdict({**row, "nll_refinement": 0.60}, reference, **kw)
+    'retrain'
+    """
+    if row["n_labelled"] < min_labels:
         return "too few labels"
     if not alarm:
         return "ok"
-    reference = monitor.reference_
-    rise = row["nll"] - reference["nll"]
     refinement_rise = row["nll_refinement"] - reference["nll_refinement"]
     standard_error = np.hypot(row["nll_se"], reference["nll_se"])
-    significant = refinement_rise > ndtri(1 - monitor.alpha / 2) * standard_error
-    return "retrain" if significant and refinement_rise >= 0.5 * rise else "recalibrate"
+    if refinement_rise > ndtri(1 - alpha / 2) * standard_error:
+        return "retrain"
+    return "recalibrate"
+
+
+def drift_onset(table):
+    """The first chunk of the CUSUM's current run above 0 (the chunk where the
+    drift that the latest chunk shows began), or None when the CUSUM is at 0."""
+    onset = None
+    for row in reversed(table):
+        if not row["cusum"] > 0:
+            break
+        onset = row["chunk"]
+    return onset
 
 
 def table_rows(monitor):

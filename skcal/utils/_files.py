@@ -1,9 +1,16 @@
-"""Files the command line writes: replaced whole, never left half-written."""
+"""Files skcal writes: replaced whole, never left half-written, and locked while a
+job reads, updates and writes them."""
 
+import errno
 import json
 import os
 import tempfile
+import time
+from contextlib import contextmanager
 from pathlib import Path
+
+# how often a run waiting for a lock tries again
+_LOCK_POLL_SECONDS = 0.05
 
 
 def write_atomically(path, write):
@@ -11,7 +18,10 @@ def write_atomically(path, write):
 
     The temporary file lives beside ``path``, so the rename is atomic: a reader
     sees the old file or the new one, and a crash or error leaves the old file
-    as it was (the temporary file is removed).
+    as it was (the temporary file is removed). The temporary file is flushed to
+    disk (``fsync``) before the rename and the directory after it, as SQLite
+    and etcd do, so that a power loss too leaves the old file or the new one,
+    never an empty or partial one.
     """
     target = Path(path)
     handle, temporary = tempfile.mkstemp(
@@ -21,10 +31,21 @@ def write_atomically(path, write):
     try:
         write(temporary)
         os.chmod(temporary, _mode_for(target))
+        _fsync(temporary)
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+    _fsync(target.parent)
+
+
+def _fsync(path):
+    """Flush a file's or a directory's data to disk."""
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
 
 
 def _mode_for(target):
@@ -44,3 +65,44 @@ def write_json(path, content):
             json.dump(content, out, indent=2)
 
     write_atomically(path, write)
+
+
+class LockTimeout(Exception):
+    """Another process held a lock for longer than the caller would wait."""
+
+
+@contextmanager
+def exclusive_lock(path, *, timeout):
+    """Hold an exclusive lock on ``path`` (created if missing) within the block.
+
+    The lock is the operating system's (``flock``): it is released when the
+    holder exits, however it exits (a crash or a SIGKILL included), so a lock
+    file left behind locks nothing. While held, the file names the holder's
+    process id. A second process waits up to ``timeout`` seconds, then
+    :class:`LockTimeout` names the lock and its holder.
+    """
+    import fcntl  # POSIX only; imported here so the rest of skcal runs anywhere
+
+    descriptor = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    holder = os.pread(descriptor, 64, 0).decode(errors="replace").strip()
+                    raise LockTimeout(
+                        f"{path} is locked by process {holder or '(unknown)'}; waited "
+                        f"{timeout:g} s. Another run is using the same state: let it "
+                        "finish, or raise --lock-timeout."
+                    ) from None
+                time.sleep(_LOCK_POLL_SECONDS)
+        os.ftruncate(descriptor, 0)
+        os.pwrite(descriptor, f"{os.getpid()}\n".encode(), 0)
+        yield
+    finally:
+        os.close(descriptor)  # closing releases the lock

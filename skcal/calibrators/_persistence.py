@@ -1,0 +1,181 @@
+"""Fitted calibrators saved as versioned JSON, and read back, without pickle.
+
+A file holds what predicting needs and nothing that runs code: the class name
+(one of the registry's), its parameters, the classes, how the scores are read,
+their width, and the fitted map's arrays, with the skcal version that wrote it.
+Numbers are written by Python's ``repr``, which reads back to the same float,
+so a loaded calibrator predicts exactly as the saved one did.
+"""
+
+import json
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ..utils._files import write_atomically
+from ..utils._version import __version__
+
+FORMAT = "skcal-calibrator"
+FORMAT_VERSION = 1
+
+
+def save_calibrator(calibrator, path):
+    """Save a fitted calibrator (fitted on scores) as JSON, replacing ``path`` atomically.
+
+    Parameters
+    ----------
+    calibrator : fitted skcal calibrator
+        Fitted without a classifier (``estimator=None``): a wrapped classifier
+        is not JSON and is not saved.
+
+    path : str or path-like
+        The file to write.
+
+    Raises
+    ------
+    ValueError
+        For a calibrator that wraps a classifier, or one that is not fitted.
+
+    See Also
+    --------
+    load_calibrator : Read it back.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from skcal import TemperatureScaling, load_calibrator, save_calibrator
+    >>> rng = np.random.default_rng(0)
+    >>> logits = rng.normal(scale=3.0, size=(500, 3))
+    >>> y = (logits / 3 + rng.gumbel(size=(500, 3))).argmax(axis=1)
+    >>> ts = TemperatureScaling().fit(logits, y)
+    >>> path = os.path.join(tempfile.mkdtemp(), "calibrator.json")
+    >>> save_calibrator(ts, path)
+    >>> loaded = load_calibrator(path)
+    >>> bool(np.array_equal(loaded.predict_proba(logits), ts.predict_proba(logits)))
+    True
+    """
+    check_is_fitted(calibrator)
+    content = calibrator_to_dict(calibrator)
+
+    def write(temporary):
+        with open(temporary, "w") as out:
+            json.dump(content, out, indent=1)
+
+    write_atomically(path, write)
+
+
+def load_calibrator(path, *, expected_class=None):
+    """Read a calibrator saved by :func:`save_calibrator`.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The JSON file.
+
+    expected_class : type or str, default=None
+        Refuse a file that holds another class of calibrator.
+
+    Returns
+    -------
+    calibrator : fitted skcal calibrator
+
+    Raises
+    ------
+    ValueError
+        For a file that is not a saved calibrator, of a format version this
+        skcal does not read, of an unknown class, or of another class than
+        ``expected_class``.
+    """
+    try:
+        with open(path) as source:
+            content = json.load(source)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{path} is not a saved calibrator: not JSON ({exc}).") from exc
+    return calibrator_from_dict(content, expected_class=expected_class, source=str(path))
+
+
+def calibrator_to_dict(calibrator):
+    """The JSON-safe content of :func:`save_calibrator`."""
+    if getattr(calibrator, "estimator", None) is not None:
+        raise ValueError(
+            f"This {type(calibrator).__name__} wraps a classifier "
+            f"({type(calibrator.estimator).__name__}), which save_calibrator does not save: "
+            "a classifier is not JSON. Save the classifier with its own tools, and save a "
+            "calibrator fitted on its scores (estimator=None) instead."
+        )
+    params = calibrator.get_params(deep=False)
+    params.pop("estimator", None)
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "skcal_version": __version__,
+        "class": type(calibrator).__name__,
+        "params": params,
+        "classes": _encode(np.asarray(calibrator.classes_)),
+        "score_type": calibrator.score_type_,
+        "n_features_in": int(calibrator.n_features_in_),
+        "map": {name: _encode(getattr(calibrator, name))
+                for name in calibrator._map_attributes},
+    }
+
+
+def calibrator_from_dict(content, *, expected_class=None, source="the content"):
+    """A fitted calibrator from :func:`calibrator_to_dict`'s content."""
+    from ._registry import CALIBRATORS  # the registry imports every map, and so this
+
+    if not isinstance(content, dict) or content.get("format") != FORMAT:
+        raise ValueError(f"{source} is not a saved calibrator (no '{FORMAT}' format mark).")
+    if content.get("format_version") != FORMAT_VERSION:
+        raise ValueError(
+            f"{source} has calibrator format version {content.get('format_version')!r} "
+            f"(written by skcal {content.get('skcal_version')}); this skcal "
+            f"({__version__}) reads version {FORMAT_VERSION}. Refit and save it with "
+            "this version."
+        )
+    classes = {entry.cls.__name__: entry.cls for entry in CALIBRATORS}
+    name = content.get("class")
+    if name not in classes:
+        raise ValueError(f"{source} holds a {name!r}, which is not a skcal calibrator; "
+                         f"known: {', '.join(classes)}.")
+    if expected_class is not None:
+        wanted = expected_class if isinstance(expected_class, str) else expected_class.__name__
+        if name != wanted:
+            raise ValueError(f"{source} holds a {name}, not a {wanted}.")
+    calibrator = classes[name](**content["params"])
+    calibrator.classes_ = _decode(content["classes"])
+    calibrator.score_type_ = content["score_type"]
+    calibrator.n_features_in_ = content["n_features_in"]
+    for attribute in calibrator._map_attributes:
+        setattr(calibrator, attribute, _decode(content["map"][attribute]))
+    return calibrator
+
+
+def _encode(value):
+    """Arrays (and lists of arrays of different lengths) as JSON with their dtypes."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "O" and value.ndim == 1 and all(
+            isinstance(item, np.ndarray) for item in value):  # arrays of different lengths
+        return {"arrays": [_encode(item) for item in value]}
+    if isinstance(value, np.ndarray):
+        plain = value.dtype.kind == "O" and all(
+            isinstance(item, (str, int, float, bool)) for item in value.ravel().tolist())
+        if value.dtype.kind not in "biufU" and not plain:
+            raise ValueError(f"cannot save an array of dtype {value.dtype} as JSON.")
+        return {"array": value.tolist(), "dtype": "object" if plain else value.dtype.str,
+                "shape": list(value.shape)}
+    if isinstance(value, (list, tuple)):
+        return {"list": [_encode(v) for v in value]}
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _decode(value):
+    if isinstance(value, dict) and "array" in value:
+        return np.asarray(value["array"], dtype=np.dtype(value["dtype"])).reshape(value["shape"])
+    if isinstance(value, dict) and "arrays" in value:
+        arrays = np.empty(len(value["arrays"]), dtype=object)
+        arrays[:] = [_decode(item) for item in value["arrays"]]
+        return arrays
+    if isinstance(value, dict) and "list" in value:
+        return [_decode(v) for v in value["list"]]
+    return value

@@ -1,0 +1,38 @@
+"""The calibrator a monitor applies to the raw scores: fitted on production rows
+when the verdict is "recalibrate", or given already fitted."""
+
+from sklearn.base import clone
+from sklearn.utils.validation import check_is_fitted
+
+from ..calibrators._registry import calibrator_class
+
+
+def fitted_calibrator(calibrator, scores, y, sample_weight, *, classes, n_features, score_type,
+                      min_labels):
+    """``calibrator`` (a name, an unfitted calibrator, or a fitted one) fitted on
+    raw ``scores`` and labels ``y`` of the monitor's classes, checked to take the
+    monitor's scores."""
+    if isinstance(calibrator, str):
+        calibrator = calibrator_class(calibrator)()
+    if scores is None:
+        if y is not None or sample_weight is not None:
+            raise ValueError("y and sample_weight go with scores; give all of them, or a "
+                             "fitted calibrator alone.")
+        check_is_fitted(calibrator)
+        fitted = calibrator
+    else:
+        n = len(y) if y is not None else 0
+        if n < min_labels:
+            raise ValueError(f"recalibrating needs at least min_labels={min_labels} labelled "
+                             f"rows; got {n}. Wait for more labels.")
+        fitted = clone(calibrator)
+        if "score_type" in fitted.get_params():
+            fitted.set_params(score_type=score_type)
+        fitted.fit(scores, y, sample_weight=sample_weight)
+    if getattr(fitted, "n_features_in_", n_features) != n_features:
+        raise ValueError(f"The calibrator takes {fitted.n_features_in_} score columns; the "
+                         f"monitor's scores have {n_features}. Fit it on the same scores.")
+    if set(map(str, fitted.classes_)) - set(map(str, classes)):
+        raise ValueError(f"The calibrator's classes {list(fitted.classes_)} are not the "
+                         f"monitor's {list(classes)}.")
+    return fitted

@@ -1,0 +1,81 @@
+"""Calibrators saved as versioned JSON and read back without pickle."""
+
+import json
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.linear_model import LogisticRegression
+
+from skcal import TemperatureScaling, load_calibrator, save_calibrator
+from skcal.calibrators._registry import CALIBRATORS
+
+
+def _scores(binary, probabilities, seed=0):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(scale=3.0, size=(800, 2 if binary else 4))
+    y = (logits / 2 + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    if binary:
+        logits = logits[:, 1] - logits[:, 0]
+        return (1 / (1 + np.exp(-logits)) if probabilities else logits), y
+    if probabilities:
+        logits = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return logits, y
+
+
+@pytest.mark.parametrize("probabilities", [False, True], ids=["logits", "probabilities"])
+@pytest.mark.parametrize("binary", [False, True], ids=["multiclass", "binary"])
+@pytest.mark.parametrize("cls", [entry.cls for entry in CALIBRATORS],
+                         ids=[entry.name for entry in CALIBRATORS])
+def test_every_calibrator_predicts_the_same_after_a_json_round_trip(
+        cls, binary, probabilities, tmp_path):
+    X, y = _scores(binary, probabilities)
+    labels = np.array(["ant", "bee", "cat", "dog"])[y]  # sorted as the columns
+    fitted = cls().fit(X, labels)
+    save_calibrator(fitted, tmp_path / "calibrator.json")
+    loaded = load_calibrator(tmp_path / "calibrator.json")
+    assert type(loaded) is cls
+    assert_allclose(loaded.predict_proba(X), fitted.predict_proba(X), rtol=0, atol=1e-12)
+    assert list(loaded.predict(X)) == list(fitted.predict(X))
+    assert loaded.get_params() == fitted.get_params()
+
+
+def _saved(tmp_path, **changes):
+    X, y = _scores(False, False)
+    path = tmp_path / "calibrator.json"
+    save_calibrator(TemperatureScaling().fit(X, y), path)
+    content = json.loads(path.read_text())
+    content.update(changes)
+    path.write_text(json.dumps(content))
+    return path
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"format_version": 99}, "format version 99"),
+    ({"class": "Pickle"}, "not a skcal calibrator"),
+    ({"format": "other"}, "not a saved calibrator"),
+])
+def test_a_file_of_another_version_or_kind_is_a_clear_error(tmp_path, changes, message):
+    with pytest.raises(ValueError, match=message):
+        load_calibrator(_saved(tmp_path, **changes))
+
+
+def test_a_file_of_another_class_than_expected_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="holds a TemperatureScaling, not a VectorScaling"):
+        load_calibrator(_saved(tmp_path), expected_class="VectorScaling")
+
+
+def test_a_file_that_is_not_json_is_a_clear_error(tmp_path):
+    path = tmp_path / "calibrator.json"
+    path.write_text('{"format": "skcal-calib')
+    with pytest.raises(ValueError, match="not JSON"):
+        load_calibrator(path)
+
+
+def test_a_calibrator_wrapping_a_classifier_says_the_classifier_is_not_saved(tmp_path):
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(200, 3)), rng.integers(2, size=200)
+    wrapped = TemperatureScaling(LogisticRegression()).fit(X, y)
+    with pytest.raises(ValueError, match="LogisticRegression.*does not save"):
+        save_calibrator(wrapped, tmp_path / "calibrator.json")
+    assert not (tmp_path / "calibrator.json").exists()

@@ -1,0 +1,188 @@
+"""``skcal monitor`` run as a scheduled job in real processes: two runs at once lose
+nothing, a killed run leaves the state as it was, a damaged state is refused and
+kept, a file added twice counts once, and a "recalibrate" verdict is acted on."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from skcal import load_calibrator
+from skcal.cli import main
+from skcal.utils._files import exclusive_lock
+
+K = 4
+
+
+def _period(path, rng, n, sharpen=1.0, **extra):
+    logits = rng.normal(scale=2.0, size=(n, K))
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    y = (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+    np.savez(path, scores=(logits * sharpen).astype(np.float32), labels=y, **extra)
+    return str(path)
+
+
+def _skcal(*args):
+    """``skcal`` in a process of its own."""
+    return subprocess.Popen([sys.executable, "-m", "skcal", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _holds(lock, pid):
+    """True once the lock file names process ``pid`` as its holder."""
+    return lock.exists() and lock.read_text().strip() == str(pid)
+
+
+def _rows_in(state):
+    return json.loads(state.read_text())["n_rows"]
+
+
+def test_two_runs_at_once_on_one_state_count_both_days(tmp_path):
+    rng = np.random.default_rng(0)
+    reference = _period(tmp_path / "reference.npz", rng, 5000)
+    days = [_period(tmp_path / f"day{d}.npz", rng, 200_000) for d in (1, 2)]
+    state = tmp_path / "state.json"
+    runs = [_skcal("monitor", reference, day, "--chunk-size", 5000, "--state", state)
+            for day in days]
+    results = [run.communicate(timeout=300) for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], results
+    assert _rows_in(state) == 400_000
+    # one of them waited for the other and continued from its state
+    assert sum("Continuing from" in out for out, _ in results) == 1
+
+
+def test_a_run_killed_mid_update_leaves_the_state_as_it_was(tmp_path):
+    rng = np.random.default_rng(1)
+    reference = _period(tmp_path / "reference.npz", rng, 5000)
+    state = tmp_path / "state.json"
+    assert main(["monitor", reference, _period(tmp_path / "day1.npz", rng, 2000),
+                 "--chunk-size", "1000", "--state", str(state)]) == 0
+    saved = state.read_bytes()
+    big = _period(tmp_path / "day2.npz", rng, 3_000_000)
+    run = _skcal("monitor", reference, big, "--chunk-size", 1000, "--state", state)
+    lock = tmp_path / "state.json.lock"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _holds(lock, run.pid):
+        time.sleep(0.02)
+    time.sleep(0.5)  # inside the update of three million rows
+    assert run.poll() is None, "the run ended before it could be killed; give it more rows"
+    os.kill(run.pid, signal.SIGKILL)
+    run.communicate()
+    assert state.read_bytes() == saved
+    json.loads(state.read_text())  # loadable
+    # the lock died with its holder: the next run takes it at once
+    assert main(["monitor", reference, _period(tmp_path / "day3.npz", rng, 1000),
+                 "--chunk-size", "1000", "--state", str(state), "--lock-timeout", "1"]) == 0
+    assert _rows_in(state) == 3000
+
+
+def test_a_truncated_state_is_refused_and_left_untouched(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    reference = _period(tmp_path / "reference.npz", rng, 3000)
+    state = tmp_path / "state.json"
+    assert main(["monitor", reference, _period(tmp_path / "day1.npz", rng, 1000),
+                 "--chunk-size", "500", "--state", str(state)]) == 0
+    damaged = state.read_bytes()[: len(state.read_bytes()) // 2]
+    state.write_bytes(damaged)
+    capsys.readouterr()
+    status = main(["monitor", reference, _period(tmp_path / "day2.npz", rng, 1000),
+                   "--chunk-size", "500", "--state", str(state)])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"--state {state}: not a monitor state" in err
+    assert state.read_bytes() == damaged
+
+
+def test_the_same_file_twice_is_counted_once_unless_reprocessed(tmp_path, capsys):
+    rng = np.random.default_rng(3)
+    reference = _period(tmp_path / "reference.npz", rng, 3000)
+    day = _period(tmp_path / "day1.npz", rng, 1500)
+    copy = tmp_path / "day1-again.npz"
+    copy.write_bytes((tmp_path / "day1.npz").read_bytes())
+    state = tmp_path / "state.json"
+    args = ["--chunk-size", "500", "--state", str(state)]
+    assert main(["monitor", reference, day, *args]) == 0
+    assert main(["monitor", reference, str(copy), *args]) == 0
+    assert "already processed (same content as" in capsys.readouterr().out
+    assert _rows_in(state) == 1500
+    assert main(["monitor", reference, str(copy), *args, "--reprocess"]) == 0
+    assert _rows_in(state) == 3000
+
+
+def test_a_run_waits_for_the_lock_then_names_its_holder(tmp_path, capsys):
+    rng = np.random.default_rng(4)
+    reference = _period(tmp_path / "reference.npz", rng, 3000)
+    state = tmp_path / "state.json"
+    with exclusive_lock(f"{state}.lock", timeout=1):
+        start = time.monotonic()
+        status = main(["monitor", reference, _period(tmp_path / "day.npz", rng, 500),
+                       "--state", str(state), "--lock-timeout", "0.5"])
+        waited = time.monotonic() - start
+    err = capsys.readouterr().err
+    assert status == 2 and waited >= 0.5
+    assert f"{state}.lock is locked by process {os.getpid()}" in err
+    assert not state.exists()
+
+
+def test_late_labels_join_by_id_through_the_command_line(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    reference = _period(tmp_path / "reference.npz", rng, 3000)
+    logits = rng.normal(scale=2.0, size=(1000, K)).astype(np.float32)
+    y = logits.argmax(axis=1)
+    ids = np.array([f"tx{i}" for i in range(1000)])
+    np.savez(tmp_path / "day.npz", scores=logits, ids=ids)
+    np.savez(tmp_path / "labels.npz", ids=np.append(ids[::-1], "tx-unknown"),
+             labels=np.append(y[::-1], 0))
+    state = tmp_path / "state.json"
+    args = ["--chunk-size", "500", "--state", str(state)]
+    assert main(["monitor", reference, str(tmp_path / "day.npz"), *args]) == 0
+    assert main(["monitor", reference, str(tmp_path / "day.npz"), *args,
+                 "--late-labels", str(tmp_path / "labels.npz")]) == 0
+    out = capsys.readouterr().out
+    assert "1000 late labels joined, 1 matched no waiting row" in out
+    assert "already processed" in out
+    chunks = json.loads(state.read_text())["chunks"]
+    assert [row["n_labelled"] for row in chunks] == [500, 500]
+
+
+def test_daily_runs_recalibrate_when_the_verdict_says_so(tmp_path, capsys):
+    """Calibrated for five days, then twice too confident: a run ends in
+    "recalibrate", writes a temperature near 2, and the days after it, served
+    through that calibrator, are "ok" again."""
+    rng = np.random.default_rng(6)
+    reference = _period(tmp_path / "reference.npz", rng, 10000)
+    state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
+    for day in range(1, 13):
+        path = _period(tmp_path / f"day{day:02d}.npz", rng, 3000,
+                       sharpen=2.0 if day >= 6 else 1.0)
+        main(["monitor", reference, path, "--chunk-size", "1000", "--state", str(state),
+              "--recalibrate", "temperature", "--calibrator", str(calibrator)])
+        out = capsys.readouterr().out
+        if day < 6:
+            assert not calibrator.exists()
+    assert "Recalibrated: TemperatureScaling" not in out  # the last day needed none
+    fitted = load_calibrator(calibrator, expected_class="TemperatureScaling")
+    assert fitted.temperature_ == pytest.approx(2.0, rel=0.1)
+    table = json.loads(state.read_text())["chunks"]
+    assert max(row["calibrator"] for row in table) == 1
+    served = [row for row in table if row["calibrator"] == 1 and row["chunk"] >= 27]
+    assert served and all(row["verdict"] == "ok" for row in served)
+
+
+def test_a_retrain_verdict_writes_no_calibrator_and_says_why(tmp_path, capsys):
+    rng = np.random.default_rng(7)
+    reference = _period(tmp_path / "reference.npz", rng, 10000)
+    logits = rng.normal(scale=2.0, size=(4000, K)).astype(np.float32)
+    np.savez(tmp_path / "broken.npz", scores=logits, labels=rng.integers(K, size=4000))
+    calibrator = tmp_path / "calibrator.json"
+    main(["monitor", reference, str(tmp_path / "broken.npz"), "--chunk-size", "1000",
+          "--recalibrate", "temperature", "--calibrator", str(calibrator)])
+    out = capsys.readouterr().out
+    assert "No calibrator written: the refinement part rose" in out
+    assert not calibrator.exists()

@@ -1,0 +1,103 @@
+"""Labels joined by id, in any order and over any number of calls; repeated
+batches skipped; unmatched labels counted, never silently dropped."""
+
+import json
+
+import numpy as np
+import pytest
+
+from skcal import CalibrationMonitor
+from test_monitor import stream
+
+
+@pytest.fixture
+def monitors():
+    """A monitor given each row's label at once, and one given them later by id."""
+    rng = np.random.default_rng(20)
+    reference = stream(rng, 4000)
+    logits, y = stream(rng, 1200)
+    ids = np.array([f"req-{i:05d}" for i in rng.permutation(1200)])
+    direct = CalibrationMonitor(chunk_size=400, min_labels=50).fit(*reference)
+    direct.update(logits, y)
+    later = CalibrationMonitor(chunk_size=400, min_labels=50).fit(*reference)
+    later.update(logits, ids=ids)
+    return direct, later, ids, y
+
+
+def _numbers(monitor):
+    return [{key: row[key] for key in ("n_labelled", "nll", "accuracy", "brier")}
+            for row in monitor.to_dict()["chunks"]]
+
+
+def test_labels_by_id_shuffled_and_split_equal_labels_given_at_once(monitors):
+    direct, later, ids, y = monitors
+    order = np.random.default_rng(21).permutation(ids.shape[0])
+    for part in np.array_split(order, 5):  # five deliveries, each in its own order
+        later.add_labels(ids=ids[part], y=y[part])
+    for got, want in zip(_numbers(later), _numbers(direct)):
+        assert got["n_labelled"] == want["n_labelled"] == 400
+        # waiting rows keep float32 log-probabilities: sums agree to float32 rounding
+        for key in ("nll", "accuracy", "brier"):
+            assert got[key] == pytest.approx(want[key], rel=1e-6)
+    assert later.n_labels_unmatched_ == 0
+
+
+def test_unknown_and_already_labelled_ids_are_counted_not_dropped(monitors):
+    _, later, ids, y = monitors
+    later.add_labels(ids=ids[:10], y=y[:10])
+    later.add_labels(ids=np.concatenate([ids[5:15], ["never-seen"]]),
+                     y=np.concatenate([y[5:15], [0]]))
+    assert later.n_labels_unmatched_ == 6  # five labelled already, one unknown
+    assert "6 late labels matched no waiting row" in later.summary()
+    restored = CalibrationMonitor.from_dict(json.loads(json.dumps(later.to_dict())))
+    assert restored.n_labels_unmatched_ == 6
+
+
+def test_integer_and_text_ids_are_the_same_ids():
+    rng = np.random.default_rng(22)
+    monitor = CalibrationMonitor(chunk_size=300, min_labels=50).fit(*stream(rng, 3000))
+    logits, y = stream(rng, 300)
+    monitor.update(logits, ids=np.arange(1000, 1300))
+    monitor.add_labels(ids=[str(i) for i in range(1000, 1300)], y=y)
+    assert monitor.to_dict()["chunks"][0]["n_labelled"] == 300
+
+
+@pytest.mark.parametrize("where", ["update", "add_labels"])
+def test_a_repeated_id_in_one_batch_is_an_error_that_changes_nothing(monitors, where):
+    _, later, ids, y = monitors
+    before = json.dumps(later.to_dict())
+    with pytest.raises(ValueError, match="repeats"):
+        if where == "update":
+            logits, _ = stream(np.random.default_rng(23), 3)
+            later.update(logits, ids=["a", "b", "a"])
+        else:
+            later.add_labels(ids=[ids[0], ids[1], ids[0]], y=y[:3])
+    assert json.dumps(later.to_dict()) == before
+
+
+def test_an_id_already_waiting_is_refused(monitors):
+    _, later, ids, _ = monitors
+    logits, _ = stream(np.random.default_rng(24), 2)
+    with pytest.raises(ValueError, match="already waiting"):
+        later.update(logits, ids=[ids[3], "fresh"])
+
+
+def test_a_repeated_batch_id_is_skipped_with_a_warning():
+    rng = np.random.default_rng(25)
+    monitor = CalibrationMonitor(chunk_size=500, min_labels=50).fit(*stream(rng, 3000))
+    batch = stream(rng, 700)
+    monitor.update(*batch, batch_id="2026-12-01", batch_name="day1.npz")
+    before = json.dumps(monitor.to_dict())
+    with pytest.warns(UserWarning, match="added already .as 'day1.npz'."):
+        monitor.update(*batch, batch_id="2026-12-01")
+    assert json.dumps(monitor.to_dict()) == before
+    assert monitor.n_rows_ == 700
+
+
+def test_batch_ids_are_bounded_like_the_history():
+    rng = np.random.default_rng(26)
+    monitor = CalibrationMonitor(chunk_size=100, history=5, min_labels=50).fit(
+        *stream(rng, 3000))
+    for day in range(8):
+        monitor.update(*stream(rng, 100), batch_id=f"day{day}")
+    assert [monitor.has_batch(f"day{d}") for d in (0, 2, 3, 7)] == [None, None, "day3", "day7"]

@@ -1,0 +1,54 @@
+"""The verdict answers "would a recalibration restore the reference?", on streams
+whose truth is known: a drift a recalibration undoes gives "recalibrate", one that
+costs the model information gives "retrain"."""
+
+import numpy as np
+import pytest
+
+from skcal import CalibrationMonitor
+from test_monitor import stream
+
+DRIFTS = {
+    # the model turns over-confident: its logits doubled, its ranking the same
+    "temperature": ({"sharpen": 2.0}, "recalibrate"),
+    # the classes' frequencies move: class offsets undo it
+    "label shift": ({"prior_shift": np.array([1.5, 0.5, -0.5, -1.5])}, "recalibrate"),
+    # labels turn noisy: the model ranks worse; at 80 % the calibration part rises
+    # more than the refinement part, and the model is still broken
+    "label noise 40 %": ({"noise": 0.4}, "retrain"),
+    "label noise 80 %": ({"noise": 0.8}, "retrain"),
+    # inputs move where the model knows less: calibrated, but less informative
+    "covariate shift": ({"scale": 0.7}, "retrain"),
+}
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("kind", list(DRIFTS))
+def test_the_verdict_names_what_would_restore_the_reference(kind, seed):
+    """Ten stable chunks of 1000 rows, then fifteen drifted: every chunk in alarm
+    gets the verdict the drift calls for."""
+    drift, expected = DRIFTS[kind]
+    rng = np.random.default_rng(seed)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(*stream(rng, 10000))
+    for chunk in range(25):
+        monitor.update(*stream(rng, 1000, **(drift if chunk >= 10 else {})))
+    table = monitor.to_dict()["chunks"]
+    verdicts = [row["verdict"] for row in table[10:] if row["alarm"]]
+    assert len(verdicts) >= 10, verdicts
+    assert set(verdicts) == {expected}, verdicts
+
+
+def test_label_noise_at_80_percent_shows_both_parts_and_still_says_retrain():
+    """The case the old rule (retrain only if refinement is half the rise or more)
+    called "recalibrate": both numbers are in the table."""
+    rng = np.random.default_rng(3)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(*stream(rng, 10000))
+    for chunk in range(20):
+        monitor.update(*stream(rng, 1000, **({"noise": 0.8} if chunk >= 5 else {})))
+    last = monitor.to_dict()["chunks"][-1]
+    reference = monitor.reference_
+    calibration_rise = last["nll_calibration"] - reference["nll_calibration"]
+    refinement_rise = last["nll_refinement"] - reference["nll_refinement"]
+    assert calibration_rise > refinement_rise > 0.3
+    assert last["verdict"] == "retrain"
+    assert "recalibration would win back" in monitor.summary()
