@@ -13,7 +13,7 @@ from .comparison import CalibratorComparison, ReliabilityDisplay, compare_calibr
 from .monitoring import CalibrationMonitor, MonitorDisplay
 from .calibrators import load_calibrator, save_calibrator
 from .rows._namespaces import move_calibrator_to
-from .utils._version import __version__
+from .utils._version import __version__ as __version__
 
 
 __all__ = [

@@ -1,6 +1,10 @@
-"""Which chunk each production row belongs to: by row number, or by time period."""
+"""Which chunk each production row belongs to (by row number, or by time period),
+and the chunks' summaries with new rows or late labels added."""
 
 import numpy as np
+
+from ._state import without_cache
+from ._statistics import add_summaries, labelled_summary
 
 
 def chunk_ids(monitor, n, timestamps):
@@ -30,3 +34,41 @@ def chunk_ids(monitor, n, timestamps):
         )
     ids = times // monitor._period_ns
     return ids, ids * monitor._period_ns, (ids + 1) * monitor._period_ns, times
+
+
+def added_to_chunks(monitor, summaries, starts, ends):
+    """(complete chunks, open chunk) of ``monitor`` with a batch's ``summaries``
+    (``(chunk, rows, summary)`` in chunk order) added; new lists, the monitor's
+    own untouched."""
+    chunks, opened = list(monitor._chunks), monitor._open
+    for chunk, rows, summary in summaries:
+        if opened is not None and opened["index"] == chunk:
+            opened = {**without_cache(opened), "end": ends[rows][-1],
+                      "summary": add_summaries(opened["summary"], summary)}
+        else:
+            if opened is not None:
+                chunks.append(opened)
+            opened = {"index": int(chunk), "start": starts[rows][0], "end": ends[rows][-1],
+                      "calibrator": monitor.calibrator_version_, "summary": summary}
+        if monitor._period_ns is None and opened["summary"]["n"] >= monitor.chunk_size:
+            chunks.append(opened)
+            opened = None
+    return chunks, opened
+
+
+def labelled_later(chunks, opened, log_proba, chunk_of_row, y_index):
+    """(complete chunks, open chunk) with waiting rows (their ``log_proba`` and
+    chunks) labelled ``y_index``; new lists, the inputs untouched."""
+    chunks = list(chunks)
+    for chunk in np.unique(chunk_of_row):
+        sel = chunk_of_row == chunk
+        summary = labelled_summary(log_proba[sel], y_index[sel])
+        if opened is not None and opened["index"] == chunk:
+            opened = {**without_cache(opened),
+                      "summary": add_summaries(opened["summary"], summary)}
+            continue
+        for i, existing in enumerate(chunks):
+            if existing["index"] == chunk:
+                chunks[i] = {**without_cache(existing),
+                             "summary": add_summaries(existing["summary"], summary)}
+    return chunks, opened

@@ -5,6 +5,8 @@ import fnmatch
 
 import numpy as np
 
+from ..rows._labels import encode_labels
+
 
 def is_labelled(y, classes):
     """Rows with a label: not None, not NaN, and not -1 unless -1 is a class."""
@@ -73,3 +75,22 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None):
     times = None if timestamp is None else X[timestamp].to_numpy()
     row_ids = None if ids is None else X[ids].to_numpy()
     return values[:, 0] if len(columns) == 1 else values, labels, times, row_ids
+
+
+def labels_of(y, n, classes):
+    """(labelled mask, column index of each labelled row's class) of a batch of
+    ``n`` rows whose labels ``y`` may mark rows not labelled yet."""
+    if y is None:
+        return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.intp)
+    y = np.asarray(y)
+    if y.ndim != 1 or y.shape[0] != n:
+        raise ValueError(f"y has shape {y.shape} but the batch has {n} rows; pass one "
+                         "label (or a missing-label marker) per row.")
+    labelled = is_labelled(y, classes)
+    y_index = np.zeros(n, dtype=np.intp)
+    if labelled.any():
+        _, y_index[labelled] = encode_labels(
+            as_class_dtype(y[labelled], classes), classes.shape[0], labels=classes,
+            min_classes=1,
+        )
+    return labelled, y_index

@@ -12,8 +12,8 @@ from ..rows._labels import encode_labels
 from ..rows._score_rows import score_rows
 from ..rows._scores import SCORE_TYPES, check_score_columns
 from ..utils._warnings import warn
-from ._chunking import chunk_ids
-from ._inputs import as_class_dtype, is_labelled, period_nanoseconds, unpack
+from ._chunking import added_to_chunks, chunk_ids, labelled_later
+from ._inputs import labels_of, period_nanoseconds, unpack
 from ._pending import (
     as_ids,
     empty_pending,
@@ -22,59 +22,42 @@ from ._pending import (
     positions_of_rows,
     without,
 )
-from ._recalibration import fitted_calibrator
-from ._state import freeze, restore, state_of, without_cache
-from ._statistics import add_summaries, alarm_thresholds, batch_summaries, derived, labelled_summary
-from ._table import COLUMNS, drift_onset, evaluate_chunks, table_rows
+from ._results import MonitorResultsMixin
+from ._state import freeze
+from ._statistics import alarm_thresholds, batch_summaries, derived
+from ._table import evaluate_chunks
 
 VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
 
 
-class CalibrationMonitor(BaseEstimator):
+class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
     """Watch a deployed model's held-out NLL over time; say "recalibrate" or "retrain".
 
-    ``fit`` takes a reference period: the scores of the deployed (calibrated)
-    model and their labels. ``update`` then takes production rows in batches of
-    any size, labelled or not; they are grouped in chunks of ``chunk_size`` rows
-    (or of ``chunk_period`` of time), and each complete chunk gets a row of
-    :meth:`to_frame`: accuracy, NLL with its standard error, Brier, ECE, the
-    split of the NLL into a calibration part (what a recalibration fitted on the
-    chunk would remove) and a refinement part, the label-free ``expected_nll``
-    (the NLL the model would have if it were calibrated: the mean entropy of its
-    predictions), an alarm and a verdict.
+    ``fit`` takes a reference period: the deployed model's scores and labels.
+    ``update`` takes production rows in batches of any size, labelled or not,
+    grouped in chunks of ``chunk_size`` rows (or ``chunk_period`` of time); each
+    complete chunk gets a row of :meth:`to_frame`: accuracy, NLL and its
+    standard error, Brier, ECE, the NLL's calibration part (what a
+    recalibration fitted on the chunk would win back) and refinement part, the
+    label-free ``expected_nll``, an alarm and a verdict.
 
-    **Alarms.** Each chunk's NLL is standardised against the reference,
-    ``z = (nll - nll_ref) / (sd_ref / sqrt(n_labelled))``, and fed to a CUSUM
-    ``S = max(0, S + z - drift)`` that detects a sustained increase; a chunk
-    also alarms on its own when ``z`` is extreme. Both thresholds are set at
-    ``fit`` by simulating streams from the reference itself (chunks resampled
-    from its per-row NLL, which keeps heavy tails, against a resampled
-    reference mean, which keeps the reference's own sampling error), each at
-    ``alpha / 2``: on a stream without drift, the probability of any alarm over
-    ``horizon`` chunks is at most ``alpha``.
+    **Alarms.** A CUSUM of each chunk's NLL standardised against the reference,
+    and a single-chunk test; their thresholds are simulated at ``fit`` from the
+    reference itself (heavy tails kept) so that any false alarm over
+    ``horizon`` chunks has probability at most ``alpha``.
 
-    **Verdict.** It answers "would a recalibration restore the reference?". A
-    chunk in alarm is "retrain" when its refinement part (the NLL the best
-    recalibration fitted on it would leave) is above the reference's beyond its
-    standard error: no recalibration brings that model back. Otherwise the rise
-    lies in the calibration part: "recalibrate". The table gives both parts, so
-    what a recalibration would win back shows under "retrain" too. The
-    recalibration is a temperature with class offsets, so label shift is a
-    calibration problem. A chunk with fewer than ``min_labels`` labels is
-    "too few labels" (until its labels arrive through :meth:`add_labels`).
-    :meth:`recalibrate` fits a calibrator on production rows; from then on
-    ``update`` applies it to the raw scores before monitoring, the table's
-    ``calibrator`` column counts the calibrators installed, and the CUSUM
-    restarts at the first chunk a new calibrator scored.
+    **Verdict.** "Would a recalibration restore the reference?" A chunk in
+    alarm whose refinement part is above the reference's beyond its standard
+    error is "retrain"; otherwise "recalibrate". :meth:`recalibrate` installs a
+    calibrator that ``update`` applies to the raw scores from then on (the
+    CUSUM restarts at the first chunk it scores).
 
-    **State.** Only additive per-chunk summaries are kept (of at most
-    ``history`` chunks), the open chunk's summary, and the log-probabilities of
-    at most ``max_pending`` rows waiting for a label: memory does not grow with
-    the rows seen. ``update`` is atomic: a bad batch raises and changes
-    nothing; a batch whose ``batch_id`` was added before is skipped, with a
-    warning (the ids of the last ``history`` batches are kept). Labels that
-    arrive later are joined by row number or by id. :meth:`to_dict` / :meth:`from_dict` (JSON-safe) and pickling
-    round-trip the state exactly, in the middle of a chunk too.
+    **State.** Additive per-chunk summaries of at most ``history`` chunks, and
+    at most ``max_pending`` rows waiting for a label (joined later by row
+    number or id): memory does not grow with the rows seen. A bad batch
+    changes nothing; a repeated ``batch_id`` is skipped. :meth:`to_dict` /
+    :meth:`from_dict` (JSON-safe) and pickling round-trip the state exactly.
+    The user guide's monitoring page says more.
 
     Parameters
     ----------
@@ -317,23 +300,12 @@ class CalibrationMonitor(BaseEstimator):
     def _update(self, scores, y, timestamps, ids):
         log_proba = self._log_proba(scores)
         n = log_proba.shape[0]
-        labelled, y_index = self._labels(y, n)
+        labelled, y_index = labels_of(y, n, self.classes_)
         ids = as_ids(ids, n)
         chunk_of_row, starts, ends, times = chunk_ids(self, n, timestamps)
         # everything below builds new state; nothing is assigned until the end
-        chunks, opened = list(self._chunks), self._open
-        for chunk, rows, summary in batch_summaries(log_proba, y_index, labelled, chunk_of_row):
-            if opened is not None and opened["index"] == chunk:
-                opened = {**without_cache(opened), "end": ends[rows][-1],
-                          "summary": add_summaries(opened["summary"], summary)}
-            else:
-                if opened is not None:
-                    chunks.append(opened)
-                opened = {"index": int(chunk), "start": starts[rows][0], "end": ends[rows][-1],
-                          "calibrator": self.calibrator_version_, "summary": summary}
-            if self._period_ns is None and opened["summary"]["n"] >= self.chunk_size:
-                chunks.append(opened)
-                opened = None
+        chunks, opened = added_to_chunks(
+            self, batch_summaries(log_proba, y_index, labelled, chunk_of_row), starts, ends)
         row_numbers = self.n_rows_ + np.arange(n)
         waiting = ~labelled
         pending = pending_after(self._pending, row_numbers[waiting], ids[waiting],
@@ -380,7 +352,7 @@ class CalibrationMonitor(BaseEstimator):
         if given.shape[0] != y.shape[0]:
             name = "rows" if ids is None else "ids"
             raise ValueError(f"{name} has {given.shape[0]} entries but y has {y.shape[0]}.")
-        labelled, y_index = self._labels(y, y.shape[0])
+        labelled, y_index = labels_of(y, y.shape[0], self.classes_)
         if not labelled.all():
             raise ValueError("y has missing labels; pass the labels that arrived.")
         unmatched = 0
@@ -389,31 +361,14 @@ class CalibrationMonitor(BaseEstimator):
         else:
             take, matched = positions_of_ids(self._pending, as_ids(ids, y.shape[0]))
             y_index, unmatched = y_index[matched], int((~matched).sum())
-        chunks, opened = self._with_labels(take, y_index)
+        chunks, opened = labelled_later(self._chunks, self._open, self._pending.log_proba[take],
+                                        self._pending.chunks[take], y_index)
         pending = without(self._pending, take)
         chunks = freeze(chunks, pending.chunks, self.classes_.shape[0])
         table = evaluate_chunks(self, chunks, self._cusum_before)
         self._chunks, self._open, self._table, self._pending = chunks, opened, table, pending
         self.n_labels_unmatched_ += unmatched
         return self
-
-    def _with_labels(self, take, y_index):
-        """The chunks with the waiting rows at ``take`` labelled ``y_index``."""
-        log_proba = self._pending.log_proba[take]
-        chunk_of_row = self._pending.chunks[take]
-        chunks, opened = list(self._chunks), self._open
-        for chunk in np.unique(chunk_of_row):
-            sel = chunk_of_row == chunk
-            summary = labelled_summary(log_proba[sel], y_index[sel])
-            if opened is not None and opened["index"] == chunk:
-                opened = {**without_cache(opened),
-                          "summary": add_summaries(opened["summary"], summary)}
-                continue
-            for i, existing in enumerate(chunks):
-                if existing["index"] == chunk:
-                    chunks[i] = {**without_cache(existing),
-                                 "summary": add_summaries(existing["summary"], summary)}
-        return chunks, opened
 
     # ------------------------------------------------------------ internals
     def _log_proba(self, scores):
@@ -425,23 +380,6 @@ class CalibrationMonitor(BaseEstimator):
             return self.calibrator_.predict_log_proba(scores)
         return log_softmax(logits.read(), axis=1)
 
-    def _labels(self, y, n):
-        """(labelled mask, column index of each labelled row's class)."""
-        if y is None:
-            return np.zeros(n, dtype=bool), np.zeros(n, dtype=np.intp)
-        y = np.asarray(y)
-        if y.ndim != 1 or y.shape[0] != n:
-            raise ValueError(f"y has shape {y.shape} but the batch has {n} rows; pass one "
-                             "label (or a missing-label marker) per row.")
-        labelled = is_labelled(y, self.classes_)
-        y_index = np.zeros(n, dtype=np.intp)
-        if labelled.any():
-            _, y_index[labelled] = encode_labels(
-                as_class_dtype(y[labelled], self.classes_), self.classes_.shape[0],
-                labels=self.classes_, min_classes=1,
-            )
-        return labelled, y_index
-
     def _trim(self, chunks):
         """Keep the last ``history`` chunks; fold the CUSUM of the ones dropped."""
         excess = len(chunks) - self.history
@@ -449,149 +387,3 @@ class CalibrationMonitor(BaseEstimator):
             return chunks, self._cusum_before
         table = evaluate_chunks(self, chunks[:excess], self._cusum_before)
         return chunks[excess:], table[-1]["cusum"]
-
-    # -------------------------------------------------------- recalibration
-    def recalibrate(self, calibrator, scores=None, y=None, *, sample_weight=None):
-        """Install a calibrator: from the next ``update`` on, the raw scores pass
-        through it before they are monitored.
-
-        Parameters
-        ----------
-        calibrator : str or calibrator
-            A method name (``'temperature'``, ``'VectorScaling'``, ...) or an
-            unfitted calibrator, fitted here on ``scores`` and ``y``; or a
-            calibrator already fitted on raw scores (then give no scores).
-
-        scores : array-like of shape (n_rows, n_classes) or (n_rows,), default=None
-            Raw production scores, labelled, from the drift on (see
-            :meth:`drift_onset` and :meth:`chunk_of`); at least
-            ``min_labels`` rows.
-
-        y : array-like of shape (n_rows,), default=None
-            Their labels.
-
-        sample_weight : array-like of shape (n_rows,), default=None
-            Weights of the fit.
-
-        Returns
-        -------
-        calibrator : fitted calibrator
-            Also :attr:`calibrator_`; the table's ``calibrator`` column counts
-            up, and the CUSUM restarts at the first chunk the new one scores.
-        """
-        check_is_fitted(self, "reference_")
-        fitted = fitted_calibrator(calibrator, scores, y, sample_weight,
-                                   classes=self.classes_, n_features=self.n_features_in_,
-                                   score_type=self.score_type_, min_labels=self.min_labels)
-        self.calibrator_, self.calibrator_version_ = fitted, self.calibrator_version_ + 1
-        return fitted
-
-    def drift_onset(self):
-        """The first chunk of the CUSUM's current rise, where the drift the latest
-        chunk shows began (None when the CUSUM is at 0): the chunks from it on
-        hold the rows to recalibrate on."""
-        check_is_fitted(self, "reference_")
-        return drift_onset(self._table)
-
-    def chunk_of(self, rows=None, timestamps=None):
-        """The chunk index of rows, by their numbers (``rows``) or, with
-        ``chunk_period``, their ``timestamps``."""
-        check_is_fitted(self, "reference_")
-        if self._period_ns is None:
-            return np.asarray(rows, dtype=np.int64) // self.chunk_size
-        times = np.asarray(timestamps).astype("datetime64[ns]").astype(np.int64)
-        return times // self._period_ns
-
-    def has_batch(self, batch_id):
-        """The name a batch of this id was added under (among the last ``history``
-        batches), or None."""
-        check_is_fitted(self, "reference_")
-        return {str(b[0]): b[1] for b in self._batches}.get(str(batch_id))
-
-    @property
-    def n_pending_dropped_(self):
-        """Rows that left the window of ``max_pending`` before their labels came."""
-        return self._pending.n_dropped
-
-    # -------------------------------------------------------------- results
-    def to_frame(self):
-        """One row per complete chunk, as a pandas DataFrame.
-
-        Columns: ``chunk``, ``start``, ``end`` (row numbers, or timestamps with
-        ``chunk_period``), ``n``, ``n_labelled``, ``accuracy``, ``nll``,
-        ``nll_se``, ``brier``, ``ece``, ``nll_calibration``,
-        ``nll_refinement``, ``expected_nll``, ``z``, ``cusum``, ``threshold``,
-        ``alarm``, ``verdict``.
-
-        Returns
-        -------
-        frame : pandas.DataFrame
-        """
-        try:
-            import pandas as pd
-        except ImportError as exc:
-            raise ImportError(
-                "to_frame needs pandas, an optional dependency: pip install pandas; "
-                "to_dict() gives the same table without it."
-            ) from exc
-        frame = pd.DataFrame(table_rows(self), columns=list(COLUMNS))
-        if self._period_ns is not None:
-            for column in ("start", "end"):
-                frame[column] = pd.to_datetime(frame[column], unit="ns")
-        return frame
-
-    def summary(self):
-        """One line: the latest complete chunk's verdict, and how many chunks alarm."""
-        check_is_fitted(self, "reference_")
-        if not self._table:
-            return "No complete chunk yet."
-        last = self._table[-1]
-        alarms = sum(row["alarm"] for row in self._table)
-        line = (f"Latest chunk {last['chunk']}: {last['verdict']} (NLL {last['nll']:.4f} against "
-                f"{self.reference_['nll']:.4f} in the reference; recalibration would win back "
-                f"{last['nll_calibration']:.4f}); {alarms} of {len(self._table)} chunks in "
-                "alarm.")
-        if self.n_labels_unmatched_:
-            line += (f" {self.n_labels_unmatched_} late labels matched no waiting row "
-                     "(unknown ids, labelled already, or beyond max_pending).")
-        if self._pending.n_dropped:
-            line += (f" {self._pending.n_dropped} rows left the window of max_pending "
-                     "before their labels came.")
-        return line
-
-    def plot(self, *, ax=None):
-        """Draw NLL per chunk with the reference band, alarms and the split.
-
-        Returns
-        -------
-        display : MonitorDisplay
-        """
-        from ._display import MonitorDisplay
-
-        return MonitorDisplay.from_monitor(self, ax=ax)
-
-    def to_dict(self):
-        """The whole state as JSON-safe Python values (:meth:`from_dict` restores it).
-
-        Returns
-        -------
-        state : dict
-            ``params``, ``reference``, thresholds, the chunk ``table`` (as
-            ``chunks``), and the internal summaries.
-        """
-        check_is_fitted(self, "reference_")
-        return state_of(self)
-
-    @classmethod
-    def from_dict(cls, state):
-        """A monitor with the state of :meth:`to_dict`, ready to go on.
-
-        Parameters
-        ----------
-        state : dict
-
-        Returns
-        -------
-        monitor : CalibrationMonitor
-        """
-        return restore(cls, state)

@@ -1,0 +1,157 @@
+"""What a fitted monitor reports and does about it: its table, a one-line
+summary, the plot, the saved state, and the recalibration."""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._recalibration import fitted_calibrator
+from ._state import restore, state_of
+from ._table import COLUMNS, drift_onset, table_rows
+
+
+class MonitorResultsMixin:
+    """The reporting and recalibrating half of :class:`~skcal.CalibrationMonitor`
+    (which see)."""
+
+    def recalibrate(self, calibrator, scores=None, y=None, *, sample_weight=None):
+        """Install a calibrator: from the next ``update`` on, the raw scores pass
+        through it before they are monitored.
+
+        Parameters
+        ----------
+        calibrator : str or calibrator
+            A method name (``'temperature'``, ``'VectorScaling'``, ...) or an
+            unfitted calibrator, fitted here on ``scores`` and ``y``; or a
+            calibrator already fitted on raw scores (then give no scores).
+
+        scores : array-like of shape (n_rows, n_classes) or (n_rows,), default=None
+            Raw production scores, labelled, from the drift on (see
+            :meth:`drift_onset` and :meth:`chunk_of`); at least
+            ``min_labels`` rows.
+
+        y : array-like of shape (n_rows,), default=None
+            Their labels.
+
+        sample_weight : array-like of shape (n_rows,), default=None
+            Weights of the fit.
+
+        Returns
+        -------
+        calibrator : fitted calibrator
+            Also :attr:`calibrator_`; the table's ``calibrator`` column counts
+            up, and the CUSUM restarts at the first chunk the new one scores.
+        """
+        check_is_fitted(self, "reference_")
+        fitted = fitted_calibrator(calibrator, scores, y, sample_weight,
+                                   classes=self.classes_, n_features=self.n_features_in_,
+                                   score_type=self.score_type_, min_labels=self.min_labels)
+        self.calibrator_, self.calibrator_version_ = fitted, self.calibrator_version_ + 1
+        return fitted
+    def drift_onset(self):
+        """The first chunk of the CUSUM's current rise, where the drift the latest
+        chunk shows began (None when the CUSUM is at 0): the chunks from it on
+        hold the rows to recalibrate on."""
+        check_is_fitted(self, "reference_")
+        return drift_onset(self._table)
+
+    def chunk_of(self, rows=None, timestamps=None):
+        """The chunk index of rows, by their numbers (``rows``) or, with
+        ``chunk_period``, their ``timestamps``."""
+        check_is_fitted(self, "reference_")
+        if self._period_ns is None:
+            return np.asarray(rows, dtype=np.int64) // self.chunk_size
+        times = np.asarray(timestamps).astype("datetime64[ns]").astype(np.int64)
+        return times // self._period_ns
+
+    def has_batch(self, batch_id):
+        """The name a batch of this id was added under (among the last ``history``
+        batches), or None."""
+        check_is_fitted(self, "reference_")
+        return {str(b[0]): b[1] for b in self._batches}.get(str(batch_id))
+
+    @property
+    def n_pending_dropped_(self):
+        """Rows that left the window of ``max_pending`` before their labels came."""
+        return self._pending.n_dropped
+
+    def to_frame(self):
+        """One row per complete chunk, as a pandas DataFrame.
+
+        Columns: ``chunk``, ``start``, ``end`` (row numbers, or timestamps with
+        ``chunk_period``), ``n``, ``n_labelled``, ``accuracy``, ``nll``,
+        ``nll_se``, ``brier``, ``ece``, ``nll_calibration``,
+        ``nll_refinement``, ``expected_nll``, ``z``, ``cusum``, ``threshold``,
+        ``alarm``, ``verdict``.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError(
+                "to_frame needs pandas, an optional dependency: pip install pandas; "
+                "to_dict() gives the same table without it."
+            ) from exc
+        frame = pd.DataFrame(table_rows(self), columns=list(COLUMNS))
+        if self._period_ns is not None:
+            for column in ("start", "end"):
+                frame[column] = pd.to_datetime(frame[column], unit="ns")
+        return frame
+
+    def summary(self):
+        """One line: the latest complete chunk's verdict, and how many chunks alarm."""
+        check_is_fitted(self, "reference_")
+        if not self._table:
+            return "No complete chunk yet."
+        last = self._table[-1]
+        alarms = sum(row["alarm"] for row in self._table)
+        line = (f"Latest chunk {last['chunk']}: {last['verdict']} (NLL {last['nll']:.4f} against "
+                f"{self.reference_['nll']:.4f} in the reference; recalibration would win back "
+                f"{last['nll_calibration']:.4f}); {alarms} of {len(self._table)} chunks in "
+                "alarm.")
+        if self.n_labels_unmatched_:
+            line += (f" {self.n_labels_unmatched_} late labels matched no waiting row "
+                     "(unknown ids, labelled already, or beyond max_pending).")
+        if self._pending.n_dropped:
+            line += (f" {self._pending.n_dropped} rows left the window of max_pending "
+                     "before their labels came.")
+        return line
+
+    def plot(self, *, ax=None):
+        """Draw NLL per chunk with the reference band, alarms and the split.
+
+        Returns
+        -------
+        display : MonitorDisplay
+        """
+        from ._display import MonitorDisplay
+
+        return MonitorDisplay.from_monitor(self, ax=ax)
+
+    def to_dict(self):
+        """The whole state as JSON-safe Python values (:meth:`from_dict` restores it).
+
+        Returns
+        -------
+        state : dict
+            ``params``, ``reference``, thresholds, the chunk ``table`` (as
+            ``chunks``), and the internal summaries.
+        """
+        check_is_fitted(self, "reference_")
+        return state_of(self)
+
+    @classmethod
+    def from_dict(cls, state):
+        """A monitor with the state of :meth:`to_dict`, ready to go on.
+
+        Parameters
+        ----------
+        state : dict
+
+        Returns
+        -------
+        monitor : CalibrationMonitor
+        """
+        return restore(cls, state)
