@@ -85,6 +85,23 @@ def load_calibrator(path, *, expected_class=None):
         For a file that is not a saved calibrator, of a format version this
         skcal does not read, of an unknown class, or of another class than
         ``expected_class``.
+
+    See Also
+    --------
+    save_calibrator : Write one.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile, os
+    >>> from skcal import PlattScaling, load_calibrator, save_calibrator
+    >>> rng = np.random.default_rng(1)
+    >>> scores = rng.normal(scale=4.0, size=400)
+    >>> y = (scores / 2 + rng.logistic(size=400) > 0).astype(int)
+    >>> path = os.path.join(tempfile.mkdtemp(), "platt.json")
+    >>> save_calibrator(PlattScaling().fit(scores, y), path)
+    >>> loaded = load_calibrator(path, expected_class="PlattScaling")
+    >>> round(float(loaded.coef_[0]), 2) > 0
+    True
     """
     try:
         with open(path) as source:

@@ -6,7 +6,7 @@ import numpy as np
 from ..calibrators._persistence import calibrator_from_dict, calibrator_to_dict
 from ._inputs import period_nanoseconds
 from ._pending import Pending
-from ._statistics import derived, empty_summary
+from ._statistics import derive_missing, empty_summary
 from ._table import evaluate_chunks, table_rows
 
 
@@ -68,10 +68,11 @@ def freeze(chunks, pending_chunks, n_classes):
     """Complete chunks with no row waiting for a label keep their table numbers only
     (a few floats instead of the recalibration sums)."""
     waiting = set(np.asarray(pending_chunks).tolist())
+    derive_missing(chunks, n_classes)
     frozen = []
     for chunk in chunks:
         if "summary" in chunk and chunk["index"] not in waiting:
-            numbers = chunk.get("derived") or derived(chunk["summary"], n_classes)
+            numbers = chunk["derived"]
             chunk = {**{key: chunk[key] for key in chunk if key != "summary"},
                      "derived": numbers}
         frozen.append(chunk)

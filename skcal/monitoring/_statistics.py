@@ -83,27 +83,34 @@ def labelled_summaries(log_proba, y_index, groups):
     rows = np.arange(n)
     starts = np.array([g.start for g in groups])
     filled = np.array([g.stop > g.start for g in groups])
+    ones = np.ones(k, dtype=dtype)  # row sums as matrix-vector products (3x faster)
     z = np.maximum(log_proba, dtype.type(np.log(probability_floor(dtype))))
     p = np.exp(z)
     z_true = z[rows, y_index]
+    p_true = p[rows, y_index]
     top = p.argmax(axis=1)
     confidence = p[rows, top]
     correct = top == y_index
-    columns = [-z_true, np.square(z_true, dtype=np.float64), correct,
-               np.einsum("ij,ij->i", p, p) - 2 * p[rows, y_index] + 1]
     offsets = n_recalibration_parameters(k) > 1
+    # the per-row numbers summed per group, one column each, in float64
+    columns = np.empty((n, 4 + 3 * BETA_GRID.shape[0]))
+    columns[:, 0] = -z_true
+    np.square(columns[:, 0], out=columns[:, 1])
+    columns[:, 2] = correct
+    columns[:, 3] = np.einsum("ij,ij->i", p, p) - 2 * p_true + 1
     z_square = z * z
     per_beta = []
-    for beta in BETA_GRID:
+    for j, beta in enumerate(BETA_GRID):
         q = np.sqrt(p) if beta == 0.5 else p if beta == 1.0 else p * p
-        total = q.sum(axis=1)
+        total = q @ ones
         q = q / total[:, None]  # softmax(beta * z)
         mean_z = np.einsum("ij,ij->i", q, z)
         grad_beta = mean_z - z_true
-        columns += [np.log(total) - dtype.type(beta) * z_true, grad_beta,
-                    np.einsum("ij,ij->i", q, z_square) - mean_z * mean_z]
+        columns[:, 4 + 3 * j] = np.log(total) - dtype.type(beta) * z_true
+        columns[:, 5 + 3 * j] = grad_beta
+        columns[:, 6 + 3 * j] = np.einsum("ij,ij->i", q, z_square) - mean_z * mean_z
         per_beta.append((q, grad_beta, mean_z))
-    sums = _group_sums(np.column_stack(columns), starts, filled)
+    sums = _group_sums(columns, starts, filled)
     bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
     group_of_row = np.repeat(np.arange(len(groups)), [g.stop - g.start for g in groups])
     cells = group_of_row * ECE_BINS + bins
@@ -117,21 +124,20 @@ def labelled_summaries(log_proba, y_index, groups):
                        correct=float(n_correct), brier=float(brier),
                        bin_count=bin_count[i].astype(np.float64),
                        bin_confidence=bin_confidence[i], bin_correct=bin_correct[i])
+    at_true = rows[y_index < k - 1]
     for j, (q, grad_beta, mean_z) in enumerate(per_beta):
         loss, grad, curvature = (sums[:, 4 + 3 * j + c] for c in range(3))
+        grads = np.empty((n, 1 + (k - 1 if offsets else 0)), dtype=dtype)
+        grads[:, 0] = grad_beta
         if offsets:
-            residual = q[:, :-1].astype(np.float64)
-            at_true = y_index < k - 1
-            residual[rows[at_true], y_index[at_true]] -= 1.0
-            grads = np.column_stack([grad_beta, residual])
+            grads[:, 1:] = q[:, :-1]
+            grads[at_true, 1 + y_index[at_true]] -= 1
             cross = q[:, :-1] * (z[:, :-1] - mean_z[:, None])
-            stacked = _group_sums(np.column_stack([cross, q[:, :-1]]), starts, filled)
-        else:
-            grads = grad_beta[:, None].astype(np.float64)
+            stacked = _group_sums(np.concatenate([cross, q[:, :-1]], axis=1), starts, filled)
         for i, (summary, group) in enumerate(zip(summaries, groups)):
             g = grads[group]
             summary["loss"][j] = loss[i]
-            summary["grad"][j] = g.sum(axis=0)
+            summary["grad"][j] = g.sum(axis=0, dtype=np.float64)
             summary["grad_outer"][j] = g.T @ g
             hessian = summary["hessian"][j]
             hessian[0, 0] = curvature[i]
@@ -139,7 +145,7 @@ def labelled_summaries(log_proba, y_index, groups):
                 c, mass = stacked[i, : k - 1], stacked[i, k - 1:]
                 hessian[0, 1:] = c
                 hessian[1:, 0] = c
-                block = q[group, :-1].astype(np.float64)
+                block = q[group, :-1]
                 hessian[1:, 1:] = np.diag(mass) - block.T @ block
     return summaries
 
@@ -154,8 +160,9 @@ def _group_sums(values, starts, filled):
     return sums
 
 
-def derived(summary, n_classes):
-    """The chunk table's numbers from a summary (NaN where there are no labels)."""
+def derived(summary, n_classes, calibration=None):
+    """The chunk table's numbers from a summary (NaN where there are no labels);
+    ``calibration`` is its :func:`recalibration_gain`, if computed already."""
     n = summary["n_labelled"]
     out = {
         "n": summary["n"],
@@ -170,17 +177,27 @@ def derived(summary, n_classes):
     variance = max(summary["nll_sq"] / n - mean * mean, 0.0) * n / max(n - 1, 1)
     filled = summary["bin_count"] > 0
     gaps = np.abs(summary["bin_correct"][filled] - summary["bin_confidence"][filled])
-    calibration = recalibration_gain(summary)
+    if calibration is None:
+        calibration = recalibration_gain(summary)
     out.update(
         accuracy=summary["correct"] / n,
         nll=mean,
         nll_se=float(np.sqrt(variance / n)),
         brier=summary["brier"] / n / (2.0 if n_classes == 2 else 1.0),
         ece=float(gaps.sum() / n),
-        nll_calibration=calibration,
-        nll_refinement=mean - calibration,
+        nll_calibration=float(calibration),
+        nll_refinement=float(mean - calibration),
     )
     return out
+
+
+def derive_missing(chunks, n_classes):
+    """Give every chunk that has a summary but no table numbers its numbers, the
+    recalibration gains of all of them in one batched computation."""
+    missing = [chunk for chunk in chunks if chunk.get("derived") is None]
+    gains = recalibration_gains([chunk["summary"] for chunk in missing])
+    for chunk, gain in zip(missing, gains):
+        chunk["derived"] = derived(chunk["summary"], n_classes, gain)
 
 
 def recalibration_gain(summary):
@@ -195,17 +212,40 @@ def recalibration_gain(summary):
     miscalibration (``V`` the covariance of the per-row gradients), which is
     subtracted. Can be slightly negative.
     """
-    n = summary["n_labelled"]
-    if n < 2:
-        return np.nan
-    losses = summary["loss"] / n
-    best = int(np.argmin(losses))
-    g = summary["grad"][best] / n
-    hessian = summary["hessian"][best] / n
-    covariance = summary["grad_outer"][best] / n - np.outer(g, g)
-    inverse = np.linalg.pinv(hessian, hermitian=True)
-    in_sample = losses[_IDENTITY] - losses[best] + 0.5 * g @ inverse @ g
-    return float(in_sample - 0.5 * np.trace(inverse @ covariance) / n)
+    (gain,) = recalibration_gains([summary])
+    return gain
+
+
+def recalibration_gains(summaries):
+    """:func:`recalibration_gain` of several summaries, their small linear algebra
+    done in one batched call (a chunk's 10 x 10 pseudo-inverse costs more in
+    Python overhead than in arithmetic)."""
+    gains = np.full(len(summaries), np.nan)
+    tested = [i for i, s in enumerate(summaries) if s["n_labelled"] >= 2]
+    if not tested:
+        return gains
+    n = np.array([summaries[i]["n_labelled"] for i in tested], dtype=np.float64)
+    losses = np.array([summaries[i]["loss"] for i in tested]) / n[:, None]
+    best = np.argmin(losses, axis=1)
+    pick = np.arange(len(tested))
+    g = np.array([summaries[i]["grad"][b] for i, b in zip(tested, best)]) / n[:, None]
+    hessian = np.array([summaries[i]["hessian"][b] for i, b in zip(tested, best)]) / n[:, None, None]
+    outer = np.array([summaries[i]["grad_outer"][b] for i, b in zip(tested, best)]) / n[:, None, None]
+    covariance = outer - g[:, :, None] * g[:, None, :]
+    inverse = _pseudo_inverses(hessian)
+    newton = 0.5 * np.einsum("ci,cij,cj->c", g, inverse, g)
+    optimism = 0.5 * np.einsum("cij,cji->c", inverse, covariance) / n
+    gains[tested] = losses[pick, _IDENTITY] - losses[pick, best] + newton - optimism
+    return gains
+
+
+def _pseudo_inverses(matrices):
+    """Moore-Penrose inverses of symmetric matrices (as ``numpy.linalg.pinv`` with
+    ``hermitian=True``: eigenvalues below 1e-15 of the largest count as 0)."""
+    w, v = np.linalg.eigh(matrices)
+    cutoff = 1e-15 * np.abs(w).max(axis=-1, keepdims=True)
+    inverse_w = np.divide(1.0, w, out=np.zeros_like(w), where=np.abs(w) > cutoff)
+    return (v * inverse_w[..., None, :]) @ np.swapaxes(v, -1, -2)
 
 
 def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, n_streams=1000,

@@ -4,7 +4,7 @@ reference, the CUSUM and single-chunk alarms, and the verdict."""
 import numpy as np
 from scipy.special import ndtri
 
-from ._statistics import derived
+from ._statistics import derive_missing
 
 COLUMNS = ("chunk", "start", "end", "n", "n_labelled", "accuracy", "nll", "nll_se", "brier",
            "ece", "nll_calibration", "nll_refinement", "expected_nll", "z", "cusum",
@@ -21,6 +21,7 @@ def evaluate_chunks(monitor, chunks, cusum):
     changed and those after them.
     """
     reference = monitor.reference_
+    derive_missing(chunks, monitor.classes_.shape[0])
     table = []
     previous_version = None
     for chunk in chunks:
@@ -33,8 +34,6 @@ def evaluate_chunks(monitor, chunks, cusum):
             table.append(cached)
             cusum = cached["cusum"]
             continue
-        if chunk.get("derived") is None:  # replaced dicts lose it when their sums change
-            chunk["derived"] = derived(chunk["summary"], monitor.classes_.shape[0])
         row = {"chunk": chunk["index"], "start": chunk["start"], "end": chunk["end"],
                **chunk["derived"], "calibrator": version}
         chunk["cusum_in"] = cusum
