@@ -310,9 +310,11 @@ class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
         waiting = ~labelled
         pending = pending_after(self._pending, row_numbers[waiting], ids[waiting],
                                 chunk_of_row[waiting], log_proba[waiting], self.max_pending)
+        # a batch only appends complete chunks: those evaluated before keep their rows
+        evaluated = len(self._chunks) - max(0, len(chunks) - self.history)
         chunks, cusum_before = self._trim(chunks)
         chunks = freeze(chunks, pending.chunks, self.classes_.shape[0])
-        table = evaluate_chunks(self, chunks, cusum_before)
+        table = evaluate_chunks(self, chunks, cusum_before, unchanged=max(0, evaluated))
         # commit
         self._chunks, self._open, self._cusum_before, self._table = (
             chunks, opened, cusum_before, table)

@@ -92,24 +92,36 @@ def labelled_summaries(log_proba, y_index, groups):
     confidence = p[rows, top]
     correct = top == y_index
     offsets = n_recalibration_parameters(k) > 1
+    n_betas = BETA_GRID.shape[0]
     # the per-row numbers summed per group, one column each, in float64
-    columns = np.empty((n, 4 + 3 * BETA_GRID.shape[0]))
+    columns = np.empty((n, 4 + 4 * n_betas))
     columns[:, 0] = -z_true
     np.square(columns[:, 0], out=columns[:, 1])
     columns[:, 2] = correct
     columns[:, 3] = np.einsum("ij,ij->i", p, p) - 2 * p_true + 1
-    z_square = z * z
+    if offsets:
+        one_hot = np.zeros((n, k))
+        one_hot[rows, y_index] = 1.0
+        counts = _group_grams(np.ones((n, 1)), one_hot, groups)[:, 0]  # (groups, k)
     per_beta = []
     for j, beta in enumerate(BETA_GRID):
-        q = np.sqrt(p) if beta == 0.5 else p if beta == 1.0 else p * p
-        total = q @ ones
-        q = q / total[:, None]  # softmax(beta * z)
-        mean_z = np.einsum("ij,ij->i", q, z)
+        if beta == 1.0:  # p is normalised already
+            q, log_total = p, np.zeros(n, dtype=dtype)
+        else:
+            q = np.sqrt(p) if beta == 0.5 else p * p
+            total = q @ ones
+            q /= total[:, None]  # softmax(beta * z)
+            log_total = np.log(total)
+        qz = q * z
+        mean_z = qz @ ones
         grad_beta = mean_z - z_true
-        columns[:, 4 + 3 * j] = np.log(total) - dtype.type(beta) * z_true
-        columns[:, 5 + 3 * j] = grad_beta
-        columns[:, 6 + 3 * j] = np.einsum("ij,ij->i", q, z_square) - mean_z * mean_z
-        per_beta.append((q, grad_beta, mean_z))
+        base = 4 + 4 * j
+        columns[:, base] = log_total - dtype.type(beta) * z_true
+        columns[:, base + 1] = grad_beta
+        np.square(columns[:, base + 1], out=columns[:, base + 2])
+        columns[:, base + 3] = np.einsum("ij,ij->i", qz, z) - mean_z * mean_z
+        per_beta.append(_offset_terms(_offset_sums(q, qz, columns[:, base + 1], groups,
+                                                   one_hot), counts) if offsets else None)
     sums = _group_sums(columns, starts, filled)
     bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
     group_of_row = np.repeat(np.arange(len(groups)), [g.stop - g.start for g in groups])
@@ -124,30 +136,60 @@ def labelled_summaries(log_proba, y_index, groups):
                        correct=float(n_correct), brier=float(brier),
                        bin_count=bin_count[i].astype(np.float64),
                        bin_confidence=bin_confidence[i], bin_correct=bin_correct[i])
-    at_true = rows[y_index < k - 1]
-    for j, (q, grad_beta, mean_z) in enumerate(per_beta):
-        loss, grad, curvature = (sums[:, 4 + 3 * j + c] for c in range(3))
-        grads = np.empty((n, 1 + (k - 1 if offsets else 0)), dtype=dtype)
-        grads[:, 0] = grad_beta
-        if offsets:
-            grads[:, 1:] = q[:, :-1]
-            grads[at_true, 1 + y_index[at_true]] -= 1
-            cross = q[:, :-1] * (z[:, :-1] - mean_z[:, None])
-            stacked = _group_sums(np.concatenate([cross, q[:, :-1]], axis=1), starts, filled)
-        for i, (summary, group) in enumerate(zip(summaries, groups)):
-            g = grads[group]
-            summary["loss"][j] = loss[i]
-            summary["grad"][j] = g.sum(axis=0, dtype=np.float64)
-            summary["grad_outer"][j] = g.T @ g
-            hessian = summary["hessian"][j]
-            hessian[0, 0] = curvature[i]
+        for j, terms in enumerate(per_beta):
+            loss, grad_beta, grad_beta_sq, curvature = sums[i, 4 + 4 * j: 8 + 4 * j]
+            summary["loss"][j] = loss
+            grad, outer, hessian = (summary[key][j] for key in ("grad", "grad_outer", "hessian"))
+            grad[0], outer[0, 0], hessian[0, 0] = grad_beta, grad_beta_sq, curvature
             if offsets:
-                c, mass = stacked[i, : k - 1], stacked[i, k - 1:]
-                hessian[0, 1:] = c
-                hessian[1:, 0] = c
-                block = q[group, :-1]
-                hessian[1:, 1:] = np.diag(mass) - block.T @ block
+                grad_b, outer_cross, outer_b, hessian_cross, hessian_b = (
+                    term[i] for term in terms)
+                grad[1:] = grad_b
+                outer[0, 1:] = outer[1:, 0] = outer_cross
+                outer[1:, 1:] = outer_b
+                hessian[0, 1:] = hessian[1:, 0] = hessian_cross
+                hessian[1:, 1:] = hessian_b
     return summaries
+
+
+def _offset_sums(q, qz, grad_beta, groups, one_hot):
+    """Per group, the sums the class offsets' terms are made of: ``sum q q'``,
+    ``sum e_y q'`` (``e_y`` the one-hot label), ``sum g_beta q``,
+    ``sum g_beta e_y``, ``sum q z`` and ``sum (mean z) q``; in float64."""
+    q = q.astype(np.float64)
+    weighted = np.column_stack([grad_beta, qz @ np.ones(q.shape[1], dtype=qz.dtype)])
+    return (_group_grams(q, q, groups), _group_grams(one_hot, q, groups),
+            _group_grams(weighted[:, :1], np.concatenate([q, one_hot], axis=1), groups)[:, 0],
+            _group_grams(np.ones((q.shape[0], 1)), qz.astype(np.float64), groups)[:, 0],
+            _group_grams(weighted[:, 1:], q, groups)[:, 0])
+
+
+def _offset_terms(offset_sums, counts):
+    """The class offsets' parts of every group's gradient, gradient outer products
+    and Hessian (the last class's offset fixed at 0; the gradient in ``b_k`` is
+    ``sum (q_k - e_yk)``), as arrays over the groups."""
+    gram, label_gram, beta_sums, qz_sums, mean_z_sums = offset_sums
+    k = gram.shape[1]
+    mass = gram.sum(axis=2)  # sum over rows of q_k (each row of q sums to 1)
+    residual_outer = gram - label_gram - np.swapaxes(label_gram, 1, 2)
+    residual_outer[:, np.arange(k), np.arange(k)] += counts
+    hessian_block = -gram[:, :-1, :-1]
+    hessian_block[:, np.arange(k - 1), np.arange(k - 1)] += mass[:, :-1]
+    return ((mass - counts)[:, :-1], (beta_sums[:, :k] - beta_sums[:, k:])[:, :-1],
+            residual_outer[:, :-1, :-1], (qz_sums - mean_z_sums)[:, :-1], hessian_block)
+
+
+def _group_grams(a, b, groups):
+    """``a[group].T @ b[group]`` for each group of rows: one batched product when
+    the groups are consecutive blocks of one size (the usual batch), else a loop."""
+    sizes = {g.stop - g.start for g in groups}
+    if len(sizes) == 1 and groups[0].start == 0 and groups[-1].stop == a.shape[0]:
+        m = sizes.pop()
+        if m:
+            g = len(groups)
+            return np.matmul(a.reshape(g, m, -1).transpose(0, 2, 1), b.reshape(g, m, -1))
+    return np.array([a[group].T @ b[group] for group in groups]).reshape(
+        len(groups), a.shape[1], b.shape[1])
 
 
 def _group_sums(values, starts, filled):

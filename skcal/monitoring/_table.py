@@ -11,9 +11,11 @@ COLUMNS = ("chunk", "start", "end", "n", "n_labelled", "accuracy", "nll", "nll_s
            "threshold", "alarm", "verdict", "calibrator")
 
 
-def evaluate_chunks(monitor, chunks, cusum):
+def evaluate_chunks(monitor, chunks, cusum, *, unchanged=0):
     """The table rows of a monitor's complete chunks, the CUSUM carried on from
-    ``cusum``: statistics, standardised NLL, CUSUM, alarms, verdicts.
+    ``cusum``: statistics, standardised NLL, CUSUM, alarms, verdicts. The first
+    ``unchanged`` chunks were evaluated before, in this order, and have not
+    changed since: their rows are taken as they are.
 
     The CUSUM restarts at the first chunk scored by another calibrator than the
     chunk before it. A chunk keeps its row (``chunk["row"]``) and the CUSUM it
@@ -21,9 +23,12 @@ def evaluate_chunks(monitor, chunks, cusum):
     changed and those after them.
     """
     reference = monitor.reference_
-    derive_missing(chunks, monitor.classes_.shape[0])
-    table = []
+    table = [chunk["row"] for chunk in chunks[:unchanged]]
     previous_version = None
+    if table:
+        cusum, previous_version = table[-1]["cusum"], table[-1]["calibrator"]
+    chunks = chunks[unchanged:]
+    derive_missing(chunks, monitor.classes_.shape[0])
     for chunk in chunks:
         version = chunk.get("calibrator", 0)
         if previous_version is not None and version != previous_version:
