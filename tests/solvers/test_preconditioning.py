@@ -19,6 +19,14 @@ from skcal.solvers._block_softmax import as_rows
 from skcal.solvers._preconditioner import Preconditioner
 
 
+def objective_rounding(value):
+    """How far an evaluation of a mean NLL over a few thousand rows may move with
+    the order of its sums (another CPU's BLAS kernels reorder them): 64 units in
+    the last place of the value. A fit at the minimum may measure that much below
+    the reference minimum, itself computed to the last bit on one machine only."""
+    return 64 * np.finfo(np.float64).eps * abs(value)
+
+
 def _problem(seed=0, n=400, k=4):
     rng = np.random.default_rng(seed)
     Z = rng.normal(scale=2.0, size=(n, k))
@@ -458,7 +466,8 @@ def test_vector_scaling_float32_start_stops_within_its_relative_decrease(monkeyp
     a_min, b_min, *_ = vector_fit._fit_vector_scaling(
         logits, y, None, **{**options, "tol": 1e-14, "relative_decrease": 1e-16})
     gap = penalised(a, b) - penalised(a_min, b_min)
-    assert 0.0 <= gap <= options["relative_decrease"] * penalised(a_min, b_min)
+    assert -objective_rounding(penalised(a_min, b_min)) <= gap
+    assert gap <= options["relative_decrease"] * penalised(a_min, b_min)
 
 
 @pytest.mark.parametrize("failing_from", [1, 2])
@@ -531,4 +540,5 @@ def test_vector_scaling_stops_within_its_relative_decrease_of_the_minimum():
     a_min, b_min, _, _ = fit_vector_scaling(logits, y, None, relative_decrease=1e-16,
                                             **options)
     assert converged
-    assert 0.0 <= penalised(a, b) - penalised(a_min, b_min) <= 1e-12 * penalised(a_min, b_min)
+    gap = penalised(a, b) - penalised(a_min, b_min)
+    assert -objective_rounding(penalised(a_min, b_min)) <= gap <= 1e-12 * penalised(a_min, b_min)
