@@ -24,7 +24,7 @@ from ._pending import (
 )
 from ._results import MonitorResultsMixin
 from ._state import freeze
-from ._statistics import alarm_thresholds, batch_summaries, derived
+from ._statistics import alarm_thresholds, batch_summaries, derived, log_proba_of
 from ._table import evaluate_chunks
 
 VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
@@ -298,14 +298,15 @@ class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
         return self
 
     def _update(self, scores, y, timestamps, ids):
-        log_proba = self._log_proba(scores)
+        log_proba, proba = self._log_proba(scores)
         n = log_proba.shape[0]
         labelled, y_index = labels_of(y, n, self.classes_)
         ids = as_ids(ids, n)
         chunk_of_row, starts, ends, times = chunk_ids(self, n, timestamps)
         # everything below builds new state; nothing is assigned until the end
         chunks, opened = added_to_chunks(
-            self, batch_summaries(log_proba, y_index, labelled, chunk_of_row), starts, ends)
+            self, batch_summaries(log_proba, y_index, labelled, chunk_of_row, proba), starts,
+            ends)
         row_numbers = self.n_rows_ + np.arange(n)
         waiting = ~labelled
         pending = pending_after(self._pending, row_numbers[waiting], ids[waiting],
@@ -374,13 +375,14 @@ class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
 
     # ------------------------------------------------------------ internals
     def _log_proba(self, scores):
-        """Log-probabilities of what the system serves: the raw scores, through the
-        calibrator when one is installed."""
+        """(log-probabilities, probabilities) of what the system serves: the raw
+        scores, through the calibrator when one is installed."""
         logits, _ = score_rows(scores, self.score_type_, name="scores")
         check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
         if self.calibrator_ is not None:
-            return self.calibrator_.predict_log_proba(scores)
-        return log_softmax(logits.read(), axis=1)
+            log_proba = self.calibrator_.predict_log_proba(scores)
+            return log_proba, np.exp(log_proba)
+        return log_proba_of(logits.read())
 
     def _trim(self, chunks):
         """Keep the last ``history`` chunks; fold the CUSUM of the ones dropped."""

@@ -65,15 +65,18 @@ def labelled_summary(log_proba, y_index):
     return summary
 
 
-def labelled_summaries(log_proba, y_index, groups):
+def labelled_summaries(log_proba, y_index, groups, proba=None):
     """:func:`labelled_summary` of each group of consecutive rows (slices), the
     per-row work done once for all of them.
 
-    ``log_proba`` is (n, K), float32 or float64: the per-row arithmetic runs in
-    its dtype, every sum over rows in float64. The recalibration terms at the
-    inverse temperatures of :data:`BETA_GRID` (1/2, 1, 2) need no exponential
-    beyond ``p = exp(log p)``: ``p ** beta`` is ``sqrt(p)``, ``p`` or ``p * p``,
-    and ``log softmax(beta log p) = beta log p - log sum p ** beta``.
+    ``log_proba`` is (n, K), float32 or float64 (``proba``, its exponential,
+    if known already): the per-row arithmetic runs in its dtype, sums over rows
+    are float64 in the end. The recalibration terms at the inverse temperatures
+    of :data:`BETA_GRID` (1/2, 1, 2) need no exponential beyond ``p``:
+    ``p ** beta`` is ``sqrt(p)``, ``p`` or ``p * p``, and
+    ``log softmax(beta log p) = beta log p - log sum p ** beta``. Sums of the
+    normalised ``p ** beta`` are taken through weighted group-membership
+    matrices, so that no (n, K) array is divided by its row sums.
     """
     n, k = log_proba.shape
     summaries = [empty_summary(k) for _ in groups]
@@ -85,14 +88,15 @@ def labelled_summaries(log_proba, y_index, groups):
     filled = np.array([g.stop > g.start for g in groups])
     ones = np.ones(k, dtype=dtype)  # row sums as matrix-vector products (3x faster)
     z = np.maximum(log_proba, dtype.type(np.log(probability_floor(dtype))))
-    p = np.exp(z)
+    p = np.exp(z) if proba is None else proba
     z_true = z[rows, y_index]
     p_true = p[rows, y_index]
-    top = p.argmax(axis=1)
+    top = _top_class(p)
     confidence = p[rows, top]
     correct = top == y_index
     offsets = n_recalibration_parameters(k) > 1
     n_betas = BETA_GRID.shape[0]
+    group_of_row = np.repeat(np.arange(len(groups)), [g.stop - g.start for g in groups])
     # the per-row numbers summed per group, one column each, in float64
     columns = np.empty((n, 4 + 4 * n_betas))
     columns[:, 0] = -z_true
@@ -100,31 +104,36 @@ def labelled_summaries(log_proba, y_index, groups):
     columns[:, 2] = correct
     columns[:, 3] = np.einsum("ij,ij->i", p, p) - 2 * p_true + 1
     if offsets:
-        one_hot = np.zeros((n, k))
-        one_hot[rows, y_index] = 1.0
-        counts = _group_grams(np.ones((n, 1)), one_hot, groups)[:, 0]  # (groups, k)
+        one_hot = np.zeros((n, k), dtype=dtype)
+        one_hot[rows, y_index] = 1
+        counts = np.bincount(group_of_row * k + y_index, minlength=len(groups) * k
+                             ).reshape(len(groups), k).astype(np.float64)
     per_beta = []
     for j, beta in enumerate(BETA_GRID):
-        if beta == 1.0:  # p is normalised already
-            q, log_total = p, np.zeros(n, dtype=dtype)
-        else:
-            q = np.sqrt(p) if beta == 0.5 else p * p
-            total = q @ ones
-            q /= total[:, None]  # softmax(beta * z)
-            log_total = np.log(total)
+        q = p if beta == 1.0 else np.sqrt(p) if beta == 0.5 else p * p
         qz = q * z
-        mean_z = qz @ ones
+        mean_z, second = qz @ ones, np.einsum("ij,ij->i", qz, z)
+        if beta == 1.0:  # p is normalised already
+            inverse, log_total = None, np.zeros(n, dtype=dtype)
+        else:
+            total = q @ ones
+            inverse, log_total = 1 / total, np.log(total)
+            mean_z *= inverse
+            second *= inverse
         grad_beta = mean_z - z_true
         base = 4 + 4 * j
         columns[:, base] = log_total - dtype.type(beta) * z_true
         columns[:, base + 1] = grad_beta
         np.square(columns[:, base + 1], out=columns[:, base + 2])
-        columns[:, base + 3] = np.einsum("ij,ij->i", qz, z) - mean_z * mean_z
-        per_beta.append(_offset_terms(_offset_sums(q, qz, columns[:, base + 1], groups,
-                                                   one_hot), counts) if offsets else None)
+        columns[:, base + 3] = second - mean_z * mean_z
+        if offsets:
+            per_beta.append(_offset_terms(_offset_sums(
+                q, qz, inverse, mean_z, grad_beta, y_index, group_of_row, groups, one_hot),
+                counts))
+        else:
+            per_beta.append(None)
     sums = _group_sums(columns, starts, filled)
     bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
-    group_of_row = np.repeat(np.arange(len(groups)), [g.stop - g.start for g in groups])
     cells = group_of_row * ECE_BINS + bins
     size = len(groups) * ECE_BINS
     bin_count = np.bincount(cells, minlength=size).reshape(-1, ECE_BINS)
@@ -152,16 +161,40 @@ def labelled_summaries(log_proba, y_index, groups):
     return summaries
 
 
-def _offset_sums(q, qz, grad_beta, groups, one_hot):
-    """Per group, the sums the class offsets' terms are made of: ``sum q q'``,
-    ``sum e_y q'`` (``e_y`` the one-hot label), ``sum g_beta q``,
-    ``sum g_beta e_y``, ``sum q z`` and ``sum (mean z) q``; in float64."""
-    q = q.astype(np.float64)
-    weighted = np.column_stack([grad_beta, qz @ np.ones(q.shape[1], dtype=qz.dtype)])
-    return (_group_grams(q, q, groups), _group_grams(one_hot, q, groups),
-            _group_grams(weighted[:, :1], np.concatenate([q, one_hot], axis=1), groups)[:, 0],
-            _group_grams(np.ones((q.shape[0], 1)), qz.astype(np.float64), groups)[:, 0],
-            _group_grams(weighted[:, 1:], q, groups)[:, 0])
+def _offset_sums(q, qz, inverse, mean_z, grad_beta, y_index, group_of_row, groups, one_hot):
+    """Per group, in float64, the sums the class offsets' terms are made of, for
+    the normalised ``r = q * inverse`` (``q`` itself where ``inverse`` is None):
+    ``sum r r'``, ``sum e_y r'`` (``e_y`` the one-hot label), ``sum g_beta r``
+    with ``sum g_beta e_y``, ``sum r z`` and ``sum (mean z) r``."""
+    k = q.shape[1]
+    r = q if inverse is None else q * inverse[:, None]
+    qz_weights = np.ones(q.shape[0], dtype=q.dtype) if inverse is None else inverse
+    beta_e = np.bincount(group_of_row * k + y_index, weights=grad_beta,
+                         minlength=len(groups) * k).reshape(len(groups), k)
+    sums = (_group_grams(r, r, groups), _group_grams(one_hot, r, groups),
+            np.concatenate([_weighted_group_sums(grad_beta, r, groups), beta_e], axis=1),
+            _weighted_group_sums(qz_weights, qz, groups),
+            _weighted_group_sums(mean_z, r, groups))
+    return tuple(np.asarray(part, dtype=np.float64) for part in sums)
+
+
+def _weighted_group_sums(weights, values, groups):
+    """``weights[group] @ values[group]`` for each group of rows."""
+    return _group_grams(weights[:, None], values, groups)[:, 0]
+
+
+def _top_class(p):
+    """Each row's most probable class (the first of equals), column by column for
+    few classes: numpy's argmax along short rows is several times slower."""
+    if p.shape[1] > 32:
+        return p.argmax(axis=1)
+    best, top = p[:, 0].copy(), np.zeros(p.shape[0], dtype=np.intp)
+    for column in range(1, p.shape[1]):
+        values = p[:, column]
+        better = values > best
+        np.copyto(best, values, where=better)
+        top[better] = column
+    return top
 
 
 def _offset_terms(offset_sums, counts):
@@ -334,16 +367,35 @@ def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, n_stre
     return float(np.quantile(cusum_max, level)), float(np.quantile(z.max(axis=1), level))
 
 
-def batch_summaries(log_proba, y_index, labelled, chunk_ids):
+def log_proba_of(logits):
+    """``(log softmax, softmax)`` of logit rows in their dtype, from one
+    exponential per value."""
+    logits = np.asarray(logits)
+    top = _top_class(logits)
+    shifted = logits - logits[np.arange(logits.shape[0]), top][:, None]
+    proba = np.exp(shifted)
+    total = proba @ np.ones(logits.shape[1], dtype=proba.dtype)
+    shifted -= np.log(total)[:, None]
+    proba /= total[:, None]
+    return shifted, proba
+
+
+def batch_summaries(log_proba, y_index, labelled, chunk_ids, proba=None):
     """(chunk, rows, summary) of each chunk of a batch, rows sorted by chunk; the
-    per-row work is done once for the whole batch."""
+    per-row work is done once for the whole batch (``proba``, the exponential of
+    ``log_proba``, if known already)."""
     chunks, first = np.unique(chunk_ids, return_index=True)
     bounds = list(first) + [chunk_ids.shape[0]]
-    entropy = -np.einsum("ij,ij->i", np.exp(log_proba), log_proba)
+    proba = np.exp(log_proba) if proba is None else proba
+    entropy = -np.einsum("ij,ij->i", proba, log_proba)
     labelled_rows = np.flatnonzero(labelled)
     cuts = np.searchsorted(labelled_rows, bounds)
     groups = [slice(cuts[i], cuts[i + 1]) for i in range(len(chunks))]
-    summaries = labelled_summaries(log_proba[labelled_rows], y_index[labelled_rows], groups)
+    if labelled_rows.shape[0] == log_proba.shape[0]:  # every row labelled: no copies
+        summaries = labelled_summaries(log_proba, y_index, groups, proba)
+    else:
+        summaries = labelled_summaries(log_proba[labelled_rows], y_index[labelled_rows],
+                                       groups, proba[labelled_rows])
     for i, chunk in enumerate(chunks):
         rows = slice(bounds[i], bounds[i + 1])
         summary = summaries[i]
