@@ -87,6 +87,10 @@ def labels_of(y, n, classes):
         raise ValueError(f"y has shape {y.shape} but the batch has {n} rows; pass one "
                          "label (or a missing-label marker) per row.")
     labelled = is_labelled(y, classes)
+    if (labelled.all() and y.dtype.kind in "iu" and classes.dtype.kind in "iu"
+            and np.array_equal(classes, np.arange(classes.shape[0]))
+            and 0 <= y.min() and y.max() < classes.shape[0]):
+        return labelled, y.astype(np.intp, copy=False)  # column indices already
     y_index = np.zeros(n, dtype=np.intp)
     if labelled.any():
         _, y_index[labelled] = encode_labels(

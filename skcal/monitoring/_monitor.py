@@ -298,15 +298,15 @@ class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
         return self
 
     def _update(self, scores, y, timestamps, ids):
-        log_proba, proba = self._log_proba(scores)
+        log_proba, proba, top = self._log_proba(scores)
         n = log_proba.shape[0]
         labelled, y_index = labels_of(y, n, self.classes_)
         ids = as_ids(ids, n)
         chunk_of_row, starts, ends, times = chunk_ids(self, n, timestamps)
         # everything below builds new state; nothing is assigned until the end
         chunks, opened = added_to_chunks(
-            self, batch_summaries(log_proba, y_index, labelled, chunk_of_row, proba), starts,
-            ends)
+            self, batch_summaries(log_proba, y_index, labelled, chunk_of_row, proba, top),
+            starts, ends)
         row_numbers = self.n_rows_ + np.arange(n)
         waiting = ~labelled
         pending = pending_after(self._pending, row_numbers[waiting], ids[waiting],
@@ -375,13 +375,13 @@ class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
 
     # ------------------------------------------------------------ internals
     def _log_proba(self, scores):
-        """(log-probabilities, probabilities) of what the system serves: the raw
-        scores, through the calibrator when one is installed."""
+        """(log-probabilities, probabilities, top class) of what the system serves:
+        the raw scores, through the calibrator when one is installed."""
         logits, _ = score_rows(scores, self.score_type_, name="scores")
         check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
         if self.calibrator_ is not None:
             log_proba = self.calibrator_.predict_log_proba(scores)
-            return log_proba, np.exp(log_proba)
+            return log_proba, np.exp(log_proba), None
         return log_proba_of(logits.read())
 
     def _trim(self, chunks):

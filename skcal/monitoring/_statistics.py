@@ -65,12 +65,12 @@ def labelled_summary(log_proba, y_index):
     return summary
 
 
-def labelled_summaries(log_proba, y_index, groups, proba=None):
+def labelled_summaries(log_proba, y_index, groups, proba=None, top=None):
     """:func:`labelled_summary` of each group of consecutive rows (slices), the
     per-row work done once for all of them.
 
     ``log_proba`` is (n, K), float32 or float64 (``proba``, its exponential,
-    if known already): the per-row arithmetic runs in its dtype, sums over rows
+    and ``top``, each row's most probable class, if known already): the per-row arithmetic runs in its dtype, sums over rows
     are float64 in the end. The recalibration terms at the inverse temperatures
     of :data:`BETA_GRID` (1/2, 1, 2) need no exponential beyond ``p``:
     ``p ** beta`` is ``sqrt(p)``, ``p`` or ``p * p``, and
@@ -91,7 +91,7 @@ def labelled_summaries(log_proba, y_index, groups, proba=None):
     p = np.exp(z) if proba is None else proba
     z_true = z[rows, y_index]
     p_true = p[rows, y_index]
-    top = _top_class(p)
+    top = p.argmax(axis=1) if top is None else top
     confidence = p[rows, top]
     correct = top == y_index
     offsets = n_recalibration_parameters(k) > 1
@@ -181,20 +181,6 @@ def _offset_sums(q, qz, inverse, mean_z, grad_beta, y_index, group_of_row, group
 def _weighted_group_sums(weights, values, groups):
     """``weights[group] @ values[group]`` for each group of rows."""
     return _group_grams(weights[:, None], values, groups)[:, 0]
-
-
-def _top_class(p):
-    """Each row's most probable class (the first of equals), column by column for
-    few classes: numpy's argmax along short rows is several times slower."""
-    if p.shape[1] > 32:
-        return p.argmax(axis=1)
-    best, top = p[:, 0].copy(), np.zeros(p.shape[0], dtype=np.intp)
-    for column in range(1, p.shape[1]):
-        values = p[:, column]
-        better = values > best
-        np.copyto(best, values, where=better)
-        top[better] = column
-    return top
 
 
 def _offset_terms(offset_sums, counts):
@@ -368,22 +354,22 @@ def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, n_stre
 
 
 def log_proba_of(logits):
-    """``(log softmax, softmax)`` of logit rows in their dtype, from one
+    """``(log softmax, softmax, top class)`` of logit rows in their dtype, from one
     exponential per value."""
     logits = np.asarray(logits)
-    top = _top_class(logits)
+    top = logits.argmax(axis=1)
     shifted = logits - logits[np.arange(logits.shape[0]), top][:, None]
     proba = np.exp(shifted)
     total = proba @ np.ones(logits.shape[1], dtype=proba.dtype)
     shifted -= np.log(total)[:, None]
     proba /= total[:, None]
-    return shifted, proba
+    return shifted, proba, top
 
 
-def batch_summaries(log_proba, y_index, labelled, chunk_ids, proba=None):
+def batch_summaries(log_proba, y_index, labelled, chunk_ids, proba=None, top=None):
     """(chunk, rows, summary) of each chunk of a batch, rows sorted by chunk; the
     per-row work is done once for the whole batch (``proba``, the exponential of
-    ``log_proba``, if known already)."""
+    ``log_proba``, and ``top``, the rows' most probable classes, if known already)."""
     chunks, first = np.unique(chunk_ids, return_index=True)
     bounds = list(first) + [chunk_ids.shape[0]]
     proba = np.exp(log_proba) if proba is None else proba
@@ -392,10 +378,11 @@ def batch_summaries(log_proba, y_index, labelled, chunk_ids, proba=None):
     cuts = np.searchsorted(labelled_rows, bounds)
     groups = [slice(cuts[i], cuts[i + 1]) for i in range(len(chunks))]
     if labelled_rows.shape[0] == log_proba.shape[0]:  # every row labelled: no copies
-        summaries = labelled_summaries(log_proba, y_index, groups, proba)
+        summaries = labelled_summaries(log_proba, y_index, groups, proba, top)
     else:
         summaries = labelled_summaries(log_proba[labelled_rows], y_index[labelled_rows],
-                                       groups, proba[labelled_rows])
+                                       groups, proba[labelled_rows],
+                                       None if top is None else top[labelled_rows])
     for i, chunk in enumerate(chunks):
         rows = slice(bounds[i], bounds[i + 1])
         summary = summaries[i]
