@@ -102,7 +102,6 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, top=None):
     columns[:, 0] = -z_true
     np.square(columns[:, 0], out=columns[:, 1])
     columns[:, 2] = correct
-    columns[:, 3] = np.einsum("ij,ij->i", p, p) - 2 * p_true + 1
     if offsets:
         one_hot = np.zeros((n, k), dtype=dtype)
         one_hot[rows, y_index] = 1
@@ -112,11 +111,13 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, top=None):
     for j, beta in enumerate(BETA_GRID):
         q = p if beta == 1.0 else np.sqrt(p) if beta == 0.5 else p * p
         qz = q * z
-        mean_z, second = qz @ ones, np.einsum("ij,ij->i", qz, z)
+        mean_z, second = qz @ ones, (qz * z) @ ones
         if beta == 1.0:  # p is normalised already
             inverse, log_total = None, np.zeros(n, dtype=dtype)
         else:
             total = q @ ones
+            if beta == 2.0:  # sum p^2, the Brier score's first term
+                columns[:, 3] = total - 2 * p_true + 1
             inverse, log_total = 1 / total, np.log(total)
             mean_z *= inverse
             second *= inverse
