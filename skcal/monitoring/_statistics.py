@@ -140,25 +140,29 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, top=None):
     bin_count = np.bincount(cells, minlength=size).reshape(-1, ECE_BINS)
     bin_confidence = np.bincount(cells, weights=confidence, minlength=size).reshape(-1, ECE_BINS)
     bin_correct = np.bincount(cells, weights=correct, minlength=size).reshape(-1, ECE_BINS)
+    # every group's recalibration terms as arrays over the groups, then handed out
+    n_groups, d = len(groups), n_recalibration_parameters(k)
+    loss = sums[:, 4::4]
+    grad = np.zeros((n_groups, n_betas, d))
+    outer = np.zeros((n_groups, n_betas, d, d))
+    hessian = np.zeros((n_groups, n_betas, d, d))
+    grad[:, :, 0], outer[:, :, 0, 0], hessian[:, :, 0, 0] = (
+        sums[:, 5::4], sums[:, 6::4], sums[:, 7::4])
+    for j, terms in enumerate(per_beta):
+        if offsets:
+            grad_b, outer_cross, outer_b, hessian_cross, hessian_b = terms
+            grad[:, j, 1:] = grad_b
+            outer[:, j, 0, 1:] = outer[:, j, 1:, 0] = outer_cross
+            outer[:, j, 1:, 1:] = outer_b
+            hessian[:, j, 0, 1:] = hessian[:, j, 1:, 0] = hessian_cross
+            hessian[:, j, 1:, 1:] = hessian_b
     for i, (summary, group) in enumerate(zip(summaries, groups)):
-        nll, nll_sq, n_correct, brier = sums[i, :4]
-        summary.update(n_labelled=group.stop - group.start, nll=float(nll), nll_sq=float(nll_sq),
-                       correct=float(n_correct), brier=float(brier),
-                       bin_count=bin_count[i].astype(np.float64),
-                       bin_confidence=bin_confidence[i], bin_correct=bin_correct[i])
-        for j, terms in enumerate(per_beta):
-            loss, grad_beta, grad_beta_sq, curvature = sums[i, 4 + 4 * j: 8 + 4 * j]
-            summary["loss"][j] = loss
-            grad, outer, hessian = (summary[key][j] for key in ("grad", "grad_outer", "hessian"))
-            grad[0], outer[0, 0], hessian[0, 0] = grad_beta, grad_beta_sq, curvature
-            if offsets:
-                grad_b, outer_cross, outer_b, hessian_cross, hessian_b = (
-                    term[i] for term in terms)
-                grad[1:] = grad_b
-                outer[0, 1:] = outer[1:, 0] = outer_cross
-                outer[1:, 1:] = outer_b
-                hessian[0, 1:] = hessian[1:, 0] = hessian_cross
-                hessian[1:, 1:] = hessian_b
+        nll, nll_sq, n_correct, brier = sums[i, :4].tolist()
+        summary.update(n_labelled=group.stop - group.start, nll=nll, nll_sq=nll_sq,
+                       correct=n_correct, brier=brier, bin_count=bin_count[i].astype(np.float64),
+                       bin_confidence=bin_confidence[i], bin_correct=bin_correct[i],
+                       loss=loss[i].copy(), grad=grad[i], grad_outer=outer[i],
+                       hessian=hessian[i])
     return summaries
 
 
