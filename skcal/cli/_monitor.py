@@ -215,6 +215,8 @@ def _act_on_verdict(monitor, args, this_run):
         print(f"No calibrator written: {reason}.")
         return
     onset = monitor.drift_onset()
+    if onset is None:  # an alarm of the latest chunk alone: its rows
+        onset = table[-1]["chunk"]
     pieces = []
     for scores, labels, times, first_row in this_run:
         rows = first_row + np.arange(np.shape(scores)[0])
