@@ -5,6 +5,7 @@ import numpy as np
 
 from ._state import without_cache
 from ._statistics import add_summaries, labelled_summary
+from ._table import evaluate_chunks
 
 
 def chunk_ids(monitor, n, timestamps):
@@ -72,3 +73,13 @@ def labelled_later(chunks, opened, log_proba, chunk_of_row, y_index):
                 chunks[i] = {**without_cache(existing),
                              "summary": add_summaries(existing["summary"], summary)}
     return chunks, opened
+
+
+def trimmed(monitor, chunks):
+    """The last ``history`` of ``chunks``, and the CUSUM before the first of them
+    (the dropped chunks' CUSUM carried on)."""
+    excess = len(chunks) - monitor.history
+    if excess <= 0:
+        return chunks, monitor._cusum_before
+    table = evaluate_chunks(monitor, chunks[:excess], monitor._cusum_before)
+    return chunks[excess:], table[-1]["cusum"]

@@ -11,8 +11,9 @@ from sklearn.utils.validation import check_is_fitted
 from ..rows._labels import encode_labels
 from ..rows._score_rows import score_rows
 from ..rows._scores import SCORE_TYPES, check_score_columns
+from ..rows._scratch import Scratch
 from ..utils._warnings import warn
-from ._chunking import added_to_chunks, chunk_ids, labelled_later
+from ._chunking import added_to_chunks, chunk_ids, labelled_later, trimmed
 from ._inputs import labels_of, period_nanoseconds, unpack
 from ._pending import (
     as_ids,
@@ -24,7 +25,8 @@ from ._pending import (
 )
 from ._results import MonitorResultsMixin
 from ._state import freeze
-from ._statistics import alarm_thresholds, batch_summaries, derived, log_proba_of
+from ._statistics import batch_summaries, derived, log_proba_of
+from ._thresholds import alarm_thresholds
 from ._table import evaluate_chunks
 
 VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
@@ -305,7 +307,8 @@ class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
         chunk_of_row, starts, ends, times = chunk_ids(self, n, timestamps)
         # everything below builds new state; nothing is assigned until the end
         chunks, opened = added_to_chunks(
-            self, batch_summaries(log_proba, y_index, labelled, chunk_of_row, proba, top),
+            self, batch_summaries(log_proba, y_index, labelled, chunk_of_row, proba, top,
+                                  self._batch_scratch()),
             starts, ends)
         row_numbers = self.n_rows_ + np.arange(n)
         waiting = ~labelled
@@ -313,7 +316,7 @@ class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
                                 chunk_of_row[waiting], log_proba[waiting], self.max_pending)
         # a batch only appends complete chunks: those evaluated before keep their rows
         evaluated = len(self._chunks) - max(0, len(chunks) - self.history)
-        chunks, cusum_before = self._trim(chunks)
+        chunks, cusum_before = trimmed(self, chunks)
         chunks = freeze(chunks, pending.chunks, self.classes_.shape[0])
         table = evaluate_chunks(self, chunks, cusum_before, unchanged=max(0, evaluated))
         # commit
@@ -382,12 +385,11 @@ class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
         if self.calibrator_ is not None:
             log_proba = self.calibrator_.predict_log_proba(scores)
             return log_proba, np.exp(log_proba), None
-        return log_proba_of(logits.read())
+        return log_proba_of(logits.read(), self._batch_scratch())
 
-    def _trim(self, chunks):
-        """Keep the last ``history`` chunks; fold the CUSUM of the ones dropped."""
-        excess = len(chunks) - self.history
-        if excess <= 0:
-            return chunks, self._cusum_before
-        table = evaluate_chunks(self, chunks[:excess], self._cusum_before)
-        return chunks[excess:], table[-1]["cusum"]
+    def _batch_scratch(self):
+        """Arrays the per-row work reuses from batch to batch (fresh ones cost page
+        faults); not part of the state, and pickled empty."""
+        if getattr(self, "_scratch", None) is None:
+            self._scratch = Scratch()
+        return self._scratch

@@ -13,6 +13,7 @@ recalibration would remove is estimated without in-sample optimism.
 import numpy as np
 
 from ..rows._scores import probability_floor
+from ..rows._scratch import Scratch
 
 # ECE bins of the chunk table (top-label, equal width)
 ECE_BINS = 15
@@ -65,13 +66,16 @@ def labelled_summary(log_proba, y_index):
     return summary
 
 
-def labelled_summaries(log_proba, y_index, groups, proba=None, top=None):
+def labelled_summaries(log_proba, y_index, groups, proba=None, top=None, scratch=None):
     """:func:`labelled_summary` of each group of consecutive rows (slices), the
     per-row work done once for all of them.
 
     ``log_proba`` is (n, K), float32 or float64 (``proba``, its exponential,
-    and ``top``, each row's most probable class, if known already): the per-row arithmetic runs in its dtype, sums over rows
-    are float64 in the end. The recalibration terms at the inverse temperatures
+    and ``top``, each row's most probable class, if known already): the
+    per-row arithmetic runs in its dtype, sums over rows are float64 in the
+    end. The (n, K) temporaries are taken from ``scratch`` (a
+    :class:`~skcal.rows._scratch.Scratch` kept from batch to batch), if given:
+    fresh arrays of that size come as new pages from the system each time. The recalibration terms at the inverse temperatures
     of :data:`BETA_GRID` (1/2, 1, 2) need no exponential beyond ``p``:
     ``p ** beta`` is ``sqrt(p)``, ``p`` or ``p * p``, and
     ``log softmax(beta log p) = beta log p - log sum p ** beta``. Sums of the
@@ -86,8 +90,11 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, top=None):
     rows = np.arange(n)
     starts = np.array([g.start for g in groups])
     filled = np.array([g.stop > g.start for g in groups])
+    scratch = scratch if scratch is not None else Scratch()
     ones = np.ones(k, dtype=dtype)  # row sums as matrix-vector products (3x faster)
-    z = np.maximum(log_proba, dtype.type(np.log(probability_floor(dtype))))
+    floor = dtype.type(np.log(probability_floor(dtype)))
+    z = log_proba if log_proba.min() >= floor else np.maximum(
+        log_proba, floor, out=scratch("z", (n, k), dtype))
     p = np.exp(z) if proba is None else proba
     z_true = z[rows, y_index]
     p_true = p[rows, y_index]
@@ -98,20 +105,25 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, top=None):
     n_betas = BETA_GRID.shape[0]
     group_of_row = np.repeat(np.arange(len(groups)), [g.stop - g.start for g in groups])
     # the per-row numbers summed per group, one column each, in float64
-    columns = np.empty((n, 4 + 4 * n_betas))
+    columns = scratch("columns", (n, 4 + 4 * n_betas))
     columns[:, 0] = -z_true
     np.square(columns[:, 0], out=columns[:, 1])
     columns[:, 2] = correct
     if offsets:
-        one_hot = np.zeros((n, k), dtype=dtype)
+        one_hot = scratch("one_hot", (n, k), dtype)
+        one_hot[...] = 0
         one_hot[rows, y_index] = 1
         counts = np.bincount(group_of_row * k + y_index, minlength=len(groups) * k
                              ).reshape(len(groups), k).astype(np.float64)
     per_beta = []
     for j, beta in enumerate(BETA_GRID):
-        q = p if beta == 1.0 else np.sqrt(p) if beta == 0.5 else p * p
-        qz = q * z
-        mean_z, second = qz @ ones, (qz * z) @ ones
+        if beta == 1.0:
+            q = p
+        else:
+            q = (np.sqrt if beta == 0.5 else np.square)(p, out=scratch("q", (n, k), dtype))
+        qz = np.multiply(q, z, out=scratch("qz", (n, k), dtype))
+        mean_z = qz @ ones
+        second = np.multiply(qz, z, out=scratch("qz2", (n, k), dtype)) @ ones
         if beta == 1.0:  # p is normalised already
             inverse, log_total = None, np.zeros(n, dtype=dtype)
         else:
@@ -129,8 +141,8 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, top=None):
         columns[:, base + 3] = second - mean_z * mean_z
         if offsets:
             per_beta.append(_offset_terms(_offset_sums(
-                q, qz, inverse, mean_z, grad_beta, y_index, group_of_row, groups, one_hot),
-                counts))
+                q, qz, inverse, mean_z, grad_beta, y_index, group_of_row, groups, one_hot,
+                scratch), counts))
         else:
             per_beta.append(None)
     sums = _group_sums(columns, starts, filled)
@@ -166,13 +178,15 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, top=None):
     return summaries
 
 
-def _offset_sums(q, qz, inverse, mean_z, grad_beta, y_index, group_of_row, groups, one_hot):
+def _offset_sums(q, qz, inverse, mean_z, grad_beta, y_index, group_of_row, groups, one_hot,
+                 scratch):
     """Per group, in float64, the sums the class offsets' terms are made of, for
     the normalised ``r = q * inverse`` (``q`` itself where ``inverse`` is None):
     ``sum r r'``, ``sum e_y r'`` (``e_y`` the one-hot label), ``sum g_beta r``
     with ``sum g_beta e_y``, ``sum r z`` and ``sum (mean z) r``."""
     k = q.shape[1]
-    r = q if inverse is None else q * inverse[:, None]
+    r = q if inverse is None else np.multiply(q, inverse[:, None], out=scratch("r", q.shape,
+                                                                            q.dtype))
     qz_weights = np.ones(q.shape[0], dtype=q.dtype) if inverse is None else inverse
     beta_e = np.bincount(group_of_row * k + y_index, weights=grad_beta,
                          minlength=len(groups) * k).reshape(len(groups), k)
@@ -314,83 +328,48 @@ def _pseudo_inverses(matrices):
     return (v * inverse_w[..., None, :]) @ np.swapaxes(v, -1, -2)
 
 
-def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, n_streams=1000,
-                     pool_size=20000, random_state=None):
-    """Thresholds of the CUSUM and of the per-chunk test, each at false-alarm
-    probability ``alpha / 2`` over ``horizon`` chunks, so that any alarm has
-    probability at most ``alpha`` on a stream without drift.
-
-    Simulated streams are built from the reference itself: chunk means of
-    ``chunk_size`` rows resampled from the reference's per-row NLL (so heavy
-    tails are kept), compared with the mean of a resample of the whole
-    reference and standardised by that resample's standard deviation (so the
-    reference's own sampling error, in both, is kept), as the monitor
-    standardises real chunks.
-    """
-    rng = np.random.default_rng(random_state)
-    reference_nll = np.asarray(reference_nll, dtype=np.float64)
-    n0 = reference_nll.shape[0]
-    pool = np.empty(pool_size)
-    step = max(1, 2**22 // chunk_size)
-    for start in range(0, pool_size, step):
-        stop = min(start + step, pool_size)
-        pool[start:stop] = reference_nll[rng.integers(n0, size=(stop - start, chunk_size))].mean(1)
-    # each simulated stream is compared with a resampled reference, standardised by that
-    # resample's own mean and standard deviation, as real chunks are by the reference's:
-    # with heavy tails a sample's standard deviation is usually too small, and the
-    # resamples' are too small relative to the reference in the same way
-    reference_means = np.empty(n_streams)
-    reference_sds = np.empty(n_streams)
-    step = max(1, 2**22 // n0)
-    for start in range(0, n_streams, step):
-        stop = min(start + step, n_streams)
-        resample = reference_nll[rng.integers(n0, size=(stop - start, n0))]
-        reference_means[start:stop] = resample.mean(axis=1)
-        reference_sds[start:stop] = resample.std(axis=1, ddof=1)
-    z = (pool[rng.integers(pool_size, size=(n_streams, horizon))]
-         - reference_means[:, None]) / (reference_sds[:, None] / np.sqrt(chunk_size))
-    cusum = np.zeros(n_streams)
-    cusum_max = np.zeros(n_streams)
-    for t in range(horizon):
-        cusum = np.maximum(0.0, cusum + z[:, t] - drift)
-        cusum_max = np.maximum(cusum_max, cusum)
-    level = 1.0 - alpha / 2.0
-    return float(np.quantile(cusum_max, level)), float(np.quantile(z.max(axis=1), level))
-
-
-def log_proba_of(logits):
+def log_proba_of(logits, scratch=None):
     """``(log softmax, softmax, top class)`` of logit rows in their dtype, from one
-    exponential per value."""
+    exponential per value (into ``scratch``'s arrays, if given: then they are
+    overwritten by the next call)."""
     logits = np.asarray(logits)
+    scratch = scratch if scratch is not None else Scratch()
     top = logits.argmax(axis=1)
-    shifted = logits - logits[np.arange(logits.shape[0]), top][:, None]
-    proba = np.exp(shifted)
+    shifted = np.subtract(logits, logits[np.arange(logits.shape[0]), top][:, None],
+                          out=scratch("log_proba", logits.shape, logits.dtype))
+    proba = np.exp(shifted, out=scratch("proba", logits.shape, logits.dtype))
     total = proba @ np.ones(logits.shape[1], dtype=proba.dtype)
     shifted -= np.log(total)[:, None]
     proba /= total[:, None]
     return shifted, proba, top
 
 
-def batch_summaries(log_proba, y_index, labelled, chunk_ids, proba=None, top=None):
+def batch_summaries(log_proba, y_index, labelled, chunk_ids, proba=None, top=None,
+                    scratch=None):
     """(chunk, rows, summary) of each chunk of a batch, rows sorted by chunk; the
     per-row work is done once for the whole batch (``proba``, the exponential of
     ``log_proba``, and ``top``, the rows' most probable classes, if known already)."""
     chunks, first = np.unique(chunk_ids, return_index=True)
     bounds = list(first) + [chunk_ids.shape[0]]
     proba = np.exp(log_proba) if proba is None else proba
-    entropy = -np.einsum("ij,ij->i", proba, log_proba)
+    entropy = -(np.multiply(proba, log_proba, out=_entropy_scratch(scratch, proba))
+                @ np.ones(proba.shape[1], dtype=proba.dtype))
     labelled_rows = np.flatnonzero(labelled)
     cuts = np.searchsorted(labelled_rows, bounds)
     groups = [slice(cuts[i], cuts[i + 1]) for i in range(len(chunks))]
     if labelled_rows.shape[0] == log_proba.shape[0]:  # every row labelled: no copies
-        summaries = labelled_summaries(log_proba, y_index, groups, proba, top)
+        summaries = labelled_summaries(log_proba, y_index, groups, proba, top, scratch)
     else:
         summaries = labelled_summaries(log_proba[labelled_rows], y_index[labelled_rows],
                                        groups, proba[labelled_rows],
-                                       None if top is None else top[labelled_rows])
+                                       None if top is None else top[labelled_rows], scratch)
     for i, chunk in enumerate(chunks):
         rows = slice(bounds[i], bounds[i + 1])
         summary = summaries[i]
         summary["n"] = rows.stop - rows.start
         summary["entropy"] = float(entropy[rows].sum())
         yield int(chunk), rows, summary
+
+
+def _entropy_scratch(scratch, proba):
+    return None if scratch is None else scratch("entropy", proba.shape, proba.dtype)
