@@ -107,10 +107,15 @@ class MonitorResultsMixin:
             return "No complete chunk yet."
         last = self._table[-1]
         alarms = sum(row["alarm"] for row in self._table)
-        line = (f"Latest chunk {last['chunk']}: {last['verdict']} (NLL {last['nll']:.4f} against "
-                f"{self.reference_['nll']:.4f} in the reference; recalibration would win back "
-                f"{last['nll_calibration']:.4f}); {alarms} of {len(self._table)} chunks in "
-                "alarm.")
+        if last["n_labelled"]:
+            numbers = (f"NLL {last['nll']:.4f} against {self.reference_['nll']:.4f} in the "
+                       "reference; recalibration would win back "
+                       f"{last['nll_calibration']:.4f}")
+        else:  # no label yet: what the model itself expects
+            numbers = (f"no label yet; expected NLL {last['expected_nll']:.4f} against "
+                       f"{self.reference_['expected_nll']:.4f} in the reference")
+        line = (f"Latest chunk {last['chunk']}: {last['verdict']} ({numbers}); {alarms} of "
+                f"{len(self._table)} chunks in alarm.")
         if self.n_labels_unmatched_:
             line += (f" {self.n_labels_unmatched_} late labels matched no waiting row "
                      "(unknown ids, labelled already, or beyond max_pending).")

@@ -186,3 +186,31 @@ def test_a_retrain_verdict_writes_no_calibrator_and_says_why(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "No calibrator written: the refinement part rose" in out
     assert not calibrator.exists()
+
+
+def test_tables_carry_ids_and_late_labels_come_as_a_table(tmp_path, capsys):
+    pd = pytest.importorskip("pandas", reason="CSV tables need pandas")
+    rng = np.random.default_rng(8)
+
+    def table(n, first_id):
+        logits = rng.normal(scale=2.0, size=(n, K))
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        frame = pd.DataFrame(p, columns=[f"proba_{k}" for k in range(K)])
+        frame["label"] = (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+        frame["request"] = [f"r{first_id + i}" for i in range(n)]
+        return frame
+
+    table(3000, 0).to_csv(tmp_path / "reference.csv", index=False)
+    day = table(1000, 10_000)
+    day[["request", "label"]].sample(frac=1, random_state=0).to_csv(
+        tmp_path / "labels.csv", index=False)
+    day.assign(label=np.nan).to_csv(tmp_path / "day.csv", index=False)
+    args = ["monitor", str(tmp_path / "reference.csv"), str(tmp_path / "day.csv"),
+            "--chunk-size", "500", "--state", str(tmp_path / "state.json"),
+            "--id-column", "request"]
+    assert main(args) == 0
+    assert "no label yet" in capsys.readouterr().out
+    assert main(args + ["--late-labels", str(tmp_path / "labels.csv")]) == 0
+    assert "1000 late labels joined, 0 matched no waiting row" in capsys.readouterr().out
+    chunks = json.loads((tmp_path / "state.json").read_text())["chunks"]
+    assert [row["n_labelled"] for row in chunks] == [500, 500]
