@@ -24,6 +24,8 @@ from ..rows._score_rows import in_memory_scores, score_rows
 from ..rows._scores import flatten_leading
 from ..utils._warnings import warn
 
+_LENGTH_ERROR = "X has {n_rows} samples but y has {n_labels}; pass one label per row of X."
+
 ScoreInputs = namedtuple(
     "ScoreInputs",
     ["logits", "score_type", "n_features_in", "classes", "y_index", "sample_weight"],
@@ -105,8 +107,7 @@ def checked_score_inputs(calibrator, X, y, sample_weight):
     classes, y_index, sample_weight = check_labels_and_weights(
         y, sample_weight, shape[0], leading=leading, n_columns=logits.n_columns,
         ignore_index=calibrator.ignore_index,
-        length_error="X has {n_rows} samples but y has {n_labels}; pass one label per "
-                     "row of X.",
+        length_error=_LENGTH_ERROR,
     )
     check_weighted_classes(y_index, sample_weight, classes)
     if on_device:  # fitted attributes live beside the scores (scikit-learn's rule)
@@ -205,6 +206,4 @@ def check_lengths(X, y):
     """Refuse a ``y`` with another number of samples than ``X``."""
     n_x, n_y = _num_samples(X), _num_samples(y)
     if n_x != n_y:
-        raise ValueError(
-            f"X has {n_x} samples but y has {n_y}; pass one label per row of X."
-        )
+        raise ValueError(_LENGTH_ERROR.format(n_rows=n_x, n_labels=n_y))

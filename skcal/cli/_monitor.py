@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from ..calibrators._persistence import calibrator_to_dict, load_calibrator, save_calibrator
-from ..monitoring._inputs import unpack
+from ..monitoring._inputs import is_labelled, unpack
 from ..utils._files import LockTimeout, exclusive_lock, write_atomically, write_json
 
 ALARM_STATUS = 1
@@ -239,8 +239,6 @@ def _act_on_verdict(monitor, args, this_run):
 
 
 def _has_label(labels, classes):
-    from ..monitoring._inputs import is_labelled
-
     return is_labelled(np.asarray(labels), classes)
 
 
