@@ -3,8 +3,9 @@ and the chunks' summaries with new rows or late labels added."""
 
 import numpy as np
 
+from ._row_sums import labelled_summary
 from ._state import without_cache
-from ._statistics import add_summaries, labelled_summary
+from ._statistics import add_summaries
 from ._table import evaluate_chunks
 
 

@@ -24,10 +24,11 @@ from ._pending import (
     without,
 )
 from ._results import MonitorResultsMixin
+from ._row_sums import batch_summaries, log_proba_of
 from ._state import freeze
-from ._statistics import batch_summaries, derived, log_proba_of
-from ._thresholds import alarm_thresholds
+from ._statistics import derived
 from ._table import evaluate_chunks
+from ._thresholds import alarm_thresholds
 
 VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
 
@@ -300,14 +301,14 @@ class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
         return self
 
     def _update(self, scores, y, timestamps, ids):
-        log_proba, proba, top = self._log_proba(scores)
+        log_proba, proba, best = self._log_proba(scores)
         n = log_proba.shape[0]
         labelled, y_index = labels_of(y, n, self.classes_)
         ids = as_ids(ids, n)
         chunk_of_row, starts, ends, times = chunk_ids(self, n, timestamps)
         # everything below builds new state; nothing is assigned until the end
         chunks, opened = added_to_chunks(
-            self, batch_summaries(log_proba, y_index, labelled, chunk_of_row, proba, top,
+            self, batch_summaries(log_proba, y_index, labelled, chunk_of_row, proba, best,
                                   self._batch_scratch()),
             starts, ends)
         row_numbers = self.n_rows_ + np.arange(n)
@@ -378,8 +379,9 @@ class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
 
     # ------------------------------------------------------------ internals
     def _log_proba(self, scores):
-        """(log-probabilities, probabilities, top class) of what the system serves:
-        the raw scores, through the calibrator when one is installed."""
+        """(log-probabilities, probabilities, each row's largest log-probability) of
+        what the system serves: the raw scores, through the calibrator when one is
+        installed."""
         logits, _ = score_rows(scores, self.score_type_, name="scores")
         check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
         if self.calibrator_ is not None:

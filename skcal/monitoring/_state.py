@@ -9,7 +9,6 @@ from ._pending import Pending
 from ._statistics import derive_missing, empty_summary
 from ._table import evaluate_chunks, table_rows
 
-
 # what a chunk caches for the table; never saved
 _EVALUATION_CACHE = ("row", "cusum_in")
 
@@ -68,14 +67,14 @@ def freeze(chunks, pending_chunks, n_classes):
     """Complete chunks with no row waiting for a label keep their table numbers only
     (a few floats instead of the recalibration sums)."""
     waiting = set(np.asarray(pending_chunks).tolist())
-    derive_missing(chunks, n_classes)
-    frozen = []
-    for chunk in chunks:
-        if "summary" in chunk and chunk["index"] not in waiting:
-            numbers = chunk["derived"]
-            chunk = {**{key: chunk[key] for key in chunk if key != "summary"},
-                     "derived": numbers}
-        frozen.append(chunk)
+    summed = [i for i, chunk in enumerate(chunks) if "summary" in chunk]  # frozen: derived
+    derive_missing([chunks[i] for i in summed], n_classes)
+    frozen = list(chunks)
+    for i in summed:
+        chunk = chunks[i]
+        if chunk["index"] not in waiting:
+            frozen[i] = {**{key: chunk[key] for key in chunk if key != "summary"},
+                         "derived": chunk["derived"]}
     return frozen
 
 

@@ -1,0 +1,263 @@
+"""The per-row work of the monitor: a batch's rows summed into chunk summaries.
+
+Each row's log-probabilities and label give the quantities of
+:func:`~skcal.monitoring._statistics.empty_summary`; they are computed for
+all rows of a batch at once and summed per chunk (a group of consecutive
+rows).
+"""
+
+import numpy as np
+
+from ..rows._row_reductions import is_first_max, row_max
+from ..rows._scores import probability_floor
+from ..rows._scratch import Scratch
+from ._statistics import BETA_GRID, ECE_BINS, empty_summary, n_recalibration_parameters
+
+
+def labelled_summary(log_proba, y_index):
+    """Sums over labelled rows: NLL, accuracy, Brier, ECE bins and recalibration terms.
+
+    ``log_proba`` is (n, K) in float64; ``y_index`` the column of each true class.
+    """
+    (summary,) = labelled_summaries(log_proba, y_index, [slice(0, log_proba.shape[0])])
+    return summary
+
+
+def labelled_summaries(log_proba, y_index, groups, proba=None, best=None, scratch=None):
+    """:func:`labelled_summary` of each group of consecutive rows (slices), the
+    per-row work done once for all of them.
+
+    ``log_proba`` is (n, K), float32 or float64 (``proba``, its exponential,
+    and ``best``, each row's largest log-probability, if known already): the
+    per-row arithmetic runs in its dtype, sums over rows are float64 in the
+    end. The (n, K) temporaries are taken from ``scratch`` (a
+    :class:`~skcal.rows._scratch.Scratch` kept from batch to batch), if given:
+    fresh arrays of that size come as new pages from the system each time. The recalibration terms at the inverse temperatures
+    of :data:`BETA_GRID` (1/2, 1, 2) need no exponential beyond ``p``:
+    ``p ** beta`` is ``sqrt(p)``, ``p`` or ``p * p``, and
+    ``log softmax(beta log p) = beta log p - log sum p ** beta``. Sums of the
+    normalised ``p ** beta`` are taken through weighted group-membership
+    matrices, so that no (n, K) array is divided by its row sums.
+    """
+    n, k = log_proba.shape
+    if n == 0:
+        return [empty_summary(k) for _ in groups]
+    dtype = log_proba.dtype
+    starts = np.array([g.start for g in groups])
+    filled = np.array([g.stop > g.start for g in groups])
+    scratch = scratch if scratch is not None else Scratch()
+    ones = np.ones(k, dtype=dtype)  # row sums as matrix-vector products (3x faster)
+    floor = dtype.type(np.log(probability_floor(dtype)))
+    z = np.ascontiguousarray(log_proba) if log_proba.min() >= floor else np.maximum(
+        log_proba, floor, out=scratch("z", (n, k), dtype))
+    p = np.exp(z) if proba is None else np.ascontiguousarray(proba)
+    # entries of each row's true class in the flattened (n, K) arrays (a flat
+    # take is 4x faster than indexing by row and column)
+    true_entry = np.arange(0, n * k, k) + y_index
+    z_true = z.reshape(-1)[true_entry]
+    p_true = p.reshape(-1)[true_entry]
+    best = row_max(z) if best is None else best
+    confidence = np.exp(best)
+    correct = is_first_max(z, best, y_index)  # the argmax is the label
+    offsets = n_recalibration_parameters(k) > 1
+    n_betas = BETA_GRID.shape[0]
+    group_of_row = np.repeat(np.arange(len(groups)), [g.stop - g.start for g in groups])
+    # the per-row numbers summed per group, one row of ``columns`` each (a
+    # contiguous write per number), in float64
+    columns = scratch("columns", (4 + 4 * n_betas, n))
+    np.negative(z_true, out=columns[0])
+    np.square(columns[0], out=columns[1])
+    columns[2] = correct
+    if offsets:
+        one_hot = scratch("one_hot", (n, k), dtype)
+        one_hot[...] = 0
+        one_hot.reshape(-1)[true_entry] = 1
+        label_cell = group_of_row * k + y_index
+        counts = np.bincount(label_cell, minlength=len(groups) * k
+                             ).reshape(len(groups), k).astype(np.float64)
+    per_beta = []
+    for j, beta in enumerate(BETA_GRID):
+        if beta == 1.0:
+            q = p
+        else:
+            q = (np.sqrt if beta == 0.5 else np.square)(p, out=scratch("q", (n, k), dtype))
+        qz = np.multiply(q, z, out=scratch("qz", (n, k), dtype))
+        mean_z = qz @ ones
+        second = np.multiply(qz, z, out=scratch("qz2", (n, k), dtype)) @ ones
+        if beta == 1.0:  # p is normalised already
+            inverse, log_total = None, np.zeros(n, dtype=dtype)
+        else:
+            total = q @ ones
+            if beta == 2.0:  # sum p^2, the Brier score's first term
+                columns[3] = total - 2 * p_true + 1
+            inverse, log_total = 1 / total, np.log(total)
+            mean_z *= inverse
+            second *= inverse
+        grad_beta = mean_z - z_true
+        base = 4 + 4 * j
+        columns[base] = log_total - dtype.type(beta) * z_true
+        columns[base + 1] = grad_beta
+        np.square(columns[base + 1], out=columns[base + 2])
+        columns[base + 3] = second - mean_z * mean_z
+        if offsets:
+            per_beta.append(_offset_sums(q, qz, inverse, mean_z, grad_beta, label_cell,
+                                         groups, one_hot, scratch))
+    sums = _group_sums(columns, starts, filled)
+    bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
+    cells = group_of_row * ECE_BINS + bins
+    size = len(groups) * ECE_BINS
+    bin_count = np.bincount(cells, minlength=size).reshape(-1, ECE_BINS).astype(np.float64)
+    bin_confidence = np.bincount(cells, weights=confidence, minlength=size).reshape(-1, ECE_BINS)
+    bin_correct = np.bincount(cells, weights=correct, minlength=size).reshape(-1, ECE_BINS)
+    # every group's recalibration terms as arrays over the groups, then handed out
+    n_groups, d = len(groups), n_recalibration_parameters(k)
+    loss = sums[:, 4::4].copy()
+    grad = np.zeros((n_groups, n_betas, d))
+    outer = np.zeros((n_groups, n_betas, d, d))
+    hessian = np.zeros((n_groups, n_betas, d, d))
+    grad[:, :, 0], outer[:, :, 0, 0], hessian[:, :, 0, 0] = (
+        sums[:, 5::4], sums[:, 6::4], sums[:, 7::4])
+    if offsets:  # the offsets' terms at every inverse temperature at once
+        grad_b, outer_cross, outer_b, hessian_cross, hessian_b = _offset_terms(
+            [np.stack(parts, axis=1) for parts in zip(*per_beta)], counts)
+        grad[:, :, 1:] = grad_b
+        outer[:, :, 0, 1:] = outer[:, :, 1:, 0] = outer_cross
+        outer[:, :, 1:, 1:] = outer_b
+        hessian[:, :, 0, 1:] = hessian[:, :, 1:, 0] = hessian_cross
+        hessian[:, :, 1:, 1:] = hessian_b
+    firsts = sums[:, :4].tolist()
+    return [
+        {"n": 0, "n_labelled": group.stop - group.start, "entropy": 0.0, "nll": nll,
+         "nll_sq": nll_sq, "correct": n_correct, "brier": brier, "bin_count": bin_count[i],
+         "bin_confidence": bin_confidence[i], "bin_correct": bin_correct[i], "loss": loss[i],
+         "grad": grad[i], "grad_outer": outer[i], "hessian": hessian[i]}
+        for i, (group, (nll, nll_sq, n_correct, brier)) in enumerate(zip(groups, firsts))]
+
+
+def _offset_sums(q, qz, inverse, mean_z, grad_beta, label_cell, groups, one_hot, scratch):
+    """Per group, in float64, the sums the class offsets' terms are made of, for
+    the normalised ``r = q * inverse`` (``q`` itself where ``inverse`` is None):
+    ``sum r r'``, ``sum e_y r'`` (``e_y`` the one-hot label), ``sum g_beta r``
+    with ``sum g_beta e_y``, ``sum r z`` and ``sum (mean z) r``. ``label_cell``
+    is each row's ``group * K + label``."""
+    n, k = q.shape
+    r = q if inverse is None else np.multiply(q, inverse[:, None], out=scratch("r", q.shape,
+                                                                            q.dtype))
+    beta_e = np.bincount(label_cell, weights=grad_beta,
+                         minlength=len(groups) * k).reshape(len(groups), k)
+    row_weights = scratch("row_weights", (3, n), q.dtype)  # one product for two
+    row_weights[0], row_weights[1] = grad_beta, mean_z
+    row_weights[2] = 1 if inverse is None else inverse
+    weighted = _weighted_group_sums(row_weights[:2], r, groups)
+    sums = (_group_grams(r, r, groups), _group_grams(one_hot, r, groups),
+            np.concatenate([weighted[:, 0], beta_e], axis=1),
+            _weighted_group_sums(row_weights[2:], qz, groups)[:, 0], weighted[:, 1])
+    return tuple(np.asarray(part, dtype=np.float64) for part in sums)
+
+
+def _weighted_group_sums(weights, values, groups):
+    """``weights[:, group] @ values[group]`` for each group of rows, as an array
+    (groups, rows of ``weights``, columns of ``values``)."""
+    if _equal_blocks(groups, values.shape[0]):
+        g, w = len(groups), weights.shape[0]
+        return np.matmul(weights.reshape(w, g, -1).transpose(1, 0, 2),
+                         values.reshape(g, -1, values.shape[1]))
+    return np.array([weights[:, group] @ values[group] for group in groups]).reshape(
+        len(groups), weights.shape[0], values.shape[1])
+
+
+def _offset_terms(offset_sums, counts):
+    """The class offsets' parts of every group's gradient, gradient outer products
+    and Hessian (the last class's offset fixed at 0; the gradient in ``b_k`` is
+    ``sum (q_k - e_yk)``), as arrays over the groups and inverse temperatures
+    (the sums of :func:`_offset_sums` stacked on axis 1; ``counts`` per group)."""
+    gram, label_gram, beta_sums, qz_sums, mean_z_sums = offset_sums
+    k = gram.shape[-1]
+    counts = counts[:, None, :]
+    mass = gram.sum(axis=-1)  # sum over rows of q_k (each row of q sums to 1)
+    residual_outer = gram - label_gram - np.swapaxes(label_gram, -1, -2)
+    residual_outer[..., np.arange(k), np.arange(k)] += counts
+    hessian_block = -gram[..., :-1, :-1]
+    hessian_block[..., np.arange(k - 1), np.arange(k - 1)] += mass[..., :-1]
+    return ((mass - counts)[..., :-1], (beta_sums[..., :k] - beta_sums[..., k:])[..., :-1],
+            residual_outer[..., :-1, :-1], (qz_sums - mean_z_sums)[..., :-1], hessian_block)
+
+
+def _equal_blocks(groups, n):
+    """Whether ``groups`` are consecutive blocks of one (non-zero) size covering ``n`` rows."""
+    sizes = {g.stop - g.start for g in groups}
+    return (len(sizes) == 1 and groups[0].start == 0 and groups[-1].stop == n
+            and sizes.pop() > 0)
+
+
+def _group_grams(a, b, groups):
+    """``a[group].T @ b[group]`` for each group of rows: one batched product when
+    the groups are consecutive blocks of one size (the usual batch), else a loop."""
+    if _equal_blocks(groups, a.shape[0]):
+        g = len(groups)
+        return np.matmul(a.reshape(g, -1, a.shape[1]).transpose(0, 2, 1),
+                         b.reshape(g, -1, b.shape[1]))
+    return np.array([a[group].T @ b[group] for group in groups]).reshape(
+        len(groups), a.shape[1], b.shape[1])
+
+
+def _group_sums(columns, starts, filled):
+    """Float64 sums of each row of ``columns`` (one per quantity, a column per
+    row of data) over each group of consecutive rows that begins at ``starts``
+    (zero for an empty group), as an array (groups, quantities)."""
+    n = columns.shape[1]
+    sizes = np.diff(np.append(starts, n))
+    if filled.all() and (sizes == sizes[0]).all():  # the usual batch: a reshape
+        return columns.reshape(columns.shape[0], starts.shape[0], -1).sum(axis=2).T
+    sums = np.zeros((starts.shape[0], columns.shape[0]))
+    if filled.any():
+        sums[filled] = np.add.reduceat(columns, starts[filled], axis=1).T
+    return sums
+
+
+def log_proba_of(logits, scratch=None):
+    """``(log softmax, softmax, largest log softmax)`` of logit rows in their dtype,
+    from one exponential per value (into ``scratch``'s arrays, if given: then
+    they are overwritten by the next call)."""
+    logits = np.ascontiguousarray(logits)
+    scratch = scratch if scratch is not None else Scratch()
+    best = row_max(logits)
+    shifted = np.subtract(logits, best[:, None],
+                          out=scratch("log_proba", logits.shape, logits.dtype))
+    proba = np.exp(shifted, out=scratch("proba", logits.shape, logits.dtype))
+    total = proba @ np.ones(logits.shape[1], dtype=proba.dtype)
+    log_total = np.log(total)
+    shifted -= log_total[:, None]
+    proba /= total[:, None]
+    return shifted, proba, np.negative(log_total, out=best)
+
+
+def batch_summaries(log_proba, y_index, labelled, chunk_ids, proba=None, best=None,
+                    scratch=None):
+    """(chunk, rows, summary) of each chunk of a batch, rows sorted by chunk; the
+    per-row work is done once for the whole batch (``proba``, the exponential of
+    ``log_proba``, and ``best``, the rows' largest log-probabilities, if known already)."""
+    chunks, first = np.unique(chunk_ids, return_index=True)
+    bounds = list(first) + [chunk_ids.shape[0]]
+    proba = np.exp(log_proba) if proba is None else proba
+    entropy = -(np.multiply(proba, log_proba, out=_entropy_scratch(scratch, proba))
+                @ np.ones(proba.shape[1], dtype=proba.dtype))
+    labelled_rows = np.flatnonzero(labelled)
+    cuts = np.searchsorted(labelled_rows, bounds)
+    groups = [slice(cuts[i], cuts[i + 1]) for i in range(len(chunks))]
+    if labelled_rows.shape[0] == log_proba.shape[0]:  # every row labelled: no copies
+        summaries = labelled_summaries(log_proba, y_index, groups, proba, best, scratch)
+    else:
+        summaries = labelled_summaries(log_proba[labelled_rows], y_index[labelled_rows],
+                                       groups, proba[labelled_rows],
+                                       None if best is None else best[labelled_rows], scratch)
+    for i, chunk in enumerate(chunks):
+        rows = slice(bounds[i], bounds[i + 1])
+        summary = summaries[i]
+        summary["n"] = rows.stop - rows.start
+        summary["entropy"] = float(entropy[rows].sum())
+        yield int(chunk), rows, summary
+
+
+def _entropy_scratch(scratch, proba):
+    return None if scratch is None else scratch("entropy", proba.shape, proba.dtype)
