@@ -4,11 +4,16 @@ Each row's log-probabilities and label give the quantities of
 :func:`~skcal.monitoring._statistics.empty_summary`; they are computed for
 all rows of a batch at once and summed per chunk (a group of consecutive
 rows).
+
+The arithmetic runs on arrays laid out class by row, ``(K, n)``: a row's
+sum over its classes is then a sum of K contiguous vectors, which numpy
+vectorises, where the same sum over a short contiguous axis of an ``(n, K)``
+array runs row by row (3 to 5 times slower at K = 10, as do ``max`` and
+``argmax``).
 """
 
 import numpy as np
 
-from ..rows._row_reductions import is_first_max, row_max
 from ..rows._scores import probability_floor
 from ..rows._scratch import Scratch
 from ._statistics import BETA_GRID, ECE_BINS, empty_summary, n_recalibration_parameters
@@ -30,46 +35,51 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, best=None, scratc
     ``log_proba`` is (n, K), float32 or float64 (``proba``, its exponential,
     and ``best``, each row's largest log-probability, if known already): the
     per-row arithmetic runs in its dtype, sums over rows are float64 in the
-    end. The (n, K) temporaries are taken from ``scratch`` (a
-    :class:`~skcal.rows._scratch.Scratch` kept from batch to batch), if given:
-    fresh arrays of that size come as new pages from the system each time. The recalibration terms at the inverse temperatures
-    of :data:`BETA_GRID` (1/2, 1, 2) need no exponential beyond ``p``:
-    ``p ** beta`` is ``sqrt(p)``, ``p`` or ``p * p``, and
-    ``log softmax(beta log p) = beta log p - log sum p ** beta``. Sums of the
-    normalised ``p ** beta`` are taken through weighted group-membership
-    matrices, so that no (n, K) array is divided by its row sums.
+    end. Arrays that are transposes of C-ordered ``(K, n)`` arrays (as
+    :func:`log_proba_of` returns) are used without a copy. The temporaries
+    are taken from ``scratch`` (a :class:`~skcal.rows._scratch.Scratch` kept
+    from batch to batch), if given: fresh arrays of that size come as new
+    pages from the system each time.
+
+    The recalibration terms at the inverse temperatures of :data:`BETA_GRID`
+    (1/2, 1, 2) need no exponential beyond ``p``: ``p ** beta`` is
+    ``sqrt(p)``, ``p`` or ``p * p``, and ``log softmax(beta log p) = beta log
+    p - log sum p ** beta``.
     """
     n, k = log_proba.shape
     if n == 0:
         return [empty_summary(k) for _ in groups]
-    dtype = log_proba.dtype
+    zt = np.ascontiguousarray(log_proba.T)
+    pt = np.exp(zt) if proba is None else np.ascontiguousarray(proba.T)
+    return _summaries(zt, pt, y_index, groups, best, scratch or Scratch())
+
+
+def _summaries(zt, pt, y_index, groups, best, scratch):
+    """:func:`labelled_summaries` of the (K, n) log-probabilities ``zt`` and
+    probabilities ``pt`` (C-ordered)."""
+    k, n = zt.shape
+    dtype = zt.dtype
     starts = np.array([g.start for g in groups])
     filled = np.array([g.stop > g.start for g in groups])
-    scratch = scratch if scratch is not None else Scratch()
-    ones = np.ones(k, dtype=dtype)  # row sums as matrix-vector products (3x faster)
     floor = dtype.type(np.log(probability_floor(dtype)))
-    z = np.ascontiguousarray(log_proba) if log_proba.min() >= floor else np.maximum(
-        log_proba, floor, out=scratch("z", (n, k), dtype))
-    p = np.exp(z) if proba is None else np.ascontiguousarray(proba)
-    # entries of each row's true class in the flattened (n, K) arrays (a flat
-    # take is 4x faster than indexing by row and column)
-    true_entry = np.arange(0, n * k, k) + y_index
-    z_true = z.reshape(-1)[true_entry]
-    p_true = p.reshape(-1)[true_entry]
-    best = row_max(z) if best is None else best
+    if zt.min() < floor:
+        zt = np.maximum(zt, floor, out=scratch("z", (k, n), dtype))
+    true_entry = y_index * n + np.arange(n)  # in the flattened (K, n) arrays
+    z_true = zt.reshape(-1)[true_entry]
+    p_true = pt.reshape(-1)[true_entry]
+    best = zt.max(axis=0) if best is None else best
     confidence = np.exp(best)
-    correct = is_first_max(z, best, y_index)  # the argmax is the label
+    correct = _is_first_max(zt, best, z_true, y_index)  # the argmax is the label
     offsets = n_recalibration_parameters(k) > 1
     n_betas = BETA_GRID.shape[0]
     group_of_row = np.repeat(np.arange(len(groups)), [g.stop - g.start for g in groups])
-    # the per-row numbers summed per group, one row of ``columns`` each (a
-    # contiguous write per number), in float64
+    # the per-row numbers summed per group, one row of ``columns`` each, in float64
     columns = scratch("columns", (4 + 4 * n_betas, n))
     np.negative(z_true, out=columns[0])
     np.square(columns[0], out=columns[1])
     columns[2] = correct
     if offsets:
-        one_hot = scratch("one_hot", (n, k), dtype)
+        one_hot = scratch("one_hot", (k, n), dtype)
         one_hot[...] = 0
         one_hot.reshape(-1)[true_entry] = 1
         label_cell = group_of_row * k + y_index
@@ -78,16 +88,16 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, best=None, scratc
     per_beta = []
     for j, beta in enumerate(BETA_GRID):
         if beta == 1.0:
-            q = p
+            q = pt
         else:
-            q = (np.sqrt if beta == 0.5 else np.square)(p, out=scratch("q", (n, k), dtype))
-        qz = np.multiply(q, z, out=scratch("qz", (n, k), dtype))
-        mean_z = qz @ ones
-        second = np.multiply(qz, z, out=scratch("qz2", (n, k), dtype)) @ ones
+            q = (np.sqrt if beta == 0.5 else np.square)(pt, out=scratch("q", (k, n), dtype))
+        qz = np.multiply(q, zt, out=scratch("qz", (k, n), dtype))
+        mean_z = qz.sum(axis=0)
+        second = np.multiply(qz, zt, out=scratch("qz2", (k, n), dtype)).sum(axis=0)
         if beta == 1.0:  # p is normalised already
             inverse, log_total = None, np.zeros(n, dtype=dtype)
         else:
-            total = q @ ones
+            total = q.sum(axis=0)
             if beta == 2.0:  # sum p^2, the Brier score's first term
                 columns[3] = total - 2 * p_true + 1
             inverse, log_total = 1 / total, np.log(total)
@@ -134,36 +144,35 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, best=None, scratc
         for i, (group, (nll, nll_sq, n_correct, brier)) in enumerate(zip(groups, firsts))]
 
 
+def _is_first_max(zt, best, z_true, y_index):
+    """Whether each row's label is its first most probable class (as
+    ``argmax == y``): its log-probability is the row's largest, and no earlier
+    class ties with it (looked for only when some row has a tie)."""
+    matches = z_true == best
+    if np.count_nonzero(zt == best) > zt.shape[1]:
+        tied = np.flatnonzero(matches)
+        matches[tied] = zt[:, tied].argmax(axis=0) == y_index[tied]
+    return matches
+
+
 def _offset_sums(q, qz, inverse, mean_z, grad_beta, label_cell, groups, one_hot, scratch):
     """Per group, in float64, the sums the class offsets' terms are made of, for
-    the normalised ``r = q * inverse`` (``q`` itself where ``inverse`` is None):
-    ``sum r r'``, ``sum e_y r'`` (``e_y`` the one-hot label), ``sum g_beta r``
-    with ``sum g_beta e_y``, ``sum r z`` and ``sum (mean z) r``. ``label_cell``
-    is each row's ``group * K + label``."""
-    n, k = q.shape
-    r = q if inverse is None else np.multiply(q, inverse[:, None], out=scratch("r", q.shape,
-                                                                            q.dtype))
+    the normalised ``r = q * inverse`` (``q`` itself where ``inverse`` is None;
+    all (K, n)): ``sum r r'``, ``sum e_y r'`` (``e_y`` the one-hot label),
+    ``sum g_beta r`` with ``sum g_beta e_y``, ``sum r z`` and ``sum (mean z) r``.
+    ``label_cell`` is each row's ``group * K + label``."""
+    k, n = q.shape
+    r = q if inverse is None else np.multiply(q, inverse, out=scratch("r", q.shape, q.dtype))
     beta_e = np.bincount(label_cell, weights=grad_beta,
                          minlength=len(groups) * k).reshape(len(groups), k)
     row_weights = scratch("row_weights", (3, n), q.dtype)  # one product for two
     row_weights[0], row_weights[1] = grad_beta, mean_z
     row_weights[2] = 1 if inverse is None else inverse
-    weighted = _weighted_group_sums(row_weights[:2], r, groups)
+    weighted = _group_grams(row_weights[:2], r, groups)
     sums = (_group_grams(r, r, groups), _group_grams(one_hot, r, groups),
             np.concatenate([weighted[:, 0], beta_e], axis=1),
-            _weighted_group_sums(row_weights[2:], qz, groups)[:, 0], weighted[:, 1])
+            _group_grams(row_weights[2:], qz, groups)[:, 0], weighted[:, 1])
     return tuple(np.asarray(part, dtype=np.float64) for part in sums)
-
-
-def _weighted_group_sums(weights, values, groups):
-    """``weights[:, group] @ values[group]`` for each group of rows, as an array
-    (groups, rows of ``weights``, columns of ``values``)."""
-    if _equal_blocks(groups, values.shape[0]):
-        g, w = len(groups), weights.shape[0]
-        return np.matmul(weights.reshape(w, g, -1).transpose(1, 0, 2),
-                         values.reshape(g, -1, values.shape[1]))
-    return np.array([weights[:, group] @ values[group] for group in groups]).reshape(
-        len(groups), weights.shape[0], values.shape[1])
 
 
 def _offset_terms(offset_sums, counts):
@@ -183,22 +192,19 @@ def _offset_terms(offset_sums, counts):
             residual_outer[..., :-1, :-1], (qz_sums - mean_z_sums)[..., :-1], hessian_block)
 
 
-def _equal_blocks(groups, n):
-    """Whether ``groups`` are consecutive blocks of one (non-zero) size covering ``n`` rows."""
-    sizes = {g.stop - g.start for g in groups}
-    return (len(sizes) == 1 and groups[0].start == 0 and groups[-1].stop == n
-            and sizes.pop() > 0)
-
-
 def _group_grams(a, b, groups):
-    """``a[group].T @ b[group]`` for each group of rows: one batched product when
-    the groups are consecutive blocks of one size (the usual batch), else a loop."""
-    if _equal_blocks(groups, a.shape[0]):
+    """``a[:, group] @ b[:, group].T`` for each group of columns (rows of data) of
+    the (., n) arrays ``a`` and ``b``, as an array (groups, rows of a, rows of b):
+    one batched product when the groups are consecutive blocks of one size (the
+    usual batch), else a loop."""
+    sizes = {g.stop - g.start for g in groups}
+    if len(sizes) == 1 and groups[0].start == 0 and groups[-1].stop == a.shape[1] \
+            and sizes.pop() > 0:
         g = len(groups)
-        return np.matmul(a.reshape(g, -1, a.shape[1]).transpose(0, 2, 1),
-                         b.reshape(g, -1, b.shape[1]))
-    return np.array([a[group].T @ b[group] for group in groups]).reshape(
-        len(groups), a.shape[1], b.shape[1])
+        return np.matmul(a.reshape(a.shape[0], g, -1).transpose(1, 0, 2),
+                         b.reshape(b.shape[0], g, -1).transpose(1, 2, 0))
+    return np.array([a[:, group] @ b[:, group].T for group in groups]).reshape(
+        len(groups), a.shape[0], b.shape[0])
 
 
 def _group_sums(columns, starts, filled):
@@ -217,47 +223,50 @@ def _group_sums(columns, starts, filled):
 
 def log_proba_of(logits, scratch=None):
     """``(log softmax, softmax, largest log softmax)`` of logit rows in their dtype,
-    from one exponential per value (into ``scratch``'s arrays, if given: then
-    they are overwritten by the next call)."""
-    logits = np.ascontiguousarray(logits)
+    from one exponential per value. The two (n, K) arrays are transposes of
+    C-ordered (K, n) arrays, taken from ``scratch``, if given (then they are
+    overwritten by the next call)."""
+    logits = np.asarray(logits)
     scratch = scratch if scratch is not None else Scratch()
-    best = row_max(logits)
-    shifted = np.subtract(logits, best[:, None],
-                          out=scratch("log_proba", logits.shape, logits.dtype))
-    proba = np.exp(shifted, out=scratch("proba", logits.shape, logits.dtype))
-    total = proba @ np.ones(logits.shape[1], dtype=proba.dtype)
+    n, k = logits.shape
+    shifted = scratch("log_proba", (k, n), logits.dtype)
+    shifted[...] = logits.T
+    best = shifted.max(axis=0)
+    shifted -= best
+    proba = np.exp(shifted, out=scratch("proba", (k, n), logits.dtype))
+    total = proba.sum(axis=0)
     log_total = np.log(total)
-    shifted -= log_total[:, None]
-    proba /= total[:, None]
-    return shifted, proba, np.negative(log_total, out=best)
+    shifted -= log_total
+    proba /= total
+    return shifted.T, proba.T, np.negative(log_total, out=best)
 
 
 def batch_summaries(log_proba, y_index, labelled, chunk_ids, proba=None, best=None,
                     scratch=None):
     """(chunk, rows, summary) of each chunk of a batch, rows sorted by chunk; the
     per-row work is done once for the whole batch (``proba``, the exponential of
-    ``log_proba``, and ``best``, the rows' largest log-probabilities, if known already)."""
+    ``log_proba``, and ``best``, the rows' largest log-probabilities, if known
+    already; the arrays as for :func:`labelled_summaries`)."""
+    scratch = scratch if scratch is not None else Scratch()
     chunks, first = np.unique(chunk_ids, return_index=True)
     bounds = list(first) + [chunk_ids.shape[0]]
-    proba = np.exp(log_proba) if proba is None else proba
-    entropy = -(np.multiply(proba, log_proba, out=_entropy_scratch(scratch, proba))
-                @ np.ones(proba.shape[1], dtype=proba.dtype))
+    zt = np.ascontiguousarray(log_proba.T)
+    pt = np.exp(zt) if proba is None else np.ascontiguousarray(proba.T)
+    entropy = -np.multiply(pt, zt, out=scratch("entropy", zt.shape, zt.dtype)).sum(axis=0)
     labelled_rows = np.flatnonzero(labelled)
     cuts = np.searchsorted(labelled_rows, bounds)
     groups = [slice(cuts[i], cuts[i + 1]) for i in range(len(chunks))]
-    if labelled_rows.shape[0] == log_proba.shape[0]:  # every row labelled: no copies
-        summaries = labelled_summaries(log_proba, y_index, groups, proba, best, scratch)
+    if labelled_rows.shape[0] == zt.shape[1]:  # every row labelled: no copies
+        summaries = _summaries(zt, pt, y_index, groups, best, scratch)
+    elif labelled_rows.shape[0] == 0:
+        summaries = [empty_summary(zt.shape[0]) for _ in groups]
     else:
-        summaries = labelled_summaries(log_proba[labelled_rows], y_index[labelled_rows],
-                                       groups, proba[labelled_rows],
-                                       None if best is None else best[labelled_rows], scratch)
+        summaries = _summaries(zt[:, labelled_rows], pt[:, labelled_rows],
+                               y_index[labelled_rows], groups,
+                               None if best is None else best[labelled_rows], scratch)
     for i, chunk in enumerate(chunks):
         rows = slice(bounds[i], bounds[i + 1])
         summary = summaries[i]
         summary["n"] = rows.stop - rows.start
         summary["entropy"] = float(entropy[rows].sum())
         yield int(chunk), rows, summary
-
-
-def _entropy_scratch(scratch, proba):
-    return None if scratch is None else scratch("entropy", proba.shape, proba.dtype)

@@ -1,0 +1,87 @@
+"""The monitor's per-row sums against the same sums written out row by row.
+
+The expected values come from scipy's log_softmax and numpy's argmax, row by
+row per chunk, not from the monitor's code. The per-row arithmetic runs in the
+input's dtype, so float32 rows agree to float32 rounding accumulated over the
+rows of a chunk (a relative 1e-5 allows a few hundred rows' worth).
+"""
+
+import numpy as np
+import pytest
+from scipy.special import log_softmax
+
+from skcal.monitoring._row_sums import batch_summaries, labelled_summaries, log_proba_of
+from skcal.monitoring._statistics import BETA_GRID, ECE_BINS
+
+RTOL = {np.float32: 1e-5, np.float64: 1e-10}
+
+
+def written_out(log_proba, y):
+    """The sums of one group, row by row."""
+    log_proba = log_proba.astype(np.float64)
+    proba = np.exp(log_proba)
+    top = log_proba.argmax(axis=1)
+    confidence = proba.max(axis=1)
+    bins = np.minimum((confidence * ECE_BINS).astype(int), ECE_BINS - 1)
+    rows = np.arange(y.shape[0])
+    one_hot = np.eye(log_proba.shape[1])[y]
+    return {
+        "nll": -log_proba[rows, y].sum(),
+        "nll_sq": (log_proba[rows, y] ** 2).sum(),
+        "correct": float((top == y).sum()),
+        "brier": ((proba - one_hot) ** 2).sum(),
+        "bin_count": np.bincount(bins, minlength=ECE_BINS).astype(float),
+        "bin_confidence": np.bincount(bins, weights=confidence, minlength=ECE_BINS),
+        "loss": np.array([-log_softmax(beta * log_proba, axis=1)[rows, y].sum()
+                          for beta in BETA_GRID]),
+    }
+
+
+def scores(dtype, n=700, k=6, seed=0):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(scale=2.0, size=(n, k)).astype(dtype)
+    logits[::7, 1] = logits[::7, 3] = logits[::7].max(axis=1) + 1  # ties for the top class
+    y = rng.integers(0, k, n)
+    y[::14] = 3  # a tie where the label is the later of the two tied classes
+    return logits, y
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sums_per_group_equal_the_rows_written_out(dtype):
+    logits, y = scores(dtype)
+    log_proba, proba, best = log_proba_of(logits)
+    groups = [slice(0, 250), slice(250, 250), slice(250, 700)]  # uneven, one empty
+    got = labelled_summaries(log_proba, y, groups, proba, best)
+    for group, summary in zip(groups, got):
+        assert summary["n_labelled"] == group.stop - group.start
+        if group.stop == group.start:
+            assert summary["nll"] == 0.0 and summary["bin_count"].sum() == 0
+            continue
+        expected = written_out(log_softmax(logits[group].astype(np.float64), axis=1), y[group])
+        for key, value in expected.items():
+            np.testing.assert_allclose(summary[key], value, rtol=RTOL[dtype], atol=1e-9,
+                                       err_msg=key)
+
+
+def test_ties_count_as_correct_only_for_the_first_tied_class():
+    logits, y = scores(np.float64)
+    (summary,) = labelled_summaries(log_softmax(logits, axis=1), y, [slice(0, 700)])
+    assert summary["correct"] == (logits.argmax(axis=1) == y).sum()
+    assert ((logits[:, 1] == logits[:, 3]) & (y == 3)).any()  # the case is present
+
+
+def test_unlabelled_rows_count_in_the_entropy_only():
+    logits, y = scores(np.float32, n=300)
+    labelled = np.arange(300) % 3 != 0
+    chunk_ids = np.repeat([4, 5, 6], 100)
+    log_proba, proba, best = log_proba_of(logits)
+    out = list(batch_summaries(log_proba, y, labelled, chunk_ids, proba, best))
+    assert [chunk for chunk, _, _ in out] == [4, 5, 6]
+    for chunk, rows, summary in out:
+        keep = labelled[rows]
+        exact = log_softmax(logits[rows].astype(np.float64), axis=1)
+        assert summary["n"] == 100 and summary["n_labelled"] == keep.sum()
+        np.testing.assert_allclose(summary["entropy"], -(np.exp(exact) * exact).sum(),
+                                   rtol=1e-5)
+        np.testing.assert_allclose(summary["nll"], written_out(exact[keep], y[rows][keep])["nll"],
+                                   rtol=1e-5)
