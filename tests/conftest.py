@@ -71,3 +71,24 @@ def known_temperature_logits():
     logits = rng.normal(scale=4.0, size=(40000, 5))
     y = sample_labels(softmax(logits / 2.5), rng)
     return logits, y, 2.5
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A fresh database on the machine's PostgreSQL (see ``tests/servers.py``),
+    dropped at the end; a skip that says why where there is none."""
+    from servers import postgres_url as start
+
+    url, drop = start()
+    if url is None:
+        missing(f"no PostgreSQL for the test: {drop}")
+    yield url
+    drop()
+
+
+def missing(reason):
+    """Skip a test whose server or program is missing; fail it where CI asks for
+    them all (``SKCAL_REQUIRE_SERVERS=1``, set by ``.ci/run``)."""
+    if os.environ.get("SKCAL_REQUIRE_SERVERS"):
+        pytest.fail(f"{reason} (SKCAL_REQUIRE_SERVERS is set)")
+    pytest.skip(reason)

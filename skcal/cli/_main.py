@@ -341,6 +341,26 @@ def _build_parser():
                          "to the raw scores before monitoring")
     monitor.add_argument("--json", metavar="OUT", help="write the table and state as JSON")
     monitor.add_argument("--plot", metavar="OUT.png", help="draw NLL per chunk")
+    outputs = monitor.add_argument_group(
+        "where operations teams look",
+        "A store or push that fails ends the run with status 2 before anything is written "
+        "or saved; rerunning writes the same rows again, without duplicates.")
+    outputs.add_argument("--model", metavar="NAME",
+                         help="the model's name in the store and the metrics' labels")
+    outputs.add_argument("--store", metavar="URL",
+                         help="write the chunks this run changed into a SQL database "
+                         "(any SQLAlchemy URL: sqlite:///monitor.db, postgresql://...; "
+                         "pip install \"skcal[sql]\"); needs --model")
+    outputs.add_argument("--run-id", metavar="ID",
+                         help="names this run in the store (default: a random id)")
+    outputs.add_argument("--prometheus-textfile", metavar="PATH.prom",
+                         help="write the latest chunk's metrics for node_exporter's textfile "
+                         "collector, atomically; needs --model")
+    outputs.add_argument("--pushgateway", metavar="URL",
+                         help="push the latest chunk's metrics to a Prometheus Pushgateway "
+                         "(http://host:9091); needs --model")
+    outputs.add_argument("--report", metavar="PATH.html",
+                         help="write a self-contained HTML report, atomically")
     monitor.set_defaults(run=_monitor)
 
     demo = commands.add_parser(

@@ -20,6 +20,13 @@ import numpy as np
 from ..calibrators._persistence import calibrator_to_dict, load_calibrator, save_calibrator
 from ..monitoring._inputs import is_labelled, unpack
 from ..utils._files import LockTimeout, exclusive_lock, write_atomically, write_json
+from ._monitor_outputs import (
+    changed_chunks,
+    check_output_arguments,
+    push_metrics,
+    write_files,
+    write_store,
+)
 
 ALARM_STATUS = 1
 
@@ -117,6 +124,7 @@ def _run_locked(args, state_path, error):
 
     if args.recalibrate and not args.calibrator:
         raise error("--recalibrate needs --calibrator PATH.json, where the calibrator is saved")
+    check_output_arguments(args, error=error)
     monitor = _load_or_fit(CalibrationMonitor, args, state_path, error)
     _apply_calibrator_file(monitor, args, error)
     before = monitor.to_dict()["chunks"]
@@ -151,6 +159,9 @@ def _run_locked(args, state_path, error):
     new = [row for row in state["chunks"] if last_before is None or row["chunk"] > last_before]
     _print_table(state["chunks"])
     print(monitor.summary())
+    # the store and the push first: if either fails, nothing is written or saved
+    write_store(monitor, args, changed_chunks(before, state["chunks"]), error=error)
+    push_metrics(monitor, args, error=error)
     if args.recalibrate:
         _act_on_verdict(monitor, args, this_run)
         state = monitor.to_dict()
@@ -159,6 +170,7 @@ def _run_locked(args, state_path, error):
         print(f"Monitor table and state written to {args.json}")
     if args.plot:
         _save_plot(monitor, args.plot)
+    write_files(monitor, args)
     if state_path is not None:
         write_json(state_path, state)
         print(f"State saved to {state_path}")

@@ -23,6 +23,7 @@ from ._pending import (
     positions_of_rows,
     without,
 )
+from ._exports import MonitorExportsMixin
 from ._results import MonitorResultsMixin
 from ._row_sums import batch_summaries, log_proba_of
 from ._state import freeze
@@ -33,7 +34,7 @@ from ._thresholds import alarm_thresholds
 VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
 
 
-class CalibrationMonitor(MonitorResultsMixin, BaseEstimator):
+class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator):
     """Watch a deployed model's held-out NLL over time; say "recalibrate" or "retrain".
 
     ``fit`` takes a reference period: the deployed model's scores and labels.

@@ -56,7 +56,10 @@ def add_summaries(a, b):
 
 
 def derived(summary, n_classes):
-    """The chunk table's numbers from a summary (NaN where there are no labels)."""
+    """The chunk table's numbers from a summary (NaN where there are no labels),
+    and its top-label reliability ``bins``: per bin of :data:`ECE_BINS`, the
+    labelled rows, their summed confidence and their summed correct
+    predictions (three lists), kept for reliability diagrams."""
     (numbers,) = derived_many([summary], n_classes)
     return numbers
 
@@ -89,10 +92,12 @@ def derived_many(summaries, n_classes):
         }
     names = list(columns)
     rows = np.column_stack([columns[name] for name in names]).tolist()
+    bins = [np.stack([s["bin_count"], s["bin_confidence"], s["bin_correct"]]).tolist()
+            for s in summaries]
     return [{"n": int(n_i), "n_labelled": int(m_i), "expected_nll": float(e_i),
-             **dict(zip(names, row))}
-            for n_i, m_i, e_i, row in zip(n.tolist(), n_labelled.tolist(), expected.tolist(),
-                                          rows)]
+             **dict(zip(names, row)), "bins": bins_i}
+            for n_i, m_i, e_i, row, bins_i in zip(n.tolist(), n_labelled.tolist(),
+                                                  expected.tolist(), rows, bins)]
 
 
 def derive_missing(chunks, n_classes):

@@ -1,0 +1,129 @@
+"""The monitor's latest chunk as Prometheus metrics: OpenMetrics text, the
+Prometheus text format for node_exporter's textfile collector and the
+Pushgateway, and the push itself.
+
+The two formats carry the same numbers. The verdict is an OpenMetrics state
+set; the Prometheus text format (version 0.0.4), which the textfile collector
+and the Pushgateway parse, has no state set type, so there it is a gauge with
+one series per verdict, as ``prometheus_client`` writes state sets.
+"""
+
+import base64
+import math
+import time
+import urllib.parse
+import urllib.request
+
+PREFIX = "skcal_monitor_"
+OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
+TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+
+
+def gauges(monitor):
+    """(name, help, value) of every gauge of the latest complete chunk."""
+    table, reference = monitor._table, monitor.reference_
+    last = table[-1] if table else None
+
+    def latest(key):
+        return float("nan") if last is None or last[key] is None else float(last[key])
+
+    coverage = (last["n_labelled"] / last["n"]) if last is not None and last["n"] else math.nan
+    listed = [
+        ("nll", "Held-out NLL (nats per row) of the latest complete chunk", latest("nll")),
+        ("reference_nll", "NLL of the reference data", reference["nll"]),
+        ("nll_se", "Standard error of the latest chunk's NLL", latest("nll_se")),
+        ("z", "The latest chunk's NLL standardised against the reference", latest("z")),
+        ("z_threshold", "Single-chunk alarm threshold of z", monitor.chunk_threshold_),
+        ("cusum", "CUSUM of z after the latest chunk", latest("cusum")),
+        ("cusum_threshold", "Alarm threshold of the CUSUM", monitor.cusum_threshold_),
+        ("nll_calibration", "Part of the NLL a recalibration would remove",
+         latest("nll_calibration")),
+        ("nll_refinement", "Part of the NLL a recalibration would leave",
+         latest("nll_refinement")),
+        ("accuracy", "Accuracy of the latest chunk", latest("accuracy")),
+        ("ece", "Top-label expected calibration error (15 equal-width bins)", latest("ece")),
+        ("expected_nll", "NLL the model expects of itself (needs no labels)",
+         latest("expected_nll")),
+        ("label_coverage", "Share of the latest chunk's rows that have labels", coverage),
+        ("alarm", "1 when the latest chunk is in alarm", float(bool(last and last["alarm"]))),
+        ("chunk", "Index of the latest complete chunk", latest("chunk")),
+        ("calibrator_version", "Version of the calibrator applied before monitoring",
+         float(monitor.calibrator_version_)),
+    ]
+    if last is not None and monitor._period_ns is not None:
+        listed.append(("chunk_end_timestamp_seconds", "End time of the latest complete chunk",
+                       last["end"] / 1e9))
+    elif last is not None:
+        listed.append(("chunk_end_row", "Row number at which the latest chunk ends",
+                       float(last["end"])))
+    return listed
+
+
+def exposition(monitor, *, model, openmetrics=True, timestamp=None):
+    """The metrics of :meth:`~skcal.CalibrationMonitor.to_prometheus` as text."""
+    from ._monitor import VERDICTS
+
+    labels = f'model="{escape(model)}"'
+    lines = []
+    for name, help_text, value in gauges(monitor):
+        _family(lines, PREFIX + name, "gauge", help_text)
+        lines.append(f"{PREFIX}{name}{{{labels}}} {number(value)}")
+    written = time.time() if timestamp is None else timestamp
+    _family(lines, PREFIX + "last_run_timestamp_seconds", "gauge",
+            "When these metrics were written (Unix time)")
+    lines.append(f"{PREFIX}last_run_timestamp_seconds{{{labels}}} {number(written)}")
+    verdict = monitor._table[-1]["verdict"] if monitor._table else None
+    name = PREFIX + "verdict"
+    _family(lines, name, "stateset" if openmetrics else "gauge",
+            "The latest chunk's verdict (no complete chunk: every state 0)")
+    for state in VERDICTS:
+        lines.append(f'{name}{{{labels},{name}="{escape(state)}"}} '
+                     f"{1 if state == verdict else 0}")
+    if openmetrics:
+        lines.append("# EOF")
+    return "\n".join(lines) + "\n"
+
+
+def push(text, url, *, model, job="skcal_monitor", timeout=10.0):
+    """PUT the Prometheus text ``text`` to a Pushgateway at ``url``, grouped by
+    ``job`` and ``model`` (replacing that group's metrics)."""
+    if not url.startswith(("http://", "https://")):
+        raise ValueError(f"The Pushgateway URL must start with http:// or https://; got {url!r}.")
+    path = f"{url.rstrip('/')}/metrics/job/{_path_part(job)}/model{_label_part(model)}"
+    request = urllib.request.Request(path, data=text.encode("utf-8"), method="PUT",
+                                     headers={"Content-Type": TEXT_CONTENT_TYPE})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http only)
+        if response.status // 100 != 2:
+            raise OSError(f"The Pushgateway at {url} answered {response.status}.")
+
+
+def _family(lines, name, kind, help_text):
+    lines.append(f"# HELP {name} {help_text}")
+    lines.append(f"# TYPE {name} {kind}")
+
+
+def escape(text):
+    """A label value escaped for both text formats."""
+    return str(text).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def number(value):
+    value = float(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "+Inf" if value > 0 else "-Inf"
+    return repr(value)
+
+
+def _path_part(text):
+    return urllib.parse.quote(text, safe="")
+
+
+def _label_part(value):
+    """``/value``, or ``@base64/...`` where the value holds a slash or is empty
+    (the Pushgateway's encoding of grouping labels)."""
+    if value and "/" not in value:
+        return "/" + _path_part(value)
+    encoded = base64.urlsafe_b64encode(value.encode("utf-8")).decode("ascii") or "="
+    return "@base64/" + encoded

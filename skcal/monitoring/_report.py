@@ -1,0 +1,230 @@
+"""The monitor's report: one self-contained HTML page (inline SVG pictures and
+styles, no script, no request to the network) that says what to do and shows why."""
+
+import datetime
+import html
+
+import numpy as np
+from scipy.special import ndtri
+
+from ..utils._version import __version__
+from ._statistics import ECE_BINS
+from ._svg import Chart
+
+# chunks listed in the report's table (the latest); the charts show all kept
+TABLE_ROWS = 60
+_STYLE = """
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;
+margin:0;background:#f6f7f9}
+main{max-width:900px;margin:0 auto;padding:20px 18px 40px;background:#fff}
+h1{font-size:1.45em;margin:.2em 0}h2{font-size:1.1em;margin:1.4em 0 .4em}
+.meta{color:#666;font-size:.9em}
+.verdict{border-left:6px solid;padding:10px 14px;margin:14px 0;border-radius:4px}
+.verdict h2{margin:0 0 .3em;font-size:1.25em}
+.ok{border-color:#2ca02c;background:#eef8ee}.recalibrate{border-color:#ff7f0e;background:#fff4e8}
+.retrain{border-color:#d62728;background:#fdeeee}.waiting{border-color:#7f7f7f;background:#f2f2f2}
+.numbers{display:grid;grid-template-columns:repeat(auto-fill,minmax(160px,1fr));gap:8px}
+.numbers div{background:#f6f7f9;border-radius:4px;padding:6px 9px}
+.numbers b{display:block;font-size:1.15em}
+svg{width:100%;height:auto;display:block;margin:6px 0;font-size:11px;fill:#333}
+svg .title{font-size:13px;font-weight:600}svg .grid{stroke:#e4e4e4}
+svg .frame{fill:none;stroke:#999}
+.scroll{overflow-x:auto}table{border-collapse:collapse;font-size:12.5px;width:100%}
+th,td{padding:3px 6px;text-align:right;border-bottom:1px solid #eee;white-space:nowrap}
+th{background:#f0f1f3;position:sticky;top:0}tr.alarm td{background:#fdeeee}
+td.text,th.text{text-align:left}
+"""
+
+
+def report_html(monitor, *, model=None):
+    """The report of :meth:`~skcal.CalibrationMonitor.to_html` as text."""
+    table, reference = monitor._table, monitor.reference_
+    title = "Calibration monitor" + (f": {model}" if model else "")
+    written = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    kind, heading, advice = verdict_in_words(monitor)
+    parts = [
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">",
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body><main>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<p class="meta">Written {written} by skcal {__version__}; {monitor.n_rows_:,} rows '
+        f"seen, {len(table)} complete chunks kept.</p>",
+        f'<section class="verdict {kind}" id="verdict"><h2>{html.escape(heading)}</h2>'
+        f"<p>{advice}</p></section>",
+    ]
+    if table:
+        parts.append(_numbers(monitor))
+        parts += ["<h2>NLL per chunk</h2>", _nll_chart(monitor),
+                  "<h2>CUSUM</h2>", _cusum_chart(monitor),
+                  "<h2>Calibration and refinement</h2>", _split_chart(monitor),
+                  "<h2>Reliability of the latest chunk</h2>", _reliability_chart(monitor),
+                  "<h2>Chunks</h2>", _table(monitor)]
+    parts.append("</main></body></html>")
+    return "\n".join(parts)
+
+
+def verdict_in_words(monitor):
+    """(css class, heading, advice in HTML) for the latest chunk's verdict."""
+    table, reference = monitor._table, monitor.reference_
+    if not table:
+        return "waiting", "No complete chunk yet", "Add production rows until a chunk completes."
+    last = table[-1]
+    verdict = last["verdict"]
+    if verdict == "too few labels":
+        return ("waiting", "Too few labels for a verdict",
+                f"Chunk {last['chunk']} has {last['n_labelled']} labelled rows, fewer than "
+                f"min_labels = {monitor.min_labels}. Its expected NLL, which needs no labels, "
+                f"is {_f(last['expected_nll'])} against {_f(reference['expected_nll'])} in the "
+                "reference. Late labels (<code>add_labels</code>, <code>--late-labels</code>) "
+                "complete it.")
+    rise = last["nll"] - reference["nll"]
+    calibration = last["nll_calibration"]
+    refinement_rise = last["nll_refinement"] - reference["nll_refinement"]
+    if verdict == "ok":
+        return ("ok", "OK: no alarm",
+                f"The latest chunk's NLL, {_f(last['nll'])}, is within what the reference "
+                f"({_f(reference['nll'])}) allows: the CUSUM is {_f(last['cusum'], 2)} against "
+                f"a threshold of {_f(monitor.cusum_threshold_, 2)}. Nothing to do.")
+    onset = monitor.drift_onset()
+    since = f" since chunk {onset}" if onset is not None else ""
+    if verdict == "recalibrate":
+        return ("recalibrate", "Recalibrate",
+                f"The NLL rose by {_f(rise)} nats over the reference, and a recalibration "
+                f"would remove {_f(calibration)} of it; the refinement part is within its "
+                "standard error of the reference's, so the model still ranks its classes as "
+                f"well as before. Fit a calibrator on the labelled rows{since}: "
+                "<code>skcal monitor ... --recalibrate temperature --calibrator "
+                "calibrator.json</code>, or <code>monitor.recalibrate(...)</code>. Later "
+                "runs apply it before monitoring.")
+    return ("retrain", "Retrain",
+            f"The NLL rose by {_f(rise)} nats over the reference, and its refinement part "
+            f"alone rose by {_f(refinement_rise)}, beyond its standard error: the model "
+            "separates the classes worse than on the reference, which no recalibration "
+            f"wins back. Retrain it on recent data{since}. A recalibration would still "
+            f"remove {_f(calibration)} nats in the meantime.")
+
+
+def _numbers(monitor):
+    last, reference = monitor._table[-1], monitor.reference_
+    coverage = last["n_labelled"] / last["n"] if last["n"] else float("nan")
+    cells = [
+        ("latest chunk", f"{last['chunk']}"),
+        ("NLL", f"{_f(last['nll'])} ± {_f(last['nll_se'])}"),
+        ("reference NLL", _f(reference["nll"])),
+        ("z", _f(last["z"], 2)),
+        ("CUSUM / threshold", f"{_f(last['cusum'], 2)} / {_f(monitor.cusum_threshold_, 2)}"),
+        ("calibration part", _f(last["nll_calibration"])),
+        ("refinement part", f"{_f(last['nll_refinement'])} (ref. "
+                            f"{_f(reference['nll_refinement'])})"),
+        ("accuracy", f"{_f(last['accuracy'], 3)} (ref. {_f(reference['accuracy'], 3)})"),
+        ("ECE", f"{_f(last['ece'], 3)} (ref. {_f(reference['ece'], 3)})"),
+        ("labelled rows", f"{last['n_labelled']} of {last['n']} ({_f(100 * coverage, 1)} %)"),
+        ("chunks in alarm", f"{sum(row['alarm'] for row in monitor._table)} of "
+                            f"{len(monitor._table)}"),
+    ]
+    return '<div class="numbers">' + "".join(
+        f"<div>{html.escape(name)}<b>{value}</b></div>" for name, value in cells) + "</div>"
+
+
+def _column(table, key):
+    return np.array([np.nan if row[key] is None else float(row[key]) for row in table])
+
+
+def _nll_chart(monitor):
+    table, reference = monitor._table, monitor.reference_
+    x = _column(table, "chunk")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        half = 2 * reference["nll_sd"] / np.sqrt(_column(table, "n_labelled"))
+    chart = Chart(title="Held-out NLL per chunk against the reference band",
+                  x_label="chunk", y_label="NLL (nats per row)")
+    chart.band(x, reference["nll"] - half, reference["nll"] + half, color="gray",
+               label="reference ± 2 standard errors")
+    chart.line(x, _column(table, "expected_nll"), color="green", dash="5 4", width=1.2,
+               label="expected NLL (no labels)")
+    chart.line(x, _column(table, "nll"), color="blue", markers=True, label="NLL")
+    alarm = np.array([row["alarm"] for row in table], dtype=bool)
+    chart.points(x[alarm], _column(table, "nll")[alarm], color="red", label="alarm")
+    return chart.svg()
+
+
+def _cusum_chart(monitor):
+    table = monitor._table
+    x = _column(table, "chunk")
+    chart = Chart(title="CUSUM of the standardised NLL against its alarm threshold",
+                  x_label="chunk", y_label="CUSUM", height=210)
+    chart.line(x, np.full(x.shape, monitor.cusum_threshold_), color="red", dash="6 4",
+               width=1.2, label="threshold")
+    chart.line(x, _column(table, "cusum"), color="purple", label="CUSUM")
+    return chart.svg()
+
+
+def _split_chart(monitor):
+    table, reference = monitor._table, monitor.reference_
+    x = _column(table, "chunk")
+    chart = Chart(title="The NLL split: what a recalibration removes, and what it leaves",
+                  x_label="chunk", y_label="nats per row", height=230)
+    chart.line(x, np.full(x.shape, reference["nll_refinement"]), color="green", dash="5 4",
+               width=1.2, label="reference refinement")
+    chart.line(x, _column(table, "nll_refinement"), color="green", label="refinement part")
+    chart.line(x, _column(table, "nll_calibration"), color="orange",
+               label="calibration part")
+    return chart.svg()
+
+
+def _reliability_chart(monitor):
+    last, reference = monitor._table[-1], monitor.reference_
+    if "bins" not in last or "bins" not in reference:
+        return ("<p>This state was written by an older skcal, which kept no reliability "
+                "bins; the next chunks will have them.</p>")
+    chart = Chart(title=f"Chunk {last['chunk']} against the reference (top label, "
+                        f"{ECE_BINS} bins)", x_label="confidence", y_label="accuracy",
+                  width=560, height=380, x_range=(0, 1), y_range=(0, 1))
+    chart.line([0, 1], [0, 1], color="gray", width=1, dash="3 3")
+    z = ndtri(0.975)
+    for bins, color, label in ((reference["bins"], "gray", "reference"),
+                               (last["bins"], "blue", f"chunk {last['chunk']}")):
+        count, confidence, correct = (np.asarray(part, dtype=float) for part in bins)
+        filled = count > 0
+        mean_confidence = confidence[filled] / count[filled]
+        accuracy = correct[filled] / count[filled]
+        if color == "blue":  # where a calibrated model's accuracy falls, per bin
+            half = z * np.sqrt(mean_confidence * (1 - mean_confidence) / count[filled])
+            chart.bars(mean_confidence, mean_confidence - half, mean_confidence + half,
+                       color="blue", label="95 % consistency band")
+        chart.line(mean_confidence, accuracy, color=color, markers=True, label=label)
+    return ('<div style="max-width:560px">' + chart.svg() + "</div><p class=\"meta\">The "
+            "band is where a calibrated model's accuracy would fall in each bin of the "
+            "latest chunk (a normal approximation from the bin's rows and mean "
+            "confidence).</p>")
+
+
+def _table(monitor):
+    rows = monitor._table[-TABLE_ROWS:]
+    by_period = monitor._period_ns is not None
+    head = ("chunk", "start", "n", "labelled", "accuracy", "NLL", "±", "calib.", "refin.",
+            "expected", "z", "CUSUM", "cal.", "verdict")
+    out = ['<div class="scroll"><table><thead><tr>']
+    out += [f'<th{" class=text" if name == "verdict" else ""}>{name}</th>' for name in head]
+    out.append("</tr></thead><tbody>")
+    for row in reversed(rows):
+        start = (np.datetime64(int(row["start"]), "ns").astype("datetime64[s]").astype(str)
+                 if by_period else f"{row['start']:,}")
+        cells = [row["chunk"], start, row["n"], row["n_labelled"], _f(row["accuracy"], 3),
+                 _f(row["nll"]), _f(row["nll_se"]), _f(row["nll_calibration"]),
+                 _f(row["nll_refinement"]), _f(row["expected_nll"]), _f(row["z"], 2),
+                 _f(row["cusum"], 2), row["calibrator"]]
+        out.append(f'<tr{" class=alarm" if row["alarm"] else ""}>'
+                   + "".join(f"<td>{cell}</td>" for cell in cells)
+                   + f'<td class="text">{html.escape(row["verdict"])}'
+                   + (" (alarm)" if row["alarm"] else "") + "</td></tr>")
+    out.append("</tbody></table></div>")
+    if len(monitor._table) > TABLE_ROWS:
+        out.append(f'<p class="meta">The latest {TABLE_ROWS} of {len(monitor._table)} '
+                   "chunks, newest first; <code>to_frame()</code> has them all.</p>")
+    return "".join(out)
+
+
+def _f(value, digits=4):
+    if value is None or not np.isfinite(value):
+        return "–"
+    return f"{value:.{digits}f}"

@@ -1,0 +1,205 @@
+"""The monitor's table in a SQL database: one long results table, through SQLAlchemy.
+
+Schema (version 1), created if missing:
+
+``skcal_monitor_results``, one row per model, chunk and metric (the key):
+    ``model``, ``chunk``, ``metric``; ``run_id`` (the run that last wrote the
+    row); ``start_row`` and ``end_row`` (the chunk's rows, end excluded, when
+    chunks are counted in rows) or ``start_time`` and ``end_time`` (UTC, end
+    excluded, with ``chunk_period``); ``value``; ``reference_value`` (the
+    reference's value of the metric, where it has one); ``threshold`` (the
+    CUSUM's for ``cusum``, the single chunk's for ``z``); ``alarm`` and
+    ``verdict`` (the chunk's); ``calibrator`` (the version that scored the
+    chunk); ``written_at`` (UTC). A value that is not a number (no labels
+    yet) is NULL.
+``skcal_monitor_runs``, one row per run: ``model``, ``run_id``,
+    ``written_at``, ``chunks_written``, ``latest_chunk``, ``latest_verdict``,
+    ``skcal_version``.
+``skcal_schema``: ``component`` and ``version`` of the tables above.
+
+A write replaces the rows of the chunks it writes, in one transaction, so
+writing the same chunks again updates them and a failed write leaves nothing.
+"""
+
+import datetime
+import math
+import uuid
+
+from ..utils._version import __version__
+
+SCHEMA_VERSION = 1
+RESULTS_TABLE = "skcal_monitor_results"
+RUNS_TABLE = "skcal_monitor_runs"
+SCHEMA_TABLE = "skcal_schema"
+# the chunk table's numbers written as metrics, and the reference's key of each
+METRICS = {
+    "n": None, "n_labelled": None, "accuracy": "accuracy", "nll": "nll",
+    "nll_se": None, "brier": "brier", "ece": "ece",
+    "nll_calibration": "nll_calibration", "nll_refinement": "nll_refinement",
+    "expected_nll": "expected_nll", "z": None, "cusum": None,
+}
+# rows of a DELETE ... IN (...) at a time (SQLite's old limit is 999 variables)
+_DELETE_BATCH = 500
+
+
+def sqlalchemy():
+    """The sqlalchemy module, or an ImportError that says how to install it."""
+    try:
+        import sqlalchemy as sa
+    except ImportError as exc:
+        raise ImportError('Writing to a SQL store needs SQLAlchemy: pip install "skcal[sql]" '
+                          "(SQLAlchemy and the PostgreSQL driver psycopg).") from exc
+    return sa
+
+
+def tables(sa, metadata):
+    """The store's three tables on ``metadata``."""
+    results = sa.Table(
+        RESULTS_TABLE, metadata,
+        sa.Column("model", sa.String(200), primary_key=True),
+        sa.Column("chunk", sa.BigInteger, primary_key=True, autoincrement=False),
+        sa.Column("metric", sa.String(40), primary_key=True),
+        sa.Column("run_id", sa.String(200), nullable=False),
+        sa.Column("start_row", sa.BigInteger),
+        sa.Column("end_row", sa.BigInteger),
+        sa.Column("start_time", sa.DateTime),
+        sa.Column("end_time", sa.DateTime),
+        sa.Column("value", sa.Float(53)),
+        sa.Column("reference_value", sa.Float(53)),
+        sa.Column("threshold", sa.Float(53)),
+        sa.Column("alarm", sa.Boolean, nullable=False),
+        sa.Column("verdict", sa.String(20), nullable=False),
+        sa.Column("calibrator", sa.Integer, nullable=False),
+        sa.Column("written_at", sa.DateTime, nullable=False),
+    )
+    runs = sa.Table(
+        RUNS_TABLE, metadata,
+        sa.Column("model", sa.String(200), primary_key=True),
+        sa.Column("run_id", sa.String(200), primary_key=True),
+        sa.Column("written_at", sa.DateTime, nullable=False),
+        sa.Column("chunks_written", sa.Integer, nullable=False),
+        sa.Column("latest_chunk", sa.BigInteger),
+        sa.Column("latest_verdict", sa.String(20)),
+        sa.Column("skcal_version", sa.String(40), nullable=False),
+    )
+    schema = sa.Table(
+        SCHEMA_TABLE, metadata,
+        sa.Column("component", sa.String(40), primary_key=True),
+        sa.Column("version", sa.Integer, nullable=False),
+    )
+    return results, runs, schema
+
+
+def engine_of(url_or_engine):
+    """(engine, whether it was made here). A ``postgresql://`` URL goes through
+    psycopg (version 3) when psycopg2, SQLAlchemy's default for it, is absent."""
+    sa = sqlalchemy()
+    if isinstance(url_or_engine, sa.engine.Engine):
+        return url_or_engine, False
+    url = sa.engine.make_url(url_or_engine)
+    if url.drivername == "postgresql":
+        try:
+            import psycopg2  # noqa: F401
+        except ImportError:
+            url = url.set(drivername="postgresql+psycopg")
+    return sa.create_engine(url), True
+
+
+def result_rows(monitor, chunks, run_id, written_at):
+    """The long table's rows of ``monitor``'s table rows ``chunks``."""
+    reference = monitor.reference_
+    by_period = monitor._period_ns is not None
+    rows = []
+    for chunk in chunks:
+        where = ({"start_row": None, "end_row": None,
+                  "start_time": _utc(chunk["start"]), "end_time": _utc(chunk["end"])}
+                 if by_period else
+                 {"start_row": int(chunk["start"]), "end_row": int(chunk["end"]),
+                  "start_time": None, "end_time": None})
+        shared = {"model": None, "chunk": int(chunk["chunk"]), "run_id": run_id, **where,
+                  "alarm": bool(chunk["alarm"]), "verdict": chunk["verdict"],
+                  "calibrator": int(chunk["calibrator"]), "written_at": written_at}
+        for metric, reference_key in METRICS.items():
+            threshold = {"cusum": monitor.cusum_threshold_,
+                         "z": monitor.chunk_threshold_}.get(metric)
+            rows.append({**shared, "metric": metric, "value": _number(chunk[metric]),
+                         "reference_value": (None if reference_key is None
+                                             else _number(reference[reference_key])),
+                         "threshold": threshold})
+    return rows
+
+
+def write_results(monitor, url_or_engine, *, model, run_id=None, chunks=None):
+    """Write ``monitor``'s table rows (those of the chunk indices ``chunks``, or
+    all; all for a model the store has no rows of yet) for ``model``; see
+    :meth:`~skcal.CalibrationMonitor.to_sql`."""
+    sa = sqlalchemy()
+    if not isinstance(model, str) or not model:
+        raise ValueError(f"model must be a non-empty string naming the model; got {model!r}.")
+    wanted = None if chunks is None else {int(c) for c in chunks}
+    if wanted is not None:
+        known = {row["chunk"] for row in monitor._table}
+        missing = sorted(wanted - known)
+        if missing:
+            raise ValueError(f"chunks {missing[:5]} are not in the monitor's table, which "
+                             f"holds {len(known)} chunks; pass chunks it holds.")
+    run_id = str(run_id) if run_id is not None else uuid.uuid4().hex
+    written_at = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    engine, own = engine_of(url_or_engine)
+    try:
+        metadata = sa.MetaData()
+        results, runs, schema = tables(sa, metadata)
+        with engine.begin() as connection:  # one transaction: all rows or none
+            metadata.create_all(connection, checkfirst=True)
+            _check_schema(sa, connection, schema)
+            known_model = connection.execute(
+                sa.select(results.c.chunk).where(results.c.model == model).limit(1)
+            ).first() is not None
+            table = [row for row in monitor._table
+                     if wanted is None or not known_model or row["chunk"] in wanted]
+            indices = [row["chunk"] for row in table]
+            for start in range(0, len(indices), _DELETE_BATCH):
+                connection.execute(results.delete().where(
+                    results.c.model == model,
+                    results.c.chunk.in_(indices[start:start + _DELETE_BATCH])))
+            rows = result_rows(monitor, table, run_id, written_at)
+            for row in rows:
+                row["model"] = model
+            if rows:
+                connection.execute(results.insert(), rows)
+            connection.execute(runs.delete().where(runs.c.model == model,
+                                                   runs.c.run_id == run_id))
+            connection.execute(runs.insert(), [{
+                "model": model, "run_id": run_id, "written_at": written_at,
+                "chunks_written": len(table),
+                "latest_chunk": table[-1]["chunk"] if table else None,
+                "latest_verdict": table[-1]["verdict"] if table else None,
+                "skcal_version": __version__}])
+    finally:
+        if own:
+            engine.dispose()
+    return len(table)
+
+
+def _check_schema(sa, connection, schema):
+    version = connection.execute(
+        sa.select(schema.c.version).where(schema.c.component == "monitor")).scalar()
+    if version is None:
+        connection.execute(schema.insert(), [{"component": "monitor",
+                                              "version": SCHEMA_VERSION}])
+    elif version != SCHEMA_VERSION:
+        raise ValueError(f"The store's monitor tables are of schema version {version}; this "
+                         f"skcal writes version {SCHEMA_VERSION}. Use a skcal that writes "
+                         f"version {version}, or another database.")
+
+
+def _number(value):
+    if value is None or isinstance(value, str):
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def _utc(nanoseconds):
+    return datetime.datetime(1970, 1, 1) + datetime.timedelta(
+        microseconds=int(nanoseconds) // 1000)

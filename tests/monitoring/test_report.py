@@ -1,0 +1,115 @@
+"""The monitor's HTML report, opened in a real headless Chromium (installed by
+``.ci/run``; these tests skip and say why where there is none): rendered, not
+blank, the verdict on the page, and no request to the network, which a proxy
+on 127.0.0.1 would have received."""
+
+import http.server
+import re
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+
+from conftest import missing
+from servers import chromium
+from skcal import CalibrationMonitor
+
+CHROMIUM = chromium()
+
+
+@pytest.fixture
+def needs_chromium():
+    if CHROMIUM is None:
+        missing("no Chromium here: apt-get install -y chromium (.ci/run does)")
+QUIET = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-default-apps", "--disable-extensions", "--hide-scrollbars"]
+
+
+def monitor_with(scale):
+    rng = np.random.default_rng(2)
+    logits = rng.normal(scale=2.0, size=(30000, 5))
+    y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(logits[:10000], y[:10000])
+    monitor.update(logits[10000:20000], y[10000:20000])
+    return monitor.update(logits[20000:] * scale, y[20000:])
+
+
+def test_the_page_names_the_verdict_and_fetches_nothing(tmp_path):
+    page = monitor_with(2.0).to_html(tmp_path / "report.html", model="fraud-v3")
+    assert (tmp_path / "report.html").read_text(encoding="utf-8") == page
+    assert "<h2>Recalibrate</h2>" in page
+    assert page.count("<svg") == 4
+    # nothing that would load: no src, no link, no import, no url(), no script
+    assert not re.search(r"\bsrc=|<link|@import|url\(|<script|<iframe|<img", page)
+
+
+class Recorder(http.server.BaseHTTPRequestHandler):
+    """A proxy that answers 404 to everything and keeps the host of each request."""
+
+    hosts = []
+
+    def _record(self):
+        target = self.path.split("//")[-1] if "//" in self.path else self.path
+        Recorder.hosts.append(target.split("/")[0].split(":")[0])
+        self.send_response(404)
+        self.end_headers()
+
+    do_GET = do_POST = do_CONNECT = do_HEAD = _record  # noqa: N815
+
+    def log_message(self, *args):
+        pass
+
+
+def hosts_requested(page, *extra):
+    """The hosts Chromium asks for while it opens ``page``, all traffic routed
+    through :class:`Recorder` (Chromium's own: time, accounts, ... included)."""
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    Recorder.hosts = []
+    try:
+        out = subprocess.run(
+            [CHROMIUM, *QUIET, f"--proxy-server=http://127.0.0.1:{proxy.server_address[1]}",
+             "--proxy-bypass-list=<-loopback>", *extra, page.as_uri()],
+            check=True, capture_output=True, text=True, timeout=120).stdout
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+    return set(Recorder.hosts), out
+
+
+@pytest.mark.usefixtures("needs_chromium")
+def test_chromium_renders_it_and_requests_nothing_beyond_its_own(tmp_path):
+    # Chromium asks Google for the time and more on any page, about:blank
+    # included; a blank local page measures that, and the report must ask for
+    # nothing else. A page with one external image shows that the check sees it.
+    (tmp_path / "blank.html").write_text("<!DOCTYPE html><title>blank</title>")
+    (tmp_path / "fetching.html").write_text(
+        '<!DOCTYPE html><img src="http://report-asset.example/logo.png">')
+    monitor_with(2.0).to_html(tmp_path / "report.html", model="fraud-v3")
+    own, _ = hosts_requested(tmp_path / "blank.html", "--dump-dom")
+    fetching, _ = hosts_requested(tmp_path / "fetching.html", "--dump-dom")
+    assert "report-asset.example" in fetching - own
+    report, dom = hosts_requested(tmp_path / "report.html", "--dump-dom")
+    assert report - own == set()
+    assert "Recalibrate" in dom and "fraud-v3" in dom
+    shot = tmp_path / "shot.png"
+    hosts_requested(tmp_path / "report.html", "--window-size=1280,2400",
+                    f"--screenshot={shot}")
+    image = pytest.importorskip("matplotlib.image").imread(shot)
+    pixels = image[..., :3].reshape(-1, 3)
+    inked = (pixels < 0.9).any(axis=1).mean()
+    colours = np.unique((pixels * 31).astype(int), axis=0).shape[0]
+    assert inked > 0.03 and colours > 20  # text, charts and colour: not a blank page
+
+
+def test_every_verdict_reads_as_words():
+    retrain = monitor_with(1.0)
+    rng = np.random.default_rng(3)
+    noise = rng.integers(0, 5, 10000)
+    retrain.update(rng.normal(scale=2.0, size=(10000, 5)), noise)  # labels unrelated
+    assert "<h2>Retrain</h2>" in retrain.to_html()
+    assert "<h2>OK: no alarm</h2>" in monitor_with(1.0).to_html()
+    waiting = monitor_with(1.0).update(np.zeros((1000, 5)), None)
+    assert "Too few labels for a verdict" in waiting.to_html()

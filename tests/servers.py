@@ -1,0 +1,63 @@
+"""The real servers and programs some tests use: the machine's PostgreSQL and a
+headless Chromium. Each is started (or found) here; where one cannot be, the
+tests that need it skip and say why. ``.ci/run`` installs and starts both, so
+on CI they run.
+"""
+
+import os
+import shutil
+import subprocess
+import uuid
+
+POSTGRES_VERSION = os.environ.get("SKCAL_TEST_POSTGRES_VERSION", "15")
+ROLE = "skcal_test"
+
+
+def postgres_url():
+    """(URL of a fresh database on the machine's PostgreSQL, a function that drops
+    it), or (None, the reason it cannot be had). The server is started with
+    ``pg_ctlcluster`` if it is stopped; a login role for the tests is created
+    through the ``postgres`` superuser (run as that user: the local socket
+    authenticates by user)."""
+    if shutil.which("pg_ctlcluster") is None:
+        return None, "PostgreSQL is not installed here (no pg_ctlcluster)"
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        return None, 'the PostgreSQL driver psycopg is missing: pip install "skcal[sql]"'
+    started = subprocess.run(["pg_ctlcluster", POSTGRES_VERSION, "main", "start"],
+                             capture_output=True, text=True)
+    if started.returncode not in (0, 2):  # 2: already running
+        return None, f"pg_ctlcluster {POSTGRES_VERSION} main start failed: {started.stderr}"
+    database = f"skcal_test_{uuid.uuid4().hex[:10]}"
+    try:
+        _as_postgres(f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = "
+                     f"'{ROLE}') THEN CREATE ROLE {ROLE} LOGIN PASSWORD '{ROLE}'; END IF; "
+                     "END $$;")
+        _as_postgres(f"CREATE DATABASE {database} OWNER {ROLE}")
+    except (OSError, subprocess.CalledProcessError) as exc:
+        reason = getattr(exc, "stderr", "") or exc
+        return None, f"cannot create a test database as user postgres: {reason}"
+
+    def drop():
+        _as_postgres(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+
+    return f"postgresql://{ROLE}:{ROLE}@127.0.0.1:5432/{database}", drop
+
+
+def _as_postgres(sql):
+    command = ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql]
+    if os.geteuid() == 0:
+        command = ["runuser", "-u", "postgres", "--", *command]
+    else:
+        command = [*command, "-U", "postgres"]
+    subprocess.run(command, check=True, capture_output=True, text=True, timeout=60)
+
+
+def chromium():
+    """The path of a Chromium or Chrome to run headless, or None."""
+    for name in ("chromium", "chromium-browser", "google-chrome", "chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
