@@ -38,7 +38,7 @@ METRICS = {
     "nll_calibration": "nll_calibration", "nll_refinement": "nll_refinement",
     "expected_nll": "expected_nll", "z": None, "cusum": None,
 }
-# rows of a DELETE ... IN (...) at a time (SQLite's old limit is 999 variables)
+# chunks of a DELETE ... IN (...) at a time (SQLite's old limit is 999 variables)
 _DELETE_BATCH = 500
 
 
@@ -88,6 +88,18 @@ def tables(sa, metadata):
         sa.Column("version", sa.Integer, nullable=False),
     )
     return results, runs, schema
+
+
+_TABLES = []
+
+
+def _schema(sa):
+    """The metadata and its tables, made once per process (so that SQLAlchemy's
+    compiled statements are cached from one write to the next)."""
+    if not _TABLES:
+        metadata = sa.MetaData()
+        _TABLES.append((metadata, tables(sa, metadata)))
+    return _TABLES[0]
 
 
 def engine_of(url_or_engine):
@@ -147,8 +159,7 @@ def write_results(monitor, url_or_engine, *, model, run_id=None, chunks=None):
     written_at = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
     engine, own = engine_of(url_or_engine)
     try:
-        metadata = sa.MetaData()
-        results, runs, schema = tables(sa, metadata)
+        metadata, (results, runs, schema) = _schema(sa)
         with engine.begin() as connection:  # one transaction: all rows or none
             metadata.create_all(connection, checkfirst=True)
             _check_schema(sa, connection, schema)
@@ -165,8 +176,7 @@ def write_results(monitor, url_or_engine, *, model, run_id=None, chunks=None):
             rows = result_rows(monitor, table, run_id, written_at)
             for row in rows:
                 row["model"] = model
-            if rows:
-                connection.execute(results.insert(), rows)
+            _insert(connection, results, rows)
             connection.execute(runs.delete().where(runs.c.model == model,
                                                    runs.c.run_id == run_id))
             connection.execute(runs.insert(), [{
@@ -179,6 +189,40 @@ def write_results(monitor, url_or_engine, *, model, run_id=None, chunks=None):
         if own:
             engine.dispose()
     return len(table)
+
+
+def _insert(connection, results, rows):
+    """Insert ``rows`` in the driver's fastest bulk form: COPY on PostgreSQL
+    through psycopg (its executemany is a round trip per row: 1,200 rows took
+    47 ms, against a few for COPY); on SQLite one executemany of plain tuples
+    (times as the text SQLAlchemy stores them), which skips SQLAlchemy's
+    per-value processing; elsewhere SQLAlchemy's executemany."""
+    if not rows:
+        return
+    columns = [column.name for column in results.columns]
+    dialect = connection.dialect
+    if dialect.name == "postgresql" and dialect.driver == "psycopg":
+        cursor = connection.connection.dbapi_connection.cursor()
+        with cursor.copy(f"COPY {results.name} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row([row[name] for name in columns])
+    elif dialect.name == "sqlite":
+        as_text = {None: None}  # each distinct time formatted once
+        for row in rows:
+            for name in ("start_time", "end_time", "written_at"):
+                if row[name] not in as_text:
+                    as_text[row[name]] = row[name].strftime("%Y-%m-%d %H:%M:%S.%f")
+        times = [columns.index(name) for name in ("start_time", "end_time", "written_at")]
+        values = [[row[name] for name in columns] for row in rows]
+        for value in values:
+            for i in times:
+                value[i] = as_text[value[i]]
+        values = [tuple(value) for value in values]
+        connection.exec_driver_sql(
+            f"INSERT INTO {results.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join('?' * len(columns))})", values)
+    else:
+        connection.execute(results.insert(), rows)
 
 
 def _check_schema(sa, connection, schema):

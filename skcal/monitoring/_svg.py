@@ -114,8 +114,7 @@ def _draw(kind, x, y, y2, style, sx, sy):
         out = [f'<polyline fill="none" stroke="{color}" stroke-width="{style["width"]}"{dash} '
                f'points="{_points(x[run], y[run], sx, sy)}"/>' for run in _runs(x, y)]
         if style["markers"]:
-            out += [f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="2.2" fill="{color}"/>'
-                    for a, b in zip(x, y) if math.isfinite(a) and math.isfinite(b)]
+            out += _circles(x, y, sx, sy, 2.2, color)
         return out
     if kind == "band":
         out = []
@@ -127,11 +126,18 @@ def _draw(kind, x, y, y2, style, sx, sy):
         return out
     if kind == "bars":
         half = style["width"] / 2
-        return [f'<rect x="{sx(a) - half:.1f}" y="{sy(hi):.1f}" width="{style["width"]}" '
-                f'height="{max(sy(lo) - sy(hi), 1):.1f}" fill="{color}" opacity="0.3"/>'
-                for a, lo, hi in zip(x, y, y2) if math.isfinite(lo) and math.isfinite(hi)]
-    return [f'<circle cx="{sx(a):.1f}" cy="{sy(b):.1f}" r="{style["radius"]}" fill="{color}"/>'
-            for a, b in zip(x, y) if math.isfinite(a) and math.isfinite(b)]
+        keep = np.isfinite(y) & np.isfinite(y2)
+        tops, bottoms = sy(y2[keep]).tolist(), sy(y[keep]).tolist()
+        return [f'<rect x="{a - half:.1f}" y="{top:.1f}" width="{style["width"]}" '
+                f'height="{max(bottom - top, 1):.1f}" fill="{color}" opacity="0.3"/>'
+                for a, top, bottom in zip(sx(x[keep]).tolist(), tops, bottoms)]
+    return _circles(x, y, sx, sy, style["radius"], color)
+
+
+def _circles(x, y, sx, sy, radius, color):
+    keep = np.isfinite(x) & np.isfinite(y)
+    return [f'<circle cx="{a:.1f}" cy="{b:.1f}" r="{radius}" fill="{color}"/>'
+            for a, b in zip(sx(x[keep]).tolist(), sy(y[keep]).tolist())]
 
 
 def _runs(x, *ys):
@@ -142,7 +148,11 @@ def _runs(x, *ys):
 
 
 def _points(x, y, sx, sy):
-    return " ".join(f"{sx(a):.1f},{sy(b):.1f}" for a, b in zip(x, y))
+    """``x,y x,y ...`` in the picture's coordinates (x and y finite arrays), by
+    one formatting of all numbers (twice as fast as one per point)."""
+    flat = np.empty(2 * x.shape[0])
+    flat[0::2], flat[1::2] = sx(x), sy(y)
+    return " ".join(["%.1f,%.1f"] * x.shape[0]) % tuple(flat.tolist())
 
 
 def _span(arrays):
