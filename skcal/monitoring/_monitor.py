@@ -29,7 +29,7 @@ from ._row_sums import batch_summaries, log_proba_of
 from ._state import freeze
 from ._statistics import derived
 from ._table import evaluate_chunks
-from ._thresholds import alarm_thresholds
+from ._thresholds import alarm_thresholds, size_classes
 
 VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
 
@@ -113,7 +113,12 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         refinement parts, accuracy, ECE and expected NLL.
 
     cusum_threshold_, chunk_threshold_ : float
-        The alarm thresholds of the CUSUM and of a single chunk's ``z``.
+        The alarm thresholds of the CUSUM and of a single full chunk's ``z``.
+
+    chunk_thresholds_ : dict
+        A single chunk's threshold per labelled size class (``chunk_size``
+        halved down to ``min_labels``): a chunk is tested at the largest class
+        its labelled rows reach.
 
     n_rows_ : int
         Rows seen by ``update``; rows are numbered from 0 in arrival order.
@@ -207,26 +212,23 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self.n_features_in_ = 1 if np.ndim(scores) == 1 else np.shape(scores)[1]
         log_proba = log_softmax(logits.read(), axis=1)
         if np.shape(y)[0] != log_proba.shape[0]:
-            raise ValueError(
-                f"scores has {log_proba.shape[0]} rows but y has {np.shape(y)[0]}; pass one "
-                "label per row."
-            )
+            raise ValueError(f"scores has {log_proba.shape[0]} rows but y has "
+                             f"{np.shape(y)[0]}; pass one label per row.")
         self.classes_, y_index = encode_labels(y, log_proba.shape[1])
         if log_proba.shape[0] < 2 * self.min_labels:
-            raise ValueError(
-                f"The reference has {log_proba.shape[0]} rows; pass at least "
-                f"{2 * self.min_labels} (twice min_labels) to estimate its NLL."
-            )
+            raise ValueError(f"The reference has {log_proba.shape[0]} rows; pass at least "
+                             f"{2 * self.min_labels} (twice min_labels) to estimate its NLL.")
         reference_nll = -log_proba[np.arange(log_proba.shape[0]), y_index]
         n = log_proba.shape[0]
         ((_, _, summary),) = batch_summaries(log_proba, y_index, np.ones(n, dtype=bool),
                                              np.zeros(n, dtype=np.int64))
         self.reference_ = derived(summary, self.classes_.shape[0])
         self.reference_["nll_sd"] = float(reference_nll.std(ddof=1))
-        self.cusum_threshold_, self.chunk_threshold_ = alarm_thresholds(
+        self.cusum_threshold_, self.chunk_thresholds_ = alarm_thresholds(
             reference_nll, self.chunk_size, horizon=self.horizon, alpha=self.alpha,
-            drift=self.drift, random_state=self.random_state,
-        )
+            drift=self.drift, sizes=size_classes(self.chunk_size, self.min_labels),
+            random_state=self.random_state)
+        self.chunk_threshold_ = self.chunk_thresholds_[self.chunk_size]
         self.n_rows_ = 0
         self._chunks = []  # complete chunks: {"index", "start", "end", "summary"}
         self._open = None  # the open chunk, same form
@@ -380,9 +382,8 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
 
     # ------------------------------------------------------------ internals
     def _log_proba(self, scores):
-        """(log-probabilities, probabilities, each row's largest log-probability) of
-        what the system serves: the raw scores, through the calibrator when one is
-        installed."""
+        """(log-probabilities, probabilities, each row's largest log-probability) of what
+        the system serves: the raw scores, through the calibrator when one is installed."""
         logits, _ = score_rows(scores, self.score_type_, name="scores")
         check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
         if self.calibrator_ is not None:
@@ -393,6 +394,5 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
     def _batch_scratch(self):
         """Arrays the per-row work reuses from batch to batch (fresh ones cost page
         faults); not part of the state, and pickled empty."""
-        if getattr(self, "_scratch", None) is None:
-            self._scratch = Scratch()
+        self._scratch = getattr(self, "_scratch", None) or Scratch()
         return self._scratch

@@ -95,6 +95,8 @@ def state_of(monitor):
         "reference": monitor.reference_,
         "cusum_threshold": monitor.cusum_threshold_,
         "chunk_threshold": monitor.chunk_threshold_,
+        "chunk_thresholds": {str(size): value for size, value in
+                             monitor.chunk_thresholds_.items()},
         "n_rows": monitor.n_rows_,
         "complete": [without_cache(c) for c in monitor._chunks],
         "open": None if monitor._open is None else without_cache(monitor._open),
@@ -131,6 +133,9 @@ def restore(cls, state):
     monitor.reference_ = {key: from_json_number(v) for key, v in state["reference"].items()}
     monitor.cusum_threshold_ = state["cusum_threshold"]
     monitor.chunk_threshold_ = state["chunk_threshold"]
+    # states written before thresholds per labelled size had the full chunk's only
+    monitor.chunk_thresholds_ = {int(size): value for size, value in state.get(
+        "chunk_thresholds", {monitor.chunk_size: monitor.chunk_threshold_}).items()}
     monitor.n_rows_ = state["n_rows"]
     monitor._chunks = [chunk_from(c, k) for c in state["complete"]]
     monitor._open = None if state["open"] is None else chunk_from(state["open"], k)

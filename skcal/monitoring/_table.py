@@ -5,6 +5,7 @@ import numpy as np
 from scipy.special import ndtri
 
 from ._statistics import derive_missing
+from ._thresholds import size_class
 
 COLUMNS = ("chunk", "start", "end", "n", "n_labelled", "accuracy", "nll", "nll_se", "brier",
            "ece", "nll_calibration", "nll_refinement", "expected_nll", "z", "cusum",
@@ -49,13 +50,19 @@ def evaluate_chunks(monitor, chunks, cusum, *, unchanged=0):
         else:
             z = np.nan
         alarm = bool(n >= monitor.min_labels and (cusum > monitor.cusum_threshold_
-                                                  or z > monitor.chunk_threshold_))
+                                                  or z > chunk_threshold(monitor, n)))
         row.update(z=z, cusum=cusum, threshold=monitor.cusum_threshold_, alarm=alarm,
                    verdict=verdict(row, reference, alarm=alarm, min_labels=monitor.min_labels,
                                    alpha=monitor.alpha))
         chunk["row"] = row
         table.append(row)
     return table
+
+
+def chunk_threshold(monitor, n_labelled):
+    """The single-chunk threshold for a chunk of ``n_labelled`` labelled rows."""
+    thresholds = monitor.chunk_thresholds_
+    return thresholds[size_class(n_labelled, list(thresholds))]
 
 
 def verdict(row, reference, *, alarm, min_labels, alpha):

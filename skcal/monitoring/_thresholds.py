@@ -3,9 +3,32 @@
 import numpy as np
 
 
-def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, n_streams=1000,
-                     pool_size=20000, random_state=None):
-    """Thresholds of the CUSUM and of the per-chunk test, each at false-alarm
+def size_classes(chunk_size, min_labels):
+    """The labelled sizes at which single-chunk thresholds are simulated:
+    ``chunk_size`` halved while it stays above ``min_labels``, and ``min_labels``.
+
+    Examples
+    --------
+    >>> size_classes(1000, 100)
+    [100, 125, 250, 500, 1000]
+    """
+    sizes, size = {max(min_labels, 1)}, chunk_size
+    while size > min_labels:
+        sizes.add(size)
+        size //= 2
+    return sorted(sizes)
+
+
+def size_class(n, classes):
+    """The largest of ``classes`` at most ``n`` (the smallest if none is): the
+    class whose threshold a chunk of ``n`` labelled rows is tested against."""
+    below = [size for size in classes if size <= n]
+    return max(below) if below else min(classes)
+
+
+def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, sizes=None,
+                     n_streams=1000, pool_size=20000, random_state=None):
+    """Thresholds of the CUSUM and of the single-chunk test, each at false-alarm
     probability ``alpha / 2`` over ``horizon`` chunks, so that any alarm has
     probability at most ``alpha`` on a stream without drift.
 
@@ -15,15 +38,33 @@ def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, n_stre
     reference and standardised by that resample's standard deviation (so the
     reference's own sampling error, in both, is kept), as the monitor
     standardises real chunks.
+
+    The single-chunk threshold is simulated at each labelled size of ``sizes``
+    too (a chunk is standardised by the square root of its labelled rows, and
+    the tails of a chunk's mean are heavier the fewer they are). The CUSUM's is
+    simulated at ``chunk_size``: it grows with the size (the reference's error,
+    shared by every chunk, is a larger share of a larger chunk's standard
+    error), so a CUSUM over partly labelled chunks is held to a threshold set
+    for full ones, which keeps the false-alarm bound.
+
+    Returns
+    -------
+    cusum_threshold : float
+    chunk_thresholds : dict
+        The single-chunk threshold of each size of ``sizes`` and of
+        ``chunk_size``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> cusum, single = alarm_thresholds(rng.normal(size=5000) ** 2, 100, horizon=100,
+    ...                                  alpha=0.05, drift=0.5, sizes=[25, 50])
+    >>> sorted(single), bool(single[25] > single[100])  # heavier tails in fewer rows
+    ([25, 50, 100], True)
     """
     rng = np.random.default_rng(random_state)
     reference_nll = np.asarray(reference_nll, dtype=np.float64)
     n0 = reference_nll.shape[0]
-    pool = np.empty(pool_size)
-    step = max(1, 2**22 // chunk_size)
-    for start in range(0, pool_size, step):
-        stop = min(start + step, pool_size)
-        pool[start:stop] = reference_nll[rng.integers(n0, size=(stop - start, chunk_size))].mean(1)
     # each simulated stream is compared with a resampled reference, standardised by that
     # resample's own mean and standard deviation, as real chunks are by the reference's:
     # with heavy tails a sample's standard deviation is usually too small, and the
@@ -36,12 +77,29 @@ def alarm_thresholds(reference_nll, chunk_size, *, horizon, alpha, drift, n_stre
         resample = reference_nll[rng.integers(n0, size=(stop - start, n0))]
         reference_means[start:stop] = resample.mean(axis=1)
         reference_sds[start:stop] = resample.std(axis=1, ddof=1)
-    z = (pool[rng.integers(pool_size, size=(n_streams, horizon))]
-         - reference_means[:, None]) / (reference_sds[:, None] / np.sqrt(chunk_size))
-    cusum = np.zeros(n_streams)
-    cusum_max = np.zeros(n_streams)
-    for t in range(horizon):
-        cusum = np.maximum(0.0, cusum + z[:, t] - drift)
-        cusum_max = np.maximum(cusum_max, cusum)
     level = 1.0 - alpha / 2.0
-    return float(np.quantile(cusum_max, level)), float(np.quantile(z.max(axis=1), level))
+    chunk_thresholds, cusum_threshold = {}, None
+    for size in sorted(set(sizes or []) | {chunk_size}):
+        pool = _chunk_means(reference_nll, size, pool_size, rng)
+        z = (pool[rng.integers(pool_size, size=(n_streams, horizon))]
+             - reference_means[:, None]) / (reference_sds[:, None] / np.sqrt(size))
+        chunk_thresholds[size] = float(np.quantile(z.max(axis=1), level))
+        if size == chunk_size:
+            cusum = np.zeros(n_streams)
+            cusum_max = np.zeros(n_streams)
+            for t in range(horizon):
+                cusum = np.maximum(0.0, cusum + z[:, t] - drift)
+                cusum_max = np.maximum(cusum_max, cusum)
+            cusum_threshold = float(np.quantile(cusum_max, level))
+    return cusum_threshold, chunk_thresholds
+
+
+def _chunk_means(reference_nll, size, pool_size, rng):
+    """``pool_size`` means of ``size`` rows resampled from the reference."""
+    n0 = reference_nll.shape[0]
+    pool = np.empty(pool_size)
+    step = max(1, 2**22 // size)
+    for start in range(0, pool_size, step):
+        stop = min(start + step, pool_size)
+        pool[start:stop] = reference_nll[rng.integers(n0, size=(stop - start, size))].mean(1)
+    return pool
