@@ -13,6 +13,8 @@ from ._svg import Chart
 
 # chunks listed in the report's table (the latest); the charts show all kept
 TABLE_ROWS = 60
+# up to this many chunks, each chunk's NLL is marked by a dot (beyond, they merge)
+MARKED_CHUNKS = 150
 _STYLE = """
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#222;
 margin:0;background:#f6f7f9}
@@ -53,10 +55,11 @@ def report_html(monitor, *, model=None):
         f"<p>{advice}</p></section>",
     ]
     if table:
+        columns = _Columns(table)
         parts.append(_numbers(monitor))
-        parts += ["<h2>NLL per chunk</h2>", _nll_chart(monitor),
-                  "<h2>CUSUM</h2>", _cusum_chart(monitor),
-                  "<h2>Calibration and refinement</h2>", _split_chart(monitor),
+        parts += ["<h2>NLL per chunk</h2>", _nll_chart(monitor, columns),
+                  "<h2>CUSUM</h2>", _cusum_chart(monitor, columns),
+                  "<h2>Calibration and refinement</h2>", _split_chart(monitor, columns),
                   "<h2>Reliability of the latest chunk</h2>", _reliability_chart(monitor),
                   "<h2>Chunks</h2>", _table(monitor)]
     parts.append("</main></body></html>")
@@ -126,47 +129,57 @@ def _numbers(monitor):
         f"<div>{html.escape(name)}<b>{value}</b></div>" for name, value in cells) + "</div>"
 
 
-def _column(table, key):
-    return np.array([np.nan if row[key] is None else float(row[key]) for row in table])
+class _Columns(dict):
+    """The table's numeric columns (NaN where not a number), each extracted once
+    per report on first use: the charts share them."""
+
+    def __init__(self, table):
+        super().__init__()
+        self.table = table
+
+    def __missing__(self, key):
+        self[key] = np.array([row[key] for row in self.table], dtype=float)  # None: NaN
+        return self[key]
 
 
-def _nll_chart(monitor):
+def _nll_chart(monitor, columns):
     table, reference = monitor._table, monitor.reference_
-    x = _column(table, "chunk")
+    x = columns["chunk"]
     with np.errstate(divide="ignore", invalid="ignore"):
-        half = 2 * reference["nll_sd"] / np.sqrt(_column(table, "n_labelled"))
+        half = 2 * reference["nll_sd"] / np.sqrt(columns["n_labelled"])
     chart = Chart(title="Held-out NLL per chunk against the reference band",
                   x_label="chunk", y_label="NLL (nats per row)")
     chart.band(x, reference["nll"] - half, reference["nll"] + half, color="gray",
                label="reference ± 2 standard errors")
-    chart.line(x, _column(table, "expected_nll"), color="green", dash="5 4", width=1.2,
+    chart.line(x, columns["expected_nll"], color="green", dash="5 4", width=1.2,
                label="expected NLL (no labels)")
-    chart.line(x, _column(table, "nll"), color="blue", markers=True, label="NLL")
+    chart.line(x, columns["nll"], color="blue", markers=len(table) <= MARKED_CHUNKS,
+               label="NLL")
     alarm = np.array([row["alarm"] for row in table], dtype=bool)
-    chart.points(x[alarm], _column(table, "nll")[alarm], color="red", label="alarm")
+    chart.points(x[alarm], columns["nll"][alarm], color="red", label="alarm")
     return chart.svg()
 
 
-def _cusum_chart(monitor):
+def _cusum_chart(monitor, columns):
     table = monitor._table
-    x = _column(table, "chunk")
+    x = columns["chunk"]
     chart = Chart(title="CUSUM of the standardised NLL against its alarm threshold",
                   x_label="chunk", y_label="CUSUM", height=210)
     chart.line(x, np.full(x.shape, monitor.cusum_threshold_), color="red", dash="6 4",
                width=1.2, label="threshold")
-    chart.line(x, _column(table, "cusum"), color="purple", label="CUSUM")
+    chart.line(x, columns["cusum"], color="purple", label="CUSUM")
     return chart.svg()
 
 
-def _split_chart(monitor):
+def _split_chart(monitor, columns):
     table, reference = monitor._table, monitor.reference_
-    x = _column(table, "chunk")
+    x = columns["chunk"]
     chart = Chart(title="The NLL split: what a recalibration removes, and what it leaves",
                   x_label="chunk", y_label="nats per row", height=230)
     chart.line(x, np.full(x.shape, reference["nll_refinement"]), color="green", dash="5 4",
                width=1.2, label="reference refinement")
-    chart.line(x, _column(table, "nll_refinement"), color="green", label="refinement part")
-    chart.line(x, _column(table, "nll_calibration"), color="orange",
+    chart.line(x, columns["nll_refinement"], color="green", label="refinement part")
+    chart.line(x, columns["nll_calibration"], color="orange",
                label="calibration part")
     return chart.svg()
 

@@ -117,27 +117,35 @@ def engine_of(url_or_engine):
     return sa.create_engine(url), True
 
 
-def result_rows(monitor, chunks, run_id, written_at):
-    """The long table's rows of ``monitor``'s table rows ``chunks``."""
+# the results table's columns, in order
+COLUMNS = ("model", "chunk", "metric", "run_id", "start_row", "end_row", "start_time",
+           "end_time", "value", "reference_value", "threshold", "alarm", "verdict",
+           "calibrator", "written_at")
+
+
+def result_rows(monitor, chunks, *, model, run_id, written_at, time_text=None):
+    """The long table's rows (tuples in the order of :data:`COLUMNS`) of
+    ``monitor``'s table rows ``chunks``; ``time_text`` turns times into what
+    the database stores, if given."""
     reference = monitor.reference_
     by_period = monitor._period_ns is not None
+    as_time = time_text or (lambda value: value)
+    written = as_time(written_at)
+    references = [None if key is None else _number(reference[key]) for key in METRICS.values()]
+    thresholds = [{"cusum": monitor.cusum_threshold_, "z": monitor.chunk_threshold_}.get(m)
+                  for m in METRICS]
     rows = []
     for chunk in chunks:
-        where = ({"start_row": None, "end_row": None,
-                  "start_time": _utc(chunk["start"]), "end_time": _utc(chunk["end"])}
-                 if by_period else
-                 {"start_row": int(chunk["start"]), "end_row": int(chunk["end"]),
-                  "start_time": None, "end_time": None})
-        shared = {"model": None, "chunk": int(chunk["chunk"]), "run_id": run_id, **where,
-                  "alarm": bool(chunk["alarm"]), "verdict": chunk["verdict"],
-                  "calibrator": int(chunk["calibrator"]), "written_at": written_at}
-        for metric, reference_key in METRICS.items():
-            threshold = {"cusum": monitor.cusum_threshold_,
-                         "z": monitor.chunk_threshold_}.get(metric)
-            rows.append({**shared, "metric": metric, "value": _number(chunk[metric]),
-                         "reference_value": (None if reference_key is None
-                                             else _number(reference[reference_key])),
-                         "threshold": threshold})
+        if by_period:
+            where = (None, None, as_time(_utc(chunk["start"])), as_time(_utc(chunk["end"])))
+        else:
+            where = (int(chunk["start"]), int(chunk["end"]), None, None)
+        index, alarm, verdict = int(chunk["chunk"]), bool(chunk["alarm"]), chunk["verdict"]
+        calibrator = int(chunk["calibrator"])
+        rows.extend((model, index, metric, run_id, *where, _number(chunk[metric]),
+                     reference_value, threshold, alarm, verdict, calibrator, written)
+                    for metric, reference_value, threshold in zip(METRICS, references,
+                                                                 thresholds))
     return rows
 
 
@@ -173,10 +181,8 @@ def write_results(monitor, url_or_engine, *, model, run_id=None, chunks=None):
                 connection.execute(results.delete().where(
                     results.c.model == model,
                     results.c.chunk.in_(indices[start:start + _DELETE_BATCH])))
-            rows = result_rows(monitor, table, run_id, written_at)
-            for row in rows:
-                row["model"] = model
-            _insert(connection, results, rows)
+            _insert(connection, results, monitor, table, model=model, run_id=run_id,
+                    written_at=written_at)
             connection.execute(runs.delete().where(runs.c.model == model,
                                                    runs.c.run_id == run_id))
             connection.execute(runs.insert(), [{
@@ -191,38 +197,30 @@ def write_results(monitor, url_or_engine, *, model, run_id=None, chunks=None):
     return len(table)
 
 
-def _insert(connection, results, rows):
-    """Insert ``rows`` in the driver's fastest bulk form: COPY on PostgreSQL
-    through psycopg (its executemany is a round trip per row: 1,200 rows took
-    47 ms, against a few for COPY); on SQLite one executemany of plain tuples
-    (times as the text SQLAlchemy stores them), which skips SQLAlchemy's
-    per-value processing; elsewhere SQLAlchemy's executemany."""
-    if not rows:
+def _insert(connection, results, monitor, table, **fields):
+    """Insert the rows of ``table``'s chunks in the driver's fastest bulk form:
+    COPY on PostgreSQL through psycopg (its executemany is a round trip per
+    row: 1,200 rows took 47 ms, against a few for COPY); on SQLite one
+    executemany of plain tuples (times as the text SQLAlchemy stores them),
+    which skips SQLAlchemy's per-value processing; elsewhere SQLAlchemy's
+    executemany."""
+    if not table:
         return
-    columns = [column.name for column in results.columns]
     dialect = connection.dialect
     if dialect.name == "postgresql" and dialect.driver == "psycopg":
         cursor = connection.connection.dbapi_connection.cursor()
-        with cursor.copy(f"COPY {results.name} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row([row[name] for name in columns])
+        with cursor.copy(f"COPY {results.name} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in result_rows(monitor, table, **fields):
+                copy.write_row(row)
     elif dialect.name == "sqlite":
-        as_text = {None: None}  # each distinct time formatted once
-        for row in rows:
-            for name in ("start_time", "end_time", "written_at"):
-                if row[name] not in as_text:
-                    as_text[row[name]] = row[name].strftime("%Y-%m-%d %H:%M:%S.%f")
-        times = [columns.index(name) for name in ("start_time", "end_time", "written_at")]
-        values = [[row[name] for name in columns] for row in rows]
-        for value in values:
-            for i in times:
-                value[i] = as_text[value[i]]
-        values = [tuple(value) for value in values]
+        rows = result_rows(monitor, table, **fields,
+                           time_text=lambda t: t and t.strftime("%Y-%m-%d %H:%M:%S.%f"))
         connection.exec_driver_sql(
-            f"INSERT INTO {results.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join('?' * len(columns))})", values)
+            f"INSERT INTO {results.name} ({', '.join(COLUMNS)}) "
+            f"VALUES ({', '.join('?' * len(COLUMNS))})", rows)
     else:
-        connection.execute(results.insert(), rows)
+        connection.execute(results.insert(), [dict(zip(COLUMNS, row)) for row in
+                                               result_rows(monitor, table, **fields)])
 
 
 def _check_schema(sa, connection, schema):
