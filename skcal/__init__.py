@@ -9,7 +9,13 @@ from .calibrators import (
     TemperatureScaling,
     VectorScaling,
 )
-from .comparison import CalibratorComparison, ReliabilityDisplay, compare_calibrators
+from .comparison import (
+    CalibratorComparison,
+    ModelComparison,
+    ReliabilityDisplay,
+    compare_calibrators,
+    compare_models,
+)
 from .monitoring import CalibrationMonitor, MonitorDisplay
 from .calibrators import load_calibrator, save_calibrator
 from .rows._namespaces import move_calibrator_to
@@ -23,12 +29,14 @@ __all__ = [
     "HistogramBinning",
     "IsotonicCalibration",
     "MatrixScaling",
+    "ModelComparison",
     "MonitorDisplay",
     "PlattScaling",
     "ReliabilityDisplay",
     "TemperatureScaling",
     "VectorScaling",
     "compare_calibrators",
+    "compare_models",
     "load_calibrator",
     "move_calibrator_to",
     "save_calibrator",

@@ -1,0 +1,256 @@
+"""Choosing models or checkpoints by held-out NLL, with standard errors that hold
+when rows are correlated (the tokens of one document)."""
+
+import math
+from collections.abc import Mapping
+
+import numpy as np
+from scipy.special import ndtr, ndtri
+from sklearn.utils import check_random_state
+
+from ..metrics._predictive import row_log_likelihood
+
+# bootstrap draws at a time: draws x resampled units of counts in memory
+_BOOTSTRAP_CELLS = 2**24
+
+
+class ModelComparison:
+    """Models ranked by held-out NLL (see :func:`compare_models`).
+
+    Attributes
+    ----------
+    ranking_ : list of str
+        Model names, best (lowest NLL) first.
+    best_ : str
+        The best model.
+    results_ : dict
+        Per model: ``nll`` (nats per row), ``nll_diff`` (to the best),
+        ``nll_diff_se`` (its paired standard error), ``pvalue`` (two-sided, of
+        the difference being 0), ``perplexity`` and ``bits`` (per row or token).
+    n_rows_, n_groups_ : int
+        Rows with weight, and the groups the standard errors are over (the
+        rows themselves without ``groups``).
+    se_method_ : str
+        'rows', 'groups' (cluster-robust) or 'bootstrap'.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal import compare_models
+    >>> rng = np.random.default_rng(0)
+    >>> logits = rng.normal(size=(1000, 4))
+    >>> y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    >>> result = compare_models({"a": logits, "b": logits * 2}, y)
+    >>> result.ranking_, result.se_method_
+    (['a', 'b'], 'rows')
+    """
+
+    def __init__(self, results, n_rows, n_groups, se_method):
+        self.results_ = results
+        self.ranking_ = sorted(results, key=lambda name: results[name]["nll"])
+        self.best_ = self.ranking_[0]
+        self.n_rows_, self.n_groups_, self.se_method_ = n_rows, n_groups, se_method
+
+    def to_frame(self):
+        """The ranked table as a pandas DataFrame, best first, indexed by model:
+        ``nll``, ``nll_diff``, ``nll_diff_se``, ``pvalue``, ``perplexity``, ``bits``.
+
+        Returns
+        -------
+        frame : pandas.DataFrame
+        """
+        import pandas as pd
+
+        frame = pd.DataFrame([self.results_[name] for name in self.ranking_],
+                             index=pd.Index(self.ranking_, name="model"))
+        return frame[["nll", "nll_diff", "nll_diff_se", "pvalue", "perplexity", "bits"]]
+
+    def __str__(self):
+        unit = {"rows": f"{self.n_rows_} rows taken as independent",
+                "groups": f"cluster-robust over {self.n_groups_} groups",
+                "bootstrap": f"a bootstrap of {self.n_groups_} groups"}[self.se_method_]
+        lines = [f"Models ranked by held-out NLL (nats per row; Δ ± standard error of the "
+                 f"paired difference to the best, {unit}; p its two-sided p-value)",
+                 f"{'rank':<5}{'model':<24}{'NLL':>9}{'ΔNLL vs best':>22}{'p':>9}"
+                 f"{'perplexity':>12}{'bits':>8}"]
+        for rank, name in enumerate(self.ranking_, 1):
+            r = self.results_[name]
+            diff = ("" if name == self.best_ else
+                    f"{r['nll_diff']:+.4f} ± {r['nll_diff_se']:.4f}")
+            p = "" if name == self.best_ else _format_p(r["pvalue"])
+            lines.append(f"{rank:<5}{name[:23]:<24}{r['nll']:>9.4f}{diff:>22}{p:>9}"
+                         f"{r['perplexity']:>12.3f}{r['bits']:>8.4f}")
+        return "\n".join(lines)
+
+    def __repr__(self):
+        return self.__str__()
+
+    def plot(self, *, ax=None, confidence_level=0.95):
+        """Each model's NLL difference to the best with its confidence interval.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+        """
+        from ..utils._plotting import pyplot
+
+        if ax is None:
+            _, ax = pyplot().subplots(figsize=(6.5, 0.5 + 0.45 * len(self.ranking_)),
+                                      layout="constrained")
+        z = ndtri(0.5 + confidence_level / 2)
+        names = self.ranking_[::-1]
+        diffs = [self.results_[n]["nll_diff"] for n in names]
+        errors = [z * self.results_[n]["nll_diff_se"] for n in names]
+        ax.errorbar(diffs, range(len(names)), xerr=errors, fmt="o", capsize=3)
+        ax.axvline(0, color="gray", linewidth=1)
+        ax.set_yticks(range(len(names)), names)
+        ax.set_xlabel(f"NLL difference to {self.best_} (nats; {confidence_level:.0%} interval)")
+        return ax
+
+
+def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=None,
+                   score_type="auto", metric="nll", n_bootstrap=None, random_state=None,
+                   labels=None):
+    """Rank models or checkpoints by held-out NLL, with honest standard errors.
+
+    Each model's scores are read once, in row blocks, and reduced to each row's
+    log-likelihood. The difference of each model to the best is paired row by
+    row. Rows of one document (the tokens of a sequence) are correlated: give
+    their ``groups``, and the standard error is cluster-robust over groups
+    (from the paired per-group sums), or a bootstrap of groups with
+    ``n_bootstrap``. Without groups the rows are taken as independent, which
+    for tokens makes the standard error far too small.
+
+    Parameters
+    ----------
+    models : mapping of str to array-like
+        Each model's scores on the same rows: logits or probabilities of shape
+        (n_rows, n_classes), or (..., vocabulary) token logits; arrays,
+        memory maps, Zarr or Dask arrays.
+
+    y : array-like of shape (n_rows,) or (...)
+        True labels (tokens).
+
+    groups : array-like of shape (n_rows,) or (...), default=None
+        The group (document, sequence) of each row.
+
+    sample_weight : array-like, default=None
+        Non-negative row weights.
+
+    ignore_index : label, default=None
+        Rows with this label (``-100`` for padding) are left out.
+
+    score_type : {'auto', 'logits', 'probabilities'}, default='auto'
+        How each model's scores are read; 'auto' decides per model.
+
+    metric : {'nll'}, default='nll'
+        The criterion: held-out NLL (the others are not proper for ranking
+        probabilities by likelihood, and are not offered).
+
+    n_bootstrap : int, default=None
+        Standard errors from this many bootstrap draws of groups (of rows
+        without groups) instead of the analytic cluster-robust ones.
+
+    random_state : int, RandomState or None, default=None
+        Seed of the bootstrap.
+
+    labels : array-like of shape (n_classes,), default=None
+        The class of each column, as in :func:`~skcal.metrics.nll`.
+
+    Returns
+    -------
+    comparison : ModelComparison
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal import compare_models
+    >>> rng = np.random.default_rng(0)
+    >>> logits = rng.normal(size=(2000, 5))
+    >>> y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    >>> result = compare_models({"sharp": logits, "flat": logits / 3}, y,
+    ...                         groups=np.repeat(np.arange(100), 20))
+    >>> result.best_
+    'sharp'
+    >>> frame = result.to_frame()
+    >>> bool(frame.loc["flat", "nll_diff"] > 3 * frame.loc["flat", "nll_diff_se"])
+    True
+    """
+    if metric != "nll":
+        raise ValueError(f"metric must be 'nll' (models are ranked by held-out NLL); "
+                         f"got {metric!r}.")
+    if not isinstance(models, Mapping) or len(models) < 2:
+        raise ValueError("models must map at least two names to scores, "
+                         "{'checkpoint-1000': logits, 'checkpoint-2000': logits2}.")
+    if n_bootstrap is not None and (not isinstance(n_bootstrap, int) or n_bootstrap < 2):
+        raise ValueError(f"n_bootstrap must be an integer of at least 2; got {n_bootstrap!r}.")
+    log_lik, weight = {}, None
+    for name, scores in models.items():
+        try:
+            log_lik[name], weight, _ = row_log_likelihood(
+                y, scores, score_type=score_type, labels=labels,
+                sample_weight=sample_weight, ignore_index=ignore_index)
+        except ValueError as exc:
+            raise ValueError(f"model {name!r}: {exc}") from exc
+    n = next(iter(log_lik.values())).shape[0]
+    weight = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
+    unit = _units(groups, n)
+    kept = weight > 0
+    n_units = np.unique(unit[kept]).shape[0]
+    if n_units < 2:
+        raise ValueError("The rows with weight form fewer than 2 groups; a standard error "
+                         "needs at least 2.")
+    total = weight.sum()
+    nlls = {name: -float(weight @ lp) / total for name, lp in log_lik.items()}
+    best = min(nlls, key=nlls.get)
+    results = {}
+    for name, lp in log_lik.items():
+        difference = log_lik[best] - lp  # this model's NLL minus the best's, per row
+        diff = float(weight @ difference) / total
+        if n_bootstrap is not None:
+            se = _bootstrap_se(weight * difference, weight, unit, n_bootstrap, random_state)
+        else:
+            residual = np.bincount(unit, weights=weight * (difference - diff))
+            se = math.sqrt(n_units / (n_units - 1) * float(residual @ residual)) / total
+        pvalue = (float(2 * ndtr(-abs(diff) / se)) if name != best and se > 0
+                  else (float("nan") if name == best else float(diff == 0)))
+        results[name] = {"nll": nlls[name], "nll_diff": diff, "nll_diff_se": se,
+                         "pvalue": pvalue, "perplexity": math.exp(nlls[name]),
+                         "bits": nlls[name] / math.log(2)}
+    method = "bootstrap" if n_bootstrap is not None else ("rows" if groups is None else
+                                                          "groups")
+    return ModelComparison(results, int(kept.sum()), n_units, method)
+
+
+def _units(groups, n):
+    """Each row's unit of resampling as 0..G-1: its group, or the row itself."""
+    if groups is None:
+        return np.arange(n)
+    groups = np.asarray(groups).reshape(-1)
+    if groups.shape[0] != n:
+        raise ValueError(f"groups has {groups.shape[0]} entries but there are {n} rows; pass "
+                         "one group (document id) per row.")
+    return np.unique(groups, return_inverse=True)[1].reshape(-1)
+
+
+def _bootstrap_se(weighted_difference, weight, unit, n_bootstrap, random_state):
+    """Standard deviation of the weighted mean difference over draws of units."""
+    sums = np.bincount(unit, weights=weighted_difference)
+    totals = np.bincount(unit, weights=weight)
+    keep = totals > 0
+    sums, totals = sums[keep], totals[keep]
+    rng = check_random_state(random_state)
+    n_units = sums.shape[0]
+    draws = []
+    step = max(1, _BOOTSTRAP_CELLS // n_units)
+    for start in range(0, n_bootstrap, step):
+        count = min(step, n_bootstrap - start)
+        picks = rng.randint(n_units, size=(count, n_units))
+        draws.append(sums[picks].sum(axis=1) / totals[picks].sum(axis=1))
+    return float(np.std(np.concatenate(draws), ddof=1))
+
+
+def _format_p(p):
+    if not np.isfinite(p):
+        return "-"
+    return "<1e-4" if p < 1e-4 else f"{p:.4f}"
