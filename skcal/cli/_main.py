@@ -170,6 +170,12 @@ def _save_plot(comparison, path):
     print(f"Reliability diagrams written to {path}")
 
 
+def _compare_models(args):
+    from ._compare_models import run
+
+    return run(args, read_array=read_array, as_labels=_labels, error=CommandError)
+
+
 def _compare(args):
     from ..comparison._compare import compare_calibrators
 
@@ -291,6 +297,10 @@ def _build_parser():
                      help="write the calibrated probabilities (streamed to a .npy file)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.set_defaults(run=_fit)
+
+    from ._compare_models import add_parser as add_compare_models
+
+    add_compare_models(commands, _add_score_kind).set_defaults(run=_compare_models)
 
     monitor = commands.add_parser(
         "monitor",

@@ -1,0 +1,82 @@
+"""``skcal compare-models``: models or checkpoints ranked by held-out NLL, from
+score files, with standard errors over documents when ``--groups`` is given."""
+
+import math
+
+import numpy as np
+
+from ..utils._files import write_atomically, write_json
+
+
+def add_parser(commands, add_score_kind):
+    """The ``compare-models`` subcommand on the parsers ``commands``."""
+    parser = commands.add_parser(
+        "compare-models",
+        help="rank models or checkpoints by held-out NLL on score files",
+        description="Rank models by held-out NLL on the same LABELS. Each NAME=FILE gives "
+        "a model's scores (logits or probabilities, (n, n_classes) or (..., vocabulary) "
+        "token logits; .npy files are memory-mapped and read in row blocks, .zarr arrays "
+        "too). The difference of each model to the best comes with its paired standard "
+        "error and p-value: over documents with --groups (cluster-robust, or a bootstrap "
+        "of documents with --bootstrap N), else over rows taken as independent.",
+    )
+    parser.add_argument("models", nargs="+", metavar="NAME=FILE",
+                        help="a model's name and its score file")
+    parser.add_argument("labels", metavar="LABELS", help="true labels (tokens)")
+    parser.add_argument("--groups", metavar="FILE",
+                        help="the group (document, sequence id) of each row")
+    parser.add_argument("--ignore-index", type=int, default=None, metavar="LABEL",
+                        help="leave out rows with this label (-100 for padding)")
+    parser.add_argument("--bootstrap", type=int, default=None, metavar="N",
+                        help="standard errors from N bootstrap draws of groups")
+    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    add_score_kind(parser)
+    parser.add_argument("--json", metavar="OUT", help="write the ranked table as JSON")
+    parser.add_argument("--plot", metavar="OUT.png",
+                        help="draw each model's difference to the best with its interval")
+    return parser
+
+
+def run(args, *, read_array, as_labels, error):
+    from ..comparison._models import compare_models
+
+    models = {}
+    for spec in args.models:
+        name, separator, path = spec.partition("=")
+        if not separator or not name or not path:
+            raise error(f"{spec!r}: give each model as NAME=FILE (for example "
+                        "step-1000=logits_1000.npy)")
+        if name in models:
+            raise error(f"the model name {name!r} is given twice")
+        models[name] = read_array(path, what=name, mmap=True)
+    if len(models) < 2:
+        raise error("give at least two models (NAME=FILE NAME=FILE ...)")
+    labels = as_labels(read_array(args.labels, what="LABELS"))
+    groups = None if args.groups is None else np.asarray(read_array(args.groups,
+                                                                    what="--groups"))
+    score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
+    result = compare_models(models, labels, groups=groups, ignore_index=args.ignore_index,
+                            score_type=score_type, n_bootstrap=args.bootstrap,
+                            random_state=args.seed)
+    print(result)
+    if args.json:
+        write_json(args.json, {"best": result.best_, "ranking": result.ranking_,
+                               "se_method": result.se_method_, "n_rows": result.n_rows_,
+                               "n_groups": result.n_groups_, "results": _finite(
+                                   result.results_)})
+        print(f"Results written to {args.json}")
+    if args.plot:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        ax = result.plot()
+        write_atomically(args.plot, lambda temporary: ax.figure.savefig(temporary, dpi=110,
+                                                                         format="png"))
+        print(f"Plot written to {args.plot}")
+    return 0
+
+
+def _finite(results):
+    """The results with NaN as None (valid JSON)."""
+    return {name: {key: None if isinstance(value, float) and math.isnan(value) else value
+                   for key, value in numbers.items()} for name, numbers in results.items()}

@@ -1,0 +1,55 @@
+"""``skcal compare-models`` on score files: the ranked table, JSON and plot, groups
+and padding, and arguments that are wrong."""
+
+import json
+
+import numpy as np
+import pytest
+
+from skcal import compare_models
+from skcal.cli import main
+
+
+@pytest.fixture
+def files(tmp_path):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(4, 50, 7)).astype(np.float32)  # 4 sequences of 50 tokens
+    y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=2)
+    y[:, 45:] = -100
+    np.save(tmp_path / "step1.npy", logits / 3)
+    np.save(tmp_path / "step2.npy", logits)
+    np.save(tmp_path / "tokens.npy", y)
+    np.save(tmp_path / "docs.npy", np.repeat(np.arange(4), 50).reshape(4, 50))
+    return tmp_path, logits, y
+
+
+def test_ranks_the_checkpoints_and_writes_json_and_a_plot(files, capsys):
+    folder, logits, y = files
+    status = main(["compare-models", f"step-1={folder / 'step1.npy'}",
+                   f"step-2={folder / 'step2.npy'}", str(folder / "tokens.npy"),
+                   "--groups", str(folder / "docs.npy"), "--ignore-index", "-100",
+                   "--json", str(folder / "out.json"), "--plot", str(folder / "out.png")])
+    out = capsys.readouterr().out
+    assert status == 0 and "cluster-robust over 4 groups" in out
+    saved = json.loads((folder / "out.json").read_text())
+    expected = compare_models({"step-1": logits / 3, "step-2": logits}, y, ignore_index=-100,
+                              groups=np.repeat(np.arange(4), 50))
+    assert saved["ranking"] == expected.ranking_
+    for name in saved["ranking"]:
+        assert saved["results"][name]["nll"] == pytest.approx(
+            expected.results_[name]["nll"], rel=1e-12)
+    assert saved["results"][expected.best_]["pvalue"] is None
+    assert (folder / "out.png").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("models, message", [
+    (["only=step1.npy"], "at least two models"),
+    (["a=step1.npy", "a=step2.npy"], "given twice"),
+    (["step1.npy", "b=step2.npy"], "NAME=FILE"),
+])
+def test_wrong_arguments_are_named(files, capsys, models, message):
+    folder, _, _ = files
+    status = main(["compare-models",
+                   *[m.replace("=", f"={folder}/") if "=" in m else str(folder / m)
+                     for m in models], str(folder / "tokens.npy")])
+    assert status == 2 and message in capsys.readouterr().err
