@@ -17,7 +17,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ..calibrators._persistence import calibrator_to_dict, load_calibrator, save_calibrator
+from ..calibrators._persistence import (
+    calibrator_to_dict,
+    load_calibrator,
+    save_calibrator,
+)
 from ..monitoring._inputs import is_labelled, unpack
 from ..utils._files import LockTimeout, exclusive_lock, write_atomically, write_json
 from ._monitor_outputs import (

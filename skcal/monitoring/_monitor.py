@@ -14,6 +14,7 @@ from ..rows._scores import SCORE_TYPES, check_score_columns
 from ..rows._scratch import Scratch
 from ..utils._warnings import warn
 from ._chunking import added_to_chunks, chunk_ids, labelled_later, trimmed
+from ._exports import MonitorExportsMixin
 from ._inputs import labels_of, period_nanoseconds, unpack
 from ._pending import (
     as_ids,
@@ -23,15 +24,12 @@ from ._pending import (
     positions_of_rows,
     without,
 )
-from ._exports import MonitorExportsMixin
 from ._results import MonitorResultsMixin
 from ._row_sums import batch_summaries, log_proba_of
 from ._state import freeze
 from ._statistics import derived
 from ._table import evaluate_chunks
 from ._thresholds import alarm_thresholds, size_classes
-
-VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
 
 
 class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator):

@@ -14,6 +14,8 @@ import time
 import urllib.parse
 import urllib.request
 
+from ._table import VERDICTS
+
 PREFIX = "skcal_monitor_"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
 TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -61,8 +63,6 @@ def gauges(monitor):
 
 def exposition(monitor, *, model, openmetrics=True, timestamp=None):
     """The metrics of :meth:`~skcal.CalibrationMonitor.to_prometheus` as text."""
-    from ._monitor import VERDICTS
-
     labels = f'model="{escape(model)}"'
     lines = []
     for name, help_text, value in gauges(monitor):

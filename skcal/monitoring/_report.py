@@ -40,7 +40,7 @@ td.text,th.text{text-align:left}
 
 def report_html(monitor, *, model=None):
     """The report of :meth:`~skcal.CalibrationMonitor.to_html` as text."""
-    table, reference = monitor._table, monitor.reference_
+    table = monitor._table
     title = "Calibration monitor" + (f": {model}" if model else "")
     written = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     kind, heading, advice = verdict_in_words(monitor)
@@ -161,7 +161,6 @@ def _nll_chart(monitor, columns):
 
 
 def _cusum_chart(monitor, columns):
-    table = monitor._table
     x = columns["chunk"]
     chart = Chart(title="CUSUM of the standardised NLL against its alarm threshold",
                   x_label="chunk", y_label="CUSUM", height=210)
@@ -172,7 +171,7 @@ def _cusum_chart(monitor, columns):
 
 
 def _split_chart(monitor, columns):
-    table, reference = monitor._table, monitor.reference_
+    reference = monitor.reference_
     x = columns["chunk"]
     chart = Chart(title="The NLL split: what a recalibration removes, and what it leaves",
                   x_label="chunk", y_label="nats per row", height=230)

@@ -7,6 +7,8 @@ from scipy.special import ndtri
 from ._statistics import derive_missing
 from ._thresholds import size_class
 
+# what the table's verdict column may say
+VERDICTS = ("ok", "recalibrate", "retrain", "too few labels")
 COLUMNS = ("chunk", "start", "end", "n", "n_labelled", "accuracy", "nll", "nll_se", "brier",
            "ece", "nll_calibration", "nll_refinement", "expected_nll", "z", "cusum",
            "threshold", "alarm", "verdict", "calibrator")

@@ -15,7 +15,7 @@ openmetrics_parser = pytest.importorskip(
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from skcal import CalibrationMonitor  # noqa: E402
-from skcal.monitoring._monitor import VERDICTS  # noqa: E402
+from skcal.monitoring._table import VERDICTS  # noqa: E402
 
 
 def drifted_monitor():
