@@ -114,3 +114,13 @@ def test_bad_input_is_named(kwargs, message):
     models = given.pop("models")
     with pytest.raises(ValueError, match=message):
         compare_models(models, **given)
+
+
+def test_a_dask_model_gives_the_same_ranking():
+    da = pytest.importorskip("dask.array")
+    models, y, doc = documents(np.random.default_rng(9), 20)
+    lazy = {name: da.from_array(logits, chunks=(300, 5)) for name, logits in models.items()}
+    eager = compare_models(models, y, groups=doc).to_frame()
+    streamed = compare_models(lazy, y, groups=doc).to_frame()
+    np.testing.assert_allclose(streamed.to_numpy(dtype=float), eager.to_numpy(dtype=float),
+                               rtol=1e-12, equal_nan=True)
