@@ -103,10 +103,13 @@ plt.show()
 # Given a Dask array, each pass of the fit is one Dask graph whose tasks reduce their
 # own rows; only a few numbers per pass come back. With no cluster running this uses
 # Dask's threads; with a ``dask.distributed.Client`` it runs on the cluster.
-import dask.array as da  # noqa: E402
+# :func:`skcal.io.dask_scores` opens the file so that each task reads its own rows on
+# its worker (``da.from_array`` of the memory map would put the memory map in the
+# graph, and a distributed client would pickle the whole file with it).
+from skcal.io import dask_scores  # noqa: E402
 
-val_dask = da.from_array(val_logits, chunks=(5000, VOCABULARY))
+val_dask = dask_scores(folder / "validation.npy", rows_per_chunk=5000)
 ts_dask = TemperatureScaling().fit(val_dask, val_tokens)
 print(f"T on the Dask array: {ts_dask.temperature_:.6f} (memory map: {ts.temperature_:.6f})")
-lazy = ts_dask.predict_proba(da.from_array(test_logits, chunks=(5000, VOCABULARY)))
+lazy = ts_dask.predict_proba(dask_scores(folder / "test.npy", rows_per_chunk=5000))
 print(type(lazy).__name__, lazy.chunks[0])

@@ -105,16 +105,75 @@ def _nll_after(calibrator, scores, y_index, write_proba):
     return totals[0] / y_index.shape[0]
 
 
+def add_parser(commands, add_score_kind, method_names):
+    """The ``fit`` subcommand on the parsers ``commands``."""
+    fit = commands.add_parser(
+        "fit",
+        help="fit one calibrator on score files of any size",
+        description="Fit one calibration METHOD on SCORES (logits or probabilities) and "
+        "LABELS; print its parameters and the NLL before and after. SCORES may be a "
+        ".npy file (memory-mapped, read in blocks: float16 is computed in float32) or "
+        "a Zarr array (a .zarr directory), larger than memory.",
+    )
+    fit.add_argument("method", metavar="METHOD", help=f"one of: {method_names}")
+    fit.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
+    fit.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")
+    add_score_kind(fit)
+    fit.add_argument("--json", metavar="OUT", help="write the parameters and NLLs as JSON")
+    fit.add_argument("--write-proba", metavar="OUT.npy",
+                     help="write the calibrated probabilities (streamed to a .npy file)")
+    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    fit.add_argument("--dask-scheduler", metavar="ADDRESS",
+                     help="fit on a running Dask cluster (tcp://host:8786): the workers "
+                     "read their own rows of SCORES (a .npy or .zarr path they can see)")
+    return fit
+
+
+def _read_scores(args, read_array, error):
+    """SCORES as a memory map, or, with --dask-scheduler, a Dask array that the
+    cluster's workers read themselves (and a connected client)."""
+    if not args.dask_scheduler:
+        return read_array(args.scores, what="SCORES", mmap=True), None
+    if args.write_proba:
+        raise error("--write-proba writes from this machine; leave out --dask-scheduler, or "
+                    "write the probabilities with calibrator.predict_proba on the cluster")
+    try:
+        from distributed import Client
+    except ImportError as exc:
+        raise error('--dask-scheduler needs dask.distributed: pip install "skcal[dask]"'
+                    ) from exc
+    from ..io import dask_scores
+
+    try:
+        scores = dask_scores(args.scores)
+    except (ValueError, FileNotFoundError) as exc:
+        raise error(f"SCORES: {exc}") from exc
+    try:
+        client = Client(args.dask_scheduler, timeout="20s")
+    except OSError as exc:
+        raise error(f"--dask-scheduler {args.dask_scheduler}: cannot connect ({exc})") from exc
+    return scores, client
+
+
 def run_fit(args, *, read_array, as_labels, make_calibrator, report_score_type, error):
     """Fit, report and optionally write; returns the exit status."""
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
     # the method first: a mistyped name fails before a large file is read
     calibrator = make_calibrator(args.method, score_type)
-    scores = read_array(args.scores, what="SCORES", mmap=True)
+    scores, client = _read_scores(args, read_array, error)
+    try:
+        return _fit_and_report(args, calibrator, scores, read_array, as_labels,
+                               report_score_type, error)
+    finally:
+        if client is not None:
+            client.close()
+
+
+def _fit_and_report(args, calibrator, scores, read_array, as_labels, report_score_type, error):
     labels = as_labels(read_array(args.labels, what="LABELS"))
     if scores.shape[0] != labels.shape[0]:
         raise error(f"SCORES has {scores.shape[0]} rows but LABELS has {labels.shape[0]}")
-    report_score_type(scores, score_type)
+    report_score_type(scores, calibrator.score_type)
     progress = _ProgressBar(scores.shape[0], enabled=not args.quiet and sys.stderr.isatty())
     try:
         with report_progress(progress):

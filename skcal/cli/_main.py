@@ -279,23 +279,9 @@ def _build_parser():
                          help="folds evaluated in parallel (default 1)")
     compare.set_defaults(run=_compare)
 
-    fit = commands.add_parser(
-        "fit",
-        help="fit one calibrator on score files of any size",
-        description="Fit one calibration METHOD on SCORES (logits or probabilities) and "
-        "LABELS; print its parameters and the NLL before and after. SCORES may be a "
-        ".npy file (memory-mapped, read in blocks: float16 is computed in float32) or "
-        "a Zarr array (a .zarr directory), larger than memory.",
-    )
-    fit.add_argument("method", metavar="METHOD",
-                     help=f"one of: {_method_names()}")
-    fit.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
-    fit.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")
-    _add_score_kind(fit)
-    fit.add_argument("--json", metavar="OUT", help="write the parameters and NLLs as JSON")
-    fit.add_argument("--write-proba", metavar="OUT.npy",
-                     help="write the calibrated probabilities (streamed to a .npy file)")
-    fit.add_argument("--quiet", action="store_true", help="no progress bar")
+    from ._fit import add_parser as add_fit
+
+    fit = add_fit(commands, _add_score_kind, _method_names())
     fit.set_defaults(run=_fit)
 
     from ._compare_models import add_parser as add_compare_models

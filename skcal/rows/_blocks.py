@@ -175,6 +175,10 @@ class Rows:
             n_columns if n_columns is not None else (1 if len(self.shape) == 1 else self.shape[1])
         )
         self.is_dask = is_dask(data)
+        if self.is_dask:
+            from ._dask_rows import warn_if_memmap_in_graph
+
+            warn_if_memmap_in_graph(data)
         self._vectors_on_device = {}
 
     def then(self, func, n_columns=None):

@@ -9,6 +9,31 @@ import numpy as np
 from ._blocks import map_local, reduce_local, slice_vectors
 
 
+def warn_if_memmap_in_graph(array):
+    """Warn when a Dask array's graph holds a ``numpy.memmap`` and a distributed
+    client is active: the memory map is then pickled with the graph, which
+    copies the whole file into the client's memory."""
+    try:
+        from distributed import default_client
+
+        default_client()
+    except (ImportError, ValueError):  # no distributed, or no client: nothing is shipped
+        return
+    for layer in array.__dask_graph__().layers.values():
+        mapping = getattr(layer, "mapping", None)  # materialised layers hold the data
+        if mapping is None:
+            continue
+        for value in mapping.values():
+            if isinstance(getattr(value, "value", value), np.memmap):
+                from ..utils._warnings import warn
+
+                warn("This Dask array's graph holds a numpy.memmap: under a distributed "
+                     "client the whole file is pickled and sent from the client. Open the "
+                     "file with skcal.io.dask_scores(path), whose tasks read their own rows "
+                     "on the workers.", UserWarning)
+                return
+
+
 def _dask_chunks(reader):
     data = reader.data
     if data.ndim == 2 and data.numblocks[1] > 1:
