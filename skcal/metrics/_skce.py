@@ -19,6 +19,7 @@ from scipy.spatial.distance import cdist
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 from threadpoolctl import threadpool_limits
 
+from ..rows._namespaces import is_dask
 from ._checks import probability_matrix
 
 # values of one block of the pair matrix (float64): 2^20 is 8 MiB per array
@@ -28,7 +29,18 @@ _MEDIAN_BINS = 2**16
 
 
 def probabilities_and_residuals(y_true, y_prob, labels=None):
-    """Float64 probabilities ``P`` (n, K) and residuals ``e_y - P``, validated."""
+    """Float64 probabilities ``P`` (n, K) and residuals ``e_y - P``, validated.
+
+    The kernel estimators compare rows in pairs, every row with every other, so
+    all rows are held in memory. A Dask array is refused rather than gathered
+    whole to the client."""
+    if is_dask(y_prob):
+        raise ValueError(
+            "The SKCE compares every pair of rows, so it holds all rows in memory: a "
+            "Dask array would be gathered whole to the client. Compute a sample of rows "
+            "that fits in memory and pass it as a numpy array (10,000 rows already make "
+            "10^8 pairs), or use a streaming calibration error such as "
+            "expected_calibration_error, which takes Dask arrays.")
     y_index, proba, _, _ = probability_matrix(y_true, y_prob, labels=labels)
     proba = np.ascontiguousarray(proba)
     residuals = -proba
@@ -209,7 +221,8 @@ def skce(y_true, y_prob, *, estimator="unbiased", bandwidth="median", labels=Non
 
     y_prob : array-like of shape (n_samples, n_classes) or (n_samples,)
         Predicted probabilities; for a binary problem, 1-D probabilities of the
-        second class are accepted too.
+        second class are accepted too. Every row is held in memory (pairs of
+        rows are compared); a Dask array is refused rather than gathered whole.
 
     estimator : {'unbiased', 'biased', 'linear'}, default='unbiased'
         - ``'unbiased'``: the U-statistic ``sum_{i != j} h_ij / (n (n - 1))``;

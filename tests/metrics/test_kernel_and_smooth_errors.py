@@ -144,3 +144,19 @@ def test_smooth_ece_separates_calibrated_from_overconfident():
     calibrated = smooth_ece(*_calibrated(rng, 5000, 2))
     overconfident = smooth_ece(*_calibrated(rng, 5000, 2, temperature=2.0))
     assert calibrated < 0.02 < 0.05 < overconfident
+
+
+def test_skce_and_its_test_refuse_a_dask_array_with_the_reason():
+    da = pytest.importorskip("dask.array")
+    from skcal.stats import calibration_test
+
+    rng = np.random.default_rng(0)
+    positive = rng.uniform(size=100)
+    proba = np.column_stack([1 - positive, positive])
+    y = (rng.uniform(size=100) < positive).astype(int)
+    lazy = da.from_array(proba, chunks=50)
+    with pytest.raises(ValueError, match="gathered whole to the client"):
+        skce(y, lazy)
+    with pytest.raises(ValueError, match="gathered whole to the client"):
+        calibration_test(y, lazy, method="skce")
+    assert skce(y, proba) == skce(y, lazy.compute())  # the same rows, once in memory
