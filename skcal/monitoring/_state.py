@@ -1,13 +1,15 @@
 """CalibrationMonitor's state: chunks kept as additive summaries (or, once
 final, as their table numbers), and the whole state as JSON-safe values."""
 
+import math
+
 import numpy as np
 
 from ..calibrators._persistence import calibrator_from_dict, calibrator_to_dict
 from ._inputs import period_nanoseconds
 from ._pending import Pending
 from ._statistics import derive_missing, empty_summary
-from ._table import evaluate_chunks, table_rows
+from ._table import chunk_thresholds, evaluate_chunks, table_rows
 
 # what a chunk caches for the table; never saved
 _EVALUATION_CACHE = ("row", "cusum_in")
@@ -25,11 +27,16 @@ def without_cache(chunk):
 
 
 def jsonable(value):
+    """``value`` as JSON-safe Python values (a number that is not finite as text)."""
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
+        if all(type(v) is float for v in value):  # the common flat list: no recursion
+            return [v if math.isfinite(v) else str(v) for v in value]
         return [jsonable(v) for v in value]
     if isinstance(value, np.ndarray):
+        if value.dtype.kind in "iub" or (value.dtype.kind == "f" and np.isfinite(value).all()):
+            return value.tolist()
         return [jsonable(v) for v in value.tolist()]
     if isinstance(value, np.timedelta64):
         return {"nanoseconds": int(value.astype("timedelta64[ns]").astype(np.int64))}
@@ -96,7 +103,7 @@ def state_of(monitor):
         "cusum_threshold": monitor.cusum_threshold_,
         "chunk_threshold": monitor.chunk_threshold_,
         "chunk_thresholds": {str(size): value for size, value in
-                             monitor.chunk_thresholds_.items()},
+                             chunk_thresholds(monitor).items()},
         "n_rows": monitor.n_rows_,
         "complete": [without_cache(c) for c in monitor._chunks],
         "open": None if monitor._open is None else without_cache(monitor._open),

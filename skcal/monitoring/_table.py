@@ -63,8 +63,15 @@ def evaluate_chunks(monitor, chunks, cusum, *, unchanged=0):
 
 def chunk_threshold(monitor, n_labelled):
     """The single-chunk threshold for a chunk of ``n_labelled`` labelled rows."""
-    thresholds = monitor.chunk_thresholds_
+    thresholds = chunk_thresholds(monitor)
     return thresholds[size_class(n_labelled, list(thresholds))]
+
+
+def chunk_thresholds(monitor):
+    """The single-chunk thresholds by labelled size; a monitor pickled before they
+    were simulated per size has the full chunk's only."""
+    thresholds = getattr(monitor, "chunk_thresholds_", None)
+    return thresholds if thresholds else {monitor.chunk_size: monitor.chunk_threshold_}
 
 
 def verdict(row, reference, *, alarm, min_labels, alpha):

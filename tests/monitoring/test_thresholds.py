@@ -57,3 +57,21 @@ def test_no_drift_partly_labelled_chunks_alarm_at_most_alpha():
         alarms += any(row["alarm"] for row in table)
     alpha = 0.05
     assert alarms / n_streams <= alpha + 2 * np.sqrt(alpha * (1 - alpha) / n_streams)
+
+
+def test_a_monitor_pickled_before_thresholds_per_size_goes_on():
+    """A monitor pickled by a version without ``chunk_thresholds_`` updates, saves
+    and restores with its one threshold for every size."""
+    import pickle
+
+    rng = np.random.default_rng(3)
+    logits = rng.normal(scale=2.0, size=(6000, 3))
+    y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    monitor = CalibrationMonitor(chunk_size=500).fit(logits[:3000], y[:3000])
+    del monitor.chunk_thresholds_  # as an older version pickled it
+    old = pickle.loads(pickle.dumps(monitor))
+    old.update(logits[3000:], y[3000:])
+    state = old.to_dict()
+    assert state["chunk_thresholds"] == {"500": old.chunk_threshold_}
+    restored = CalibrationMonitor.from_dict(state)
+    assert restored.to_dict()["chunks"] == state["chunks"]
