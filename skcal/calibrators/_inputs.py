@@ -20,6 +20,7 @@ from sklearn.utils.validation import _num_samples, has_fit_parameter
 from ..rows._blocks import is_streamed
 from ..rows._labels import check_labels_and_weights, check_sample_weight, plain
 from ..rows._namespaces import device_namespace, like
+from ..rows._remote import class_totals, is_remote
 from ..rows._score_rows import in_memory_scores, score_rows
 from ..rows._scores import flatten_leading
 from ..utils._warnings import warn
@@ -194,7 +195,10 @@ def check_weighted_classes(y_index, sample_weight, classes):
     """Refuse weights that leave a single class with positive weight."""
     if sample_weight is None:
         return
-    weighted = np.unique(y_index[sample_weight > 0])
+    if is_remote(y_index):  # a remote table's labels: from the weight of each class
+        weighted = np.flatnonzero(class_totals(y_index, sample_weight, classes.shape[0]))
+    else:
+        weighted = np.unique(y_index[sample_weight > 0])
     if weighted.shape[0] < 2:
         raise ValueError(
             f"Only the class {plain(classes[weighted[0]])!r} has samples with positive "

@@ -38,6 +38,7 @@ from ._namespaces import (
     to_host,
 )
 from ._progress import report_rows_read
+from ._remote import is_remote, refuse_rows_here
 
 # Values per compute block: 2**16 float32 values are 256 KiB, small enough for a
 # core's cache and large enough that numpy's per-call overhead is negligible.
@@ -107,8 +108,9 @@ def weighted_sum(values, weights):
 
 def is_streamed(data):
     """True for inputs read block by block rather than validated whole in memory:
-    memory maps, Zarr and Dask arrays, and float16 arrays (computed in float32)."""
-    if isinstance(data, np.memmap) or is_zarr(data) or is_dask(data):
+    memory maps, Zarr and Dask arrays, remote tables (:mod:`skcal.rows._remote`), and
+    float16 arrays (computed in float32)."""
+    if isinstance(data, np.memmap) or is_zarr(data) or is_dask(data) or is_remote(data):
         return True
     return isinstance(data, np.ndarray) and data.dtype == np.float16
 
@@ -175,6 +177,7 @@ class Rows:
             n_columns if n_columns is not None else (1 if len(self.shape) == 1 else self.shape[1])
         )
         self.is_dask = is_dask(data)
+        self.is_remote = is_remote(data)
         if self.is_dask:
             from ._dask_rows import warn_if_memmap_in_graph
 
@@ -198,6 +201,16 @@ class Rows:
             return func(block if inner is None else inner(block, start))
 
         return Rows(self.data, prepare, self.n_columns if n_columns is None else n_columns)
+
+    def detached(self):
+        """A copy of this reader without its data, to ship to where the rows are
+        (a Dask worker, a Spark executor) with the block function."""
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view.data = None
+        view.is_dask = view.is_remote = False
+        view._vectors_on_device = {}
+        return view
 
     # -------------------------------------------------------------- reading
     def _read_step(self):
@@ -262,6 +275,8 @@ class Rows:
         """Yield ``(rows, block)`` pairs in order; not for Dask arrays."""
         if self.is_dask:
             raise TypeError("Dask arrays are reduced in a graph; use reduce or map_rows.")
+        if self.is_remote:
+            refuse_rows_here(self, "Reading the blocks one after another")
         yield from self._local_blocks(self.data, 0, block_elements)
 
     # ----------------------------------------------------------- reductions
@@ -276,6 +291,8 @@ class Rows:
             from ._dask_rows import reduce_dask
 
             return reduce_dask(self, func, vectors, combine, block_elements)
+        if self.is_remote:  # summed where the rows live; only the result comes back
+            return self.data.reduce(self.detached(), func, vectors, combine, block_elements)
         if self.xp is not None:  # summed on the device; only the result comes back
             return to_host(reduce_local(self, self.data, 0, func, self._on_device(vectors),
                                          combine, block_elements))
@@ -293,6 +310,8 @@ class Rows:
 
             result = map_dask(self, func, vectors, block_elements)
             return result if lazy else result.compute()
+        if self.is_remote:
+            refuse_rows_here(self, "A value for every row")
         if self.xp is not None:  # an array of the same library, on the same device
             vectors = self._on_device(vectors)
             pieces = [func(block, *[None if v is None else v[rows] for v in vectors])
@@ -303,6 +322,8 @@ class Rows:
     def read(self):
         """All the prepared rows in memory (the array itself when nothing is to be
         done to it)."""
+        if self.is_remote:
+            refuse_rows_here(self, "Reading every row")
         if self.prepare is None and isinstance(self.data, np.ndarray) \
                 and not isinstance(self.data, np.memmap) and self.data.dtype == self.dtype:
             return self.data
@@ -311,6 +332,8 @@ class Rows:
     def take(self, index):
         """The prepared rows at ``index`` (sorted integers), in memory."""
         index = np.asarray(index)
+        if self.is_remote:
+            refuse_rows_here(self, "A subsample of rows")
         if self.xp is not None:
             selected = self.xp.take(self.data, like(index, self.data, dtype=self.xp.int64),
                                     axis=0)

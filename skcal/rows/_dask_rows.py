@@ -52,7 +52,7 @@ def reduce_dask(reader, func, vectors, combine, block_elements):
     chunks, offsets = _dask_chunks(reader)
     parts = [
         delayed(_reduce_chunk, pure=False)(
-            _local_view(reader),
+            reader.detached(),
             chunk,
             int(offsets[i]),
             func,
@@ -88,7 +88,7 @@ def map_dask(reader, func, vectors, block_elements):
     for i, chunk in enumerate(chunks):
         n = int(offsets[i + 1] - offsets[i])
         task = delayed(_map_chunk, pure=False)(
-            _local_view(reader),
+            reader.detached(),
             chunk,
             int(offsets[i]),
             func,
@@ -97,15 +97,6 @@ def map_dask(reader, func, vectors, block_elements):
         )
         pieces.append(da.from_delayed(task, shape=(n,) + probe.shape[1:], dtype=probe.dtype))
     return da.concatenate(pieces, axis=0)
-
-
-def _local_view(reader):
-    """A copy of this reader without the Dask array, to ship to the workers."""
-    view = object.__new__(type(reader))
-    view.__dict__.update(reader.__dict__)
-    view.data = None
-    view.is_dask = False
-    return view
 
 
 def _reduce_chunk(reader, chunk, offset, func, vectors, combine, block_elements):

@@ -13,6 +13,7 @@ import numpy as np
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 
+from ._remote import is_remote
 from ._score_rows import as_vector
 from ._scores import flatten_like
 
@@ -45,6 +46,10 @@ def check_labels_and_weights(y, sample_weight, n_rows, *, leading=None, n_column
     >>> classes.tolist(), y_index.tolist(), weights.tolist()
     (['a', 'b'], [1, 0, 1, 1], [1.0, 2.0, 1.0, 0.0])
     """
+    if is_remote(y):  # labels beside remote scores: checked where they live
+        return y.table.check_labels(y, sample_weight, n_rows, n_columns=n_columns,
+                                    labels=labels, ignore_index=ignore_index,
+                                    min_classes=min_classes)
     y = flatten_like(as_vector(y), leading, "y")
     sample_weight = flatten_like(as_vector(sample_weight), leading, "sample_weight")
     n_labels = np.shape(y)[0] if np.ndim(y) else 0

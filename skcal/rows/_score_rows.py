@@ -13,6 +13,7 @@ import numpy as np
 from . import _device_kernels as device
 from ._blocks import Rows, compute_dtype, is_dask, is_streamed, is_zarr
 from ._namespaces import device_namespace, is_device_array, to_numpy
+from ._remote import is_remote
 from ._scores import (
     as_float_array,
     check_finite_block,
@@ -88,6 +89,8 @@ def _streamed_score_type(X, score_type, name):
     block by block only, so nothing is read here."""
     if score_type != "auto":
         return score_type
+    if is_remote(X):  # a remote table has looked at every row in its survey
+        return "probabilities" if X.looks_like_probabilities else "logits"
     head = starting_rows(X)
     check_finite_block(head, 0, name)
     return resolve_score_type(head, score_type)
@@ -161,11 +164,13 @@ def in_memory_scores(X, owner, *, streaming=()):
     """A streamed input read whole into memory, for maps that need every row at
     once (isotonic regression, histogram binning); Dask arrays are refused, with
     the names of the ``streaming`` maps that take them."""
-    if is_dask(X):
+    if is_dask(X) or is_remote(X):
+        kind = "remote table" if is_remote(X) else "Dask array"
         raise ValueError(
             f"{owner} needs all the scores in memory at once, so it does not take a "
-            f"Dask array; use a map that streams ({', '.join(streaming)}), or pass "
-            "X.compute() if it fits in memory."
+            f"{kind}; use a map that streams ({', '.join(streaming)}), or pass "
+            + ("a sample collected as arrays." if is_remote(X)
+               else "X.compute() if it fits in memory.")
         )
     if is_zarr(X):
         X = X[...]

@@ -14,6 +14,7 @@ from ..rows._blocks import (
 )
 from ._logistic import feature_moments, in_host_memory, logistic_terms, sums_against_targets
 from ._platt_fit import ParameterRows, column_subset, platt_fit_key
+from ..rows._remote import class_totals
 from ..rows._one_vs_rest import log_sigmoid_pair
 from ._projected_newton import projected_newton
 from ..utils._reuse import held
@@ -142,7 +143,7 @@ def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
     features = BetaFeatures(score_rows)
     moments = feature_moments(lambda f: features.reduce(f, None, y, sample_weight),
                                y, positives)
-    counts = np.bincount(y, weights=sample_weight, minlength=int(positives.max()) + 1)
+    counts = class_totals(y, sample_weight, int(positives.max()) + 1)
     target_sums = sums_against_targets(moments, n_total, counts[positives], targets)
 
     def evaluate(at, which):

@@ -24,6 +24,7 @@ from ..rows._blocks import (
     is_streamed,
     total_weight,
 )
+from ..rows._remote import class_totals
 from ..rows._one_vs_rest import (
     WHOLE_SCORE_VALUES,
     class_score_groups,
@@ -138,7 +139,7 @@ def one_vs_rest_targets(score_rows, positives, y, sample_weight, smoothing):
         The classes whose targets were smoothed because of separation.
     """
     n_total = total_weight(y.shape[0], sample_weight)
-    counts = np.bincount(y, weights=sample_weight, minlength=int(positives.max()) + 1)
+    counts = class_totals(y, sample_weight, int(positives.max()) + 1)
     n_positive = counts[positives]
     n_negative = n_total - n_positive
     smooth = np.full(positives.shape[0], bool(smoothing))

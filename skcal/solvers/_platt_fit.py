@@ -7,6 +7,7 @@ from scipy.special import expit
 
 from ..rows import _device_kernels as device
 from ..rows._blocks import column_sums, product_column_sums, total_weight
+from ..rows._remote import class_totals
 from ..rows._one_vs_rest import log_sigmoid
 from ..utils._reuse import plain_array, reused
 from ._logistic import feature_moments, logistic_terms, sums_against_targets
@@ -109,7 +110,7 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
     n_total = total_weight(y.shape[0], sample_weight)
     n_problems = positives.shape[0]
     t_pos, t_neg = targets
-    counts = np.bincount(y, weights=sample_weight, minlength=int(positives.max()) + 1)
+    counts = class_totals(y, sample_weight, int(positives.max()) + 1)
     mean_target = (counts[positives] * t_pos + (n_total - counts[positives]) * t_neg) / n_total
     mean_target = np.clip(mean_target, 1e-12, 1 - 1e-12)
     start = np.column_stack([np.zeros(n_problems), np.log(mean_target / (1 - mean_target))])

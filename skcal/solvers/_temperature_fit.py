@@ -196,6 +196,13 @@ def _solve_temperature(problem, beta, *, tol, max_iter):
 
 def _warm_start(rows, y, sample_weight, max_iter):
     """A starting inverse temperature from a strided row subsample (1.0 for small inputs)."""
+    if rows.is_remote:  # the table's survey kept a strided sample
+        sample = rows.data.sample(rows)
+        if sample is None or not sample[2].sum() > 0:
+            return 1.0
+        sub = _TemperatureProblem(Rows(sample[0]), sample[1], sample[2])
+        beta, converged = _solve_temperature(sub, 1.0, tol=1e-3, max_iter=max_iter)
+        return beta if converged and beta > 0 else 1.0
     n_sub = min(_WARM_START_ROWS, max(256, _WARM_START_ELEMENTS // rows.n_columns))
     if rows.n_rows <= 4 * n_sub:
         n_sub = rows.n_rows // 4
@@ -253,7 +260,7 @@ def held_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100
 
 
 def _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter):
-    if rows.n_columns == 2 and rows.xp is None:
+    if rows.n_columns == 2 and rows.xp is None and not rows.is_remote:
         problem = _BinaryTemperatureProblem(rows.map_rows(_binary_difference), y, sample_weight)
         beta = 1.0
     else:
