@@ -9,6 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 
 from ..rows import _device_kernels as device
 from ..rows._namespaces import is_device_array, to_numpy
+from ..rows._remote import is_remote
 from ..utils._binning import bin_edges, binned_sums
 from ._checks import check_probabilities_or_logits
 
@@ -59,6 +60,41 @@ def _class_columns_block(block, columns):
     if is_device_array(block):
         return device.class_columns(block, columns)
     return block[:, columns].astype(np.float64)
+
+
+def binned_problem_sums(y_index, y_prob, sample_weight, columns, n_bins):
+    """Per binary problem, the bin weights and weighted sums of confidence and
+    outcome over equal-width bins, summed block by block in one pass: the same
+    sums as :func:`~skcal.utils._binning.binned_sums` of the points, without
+    holding a value per row (for scores in a remote table). ``columns`` is None
+    for the top label, else the class columns, one problem each.
+
+    Returns
+    -------
+    sums : ndarray of shape (n_problems, 3, n_bins)
+    """
+    edges = bin_edges(np.empty(0), None, n_bins, "uniform")
+
+    def block_sums(block, y, w):
+        if columns is None:
+            pairs = [_top_label_block(block, y).T]
+        else:
+            pairs = [(block[:, k].astype(np.float64), y == k) for k in columns]
+        return np.stack([binned_sums(confidence, outcome, w, edges)
+                         for confidence, outcome in pairs])
+
+    return y_prob.reduce(block_sums, y_index, sample_weight)
+
+
+def refuse_quantile_bins(y_prob, strategy):
+    """Quantile bins need every confidence in one place: refused for scores in a
+    remote table, where only sums come back."""
+    if strategy == "quantile" and y_prob.is_remote:
+        raise ValueError(
+            "strategy='quantile' needs every row's confidence in one place, and these "
+            "scores live in a remote table; use strategy='uniform' (its bins are "
+            "summed where the rows are)."
+        )
 
 
 # the parameters that choose a reliability curve's points
@@ -178,11 +214,41 @@ def calibration_curve(
     >>> curve.prob_true, curve.prob_pred, curve.bin_weight
     (array([0. , 0.5, 1. ]), array([0.6 , 0.75, 0.9 ]), array([1., 2., 1.]))
     """
+    if is_remote(logits if y_prob is None else y_prob):
+        return _remote_curve(y_true, y_prob, logits, kind, class_label, labels, sample_weight,
+                             ignore_index, n_bins, strategy)
     confidence, outcome, sample_weight = curve_points(
         y_true, y_prob, logits=logits, kind=kind, class_label=class_label, labels=labels,
         sample_weight=sample_weight, ignore_index=ignore_index,
     )
     return curve_from_points(confidence, outcome, sample_weight, n_bins, strategy)
+
+
+def _remote_curve(y_true, y_prob, logits, kind, class_label, labels, sample_weight,
+                  ignore_index, n_bins, strategy):
+    """:func:`calibration_curve` of scores in a remote table: its bins summed where
+    the rows are."""
+    y_index, rows, labels, sample_weight = check_probabilities_or_logits(
+        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight,
+        ignore_index=ignore_index,
+    )
+    refuse_quantile_bins(rows, strategy)
+    columns = None
+    if kind == "class":
+        column = rows.n_columns - 1 if class_label is None else np.flatnonzero(
+            labels == class_label)
+        if np.size(column) == 0:
+            raise ValueError(
+                f"class_label={class_label!r} is not one of the labels {labels.tolist()}.")
+        columns = [int(np.ravel(column)[0])]
+    elif class_label is not None:
+        raise ValueError("class_label is used with kind='class' only.")
+    ((weight, sum_conf, sum_outcome),) = binned_problem_sums(y_index, rows, sample_weight,
+                                                             columns, n_bins)
+    filled = weight > 0
+    return CalibrationCurve(sum_outcome[filled] / weight[filled],
+                            sum_conf[filled] / weight[filled], weight[filled],
+                            bin_edges(np.empty(0), None, n_bins, "uniform"))
 
 
 @validate_params(

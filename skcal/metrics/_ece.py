@@ -9,7 +9,7 @@ from sklearn.utils._param_validation import Interval, StrOptions, validate_param
 from ..utils._binning import bin_edges, binned_sums
 from ..rows._blocks import total_weight
 from ._checks import check_probabilities_or_logits
-from ._curve import class_columns, top_label
+from ._curve import binned_problem_sums, class_columns, refuse_quantile_bins, top_label
 
 # Values per group of columns read at once for classwise errors: 256 MiB of float64.
 _COLUMN_GROUP_ELEMENTS = 2**25
@@ -33,6 +33,19 @@ def _binary_problems(y_index, y_prob, kind):
             yield values[:, j], y_index == k
 
 
+def _binned(y_index, y_prob, sample_weight, kind, n_bins, strategy):
+    """(bin weights, sums of confidence, sums of outcome) of each binary problem;
+    summed where the rows are for scores in a remote table."""
+    if y_prob.is_remote:
+        refuse_quantile_bins(y_prob, strategy)
+        columns = None if kind == "top_label" else list(range(y_prob.n_columns))
+        yield from binned_problem_sums(y_index, y_prob, sample_weight, columns, n_bins)
+        return
+    for confidence, outcome in _binary_problems(y_index, y_prob, kind):
+        edges = bin_edges(confidence, sample_weight, n_bins, strategy)
+        yield binned_sums(confidence, outcome, sample_weight, edges)
+
+
 def _calibration_gaps(y_true, y_prob, logits, sample_weight, labels, n_bins, strategy, kind,
                       ignore_index):
     """For each binary problem: bin weights (normalised) and |frequency - confidence|."""
@@ -41,9 +54,8 @@ def _calibration_gaps(y_true, y_prob, logits, sample_weight, labels, n_bins, str
         ignore_index=ignore_index,
     )
     total = total_weight(y_index.shape[0], sample_weight)
-    for confidence, outcome in _binary_problems(y_index, y_prob, kind):
-        edges = bin_edges(confidence, sample_weight, n_bins, strategy)
-        weight, sum_conf, sum_outcome = binned_sums(confidence, outcome, sample_weight, edges)
+    for weight, sum_conf, sum_outcome in _binned(y_index, y_prob, sample_weight, kind,
+                                                 n_bins, strategy):
         filled = weight > 0
         frequency = sum_outcome[filled] / weight[filled]
         gap = np.abs(frequency - sum_conf[filled] / weight[filled])
