@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from servers import missing  # noqa: F401 (the tests import it from here)
 
 SHARED_DATA = Path(
     os.environ.get(
@@ -84,11 +85,3 @@ def postgres_url():
         missing(f"no PostgreSQL for the test: {drop}")
     yield url
     drop()
-
-
-def missing(reason):
-    """Skip a test whose server or program is missing; fail it where CI asks for
-    them all (``SKCAL_REQUIRE_SERVERS=1``, set by ``.ci/run``)."""
-    if os.environ.get("SKCAL_REQUIRE_SERVERS"):
-        pytest.fail(f"{reason} (SKCAL_REQUIRE_SERVERS is set)")
-    pytest.skip(reason)

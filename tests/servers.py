@@ -9,8 +9,18 @@ import shutil
 import subprocess
 import uuid
 
+import pytest
+
 POSTGRES_VERSION = os.environ.get("SKCAL_TEST_POSTGRES_VERSION", "15")
 ROLE = "skcal_test"
+
+
+def missing(reason):
+    """Skip a test whose server or program is missing; fail it where CI asks for
+    them all (``SKCAL_REQUIRE_SERVERS=1``, set by ``.ci/run``)."""
+    if os.environ.get("SKCAL_REQUIRE_SERVERS"):
+        pytest.fail(f"{reason} (SKCAL_REQUIRE_SERVERS is set)")
+    pytest.skip(reason)
 
 
 def postgres_url():
@@ -61,3 +71,28 @@ def chromium():
         if path:
             return path
     return None
+
+
+def spark_session():
+    """(a local[2] SparkSession whose Python workers run this interpreter, None),
+    or (None, the reason there is none): pyspark missing, or no Java runtime."""
+    import sys
+
+    try:
+        import pyspark  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return None, 'pyspark and pyarrow are missing: pip install "skcal[spark]"'
+    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
+        return None, "no Java runtime for Spark (java is not on PATH, JAVA_HOME unset)"
+    os.environ["PYSPARK_PYTHON"] = sys.executable
+    os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("skcal-tests")
+               .config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "4")
+               .config("spark.driver.memory", "1g")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    return session, None

@@ -14,7 +14,7 @@ PACKAGE = Path(skcal.__file__).parent
 # lowest first: an area imports only from the areas before it (and itself);
 # the package's own __init__ and __main__ sit above them all
 AREAS = ("utils", "io", "rows", "solvers", "calibrators", "metrics", "stats", "comparison",
-         "monitoring", "cli")
+         "monitoring", "spark", "cli")
 
 # every public name, as it stood when the areas were introduced: none may disappear
 PUBLIC_NAMES = {

@@ -1,0 +1,11 @@
+"""Calibration on Spark: fit, apply, score and monitor prediction logs where they
+live (``pip install "skcal[spark]"``; pyspark is imported only when a function
+here runs on a DataFrame).
+
+Every pass over the rows is one Spark job running skcal's own block functions on
+the executors, over Arrow batches; only sums come back to the driver.
+"""
+
+from ._api import evaluate, fit, transform
+
+__all__ = ["evaluate", "fit", "transform"]

@@ -1,0 +1,205 @@
+"""Calibrators and metrics on Spark DataFrames: ``fit``, ``transform`` and
+``evaluate``. Fits and metrics run the same code as on arrays, their passes
+over the rows made Spark jobs by :class:`~skcal.spark._table.SparkScores`."""
+
+import inspect
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ._layout import Layout
+from ._table import SparkScores
+
+_OUTPUTS = ("proba", "log_proba", "label")
+
+
+def fit(calibrator, df, *, scores, y, sample_weight=None):
+    """Fit a calibration map on the scores and labels of a Spark DataFrame.
+
+    Each pass of the fit is one Spark job, whose tasks read their partition's
+    rows as Arrow batches and return sums; the driver holds no rows. The maps
+    that stream fit this way: :class:`~skcal.TemperatureScaling`,
+    :class:`~skcal.VectorScaling`, :class:`~skcal.MatrixScaling`,
+    :class:`~skcal.PlattScaling` and :class:`~skcal.BetaCalibration`. Maps that
+    need every row at once (isotonic regression, histogram binning) are refused:
+    fit them on a sample collected as arrays, and apply them here with
+    :func:`transform`.
+
+    Parameters
+    ----------
+    calibrator : skcal calibrator
+        Unfitted, with ``estimator=None`` (the scores are given).
+
+    df : pyspark.sql.DataFrame
+        Ideally cached: the fit reads it once per pass.
+
+    scores : str or list of str
+        An ``array<float|double>`` column of logits or probabilities, one numeric
+        column of binary scores, a list of numeric columns, or a pattern such as
+        ``"p_*"`` matching them in column order.
+
+    y : str
+        The label column (integer, string or boolean).
+
+    sample_weight : str, default=None
+        A column of non-negative weights.
+
+    Returns
+    -------
+    calibrator : the same calibrator, fitted
+
+    Examples
+    --------
+    With ``df`` a DataFrame of a running Spark session (the examples here need
+    one, so the doctests skip them; ``tests/spark`` runs them on local[2]):
+
+    >>> import skcal.spark
+    >>> from skcal import TemperatureScaling
+    >>> ts = skcal.spark.fit(TemperatureScaling(), df, scores="logits",
+    ...                      y="label")  # doctest: +SKIP
+    """
+    table = SparkScores(df, scores, y, sample_weight)
+    return calibrator.fit(table, table.labels, sample_weight=table.weights)
+
+
+def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabilities",
+             **options):
+    """A skcal metric of the scores and labels of a Spark DataFrame.
+
+    Every metric that streams works: :func:`~skcal.metrics.nll` (``base=2`` for
+    bits), :func:`~skcal.metrics.nll_from_logits`, :func:`~skcal.metrics.perplexity`,
+    :func:`~skcal.metrics.brier_score`, the ECE family, the calibration curve and
+    :func:`~skcal.metrics.nll_decomposition`. Each pass is one Spark job (after
+    one that counts the rows and tallies the labels); the value is the one the
+    metric gives on the same rows as arrays.
+
+    Parameters
+    ----------
+    metric : callable or str
+        A function of :mod:`skcal.metrics`, or its name.
+
+    df : pyspark.sql.DataFrame
+
+    scores, y, sample_weight
+        Columns, as in :func:`fit`.
+
+    score_type : {'probabilities', 'logits'}, default='probabilities'
+        What the scores hold. Logits go to the metric as ``logits=`` (those of
+        the ECE family, Brier and perplexity take them; ``nll_from_logits``
+        takes them in place of probabilities).
+
+    **options
+        The metric's keyword arguments (``labels``, ``n_bins``, ...).
+
+    Returns
+    -------
+    The metric's result.
+
+    Examples
+    --------
+    With ``df`` a DataFrame of a running Spark session:
+
+    >>> import skcal.spark
+    >>> skcal.spark.evaluate("nll", df, scores="proba", y="label")  # doctest: +SKIP
+    0.4132...
+    """
+    if isinstance(metric, str):
+        from .. import metrics
+
+        if metric not in metrics.__all__ or not callable(getattr(metrics, metric)):
+            raise ValueError(f"metric={metric!r} is not a function of skcal.metrics.")
+        metric = getattr(metrics, metric)
+    if "sample_weight" in options:
+        raise TypeError("Pass sample_weight= as the name of a weight column.")
+    if score_type not in ("probabilities", "logits"):
+        raise ValueError(f"score_type={score_type!r}: pass 'probabilities' or 'logits'.")
+    takes_logits = "logits" in inspect.signature(metric).parameters
+    if score_type == "logits" and not takes_logits and metric.__name__ != "nll_from_logits":
+        raise ValueError(f"{metric.__name__} takes probabilities, not logits; use "
+                         "nll_from_logits for the NLL of logits.")
+    table = SparkScores(df, scores, y, sample_weight)
+    if score_type == "logits" and takes_logits:
+        return metric(table.labels, logits=table, sample_weight=table.weights, **options)
+    return metric(table.labels, table, sample_weight=table.weights, **options)
+
+
+def transform(calibrator, df, *, scores, output="proba", name=None):
+    """The DataFrame with a column of calibrated outputs, computed lazily.
+
+    Works for every fitted calibrator (isotonic and histogram included): each
+    Arrow batch's scores go through the calibrator's ``predict_proba`` on the
+    executors (``mapInArrow``); nothing runs until an action.
+
+    Parameters
+    ----------
+    calibrator : fitted skcal calibrator
+        Fitted on scores (``estimator=None``) of the same width.
+
+    df : pyspark.sql.DataFrame
+
+    scores : str or list of str
+        As in :func:`fit`.
+
+    output : {'proba', 'log_proba', 'label'}, default='proba'
+        ``array<double>`` columns of calibrated probabilities or
+        log-probabilities, or the predicted label (of the type of
+        ``calibrator.classes_``).
+
+    name : str, default=None
+        The new column's name; ``"calibrated_" + output`` by default.
+
+    Returns
+    -------
+    pyspark.sql.DataFrame
+
+    Examples
+    --------
+    With ``df`` a DataFrame of a running Spark session and ``ts`` a fitted
+    calibrator:
+
+    >>> import skcal.spark
+    >>> out = skcal.spark.transform(ts, df, scores="logits")  # doctest: +SKIP
+    """
+    check_is_fitted(calibrator)
+    if output not in _OUTPUTS:
+        raise ValueError(f"output={output!r} is not one of {', '.join(_OUTPUTS)}.")
+    if getattr(calibrator, "estimator", None) is not None:
+        raise ValueError("transform takes a calibrator fitted on scores (estimator=None).")
+    from pyspark.sql import types
+
+    name = name or f"calibrated_{output}"
+    if name in df.columns:
+        raise ValueError(f"The DataFrame already has a column {name!r}; pass another name=.")
+    layout = Layout(df, scores)
+    if output == "label":
+        classes = np.asarray(calibrator.classes_)
+        field_type = (types.StringType() if classes.dtype.kind in "OUS"
+                      else types.DoubleType() if classes.dtype.kind == "f"
+                      else types.LongType())
+    else:
+        field_type = types.ArrayType(types.DoubleType(), containsNull=False)
+    schema = types.StructType(df.schema.fields + [types.StructField(name, field_type)])
+    positions = [df.columns.index(column) for column in layout.score_columns]
+
+    def calibrate(batches):
+        for batch in batches:
+            yield _calibrated_batch(batch, positions, layout, calibrator, output)
+
+    return df.mapInArrow(calibrate, schema)
+
+
+def _calibrated_batch(batch, positions, layout, calibrator, output):
+    import pyarrow as pa
+
+    scores = layout.scores(pa.RecordBatch.from_arrays(
+        [batch.column(i) for i in positions], names=layout.score_columns))
+    if output == "label":
+        column = pa.array(calibrator.predict(scores).tolist())
+    else:
+        values = (calibrator.predict_proba(scores) if output == "proba"
+                  else calibrator.predict_log_proba(scores))
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        offsets = np.arange(0, values.size + 1, max(1, values.shape[1]), dtype=np.int32)
+        column = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values.reshape(-1)))
+    return pa.RecordBatch.from_arrays(list(batch.columns) + [column],
+                                      names=list(batch.schema.names) + ["_new"])

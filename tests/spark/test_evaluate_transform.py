@@ -1,0 +1,100 @@
+"""Metrics of Spark DataFrames equal to the metrics of the same rows as arrays;
+calibrated columns added lazily by any fitted calibrator."""
+
+import numpy as np
+import pytest
+from frames import frame
+
+import skcal
+import skcal.spark
+from skcal import metrics
+
+rng = np.random.default_rng(11)
+N, K = 4000, 3
+LOGITS = rng.normal(0, 2, size=(N, K))
+PROBA = np.exp(LOGITS) / np.exp(LOGITS).sum(axis=1, keepdims=True)
+Y = np.argmax(LOGITS / 1.5 + rng.gumbel(size=(N, K)), axis=1)
+WEIGHTS = rng.uniform(0.5, 1.5, size=N)
+
+
+@pytest.fixture(scope="module")
+def df(spark):
+    return frame(spark, {"logits": LOGITS, "proba": PROBA, "y": Y, "w": WEIGHTS})
+
+
+@pytest.mark.parametrize("name, options", [
+    ("nll", {}), ("nll", {"base": 2}), ("perplexity", {}), ("brier_score", {}),
+    ("expected_calibration_error", {}),
+    ("expected_calibration_error", {"kind": "classwise", "n_bins": 10}),
+    ("maximum_calibration_error", {}),
+])
+def test_metrics_equal_those_of_arrays(df, name, options):
+    on_spark = skcal.spark.evaluate(name, df, scores="proba", y="y", sample_weight="w",
+                                    **options)
+    in_memory = getattr(metrics, name)(Y, PROBA, sample_weight=WEIGHTS, **options)
+    assert on_spark == pytest.approx(in_memory, rel=1e-10)
+
+
+def test_nll_of_logits(df):
+    on_spark = skcal.spark.evaluate(metrics.nll_from_logits, df, scores="logits", y="y",
+                                    score_type="logits")
+    assert on_spark == pytest.approx(metrics.nll_from_logits(Y, LOGITS), rel=1e-10)
+    ece = skcal.spark.evaluate("expected_calibration_error", df, scores="logits", y="y",
+                               score_type="logits")
+    assert ece == pytest.approx(metrics.expected_calibration_error(Y, logits=LOGITS),
+                                rel=1e-10)
+
+
+def test_calibration_curve(df):
+    on_spark = skcal.spark.evaluate("calibration_curve", df, scores="proba", y="y")
+    in_memory = metrics.calibration_curve(Y, PROBA)
+    np.testing.assert_allclose(on_spark.prob_pred, in_memory.prob_pred, rtol=1e-10)
+    np.testing.assert_allclose(on_spark.prob_true, in_memory.prob_true, rtol=1e-10)
+
+
+def test_unknown_metric_and_array_weights_are_refused(df):
+    with pytest.raises(ValueError, match="not a function of skcal.metrics"):
+        skcal.spark.evaluate("accuracy", df, scores="proba", y="y")
+    with pytest.raises(ValueError, match="strategy='quantile' needs every row"):
+        skcal.spark.evaluate("expected_calibration_error", df, scores="proba", y="y",
+                             strategy="quantile")
+    with pytest.raises(ValueError, match="takes probabilities, not logits"):
+        skcal.spark.evaluate("nll", df, scores="logits", y="y", score_type="logits")
+
+
+@pytest.mark.parametrize("make", [skcal.TemperatureScaling, skcal.IsotonicCalibration,
+                                  skcal.HistogramBinning])
+def test_transform_adds_the_calibrated_probabilities(df, make):
+    calibrator = make().fit(LOGITS[:2000], Y[:2000])
+    out = skcal.spark.transform(calibrator, df, scores="logits")
+    assert out.columns == df.columns + ["calibrated_proba"]
+    got = np.stack(out.select("calibrated_proba").toPandas()["calibrated_proba"].to_numpy())
+    np.testing.assert_allclose(got, calibrator.predict_proba(LOGITS), rtol=1e-12, atol=0)
+
+
+def test_transform_labels_and_errors(df):
+    calibrator = skcal.TemperatureScaling().fit(LOGITS, np.array(["a", "b", "c"])[Y])
+    out = skcal.spark.transform(calibrator, df, scores="logits", output="label",
+                                name="predicted")
+    got = np.array([row.predicted for row in out.select("predicted").collect()])
+    np.testing.assert_array_equal(got, calibrator.predict(LOGITS))
+    with pytest.raises(ValueError, match="already has a column 'y'"):
+        skcal.spark.transform(calibrator, df, scores="logits", name="y")
+    with pytest.raises(ValueError, match="output='odds' is not one of"):
+        skcal.spark.transform(calibrator, df, scores="logits", output="odds")
+
+
+def test_the_docstring_examples_run(spark):
+    """The examples of skcal.spark (skipped by the doctests, which have no
+    session) run here on a DataFrame of the columns they name."""
+    import doctest
+
+    from skcal.spark import _api
+
+    names = {"logits": LOGITS, "proba": PROBA, "label": Y}
+    namespace = {"df": frame(spark, names)}
+    for function in (_api.fit, _api.evaluate, _api.transform):
+        for example in doctest.DocTestParser().get_examples(function.__doc__):
+            exec(example.source, namespace)  # noqa: S102 (the documented code itself)
+    assert namespace["ts"].temperature_ > 0
+    assert namespace["out"].columns[-1] == "calibrated_proba"

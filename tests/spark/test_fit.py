@@ -1,0 +1,153 @@
+"""Calibration maps fitted on Spark DataFrames: the parameters of the same fit on
+arrays, one Spark job per pass, no rows on the driver, bad input refused."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from frames import frame
+
+import skcal
+import skcal.spark
+
+rng = np.random.default_rng(7)
+N, K = 3000, 4
+LOGITS = rng.normal(0, 2, size=(N, K))
+Y = np.argmax(LOGITS / 1.7 + rng.gumbel(size=(N, K)), axis=1)
+Y[: N // 10] = Y[: N // 10] % 2  # the first partition lacks classes 2 and 3
+WEIGHTS = rng.uniform(0, 2, size=N)
+WEIGHTS[:50] = 0.0
+
+
+@pytest.fixture(scope="module")
+def df(spark):
+    return frame(spark, {"logits": LOGITS, "y": Y, "w": WEIGHTS,
+                         "d": LOGITS[:, 1] - LOGITS[:, 0]})
+
+
+def _max_relative_difference(a, b):
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-3)))
+
+
+@pytest.mark.parametrize("make", [skcal.TemperatureScaling, skcal.VectorScaling,
+                                  skcal.MatrixScaling, skcal.PlattScaling,
+                                  skcal.BetaCalibration])
+def test_weighted_fit_equals_the_fit_on_arrays(df, make):
+    on_spark = skcal.spark.fit(make(), df, scores="logits", y="y", sample_weight="w")
+    in_memory = make().fit(LOGITS, Y, sample_weight=WEIGHTS)
+    for name in in_memory._map_attributes:
+        # two summation orders of the same float64 sums: the optima agree to
+        # the solver's tolerance, far inside 1e-8
+        assert _max_relative_difference(getattr(on_spark, name),
+                                         getattr(in_memory, name)) < 1e-8, name
+    np.testing.assert_array_equal(on_spark.classes_, in_memory.classes_)
+
+
+def test_float32_scores_fit_as_float32_arrays(df):
+    df32 = df.withColumn("logits", df["logits"].cast("array<float>"))
+    logits32 = LOGITS.astype(np.float32)
+    for make in (skcal.TemperatureScaling, skcal.VectorScaling):
+        on_spark = skcal.spark.fit(make(), df32, scores="logits", y="y")
+        in_memory = make().fit(logits32, Y)
+        for name in in_memory._map_attributes:
+            # float32 block sums in other groupings differ by a few float32
+            # roundings (1e-7 relative); the optimum moves by no more
+            assert _max_relative_difference(getattr(on_spark, name),
+                                            getattr(in_memory, name)) < 1e-5, name
+
+
+def test_one_binary_score_column_and_string_labels(spark):
+    d = rng.normal(0, 3, size=2000)
+    y = np.where(rng.random(2000) < 1 / (1 + np.exp(-d / 2)), "fraud", "ok")
+    df = frame(spark, {"d": d, "y": y})
+    on_spark = skcal.spark.fit(skcal.PlattScaling(), df, scores="d", y="y")
+    in_memory = skcal.PlattScaling().fit(d, y)
+    assert _max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
+    assert on_spark.classes_.tolist() == ["fraud", "ok"]
+
+
+def test_probability_columns_by_pattern(spark):
+    proba = np.exp(LOGITS) / np.exp(LOGITS).sum(axis=1, keepdims=True)
+    df = frame(spark, {**{f"p_{k}": proba[:, k] for k in range(K)}, "y": Y})
+    on_spark = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="p_*", y="y")
+    in_memory = skcal.TemperatureScaling().fit(proba, Y)
+    assert on_spark.score_type_ == "probabilities"
+    assert _max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
+
+
+def test_temperature_takes_at_most_six_jobs(spark, df):
+    tracker = spark.sparkContext.statusTracker()
+    spark.sparkContext.setJobGroup("skcal-temperature", "a counted fit")
+    try:
+        skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y")
+        jobs = tracker.getJobIdsForGroup("skcal-temperature")
+    finally:
+        spark.sparkContext.setJobGroup("skcal-tests", "after the counted fit")
+    assert 2 <= len(jobs) <= 6  # the survey, then one job per Newton pass
+
+
+def test_the_driver_holds_no_rows(spark):
+    n, k = 400_000, 10
+    df = spark.range(n).selectExpr(
+        f"array({', '.join(f'randn({i}) * 2' for i in range(k))}) AS logits",
+        f"cast(floor(rand(99) * {k}) AS int) AS y").cache()
+    df.count()
+    tracemalloc.start()
+    try:
+        skcal.spark.fit(skcal.VectorScaling(), df, scores="logits", y="y")
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    data_bytes = n * k * 8
+    assert peak < 0.1 * data_bytes, f"{peak} bytes allocated on the driver"
+    df.unpersist()
+
+
+def test_maps_that_need_every_row_are_refused(df):
+    with pytest.raises(ValueError, match="remote table.*a sample collected as arrays"):
+        skcal.spark.fit(skcal.IsotonicCalibration(), df, scores="logits", y="y")
+
+
+def test_bad_values_are_named_with_their_row(spark, df):
+    from pyspark.sql import functions as F
+
+    numbered = frame(spark, {"row": np.arange(N), "d": LOGITS[:, 1] - LOGITS[:, 0],
+                             "y": Y % 2, "w": WEIGHTS})
+    with_nan = numbered.withColumn(
+        "d", F.when(F.col("row") == 2100, F.lit(float("nan"))).otherwise(F.col("d")))
+    with pytest.raises(ValueError, match=r"non-finite score \(nan at row 2100\)"):
+        skcal.spark.fit(skcal.TemperatureScaling(), with_nan, scores="d", y="y")
+    with_null = numbered.withColumn(
+        "d", F.when(F.col("row") == 2100, F.lit(None)).otherwise(F.col("d")))
+    with pytest.raises(ValueError, match=r"null scores.*row 2100"):
+        skcal.spark.fit(skcal.TemperatureScaling(), with_null, scores="d", y="y")
+    negative = numbered.withColumn(
+        "w", F.when(F.col("row") == 2100, F.lit(-1.0)).otherwise(F.col("w")))
+    with pytest.raises(ValueError, match="sample_weight='w' has negative values"):
+        skcal.spark.fit(skcal.TemperatureScaling(), negative, scores="d", y="y",
+                        sample_weight="w")
+
+
+def test_negative_probabilities_are_refused(spark):
+    proba = np.exp(LOGITS) / np.exp(LOGITS).sum(axis=1, keepdims=True)
+    proba[2500] = [1.2, -0.2, 0.0, 0.0]
+    df = frame(spark, {"p": proba, "y": Y})
+    with pytest.raises(ValueError, match=r"outside \[0, 1\] \(min -0.2, max 1.2\)"):
+        skcal.spark.fit(skcal.TemperatureScaling(score_type="probabilities"), df,
+                        scores="p", y="y")
+
+
+def test_columns_are_checked_on_the_schema(df):
+    with pytest.raises(ValueError, match="'scores_x' is not a column.*pass the name"):
+        skcal.spark.fit(skcal.TemperatureScaling(), df, scores="scores_x", y="y")
+    with pytest.raises(ValueError, match="label column y='logits' has type ArrayType"):
+        skcal.spark.fit(skcal.TemperatureScaling(), df, scores="d", y="logits")
+    with pytest.raises(ValueError, match="matches no column"):
+        skcal.spark.fit(skcal.TemperatureScaling(), df, scores="p_*", y="y")
+
+
+def test_labels_beyond_the_columns_are_refused(spark):
+    df = frame(spark, {"logits": LOGITS[:, :2], "y": Y})
+    with pytest.raises(ValueError, match="distinct labels.*2 columns"):
+        skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y")
