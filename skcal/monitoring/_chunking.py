@@ -1,6 +1,8 @@
 """Which chunk each production row belongs to (by row number, or by time period),
 and the chunks' summaries with new rows or late labels added."""
 
+from typing import NamedTuple
+
 import numpy as np
 
 from ._row_sums import labelled_summary
@@ -38,19 +40,38 @@ def chunk_ids(monitor, n, timestamps):
     return ids, ids * monitor._period_ns, (ids + 1) * monitor._period_ns, times
 
 
-def added_to_chunks(monitor, summaries, starts, ends):
+class WaitingRows(NamedTuple):
+    """A batch's rows waiting for a label: row numbers, ids, chunks and
+    log-probabilities, and how many more were dropped already (beyond
+    ``max_pending``, where the rows were summarised)."""
+
+    rows: np.ndarray
+    ids: np.ndarray
+    chunks: np.ndarray
+    log_proba: np.ndarray
+    n_dropped: int = 0
+
+
+def chunk_summaries(summaries, starts, ends):
+    """``(chunk, start mark, end mark, summary)`` of :func:`batch_summaries`'
+    ``(chunk, rows, summary)``, marks read from the rows' ``starts`` and ``ends``."""
+    return [(chunk, starts[rows][0], ends[rows][-1], summary)
+            for chunk, rows, summary in summaries]
+
+
+def added_to_chunks(monitor, summaries):
     """(complete chunks, open chunk) of ``monitor`` with a batch's ``summaries``
-    (``(chunk, rows, summary)`` in chunk order) added; new lists, the monitor's
-    own untouched."""
+    (``(chunk, start mark, end mark, summary)`` in chunk order) added; new lists,
+    the monitor's own untouched."""
     chunks, opened = list(monitor._chunks), monitor._open
-    for chunk, rows, summary in summaries:
+    for chunk, start, end, summary in summaries:
         if opened is not None and opened["index"] == chunk:
-            opened = {**without_cache(opened), "end": ends[rows][-1],
+            opened = {**without_cache(opened), "end": end,
                       "summary": add_summaries(opened["summary"], summary)}
         else:
             if opened is not None:
                 chunks.append(opened)
-            opened = {"index": int(chunk), "start": starts[rows][0], "end": ends[rows][-1],
+            opened = {"index": int(chunk), "start": start, "end": end,
                       "calibrator": monitor.calibrator_version_, "summary": summary}
         if monitor._period_ns is None and opened["summary"]["n"] >= monitor.chunk_size:
             chunks.append(opened)

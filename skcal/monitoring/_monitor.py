@@ -13,13 +13,13 @@ from ..rows._score_rows import score_rows
 from ..rows._scores import SCORE_TYPES, check_score_columns
 from ..rows._scratch import Scratch
 from ..utils._warnings import warn
-from ._chunking import added_to_chunks, chunk_ids, labelled_later, trimmed
+from ._batches import add_batch
+from ._chunking import WaitingRows, chunk_ids, chunk_summaries, labelled_later
 from ._exports import MonitorExportsMixin
 from ._inputs import labels_of, period_nanoseconds, unpack
 from ._pending import (
     as_ids,
     empty_pending,
-    pending_after,
     positions_of_ids,
     positions_of_rows,
     without,
@@ -288,46 +288,42 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         """
         check_is_fitted(self, "reference_")
         scores_array, labels, times, row_ids = unpack(X, y, timestamps, scores, timestamp, ids)
+        if self._repeated(batch_id) or np.shape(scores_array)[0] == 0:
+            return self  # a repeated batch, or a period without rows: nothing to add
+        self._update(scores_array, labels, times, row_ids)
+        self._record_batch(batch_id, batch_name)
+        return self
+
+    def _repeated(self, batch_id):
+        """True, with a warning, for a batch id added already."""
         seen = None if batch_id is None else self.has_batch(batch_id)
         if seen is not None:
             warn(f"batch {batch_id!r} was added already (as {seen!r}); it is skipped. "
                  "Pass another batch_id to add its rows again.", UserWarning)
-            return self
-        if np.shape(scores_array)[0] == 0:  # a period without rows: nothing to add
-            return self
-        self._update(scores_array, labels, times, row_ids)
+        return seen is not None
+
+    def _record_batch(self, batch_id, batch_name):
         if batch_id is not None:
             self._batches = (self._batches + [[str(batch_id), batch_name or str(batch_id)]]
                              )[-self.history:]
-        return self
 
     def _update(self, scores, y, timestamps, ids):
         log_proba, proba, best = self._log_proba(scores)
         n = log_proba.shape[0]
         labelled, y_index = labels_of(y, n, self.classes_)
-        ids = as_ids(ids, n)
         chunk_of_row, starts, ends, times = chunk_ids(self, n, timestamps)
-        # everything below builds new state; nothing is assigned until the end
-        chunks, opened = added_to_chunks(
-            self, batch_summaries(log_proba, y_index, labelled, chunk_of_row, proba, best,
-                                  self._batch_scratch()),
+        summaries = chunk_summaries(batch_summaries(
+            log_proba, y_index, labelled, chunk_of_row, proba, best, self._batch_scratch()),
             starts, ends)
-        row_numbers = self.n_rows_ + np.arange(n)
         waiting = ~labelled
-        pending = pending_after(self._pending, row_numbers[waiting], ids[waiting],
-                                chunk_of_row[waiting], log_proba[waiting], self.max_pending)
-        # a batch only appends complete chunks: those evaluated before keep their rows
-        evaluated = len(self._chunks) - max(0, len(chunks) - self.history)
-        chunks, cusum_before = trimmed(self, chunks)
-        chunks = freeze(chunks, pending.chunks, self.classes_.shape[0])
-        table = evaluate_chunks(self, chunks, cusum_before, unchanged=max(0, evaluated))
-        # commit
-        self._chunks, self._open, self._cusum_before, self._table = (
-            chunks, opened, cusum_before, table)
-        self._pending = pending
-        self.n_rows_ += n
-        if times is not None and times.shape[0]:
-            self._last_time = int(times[-1])
+        rows = self.n_rows_ + np.arange(n)
+        self._add_summaries(summaries, WaitingRows(
+            rows[waiting], as_ids(ids, n)[waiting], chunk_of_row[waiting], log_proba[waiting]),
+            n, None if times is None or not times.shape[0] else int(times[-1]))
+
+    def _add_summaries(self, summaries, waiting, n, last_time):
+        """Commit a batch given as its chunks' summaries (see :func:`add_batch`)."""
+        add_batch(self, summaries, waiting, n, last_time)
 
     def add_labels(self, rows=None, y=None, *, ids=None):
         """Labels that arrived late, for rows that were added without them.

@@ -1,0 +1,33 @@
+"""A batch's commit to a monitor's state, from its chunks' summaries: the one path
+of every update, whether the summaries were computed here from arrays or where
+the rows live (a Spark DataFrame's executors)."""
+
+from ._chunking import added_to_chunks, trimmed
+from ._pending import pending_after
+from ._state import freeze
+from ._table import evaluate_chunks
+
+
+def add_batch(monitor, summaries, waiting, n, last_time):
+    """Commit to ``monitor`` a batch of ``n`` rows, given as its chunks' summaries
+    (``(chunk, start mark, end mark, summary)`` in chunk order) and its rows
+    waiting for a label (:class:`~skcal.monitoring._chunking.WaitingRows`,
+    ``n_dropped`` of them dropped already); ``last_time`` is its last row's time
+    in nanoseconds, or None."""
+    # everything below builds new state; nothing is assigned until the end
+    chunks, opened = added_to_chunks(monitor, summaries)
+    pending = pending_after(monitor._pending, waiting.rows, waiting.ids, waiting.chunks,
+                            waiting.log_proba, monitor.max_pending)
+    pending = pending._replace(n_dropped=pending.n_dropped + waiting.n_dropped)
+    # a batch only appends complete chunks: those evaluated before keep their rows
+    evaluated = len(monitor._chunks) - max(0, len(chunks) - monitor.history)
+    chunks, cusum_before = trimmed(monitor, chunks)
+    chunks = freeze(chunks, pending.chunks, monitor.classes_.shape[0])
+    table = evaluate_chunks(monitor, chunks, cusum_before, unchanged=max(0, evaluated))
+    # commit
+    monitor._chunks, monitor._open, monitor._cusum_before, monitor._table = (
+        chunks, opened, cusum_before, table)
+    monitor._pending = pending
+    monitor.n_rows_ += n
+    if last_time is not None:
+        monitor._last_time = last_time
