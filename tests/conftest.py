@@ -85,3 +85,17 @@ def postgres_url():
         missing(f"no PostgreSQL for the test: {drop}")
     yield url
     drop()
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """A local[2] Spark session, one per test module (``tests/spark``), whose
+    Python workers run this interpreter; a skip that says why where pyspark or
+    Java is missing."""
+    from servers import spark_session
+
+    session, reason = spark_session()
+    if session is None:
+        missing(f"no Spark for the test: {reason}")
+    yield session
+    session.stop()

@@ -7,5 +7,6 @@ the executors, over Arrow batches; only sums come back to the driver.
 """
 
 from ._api import evaluate, fit, transform
+from ._monitor import update
 
-__all__ = ["evaluate", "fit", "transform"]
+__all__ = ["evaluate", "fit", "transform", "update"]

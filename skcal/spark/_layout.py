@@ -70,7 +70,7 @@ class Layout:
         numbers is also taken) and the weight column (numeric).
     """
 
-    def __init__(self, df, scores, y=None, sample_weight=None):
+    def __init__(self, df, scores, y=None, sample_weight=None, extra=()):
         self.score_columns, self.is_array, self.dtype = _score_columns(df, scores)
         self.y = y
         self.sample_weight = sample_weight
@@ -88,7 +88,10 @@ class Layout:
                     f"The weight column sample_weight={sample_weight!r} has type "
                     f"{weight_type}; weights must be numbers."
                 )
+        for name in extra:
+            _column_type(df, name, "column")
         self.columns = list(self.score_columns) + [c for c in (y, sample_weight) if c]
+        self.columns += [name for name in extra if name not in self.columns]
         self.width = None  # of an array column: known after the first batch is read
 
     @property
@@ -131,14 +134,25 @@ class Layout:
         values = flat.to_numpy(zero_copy_only=False).astype(self.dtype, copy=False)
         return values.reshape(-1, width) if width else values.reshape(0, 0)
 
-    def labels(self, batch):
-        """The labels of a batch (None without a label column)."""
+    def labels(self, batch, *, null_means_unlabelled=False):
+        """The labels of a batch (None without a label column); nulls are refused,
+        or, with ``null_means_unlabelled``, read as NaN or None (a monitor's rows
+        whose labels come later)."""
         if self.y is None:
             return None
         column = batch.column(self.columns.index(self.y))
-        if column.null_count:
+        if column.null_count and not null_means_unlabelled:
             raise BadRow(f"The label column y={self.y!r} holds a null at row {{row}}; drop "
                          "those rows or give them a label.", _first_null(column))
+        values = column.to_numpy(zero_copy_only=False)
+        return values.astype(object) if values.dtype.kind in "OU" else values
+
+    def values(self, batch, name):
+        """Another column of a batch (one of ``extra``) as a numpy array."""
+        column = batch.column(self.columns.index(name))
+        if column.null_count:
+            raise BadRow(f"The column {name!r} holds a null at row {{row}}; give every row "
+                         "a value.", _first_null(column))
         values = column.to_numpy(zero_copy_only=False)
         return values.astype(object) if values.dtype.kind in "OU" else values
 

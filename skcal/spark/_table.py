@@ -40,7 +40,7 @@ class SparkScores:
         self.dtype = self.layout.dtype
         self.encoding = None
         n_partitions = df.rdd.getNumPartitions()
-        survey = _merge(run_job(self, _survey_partition, self.layout, n_partitions))
+        survey = _merge(run_job(df, self.layout.columns, _survey_partition, self.layout, n_partitions))
         if survey.bad_row is not None:
             pid, bad = survey.bad_row
             raise ValueError(f"{bad.shifted(survey.partition_starts()[pid])} (Spark "
@@ -136,7 +136,7 @@ class SparkScores:
             markers.append(None if vector is None else vector.kind)
         if "labels" in markers and self.encoding is None:
             raise RuntimeError("The labels are read only after check_labels.")
-        parts = run_job(self, _reduce_partition, self.layout, reader, func, tuple(markers),
+        parts = run_job(self.df, self.layout.columns, _reduce_partition, self.layout, reader, func, tuple(markers),
                         combine, block_elements, self.encoding, self.partition_starts)
         result = None
         for part in parts:
@@ -174,15 +174,16 @@ class LabelEncoding:
         return np.where(found, self.index[position], 0).astype(np.intp), w
 
 
-def run_job(table, partition_function, *args):
+def run_job(df, columns, partition_function, *args):
     """One Spark job: ``partition_function(batches, pid, *args)`` on every
-    partition (``mapInArrow``), each yielding one pickled result; the results in
+    partition of ``df``'s ``columns`` (``mapInArrow``), each yielding one pickled
+    result; the results in
     partition order. An error raised by skcal's checks on an executor is raised
     here as the same ValueError."""
     import functools
 
     job = functools.partial(_run_partition, partition_function, args)
-    rows = table.df.select(*table.layout.columns).mapInArrow(job, _RESULT_SCHEMA).collect()
+    rows = df.select(*columns).mapInArrow(job, _RESULT_SCHEMA).collect()
     rows = sorted(rows, key=lambda row: row.pid)
     for row in rows:
         if row.error is not None:

@@ -96,5 +96,13 @@ def test_the_docstring_examples_run(spark):
     for function in (_api.fit, _api.evaluate, _api.transform):
         for example in doctest.DocTestParser().get_examples(function.__doc__):
             exec(example.source, namespace)  # noqa: S102 (the documented code itself)
+    from skcal import CalibrationMonitor
+    from skcal.spark import _monitor
+
+    namespace["monitor"] = CalibrationMonitor(chunk_size=500, min_labels=50).fit(PROBA, Y)
+    namespace["day"] = frame(spark, {"proba": PROBA, "label": Y})
+    for example in doctest.DocTestParser().get_examples(_monitor.update.__doc__):
+        exec(example.source, namespace)  # noqa: S102
+    assert namespace["monitor"].n_rows_ == N and namespace["monitor"].has_batch("2026-12-03")
     assert namespace["ts"].temperature_ > 0
     assert namespace["out"].columns[-1] == "calibrated_proba"

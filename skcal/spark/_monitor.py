@@ -1,0 +1,183 @@
+"""A :class:`~skcal.CalibrationMonitor` fed from a Spark DataFrame: the per-chunk
+summaries are computed on the executors, by the monitor's own per-row code, and
+added up by chunk on the driver, which commits them as an in-memory update would
+(:func:`~skcal.monitoring._batches.add_batch`). Only the chunks' summaries and
+the rows still waiting for a label (at most ``max_pending``) reach the driver."""
+
+import numpy as np
+from sklearn.utils.validation import check_is_fitted
+
+from ..monitoring._chunking import WaitingRows
+from ..monitoring._inputs import labels_of
+from ..monitoring._pending import as_ids
+from ..monitoring._row_sums import batch_summaries
+from ..monitoring._statistics import add_summaries
+from ._layout import BadRow, Layout
+from ._table import run_job
+
+
+def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=None,
+           batch_name=None):
+    """Add the rows of a Spark DataFrame to a fitted monitor.
+
+    The result is the monitor an in-memory ``monitor.update`` of the same rows
+    gives (the same table, to rounding). Two Spark jobs: one counts each
+    partition's rows (so rows are numbered in the DataFrame's order), one
+    summarises each partition's rows by chunk.
+
+    Parameters
+    ----------
+    monitor : CalibrationMonitor
+        Fitted (on the reference); updated in place.
+
+    df : pyspark.sql.DataFrame
+
+    scores : str or list of str
+        The deployed model's raw scores, as :func:`skcal.spark.fit` takes them.
+
+    y : str, default=None
+        The label column. Rows whose label is null (or marked as ``update``
+        takes them: NaN, or -1 where -1 is not a class) wait for their labels
+        (:meth:`~skcal.CalibrationMonitor.add_labels`).
+
+    timestamp : str, default=None
+        The time column; required with ``chunk_period`` (rows are grouped by
+        period, in any order, and must not be earlier than the rows added
+        before). With ``chunk_size``, rows are numbered in the DataFrame's
+        order: sort it first (``df.orderBy(...)``) if that order matters.
+
+    ids : str, default=None
+        A column of row ids, for labels joined later by id.
+
+    batch_id, batch_name : str, default=None
+        As in :meth:`~skcal.CalibrationMonitor.update`: a repeated batch id is
+        skipped with a warning.
+
+    Returns
+    -------
+    monitor : CalibrationMonitor
+
+    Examples
+    --------
+    With ``day`` a DataFrame of a running Spark session (the tests run this on
+    local[2]):
+
+    >>> import skcal.spark
+    >>> skcal.spark.update(monitor, day, scores="proba", y="label",
+    ...                    batch_id="2026-12-03")  # doctest: +SKIP
+    """
+    check_is_fitted(monitor, "reference_")
+    period = monitor._period_ns
+    if (period is None) != (timestamp is None):
+        raise ValueError("timestamp= is needed with chunk_period, and used with it only: "
+                         "set both or neither.")
+    if monitor._repeated(batch_id):
+        return monitor
+    layout = Layout(df, scores, y, extra=[name for name in (timestamp, ids) if name])
+    from pyspark.sql import functions as F
+
+    counts = dict(df.groupBy(F.spark_partition_id().alias("pid")).count().collect())
+    starts = dict(zip(sorted(counts), np.cumsum([0] + [counts[p] for p in sorted(counts)])))
+    parts = run_job(df, layout.columns, _summarise_partition, layout, monitor,
+                    {pid: int(start) for pid, start in starts.items()}, timestamp, ids)
+    n = sum(part["n"] for part in parts)
+    if n == 0:
+        return monitor
+    times = [part["times"] for part in parts if part["times"] is not None]
+    last_time = None
+    if times:
+        first, last_time = min(t[0] for t in times), max(t[1] for t in times)
+        if monitor._last_time is not None and first < monitor._last_time:
+            raise ValueError(
+                "The DataFrame has rows earlier than the last row already added; rows must "
+                "arrive in time order.")
+    waiting = _merged_waiting(parts, monitor.max_pending, monitor.classes_.shape[0])
+    monitor._add_summaries(_merged_chunks(parts), waiting, n, last_time)
+    monitor._record_batch(batch_id, batch_name)
+    return monitor
+
+
+def _summarise_partition(batches, pid, layout, monitor, starts, timestamp, ids):
+    """Per chunk: (start mark, end mark, summary) of a partition's rows; its rows
+    waiting for a label (the last ``max_pending``); its times' range."""
+    chunks, waiting, n_waiting = {}, [], 0
+    start = starts.get(pid, 0)
+    result = {"n": 0, "times": None}
+    for batch in batches:
+        n = batch.num_rows
+        if n == 0:
+            continue
+        try:
+            scores = layout.scores(batch)
+            y = layout.labels(batch, null_means_unlabelled=True)
+            times = None if timestamp is None else layout.values(batch, timestamp)
+            row_ids = as_ids(None if ids is None else layout.values(batch, ids), n)
+        except BadRow as exc:
+            raise exc.shifted(start) from None
+        rows = monitor.n_rows_ + start + np.arange(n)
+        if times is None:
+            chunk, marks, ends = rows // monitor.chunk_size, rows, rows + 1
+        else:
+            times = times.astype("datetime64[ns]").astype(np.int64)
+            chunk = times // monitor._period_ns
+            marks, ends = chunk * monitor._period_ns, (chunk + 1) * monitor._period_ns
+            low, high = int(times.min()), int(times.max())
+            result["times"] = (low, high) if result["times"] is None else (
+                min(low, result["times"][0]), max(high, result["times"][1]))
+        order = np.argsort(chunk, kind="stable")  # the rows of a chunk together
+        log_proba, proba, best = monitor._log_proba(scores[order])
+        labelled, y_index = labels_of(None if y is None else y[order], n, monitor.classes_)
+        for index, rows_of, summary in batch_summaries(log_proba, y_index, labelled,
+                                                       chunk[order], proba, best):
+            mark, end = marks[order][rows_of][0], ends[order][rows_of][-1]
+            if index in chunks:
+                kept = chunks[index]
+                chunks[index] = (min(kept[0], mark), max(kept[1], end),
+                                 add_summaries(kept[2], summary))
+            else:
+                chunks[index] = (mark, end, summary)
+        wait = ~labelled
+        n_waiting += int(wait.sum())
+        waiting.append((rows[order][wait], row_ids[order][wait], chunk[order][wait],
+                        log_proba[wait].astype(np.float32)))
+        waiting = _last_rows(waiting, monitor.max_pending)
+        start += n
+        result["n"] += n
+    result.update(chunks=chunks, waiting=waiting, n_waiting=n_waiting)
+    return result
+
+
+def _last_rows(parts, limit):
+    """The ``limit`` highest-numbered rows of ``parts`` (row numbers, ids, chunks,
+    log-probabilities), as one part, in row order."""
+    joined = [np.concatenate(column) for column in zip(*parts)] if parts else []
+    if not joined:
+        return []
+    order = np.argsort(joined[0], kind="stable")[-limit:] if limit else np.array([], int)
+    return [tuple(column[order] for column in joined)]
+
+
+def _merged_chunks(parts):
+    merged = {}
+    for part in parts:
+        for index, (mark, end, summary) in part.get("chunks", {}).items():
+            if index in merged:
+                kept = merged[index]
+                merged[index] = (min(kept[0], mark), max(kept[1], end),
+                                 add_summaries(kept[2], summary))
+            else:
+                merged[index] = (mark, end, summary)
+    return [(index, *merged[index]) for index in sorted(merged)]
+
+
+def _merged_waiting(parts, max_pending, n_classes):
+    waiting = _last_rows([row for part in parts for row in part.get("waiting", [])],
+                         max_pending)
+    n_waiting = sum(part.get("n_waiting", 0) for part in parts)
+    if not waiting:
+        empty = np.empty(0)
+        return WaitingRows(empty.astype(np.int64), empty.astype(object),
+                           empty.astype(np.int64), np.empty((0, n_classes), np.float32),
+                           n_waiting)
+    rows, row_ids, chunks, log_proba = waiting[0]
+    return WaitingRows(rows, row_ids, chunks, log_proba, n_waiting - rows.shape[0])
