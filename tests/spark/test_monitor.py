@@ -7,9 +7,9 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
+from frames import frame
 
 import skcal.spark
-from frames import frame
 from skcal import CalibrationMonitor
 
 K = 3
