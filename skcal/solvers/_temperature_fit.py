@@ -106,6 +106,19 @@ class _TemperatureProblem:
         nll, grad, hess, spread = (value / self.total_weight for value in sums[:4])
         return nll, grad, hess, self.rounding * spread
 
+    def evaluate_many(self, betas):
+        """:meth:`evaluate` at each of ``betas``, in one pass over the rows."""
+        first = self.gradient_at_zero is None
+        all_sums = self.rows.reduce(
+            lambda z, y, w: tuple(_temperature_block(z, y, w, beta, first and i == 0)
+                                  for i, beta in enumerate(betas)), self.y, self.w)
+        self.n_passes += 1
+        if first:
+            self.gradient_at_zero = all_sums[0][4] / self.total_weight
+            self.separated = all_sums[0][5] == 0
+        return [(*(value / self.total_weight for value in sums[:3]),
+                 self.rounding * sums[3] / self.total_weight) for sums in all_sums]
+
 
 def _binary_difference(z):
     return z[:, 1] - z[:, 0]
@@ -194,6 +207,45 @@ def _solve_temperature(problem, beta, *, tol, max_iter):
     return beta, converged and not problem.separated
 
 
+# A pass over rows held elsewhere (a Spark job) costs far more than its arithmetic:
+# the first evaluates the NLL at the sample's inverse temperature times these
+_REMOTE_FACTORS = 1.05 ** np.arange(-2, 3)
+
+
+def _solve_remote_temperature(problem, beta, *, tol, max_iter):
+    """:func:`_solve_temperature` for rows held elsewhere, in fewer passes.
+
+    The first pass evaluates five points within 10 % of ``beta`` (the fit on the
+    table's sample). The polynomial that matches the gradient and its slope at
+    all five (Hermite interpolation) has its root where the gradient's is, to
+    about 1e-12 when they bracket it; the Newton iteration starts there, and its
+    first pass usually meets the tolerance. Otherwise it starts from the point
+    of smallest gradient.
+    """
+    from scipy.interpolate import KroghInterpolator
+    from scipy.optimize import brentq
+
+    betas = beta * _REMOTE_FACTORS
+    evaluations = problem.evaluate_many(betas)
+    if not problem.gradient_at_zero < 0:
+        return 0.0, True
+    grads = np.array([evaluation[1] for evaluation in evaluations])
+    change = np.flatnonzero(np.sign(grads[:-1]) != np.sign(grads[1:]))
+    if change.shape[0]:
+        slopes = [evaluation[2] for evaluation in evaluations]
+        gradient = KroghInterpolator(np.repeat(betas, 2),
+                                     np.column_stack([grads, slopes]).ravel())
+        low, high = betas[change[0]], betas[change[0] + 1]
+        start = brentq(lambda b: float(gradient(b)), low, high, xtol=1e-14 * high)
+        first = problem.evaluate(start)
+    else:  # the root lies beyond the points: Newton from the nearest
+        nearest = int(np.argmin(np.abs(grads)))
+        start, first = float(betas[nearest]), evaluations[nearest]
+    start, _, converged = _safeguarded_newton(problem, start, first, tol=tol,
+                                              max_iter=max_iter)
+    return start, converged and not problem.separated
+
+
 def _warm_start(rows, y, sample_weight, max_iter):
     """A starting inverse temperature from a strided row subsample (1.0 for small inputs)."""
     if rows.is_remote:  # the table's survey kept a strided sample
@@ -266,7 +318,8 @@ def _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter):
     else:
         beta = _warm_start(rows, y, sample_weight, max_iter)
         problem = _TemperatureProblem(rows, y, sample_weight)
-    beta, converged = _solve_temperature(problem, beta, tol=tol, max_iter=max_iter)
+    solve = _solve_remote_temperature if rows.is_remote else _solve_temperature
+    beta, converged = solve(problem, beta, tol=tol, max_iter=max_iter)
     return beta, problem.n_passes, converged
 
 
