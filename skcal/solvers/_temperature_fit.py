@@ -81,10 +81,11 @@ class _TemperatureProblem:
     temperature goes to 0).
     """
 
-    def __init__(self, rows, y, sample_weight):
+    def __init__(self, rows, y, sample_weight, block=None):
         self.rows = rows
         self.y = y
         self.w = sample_weight
+        self.block = _temperature_block if block is None else block
         self.total_weight = total_weight(rows.n_rows, sample_weight)
         # relative rounding error of a float sum over the classes (pairwise summation)
         eps = float(np.finfo(rows.dtype).eps)
@@ -95,9 +96,9 @@ class _TemperatureProblem:
 
     def evaluate(self, beta):
         """Return (nll, gradient, hessian, rounding level of the gradient) at ``beta``."""
-        first = self.gradient_at_zero is None
+        first, block = self.gradient_at_zero is None, self.block
         sums = self.rows.reduce(
-            lambda z, y, w: _temperature_block(z, y, w, beta, first), self.y, self.w
+            lambda z, y, w: block(z, y, w, beta, first), self.y, self.w
         )
         self.n_passes += 1
         if first:
@@ -108,9 +109,9 @@ class _TemperatureProblem:
 
     def evaluate_many(self, betas):
         """:meth:`evaluate` at each of ``betas``, in one pass over the rows."""
-        first = self.gradient_at_zero is None
+        first, block = self.gradient_at_zero is None, self.block
         all_sums = self.rows.reduce(
-            lambda z, y, w: tuple(_temperature_block(z, y, w, beta, first and i == 0)
+            lambda z, y, w: tuple(block(z, y, w, beta, first and i == 0)
                                   for i, beta in enumerate(betas)), self.y, self.w)
         self.n_passes += 1
         if first:
@@ -147,19 +148,37 @@ class _BinaryTemperatureProblem:
 
     def evaluate(self, beta):
         """Return (nll, gradient, hessian, rounding level of the gradient) at ``beta``."""
-        beta_t = self.d.dtype.type(beta)
-        nll = grad = hess = spread = 0.0
+        sums = np.zeros(4)
         for rows in row_blocks(self.d.shape[0], 1, block_elements=BLOCK_ELEMENTS // 4):
-            d, y = self.d[rows], self.y[rows]
-            u = d * beta_t
-            e = np.exp(-np.abs(u))
-            p = np.where(u >= 0, 1, e) / (1 + e)  # sigmoid(u)
-            nll += self._sum(np.log1p(e) + np.maximum(u, 0) - y * u, rows)
-            grad += self._sum((p - y) * d, rows)
-            hess += self._sum(p * (1 - p) * d * d, rows)
-            spread += self._sum(np.abs(d), rows)
-        total = self.total_weight
-        return nll / total, grad / total, hess / total, self.rounding * spread / total
+            sums += _binary_sums(self.d[rows], self.y[rows],
+                                 None if self.w is None else self.w[rows], beta)
+        nll, grad, hess, spread = sums / self.total_weight
+        return nll, grad, hess, self.rounding * spread
+
+
+def _binary_sums(d, y, w, beta):
+    """Weighted sums (nll, gradient, hessian, spread) of the two-class problem on
+    ``d = z_1 - z_0`` at ``beta`` (``y`` as floats of ``d``'s dtype)."""
+    u = d * d.dtype.type(beta)
+    e = np.exp(-np.abs(u))
+    p = np.where(u >= 0, 1, e) / (1 + e)  # sigmoid(u)
+    return np.array([weighted_sum(np.log1p(e) + np.maximum(u, 0) - y * u, w),
+                     weighted_sum((p - y) * d, w), weighted_sum(p * (1 - p) * d * d, w),
+                     weighted_sum(np.abs(d), w)])
+
+
+def _binary_temperature_block(z, y, w, beta, with_facts):
+    """:func:`_temperature_block` of two-class logits, from ``d = z_1 - z_0``
+    alone (for rows held elsewhere, whose ``d`` cannot be kept between passes)."""
+    d = z[:, 1] - z[:, 0]
+    y = y.astype(d.dtype)
+    sums = tuple(_binary_sums(d, y, w, beta))
+    if not with_facts:
+        return sums
+    signed = np.where(y > 0, d, -d)
+    off_top = (signed <= 0) if w is None else (signed <= 0) & (w > 0)
+    return sums + (weighted_sum((d.dtype.type(0.5) - y) * d, w),
+                   int(np.count_nonzero(off_top)))
 
 
 def _safeguarded_newton(problem, beta, first, *, tol, max_iter):
@@ -216,34 +235,51 @@ def _solve_remote_temperature(problem, beta, *, tol, max_iter):
     """:func:`_solve_temperature` for rows held elsewhere, in fewer passes.
 
     The first pass evaluates five points within 10 % of ``beta`` (the fit on the
-    table's sample). The polynomial that matches the gradient and its slope at
-    all five (Hermite interpolation) has its root where the gradient's is, to
-    about 1e-12 when they bracket it; the Newton iteration starts there, and its
-    first pass usually meets the tolerance. Otherwise it starts from the point
-    of smallest gradient.
+    table's sample). Where they bracket the optimum, the polynomial matching
+    the gradient and its slope at all five (Hermite interpolation) has its root
+    where the gradient's is. The root is taken without another pass when even
+    the polynomial of the four points nearest it meets the tolerance there (the
+    five-point one is then much closer still); else Newton starts from
+    it, or, with no bracket, from the point of smallest gradient.
     """
-    from scipy.interpolate import KroghInterpolator
-    from scipy.optimize import brentq
-
     betas = beta * _REMOTE_FACTORS
     evaluations = problem.evaluate_many(betas)
     if not problem.gradient_at_zero < 0:
         return 0.0, True
     grads = np.array([evaluation[1] for evaluation in evaluations])
+    slopes = np.array([evaluation[2] for evaluation in evaluations])
     change = np.flatnonzero(np.sign(grads[:-1]) != np.sign(grads[1:]))
     if change.shape[0]:
-        slopes = [evaluation[2] for evaluation in evaluations]
-        gradient = KroghInterpolator(np.repeat(betas, 2),
-                                     np.column_stack([grads, slopes]).ravel())
-        low, high = betas[change[0]], betas[change[0] + 1]
-        start = brentq(lambda b: float(gradient(b)), low, high, xtol=1e-14 * high)
-        first = problem.evaluate(start)
+        root = _hermite_root(betas, grads, slopes, change[0])
+        # the four points nearest the root, the farthest end left out
+        near = slice(0, 4) if root - betas[0] < betas[-1] - root else slice(1, 5)
+        coarse = _hermite_polynomial(betas[near], grads[near], slopes[near])
+        rounding = max(evaluation[3] for evaluation in evaluations)
+        if abs(root * float(coarse(root))) <= max(tol, root * rounding):
+            return root, not problem.separated
+        start, first = root, problem.evaluate(root)
     else:  # the root lies beyond the points: Newton from the nearest
         nearest = int(np.argmin(np.abs(grads)))
         start, first = float(betas[nearest]), evaluations[nearest]
     start, _, converged = _safeguarded_newton(problem, start, first, tol=tol,
                                               max_iter=max_iter)
     return start, converged and not problem.separated
+
+
+def _hermite_polynomial(betas, grads, slopes):
+    from scipy.interpolate import KroghInterpolator
+
+    return KroghInterpolator(np.repeat(betas, 2), np.column_stack([grads, slopes]).ravel())
+
+
+def _hermite_root(betas, grads, slopes, interval):
+    """The root, between ``betas[interval]`` and the next, of the polynomial that
+    matches ``grads`` and ``slopes`` at every one of ``betas``."""
+    from scipy.optimize import brentq
+
+    gradient = _hermite_polynomial(betas, grads, slopes)
+    low, high = betas[interval], betas[interval + 1]
+    return brentq(lambda b: float(gradient(b)), low, high, xtol=1e-14 * high)
 
 
 def _warm_start(rows, y, sample_weight, max_iter):
@@ -317,7 +353,9 @@ def _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter):
         beta = 1.0
     else:
         beta = _warm_start(rows, y, sample_weight, max_iter)
-        problem = _TemperatureProblem(rows, y, sample_weight)
+        binary = rows.is_remote and rows.n_columns == 2
+        problem = _TemperatureProblem(rows, y, sample_weight,
+                                      _binary_temperature_block if binary else None)
     solve = _solve_remote_temperature if rows.is_remote else _solve_temperature
     beta, converged = solve(problem, beta, tol=tol, max_iter=max_iter)
     return beta, problem.n_passes, converged

@@ -76,7 +76,7 @@ def test_probability_columns_by_pattern(spark):
     assert _max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
 
 
-def test_temperature_takes_three_jobs(spark, df):
+def test_temperature_takes_two_jobs(spark, df):
     tracker = spark.sparkContext.statusTracker()
     spark.sparkContext.setJobGroup("skcal-temperature", "a counted fit")
     try:
@@ -84,9 +84,9 @@ def test_temperature_takes_three_jobs(spark, df):
         jobs = tracker.getJobIdsForGroup("skcal-temperature")
     finally:
         spark.sparkContext.setJobGroup("skcal-tests", "after the counted fit")
-    # the survey; a pass at five points around the sample's temperature, whose
-    # interpolated root the next pass confirms (the ceiling is six)
-    assert len(jobs) == 3
+    # the survey, and one pass at five points around the sample's temperature,
+    # whose interpolated root is the optimum (the ceiling is six)
+    assert len(jobs) == 2
 
 
 def test_the_driver_holds_no_rows(spark):
