@@ -5,14 +5,23 @@ from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
 
-from ..rows._blocks import is_dask, weighted_sum
 from ..calibrators._isotonic import IsotonicCalibration
-from ..solvers._temperature_fit import fit_inverse_temperature
+from ..rows._blocks import is_dask, total_weight, weighted_sum
 from ..rows._scores import log_probabilities
+from ..solvers._temperature_fit import fit_inverse_temperature
 from ._checks import check_prediction, weighted_mean, weighted_row_mean
-from ._nll import _true_class_log_proba_block, true_class_log_proba, true_class_log_softmax
+from ._nll import (
+    _true_class_log_proba_block,
+    true_class_log_proba,
+    true_class_log_softmax,
+)
 
 NLLDecomposition = namedtuple("NLLDecomposition", ["nll", "calibration", "refinement"])
 NLLDecomposition.__doc__ = """NLL split as ``nll = calibration + refinement`` (nats).
@@ -136,6 +145,9 @@ def nll_decomposition(
         ignore_index=ignore_index,
     )
     total = -weighted_row_mean(y_prob, _true_class_log_proba_block, y_index, sample_weight)
+    if y_prob.is_remote:  # the folds are dealt where the rows are
+        return NLLDecomposition(total, *_remote_split(total, method, y_prob, y_index,
+                                                      sample_weight, cv))
     folds = stratified_folds(y_index, cv)
     for fold in range(cv):
         train = folds != fold
@@ -167,13 +179,39 @@ def _temperature_refinement(y_prob, y_index, sample_weight, folds, cv):
     for fold in range(cv):
         betas[fold], _, _ = fit_inverse_temperature(log_p, y_index, base * (folds != fold))
     row_beta = betas[folds]
-
-    def held_out(block, y, w, beta):
-        scaled = block * beta[:, None].astype(block.dtype)
-        return weighted_sum(true_class_log_softmax(y, scaled), w)
-
-    total = log_p.reduce(held_out, y_index, sample_weight, row_beta)
+    total = log_p.reduce(_held_out_block, y_index, sample_weight, row_beta)
     return -float(total) / float(base.sum())
+
+
+def _remote_split(total, method, y_prob, y_index, sample_weight, cv):
+    """(calibration, refinement) of scores in a remote table: the temperature's
+    cross-fit with each row's fold computed where the row is."""
+    if not (isinstance(method, str) and method == "temperature"):
+        raise ValueError(
+            "nll_decomposition of scores in a remote table supports method='temperature' "
+            "only (the other recalibrations need the probabilities in one place)."
+        )
+    folds = y_prob.data.stratified_folds(cv)
+    lacking = np.flatnonzero(np.count_nonzero(
+        folds.class_totals[:, None] - folds.class_counts() > 0, axis=0) < 2)
+    if lacking.shape[0]:
+        raise ValueError(
+            f"Fold {lacking[0]} leaves fewer than two classes to fit the recalibration "
+            "on; use fewer folds or more data."
+        )
+    log_p = y_prob.then(log_probabilities)
+    betas = np.array([
+        fit_inverse_temperature(log_p, y_index, folds.training_weights(sample_weight, fold))[0]
+        for fold in range(cv)])
+    held_out = log_p.reduce(_held_out_block, y_index, sample_weight, folds.per_row(betas))
+    refinement = -float(held_out) / total_weight(y_index.shape[0], sample_weight)
+    return total - refinement, refinement
+
+
+def _held_out_block(block, y, w, beta):
+    """The weighted sum of each row's log-probability at its own fold's temperature."""
+    scaled = block * beta[:, None].astype(block.dtype)
+    return weighted_sum(true_class_log_softmax(y, scaled), w)
 
 
 def _refit_refinement(method, y_prob, y_index, sample_weight, folds, cv):

@@ -47,7 +47,8 @@ class RemoteVector:
     table : object
         The remote table the vector belongs to.
 
-    kind : {'labels', 'weights'}
+    kind : {'labels', 'weights'} or object
+        Or a vector the table derives from them in each block (its ``read``).
 
     n_rows : int
 
@@ -76,7 +77,10 @@ class RemoteVector:
         return self.shape[0]
 
     def sum(self):
-        """The total weight (weights) or the number of rows (labels)."""
+        """The total weight (weights), the number of rows (labels), or what a
+        derived vector's kind says (its ``total()``)."""
+        if hasattr(self.kind, "total"):
+            return self.kind.total()
         return float(self.class_weights.sum()) if self.kind == "weights" else self.shape[0]
 
     def max(self):

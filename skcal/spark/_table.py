@@ -1,11 +1,8 @@
 """A Spark DataFrame of scores as a remote table of the row engine
 (:mod:`skcal.rows._remote`): every pass is one Spark job whose tasks run the
 engine's own block loop over their partition's Arrow batches and send back one
-small pickled partial result each; the driver adds them up.
-
-The first job (the survey) counts each partition's rows, tells whether every
-row is a probability vector (``score_type='auto'``), and tallies the labels and
-weights, so that they are checked on the driver from their totals alone.
+small pickled partial result each; the driver adds them up. The first job is
+the survey (:mod:`skcal.spark._survey`).
 """
 
 import pickle
@@ -15,8 +12,9 @@ import numpy as np
 from ..rows._blocks import reduce_local
 from ..rows._labels import encode_labels, plain
 from ..rows._remote import RemoteVector
-from ..rows._scores import _looks_like_probabilities
+from ._folds import BatchRows, StratifiedFolds
 from ._layout import BadRow, Layout
+from ._survey import check_weight_totals, merge, survey_partition
 
 _RESULT_SCHEMA = "pid int, error string, part binary"
 
@@ -40,7 +38,8 @@ class SparkScores:
         self.dtype = self.layout.dtype
         self.encoding = None
         n_partitions = df.rdd.getNumPartitions()
-        survey = _merge(run_job(df, self.layout.columns, _survey_partition, self.layout, n_partitions))
+        survey = merge(run_job(df, self.layout.columns, survey_partition, self.layout,
+                               n_partitions))
         if survey.bad_row is not None:
             pid, bad = survey.bad_row
             raise ValueError(f"{bad.shifted(survey.partition_starts()[pid])} (Spark "
@@ -84,7 +83,7 @@ class SparkScores:
                 )
         survey, name = self.survey, self.layout.sample_weight
         if name is not None:
-            _check_weight_totals(survey, name)
+            check_weight_totals(survey, name)
         values = survey.label_values
         weight = survey.weight_sums if name is not None else survey.counts.astype(float)
         ignored = np.zeros(values.shape[0], dtype=bool)
@@ -98,8 +97,11 @@ class SparkScores:
             )
         classes, index = encode_labels(values[keep], n_columns, labels=labels,
                                        min_classes=min_classes)
-        self.encoding = LabelEncoding(values[keep], index, ignore_index)
         weighted = name is not None or ignored.any()
+        self.encoding = LabelEncoding(values[keep], index, ignore_index, n_columns)
+        if weighted:  # rows of weight 0 take the first counted row's label
+            self.encoding.unweighted_index = self.encoding.index_of(
+                _first_counted_label(survey.partition_labels, ignore_index))
         counts = np.bincount(index, weights=survey.counts[keep], minlength=n_columns)
         labels_token = RemoteVector(self, "labels", n_rows, counts)
         weights_token = (RemoteVector(self, "weights", n_rows,
@@ -122,6 +124,11 @@ class SparkScores:
             labels.append(y)
             weights.append(np.full(y.shape[0], float(stride)) if w is None else w * stride)
         return np.concatenate(blocks), np.concatenate(labels), np.concatenate(weights)
+
+    def stratified_folds(self, n_folds):
+        """Each row's cross-fitting fold, as arrays' ``stratified_folds`` deals them
+        (:class:`~skcal.spark._folds.StratifiedFolds`); after ``check_labels``."""
+        return StratifiedFolds(self, n_folds)
 
     # ---------------------------------------------------------- one pass
     def reduce(self, reader, func, vectors, combine, block_elements):
@@ -148,12 +155,33 @@ class SparkScores:
 class LabelEncoding:
     """How the executors turn labels into column indices: ``values[i]`` is column
     ``index[i]``; rows labelled ``ignore_index`` weigh 0; rows of weight 0 may
-    hold any label."""
+    hold any label, and are given the column of the first row that counts (as
+    :func:`~skcal.rows._labels.drop_unweighted` does to arrays)."""
 
-    def __init__(self, values, index, ignore_index):
+    def __init__(self, values, index, ignore_index, n_columns):
         order = np.argsort(values, kind="stable")
         self.values, self.index = values[order], np.asarray(index)[order]
         self.ignore_index = ignore_index
+        self.n_columns = n_columns
+        self.unweighted_index = None
+
+    def index_of(self, label):
+        """The column of ``label`` (one of the encoded labels)."""
+        return int(self.index[np.searchsorted(self.values, label)])
+
+    def class_counts(self, tally):
+        """Rows of each column in one partition's label ``tally`` (see
+        :func:`~skcal.spark._survey.tally_labels`), as :meth:`encode` assigns them."""
+        counts = np.zeros(self.n_columns, dtype=np.int64)
+        for value, (positive, zero, _) in tally.items():
+            ignored = self.ignore_index is not None and value == self.ignore_index
+            if self.unweighted_index is None:
+                counts[self.index_of(value)] += positive + zero
+                continue
+            counts[self.unweighted_index] += zero + (positive if ignored else 0)
+            if not ignored:
+                counts[self.index_of(value)] += positive
+        return counts
 
     def encode(self, y, w, *, column, start):
         """(column indices, weights) of one batch's labels and weights."""
@@ -171,7 +199,21 @@ class LabelEncoding:
                 f"{start + row}, which the checked labels lack; pass the same data to "
                 "every pass."
             )
-        return np.where(found, self.index[position], 0).astype(np.intp), w
+        y_index = np.where(found, self.index[position], 0).astype(np.intp)
+        if self.unweighted_index is not None and w is not None:
+            y_index[w == 0] = self.unweighted_index
+        return y_index, w
+
+
+def _first_counted_label(partition_labels, ignore_index):
+    """The label of the DataFrame's first row of positive weight not labelled
+    ``ignore_index``."""
+    for pid in sorted(partition_labels):
+        counted = [(entry[2], value) for value, entry in partition_labels[pid].items()
+                   if entry[0] and not (ignore_index is not None and value == ignore_index)]
+        if counted:
+            return min(counted)[1]
+    raise AssertionError("check_labels found a row that counts")
 
 
 def run_job(df, columns, partition_function, *args):
@@ -210,7 +252,7 @@ def _run_partition(partition_function, args, batches):
 
 def _reduce_partition(batches, pid, layout, reader, func, markers, combine, block_elements,
                       encoding, partition_starts):
-    result, start = None, partition_starts.get(pid, 0)
+    result, start, state = None, partition_starts.get(pid, 0), {}
     for batch in batches:
         if batch.num_rows == 0:
             continue
@@ -221,166 +263,11 @@ def _reduce_partition(batches, pid, layout, reader, func, markers, combine, bloc
             raise exc.shifted(start) from None
         if encoding is not None and y is not None:
             y, w = encoding.encode(y, w, column=layout.y, start=start)
-        per_row = {"labels": y, "weights": w, None: None}
-        partial = reduce_local(reader, block, start, func,
-                               tuple(per_row[marker] for marker in markers), combine,
-                               block_elements)
+        rows = BatchRows(y, w, pid, state)
+        vectors = tuple(marker.read(rows) if hasattr(marker, "read")
+                        else {"labels": y, "weights": w, None: None}[marker]
+                        for marker in markers)
+        partial = reduce_local(reader, block, start, func, vectors, combine, block_elements)
         result = partial if result is None else combine(result, partial)
         start += batch.num_rows
     return result
-
-
-class Survey:
-    """What the first pass learns of a DataFrame: rows per partition, the
-    scores' width, whether every row is a probability vector, the labels'
-    counts and weights, the weights' range."""
-
-    def __init__(self):
-        self.rows_per_partition = {}
-        self.width = None
-        self.looks_like_probabilities = True
-        self.label_values = np.empty(0)
-        self.counts = np.empty(0)
-        self.weight_sums = np.empty(0)
-        self.min_weight = np.inf
-        self.non_finite_weights = 0
-        # (scores, labels, weights, stride) of a partition's strided rows; merged,
-        # a list of them
-        self.sample = None
-        self.bad_row = None  # (partition, BadRow) of the first bad value met
-
-    @property
-    def n_rows(self):
-        return sum(self.rows_per_partition.values())
-
-    def partition_starts(self):
-        """The first row of each partition, counting in partition order."""
-        starts, total = {}, 0
-        for pid in sorted(self.rows_per_partition):
-            starts[pid], total = total, total + self.rows_per_partition[pid]
-        return starts
-
-    def add_labels(self, values, counts, weight_sums):
-        if not self.label_values.shape[0]:
-            self.label_values, self.counts, self.weight_sums = values, counts, weight_sums
-            return
-        merged, inverse = np.unique(np.concatenate([self.label_values, values]),
-                                    return_inverse=True)
-        self.counts = np.bincount(inverse, np.concatenate([self.counts, counts]),
-                                  minlength=merged.shape[0])
-        self.weight_sums = np.bincount(inverse, np.concatenate([self.weight_sums,
-                                                                weight_sums]),
-                                       minlength=merged.shape[0])
-        self.label_values = merged
-
-
-# values of scores the survey samples in all (strided rows of every partition), for
-# the starting point of a fit: 256 KiB of float64
-SAMPLE_VALUES = 2**15
-
-
-def _survey_partition(batches, pid, layout, n_partitions):
-    survey = Survey()
-    survey.rows_per_partition[pid] = 0
-    sampler = StridedSample(SAMPLE_VALUES // n_partitions)
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        try:
-            block = layout.scores(batch)
-            y, w = layout.labels(batch), layout.weights(batch)
-        except BadRow as exc:  # named by its row once the partitions' sizes are known
-            survey.bad_row = (pid, exc.shifted(survey.rows_per_partition[pid]))
-            break
-        width = 1 if block.ndim == 1 else block.shape[1]
-        if survey.width not in (None, width):
-            raise ValueError(f"{layout.score_name} holds arrays of lengths {survey.width} "
-                             f"and {width}; every row needs one score per class.")
-        survey.width = width
-        survey.rows_per_partition[pid] += batch.num_rows
-        if survey.looks_like_probabilities:
-            survey.looks_like_probabilities = _looks_like_probabilities(block)
-        if w is not None:
-            finite = np.isfinite(w)
-            survey.non_finite_weights += int(np.count_nonzero(~finite))
-            if finite.any():
-                survey.min_weight = min(survey.min_weight, float(w[finite].min()))
-            w = np.where(finite, w, 0.0)
-        if y is not None:
-            values, inverse = np.unique(y, return_inverse=True)
-            counts = np.bincount(inverse, minlength=values.shape[0]).astype(float)
-            weights = counts if w is None else np.bincount(inverse, w, values.shape[0])
-            survey.add_labels(values, counts, weights)
-        sampler.add(block, y, w)
-    survey.sample = sampler.result()
-    return survey
-
-
-class StridedSample:
-    """Every ``stride``-th row of a partition, the stride doubled whenever more
-    than ``max_values`` scores are kept: an evenly spread sample of bounded size,
-    each kept row standing for ``stride`` rows."""
-
-    def __init__(self, max_values):
-        self.max_values = max(1, max_values)
-        self.stride, self.seen, self.kept = 1, 0, []
-
-    def add(self, block, y, w):
-        rows = np.arange(self.seen, self.seen + block.shape[0])
-        keep = rows % self.stride == 0
-        self.kept.append((rows[keep], block[keep], None if y is None else y[keep],
-                          None if w is None else w[keep]))
-        self.seen += block.shape[0]
-        width = 1 if block.ndim == 1 else block.shape[1]
-        while sum(part[0].shape[0] for part in self.kept) * width > self.max_values:
-            self.stride *= 2
-            self.kept = [tuple(None if a is None else a[part[0] % self.stride == 0]
-                               for a in part) for part in self.kept]
-
-    def result(self):
-        if not self.kept:
-            return None
-        parts = list(zip(*self.kept))
-        joined = [None if part[0] is None else np.concatenate(part) for part in parts[1:]]
-        return (*joined, self.stride)
-
-
-def _merge(surveys):
-    merged = Survey()
-    for survey in surveys:
-        merged.rows_per_partition.update(survey.rows_per_partition)
-        if survey.width is not None:
-            if merged.width not in (None, survey.width):
-                raise ValueError(
-                    f"The score arrays have lengths {merged.width} and {survey.width} in "
-                    "different partitions; every row needs one score per class.")
-            merged.width = survey.width
-        merged.looks_like_probabilities &= survey.looks_like_probabilities
-        if survey.label_values.shape[0]:
-            merged.add_labels(survey.label_values, survey.counts, survey.weight_sums)
-        merged.min_weight = min(merged.min_weight, survey.min_weight)
-        if survey.sample is not None:
-            merged.sample = (merged.sample or []) + [survey.sample]
-        merged.non_finite_weights += survey.non_finite_weights
-        if survey.bad_row is not None and merged.bad_row is None:
-            merged.bad_row = survey.bad_row
-    return merged
-
-
-def _check_weight_totals(survey, name):
-    if survey.non_finite_weights:
-        raise ValueError(
-            f"The weight column sample_weight={name!r} holds {survey.non_finite_weights} "
-            "NaN or infinite values; weights must be finite."
-        )
-    if survey.min_weight < 0:
-        raise ValueError(
-            f"The weight column sample_weight={name!r} has negative values (smallest "
-            f"{survey.min_weight:.4g}); weights must be non-negative."
-        )
-    if not survey.weight_sums.sum() > 0:
-        raise ValueError(
-            f"The weight column sample_weight={name!r} is zero for every row; at least "
-            "one row needs a positive weight."
-        )
-

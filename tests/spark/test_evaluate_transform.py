@@ -106,3 +106,19 @@ def test_the_docstring_examples_run(spark):
     assert namespace["monitor"].n_rows_ == N and namespace["monitor"].has_batch("2026-12-03")
     assert namespace["ts"].temperature_ > 0
     assert namespace["out"].columns[-1] == "calibrated_proba"
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_nll_decomposition_with_the_same_folds(spark, weighted):
+    weights = WEIGHTS.copy()
+    weights[::7] = 0.0  # rows of weight 0 are dealt to folds as arrays deal them
+    df = frame(spark, {"proba": PROBA, "y": Y, "w": weights})
+    options = {"sample_weight": "w"} if weighted else {}
+    on_spark = skcal.spark.evaluate("nll_decomposition", df, scores="proba", y="y",
+                                    **options)
+    in_memory = metrics.nll_decomposition(Y, PROBA,
+                                          sample_weight=weights if weighted else None)
+    np.testing.assert_allclose(on_spark, in_memory, rtol=1e-10)
+    with pytest.raises(ValueError, match="supports method='temperature' only"):
+        skcal.spark.evaluate("nll_decomposition", df, scores="proba", y="y",
+                             method="isotonic")

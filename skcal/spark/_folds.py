@@ -1,0 +1,118 @@
+"""Cross-fitting folds of a Spark DataFrame's rows, computed where the rows are.
+
+:func:`~skcal.metrics._decomposition.stratified_folds` deals each class's rows
+round-robin over the folds, in row order. On Spark, each partition knows from
+the survey how many rows of each class come before it, so its tasks number their
+own rows of each class and deal them as the array version would: the same fold
+for every row, without the driver holding one.
+"""
+
+import numpy as np
+
+from ..rows._remote import RemoteVector
+
+
+class BatchRows:
+    """What a task knows of one batch when it computes per-row vectors: the
+    labels (column indices), the weights, the partition, and state kept from
+    batch to batch of the partition."""
+
+    def __init__(self, y_index, weights, pid, state):
+        self.y_index, self.weights, self.pid, self.state = y_index, weights, pid, state
+        self.cache = {}
+
+
+class StratifiedFolds:
+    """Each row's fold, as ``stratified_folds(y_index, n_folds)`` deals them.
+
+    Parameters
+    ----------
+    table : SparkScores
+        Its labels checked (the survey's tallies and the label encoding).
+    n_folds : int
+    """
+
+    def __init__(self, table, n_folds):
+        self.n_folds = n_folds
+        self.n_rows = table.shape[0]
+        self.table = table  # on the driver only: not pickled (see __getstate__)
+        counts = {pid: table.encoding.class_counts(tally)
+                  for pid, tally in table.survey.partition_labels.items()}
+        self.offsets, running = {}, np.zeros(table.encoding.n_columns, dtype=np.int64)
+        for pid in sorted(counts):
+            self.offsets[pid] = running.copy()
+            running += counts[pid]
+        self.class_totals = running
+        self._weight_totals = None
+
+    def __getstate__(self):  # sent to the executors without the DataFrame
+        return {**self.__dict__, "table": None}
+
+    def class_counts(self):
+        """(n_classes, n_folds): the rows of each class in each fold."""
+        folds = np.arange(self.n_folds)
+        return np.maximum(0, -(-(self.class_totals[:, None] - folds) // self.n_folds))
+
+    def of_batch(self, rows):
+        """The fold of each row of a batch (:class:`BatchRows`), batches read in order."""
+        if id(self) not in rows.cache:
+            ranks = rows.state.setdefault(("ranks", id(self)),
+                                          self.offsets.get(rows.pid, 0).copy())
+            folds = np.empty(rows.y_index.shape[0], dtype=np.intp)
+            for k in np.unique(rows.y_index):
+                members = np.flatnonzero(rows.y_index == k)
+                folds[members] = (ranks[k] + np.arange(members.shape[0])) % self.n_folds
+                ranks[k] += members.shape[0]
+            rows.cache[id(self)] = folds
+        return rows.cache[id(self)]
+
+    def training_weights(self, sample_weight, fold):
+        """The weights with the rows of ``fold`` weighted 0, as a remote vector."""
+        return RemoteVector(self.table, FoldWeights(self, fold, sample_weight is not None),
+                            self.n_rows, np.zeros(0))
+
+    def per_row(self, per_fold):
+        """``per_fold[fold of the row]`` for every row, as a remote vector."""
+        return RemoteVector(self.table, FoldValues(self, np.asarray(per_fold)), self.n_rows,
+                            np.zeros(0))
+
+    def weight_totals(self):
+        """The weight of each fold's rows (one pass, made once)."""
+        if self._weight_totals is None:
+            from ..rows._blocks import Rows
+
+            weights = RemoteVector(self.table, "weights", self.n_rows, np.zeros(0))
+            fold_index = RemoteVector(self.table, FoldValues(self, np.arange(self.n_folds)),
+                                      self.n_rows, np.zeros(0))
+            self._weight_totals = Rows(self.table).reduce(
+                lambda block, fold, w: np.bincount(fold, w, minlength=self.n_folds),
+                fold_index, weights)
+        return self._weight_totals
+
+
+class FoldWeights:
+    """The per-row vector ``weight * (fold != held_out)``."""
+
+    def __init__(self, folds, held_out, weighted):
+        self.folds, self.held_out, self.weighted = folds, held_out, weighted
+
+    def read(self, rows):
+        kept = self.folds.of_batch(rows) != self.held_out
+        return kept.astype(np.float64) if rows.weights is None else rows.weights * kept
+
+    def total(self):
+        if self.weighted:
+            totals = self.folds.weight_totals()
+        else:
+            totals = self.folds.class_counts().sum(axis=0)
+        return float(totals.sum() - totals[self.held_out])
+
+
+class FoldValues:
+    """The per-row vector ``values[fold]``."""
+
+    def __init__(self, folds, values):
+        self.folds, self.values = folds, values
+
+    def read(self, rows):
+        return self.values[self.folds.of_batch(rows)]
