@@ -92,7 +92,6 @@ class Layout:
             _column_type(df, name, "column")
         self.columns = list(self.score_columns) + [c for c in (y, sample_weight) if c]
         self.columns += [name for name in extra if name not in self.columns]
-        self.width = None  # of an array column: known after the first batch is read
 
     @property
     def score_name(self):

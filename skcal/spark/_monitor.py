@@ -12,6 +12,7 @@ from ..monitoring._inputs import labels_of
 from ..monitoring._pending import as_ids
 from ..monitoring._row_sums import batch_summaries
 from ..monitoring._statistics import add_summaries
+from ..rows._scores import check_finite_block, check_probabilities
 from ._layout import BadRow, Layout
 from ._table import run_job
 
@@ -114,6 +115,10 @@ def _summarise_partition(batches, pid, layout, monitor, starts, timestamp, ids):
             row_ids = as_ids(None if ids is None else layout.values(batch, ids), n)
         except BadRow as exc:
             raise exc.shifted(start) from None
+        # checked here, so that an error names the row in the DataFrame's order
+        check_finite_block(scores, start, "scores")
+        if monitor.score_type_ == "probabilities":
+            check_probabilities(scores, name="scores", start=start)
         rows = monitor.n_rows_ + start + np.arange(n)
         if times is None:
             chunk, marks, ends = rows // monitor.chunk_size, rows, rows + 1

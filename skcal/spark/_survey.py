@@ -1,19 +1,28 @@
-"""The survey: the first Spark job over a DataFrame of scores. It counts each
-partition's rows, tells whether every row is a probability vector (what
-``score_type='auto'`` resolves to), tallies the labels and weights (so that they
-are checked on the driver from their totals alone, as arrays would be), notes the
-first bad value met, and keeps a small strided sample for a fit's start."""
+"""The survey: what skcal learns of a DataFrame of scores before its first pass,
+from two Spark SQL jobs that run in the JVM without moving the rows to Python:
+
+- an aggregation by partition and label: each partition's rows, the labels'
+  counts and weights (checked on the driver from these totals alone, as arrays
+  would be), the weights' range, the first null score, label or weight (named
+  by its row), the scores' range, width and distance of the row sums from 1
+  (what ``score_type='auto'`` resolves to);
+- a random sample of about ``SAMPLE_VALUES`` scores, a fit's starting point.
+"""
 
 import numpy as np
 
-from ..rows._scores import _looks_like_probabilities
-from ._layout import BadRow
+from ..rows._scores import _SIMPLEX_ATOL
+
+# values of scores the survey samples in all (256 KiB of float64)
+SAMPLE_VALUES = 2**15
+# the record number within its partition: the low bits of monotonically_increasing_id
+_ROW_MASK = (1 << 33) - 1
 
 
 class Survey:
-    """What the first pass learns of a DataFrame: rows per partition, the
-    scores' width, whether every row is a probability vector, the labels'
-    counts and weights, the weights' range."""
+    """What the survey learns of a DataFrame: rows per partition, the scores'
+    width, whether every row is a probability vector, the labels' counts and
+    weights in all and per partition, the weights' range, a sample."""
 
     def __init__(self):
         self.rows_per_partition = {}
@@ -24,10 +33,8 @@ class Survey:
         self.weight_sums = np.empty(0)
         self.min_weight = np.inf
         self.non_finite_weights = 0
-        # (scores, labels, weights, stride) of a partition's strided rows; merged,
-        # a list of them
+        # [(scores, labels, weights, rows each sampled row stands for)]
         self.sample = None
-        self.bad_row = None  # (partition, BadRow) of the first bad value met
         # per partition, per label: [rows of positive weight, rows of weight 0,
         # the partition's first row of positive weight with that label]
         self.partition_labels = {}
@@ -43,134 +50,151 @@ class Survey:
             starts[pid], total = total, total + self.rows_per_partition[pid]
         return starts
 
-    def add_labels(self, values, counts, weight_sums):
-        if not self.label_values.shape[0]:
-            self.label_values, self.counts, self.weight_sums = values, counts, weight_sums
-            return
-        merged, inverse = np.unique(np.concatenate([self.label_values, values]),
-                                    return_inverse=True)
-        self.counts = np.bincount(inverse, np.concatenate([self.counts, counts]),
-                                  minlength=merged.shape[0])
-        self.weight_sums = np.bincount(inverse, np.concatenate([self.weight_sums,
-                                                                weight_sums]),
-                                       minlength=merged.shape[0])
-        self.label_values = merged
 
+def survey_of(df, layout):
+    """The :class:`Survey` of ``df``'s rows (``layout`` says where they are)."""
+    from pyspark.sql import functions as F
 
-# values of scores the survey samples in all (strided rows of every partition), for
-# the starting point of a fit: 256 KiB of float64
-SAMPLE_VALUES = 2**15
-
-
-def survey_partition(batches, pid, layout, n_partitions):
+    groups = df.select(*_row_facts(layout, F)).groupBy("pid", "label").agg(
+        *_group_facts(F)).collect()
     survey = Survey()
-    survey.rows_per_partition[pid] = 0
-    sampler = StridedSample(SAMPLE_VALUES // n_partitions)
-    for batch in batches:
-        if batch.num_rows == 0:
-            continue
-        try:
-            block = layout.scores(batch)
-            y, w = layout.labels(batch), layout.weights(batch)
-        except BadRow as exc:  # named by its row once the partitions' sizes are known
-            survey.bad_row = (pid, exc.shifted(survey.rows_per_partition[pid]))
-            break
-        width = 1 if block.ndim == 1 else block.shape[1]
-        if survey.width not in (None, width):
-            raise ValueError(f"{layout.score_name} holds arrays of lengths {survey.width} "
-                             f"and {width}; every row needs one score per class.")
-        survey.width = width
-        survey.rows_per_partition[pid] += batch.num_rows
-        if survey.looks_like_probabilities:
-            survey.looks_like_probabilities = _looks_like_probabilities(block)
-        if w is not None:
-            finite = np.isfinite(w)
-            survey.non_finite_weights += int(np.count_nonzero(~finite))
-            if finite.any():
-                survey.min_weight = min(survey.min_weight, float(w[finite].min()))
-            w = np.where(finite, w, 0.0)
-        if y is not None:
-            tally_labels(survey.partition_labels.setdefault(pid, {}), y, w,
-                         survey.rows_per_partition[pid] - batch.num_rows)
-            values, inverse = np.unique(y, return_inverse=True)
-            counts = np.bincount(inverse, minlength=values.shape[0]).astype(float)
-            weights = counts if w is None else np.bincount(inverse, w, values.shape[0])
-            survey.add_labels(values, counts, weights)
-        sampler.add(block, y, w)
-    survey.sample = sampler.result()
+    for group in groups:
+        survey.rows_per_partition[group.pid] = (
+            survey.rows_per_partition.get(group.pid, 0) + group.n)
+    starts = survey.partition_starts()
+
+    def first_row(field, of=groups):
+        found = [(g.pid, getattr(g, field)) for g in of if getattr(g, field) is not None]
+        if not found:
+            return None
+        pid, row = min(found)
+        return pid, starts[pid] + (row & _ROW_MASK)
+
+    _raise_for_nulls(layout, first_row, [g for g in groups if g.label is None])
+    sizes = [(g.min_size, g.max_size) for g in groups if g.min_size is not None]
+    if sizes and min(a for a, _ in sizes) != max(b for _, b in sizes):
+        raise ValueError(
+            f"{layout.score_name} holds arrays of lengths {min(a for a, _ in sizes)} and "
+            f"{max(b for _, b in sizes)}; every row needs one score per class.")
+    survey.width = sizes[0][0] if sizes else None
+    _add_label_facts(survey, layout, groups)
+    low = min((g.low for g in groups if g.low is not None), default=0.0)
+    high = max((g.high for g in groups if g.high is not None), default=0.0)
+    off = max((g.off_one for g in groups if g.off_one is not None), default=0.0)
+    survey.looks_like_probabilities = bool(low >= 0 and high <= 1 and off <= _SIMPLEX_ATOL)
+    if survey.n_rows:
+        survey.sample = [_sample(df, layout, survey, F)]
     return survey
 
 
-def tally_labels(tally, y, w, first_row):
-    """Add a batch's labels to a partition's ``tally`` (label -> [rows of positive
-    weight, rows of weight 0, first row of positive weight]); its rows are
-    counted from ``first_row``."""
-    positive = np.ones(y.shape[0], dtype=bool) if w is None else w > 0
-    for chosen, column in ((positive, 0), (~positive, 1)):
-        if not chosen.any():
+def _row_facts(layout, F):
+    """Per row: partition, label, record number, weight, and what the checks of
+    the scores need (nulls, range, distance of the row sum from 1, width)."""
+    weight = F.col(layout.sample_weight).cast("double") if layout.sample_weight else F.lit(1.0)
+    if layout.is_array:
+        scores = F.col(layout.score_columns[0])
+        null_score = scores.isNull() | F.exists(scores, lambda x: x.isNull())
+        low, high, size = F.array_min(scores), F.array_max(scores), F.size(scores)
+        total = F.aggregate(scores, F.lit(0.0).cast("double"), lambda a, x: a + x)
+    else:
+        columns = [F.col(name).cast("double") for name in layout.score_columns]
+        null_score = F.lit(False)
+        for column in columns:
+            null_score = null_score | column.isNull()
+        several = len(columns) > 1
+        low = F.least(*columns) if several else columns[0]
+        high = F.greatest(*columns) if several else columns[0]
+        total = sum(columns[1:], columns[0]) if several else F.lit(None).cast("double")
+        size = F.lit(len(columns))
+    return [F.spark_partition_id().alias("pid"),
+            (F.col(layout.y) if layout.y else F.lit(None)).alias("label"),
+            F.monotonically_increasing_id().alias("row"), weight.alias("w"),
+            (~F.isnan(weight) & (F.abs(weight) != float("inf"))).alias("finite"),
+            (weight.isNull() if layout.sample_weight else F.lit(False)).alias("null_w"),
+            null_score.alias("null_score"), low.alias("low"), high.alias("high"),
+            F.abs(total - 1.0).alias("off_one"), size.alias("size")]
+
+
+def _group_facts(F):
+    counted = F.col("finite") & (F.col("w") > 0)
+    return [F.count(F.lit(1)).alias("n"),
+            F.sum(F.when(counted, 1).otherwise(0)).alias("positive"),
+            F.sum(F.when(F.col("finite"), F.col("w"))).alias("weight"),
+            F.min(F.when(F.col("finite"), F.col("w"))).alias("min_w"),
+            F.sum(F.when(~F.col("finite"), 1).otherwise(0)).alias("non_finite"),
+            F.min(F.when(counted, F.col("row"))).alias("first_positive"),
+            F.min("row").alias("first_row"),
+            F.min(F.when(F.col("null_score"), F.col("row"))).alias("null_score_row"),
+            F.min(F.when(F.col("null_w"), F.col("row"))).alias("null_w_row"),
+            F.min("low").alias("low"), F.max("high").alias("high"),
+            F.max("off_one").alias("off_one"),
+            F.min("size").alias("min_size"), F.max("size").alias("max_size")]
+
+
+def _raise_for_nulls(layout, first_row, unlabelled):
+    """The error for the first null score, label or weight, naming its row."""
+    found = first_row("null_score_row")
+    if found is not None:
+        raise ValueError(f"{layout.score_name} holds a null at row {found[1]}; drop or "
+                         f"fill those rows first. (Spark partition {found[0]})")
+    found = first_row("first_row", unlabelled) if layout.y is not None else None
+    if found is not None:
+        raise ValueError(f"The label column y={layout.y!r} holds a null at row {found[1]}; "
+                         "drop those rows or give them a label. (Spark partition "
+                         f"{found[0]})")
+    found = first_row("null_w_row")
+    if found is not None:
+        raise ValueError(f"The weight column sample_weight={layout.sample_weight!r} holds "
+                         f"a null at row {found[1]}; give every row a weight. (Spark "
+                         f"partition {found[0]})")
+
+
+def _add_label_facts(survey, layout, groups):
+    """The labels' totals, their tallies per partition, the weights' range."""
+    for group in groups:
+        if group.min_w is not None:
+            survey.min_weight = min(survey.min_weight, group.min_w)
+        survey.non_finite_weights += group.non_finite
+        if layout.y is None:
             continue
-        rows = np.flatnonzero(chosen)
-        values, first, counts = np.unique(y[rows], return_index=True, return_counts=True)
-        for value, at, count in zip(values.tolist(), rows[first], counts):
-            entry = tally.setdefault(value, [0, 0, np.inf])
-            entry[column] += int(count)
-            if column == 0:
-                entry[2] = min(entry[2], first_row + int(at))
+        first = np.inf if group.first_positive is None else group.first_positive & _ROW_MASK
+        survey.partition_labels.setdefault(group.pid, {})[group.label] = [
+            group.positive, group.n - group.positive, first]
+    if layout.y is None or not groups:
+        return
+    strings = isinstance(groups[0].label, str)
+    values = np.array([g.label for g in groups], dtype=object if strings else None)
+    unique, inverse = np.unique(values, return_inverse=True)
+    survey.label_values = unique
+    survey.counts = np.bincount(inverse, [float(g.n) for g in groups], unique.shape[0])
+    survey.weight_sums = np.bincount(inverse, [g.weight or 0.0 for g in groups],
+                                     unique.shape[0])
 
 
-class StridedSample:
-    """Every ``stride``-th row of a partition, the stride doubled whenever more
-    than ``max_values`` scores are kept: an evenly spread sample of bounded size,
-    each kept row standing for ``stride`` rows."""
-
-    def __init__(self, max_values):
-        self.max_values = max(1, max_values)
-        self.stride, self.seen, self.kept = 1, 0, []
-
-    def add(self, block, y, w):
-        rows = np.arange(self.seen, self.seen + block.shape[0])
-        keep = rows % self.stride == 0
-        self.kept.append((rows[keep], block[keep], None if y is None else y[keep],
-                          None if w is None else w[keep]))
-        self.seen += block.shape[0]
-        width = 1 if block.ndim == 1 else block.shape[1]
-        while sum(part[0].shape[0] for part in self.kept) * width > self.max_values:
-            self.stride *= 2
-            self.kept = [tuple(None if a is None else a[part[0] % self.stride == 0]
-                               for a in part) for part in self.kept]
-
-    def result(self):
-        if not self.kept:
-            return None
-        parts = list(zip(*self.kept))
-        joined = [None if part[0] is None else np.concatenate(part) for part in parts[1:]]
-        return (*joined, self.stride)
-
-
-def merge(surveys):
-    merged = Survey()
-    for survey in surveys:
-        merged.rows_per_partition.update(survey.rows_per_partition)
-        merged.partition_labels.update(survey.partition_labels)
-        if survey.width is not None:
-            if merged.width not in (None, survey.width):
-                raise ValueError(
-                    f"The score arrays have lengths {merged.width} and {survey.width} in "
-                    "different partitions; every row needs one score per class.")
-            merged.width = survey.width
-        merged.looks_like_probabilities &= survey.looks_like_probabilities
-        if survey.label_values.shape[0]:
-            merged.add_labels(survey.label_values, survey.counts, survey.weight_sums)
-        merged.min_weight = min(merged.min_weight, survey.min_weight)
-        if survey.sample is not None:
-            merged.sample = (merged.sample or []) + [survey.sample]
-        merged.non_finite_weights += survey.non_finite_weights
-        if survey.bad_row is not None and merged.bad_row is None:
-            merged.bad_row = survey.bad_row
-    return merged
+def _sample(df, layout, survey, F):
+    """(scores, labels, weights, rows each sampled row stands for) of a random
+    sample of the rows."""
+    fraction = min(1.0, SAMPLE_VALUES / (survey.n_rows * (survey.width or 1)))
+    rows = [row for row in df.select(*layout.columns).where(F.rand(0) < fraction).collect()
+            if all(value is not None for value in row)]
+    n_scores = 1 if layout.is_array else len(layout.score_columns)
+    scores = np.array([row[0] if layout.is_array else tuple(row[:n_scores]) for row in rows],
+                      dtype=layout.dtype).reshape(len(rows), -1)
+    if not layout.is_array and n_scores == 1:
+        scores = scores[:, 0]
+    labels = weights = None
+    if layout.y is not None:
+        position = layout.columns.index(layout.y)
+        labels = np.array([row[position] for row in rows],
+                          dtype=object if survey.label_values.dtype == object else None)
+    if layout.sample_weight is not None:
+        position = layout.columns.index(layout.sample_weight)
+        weights = np.array([row[position] for row in rows], dtype=np.float64)
+    return scores, labels, weights, 1.0 / fraction
 
 
 def check_weight_totals(survey, name):
+    """Refuse non-finite, negative or all-zero weights, from the survey's totals."""
     if survey.non_finite_weights:
         raise ValueError(
             f"The weight column sample_weight={name!r} holds {survey.non_finite_weights} "
@@ -186,4 +210,3 @@ def check_weight_totals(survey, name):
             f"The weight column sample_weight={name!r} is zero for every row; at least "
             "one row needs a positive weight."
         )
-

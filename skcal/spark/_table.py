@@ -14,7 +14,7 @@ from ..rows._labels import encode_labels, plain
 from ..rows._remote import RemoteVector
 from ._folds import BatchRows, StratifiedFolds
 from ._layout import BadRow, Layout
-from ._survey import check_weight_totals, merge, survey_partition
+from ._survey import check_weight_totals, survey_of
 
 _RESULT_SCHEMA = "pid int, error string, part binary"
 
@@ -37,17 +37,10 @@ class SparkScores:
         self.layout = Layout(df, scores, y, sample_weight)
         self.dtype = self.layout.dtype
         self.encoding = None
-        n_partitions = df.rdd.getNumPartitions()
-        survey = merge(run_job(df, self.layout.columns, survey_partition, self.layout,
-                               n_partitions))
-        if survey.bad_row is not None:
-            pid, bad = survey.bad_row
-            raise ValueError(f"{bad.shifted(survey.partition_starts()[pid])} (Spark "
-                             f"partition {pid})")
+        survey = survey_of(df, self.layout)
         if survey.n_rows == 0:
             raise ValueError("The DataFrame has no rows; at least one is required.")
         self.survey = survey
-        self.layout.width = survey.width
         width = survey.width if self.layout.is_array else len(self.layout.score_columns)
         self.shape = (survey.n_rows,) if width == 1 and not self.layout.is_array \
             else (survey.n_rows, width)

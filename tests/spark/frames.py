@@ -6,15 +6,26 @@ import pandas as pd
 
 def frame(spark, columns, n_partitions=3):
     """A cached DataFrame of ``columns`` (name -> 1-D array, or 2-D for an array
-    column) in ``n_partitions`` partitions of uneven sizes, rows in order."""
+    column), rows in order, in ``n_partitions`` partitions cut at 10% and 60% of
+    the rows (the first holds a tenth of them)."""
     data = {name: list(values) if np.ndim(values) == 2 else values
             for name, values in columns.items()}
-    n = len(next(iter(data.values())))
-    frame = pd.DataFrame(data)
-    # uneven partitions, in row order: cut points at 10% and 60% of the rows
-    cuts = [0, n // 10, (6 * n) // 10, n][: n_partitions + 1]
-    parts = [spark.createDataFrame(frame.iloc[a:b]).coalesce(1) for a, b in zip(cuts, cuts[1:])]
-    df = parts[0]
-    for part in parts[1:]:
-        df = df.union(part)
-    return df.cache()
+    table = pd.DataFrame(data)
+    schema = spark.createDataFrame(table.iloc[:1]).schema
+    n = len(table)
+    cuts = [0, n // 10, (6 * n) // 10, n][: n_partitions] + [n]
+    records = [[_plain(row) for row in table.iloc[a:b].itertuples(index=False)]
+               for a, b in zip(cuts, cuts[1:])]
+    rdd = spark.sparkContext.parallelize(range(len(records)), len(records)).flatMap(
+        lambda i: records[i])
+    df = spark.createDataFrame(rdd, schema).cache()
+    assert df.rdd.getNumPartitions() == len(records)
+    return df
+
+
+def _plain(row):
+    """A row as plain Python values (arrays as lists, NaN kept as NaN)."""
+    return tuple(value.tolist() if isinstance(value, np.ndarray)
+                 else value.to_pydatetime() if isinstance(value, pd.Timestamp)
+                 else value.item() if isinstance(value, np.generic) else value
+                 for value in row)

