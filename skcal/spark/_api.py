@@ -68,10 +68,11 @@ def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabili
 
     Every metric that streams works: :func:`~skcal.metrics.nll` (``base=2`` for
     bits), :func:`~skcal.metrics.nll_from_logits`, :func:`~skcal.metrics.perplexity`,
-    :func:`~skcal.metrics.brier_score`, the ECE family, the calibration curve and
-    :func:`~skcal.metrics.nll_decomposition`. Each pass is one Spark job (after
-    one that counts the rows and tallies the labels); the value is the one the
-    metric gives on the same rows as arrays.
+    :func:`~skcal.metrics.brier_score`, the ECE family (equal-width bins), the
+    calibration curve and :func:`~skcal.metrics.nll_decomposition` (temperature).
+    Each pass is one Spark job, after the survey's Spark SQL jobs that count the
+    rows and tally the labels; the value is the one the metric gives on the same
+    rows as arrays.
 
     Parameters
     ----------
