@@ -58,6 +58,11 @@ def fit(calibrator, df, *, scores, y, sample_weight=None):
     >>> ts = skcal.spark.fit(TemperatureScaling(), df, scores="logits",
     ...                      y="label")  # doctest: +SKIP
     """
+    if getattr(calibrator, "estimator", None) is not None:
+        raise ValueError(
+            f"{type(calibrator).__name__} wraps a classifier; on Spark the scores are "
+            "given, so pass a calibrator with estimator=None and the column of the "
+            "classifier's scores as scores=.")
     table = SparkScores(df, scores, y, sample_weight)
     return calibrator.fit(table, table.labels, sample_weight=table.weights)
 

@@ -107,9 +107,14 @@ def test_the_driver_holds_no_rows(spark):
     df.unpersist()
 
 
-def test_maps_that_need_every_row_are_refused(df):
+def test_maps_that_need_every_row_and_wrapped_classifiers_are_refused(df):
     with pytest.raises(ValueError, match="remote table.*a sample collected as arrays"):
         skcal.spark.fit(skcal.IsotonicCalibration(), df, scores="logits", y="y")
+    from sklearn.linear_model import LogisticRegression
+
+    with pytest.raises(ValueError, match="wraps a classifier.*estimator=None"):
+        skcal.spark.fit(skcal.TemperatureScaling(LogisticRegression()), df,
+                        scores="logits", y="y")
 
 
 def test_bad_values_are_named_with_their_row(spark, df):
