@@ -35,12 +35,17 @@ refinement : float
 """
 
 
-def stratified_folds(y_index, n_folds):
-    """Fold number of each sample: each class dealt round-robin over the folds."""
+def stratified_folds(y_index, n_folds, ranks=None):
+    """Fold number of each sample: each class dealt round-robin over the folds.
+
+    ``ranks[k]`` (0 by default) is how many rows of class ``k`` were dealt
+    before these, for rows dealt in parts (the batches of a Spark partition).
+    """
     folds = np.empty(y_index.shape[0], dtype=np.intp)
     for k in np.unique(y_index):
         members = np.flatnonzero(y_index == k)
-        folds[members] = np.arange(members.shape[0]) % n_folds
+        first = 0 if ranks is None else ranks[k]
+        folds[members] = (first + np.arange(members.shape[0])) % n_folds
     return folds
 
 

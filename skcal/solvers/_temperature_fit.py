@@ -96,16 +96,7 @@ class _TemperatureProblem:
 
     def evaluate(self, beta):
         """Return (nll, gradient, hessian, rounding level of the gradient) at ``beta``."""
-        first, block = self.gradient_at_zero is None, self.block
-        sums = self.rows.reduce(
-            lambda z, y, w: block(z, y, w, beta, first), self.y, self.w
-        )
-        self.n_passes += 1
-        if first:
-            self.gradient_at_zero = sums[4] / self.total_weight
-            self.separated = sums[5] == 0
-        nll, grad, hess, spread = (value / self.total_weight for value in sums[:4])
-        return nll, grad, hess, self.rounding * spread
+        return self.evaluate_many([beta])[0]
 
     def evaluate_many(self, betas):
         """:meth:`evaluate` at each of ``betas``, in one pass over the rows."""
@@ -117,8 +108,11 @@ class _TemperatureProblem:
         if first:
             self.gradient_at_zero = all_sums[0][4] / self.total_weight
             self.separated = all_sums[0][5] == 0
-        return [(*(value / self.total_weight for value in sums[:3]),
-                 self.rounding * sums[3] / self.total_weight) for sums in all_sums]
+        evaluations = []
+        for sums in all_sums:
+            nll, grad, hess, spread = (value / self.total_weight for value in sums[:4])
+            evaluations.append((nll, grad, hess, self.rounding * spread))
+        return evaluations
 
 
 def _binary_difference(z):

@@ -9,6 +9,7 @@ for every row, without the driver holding one.
 
 import numpy as np
 
+from ..metrics._decomposition import stratified_folds
 from ..rows._remote import RemoteVector
 
 
@@ -56,13 +57,10 @@ class StratifiedFolds:
     def of_batch(self, rows):
         """The fold of each row of a batch (:class:`BatchRows`), batches read in order."""
         if id(self) not in rows.cache:
-            ranks = rows.state.setdefault(("ranks", id(self)),
-                                          self.offsets.get(rows.pid, 0).copy())
-            folds = np.empty(rows.y_index.shape[0], dtype=np.intp)
-            for k in np.unique(rows.y_index):
-                members = np.flatnonzero(rows.y_index == k)
-                folds[members] = (ranks[k] + np.arange(members.shape[0])) % self.n_folds
-                ranks[k] += members.shape[0]
+            ranks = rows.state.setdefault(("ranks", id(self)), self.offsets.get(
+                rows.pid, np.zeros_like(self.class_totals)).copy())
+            folds = stratified_folds(rows.y_index, self.n_folds, ranks)
+            ranks += np.bincount(rows.y_index, minlength=ranks.shape[0])
             rows.cache[id(self)] = folds
         return rows.cache[id(self)]
 

@@ -39,6 +39,12 @@ def _first_null(array):
     return int(np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))[0])
 
 
+def _as_numpy(column):
+    """An Arrow column as numpy; text as an object array (labels, ids)."""
+    values = column.to_numpy(zero_copy_only=False)
+    return values.astype(object) if values.dtype.kind in "OU" else values
+
+
 def _type_name(data_type):
     return type(data_type).__name__
 
@@ -143,8 +149,7 @@ class Layout:
         if column.null_count and not null_means_unlabelled:
             raise BadRow(f"The label column y={self.y!r} holds a null at row {{row}}; drop "
                          "those rows or give them a label.", _first_null(column))
-        values = column.to_numpy(zero_copy_only=False)
-        return values.astype(object) if values.dtype.kind in "OU" else values
+        return _as_numpy(column)
 
     def values(self, batch, name):
         """Another column of a batch (one of ``extra``) as a numpy array."""
@@ -152,8 +157,7 @@ class Layout:
         if column.null_count:
             raise BadRow(f"The column {name!r} holds a null at row {{row}}; give every row "
                          "a value.", _first_null(column))
-        values = column.to_numpy(zero_copy_only=False)
-        return values.astype(object) if values.dtype.kind in "OU" else values
+        return _as_numpy(column)
 
     def weights(self, batch):
         """The weights of a batch as float64 (None without a weight column)."""

@@ -130,20 +130,16 @@ def _summarise_partition(batches, pid, layout, monitor, starts, timestamp, ids):
             result["times"] = (low, high) if result["times"] is None else (
                 min(low, result["times"][0]), max(high, result["times"][1]))
         order = np.argsort(chunk, kind="stable")  # the rows of a chunk together
+        rows, row_ids, chunk, marks, ends = (values[order] for values in
+                                             (rows, row_ids, chunk, marks, ends))
         log_proba, proba, best = monitor._log_proba(scores[order])
         labelled, y_index = labels_of(None if y is None else y[order], n, monitor.classes_)
-        for index, rows_of, summary in batch_summaries(log_proba, y_index, labelled,
-                                                       chunk[order], proba, best):
-            mark, end = marks[order][rows_of][0], ends[order][rows_of][-1]
-            if index in chunks:
-                kept = chunks[index]
-                chunks[index] = (min(kept[0], mark), max(kept[1], end),
-                                 add_summaries(kept[2], summary))
-            else:
-                chunks[index] = (mark, end, summary)
+        for index, rows_of, summary in batch_summaries(log_proba, y_index, labelled, chunk,
+                                                       proba, best):
+            _add_chunk(chunks, index, marks[rows_of][0], ends[rows_of][-1], summary)
         wait = ~labelled
         n_waiting += int(wait.sum())
-        waiting.append((rows[order][wait], row_ids[order][wait], chunk[order][wait],
+        waiting.append((rows[wait], row_ids[wait], chunk[wait],
                         log_proba[wait].astype(np.float32)))
         waiting = _last_rows(waiting, monitor.max_pending)
         start += n
@@ -162,16 +158,21 @@ def _last_rows(parts, limit):
     return [tuple(column[order] for column in joined)]
 
 
+def _add_chunk(chunks, index, mark, end, summary):
+    """Add to ``chunks`` (index -> (start mark, end mark, summary)) one more part
+    of chunk ``index``."""
+    if index in chunks:
+        kept = chunks[index]
+        chunks[index] = (min(kept[0], mark), max(kept[1], end), add_summaries(kept[2], summary))
+    else:
+        chunks[index] = (mark, end, summary)
+
+
 def _merged_chunks(parts):
     merged = {}
     for part in parts:
         for index, (mark, end, summary) in part.get("chunks", {}).items():
-            if index in merged:
-                kept = merged[index]
-                merged[index] = (min(kept[0], mark), max(kept[1], end),
-                                 add_summaries(kept[2], summary))
-            else:
-                merged[index] = (mark, end, summary)
+            _add_chunk(merged, index, mark, end, summary)
     return [(index, *merged[index]) for index in sorted(merged)]
 
 

@@ -104,18 +104,19 @@ class SparkScores:
         return classes, labels_token, weights_token
 
     def sample(self, reader):
-        """(prepared score block, column indices, weights) of the survey's strided
+        """(prepared score block, column indices, weights) of the survey's sampled
         rows, each weighing as many rows as it stands for: a small stand-in for
         the table, for a fit's starting point (None before the labels are checked)."""
         if self.encoding is None or not self.survey.sample:
             return None
         blocks, labels, weights = [], [], []
-        for scores, y, w, stride in self.survey.sample:
+        for scores, y, w, stands_for in self.survey.sample:
             block = reader._prepared(scores, 0)
             y, w = self.encoding.encode(y, w, column=self.layout.y, start=0)
             blocks.append(block)
             labels.append(y)
-            weights.append(np.full(y.shape[0], float(stride)) if w is None else w * stride)
+            weights.append(np.full(y.shape[0], float(stands_for)) if w is None
+                           else w * stands_for)
         return np.concatenate(blocks), np.concatenate(labels), np.concatenate(weights)
 
     def stratified_folds(self, n_folds):
