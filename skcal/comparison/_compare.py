@@ -15,9 +15,9 @@ from ..calibrators._classifier_scores import (
     classifier_logits,
     cross_fitted_logits,
 )
-from ..metrics import brier_score, expected_calibration_error
+from ..metrics import expected_calibration_error
 from ..metrics._checks import weighted_mean
-from ..metrics._nll import true_class_log_proba
+from ..metrics._row_metrics import COMPARED, NLL
 from ..rows._labels import encode_labels
 from ..utils._reuse import reusing
 from ..utils._warnings import once_per_call
@@ -32,21 +32,20 @@ from ._result import CalibratorComparison
 
 
 def _fold_metrics(y_index, proba, sample_weight, labels):
-    """Per-sample log-probabilities of the true class, and the built-in metrics.
+    """Per-sample log-probabilities of the true class, and the built-in metrics:
+    the row-wise ones of :data:`~skcal.metrics._row_metrics.COMPARED` from their
+    per-row values, the ECE and the accuracy.
 
     Accuracy is that of ``argmax(proba)``: skcal calibrators separate exact ties
     in ``predict_proba`` by the uncalibrated scores, so this is their ``predict``.
     """
-    log_p = true_class_log_proba(y_index, proba)
-    correct = proba.argmax(axis=1) == y_index
-    return log_p, {
-        "nll": -weighted_mean(log_p, sample_weight),
-        "ece": expected_calibration_error(
-            y_index, proba, sample_weight=sample_weight, labels=labels
-        ),
-        "brier": brier_score(y_index, proba, sample_weight=sample_weight, labels=labels),
-        "accuracy": weighted_mean(correct, sample_weight),
-    }
+    per_row = {metric.name: metric.per_row(proba, y_index) for metric in COMPARED}
+    metrics = {metric.name: weighted_mean(per_row[metric.name], sample_weight)
+               * metric.scale(proba.shape[1]) for metric in COMPARED}
+    metrics["ece"] = expected_calibration_error(
+        y_index, proba, sample_weight=sample_weight, labels=labels)
+    metrics["accuracy"] = weighted_mean(proba.argmax(axis=1) == y_index, sample_weight)
+    return -per_row[NLL.name], metrics
 
 
 def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test_y, test_w,

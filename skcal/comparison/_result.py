@@ -2,10 +2,13 @@
 
 import numpy as np
 
+from ..metrics._row_metrics import COMPARED
+
 BASELINE = "uncalibrated"
 # size of one reliability diagram in a comparison's figure (inches)
 _PANEL_WIDTH, _PANEL_HEIGHT = 4.2, 3.3
-BUILTIN_METRICS = ("nll", "ece", "brier", "accuracy")
+# the row-wise metrics' columns (from their definitions), then the ECE and the accuracy
+BUILTIN_METRICS = tuple(metric.name for metric in COMPARED) + ("ece", "accuracy")
 # a method is "tied" with the best when its NLL difference is within this many
 # standard errors of zero
 TIE_STANDARD_ERRORS = 2.0
@@ -90,6 +93,8 @@ class CalibratorComparison:
     Examples
     --------
     >>> import numpy as np
+
+from ..metrics._row_metrics import COMPARED
     >>> from skcal import TemperatureScaling, compare_calibrators
     >>> rng = np.random.default_rng(0)
     >>> logits = rng.normal(scale=3.0, size=(1000, 3))

@@ -1,28 +1,12 @@
 """The Brier score."""
 
-import numpy as np
 from sklearn.utils._param_validation import validate_params
 
-from ..rows import _device_kernels as device
-from ..rows._namespaces import is_device_array
-from ._checks import check_probabilities_or_logits, weighted_row_mean
+from ._checks import check_probabilities_or_logits
+from ._row_metrics import BRIER, defines
 
 
-def brier_scale(n_columns):
-    """The factor from the rows' ``sum_k`` to the Brier score: 1/2 for a binary
-    problem (the positive class's squared error alone), 1 otherwise."""
-    return 0.5 if n_columns == 2 else 1.0
-
-
-def _brier_rows(block, y_index):
-    """``sum_k (p_k - 1[y = k])^2`` of each row of one block."""
-    if is_device_array(block):
-        return device.brier_rows(block, y_index)
-    p_true = block[np.arange(block.shape[0]), y_index].astype(np.float64)
-    squares = np.einsum("ij,ij->i", block, block).astype(np.float64)
-    return squares - 2.0 * p_true + 1.0
-
-
+@defines(BRIER)
 @validate_params(
     {
         "y_true": ["array-like"],
@@ -85,5 +69,4 @@ def brier_score(y_true, y_prob=None, *, logits=None, sample_weight=None, labels=
         y_true, y_prob, logits, labels=labels, sample_weight=sample_weight,
         ignore_index=ignore_index,
     )
-    score = weighted_row_mean(y_prob, _brier_rows, y_index, sample_weight)
-    return score * brier_scale(y_prob.n_columns)
+    return BRIER.mean(y_prob, y_index, sample_weight)

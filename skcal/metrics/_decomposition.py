@@ -16,12 +16,8 @@ from ..calibrators._isotonic import IsotonicCalibration
 from ..rows._blocks import is_dask, total_weight, weighted_sum
 from ..rows._scores import log_probabilities
 from ..solvers._temperature_fit import fit_inverse_temperature
-from ._checks import check_prediction, weighted_mean, weighted_row_mean
-from ._nll import (
-    _true_class_log_proba_block,
-    true_class_log_proba,
-    true_class_log_softmax,
-)
+from ._checks import check_prediction, weighted_mean
+from ._row_metrics import NLL, true_class_log_proba, true_class_log_softmax
 
 NLLDecomposition = namedtuple("NLLDecomposition", ["nll", "calibration", "refinement"])
 NLLDecomposition.__doc__ = """NLL split as ``nll = calibration + refinement`` (nats).
@@ -149,7 +145,7 @@ def nll_decomposition(
         y_true, y_prob, labels=labels, sample_weight=sample_weight,
         ignore_index=ignore_index,
     )
-    total = -weighted_row_mean(y_prob, _true_class_log_proba_block, y_index, sample_weight)
+    total = NLL.mean(y_prob, y_index, sample_weight)
     if y_prob.is_remote:  # the folds are dealt where the rows are
         return NLLDecomposition(total, *_remote_split(total, method, y_prob, y_index,
                                                       sample_weight, cv))

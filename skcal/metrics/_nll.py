@@ -3,49 +3,10 @@
 import math
 from numbers import Real
 
-import numpy as np
 from sklearn.utils._param_validation import Interval, validate_params
 
-from ..rows import _device_kernels as device
-from ..rows._namespaces import is_device_array
-from ..rows._scores import probability_floor
-from ._checks import check_prediction, weighted_row_mean
-
-
-def _check_base(base):
-    if base is None:
-        return 1.0
-    if base <= 0 or base == 1:
-        raise ValueError(f"base must be positive and not 1 (2 gives bits); got {base}.")
-    return math.log(base)
-
-
-def true_class_log_proba(y_index, y_prob):
-    """``log y_prob[i, y_i]``, probabilities of 0 floored at the dtype's smallest normal."""
-    if is_device_array(y_prob):
-        return device.true_class_log_proba(y_index, y_prob)
-    p_true = y_prob[np.arange(y_prob.shape[0]), y_index]
-    return np.log(np.maximum(p_true, probability_floor(y_prob.dtype)).astype(np.float64))
-
-
-def _true_class_log_proba_block(block, y_index):
-    return true_class_log_proba(y_index, block)
-
-
-def _true_class_log_softmax_block(block, y_index):
-    return true_class_log_softmax(y_index, block)
-
-
-def true_class_log_softmax(y_index, logits):
-    """``log softmax(logits)[i, y_i]`` of one block, exact for any finite logits."""
-    if is_device_array(logits):
-        return device.true_class_log_softmax(y_index, logits)
-    top = logits.max(axis=1)
-    shifted = logits - top[:, None]
-    np.exp(shifted, out=shifted)
-    log_norm = np.log(shifted.sum(axis=1).astype(np.float64))
-    true = logits[np.arange(logits.shape[0]), y_index].astype(np.float64)
-    return true - top - log_norm
+from ._checks import check_prediction
+from ._row_metrics import NLL, NLL_FROM_LOGITS, defines
 
 
 _PARAMS = {
@@ -57,6 +18,7 @@ _PARAMS = {
 }
 
 
+@defines(NLL)
 @validate_params({**_PARAMS, "y_prob": ["array-like"]}, prefer_skip_nested_validation=True)
 def nll(y_true, y_prob, *, sample_weight=None, labels=None, base=None, ignore_index=None):
     """Mean negative log-likelihood (log loss) of predicted probabilities.
@@ -119,10 +81,10 @@ def nll(y_true, y_prob, *, sample_weight=None, labels=None, base=None, ignore_in
         y_true, y_prob, labels=labels, sample_weight=sample_weight,
         ignore_index=ignore_index,
     )
-    mean_log_p = weighted_row_mean(y_prob, _true_class_log_proba_block, y_index, sample_weight)
-    return -mean_log_p / _check_base(base)
+    return NLL.mean(y_prob, y_index, sample_weight, base=base)
 
 
+@defines(NLL_FROM_LOGITS)
 @validate_params({**_PARAMS, "logits": ["array-like"]}, prefer_skip_nested_validation=True)
 def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=None,
                     ignore_index=None):
@@ -172,9 +134,7 @@ def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=Non
         y_true, logits, labels=labels, sample_weight=sample_weight, kind="logits",
         ignore_index=ignore_index,
     )
-    mean_log_p = weighted_row_mean(logits, _true_class_log_softmax_block, y_index,
-                                   sample_weight)
-    return -mean_log_p / _check_base(base)
+    return NLL_FROM_LOGITS.mean(logits, y_index, sample_weight, base=base)
 
 
 @validate_params(

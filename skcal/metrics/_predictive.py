@@ -17,7 +17,7 @@ from ..rows._blocks import total_weight
 from ..rows._score_rows import starting_rows
 from ..rows._scores import SCORE_TYPES, resolve_score_type
 from ._checks import check_prediction
-from ._nll import _check_base, true_class_log_proba, true_class_log_softmax
+from ._row_metrics import log_base, true_class_log_proba, true_class_log_softmax
 
 
 def row_log_likelihood(y_true, scores, *, score_type="auto", labels=None, sample_weight=None,
@@ -142,7 +142,7 @@ def ensemble_nll(y_true, samples, *, score_type="auto", sample_weight=None, labe
     n = total_weight(total.shape[0], weight)
     mean_log = total - math.log(n_samples)
     predictive = -float(mean_log.sum() if weight is None else weight @ mean_log) / n
-    scale = _check_base(base)
+    scale = log_base(base)
     members = -np.asarray(member_sums) / n / scale
     predictive /= scale
     return EnsembleNLL(predictive_nll=predictive, members_nll=float(members.mean()),

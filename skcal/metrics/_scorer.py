@@ -6,10 +6,11 @@ import sys
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
 from sklearn.metrics import make_scorer
 
-from ._brier import brier_score
+from ._brier import brier_score  # noqa: F401 (defines BRIER's public function)
 from ._decomposition import nll_decomposition
 from ._ece import expected_calibration_error
-from ._nll import nll
+from ._nll import nll  # noqa: F401 (defines NLL's public function)
+from ._row_metrics import public_functions
 from ..utils._warnings import warn
 
 try:  # the class behind make_scorer; subclassed to pass classes_ as labels
@@ -47,10 +48,9 @@ def _nll_calibration(y_true, y_prob, **kwargs):
     return nll_decomposition(y_true, y_prob, **kwargs).calibration
 
 
-_SCORERS = {
-    "neg_nll": _label_aware_scorer(nll),
-    "neg_nll_bits": _label_aware_scorer(nll, base=2),
-    "neg_brier": _label_aware_scorer(brier_score),
+_SCORERS = {  # the row-wise metrics' scorers from their definitions, then the others
+    **{name: _label_aware_scorer(function, **options)
+       for function, metric in public_functions() for name, options in metric.scorers.items()},
     "neg_ece": _label_aware_scorer(expected_calibration_error),
     "neg_classwise_ece": _label_aware_scorer(expected_calibration_error, kind="classwise"),
     "neg_nll_calibration": _label_aware_scorer(_nll_calibration),

@@ -14,6 +14,7 @@ array runs row by row (3 to 5 times slower at K = 10, as do ``max`` and
 
 import numpy as np
 
+from ..metrics._row_metrics import brier_from_parts
 from ..rows._scores import probability_floor
 from ..rows._scratch import Scratch
 from ._statistics import BETA_GRID, ECE_BINS, empty_summary, n_recalibration_parameters
@@ -99,7 +100,7 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
         else:
             total = q.sum(axis=0)
             if beta == 2.0:  # sum p^2, the Brier score's first term
-                columns[3] = total - 2 * p_true + 1
+                columns[3] = brier_from_parts(total, p_true)
             inverse, log_total = 1 / total, np.log(total)
             mean_z *= inverse
             second *= inverse

@@ -13,6 +13,8 @@ recalibration would remove is estimated without in-sample optimism.
 
 import numpy as np
 
+from ..metrics._row_metrics import brier_scale
+
 # ECE bins of the chunk table (top-label, equal width)
 ECE_BINS = 15
 # more classes than this: the recalibration is a temperature only (the offsets'
@@ -85,7 +87,7 @@ def derived_many(summaries, n_classes):
             "accuracy": totals[:, 3] / labelled,
             "nll": mean,
             "nll_se": np.sqrt(variance / labelled),
-            "brier": totals[:, 4] / labelled / (2.0 if n_classes == 2 else 1.0),
+            "brier": totals[:, 4] / labelled * brier_scale(n_classes),
             "ece": gaps.sum(axis=1) / labelled,  # empty bins add 0
             "nll_calibration": calibration,
             "nll_refinement": mean - calibration,

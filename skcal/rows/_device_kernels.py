@@ -15,7 +15,7 @@ import math
 from ._namespaces import device_of, like, namespace, sum_dtype
 
 
-def _wide(x):
+def wide(x):
     xp = namespace(x)
     return xp.astype(x, sum_dtype(xp, device_of(x)))
 
@@ -23,7 +23,7 @@ def _wide(x):
 def weighted_sum(values, w):
     """``sum(values)`` or ``w @ values`` in float64, a 0-d array on the device."""
     xp = namespace(values)
-    values = _wide(values)
+    values = wide(values)
     return xp.sum(values) if w is None else xp.sum(values * xp.astype(w, values.dtype))
 
 
@@ -33,13 +33,13 @@ def _column_sums(values, w):
     return xp.sum(values if w is None else values * w[:, None], axis=0)
 
 
-def _true_class(values, y):
+def true_class(values, y):
     """``values[i, y_i]``."""
     xp = namespace(values)
     return xp.take_along_axis(values, y[:, None], axis=1)[:, 0]
 
 
-def _logsumexp_rows(z):
+def logsumexp_rows(z):
     xp = namespace(z)
     top = xp.max(z, axis=1, keepdims=True)
     return top[:, 0] + xp.log(xp.sum(xp.exp(z - top), axis=1))
@@ -47,7 +47,7 @@ def _logsumexp_rows(z):
 
 def log_softmax(z):
     """Row-wise ``log softmax`` of one block."""
-    return z - _logsumexp_rows(z)[:, None]
+    return z - logsumexp_rows(z)[:, None]
 
 
 def softmax(z):
@@ -78,7 +78,7 @@ def simplex_facts(P):
     low, high = float(xp.min(P)), float(xp.max(P))
     if P.ndim != 2 or P.shape[1] == 1:
         return low, high, None, None
-    row_sums = xp.sum(_wide(P), axis=1)
+    row_sums = xp.sum(wide(P), axis=1)
     worst = int(xp.argmax(xp.abs(row_sums - 1.0)))
     return low, high, worst, float(row_sums[worst])
 
@@ -114,37 +114,18 @@ def expand_binary(block, is_probability):
 
 
 # ----------------------------------------------------------------- metrics
-def true_class_log_proba(y_index, y_prob):
-    """``log y_prob[i, y_i]``, zeros floored at the dtype's smallest normal."""
-    xp = namespace(y_prob)
-    p_true = xp.clip(_true_class(y_prob, y_index), min=xp.finfo(y_prob.dtype).smallest_normal)
-    return xp.log(_wide(p_true))
-
-
-def true_class_log_softmax(y_index, logits):
-    """``log softmax(logits)[i, y_i]``, exact for any finite logits."""
-    return _wide(_true_class(logits, y_index)) - _wide(_logsumexp_rows(logits))
-
-
-def brier_rows(block, y_index):
-    """``sum_k (p_k - 1[y = k])^2`` of each row."""
-    xp = namespace(block)
-    squares = _wide(xp.sum(block * block, axis=1))
-    return squares - 2.0 * _wide(_true_class(block, y_index)) + 1.0
-
-
 def top_label_block(block, y_index):
     """(confidence, correct) of each row's top class, as two float columns."""
     xp = namespace(block)
     top = xp.argmax(block, axis=1)
-    confidence = _wide(_true_class(block, top))
+    confidence = wide(true_class(block, top))
     return xp.stack([confidence, xp.astype(top == y_index, confidence.dtype)], axis=1)
 
 
 def class_columns(block, columns):
     """Some classes' probabilities, wide."""
     xp = namespace(block)
-    return _wide(xp.take(block, like(columns, block, dtype=xp.int64), axis=1))
+    return wide(xp.take(block, like(columns, block, dtype=xp.int64), axis=1))
 
 
 # ------------------------------------------------------ temperature scaling
@@ -153,13 +134,13 @@ def temperature_block(z, y, w, beta, with_facts):
     xp = namespace(z)
     top = xp.max(z, axis=1, keepdims=True)
     shifted = z - top
-    true_shifted = _wide(_true_class(shifted, y))
+    true_shifted = wide(true_class(shifted, y))
     e = xp.exp(shifted if beta == 1.0 else shifted * beta)
-    s0 = _wide(xp.sum(e, axis=1))
+    s0 = wide(xp.sum(e, axis=1))
     e *= shifted  # in place (the array API's in-place operators): no new temporaries
-    s1 = _wide(xp.sum(e, axis=1))
+    s1 = wide(xp.sum(e, axis=1))
     e *= shifted
-    s2 = _wide(xp.sum(e, axis=1))
+    s2 = wide(xp.sum(e, axis=1))
     mean = s1 / s0
     sums = (
         weighted_sum(xp.log(s0) - beta * true_shifted, w),
@@ -169,7 +150,7 @@ def temperature_block(z, y, w, beta, with_facts):
     )
     if not with_facts:
         return sums
-    row_mean = _wide(xp.sum(shifted, axis=1)) / z.shape[1]
+    row_mean = wide(xp.sum(shifted, axis=1)) / z.shape[1]
     weighted = xp.ones(z.shape[0], dtype=xp.bool, device=device_of(z)) if w is None else w > 0
     off_top = xp.logical_and(true_shifted < 0, weighted)
     n_off_top = xp.sum(xp.astype(off_top, xp.int64))
@@ -183,9 +164,9 @@ def temperature_block(z, y, w, beta, with_facts):
 def vector_block(z, y, w, a, b, curvature=False):
     """See :func:`skcal.solvers._vector_fit._vector_block`."""
     xp = namespace(z)
-    z = _wide(z)
+    z = wide(z)
     log_p = log_softmax(z * like(a, z) + like(b, z))
-    loss = -weighted_sum(_true_class(log_p, y), w)
+    loss = -weighted_sum(true_class(log_p, y), w)
     proba = xp.exp(log_p)
     sums = ()
     if curvature:
@@ -204,12 +185,12 @@ def vector_block(z, y, w, a, b, curvature=False):
 def class_scores(logits):
     """See :func:`skcal.rows._one_vs_rest.class_scores` (the scores only)."""
     xp = namespace(logits)
-    Z = _wide(logits)
+    Z = wide(logits)
     n_classes = Z.shape[1]
     if n_classes == 2:
         return (Z[:, 1] - Z[:, 0])[:, None]
     top = xp.argmax(Z, axis=1)
-    shifted = Z - _true_class(Z, top)[:, None]
+    shifted = Z - true_class(Z, top)[:, None]
     is_top = xp.arange(n_classes, device=device_of(Z))[None, :] == top[:, None]
     e = xp.where(is_top, xp.zeros_like(shifted), xp.exp(shifted))
     rest = xp.sum(e, axis=1)  # sum over j != argmax

@@ -15,39 +15,16 @@ from scipy.special import ndtr, ndtri
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._binning import bin_edges, bin_index
-from ..metrics import (
-    brier_score,
-    expected_calibration_error,
-    get_scorer,
-    nll,
-    nll_from_logits,
-)
-from ..metrics._brier import _brier_rows, brier_scale
+from ..metrics import expected_calibration_error, get_scorer
 from ..metrics._curve import top_label
 from ..metrics._checks import check_prediction
-from ..metrics._nll import _check_base, true_class_log_proba, true_class_log_softmax
+from ..metrics._row_metrics import row_metric_of
 from ..rows._namespaces import to_numpy
 from ._consistency import random_generator
 from ._results import BootstrapResult, ConfidenceInterval
 
 # rows x resamples of one chunk of resampled indices
 _CHUNK_VALUES = 2**22
-
-
-def _nll_rows(block, y_index):
-    return -true_class_log_proba(y_index, block)
-
-
-def _logit_nll_rows(block, y_index):
-    return -true_class_log_softmax(y_index, block)
-
-
-# additive metrics: the function, its per-row loss, what y_prob holds, its keywords
-_ADDITIVE = {
-    nll: (_nll_rows, "y_prob", {"base"}),
-    nll_from_logits: (_logit_nll_rows, "logits", {"base"}),
-    brier_score: (_brier_rows, "y_prob", set()),
-}
 
 
 def _resolve_metric(metric):
@@ -181,16 +158,15 @@ def _statistic(metric, y_true, y_prob, sample_weight, labels):
         fast = _binned_ece(keywords, sign, y_true, y_prob, sample_weight, labels)
         if fast is not None:
             return fast
-    if function in _ADDITIVE and set(keywords) <= _ADDITIVE[function][2] | {"labels"}:
-        per_row, kind, _ = _ADDITIVE[function]
+    additive = row_metric_of(function)  # resampled by its per-row values
+    if additive is not None and set(keywords) <= additive.options | {"labels"}:
         y_index, rows, _, sample_weight = check_prediction(
             y_true, y_prob, labels=keywords.get("labels", labels),
-            sample_weight=sample_weight, kind=kind,
+            sample_weight=sample_weight, kind=additive.scores,
         )
-        losses = to_numpy(rows.map_rows(per_row, y_index))
-        scale = sign / _check_base(keywords.get("base"))
-        if function is brier_score:
-            scale *= brier_scale(rows.n_columns)
+        losses = to_numpy(rows.map_rows(additive.per_row, y_index))
+        options = {name: keywords[name] for name in additive.options if name in keywords}
+        scale = sign * additive.scale(rows.n_columns, **options)
         return _AdditiveStatistic(losses, sample_weight, scale)
     if sample_weight is not None and not _accepts(function, "sample_weight"):
         raise ValueError(

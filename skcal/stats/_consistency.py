@@ -13,12 +13,13 @@ from sklearn.utils import check_random_state
 
 from ..utils._binning import bin_edges, bin_index
 from ..rows._blocks import Rows
-from ..metrics._brier import _brier_rows, brier_scale
 from ..metrics._curve import top_label
-from ..metrics._nll import true_class_log_proba
+from ..metrics._row_metrics import BRIER, NLL
 
 # values of one chunk of draws (resamples x rows x classes)
 _CHUNK_VALUES = 2**22
+# the statistics computed from their per-row values, by name
+_ROW_METRICS = {metric.name: metric for metric in (NLL, BRIER)}
 
 
 def random_generator(random_state):
@@ -129,11 +130,10 @@ class _LabelStatistic:
     def _values(self, y):
         """The statistic of label vectors ``y`` of shape (size, n_samples)."""
         # the metrics' own per-row terms, broadcast over the (size, n) labels
-        if self.metric == "brier":
-            scale = brier_scale(self.proba.shape[1])
-            return _brier_rows(self.proba, y).mean(axis=1) * scale
-        if self.metric == "nll":
-            return -true_class_log_proba(y, self.proba).mean(axis=1)
+        if self.metric in _ROW_METRICS:
+            metric = _ROW_METRICS[self.metric]
+            return (metric.per_row(self.proba, y).mean(axis=1)
+                    * metric.scale(self.proba.shape[1]))
         if self.metric == "classwise_ece":
             errors = [
                 _binned_error(np.asarray((y == k).astype(np.float64) @ indicator), indicator,
