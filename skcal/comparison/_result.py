@@ -93,8 +93,6 @@ class CalibratorComparison:
     Examples
     --------
     >>> import numpy as np
-
-from ..metrics._row_metrics import COMPARED
     >>> from skcal import TemperatureScaling, compare_calibrators
     >>> rng = np.random.default_rng(0)
     >>> logits = rng.normal(scale=3.0, size=(1000, 3))
