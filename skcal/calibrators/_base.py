@@ -57,8 +57,9 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     Subclasses set ``_map_attributes`` (the fitted attributes that define the
     map) and implement:
 
-    - ``_fit_map(logits, y, sample_weight) -> dict`` returning those attributes;
-    - ``_apply_map(logits, **map_params) -> calibrated logits``.
+    - ``_fit_map(logits, y, sample_weight, cache) -> dict`` returning those attributes;
+    - ``_apply_map(logits, cache, **map_params) -> calibrated logits``;
+    ``cache`` is None or a comparison's :class:`~skcal.utils._reuse.FoldCache`.
 
     ``logits`` is a float32 or float64 array of shape (n_samples, n_classes);
     a binary problem with one score ``s`` per sample arrives as ``[0, s]``.
@@ -114,7 +115,6 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.ignore_index = ignore_index
 
     # ------------------------------------------------------------------ fit
-    @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, sample_weight=None):
         """Fit the calibration map (and the classifier, if one is wrapped).
 
@@ -137,34 +137,36 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self : object
             The fitted calibrator.
         """
+        return self._fit_sharing(X, y, sample_weight, None)
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def _fit_sharing(self, X, y, sample_weight, cache):
+        """:meth:`fit`, sharing work on the scores through ``cache`` (or None)."""
         with once_per_call():
-            return self._fit(X, y, sample_weight)
+            check_mode_parameters(self, y)
+            if self.estimator is None:
+                self._fit_scores(X, y, sample_weight, cache)
+            else:
+                self._fit_classifier(X, y, sample_weight)
+            return self
 
-    def _fit(self, X, y, sample_weight):
-        check_mode_parameters(self, y)
-        if self.estimator is None:
-            self._fit_scores(X, y, sample_weight)
-        else:
-            self._fit_classifier(X, y, sample_weight)
-        return self
-
-    def _fit_scores(self, X, y, sample_weight):
-        inputs = checked_score_inputs(self, X, y, sample_weight)
+    def _fit_scores(self, X, y, sample_weight, cache):
+        inputs = checked_score_inputs(self, X, y, sample_weight, cache)
         self.score_type_, self.n_features_in_ = inputs.score_type, inputs.n_features_in
-        params = self._fit_logits(inputs.logits, inputs.y_index, inputs.sample_weight)
+        params = self._fit_logits(inputs.logits, inputs.y_index, inputs.sample_weight, cache)
         if device_namespace(X) is not None:  # fitted attributes live beside the scores
             params = {name: like(value, X) if isinstance(value, np.ndarray) else value
                       for name, value in params.items()}
         self.classes_ = inputs.classes
         self._set_map(params)
 
-    def _fit_logits(self, logits, y_index, sample_weight):
+    def _fit_logits(self, logits, y_index, sample_weight, cache=None):
         """``_fit_map`` on logits given as an array or as Rows, in the form it takes."""
         if self._streams:
             logits = logits if isinstance(logits, Rows) else Rows(logits)
         elif isinstance(logits, Rows):
             logits = logits.data
-        return self._fit_map(logits, y_index, sample_weight)
+        return self._fit_map(logits, y_index, sample_weight, cache)
 
     def _fit_classifier(self, X, y, sample_weight):
         X, y, self.classes_, y_index, sample_weight = checked_classifier_inputs(
@@ -232,14 +234,14 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             ]
         return [params]
 
-    def _scores_for_predict(self, X, estimator):
+    def _scores_for_predict(self, X, estimator, cache=None):
         if estimator is not None:
             return classifier_logits(estimator, X, self.response_method_, self.classes_)
         X = as_float_array(X)
         check_score_columns(X, self.n_features_in_)
         if self.score_type_ == "probabilities":
             resolve_score_type(X, "probabilities")
-        return scores_to_logits(X, self.score_type_)
+        return scores_to_logits(X, self.score_type_, cache)
 
     def _calibrated_rows(self, X):
         """Row blocks of pairs (calibrated log-probabilities, uncalibrated logits)
@@ -248,7 +250,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         rows, _ = score_rows(X, self.score_type_)
         (params,) = self._map_params(on_host=rows.xp is None)
         return rows.then(
-            lambda logits: (log_softmax_of(self._apply_map(logits, **params)), logits)
+            lambda logits: (log_softmax_of(self._apply_map(logits, None, **params)), logits)
         )
 
     def predict_log_proba(self, X):
@@ -269,10 +271,10 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         """
         return self._calibrated_output(X, unchanged, "predict_log_proba")
 
-    def _calibrated_output(self, X, transform, method):
+    def _calibrated_output(self, X, transform, method, cache=None):
         """``transform`` of the calibrated log-probabilities, exact ties separated
         by the uncalibrated scores, for arrays in memory, streamed ones and
-        arrays on a device."""
+        arrays on a device (``cache``: as for ``_fit_map``)."""
         check_is_fitted(self)
         check_same_namespace(X, self, method)
         X, leading = flatten_leading(X) if self.estimator is None else (X, None)
@@ -281,12 +283,12 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             output = rows.map_rows(lambda pair: separate_ties(transform(pair[0]), pair[1]),
                                    lazy=True)
             return unflatten(output, leading)
-        output = transform(self._raw_log_proba(X))
+        output = transform(self._raw_log_proba(X, cache))
         if has_ties(output):
-            output = separate_ties(output, self._uncalibrated_logits(X))
+            output = separate_ties(output, self._uncalibrated_logits(X, cache))
         return unflatten(output, leading)
 
-    def _raw_log_proba(self, X):
+    def _raw_log_proba(self, X, cache):
         """Calibrated log-probabilities of in-memory input, ties left as they are."""
         maps = self._map_params(on_host=True)
         if self.estimator is None:
@@ -296,7 +298,8 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         else:
             estimators = [self.estimator_]
         log_probas = [
-            log_softmax(self._apply_map(self._scores_for_predict(X, est), **params), axis=1)
+            log_softmax(self._apply_map(self._scores_for_predict(X, est, cache), cache,
+                                        **params), axis=1)
             for est, params in zip(estimators, maps)
         ]
         if len(log_probas) == 1:
@@ -361,10 +364,10 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                                                     dtype=self.classes_.dtype)
         return self.classes_[np.argmax(proba, axis=-1)]
 
-    def _uncalibrated_logits(self, X):
+    def _uncalibrated_logits(self, X, cache=None):
         """The logits the map calibrates (averaged over the folds of an ensemble)."""
         if self.estimator is None:
-            return self._scores_for_predict(X, None)
+            return self._scores_for_predict(X, None, cache)
         if self.ensemble and not isinstance(self.estimator, FrozenEstimator):
             return np.mean([self._scores_for_predict(X, est) for est in self.estimators_],
                            axis=0)
@@ -384,10 +387,10 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return tags
 
     # ------------------------------------------------------ subclass hooks
-    def _fit_map(self, logits, y, sample_weight):  # pragma: no cover - abstract
+    def _fit_map(self, logits, y, sample_weight, cache):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _apply_map(self, logits, **map_params):  # pragma: no cover - abstract
+    def _apply_map(self, logits, cache, **map_params):  # pragma: no cover - abstract
         raise NotImplementedError
 
 

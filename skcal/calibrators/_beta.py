@@ -115,18 +115,18 @@ class BetaCalibration(BaseCalibrator):
         self.tol = tol
         self.max_iter = max_iter
 
-    def _fit_map(self, logits, y, sample_weight):
+    def _fit_map(self, logits, y, sample_weight, cache):
         def fit_group(score_rows, positives):
             *targets, separated = one_vs_rest_targets(
-                score_rows, positives, y, sample_weight, smoothing=False
+                score_rows, positives, y, sample_weight, smoothing=False, cache=cache
             )
             start = platt_start_of_beta(score_rows, positives, y, sample_weight, targets,
-                                        tol=self.tol, max_iter=self.max_iter)
+                                        tol=self.tol, max_iter=self.max_iter, cache=cache)
             return (*fit_beta(score_rows, positives, y, sample_weight, targets,
                               tol=self.tol, max_iter=self.max_iter, start=start),
                     separated)
 
-        params, n_iter, converged, separated = fit_class_groups(logits, fit_group)
+        params, n_iter, converged, separated = fit_class_groups(logits, fit_group, cache)
         warn_separated(separated)
         if not converged.all():
             warn(
@@ -136,8 +136,8 @@ class BetaCalibration(BaseCalibrator):
             )
         return {"coef_": params[:, :2], "intercept_": params[:, 2], "n_iter_": n_iter}
 
-    def _apply_map(self, logits, *, coef_, intercept_):
-        scores = class_score_matrix(logits)
+    def _apply_map(self, logits, cache, *, coef_, intercept_):
+        scores = class_score_matrix(logits, cache)
         log_p, minus_log_q = beta_features(scores)
         return logits_from_class_log_odds(
             coef_[:, 0] * log_p + coef_[:, 1] * minus_log_q + intercept_

@@ -158,7 +158,7 @@ class HistogramBinning(BaseCalibrator):
         self.prior_strength = prior_strength
         self.multiclass = multiclass
 
-    def _fit_map(self, logits, y, sample_weight):
+    def _fit_map(self, logits, y, sample_weight, cache):
         if self.multiclass == "top-label" and logits.shape[1] > 2:
             edges, frequencies = fit_top_label(
                 _in_memory(logits), y, sample_weight, n_bins=self.n_bins,
@@ -166,7 +166,7 @@ class HistogramBinning(BaseCalibrator):
             return {"bin_edges_": edges, "bin_proba_": frequencies}
         total = total_weight(y.shape[0], sample_weight)
         edges, frequencies = [], []
-        for k, proba, class_edges in self._class_probabilities(logits, sample_weight):
+        for k, proba, class_edges in self._class_probabilities(logits, sample_weight, cache):
             is_positive = y == k
             rate = (weighted_sum(is_positive, sample_weight) + 1.0) / (total + 2.0)
             weight, positive = _bin_weights(bin_index(proba, class_edges), is_positive,
@@ -178,7 +178,7 @@ class HistogramBinning(BaseCalibrator):
             frequencies.append(np.where(weight + m > 0, frequency, rate))
         return {"bin_edges_": np.array(edges), "bin_proba_": np.array(frequencies)}
 
-    def _class_probabilities(self, logits, sample_weight):
+    def _class_probabilities(self, logits, sample_weight, cache):
         """(class, its one-vs-rest probabilities, its bin edges) per problem, a
         group of classes at a time (memory grows with one group, not with the
         matrix).
@@ -200,9 +200,9 @@ class HistogramBinning(BaseCalibrator):
         n_rows = logits.shape[0]
         from_sorted = sample_weight is None and n_rows > 0
         ranks = equal_mass_ranks(n_rows, self.n_bins) if from_sorted else None
-        for positives, scores in class_score_groups(logits):
+        for positives, scores in class_score_groups(logits, cache):
             proba = expit(scores.T)  # one class per row: each class's values contiguous
-            ordered = sorted_by_class(logits, positives, scores) if from_sorted else None
+            ordered = sorted_by_class(logits, positives, scores, cache) if from_sorted else None
             for row, k in enumerate(positives):
                 if from_sorted:
                     class_edges = np.linspace(0.0, 1.0, self.n_bins + 1)
@@ -212,13 +212,13 @@ class HistogramBinning(BaseCalibrator):
                                             self.strategy)
                 yield k, proba[row], class_edges
 
-    def _apply_map(self, logits, *, bin_edges_, bin_proba_):
+    def _apply_map(self, logits, cache, *, bin_edges_, bin_proba_):
         if self.multiclass == "top-label" and logits.shape[1] > 2:
             return apply_top_label(logits, bin_edges_, bin_proba_)
         if self.strategy == "uniform":
             proba = class_probability_matrix(logits)
         else:
-            proba = expit(class_score_matrix(logits))
+            proba = expit(class_score_matrix(logits, cache))
         n_bins = bin_proba_.shape[1]
         if n_bins > _COUNTED_BINS:
             calibrated = np.empty_like(proba)

@@ -18,8 +18,8 @@ class Uncalibrated(BaseCalibrator):
     array([[0.5, 0.5]])
     """
 
-    def _fit_map(self, logits, y, sample_weight):
+    def _fit_map(self, logits, y, sample_weight, cache):
         return {}
 
-    def _apply_map(self, logits):
+    def _apply_map(self, logits, cache):
         return logits

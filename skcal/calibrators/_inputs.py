@@ -79,7 +79,7 @@ def check_mode_parameters(calibrator, y):
         )
 
 
-def checked_score_inputs(calibrator, X, y, sample_weight):
+def checked_score_inputs(calibrator, X, y, sample_weight, cache=None):
     """The scores, labels and weights of a scores-mode ``fit``, checked.
 
     Scores of shape ``(..., n_classes)`` are read as rows, with labels and
@@ -103,7 +103,7 @@ def checked_score_inputs(calibrator, X, y, sample_weight):
     X, leading = flatten_leading(X)
     if is_streamed(X) and not calibrator._streams:
         X = in_memory_scores(X, name, streaming=registered_maps("_streams"))
-    logits, score_type = score_rows(X, calibrator.score_type)
+    logits, score_type = score_rows(X, calibrator.score_type, cache=cache)
     shape = np.shape(X)
     classes, y_index, sample_weight = check_labels_and_weights(
         y, sample_weight, shape[0], leading=leading, n_columns=logits.n_columns,

@@ -80,7 +80,7 @@ class IsotonicCalibration(BaseCalibrator):
 
     _map_attributes = ("X_thresholds_", "y_thresholds_")
 
-    def _fit_map(self, logits, y, sample_weight):
+    def _fit_map(self, logits, y, sample_weight, cache):
         # isotonic fits use the scores' order only; a group of classes at a time
         bound = 1.0 / (total_weight(y.shape[0], sample_weight) + 2.0)
         # a sort and a search for the class's own rows beats an argsort when
@@ -88,11 +88,11 @@ class IsotonicCalibration(BaseCalibrator):
         search = sample_weight is None and logits.shape[1] >= _SEARCHED_CLASSES
         rows_of_class = _rows_of_each_class(y, logits.shape[1]) if search else None
         knots = []
-        for positives, scores in class_score_groups(logits):
+        for positives, scores in class_score_groups(logits, cache):
             by_class = np.ascontiguousarray(scores.T)  # each class's scores contiguous
             if search:
                 # the sorted scores, and where the class's own rows fall among them
-                ordered = sorted_by_class(logits, positives, scores)
+                ordered = sorted_by_class(logits, positives, scores, cache)
                 for column, k in enumerate(positives):
                     x = ordered[column]
                     at = np.searchsorted(x, by_class[column, rows_of_class[k]], side="left")
@@ -108,8 +108,8 @@ class IsotonicCalibration(BaseCalibrator):
         return {"X_thresholds_": _object_array([x for x, _ in knots]),
                 "y_thresholds_": _object_array([p for _, p in knots])}
 
-    def _apply_map(self, logits, *, X_thresholds_, y_thresholds_):
-        scores = class_score_matrix(logits)
+    def _apply_map(self, logits, cache, *, X_thresholds_, y_thresholds_):
+        scores = class_score_matrix(logits, cache)
         proba = np.column_stack([np.interp(scores[:, j], X_thresholds_[j], y_thresholds_[j])
                                  for j in range(scores.shape[1])])
         return logits_from_class_probabilities(proba)

@@ -169,7 +169,7 @@ class MatrixScaling(BaseCalibrator):
         self.tol = tol
         self.max_iter = max_iter
 
-    def _fit_map(self, logits, y, sample_weight):
+    def _fit_map(self, logits, y, sample_weight, cache):
         n_samples, k = logits.n_rows, logits.n_columns
         n_params = k * (k + 1)
         auto = 0.5 * k * k / total_weight(n_samples, sample_weight)
@@ -182,12 +182,12 @@ class MatrixScaling(BaseCalibrator):
                 "Set off_diagonal_penalty > 0 (ODIR), or use VectorScaling "
                 f"({2 * k} parameters)."
             )
-        beta, _, _ = fit_inverse_temperature(logits, y, sample_weight)
+        beta, _, _ = fit_inverse_temperature(logits, y, sample_weight, cache=cache)
         # the start and the anchor of the penalties, to machine precision: its
         # flat directions would move the penalised objective by up to 2e-9
         a0, b0, _, _ = fit_vector_scaling(
             logits, y, sample_weight, a0=beta, alpha=VECTOR_SCALING_ALPHA,
-            tol=1e-8, max_iter=1000, relative_decrease=64 * np.finfo(float).eps,
+            tol=1e-8, max_iter=1000, relative_decrease=64 * np.finfo(float).eps, cache=cache,
         )
         W, b, n_iter, converged = fit_matrix_scaling(
             logits, y, sample_weight, a0=a0, b0=b0, alpha=self.alpha,
@@ -202,5 +202,5 @@ class MatrixScaling(BaseCalibrator):
             )
         return {"coef_": W, "intercept_": b, "n_iter_": n_iter}
 
-    def _apply_map(self, logits, *, coef_, intercept_):
+    def _apply_map(self, logits, cache, *, coef_, intercept_):
         return logits @ coef_.T + intercept_

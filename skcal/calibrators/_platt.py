@@ -127,20 +127,21 @@ class PlattScaling(BaseCalibrator):
         self.tol = tol
         self.max_iter = max_iter
 
-    def _fit_map(self, logits, y, sample_weight):
+    def _fit_map(self, logits, y, sample_weight, cache):
         # in a comparison's fold, the temperature fit's slope is one start of
         # every class's map (alone, its fit would cost more than it saves)
-        slope = held_inverse_temperature(logits, y, sample_weight)
+        slope = held_inverse_temperature(logits, y, sample_weight, cache=cache)
 
         def fit_group(score_rows, positives):
             *targets, separated = one_vs_rest_targets(
-                score_rows, positives, y, sample_weight, self.smoothing
+                score_rows, positives, y, sample_weight, self.smoothing, cache
             )
             return (*shared_platt_fit(score_rows, positives, y, sample_weight, targets,
-                                      tol=self.tol, max_iter=self.max_iter, slope=slope),
+                                      tol=self.tol, max_iter=self.max_iter, slope=slope,
+                                      cache=cache),
                     separated)
 
-        params, n_iter, converged, separated = fit_class_groups(logits, fit_group)
+        params, n_iter, converged, separated = fit_class_groups(logits, fit_group, cache)
         warn_separated(separated, " Use more calibration data, or smoothing=True throughout.")
         if not converged.all():
             warn(
@@ -152,6 +153,6 @@ class PlattScaling(BaseCalibrator):
         return {"coef_": params[:, 0].copy(), "intercept_": params[:, 1].copy(),
                 "n_iter_": n_iter}
 
-    def _apply_map(self, logits, *, coef_, intercept_):
-        scores = class_score_matrix(logits)
+    def _apply_map(self, logits, cache, *, coef_, intercept_):
+        scores = class_score_matrix(logits, cache)
         return logits_from_class_log_odds(scores * coef_ + intercept_)

@@ -116,9 +116,9 @@ class TemperatureScaling(BaseCalibrator):
         self.tol = tol
         self.max_iter = max_iter
 
-    def _fit_map(self, logits, y, sample_weight):
+    def _fit_map(self, logits, y, sample_weight, cache):
         beta, n_iter, converged = fit_inverse_temperature(
-            logits, y, sample_weight, tol=self.tol, max_iter=self.max_iter
+            logits, y, sample_weight, tol=self.tol, max_iter=self.max_iter, cache=cache
         )
         if beta == 0.0:
             warn(
@@ -140,7 +140,7 @@ class TemperatureScaling(BaseCalibrator):
         temperature = np.inf if beta == 0.0 else 1.0 / beta
         return {"temperature_": temperature, "n_iter_": n_iter}
 
-    def _apply_map(self, logits, *, temperature_):
+    def _apply_map(self, logits, cache, *, temperature_):
         if np.isinf(temperature_):
             return logits * 0
         if not isinstance(logits, np.ndarray):  # an array on a device

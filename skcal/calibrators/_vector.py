@@ -139,8 +139,8 @@ class VectorScaling(BaseCalibrator):
         self.tol = tol
         self.max_iter = max_iter
 
-    def _fit_map(self, logits, y, sample_weight):
-        beta, _, _ = fit_inverse_temperature(logits, y, sample_weight)
+    def _fit_map(self, logits, y, sample_weight, cache):
+        beta, _, _ = fit_inverse_temperature(logits, y, sample_weight, cache=cache)
         a, b, n_iter, converged = fit_vector_scaling(
             logits,
             y,
@@ -149,6 +149,7 @@ class VectorScaling(BaseCalibrator):
             alpha=self.alpha,
             tol=self.tol,
             max_iter=self.max_iter,
+            cache=cache,
         )
         if not converged:
             warn(
@@ -159,5 +160,5 @@ class VectorScaling(BaseCalibrator):
             )
         return {"coef_": a, "intercept_": b, "n_iter_": n_iter}
 
-    def _apply_map(self, logits, *, coef_, intercept_):
+    def _apply_map(self, logits, cache, *, coef_, intercept_):
         return logits * coef_ + intercept_

@@ -15,11 +15,12 @@ from ..calibrators._classifier_scores import (
     classifier_logits,
     cross_fitted_logits,
 )
+from ..calibrators._sharing import fit_sharing, predict_proba_sharing
 from ..metrics import expected_calibration_error
 from ..metrics._checks import weighted_mean
 from ..metrics._row_metrics import COMPARED, NLL
 from ..rows._labels import encode_labels
-from ..utils._reuse import reusing
+from ..utils._reuse import FoldCache
 from ..utils._warnings import once_per_call
 from ._candidates import (
     named_candidates,
@@ -54,24 +55,20 @@ def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test
 
     What several candidates compute alike from the same scores (the logits of
     probabilities, the one-vs-rest log-odds, the temperature and vector-scaling
-    fits that matrix scaling starts from) is computed once for the fold; Platt
-    scaling starts from the temperature fit's slope and beta calibration from
-    Platt scaling's fit (see :mod:`skcal.utils._reuse`);
-    fit times are then those of the work each candidate did.
+    fits that matrix scaling starts from) is computed once for the fold, in the
+    fold's :class:`~skcal.utils._reuse.FoldCache` that each skcal candidate
+    gets as an argument; Platt scaling starts from the temperature fit's slope
+    and beta calibration from Platt scaling's fit (see
+    :mod:`skcal.utils._reuse`); fit times are then those of the work each
+    candidate did.
     """
-    with reusing(train_scores, test_scores):
-        return _fit_and_score(candidates, train_scores, train_y, train_w, test_scores, test_y,
-                              test_w, scorers, labels, verbose, fold)
-
-
-def _fit_and_score(candidates, train_scores, train_y, train_w, test_scores, test_y, test_w,
-                   scorers, labels, verbose, fold):
+    cache = FoldCache(train_scores, test_scores)
     results = {}
     for name, calibrator in candidates.items():
         start = time.perf_counter()
-        fitted = clone(calibrator).fit(train_scores, train_y, sample_weight=train_w)
+        fitted = fit_sharing(clone(calibrator), train_scores, train_y, train_w, cache)
         fit_time = time.perf_counter() - start
-        proba = fitted.predict_proba(test_scores)
+        proba = predict_proba_sharing(fitted, test_scores, cache)
         log_p, metrics = _fold_metrics(test_y, proba, test_w, labels)
         for scorer_name, scorer in scorers.items():
             metrics[scorer_name] = scorer(fitted, test_scores, test_y)

@@ -70,18 +70,12 @@ def total_weight(n_samples, sample_weight):
     return n_samples if sample_weight is None else float(sample_weight.sum())
 
 
-_ones = {}  # dtype -> a vector of ones, kept from call to call
-
-
 def column_sums(values, w=None):
     """Column sums of ``values`` (n, P), weighted by ``w`` (n,) when given: a
     matrix-vector product either way (twice as fast as a sum over axis 0),
     unweighted with a vector of ones of ``values``' dtype."""
     if w is None:
-        ones = _ones.get(values.dtype)
-        if ones is None or ones.shape[0] < values.shape[0]:
-            ones = _ones[values.dtype] = np.ones(values.shape[0], dtype=values.dtype)
-        w = ones[: values.shape[0]]
+        w = np.ones(values.shape[0], dtype=values.dtype)
     return w @ values
 
 

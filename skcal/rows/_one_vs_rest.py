@@ -13,7 +13,7 @@ from scipy.special import expit
 from . import _device_kernels as device
 from ._blocks import Rows
 from ._namespaces import is_device_array
-from ..utils._reuse import is_reusable, reused
+from ..utils._reuse import Key, knows, reused
 from ._scores import binary_logits, probability_floor
 
 
@@ -81,10 +81,10 @@ _SCORE_GROUP_VALUES = 2**20
 WHOLE_SCORE_VALUES = 2**23
 
 
-def class_score_matrix(logits):
+def class_score_matrix(logits, cache=None):
     """``class_scores(logits)[0]``, computed in row blocks (temporaries of one
     block) and, for the scores of a comparison's fold, once for all its
-    candidates (see :mod:`skcal.utils._reuse`)."""
+    candidates (``cache``, see :mod:`skcal.utils._reuse`)."""
     if not isinstance(logits, np.ndarray) or logits.shape[0] == 0:
         return class_scores(logits)[0]
 
@@ -95,10 +95,10 @@ def class_score_matrix(logits):
                                  n_columns=logits.shape[1])
         return rows.read()
 
-    return reused("one-vs-rest scores", compute, same=(logits,))
+    return reused(cache, Key.ONE_VS_REST_SCORES, compute, same=(logits,))
 
 
-def class_score_groups(logits):
+def class_score_groups(logits, cache=None):
     """The one-vs-rest scores of an in-memory logit matrix, a group of classes at a
     time: yields ``(positives, scores)`` with ``scores`` of shape (n, group).
 
@@ -106,17 +106,17 @@ def class_score_groups(logits):
     grows with one group (about 32 MiB), not with a float64 copy of the matrix;
     the values are those of :func:`class_scores`. A comparison's scores of
     modest size (:data:`WHOLE_SCORE_VALUES`) are formed whole instead, once
-    for all its candidates.
+    for all its candidates (``cache``).
     """
     if logits.shape[1] == 2:
-        yield [1], class_score_matrix(logits)
+        yield [1], class_score_matrix(logits, cache)
         return
     n_classes = logits.shape[1]
     size = max(1, min(n_classes, _SCORE_GROUP_VALUES // max(1, logits.shape[0])))
     groups = [np.arange(first, min(first + size, n_classes))
               for first in range(0, n_classes, size)]
-    if is_reusable(logits) and logits.size <= WHOLE_SCORE_VALUES:
-        scores = class_score_matrix(logits)
+    if knows(cache, logits) and logits.size <= WHOLE_SCORE_VALUES:
+        scores = class_score_matrix(logits, cache)
         for columns in groups:  # each class's scores contiguous, as computed below
             yield list(columns), np.asfortranarray(scores[:, columns[0] : columns[-1] + 1])
         return
@@ -163,12 +163,12 @@ def _log_normalizers(logits):
     return top_logit + np.log1p(rest)
 
 
-def sorted_by_class(logits, columns, scores):
+def sorted_by_class(logits, columns, scores, cache=None):
     """``np.sort(scores.T, axis=1)``: the one-vs-rest scores of the classes
     ``columns`` (a group of :func:`class_score_groups`), one class per row in
     increasing order, sorted once for all the candidates of a comparison that
-    need them (isotonic calibration and histogram binning)."""
-    return reused("sorted one-vs-rest scores",
+    need them (isotonic calibration and histogram binning), through ``cache``."""
+    return reused(cache, Key.SORTED_ONE_VS_REST_SCORES,
                   lambda: np.sort(np.ascontiguousarray(scores.T), axis=1),
                   same=(logits,), options=(tuple(int(c) for c in columns),))
 

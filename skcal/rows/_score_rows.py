@@ -96,8 +96,9 @@ def _streamed_score_type(X, score_type, name):
     return resolve_score_type(head, score_type)
 
 
-def score_rows(X, score_type, *, name="X"):
-    """Logit rows of scores (logits or probabilities), and how they were read.
+def score_rows(X, score_type, *, name="X", cache=None):
+    """Logit rows of scores (logits or probabilities), and how they were read
+    (in-memory scores converted through ``cache``, see :func:`scores_to_logits`).
 
     Returns
     -------
@@ -109,7 +110,7 @@ def score_rows(X, score_type, *, name="X"):
     if not is_streamed(X) and device_namespace(X) is None:
         X = as_float_array(X, name=name)
         resolved = resolve_score_type(X, score_type)
-        return Rows(scores_to_logits(X, resolved)), resolved
+        return Rows(scores_to_logits(X, resolved, cache)), resolved
     check_score_shape(X, name)
     resolved = _streamed_score_type(X, score_type, name)
     hint = (

@@ -12,7 +12,7 @@ from sklearn.utils import check_array
 
 from . import _device_kernels as device
 from ._namespaces import is_device_array
-from ..utils._reuse import reused
+from ..utils._reuse import Key, reused
 
 SCORE_TYPES = ("auto", "logits", "probabilities")
 
@@ -140,19 +140,19 @@ def log_probabilities(P):
     return np.log(np.maximum(P, probability_floor(P.dtype)))
 
 
-def scores_to_logits(X, score_type):
+def scores_to_logits(X, score_type, cache=None):
     """Map validated scores of a resolved type to an (n, n_classes) logit matrix.
 
     1-D scores and single-column scores are one binary logit ``s`` (or one
     probability ``p`` of the positive class, with ``s = log p - log(1 - p)``)
-    and become the columns ``[0, s]``.
+    and become the columns ``[0, s]``. A comparison's candidates convert the
+    same scores once (``cache``: a :class:`~skcal.utils._reuse.FoldCache`).
     """
     if is_device_array(X):
         return device.scores_to_logits(X, score_type)
     if X.ndim == 2 and X.shape[1] > 1 and score_type != "probabilities":
         return X
-    # the candidates of a comparison convert the same scores once (see _reuse)
-    return reused("logits", lambda: _host_scores_to_logits(X, score_type), same=(X,),
+    return reused(cache, Key.LOGITS, lambda: _host_scores_to_logits(X, score_type), same=(X,),
                   options=(score_type,))
 
 

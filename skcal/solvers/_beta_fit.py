@@ -17,12 +17,13 @@ from ._platt_fit import ParameterRows, column_subset, platt_fit_key
 from ..rows._remote import class_totals
 from ..rows._one_vs_rest import log_sigmoid_pair
 from ._projected_newton import projected_newton
-from ..utils._reuse import held
+from ..utils._reuse import Key, held
 
 
-def platt_start_of_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter):
+def platt_start_of_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
+                        cache=None):
     """Beta calibration's start from Platt scaling's fit on the same problems, when
-    a comparison's fold holds it (else None: nothing is fitted here).
+    a comparison's ``cache`` holds it (else None: nothing is fitted here).
 
     Beta's maps with ``a = b`` are Platt's (``log p - log(1 - p)`` is the score
     itself), so Platt's optimum ``(a, b)`` gives ``(a, a, b)``, the best start
@@ -30,7 +31,7 @@ def platt_start_of_beta(score_rows, positives, y, sample_weight, targets, *, tol
     positive (outside beta's bounds) start at the identity.
     """
     key = platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter)
-    found = None if key is None else held("Platt fit", **key)
+    found = None if key is None else held(cache, Key.PLATT_FIT, **key)
     if found is None:
         return None
     slope, intercept = found[0].T

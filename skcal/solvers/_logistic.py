@@ -31,11 +31,11 @@ from ..rows._one_vs_rest import (
     class_score_matrix,
     class_scores,
 )
-from ..utils._reuse import plain_array, reused
+from ..utils._reuse import Key, plain_array, reused
 from ..utils._warnings import warn
 
 
-def class_score_rows(logits):
+def class_score_rows(logits, cache=None):
     """Rows of one-vs-rest scores, and the positive class of each problem.
 
     An in-memory logit matrix of modest size (:data:`WHOLE_SCORE_VALUES`
@@ -47,11 +47,11 @@ def class_score_rows(logits):
     n_problems = 1 if rows.n_columns == 2 else rows.n_columns
     positives = np.array([1] if rows.n_columns == 2 else list(range(rows.n_columns)))
     if in_host_memory(rows) and n_problems * rows.n_rows <= WHOLE_SCORE_VALUES:
-        return Rows(class_score_matrix(rows.read())), positives
+        return Rows(class_score_matrix(rows.read(), cache)), positives
     return rows.then(lambda block: class_scores(block)[0], n_columns=n_problems), positives
 
 
-def class_problem_groups(logits):
+def class_problem_groups(logits, cache=None):
     """The one-vs-rest problems of ``logits`` (an array or Rows) in groups of
     classes: yields ``(score_rows, positives)`` as :func:`class_score_rows` does.
 
@@ -65,16 +65,16 @@ def class_problem_groups(logits):
     rows = logits if isinstance(logits, Rows) else Rows(logits)
     array = plain_array(rows)
     if array is None or rows.n_columns == 2 or rows.n_columns * rows.n_rows <= WHOLE_SCORE_VALUES:
-        yield class_score_rows(rows)
+        yield class_score_rows(rows, cache)
         return
-    for positives, scores in class_score_groups(array):
+    for positives, scores in class_score_groups(array, cache):
         yield Rows(scores), np.array(positives)
 
 
-def fit_class_groups(logits, fit_group):
+def fit_class_groups(logits, fit_group, cache=None):
     """``fit_group(score_rows, positives)`` on every group of
-    :func:`class_problem_groups`; its results (a tuple of per-problem arrays
-    and lists) joined in class order.
+    :func:`class_problem_groups` (the scores shared through ``cache``); its
+    results (a tuple of per-problem arrays and lists) joined in class order.
 
     Examples
     --------
@@ -86,7 +86,7 @@ def fit_class_groups(logits, fit_group):
     ([-2.313, -1.127, 0.687], [0, 1, 2])
     """
     parts = [fit_group(score_rows, positives)
-             for score_rows, positives in class_problem_groups(logits)]
+             for score_rows, positives in class_problem_groups(logits, cache)]
     if len(parts) == 1:
         return parts[0]
     return tuple(np.concatenate(results) if isinstance(results[0], np.ndarray)
@@ -124,7 +124,7 @@ def _combine_extremes(a, b):
             np.maximum(a[2], b[2]), np.minimum(a[3], b[3]))
 
 
-def one_vs_rest_targets(score_rows, positives, y, sample_weight, smoothing):
+def one_vs_rest_targets(score_rows, positives, y, sample_weight, smoothing, cache=None):
     """The 0/1 or smoothed targets of each problem, and the classes that needed smoothing.
 
     Raw 0/1 targets (or Platt's (1999) targets ``(N+ + 1) / (N+ + 2)`` and
@@ -146,7 +146,7 @@ def one_vs_rest_targets(score_rows, positives, y, sample_weight, smoothing):
     separated = []
     if not smoothing:
         max_pos, min_pos, max_neg, min_neg = _class_extremes(score_rows, positives, y,
-                                                             sample_weight)
+                                                             sample_weight, cache)
         split = (max_neg <= min_pos) | (max_pos <= min_neg)  # also true for an empty side
         separated = [int(k) for k in positives[split]]
         smooth = split
@@ -155,7 +155,7 @@ def one_vs_rest_targets(score_rows, positives, y, sample_weight, smoothing):
     return target_positive, target_negative, separated
 
 
-def _class_extremes(score_rows, positives, y, sample_weight):
+def _class_extremes(score_rows, positives, y, sample_weight, cache):
     """Each problem's largest and smallest score on its positive rows and on the
     others (rows of weight zero left out), once for all the candidates of a
     comparison (Platt and beta read the same scores)."""
@@ -166,7 +166,7 @@ def _class_extremes(score_rows, positives, y, sample_weight):
     scores = plain_array(score_rows)
     if scores is None:
         return compute()
-    return reused("one-vs-rest extremes", compute, same=(scores,),
+    return reused(cache, Key.ONE_VS_REST_EXTREMES, compute, same=(scores,),
                   equal=(y, sample_weight, positives))
 
 

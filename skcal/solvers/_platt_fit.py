@@ -9,7 +9,7 @@ from ..rows import _device_kernels as device
 from ..rows._blocks import column_sums, product_column_sums, total_weight
 from ..rows._remote import class_totals
 from ..rows._one_vs_rest import log_sigmoid
-from ..utils._reuse import plain_array, reused
+from ..utils._reuse import Key, plain_array, reused
 from ._logistic import feature_moments, logistic_terms, sums_against_targets
 from ._projected_newton import projected_newton
 
@@ -152,8 +152,8 @@ def _lower_start(start, evaluation, other, other_evaluation):
 
 
 def platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter):
-    """The :func:`reused` key of a Platt fit, or None for scores that are not a
-    plain in-memory array."""
+    """The inputs that key a Platt fit in a :class:`~skcal.utils._reuse.FoldCache`,
+    or None for scores that are not a plain in-memory array."""
     scores = plain_array(score_rows)
     if scores is None:
         return None
@@ -162,8 +162,8 @@ def platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_ite
 
 
 def shared_platt_fit(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
-                     slope):
-    """:func:`fit_platt`, kept within a comparison's fold for beta calibration's
+                     slope, cache=None):
+    """:func:`fit_platt`, kept in a comparison's ``cache`` for beta calibration's
     start (:func:`platt_start_of_beta`). ``slope`` is the inverse temperature
     of the logits that the scores come from, so the scores (by identity) key
     it too."""
@@ -177,7 +177,7 @@ def shared_platt_fit(score_rows, positives, y, sample_weight, targets, *, tol, m
         return params, n_iter, converged
 
     key = platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_iter)
-    return compute() if key is None else reused("Platt fit", kept, **key)
+    return compute() if key is None else reused(cache, Key.PLATT_FIT, kept, **key)
 
 
 def _platt_at_constant(b, n_total, score_sums, square_sums, target_sums):

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..rows import _device_kernels as device
 from ..rows._blocks import BLOCK_ELEMENTS, Rows, row_blocks, total_weight, weighted_sum
-from ..utils._reuse import held, plain_array, reused
+from ..utils._reuse import Key, held, plain_array, reused
 from ._block_softmax import as_rows
 
 # Temperature fits on more rows than four times this start from a fit on a
@@ -299,13 +299,17 @@ def _warm_start(rows, y, sample_weight, max_iter):
     return beta if converged and beta > 0 else 1.0
 
 
-def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100):
+def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100, cache=None):
     """Inverse temperature ``beta`` minimising the NLL of ``softmax(beta * Z)``.
 
     Parameters
     ----------
     Z : ndarray or Rows of shape (n_samples, n_classes)
         Logits.
+
+    cache : FoldCache, default=None
+        Where the candidates of a comparison share the fit (vector and matrix
+        scaling start from it).
 
     Returns
     -------
@@ -324,19 +328,18 @@ def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100)
     data = plain_array(rows)
     if data is None:
         return _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter)
-    # vector and matrix scaling start from it: a comparison fits it once
-    return reused("inverse temperature",
+    return reused(cache, Key.INVERSE_TEMPERATURE,
                   lambda: _fit_inverse_temperature(rows, y, sample_weight, tol, max_iter),
                   same=(data,), equal=(y, sample_weight), options=(tol, max_iter))
 
 
-def held_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100):
-    """The ``beta`` of :func:`fit_inverse_temperature` if a comparison's fold has
-    fitted it on these logits already, else None (nothing is fitted)."""
+def held_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100, cache=None):
+    """The ``beta`` of :func:`fit_inverse_temperature` if ``cache`` holds its fit
+    on these logits already, else None (nothing is fitted)."""
     data = plain_array(as_rows(Z))
     if data is None:
         return None
-    found = held("inverse temperature", same=(data,), equal=(y, sample_weight),
+    found = held(cache, Key.INVERSE_TEMPERATURE, same=(data,), equal=(y, sample_weight),
                  options=(tol, max_iter))
     return None if found is None else found[0]
 

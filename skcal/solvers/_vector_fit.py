@@ -13,7 +13,7 @@ from ..rows._blocks import column_sums, total_weight, weighted_sum
 from ._block_softmax import as_rows, exp_below_max, row_sums, softmax_in_place
 from ._lbfgs import decrement_ratio, evaluated_once, minimize_round
 from ._preconditioner import Preconditioner
-from ..utils._reuse import plain_array, reused
+from ..utils._reuse import Key, plain_array, reused
 from ..rows._scratch import Scratch
 
 # VectorScaling's default penalty, also the one matrix scaling starts from.
@@ -161,10 +161,10 @@ _DECREMENT_MARGIN = 10.0
 
 
 def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter,
-                       relative_decrease=_VECTOR_RELATIVE_DECREASE):
+                       relative_decrease=_VECTOR_RELATIVE_DECREASE, cache=None):
     """:func:`_fit_vector_scaling`, returning (a, b, n_iter, converged).
 
-    In a comparison, matrix scaling's start (the same fit to a smaller
+    In a comparison (``cache``), matrix scaling's start (the same fit to a smaller
     ``relative_decrease``) reuses vector scaling's fit when that one stopped
     where the smaller decrease stops too (on its gradient, or on a Newton
     decrement below the smaller decrease): the iterations until then are the
@@ -186,7 +186,7 @@ def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter,
         return used_decrease == relative_decrease or (
             stops_from <= relative_decrease <= used_decrease)
 
-    return reused("vector scaling", compute, same=(data,), equal=(y, sample_weight),
+    return reused(cache, Key.VECTOR_SCALING, compute, same=(data,), equal=(y, sample_weight),
                   options=(a0, alpha, tol, max_iter), accept=same_result)[:4]
 
 

@@ -1,58 +1,106 @@
-"""Work that several calibrators repeat on the same scores, done once while
-:func:`~skcal.compare_calibrators` fits them all on one fold.
+"""Work that several calibrators repeat on the same scores, done once when
+:func:`~skcal.compare_calibrators` fits them all on one fold: the
+:class:`FoldCache` it passes to each candidate as ``cache=``.
 
 Every candidate of a comparison fits on the same training scores and predicts
 the same held-out scores, and several of them begin with the same work on those
-arrays: the logits of probabilities, the one-vs-rest log-odds of every class
-(their extremes per class, their sorted values), a temperature fit, a
-vector-scaling fit. ``with reusing(train, test):`` names the arrays that stay
-unchanged for the block; inside it, :func:`reused` returns what
-was computed for the same inputs if they are such arrays (or arrays computed
-from them here, which are made read-only), and computes it otherwise; outside,
-it always computes. Labels and weights are compared by value, so a calibrator
-fitted in a comparison gets bit for bit what it would get alone.
+arrays (:class:`Key` lists it all). ``FoldCache(train, test)`` names the arrays
+that stay unchanged while it is used; each function that may share work takes
+the cache as its ``cache`` argument, and :func:`reused` returns what was
+computed for the same inputs if they are such arrays (or arrays computed from
+them, which are made read-only), and computes it otherwise. Without a cache
+(``cache=None``, the default everywhere) everything is computed: there is no
+other state. Labels and weights are compared by value, so a calibrator fitted
+with the cache gets bit for bit what it would get alone.
 
 Two exceptions, by design: :func:`held` hands out a result only if it is
 already there, for a warm start that would cost more than it saves if
 computed for it. Platt scaling also starts each class's map at the
-temperature fit's slope when the block holds that fit (on the CIFAR models
+temperature fit's slope when the cache holds that fit (on the CIFAR models
 of ``shared/data``, half the Newton passes), and beta calibration starts from
 Platt scaling's fit (beta's ``a = b`` maps are Platt's, so that is the best
 start among them: half the passes or fewer). Alone, they start as before.
 Either way they reach the same optimum to the fit's tolerance, not bit for
-bit.
+bit (``tests/comparison/test_fit_alone.py`` states the tolerance).
 
 Think twice before sharing more: only a pure function of its inputs belongs
-here, and what is held here lives as long as the block.
+here, and what is held here lives as long as the cache.
 """
 
-import contextvars
-from contextlib import contextmanager
+import enum
 
 import numpy as np
 
-# (results by key, the arrays that may be recognised by identity, by id)
-_state = contextvars.ContextVar("skcal_reused", default=None)
+
+class Key(enum.Enum):
+    """What a :class:`FoldCache` may hold: the one list of the work shared."""
+
+    LOGITS = "the logits of scores given as probabilities"
+    ONE_VS_REST_SCORES = "every class's one-vs-rest log-odds"
+    SORTED_ONE_VS_REST_SCORES = "a group of classes' one-vs-rest log-odds, each sorted"
+    ONE_VS_REST_EXTREMES = "each one-vs-rest problem's extreme scores on either side"
+    INVERSE_TEMPERATURE = "temperature scaling's fit (vector and matrix scaling start there)"
+    VECTOR_SCALING = "vector scaling's fit (matrix scaling starts there)"
+    PLATT_FIT = "Platt scaling's fit (beta calibration starts there)"
 
 
-@contextmanager
-def reusing(*arrays):
-    """Share :func:`reused` results on ``arrays`` within the block (per thread).
+class FoldCache:
+    """Results shared by the calibrators fitted on ``arrays`` (and predicting them).
 
-    The arrays must not change inside the block; they are kept alive by it, so
+    The arrays must not change while the cache is used; it keeps them alive, so
     that their ids stay theirs.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scores, calls = np.ones(3), []
+    >>> def total():
+    ...     calls.append(1)
+    ...     return scores.sum()
+    >>> cache = FoldCache(scores)
+    >>> first = reused(cache, Key.LOGITS, total, same=(scores,))
+    >>> second = reused(cache, Key.LOGITS, total, same=(scores,))
+    >>> float(second), len(calls)
+    (3.0, 1)
+    >>> float(reused(None, Key.LOGITS, total, same=(scores,))), len(calls)  # no cache
+    (3.0, 2)
     """
-    token = _state.set(({}, {id(a): a for a in arrays}))
-    try:
-        yield
-    finally:
-        _state.reset(token)
 
+    def __init__(self, *arrays):
+        self._results = {}
+        self._arrays = {id(a): a for a in arrays}
 
-def is_reusable(array):
-    """True inside :func:`reusing` for one of its arrays (or a result on them)."""
-    state = _state.get()
-    return state is not None and id(array) in state[1]
+    def knows(self, array):
+        """Whether ``array`` is one of the cache's arrays (or a result on them)."""
+        return id(array) in self._arrays
+
+    def _key(self, key, same, equal, options):
+        if not isinstance(key, Key):
+            raise TypeError(f"A FoldCache key is a Key; got {key!r}.")
+        return (key, tuple(id(a) for a in same), tuple(_value_key(v) for v in equal),
+                tuple(options))
+
+    def reused(self, key, compute, *, same, equal=(), options=(), accept=None):
+        """See :func:`reused`."""
+        if not all(self.knows(a) for a in same):
+            return compute()
+        found = self._results.setdefault(self._key(key, same, equal, options), [])
+        for result in found:
+            if accept is None or accept(result):
+                return result
+        result = compute()
+        found.append(result)
+        if isinstance(result, np.ndarray):
+            result.setflags(write=False)  # shared: a write would change the others' input
+            self._arrays[id(result)] = result
+        return result
+
+    def held(self, key, *, same, equal=(), options=()):
+        """See :func:`held`."""
+        if not all(self.knows(a) for a in same):
+            return None
+        found = self._results.get(self._key(key, same, equal, options), [])
+        return found[0] if found else None
 
 
 def _value_key(vector):
@@ -62,18 +110,25 @@ def _value_key(vector):
     return vector.dtype.str, vector.shape, vector.tobytes()
 
 
-def reused(name, compute, *, same, equal=(), options=(), accept=None):
-    """``compute()``, or its result for the same inputs inside :func:`reusing`.
+def knows(cache, array):
+    """Whether ``cache`` (a :class:`FoldCache` or None) holds ``array``."""
+    return cache is not None and cache.knows(array)
+
+
+def reused(cache, key, compute, *, same, equal=(), options=(), accept=None):
+    """``compute()``, or its result for the same inputs kept in ``cache``.
 
     Parameters
     ----------
-    name : str
+    cache : FoldCache or None
+        None computes.
+    key : Key
         What is computed.
     compute : callable
         Computes it, without arguments.
     same : tuple of ndarray
         Input arrays, recognised by identity; the result is shared only when
-        they are the block's arrays (an array result then becomes one too).
+        they are the cache's arrays (an array result then becomes one too).
     equal : tuple of ndarray or None, default=()
         Input vectors (labels, weights), recognised by value.
     options : tuple, default=()
@@ -82,64 +137,31 @@ def reused(name, compute, *, same, equal=(), options=(), accept=None):
         ``accept(result) -> bool``: whether a result computed for these inputs
         (and others that the key leaves out) is the one ``compute`` would give;
         None accepts the first.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> scores, calls = np.ones(3), []
-    >>> def total():
-    ...     calls.append(1)
-    ...     return scores.sum()
-    >>> with reusing(scores):
-    ...     first = reused("total", total, same=(scores,))
-    ...     second = reused("total", total, same=(scores,))
-    >>> float(second), len(calls)
-    (3.0, 1)
-    >>> float(reused("total", total, same=(scores,))), len(calls)  # outside: computed
-    (3.0, 2)
     """
-    if not all(is_reusable(a) for a in same):
+    if cache is None:
         return compute()
-    results, arrays = _state.get()
-    found = results.setdefault(_key(name, same, equal, options), [])
-    for result in found:
-        if accept is None or accept(result):
-            return result
-    result = compute()
-    found.append(result)
-    if isinstance(result, np.ndarray):
-        result.setflags(write=False)  # shared: a write would change the others' input
-        arrays[id(result)] = result
-    return result
+    return cache.reused(key, compute, same=same, equal=equal, options=options, accept=accept)
 
 
-def _key(name, same, equal, options):
-    return (name, tuple(id(a) for a in same), tuple(_value_key(v) for v in equal),
-            tuple(options))
+def held(cache, key, *, same, equal=(), options=()):
+    """What ``cache`` computed for these inputs, or None (nothing is computed).
 
-
-def held(name, *, same, equal=(), options=()):
-    """What :func:`reused` computed for these inputs in this block, or None
-    (nothing is computed).
-
-    For a warm start: a result that another candidate of the block computed
-    and that would cost more to compute than it saves.
+    For a warm start: a result that another candidate computed and that would
+    cost more to compute than it saves.
 
     Examples
     --------
     >>> import numpy as np
     >>> scores = np.ones(3)
-    >>> with reusing(scores):
-    ...     before = held("total", same=(scores,))
-    ...     _ = reused("total", scores.sum, same=(scores,))
-    ...     after = held("total", same=(scores,))
-    >>> before, float(after)
+    >>> cache = FoldCache(scores)
+    >>> before = held(cache, Key.LOGITS, same=(scores,))
+    >>> _ = reused(cache, Key.LOGITS, scores.sum, same=(scores,))
+    >>> before, float(held(cache, Key.LOGITS, same=(scores,)))
     (None, 3.0)
     """
-    if not all(is_reusable(a) for a in same):
+    if cache is None:
         return None
-    found = _state.get()[0].get(_key(name, same, equal, options), [])
-    return found[0] if found else None
+    return cache.held(key, same=same, equal=equal, options=options)
 
 
 def plain_array(rows):

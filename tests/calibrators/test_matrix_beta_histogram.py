@@ -262,18 +262,20 @@ def test_one_vs_rest_maps_in_a_comparison_start_warm_and_reach_the_same_optimum(
     iterations in all, and each class's training NLL that of a standalone fit
     to 1e-12 a sample. A Platt fit on other targets (smoothed) is not used by
     beta, whose fit is then bit for bit a standalone one."""
-    from skcal.utils._reuse import reusing
+    from skcal.calibrators._sharing import fit_sharing
+    from skcal.utils._reuse import FoldCache
 
     rng = np.random.default_rng(4)
     logits = rng.normal(scale=4.0, size=(3000, 8))
     y = np.argmax(logits / T + rng.gumbel(size=logits.shape), axis=1)
     alone = [PlattScaling().fit(logits, y), BetaCalibration().fit(logits, y)]
-    with reusing(logits):
-        TemperatureScaling().fit(logits, y)
-        warm = [PlattScaling().fit(logits, y), BetaCalibration().fit(logits, y)]
-    with reusing(logits):
-        PlattScaling(smoothing=True).fit(logits, y)
-        other_targets = BetaCalibration().fit(logits, y)
+    cache = FoldCache(logits)
+    fit_sharing(TemperatureScaling(), logits, y, None, cache)
+    warm = [fit_sharing(PlattScaling(), logits, y, None, cache),
+            fit_sharing(BetaCalibration(), logits, y, None, cache)]
+    cache = FoldCache(logits)
+    fit_sharing(PlattScaling(smoothing=True), logits, y, None, cache)
+    other_targets = fit_sharing(BetaCalibration(), logits, y, None, cache)
     iterations = [sum(fit.n_iter_.sum() for fit in fits) for fits in (warm, alone)]
     assert iterations[0] < 0.8 * iterations[1]
     for started_warm, standalone in zip(warm, alone):

@@ -21,7 +21,7 @@ class ClassOffsets(BaseCalibrator):
 
     _map_attributes = ("offsets_",)
 
-    def _fit_map(self, logits, y, sample_weight):
+    def _fit_map(self, logits, y, sample_weight, cache):
         w = np.ones(logits.shape[0]) if sample_weight is None else sample_weight
         rows = np.arange(logits.shape[0])
 
@@ -37,7 +37,7 @@ class ClassOffsets(BaseCalibrator):
                           method="L-BFGS-B")
         return {"offsets_": np.append(result.x, 0.0)}
 
-    def _apply_map(self, logits, offsets_):
+    def _apply_map(self, logits, cache, offsets_):
         return logits + offsets_
 
 

@@ -324,8 +324,6 @@ def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
     test_one_vs_rest_maps_in_a_comparison_start_warm_and_reach_the_same_optimum;
     beta's ``b`` is poorly determined there, so held-out predictions agree to
     about 1e-5 and the held-out NLL to about 1e-8)."""
-    import contextlib
-
     import skcal.comparison._compare
     import skcal.utils._reuse
 
@@ -339,15 +337,15 @@ def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
     computed = []
     original = skcal.utils._reuse.reused
 
-    def counting(name, compute, **inputs):
-        return original(name, lambda: computed.append(name) or compute(), **inputs)
+    def counting(cache, key, compute, **inputs):
+        return original(cache, key, lambda: computed.append(key) or compute(), **inputs)
 
     for module in ("rows._scores", "rows._one_vs_rest", "solvers._temperature_fit",
                    "solvers._vector_fit"):
         monkeypatch.setattr(f"skcal.{module}.reused", counting)
     shared = compare_calibrators(X, y, sample_weight=weights)
     n_shared = len(computed)
-    monkeypatch.setattr(skcal.comparison._compare, "reusing", lambda *arrays: contextlib.nullcontext())
+    monkeypatch.setattr(skcal.comparison._compare, "FoldCache", lambda *arrays: None)
     alone = compare_calibrators(X, y, sample_weight=weights)
     assert len(computed) > 1.5 * n_shared  # the sharing did save work
     warm = ("PlattScaling", "BetaCalibration")
@@ -378,7 +376,7 @@ def test_matrix_scalings_start_reuses_vector_scaling_only_when_exact(
     import skcal.solvers._vector_fit
     from skcal.solvers._temperature_fit import fit_inverse_temperature
     from skcal.solvers._vector_fit import VECTOR_SCALING_ALPHA
-    from skcal.utils._reuse import reusing
+    from skcal.utils._reuse import FoldCache
 
     rng = np.random.default_rng(0)
     logits = rng.normal(scale=4.0, size=(2000, n_classes))
@@ -396,11 +394,11 @@ def test_matrix_scalings_start_reuses_vector_scaling_only_when_exact(
     monkeypatch.setattr(skcal.solvers._vector_fit, "_fit_vector_scaling", recording)
     alone = skcal.solvers._vector_fit.fit_vector_scaling(logits, y, None, relative_decrease=tight,
                                                **options)
-    with reusing(logits):
-        skcal.solvers._vector_fit.fit_vector_scaling(logits, y, None, **options)
-        assert bool(fits[-1][-1] <= tight) is stops_as_exact
-        shared = skcal.solvers._vector_fit.fit_vector_scaling(logits, y, None,
-                                                    relative_decrease=tight, **options)
+    cache = FoldCache(logits)
+    skcal.solvers._vector_fit.fit_vector_scaling(logits, y, None, cache=cache, **options)
+    assert bool(fits[-1][-1] <= tight) is stops_as_exact
+    shared = skcal.solvers._vector_fit.fit_vector_scaling(
+        logits, y, None, relative_decrease=tight, cache=cache, **options)
     assert len(fits) == (2 if stops_as_exact else 3)
     for got, want in zip(shared, alone):
         assert_array_equal(got, want)

@@ -2,10 +2,12 @@
 fold, predicts what it predicts when fitted alone on the same fold."""
 
 import numpy as np
-from sklearn.base import clone
+import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 
-from skcal import compare_calibrators
+from skcal import PlattScaling, TemperatureScaling, compare_calibrators
 from skcal.calibrators._registry import default_calibrators
+from skcal.utils._reuse import FoldCache, Key
 
 # Platt scaling starts from the temperature fit and beta calibration from Platt's
 # when the comparison holds them; alone they start elsewhere and stop at their
@@ -31,3 +33,49 @@ def test_out_of_fold_predictions_equal_fits_alone_on_each_fold():
             np.testing.assert_allclose(inside, alone, rtol=0, atol=1e-5, err_msg=name)
         else:
             np.testing.assert_array_equal(inside, alone, err_msg=name)
+
+
+class _WrappedPlatt(ClassifierMixin, BaseEstimator):
+    """A candidate that is not a skcal calibrator but fits one inside: it gets no
+    cache, so nothing the comparison shares can reach the fit within."""
+
+    def fit(self, X, y, sample_weight=None):
+        self.inner_ = PlattScaling().fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.inner_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.inner_.predict_proba(X)
+
+
+def test_only_the_cache_passed_shares_work():
+    """The fold's cache is an argument: a skcal fit reached any other way inside a
+    comparison (here, by a candidate that wraps one) is a standalone fit, bit for
+    bit, although the fold holds the temperature fit that Platt scaling would
+    start from."""
+    rng = np.random.default_rng(1)
+    n, k = 1500, 4
+    logits = rng.normal(scale=3.0, size=(n, k))
+    y = (logits / 2 + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    folds = [(np.flatnonzero(np.arange(n) % 3 != f), np.flatnonzero(np.arange(n) % 3 == f))
+             for f in range(3)]
+    comparison = compare_calibrators(
+        logits, y, cv=folds,
+        calibrators={"temperature": TemperatureScaling(), "wrapped": _WrappedPlatt(),
+                     "platt": PlattScaling()})
+    alone = np.empty((n, k))
+    for train, test in folds:
+        alone[test] = PlattScaling().fit(logits[train], y[train]).predict_proba(logits[test])
+    np.testing.assert_array_equal(np.asarray(comparison.predictions_["wrapped"]), alone)
+    # the candidate given the cache started from the temperature fit: equal to the
+    # tolerance above, not bit for bit
+    shared = np.asarray(comparison.predictions_["platt"])
+    np.testing.assert_allclose(shared, alone, rtol=0, atol=1e-5)
+    assert not np.array_equal(shared, alone)
+
+
+def test_a_cache_takes_only_its_declared_keys():
+    cache = FoldCache(np.ones(3))
+    with pytest.raises(TypeError, match="Key"):
+        cache.reused("logits", lambda: 1.0, same=())
+    assert {key.name for key in Key} >= {"LOGITS", "INVERSE_TEMPERATURE", "PLATT_FIT"}
