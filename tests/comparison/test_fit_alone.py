@@ -15,13 +15,19 @@ from skcal.utils._reuse import FoldCache, Key
 WARM_STARTED = {"PlattScaling", "BetaCalibration"}
 
 
-def test_out_of_fold_predictions_equal_fits_alone_on_each_fold():
-    rng = np.random.default_rng(0)
-    n, k = 3000, 5
+def _three_folds(seed, n, k):
+    """Overconfident logits, labels drawn from softmax(logits / 2), three folds."""
+    rng = np.random.default_rng(seed)
     logits = rng.normal(scale=3.0, size=(n, k))
     y = (logits / 2 + rng.gumbel(size=logits.shape)).argmax(axis=1)
     folds = [(np.flatnonzero(np.arange(n) % 3 != f), np.flatnonzero(np.arange(n) % 3 == f))
              for f in range(3)]
+    return logits, y, folds
+
+
+def test_out_of_fold_predictions_equal_fits_alone_on_each_fold():
+    logits, y, folds = _three_folds(seed=0, n=3000, k=5)
+    n, k = logits.shape
     comparison = compare_calibrators(logits, y, cv=folds)
     for name, calibrator in default_calibrators().items():
         alone = np.empty((n, k))
@@ -53,12 +59,8 @@ def test_only_the_cache_passed_shares_work():
     comparison (here, by a candidate that wraps one) is a standalone fit, bit for
     bit, although the fold holds the temperature fit that Platt scaling would
     start from."""
-    rng = np.random.default_rng(1)
-    n, k = 1500, 4
-    logits = rng.normal(scale=3.0, size=(n, k))
-    y = (logits / 2 + rng.gumbel(size=logits.shape)).argmax(axis=1)
-    folds = [(np.flatnonzero(np.arange(n) % 3 != f), np.flatnonzero(np.arange(n) % 3 == f))
-             for f in range(3)]
+    logits, y, folds = _three_folds(seed=1, n=1500, k=4)
+    n, k = logits.shape
     comparison = compare_calibrators(
         logits, y, cv=folds,
         calibrators={"temperature": TemperatureScaling(), "wrapped": _WrappedPlatt(),
