@@ -4,9 +4,16 @@ from two Spark SQL jobs that run in the JVM without moving the rows to Python:
 - an aggregation by partition and label: each partition's rows, the labels'
   counts and weights (checked on the driver from these totals alone, as arrays
   would be), the weights' range, the first null score, label or weight (named
-  by its row), the scores' range, width and distance of the row sums from 1
-  (what ``score_type='auto'`` resolves to);
+  by its row), the scores' range and width;
+- only if every score lies in [0, 1]: the largest distance of a row sum from 1
+  (with the range, what ``score_type='auto'`` resolves to);
 - a random sample of about ``SAMPLE_VALUES`` scores, a fit's starting point.
+
+The aggregation computes only what the input needs: the weights' facts only
+with a weight column, and no per-element function over an array column (Spark
+evaluates those element by element, outside its generated code: they doubled
+the survey's time). A null element of an array is found by the first pass,
+which names its row.
 """
 
 import numpy as np
@@ -55,8 +62,9 @@ def survey_of(df, layout):
     """The :class:`Survey` of ``df``'s rows (``layout`` says where they are)."""
     from pyspark.sql import functions as F
 
-    groups = df.select(*_row_facts(layout, F)).groupBy("pid", "label").agg(
-        *_group_facts(F)).collect()
+    weighted = layout.sample_weight is not None
+    groups = [_GroupFacts(row, weighted) for row in df.select(*_row_facts(layout, F)).groupBy(
+        "pid", "label").agg(*_group_facts(F, weighted, layout.is_array)).collect()]
     survey = Survey()
     for group in groups:
         survey.rows_per_partition[group.pid] = (
@@ -71,64 +79,98 @@ def survey_of(df, layout):
         return pid, starts[pid] + (row & _ROW_MASK)
 
     _raise_for_nulls(layout, first_row, [g for g in groups if g.label is None])
-    sizes = [(g.min_size, g.max_size) for g in groups if g.min_size is not None]
+    sizes = [(g.min_size, g.max_size) for g in groups
+             if layout.is_array and g.min_size is not None]
     if sizes and min(a for a, _ in sizes) != max(b for _, b in sizes):
         raise ValueError(
             f"{layout.score_name} holds arrays of lengths {min(a for a, _ in sizes)} and "
             f"{max(b for _, b in sizes)}; every row needs one score per class.")
-    survey.width = sizes[0][0] if sizes else None
+    survey.width = (sizes[0][0] if sizes else None) if layout.is_array \
+        else len(layout.score_columns)
     _add_label_facts(survey, layout, groups)
     low = min((g.low for g in groups if g.low is not None), default=0.0)
     high = max((g.high for g in groups if g.high is not None), default=0.0)
-    off = max((g.off_one for g in groups if g.off_one is not None), default=0.0)
-    survey.looks_like_probabilities = bool(low >= 0 and high <= 1 and off <= _SIMPLEX_ATOL)
+    survey.looks_like_probabilities = bool(low >= 0 and high <= 1 and (
+        not groups or _largest_row_sum_gap(df, layout, F) <= _SIMPLEX_ATOL))
     if survey.n_rows:
         survey.sample = [_sample(df, layout, survey, F)]
     return survey
 
 
-def _row_facts(layout, F):
-    """Per row: partition, label, record number, weight, and what the checks of
-    the scores need (nulls, range, distance of the row sum from 1, width)."""
-    weight = F.col(layout.sample_weight).cast("double") if layout.sample_weight else F.lit(1.0)
+def _score_facts(layout, F):
+    """[null score, smallest, largest(, array length)] of each row's scores,
+    without a per-element function (a null element of an array is left to the
+    passes)."""
     if layout.is_array:
         scores = F.col(layout.score_columns[0])
-        null_score = scores.isNull() | F.exists(scores, lambda x: x.isNull())
-        low, high, size = F.array_min(scores), F.array_max(scores), F.size(scores)
+        return [scores.isNull().alias("null_score"), F.array_min(scores).alias("low"),
+                F.array_max(scores).alias("high"), F.size(scores).alias("size")]
+    columns = [F.col(name).cast("double") for name in layout.score_columns]
+    null_score = F.lit(False)
+    for column in columns:
+        null_score = null_score | column.isNull()
+    several = len(columns) > 1
+    return [null_score.alias("null_score"),
+            (F.least(*columns) if several else columns[0]).alias("low"),
+            (F.greatest(*columns) if several else columns[0]).alias("high")]
+
+
+def _row_facts(layout, F):
+    """Per row: partition, label, record number, what the checks of the scores
+    need (nulls, range, width) and, with a weight column, the weight's."""
+    facts = [F.spark_partition_id().alias("pid"),
+             (F.col(layout.y) if layout.y else F.lit(None)).alias("label"),
+             F.monotonically_increasing_id().alias("row"), *_score_facts(layout, F)]
+    if layout.sample_weight:
+        weight = F.col(layout.sample_weight).cast("double")
+        facts += [weight.alias("w"),
+                  (~F.isnan(weight) & (F.abs(weight) != float("inf"))).alias("finite"),
+                  weight.isNull().alias("null_w")]
+    return facts
+
+
+def _group_facts(F, weighted, is_array):
+    facts = [F.count(F.lit(1)).alias("n"), F.min("row").alias("first_row"),
+             F.min(F.when(F.col("null_score"), F.col("row"))).alias("null_score_row"),
+             F.min("low").alias("low"), F.max("high").alias("high")]
+    if is_array:
+        facts += [F.min("size").alias("min_size"), F.max("size").alias("max_size")]
+    if weighted:
+        counted = F.col("finite") & (F.col("w") > 0)
+        facts += [F.sum(F.when(counted, 1).otherwise(0)).alias("positive"),
+                  F.sum(F.when(F.col("finite"), F.col("w"))).alias("weight"),
+                  F.min(F.when(F.col("finite"), F.col("w"))).alias("min_w"),
+                  F.sum(F.when(~F.col("finite"), 1).otherwise(0)).alias("non_finite"),
+                  F.min(F.when(counted, F.col("row"))).alias("first_positive"),
+                  F.min(F.when(F.col("null_w"), F.col("row"))).alias("null_w_row")]
+    return facts
+
+
+class _GroupFacts:
+    """One group's facts, with those of the unweighted case filled in (every
+    row weighs 1)."""
+
+    def __init__(self, row, weighted):
+        facts = row.asDict()
+        self.__dict__.update(facts)
+        if not weighted:
+            self.positive, self.weight, self.min_w = row.n, float(row.n), 1.0
+            self.non_finite, self.first_positive, self.null_w_row = 0, row.first_row, None
+
+
+def _largest_row_sum_gap(df, layout, F):
+    """The largest ``|sum of a row's scores - 1|``, over rows without a null
+    score (one more Spark SQL job, asked only when every score is in [0, 1])."""
+    if layout.is_array:
+        scores = F.col(layout.score_columns[0])
         total = F.aggregate(scores, F.lit(0.0).cast("double"), lambda a, x: a + x)
     else:
         columns = [F.col(name).cast("double") for name in layout.score_columns]
-        null_score = F.lit(False)
-        for column in columns:
-            null_score = null_score | column.isNull()
-        several = len(columns) > 1
-        low = F.least(*columns) if several else columns[0]
-        high = F.greatest(*columns) if several else columns[0]
-        total = sum(columns[1:], columns[0]) if several else F.lit(None).cast("double")
-        size = F.lit(len(columns))
-    return [F.spark_partition_id().alias("pid"),
-            (F.col(layout.y) if layout.y else F.lit(None)).alias("label"),
-            F.monotonically_increasing_id().alias("row"), weight.alias("w"),
-            (~F.isnan(weight) & (F.abs(weight) != float("inf"))).alias("finite"),
-            (weight.isNull() if layout.sample_weight else F.lit(False)).alias("null_w"),
-            null_score.alias("null_score"), low.alias("low"), high.alias("high"),
-            F.abs(total - 1.0).alias("off_one"), size.alias("size")]
-
-
-def _group_facts(F):
-    counted = F.col("finite") & (F.col("w") > 0)
-    return [F.count(F.lit(1)).alias("n"),
-            F.sum(F.when(counted, 1).otherwise(0)).alias("positive"),
-            F.sum(F.when(F.col("finite"), F.col("w"))).alias("weight"),
-            F.min(F.when(F.col("finite"), F.col("w"))).alias("min_w"),
-            F.sum(F.when(~F.col("finite"), 1).otherwise(0)).alias("non_finite"),
-            F.min(F.when(counted, F.col("row"))).alias("first_positive"),
-            F.min("row").alias("first_row"),
-            F.min(F.when(F.col("null_score"), F.col("row"))).alias("null_score_row"),
-            F.min(F.when(F.col("null_w"), F.col("row"))).alias("null_w_row"),
-            F.min("low").alias("low"), F.max("high").alias("high"),
-            F.max("off_one").alias("off_one"),
-            F.min("size").alias("min_size"), F.max("size").alias("max_size")]
+        if len(columns) == 1:
+            return 0.0  # one binary score in [0, 1]: the positive class's probability
+        total = sum(columns[1:], columns[0])
+    gap = df.select(F.max(F.abs(total - 1.0)).alias("gap")).collect()[0].gap
+    return np.inf if gap is None else gap
 
 
 def _raise_for_nulls(layout, first_row, unlabelled):
@@ -176,7 +218,8 @@ def _sample(df, layout, survey, F):
     sample of the rows."""
     fraction = min(1.0, SAMPLE_VALUES / (survey.n_rows * (survey.width or 1)))
     rows = [row for row in df.select(*layout.columns).where(F.rand(0) < fraction).collect()
-            if all(value is not None for value in row)]
+            if all(value is not None for value in row)
+            and not (layout.is_array and None in row[0])]  # null elements: the passes say
     n_scores = 1 if layout.is_array else len(layout.score_columns)
     scores = np.array([row[0] if layout.is_array else tuple(row[:n_scores]) for row in rows],
                       dtype=layout.dtype).reshape(len(rows), -1)
