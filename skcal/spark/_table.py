@@ -137,8 +137,19 @@ class SparkScores:
             markers.append(None if vector is None else vector.kind)
         if "labels" in markers and self.encoding is None:
             raise RuntimeError("The labels are read only after check_labels.")
-        parts = run_job(self.df, self.layout.columns, _reduce_partition, self.layout, reader, func, tuple(markers),
-                        combine, block_elements, self.encoding, self.partition_starts)
+        job = (_reduce_partition, self.layout, reader, func, tuple(markers), combine,
+               block_elements, self.encoding)
+        # rows are numbered (for messages, and for per-row vectors such as folds)
+        # in partitions as the DataFrame has them; a pass of plain sums may read
+        # them in fewer, larger tasks, and is run again that way only to name a
+        # bad row
+        if any(hasattr(marker, "read") for marker in markers):
+            parts = run_job(self.df, self.layout.columns, *job, self.partition_starts)
+        else:
+            try:
+                parts = run_job(self.df, self.layout.columns, *job, None, coalesced=True)
+            except ValueError:
+                parts = run_job(self.df, self.layout.columns, *job, self.partition_starts)
         result = None
         for part in parts:
             if part is not None:
@@ -210,16 +221,24 @@ def _first_counted_label(partition_labels, ignore_index):
     raise AssertionError("check_labels found a row that counts")
 
 
-def run_job(df, columns, partition_function, *args):
+def run_job(df, columns, partition_function, *args, coalesced=False):
     """One Spark job: ``partition_function(batches, pid, *args)`` on every
     partition of ``df``'s ``columns`` (``mapInArrow``), each yielding one pickled
-    result; the results in
-    partition order. An error raised by skcal's checks on an executor is raised
-    here as the same ValueError."""
+    result; the results in partition order. An error raised by skcal's checks on
+    an executor is raised here as the same ValueError.
+
+    ``coalesced``: a DataFrame of more partitions than the cluster has cores is
+    read in as many tasks as cores (``coalesce``, no shuffle: starting a Python
+    task costs about 60 ms on local[2], ``benchmarks/bench_spark_floor.py``);
+    its tasks then do not know which partition a row comes from."""
     import functools
 
     job = functools.partial(_run_partition, partition_function, args)
-    rows = df.select(*columns).mapInArrow(job, _RESULT_SCHEMA).collect()
+    frame = df.select(*columns)
+    cores = df.sparkSession.sparkContext.defaultParallelism
+    if coalesced and df.rdd.getNumPartitions() > cores:
+        frame = frame.coalesce(cores)
+    rows = frame.mapInArrow(job, _RESULT_SCHEMA).collect()
     rows = sorted(rows, key=lambda row: row.pid)
     for row in rows:
         if row.error is not None:
@@ -246,7 +265,11 @@ def _run_partition(partition_function, args, batches):
 
 def _reduce_partition(batches, pid, layout, reader, func, markers, combine, block_elements,
                       encoding, partition_starts):
-    result, start, state = None, partition_starts.get(pid, 0), {}
+    """The reduction of one task's batches; rows numbered from the partition's
+    first (``partition_starts``; None in a coalesced task, whose numbers are then
+    its own)."""
+    result, state = None, {}
+    start = 0 if partition_starts is None else partition_starts.get(pid, 0)
     for batch in batches:
         if batch.num_rows == 0:
             continue

@@ -130,6 +130,14 @@ def test_bad_values_are_named_with_their_row(spark, df):
         "d", F.when(F.col("row") == 2100, F.lit(None)).otherwise(F.col("d")))
     with pytest.raises(ValueError, match=r"holds a null at row 2100.*Spark partition 2"):
         skcal.spark.fit(skcal.TemperatureScaling(), with_null, scores="d", y="y")
+    with_null_element = frame(spark, {"row": np.arange(N), "logits": LOGITS, "y": Y}).withColumn(
+        "logits", F.when(F.col("row") == 2100, F.array(
+            F.col("logits")[0], F.lit(None).cast("double"),
+            *[F.col("logits")[j] for j in range(2, K)])).otherwise(F.col("logits")))
+    # found by the first pass, whose tasks read the 3 partitions coalesced to the 2
+    # cores: still named by its row and by the DataFrame's own partition
+    with pytest.raises(ValueError, match=r"null element at row 2100.*Spark partition 2\)$"):
+        skcal.spark.fit(skcal.TemperatureScaling(), with_null_element, scores="logits", y="y")
     negative = numbered.withColumn(
         "w", F.when(F.col("row") == 2100, F.lit(-1.0)).otherwise(F.col("w")))
     with pytest.raises(ValueError, match="sample_weight='w' has negative values"):
