@@ -43,32 +43,49 @@ def _temperature_block(z, y, w, beta, with_facts):
     """
     if not isinstance(z, np.ndarray):
         return device.temperature_block(z, y, w, beta, with_facts)
+    return _temperature_blocks(z, y, w, [beta], with_facts)[0]
+
+
+def _temperature_blocks(z, y, w, betas, with_facts):
+    """:func:`_temperature_block` at each of ``betas`` (the facts with the first),
+    the row maxima, the shifted logits and the true classes' found once."""
+    if not isinstance(z, np.ndarray):
+        return tuple(device.temperature_block(z, y, w, beta, with_facts and i == 0)
+                     for i, beta in enumerate(betas))
     idx = np.arange(z.shape[0])
     top = z.max(axis=1)
     true_shifted = z[idx, y].astype(np.float64) - top
     shifted = z - top[:, None]
-    e = np.multiply(shifted, z.dtype.type(beta))
-    np.exp(e, out=e)
-    s0 = e.sum(axis=1).astype(np.float64)
-    np.multiply(e, shifted, out=e)
-    s1 = e.sum(axis=1).astype(np.float64)
-    # the Hessian needs no pairwise summation: a row dot product, without a write
-    s2 = np.einsum("ij,ij->i", e, shifted).astype(np.float64)
-    mean = s1 / s0  # E_p[z] - max
-    sums = (
-        weighted_sum(np.log(s0) - beta * true_shifted, w),
-        weighted_sum(mean - true_shifted, w),
-        weighted_sum(np.maximum(s2 / s0 - mean * mean, 0.0), w),
-        -weighted_sum(mean, w),
-    )
-    if not with_facts:
-        return sums
+    e = np.empty_like(shifted)
+    all_sums = []
+    for beta in betas:
+        np.multiply(shifted, z.dtype.type(beta), out=e)
+        np.exp(e, out=e)
+        s0 = e.sum(axis=1).astype(np.float64)
+        np.multiply(e, shifted, out=e)
+        s1 = e.sum(axis=1).astype(np.float64)
+        # the Hessian needs no pairwise summation: a row dot product, without a write
+        s2 = np.einsum("ij,ij->i", e, shifted).astype(np.float64)
+        mean = s1 / s0  # E_p[z] - max
+        all_sums.append((
+            weighted_sum(np.log(s0) - beta * true_shifted, w),
+            weighted_sum(mean - true_shifted, w),
+            weighted_sum(np.maximum(s2 / s0 - mean * mean, 0.0), w),
+            -weighted_sum(mean, w),
+        ))
+    if with_facts:
+        all_sums[0] += _first_facts(z, y, w, shifted, true_shifted)
+    return tuple(all_sums)
+
+
+def _first_facts(z, y, w, shifted, true_shifted):
+    """(gradient at 0, weighted rows whose true class is not alone on top)."""
     row_mean = shifted.sum(axis=1).astype(np.float64) / z.shape[1]
     weighted = np.ones(z.shape[0], dtype=bool) if w is None else w > 0
     off_top = (true_shifted < 0) & weighted
     if not off_top.any():  # every true class is a row maximum: is it the only one?
         off_top = (np.count_nonzero(shifted == 0, axis=1) > 1) & weighted
-    return sums + (weighted_sum(row_mean - true_shifted, w), int(np.count_nonzero(off_top)))
+    return weighted_sum(row_mean - true_shifted, w), int(np.count_nonzero(off_top))
 
 
 class _TemperatureProblem:
@@ -101,9 +118,14 @@ class _TemperatureProblem:
     def evaluate_many(self, betas):
         """:meth:`evaluate` at each of ``betas``, in one pass over the rows."""
         first, block = self.gradient_at_zero is None, self.block
-        all_sums = self.rows.reduce(
-            lambda z, y, w: tuple(block(z, y, w, beta, first and i == 0)
-                                  for i, beta in enumerate(betas)), self.y, self.w)
+        if block is _temperature_block:  # one block's shared work done once
+            def sums_at_betas(z, y, w):
+                return _temperature_blocks(z, y, w, betas, first)
+        else:
+            def sums_at_betas(z, y, w):
+                return tuple(block(z, y, w, beta, first and i == 0)
+                             for i, beta in enumerate(betas))
+        all_sums = self.rows.reduce(sums_at_betas, self.y, self.w)
         self.n_passes += 1
         if first:
             self.gradient_at_zero = all_sums[0][4] / self.total_weight
