@@ -9,6 +9,9 @@ beside the logits), in one process, the median of ``--repeats`` runs each.
 The Spark jobs of each call are counted with ``SparkContext.statusTracker``.
 
     python benchmarks/bench_spark.py [--binary-rows 10000000] [--multiclass-rows 1000000]
+                                     [--rst docs/_spark_table.rst]
+
+``--rst`` also writes the table for the documentation (replaced by rename).
 """
 
 import argparse
@@ -87,7 +90,9 @@ def main():
     parser.add_argument("--binary-rows", type=int, default=10_000_000)
     parser.add_argument("--multiclass-rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rst", metavar="OUT", help="also write the table as reStructuredText")
     args = parser.parse_args()
+    table = []
 
     from pyspark.ml.evaluation import MulticlassClassificationEvaluator
 
@@ -109,6 +114,7 @@ def main():
         print(f"-- {label}")
         print(f"{'Spark logLoss evaluation':<44}{reference:>9.2f}{ref_jobs:>6}{1.0:>11.2f}"
               f"   (logLoss {value:.6f})")
+        table.append((label, "Spark logLoss evaluation", reference, ref_jobs, 1.0))
         tasks = [
             ("skcal.spark.fit TemperatureScaling", lambda: skcal.spark.fit(
                 skcal.TemperatureScaling(), df, scores=scores, y="y")),
@@ -128,8 +134,25 @@ def main():
             shown = (f"T={result.temperature_:.4f}" if hasattr(result, "temperature_")
                      else f"{result:.6f}" if isinstance(result, float) else "")
             print(f"{name:<44}{seconds:>9.2f}{jobs:>6}{seconds / reference:>11.2f}   {shown}")
+            table.append((label, name, seconds, jobs, seconds / reference))
         df.unpersist()
     spark.stop()
+    if args.rst:
+        _write_rst(args.rst, table, args.repeats)
+
+
+def _write_rst(path, table, repeats):
+    """The table as an RST list-table, written to a temporary file renamed onto ``path``."""
+    lines = [".. list-table::", "   :header-rows: 1", "", "   * - rows", "     - call",
+             f"     - seconds (median of {repeats})", "     - Spark jobs",
+             "     - x one logLoss evaluation"]
+    for label, name, seconds, jobs, ratio in table:
+        lines += [f"   * - {label}", f"     - {name}", f"     - {seconds:.2f}",
+                  f"     - {jobs}", f"     - {ratio:.2f}"]
+    temporary = f"{path}.tmp"
+    with open(temporary, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(temporary, path)
 
 
 if __name__ == "__main__":
