@@ -91,7 +91,8 @@ def main():
         frame.count()
     tasks = [
         ("survey: aggregation by partition and label", lambda: df.select(
-            *_row_facts(layout, F)).groupBy("pid", "label").agg(*_group_facts(F)).collect()),
+            *_row_facts(layout, F)).groupBy("pid", "label").agg(
+            *_group_facts(F, False, True)).collect()),
         ("survey: random sample", lambda: _sample(df, layout, survey, F)),
         ("no-op Arrow pass, 8 partitions", lambda: df.select("z", "y").mapInArrow(
             _count_rows, "n long").collect()),
