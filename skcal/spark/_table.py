@@ -235,15 +235,21 @@ def run_job(df, columns, partition_function, *args, coalesced=False):
 
     job = functools.partial(_run_partition, partition_function, args)
     frame = df.select(*columns)
-    cores = df.sparkSession.sparkContext.defaultParallelism
-    if coalesced and df.rdd.getNumPartitions() > cores:
-        frame = frame.coalesce(cores)
+    if coalesced and not _is_spark_connect(df):  # Spark Connect shows no partitions
+        cores = df.sparkSession.sparkContext.defaultParallelism
+        if df.rdd.getNumPartitions() > cores:
+            frame = frame.coalesce(cores)
     rows = frame.mapInArrow(job, _RESULT_SCHEMA).collect()
     rows = sorted(rows, key=lambda row: row.pid)
     for row in rows:
         if row.error is not None:
             raise ValueError(row.error)
     return [pickle.loads(row.part) for row in rows]
+
+
+def _is_spark_connect(df):
+    """True for a DataFrame of a Spark Connect session (no SparkContext, no RDD)."""
+    return type(df).__module__.startswith("pyspark.sql.connect")
 
 
 def _run_partition(partition_function, args, batches):
