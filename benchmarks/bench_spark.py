@@ -21,6 +21,8 @@ import sys
 import time
 import warnings
 
+from tables import rst_table, write_text
+
 warnings.filterwarnings("ignore", message="PySpark does not yet fully support")
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
@@ -142,17 +144,12 @@ def main():
 
 
 def _write_rst(path, table, repeats):
-    """The table as an RST list-table, written to a temporary file renamed onto ``path``."""
-    lines = [".. list-table::", "   :header-rows: 1", "", "   * - rows", "     - call",
-             f"     - seconds (median of {repeats})", "     - Spark jobs",
-             "     - x one logLoss evaluation"]
-    for label, name, seconds, jobs, ratio in table:
-        lines += [f"   * - {label}", f"     - {name}", f"     - {seconds:.2f}",
-                  f"     - {jobs}", f"     - {ratio:.2f}"]
-    temporary = f"{path}.tmp"
-    with open(temporary, "w") as f:
-        f.write("\n".join(lines) + "\n")
-    os.replace(temporary, path)
+    """The table for the documentation, replacing ``path`` by rename."""
+    header = ("rows", "call", f"seconds (median of {repeats})", "Spark jobs",
+              "x one logLoss evaluation")
+    rows = [(label, name, f"{seconds:.2f}", jobs, f"{ratio:.2f}")
+            for label, name, seconds, jobs, ratio in table]
+    write_text(path, rst_table(header, rows))
 
 
 if __name__ == "__main__":

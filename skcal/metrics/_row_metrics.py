@@ -26,6 +26,7 @@ import numpy as np
 from ..rows._device_kernels import logsumexp_rows, true_class, wide
 from ..rows._namespaces import is_device_array, namespace
 from ..rows._scores import probability_floor
+from ._checks import weighted_row_mean
 
 
 # ------------------------------------------------------------------ per row
@@ -140,8 +141,6 @@ class RowMetric:
 
     def mean(self, rows, y_index, sample_weight, **options):
         """The metric of checked :class:`~skcal.rows._blocks.Rows`, one pass."""
-        from ._checks import weighted_row_mean
-
         return (weighted_row_mean(rows, self.per_row, y_index, sample_weight)
                 * self.scale(rows.n_columns, **options))
 

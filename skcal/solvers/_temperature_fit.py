@@ -74,11 +74,11 @@ def _temperature_blocks(z, y, w, betas, with_facts):
             -weighted_sum(mean, w),
         ))
     if with_facts:
-        all_sums[0] += _first_facts(z, y, w, shifted, true_shifted)
+        all_sums[0] += _first_facts(z, w, shifted, true_shifted)
     return tuple(all_sums)
 
 
-def _first_facts(z, y, w, shifted, true_shifted):
+def _first_facts(z, w, shifted, true_shifted):
     """(gradient at 0, weighted rows whose true class is not alone on top)."""
     row_mean = shifted.sum(axis=1).astype(np.float64) / z.shape[1]
     weighted = np.ones(z.shape[0], dtype=bool) if w is None else w > 0
