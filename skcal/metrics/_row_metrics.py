@@ -25,6 +25,7 @@ import numpy as np
 
 from ..rows._device_kernels import logsumexp_rows, true_class, wide
 from ..rows._namespaces import is_device_array, namespace
+from ..rows._row_reductions import row_max, row_sums_of_one_sign
 from ..rows._scores import probability_floor
 from ._checks import weighted_row_mean
 
@@ -48,10 +49,10 @@ def true_class_log_softmax(y_index, logits):
     """``log softmax(logits)[i, y_i]`` of one block, exact for any finite logits."""
     if is_device_array(logits):
         return wide(true_class(logits, y_index)) - wide(logsumexp_rows(logits))
-    top = logits.max(axis=1)
+    top = row_max(logits)
     shifted = logits - top[:, None]
     np.exp(shifted, out=shifted)
-    log_norm = np.log(shifted.sum(axis=1).astype(np.float64))
+    log_norm = np.log(row_sums_of_one_sign(shifted).astype(np.float64))
     true = logits[np.arange(logits.shape[0]), y_index].astype(np.float64)
     return true - top - log_norm
 

@@ -8,6 +8,7 @@ pass keeps no temporary larger than a block; sums across rows are float64.
 import numpy as np
 
 from ..rows._blocks import Rows, weighted_sum
+from ..rows._row_reductions import row_max, row_sums
 
 
 def as_rows(Z):
@@ -35,15 +36,10 @@ def exp_below_max(logits, y, spread=0.0):
                                        and logits.max() <= _UNSHIFTED_LOGITS):
         true_shifted = logits[np.arange(logits.shape[0]), y]
         return np.exp(logits, out=logits), true_shifted
-    top = logits.max(axis=1)
+    top = row_max(logits)
     true_shifted = logits[np.arange(logits.shape[0]), y] - top
     logits -= top[:, None]
     return np.exp(logits, out=logits), true_shifted
-
-
-def row_sums(values):
-    """``values.sum(axis=1)`` as a matrix-vector product (three times faster)."""
-    return values @ np.ones(values.shape[1], dtype=values.dtype)
 
 
 def softmax_in_place(logits, y, w):

@@ -17,6 +17,7 @@ import numpy as np
 
 from ..rows import _device_kernels as device
 from ..rows._blocks import BLOCK_ELEMENTS, Rows, row_blocks, total_weight, weighted_sum
+from ..rows._row_reductions import FEW_COLUMNS, row_dots, row_max, row_sums_of_one_sign
 from ..utils._reuse import Key, held, plain_array, reused
 from ._block_softmax import as_rows
 
@@ -53,19 +54,25 @@ def _temperature_blocks(z, y, w, betas, with_facts):
         return tuple(device.temperature_block(z, y, w, beta, with_facts and i == 0)
                      for i, beta in enumerate(betas))
     idx = np.arange(z.shape[0])
-    top = z.max(axis=1)
+    top = row_max(z)
     true_shifted = z[idx, y].astype(np.float64) - top
     shifted = z - top[:, None]
+    # few classes: sums of one sign in any order (see row_reductions); many:
+    # pairwise sums, and the Hessian's row dot product (it needs no pairwise sum)
+    few = z.shape[1] <= FEW_COLUMNS
+    squared = shifted * shifted if few else None
     e = np.empty_like(shifted)
     all_sums = []
     for beta in betas:
         np.multiply(shifted, z.dtype.type(beta), out=e)
         np.exp(e, out=e)
-        s0 = e.sum(axis=1).astype(np.float64)
-        np.multiply(e, shifted, out=e)
-        s1 = e.sum(axis=1).astype(np.float64)
-        # the Hessian needs no pairwise summation: a row dot product, without a write
-        s2 = np.einsum("ij,ij->i", e, shifted).astype(np.float64)
+        s0 = row_sums_of_one_sign(e)
+        if few:
+            s1, s2 = row_dots(e, shifted), row_dots(e, squared)
+        else:
+            np.multiply(e, shifted, out=e)
+            s1, s2 = e.sum(axis=1), row_dots(e, shifted)
+        s0, s1, s2 = (s.astype(np.float64, copy=False) for s in (s0, s1, s2))
         mean = s1 / s0  # E_p[z] - max
         all_sums.append((
             weighted_sum(np.log(s0) - beta * true_shifted, w),
@@ -80,7 +87,7 @@ def _temperature_blocks(z, y, w, betas, with_facts):
 
 def _first_facts(z, w, shifted, true_shifted):
     """(gradient at 0, weighted rows whose true class is not alone on top)."""
-    row_mean = shifted.sum(axis=1).astype(np.float64) / z.shape[1]
+    row_mean = row_sums_of_one_sign(shifted).astype(np.float64) / z.shape[1]
     weighted = np.ones(z.shape[0], dtype=bool) if w is None else w > 0
     off_top = (true_shifted < 0) & weighted
     if not off_top.any():  # every true class is a row maximum: is it the only one?

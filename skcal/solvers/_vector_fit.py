@@ -10,7 +10,8 @@ import numpy as np
 
 from ..rows import _device_kernels as device
 from ..rows._blocks import column_sums, total_weight, weighted_sum
-from ._block_softmax import as_rows, exp_below_max, row_sums, softmax_in_place
+from ..rows._row_reductions import row_sums
+from ._block_softmax import as_rows, exp_below_max, softmax_in_place
 from ._lbfgs import decrement_ratio, evaluated_once, minimize_round
 from ._preconditioner import Preconditioner
 from ..utils._reuse import Key, plain_array, reused
