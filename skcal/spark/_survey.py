@@ -1,5 +1,6 @@
 """The survey: what skcal learns of a DataFrame of scores before its first pass,
-from two Spark SQL jobs that run in the JVM without moving the rows to Python:
+from one to three Spark SQL queries that run in the JVM without moving the rows
+to Python:
 
 - an aggregation by partition and label: each partition's rows, the labels'
   counts and weights (checked on the driver from these totals alone, as arrays
@@ -7,7 +8,10 @@ from two Spark SQL jobs that run in the JVM without moving the rows to Python:
   by its row), the scores' range and width;
 - only if every score lies in [0, 1]: the largest distance of a row sum from 1
   (with the range, what ``score_type='auto'`` resolves to);
-- a random sample of about ``SAMPLE_VALUES`` scores, a fit's starting point.
+- a random sample of about ``SAMPLE_VALUES`` scores, a fit's starting point:
+  collected by the aggregation itself when the DataFrame is a cached one
+  already computed (Spark counted its rows as it cached them, so the sampling
+  fraction is known ahead), else by a query of its own.
 
 The aggregation computes only what the input needs: the weights' facts only
 with a weight column, and no per-element function over an array column (Spark
@@ -63,8 +67,17 @@ def survey_of(df, layout):
     from pyspark.sql import functions as F
 
     weighted = layout.sample_weight is not None
-    groups = [_GroupFacts(row, weighted) for row in df.select(*_row_facts(layout, F)).groupBy(
-        "pid", "label").agg(*_group_facts(F, weighted, layout.is_array)).collect()]
+    known_rows = cached_row_count(df)
+    facts = _row_facts(layout, F)
+    group_facts = _group_facts(F, weighted, layout.is_array)
+    if known_rows:  # each row of width K is kept with probability SAMPLE_VALUES / (n K)
+        width = F.size(layout.score_columns[0]) if layout.is_array \
+            else F.lit(len(layout.score_columns))
+        kept = F.rand(0) < F.least(F.lit(1.0), F.lit(SAMPLE_VALUES / known_rows) / width)
+        facts.append(F.when(kept, F.struct(*layout.columns)).alias("sampled"))
+        group_facts.append(F.collect_list("sampled").alias("sample"))
+    groups = [_GroupFacts(row, weighted) for row in df.select(*facts).groupBy(
+        "pid", "label").agg(*group_facts).collect()]
     survey = Survey()
     for group in groups:
         survey.rows_per_partition[group.pid] = (
@@ -93,8 +106,37 @@ def survey_of(df, layout):
     survey.looks_like_probabilities = bool(low >= 0 and high <= 1 and (
         not groups or _largest_row_sum_gap(df, layout, F) <= _SIMPLEX_ATOL))
     if survey.n_rows:
-        survey.sample = [_sample(df, layout, survey, F)]
+        if known_rows:
+            rows = [row for group in groups for row in group.sample]
+            fraction = _sample_fraction(known_rows, survey.width)
+        else:
+            fraction = _sample_fraction(survey.n_rows, survey.width)
+            rows = df.select(*layout.columns).where(F.rand(0) < fraction).collect()
+        survey.sample = [_sample_arrays(rows, layout, survey, fraction)]
     return survey
+
+
+def cached_row_count(df):
+    """The rows of ``df`` if it is a cached DataFrame whose cache is computed
+    (Spark counts the rows as it caches them), else None (also on Spark Connect,
+    which shows no plan). Any other plan's row count is an estimate at best.
+
+    The cache is looked up by plan, as Spark does: ``df``'s own query plan may
+    have been planned before ``cache()`` was called."""
+    from py4j.protocol import Py4JError
+
+    try:
+        manager = df.sparkSession._jsparkSession.sharedState().cacheManager()
+        cached = manager.lookupCachedData(df._jdf)
+        if not cached.isDefined():
+            return None
+        relation = cached.get().cachedRepresentation()
+        if not relation.cacheBuilder().isCachedColumnBuffersLoaded():
+            return None
+        count = relation.stats().rowCount()
+        return int(count.get()) if count.isDefined() else None
+    except (AttributeError, Py4JError):
+        return None
 
 
 def _score_facts(layout, F):
@@ -213,12 +255,15 @@ def _add_label_facts(survey, layout, groups):
                                      unique.shape[0])
 
 
-def _sample(df, layout, survey, F):
-    """(scores, labels, weights, rows each sampled row stands for) of a random
-    sample of the rows."""
-    fraction = min(1.0, SAMPLE_VALUES / (survey.n_rows * (survey.width or 1)))
-    rows = [row for row in df.select(*layout.columns).where(F.rand(0) < fraction).collect()
-            if all(value is not None for value in row)
+def _sample_fraction(n_rows, width):
+    """The share of the rows that samples about ``SAMPLE_VALUES`` scores."""
+    return min(1.0, SAMPLE_VALUES / (n_rows * (width or 1)))
+
+
+def _sample_arrays(rows, layout, survey, fraction):
+    """(scores, labels, weights, rows each sampled row stands for) of the sampled
+    rows (tuples of ``layout.columns``); rows with a null are left out."""
+    rows = [row for row in rows if all(value is not None for value in row)
             and not (layout.is_array and None in row[0])]  # null elements: the passes say
     n_scores = 1 if layout.is_array else len(layout.score_columns)
     scores = np.array([row[0] if layout.is_array else tuple(row[:n_scores]) for row in rows],

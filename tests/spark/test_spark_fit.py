@@ -2,6 +2,7 @@
 arrays, one Spark job per pass, no rows on the driver, bad input refused."""
 
 import tracemalloc
+import uuid
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ from frames import frame
 
 import skcal
 import skcal.spark
+from skcal.spark._survey import cached_row_count
 
 rng = np.random.default_rng(7)
 N, K = 3000, 4
@@ -76,18 +78,47 @@ def test_probability_columns_by_pattern(spark):
     assert _max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
 
 
-def test_temperature_takes_three_jobs(spark, df):
-    tracker = spark.sparkContext.statusTracker()
-    spark.sparkContext.setJobGroup("skcal-temperature", "a counted fit")
+def _jobs_of_a_temperature_fit(spark, df):
+    tracker, group = spark.sparkContext.statusTracker(), f"skcal-temperature-{uuid.uuid4()}"
+    spark.sparkContext.setJobGroup(group, "a counted fit")
     try:
-        skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y")
-        jobs = tracker.getJobIdsForGroup("skcal-temperature")
+        fitted = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y")
+        jobs = tracker.getJobIdsForGroup(group)
     finally:
         spark.sparkContext.setJobGroup("skcal-tests", "after the counted fit")
-    # the survey's aggregation (two jobs under adaptive query execution) and
-    # sample, in Spark SQL; then one pass at five points around the sample's
+    return fitted, len(jobs)
+
+
+def test_temperature_on_a_computed_cache_takes_three_jobs(spark, df):
+    df.count()  # the cache is computed: Spark knows its rows
+    fitted, jobs = _jobs_of_a_temperature_fit(spark, df)
+    # the survey's aggregation, which also samples (two jobs under adaptive
+    # query execution), then one pass at five points around the sample's
     # temperature, whose interpolated root is the optimum (the ceiling is six)
-    assert len(jobs) <= 4
+    assert jobs <= 3
+    in_memory = skcal.TemperatureScaling().fit(LOGITS, Y)
+    assert _max_relative_difference(fitted.temperature_, in_memory.temperature_) < 1e-8
+
+
+def test_temperature_on_an_uncached_frame_samples_in_a_query_of_its_own(spark, df):
+    uncached = df.select("logits", "y")  # a plan over the cache: no row count known
+    uncached.count()  # the cache below it computed, as in the other count
+    assert cached_row_count(uncached) is None
+    fitted, jobs = _jobs_of_a_temperature_fit(spark, uncached)
+    assert jobs <= 4  # the aggregation (two jobs), the sample, the pass
+    in_memory = skcal.TemperatureScaling().fit(LOGITS, Y)
+    assert _max_relative_difference(fitted.temperature_, in_memory.temperature_) < 1e-8
+
+
+def test_the_row_count_is_known_only_of_a_computed_cache(spark):
+    df = spark.range(1234).selectExpr("id", "id % 3 AS y")
+    assert cached_row_count(df) is None
+    cached = df.cache()
+    assert cached_row_count(cached) is None  # cached, not yet computed
+    cached.count()
+    assert cached_row_count(cached) == 1234
+    assert cached_row_count(cached.where("y = 1")) is None
+    cached.unpersist()
 
 
 def test_the_driver_holds_no_rows(spark):
