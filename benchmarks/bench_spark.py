@@ -5,7 +5,10 @@ array column). Each skcal call (``skcal.spark.fit`` of temperature, Platt and
 vector scaling, ``skcal.spark.evaluate`` of the NLL and the ECE) is timed
 against one ``MulticlassClassificationEvaluator(metricName="logLoss")``
 evaluation of the same rows (its probability vectors precomputed and cached
-beside the logits), in one process, the median of ``--repeats`` runs each.
+beside the logits), in one process. Each run of a call is paired with an
+evaluation just before it (the machine's speed drifts over a benchmark), and
+the ratio reported is the median over ``--repeats`` runs of the call's time
+over its paired evaluation's.
 The Spark jobs of each call are counted with ``SparkContext.statusTracker``.
 
     python benchmarks/bench_spark.py [--binary-rows 10000000] [--multiclass-rows 1000000]
@@ -73,18 +76,29 @@ def multiclass_frame(spark, n, k=10):
         (F.expr("array_position(p, array_max(p))") - 1).cast("double").alias("prediction"))
 
 
-def timed(spark, func, repeats):
-    """(median seconds, Spark jobs of one run, the last result)."""
-    context, times, jobs, result = spark.sparkContext, [], None, None
+def timed(spark, func, repeats, reference=None):
+    """(median seconds, Spark jobs of one run, the last result, the median ratio
+    to ``reference``'s time measured just before each run)."""
+    context, times, ratios, jobs, result = spark.sparkContext, [], [], None, None
     for i in range(repeats):
+        before = _seconds(reference) if reference is not None else None
         group = f"bench-{time.monotonic_ns()}-{i}"
         context.setJobGroup(group, group)
         start = time.perf_counter()
         result = func()
         times.append(time.perf_counter() - start)
         jobs = len(context.statusTracker().getJobIdsForGroup(group))
-    context.setJobGroup("bench-idle", "between runs")
-    return statistics.median(times), jobs, result
+        context.setJobGroup("bench-idle", "between runs")
+        if before is not None:
+            ratios.append(times[-1] / before)
+    ratio = statistics.median(ratios) if ratios else None
+    return statistics.median(times), jobs, result, ratio
+
+
+def _seconds(func):
+    start = time.perf_counter()
+    func()
+    return time.perf_counter() - start
 
 
 def main():
@@ -112,7 +126,10 @@ def main():
         df = frame.cache()
         df.count()
         evaluator = MulticlassClassificationEvaluator(metricName="logLoss", labelCol="y")
-        reference, ref_jobs, value = timed(spark, lambda: evaluator.evaluate(df), args.repeats)
+        def evaluation():
+            return evaluator.evaluate(df)
+
+        reference, ref_jobs, value, _ = timed(spark, evaluation, args.repeats)
         print(f"-- {label}")
         print(f"{'Spark logLoss evaluation':<44}{reference:>9.2f}{ref_jobs:>6}{1.0:>11.2f}"
               f"   (logLoss {value:.6f})")
@@ -132,11 +149,11 @@ def main():
             tasks.insert(2, ("skcal.spark.fit VectorScaling", lambda: skcal.spark.fit(
                 skcal.VectorScaling(), df, scores=scores, y="y")))
         for name, task in tasks:
-            seconds, jobs, result = timed(spark, task, args.repeats)
+            seconds, jobs, result, ratio = timed(spark, task, args.repeats, evaluation)
             shown = (f"T={result.temperature_:.4f}" if hasattr(result, "temperature_")
                      else f"{result:.6f}" if isinstance(result, float) else "")
-            print(f"{name:<44}{seconds:>9.2f}{jobs:>6}{seconds / reference:>11.2f}   {shown}")
-            table.append((label, name, seconds, jobs, seconds / reference))
+            print(f"{name:<44}{seconds:>9.2f}{jobs:>6}{ratio:>11.2f}   {shown}")
+            table.append((label, name, seconds, jobs, ratio))
         df.unpersist()
     spark.stop()
     if args.rst:
@@ -146,7 +163,7 @@ def main():
 def _write_rst(path, table, repeats):
     """The table for the documentation, replacing ``path`` by rename."""
     header = ("rows", "call", f"seconds (median of {repeats})", "Spark jobs",
-              "x one logLoss evaluation")
+              "x the logLoss evaluation before it (median)")
     rows = [(label, name, f"{seconds:.2f}", jobs, f"{ratio:.2f}")
             for label, name, seconds, jobs, ratio in table]
     write_text(path, rst_table(header, rows))

@@ -4,7 +4,9 @@ On local[2], on the 10^6 x 10 cached DataFrame of ``bench_spark.py``, each
 timed against one ``MulticlassClassificationEvaluator(metricName="logLoss")``
 evaluation (median of ``--repeats`` runs, one process):
 
-- the survey's Spark SQL aggregation by partition and label, and its sample;
+- the survey's Spark SQL aggregation by partition and label, alone and with
+  the random sample it collects on a computed cache, and the sample as a query
+  of its own (as on any other DataFrame);
 - a ``mapInArrow`` pass whose tasks only count their rows, over the array
   column of logits and the labels (the transfer to Python that every pass of a
   fit pays), in the DataFrame's 8 partitions and coalesced to 2;
@@ -76,7 +78,7 @@ def main():
     from pyspark.sql import functions as F
 
     from skcal.spark._layout import Layout
-    from skcal.spark._survey import _group_facts, _row_facts, _sample, survey_of
+    from skcal.spark._survey import _group_facts, _row_facts, _sample_fraction, survey_of
 
     spark = session()
     df = multiclass_frame(spark, args.rows).cache()
@@ -93,7 +95,9 @@ def main():
         ("survey: aggregation by partition and label", lambda: df.select(
             *_row_facts(layout, F)).groupBy("pid", "label").agg(
             *_group_facts(F, False, True)).collect()),
-        ("survey: random sample", lambda: _sample(df, layout, survey, F)),
+        ("survey: the whole survey, sample included", lambda: survey_of(df, layout)),
+        ("survey: a sample as a query of its own", lambda: df.select(*layout.columns).where(
+            F.rand(0) < _sample_fraction(survey.n_rows, survey.width)).collect()),
         ("no-op Arrow pass, 8 partitions", lambda: df.select("z", "y").mapInArrow(
             _count_rows, "n long").collect()),
         ("no-op Arrow pass, coalesced to 2", lambda: df.select("z", "y").coalesce(2).mapInArrow(
