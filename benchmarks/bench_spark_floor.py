@@ -4,7 +4,8 @@ On local[2], on the 10^6 x 10 cached DataFrame of ``bench_spark.py``, each
 timed against one ``MulticlassClassificationEvaluator(metricName="logLoss")``
 evaluation (median of ``--repeats`` runs, one process):
 
-- the survey's Spark SQL aggregation by partition and label, alone and with
+- the survey's Spark SQL aggregation by partition and label (its rows read in
+  2 tasks, as the survey reads them), alone and with
   the random sample it collects on a computed cache, and the sample as a query
   of its own (as on any other DataFrame);
 - a ``mapInArrow`` pass whose tasks only count their rows, over the array
@@ -79,6 +80,7 @@ def main():
 
     from skcal.spark._layout import Layout
     from skcal.spark._survey import _group_facts, _row_facts, _sample_fraction, survey_of
+    from skcal.spark._tasks import in_fewer_tasks
 
     spark = session()
     df = multiclass_frame(spark, args.rows).cache()
@@ -92,8 +94,8 @@ def main():
     for frame in tiny.values():
         frame.count()
     tasks = [
-        ("survey: aggregation by partition and label", lambda: df.select(
-            *_row_facts(layout, F)).groupBy("pid", "label").agg(
+        ("survey: aggregation by partition and label", lambda: in_fewer_tasks(
+            df.select(*_row_facts(layout, F)), df).groupBy("pid", "label").agg(
             *_group_facts(F, False, True)).collect()),
         ("survey: the whole survey, sample included", lambda: survey_of(df, layout)),
         ("survey: a sample as a query of its own", lambda: df.select(*layout.columns).where(

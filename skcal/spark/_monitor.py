@@ -15,6 +15,7 @@ from ..monitoring._statistics import add_summaries
 from ..rows._scores import check_finite_block, check_probabilities
 from ._layout import BadRow, Layout
 from ._table import run_job
+from ._tasks import in_fewer_tasks
 
 
 def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=None,
@@ -77,7 +78,8 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
     layout = Layout(df, scores, y, extra=[name for name in (timestamp, ids) if name])
     from pyspark.sql import functions as F
 
-    counts = dict(df.groupBy(F.spark_partition_id().alias("pid")).count().collect())
+    partition_ids = in_fewer_tasks(df.select(F.spark_partition_id().alias("pid")), df)
+    counts = dict(partition_ids.groupBy("pid").count().collect())
     starts = dict(zip(sorted(counts), np.cumsum([0] + [counts[p] for p in sorted(counts)])))
     parts = run_job(df, layout.columns, _summarise_partition, layout, monitor,
                     {pid: int(start) for pid, start in starts.items()}, timestamp, ids)

@@ -23,6 +23,7 @@ which names its row.
 import numpy as np
 
 from ..rows._scores import _SIMPLEX_ATOL
+from ._tasks import in_fewer_tasks
 
 # values of scores the survey samples in all (256 KiB of float64)
 SAMPLE_VALUES = 2**15
@@ -76,8 +77,11 @@ def survey_of(df, layout):
         kept = F.rand(0) < F.least(F.lit(1.0), F.lit(SAMPLE_VALUES / known_rows) / width)
         facts.append(F.when(kept, F.struct(*layout.columns)).alias("sampled"))
         group_facts.append(F.collect_list("sampled").alias("sample"))
-    groups = [_GroupFacts(row, weighted) for row in df.select(*facts).groupBy(
-        "pid", "label").agg(*group_facts).collect()]
+    # the facts of each row are taken in its own partition, then read in fewer
+    # tasks: fewer shuffle map tasks, each writing a file per reduce partition
+    facts_frame = in_fewer_tasks(df.select(*facts), df)
+    groups = [_GroupFacts(row, weighted)
+              for row in facts_frame.groupBy("pid", "label").agg(*group_facts).collect()]
     survey = Survey()
     for group in groups:
         survey.rows_per_partition[group.pid] = (
@@ -111,7 +115,8 @@ def survey_of(df, layout):
             fraction = _sample_fraction(known_rows, survey.width)
         else:
             fraction = _sample_fraction(survey.n_rows, survey.width)
-            rows = df.select(*layout.columns).where(F.rand(0) < fraction).collect()
+            rows = in_fewer_tasks(df.select(*layout.columns).where(F.rand(0) < fraction),
+                                  df).collect()
         survey.sample = [_sample_arrays(rows, layout, survey, fraction)]
     return survey
 
@@ -211,7 +216,7 @@ def _largest_row_sum_gap(df, layout, F):
         if len(columns) == 1:
             return 0.0  # one binary score in [0, 1]: the positive class's probability
         total = sum(columns[1:], columns[0])
-    gap = df.select(F.max(F.abs(total - 1.0)).alias("gap")).collect()[0].gap
+    gap = in_fewer_tasks(df, df).select(F.max(F.abs(total - 1.0)).alias("gap")).collect()[0].gap
     return np.inf if gap is None else gap
 
 

@@ -15,6 +15,7 @@ from ..rows._remote import RemoteVector
 from ._folds import BatchRows, StratifiedFolds
 from ._layout import BadRow, Layout
 from ._survey import check_weight_totals, survey_of
+from ._tasks import in_fewer_tasks
 
 _RESULT_SCHEMA = "pid int, error string, part binary"
 
@@ -227,29 +228,21 @@ def run_job(df, columns, partition_function, *args, coalesced=False):
     result; the results in partition order. An error raised by skcal's checks on
     an executor is raised here as the same ValueError.
 
-    ``coalesced``: a DataFrame of more partitions than the cluster has cores is
-    read in as many tasks as cores (``coalesce``, no shuffle: starting a Python
-    task costs about 60 ms on local[2], ``benchmarks/bench_spark_floor.py``);
-    its tasks then do not know which partition a row comes from."""
+    ``coalesced``: read in as many tasks as the cluster has cores
+    (:func:`~skcal.spark._tasks.in_fewer_tasks`); its tasks then do not know
+    which partition a row comes from."""
     import functools
 
     job = functools.partial(_run_partition, partition_function, args)
     frame = df.select(*columns)
-    if coalesced and not _is_spark_connect(df):  # Spark Connect shows no partitions
-        cores = df.sparkSession.sparkContext.defaultParallelism
-        if df.rdd.getNumPartitions() > cores:
-            frame = frame.coalesce(cores)
+    if coalesced:
+        frame = in_fewer_tasks(frame, df)
     rows = frame.mapInArrow(job, _RESULT_SCHEMA).collect()
     rows = sorted(rows, key=lambda row: row.pid)
     for row in rows:
         if row.error is not None:
             raise ValueError(row.error)
     return [pickle.loads(row.part) for row in rows]
-
-
-def _is_spark_connect(df):
-    """True for a DataFrame of a Spark Connect session (no SparkContext, no RDD)."""
-    return type(df).__module__.startswith("pyspark.sql.connect")
 
 
 def _run_partition(partition_function, args, batches):

@@ -198,3 +198,22 @@ def test_labels_beyond_the_columns_are_refused(spark):
     df = frame(spark, {"logits": LOGITS[:, :2], "y": Y})
     with pytest.raises(ValueError, match="distinct labels.*2 columns"):
         skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y")
+
+
+def test_the_survey_read_in_fewer_tasks_still_counts_each_partition(spark, df):
+    from skcal.spark._layout import Layout
+    from skcal.spark._survey import survey_of
+
+    cores = spark.sparkContext.defaultParallelism
+    assert df.rdd.getNumPartitions() > cores  # so the survey's query is coalesced
+    sizes = df.rdd.glom().map(len).collect()
+    survey = survey_of(df, Layout(df, "logits", "y"))
+    assert survey.rows_per_partition == dict(enumerate(sizes))
+    # each partition's first row of each label, counted from its own first row
+    first = {}
+    for pid, start in enumerate(np.cumsum([0] + sizes[:-1])):
+        for row in range(sizes[pid]):
+            first.setdefault((pid, Y[start + row]), row)
+    found = {(pid, label): entry[2] for pid, labels in survey.partition_labels.items()
+             for label, entry in labels.items()}
+    assert found == first
