@@ -95,8 +95,8 @@ def main():
         frame.count()
     tasks = [
         ("survey: aggregation by partition and label", lambda: in_fewer_tasks(
-            df.select(*_row_facts(layout, F)), df).groupBy("pid", "label").agg(
-            *_group_facts(F, False, True)).collect()),
+            df.selectExpr(*_row_facts(layout)), df).groupBy("pid", "label").agg(
+            *[F.expr(fact) for fact in _group_facts(False, True)]).collect()),
         ("survey: the whole survey, sample included", lambda: survey_of(df, layout)),
         ("survey: a sample as a query of its own", lambda: df.select(*layout.columns).where(
             F.rand(0) < _sample_fraction(survey.n_rows, survey.width)).collect()),

@@ -191,7 +191,9 @@ def transform(calibrator, df, *, scores, output="proba", name=None):
         for batch in batches:
             yield _calibrated_batch(batch, positions, layout, calibrator, output)
 
-    return df.mapInArrow(calibrate, schema)
+    # read by position: mapInArrow cannot name a column whose name holds a backtick
+    by_position = df.toDF(*[f"column_{i}" for i in range(len(df.columns))])
+    return by_position.mapInArrow(calibrate, schema)
 
 
 def _calibrated_batch(batch, positions, layout, calibrator, output):

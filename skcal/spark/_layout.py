@@ -35,6 +35,18 @@ class BadRow(ValueError):
         return BadRow(self.template, self.row + offset)
 
 
+def quoted(name):
+    """A column name as Spark reads it in an expression, whatever characters it
+    holds (spaces, dots, backticks).
+
+    Examples
+    --------
+    >>> quoted("score `v2`")
+    '`score ``v2```'
+    """
+    return "`" + name.replace("`", "``") + "`"
+
+
 def _first_null(array):
     return int(np.flatnonzero(array.is_null().to_numpy(zero_copy_only=False))[0])
 

@@ -23,6 +23,7 @@ which names its row.
 import numpy as np
 
 from ..rows._scores import _SIMPLEX_ATOL
+from ._layout import quoted
 from ._tasks import in_fewer_tasks
 
 # values of scores the survey samples in all (256 KiB of float64)
@@ -69,19 +70,16 @@ def survey_of(df, layout):
 
     weighted = layout.sample_weight is not None
     known_rows = cached_row_count(df)
-    facts = _row_facts(layout, F)
-    group_facts = _group_facts(F, weighted, layout.is_array)
-    if known_rows:  # each row of width K is kept with probability SAMPLE_VALUES / (n K)
-        width = F.size(layout.score_columns[0]) if layout.is_array \
-            else F.lit(len(layout.score_columns))
-        kept = F.rand(0) < F.least(F.lit(1.0), F.lit(SAMPLE_VALUES / known_rows) / width)
-        facts.append(F.when(kept, F.struct(*layout.columns)).alias("sampled"))
-        group_facts.append(F.collect_list("sampled").alias("sample"))
+    facts = _row_facts(layout)
+    group_facts = _group_facts(weighted, layout.is_array)
+    if known_rows:  # the sample is collected with the facts
+        facts.append(_sampled_fact(layout, known_rows))
+        group_facts.append("collect_list(sampled) AS sample")
     # the facts of each row are taken in its own partition, then read in fewer
     # tasks: fewer shuffle map tasks, each writing a file per reduce partition
-    facts_frame = in_fewer_tasks(df.select(*facts), df)
-    groups = [_GroupFacts(row, weighted)
-              for row in facts_frame.groupBy("pid", "label").agg(*group_facts).collect()]
+    facts_frame = in_fewer_tasks(df.selectExpr(*facts), df)
+    groups = [_GroupFacts(row, weighted) for row in facts_frame.groupBy("pid", "label").agg(
+        *[F.expr(fact) for fact in group_facts]).collect()]
     survey = Survey()
     for group in groups:
         survey.rows_per_partition[group.pid] = (
@@ -115,7 +113,7 @@ def survey_of(df, layout):
             fraction = _sample_fraction(known_rows, survey.width)
         else:
             fraction = _sample_fraction(survey.n_rows, survey.width)
-            rows = in_fewer_tasks(df.select(*layout.columns).where(F.rand(0) < fraction),
+            rows = in_fewer_tasks(df.select(*map(quoted, layout.columns)).where(F.rand(0) < fraction),
                                   df).collect()
         survey.sample = [_sample_arrays(rows, layout, survey, fraction)]
     return survey
@@ -144,52 +142,68 @@ def cached_row_count(df):
         return None
 
 
-def _score_facts(layout, F):
+def _double(value):
+    """A float as a Spark SQL double literal."""
+    return f"CAST('{float(value)!r}' AS DOUBLE)"
+
+
+# The survey's expressions are Spark SQL text, its column names quoted: a name
+# may hold spaces, dots or backticks.
+def _score_facts(layout):
     """[null score, smallest, largest(, array length)] of each row's scores,
     without a per-element function (a null element of an array is left to the
     passes)."""
     if layout.is_array:
-        scores = F.col(layout.score_columns[0])
-        return [scores.isNull().alias("null_score"), F.array_min(scores).alias("low"),
-                F.array_max(scores).alias("high"), F.size(scores).alias("size")]
-    columns = [F.col(name).cast("double") for name in layout.score_columns]
-    null_score = F.lit(False)
-    for column in columns:
-        null_score = null_score | column.isNull()
-    several = len(columns) > 1
-    return [null_score.alias("null_score"),
-            (F.least(*columns) if several else columns[0]).alias("low"),
-            (F.greatest(*columns) if several else columns[0]).alias("high")]
+        scores = quoted(layout.score_columns[0])
+        return [f"{scores} IS NULL AS null_score", f"array_min({scores}) AS low",
+                f"array_max({scores}) AS high", f"size({scores}) AS size"]
+    columns = [f"CAST({quoted(name)} AS DOUBLE)" for name in layout.score_columns]
+    null_score = " OR ".join(f"{column} IS NULL" for column in columns)
+    if len(columns) == 1:
+        low = high = columns[0]
+    else:
+        low, high = f"least({', '.join(columns)})", f"greatest({', '.join(columns)})"
+    return [f"({null_score}) AS null_score", f"{low} AS low", f"{high} AS high"]
 
 
-def _row_facts(layout, F):
+def _row_facts(layout):
     """Per row: partition, label, record number, what the checks of the scores
     need (nulls, range, width) and, with a weight column, the weight's."""
-    facts = [F.spark_partition_id().alias("pid"),
-             (F.col(layout.y) if layout.y else F.lit(None)).alias("label"),
-             F.monotonically_increasing_id().alias("row"), *_score_facts(layout, F)]
+    label = quoted(layout.y) if layout.y else "NULL"
+    facts = ["spark_partition_id() AS pid", f"{label} AS label",
+             "monotonically_increasing_id() AS row", *_score_facts(layout)]
     if layout.sample_weight:
-        weight = F.col(layout.sample_weight).cast("double")
-        facts += [weight.alias("w"),
-                  (~F.isnan(weight) & (F.abs(weight) != float("inf"))).alias("finite"),
-                  weight.isNull().alias("null_w")]
+        weight = f"CAST({quoted(layout.sample_weight)} AS DOUBLE)"
+        facts += [f"{weight} AS w",
+                  f"NOT isnan({weight}) AND abs({weight}) != {_double(np.inf)} AS finite",
+                  f"{weight} IS NULL AS null_w"]
     return facts
 
 
-def _group_facts(F, weighted, is_array):
-    facts = [F.count(F.lit(1)).alias("n"), F.min("row").alias("first_row"),
-             F.min(F.when(F.col("null_score"), F.col("row"))).alias("null_score_row"),
-             F.min("low").alias("low"), F.max("high").alias("high")]
+def _sampled_fact(layout, known_rows):
+    """Per row: its values (a struct of ``layout.columns``) if it is sampled, else
+    null; a row of width K is kept with probability SAMPLE_VALUES / (n K)."""
+    width = f"size({quoted(layout.score_columns[0])})" if layout.is_array \
+        else str(len(layout.score_columns))
+    kept = f"rand(0) < least(1.0D, {_double(SAMPLE_VALUES / known_rows)} / {width})"
+    values = ", ".join(quoted(name) for name in layout.columns)
+    return f"CASE WHEN {kept} THEN struct({values}) END AS sampled"
+
+
+def _group_facts(weighted, is_array):
+    facts = ["count(1) AS n", "min(row) AS first_row",
+             "min(CASE WHEN null_score THEN row END) AS null_score_row",
+             "min(low) AS low", "max(high) AS high"]
     if is_array:
-        facts += [F.min("size").alias("min_size"), F.max("size").alias("max_size")]
+        facts += ["min(size) AS min_size", "max(size) AS max_size"]
     if weighted:
-        counted = F.col("finite") & (F.col("w") > 0)
-        facts += [F.sum(F.when(counted, 1).otherwise(0)).alias("positive"),
-                  F.sum(F.when(F.col("finite"), F.col("w"))).alias("weight"),
-                  F.min(F.when(F.col("finite"), F.col("w"))).alias("min_w"),
-                  F.sum(F.when(~F.col("finite"), 1).otherwise(0)).alias("non_finite"),
-                  F.min(F.when(counted, F.col("row"))).alias("first_positive"),
-                  F.min(F.when(F.col("null_w"), F.col("row"))).alias("null_w_row")]
+        counted = "finite AND w > 0"
+        facts += [f"sum(CASE WHEN {counted} THEN 1 ELSE 0 END) AS positive",
+                  "sum(CASE WHEN finite THEN w END) AS weight",
+                  "min(CASE WHEN finite THEN w END) AS min_w",
+                  "sum(CASE WHEN NOT finite THEN 1 ELSE 0 END) AS non_finite",
+                  f"min(CASE WHEN {counted} THEN row END) AS first_positive",
+                  "min(CASE WHEN null_w THEN row END) AS null_w_row"]
     return facts
 
 
@@ -209,10 +223,10 @@ def _largest_row_sum_gap(df, layout, F):
     """The largest ``|sum of a row's scores - 1|``, over rows without a null
     score (one more Spark SQL job, asked only when every score is in [0, 1])."""
     if layout.is_array:
-        scores = F.col(layout.score_columns[0])
+        scores = F.col(quoted(layout.score_columns[0]))
         total = F.aggregate(scores, F.lit(0.0).cast("double"), lambda a, x: a + x)
     else:
-        columns = [F.col(name).cast("double") for name in layout.score_columns]
+        columns = [F.col(quoted(name)).cast("double") for name in layout.score_columns]
         if len(columns) == 1:
             return 0.0  # one binary score in [0, 1]: the positive class's probability
         total = sum(columns[1:], columns[0])

@@ -13,7 +13,7 @@ from ..rows._blocks import reduce_local
 from ..rows._labels import encode_labels, plain
 from ..rows._remote import RemoteVector
 from ._folds import BatchRows, StratifiedFolds
-from ._layout import BadRow, Layout
+from ._layout import BadRow, Layout, quoted
 from ._survey import check_weight_totals, survey_of
 from ._tasks import in_fewer_tasks
 
@@ -234,7 +234,12 @@ def run_job(df, columns, partition_function, *args, coalesced=False):
     import functools
 
     job = functools.partial(_run_partition, partition_function, args)
-    frame = df.select(*columns)
+    from pyspark.sql import functions as F
+
+    # named by position: the executors read columns by position, and mapInArrow
+    # cannot name a column whose name holds a backtick
+    frame = df.select(*[F.col(quoted(name)).alias(f"column_{i}")
+                        for i, name in enumerate(columns)])
     if coalesced:
         frame = in_fewer_tasks(frame, df)
     rows = frame.mapInArrow(job, _RESULT_SCHEMA).collect()

@@ -217,3 +217,29 @@ def test_the_survey_read_in_fewer_tasks_still_counts_each_partition(spark, df):
     found = {(pid, label): entry[2] for pid, labels in survey.partition_labels.items()
              for label, entry in labels.items()}
     assert found == first
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+def test_non_finite_weights_are_counted_by_the_survey(spark, bad):
+    w = WEIGHTS.copy()
+    w[[10, 2200]] = bad
+    df = frame(spark, {"logits": LOGITS, "y": Y, "w": w})
+    with pytest.raises(ValueError, match="sample_weight='w' holds 2 NaN or infinite values"):
+        skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y",
+                        sample_weight="w")
+
+
+def test_column_names_that_sql_would_misread_are_quoted(spark):
+    names = {"logits": "scores `v2` (z)", "y": "label-true", "w": "weight w"}
+    df = frame(spark, {names["logits"]: LOGITS, names["y"]: Y, names["w"]: WEIGHTS})
+    df.count()  # a computed cache: the survey's aggregation samples too
+    on_spark = skcal.spark.fit(skcal.VectorScaling(), df, scores=names["logits"],
+                               y=names["y"], sample_weight=names["w"])
+    in_memory = skcal.VectorScaling().fit(LOGITS, Y, sample_weight=WEIGHTS)
+    assert _max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
+    out = skcal.spark.transform(on_spark, df, scores=names["logits"], name="p `new`")
+    assert out.columns == [*names.values(), "p `new`"]
+    rows = out.select(*(f"`{name.replace('`', '``')}`" for name in out.columns)).collect()
+    proba = np.array([row[-1] for row in rows])
+    # the same map on the same float64 scores: equal up to the rounding of a softmax
+    np.testing.assert_allclose(proba, on_spark.predict_proba(LOGITS), rtol=0, atol=1e-12)
