@@ -108,15 +108,21 @@ def survey_of(df, layout):
     survey.looks_like_probabilities = bool(low >= 0 and high <= 1 and (
         not groups or _largest_row_sum_gap(df, layout, F) <= _SIMPLEX_ATOL))
     if survey.n_rows:
-        if known_rows:
-            rows = [row for group in groups for row in group.sample]
-            fraction = _sample_fraction(known_rows, survey.width)
-        else:
-            fraction = _sample_fraction(survey.n_rows, survey.width)
-            rows = in_fewer_tasks(df.select(*map(quoted, layout.columns)).where(F.rand(0) < fraction),
-                                  df).collect()
-        survey.sample = [_sample_arrays(rows, layout, survey, fraction)]
+        survey.sample = [_sample(df, layout, survey, groups, known_rows, F)]
     return survey
+
+
+def _sample(df, layout, survey, groups, known_rows, F):
+    """The survey's sample: collected by its aggregation when the row count was
+    known ahead (``known_rows``), else by a query of its own."""
+    if known_rows:
+        rows = [row for group in groups for row in group.sample]
+        fraction = _sample_fraction(known_rows, survey.width)
+    else:
+        fraction = _sample_fraction(survey.n_rows, survey.width)
+        query = df.select(*map(quoted, layout.columns)).where(F.rand(0) < fraction)
+        rows = in_fewer_tasks(query, df).collect()
+    return _sample_arrays(rows, layout, survey, fraction)
 
 
 def cached_row_count(df):
