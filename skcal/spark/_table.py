@@ -233,9 +233,9 @@ def run_job(df, columns, partition_function, *args, coalesced=False):
     which partition a row comes from."""
     import functools
 
-    job = functools.partial(_run_partition, partition_function, args)
     from pyspark.sql import functions as F
 
+    job = functools.partial(_run_partition, partition_function, args)
     # named by position: the executors read columns by position, and mapInArrow
     # cannot name a column whose name holds a backtick
     frame = df.select(*[F.col(quoted(name)).alias(f"column_{i}")
