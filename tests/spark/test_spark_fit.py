@@ -229,8 +229,11 @@ def test_non_finite_weights_are_counted_by_the_survey(spark, bad):
                         sample_weight="w")
 
 
-def test_column_names_that_sql_would_misread_are_quoted(spark):
-    names = {"logits": "scores `v2` (z)", "y": "label-true", "w": "weight w"}
+@pytest.mark.parametrize("names", [
+    {"logits": "scores `v2` (z)", "y": "label-true", "w": "weight w"},
+    {"logits": "sampled", "y": "row", "w": "pid"},  # the survey's own names for its facts
+])
+def test_column_names_that_sql_would_misread_or_the_survey_uses_work(spark, names):
     df = frame(spark, {names["logits"]: LOGITS, names["y"]: Y, names["w"]: WEIGHTS})
     df.count()  # a computed cache: the survey's aggregation samples too
     on_spark = skcal.spark.fit(skcal.VectorScaling(), df, scores=names["logits"],
