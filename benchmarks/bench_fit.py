@@ -136,6 +136,7 @@ def main():
         rows = [
             temperature_row(10_000, 100, np.float32, args.repeat),
             temperature_row(50_000, 1000, np.float32, args.repeat),
+            temperature_row(1_000_000, 10, np.float64, args.repeat),
             temperature_row(1_000_000, 2, np.float32, args.repeat),
             platt_row(1_000_000, args.repeat),
         ]
