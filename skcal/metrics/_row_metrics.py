@@ -25,7 +25,7 @@ import numpy as np
 
 from ..rows._device_kernels import logsumexp_rows, true_class, wide
 from ..rows._namespaces import is_device_array, namespace
-from ..rows._row_reductions import row_max, row_sums_of_one_sign
+from ..rows._row_reductions import row_dots, row_max, row_sums_of_one_sign
 from ..rows._scores import probability_floor
 from ._checks import weighted_row_mean
 
@@ -70,7 +70,7 @@ def brier_rows(block, y_index):
         return brier_from_parts(wide(xp.sum(block * block, axis=1)),
                                 wide(true_class(block, y_index)))
     p_true = block[np.arange(block.shape[0]), y_index].astype(np.float64)
-    return brier_from_parts(np.einsum("ij,ij->i", block, block).astype(np.float64), p_true)
+    return brier_from_parts(row_dots(block, block).astype(np.float64), p_true)
 
 
 def _negative_log_proba(block, y_index):

@@ -42,8 +42,6 @@ def _temperature_block(z, y, w, beta, with_facts):
     ``spread`` sums ``E_p[max z - z]``, the scale of the rounding error of the
     float sums behind the gradient.
     """
-    if not isinstance(z, np.ndarray):
-        return device.temperature_block(z, y, w, beta, with_facts)
     return _temperature_blocks(z, y, w, [beta], with_facts)[0]
 
 

@@ -188,7 +188,8 @@ def _row_facts(layout):
 
 def _sampled_fact(layout, known_rows):
     """Per row: its values (a struct of ``layout.columns``) if it is sampled, else
-    null; a row of width K is kept with probability SAMPLE_VALUES / (n K)."""
+    null; a row of width K is kept with probability SAMPLE_VALUES / (n K), the
+    rule of :func:`_sample_fraction` with each row's own width."""
     width = f"size({quoted(layout.score_columns[0])})" if layout.is_array \
         else str(len(layout.score_columns))
     kept = f"rand(0) < least(1.0D, {_double(SAMPLE_VALUES / known_rows)} / {width})"

@@ -1,3 +1,5 @@
+import math
+
 import numpy as np
 import pytest
 
@@ -23,7 +25,7 @@ def test_row_max_propagates_nan_as_max_does():
 def test_sums_of_one_sign_stay_within_the_pairwise_rounding_level(n_columns, dtype):
     rng = np.random.default_rng(n_columns)
     values = rng.exponential(size=(300, n_columns)).astype(dtype)
-    exact = np.array([sum(map(float, row)) for row in values.astype(np.float64)])
+    exact = np.array([math.fsum(row) for row in values.astype(np.float64)])  # exactly rounded
     # what the temperature solver assumes of a row sum: 4 eps log2(K + 1) relative
     allowed = 4 * np.finfo(dtype).eps * np.log2(n_columns + 1)
     for sums in (row_sums_of_one_sign(values), row_sums_of_one_sign(-values)):
@@ -34,9 +36,12 @@ def test_sums_of_one_sign_stay_within_the_pairwise_rounding_level(n_columns, dty
 def test_row_sums_and_dots_agree_with_numpy_to_a_few_roundings():
     rng = np.random.default_rng(3)
     left, right = rng.normal(size=(2, 500, 7))
-    scale = np.abs(left).sum(axis=1)  # rounding of K terms is at most K eps of this
+    # against exactly rounded sums: K = 7 terms in any order are rounded within
+    # (K - 1) eps of the sum of their magnitudes, so 7 eps of it is a bound on any CPU
+    scale = np.abs(left).sum(axis=1)
     tolerance = 7 * np.finfo(np.float64).eps * scale
-    assert np.all(np.abs(row_sums(left) - left.sum(axis=1)) <= tolerance)
+    assert np.all(np.abs(row_sums(left) - [math.fsum(row) for row in left]) <= tolerance)
     dots = np.abs(left * right).sum(axis=1)
-    assert np.all(np.abs(row_dots(left, right) - (left * right).sum(axis=1))
+    exact_dots = [math.fsum(row) for row in left * right]  # each product rounded once
+    assert np.all(np.abs(row_dots(left, right) - exact_dots)
                   <= 7 * np.finfo(np.float64).eps * dots)
