@@ -8,6 +8,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._layout import Layout
+from ._provisional import Unsettled
 from ._table import SparkScores
 
 _OUTPUTS = ("proba", "log_proba", "label")
@@ -63,8 +64,8 @@ def fit(calibrator, df, *, scores, y, sample_weight=None):
             f"{type(calibrator).__name__} wraps a classifier; on Spark the scores are "
             "given, so pass a calibrator with estimator=None and the column of the "
             "classifier's scores as scores=.")
-    table = SparkScores(df, scores, y, sample_weight)
-    return calibrator.fit(table, table.labels, sample_weight=table.weights)
+    return _on_table(df, scores, y, sample_weight, lambda table: calibrator.fit(
+        table, table.labels, sample_weight=table.weights))
 
 
 def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabilities",
@@ -123,10 +124,26 @@ def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabili
     if score_type == "logits" and not takes_logits and metric.__name__ != "nll_from_logits":
         raise ValueError(f"{metric.__name__} takes probabilities, not logits; use "
                          "nll_from_logits for the NLL of logits.")
-    table = SparkScores(df, scores, y, sample_weight)
-    if score_type == "logits" and takes_logits:
-        return metric(table.labels, logits=table, sample_weight=table.weights, **options)
-    return metric(table.labels, table, sample_weight=table.weights, **options)
+
+    def run(table):
+        if score_type == "logits" and takes_logits:
+            return metric(table.labels, logits=table, sample_weight=table.weights, **options)
+        return metric(table.labels, table, sample_weight=table.weights, **options)
+
+    return _on_table(df, scores, y, sample_weight, run)
+
+
+def _on_table(df, scores, y, sample_weight, run):
+    """``run(table)`` on the :class:`SparkScores` of ``df``: first under a
+    provisional survey (a computed cache, read from its sample), and again on
+    the full survey if that one could not answer (:mod:`skcal.spark._provisional`)."""
+    table = SparkScores(df, scores, y, sample_weight, provisional=True)
+    try:
+        return run(table)
+    except Unsettled:
+        if not table.provisional:
+            raise
+    return run(SparkScores(df, scores, y, sample_weight, sample=table.survey.sample))
 
 
 def transform(calibrator, df, *, scores, output="proba", name=None):

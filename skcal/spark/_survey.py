@@ -38,7 +38,8 @@ class Survey:
     weights in all and per partition, the weights' range, a sample."""
 
     def __init__(self):
-        self.rows_per_partition = {}
+        self.rows_per_partition = {}  # None in a provisional survey
+        self.total_rows = None  # the cache's count, in a provisional survey
         self.width = None
         self.looks_like_probabilities = True
         self.label_values = np.empty(0)
@@ -54,6 +55,8 @@ class Survey:
 
     @property
     def n_rows(self):
+        if self.rows_per_partition is None:
+            return self.total_rows
         return sum(self.rows_per_partition.values())
 
     def partition_starts(self):
@@ -64,15 +67,16 @@ class Survey:
         return starts
 
 
-def survey_of(df, layout):
-    """The :class:`Survey` of ``df``'s rows (``layout`` says where they are)."""
+def survey_of(df, layout, sample=None):
+    """The :class:`Survey` of ``df``'s rows (``layout`` says where they are);
+    ``sample``: one already drawn by :func:`sampled_rows` (none is drawn again)."""
     from pyspark.sql import functions as F
 
     weighted = layout.sample_weight is not None
     known_rows = cached_row_count(df)
     facts = _row_facts(layout)
     group_facts = _group_facts(weighted, layout.is_array)
-    if known_rows:  # the sample is collected with the facts
+    if known_rows and sample is None:  # the sample is collected with the facts
         facts.append(_sampled_fact(layout, known_rows))
         group_facts.append("collect_list(sampled) AS sample")
     # the facts of each row are taken in its own partition, then read in fewer
@@ -107,7 +111,9 @@ def survey_of(df, layout):
     high = max((g.high for g in groups if g.high is not None), default=0.0)
     survey.looks_like_probabilities = bool(low >= 0 and high <= 1 and (
         not groups or _largest_row_sum_gap(df, layout, F) <= _SIMPLEX_ATOL))
-    if survey.n_rows:
+    if sample is not None:
+        survey.sample = sample
+    elif survey.n_rows:
         survey.sample = [_sample(df, layout, survey, groups, known_rows, F)]
     return survey
 
@@ -122,7 +128,7 @@ def _sample(df, layout, survey, groups, known_rows, F):
         fraction = _sample_fraction(survey.n_rows, survey.width)
         query = df.select(*map(quoted, layout.columns)).where(F.rand(0) < fraction)
         rows = in_fewer_tasks(query, df).collect()
-    return _sample_arrays(rows, layout, survey, fraction)
+    return sample_arrays(rows, layout, fraction)
 
 
 def cached_row_count(df):
@@ -190,11 +196,16 @@ def _sampled_fact(layout, known_rows):
     """Per row: its values (a struct of ``layout.columns``) if it is sampled, else
     null; a row of width K is kept with probability SAMPLE_VALUES / (n K), the
     rule of :func:`_sample_fraction` with each row's own width."""
+    values = ", ".join(quoted(name) for name in layout.columns)
+    return f"CASE WHEN {kept_in_sample(layout, known_rows)} THEN struct({values}) END AS sampled"
+
+
+def kept_in_sample(layout, known_rows):
+    """Whether a row is sampled, as Spark SQL: a row of width K with probability
+    SAMPLE_VALUES / (n K)."""
     width = f"size({quoted(layout.score_columns[0])})" if layout.is_array \
         else str(len(layout.score_columns))
-    kept = f"rand(0) < least(1.0D, {_double(SAMPLE_VALUES / known_rows)} / {width})"
-    values = ", ".join(quoted(name) for name in layout.columns)
-    return f"CASE WHEN {kept} THEN struct({values}) END AS sampled"
+    return f"rand(0) < least(1.0D, {_double(SAMPLE_VALUES / known_rows)} / {width})"
 
 
 def _group_facts(weighted, is_array):
@@ -286,7 +297,7 @@ def _sample_fraction(n_rows, width):
     return min(1.0, SAMPLE_VALUES / (n_rows * (width or 1)))
 
 
-def _sample_arrays(rows, layout, survey, fraction):
+def sample_arrays(rows, layout, fraction):
     """(scores, labels, weights, rows each sampled row stands for) of the sampled
     rows (tuples of ``layout.columns``); rows with a null are left out."""
     rows = [row for row in rows if all(value is not None for value in row)
@@ -299,8 +310,9 @@ def _sample_arrays(rows, layout, survey, fraction):
     labels = weights = None
     if layout.y is not None:
         position = layout.columns.index(layout.y)
-        labels = np.array([row[position] for row in rows],
-                          dtype=object if survey.label_values.dtype == object else None)
+        values = [row[position] for row in rows]
+        labels = np.array(values, dtype=object if values and isinstance(values[0], str)
+                          else None)
     if layout.sample_weight is not None:
         position = layout.columns.index(layout.sample_weight)
         weights = np.array([row[position] for row in rows], dtype=np.float64)

@@ -14,6 +14,8 @@ from ..rows._labels import encode_labels, plain
 from ..rows._remote import RemoteVector
 from ._folds import BatchRows, StratifiedFolds
 from ._layout import BadRow, Layout, quoted
+from ._provisional import (PassChecks, PendingVector, Unsettled, provisional_encoding,
+                           provisional_survey, settle)
 from ._survey import check_weight_totals, survey_of
 from ._tasks import in_fewer_tasks
 
@@ -29,16 +31,31 @@ class SparkScores:
     df : pyspark.sql.DataFrame
     scores, y, sample_weight
         Column names, as :class:`~skcal.spark._layout.Layout` takes them.
+    provisional : bool, default=False
+        Survey a computed cache from its sample alone
+        (:mod:`~skcal.spark._provisional`); the caller then catches
+        :class:`~skcal.spark._provisional.Unsettled` and starts again with
+        ``provisional=False``.
+    sample : list, default=None
+        A sample already drawn (that of a provisional survey), not drawn again.
     """
 
     _skcal_remote_table = True
 
-    def __init__(self, df, scores, y=None, sample_weight=None):
+    def __init__(self, df, scores, y=None, sample_weight=None, *, provisional=False,
+                 sample=None):
         self.df = df
         self.layout = Layout(df, scores, y, sample_weight)
         self.dtype = self.layout.dtype
         self.encoding = None
-        survey = survey_of(df, self.layout)
+        survey = None
+        if provisional:
+            survey, sample = provisional_survey(df, self.layout)
+        self.provisional = survey is not None
+        # under a provisional survey: the rows of each class, once a pass counted them
+        self.column_counts = self.checks = None
+        if survey is None:
+            survey = survey_of(df, self.layout, sample=sample)
         if survey.n_rows == 0:
             raise ValueError("The DataFrame has no rows; at least one is required.")
         self.survey = survey
@@ -47,7 +64,7 @@ class SparkScores:
             else (survey.n_rows, width)
         self.ndim = len(self.shape)
         self.looks_like_probabilities = survey.looks_like_probabilities
-        self.partition_starts = survey.partition_starts()
+        self.partition_starts = None if self.provisional else survey.partition_starts()
 
     # ------------------------------------------------ the vectors beside it
     @property
@@ -55,6 +72,8 @@ class SparkScores:
         """The label column, as a token the checks of skcal take for ``y``."""
         if self.layout.y is None:
             raise ValueError("No label column was given; pass y= the name of the column.")
+        if self.provisional:
+            return PendingVector(self, "labels", self.shape[0])
         return RemoteVector(self, "labels", self.shape[0], self.survey.counts)
 
     @property
@@ -75,6 +94,12 @@ class SparkScores:
                     "Scores of a Spark DataFrame take their labels and weights from "
                     "columns of the same DataFrame; pass column names, not arrays."
                 )
+        if self.provisional:
+            classes, index = provisional_encoding(self.survey, n_columns, labels,
+                                                  min_classes, ignore_index)
+            self.encoding = LabelEncoding(classes, index, None, n_columns)
+            self.checks = PassChecks(self.survey.width, n_columns)
+            return classes, PendingVector(self, "labels", n_rows), None
         survey, name = self.survey, self.layout.sample_weight
         if name is not None:
             check_weight_totals(survey, name)
@@ -123,6 +148,8 @@ class SparkScores:
     def stratified_folds(self, n_folds):
         """Each row's cross-fitting fold, as arrays' ``stratified_folds`` deals them
         (:class:`~skcal.spark._folds.StratifiedFolds`); after ``check_labels``."""
+        if self.provisional:
+            raise Unsettled("folds are dealt from the rows of each partition")
         return StratifiedFolds(self, n_folds)
 
     # ---------------------------------------------------------- one pass
@@ -140,6 +167,8 @@ class SparkScores:
             raise RuntimeError("The labels are read only after check_labels.")
         job = (_reduce_partition, self.layout, reader, func, tuple(markers), combine,
                block_elements, self.encoding)
+        if self.provisional:
+            return self._provisional_reduce(job, combine)
         # rows are numbered (for messages, and for per-row vectors such as folds)
         # in partitions as the DataFrame has them; a pass of plain sums may read
         # them in fewer, larger tasks, and is run again that way only to name a
@@ -151,11 +180,28 @@ class SparkScores:
                 parts = run_job(self.df, self.layout.columns, *job, None, coalesced=True)
             except ValueError:
                 parts = run_job(self.df, self.layout.columns, *job, self.partition_starts)
-        result = None
-        for part in parts:
-            if part is not None:
-                result = part if result is None else combine(result, part)
-        return result
+        return _combined(parts, combine)
+
+    def _provisional_reduce(self, job, combine):
+        """A pass under a provisional survey, which checks what the sample could
+        not (see :mod:`~skcal.spark._provisional`)."""
+        if any(hasattr(marker, "read") for marker in job[4]):
+            raise Unsettled("per-row vectors number the rows of each partition")
+        try:
+            parts = run_job(self.df, self.layout.columns, *job, None, self.checks,
+                            coalesced=True)
+        except ValueError as exc:  # the full survey and its passes name the row
+            raise Unsettled(str(exc)) from None
+        settle(self, [tally for _, tally in parts])
+        return _combined([part for part, _ in parts], combine)
+
+
+def _combined(parts, combine):
+    result = None
+    for part in parts:
+        if part is not None:
+            result = part if result is None else combine(result, part)
+    return result
 
 
 class LabelEncoding:
@@ -268,11 +314,12 @@ def _run_partition(partition_function, args, batches):
 
 
 def _reduce_partition(batches, pid, layout, reader, func, markers, combine, block_elements,
-                      encoding, partition_starts):
+                      encoding, partition_starts, checks=None):
     """The reduction of one task's batches; rows numbered from the partition's
     first (``partition_starts``; None in a coalesced task, whose numbers are then
-    its own)."""
-    result, state = None, {}
+    its own). With ``checks`` (a :class:`~skcal.spark._provisional.PassChecks`),
+    each batch is checked, and the result is ``(reduction, rows of each class)``."""
+    result, state, tally = None, {}, None
     start = 0 if partition_starts is None else partition_starts.get(pid, 0)
     for batch in batches:
         if batch.num_rows == 0:
@@ -284,6 +331,10 @@ def _reduce_partition(batches, pid, layout, reader, func, markers, combine, bloc
             raise exc.shifted(start) from None
         if encoding is not None and y is not None:
             y, w = encoding.encode(y, w, column=layout.y, start=start)
+        if checks is not None:
+            checks.check(block, layout)
+            counted = checks.tally(y)
+            tally = counted if tally is None else tally + counted
         rows = BatchRows(y, w, pid, state)
         vectors = tuple(marker.read(rows) if hasattr(marker, "read")
                         else {"labels": y, "weights": w, None: None}[marker]
@@ -291,4 +342,4 @@ def _reduce_partition(batches, pid, layout, reader, func, markers, combine, bloc
         partial = reduce_local(reader, block, start, func, vectors, combine, block_elements)
         result = partial if result is None else combine(result, partial)
         start += batch.num_rows
-    return result
+    return result if checks is None else (result, tally)

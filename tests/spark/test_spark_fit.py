@@ -78,25 +78,28 @@ def test_probability_columns_by_pattern(spark):
     assert _max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
 
 
-def _jobs_of_a_temperature_fit(spark, df):
+def _jobs_of_a_temperature_fit(spark, df, sample_weight=None):
     tracker, group = spark.sparkContext.statusTracker(), f"skcal-temperature-{uuid.uuid4()}"
     spark.sparkContext.setJobGroup(group, "a counted fit")
     try:
-        fitted = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y")
+        fitted = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y",
+                                 sample_weight=sample_weight)
         jobs = tracker.getJobIdsForGroup(group)
     finally:
         spark.sparkContext.setJobGroup("skcal-tests", "after the counted fit")
     return fitted, len(jobs)
 
 
-def test_temperature_on_a_computed_cache_takes_three_jobs(spark, df):
+def test_weighted_temperature_on_a_computed_cache_takes_three_jobs(spark, df):
     df.count()  # the cache is computed: Spark knows its rows
-    fitted, jobs = _jobs_of_a_temperature_fit(spark, df)
-    # the survey's aggregation, which also samples (two jobs under adaptive
-    # query execution), then one pass at five points around the sample's
-    # temperature, whose interpolated root is the optimum (the ceiling is six)
+    fitted, jobs = _jobs_of_a_temperature_fit(spark, df, sample_weight="w")
+    # weights need the full survey (unweighted, the sample alone stands in for
+    # it: tests/spark/test_spark_provisional.py): its aggregation, which also
+    # samples (two jobs under adaptive query execution), then one pass at five
+    # points around the sample's temperature, whose interpolated root is the
+    # optimum (the ceiling is six)
     assert jobs <= 3
-    in_memory = skcal.TemperatureScaling().fit(LOGITS, Y)
+    in_memory = skcal.TemperatureScaling().fit(LOGITS, Y, sample_weight=WEIGHTS)
     assert _max_relative_difference(fitted.temperature_, in_memory.temperature_) < 1e-8
 
 
