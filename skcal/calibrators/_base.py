@@ -78,6 +78,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     # True for maps that fit and predict on arrays of any array API library
     # under scikit-learn's array_api_dispatch (scores mode)
     _array_api = False
+    _starts_from_class_totals = False  # a streamed fit needs them before its first pass
 
     _parameter_constraints = {
         "estimator": [

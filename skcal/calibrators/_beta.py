@@ -83,6 +83,7 @@ class BetaCalibration(BaseCalibrator):
 
     _map_attributes = ("coef_", "intercept_")
     _streams = True
+    _starts_from_class_totals = True  # the one-vs-rest targets' start
 
     _parameter_constraints = {
         **BaseCalibrator._parameter_constraints,

@@ -91,6 +91,7 @@ class PlattScaling(BaseCalibrator):
 
     _map_attributes = ("coef_", "intercept_")
     _streams = True
+    _starts_from_class_totals = True  # the one-vs-rest targets' start
     _array_api = True
 
     _parameter_constraints = {

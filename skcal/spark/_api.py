@@ -64,8 +64,11 @@ def fit(calibrator, df, *, scores, y, sample_weight=None):
             f"{type(calibrator).__name__} wraps a classifier; on Spark the scores are "
             "given, so pass a calibrator with estimator=None and the column of the "
             "classifier's scores as scores=.")
+    # a map that starts from the class totals would leave a provisional survey
+    # at once, the sample drawn for nothing
+    provisional = not getattr(calibrator, "_starts_from_class_totals", False)
     return _on_table(df, scores, y, sample_weight, lambda table: calibrator.fit(
-        table, table.labels, sample_weight=table.weights))
+        table, table.labels, sample_weight=table.weights), provisional=provisional)
 
 
 def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabilities",
@@ -133,11 +136,11 @@ def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabili
     return _on_table(df, scores, y, sample_weight, run)
 
 
-def _on_table(df, scores, y, sample_weight, run):
+def _on_table(df, scores, y, sample_weight, run, provisional=True):
     """``run(table)`` on the :class:`SparkScores` of ``df``: first under a
     provisional survey (a computed cache, read from its sample), and again on
     the full survey if that one could not answer (:mod:`skcal.spark._provisional`)."""
-    table = SparkScores(df, scores, y, sample_weight, provisional=True)
+    table = SparkScores(df, scores, y, sample_weight, provisional=provisional)
     try:
         return run(table)
     except Unsettled:

@@ -70,7 +70,7 @@ def _jobs_of(spark, call):
 
 
 # Platt scaling and beta calibration start from the class totals, which the
-# sample cannot give: they run on the full survey (the sample is reused)
+# sample cannot give: they take the full survey without drawing a sample first
 @pytest.mark.parametrize("make, provisional", [
     (skcal.TemperatureScaling, True), (skcal.VectorScaling, True),
     (skcal.MatrixScaling, True), (skcal.PlattScaling, False),
@@ -80,12 +80,24 @@ def test_unweighted_fits_on_a_computed_cache_equal_the_fits_on_arrays(
     df = _computed(frame(spark, {"logits": LOGITS, "y": Y}))
     on_spark = skcal.spark.fit(make(), df, scores="logits", y="y")
     in_memory = make().fit(LOGITS, Y)
+    assert make._starts_from_class_totals is not provisional
     for name in in_memory._map_attributes:
         # two summation orders of the same float64 sums: the optima agree to
         # the solver's tolerance, far inside 1e-8
         assert _max_relative_difference(getattr(on_spark, name),
                                          getattr(in_memory, name)) < 1e-8, name
     assert len(full_surveys) == (0 if provisional else 1)
+
+
+def test_a_map_that_asks_the_class_totals_first_still_fits_provisionally(
+        spark, full_surveys, monkeypatch):
+    # declared or not, the provisional survey gives way to the full one
+    monkeypatch.setattr(skcal.PlattScaling, "_starts_from_class_totals", False)
+    df = _computed(frame(spark, {"logits": LOGITS, "y": Y}))
+    on_spark = skcal.spark.fit(skcal.PlattScaling(), df, scores="logits", y="y")
+    in_memory = skcal.PlattScaling().fit(LOGITS, Y)
+    assert _max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
+    assert len(full_surveys) == 1
 
 
 def test_temperature_and_the_nll_on_a_computed_cache_take_two_jobs(spark, full_surveys):
