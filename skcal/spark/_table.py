@@ -168,7 +168,7 @@ class SparkScores:
         job = (_reduce_partition, self.layout, reader, func, tuple(markers), combine,
                block_elements, self.encoding)
         if self.provisional:
-            return self._provisional_reduce(job, combine)
+            return self._provisional_reduce(job, markers, combine)
         # rows are numbered (for messages, and for per-row vectors such as folds)
         # in partitions as the DataFrame has them; a pass of plain sums may read
         # them in fewer, larger tasks, and is run again that way only to name a
@@ -182,10 +182,12 @@ class SparkScores:
                 parts = run_job(self.df, self.layout.columns, *job, self.partition_starts)
         return _combined(parts, combine)
 
-    def _provisional_reduce(self, job, combine):
+    def _provisional_reduce(self, job, markers, combine):
         """A pass under a provisional survey, which checks what the sample could
         not (see :mod:`~skcal.spark._provisional`)."""
-        if any(hasattr(marker, "read") for marker in job[4]):
+        if self.checks is None:
+            raise Unsettled("a pass before check_labels checks no label")
+        if any(hasattr(marker, "read") for marker in markers):
             raise Unsettled("per-row vectors number the rows of each partition")
         try:
             parts = run_job(self.df, self.layout.columns, *job, None, self.checks,

@@ -23,6 +23,12 @@ Y = np.argmax(LOGITS / 1.7 + rng.gumbel(size=(N, K)), axis=1)
 BAD_ROW = 2100  # in the third partition (rows 1800-2999)
 
 
+@pytest.fixture(scope="module")
+def df(spark):
+    """The logits and labels, a computed cache."""
+    return _computed(frame(spark, {"logits": LOGITS, "y": Y}))
+
+
 def _max_relative_difference(a, b):
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-3)))
@@ -76,8 +82,7 @@ def _jobs_of(spark, call):
     (skcal.MatrixScaling, True), (skcal.PlattScaling, False),
     (skcal.BetaCalibration, False)])
 def test_unweighted_fits_on_a_computed_cache_equal_the_fits_on_arrays(
-        spark, full_surveys, make, provisional):
-    df = _computed(frame(spark, {"logits": LOGITS, "y": Y}))
+        df, full_surveys, make, provisional):
     on_spark = skcal.spark.fit(make(), df, scores="logits", y="y")
     in_memory = make().fit(LOGITS, Y)
     assert make._starts_from_class_totals is not provisional
@@ -90,18 +95,16 @@ def test_unweighted_fits_on_a_computed_cache_equal_the_fits_on_arrays(
 
 
 def test_a_map_that_asks_the_class_totals_first_still_fits_provisionally(
-        spark, full_surveys, monkeypatch):
+        df, full_surveys, monkeypatch):
     # declared or not, the provisional survey gives way to the full one
     monkeypatch.setattr(skcal.PlattScaling, "_starts_from_class_totals", False)
-    df = _computed(frame(spark, {"logits": LOGITS, "y": Y}))
     on_spark = skcal.spark.fit(skcal.PlattScaling(), df, scores="logits", y="y")
     in_memory = skcal.PlattScaling().fit(LOGITS, Y)
     assert _max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
     assert len(full_surveys) == 1
 
 
-def test_temperature_and_the_nll_on_a_computed_cache_take_two_jobs(spark, full_surveys):
-    df = _computed(frame(spark, {"logits": LOGITS, "y": Y}))
+def test_temperature_and_the_nll_on_a_computed_cache_take_two_jobs(spark, df, full_surveys):
     # the sample, then one pass at five points around the sample's temperature
     fitted, jobs = _jobs_of(spark, lambda: skcal.spark.fit(
         skcal.TemperatureScaling(), df, scores="logits", y="y"))
@@ -114,6 +117,17 @@ def test_temperature_and_the_nll_on_a_computed_cache_take_two_jobs(spark, full_s
     # the same float64 terms summed in other groupings: a few roundings of the total
     np.testing.assert_allclose(nll, metrics.nll_from_logits(Y, LOGITS), rtol=1e-12)
     assert not full_surveys
+
+
+def test_float32_arrays_fit_provisionally_as_float32_arrays(df, full_surveys):
+    df32 = _computed(df.withColumn("logits", df["logits"].cast("array<float>")).cache())
+    on_spark = skcal.spark.fit(skcal.TemperatureScaling(), df32, scores="logits", y="y")
+    in_memory = skcal.TemperatureScaling().fit(LOGITS.astype(np.float32), Y)
+    # float32 block sums in other groupings differ by a few float32 roundings
+    # (1e-7 relative); the optimum moves by no more
+    assert _max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-5
+    assert not full_surveys
+    df32.unpersist()
 
 
 def test_string_labels_are_encoded_from_the_sample(spark, full_surveys):
@@ -155,32 +169,33 @@ def test_a_row_the_sample_missed_that_is_no_probability_vector_makes_them_logits
 
 def test_bad_values_the_sample_missed_are_named_as_the_full_survey_names_them(
         spark, few_sampled):
-    rows = np.arange(N)
-    with_nan = LOGITS.copy()
-    with_nan[BAD_ROW, 2] = np.nan
-    df = _computed(frame(spark, {"row": rows, "logits": with_nan, "y": Y}))
+    n, bad = 1000, 700  # row 700 is in the third partition (rows 600-999)
+    logits, y = LOGITS[:n], Y[:n]
+    with_nan = logits.copy()
+    with_nan[bad, 2] = np.nan
+    df = _computed(frame(spark, {"logits": with_nan, "y": y}))
     assert not np.isnan(_sampled_rows(df)[0]).any()
-    with pytest.raises(ValueError, match=rf"non-finite score \(nan at row {BAD_ROW}\b"):
+    with pytest.raises(ValueError, match=rf"non-finite score \(nan at row {bad}\b"):
         skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y")
 
-    ragged = LOGITS.tolist()
-    ragged[BAD_ROW] = ragged[BAD_ROW][:3]
-    column = np.empty(N, dtype=object)
+    ragged = logits.tolist()
+    ragged[bad] = ragged[bad][:3]
+    column = np.empty(n, dtype=object)
     column[:] = ragged
-    df = _computed(frame(spark, {"row": rows, "logits": column, "y": Y}))
+    df = _computed(frame(spark, {"logits": column, "y": y}))
     with pytest.raises(ValueError, match="holds arrays of lengths 3 and 4"):
         skcal.spark.fit(skcal.VectorScaling(), df, scores="logits", y="y")
 
-    with_null = LOGITS.tolist()
-    with_null[BAD_ROW][1] = None
-    df = _computed(frame(spark, {"row": rows, "logits": np.array(with_null, dtype=object),
-                                 "y": Y}))
-    with pytest.raises(ValueError, match=rf"null element at row {BAD_ROW}.*partition 2\)$"):
+    with_null = logits.tolist()
+    with_null[bad][1] = None
+    df = _computed(frame(spark, {"logits": np.array(with_null, dtype=object),
+                                 "y": y}))
+    with pytest.raises(ValueError, match=rf"null element at row {bad}.*partition 2\)$"):
         skcal.spark.evaluate("nll_from_logits", df, scores="logits", y="y",
                              score_type="logits")
 
-    labels = Y.copy()
-    labels[BAD_ROW] = 9
-    df = _computed(frame(spark, {"row": rows, "logits": LOGITS, "y": labels}))
+    labels = y.copy()
+    labels[bad] = 9
+    df = _computed(frame(spark, {"logits": logits, "y": labels}))
     with pytest.raises(ValueError, match=r"5 distinct labels \(0, 1, 2, 3, 9\)"):
         skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y")
