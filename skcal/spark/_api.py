@@ -32,7 +32,9 @@ def fit(calibrator, df, *, scores, y, sample_weight=None):
         Unfitted, with ``estimator=None`` (the scores are given).
 
     df : pyspark.sql.DataFrame
-        Ideally cached: the fit reads it once per pass.
+        Ideally cached, the cache computed (``df.cache(); df.count()``): the fit
+        reads it once per pass, and on a computed cache a sample of its rows
+        stands in for the survey's aggregation (one Spark job fewer).
 
     scores : str or list of str
         An ``array<float|double>`` column of logits or probabilities, one numeric
@@ -80,8 +82,9 @@ def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabili
     :func:`~skcal.metrics.brier_score`, the ECE family (equal-width bins), the
     calibration curve and :func:`~skcal.metrics.nll_decomposition` (temperature).
     Each pass is one Spark job, after the survey's Spark SQL jobs that count the
-    rows and tally the labels; the value is the one the metric gives on the same
-    rows as arrays.
+    rows and tally the labels (on a computed cache without weights, one job that
+    samples the rows stands in for them); the value is the one the metric gives on
+    the same rows as arrays.
 
     Parameters
     ----------
