@@ -69,7 +69,8 @@ class Survey:
 
 def survey_of(df, layout, sample=None):
     """The :class:`Survey` of ``df``'s rows (``layout`` says where they are);
-    ``sample``: one already drawn by :func:`sampled_rows` (none is drawn again)."""
+    ``sample``: one already drawn by
+    :func:`~skcal.spark._provisional.provisional_survey` (none is drawn again)."""
     from pyspark.sql import functions as F
 
     weighted = layout.sample_weight is not None

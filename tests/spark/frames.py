@@ -1,4 +1,7 @@
-"""Spark DataFrames for the tests, in partitions of uneven sizes."""
+"""Spark DataFrames for the tests, in partitions of uneven sizes, and what the
+tests measure of a call on them (its Spark jobs; its parameters against arrays')."""
+
+import uuid
 
 import numpy as np
 import pandas as pd
@@ -29,3 +32,22 @@ def _plain(row):
                  else value.to_pydatetime() if isinstance(value, pd.Timestamp)
                  else value.item() if isinstance(value, np.generic) else value
                  for value in row)
+
+
+def max_relative_difference(a, b):
+    """The largest ``|a - b| / max(|b|, 1e-3)``, elementwise."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-3)))
+
+
+def jobs_of(spark, call):
+    """``(call(), the number of Spark jobs it ran)``, counted by job group with
+    ``SparkContext.statusTracker``."""
+    tracker, group = spark.sparkContext.statusTracker(), f"skcal-counted-{uuid.uuid4()}"
+    spark.sparkContext.setJobGroup(group, "a counted call")
+    try:
+        result = call()
+        jobs = tracker.getJobIdsForGroup(group)
+    finally:
+        spark.sparkContext.setJobGroup("skcal-tests", "after the counted call")
+    return result, len(jobs)

@@ -2,11 +2,10 @@
 arrays, one Spark job per pass, no rows on the driver, bad input refused."""
 
 import tracemalloc
-import uuid
 
 import numpy as np
 import pytest
-from frames import frame
+from frames import frame, jobs_of, max_relative_difference
 
 import skcal
 import skcal.spark
@@ -27,11 +26,6 @@ def df(spark):
                          "d": LOGITS[:, 1] - LOGITS[:, 0]})
 
 
-def _max_relative_difference(a, b):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-3)))
-
-
 @pytest.mark.parametrize("make", [skcal.TemperatureScaling, skcal.VectorScaling,
                                   skcal.MatrixScaling, skcal.PlattScaling,
                                   skcal.BetaCalibration])
@@ -41,7 +35,7 @@ def test_weighted_fit_equals_the_fit_on_arrays(df, make):
     for name in in_memory._map_attributes:
         # two summation orders of the same float64 sums: the optima agree to
         # the solver's tolerance, far inside 1e-8
-        assert _max_relative_difference(getattr(on_spark, name),
+        assert max_relative_difference(getattr(on_spark, name),
                                          getattr(in_memory, name)) < 1e-8, name
     np.testing.assert_array_equal(on_spark.classes_, in_memory.classes_)
 
@@ -55,7 +49,7 @@ def test_float32_scores_fit_as_float32_arrays(df):
         for name in in_memory._map_attributes:
             # float32 block sums in other groupings differ by a few float32
             # roundings (1e-7 relative); the optimum moves by no more
-            assert _max_relative_difference(getattr(on_spark, name),
+            assert max_relative_difference(getattr(on_spark, name),
                                             getattr(in_memory, name)) < 1e-5, name
 
 
@@ -65,7 +59,7 @@ def test_one_binary_score_column_and_string_labels(spark):
     df = frame(spark, {"d": d, "y": y})
     on_spark = skcal.spark.fit(skcal.PlattScaling(), df, scores="d", y="y")
     in_memory = skcal.PlattScaling().fit(d, y)
-    assert _max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
+    assert max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
     assert on_spark.classes_.tolist() == ["fraud", "ok"]
 
 
@@ -75,19 +69,12 @@ def test_probability_columns_by_pattern(spark):
     on_spark = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="p_*", y="y")
     in_memory = skcal.TemperatureScaling().fit(proba, Y)
     assert on_spark.score_type_ == "probabilities"
-    assert _max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
+    assert max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
 
 
 def _jobs_of_a_temperature_fit(spark, df, sample_weight=None):
-    tracker, group = spark.sparkContext.statusTracker(), f"skcal-temperature-{uuid.uuid4()}"
-    spark.sparkContext.setJobGroup(group, "a counted fit")
-    try:
-        fitted = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y",
-                                 sample_weight=sample_weight)
-        jobs = tracker.getJobIdsForGroup(group)
-    finally:
-        spark.sparkContext.setJobGroup("skcal-tests", "after the counted fit")
-    return fitted, len(jobs)
+    return jobs_of(spark, lambda: skcal.spark.fit(
+        skcal.TemperatureScaling(), df, scores="logits", y="y", sample_weight=sample_weight))
 
 
 def test_weighted_temperature_on_a_computed_cache_takes_three_jobs(spark, df):
@@ -100,7 +87,7 @@ def test_weighted_temperature_on_a_computed_cache_takes_three_jobs(spark, df):
     # optimum (the ceiling is six)
     assert jobs <= 3
     in_memory = skcal.TemperatureScaling().fit(LOGITS, Y, sample_weight=WEIGHTS)
-    assert _max_relative_difference(fitted.temperature_, in_memory.temperature_) < 1e-8
+    assert max_relative_difference(fitted.temperature_, in_memory.temperature_) < 1e-8
 
 
 def test_temperature_on_an_uncached_frame_samples_in_a_query_of_its_own(spark, df):
@@ -110,7 +97,7 @@ def test_temperature_on_an_uncached_frame_samples_in_a_query_of_its_own(spark, d
     fitted, jobs = _jobs_of_a_temperature_fit(spark, uncached)
     assert jobs <= 4  # the aggregation (two jobs), the sample, the pass
     in_memory = skcal.TemperatureScaling().fit(LOGITS, Y)
-    assert _max_relative_difference(fitted.temperature_, in_memory.temperature_) < 1e-8
+    assert max_relative_difference(fitted.temperature_, in_memory.temperature_) < 1e-8
 
 
 def test_the_row_count_is_known_only_of_a_computed_cache(spark):
@@ -242,7 +229,7 @@ def test_column_names_that_sql_would_misread_or_the_survey_uses_work(spark, name
     on_spark = skcal.spark.fit(skcal.VectorScaling(), df, scores=names["logits"],
                                y=names["y"], sample_weight=names["w"])
     in_memory = skcal.VectorScaling().fit(LOGITS, Y, sample_weight=WEIGHTS)
-    assert _max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
+    assert max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
     out = skcal.spark.transform(on_spark, df, scores=names["logits"], name="p `new`")
     assert out.columns == [*names.values(), "p `new`"]
     proba = np.array([row[-1] for row in out.collect()])

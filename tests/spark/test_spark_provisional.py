@@ -3,11 +3,9 @@ needs before its first pass from the survey's sample; whatever the sample gets
 wrong (a label, a row that is not a probability vector, a bad value it did not
 draw) sends the call back to the full survey, whose answer or error it gives."""
 
-import uuid
-
 import numpy as np
 import pytest
-from frames import frame
+from frames import frame, jobs_of, max_relative_difference
 
 import skcal
 import skcal.spark
@@ -27,11 +25,6 @@ BAD_ROW = 2100  # in the third partition (rows 1800-2999)
 def df(spark):
     """The logits and labels, a computed cache."""
     return _computed(frame(spark, {"logits": LOGITS, "y": Y}))
-
-
-def _max_relative_difference(a, b):
-    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    return float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-3)))
 
 
 @pytest.fixture
@@ -64,17 +57,6 @@ def _sampled_rows(df, scores="logits"):
     return sample[0]
 
 
-def _jobs_of(spark, call):
-    tracker, group = spark.sparkContext.statusTracker(), f"skcal-counted-{uuid.uuid4()}"
-    spark.sparkContext.setJobGroup(group, "a counted call")
-    try:
-        result = call()
-        jobs = tracker.getJobIdsForGroup(group)
-    finally:
-        spark.sparkContext.setJobGroup("skcal-tests", "after the counted call")
-    return result, len(jobs)
-
-
 # Platt scaling and beta calibration start from the class totals, which the
 # sample cannot give: they take the full survey without drawing a sample first
 @pytest.mark.parametrize("make, provisional", [
@@ -89,7 +71,7 @@ def test_unweighted_fits_on_a_computed_cache_equal_the_fits_on_arrays(
     for name in in_memory._map_attributes:
         # two summation orders of the same float64 sums: the optima agree to
         # the solver's tolerance, far inside 1e-8
-        assert _max_relative_difference(getattr(on_spark, name),
+        assert max_relative_difference(getattr(on_spark, name),
                                          getattr(in_memory, name)) < 1e-8, name
     assert len(full_surveys) == (0 if provisional else 1)
 
@@ -100,18 +82,18 @@ def test_a_map_that_asks_the_class_totals_first_still_fits_provisionally(
     monkeypatch.setattr(skcal.PlattScaling, "_starts_from_class_totals", False)
     on_spark = skcal.spark.fit(skcal.PlattScaling(), df, scores="logits", y="y")
     in_memory = skcal.PlattScaling().fit(LOGITS, Y)
-    assert _max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
+    assert max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
     assert len(full_surveys) == 1
 
 
 def test_temperature_and_the_nll_on_a_computed_cache_take_two_jobs(spark, df, full_surveys):
     # the sample, then one pass at five points around the sample's temperature
-    fitted, jobs = _jobs_of(spark, lambda: skcal.spark.fit(
+    fitted, jobs = jobs_of(spark, lambda: skcal.spark.fit(
         skcal.TemperatureScaling(), df, scores="logits", y="y"))
     assert jobs == 2
-    assert _max_relative_difference(
+    assert max_relative_difference(
         fitted.temperature_, skcal.TemperatureScaling().fit(LOGITS, Y).temperature_) < 1e-8
-    nll, jobs = _jobs_of(spark, lambda: skcal.spark.evaluate(
+    nll, jobs = jobs_of(spark, lambda: skcal.spark.evaluate(
         "nll_from_logits", df, scores="logits", y="y", score_type="logits"))
     assert jobs == 2
     # the same float64 terms summed in other groupings: a few roundings of the total
@@ -125,7 +107,7 @@ def test_float32_arrays_fit_provisionally_as_float32_arrays(df, full_surveys):
     in_memory = skcal.TemperatureScaling().fit(LOGITS.astype(np.float32), Y)
     # float32 block sums in other groupings differ by a few float32 roundings
     # (1e-7 relative); the optimum moves by no more
-    assert _max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-5
+    assert max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-5
     assert not full_surveys
     df32.unpersist()
 
@@ -136,7 +118,7 @@ def test_string_labels_are_encoded_from_the_sample(spark, full_surveys):
     on_spark = skcal.spark.fit(skcal.VectorScaling(), df, scores="logits", y="y")
     in_memory = skcal.VectorScaling().fit(LOGITS, names)
     assert on_spark.classes_.tolist() == ["ant", "bee", "cat", "dog"]
-    assert _max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
+    assert max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
     assert not full_surveys
 
 
@@ -149,7 +131,7 @@ def test_a_label_the_sample_missed_sends_the_fit_to_the_full_survey(
     on_spark = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y")
     in_memory = skcal.TemperatureScaling().fit(LOGITS, y)
     assert on_spark.classes_.tolist() == in_memory.classes_.tolist() == [0, 1, 2, 4]
-    assert _max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
+    assert max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
     assert len(full_surveys) == 1
 
 
@@ -163,7 +145,7 @@ def test_a_row_the_sample_missed_that_is_no_probability_vector_makes_them_logits
     on_spark = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="p", y="y")
     in_memory = skcal.TemperatureScaling().fit(scores, Y)
     assert on_spark.score_type_ == in_memory.score_type_ == "logits"
-    assert _max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
+    assert max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
     assert len(full_surveys) == 1
 
 
