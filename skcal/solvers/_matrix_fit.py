@@ -43,9 +43,11 @@ def column_covariance(Z, sample_weight, center):
     return rows.reduce(block_moments, sample_weight) / total_weight(rows.n_rows, sample_weight)
 
 
-def _matrix_block(z, y, w, W, b, rotation=None, center=None):
+def _matrix_block(z, y, w, W, b, rotation=None, center=None, diagonal=None):
     z = np.asarray(z, dtype=np.float64)
-    calibrated = z @ W.T
+    # a diagonal W (the start, vector scaling's map) scales each column: the same
+    # values as the product, whose other terms are exact zeros, without it
+    calibrated = z @ W.T if diagonal is None else z * diagonal
     calibrated += b
     loss, proba = softmax_in_place(calibrated, y, w)
     curvature = ()
@@ -89,8 +91,10 @@ def matrix_scaling_loss_grad(params, Z, y, sample_weight, n_total, center=None,
     W, b = params[: k * k].reshape(k, k), params[k * k :]
     if center is not None:
         b = b - W @ center
-    sums = rows.reduce(lambda z, y, w: _matrix_block(z, y, w, W, b, rotation, center),
-                       y, sample_weight)
+    diagonal = np.diagonal(W)
+    diagonal = diagonal if np.array_equal(W, np.diag(diagonal)) else None
+    sums = rows.reduce(lambda z, y, w: _matrix_block(z, y, w, W, b, rotation, center,
+                                                     diagonal), y, sample_weight)
     loss, grad_W, grad_b = sums[:3]
     if center is not None:
         grad_W = grad_W - np.outer(grad_b, center)
