@@ -38,6 +38,7 @@ from ._namespaces import (
     to_host,
 )
 from ._progress import report_rows_read
+from ._block_loops import map_local, reduce_local
 from ._remote import is_remote, refuse_rows_here
 
 # Values per compute block: 2**16 float32 values are 256 KiB, small enough for a
@@ -360,25 +361,3 @@ def _device_compute_dtypes(xp, data):
 
 def _identity(block):
     return block
-
-
-def slice_vectors(vectors, start, stop):
-    return tuple(None if v is None else v[int(start) : int(stop)] for v in vectors)
-
-
-def reduce_local(reader, data, offset, func, vectors, combine, block_elements):
-    result = None
-    for rows, block in reader._local_blocks(data, offset, block_elements):
-        partial = func(block, *[None if v is None else v[rows] for v in vectors])
-        result = partial if result is None else combine(result, partial)
-    return result
-
-
-def map_local(reader, data, offset, func, vectors, block_elements):
-    out = None
-    for rows, block in reader._local_blocks(data, offset, block_elements):
-        values = np.asarray(func(block, *[None if v is None else v[rows] for v in vectors]))
-        if out is None:
-            out = np.empty((data.shape[0],) + values.shape[1:], dtype=values.dtype)
-        out[rows] = values
-    return out

@@ -6,7 +6,12 @@ only here, and only when a Dask array arrives."""
 
 import numpy as np
 
-from ._blocks import map_local, reduce_local, slice_vectors
+from ._block_loops import map_local, reduce_local
+
+
+def slice_vectors(vectors, start, stop):
+    """Each per-row vector (or None) cut to the rows ``start:stop`` of a chunk."""
+    return tuple(None if v is None else v[int(start) : int(stop)] for v in vectors)
 
 
 def warn_if_memmap_in_graph(array):

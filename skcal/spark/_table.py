@@ -9,7 +9,7 @@ import pickle
 
 import numpy as np
 
-from ..rows._blocks import reduce_local
+from ..rows._block_loops import reduce_local
 from ..rows._labels import encode_labels, plain
 from ..rows._remote import RemoteVector
 from ._folds import BatchRows, StratifiedFolds
