@@ -2,7 +2,6 @@
 
 from numbers import Integral, Real
 
-import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -183,11 +182,14 @@ class MatrixScaling(BaseCalibrator):
                 f"({2 * k} parameters)."
             )
         beta, _, _ = fit_inverse_temperature(logits, y, sample_weight, cache=cache)
-        # the start and the anchor of the penalties, to machine precision: its
-        # flat directions would move the penalised objective by up to 2e-9
+        # the start and the anchor of the penalties: VectorScaling's own fit (its
+        # default options), which a comparison fits once for both. A start fitted
+        # to 64 eps instead moved the fitted NLL by at most 5e-9 on the CIFAR
+        # outputs of shared/data and synthetic logits, with the same iterations:
+        # less than matrix scaling's own tolerance moves it (3e-8, tol=1e-7)
         a0, b0, _, _ = fit_vector_scaling(
             logits, y, sample_weight, a0=beta, alpha=VECTOR_SCALING_ALPHA,
-            tol=1e-8, max_iter=1000, relative_decrease=64 * np.finfo(float).eps, cache=cache,
+            tol=1e-8, max_iter=1000, cache=cache,
         )
         W, b, n_iter, converged = fit_matrix_scaling(
             logits, y, sample_weight, a0=a0, b0=b0, alpha=self.alpha,

@@ -165,12 +165,12 @@ def fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter,
                        relative_decrease=_VECTOR_RELATIVE_DECREASE, cache=None):
     """:func:`_fit_vector_scaling`, returning (a, b, n_iter, converged).
 
-    In a comparison (``cache``), matrix scaling's start (the same fit to a smaller
-    ``relative_decrease``) reuses vector scaling's fit when that one stopped
-    where the smaller decrease stops too (on its gradient, or on a Newton
-    decrement below the smaller decrease): the iterations until then are the
-    same, and a smaller relative decrease would have stopped none of them
-    earlier, so the result is too.
+    In a comparison (``cache``), vector scaling and matrix scaling's start ask
+    for the same fit, which is computed once. A fit to another
+    ``relative_decrease`` reuses a cached one when that one stopped where the
+    other decrease stops too (on its gradient, or on a Newton decrement below
+    both): the iterations until then are the same, and the other decrease would
+    have stopped none of them earlier, so the result is too.
     """
     rows = as_rows(Z)
     data = plain_array(rows)

@@ -10,6 +10,7 @@ from sklearn.model_selection import StratifiedKFold
 
 from conftest import load_shared, sample_labels, seeded_halves, softmax
 from skcal import (
+    MatrixScaling,
     PlattScaling,
     TemperatureScaling,
     VectorScaling,
@@ -366,13 +367,12 @@ def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
 
 
 @pytest.mark.parametrize("n_classes, stops_as_exact", [(10, True), (5, False)])
-def test_matrix_scalings_start_reuses_vector_scaling_only_when_exact(
+def test_a_tighter_vector_scaling_fit_reuses_the_cached_one_only_when_exact(
         n_classes, stops_as_exact, monkeypatch):
-    """Matrix scaling starts from vector scaling fitted to a smaller relative
-    decrease; in a comparison it takes vector scaling's fit when that stopped
-    where the smaller decrease stops too (on its gradient, or on a Newton
-    decrement below the smaller decrease; it would have stopped none of the
-    iterations before), and fits again otherwise."""
+    """A vector-scaling fit to a smaller relative decrease takes the cached fit
+    when that stopped where the smaller decrease stops too (on its gradient, or
+    on a Newton decrement below the smaller decrease; it would have stopped
+    none of the iterations before), and fits again otherwise."""
     import skcal.solvers._vector_fit
     from skcal.solvers._temperature_fit import fit_inverse_temperature
     from skcal.solvers._vector_fit import VECTOR_SCALING_ALPHA
@@ -402,3 +402,37 @@ def test_matrix_scalings_start_reuses_vector_scaling_only_when_exact(
     assert len(fits) == (2 if stops_as_exact else 3)
     for got, want in zip(shared, alone):
         assert_array_equal(got, want)
+
+
+def test_matrix_scaling_starts_from_the_vector_scaling_fit_of_its_fold(monkeypatch):
+    """Matrix scaling starts from vector scaling's own fit, so on a comparison's
+    fold vector scaling is fitted once for both: also where its fit stopped on
+    a Newton decrement (these scores), which a start asked to a smaller
+    relative decrease would fit again."""
+    import skcal.solvers._vector_fit
+    from sklearn.base import clone
+    from skcal.calibrators._sharing import fit_sharing
+    from skcal.utils._reuse import FoldCache
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=4.0, size=(2000, 5))
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    fits = []
+    original = skcal.solvers._vector_fit._fit_vector_scaling
+
+    def recording(*args, **kwargs):
+        fits.append(original(*args, **kwargs))
+        return fits[-1]
+
+    monkeypatch.setattr(skcal.solvers._vector_fit, "_fit_vector_scaling", recording)
+    cache = FoldCache(logits)
+    vector = fit_sharing(VectorScaling(), logits, y, None, cache)
+    assert fits[0][-1] > 64 * np.finfo(float).eps  # stopped on a Newton decrement
+    shared = fit_sharing(MatrixScaling(), logits, y, None, cache)
+    assert len(fits) == 1
+    alone = clone(MatrixScaling()).fit(logits, y)
+    assert len(fits) == 2
+    assert_array_equal(shared.coef_, alone.coef_)
+    assert_array_equal(shared.intercept_, alone.intercept_)
+    # the start is vector scaling's map, and the fit never rises above its NLL
+    assert nll(y, shared.predict_proba(logits)) <= nll(y, vector.predict_proba(logits))
