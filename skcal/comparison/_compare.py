@@ -16,7 +16,7 @@ from ..calibrators._classifier_scores import (
     cross_fitted_logits,
 )
 from ..calibrators._sharing import fit_sharing, predict_proba_sharing
-from ..metrics import expected_calibration_error
+from ..metrics._ece import checked_top_label_ece
 from ..metrics._checks import weighted_mean
 from ..metrics._row_metrics import COMPARED, NLL
 from ..rows._labels import encode_labels
@@ -43,8 +43,7 @@ def _fold_metrics(y_index, proba, sample_weight, labels):
     per_row = {metric.name: metric.per_row(proba, y_index) for metric in COMPARED}
     metrics = {metric.name: weighted_mean(per_row[metric.name], sample_weight)
                * metric.scale(proba.shape[1]) for metric in COMPARED}
-    metrics["ece"] = expected_calibration_error(
-        y_index, proba, sample_weight=sample_weight, labels=labels)
+    metrics["ece"] = checked_top_label_ece(y_index, proba, sample_weight)
     metrics["accuracy"] = weighted_mean(proba.argmax(axis=1) == y_index, sample_weight)
     return -per_row[NLL.name], metrics
 

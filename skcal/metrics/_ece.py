@@ -7,7 +7,7 @@ import numpy as np
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._binning import bin_edges, binned_sums
-from ..rows._blocks import total_weight
+from ..rows._blocks import Rows, total_weight
 from ._checks import check_probabilities_or_logits
 from ._curve import binned_problem_sums, class_columns, refuse_quantile_bins, top_label
 
@@ -53,6 +53,13 @@ def _calibration_gaps(y_true, y_prob, logits, sample_weight, labels, n_bins, str
         y_true, y_prob, logits, labels=labels, sample_weight=sample_weight,
         ignore_index=ignore_index,
     )
+    yield from _checked_calibration_gaps(y_index, y_prob, sample_weight, n_bins, strategy,
+                                         kind)
+
+
+def _checked_calibration_gaps(y_index, y_prob, sample_weight, n_bins, strategy, kind):
+    """:func:`_calibration_gaps` of checked input: column indices, probability
+    ``Rows`` and weights (None or float64)."""
     total = total_weight(y_index.shape[0], sample_weight)
     for weight, sum_conf, sum_outcome in _binned(y_index, y_prob, sample_weight, kind,
                                                  n_bins, strategy):
@@ -191,11 +198,28 @@ def expected_calibration_error(
     """
     if debiased and norm != 2:
         raise ValueError("debiased=True is defined for norm=2 (the L2 calibration error).")
+    return _error_of_gaps(_calibration_gaps(y_true, y_prob, logits, sample_weight, labels,
+                                            n_bins, strategy, kind, ignore_index),
+                          norm, debiased)
+
+
+def checked_top_label_ece(y_index, proba, sample_weight):
+    """:func:`expected_calibration_error` with its defaults (top-label, 15
+    uniform bins) of checked input: each row's column index, the probabilities
+    (an in-memory array, rows on the simplex) and the weights (None or float64),
+    without checking them again (the comparison's metrics of its calibrators'
+    predictions)."""
+    gaps = _checked_calibration_gaps(y_index, Rows(proba), sample_weight, 15, "uniform",
+                                     "top_label")
+    return _error_of_gaps(gaps, 1, False)
+
+
+def _error_of_gaps(gaps, norm, debiased):
+    """The error from :func:`_calibration_gaps`: the ``norm``-th powers of the
+    gaps (less their debiasing term), weighted by bin and averaged over problems."""
     total = 0.0
     n_problems = 0
-    for share, gap, frequency, weight in _calibration_gaps(
-        y_true, y_prob, logits, sample_weight, labels, n_bins, strategy, kind, ignore_index
-    ):
+    for share, gap, frequency, weight in gaps:
         terms = gap**norm
         if debiased:
             many = weight > 1

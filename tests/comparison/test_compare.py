@@ -436,3 +436,26 @@ def test_matrix_scaling_starts_from_the_vector_scaling_fit_of_its_fold(monkeypat
     assert_array_equal(shared.intercept_, alone.intercept_)
     # the start is vector scaling's map, and the fit never rises above its NLL
     assert nll(y, shared.predict_proba(logits)) <= nll(y, vector.predict_proba(logits))
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_each_folds_ece_is_the_expected_calibration_error_of_its_predictions(weighted):
+    """The comparison computes each fold's ECE from the predictions it has
+    checked already; it is the public metric's value on them (same bins, same
+    sums; 1e-12 allows the last bits only)."""
+    from skcal.metrics import expected_calibration_error
+
+    rng = np.random.default_rng(3)
+    logits = rng.normal(scale=3.0, size=(900, 4))
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    weights = rng.uniform(0.2, 2.0, size=900) if weighted else None
+    comparison = compare_calibrators(logits, y, cv=3, sample_weight=weights,
+                                     calibrators=["temperature", "isotonic", "histogram"])
+    folds = StratifiedKFold(n_splits=3, shuffle=True, random_state=0).split(logits, y)
+    for fold, (_, test) in enumerate(folds):
+        for row, name in enumerate(comparison.cv_results_["method"]):
+            proba = comparison.predictions_[name][test]
+            expected = expected_calibration_error(
+                y[test], proba, sample_weight=None if weights is None else weights[test])
+            assert_allclose(comparison.cv_results_[f"split{fold}_test_ece"][row], expected,
+                            rtol=1e-12, atol=0)
