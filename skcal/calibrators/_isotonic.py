@@ -147,14 +147,18 @@ def _isotonic_knots(x, is_positive, weight, bound):
     are one knot, so which of them holds a positive does not matter).
     """
     outcome = is_positive.astype(np.float64)
-    if weight is None:
+    unweighted = weight is None
+    if unweighted:
         weight = np.ones_like(x)
     else:
         kept = weight > 0
         x, outcome, weight = x[kept], outcome[kept], weight[kept]
     starts = np.flatnonzero(np.r_[True, np.diff(x) >= np.finfo(np.float64).resolution])
-    knot_weight = np.add.reduceat(weight, starts)
-    mean = np.add.reduceat(weight * outcome, starts) / knot_weight
+    if starts.shape[0] == x.shape[0] and unweighted:  # every knot one row of weight 1
+        knot_weight, mean = weight, outcome
+    else:
+        knot_weight = np.add.reduceat(weight, starts)
+        mean = np.add.reduceat(weight * outcome, starts) / knot_weight
     fitted = np.clip(isotonic_regression(mean, weights=knot_weight).x, bound, 1.0 - bound)
     needed = np.ones(fitted.shape[0], dtype=bool)
     needed[1:-1] = (fitted[1:-1] != fitted[:-2]) | (fitted[1:-1] != fitted[2:])
