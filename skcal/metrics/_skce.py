@@ -17,9 +17,9 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy.spatial.distance import cdist
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
-from threadpoolctl import threadpool_limits
 
 from ..rows._namespaces import is_dask
+from ..utils._threads import one_blas_thread
 from ._checks import probability_matrix
 
 # values of one block of the pair matrix (float64): 2^20 is 8 MiB per array
@@ -75,7 +75,7 @@ def _run_blocks(task, n_samples, n_jobs):
     n_threads = (os.cpu_count() or 1) if n_jobs is None else effective_n_jobs(n_jobs)
     if n_threads == 1 or len(blocks) == 1:
         return [task(start, stop) for start, stop in blocks]
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return Parallel(n_jobs=n_threads, prefer="threads")(
             delayed(task)(start, stop) for start, stop in blocks
         )

@@ -9,9 +9,9 @@ through :class:`~skcal.rows._blocks.Rows`.
 
 import numpy as np
 from scipy.linalg import solve_triangular
-from threadpoolctl import threadpool_limits
 
 from ..rows._blocks import column_sums, total_weight
+from ..utils._threads import one_blas_thread
 from ._class_blocks import (
     ClassBlockVariables,
     class_block_pass,
@@ -272,7 +272,7 @@ def _slow(largest, n_iter, tol):
 # (100 classes, 8000 rows) faster (benchmarks/bench_maps.py).
 def fit_matrix_scaling(Z, y, sample_weight, **options):
     """:func:`_fit_matrix_scaling` with BLAS on one thread."""
-    with threadpool_limits(limits=1, user_api="blas"):
+    with one_blas_thread():
         return _fit_matrix_scaling(Z, y, sample_weight, **options)
 
 
