@@ -366,9 +366,26 @@ def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
                     alone.cv_results_["mean_test_nll"][started_warm], rtol=1e-7)
 
 
+@pytest.fixture
+def vector_fits(monkeypatch):
+    """The results of every vector-scaling fit computed (not taken from a cache)
+    during the test, in order."""
+    import skcal.solvers._vector_fit
+
+    fits = []
+    original = skcal.solvers._vector_fit._fit_vector_scaling
+
+    def recording(*args, **kwargs):
+        fits.append(original(*args, **kwargs))
+        return fits[-1]
+
+    monkeypatch.setattr(skcal.solvers._vector_fit, "_fit_vector_scaling", recording)
+    return fits
+
+
 @pytest.mark.parametrize("n_classes, stops_as_exact", [(10, True), (5, False)])
 def test_a_tighter_vector_scaling_fit_reuses_the_cached_one_only_when_exact(
-        n_classes, stops_as_exact, monkeypatch):
+        n_classes, stops_as_exact, vector_fits):
     """A vector-scaling fit to a smaller relative decrease takes the cached fit
     when that stopped where the smaller decrease stops too (on its gradient, or
     on a Newton decrement below the smaller decrease; it would have stopped
@@ -384,32 +401,23 @@ def test_a_tighter_vector_scaling_fit_reuses_the_cached_one_only_when_exact(
     beta = fit_inverse_temperature(logits, y)[0]
     options = dict(a0=beta, alpha=VECTOR_SCALING_ALPHA, tol=1e-8, max_iter=1000)
     tight = 64 * np.finfo(float).eps
-    fits = []
-    original = skcal.solvers._vector_fit._fit_vector_scaling
-
-    def recording(*args, **kwargs):
-        fits.append(original(*args, **kwargs))
-        return fits[-1]
-
-    monkeypatch.setattr(skcal.solvers._vector_fit, "_fit_vector_scaling", recording)
     alone = skcal.solvers._vector_fit.fit_vector_scaling(logits, y, None, relative_decrease=tight,
                                                **options)
     cache = FoldCache(logits)
     skcal.solvers._vector_fit.fit_vector_scaling(logits, y, None, cache=cache, **options)
-    assert bool(fits[-1][-1] <= tight) is stops_as_exact
+    assert bool(vector_fits[-1][-1] <= tight) is stops_as_exact
     shared = skcal.solvers._vector_fit.fit_vector_scaling(
         logits, y, None, relative_decrease=tight, cache=cache, **options)
-    assert len(fits) == (2 if stops_as_exact else 3)
+    assert len(vector_fits) == (2 if stops_as_exact else 3)
     for got, want in zip(shared, alone):
         assert_array_equal(got, want)
 
 
-def test_matrix_scaling_starts_from_the_vector_scaling_fit_of_its_fold(monkeypatch):
+def test_matrix_scaling_starts_from_the_vector_scaling_fit_of_its_fold(vector_fits):
     """Matrix scaling starts from vector scaling's own fit, so on a comparison's
     fold vector scaling is fitted once for both: also where its fit stopped on
     a Newton decrement (these scores), which a start asked to a smaller
     relative decrease would fit again."""
-    import skcal.solvers._vector_fit
     from sklearn.base import clone
     from skcal.calibrators._sharing import fit_sharing
     from skcal.utils._reuse import FoldCache
@@ -417,21 +425,13 @@ def test_matrix_scaling_starts_from_the_vector_scaling_fit_of_its_fold(monkeypat
     rng = np.random.default_rng(0)
     logits = rng.normal(scale=4.0, size=(2000, 5))
     y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
-    fits = []
-    original = skcal.solvers._vector_fit._fit_vector_scaling
-
-    def recording(*args, **kwargs):
-        fits.append(original(*args, **kwargs))
-        return fits[-1]
-
-    monkeypatch.setattr(skcal.solvers._vector_fit, "_fit_vector_scaling", recording)
     cache = FoldCache(logits)
     vector = fit_sharing(VectorScaling(), logits, y, None, cache)
-    assert fits[0][-1] > 64 * np.finfo(float).eps  # stopped on a Newton decrement
+    assert vector_fits[0][-1] > 64 * np.finfo(float).eps  # stopped on a Newton decrement
     shared = fit_sharing(MatrixScaling(), logits, y, None, cache)
-    assert len(fits) == 1
+    assert len(vector_fits) == 1
     alone = clone(MatrixScaling()).fit(logits, y)
-    assert len(fits) == 2
+    assert len(vector_fits) == 2
     assert_array_equal(shared.coef_, alone.coef_)
     assert_array_equal(shared.intercept_, alone.intercept_)
     # the start is vector scaling's map, and the fit never rises above its NLL
