@@ -15,11 +15,13 @@ from ..calibrators._classifier_scores import (
     classifier_logits,
     cross_fitted_logits,
 )
+from ..calibrators._base import BaseCalibrator
 from ..calibrators._sharing import fit_sharing, predict_proba_sharing
 from ..metrics._ece import checked_top_label_ece
 from ..metrics._checks import weighted_mean
 from ..metrics._row_metrics import COMPARED, NLL
 from ..rows._labels import encode_labels
+from ..rows._scores import check_probabilities
 from ..utils._reuse import FoldCache
 from ..utils._warnings import once_per_call
 from ._candidates import (
@@ -48,6 +50,25 @@ def _fold_metrics(y_index, proba, sample_weight, labels):
     return -per_row[NLL.name], metrics
 
 
+def _checked_candidate_proba(name, proba, n_rows, n_classes):
+    """The predictions of a candidate from outside skcal, refused unless they are
+    finite probabilities of shape ``(n_rows, n_classes)``, in float."""
+    proba = np.asarray(proba)
+    hint = (f" A candidate's predict_proba must return probabilities of shape "
+            f"({n_rows}, {n_classes}): one row per row of scores, one column per class "
+            "of y in sorted order.")
+    if proba.shape != (n_rows, n_classes) or proba.dtype.kind not in "fiu":
+        raise ValueError(f"Candidate {name!r} predicted an array of shape {proba.shape} "
+                         f"and dtype {proba.dtype}." + hint)
+    proba = proba if proba.dtype.kind == "f" else proba.astype(np.float64)
+    if not np.isfinite(proba).all():
+        row, column = np.argwhere(~np.isfinite(proba))[0]
+        raise ValueError(f"Candidate {name!r} predicted {proba[row, column]} at row {row}, "
+                         f"column {column}." + hint)
+    check_probabilities(proba, name=f"the predict_proba of candidate {name!r}", hint=hint)
+    return proba
+
+
 def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test_y, test_w,
                    scorers, labels, verbose, fold):
     """Fit every candidate on the training scores, score it on the test scores.
@@ -68,6 +89,8 @@ def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test
         fitted = fit_sharing(clone(calibrator), train_scores, train_y, train_w, cache)
         fit_time = time.perf_counter() - start
         proba = predict_proba_sharing(fitted, test_scores, cache)
+        if not isinstance(fitted, BaseCalibrator):  # skcal's maps predict probabilities
+            proba = _checked_candidate_proba(name, proba, test_y.shape[0], labels.shape[0])
         log_p, metrics = _fold_metrics(test_y, proba, test_w, labels)
         for scorer_name, scorer in scorers.items():
             metrics[scorer_name] = scorer(fitted, test_scores, test_y)
@@ -251,7 +274,8 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
     test_results, refitted = None, {}
     if X_test is not None or y_test is not None:
         test_results, refitted = _score_test_set(
-            candidates, X, y, sample_weight, X_test, y_test, estimator, response_method
+            candidates, X, y, classes, sample_weight, X_test, y_test, estimator,
+            response_method
         )
     if best in refitted:
         best_calibrator = refitted[best]
@@ -302,9 +326,11 @@ def _refit(candidate, X, y, sample_weight, estimator, response_method):
     return calibrator.fit(X, y, sample_weight=sample_weight)
 
 
-def _score_test_set(candidates, X, y, sample_weight, X_test, y_test, estimator,
+def _score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, estimator,
                     response_method):
-    """Every candidate fitted on all the data and scored on the test set.
+    """Every candidate fitted on all the data and scored on the test set; the
+    columns of a candidate without ``classes_`` are taken to be ``classes`` (the
+    sorted labels of ``y``).
 
     Returns the metrics and the fitted candidates, by name.
     """
@@ -314,7 +340,10 @@ def _score_test_set(candidates, X, y, sample_weight, X_test, y_test, estimator,
     for name, candidate in candidates.items():
         fitted[name] = _refit(candidate, X, y, sample_weight, estimator, response_method)
         proba = fitted[name].predict_proba(X_test)
-        y_index = _index_labels(y_test, fitted[name].classes_)
+        columns = getattr(fitted[name], "classes_", classes)
+        y_index = _index_labels(y_test, columns)
+        if not isinstance(fitted[name], BaseCalibrator):
+            proba = _checked_candidate_proba(name, proba, y_index.shape[0], columns.shape[0])
         _, results[name] = _fold_metrics(y_index, proba, None, np.arange(proba.shape[1]))
     return results, fitted
 

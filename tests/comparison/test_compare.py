@@ -459,3 +459,59 @@ def test_each_folds_ece_is_the_expected_calibration_error_of_its_predictions(wei
                 y[test], proba, sample_weight=None if weights is None else weights[test])
             assert_allclose(comparison.cv_results_[f"split{fold}_test_ece"][row], expected,
                             rtol=1e-12, atol=0)
+
+
+class PriorCalibrator(BaseEstimator):
+    """A candidate from outside skcal without ``classes_``: it predicts the class
+    frequencies of its training labels (columns in sorted label order), or,
+    given ``output``, returns that instead."""
+
+    def __init__(self, output=None):
+        self.output = output
+
+    def fit(self, X, y, sample_weight=None):
+        self.prior_ = np.unique(y, return_counts=True)[1] / len(y)
+        return self
+
+    def predict_proba(self, X):
+        if self.output is not None:
+            return self.output(np.asarray(X))
+        return np.tile(self.prior_, (len(X), 1))
+
+
+def _with_nan(X):
+    proba = np.full(X.shape, 1.0 / X.shape[1])
+    proba[1, 2] = np.nan
+    return proba
+
+
+@pytest.mark.parametrize("output, message", [
+    (lambda X: np.full(X.shape, 0.5), "rows of the predict_proba of candidate 'custom' must sum"),
+    (_with_nan, "Candidate 'custom' predicted nan at row 1, column 2"),
+    (lambda X: np.full(len(X), 0.5), r"Candidate 'custom' predicted an array of shape \(100,\)"),
+    (lambda X: np.full((len(X), 2), 0.5), r"shape \(100, 2\)"),
+])
+def test_a_candidates_predictions_that_are_not_probabilities_are_refused(output, message):
+    """A candidate from outside skcal whose predict_proba is not a matrix of
+    probabilities, one column per class, is refused by name, with the shape it
+    must return, instead of being ranked on meaningless numbers."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(300, 3))
+    y = rng.integers(0, 3, size=300)
+    with pytest.raises(ValueError, match=message) as info:
+        compare_calibrators(logits, y, cv=3, calibrators={"custom": PriorCalibrator(output)})
+    assert "must return probabilities of shape (100, 3)" in str(info.value)
+
+
+def test_a_candidate_without_classes_is_scored_on_the_test_set():
+    """On the test set a candidate from outside skcal without ``classes_`` has
+    its columns read as the sorted labels, as in the folds."""
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(400, 3))
+    y = np.array(["cat", "dog", "emu"])[rng.integers(0, 3, size=400)]
+    comparison = compare_calibrators(logits[:300], y[:300], cv=3, X_test=logits[300:],
+                                     y_test=y[300:],
+                                     calibrators={"custom": PriorCalibrator()})
+    prior = np.unique(y[:300], return_counts=True)[1] / 300
+    expected = nll(y[300:], np.tile(prior, (100, 1)), labels=["cat", "dog", "emu"])
+    assert_allclose(comparison.test_results_["custom"]["nll"], expected, rtol=1e-12)
