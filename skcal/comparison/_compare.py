@@ -143,8 +143,10 @@ def compare_calibrators(
 
     calibrators : list or dict of calibrators or names, default=None
         The candidates, unfitted and without a classifier: any estimator with
-        ``fit(scores, y, sample_weight=None)`` and ``predict_proba(scores)``,
-        or the name of a skcal calibrator, as its class name
+        ``fit(scores, y, sample_weight=None)`` and ``predict_proba(scores)``
+        (probabilities of shape ``(n_samples, n_classes)``, columns in the
+        sorted order of the labels; other output is refused, naming the
+        candidate), or the name of a skcal calibrator, as its class name
         (``'TemperatureScaling'``) or the command line's short name
         (``'temperature'``). A dict gives their names. None compares every
         calibrator skcal has.
