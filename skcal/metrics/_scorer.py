@@ -4,6 +4,7 @@ import copy
 import sys
 
 from sklearn.metrics import get_scorer as _sklearn_get_scorer
+from sklearn.metrics import get_scorer_names as _sklearn_scorer_names
 from sklearn.metrics import make_scorer
 
 from ._brier import brier_score  # noqa: F401 (defines BRIER's public function)
@@ -105,6 +106,12 @@ def get_scorer(scoring):
     """
     if isinstance(scoring, str) and scoring in _SCORERS:
         return copy.deepcopy(_SCORERS[scoring])
+    if isinstance(scoring, str) and scoring not in _sklearn_scorer_names():
+        raise ValueError(
+            f"{scoring!r} is not a scorer name: skcal's are {', '.join(get_scorer_names())} "
+            "(skcal.metrics.get_scorer_names()), and scikit-learn's are listed by "
+            "sklearn.metrics.get_scorer_names()."
+        )
     return _sklearn_get_scorer(scoring)
 
 

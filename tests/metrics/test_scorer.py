@@ -158,3 +158,11 @@ print(search.best_params_["C"], search.best_score_ < 0, (ece <= 0).all())
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["10.0", "True", "True"]
+
+
+def test_an_unknown_scorer_name_lists_skcals_names_and_where_to_find_scikit_learns():
+    with pytest.raises(ValueError, match="'neg_log_los' is not a scorer name") as info:
+        get_scorer("neg_log_los")
+    for name in get_scorer_names():
+        assert name in str(info.value)
+    assert "sklearn.metrics.get_scorer_names()" in str(info.value)
