@@ -20,7 +20,7 @@ from ..calibrators._sharing import fit_sharing, predict_proba_sharing
 from ..metrics._ece import checked_top_label_ece
 from ..metrics._checks import weighted_mean
 from ..metrics._row_metrics import COMPARED, NLL
-from ..rows._labels import encode_labels
+from ..rows._labels import encode_labels, plain
 from ..rows._scores import check_probabilities
 from ..utils._reuse import FoldCache
 from ..utils._warnings import once_per_call
@@ -350,7 +350,19 @@ def _score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, es
     return results, fitted
 
 
-def _index_labels(y, classes):
-    y = column_or_1d(y)
-    _, index = encode_labels(y, classes.shape[0], labels=classes, min_classes=1)
+def _index_labels(y_test, classes):
+    """Each test label's column among ``classes``, those of the fitted calibrators."""
+    y_test = column_or_1d(y_test)
+    try:
+        unseen = np.setdiff1d(y_test, classes)
+    except TypeError:  # labels of other types: encode_labels names the problem
+        unseen = ()
+    if len(unseen):
+        raise ValueError(
+            f"y_test has labels {[plain(c) for c in unseen[:10]]} that y lacks; the "
+            "calibrators predict the classes of y only, so every test label must be one "
+            f"of {[plain(c) for c in classes[:10]]}" + ("..." if len(classes) > 10 else "")
+            + "."
+        )
+    _, index = encode_labels(y_test, classes.shape[0], labels=classes, min_classes=1)
     return index

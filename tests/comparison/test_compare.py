@@ -515,3 +515,13 @@ def test_a_candidate_without_classes_is_scored_on_the_test_set():
     prior = np.unique(y[:300], return_counts=True)[1] / 300
     expected = nll(y[300:], np.tile(prior, (100, 1)), labels=["cat", "dog", "emu"])
     assert_allclose(comparison.test_results_["custom"]["nll"], expected, rtol=1e-12)
+
+
+def test_a_test_label_that_the_calibration_labels_lack_is_refused_by_name():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=3.0, size=(300, 3))
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    y_test = np.r_[np.zeros(9, dtype=int), 7]
+    with pytest.raises(ValueError, match=r"y_test has labels \[7\] that y lacks.*one of \[0, 1, 2\]"):
+        compare_calibrators(logits, y, cv=3, calibrators=["temperature"],
+                            X_test=logits[:10], y_test=y_test)
