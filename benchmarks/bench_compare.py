@@ -2,7 +2,7 @@
 
     python benchmarks/bench_compare.py [--rows 10000] [--classes 100] [--cv 5]
                                        [--n-jobs 1 2] [--repeat 5] [--rst OUT]
-                                       [--readme README.md] [--data FILE.npz]
+                                       [--readme README.md] [--data FILE.npz] [--passes]
 
 Scores are synthetic float64 logits of an overconfident model (labels drawn
 from softmax(z / 2)), or with ``--data`` a real model's outputs from
@@ -20,7 +20,10 @@ process did before, so the faults say which yardstick a ratio was taken
 against; the fewer, the stricter the ratio. The share of each method is
 its fit time summed over folds, over the total wall time (``n_jobs=1``).
 ``--rst`` writes the result for the documentation, ``--readme`` the README's
-section.
+section. ``--passes`` also counts, per method, the values its fits and
+predictions read through skcal's block loop (``Rows.reduce`` and
+``Rows.map_rows``), in passes over the whole matrix: a measure of the work
+that does not depend on the machine (the yardstick is 50 such passes).
 """
 
 import argparse
@@ -77,6 +80,46 @@ def fit_shares(comparison, seconds, n_splits):
             for name, fit in zip(results["method"], results["mean_fit_time"])]
 
 
+def passes_read(logits, y, cv):
+    """Values read through the block loop by each method's fits, by the
+    predictions and by the rest of one comparison, in passes over ``logits``."""
+    import collections
+
+    import skcal.comparison._compare as compare
+    import skcal.rows._blocks as blocks
+
+    read, current = collections.Counter(), ["rest (checks, metrics, refit)"]
+    loops = {name: getattr(blocks, name) for name in ("reduce_local", "map_local")}
+    fit, predict = compare.fit_sharing, compare.predict_proba_sharing
+
+    def counting(loop):
+        def counted(reader, data, *args):
+            read[current[0]] += np.size(data)
+            return loop(reader, data, *args)
+        return counted
+
+    def labelled(call, label):
+        def run(candidate, *args):
+            current[0] = label(candidate)
+            try:
+                return call(candidate, *args)
+            finally:
+                current[0] = "rest (checks, metrics, refit)"
+        return run
+
+    try:
+        for name, loop in loops.items():
+            setattr(blocks, name, counting(loop))
+        compare.fit_sharing = labelled(fit, lambda c: "fit " + type(c).__name__)
+        compare.predict_proba_sharing = labelled(predict, lambda c: "predictions")
+        compare_calibrators(logits, y, cv=cv, n_jobs=1)
+    finally:
+        for name, loop in loops.items():
+            setattr(blocks, name, loop)
+        compare.fit_sharing, compare.predict_proba_sharing = fit, predict
+    return [(name, count / logits.size) for name, count in read.most_common()]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=10_000)
@@ -87,6 +130,8 @@ def main():
     parser.add_argument("--rst", metavar="OUT", help="also write the result as reStructuredText")
     parser.add_argument("--readme", metavar="README",
                         help="also replace the README's bench_compare section")
+    parser.add_argument("--passes", action="store_true",
+                        help="also count the passes over the scores each method reads")
     parser.add_argument("--data", metavar="FILE.npz",
                         help="a real model's outputs (shared/data) instead of synthetic logits")
     args = parser.parse_args()
@@ -130,6 +175,13 @@ def main():
     share_text = ["", f"Share of the time of each method's fits (n_jobs={args.n_jobs[0]}; the "
                   "rest is prediction and metrics): " + ", ".join(
                       f"{name} {share:.0f} %" for name, share in shares) + "."]
+    if args.passes:
+        counted = passes_read(logits, y, args.cv)
+        print(f"\n{'values read, in passes over the scores':<44}{'passes':>8}")
+        for name, passes in counted:
+            print(f"{name:<44}{passes:>8.1f}")
+        total = sum(passes for _, passes in counted)
+        print(f"{'total':<44}{total:>8.1f}  ({total / PASSES:.1f} yardsticks of passes)")
     if args.rst:
         from tables import rst_table, write_text
 
