@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..utils._files import write_atomically, write_json
+from ._paths import output_path
 
 
 def add_parser(commands, add_score_kind):
@@ -31,8 +32,9 @@ def add_parser(commands, add_score_kind):
                         help="standard errors from N bootstrap draws of groups")
     parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
     add_score_kind(parser)
-    parser.add_argument("--json", metavar="OUT", help="write the ranked table as JSON")
-    parser.add_argument("--plot", metavar="OUT.png",
+    parser.add_argument("--json", metavar="OUT", type=output_path,
+                        help="write the ranked table as JSON")
+    parser.add_argument("--plot", metavar="OUT.png", type=output_path,
                         help="draw each model's difference to the best with its interval")
     return parser
 

@@ -10,6 +10,7 @@ from ..utils._files import write_atomically, write_json
 from ..rows._labels import encode_labels
 from ..calibrators._ties import separate_ties
 from ..metrics import nll, nll_from_logits
+from ._paths import output_path
 
 
 class _ProgressBar:
@@ -119,8 +120,9 @@ def add_parser(commands, add_score_kind, method_names):
     fit.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
     fit.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")
     add_score_kind(fit)
-    fit.add_argument("--json", metavar="OUT", help="write the parameters and NLLs as JSON")
-    fit.add_argument("--write-proba", metavar="OUT.npy",
+    fit.add_argument("--json", metavar="OUT", type=output_path,
+                     help="write the parameters and NLLs as JSON")
+    fit.add_argument("--write-proba", metavar="OUT.npy", type=output_path,
                      help="write the calibrated probabilities (streamed to a .npy file)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("--dask-scheduler", metavar="ADDRESS",

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..utils._files import write_atomically, write_json
+from ._paths import output_path
 
 class CommandError(Exception):
     """A problem with the user's input, reported as one line."""
@@ -272,8 +273,10 @@ def _build_parser():
     compare.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
     compare.add_argument("--test-scores", metavar="S", help="scores of a test set")
     compare.add_argument("--test-labels", metavar="L", help="labels of the test set")
-    compare.add_argument("--json", metavar="OUT", help="write the results as JSON")
-    compare.add_argument("--plot", metavar="OUT.png", help="write reliability diagrams")
+    compare.add_argument("--json", metavar="OUT", type=output_path,
+                         help="write the results as JSON")
+    compare.add_argument("--plot", metavar="OUT.png", type=output_path,
+                         help="write reliability diagrams")
     compare.add_argument("--seed", type=int, default=0, help="fold shuffling seed")
     compare.add_argument("--n-jobs", type=int, default=None,
                          help="folds evaluated in parallel (default 1)")
@@ -310,7 +313,8 @@ def _build_parser():
                           help="time per chunk ('D', '6h', ...); needs timestamps")
     monitor.add_argument("--alpha", type=float, default=0.05,
                          help="false-alarm probability over 100 chunks (default 0.05)")
-    monitor.add_argument("--state", metavar="STATE.json", help="load and save the monitor here")
+    monitor.add_argument("--state", metavar="STATE.json", type=output_path,
+                         help="load and save the monitor here")
     monitor.add_argument("--scores", default="proba_*", metavar="PATTERN",
                          help="score columns of a table (default 'proba_*')")
     monitor.add_argument("--labels", default="label", metavar="COLUMN",
@@ -332,11 +336,12 @@ def _build_parser():
     monitor.add_argument("--recalibrate", metavar="METHOD",
                          help=f"when the run ends in 'recalibrate', fit METHOD ({_method_names()})"
                          " on this run's labelled rows since the drift began")
-    monitor.add_argument("--calibrator", metavar="PATH.json",
+    monitor.add_argument("--calibrator", metavar="PATH.json", type=output_path,
                          help="where the calibrator is saved; one already there is applied "
                          "to the raw scores before monitoring")
-    monitor.add_argument("--json", metavar="OUT", help="write the table and state as JSON")
-    monitor.add_argument("--plot", metavar="OUT.png", help="draw NLL per chunk")
+    monitor.add_argument("--json", metavar="OUT", type=output_path,
+                         help="write the table and state as JSON")
+    monitor.add_argument("--plot", metavar="OUT.png", type=output_path, help="draw NLL per chunk")
     outputs = monitor.add_argument_group(
         "where operations teams look",
         "A store or push that fails ends the run with status 2 before anything is written "
@@ -349,13 +354,13 @@ def _build_parser():
                          "pip install \"skcal[sql]\"); needs --model")
     outputs.add_argument("--run-id", metavar="ID",
                          help="names this run in the store (default: a random id)")
-    outputs.add_argument("--prometheus-textfile", metavar="PATH.prom",
+    outputs.add_argument("--prometheus-textfile", metavar="PATH.prom", type=output_path,
                          help="write the latest chunk's metrics for node_exporter's textfile "
                          "collector, atomically; needs --model")
     outputs.add_argument("--pushgateway", metavar="URL",
                          help="push the latest chunk's metrics to a Prometheus Pushgateway "
                          "(http://host:9091); needs --model")
-    outputs.add_argument("--report", metavar="PATH.html",
+    outputs.add_argument("--report", metavar="PATH.html", type=output_path,
                          help="write a self-contained HTML report, atomically")
     monitor.set_defaults(run=_monitor)
 
@@ -363,7 +368,7 @@ def _build_parser():
         "demo", help="compare calibrators for an overconfident classifier on built-in data"
     )
     demo.add_argument(
-        "--plot", metavar="OUT.png", default="skcal-demo.png",
+        "--plot", metavar="OUT.png", default="skcal-demo.png", type=output_path,
         help="reliability diagrams (default skcal-demo.png; '' to skip)",
     )
     demo.add_argument("--seed", type=int, default=0, help="fold shuffling seed")

@@ -24,6 +24,7 @@ def write_atomically(path, write):
     never an empty or partial one.
     """
     target = Path(path)
+    check_folder_exists(target)
     handle, temporary = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.name}.", suffix=".partial"
     )
@@ -37,6 +38,26 @@ def write_atomically(path, write):
         Path(temporary).unlink(missing_ok=True)
         raise
     _fsync(target.parent)
+
+
+def check_folder_exists(path):
+    """Refuse a file path whose folder does not exist, naming both, before any
+    work is done for the file (``tempfile`` would name only its temporary file).
+
+    Examples
+    --------
+    >>> try:
+    ...     check_folder_exists("/no/such/folder/state.json")
+    ... except FileNotFoundError as error:
+    ...     print(str(error)[:70])
+    Cannot write /no/such/folder/state.json: the folder /no/such/folder do
+    """
+    folder = Path(path).parent
+    if not folder.is_dir():
+        raise FileNotFoundError(
+            f"Cannot write {path}: the folder {folder} does not exist; create it, or "
+            "give a path in an existing folder."
+        )
 
 
 def _fsync(path):

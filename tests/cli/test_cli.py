@@ -208,3 +208,46 @@ def test_compare_says_how_it_read_the_scores_and_warns_on_logits_that_are_probab
     main(["compare", str(score_files / "logits.npy"), str(score_files / "y.npy"),
           "--methods", "temperature", "--cv", "3"])
     assert "read as logits (not every row is a probability vector)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["fit", "temperature", "{d}/logits.npy", "{d}/y.npy", "--write-proba", "{d}/no/p.npy"],
+     "--write-proba"),
+    (["fit", "temperature", "{d}/logits.npy", "{d}/y.npy", "--json", "{d}/no/fit.json"],
+     "--json"),
+    (["compare", "{d}/logits.npy", "{d}/y.npy", "--plot", "{d}/no/plot.png"], "--plot"),
+    (["compare-models", "a={d}/logits.npy", "b={d}/logits.npy", "{d}/y.npy",
+      "--json", "{d}/no/models.json"], "--json"),
+    (["monitor", "{d}/logits.npy", "--state", "{d}/no/state.json"], "--state"),
+    (["monitor", "{d}/logits.npy", "--report", "{d}/no/report.html"], "--report"),
+])
+def test_an_output_in_a_missing_folder_is_refused_before_any_work(score_files, capsys,
+                                                                  monkeypatch, argv, option):
+    """Each file the command line writes is checked when the arguments are read:
+    a path in a folder that does not exist ends the run at once, naming the
+    path and the folder, before any input is read."""
+    opened = []
+    monkeypatch.setattr(np, "load", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(SystemExit) as exit_info:
+        main([a.format(d=score_files) for a in argv])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"argument {option}: Cannot write {score_files}/no/" in err
+    assert f"the folder {score_files}/no does not exist" in err
+    assert opened == []
+    assert not (score_files / "no").exists()
+
+
+def test_a_file_written_into_a_missing_folder_is_refused_naming_the_folder(tmp_path):
+    """Outside the command line too (here a calibrator saved from Python), a
+    path whose folder is missing is refused with the path and the folder, not
+    with the name of a temporary file."""
+    from skcal import TemperatureScaling, save_calibrator
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=4.0, size=(300, 3))
+    calibrator = TemperatureScaling().fit(logits, sample_labels(softmax(logits / 2), rng))
+    target = tmp_path / "missing" / "calibrator.json"
+    with pytest.raises(FileNotFoundError, match="the folder .*missing does not exist"):
+        save_calibrator(calibrator, target)
+    assert not target.parent.exists()
