@@ -104,10 +104,13 @@ def load_calibrator(path, *, expected_class=None):
     True
     """
     try:
-        with open(path) as source:
+        with open(path, encoding="utf-8") as source:
             content = json.load(source)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{path} is not a saved calibrator: not JSON ({exc}).") from exc
+    except UnicodeDecodeError as exc:  # a binary file (a .npy of scores, say)
+        raise ValueError(f"{path} is not a saved calibrator: a binary file, not JSON "
+                         "text.") from exc
     return calibrator_from_dict(content, expected_class=expected_class, source=str(path))
 
 

@@ -72,6 +72,13 @@ def test_a_file_that_is_not_json_is_a_clear_error(tmp_path):
         load_calibrator(path)
 
 
+def test_a_binary_file_given_for_a_calibrator_is_a_clear_error(tmp_path):
+    path = tmp_path / "scores.npy"
+    np.save(path, np.zeros((3, 2)))
+    with pytest.raises(ValueError, match="scores.npy is not a saved calibrator: a binary file"):
+        load_calibrator(path)
+
+
 def test_a_calibrator_wrapping_a_classifier_says_the_classifier_is_not_saved(tmp_path):
     rng = np.random.default_rng(1)
     X, y = rng.normal(size=(200, 3)), rng.integers(2, size=200)
