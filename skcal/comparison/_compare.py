@@ -34,7 +34,7 @@ from ._fold_results import aggregate_folds, calibration_pvalues
 from ._result import CalibratorComparison
 
 
-def _fold_metrics(y_index, proba, sample_weight, labels):
+def _fold_metrics(y_index, proba, sample_weight):
     """Per-sample log-probabilities of the true class, and the built-in metrics:
     the row-wise ones of :data:`~skcal.metrics._row_metrics.COMPARED` from their
     per-row values, the ECE and the accuracy.
@@ -91,7 +91,7 @@ def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test
         proba = predict_proba_sharing(fitted, test_scores, cache)
         if not isinstance(fitted, BaseCalibrator):  # skcal's maps predict probabilities
             proba = _checked_candidate_proba(name, proba, test_y.shape[0], labels.shape[0])
-        log_p, metrics = _fold_metrics(test_y, proba, test_w, labels)
+        log_p, metrics = _fold_metrics(test_y, proba, test_w)
         for scorer_name, scorer in scorers.items():
             metrics[scorer_name] = scorer(fitted, test_scores, test_y)
         results[name] = {"proba": proba, "log_p": log_p, "metrics": metrics, "fit_time": fit_time}
@@ -346,7 +346,7 @@ def _score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, es
         y_index = _index_labels(y_test, columns)
         if not isinstance(fitted[name], BaseCalibrator):
             proba = _checked_candidate_proba(name, proba, y_index.shape[0], columns.shape[0])
-        _, results[name] = _fold_metrics(y_index, proba, None, np.arange(proba.shape[1]))
+        _, results[name] = _fold_metrics(y_index, proba, None)
     return results, fitted
 
 
