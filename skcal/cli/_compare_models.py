@@ -54,6 +54,12 @@ def run(args, *, read_array, as_labels, error):
     if len(models) < 2:
         raise error("give at least two models (NAME=FILE NAME=FILE ...)")
     labels = as_labels(read_array(args.labels, what="LABELS"))
+    for (name, scores), spec in zip(models.items(), args.models):
+        n_rows = math.prod(np.shape(scores)[:-1]) if np.ndim(scores) > 1 else np.shape(scores)[0]
+        if n_rows != np.size(labels):
+            raise error(f"model {name!r} ({spec.partition('=')[2]}) has {n_rows} rows of "
+                        f"scores but LABELS ({args.labels}) has {np.size(labels)} labels; "
+                        "give every model's scores on the same rows as the labels")
     groups = None if args.groups is None else np.asarray(read_array(args.groups,
                                                                     what="--groups"))
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"

@@ -189,7 +189,8 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         try:
             log_lik[name], weight, _ = row_log_likelihood(
                 y, scores, score_type=score_type, labels=labels,
-                sample_weight=sample_weight, ignore_index=ignore_index)
+                sample_weight=sample_weight, ignore_index=ignore_index,
+                names=("y", f"models[{name!r}]"))
         except ValueError as exc:
             raise ValueError(f"model {name!r}: {exc}") from exc
     n = next(iter(log_lik.values())).shape[0]

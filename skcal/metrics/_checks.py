@@ -12,7 +12,7 @@ from ..rows._scores import flatten_leading
 
 
 def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y_prob",
-                     ignore_index=None):
+                     ignore_index=None, names=None):
     """Validate labels, predictions and weights for a metric.
 
     ``y_pred`` is (n_samples, n_classes) or, for a binary problem, 1-D (the
@@ -22,7 +22,8 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     block as the metric reads it. Predictions of shape ``(..., n_classes)``
     are read as ``(n, n_classes)`` with labels and weights of shape ``(...)``.
     Rows labelled ``ignore_index`` get weight 0, and rows of weight 0 may hold
-    any label.
+    any label. Messages name the labels and the predictions by ``names``, the
+    caller's parameters (default ``('y_true', kind)``).
 
     Returns
     -------
@@ -34,13 +35,14 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     labels : ndarray of shape (n_classes,)
     sample_weight : ndarray of shape (n_samples,) or None
     """
-    y_pred, leading = flatten_leading(y_pred, kind)
-    rows = prediction_rows(y_pred, kind=kind, name=kind)
+    labels_name, scores_name = names or ("y_true", kind)
+    y_pred, leading = flatten_leading(y_pred, scores_name)
+    rows = prediction_rows(y_pred, kind=kind, name=scores_name)
     labels, y_index, sample_weight = check_labels_and_weights(
         y_true, sample_weight, rows.n_rows, leading=leading, n_columns=rows.n_columns,
         labels=labels, ignore_index=ignore_index, min_classes=1,
-        length_error=f"y_true has {{n_labels}} samples but {kind} has {{n_rows}}; pass "
-                     "one row of predictions per label.",
+        length_error=f"{labels_name} has {{n_labels}} samples but {scores_name} has "
+                     "{n_rows}; pass one row of predictions per label.",
     )
     return y_index, rows, labels, sample_weight
 

@@ -21,11 +21,12 @@ from ._row_metrics import log_base, true_class_log_proba, true_class_log_softmax
 
 
 def row_log_likelihood(y_true, scores, *, score_type="auto", labels=None, sample_weight=None,
-                       ignore_index=None):
+                       ignore_index=None, names=None):
     """Each row's ``log p(y)`` in float64 (one pass over the rows of ``scores``,
     logits or probabilities, of shape ``(n, K)`` or ``(..., K)``), with the
     checked weights (0 for rows labelled ``ignore_index``; None without
-    weights) and the labels of the columns."""
+    weights) and the labels of the columns. ``names`` as in
+    :func:`~skcal.metrics._checks.check_prediction`."""
     if score_type not in SCORE_TYPES:
         raise ValueError(f"score_type must be one of {SCORE_TYPES}; got {score_type!r}.")
     if score_type == "auto":
@@ -33,7 +34,7 @@ def row_log_likelihood(y_true, scores, *, score_type="auto", labels=None, sample
     kind = "logits" if score_type == "logits" else "y_prob"
     y_index, rows, labels, sample_weight = check_prediction(
         y_true, scores, labels=labels, sample_weight=sample_weight, kind=kind,
-        ignore_index=ignore_index)
+        ignore_index=ignore_index, names=names)
     per_row = true_class_log_softmax if kind == "logits" else true_class_log_proba
     log_p = np.asarray(rows.map_rows(lambda block, y: per_row(y, block), y_index),
                        dtype=np.float64)
@@ -133,7 +134,8 @@ def ensemble_nll(y_true, samples, *, score_type="auto", sample_weight=None, labe
     for s in range(n_samples):
         log_p, weight, labels_s = row_log_likelihood(
             y_true, samples[s], score_type=resolved, labels=labels,
-            sample_weight=sample_weight, ignore_index=ignore_index)
+            sample_weight=sample_weight, ignore_index=ignore_index,
+            names=("y_true", f"samples[{s}]"))
         if s == 0:  # every sample read as the first one was
             labels = labels_s
             resolved = score_type if score_type != "auto" else _score_type_of(samples[0])

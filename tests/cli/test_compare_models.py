@@ -53,3 +53,14 @@ def test_wrong_arguments_are_named(files, capsys, models, message):
                    *[m.replace("=", f"={folder}/") if "=" in m else str(folder / m)
                      for m in models], str(folder / "tokens.npy")])
     assert status == 2 and message in capsys.readouterr().err
+
+
+def test_scores_and_labels_of_different_lengths_name_the_files(files, capsys):
+    folder, logits, _ = files
+    np.save(folder / "short.npy", logits[:3])
+    status = main(["compare-models", f"a={folder / 'step1.npy'}", f"b={folder / 'short.npy'}",
+                   str(folder / "tokens.npy")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert f"model 'b' ({folder / 'short.npy'}) has 150 rows of scores" in err
+    assert f"LABELS ({folder / 'tokens.npy'}) has 200 labels" in err

@@ -105,7 +105,8 @@ def test_token_logits_with_padding_by_sequence(tmp_path):
     (dict(models={"a": np.zeros((4, 2))}), "at least two"),
     (dict(metric="brier"), "metric must be 'nll'"),
     (dict(groups=np.zeros(3)), "groups has 3 entries"),
-    (dict(models={"a": np.zeros((4, 2)), "b": np.zeros((5, 2))}), "model 'b'"),
+    (dict(models={"a": np.zeros((4, 2)), "b": np.zeros((5, 2))}),
+     r"model 'b': y has 4 samples but models\['b'\] has 5"),  # its parameters' names
     (dict(n_bootstrap=1), "n_bootstrap"),
 ])
 def test_bad_input_is_named(kwargs, message):

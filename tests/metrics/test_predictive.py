@@ -106,6 +106,7 @@ def test_the_predictive_distribution_is_calibrated_like_any_logits():
 @pytest.mark.parametrize("bad, message", [
     (np.zeros((10, 3)), "pass \\(n_samples, n_rows, n_classes\\)"),
     (np.full((2, 10, 3), np.nan), "NaN"),
+    (np.zeros((2, 9, 3)), r"y_true has 10 samples but samples\[0\] has 9"),
 ])
 def test_bad_samples_are_named(bad, message):
     with pytest.raises(ValueError, match=message):
