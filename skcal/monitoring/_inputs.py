@@ -5,7 +5,7 @@ import fnmatch
 
 import numpy as np
 
-from ..rows._labels import encode_labels
+from ..rows._labels import encode_labels, plain
 
 
 def is_labelled(y, classes):
@@ -22,9 +22,31 @@ def is_labelled(y, classes):
 
 
 def as_class_dtype(y, classes):
+    """Labelled rows' labels in the dtype of integer ``classes`` when they came as
+    floats or objects (a column with missing-label markers); a fractional
+    label is refused rather than truncated to a class."""
     if classes.dtype.kind in "iu" and y.dtype.kind in "fO":
+        as_float = y.astype(np.float64)
+        fractional = as_float != np.round(as_float)
+        if fractional.any():
+            raise ValueError(f"y has labels {as_float[fractional][:10].tolist()} that are "
+                             f"not whole numbers; the monitor's classes are "
+                             f"{classes.tolist()}.")
         return y.astype(classes.dtype)
     return y
+
+
+def check_known_labels(y, classes):
+    """Refuse labels that the monitor's reference did not have, naming them."""
+    unknown = ~np.isin(y, classes)
+    if unknown.any():
+        found = list(dict.fromkeys(plain(label) for label in y[unknown]))
+        raise ValueError(
+            f"y has labels {found[:10]} that the monitor's reference data did not have: "
+            f"its classes_ are {classes.tolist()}, one per score column. Give each row "
+            "one of those labels (or a missing-label marker), or fit a new monitor on "
+            "scores with a column for each new class."
+        )
 
 
 def period_nanoseconds(period):
@@ -93,8 +115,8 @@ def labels_of(y, n, classes):
         return labelled, y.astype(np.intp, copy=False)  # column indices already
     y_index = np.zeros(n, dtype=np.intp)
     if labelled.any():
-        _, y_index[labelled] = encode_labels(
-            as_class_dtype(y[labelled], classes), classes.shape[0], labels=classes,
-            min_classes=1,
-        )
+        known = as_class_dtype(y[labelled], classes)
+        check_known_labels(known, classes)
+        _, y_index[labelled] = encode_labels(known, classes.shape[0], labels=classes,
+                                             min_classes=1)
     return labelled, y_index

@@ -118,7 +118,10 @@ def test_missing_label_markers_nan_and_minus_one():
 @pytest.mark.parametrize("bad, message", [
     (lambda x, y: (x[:, :3], y), "3 score column"),
     (lambda x, y: (np.where(np.arange(100)[:, None] == 50, np.nan, x), y), "non-finite"),
-    (lambda x, y: (x, np.where(np.arange(100) == 7, 9, y)), "not in labels"),
+    (lambda x, y: (x, np.where(np.arange(100) == 7, 9, y)),
+     r"labels \[9\] that the monitor's reference data did not have: its classes_ are"),
+    (lambda x, y: (x, np.where(np.arange(100) == 7, 1.5, np.where(y > 2, np.nan, y))),
+     r"labels \[1.5\] that are not whole numbers"),  # not truncated to class 1
     (lambda x, y: (x, y[:-1]), "one label"),
 ])
 def test_a_bad_batch_changes_nothing(bad, message):
