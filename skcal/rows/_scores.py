@@ -36,9 +36,10 @@ def as_float_array(X, *, name="X"):
             ensure_all_finite=False,
             input_name=name,
         )
-    except ValueError as exc:
+    except ValueError as exc:  # its first line: some messages go on with the whole array
         raise ValueError(
-            f"{name} must be a non-empty 1-D or 2-D numeric array of scores: {exc}"
+            f"{name} must be a non-empty 1-D or 2-D numeric array of scores: "
+            f"{str(exc).splitlines()[0]}"
         ) from exc
     check_finite_block(X, 0, name)
     return X

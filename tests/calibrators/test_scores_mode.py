@@ -192,6 +192,8 @@ BAD_INPUTS = [
     (lambda X, y: (X, y, np.ones(3)), r"shape \(600,\)"),
     (lambda X, y: (X[:0], y[:0], None), "0 sample"),
     (lambda X, y: (X, np.r_[y[:-1], 4], None), "5 distinct labels .* 4 columns"),
+    # scikit-learn's message goes on with the whole array: only its first line is kept
+    (lambda X, y: (X + 0j, y, None), "numeric array of scores: Complex data not supported$"),
 ]
 
 
