@@ -149,6 +149,8 @@ def nll_decomposition(
     if y_prob.is_remote:  # the folds are dealt where the rows are
         return NLLDecomposition(total, *_remote_split(total, method, y_prob, y_index,
                                                       sample_weight, cv))
+    present = y_index if sample_weight is None else y_index[sample_weight > 0]
+    _check_two_classes(np.unique(present).shape[0])
     folds = stratified_folds(y_index, cv)
     for fold in range(cv):
         train = folds != fold
@@ -165,6 +167,16 @@ def nll_decomposition(
     else:
         refinement = _refit_refinement(method, y_prob, y_index, sample_weight, folds, cv)
     return NLLDecomposition(total, total - refinement, refinement)
+
+
+def _check_two_classes(n_present):
+    """Refuse labels (of rows with weight) of fewer than two classes: no
+    recalibration, hence no split, can be fitted on them."""
+    if n_present < 2:
+        raise ValueError(
+            "y_true has a single class (among rows with weight), so no recalibration can "
+            "be fitted and the NLL cannot be split; pass labels of at least two classes."
+        )
 
 
 def _temperature_refinement(y_prob, y_index, sample_weight, folds, cv):
@@ -193,6 +205,7 @@ def _remote_split(total, method, y_prob, y_index, sample_weight, cv):
             "only (the other recalibrations need the probabilities in one place)."
         )
     folds = y_prob.data.stratified_folds(cv)
+    _check_two_classes(np.count_nonzero(folds.class_totals > 0))
     lacking = np.flatnonzero(np.count_nonzero(
         folds.class_totals[:, None] - folds.class_counts() > 0, axis=0) < 2)
     if lacking.shape[0]:

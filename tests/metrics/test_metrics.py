@@ -294,3 +294,13 @@ def test_decomposition_rejects_a_fold_with_one_class():
     with pytest.raises(ValueError, match="fewer than two classes"):
         nll_decomposition(y, proba, cv=2)
     assert_array_equal(y, [0, 0, 0, 0, 1])  # inputs untouched
+
+
+@pytest.mark.parametrize("y, weights", [
+    (np.zeros(6, dtype=int), None),
+    (np.array([0, 0, 0, 0, 0, 1]), np.array([1.0, 1, 1, 1, 1, 0])),  # the 1 weighs nothing
+])
+def test_decomposition_of_a_single_class_says_so(y, weights):
+    proba = np.column_stack([np.full(6, 0.7), np.full(6, 0.3)])
+    with pytest.raises(ValueError, match="y_true has a single class"):  # not "use fewer folds"
+        nll_decomposition(y, proba, cv=2, sample_weight=weights)

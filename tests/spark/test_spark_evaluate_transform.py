@@ -122,3 +122,6 @@ def test_nll_decomposition_with_the_same_folds(spark, weighted):
     with pytest.raises(ValueError, match="supports method='temperature' only"):
         skcal.spark.evaluate("nll_decomposition", df, scores="proba", y="y",
                              method="isotonic")
+    one_class = frame(spark, {"proba": PROBA, "y": np.zeros_like(Y), "w": weights})
+    with pytest.raises(ValueError, match="y_true has a single class"):
+        skcal.spark.evaluate("nll_decomposition", one_class, scores="proba", y="y")
