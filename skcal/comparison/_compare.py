@@ -338,10 +338,19 @@ def _score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, es
     """
     if X_test is None or y_test is None:
         raise ValueError("Give both X_test and y_test, or neither.")
+    n_test = X_test.shape[0] if hasattr(X_test, "shape") else len(X_test)
+    n_labels = len(column_or_1d(y_test))
+    if n_test == n_test and n_test != n_labels:  # a Dask array's unknown rows are NaN
+        raise ValueError(f"X_test has {n_test} rows but y_test has {n_labels} labels; pass "
+                         "one label per row of X_test.")
     results, fitted = {}, {}
     for name, candidate in candidates.items():
         fitted[name] = _refit(candidate, X, y, sample_weight, estimator, response_method)
-        proba = fitted[name].predict_proba(X_test)
+        try:
+            proba = fitted[name].predict_proba(X_test)
+        except ValueError as exc:  # its message names the input X
+            raise ValueError(f"X_test could not be scored by {name}, fitted on X and y: "
+                             f"{exc}") from exc
         columns = getattr(fitted[name], "classes_", classes)
         y_index = _index_labels(y_test, columns)
         if not isinstance(fitted[name], BaseCalibrator):

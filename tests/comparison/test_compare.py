@@ -528,3 +528,18 @@ def test_a_test_label_that_the_calibration_labels_lack_is_refused_by_name():
     with pytest.raises(ValueError, match=r"y_test has labels \[7\] that y lacks.*one of \[0, 1, 2\]"):
         compare_calibrators(logits, y, cv=3, calibrators=["temperature"],
                             X_test=logits[:10], y_test=y_test)
+
+
+@pytest.mark.parametrize("cut, message", [
+    (lambda X, y: (X, y[:-1]), "X_test has 10 rows but y_test has 9 labels"),  # an IndexError
+    (lambda X, y: (X[:, :2], y),  # the calibrator's own message named X
+     "X_test could not be scored by uncalibrated, fitted on X and y: X has 2 score"),
+])
+def test_a_test_set_that_does_not_fit_is_refused_by_name(cut, message):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=3.0, size=(300, 3))
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    X_test, y_test = cut(logits[:10], y[:10])
+    with pytest.raises(ValueError, match=message):
+        compare_calibrators(logits, y, cv=3, calibrators=["temperature"],
+                            X_test=X_test, y_test=y_test)
