@@ -15,7 +15,7 @@ from scipy.special import ndtr, ndtri
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._binning import bin_edges, bin_index
-from ..metrics import expected_calibration_error, get_scorer
+from ..metrics import expected_calibration_error, get_scorer, get_scorer_names
 from ..metrics._curve import top_label
 from ..metrics._checks import check_prediction
 from ..metrics._row_metrics import row_metric_of
@@ -28,8 +28,12 @@ _CHUNK_VALUES = 2**22
 
 
 def _resolve_metric(metric):
-    """(function, sign, keywords): a scorer's function with its sign and keywords."""
+    """(function, sign, keywords): a scorer's function with its sign and keywords.
+    A skcal scorer's name without its ``neg_`` ('nll') is the metric itself."""
     if isinstance(metric, str):
+        if f"neg_{metric}" in get_scorer_names():
+            function, _, keywords = _resolve_metric(get_scorer(f"neg_{metric}"))
+            return function, 1, keywords
         metric = get_scorer(metric)
     if hasattr(metric, "_score_func") and hasattr(metric, "_sign"):
         return metric._score_func, metric._sign, dict(metric._kwargs)
@@ -234,8 +238,11 @@ def bootstrap(metric, y_true, y_prob, *, n_resamples=1000, confidence_level=0.95
     metric : callable or str
         A metric ``metric(y_true, y_prob, **kwargs)`` such as
         :func:`skcal.metrics.expected_calibration_error` (bind options with
-        ``functools.partial``), a scorer made by ``make_scorer``, or a scorer's
-        name (``'neg_nll'``: the interval is then of the negated metric).
+        ``functools.partial``), a scorer made by ``make_scorer``, a scorer's
+        name (``'neg_nll'``: the interval is then of the negated metric), or
+        the name of a skcal scorer's metric (``'nll'``, ``'nll_bits'``,
+        ``'brier'``, ``'ece'``, ``'classwise_ece'``, ``'nll_calibration'``: of
+        the metric itself, with the scorer's options).
 
     y_true : array-like of shape (n_samples,)
         True labels.
@@ -296,6 +303,8 @@ def bootstrap(metric, y_true, y_prob, *, n_resamples=1000, confidence_level=0.95
     >>> low, high = result.confidence_interval
     >>> round(result.statistic, 3), round(low, 3), round(high, 3)
     (0.545, 0.524, 0.567)
+    >>> bootstrap("nll", y, p, random_state=0).confidence_interval == (low, high)
+    True
     """
     rng = random_generator(random_state)
     statistic = _statistic(metric, y_true, y_prob, sample_weight, labels)

@@ -276,6 +276,21 @@ def test_scorer_names_give_the_signed_metric():
     assert bits.statistic == pytest.approx(-nll(y, proba, base=2))
 
 
+def test_a_scorers_metric_name_gives_the_metric_itself():
+    rng = np.random.default_rng(9)
+    y, proba, _ = _draw(rng, 300, 3)
+    for name, metric in [("nll", nll), ("nll_bits", functools.partial(nll, base=2)),
+                         ("classwise_ece", functools.partial(expected_calibration_error,
+                                                             kind="classwise"))]:
+        by_name = bootstrap(name, y, proba, n_resamples=200, random_state=0)
+        direct = bootstrap(metric, y, proba, n_resamples=200, random_state=0)
+        assert by_name.statistic == pytest.approx(metric(y, proba), rel=1e-12)
+        np.testing.assert_allclose(by_name.confidence_interval, direct.confidence_interval,
+                                   rtol=1e-12)  # the same resamples, summed alike
+    with pytest.raises(ValueError, match="'calibration' is not a scorer name"):
+        bootstrap("calibration", y, proba)
+
+
 def test_bootstrap_result_like_scipys():
     rng = np.random.default_rng(10)
     y, proba, _ = _draw(rng, 400, 3)
