@@ -225,6 +225,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
              calibration_test):
     candidates = named_candidates(calibrators)
     scorers = resolve_scorers(scoring)
+    _check_test_set(X_test, y_test)
     if estimator is None and response_method != "auto":
         raise ValueError(
             "response_method has no effect without a classifier (X holds scores); "
@@ -336,13 +337,6 @@ def _score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, es
 
     Returns the metrics and the fitted candidates, by name.
     """
-    if X_test is None or y_test is None:
-        raise ValueError("Give both X_test and y_test, or neither.")
-    n_test = X_test.shape[0] if hasattr(X_test, "shape") else len(X_test)
-    n_labels = len(column_or_1d(y_test))
-    if n_test == n_test and n_test != n_labels:  # a Dask array's unknown rows are NaN
-        raise ValueError(f"X_test has {n_test} rows but y_test has {n_labels} labels; pass "
-                         "one label per row of X_test.")
     results, fitted = {}, {}
     for name, candidate in candidates.items():
         fitted[name] = _refit(candidate, X, y, sample_weight, estimator, response_method)
@@ -357,6 +351,19 @@ def _score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, es
             proba = _checked_candidate_proba(name, proba, y_index.shape[0], columns.shape[0])
         _, results[name] = _fold_metrics(y_index, proba, None)
     return results, fitted
+
+
+def _check_test_set(X_test, y_test):
+    """Both or neither, of the same length (checked before the folds are fitted)."""
+    if X_test is None and y_test is None:
+        return
+    if X_test is None or y_test is None:
+        raise ValueError("Give both X_test and y_test, or neither.")
+    n_test = X_test.shape[0] if hasattr(X_test, "shape") else len(X_test)
+    n_labels = len(column_or_1d(y_test))
+    if n_test == n_test and n_test != n_labels:  # a Dask array's unknown rows are NaN
+        raise ValueError(f"X_test has {n_test} rows but y_test has {n_labels} labels; pass "
+                         "one label per row of X_test.")
 
 
 def _index_labels(y_test, classes):

@@ -532,6 +532,7 @@ def test_a_test_label_that_the_calibration_labels_lack_is_refused_by_name():
 
 @pytest.mark.parametrize("cut, message", [
     (lambda X, y: (X, y[:-1]), "X_test has 10 rows but y_test has 9 labels"),  # an IndexError
+    (lambda X, y: (X, None), "Give both X_test and y_test, or neither"),
     (lambda X, y: (X[:, :2], y),  # the calibrator's own message named X
      "X_test could not be scored by uncalibrated, fitted on X and y: X has 2 score"),
 ])
