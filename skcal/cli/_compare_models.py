@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..utils._files import write_atomically, write_json
+from ._numbers import integer_at_least, seed
 from ._paths import output_path
 
 
@@ -28,9 +29,9 @@ def add_parser(commands, add_score_kind):
                         help="the group (document, sequence id) of each row")
     parser.add_argument("--ignore-index", type=int, default=None, metavar="LABEL",
                         help="leave out rows with this label (-100 for padding)")
-    parser.add_argument("--bootstrap", type=int, default=None, metavar="N",
+    parser.add_argument("--bootstrap", type=integer_at_least(2), default=None, metavar="N",
                         help="standard errors from N bootstrap draws of groups")
-    parser.add_argument("--seed", type=int, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0, help="bootstrap seed (default 0)")
     add_score_kind(parser)
     parser.add_argument("--json", metavar="OUT", type=output_path,
                         help="write the ranked table as JSON")

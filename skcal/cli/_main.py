@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..utils._files import write_atomically, write_json
+from ._numbers import integer_at_least, n_jobs, open_probability, seconds, seed
 from ._paths import output_path
 
 class CommandError(Exception):
@@ -270,15 +271,16 @@ def _build_parser():
         "--methods", nargs="+", metavar="METHOD",
         help=f"subset of: {_method_names()} (default: all)",
     )
-    compare.add_argument("--cv", type=int, default=5, help="number of folds (default 5)")
+    compare.add_argument("--cv", type=integer_at_least(2), default=5,
+                         help="number of folds (default 5)")
     compare.add_argument("--test-scores", metavar="S", help="scores of a test set")
     compare.add_argument("--test-labels", metavar="L", help="labels of the test set")
     compare.add_argument("--json", metavar="OUT", type=output_path,
                          help="write the results as JSON")
     compare.add_argument("--plot", metavar="OUT.png", type=output_path,
                          help="write reliability diagrams")
-    compare.add_argument("--seed", type=int, default=0, help="fold shuffling seed")
-    compare.add_argument("--n-jobs", type=int, default=None,
+    compare.add_argument("--seed", type=seed, default=0, help="fold shuffling seed")
+    compare.add_argument("--n-jobs", type=n_jobs, default=None,
                          help="folds evaluated in parallel (default 1)")
     compare.set_defaults(run=_compare)
 
@@ -308,10 +310,11 @@ def _build_parser():
     monitor.add_argument("production", metavar="PRODUCTION", nargs="+",
                          help="production periods, in time order")
     chunking = monitor.add_mutually_exclusive_group()
-    chunking.add_argument("--chunk-size", type=int, default=1000, help="rows per chunk")
+    chunking.add_argument("--chunk-size", type=integer_at_least(1), default=1000,
+                          help="rows per chunk")
     chunking.add_argument("--chunk-period", metavar="D",
                           help="time per chunk ('D', '6h', ...); needs timestamps")
-    monitor.add_argument("--alpha", type=float, default=0.05,
+    monitor.add_argument("--alpha", type=open_probability, default=0.05,
                          help="false-alarm probability over 100 chunks (default 0.05)")
     monitor.add_argument("--state", metavar="STATE.json", type=output_path,
                          help="load and save the monitor here")
@@ -330,7 +333,7 @@ def _build_parser():
     monitor.add_argument("--reprocess", action="store_true",
                          help="add a production file again even if its content was added "
                          "before (by default a repeat is skipped: 'already processed')")
-    monitor.add_argument("--lock-timeout", type=float, default=300.0, metavar="SECONDS",
+    monitor.add_argument("--lock-timeout", type=seconds, default=300.0, metavar="SECONDS",
                          help="how long to wait for another run holding STATE.json.lock "
                          "(default 300)")
     monitor.add_argument("--recalibrate", metavar="METHOD",
@@ -371,7 +374,7 @@ def _build_parser():
         "--plot", metavar="OUT.png", default="skcal-demo.png", type=output_path,
         help="reliability diagrams (default skcal-demo.png; '' to skip)",
     )
-    demo.add_argument("--seed", type=int, default=0, help="fold shuffling seed")
+    demo.add_argument("--seed", type=seed, default=0, help="fold shuffling seed")
     demo.set_defaults(run=_demo)
     return parser
 

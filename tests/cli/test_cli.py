@@ -251,3 +251,30 @@ def test_a_file_written_into_a_missing_folder_is_refused_naming_the_folder(tmp_p
     with pytest.raises(FileNotFoundError, match="the folder .*missing does not exist"):
         save_calibrator(calibrator, target)
     assert not target.parent.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["compare", "{d}/logits.npy", "{d}/y.npy", "--cv", "1"],
+     "argument --cv: must be an integer of at least 2; got '1'"),  # was scikit-learn's
+    (["compare", "{d}/logits.npy", "{d}/y.npy", "--n-jobs", "0"],
+     "argument --n-jobs: must be a non-zero integer"),  # was joblib's
+    (["compare", "{d}/logits.npy", "{d}/y.npy", "--seed", "-1"],
+     "argument --seed: must be an integer of at least 0"),  # was numpy's
+    (["monitor", "{d}/logits.npy", "{d}/logits.npy", "--lock-timeout", "nan"],
+     "argument --lock-timeout: must be a finite, non-negative number"),  # waited forever
+    (["monitor", "{d}/logits.npy", "{d}/logits.npy", "--alpha", "1"],
+     "argument --alpha: must be a number strictly between 0 and 1"),
+    (["monitor", "{d}/logits.npy", "{d}/logits.npy", "--chunk-size", "0"],
+     "argument --chunk-size: must be an integer of at least 1"),
+    (["compare-models", "a={d}/logits.npy", "b={d}/logits.npy", "{d}/y.npy",
+      "--bootstrap", "1"], "argument --bootstrap: must be an integer of at least 2"),
+])
+def test_a_bad_number_is_refused_by_its_option_before_any_work(score_files, capsys,
+                                                              monkeypatch, argv, message):
+    opened = []
+    monkeypatch.setattr(np, "load", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(SystemExit) as exit_info:
+        main([a.format(d=score_files) for a in argv])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
+    assert opened == []
