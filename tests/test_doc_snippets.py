@@ -1,0 +1,112 @@
+"""The Python snippets of the documentation's pages run, on synthetic inputs of
+the names they use (the snippets that need a GPU, files, a cluster or a Spark
+session are run elsewhere or not at all: see RUN_ELSEWHERE)."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.special import softmax
+
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+
+# (page, snippet index) -> why it is not run here
+RUN_ELSEWHERE = {
+    ("array_api", 0): "needs a CUDA device",
+    ("array_api", 1): "needs a CUDA device",
+    ("language_models", 0): "reads .npy files of token logits by name",
+    ("language_models", 1): "starts a Dask cluster on files by name",
+    ("spark", 0): "needs a Spark session and S3",
+    ("spark", 1): "needs a Spark session and tables by name",
+    ("spark", 2): "needs a Spark session and tables by name",
+}
+
+
+def snippets():
+    """(page, index, code) of every ``.. code-block:: python`` in docs/*.rst."""
+    found = []
+    for page in sorted(DOCS.glob("*.rst")):
+        blocks = re.findall(r"\.\. code-block:: python\n\n((?:(?: {3}.*)?\n)+)",
+                            page.read_text(encoding="utf-8"))
+        for index, block in enumerate(blocks):
+            code = "\n".join(line[3:] for line in block.splitlines())
+            found.append((page.stem, index, code))
+    return found
+
+
+def draw(rng, n, k=4, scale=2.0):
+    """Logits and labels of a model ``scale`` times too confident."""
+    logits = rng.normal(scale=3.0, size=(n, k))
+    return logits, (logits / scale + rng.gumbel(size=logits.shape)).argmax(axis=1)
+
+
+def inputs(page):
+    """The names a page's snippets use, as synthetic data."""
+    rng = np.random.default_rng(0)
+    val_logits, val_y = draw(rng, 1500)
+    test_logits, test_y = draw(rng, 1000)
+    names = {"val_logits": val_logits, "val_y": val_y, "test_logits": test_logits,
+             "test_y": test_y, "y_test": test_y, "y": test_y,
+             "proba": softmax(test_logits, axis=1)}
+    if page == "choosing_models":
+        logits = rng.normal(size=(20, 30, 11))
+        names.update(logits_1000=logits, logits_2000=1.5 * logits,
+                     tokens=(logits + rng.gumbel(size=logits.shape)).argmax(axis=-1),
+                     document_ids=np.repeat(np.arange(20), 30).reshape(20, 30),
+                     samples=test_logits + rng.normal(size=(5, 1000, 4)))
+    if page == "user_guide":
+        from sklearn.datasets import make_classification
+        from sklearn.svm import SVC
+
+        X, y = make_classification(400, n_classes=3, n_informative=5, random_state=0)
+        names.update(X=X, y=y, proba=softmax(X[:, :3], axis=1), X_cal=X[:200], y_cal=y[:200],
+                     fitted_model=SVC().fit(X[200:], y[200:]),
+                     model=SVC(), grid={"C": [0.5, 1.0]})
+    if page == "monitoring":
+        import pandas as pd
+        import skcal
+
+        reference_scores, reference_labels = draw(rng, 3000)
+        batch_logits, batch_labels = draw(rng, 1200)
+        batch_scores = 3.0 * batch_logits  # the model grew overconfident: recalibrate
+        frame = pd.DataFrame(batch_scores, columns=[f"proba_{i}" for i in range(4)])
+        frame["label"] = batch_labels
+        names.update(skcal=skcal, reference_scores=reference_scores,
+                     reference_labels=reference_labels, batch_scores=batch_scores,
+                     batch_labels=batch_labels, frame=frame,
+                     scores=batch_scores[:50], request_ids=np.arange(50) + 10**6,
+                     labelled_ids=np.arange(20) + 10**6, labels=batch_labels[:20])
+    return names
+
+
+@pytest.mark.parametrize("page, index, code", snippets(),
+                         ids=[f"{page}-{index}" for page, index, _ in snippets()])
+def test_the_snippet_runs(page, index, code, tmp_path, monkeypatch):
+    if (page, index) in RUN_ELSEWHERE:
+        pytest.skip(RUN_ELSEWHERE[(page, index)])
+    if "plot(" in code:
+        matplotlib = pytest.importorskip("matplotlib", reason="the snippet draws a plot")
+        matplotlib.use("Agg")
+    monkeypatch.chdir(tmp_path)  # files a snippet saves land here
+    namespace = inputs(page)
+    if page == "monitoring" and index == 1:  # the state the page's first snippet left
+        exec(snippets_of("monitoring")[0], namespace)  # noqa: S102 (the documented code)
+        namespace.update(row_numbers=np.arange(namespace["monitor"].n_rows_),
+                         raw_scores=np.r_[namespace["batch_scores"], namespace["batch_scores"]],
+                         labels=np.r_[namespace["batch_labels"], namespace["batch_labels"]])
+    if page == "monitoring" and index == 2:
+        exec(snippets_of("monitoring")[0], namespace)  # noqa: S102
+    exec(code, namespace)  # noqa: S102 (the documented code itself)
+    if page == "monitoring" and index == 1:
+        assert (tmp_path / "calibrator.json").exists()  # the drift was recalibrated
+
+
+def snippets_of(page):
+    return [code for name, _, code in snippets() if name == page]
+
+
+def test_every_page_with_python_has_a_snippet_run_here():
+    pages = {page for page, _, _ in snippets()}
+    assert {"index", "user_guide", "monitoring", "testing_calibration",
+            "choosing_models"} <= pages
