@@ -15,8 +15,6 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
 RUN_ELSEWHERE = {
     ("array_api", 0): "needs a CUDA device",
     ("array_api", 1): "needs a CUDA device",
-    ("language_models", 0): "reads .npy files of token logits by name",
-    ("language_models", 1): "starts a Dask cluster on files by name",
     ("spark", 0): "needs a Spark session and S3",
     ("spark", 1): "needs a Spark session and tables by name",
     ("spark", 2): "needs a Spark session and tables by name",
@@ -63,6 +61,11 @@ def inputs(page):
         names.update(X=X, y=y, proba=softmax(X[:, :3], axis=1), X_cal=X[:200], y_cal=y[:200],
                      fitted_model=SVC().fit(X[200:], y[200:]),
                      model=SVC(), grid={"C": [0.5, 1.0]})
+    if page == "language_models":  # the files it reads, in the working folder
+        for split in ("val", "test"):
+            logits, tokens = draw(rng, 2000, k=50)
+            np.save(f"{split}_logits.npy", logits.astype(np.float16))
+            np.save(f"{split}_tokens.npy", tokens)
     if page == "monitoring":
         import pandas as pd
         import skcal
@@ -85,6 +88,8 @@ def inputs(page):
 def test_the_snippet_runs(page, index, code, tmp_path, monkeypatch):
     if (page, index) in RUN_ELSEWHERE:
         pytest.skip(RUN_ELSEWHERE[(page, index)])
+    if "distributed" in code:
+        pytest.importorskip("distributed", reason="the snippet starts a Dask cluster")
     if "plot(" in code:
         matplotlib = pytest.importorskip("matplotlib", reason="the snippet draws a plot")
         matplotlib.use("Agg")
@@ -97,7 +102,12 @@ def test_the_snippet_runs(page, index, code, tmp_path, monkeypatch):
                          labels=np.r_[namespace["batch_labels"], namespace["batch_labels"]])
     if page == "monitoring" and index == 2:
         exec(snippets_of("monitoring")[0], namespace)  # noqa: S102
-    exec(code, namespace)  # noqa: S102 (the documented code itself)
+    try:
+        exec(code, namespace)  # noqa: S102 (the documented code itself)
+    finally:
+        if "client" in namespace:  # the cluster a snippet started
+            namespace["client"].close()
+            namespace["client"].cluster.close()
     if page == "monitoring" and index == 1:
         assert (tmp_path / "calibrator.json").exists()  # the drift was recalibrated
 
