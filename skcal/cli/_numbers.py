@@ -64,12 +64,16 @@ def n_jobs(text):
     return value
 
 
-def _finite(text):
+def _number(text, accept, wanted):
+    """``text`` as a finite float that ``accept`` takes, else an error saying what
+    is ``wanted``."""
     try:
         value = float(text)
     except ValueError:
-        return None
-    return value if math.isfinite(value) else None
+        value = math.nan
+    if not (math.isfinite(value) and accept(value)):
+        raise argparse.ArgumentTypeError(f"must be {wanted}; got {text!r}")
+    return value
 
 
 def seconds(text):
@@ -80,11 +84,8 @@ def seconds(text):
     >>> seconds("2.5")
     2.5
     """
-    value = _finite(text)
-    if value is None or value < 0:
-        raise argparse.ArgumentTypeError(
-            f"must be a finite, non-negative number of seconds; got {text!r}")
-    return value
+    return _number(text, lambda value: value >= 0,
+                   "a finite, non-negative number of seconds")
 
 
 def open_probability(text):
@@ -95,8 +96,4 @@ def open_probability(text):
     >>> open_probability("0.05")
     0.05
     """
-    value = _finite(text)
-    if value is None or not 0 < value < 1:
-        raise argparse.ArgumentTypeError(
-            f"must be a number strictly between 0 and 1; got {text!r}")
-    return value
+    return _number(text, lambda value: 0 < value < 1, "a number strictly between 0 and 1")
