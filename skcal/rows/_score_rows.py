@@ -107,6 +107,7 @@ def score_rows(X, score_type, *, name="X", cache=None):
         become ``[0, s]``.
     score_type : {'logits', 'probabilities'}
     """
+    name = getattr(X, "score_name", name)  # a remote table names its own columns
     if not is_streamed(X) and device_namespace(X) is None:
         X = as_float_array(X, name=name)
         resolved = resolve_score_type(X, score_type)

@@ -66,6 +66,11 @@ class SparkScores:
         self.looks_like_probabilities = survey.looks_like_probabilities
         self.partition_starts = None if self.provisional else survey.partition_starts()
 
+    @property
+    def score_name(self):
+        """The score column(s), as messages name them (not ``X``)."""
+        return self.layout.score_name
+
     # ------------------------------------------------ the vectors beside it
     @property
     def labels(self):

@@ -145,7 +145,8 @@ def test_bad_values_are_named_with_their_row(spark, df):
                              "y": Y % 2, "w": WEIGHTS})
     with_nan = numbered.withColumn(
         "d", F.when(F.col("row") == 2100, F.lit(float("nan"))).otherwise(F.col("d")))
-    with pytest.raises(ValueError, match=r"non-finite score \(nan at row 2100\)"):
+    with pytest.raises(ValueError, match=r"the score column 'd' contains a non-finite "
+                                         r"score \(nan at row 2100\)"):
         skcal.spark.fit(skcal.TemperatureScaling(), with_nan, scores="d", y="y")
     with_null = numbered.withColumn(
         "d", F.when(F.col("row") == 2100, F.lit(None)).otherwise(F.col("d")))

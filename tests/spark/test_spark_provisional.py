@@ -157,7 +157,8 @@ def test_bad_values_the_sample_missed_are_named_as_the_full_survey_names_them(
     with_nan[bad, 2] = np.nan
     df = _computed(frame(spark, {"logits": with_nan, "y": y}))
     assert not np.isnan(_sampled_rows(df)[0]).any()
-    with pytest.raises(ValueError, match=rf"non-finite score \(nan at row {bad}\b"):
+    with pytest.raises(ValueError, match=r"the score column 'logits' contains a non-finite "
+                                         rf"score \(nan at row {bad}\b"):
         skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y")
 
     ragged = logits.tolist()
