@@ -131,13 +131,17 @@ def score_rows(X, score_type, *, name="X", cache=None):
     return Rows(X, prepare, n_columns=n_classes), resolved
 
 
+_LOGITS_HINT = (" If they are logits, pass them to nll_from_logits, or as logits= to "
+                "brier_score, perplexity, calibration_curve or the ECE metrics.")
+
+
 def _prediction_block(block, kind, name, start):
     """Predictions of ``kind`` checked and, for one binary column, expanded to two
     (``[1 - p, p]`` for probabilities, ``[0, s]`` for logits)."""
     if block.ndim == 2 and block.shape[1] == 1:
         block = block[:, 0]
     if kind == "y_prob":
-        check_probabilities(block, name=name, start=start)
+        check_probabilities(block, name=name, start=start, hint=_LOGITS_HINT)
     if block.ndim == 1:
         if is_device_array(block):
             return device.expand_binary(block, kind == "y_prob")
@@ -150,6 +154,7 @@ def prediction_rows(y_pred, *, kind, name):
     """Rows of predictions for a metric: probabilities (``kind='y_prob'``) or
     logits, binary 1-D input expanded to two columns. In-memory input is
     validated whole first; streamed input block by block."""
+    name = getattr(y_pred, "score_name", name)  # a remote table names its own columns
     if not is_streamed(y_pred) and device_namespace(y_pred) is None:
         return Rows(_prediction_block(as_float_array(y_pred, name=name), kind, name, 0))
     check_score_shape(y_pred, name)

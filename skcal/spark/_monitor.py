@@ -118,9 +118,9 @@ def _summarise_partition(batches, pid, layout, monitor, starts, timestamp, ids):
         except BadRow as exc:
             raise exc.shifted(start) from None
         # checked here, so that an error names the row in the DataFrame's order
-        check_finite_block(scores, start, "scores")
+        check_finite_block(scores, start, layout.score_name)
         if monitor.score_type_ == "probabilities":
-            check_probabilities(scores, name="scores", start=start)
+            check_probabilities(scores, name=layout.score_name, start=start)
         rows = monitor.n_rows_ + start + np.arange(n)
         if times is None:
             chunk, marks, ends = rows // monitor.chunk_size, rows, rows + 1

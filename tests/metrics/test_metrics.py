@@ -218,7 +218,8 @@ def test_classwise_ece_is_the_mean_of_per_class_binary_ece(predictions):
 
 def test_metric_errors_name_the_problem(predictions):
     y, proba = predictions
-    with pytest.raises(ValueError, match=r"outside \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"outside \[0, 1\].*If they are logits, pass them "
+                                         "to nll_from_logits"):  # the fix, too
         nll(y, proba * 2)
     with pytest.raises(ValueError, match="must sum to 1"):
         brier_score(y, proba * 0.5)
