@@ -148,6 +148,9 @@ def test_bad_values_are_named_with_their_row(spark, df):
     with pytest.raises(ValueError, match=r"the score column 'd' contains a non-finite "
                                          r"score \(nan at row 2100\)"):
         skcal.spark.fit(skcal.TemperatureScaling(), with_nan, scores="d", y="y")
+    with pytest.raises(ValueError, match=r"the score column 'd' contains a non-finite "
+                                         r"score \(nan at row 2100\)"):  # metrics too
+        skcal.spark.evaluate("nll_from_logits", with_nan, scores="d", y="y")
     with_null = numbered.withColumn(
         "d", F.when(F.col("row") == 2100, F.lit(None)).otherwise(F.col("d")))
     with pytest.raises(ValueError, match=r"holds a null at row 2100.*Spark partition 2"):

@@ -88,7 +88,8 @@ def test_a_bad_batch_changes_nothing(spark, fitted):
     logits[700, 2] = np.inf
     monitor = copy.deepcopy(fitted)
     df = frame(spark, {"logits": logits, "y": y})
-    with pytest.raises(ValueError, match="row 700"):
+    with pytest.raises(ValueError, match="the score column 'logits' contains a non-finite "
+                                         r"score \(inf at row 700"):
         skcal.spark.update(monitor, df, scores="logits", y="y")
     assert monitor.n_rows_ == 0 and monitor.to_dict() == fitted.to_dict()
     with pytest.raises(ValueError, match="timestamp= is needed with chunk_period"):
