@@ -266,7 +266,7 @@ class CalibratorComparison:
 
         Parameters
         ----------
-        methods : list of str, default=None
+        methods : str or list of str, default=None
             Which methods to draw; all of them (best first) by default.
 
         kind : {'top_label', 'class'}, default='top_label'
@@ -299,10 +299,17 @@ class CalibratorComparison:
         from ..utils._plotting import pyplot
         from ._reliability_display import ReliabilityDisplay
 
+        if isinstance(methods, str):
+            methods = [methods]
         methods = self.ranking_ if methods is None else list(methods)
         unknown = [m for m in methods if m not in self.predictions_]
-        if unknown:
-            raise ValueError(f"Unknown methods {unknown}; choose among {self.ranking_}.")
+        if unknown or not methods:
+            raise ValueError(f"Unknown methods {unknown}; choose among {self.ranking_}."
+                             if unknown else f"methods is empty; name at least one of "
+                             f"{self.ranking_}, or pass None for all of them.")
+        if axes is not None and np.size(axes) < len(methods):
+            raise ValueError(f"axes has {np.size(axes)} Axes for {len(methods)} methods; pass "
+                             "one per method, or axes=None for a new figure.")
         new_figure = axes is None
         if new_figure:
             n_rows, n_cols = _grid_shape(len(methods))

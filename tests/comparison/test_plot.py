@@ -87,6 +87,13 @@ def test_comparison_plot_draws_every_method(pyplot, predictions):
     assert [d.estimator_name for d in displays] == comparison.ranking_
     with pytest.raises(ValueError, match="Unknown methods"):
         comparison.plot(methods=["nope"])
+    with pytest.raises(ValueError, match="methods is empty"):  # was a TypeError
+        comparison.plot(methods=[])
+    _, too_few = pyplot.subplots(1, 1, squeeze=False)
+    with pytest.raises(ValueError, match="axes has 1 Axes for 2 methods"):  # drew one only
+        comparison.plot(axes=too_few)
+    (single,) = comparison.plot(methods="TemperatureScaling")  # one name, not its letters
+    assert single.estimator_name == "TemperatureScaling"
 
 
 def test_matplotlib_is_not_imported_with_skcal():
