@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io._numpy_files import open_npy, open_npz
 from ..utils._files import write_atomically, write_json
 from ._numbers import integer_at_least, n_jobs, open_probability, seconds, seed
 from ._paths import output_path
@@ -30,9 +31,9 @@ def read_array(spec, *, what, mmap=False):
     suffix = file.suffix.lower()
     try:
         if suffix == ".npy":
-            return np.load(file, allow_pickle=False, mmap_mode="r" if mmap else None)
+            return open_npy(file, mmap=mmap)
         if suffix == ".npz":
-            with np.load(file, allow_pickle=False) as archive:
+            with open_npz(file) as archive:
                 names = archive.files
                 if not key:
                     if len(names) != 1:

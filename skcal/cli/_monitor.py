@@ -22,6 +22,7 @@ from ..calibrators._persistence import (
     load_calibrator,
     save_calibrator,
 )
+from ..io._numpy_files import open_npz
 from ..monitoring._inputs import is_labelled, unpack
 from ..utils._files import LockTimeout, exclusive_lock, write_atomically, write_json
 from ._monitor_outputs import (
@@ -42,7 +43,7 @@ def read_period(path, args, *, error):
         raise error(f"no such file {path!r}")
     suffix = file.suffix.lower()
     if suffix == ".npz":
-        with np.load(file, allow_pickle=False) as archive:
+        with open_npz(file) as archive:
             if "scores" not in archive.files:
                 raise error(f"{path} has no array 'scores' (it has {archive.files})")
             return tuple(archive[name] if name in archive.files else None
@@ -64,7 +65,7 @@ def read_late_labels(path, args, *, error):
     if not file.is_file():
         raise error(f"--late-labels: no such file {path!r}")
     if file.suffix.lower() == ".npz":
-        with np.load(file, allow_pickle=False) as archive:
+        with open_npz(file) as archive:
             missing = [name for name in ("ids", "labels") if name not in archive.files]
             if missing:
                 raise error(f"{path} has no array {missing} (it has {archive.files})")

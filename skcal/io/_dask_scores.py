@@ -4,6 +4,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._numpy_files import open_npy
+
 # bytes of one chunk of rows by default
 CHUNK_BYTES = 2**27
 
@@ -56,7 +58,7 @@ def dask_scores(path, rows_per_chunk=None):
                          "save the scores with numpy.save or zarr.")
     if not path.is_file():
         raise FileNotFoundError(f"no such file {str(path)!r}")
-    header = np.load(path, mmap_mode="r")
+    header = open_npy(path)
     shape, dtype = header.shape, header.dtype
     del header
     if len(shape) not in (1, 2):

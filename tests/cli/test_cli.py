@@ -68,7 +68,11 @@ def test_compare_writes_a_plot(score_files, capsys):
         (lambda d: [str(d / "missing.npy"), str(d / "y.npy")], "no such file"),
         (lambda d: [str(d / "logits.npy"), str(d / "short.npy")], "1200 rows but LABELS has 10"),
         (lambda d: [str(d / "nan.npy"), str(d / "y.npy")], "non-finite"),
-        (lambda d: [str(d / "objects.npy"), str(d / "y.npy")], "cannot read"),
+        (lambda d: [str(d / "objects.npy"), str(d / "y.npy")],
+         "holds Python objects (dtype object), not numbers"),
+        # numpy.load took it for a pickle and suggested allow_pickle=
+        (lambda d: [str(d / "pickled.npy"), str(d / "y.npy")],
+         "is not a .npy file: it does not begin as numpy.save writes one"),
         (lambda d: [str(d / "model.pkl"), str(d / "y.npy")], "not .npy, .npz, .csv or .zarr"),
         (lambda d: [str(d / "both.npz"), str(d / "y.npy")], "name one as"),
         (lambda d: [f"{d / 'both.npz'}:nope", str(d / "y.npy")], "has no array 'nope'"),
@@ -86,6 +90,7 @@ def test_errors_are_one_line_without_traceback(score_files, capsys, make_args, m
     np.save(d / "nan.npy", nan)
     np.save(d / "objects.npy", np.array([{"a": 1}] * 3, dtype=object), allow_pickle=True)
     (d / "model.pkl").write_bytes(pickle.dumps({"weights": [1, 2]}))
+    (d / "pickled.npy").write_bytes(pickle.dumps({"weights": [1, 2]}))
     status = main(["compare", *make_args(d)])
     err = capsys.readouterr().err
     assert status == 2

@@ -214,3 +214,23 @@ def test_tables_carry_ids_and_late_labels_come_as_a_table(tmp_path, capsys):
     assert "1000 late labels joined, 0 matched no waiting row" in capsys.readouterr().out
     chunks = json.loads((tmp_path / "state.json").read_text())["chunks"]
     assert [row["n_labelled"] for row in chunks] == [500, 500]
+
+
+def test_a_period_that_is_not_an_npz_is_refused_as_such_and_the_state_kept(tmp_path, capsys):
+    rng = np.random.default_rng(5)
+    reference = _period(tmp_path / "reference.npz", rng, 3000)
+    state = tmp_path / "state.json"
+    assert main(["monitor", reference, _period(tmp_path / "day1.npz", rng, 1000),
+                 "--chunk-size", "500", "--state", str(state)]) == 0
+    kept = state.read_bytes()
+    renamed = tmp_path / "day2.npz"
+    renamed.write_text("id,label,proba_0\n1,0,0.5\n")  # a CSV under an .npz name
+    capsys.readouterr()
+    status = main(["monitor", reference, str(renamed), "--chunk-size", "500",
+                   "--state", str(state)])
+    err = capsys.readouterr().err
+    assert status == 2
+    # numpy.load took it for a pickle and suggested allow_pickle=
+    assert f"{renamed} is not a .npz file: it does not begin as numpy.savez writes one" in err
+    assert "allow_pickle" not in err
+    assert state.read_bytes() == kept

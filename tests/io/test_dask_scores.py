@@ -49,11 +49,13 @@ def test_zarr_and_one_dimensional_scores(tmp_path):
     ("missing.npy", None, {}, FileNotFoundError, "no such file"),
     ("cube.npy", np.zeros((2, 3, 4)), {}, ValueError, "reshape"),
     ("ok.npy", np.zeros((5, 2)), {"rows_per_chunk": 0}, ValueError, "positive integer"),
+    ("text.npy", None, {}, ValueError, "not a .npy file: it does not begin as numpy.save"),
+    ("objects.npy", np.array([None, 1], dtype=object), {}, ValueError, "Python objects"),
 ])
 def test_bad_files_are_named(tmp_path, name, content, kwargs, error, message):
     if content is not None:
-        np.save(tmp_path / name, content)
-    elif name.endswith(".csv"):
+        np.save(tmp_path / name, content, allow_pickle=content.dtype == object)
+    elif name.endswith((".csv", "text.npy")):
         (tmp_path / name).write_text("1,2\n")
     with pytest.raises(error, match=message):
         dask_scores(tmp_path / name, **kwargs)
