@@ -6,81 +6,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io._numpy_files import open_npy, open_npz
 from ..utils._files import write_atomically, write_json
 from ._numbers import integer_at_least, n_jobs, open_probability, seconds, seed
 from ._paths import output_path
-
-class CommandError(Exception):
-    """A problem with the user's input, reported as one line."""
-
-
-def read_array(spec, *, what, mmap=False):
-    """Read ``.npy``, ``.npz`` (``file.npz`` or ``file.npz:name``), ``.csv`` or a
-    Zarr array (a ``.zarr`` directory).
-
-    With ``mmap``, a ``.npy`` file is memory-mapped and a Zarr array opened
-    lazily, so the scores are read block by block. Nothing is ever unpickled.
-    """
-    path, key = spec.rsplit(":", 1) if ".npz:" in spec else (spec, "")
-    file = Path(path)
-    if file.suffix.lower() == ".zarr":
-        return _read_zarr(file, what=what, lazy=mmap)
-    if not file.is_file():
-        raise CommandError(f"{what}: no such file {path!r}")
-    suffix = file.suffix.lower()
-    try:
-        if suffix == ".npy":
-            return open_npy(file, mmap=mmap)
-        if suffix == ".npz":
-            with open_npz(file) as archive:
-                names = archive.files
-                if not key:
-                    if len(names) != 1:
-                        raise CommandError(
-                            f"{what}: {path} holds arrays {names}; name one as {path}:NAME"
-                        )
-                    key = names[0]
-                if key not in names:
-                    raise CommandError(f"{what}: {path} has no array {key!r} (it has {names})")
-                return archive[key]
-        if suffix == ".csv":
-            return _read_csv(file)
-    except CommandError:
-        raise
-    except (ValueError, OSError, EOFError) as exc:
-        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise CommandError(f"{what}: cannot read {path}: {first_line}") from exc
-    raise CommandError(
-        f"{what}: {path} is not .npy, .npz, .csv or .zarr (pickles and other formats "
-        "are not read)"
-    )
-
-
-def _read_zarr(path, *, what, lazy):
-    if not path.exists():
-        raise CommandError(f"{what}: no such Zarr store {str(path)!r}")
-    try:
-        import zarr
-    except ImportError as exc:
-        raise CommandError(
-            f"{what}: reading {path} needs zarr, an optional dependency: "
-            'pip install "skcal[dask]"'
-        ) from exc
-    try:
-        array = zarr.open_array(str(path), mode="r")
-    except Exception as exc:  # zarr raises several types for a store that is not an array
-        raise CommandError(f"{what}: cannot open {path} as a Zarr array: {exc}") from exc
-    return array if lazy else array[...]
-
-
-def _read_csv(file):
-    text = np.loadtxt(file, delimiter=",", dtype=str, ndmin=1, comments="#")
-    try:
-        return text.astype(np.float64)
-    except ValueError:
-        return text  # labels given as text
-
+from ._reading import CommandError, as_labels, read_array
 
 def _candidates(methods):
     """The calibrators named on the command line (all of them by default)."""
@@ -131,7 +60,7 @@ def _make_calibrator(method, score_type):
 def _fit(args):
     from ._fit import run_fit
 
-    return run_fit(args, read_array=read_array, as_labels=_labels,
+    return run_fit(args, read_array=read_array, as_labels=as_labels,
                    make_calibrator=_make_calibrator, report_score_type=report_score_type,
                    error=CommandError)
 
@@ -140,15 +69,6 @@ def _monitor(args):
     from ._monitor import run_monitor
 
     return run_monitor(args, error=CommandError)
-
-
-def _labels(array):
-    array = np.asarray(array)
-    if array.ndim == 2 and 1 in array.shape:
-        array = array.reshape(-1)
-    if array.dtype.kind == "f" and np.all(np.mod(array, 1) == 0):
-        array = array.astype(np.int64)
-    return array
 
 
 def _save_plot(comparison, path):
@@ -176,7 +96,7 @@ def _save_plot(comparison, path):
 def _compare_models(args):
     from ._compare_models import run
 
-    return run(args, read_array=read_array, as_labels=_labels, error=CommandError)
+    return run(args, read_array=read_array, as_labels=as_labels, error=CommandError)
 
 
 def _compare(args):
@@ -187,12 +107,12 @@ def _compare(args):
     if (args.test_scores is None) != (args.test_labels is None):
         raise CommandError("give both --test-scores and --test-labels, or neither")
     scores = read_array(args.scores, what="SCORES", mmap=True)
-    labels = _labels(read_array(args.labels, what="LABELS"))
+    labels = as_labels(read_array(args.labels, what="LABELS"))
     test = None
     if args.test_scores is not None:
         test = (
             read_array(args.test_scores, what="--test-scores"),
-            _labels(read_array(args.test_labels, what="--test-labels")),
+            as_labels(read_array(args.test_labels, what="--test-labels")),
         )
     if scores.shape[0] != labels.shape[0]:
         raise CommandError(
@@ -263,7 +183,8 @@ def _build_parser():
         help="rank calibration methods on score files by held-out NLL",
         description="Rank calibration methods on SCORES (logits or probabilities) and "
         "LABELS by held-out NLL. Files: .npy, .npz (FILE.npz:NAME picks an array) or "
-        ".csv; nothing is unpickled.",
+        ".csv (a first row of column names above numbers is left out); nothing is "
+        "unpickled.",
     )
     compare.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
     compare.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")

@@ -283,3 +283,31 @@ def test_a_bad_number_is_refused_by_its_option_before_any_work(score_files, caps
     assert exit_info.value.code == 2
     assert message in capsys.readouterr().err
     assert opened == []
+
+
+def test_csv_files_with_column_names_as_pandas_writes_them(score_files, capsys):
+    """A first row of names above numbers is left out, with a note; an unnamed
+    first column (pandas' index) is refused rather than read as a class's scores."""
+    pd = pytest.importorskip("pandas", reason="the files are written by pandas")
+    logits, y = np.load(score_files / "logits.npy"), np.load(score_files / "y.npy")
+    frame = pd.DataFrame(logits, columns=["cat", "dog", "eel"])
+    frame.to_csv(score_files / "named.csv", index=False)
+    pd.DataFrame({"label": y}).to_csv(score_files / "y.csv", index=False)
+    frame.to_csv(score_files / "indexed.csv")
+    assert main(["fit", "temperature", str(score_files / "named.csv"),
+                 str(score_files / "y.csv"), "--json", str(score_files / "named.json")]) == 0
+    assert main(["fit", "temperature", str(score_files / "logits.npy"),
+                 str(score_files / "y.npy"), "--json", str(score_files / "plain.json")]) == 0
+    err = capsys.readouterr().err
+    assert f"SCORES: the first row of {score_files / 'named.csv'} (cat, dog, eel) is taken" in err
+    assert f"LABELS: the first row of {score_files / 'y.csv'} (label) is taken" in err
+    named = json.loads((score_files / "named.json").read_text())
+    plain = json.loads((score_files / "plain.json").read_text())
+    # the same 1200 rows: pandas writes float64 exactly (repr), so the fits agree
+    assert named["parameters"]["temperature_"] == pytest.approx(
+        plain["parameters"]["temperature_"], rel=1e-12)
+    status = main(["fit", "temperature", str(score_files / "indexed.csv"),
+                   str(score_files / "y.csv")])
+    assert status == 2
+    assert "begins with a column without a name, as pandas writes its index" in (
+        capsys.readouterr().err)

@@ -1,0 +1,108 @@
+"""The command line's input files: ``.npy`` (memory-mapped), ``.npz``, ``.csv``
+and Zarr arrays, read without ever unpickling, each problem reported as one line
+naming the argument."""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..io._numpy_files import open_npy, open_npz
+
+
+class CommandError(Exception):
+    """A problem with the user's input, reported as one line."""
+
+
+def read_array(spec, *, what, mmap=False):
+    """Read ``.npy``, ``.npz`` (``file.npz`` or ``file.npz:name``), ``.csv`` or a
+    Zarr array (a ``.zarr`` directory).
+
+    With ``mmap``, a ``.npy`` file is memory-mapped and a Zarr array opened
+    lazily, so the scores are read block by block. Nothing is ever unpickled.
+    """
+    path, key = spec.rsplit(":", 1) if ".npz:" in spec else (spec, "")
+    file = Path(path)
+    if file.suffix.lower() == ".zarr":
+        return _read_zarr(file, what=what, lazy=mmap)
+    if not file.is_file():
+        raise CommandError(f"{what}: no such file {path!r}")
+    suffix = file.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return open_npy(file, mmap=mmap)
+        if suffix == ".npz":
+            with open_npz(file) as archive:
+                names = archive.files
+                if not key:
+                    if len(names) != 1:
+                        raise CommandError(
+                            f"{what}: {path} holds arrays {names}; name one as {path}:NAME"
+                        )
+                    key = names[0]
+                if key not in names:
+                    raise CommandError(f"{what}: {path} has no array {key!r} (it has {names})")
+                return archive[key]
+        if suffix == ".csv":
+            return _read_csv(file, what)
+    except CommandError:
+        raise
+    except (ValueError, OSError, EOFError) as exc:
+        first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CommandError(f"{what}: cannot read {path}: {first_line}") from exc
+    raise CommandError(
+        f"{what}: {path} is not .npy, .npz, .csv or .zarr (pickles and other formats "
+        "are not read)"
+    )
+
+
+def _read_zarr(path, *, what, lazy):
+    if not path.exists():
+        raise CommandError(f"{what}: no such Zarr store {str(path)!r}")
+    try:
+        import zarr
+    except ImportError as exc:
+        raise CommandError(
+            f"{what}: reading {path} needs zarr, an optional dependency: "
+            'pip install "skcal[dask]"'
+        ) from exc
+    try:
+        array = zarr.open_array(str(path), mode="r")
+    except Exception as exc:  # zarr raises several types for a store that is not an array
+        raise CommandError(f"{what}: cannot open {path} as a Zarr array: {exc}") from exc
+    return array if lazy else array[...]
+
+
+def _read_csv(file, what):
+    """Numbers, or labels as text. A first row of column names above numbers (as
+    pandas writes them) is left out, and a note on stderr says so."""
+    text = np.loadtxt(file, delimiter=",", dtype=str, ndmin=1, comments="#")
+    numbers = _as_numbers(text)
+    if numbers is not None or text.shape[0] < 2 or _as_numbers(text[:1]) is not None:
+        return text if numbers is None else numbers
+    numbers = _as_numbers(text[1:])
+    if numbers is None:
+        return text  # labels given as text
+    if np.atleast_1d(text[0])[0].strip() == "" and text.ndim == 2:
+        raise CommandError(f"{what}: {file} begins with a column without a name, as pandas "
+                           "writes its index; save it with DataFrame.to_csv(index=False)")
+    print(f"{what}: the first row of {file} ({', '.join(np.atleast_1d(text[0])[:4])}) is "
+          "taken as column names and left out.", file=sys.stderr)
+    return numbers
+
+
+def _as_numbers(text):
+    try:
+        return text.astype(np.float64)
+    except ValueError:
+        return None
+
+
+def as_labels(array):
+    """Labels read from a file: a column, integers when they are whole numbers."""
+    array = np.asarray(array)
+    if array.ndim == 2 and 1 in array.shape:
+        array = array.reshape(-1)
+    if array.dtype.kind == "f" and np.all(np.mod(array, 1) == 0):
+        array = array.astype(np.int64)
+    return array
