@@ -177,7 +177,9 @@ def move_calibrator_to(calibrator, xp, device=None):
     Parameters
     ----------
     calibrator : fitted calibrator
-        A skcal calibrator.
+        A skcal calibrator. Those whose map runs on the host only (matrix
+        scaling, beta calibration, isotonic regression, histogram binning)
+        move to numpy only.
 
     xp : module
         The array namespace to move to: ``numpy``, ``torch``, ``cupy``,
@@ -203,6 +205,19 @@ def move_calibrator_to(calibrator, xp, device=None):
     """
     import copy
 
+    from sklearn.utils.validation import check_is_fitted
+
+    check_is_fitted(calibrator)
+    if not callable(getattr(xp, "asarray", None)):
+        raise TypeError(f"xp must be an array namespace, a module such as numpy, torch or "
+                        f"array_api_strict; got {xp!r}.")
+    onto_numpy = xp is np or getattr(xp, "__name__", "").endswith("numpy")
+    if onto_numpy and device not in (None, "cpu"):
+        raise ValueError(f"numpy arrays live on the CPU; device={device!r} needs the "
+                         "namespace of that device (torch, cupy, ...).")
+    if not onto_numpy and not getattr(calibrator, "_array_api", False):
+        raise ValueError(f"{type(calibrator).__name__} takes numpy arrays only (its map is "
+                         "applied on the host), so it moves to numpy only.")
     moved = copy.deepcopy(calibrator)
     for name, value in vars(calibrator).items():
         if not name.endswith("_") or not (isinstance(value, np.ndarray) or is_device_array(value)):

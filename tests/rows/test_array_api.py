@@ -9,6 +9,7 @@ tensors with those libraries, and must give numpy's results: 1e-12 in float64,
 import numpy as np
 import pytest
 import sklearn
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.estimator_checks import (
     check_array_api_input,
     check_array_api_mixed_inputs,
@@ -16,6 +17,7 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skcal import (
+    IsotonicCalibration,
     MatrixScaling,
     PlattScaling,
     TemperatureScaling,
@@ -227,6 +229,24 @@ def test_move_calibrator_to_numpy_and_back(namespace):
     with _dispatch():
         np.testing.assert_allclose(_host(back.predict_proba(X)), _host(on_device), rtol=1e-12)
     assert isinstance(fitted.coef_, type(on_device))  # the original is unchanged
+
+
+def test_move_calibrator_to_refuses_what_it_cannot_do():
+    """Each of these was done silently (an unfitted calibrator, numpy on 'cuda'),
+    or failed inside numpy or the namespace."""
+    xp = pytest.importorskip("array_api_strict", reason="array-api-strict is not installed")
+    logits, y = _labelled_logits()
+    fitted = TemperatureScaling().fit(logits, y)
+    with pytest.raises(NotFittedError):
+        move_calibrator_to(TemperatureScaling(), xp)
+    with pytest.raises(TypeError, match="xp must be an array namespace.*got 'torch'"):
+        move_calibrator_to(fitted, "torch")
+    with pytest.raises(ValueError, match="numpy arrays live on the CPU; device='cuda'"):
+        move_calibrator_to(fitted, np, "cuda")
+    isotonic = IsotonicCalibration().fit(logits, y)
+    with pytest.raises(ValueError, match="IsotonicCalibration takes numpy arrays only"):
+        move_calibrator_to(isotonic, xp)  # its knots are arrays of Python objects
+    assert move_calibrator_to(isotonic, np).predict_proba(logits).shape == logits.shape
 
 
 def test_numpy_fitted_calibrator_refuses_device_scores_under_dispatch():
