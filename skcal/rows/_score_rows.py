@@ -110,7 +110,7 @@ def score_rows(X, score_type, *, name="X", cache=None):
     name = getattr(X, "score_name", name)  # a remote table names its own columns
     if not is_streamed(X) and device_namespace(X) is None:
         X = as_float_array(X, name=name)
-        resolved = resolve_score_type(X, score_type)
+        resolved = resolve_score_type(X, score_type, name)
         return Rows(scores_to_logits(X, resolved, cache)), resolved
     check_score_shape(X, name)
     resolved = _streamed_score_type(X, score_type, name)

@@ -112,14 +112,14 @@ def check_probabilities(P, *, name, hint="", start=0):
         raise ValueError(problem + hint)
 
 
-def resolve_score_type(X, score_type):
-    """Return 'logits' or 'probabilities' for validated scores ``X``."""
+def resolve_score_type(X, score_type, name="X"):
+    """Return 'logits' or 'probabilities' for validated scores ``X`` (``name`` in messages)."""
     if score_type == "auto":
         return "probabilities" if _looks_like_probabilities(X) else "logits"
     if score_type == "probabilities":
         check_probabilities(
             X,
-            name="X (score_type='probabilities')",
+            name=f"{name} (score_type='probabilities')",
             hint=" Pass score_type='logits' for unnormalised scores.",
         )
     return score_type

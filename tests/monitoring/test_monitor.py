@@ -101,6 +101,13 @@ def test_delayed_labels_show_expected_nll_then_get_their_nll():
         monitor.add_labels([3], [1])
 
 
+def test_scores_told_to_be_probabilities_are_named_as_the_monitor_names_them():
+    logits, y = stream(np.random.default_rng(8), 300)
+    with pytest.raises(ValueError, match=r"^scores \(score_type='probabilities'\) has values "
+                                         r"outside \[0, 1\]"):  # was "X (score_type=...)"
+        CalibrationMonitor(score_type="probabilities").fit(logits, y)
+
+
 def test_missing_label_markers_nan_and_minus_one():
     rng = np.random.default_rng(3)
     monitor = CalibrationMonitor(chunk_size=200, min_labels=50).fit(*stream(rng, 3000))
