@@ -64,8 +64,12 @@ def chunk_from(chunk, n_classes):
     summary = {}
     for key, default in template.items():
         value = chunk["summary"][key]
-        summary[key] = np.asarray(value, dtype=np.float64) if isinstance(default, np.ndarray) \
-            else value
+        if isinstance(default, np.ndarray):
+            value = np.asarray(value, dtype=np.float64)
+            if value.shape != default.shape:
+                raise ValueError(f"chunk {chunk['index']}'s {key!r} has shape {value.shape}, "
+                                 f"not {default.shape} as for {n_classes} classes")
+        summary[key] = value
     return {"index": chunk["index"], "start": chunk["start"], "end": chunk["end"],
             "calibrator": chunk["calibrator"], "summary": summary}
 
@@ -124,10 +128,39 @@ def state_of(monitor):
 
 
 def restore(cls, state):
-    """A monitor of class ``cls`` with the state of :func:`state_of`."""
+    """A monitor of class ``cls`` with the state of :func:`state_of`; a state that
+    lacks a part, or whose parts do not fit together, is refused naming it."""
     if not isinstance(state, dict) or state.get("version") not in _READABLE_VERSIONS:
         raise ValueError("Not a CalibrationMonitor state (to_dict output, version "
                          f"{STATE_VERSION}).")
+    try:
+        monitor = _restored(cls, state)
+        _check_parts(monitor, state)
+    except KeyError as exc:
+        raise ValueError(f"Not a complete CalibrationMonitor state: it has no "
+                         f"{exc.args[0]!r}.") from None
+    except (TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ValueError(f"Not a valid CalibrationMonitor state: {exc}.") from exc
+    return monitor
+
+
+def _check_parts(monitor, state):
+    """What :func:`_restored` does not check by itself: counts that are counts,
+    and as many classes everywhere."""
+    k = monitor.classes_.shape[0]
+    if not (isinstance(monitor.n_rows_, int) and monitor.n_rows_ >= 0):
+        raise ValueError(f"n_rows is {monitor.n_rows_!r}, not a count of rows")
+    if k < 2 or monitor.n_features_in_ not in ((1, 2) if k == 2 else (k,)):
+        raise ValueError(f"it has {k} classes for {monitor.n_features_in_} score columns")
+    n_pending = len(state["pending_rows"])
+    sizes = (len(state["pending_chunks"]), np.size(state["pending_log_proba"]) // k)
+    if sizes != (n_pending, n_pending) or np.size(state["pending_log_proba"]) % k:
+        raise ValueError(f"its {n_pending} rows waiting for a label have {sizes[0]} chunks "
+                         f"and {np.size(state['pending_log_proba'])} log-probabilities "
+                         f"for {k} classes")
+
+
+def _restored(cls, state):
     params = dict(state["params"])
     if isinstance(params.get("chunk_period"), dict):
         params["chunk_period"] = np.timedelta64(params["chunk_period"]["nanoseconds"], "ns")

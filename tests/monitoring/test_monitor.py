@@ -195,6 +195,25 @@ def test_restart_from_state_or_pickle_continues_bit_identically():
         assert json.dumps(monitor.to_dict()) == json.dumps(whole.to_dict())
 
 
+@pytest.mark.parametrize("damage, message", [
+    (lambda state: state.pop("classes"), "it has no 'classes'"),  # was a KeyError
+    # each of these was accepted, and failed (or counted wrongly) later
+    (lambda state: state.update(n_rows="710"), "n_rows is '710', not a count of rows"),
+    (lambda state: state.update(classes=[0, 1]), "has shape .* as for 2 classes"),
+    (lambda state: state["open"]["summary"].update(grad=[0.0]), "'grad' has shape \\(1,\\)"),
+    (lambda state: state.update(pending_chunks=[]), "rows waiting for a label have 0 chunks"),
+])
+def test_a_damaged_state_is_refused_naming_the_part(damage, message):
+    rng = np.random.default_rng(7)
+    monitor = CalibrationMonitor(chunk_size=300, min_labels=50).fit(*stream(rng, 2000))
+    monitor.update(*stream(rng, 700))
+    monitor.update(stream(rng, 10)[0])  # rows waiting for their labels
+    state = json.loads(json.dumps(monitor.to_dict()))
+    damage(state)
+    with pytest.raises(ValueError, match=message):
+        CalibrationMonitor.from_dict(state)
+
+
 def test_state_size_does_not_grow_with_the_rows_seen():
     rng = np.random.default_rng(7)
     monitor = CalibrationMonitor(chunk_size=100, history=20, min_labels=50).fit(
