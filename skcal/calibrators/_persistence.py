@@ -161,13 +161,32 @@ def calibrator_from_dict(content, *, expected_class=None, source="the content"):
         wanted = expected_class if isinstance(expected_class, str) else expected_class.__name__
         if name != wanted:
             raise ValueError(f"{source} holds a {name}, not a {wanted}.")
-    calibrator = classes[name](**content["params"])
-    calibrator.classes_ = _decode(content["classes"])
-    calibrator.score_type_ = content["score_type"]
-    calibrator.n_features_in_ = content["n_features_in"]
-    for attribute in calibrator._map_attributes:
-        setattr(calibrator, attribute, _decode(content["map"][attribute]))
+    try:
+        calibrator = classes[name](**content["params"])
+        calibrator.classes_ = _decode(content["classes"])
+        calibrator.score_type_ = content["score_type"]
+        calibrator.n_features_in_ = content["n_features_in"]
+        for attribute in calibrator._map_attributes:
+            setattr(calibrator, attribute, _decode(content["map"][attribute]))
+        _check_predicts(calibrator)
+    except KeyError as exc:
+        raise ValueError(f"{source} is not a complete saved calibrator: it has no "
+                         f"{exc.args[0]!r}.") from None
+    except (TypeError, ValueError, IndexError, AttributeError) as exc:
+        raise ValueError(f"{source} is not a valid saved {name}: {exc}") from exc
     return calibrator
+
+
+def _check_predicts(calibrator):
+    """Refuse a loaded map whose parts do not fit together: it must turn two rows
+    of neutral scores into two rows of probabilities, one per class."""
+    width = calibrator.n_features_in_
+    neutral = 1.0 / max(width, 2) if calibrator.score_type_ == "probabilities" else 0.0
+    probe = np.full((2, width) if width > 1 else 2, neutral)
+    proba = calibrator.predict_proba(probe)
+    if proba.shape != (2, len(calibrator.classes_)) or not np.isfinite(proba).all():
+        raise ValueError(f"its map gives {proba.shape[1]} probabilities a row for "
+                         f"{len(calibrator.classes_)} classes")
 
 
 def _encode(value):

@@ -54,10 +54,25 @@ def _saved(tmp_path, **changes):
     ({"format_version": 99}, "format version 99"),
     ({"class": "Pickle"}, "not a skcal calibrator"),
     ({"format": "other"}, "not a saved calibrator"),
+    # each of these was a KeyError, or was loaded and failed when predicting
+    ({"map": None}, "not a valid saved TemperatureScaling"),
+    ({"classes": {"array": [0, 1], "dtype": "<i8", "shape": [2]}},
+     "its map gives 4 probabilities a row for 2 classes"),
+    ({"params": {"tol": 1e-8, "surprise": 1}}, "unexpected keyword argument 'surprise'"),
 ])
 def test_a_file_of_another_version_or_kind_is_a_clear_error(tmp_path, changes, message):
     with pytest.raises(ValueError, match=message):
         load_calibrator(_saved(tmp_path, **changes))
+
+
+def test_a_file_without_a_part_names_it(tmp_path):
+    path = _saved(tmp_path)
+    content = json.loads(path.read_text())
+    del content["n_features_in"]
+    path.write_text(json.dumps(content))
+    with pytest.raises(ValueError, match="not a complete saved calibrator: it has no "
+                                         "'n_features_in'"):
+        load_calibrator(path)
 
 
 def test_a_file_of_another_class_than_expected_is_refused(tmp_path):
