@@ -12,6 +12,7 @@ import json
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..utils._saved import refused_as
 from ..utils._files import write_atomically
 from ..utils._version import __version__
 
@@ -161,7 +162,7 @@ def calibrator_from_dict(content, *, expected_class=None, source="the content"):
         wanted = expected_class if isinstance(expected_class, str) else expected_class.__name__
         if name != wanted:
             raise ValueError(f"{source} holds a {name}, not a {wanted}.")
-    try:
+    with refused_as(f"saved {name} ({source})"):
         calibrator = classes[name](**content["params"])
         calibrator.classes_ = _decode(content["classes"])
         calibrator.score_type_ = content["score_type"]
@@ -169,11 +170,6 @@ def calibrator_from_dict(content, *, expected_class=None, source="the content"):
         for attribute in calibrator._map_attributes:
             setattr(calibrator, attribute, _decode(content["map"][attribute]))
         _check_predicts(calibrator)
-    except KeyError as exc:
-        raise ValueError(f"{source} is not a complete saved calibrator: it has no "
-                         f"{exc.args[0]!r}.") from None
-    except (TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise ValueError(f"{source} is not a valid saved {name}: {exc}") from exc
     return calibrator
 
 

@@ -6,6 +6,7 @@ import math
 import numpy as np
 
 from ..calibrators._persistence import calibrator_from_dict, calibrator_to_dict
+from ..utils._saved import refused_as
 from ._inputs import period_nanoseconds
 from ._pending import Pending
 from ._statistics import derive_missing, empty_summary
@@ -133,14 +134,9 @@ def restore(cls, state):
     if not isinstance(state, dict) or state.get("version") not in _READABLE_VERSIONS:
         raise ValueError("Not a CalibrationMonitor state (to_dict output, version "
                          f"{STATE_VERSION}).")
-    try:
+    with refused_as("CalibrationMonitor state"):
         monitor = _restored(cls, state)
         _check_parts(monitor, state)
-    except KeyError as exc:
-        raise ValueError(f"Not a complete CalibrationMonitor state: it has no "
-                         f"{exc.args[0]!r}.") from None
-    except (TypeError, ValueError, IndexError, AttributeError) as exc:
-        raise ValueError(f"Not a valid CalibrationMonitor state: {exc}.") from exc
     return monitor
 
 

@@ -55,7 +55,7 @@ def _saved(tmp_path, **changes):
     ({"class": "Pickle"}, "not a skcal calibrator"),
     ({"format": "other"}, "not a saved calibrator"),
     # each of these was a KeyError, or was loaded and failed when predicting
-    ({"map": None}, "not a valid saved TemperatureScaling"),
+    ({"map": None}, "Not a valid saved TemperatureScaling"),
     ({"classes": {"array": [0, 1], "dtype": "<i8", "shape": [2]}},
      "its map gives 4 probabilities a row for 2 classes"),
     ({"params": {"tol": 1e-8, "surprise": 1}}, "unexpected keyword argument 'surprise'"),
@@ -70,7 +70,7 @@ def test_a_file_without_a_part_names_it(tmp_path):
     content = json.loads(path.read_text())
     del content["n_features_in"]
     path.write_text(json.dumps(content))
-    with pytest.raises(ValueError, match="not a complete saved calibrator: it has no "
+    with pytest.raises(ValueError, match="Not a complete saved TemperatureScaling .*: it has no "
                                          "'n_features_in'"):
         load_calibrator(path)
 

@@ -82,12 +82,18 @@ def test_a_run_killed_mid_update_leaves_the_state_as_it_was(tmp_path):
     assert _rows_in(state) == 3000
 
 
-def test_a_truncated_state_is_refused_and_left_untouched(tmp_path, capsys):
-    rng = np.random.default_rng(2)
+def _after_one_day(tmp_path, rng):
+    """(reference file, state file) of a monitor that has added one day."""
     reference = _period(tmp_path / "reference.npz", rng, 3000)
     state = tmp_path / "state.json"
     assert main(["monitor", reference, _period(tmp_path / "day1.npz", rng, 1000),
                  "--chunk-size", "500", "--state", str(state)]) == 0
+    return reference, state
+
+
+def test_a_truncated_state_is_refused_and_left_untouched(tmp_path, capsys):
+    rng = np.random.default_rng(2)
+    reference, state = _after_one_day(tmp_path, rng)
     damaged = state.read_bytes()[: len(state.read_bytes()) // 2]
     state.write_bytes(damaged)
     capsys.readouterr()
@@ -217,11 +223,7 @@ def test_tables_carry_ids_and_late_labels_come_as_a_table(tmp_path, capsys):
 
 
 def test_a_period_that_is_not_an_npz_is_refused_as_such_and_the_state_kept(tmp_path, capsys):
-    rng = np.random.default_rng(5)
-    reference = _period(tmp_path / "reference.npz", rng, 3000)
-    state = tmp_path / "state.json"
-    assert main(["monitor", reference, _period(tmp_path / "day1.npz", rng, 1000),
-                 "--chunk-size", "500", "--state", str(state)]) == 0
+    reference, state = _after_one_day(tmp_path, np.random.default_rng(5))
     kept = state.read_bytes()
     renamed = tmp_path / "day2.npz"
     renamed.write_text("id,label,proba_0\n1,0,0.5\n")  # a CSV under an .npz name
