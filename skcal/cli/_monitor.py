@@ -53,6 +53,10 @@ def read_period(path, args, *, error):
     if timestamp is not None:
         import pandas as pd
 
+        if pd.api.types.is_numeric_dtype(frame[timestamp]):  # pandas would read ns
+            raise error(f"{path}: the --timestamp column {timestamp!r} holds numbers, whose "
+                        "unit cannot be known; write the times as text (ISO 8601, "
+                        "2026-12-04T10:00:00) or as a timestamp column")
         frame[timestamp] = pd.to_datetime(frame[timestamp])
     labels = args.labels if args.labels in frame.columns else None
     ids = _id_column(frame, args, path, error)

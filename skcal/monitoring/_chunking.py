@@ -5,6 +5,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._inputs import nanoseconds
 from ._row_sums import labelled_summary
 from ._state import without_cache
 from ._statistics import add_summaries
@@ -22,7 +23,7 @@ def chunk_ids(monitor, n, timestamps):
         return rows // monitor.chunk_size, rows, rows + 1, None
     if timestamps is None:
         raise ValueError("chunk_period is set: pass timestamps (one per row).")
-    times = np.asarray(timestamps).astype("datetime64[ns]").astype(np.int64)
+    times = nanoseconds(timestamps)
     if times.shape != (n,):
         raise ValueError(f"timestamps has shape {times.shape}; pass one per row ({n}).")
     earlier = np.flatnonzero(np.diff(times) < 0)

@@ -49,6 +49,37 @@ def check_known_labels(y, classes):
         )
 
 
+def nanoseconds(timestamps, name="timestamps", first_row=0):
+    """Times as int64 nanoseconds since 1970 (UTC for time-zone-aware pandas times).
+
+    Numbers are refused: their unit (seconds? nanoseconds?) cannot be known, and
+    Unix seconds read as nanoseconds would put a day in one chunk. A missing time
+    (NaT) is refused too, naming its row (counted from ``first_row``).
+
+    Examples
+    --------
+    >>> nanoseconds(np.array(["1970-01-01T00:00:01"], dtype="datetime64[s]")).tolist()
+    [1000000000]
+    """
+    if getattr(getattr(timestamps, "dtype", None), "tz", None) is not None:
+        import pandas as pd
+
+        timestamps = pd.DatetimeIndex(timestamps).tz_convert("UTC").tz_localize(None)
+    values = np.asarray(timestamps)
+    if values.dtype.kind in "iufb":
+        raise ValueError(
+            f"{name} are numbers ({values.dtype}), whose unit cannot be known; pass "
+            "datetime64 values (Unix seconds: pandas.to_datetime(values, unit='s'), or "
+            "values.astype('datetime64[s]') for whole seconds)."
+        )
+    values = values.astype("datetime64[ns]")
+    missing = np.flatnonzero(np.isnat(values))
+    if missing.shape[0]:
+        raise ValueError(f"{name} has no time (NaT) at row {first_row + int(missing[0])}; "
+                         "give every row its time, or leave such rows out.")
+    return values.astype(np.int64)
+
+
 def period_nanoseconds(period):
     if period is None:
         return None

@@ -258,7 +258,9 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
 
         timestamps : array-like of datetime64, default=None
             Required with ``chunk_period``: the time of each row, non-decreasing
-            (an earlier time than the row before is an error).
+            (an earlier time than the row before is an error). ISO 8601 text
+            is read too, and time-zone-aware pandas times in UTC; numbers are
+            refused (seconds or nanoseconds?), and so is a missing time (NaT).
 
         scores : str, default=None
             With a DataFrame: the pattern of the score columns' names

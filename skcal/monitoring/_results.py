@@ -4,6 +4,7 @@ summary, the plot, the saved state, and the recalibration."""
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._inputs import nanoseconds
 from ._recalibration import fitted_calibrator
 from ._state import restore, state_of
 from ._table import COLUMNS, drift_onset, table_rows
@@ -60,8 +61,7 @@ class MonitorResultsMixin:
         check_is_fitted(self, "reference_")
         if self._period_ns is None:
             return np.asarray(rows, dtype=np.int64) // self.chunk_size
-        times = np.asarray(timestamps).astype("datetime64[ns]").astype(np.int64)
-        return times // self._period_ns
+        return nanoseconds(timestamps) // self._period_ns
 
     def has_batch(self, batch_id):
         """The name a batch of this id was added under (among the last ``history``

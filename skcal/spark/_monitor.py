@@ -8,7 +8,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ..monitoring._chunking import WaitingRows
-from ..monitoring._inputs import labels_of
+from ..monitoring._inputs import labels_of, nanoseconds
 from ..monitoring._pending import as_ids
 from ..monitoring._row_sums import batch_summaries
 from ..monitoring._statistics import add_summaries
@@ -125,7 +125,7 @@ def _summarise_partition(batches, pid, layout, monitor, starts, timestamp, ids):
         if times is None:
             chunk, marks, ends = rows // monitor.chunk_size, rows, rows + 1
         else:
-            times = times.astype("datetime64[ns]").astype(np.int64)
+            times = nanoseconds(times, f"timestamp={timestamp!r}", first_row=start)
             chunk = times // monitor._period_ns
             marks, ends = chunk * monitor._period_ns, (chunk + 1) * monitor._period_ns
             low, high = int(times.min()), int(times.max())

@@ -2,6 +2,7 @@
 
 import json
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -226,6 +227,38 @@ def test_state_size_does_not_grow_with_the_rows_seen():
     assert len(monitor.to_dict()["chunks"]) == 20
 
 
+@pytest.mark.parametrize("make_times, message", [
+    # Unix seconds were read as nanoseconds: every row in the first day
+    (lambda times: (times - np.datetime64("1970-01-01")) // np.timedelta64(1, "s"),
+     r"timestamps are numbers \(int64\), whose unit cannot be known"),
+    (lambda times: np.where(np.arange(300) == 7, np.datetime64("NaT"), times),
+     r"timestamps has no time \(NaT\) at row 7"),  # was "must not decrease: row 8"
+])
+def test_timestamps_without_a_unit_or_a_time_are_refused(make_times, message):
+    rng = np.random.default_rng(5)
+    monitor = CalibrationMonitor(chunk_period="D").fit(*stream(rng, 3000))
+    logits, y = stream(rng, 300)
+    times = np.datetime64("2026-01-01") + np.arange(300) * np.timedelta64(10, "m")
+    with pytest.raises(ValueError, match=message):
+        monitor.update(logits, y, make_times(times))
+    assert monitor.n_rows_ == 0
+
+
+def test_time_zone_aware_times_are_taken_in_utc():
+    pd = pytest.importorskip("pandas", reason="time zones come from pandas")
+    rng = np.random.default_rng(5)
+    logits, y = stream(rng, 300)
+    reference = stream(rng, 3000)
+    paris = pd.date_range("2026-01-01 10:00", periods=300, freq="10min", tz="Europe/Paris")
+    aware = CalibrationMonitor(chunk_period="D").fit(*reference)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # numpy warned of the dropped time zone
+        aware.update(logits, y, paris)
+    naive = CalibrationMonitor(chunk_period="D").fit(*reference)
+    naive.update(logits, y, paris.tz_convert("UTC").tz_localize(None).to_numpy())
+    assert json.dumps(aware.to_dict()) == json.dumps(naive.to_dict())
+
+
 def test_data_frame_with_named_columns_and_periods():
     pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
     rng = np.random.default_rng(8)
@@ -326,3 +359,11 @@ def test_command_line_reads_csv_tables_with_named_columns(tmp_path, capsys):
     assert status == 0, out
     chunks = json.loads((tmp_path / "out.json").read_text())["chunks"]
     assert [row["n"] for row in chunks] == [360, 360, 360, 360]  # four whole 6-hour periods
+    day = pd.read_csv(tmp_path / "day.csv")
+    day["when"] = pd.to_datetime(day["when"]).astype("int64") // 10**9  # Unix seconds
+    day.to_csv(tmp_path / "seconds.csv", index=False)
+    status = main(["monitor", str(tmp_path / "reference.csv"), str(tmp_path / "seconds.csv"),
+                   "--scores", "p*", "--labels", "truth", "--timestamp", "when",
+                   "--chunk-period", "6h"])
+    assert status == 2  # pandas read them as nanoseconds: the whole day in one period
+    assert "the --timestamp column 'when' holds numbers" in capsys.readouterr().err
