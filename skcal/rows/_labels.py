@@ -95,8 +95,9 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2):
             f"y has only one class ({plain(present[0])!r}); calibration needs samples of "
             "at least two classes."
         )
+    hint = _padding_hint(present, n_columns)
     if labels is not None:
-        return _encode_with_labels(y, present, labels, n_columns)
+        return _encode_with_labels(y, present, labels, n_columns, hint)
     is_integer = np.issubdtype(y.dtype, np.integer) or (
         y.dtype.kind == "f" and np.all(np.mod(present, 1) == 0)
     )
@@ -113,9 +114,20 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2):
             f"have {n_columns} columns, so labels cannot be matched to columns. "
             f"Pass labels= (the class of each column), encode y as integer column "
             f"indices 0..{n_columns - 1}, or pass one score column per label, "
-            "ordered as the sorted labels."
+            f"ordered as the sorted labels.{hint}"
         )
     return present, np.searchsorted(present, y).astype(np.intp)
+
+
+def _padding_hint(present, n_columns):
+    """The way out when a negative label (-100, the padding of language-model
+    batches) is the one too many."""
+    if present.dtype.kind not in "iu" or present[0] >= 0:
+        return ""
+    if present.shape[0] - np.count_nonzero(present < 0) > n_columns:
+        return ""  # the negative labels are not the only ones too many
+    return (f" If {plain(present[0])} marks rows to leave out (padding), drop those rows, "
+            f"or pass ignore_index={plain(present[0])} where the function takes it.")
 
 
 def _small_integer_labels(y):
@@ -126,7 +138,7 @@ def _small_integer_labels(y):
     return np.flatnonzero(np.bincount(y)).astype(y.dtype)
 
 
-def _encode_with_labels(y, present, labels, n_columns):
+def _encode_with_labels(y, present, labels, n_columns, hint=""):
     labels = column_or_1d(np.asarray(labels))
     if labels.shape[0] != n_columns:
         raise ValueError(
@@ -142,7 +154,7 @@ def _encode_with_labels(y, present, labels, n_columns):
     if missing.shape[0]:
         raise ValueError(
             f"y has labels {[plain(c) for c in missing[:10]]} that are not in labels="
-            f"{labels.tolist()}; add them (one score column each)."
+            f"{labels.tolist()}; add them (one score column each).{hint}"
         )
     index = order[np.searchsorted(sorted_labels, y)]
     return labels, index.astype(np.intp)

@@ -95,6 +95,9 @@ def test_an_unexpected_padding_label_is_printed_plainly(batch):
     with pytest.raises(ValueError) as error:
         TemperatureScaling().fit(logits, padded)
     assert "-100" in str(error.value) and "np.int64" not in str(error.value)
+    # and names the way out: the fit takes ignore_index
+    assert "If -100 marks rows to leave out (padding), drop those rows, or pass " \
+           "ignore_index=-100" in str(error.value)
 
 
 def test_ignoring_every_row_is_refused(batch):
