@@ -12,8 +12,8 @@ import json
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
-from ..utils._saved import refused_as
 from ..utils._files import write_atomically
+from ..utils._saved import refused_as
 from ..utils._version import __version__
 
 FORMAT = "skcal-calibrator"

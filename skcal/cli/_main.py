@@ -11,6 +11,7 @@ from ._numbers import integer_at_least, n_jobs, open_probability, seconds, seed
 from ._paths import output_path
 from ._reading import CommandError, as_labels, read_array
 
+
 def _candidates(methods):
     """The calibrators named on the command line (all of them by default)."""
     from ..calibrators._registry import calibrator_class, default_calibrators

@@ -78,9 +78,9 @@ def _read_csv(file, what):
     pandas writes them) is left out, and a note on stderr says so."""
     text = np.loadtxt(file, delimiter=",", dtype=str, ndmin=1, comments="#")
     numbers = _as_numbers(text)
-    if numbers is not None or text.shape[0] < 2 or _as_numbers(text[:1]) is not None:
-        return text if numbers is None else numbers
-    numbers = _as_numbers(text[1:])
+    if numbers is not None:
+        return numbers
+    numbers = _as_numbers(text[1:]) if text.shape[0] > 1 else None
     if numbers is None:
         return text  # labels given as text
     if np.atleast_1d(text[0])[0].strip() == "" and text.ndim == 2:

@@ -303,10 +303,11 @@ class CalibratorComparison:
             methods = [methods]
         methods = self.ranking_ if methods is None else list(methods)
         unknown = [m for m in methods if m not in self.predictions_]
-        if unknown or not methods:
-            raise ValueError(f"Unknown methods {unknown}; choose among {self.ranking_}."
-                             if unknown else f"methods is empty; name at least one of "
-                             f"{self.ranking_}, or pass None for all of them.")
+        if unknown:
+            raise ValueError(f"Unknown methods {unknown}; choose among {self.ranking_}.")
+        if not methods:
+            raise ValueError(f"methods is empty; name at least one of {self.ranking_}, or "
+                             "pass None for all of them.")
         if axes is not None and np.size(axes) < len(methods):
             raise ValueError(f"axes has {np.size(axes)} Axes for {len(methods)} methods; pass "
                              "one per method, or axes=None for a new figure.")

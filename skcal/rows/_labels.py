@@ -95,9 +95,8 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2):
             f"y has only one class ({plain(present[0])!r}); calibration needs samples of "
             "at least two classes."
         )
-    hint = _padding_hint(present, n_columns)
     if labels is not None:
-        return _encode_with_labels(y, present, labels, n_columns, hint)
+        return _encode_with_labels(y, present, labels, n_columns)
     is_integer = np.issubdtype(y.dtype, np.integer) or (
         y.dtype.kind == "f" and np.all(np.mod(present, 1) == 0)
     )
@@ -114,7 +113,7 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2):
             f"have {n_columns} columns, so labels cannot be matched to columns. "
             f"Pass labels= (the class of each column), encode y as integer column "
             f"indices 0..{n_columns - 1}, or pass one score column per label, "
-            f"ordered as the sorted labels.{hint}"
+            f"ordered as the sorted labels.{_padding_hint(present, n_columns)}"
         )
     return present, np.searchsorted(present, y).astype(np.intp)
 
@@ -138,7 +137,7 @@ def _small_integer_labels(y):
     return np.flatnonzero(np.bincount(y)).astype(y.dtype)
 
 
-def _encode_with_labels(y, present, labels, n_columns, hint=""):
+def _encode_with_labels(y, present, labels, n_columns):
     labels = column_or_1d(np.asarray(labels))
     if labels.shape[0] != n_columns:
         raise ValueError(
@@ -154,7 +153,8 @@ def _encode_with_labels(y, present, labels, n_columns, hint=""):
     if missing.shape[0]:
         raise ValueError(
             f"y has labels {[plain(c) for c in missing[:10]]} that are not in labels="
-            f"{labels.tolist()}; add them (one score column each).{hint}"
+            f"{labels.tolist()}; add them (one score column each)."
+            f"{_padding_hint(present, n_columns)}"
         )
     index = order[np.searchsorted(sorted_labels, y)]
     return labels, index.astype(np.intp)
