@@ -19,6 +19,7 @@ from ._exports import MonitorExportsMixin
 from ._inputs import labels_of, period_nanoseconds, unpack
 from ._pending import (
     as_ids,
+    as_row_numbers,
     empty_pending,
     positions_of_ids,
     positions_of_rows,
@@ -333,8 +334,8 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         Parameters
         ----------
         rows : array-like of int, default=None
-            The rows' numbers (rows are numbered from 0 in arrival order); a
-            row not waiting for a label is an error.
+            The rows' numbers (rows are numbered from 0 in arrival order),
+            each once; a row not waiting for a label is an error.
 
         y : array-like
             Their labels, in the order of ``rows`` or ``ids``.
@@ -354,7 +355,8 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         if (rows is None) == (ids is None):
             raise ValueError("Give the rows' numbers (rows=) or their ids (ids=), not both.")
         y = np.asarray(y).reshape(-1)
-        given = np.asarray(rows if ids is None else ids, dtype=object).reshape(-1)
+        given = (as_row_numbers(rows) if ids is None
+                 else np.asarray(ids, dtype=object).reshape(-1))
         if given.shape[0] != y.shape[0]:
             name = "rows" if ids is None else "ids"
             raise ValueError(f"{name} has {given.shape[0]} entries but y has {y.shape[0]}.")
@@ -363,7 +365,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
             raise ValueError("y has missing labels; pass the labels that arrived.")
         unmatched = 0
         if ids is None:
-            take = positions_of_rows(self._pending, np.asarray(rows, dtype=np.int64).reshape(-1))
+            take = positions_of_rows(self._pending, given)
         else:
             take, matched = positions_of_ids(self._pending, as_ids(ids, y.shape[0]))
             y_index, unmatched = y_index[matched], int((~matched).sum())

@@ -55,15 +55,65 @@ def pending_after(pending, rows, ids, chunks, log_proba, max_pending):
 
 
 def positions_of_rows(pending, rows):
-    """Where rows ``rows`` wait; an error names those that do not."""
+    """Where rows ``rows`` (row numbers, see :func:`as_row_numbers`) wait; an error
+    names those that do not.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> pending = Pending(np.array([4, 7]), np.array(["a", "b"], dtype=object),
+    ...                   np.array([0, 0]), np.zeros((2, 2), dtype=np.float32), 0)
+    >>> positions_of_rows(pending, np.array([7]))
+    array([1])
+    """
     position = {int(r): i for i, r in enumerate(pending.rows)}
     missing = [int(r) for r in rows if int(r) not in position]
     if missing:
+        waiting_ids = {value for value in pending.ids if value is not None}
+        hint = ""
+        if all(str(r) in waiting_ids for r in missing):
+            hint = (" They are ids of rows that wait: pass them as ids "
+                    "(add_labels(ids=..., y=...)).")
         raise ValueError(
             f"Rows {missing[:10]} are not waiting for a label (labelled already, "
-            "never added, or dropped beyond max_pending or history)."
+            f"never added, or dropped beyond max_pending or history).{hint}"
         )
     return np.array([position[int(r)] for r in rows], dtype=np.intp)
+
+
+def as_row_numbers(rows):
+    """Row numbers given to ``add_labels`` as int64, checked to be whole numbers
+    (3.0 is row 3), one dimension and distinct: a row labelled twice in one call
+    would count twice.
+
+    Examples
+    --------
+    >>> as_row_numbers([3.0, 5])
+    array([3, 5])
+    >>> as_row_numbers([1.5])
+    Traceback (most recent call last):
+    ...
+    ValueError: rows must be row numbers (whole numbers, counted from 0 in arrival order); got [1.5]. To label rows by the ids given to update, pass add_labels(ids=..., y=...).
+    """
+    values = np.asarray(rows)
+    if values.ndim != 1:
+        raise ValueError(f"rows must be one row number per label (1-D); got shape "
+                         f"{values.shape}.")
+    whole = values.dtype.kind in "iu" or (
+        values.dtype.kind == "f" and bool(np.all(np.isfinite(values) & (values % 1 == 0))))
+    if not whole:
+        examples = values[:3].tolist()
+        raise ValueError(
+            f"rows must be row numbers (whole numbers, counted from 0 in arrival order); "
+            f"got {examples}. To label rows by the ids given to update, pass "
+            "add_labels(ids=..., y=...)."
+        )
+    values = values.astype(np.int64)
+    unique, counts = np.unique(values, return_counts=True)
+    if counts.max(initial=1) > 1:
+        raise ValueError(f"rows repeats {unique[counts > 1][:5].tolist()}; a row gets one "
+                         "label.")
+    return values
 
 
 def positions_of_ids(pending, ids):

@@ -101,3 +101,45 @@ def test_batch_ids_are_bounded_like_the_history():
     for day in range(8):
         monitor.update(*stream(rng, 100), batch_id=f"day{day}")
     assert [monitor.has_batch(f"day{d}") for d in (0, 2, 3, 7)] == [None, None, "day3", "day7"]
+
+
+def test_labels_by_row_number_equal_labels_given_at_once():
+    rng = np.random.default_rng(27)
+    reference, batch = stream(rng, 3000), stream(rng, 300)
+    direct = CalibrationMonitor(chunk_size=300, min_labels=50).fit(*reference)
+    direct.update(*batch)
+    later = CalibrationMonitor(chunk_size=300, min_labels=50).fit(*reference)
+    later.update(batch[0])
+    order = rng.permutation(300)
+    later.add_labels(order.astype(float), batch[1][order])  # 3.0 is row 3
+    got, want = _numbers(later)[0], _numbers(direct)[0]
+    assert got["n_labelled"] == want["n_labelled"] == 300
+    # waiting rows keep float32 log-probabilities: sums agree to float32 rounding
+    assert got["nll"] == pytest.approx(want["nll"], rel=1e-6)
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([3, 3], r"rows repeats \[3\]; a row gets one label"),  # it counted twice
+    ([1.5, 4], r"row numbers \(whole numbers.*got \[1.5, 4.0\]"),  # was row 1
+    (["req-00001", "req-00002"], r"got \['req-00001', 'req-00002'\].*add_labels\(ids="),
+    ([[1, 2]], r"one row number per label \(1-D\); got shape \(1, 2\)"),
+])
+def test_row_numbers_that_are_not_distinct_whole_numbers_change_nothing(monitors, rows,
+                                                                         message):
+    _, later, _, y = monitors
+    before = json.dumps(later.to_dict())
+    with pytest.raises(ValueError, match=message):
+        later.add_labels(rows, y[:2])
+    assert json.dumps(later.to_dict()) == before
+
+
+def test_numeric_ids_given_as_row_numbers_are_pointed_to_ids():
+    rng = np.random.default_rng(28)
+    monitor = CalibrationMonitor(chunk_size=300, min_labels=50).fit(*stream(rng, 3000))
+    logits, y = stream(rng, 300)
+    monitor.update(logits, ids=np.arange(5000, 5300))
+    with pytest.raises(ValueError, match=r"Rows \[5000, 5001\] are not waiting.*"
+                                         r"ids of rows that wait: pass them as ids"):
+        monitor.add_labels([5000, 5001], y[:2])
+    monitor.add_labels(ids=[5000, 5001], y=y[:2])
+    assert monitor.to_dict()["chunks"][0]["n_labelled"] == 2
