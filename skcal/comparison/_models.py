@@ -179,9 +179,15 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     if metric != "nll":
         raise ValueError(f"metric must be 'nll' (models are ranked by held-out NLL); "
                          f"got {metric!r}.")
-    if not isinstance(models, Mapping) or len(models) < 2:
-        raise ValueError("models must map at least two names to scores, "
-                         "{'checkpoint-1000': logits, 'checkpoint-2000': logits2}.")
+    if not isinstance(models, Mapping):
+        swapped = " (it comes first: compare_models(models, y))" if isinstance(
+            y, Mapping) else ""
+        raise TypeError(f"models must be a mapping of names to scores{swapped}, such as "
+                        "{'checkpoint-1000': logits, 'checkpoint-2000': logits2}; got "
+                        f"{type(models).__name__}.")
+    if len(models) < 2:
+        raise ValueError(f"models must map at least two names to scores; got {len(models)} "
+                         "({'checkpoint-1000': logits, 'checkpoint-2000': logits2}).")
     if n_bootstrap is not None and (not isinstance(n_bootstrap, int) or n_bootstrap < 2):
         raise ValueError(f"n_bootstrap must be an integer of at least 2; got {n_bootstrap!r}.")
     log_lik, weight = {}, None

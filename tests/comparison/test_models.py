@@ -117,6 +117,13 @@ def test_bad_input_is_named(kwargs, message):
         compare_models(models, **given)
 
 
+def test_labels_given_first_are_named_as_swapped():
+    models = {"a": np.zeros((4, 2)), "b": np.ones((4, 2))}
+    with pytest.raises(TypeError, match=r"it comes first: compare_models\(models, y\).*"
+                                        r"got list"):
+        compare_models([0, 1, 0, 1], models)  # the order of the metrics' (y_true, y_prob)
+
+
 def test_a_dask_model_gives_the_same_ranking():
     da = pytest.importorskip("dask.array")
     models, y, doc = documents(np.random.default_rng(9), 20)
