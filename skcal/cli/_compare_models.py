@@ -8,6 +8,7 @@ import numpy as np
 from ..utils._files import write_atomically, write_json
 from ._numbers import integer_at_least, seed
 from ._paths import output_path
+from ._reading import check_told_score_type
 
 
 def add_parser(commands, add_score_kind):
@@ -64,6 +65,8 @@ def run(args, *, read_array, as_labels, error):
     groups = None if args.groups is None else np.asarray(read_array(args.groups,
                                                                     what="--groups"))
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
+    for (name, scores), spec in zip(models.items(), args.models):
+        check_told_score_type(scores, score_type, f"model {name!r} ({spec.partition('=')[2]})")
     result = compare_models(models, labels, groups=groups, ignore_index=args.ignore_index,
                             score_type=score_type, n_bootstrap=args.bootstrap,
                             random_state=args.seed)

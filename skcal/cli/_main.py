@@ -9,7 +9,7 @@ import numpy as np
 from ..utils._files import write_atomically, write_json
 from ._numbers import integer_at_least, n_jobs, open_probability, seconds, seed
 from ._paths import output_path
-from ._reading import CommandError, as_labels, read_array
+from ._reading import CommandError, as_labels, check_told_score_type, read_array
 
 
 def _candidates(methods):
@@ -32,10 +32,11 @@ def _method_names():
 
 
 def report_score_type(scores, score_type):
-    """Say how the scores are read; warn when --logits is given rows that sum to 1."""
-    from ..rows._score_rows import score_rows, starting_rows
-    from ..rows._scores import _looks_like_probabilities
+    """Say how the scores are read; an error for --probabilities that are not, a
+    warning for --logits whose rows sum to 1."""
+    from ..rows._score_rows import score_rows
 
+    check_told_score_type(scores, score_type, "SCORES")
     _, resolved = score_rows(scores, score_type, name="SCORES")
     shape = " x ".join(str(n) for n in scores.shape)
     why = {
@@ -43,13 +44,6 @@ def report_score_type(scores, score_type):
         ("auto", "logits"): " (not every row is a probability vector)",
     }.get((score_type, resolved), " (as told)")
     print(f"SCORES: {shape} {np.dtype(scores.dtype).name}, read as {resolved}{why}.")
-    if score_type == "logits" and _looks_like_probabilities(starting_rows(scores)):
-        print(
-            "skcal: warning: --logits was given, but the rows of SCORES lie in the "
-            "probability simplex (values in [0, 1] summing to 1); pass --probabilities "
-            "if they are probabilities.",
-            file=sys.stderr,
-        )
 
 
 def _make_calibrator(method, score_type):

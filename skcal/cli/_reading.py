@@ -106,3 +106,34 @@ def as_labels(array):
     if array.dtype.kind == "f" and np.all(np.mod(array, 1) == 0):
         array = array.astype(np.int64)
     return array
+
+
+def check_told_score_type(scores, score_type, what):
+    """Hold ``--probabilities`` and ``--logits`` against the first rows of
+    ``scores`` (``what`` names them): probabilities that are not are an error
+    (the rest of the rows are checked as they are read), logits that lie in
+    the probability simplex get a warning on stderr.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_told_score_type(np.array([[0.2, 0.8]]), "probabilities", "SCORES")
+    >>> check_told_score_type(np.array([[2.0, -1.0]]), "probabilities", "SCORES")
+    Traceback (most recent call last):
+    ...
+    ValueError: SCORES (--probabilities) has values outside [0, 1] (min -1, max 2), so they are not probabilities. Pass --logits if they are logits.
+    """
+    from ..rows._score_rows import starting_rows
+    from ..rows._scores import _looks_like_probabilities, check_probabilities
+
+    if score_type == "probabilities":
+        check_probabilities(starting_rows(scores), name=f"{what} (--probabilities)",
+                            hint=" Pass --logits if they are logits.")
+    elif score_type == "logits" and _looks_like_probabilities(starting_rows(scores)):
+        print(
+            f"skcal: warning: --logits was given, but the rows of {what} lie in the "
+            "probability simplex (values in [0, 1] summing to 1); pass --probabilities "
+            "if they are probabilities.",
+            file=sys.stderr,
+        )
+

@@ -12,7 +12,7 @@ from ..rows._scores import flatten_leading
 
 
 def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y_prob",
-                     ignore_index=None, names=None):
+                     ignore_index=None, names=None, hint=None):
     """Validate labels, predictions and weights for a metric.
 
     ``y_pred`` is (n_samples, n_classes) or, for a binary problem, 1-D (the
@@ -23,7 +23,8 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     are read as ``(n, n_classes)`` with labels and weights of shape ``(...)``.
     Rows labelled ``ignore_index`` get weight 0, and rows of weight 0 may hold
     any label. Messages name the labels and the predictions by ``names``, the
-    caller's parameters (default ``('y_true', kind)``).
+    caller's parameters (default ``('y_true', kind)``); ``hint`` ends the message
+    for probabilities that are not (default: how to pass logits to the metrics).
 
     Returns
     -------
@@ -37,7 +38,7 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     """
     labels_name, scores_name = names or ("y_true", kind)
     y_pred, leading = flatten_leading(y_pred, scores_name)
-    rows = prediction_rows(y_pred, kind=kind, name=scores_name)
+    rows = prediction_rows(y_pred, kind=kind, name=scores_name, hint=hint)
     labels, y_index, sample_weight = check_labels_and_weights(
         y_true, sample_weight, rows.n_rows, leading=leading, n_columns=rows.n_columns,
         labels=labels, ignore_index=ignore_index, min_classes=1,

@@ -29,12 +29,15 @@ def row_log_likelihood(y_true, scores, *, score_type="auto", labels=None, sample
     :func:`~skcal.metrics._checks.check_prediction`."""
     if score_type not in SCORE_TYPES:
         raise ValueError(f"score_type must be one of {SCORE_TYPES}; got {score_type!r}.")
+    hint = " Pass score_type='logits' if they are logits."
     if score_type == "auto":
         score_type = _score_type_of(scores)
+        hint = (" The first rows looked like probabilities; pass score_type='logits' if "
+                "the scores are logits.")
     kind = "logits" if score_type == "logits" else "y_prob"
     y_index, rows, labels, sample_weight = check_prediction(
         y_true, scores, labels=labels, sample_weight=sample_weight, kind=kind,
-        ignore_index=ignore_index, names=names)
+        ignore_index=ignore_index, names=names, hint=hint)
     per_row = true_class_log_softmax if kind == "logits" else true_class_log_proba
     log_p = np.asarray(rows.map_rows(lambda block, y: per_row(y, block), y_index),
                        dtype=np.float64)

@@ -135,13 +135,13 @@ _LOGITS_HINT = (" If they are logits, pass them to nll_from_logits, or as logits
                 "brier_score, perplexity, calibration_curve or the ECE metrics.")
 
 
-def _prediction_block(block, kind, name, start):
+def _prediction_block(block, kind, name, start, hint):
     """Predictions of ``kind`` checked and, for one binary column, expanded to two
     (``[1 - p, p]`` for probabilities, ``[0, s]`` for logits)."""
     if block.ndim == 2 and block.shape[1] == 1:
         block = block[:, 0]
     if kind == "y_prob":
-        check_probabilities(block, name=name, start=start, hint=_LOGITS_HINT)
+        check_probabilities(block, name=name, start=start, hint=hint)
     if block.ndim == 1:
         if is_device_array(block):
             return device.expand_binary(block, kind == "y_prob")
@@ -150,19 +150,22 @@ def _prediction_block(block, kind, name, start):
     return block
 
 
-def prediction_rows(y_pred, *, kind, name):
+def prediction_rows(y_pred, *, kind, name, hint=None):
     """Rows of predictions for a metric: probabilities (``kind='y_prob'``) or
     logits, binary 1-D input expanded to two columns. In-memory input is
-    validated whole first; streamed input block by block."""
+    validated whole first; streamed input block by block. ``hint`` ends the
+    message for probabilities that are not (default: how to pass logits to
+    the metrics)."""
+    hint = _LOGITS_HINT if hint is None else hint
     name = getattr(y_pred, "score_name", name)  # a remote table names its own columns
     if not is_streamed(y_pred) and device_namespace(y_pred) is None:
-        return Rows(_prediction_block(as_float_array(y_pred, name=name), kind, name, 0))
+        return Rows(_prediction_block(as_float_array(y_pred, name=name), kind, name, 0, hint))
     check_score_shape(y_pred, name)
     binary = y_pred.ndim == 1 or y_pred.shape[1] == 1
 
     def prepare(block, start):
         check_finite_block(block, start, name)
-        return _prediction_block(block, kind, name, start)
+        return _prediction_block(block, kind, name, start, hint)
 
     return Rows(y_pred, prepare, n_columns=2 if binary else y_pred.shape[1])
 

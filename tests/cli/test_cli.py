@@ -215,6 +215,18 @@ def test_compare_says_how_it_read_the_scores_and_warns_on_logits_that_are_probab
     assert "read as logits (not every row is a probability vector)" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("command", ["fit", "compare"])
+def test_probabilities_that_are_not_are_named_as_the_command_line_names_them(
+        score_files, capsys, command):
+    argv = ["temperature"] if command == "fit" else []
+    status = main([command, *argv, str(score_files / "logits.npy"), str(score_files / "y.npy"),
+                   "--probabilities"])
+    err = capsys.readouterr().err
+    assert status == 2  # was "X has values outside [0, 1]", or "Pass score_type='logits'"
+    assert ("SCORES (--probabilities) has values outside [0, 1]" in err
+            and "Pass --logits if they are logits." in err)
+
+
 @pytest.mark.parametrize("argv, option", [
     (["fit", "temperature", "{d}/logits.npy", "{d}/y.npy", "--write-proba", "{d}/no/p.npy"],
      "--write-proba"),

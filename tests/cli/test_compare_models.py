@@ -64,3 +64,29 @@ def test_scores_and_labels_of_different_lengths_name_the_files(files, capsys):
     assert status == 2
     assert f"model 'b' ({folder / 'short.npy'}) has 150 rows of scores" in err
     assert f"LABELS ({folder / 'tokens.npy'}) has 200 labels" in err
+
+
+def test_told_score_types_are_held_against_each_file(files, capsys):
+    folder, logits, _ = files
+    probabilities = np.exp(logits) / np.exp(logits).sum(axis=2, keepdims=True)
+    np.save(folder / "proba.npy", probabilities)
+    status = main(["compare-models", f"a={folder / 'step1.npy'}", f"b={folder / 'proba.npy'}",
+                   str(folder / "tokens.npy"), "--ignore-index", "-100", "--probabilities"])
+    err = capsys.readouterr().err
+    assert status == 2  # was the Python hint: "pass them to nll_from_logits, ..."
+    assert (f"model 'a' ({folder / 'step1.npy'}) (--probabilities) has values outside [0, 1]"
+            in err and "Pass --logits if they are logits." in err)
+    status = main(["compare-models", f"a={folder / 'step1.npy'}", f"b={folder / 'proba.npy'}",
+                   str(folder / "tokens.npy"), "--ignore-index", "-100", "--logits"])
+    err = capsys.readouterr().err
+    assert status == 0  # as told, with a warning (was silent)
+    assert (f"--logits was given, but the rows of model 'b' ({folder / 'proba.npy'}) lie in "
+            "the probability simplex" in err)
+
+
+def test_probabilities_told_in_python_that_are_not_point_to_score_type(files):
+    _, logits, y = files
+    with pytest.raises(ValueError, match=r"models\['a'\] has values outside \[0, 1\].*"
+                                         r"Pass score_type='logits' if they are logits"):
+        compare_models({"a": logits, "b": logits}, y, ignore_index=-100,
+                       score_type="probabilities")
