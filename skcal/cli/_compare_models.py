@@ -7,7 +7,7 @@ import numpy as np
 
 from ..utils._files import write_atomically, write_json
 from ._numbers import integer_at_least, seed
-from ._paths import output_path
+from ._paths import image_format, image_path, output_path
 from ._reading import check_told_score_type
 
 
@@ -36,7 +36,7 @@ def add_parser(commands, add_score_kind):
     add_score_kind(parser)
     parser.add_argument("--json", metavar="OUT", type=output_path,
                         help="write the ranked table as JSON")
-    parser.add_argument("--plot", metavar="OUT.png", type=output_path,
+    parser.add_argument("--plot", metavar="OUT.png", type=image_path,
                         help="draw each model's difference to the best with its interval")
     return parser
 
@@ -82,8 +82,8 @@ def run(args, *, read_array, as_labels, error):
 
         matplotlib.use("Agg")
         ax = result.plot()
-        write_atomically(args.plot, lambda temporary: ax.figure.savefig(temporary, dpi=110,
-                                                                         format="png"))
+        write_atomically(args.plot, lambda temporary: ax.figure.savefig(
+            temporary, dpi=110, format=image_format(args.plot)))
         print(f"Plot written to {args.plot}")
     return 0
 

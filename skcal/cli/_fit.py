@@ -10,7 +10,7 @@ from ..utils._files import write_atomically, write_json
 from ..rows._labels import encode_labels
 from ..calibrators._ties import separate_ties
 from ..metrics import nll, nll_from_logits
-from ._paths import output_path
+from ._paths import npy_path, output_path
 
 
 class _ProgressBar:
@@ -122,7 +122,7 @@ def add_parser(commands, add_score_kind, method_names):
     add_score_kind(fit)
     fit.add_argument("--json", metavar="OUT", type=output_path,
                      help="write the parameters and NLLs as JSON")
-    fit.add_argument("--write-proba", metavar="OUT.npy", type=output_path,
+    fit.add_argument("--write-proba", metavar="OUT.npy", type=npy_path,
                      help="write the calibrated probabilities (streamed to a .npy file)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("--dask-scheduler", metavar="ADDRESS",

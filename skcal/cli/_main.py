@@ -2,13 +2,12 @@
 
 import argparse
 import sys
-from pathlib import Path
 
 import numpy as np
 
 from ..utils._files import write_atomically, write_json
 from ._numbers import integer_at_least, n_jobs, open_probability, seconds, seed
-from ._paths import output_path
+from ._paths import image_format, image_path, output_path
 from ._reading import CommandError, as_labels, check_told_score_type, read_array
 
 
@@ -79,9 +78,8 @@ def _save_plot(comparison, path):
         return
     displays = comparison.plot()
     figure = displays[0].figure_
-    image_format = Path(path).suffix.lstrip(".").lower() or "png"
     write_atomically(path, lambda temporary: figure.savefig(temporary, dpi=110,
-                                                           format=image_format))
+                                                           format=image_format(path)))
     import matplotlib.pyplot as plt
 
     plt.close(figure)
@@ -194,7 +192,7 @@ def _build_parser():
     compare.add_argument("--test-labels", metavar="L", help="labels of the test set")
     compare.add_argument("--json", metavar="OUT", type=output_path,
                          help="write the results as JSON")
-    compare.add_argument("--plot", metavar="OUT.png", type=output_path,
+    compare.add_argument("--plot", metavar="OUT.png", type=image_path,
                          help="write reliability diagrams")
     compare.add_argument("--seed", type=seed, default=0, help="fold shuffling seed")
     compare.add_argument("--n-jobs", type=n_jobs, default=None,
@@ -261,7 +259,7 @@ def _build_parser():
                          "to the raw scores before monitoring")
     monitor.add_argument("--json", metavar="OUT", type=output_path,
                          help="write the table and state as JSON")
-    monitor.add_argument("--plot", metavar="OUT.png", type=output_path, help="draw NLL per chunk")
+    monitor.add_argument("--plot", metavar="OUT.png", type=image_path, help="draw NLL per chunk")
     outputs = monitor.add_argument_group(
         "where operations teams look",
         "A store or push that fails ends the run with status 2 before anything is written "
@@ -288,7 +286,7 @@ def _build_parser():
         "demo", help="compare calibrators for an overconfident classifier on built-in data"
     )
     demo.add_argument(
-        "--plot", metavar="OUT.png", default="skcal-demo.png", type=output_path,
+        "--plot", metavar="OUT.png", default="skcal-demo.png", type=image_path,
         help="reliability diagrams (default skcal-demo.png; '' to skip)",
     )
     demo.add_argument("--seed", type=seed, default=0, help="fold shuffling seed")

@@ -32,6 +32,7 @@ from ._monitor_outputs import (
     write_files,
     write_store,
 )
+from ._paths import image_format
 
 ALARM_STATUS = 1
 
@@ -292,9 +293,8 @@ def _save_plot(monitor, path):
         print(f"(plot not written: {path} needs matplotlib, pip install \"skcal[plot]\")")
         return
     display = monitor.plot()
-    image_format = Path(path).suffix.lstrip(".").lower() or "png"
     write_atomically(path, lambda temporary: display.figure_.savefig(
-        temporary, dpi=110, format=image_format))
+        temporary, dpi=110, format=image_format(path)))
     import matplotlib.pyplot as plt
 
     plt.close(display.figure_)

@@ -1,6 +1,7 @@
 """Paths the command line writes to, checked when the arguments are read."""
 
 import argparse
+from pathlib import Path
 
 from ..utils._files import check_folder_exists
 
@@ -19,3 +20,54 @@ def output_path(value):
     except FileNotFoundError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
     return value
+
+
+# what matplotlib's Agg backend writes, by suffix
+IMAGE_FORMATS = ("png", "pdf", "svg", "svgz", "eps", "ps", "jpg", "jpeg", "tif", "tiff", "webp")
+
+
+def image_format(path):
+    """The image format of an output path: its suffix, PNG without one.
+
+    Examples
+    --------
+    >>> image_format("drift.SVG"), image_format("drift")
+    ('svg', 'png')
+    """
+    return Path(path).suffix.lstrip(".").lower() or "png"
+
+
+def image_path(value):
+    """An argparse ``type`` for an image to write: :func:`output_path`, and a
+    suffix that names a format matplotlib writes ('' is kept: no image).
+
+    Examples
+    --------
+    >>> image_path("diagram.pdf")
+    'diagram.pdf'
+    >>> image_path("diagram.txt")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: diagram.txt: an image is written as one of png, pdf, svg, svgz, eps, ps, jpg, jpeg, tif, tiff, webp, by its suffix; got '.txt'.
+    """
+    if value and image_format(value) not in IMAGE_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"{value}: an image is written as one of {', '.join(IMAGE_FORMATS)}, by its "
+            f"suffix; got {Path(value).suffix!r}.")
+    return output_path(value)
+
+
+def npy_path(value):
+    """An argparse ``type`` for a ``.npy`` file to write: :func:`output_path`,
+    and the suffix ``.npy`` (the file is in numpy's format, whatever its name).
+
+    Examples
+    --------
+    >>> npy_path("calibrated.npy")
+    'calibrated.npy'
+    """
+    if Path(value).suffix.lower() != ".npy":
+        raise argparse.ArgumentTypeError(
+            f"{value}: the probabilities are written as a .npy file (numpy's format); "
+            "give a name ending in .npy.")
+    return output_path(value)

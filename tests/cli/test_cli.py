@@ -227,6 +227,31 @@ def test_probabilities_that_are_not_are_named_as_the_command_line_names_them(
             and "Pass --logits if they are logits." in err)
 
 
+@pytest.mark.parametrize("argv, message", [
+    (["fit", "temperature", "{d}/logits.npy", "{d}/y.npy", "--write-proba", "{d}/p.txt"],
+     "p.txt: the probabilities are written as a .npy file"),  # was .npy content in p.txt
+    (["compare", "{d}/logits.npy", "{d}/y.npy", "--plot", "{d}/plot.txt"],
+     "plot.txt: an image is written as one of png, pdf, svg"),  # was refused after the run
+    (["compare-models", "a={d}/logits.npy", "b={d}/logits.npy", "{d}/y.npy", "--plot",
+      "{d}/models.json"], "models.json: an image is written as one of"),
+])
+def test_output_files_of_a_format_the_command_does_not_write_are_refused_at_once(
+        score_files, capsys, argv, message):
+    with pytest.raises(SystemExit) as exit_info:
+        main([arg.format(d=score_files) for arg in argv])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
+    assert not list(score_files.glob("p.txt")) + list(score_files.glob("plot.txt"))
+
+
+def test_compare_models_writes_the_plot_in_the_format_of_its_suffix(score_files, capsys):
+    pytest.importorskip("matplotlib", reason="the plot needs matplotlib")
+    status = main(["compare-models", f"a={score_files / 'logits.npy'}",
+                   f"b={score_files / 'logits.npy'}", str(score_files / "y.npy"), "--plot",
+                   str(score_files / "models.pdf")])
+    assert status == 0
+    assert (score_files / "models.pdf").read_bytes()[:5] == b"%PDF-"  # was a PNG
+
+
 @pytest.mark.parametrize("argv, option", [
     (["fit", "temperature", "{d}/logits.npy", "{d}/y.npy", "--write-proba", "{d}/no/p.npy"],
      "--write-proba"),
