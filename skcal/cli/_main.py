@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+import warnings
 
 import numpy as np
 
@@ -294,11 +295,22 @@ def _build_parser():
     return parser
 
 
+def _warning_printer(command):
+    """``warnings.showwarning`` for the command line: one line on stderr, as its
+    errors are, without Python's file and line."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"skcal {command}: warning: {message}", file=sys.stderr)
+
+    return show
+
+
 def main(argv=None):
     """Run the ``skcal`` command line; returns the exit status."""
     args = _build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_printer(args.command)
+            return args.run(args)
     except (CommandError, ValueError, ImportError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"skcal {args.command}: error: {message}", file=sys.stderr)

@@ -348,3 +348,16 @@ def test_csv_files_with_column_names_as_pandas_writes_them(score_files, capsys):
     assert status == 2
     assert "begins with a column without a name, as pandas writes its index" in (
         capsys.readouterr().err)
+
+
+@pytest.mark.filterwarnings("always::UserWarning")  # shown, as outside the test suite
+def test_a_warning_is_one_line_on_stderr_like_the_errors(score_files, capsys):
+    # labels of the least likely class: no positive inverse temperature fits them
+    np.save(score_files / "least.npy", np.load(score_files / "logits.npy").argmin(axis=1))
+    status = main(["fit", "temperature", str(score_files / "logits.npy"),
+                   str(score_files / "least.npy"), "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 0
+    # was Python's form: "<path of the script>:8: UserWarning: ...", then "  sys.exit(main())"
+    assert err.startswith("skcal fit: warning: The scores carry no information about the "
+                          "labels") and len(err.splitlines()) == 1
