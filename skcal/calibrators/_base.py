@@ -19,7 +19,7 @@ from sklearn.base import (
 )
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
-from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils._param_validation import HasMethods, Hidden, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ..rows._blocks import Rows, is_dask, is_streamed
@@ -86,7 +86,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             HasMethods(["fit", "decision_function"]),
             None,
         ],
-        "cv": ["cv_object"],
+        "cv": ["cv_object", Hidden(StrOptions({"prefit"}))],  # refused with the fix
         "ensemble": ["boolean"],
         "n_jobs": [Integral, None],
         "response_method": [

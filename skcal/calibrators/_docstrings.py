@@ -14,7 +14,8 @@ _COMMON_PARAMETERS_DOC = """\
         out-of-fold scores; ``None`` means 5 stratified folds. Every training
         part must contain every class: a class with a single sample is
         refused, and a class with fewer samples than folds is fitted with
-        scikit-learn's warning.
+        scikit-learn's warning. For a classifier fitted already, there is no
+        ``cv='prefit'``: wrap it in :class:`~sklearn.frozen.FrozenEstimator`.
 
     ensemble : bool, default=False
         Only with a classifier that is not frozen. ``False``: one calibration

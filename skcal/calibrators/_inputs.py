@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.frozen import FrozenEstimator
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import _safe_indexing, assert_all_finite, column_or_1d, indexable
+from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _num_samples, has_fit_parameter
 
@@ -49,6 +50,13 @@ def check_mode_parameters(calibrator, y):
         raise ValueError(
             f"{type(calibrator).__name__} requires y to be passed, but the target y is "
             "None; pass the true labels of the calibration data."
+        )
+    if isinstance(calibrator.cv, str):  # 'prefit', which the constraints let through
+        raise InvalidParameterError(
+            f"cv={calibrator.cv!r} is not an option (scikit-learn's CalibratedClassifierCV "
+            "no longer takes it either). For a classifier fitted already, wrap it in "
+            "sklearn.frozen.FrozenEstimator and leave cv at None: "
+            f"{type(calibrator).__name__}(FrozenEstimator(clf)).fit(X_calib, y_calib)."
         )
     if calibrator.estimator is None:
         unused = {

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from scipy.special import softmax
 from numpy.testing import assert_allclose, assert_array_equal
+from scipy.special import softmax
 from sklearn.datasets import make_classification
 from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
@@ -13,6 +13,7 @@ from sklearn.neighbors import KNeighborsClassifier
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
+from sklearn.utils._param_validation import InvalidParameterError
 
 from skcal import IsotonicCalibration, PlattScaling, TemperatureScaling, VectorScaling
 
@@ -68,6 +69,17 @@ def test_frozen_estimator_is_used_as_it_is(data):
     assert_allclose(cal.coef_, direct.coef_)
     with pytest.raises(ValueError, match="no effect with a FrozenEstimator"):
         VectorScaling(FrozenEstimator(model), cv=3).fit(X_cal, y_cal)
+
+
+def test_cv_prefit_points_to_frozen_estimator(data):
+    X, y = data
+    model = LogisticRegression().fit(X, y)
+    # was the generic list of cv's options, without the way to a fitted classifier
+    with pytest.raises(InvalidParameterError, match=r"cv='prefit' is not an option.*"
+                       r"FrozenEstimator.*VectorScaling\(FrozenEstimator\(clf\)\)"):
+        VectorScaling(model, cv="prefit").fit(X, y)
+    with pytest.raises(InvalidParameterError, match="must be an int in the range"):
+        VectorScaling(model, cv="other").fit(X, y)  # any other text: the usual message
 
 
 def test_binary_decision_function_is_one_logit():
