@@ -226,14 +226,15 @@ def _build_parser():
     monitor.add_argument("production", metavar="PRODUCTION", nargs="+",
                          help="production periods, in time order")
     chunking = monitor.add_mutually_exclusive_group()
-    chunking.add_argument("--chunk-size", type=integer_at_least(1), default=1000,
-                          help="rows per chunk")
+    chunking.add_argument("--chunk-size", type=integer_at_least(1),
+                          help="rows per chunk (default 1000)")
     chunking.add_argument("--chunk-period", metavar="D",
                           help="time per chunk ('D', '6h', ...); needs timestamps")
-    monitor.add_argument("--alpha", type=open_probability, default=0.05,
+    monitor.add_argument("--alpha", type=open_probability,
                          help="false-alarm probability over 100 chunks (default 0.05)")
     monitor.add_argument("--state", metavar="STATE.json", type=output_path,
-                         help="load and save the monitor here")
+                         help="load and save the monitor here (a run that continues "
+                         "from it keeps its --chunk-size, --chunk-period and --alpha)")
     monitor.add_argument("--scores", default="proba_*", metavar="PATTERN",
                          help="score columns of a table (default 'proba_*')")
     monitor.add_argument("--labels", default="label", metavar="COLUMN",

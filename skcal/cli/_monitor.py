@@ -35,6 +35,7 @@ from ._monitor_outputs import (
 from ._paths import image_format
 
 ALARM_STATUS = 1
+DEFAULT_CHUNK_SIZE, DEFAULT_ALPHA = 1000, 0.05
 
 
 def read_period(path, args, *, error):
@@ -194,14 +195,45 @@ def _load_or_fit(cls, args, state_path, error):
         except (ValueError, KeyError, TypeError) as exc:
             raise error(f"--state {state_path}: not a monitor state ({exc}); the file is left "
                         "as it is") from exc
+        _check_kept_options(monitor, args, state_path, error)
         print(f"Continuing from {state_path} ({monitor.n_rows_} rows seen so far).")
         return monitor
     ref_scores, ref_labels, _, _ = read_period(args.reference, args, error=error)
     if ref_labels is None:
         raise error(f"REFERENCE {args.reference} needs labels (an array 'labels', or "
                     f"the column --labels {args.labels!r})")
-    return cls(chunk_size=args.chunk_size, chunk_period=args.chunk_period,
-               alpha=args.alpha).fit(ref_scores, ref_labels)
+    return cls(chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE, chunk_period=args.chunk_period,
+               alpha=DEFAULT_ALPHA if args.alpha is None else args.alpha).fit(ref_scores,
+                                                                           ref_labels)
+
+
+def _check_kept_options(monitor, args, state_path, error):
+    """A monitor continued from its state keeps its chunks and its thresholds:
+    a --chunk-size, --chunk-period or --alpha that differs from the state's is
+    refused (it used to be ignored)."""
+    from ..monitoring._inputs import period_nanoseconds
+
+    kept = monitor.get_params()
+    if args.chunk_size is not None and (kept["chunk_period"] is not None
+                                        or args.chunk_size != kept["chunk_size"]):
+        given, state = f"--chunk-size {args.chunk_size}", _chunking(kept)
+    elif args.chunk_period is not None and (
+            kept["chunk_period"] is None
+            or period_nanoseconds(args.chunk_period) != period_nanoseconds(kept["chunk_period"])):
+        given, state = f"--chunk-period {args.chunk_period}", _chunking(kept)
+    elif args.alpha is not None and args.alpha != kept["alpha"]:
+        given, state = f"--alpha {args.alpha}", f"alpha {kept['alpha']}"
+    else:
+        return
+    raise error(f"{given} differs from the monitor in --state {state_path} ({state}); a "
+                "monitor keeps its chunks and thresholds. Leave the option out to continue, "
+                "or start a new --state file")
+
+
+def _chunking(params):
+    if params["chunk_period"] is not None:
+        return f"chunks of {params['chunk_period']}"
+    return f"chunks of {params['chunk_size']} rows"
 
 
 def _apply_calibrator_file(monitor, args, error):

@@ -105,6 +105,30 @@ def test_a_truncated_state_is_refused_and_left_untouched(tmp_path, capsys):
     assert state.read_bytes() == damaged
 
 
+@pytest.mark.parametrize("options, message", [
+    (["--chunk-size", "700"], "--chunk-size 700 differs from the monitor in --state"),
+    (["--chunk-period", "D"], "--chunk-period D differs from the monitor in --state"),
+    (["--alpha", "0.01"], "--alpha 0.01 differs from the monitor in --state"),
+])
+def test_options_that_differ_from_the_state_are_refused_and_the_state_kept(
+        tmp_path, capsys, options, message):
+    rng = np.random.default_rng(9)
+    reference, state = _after_one_day(tmp_path, rng)  # chunks of 500 rows, alpha 0.05
+    kept = state.read_bytes()
+    capsys.readouterr()
+    day2 = _period(tmp_path / "day2.npz", rng, 1000)
+    status = main(["monitor", reference, day2, *options, "--state", str(state)])
+    err = capsys.readouterr().err
+    assert status == 2  # was 0, the option silently ignored
+    assert message in err
+    assert ("(alpha 0.05)" if "--alpha" in options else "(chunks of 500 rows)") in err
+    assert state.read_bytes() == kept
+    # the state's own values, or none, continue
+    assert main(["monitor", reference, day2, "--chunk-size", "500", "--alpha", "0.05",
+                 "--state", str(state)]) == 0
+    assert _rows_in(state) == 2000
+
+
 def test_the_same_file_twice_is_counted_once_unless_reprocessed(tmp_path, capsys):
     rng = np.random.default_rng(3)
     reference = _period(tmp_path / "reference.npz", rng, 3000)
