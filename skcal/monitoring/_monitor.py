@@ -6,7 +6,6 @@ import numpy as np
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
 
 from ..rows._labels import encode_labels
 from ..rows._score_rows import score_rows
@@ -16,6 +15,7 @@ from ..utils._warnings import warn
 from ._batches import add_batch
 from ._chunking import WaitingRows, chunk_ids, chunk_summaries, labelled_later
 from ._exports import MonitorExportsMixin
+from ._fitted_params import check_fitted_and_unchanged, fitted_params
 from ._inputs import labels_of, period_nanoseconds, unpack
 from ._pending import (
     as_ids,
@@ -60,7 +60,10 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
     number or id): memory does not grow with the rows seen. A bad batch
     changes nothing; a repeated ``batch_id`` is skipped. :meth:`to_dict` /
     :meth:`from_dict` (JSON-safe) and pickling round-trip the state exactly.
-    The user guide's monitoring page says more.
+    The parameters the chunks and thresholds are fitted with (all but
+    ``history`` and ``max_pending``) cannot change after ``fit``: ``update`` and
+    :meth:`to_dict` refuse a monitor they were set on. The user guide's
+    monitoring page says more.
 
     Parameters
     ----------
@@ -207,6 +210,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         if isinstance(self.random_state, np.random.RandomState):
             raise ValueError("random_state must be an int or None, so the state can be saved.")
         self._period_ns = period_nanoseconds(self.chunk_period)
+        self._fitted_params = fitted_params(self)
         logits, self.score_type_ = score_rows(scores, self.score_type, name="scores")
         self.n_features_in_ = 1 if np.ndim(scores) == 1 else np.shape(scores)[1]
         log_proba = log_softmax(logits.read(), axis=1)
@@ -289,7 +293,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self : CalibrationMonitor
             Unchanged by a batch of no rows, or by a repeated ``batch_id``.
         """
-        check_is_fitted(self, "reference_")
+        check_fitted_and_unchanged(self)
         scores_array, labels, times, row_ids = unpack(X, y, timestamps, scores, timestamp, ids)
         if self._repeated(batch_id) or np.shape(scores_array)[0] == 0:
             return self  # a repeated batch, or a period without rows: nothing to add
@@ -351,7 +355,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         -------
         self : CalibrationMonitor
         """
-        check_is_fitted(self, "reference_")
+        check_fitted_and_unchanged(self)
         if (rows is None) == (ids is None):
             raise ValueError("Give the rows' numbers (rows=) or their ids (ids=), not both.")
         y = np.asarray(y).reshape(-1)

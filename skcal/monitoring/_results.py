@@ -4,6 +4,7 @@ summary, the plot, the saved state, and the recalibration."""
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._fitted_params import check_fitted_and_unchanged
 from ._inputs import nanoseconds
 from ._recalibration import fitted_calibrator
 from ._state import restore, state_of
@@ -144,7 +145,7 @@ class MonitorResultsMixin:
             ``params``, ``reference``, thresholds, the chunk ``table`` (as
             ``chunks``), and the internal summaries.
         """
-        check_is_fitted(self, "reference_")
+        check_fitted_and_unchanged(self)  # a state that describes itself
         return state_of(self)
 
     @classmethod

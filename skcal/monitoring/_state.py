@@ -7,6 +7,7 @@ import numpy as np
 
 from ..calibrators._persistence import calibrator_from_dict, calibrator_to_dict
 from ..utils._saved import refused_as
+from ._fitted_params import fitted_params
 from ._inputs import period_nanoseconds
 from ._pending import Pending
 from ._statistics import derive_missing, empty_summary
@@ -162,6 +163,7 @@ def _restored(cls, state):
         params["chunk_period"] = np.timedelta64(params["chunk_period"]["nanoseconds"], "ns")
     monitor = cls(**params)
     monitor._period_ns = period_nanoseconds(monitor.chunk_period)
+    monitor._fitted_params = fitted_params(monitor)
     monitor.classes_ = np.asarray(state["classes"])
     k = monitor.classes_.shape[0]
     monitor.score_type_ = state["score_type"]

@@ -5,9 +5,9 @@ added up by chunk on the driver, which commits them as an in-memory update would
 the rows still waiting for a label (at most ``max_pending``) reach the driver."""
 
 import numpy as np
-from sklearn.utils.validation import check_is_fitted
 
 from ..monitoring._chunking import WaitingRows
+from ..monitoring._fitted_params import check_fitted_and_unchanged
 from ..monitoring._inputs import labels_of, nanoseconds
 from ..monitoring._pending import as_ids
 from ..monitoring._row_sums import batch_summaries
@@ -68,7 +68,7 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
     >>> skcal.spark.update(monitor, day, scores="proba", y="label",
     ...                    batch_id="2026-12-03")  # doctest: +SKIP
     """
-    check_is_fitted(monitor, "reference_")
+    check_fitted_and_unchanged(monitor)
     period = monitor._period_ns
     if (period is None) != (timestamp is None):
         raise ValueError("timestamp= is needed with chunk_period, and used with it only: "

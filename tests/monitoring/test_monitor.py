@@ -196,6 +196,35 @@ def test_restart_from_state_or_pickle_continues_bit_identically():
         assert json.dumps(monitor.to_dict()) == json.dumps(whole.to_dict())
 
 
+@pytest.mark.parametrize("changed, message", [
+    # chunk 2 vanished from the table: the rows were renumbered into chunks of 300
+    (dict(chunk_size=300), r"chunk_size=300 was set after fit, which used chunk_size=250"),
+    # the thresholds stayed those simulated for alpha=0.05
+    (dict(alpha=0.2, drift=1.0), r"alpha=0.2, drift=1.0 were set after fit, which used "
+                                 r"alpha=0.05, drift=0.5"),
+    (dict(chunk_period="D"), r"chunk_period='D' was set after fit, which used chunk_period="
+                             r"None"),
+])
+def test_parameters_set_after_fit_that_its_state_depends_on_are_refused(changed, message):
+    rng = np.random.default_rng(30)
+    reference, batch = stream(rng, 3000), stream(rng, 600)
+    monitor = CalibrationMonitor(chunk_size=250, min_labels=50).fit(*reference)
+    monitor.update(*batch)
+    before = json.dumps(monitor.to_dict())
+    monitor.set_params(**changed)
+    for change_or_save in (lambda: monitor.update(*batch), lambda: monitor.add_labels([], []),
+                           monitor.to_dict):
+        with pytest.raises(ValueError, match=message):
+            change_or_save()
+    # set back, the monitor is as it was; what only bounds the kept history may change
+    restored = CalibrationMonitor.from_dict(json.loads(before))
+    monitor.set_params(**{name: restored.get_params()[name] for name in changed},
+                       history=500)
+    assert json.dumps(monitor.to_dict()["chunks"]) == json.dumps(restored.to_dict()["chunks"])
+    monitor.update(*batch)
+    assert monitor.n_rows_ == 1200
+
+
 @pytest.mark.parametrize("damage, message", [
     (lambda state: state.pop("classes"), "it has no 'classes'"),  # was a KeyError
     # each of these was accepted, and failed (or counted wrongly) later
