@@ -34,7 +34,12 @@ def _resolve_metric(metric):
         if f"neg_{metric}" in get_scorer_names():
             function, _, keywords = _resolve_metric(get_scorer(f"neg_{metric}"))
             return function, 1, keywords
-        metric = get_scorer(metric)
+        try:
+            metric = get_scorer(metric)
+        except ValueError as exc:  # the names bootstrap takes beyond get_scorer's
+            names = ", ".join(name.removeprefix("neg_") for name in get_scorer_names())
+            raise ValueError(f"{exc} bootstrap also takes skcal's metrics by name: "
+                             f"{names}.") from exc
     if hasattr(metric, "_score_func") and hasattr(metric, "_sign"):
         return metric._score_func, metric._sign, dict(metric._kwargs)
     if isinstance(metric, functools.partial) and not metric.args:
