@@ -30,7 +30,7 @@ from ._candidates import (
     prepare_scores,
     resolve_scorers,
 )
-from ._fold_results import aggregate_folds, calibration_pvalues
+from ._fold_results import aggregate_folds, calibration_pvalues, check_calibration_test
 from ._result import CalibratorComparison
 
 
@@ -226,6 +226,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
     candidates = named_candidates(calibrators)
     scorers = resolve_scorers(scoring)
     _check_test_set(X_test, y_test)
+    check_calibration_test(calibration_test, sample_weight)
     if estimator is None and response_method != "auto":
         raise ValueError(
             "response_method has no effect without a classifier (X holds scores); "
@@ -270,9 +271,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
                                          scorers)
     if calibration_test is not None:
         cv_results["calibration_pvalue"] = calibration_pvalues(
-            calibration_test, list(candidates), predictions, y_index, sample_weight,
-            random_state,
-        )
+            calibration_test, list(candidates), predictions, y_index, random_state)
     best = cv_results["method"][int(np.argmin(cv_results["mean_test_nll"]))]
     test_results, refitted = None, {}
     if X_test is not None or y_test is not None:

@@ -2,10 +2,14 @@
 to the best with their standard errors and p-values, and calibration tests of the
 pooled out-of-fold predictions."""
 
+import inspect
+from collections.abc import Mapping
+
 import numpy as np
 from scipy.stats import norm
 
 from ..stats import calibration_test as run_calibration_test
+from ..stats._calibration_test import TEST_METHODS
 from ._out_of_fold import OutOfFoldPredictions
 from ._result import BUILTIN_METRICS, TIE_STANDARD_ERRORS
 
@@ -82,14 +86,48 @@ def _difference_pvalue(difference, standard_error):
     return 1.0 if difference == 0 else 0.0
 
 
-def calibration_pvalues(calibration_test, names, predictions, y_index, sample_weight,
-                         random_state):
-    """Each method's calibration-test p-value on its pooled out-of-fold predictions."""
+def check_calibration_test(calibration_test, sample_weight):
+    """Refuse, before any fold is fitted, a ``calibration_test=`` that
+    :func:`calibration_pvalues` could not run, naming it as the caller does.
+
+    Examples
+    --------
+    >>> check_calibration_test({"method": "skce", "estimator": "linear"}, None)
+    >>> check_calibration_test("chi2", None)
+    Traceback (most recent call last):
+    ...
+    ValueError: calibration_test='chi2' is not a test; give one of 'consistency', 'skce', 'spiegelhalter', 'hosmer_lemeshow', or a dict of skcal.stats.calibration_test's arguments.
+    """
+    if calibration_test is None:
+        return
     if sample_weight is not None:
         raise ValueError(
             "calibration_test= runs unweighted tests, and sample_weight was given; "
             "leave one of them out."
         )
+    methods = ", ".join(repr(method) for method in TEST_METHODS)
+    if isinstance(calibration_test, str):
+        if calibration_test not in TEST_METHODS:
+            raise ValueError(f"calibration_test={calibration_test!r} is not a test; give one of "
+                             f"{methods}, or a dict of skcal.stats.calibration_test's "
+                             "arguments.")
+        return
+    if not isinstance(calibration_test, Mapping):
+        raise TypeError(f"calibration_test must be a test's name ({methods}) or a dict of "
+                        f"its arguments; got {type(calibration_test).__name__}.")
+    taken = set(inspect.signature(run_calibration_test).parameters) - {"y_true", "y_prob",
+                                                                       "labels"}
+    unknown = sorted(set(calibration_test) - taken)
+    if unknown:
+        raise ValueError(f"calibration_test has arguments {unknown} that "
+                         f"skcal.stats.calibration_test does not take; it takes "
+                         f"{sorted(taken)}.")
+    check_calibration_test(calibration_test.get("method", "consistency"), None)
+
+
+def calibration_pvalues(calibration_test, names, predictions, y_index, random_state):
+    """Each method's calibration-test p-value on its pooled out-of-fold predictions
+    (``calibration_test`` checked by :func:`check_calibration_test`)."""
     options = ({"method": calibration_test} if isinstance(calibration_test, str)
                else dict(calibration_test))
     method = options.setdefault("method", "consistency")

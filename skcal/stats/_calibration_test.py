@@ -21,6 +21,7 @@ _METHOD_DEFAULTS = {
     "hosmer_lemeshow": {"n_groups": 10},
 }
 _CONSISTENCY_METRICS = {"ece", "classwise_ece", "brier", "nll"}
+TEST_METHODS = tuple(_METHOD_DEFAULTS)
 
 
 def _method_options(method, given):
@@ -79,7 +80,7 @@ def _hosmer_lemeshow(y_index, proba, n_groups):
     {
         "y_true": ["array-like"],
         "y_prob": ["array-like"],
-        "method": [StrOptions({"consistency", "skce", "spiegelhalter", "hosmer_lemeshow"})],
+        "method": [StrOptions(set(TEST_METHODS))],
         "metric": [StrOptions(_CONSISTENCY_METRICS), callable, None],
         "n_bins": [Interval(Integral, 1, None, closed="left"), None],
         "strategy": [StrOptions({"uniform", "quantile"}), None],

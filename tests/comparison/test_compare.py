@@ -293,6 +293,27 @@ def test_calibration_test_column(overconfident_logits):
                             sample_weight=np.ones(len(y)), calibration_test="consistency")
 
 
+@pytest.mark.parametrize("calibration_test, error, message", [
+    # named 'method' of calibration_test, after every fold had been fitted
+    ("chi2", ValueError, r"calibration_test='chi2' is not a test; give one of 'consistency'"),
+    ({"method": "skce", "kernel": "rbf"}, ValueError,
+     r"calibration_test has arguments \['kernel'\] that skcal.stats.calibration_test does "
+     "not take"),  # was a TypeError after the folds
+    (["skce"], TypeError, "calibration_test must be a test's name"),
+])
+def test_a_calibration_test_it_cannot_run_is_refused_before_the_folds(
+        overconfident_logits, monkeypatch, calibration_test, error, message):
+    import skcal.comparison._compare as compare
+
+    logits, y = overconfident_logits
+    fitted = []
+    monkeypatch.setattr(compare, "fit_sharing", lambda *args: fitted.append(args))
+    with pytest.raises(error, match=message):
+        compare_calibrators(logits, y, calibrators=["temperature"], cv=3,
+                            calibration_test=calibration_test)
+    assert fitted == []
+
+
 def test_out_of_fold_predictions_are_a_mapping_pooled_once(overconfident_logits):
     """predictions_ is a read-only mapping by method name: each method's array is
     put together on first read, then the same array; it survives pickling."""
