@@ -7,7 +7,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import StratifiedKFold, check_cv
-from sklearn.utils import _safe_indexing, column_or_1d
+from sklearn.utils import _safe_indexing
 
 from ..calibrators._classifier_scores import (
     _fit_params,
@@ -20,7 +20,6 @@ from ..calibrators._sharing import fit_sharing, predict_proba_sharing
 from ..metrics._ece import checked_top_label_ece
 from ..metrics._checks import weighted_mean
 from ..metrics._row_metrics import COMPARED, NLL
-from ..rows._labels import encode_labels, plain
 from ..rows._scores import check_probabilities
 from ..utils._reuse import FoldCache
 from ..utils._warnings import once_per_call
@@ -32,6 +31,7 @@ from ._candidates import (
 )
 from ._fold_results import aggregate_folds, calibration_pvalues, check_calibration_test
 from ._result import CalibratorComparison
+from ._test_set import check_test_set, index_labels
 
 
 def _fold_metrics(y_index, proba, sample_weight):
@@ -225,7 +225,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
              calibration_test):
     candidates = named_candidates(calibrators)
     scorers = resolve_scorers(scoring)
-    _check_test_set(X_test, y_test)
+    check_test_set(X_test, y_test)
     check_calibration_test(calibration_test, sample_weight)
     if estimator is None and response_method != "auto":
         raise ValueError(
@@ -345,39 +345,8 @@ def _score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, es
             raise ValueError(f"X_test could not be scored by {name}, fitted on X and y: "
                              f"{exc}") from exc
         columns = getattr(fitted[name], "classes_", classes)
-        y_index = _index_labels(y_test, columns)
+        y_index = index_labels(y_test, columns)
         if not isinstance(fitted[name], BaseCalibrator):
             proba = _checked_candidate_proba(name, proba, y_index.shape[0], columns.shape[0])
         _, results[name] = _fold_metrics(y_index, proba, None)
     return results, fitted
-
-
-def _check_test_set(X_test, y_test):
-    """Both or neither, of the same length (checked before the folds are fitted)."""
-    if X_test is None and y_test is None:
-        return
-    if X_test is None or y_test is None:
-        raise ValueError("Give both X_test and y_test, or neither.")
-    n_test = X_test.shape[0] if hasattr(X_test, "shape") else len(X_test)
-    n_labels = len(column_or_1d(y_test))
-    if n_test == n_test and n_test != n_labels:  # a Dask array's unknown rows are NaN
-        raise ValueError(f"X_test has {n_test} rows but y_test has {n_labels} labels; pass "
-                         "one label per row of X_test.")
-
-
-def _index_labels(y_test, classes):
-    """Each test label's column among ``classes``, those of the fitted calibrators."""
-    y_test = column_or_1d(y_test)
-    try:
-        unseen = np.setdiff1d(y_test, classes)
-    except TypeError:  # labels of other types: encode_labels names the problem
-        unseen = ()
-    if len(unseen):
-        raise ValueError(
-            f"y_test has labels {[plain(c) for c in unseen[:10]]} that y lacks; the "
-            "calibrators predict the classes of y only, so every test label must be one "
-            f"of {[plain(c) for c in classes[:10]]}" + ("..." if len(classes) > 10 else "")
-            + "."
-        )
-    _, index = encode_labels(y_test, classes.shape[0], labels=classes, min_classes=1)
-    return index
