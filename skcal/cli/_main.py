@@ -112,6 +112,10 @@ def _compare(args):
         raise CommandError(
             f"SCORES has {scores.shape[0]} rows but LABELS has {labels.shape[0]}"
         )
+    groups = None if args.groups is None else read_array(args.groups, what="--groups")
+    if groups is not None and np.shape(groups)[0] != labels.shape[0]:
+        raise CommandError(f"--groups {args.groups} has {np.shape(groups)[0]} rows but LABELS "
+                           f"has {labels.shape[0]}")
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
     report_score_type(scores, score_type)
     comparison = compare_calibrators(
@@ -119,6 +123,7 @@ def _compare(args):
         labels,
         calibrators=candidates,
         cv=args.cv,
+        groups=groups,
         score_type=score_type,
         X_test=None if test is None else test[0],
         y_test=None if test is None else test[1],
@@ -189,6 +194,9 @@ def _build_parser():
     )
     compare.add_argument("--cv", type=integer_at_least(2), default=5,
                          help="number of folds (default 5)")
+    compare.add_argument("--groups", metavar="FILE",
+                         help="the group (patient, document) of each row: kept whole in "
+                         "the folds, and the standard errors cluster-robust over them")
     compare.add_argument("--test-scores", metavar="S", help="scores of a test set")
     compare.add_argument("--test-labels", metavar="L", help="labels of the test set")
     compare.add_argument("--json", metavar="OUT", type=output_path,

@@ -1,12 +1,10 @@
 """Ranking calibration methods by held-out NLL, with paired uncertainty."""
 
 import time
-from numbers import Integral
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.model_selection import StratifiedKFold, check_cv
 from sklearn.utils import _safe_indexing
 
 from ..calibrators._classifier_scores import (
@@ -30,6 +28,7 @@ from ._candidates import (
     resolve_scorers,
 )
 from ._fold_results import aggregate_folds, calibration_pvalues, check_calibration_test
+from ._outer_folds import checked_groups, outer_splits
 from ._result import CalibratorComparison
 from ._test_set import check_test_set, index_labels
 
@@ -110,6 +109,7 @@ def compare_calibrators(
     cv=5,
     scoring=None,
     sample_weight=None,
+    groups=None,
     score_type="auto",
     response_method="auto",
     X_test=None,
@@ -153,7 +153,13 @@ def compare_calibrators(
 
     cv : int or cross-validation generator, default=5
         The outer folds; an integer gives stratified folds shuffled with
-        ``random_state``.
+        ``random_state`` (stratified group folds with ``groups``).
+
+    groups : array-like of shape (n_samples,), default=None
+        The group of each row (a patient, a document, an image's crops), with
+        scores only: a group is never split between training and held-out
+        folds, and the standard errors of the differences are cluster-robust
+        over the groups (rows of one group are not independent evidence).
 
     scoring : dict or list, default=None
         More metrics per fold: scorer names (see
@@ -215,12 +221,12 @@ def compare_calibrators(
     (0.73, 0.6)
     """
     with once_per_call():
-        return _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_type,
-                        response_method, X_test, y_test, n_jobs, random_state, verbose,
-                        calibration_test)
+        return _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups,
+                        score_type, response_method, X_test, y_test, n_jobs, random_state,
+                        verbose, calibration_test)
 
 
-def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_type,
+def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, score_type,
              response_method, X_test, y_test, n_jobs, random_state, verbose,
              calibration_test):
     candidates = named_candidates(calibrators)
@@ -243,11 +249,8 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
         prepared = prepare_classifier(X, y, sample_weight, estimator, candidates)
     X, y_index, classes, sample_weight, candidates = prepared
     labels = np.arange(classes.shape[0])
-    if isinstance(cv, Integral):
-        splitter = StratifiedKFold(n_splits=cv, shuffle=True, random_state=random_state)
-    else:
-        splitter = check_cv(cv, y_index, classifier=True)
-    splits = list(splitter.split(np.zeros(y_index.shape[0]), y_index))
+    groups = checked_groups(groups, y_index.shape[0], estimator)
+    splits = outer_splits(cv, y_index, groups, random_state)
 
     def fold_task(fold, train, test):
         if estimator is None:
@@ -268,7 +271,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
         delayed(fold_task)(fold, train, test) for fold, (train, test) in enumerate(splits)
     )
     cv_results, predictions = aggregate_folds(candidates, fold_results, y_index, sample_weight,
-                                         scorers)
+                                              scorers, groups)
     if calibration_test is not None:
         cv_results["calibration_pvalue"] = calibration_pvalues(
             calibration_test, list(candidates), predictions, y_index, random_state)
@@ -293,6 +296,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, score_typ
         best_calibrator=best_calibrator,
         test_results=test_results,
         n_splits=len(splits),
+        n_groups=None if groups is None else int(groups.max()) + 1,
     )
 
 

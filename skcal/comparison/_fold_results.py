@@ -14,7 +14,7 @@ from ._out_of_fold import OutOfFoldPredictions
 from ._result import BUILTIN_METRICS, TIE_STANDARD_ERRORS
 
 
-def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers):
+def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers, groups=None):
     names = list(candidates)
     metrics = list(BUILTIN_METRICS) + list(scorers)
     n_samples = y_index.shape[0]
@@ -37,7 +37,8 @@ def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers):
     best = names[int(np.argmin(mean_nll))]
     diffs, ses = [], []
     for name in names:
-        diff, se = _paired_difference(log_p[best], log_p[name], fold_results, sample_weight)
+        diff, se = _paired_difference(log_p[best], log_p[name], fold_results, sample_weight,
+                                      groups)
         diffs.append(diff)
         ses.append(se)
     results["nll_diff_to_best"] = np.array(diffs)
@@ -56,12 +57,14 @@ def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers):
     return results, predictions
 
 
-def _paired_difference(best_log_p, log_p, fold_results, sample_weight):
+def _paired_difference(best_log_p, log_p, fold_results, sample_weight, groups=None):
     """Mean over splits of the NLL difference to the best, and its standard error.
 
     Within a split, the per-sample differences give the standard error of that
     split's mean difference; the splits' means are averaged, so their variances
-    add with weight ``1 / n_splits^2``.
+    add with weight ``1 / n_splits^2``. With ``groups`` (0..G-1 per row), that
+    standard error is cluster-robust: the weighted residuals are summed per
+    group, and the groups taken as the independent units.
     """
     means, variances = [], []
     for _, test, _ in fold_results:
@@ -71,9 +74,14 @@ def _paired_difference(best_log_p, log_p, fold_results, sample_weight):
         else:
             w = sample_weight[test] / sample_weight[test].sum()
         mean = w @ d
+        means.append(mean)
+        if groups is not None:
+            residual = np.bincount(groups[test], weights=w * (d - mean))
+            n_groups = np.unique(groups[test][w > 0]).shape[0]
+            variances.append(n_groups / max(n_groups - 1, 1) * float(residual @ residual))
+            continue
         n_effective = 1.0 / (w @ w)
         spread = w @ (d - mean) ** 2 * n_effective / max(n_effective - 1.0, 1.0)
-        means.append(mean)
         variances.append(spread / n_effective)
     k = len(means)
     return float(np.mean(means)), float(np.sqrt(np.sum(variances)) / k)

@@ -64,7 +64,7 @@ class CalibratorComparison:
         for ``nll``, ``ece``, ``brier``, ``accuracy`` and every scorer passed;
         ``rank_test_nll``; ``nll_diff_to_best`` (mean over splits of the paired
         difference), ``nll_diff_se`` (its standard error from the per-sample
-        paired differences), ``nll_diff_pvalue`` (two-sided p-value of that
+        paired differences, cluster-robust with ``groups``), ``nll_diff_pvalue`` (two-sided p-value of that
         difference being 0, normal approximation; 1 for the best itself; the
         best was picked on the same folds, so treat small differences with
         care) and ``tied_with_best`` (difference within two standard errors of
@@ -90,6 +90,13 @@ class CalibratorComparison:
         With a test set: for each method fitted on all the data, its ``nll``,
         ``ece``, ``brier`` and ``accuracy`` on the test set.
 
+    n_splits_ : int
+        The number of outer folds.
+
+    n_groups_ : int or None
+        With ``groups``: the number of groups, over which the standard errors
+        are cluster-robust.
+
     Examples
     --------
     >>> import numpy as np
@@ -106,13 +113,14 @@ class CalibratorComparison:
     """
 
     def __init__(self, *, cv_results, predictions, y_true, sample_weight, classes,
-                 best_calibrator, test_results, n_splits):
+                 best_calibrator, test_results, n_splits, n_groups=None):
         self.cv_results_ = cv_results
         self.predictions_ = predictions
         self.classes_ = classes
         self.best_calibrator_ = best_calibrator
         self.test_results_ = test_results
         self.n_splits_ = n_splits
+        self.n_groups_ = n_groups
         order = np.argsort(cv_results["mean_test_nll"], kind="stable")
         self.ranking_ = [str(cv_results["method"][i]) for i in order]
         # candidates are in order of simplicity, the uncalibrated baseline first
@@ -137,7 +145,10 @@ class CalibratorComparison:
         )
         lines = [
             f"Held-out comparison over {self.n_splits_} folds, means over folds (NLL in "
-            "nats; Δ ± standard error of the paired difference, p its two-sided p-value; "
+            "nats; Δ ± standard error of the paired difference"
+            + ("" if self.n_groups_ is None else
+               f", cluster-robust over {self.n_groups_} groups")
+            + ", p its two-sided p-value; "
             "= : not distinguishable from the best"
             + ("; calib. p: p-value of the calibration test" if tested else "") + ")",
             header,
@@ -195,7 +206,7 @@ class CalibratorComparison:
         Returns
         -------
         results : dict
-            ``ranking``, ``n_splits``, ``classes``, ``methods`` (one dict per
+            ``ranking``, ``n_splits``, ``n_groups``, ``classes``, ``methods`` (one dict per
             method, best first, with every ``cv_results_`` entry) and
             ``test_results`` (or None).
         """
@@ -216,6 +227,7 @@ class CalibratorComparison:
         return {
             "ranking": list(self.ranking_),
             "n_splits": int(self.n_splits_),
+            "n_groups": self.n_groups_,
             "classes": [c.item() if hasattr(c, "item") else c for c in self.classes_],
             "methods": methods,
             "test_results": test,

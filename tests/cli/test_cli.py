@@ -361,3 +361,23 @@ def test_a_warning_is_one_line_on_stderr_like_the_errors(score_files, capsys):
     # was Python's form: "<path of the script>:8: UserWarning: ...", then "  sys.exit(main())"
     assert err.startswith("skcal fit: warning: The scores carry no information about the "
                           "labels") and len(err.splitlines()) == 1
+
+
+def test_compare_with_groups_keeps_them_whole_and_counts_them(score_files, capsys):
+    groups = np.arange(1200) // 4
+    np.save(score_files / "groups.npy", groups)
+    status = main(["compare", str(score_files / "logits.npy"), str(score_files / "y.npy"),
+                   "--methods", "temperature", "vector", "--cv", "3", "--groups",
+                   str(score_files / "groups.npy"), "--json", str(score_files / "out.json")])
+    assert status == 0
+    assert "cluster-robust over 300 groups" in capsys.readouterr().out
+    saved = json.loads((score_files / "out.json").read_text())
+    from skcal import compare_calibrators
+
+    expected = compare_calibrators(np.load(score_files / "logits.npy"),
+                                   np.load(score_files / "y.npy"),
+                                   calibrators=["temperature", "vector"], cv=3, groups=groups)
+    assert saved["n_groups"] == 300
+    expected_se = dict(zip(expected.cv_results_["method"], expected.cv_results_["nll_diff_se"]))
+    for method in saved["methods"]:  # the same computation, through a JSON file
+        assert method["nll_diff_se"] == pytest.approx(expected_se[method["method"]], rel=1e-12)
