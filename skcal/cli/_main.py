@@ -8,7 +8,7 @@ import numpy as np
 
 from ..utils._files import write_atomically, write_json
 from ._numbers import integer_at_least, n_jobs, open_probability, seconds, seed
-from ._paths import image_format, image_path, output_path
+from ._paths import image_format, image_path, output_path, prometheus_textfile_path
 from ._reading import CommandError, as_labels, check_told_score_type, read_array
 
 
@@ -282,7 +282,8 @@ def _build_parser():
                          "pip install \"skcal[sql]\"); needs --model")
     outputs.add_argument("--run-id", metavar="ID",
                          help="names this run in the store (default: a random id)")
-    outputs.add_argument("--prometheus-textfile", metavar="PATH.prom", type=output_path,
+    outputs.add_argument("--prometheus-textfile", metavar="PATH.prom",
+                         type=prometheus_textfile_path,
                          help="write the latest chunk's metrics for node_exporter's textfile "
                          "collector, atomically; needs --model")
     outputs.add_argument("--pushgateway", metavar="URL",

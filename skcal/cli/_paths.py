@@ -57,17 +57,29 @@ def image_path(value):
     return output_path(value)
 
 
-def npy_path(value):
-    """An argparse ``type`` for a ``.npy`` file to write: :func:`output_path`,
-    and the suffix ``.npy`` (the file is in numpy's format, whatever its name).
+def path_ending_in(suffix, why):
+    """An argparse ``type`` for an output file whose name must end in ``suffix``
+    (``why`` says what reads it so): :func:`output_path`, and the suffix.
 
     Examples
     --------
     >>> npy_path("calibrated.npy")
     'calibrated.npy'
+    >>> prometheus_textfile_path("skcal.txt")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: skcal.txt: node_exporter's textfile collector reads only files ending in .prom; give a name ending in .prom.
     """
-    if Path(value).suffix.lower() != ".npy":
-        raise argparse.ArgumentTypeError(
-            f"{value}: the probabilities are written as a .npy file (numpy's format); "
-            "give a name ending in .npy.")
-    return output_path(value)
+    def checked(value):
+        if Path(value).suffix != suffix:
+            raise argparse.ArgumentTypeError(
+                f"{value}: {why}; give a name ending in {suffix}.")
+        return output_path(value)
+
+    return checked
+
+
+npy_path = path_ending_in(
+    ".npy", "the probabilities are written as a .npy file (numpy's format)")
+prometheus_textfile_path = path_ending_in(
+    ".prom", "node_exporter's textfile collector reads only files ending in .prom")

@@ -234,13 +234,17 @@ def test_probabilities_that_are_not_are_named_as_the_command_line_names_them(
      "plot.txt: an image is written as one of png, pdf, svg"),  # was refused after the run
     (["compare-models", "a={d}/logits.npy", "b={d}/logits.npy", "{d}/y.npy", "--plot",
       "{d}/models.json"], "models.json: an image is written as one of"),
+    # node_exporter would never have collected it
+    (["monitor", "{d}/both.npz", "{d}/both.npz", "--model", "m", "--prometheus-textfile",
+      "{d}/skcal.txt"], "skcal.txt: node_exporter's textfile collector reads only files "
+                        "ending in .prom"),
 ])
 def test_output_files_of_a_format_the_command_does_not_write_are_refused_at_once(
         score_files, capsys, argv, message):
     with pytest.raises(SystemExit) as exit_info:
         main([arg.format(d=score_files) for arg in argv])
     assert exit_info.value.code == 2 and message in capsys.readouterr().err
-    assert not list(score_files.glob("p.txt")) + list(score_files.glob("plot.txt"))
+    assert not [path for path in score_files.iterdir() if path.suffix == ".txt"]
 
 
 def test_compare_models_writes_the_plot_in_the_format_of_its_suffix(score_files, capsys):
