@@ -1,10 +1,27 @@
 """Reliability diagrams, multiclass, in scikit-learn's Display pattern."""
 
+from numbers import Integral, Real
+
 import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
 
 from ..utils._binning import bin_index
 from ..utils._plotting import histogram_axis, pyplot
 from ._reliability_points import reliability_points
+
+# what from_predictions and from_estimator check, in their own names
+_DRAWING = {
+    "kind": [StrOptions({"top_label", "class"})],
+    "n_bins": [Interval(Integral, 1, None, closed="left")],
+    "strategy": [StrOptions({"uniform", "quantile"})],
+    "sample_weight": ["array-like", None],
+    "name": [str, None],
+    "ax": [HasMethods(["plot"]), None],
+    "ref_line": ["boolean"],
+    "hist": ["boolean"],
+    "min_bin_weight": [Interval(Real, 0, None, closed="left")],
+    "random_state": ["random_state"],
+}
 
 
 class ReliabilityDisplay:
@@ -228,11 +245,15 @@ class ReliabilityDisplay:
         return weight, edges
 
     @classmethod
+    @validate_params({"y_true": ["array-like"], "y_prob": ["array-like", None],
+                      "logits": ["array-like", None], "labels": ["array-like", None],
+                      **_DRAWING}, prefer_skip_nested_validation=True)
     def from_predictions(
         cls,
         y_true,
-        y_prob,
+        y_prob=None,
         *,
+        logits=None,
         kind="top_label",
         class_label=None,
         n_bins=15,
@@ -255,8 +276,12 @@ class ReliabilityDisplay:
         y_true : array-like of shape (n_samples,)
             True labels.
 
-        y_prob : array-like of shape (n_samples, n_classes) or (n_samples,)
+        y_prob : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
             Predicted probabilities.
+
+        logits : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
+            Instead of ``y_prob``: logits, turned into probabilities as
+            :func:`skcal.metrics.calibration_curve` does.
 
         kind : {'top_label', 'class'}, default='top_label'
             Top-label confidence, or the probability of ``class_label``.
@@ -310,7 +335,7 @@ class ReliabilityDisplay:
         display : ReliabilityDisplay
         """
         points = reliability_points(
-            y_true, y_prob, kind=kind, class_label=class_label, n_bins=n_bins,
+            y_true, y_prob, logits=logits, kind=kind, class_label=class_label, n_bins=n_bins,
             strategy=strategy, sample_weight=sample_weight, labels=labels,
             consistency_band=consistency_band, random_state=random_state,
         )
@@ -320,6 +345,8 @@ class ReliabilityDisplay:
                             **kwargs)
 
     @classmethod
+    @validate_params({"estimator": [HasMethods(["predict_proba"])], "X": ["array-like"],
+                      "y": ["array-like"], **_DRAWING}, prefer_skip_nested_validation=True)
     def from_estimator(
         cls,
         estimator,
@@ -367,11 +394,6 @@ class ReliabilityDisplay:
         -------
         display : ReliabilityDisplay
         """
-        if not hasattr(estimator, "predict_proba"):
-            raise ValueError(
-                f"{type(estimator).__name__} has no predict_proba; a reliability "
-                "diagram needs probabilities."
-            )
         proba = estimator.predict_proba(X)
         name = type(estimator).__name__ if name is None else name
         return cls.from_predictions(

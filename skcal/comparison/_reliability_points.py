@@ -27,14 +27,14 @@ def _band(confidence, sample_weight, edges, level, random_state):
 
 
 def reliability_points(y_true, y_prob, *, kind, class_label, n_bins, strategy, sample_weight,
-                       labels, consistency_band, random_state):
+                       labels, consistency_band, random_state, logits=None):
     """The arrays of a :class:`~skcal.ReliabilityDisplay` (``prob_true``,
     ``prob_pred``, ``bin_weight``, ``bin_edges``, ``ece``, ``hist_weight``,
     ``hist_edges``, ``band_low``, ``band_high``) from one pass over the predictions."""
     # one pass over the predictions: the curve, the histogram and the band
     # all bin these points
     confidence, outcome, sample_weight = curve_points(
-        y_true, y_prob, kind=kind, class_label=class_label, labels=labels,
+        y_true, y_prob, logits=logits, kind=kind, class_label=class_label, labels=labels,
         sample_weight=sample_weight,
     )
     curve = curve_from_points(confidence, outcome, sample_weight, n_bins, strategy)

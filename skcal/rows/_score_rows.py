@@ -132,7 +132,8 @@ def score_rows(X, score_type, *, name="X", cache=None):
 
 
 _LOGITS_HINT = (" If they are logits, pass them to nll_from_logits, or as logits= to "
-                "brier_score, perplexity, calibration_curve or the ECE metrics.")
+                "brier_score, perplexity, calibration_curve, the ECE metrics or "
+                "ReliabilityDisplay.from_predictions.")
 
 
 def _prediction_block(block, kind, name, start, hint):

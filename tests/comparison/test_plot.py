@@ -176,6 +176,36 @@ def test_consistency_band_flags_an_overconfident_model(pyplot, predictions):
     assert display.band_.get_label() == "95% consistency band (raw)"
 
 
+def test_logits_draw_the_diagram_of_their_probabilities(pyplot, predictions):
+    y, proba = predictions
+    logits = np.log(proba) + 3.0  # softmax of these is proba
+    from_logits = ReliabilityDisplay.from_predictions(y, logits=logits, n_bins=10)
+    from_proba = ReliabilityDisplay.from_predictions(y, proba, n_bins=10)
+    # softmax of shifted log-probabilities: the same numbers to float64 rounding
+    assert_allclose(from_logits.prob_pred, from_proba.prob_pred, rtol=1e-12)
+    assert_allclose(from_logits.prob_true, from_proba.prob_true, rtol=1e-12)
+
+
+@pytest.mark.parametrize("method, kwargs, message", [
+    ("from_predictions", dict(kind="toplabel"), "The 'kind' parameter of "
+     "ReliabilityDisplay.from_predictions must be"),  # was "of curve_points"
+    ("from_predictions", dict(n_bins=0), "The 'n_bins' parameter of "
+     "ReliabilityDisplay.from_predictions must be"),  # was "of curve_from_points"
+    ("from_predictions", dict(ax="left"), "The 'ax' parameter of "
+     "ReliabilityDisplay.from_predictions must be"),  # was an AttributeError
+    ("from_estimator", dict(strategy="equal"), "The 'strategy' parameter of "
+     "ReliabilityDisplay.from_estimator must be"),
+])
+def test_bad_arguments_are_named_as_the_display_names_them(pyplot, predictions, method,
+                                                           kwargs, message):
+    y, proba = predictions
+    logits = np.log(proba)
+    args = ((y, proba) if method == "from_predictions"
+            else (TemperatureScaling().fit(logits, y), logits, y))
+    with pytest.raises(ValueError, match=message):
+        getattr(ReliabilityDisplay, method)(*args, **kwargs)
+
+
 def test_consistency_band_arguments(pyplot, predictions):
     y, proba = predictions
     with pytest.raises(ValueError, match="level in \\(0, 1\\)"):
