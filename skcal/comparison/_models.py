@@ -2,11 +2,13 @@
 when rows are correlated (the tokens of one document)."""
 
 import math
+from numbers import Real
 from collections.abc import Mapping
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ..metrics._predictive import row_log_likelihood
 
@@ -85,6 +87,9 @@ class ModelComparison:
     def __repr__(self):
         return self.__str__()
 
+    @validate_params({"ax": [HasMethods(["errorbar"]), None],
+                      "confidence_level": [Interval(Real, 0, 1, closed="neither")]},
+                     prefer_skip_nested_validation=True)
     def plot(self, *, ax=None, confidence_level=0.95):
         """Each model's NLL difference to the best with its confidence interval.
 

@@ -1,6 +1,7 @@
 """MonitorDisplay: a monitor's NLL per chunk, its reference band, alarms and split."""
 
 import numpy as np
+from sklearn.utils._param_validation import HasMethods, validate_params
 
 from ..utils._plotting import pyplot
 
@@ -54,6 +55,7 @@ class MonitorDisplay:
         self.reference_sd = reference_sd
 
     @classmethod
+    @validate_params({"ax": [HasMethods(["plot"]), None]}, prefer_skip_nested_validation=True)
     def from_monitor(cls, monitor, *, ax=None):
         """Draw a monitor's table.
 
@@ -74,6 +76,7 @@ class MonitorDisplay:
                       reference_sd=monitor.reference_["nll_sd"])
         return display.plot(ax=ax)
 
+    @validate_params({"ax": [HasMethods(["plot"]), None]}, prefer_skip_nested_validation=True)
     def plot(self, *, ax=None):
         """Draw the display.
 

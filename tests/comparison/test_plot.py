@@ -5,7 +5,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 from conftest import sample_labels, softmax
-from skcal import ReliabilityDisplay, TemperatureScaling, compare_calibrators
+from skcal import ReliabilityDisplay, TemperatureScaling, compare_calibrators, compare_models
 from skcal.metrics import calibration_curve, expected_calibration_error
 
 
@@ -204,6 +204,19 @@ def test_bad_arguments_are_named_as_the_display_names_them(pyplot, predictions, 
             else (TemperatureScaling().fit(logits, y), logits, y))
     with pytest.raises(ValueError, match=message):
         getattr(ReliabilityDisplay, method)(*args, **kwargs)
+
+
+def test_comparison_plots_check_their_arguments(pyplot, predictions):
+    y, proba = predictions
+    logits = np.log(proba)
+    comparison = compare_calibrators(logits, y, calibrators=["temperature"], cv=3)
+    with pytest.raises(ValueError, match="The 'n_bins' parameter of CalibratorComparison.plot"):
+        comparison.plot(n_bins=0)  # was named as a parameter of curve_from_points
+    models = compare_models({"raw": logits, "halved": logits / 2}, y)
+    # 95 for 0.95 drew the differences without intervals, silently
+    with pytest.raises(ValueError, match="The 'confidence_level' parameter of "
+                                         r"ModelComparison.plot must be a float in the range"):
+        models.plot(confidence_level=95)
 
 
 def test_consistency_band_arguments(pyplot, predictions):

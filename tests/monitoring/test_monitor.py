@@ -318,6 +318,9 @@ def test_display_draws_the_table(tmp_path):
     display = monitor.plot()
     assert len(display.line_.get_xdata()) == 12
     assert display.alarms_ is not None
+    with pytest.raises(ValueError, match="The 'ax' parameter of MonitorDisplay.from_monitor "
+                                         "must be an object implementing 'plot'"):
+        monitor.plot(ax="left")  # was an AttributeError inside the drawing
     plt.close("all")
 
 
