@@ -1,27 +1,12 @@
 """Reliability diagrams, multiclass, in scikit-learn's Display pattern."""
 
-from numbers import Integral, Real
-
 import numpy as np
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import HasMethods, validate_params
 
 from ..utils._binning import bin_index
 from ..utils._plotting import histogram_axis, pyplot
-from ._reliability_points import reliability_points
+from ._reliability_points import DRAWING_CONSTRAINTS, reliability_points
 
-# what from_predictions and from_estimator check, in their own names
-_DRAWING = {
-    "kind": [StrOptions({"top_label", "class"})],
-    "n_bins": [Interval(Integral, 1, None, closed="left")],
-    "strategy": [StrOptions({"uniform", "quantile"})],
-    "sample_weight": ["array-like", None],
-    "name": [str, None],
-    "ax": [HasMethods(["plot"]), None],
-    "ref_line": ["boolean"],
-    "hist": ["boolean"],
-    "min_bin_weight": [Interval(Real, 0, None, closed="left")],
-    "random_state": ["random_state"],
-}
 
 
 class ReliabilityDisplay:
@@ -153,6 +138,9 @@ class ReliabilityDisplay:
         self.band_high = band_high
         self.band_level = band_level
 
+    @validate_params({key: DRAWING_CONSTRAINTS[key] for key in
+                      ("ax", "name", "ref_line", "hist", "min_bin_weight")},
+                     prefer_skip_nested_validation=True)
     def plot(self, *, ax=None, name=None, ref_line=True, hist=True, min_bin_weight=0,
              **kwargs):
         """Draw the diagram.
@@ -247,7 +235,7 @@ class ReliabilityDisplay:
     @classmethod
     @validate_params({"y_true": ["array-like"], "y_prob": ["array-like", None],
                       "logits": ["array-like", None], "labels": ["array-like", None],
-                      **_DRAWING}, prefer_skip_nested_validation=True)
+                      **DRAWING_CONSTRAINTS}, prefer_skip_nested_validation=True)
     def from_predictions(
         cls,
         y_true,
@@ -346,7 +334,7 @@ class ReliabilityDisplay:
 
     @classmethod
     @validate_params({"estimator": [HasMethods(["predict_proba"])], "X": ["array-like"],
-                      "y": ["array-like"], **_DRAWING}, prefer_skip_nested_validation=True)
+                      "y": ["array-like"], **DRAWING_CONSTRAINTS}, prefer_skip_nested_validation=True)
     def from_estimator(
         cls,
         estimator,

@@ -1,9 +1,10 @@
 """The numbers of a reliability diagram, from predictions: the curve's bins, the
 histogram of the predictions, the consistency band and the ECE of those bins."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from ..metrics._curve import curve_from_points, curve_points
 from ..stats._consistency import consistency_band, random_generator
@@ -11,6 +12,20 @@ from ..utils._binning import bin_index
 
 # resamples of the consistency band
 _BAND_RESAMPLES = 1000
+
+# the arguments of ReliabilityDisplay's constructors and plot, checked in their names
+DRAWING_CONSTRAINTS = {
+    "kind": [StrOptions({"top_label", "class"})],
+    "n_bins": [Interval(Integral, 1, None, closed="left")],
+    "strategy": [StrOptions({"uniform", "quantile"})],
+    "sample_weight": ["array-like", None],
+    "name": [str, None],
+    "ax": [HasMethods(["plot"]), None],
+    "ref_line": ["boolean"],
+    "hist": ["boolean"],
+    "min_bin_weight": [Interval(Real, 0, None, closed="left")],
+    "random_state": ["random_state"],
+}
 
 
 def _band(confidence, sample_weight, edges, level, random_state):

@@ -1,11 +1,10 @@
 """The result of a comparison: the ranked table, the recommendation, the plots."""
 
-from numbers import Integral, Real
-
 import numpy as np
-from sklearn.utils._param_validation import Interval, StrOptions, validate_params
+from sklearn.utils._param_validation import validate_params
 
 from ..metrics._row_metrics import COMPARED
+from ._reliability_points import DRAWING_CONSTRAINTS
 
 BASELINE = "uncalibrated"
 # size of one reliability diagram in a comparison's figure (inches)
@@ -270,10 +269,8 @@ class CalibratorComparison:
         detail = [c for c in frame.columns if c not in summary] if splits else []
         return frame[summary + detail]
 
-    @validate_params({"kind": [StrOptions({"top_label", "class"})],
-                      "n_bins": [Interval(Integral, 1, None, closed="left")],
-                      "strategy": [StrOptions({"uniform", "quantile"})],
-                      "min_bin_weight": [Interval(Real, 0, None, closed="left")]},
+    @validate_params({key: DRAWING_CONSTRAINTS[key] for key in
+                      ("kind", "n_bins", "strategy", "min_bin_weight")},
                      prefer_skip_nested_validation=True)
     def plot(self, *, methods=None, kind="top_label", n_bins=15, strategy="uniform", axes=None,
              min_bin_weight=10, consistency_band=None, random_state=None):
