@@ -202,9 +202,10 @@ def _load_or_fit(cls, args, state_path, error):
     if ref_labels is None:
         raise error(f"REFERENCE {args.reference} needs labels (an array 'labels', or "
                     f"the column --labels {args.labels!r})")
-    return cls(chunk_size=args.chunk_size or DEFAULT_CHUNK_SIZE, chunk_period=args.chunk_period,
-               alpha=DEFAULT_ALPHA if args.alpha is None else args.alpha).fit(ref_scores,
-                                                                           ref_labels)
+    chunk_size = DEFAULT_CHUNK_SIZE if args.chunk_size is None else args.chunk_size
+    alpha = DEFAULT_ALPHA if args.alpha is None else args.alpha
+    monitor = cls(chunk_size=chunk_size, chunk_period=args.chunk_period, alpha=alpha)
+    return monitor.fit(ref_scores, ref_labels)
 
 
 def _check_kept_options(monitor, args, state_path, error):
