@@ -44,11 +44,11 @@ def check_unchanged(monitor):
     if changed:
         now = ", ".join(f"{name}={getattr(monitor, name)!r}" for name in changed)
         then = ", ".join(f"{name}={fitted[name]!r}" for name in changed)
+        was, it = ("was", "it") if len(changed) == 1 else ("were", "them")
         raise ValueError(
-            f"{now} {'was' if len(changed) == 1 else 'were'} set after fit, which used "
-            f"{then}; the monitor's chunks and alarm thresholds were fitted with "
-            f"{'it' if len(changed) == 1 else 'them'}. Set {'it' if len(changed) == 1 else 'them'} "
-            "back, or fit the monitor again (its history then starts anew)."
+            f"{now} {was} set after fit, which used {then}; the monitor's chunks and alarm "
+            f"thresholds were fitted with {it}. Set {it} back, or fit the monitor again "
+            "(its history then starts anew)."
         )
 
 
