@@ -157,7 +157,8 @@ def prediction_rows(y_pred, *, kind, name, hint=None):
     validated whole first; streamed input block by block. ``hint`` ends the
     message for probabilities that are not (default: how to pass logits to
     the metrics)."""
-    hint = _LOGITS_HINT if hint is None else hint
+    # a remote table knows the call that sends it (skcal.spark.evaluate's score_type)
+    hint = getattr(y_pred, "probability_hint", _LOGITS_HINT if hint is None else hint)
     name = getattr(y_pred, "score_name", name)  # a remote table names its own columns
     if not is_streamed(y_pred) and device_namespace(y_pred) is None:
         return Rows(_prediction_block(as_float_array(y_pred, name=name), kind, name, 0, hint))

@@ -89,7 +89,9 @@ def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabili
     Parameters
     ----------
     metric : callable or str
-        A function of :mod:`skcal.metrics`, or its name.
+        A function of :mod:`skcal.metrics`, its name, or a metric's short name
+        as skcal's scorers use it (``'nll'``, ``'nll_bits'``, ``'brier'``,
+        ``'ece'``, ``'classwise_ece'``, ``'nll_calibration'``).
 
     df : pyspark.sql.DataFrame
 
@@ -116,19 +118,15 @@ def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabili
     >>> skcal.spark.evaluate("nll", df, scores="proba", y="label")  # doctest: +SKIP
     0.4132...
     """
-    if isinstance(metric, str):
-        from .. import metrics
-
-        if metric not in metrics.__all__ or not callable(getattr(metrics, metric)):
-            raise ValueError(f"metric={metric!r} is not a function of skcal.metrics.")
-        metric = getattr(metrics, metric)
+    name = metric if isinstance(metric, str) else getattr(metric, "__name__", repr(metric))
+    metric, options = _metric_function(metric, options)
     if "sample_weight" in options:
         raise TypeError("Pass sample_weight= as the name of a weight column.")
     if score_type not in ("probabilities", "logits"):
         raise ValueError(f"score_type={score_type!r}: pass 'probabilities' or 'logits'.")
     takes_logits = "logits" in inspect.signature(metric).parameters
-    if score_type == "logits" and not takes_logits and metric.__name__ != "nll_from_logits":
-        raise ValueError(f"{metric.__name__} takes probabilities, not logits; use "
+    if score_type == "logits" and not takes_logits and name != "nll_from_logits":
+        raise ValueError(f"{name} takes probabilities, not logits; use "
                          "nll_from_logits for the NLL of logits.")
 
     def run(table):
@@ -137,6 +135,28 @@ def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabili
         return metric(table.labels, table, sample_weight=table.weights, **options)
 
     return _on_table(df, scores, y, sample_weight, run)
+
+
+def _metric_function(metric, options):
+    """(function, keyword arguments) of :func:`evaluate`'s metric: a callable, the
+    name of a function of :mod:`skcal.metrics`, or a metric's short name, as
+    skcal's scorers name it without ``neg_`` (``'ece'``, ``'nll_bits'``)."""
+    if callable(metric):
+        return metric, options
+    from .. import metrics
+
+    if metric in metrics.__all__ and callable(getattr(metrics, metric)):
+        return getattr(metrics, metric), options
+    short = [name.removeprefix("neg_") for name in metrics.get_scorer_names()]
+    if metric not in short:
+        raise ValueError(f"metric={metric!r} is not a function of skcal.metrics, nor one of "
+                         f"the short names {', '.join(short)}.")
+    scorer = metrics.get_scorer(f"neg_{metric}")
+    given = sorted(set(scorer._kwargs) & set(options))
+    if given:
+        raise TypeError(f"metric={metric!r} sets {given} itself; leave them out, or name "
+                        "the function of skcal.metrics.")
+    return scorer._score_func, {**scorer._kwargs, **options}
 
 
 def _on_table(df, scores, y, sample_weight, run, provisional=True):

@@ -71,6 +71,9 @@ class SparkScores:
         """The score column(s), as messages name them (not ``X``)."""
         return self.layout.score_name
 
+    # a metric told that the scores are probabilities is called by skcal.spark.evaluate
+    probability_hint = " If they are logits, pass score_type='logits' to skcal.spark.evaluate."
+
     # ------------------------------------------------ the vectors beside it
     @property
     def labels(self):

@@ -35,6 +35,27 @@ def test_metrics_equal_those_of_arrays(df, name, options):
     assert on_spark == pytest.approx(in_memory, rel=1e-10)
 
 
+@pytest.mark.parametrize("short, name, options", [
+    ("ece", "expected_calibration_error", {}),  # was "not a function of skcal.metrics"
+    ("classwise_ece", "expected_calibration_error", {"kind": "classwise"}),
+    ("nll_bits", "nll", {"base": 2}),
+    ("brier", "brier_score", {}),
+])
+def test_short_names_of_the_scorers_are_their_metrics(df, short, name, options):
+    on_spark = skcal.spark.evaluate(short, df, scores="proba", y="y", sample_weight="w")
+    in_memory = getattr(metrics, name)(Y, PROBA, sample_weight=WEIGHTS, **options)
+    assert on_spark == pytest.approx(in_memory, rel=1e-10)
+
+
+def test_logits_read_as_probabilities_are_pointed_to_score_type(df):
+    # was the hint of the metrics in memory: "pass them to nll_from_logits, or as logits="
+    with pytest.raises(ValueError, match=r"the score column 'logits' has values outside "
+                       r"\[0, 1\].*pass score_type='logits' to skcal.spark.evaluate"):
+        skcal.spark.evaluate("nll", df, scores="logits", y="y")
+    with pytest.raises(TypeError, match=r"metric='classwise_ece' sets \['kind'\] itself"):
+        skcal.spark.evaluate("classwise_ece", df, scores="proba", y="y", kind="top_label")
+
+
 def test_nll_of_logits(df):
     on_spark = skcal.spark.evaluate(metrics.nll_from_logits, df, scores="logits", y="y",
                                     score_type="logits")
