@@ -20,6 +20,7 @@ from ._inputs import labels_of, period_nanoseconds, unpack
 from ._pending import (
     as_ids,
     as_row_numbers,
+    check_label_arguments,
     empty_pending,
     positions_of_ids,
     positions_of_rows,
@@ -356,8 +357,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self : CalibrationMonitor
         """
         check_fitted_and_unchanged(self)
-        if (rows is None) == (ids is None):
-            raise ValueError("Give the rows' numbers (rows=) or their ids (ids=), not both.")
+        check_label_arguments(rows, ids, y)
         y = np.asarray(y).reshape(-1)
         given = (as_row_numbers(rows) if ids is None
                  else np.asarray(ids, dtype=object).reshape(-1))

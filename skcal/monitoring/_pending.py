@@ -54,6 +54,28 @@ def pending_after(pending, rows, ids, chunks, log_proba, max_pending):
                    merged.log_proba[excess:], merged.n_dropped + excess)
 
 
+def check_label_arguments(rows, ids, y):
+    """``add_labels``' arguments: labels, and the rows' numbers or their ids.
+
+    Examples
+    --------
+    >>> check_label_arguments(None, ["a"], None)
+    Traceback (most recent call last):
+    ...
+    ValueError: No y was given; pass the labels that arrived (y=) with the rows' numbers (rows=) or their ids (ids=).
+    """
+    if rows is not None and ids is not None:
+        problem = "Both rows= and ids= were given"
+    elif rows is None and ids is None:
+        problem = "Neither rows= nor ids= was given"
+    elif y is None:
+        problem = "No y was given"
+    else:
+        return
+    raise ValueError(f"{problem}; pass the labels that arrived (y=) with the rows' numbers "
+                     "(rows=) or their ids (ids=).")
+
+
 def positions_of_rows(pending, rows):
     """Where rows ``rows`` (row numbers, see :func:`as_row_numbers`) wait; an error
     names those that do not.

@@ -143,3 +143,14 @@ def test_numeric_ids_given_as_row_numbers_are_pointed_to_ids():
         monitor.add_labels([5000, 5001], y[:2])
     monitor.add_labels(ids=[5000, 5001], y=y[:2])
     assert monitor.to_dict()["chunks"][0]["n_labelled"] == 2
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(ids=["req-00001"]), "No y was given"),  # was a length or missing-label error
+    (dict(y=[1]), "Neither rows= nor ids= was given"),  # was "..., not both"
+    (dict(rows=[0], ids=["req-00001"], y=[1]), "Both rows= and ids= were given"),
+])
+def test_label_arguments_that_are_missing_or_doubled_are_named(monitors, kwargs, message):
+    _, later, _, _ = monitors
+    with pytest.raises(ValueError, match=message + "; pass the labels that arrived"):
+        later.add_labels(**kwargs)
