@@ -21,6 +21,8 @@ def _candidates(methods):
     chosen = {}
     for method in methods:
         cls = calibrator_class(method)
+        if cls.__name__ in chosen:
+            raise CommandError(f"--methods names {cls.__name__} twice ({method!r})")
         chosen[cls.__name__] = cls()
     return chosen
 
@@ -112,6 +114,8 @@ def _compare(args):
         raise CommandError(
             f"SCORES has {scores.shape[0]} rows but LABELS has {labels.shape[0]}"
         )
+    if test is not None:
+        _check_test_files(scores, *test, args)
     groups = None if args.groups is None else read_array(args.groups, what="--groups")
     if groups is not None and np.shape(groups)[0] != labels.shape[0]:
         raise CommandError(f"--groups {args.groups} has {np.shape(groups)[0]} rows but LABELS "
@@ -303,6 +307,18 @@ def _build_parser():
     demo.add_argument("--seed", type=seed, default=0, help="fold shuffling seed")
     demo.set_defaults(run=_demo)
     return parser
+
+
+def _check_test_files(scores, test_scores, test_labels, args):
+    """--test-scores and --test-labels: a label per row, and the columns of SCORES."""
+    if np.shape(test_scores)[0] != np.shape(test_labels)[0]:
+        raise CommandError(f"--test-scores {args.test_scores} has {np.shape(test_scores)[0]} "
+                           f"rows but --test-labels {args.test_labels} has "
+                           f"{np.shape(test_labels)[0]} labels")
+    columns = [1 if np.ndim(a) == 1 else np.shape(a)[1] for a in (test_scores, scores)]
+    if columns[0] != columns[1]:
+        raise CommandError(f"--test-scores {args.test_scores} has {columns[0]} score columns "
+                           f"but SCORES has {columns[1]}; give scores of the same classes")
 
 
 def _warning_printer(command):

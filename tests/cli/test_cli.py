@@ -385,3 +385,21 @@ def test_compare_with_groups_keeps_them_whole_and_counts_them(score_files, capsy
     expected_se = dict(zip(expected.cv_results_["method"], expected.cv_results_["nll_diff_se"]))
     for method in saved["methods"]:  # the same computation, through a JSON file
         assert method["nll_diff_se"] == pytest.approx(expected_se[method["method"]], rel=1e-12)
+
+
+@pytest.mark.parametrize("extra, message", [
+    # was "X_test has 1200 rows but y_test has 5 labels", the Python names
+    (["--test-scores", "{d}/logits.npy", "--test-labels", "{d}/short.npy"],
+     "--test-scores {d}/logits.npy has 1200 rows but --test-labels {d}/short.npy has 5"),
+    # was "X_test could not be scored by uncalibrated, fitted on X and y: ..."
+    (["--test-scores", "{d}/two.npy", "--test-labels", "{d}/short.npy"],
+     "--test-scores {d}/two.npy has 2 score columns but SCORES has 3"),
+    (["--methods", "temperature", "TemperatureScaling"],  # was silently one
+     "--methods names TemperatureScaling twice"),
+])
+def test_compare_names_its_test_files_and_methods_as_given(score_files, capsys, extra, message):
+    np.save(score_files / "short.npy", np.arange(5) % 3)
+    np.save(score_files / "two.npy", np.zeros((5, 2)))
+    status = main(["compare", str(score_files / "logits.npy"), str(score_files / "y.npy"),
+                   *[arg.format(d=score_files) for arg in extra]])
+    assert status == 2 and message.format(d=score_files) in capsys.readouterr().err
