@@ -159,7 +159,8 @@ def compare_calibrators(
         The group of each row (a patient, a document, an image's crops), with
         scores only: a group is never split between training and held-out
         folds, and the standard errors of the differences are cluster-robust
-        over the groups (rows of one group are not independent evidence).
+        over the groups (rows of one group are not independent evidence). Not
+        with ``calibration_test``, whose tests take rows as independent.
 
     scoring : dict or list, default=None
         More metrics per fold: scorer names (see
@@ -232,7 +233,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     candidates = named_candidates(calibrators)
     scorers = resolve_scorers(scoring)
     check_test_set(X_test, y_test)
-    check_calibration_test(calibration_test, sample_weight)
+    check_calibration_test(calibration_test, sample_weight, groups)
     if estimator is None and response_method != "auto":
         raise ValueError(
             "response_method has no effect without a classifier (X holds scores); "

@@ -94,7 +94,7 @@ def _difference_pvalue(difference, standard_error):
     return 1.0 if difference == 0 else 0.0
 
 
-def check_calibration_test(calibration_test, sample_weight):
+def check_calibration_test(calibration_test, sample_weight, groups=None):
     """Refuse, before any fold is fitted, a ``calibration_test=`` that
     :func:`calibration_pvalues` could not run, naming it as the caller does.
 
@@ -113,6 +113,11 @@ def check_calibration_test(calibration_test, sample_weight):
             "calibration_test= runs unweighted tests, and sample_weight was given; "
             "leave one of them out."
         )
+    if groups is not None:
+        raise ValueError(
+            "calibration_test= takes the rows as independent, and groups says they are not "
+            "(its p-values would be too small); leave one of them out."
+        )
     methods = ", ".join(repr(method) for method in TEST_METHODS)
     if isinstance(calibration_test, str):
         if calibration_test not in TEST_METHODS:
@@ -130,7 +135,7 @@ def check_calibration_test(calibration_test, sample_weight):
         raise ValueError(f"calibration_test has arguments {unknown} that "
                          f"skcal.stats.calibration_test does not take; it takes "
                          f"{sorted(taken)}.")
-    check_calibration_test(calibration_test.get("method", "consistency"), None)
+    check_calibration_test(calibration_test.get("method", "consistency"), None, None)
 
 
 def calibration_pvalues(calibration_test, names, predictions, y_index, random_state):

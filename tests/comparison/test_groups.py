@@ -63,6 +63,8 @@ def test_integer_folds_keep_each_group_whole():
     (dict(groups=np.zeros(600)), "groups has a single group"),
     (dict(groups=np.arange(600), estimator=LogisticRegression()),
      "groups= is taken with scores only"),
+    (dict(groups=np.arange(600) // 3, calibration_test="consistency"),
+     "calibration_test= takes the rows as independent, and groups says they are not"),
 ])
 def test_groups_that_cannot_be_used_are_refused(rows_and_copies, kwargs, message):
     logits, y, *_ = rows_and_copies
