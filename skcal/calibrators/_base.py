@@ -34,7 +34,6 @@ from ..rows._score_rows import score_rows
 from ..rows._scores import (
     SCORE_TYPES,
     as_float_array,
-    check_score_columns,
     flatten_leading,
     resolve_score_type,
     scores_to_logits,
@@ -46,7 +45,8 @@ from ._classifier_scores import (
     classifier_logits,
     cross_fitted_logits,
 )
-from ._inputs import check_mode_parameters, checked_classifier_inputs, checked_score_inputs
+from ._inputs import (check_mode_parameters, check_predict_scores, checked_classifier_inputs,
+                      checked_score_inputs)
 from ._outputs import exp_of, log_softmax_of, unchanged, unflatten
 from ._ties import has_ties, separate_ties
 
@@ -238,8 +238,8 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _scores_for_predict(self, X, estimator, cache=None):
         if estimator is not None:
             return classifier_logits(estimator, X, self.response_method_, self.classes_)
+        check_predict_scores(self, X)
         X = as_float_array(X)
-        check_score_columns(X, self.n_features_in_)
         if self.score_type_ == "probabilities":
             resolve_score_type(X, "probabilities")
         return scores_to_logits(X, self.score_type_, cache)
@@ -247,7 +247,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _calibrated_rows(self, X):
         """Row blocks of pairs (calibrated log-probabilities, uncalibrated logits)
         of scores ``X`` (scores mode)."""
-        check_score_columns(X, self.n_features_in_)
+        check_predict_scores(self, X)
         rows, _ = score_rows(X, self.score_type_)
         (params,) = self._map_params(on_host=rows.xp is None)
         return rows.then(

@@ -16,14 +16,14 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import _safe_indexing, assert_all_finite, column_or_1d, indexable
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _num_samples, has_fit_parameter
+from sklearn.utils.validation import _check_feature_names, _num_samples, has_fit_parameter
 
 from ..rows._blocks import is_streamed
 from ..rows._labels import check_labels_and_weights, check_sample_weight, plain
 from ..rows._namespaces import device_namespace, like
 from ..rows._remote import class_totals, is_remote
 from ..rows._score_rows import in_memory_scores, score_rows
-from ..rows._scores import flatten_leading
+from ..rows._scores import check_score_columns, flatten_leading
 from ..utils._warnings import warn
 
 _LENGTH_ERROR = "X has {n_rows} samples but y has {n_labels}; pass one label per row of X."
@@ -108,6 +108,9 @@ def checked_score_inputs(calibrator, X, y, sample_weight, cache=None):
             "Pass X as a numpy array (or fit outside "
             "sklearn.config_context(array_api_dispatch=True))."
         )
+    # feature_names_in_ from a DataFrame's columns, as scikit-learn's validate_data
+    # sets it: its columns are the classes, so predict refuses them in another order
+    _check_feature_names(calibrator, X, reset=True)
     X, leading = flatten_leading(X)
     if is_streamed(X) and not calibrator._streams:
         X = in_memory_scores(X, name, streaming=registered_maps("_streams"))
@@ -123,6 +126,28 @@ def checked_score_inputs(calibrator, X, y, sample_weight, cache=None):
         classes = classes_beside(classes, X)
     return ScoreInputs(logits, score_type, 1 if len(shape) == 1 else shape[1], classes,
                        y_index, sample_weight)
+
+
+def check_predict_scores(calibrator, X):
+    """Scores to predict from: the columns of ``fit``, by number, and by name
+    and order when ``fit`` had a DataFrame's (scikit-learn's rule; for scores, a
+    column out of order is a class mistaken for another).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from skcal import VectorScaling
+    >>> scores = pd.DataFrame({"cat": [2.0, 0.0, 1.0], "dog": [0.0, 1.0, 0.5]})
+    >>> calibrator = VectorScaling().fit(scores, ["cat", "dog", "cat"])
+    >>> check_predict_scores(calibrator, scores[["dog", "cat"]])
+    Traceback (most recent call last):
+    ...
+    ValueError: The feature names should match those that were passed during fit.
+    Feature names must be in the same order as they were in fit.
+    <BLANKLINE>
+    """
+    _check_feature_names(calibrator, X, reset=False)
+    check_score_columns(X, calibrator.n_features_in_)
 
 
 def registered_maps(capability):

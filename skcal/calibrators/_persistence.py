@@ -135,6 +135,8 @@ def calibrator_to_dict(calibrator):
         "classes": _encode(np.asarray(calibrator.classes_)),
         "score_type": calibrator.score_type_,
         "n_features_in": int(calibrator.n_features_in_),
+        **({"feature_names_in": [str(name) for name in calibrator.feature_names_in_]}
+           if hasattr(calibrator, "feature_names_in_") else {}),
         "map": {name: _encode(getattr(calibrator, name))
                 for name in calibrator._map_attributes},
     }
@@ -170,6 +172,9 @@ def calibrator_from_dict(content, *, expected_class=None, source="the content"):
         for attribute in calibrator._map_attributes:
             setattr(calibrator, attribute, _decode(content["map"][attribute]))
         _check_predicts(calibrator)
+        if "feature_names_in" in content:  # after the probe, which passes an array
+            calibrator.feature_names_in_ = np.asarray(content["feature_names_in"],
+                                                      dtype=object)
     return calibrator
 
 

@@ -248,6 +248,8 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
         prepared = prepare_scores(X, y, sample_weight, score_type, candidates)
     else:
         prepared = prepare_classifier(X, y, sample_weight, estimator, candidates)
+    # the final fits take the scores as given: a DataFrame's column names are kept
+    given_X = X if estimator is None else prepared[0]
     X, y_index, classes, sample_weight, candidates = prepared
     labels = np.arange(classes.shape[0])
     groups = checked_groups(groups, y_index.shape[0], estimator)
@@ -280,13 +282,13 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     test_results, refitted = None, {}
     if X_test is not None or y_test is not None:
         test_results, refitted = _score_test_set(
-            candidates, X, y, classes, sample_weight, X_test, y_test, estimator,
+            candidates, given_X, y, classes, sample_weight, X_test, y_test, estimator,
             response_method
         )
     if best in refitted:
         best_calibrator = refitted[best]
     else:
-        best_calibrator = _refit(candidates[best], X, y, sample_weight, estimator,
+        best_calibrator = _refit(candidates[best], given_X, y, sample_weight, estimator,
                                  response_method)
     return CalibratorComparison(
         cv_results=cv_results,

@@ -17,15 +17,9 @@ from ._chunking import WaitingRows, chunk_ids, chunk_summaries, labelled_later
 from ._exports import MonitorExportsMixin
 from ._fitted_params import check_fitted_and_unchanged, fitted_params
 from ._inputs import labels_of, period_nanoseconds, unpack
-from ._pending import (
-    as_ids,
-    as_row_numbers,
-    check_label_arguments,
-    empty_pending,
-    positions_of_ids,
-    positions_of_rows,
-    without,
-)
+from ._pending import (as_ids, as_row_numbers, check_label_arguments, empty_pending,
+                       positions_of_ids, positions_of_rows, without)
+from ._recalibration import calibrated_log_proba
 from ._results import MonitorResultsMixin
 from ._row_sums import batch_summaries, log_proba_of
 from ._state import freeze
@@ -389,7 +383,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         logits, _ = score_rows(scores, self.score_type_, name="scores")
         check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
         if self.calibrator_ is not None:
-            log_proba = self.calibrator_.predict_log_proba(scores)
+            log_proba = calibrated_log_proba(self.calibrator_, scores)
             return log_proba, np.exp(log_proba), None
         return log_proba_of(logits.read(), self._batch_scratch())
 

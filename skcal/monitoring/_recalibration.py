@@ -1,6 +1,8 @@
 """The calibrator a monitor applies to the raw scores: fitted on production rows
 when the verdict is "recalibrate", or given already fitted."""
 
+import warnings
+
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
@@ -36,3 +38,14 @@ def fitted_calibrator(calibrator, scores, y, sample_weight, *, classes, n_featur
         raise ValueError(f"The calibrator's classes {list(fitted.classes_)} are not the "
                          f"monitor's {list(classes)}.")
     return fitted
+
+
+def calibrated_log_proba(calibrator, scores):
+    """The installed calibrator's log-probabilities of a batch's scores. The
+    monitor hands them over as an array, its columns in the order of the
+    monitor's own; scikit-learn's warning for a calibrator fitted on a
+    DataFrame's named columns would come with every batch, and is left out."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="X does not have valid feature names",
+                                category=UserWarning)
+        return calibrator.predict_log_proba(scores)

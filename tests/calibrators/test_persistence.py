@@ -7,7 +7,7 @@ import pytest
 from numpy.testing import assert_allclose
 from sklearn.linear_model import LogisticRegression
 
-from skcal import TemperatureScaling, load_calibrator, save_calibrator
+from skcal import TemperatureScaling, VectorScaling, load_calibrator, save_calibrator
 from skcal.calibrators._registry import CALIBRATORS
 
 
@@ -101,3 +101,15 @@ def test_a_calibrator_wrapping_a_classifier_says_the_classifier_is_not_saved(tmp
     with pytest.raises(ValueError, match="LogisticRegression.*does not save"):
         save_calibrator(wrapped, tmp_path / "calibrator.json")
     assert not (tmp_path / "calibrator.json").exists()
+
+
+def test_a_calibrator_fitted_on_a_frame_keeps_its_column_names(tmp_path):
+    pd = pytest.importorskip("pandas", reason="the DataFrame case needs pandas")
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(rng.normal(size=(300, 3)), columns=["cat", "dog", "eel"])
+    path = tmp_path / "vs.json"
+    save_calibrator(VectorScaling().fit(frame, rng.integers(3, size=300)), path)
+    loaded = load_calibrator(path)
+    assert list(loaded.feature_names_in_) == ["cat", "dog", "eel"]
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        loaded.predict_proba(frame[["eel", "dog", "cat"]])

@@ -223,6 +223,24 @@ def test_predict_checks_the_score_columns(multiclass):
         cal.predict_proba(np.full((2, 4), np.nan))
 
 
+@pytest.mark.parametrize("Calibrator", ALL_CALIBRATORS)
+def test_score_columns_of_a_frame_are_held_to_their_names(Calibrator, multiclass):
+    pd = pytest.importorskip("pandas", reason="the DataFrame case needs pandas")
+    logits, y = multiclass
+    names = ["cat", "dog", "eel", "fox"]
+    frame = pd.DataFrame(logits, columns=names)
+    cal = Calibrator().fit(frame, np.array(names)[y])
+    assert list(cal.feature_names_in_) == names
+    assert_allclose(cal.predict_proba(frame), Calibrator().fit(logits, y).predict_proba(logits),
+                    rtol=1e-12)  # the same computation on the same numbers
+    # the columns are the classes: in another order, each would be read as another class
+    # (the probabilities were silently those of the permuted scores)
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        cal.predict_proba(frame[["dog", "cat", "eel", "fox"]])
+    with pytest.warns(UserWarning, match="X does not have valid feature names"):
+        cal.predict_proba(logits)  # as scikit-learn's estimators warn
+
+
 @pytest.mark.parametrize(
     "params", [{"cv": 3}, {"ensemble": True}, {"n_jobs": 2}, {"response_method": "predict_proba"}]
 )

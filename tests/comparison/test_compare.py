@@ -565,3 +565,15 @@ def test_a_test_set_that_does_not_fit_is_refused_by_name(cut, message):
     with pytest.raises(ValueError, match=message):
         compare_calibrators(logits, y, cv=3, calibrators=["temperature"],
                             X_test=X_test, y_test=y_test)
+
+
+def test_scores_in_a_frame_give_a_best_calibrator_held_to_its_columns(overconfident_logits):
+    pd = pytest.importorskip("pandas", reason="the DataFrame case needs pandas")
+    logits, y = overconfident_logits
+    frame = pd.DataFrame(logits, columns=["cat", "dog", "eel", "fox"])
+    comparison = compare_calibrators(frame, y, calibrators=["temperature", "vector"], cv=3)
+    best = comparison.best_calibrator_
+    assert list(best.feature_names_in_) == ["cat", "dog", "eel", "fox"]
+    best.predict_proba(frame)  # no feature-name warning (the suite's warnings are errors)
+    with pytest.raises(ValueError, match="Feature names must be in the same order"):
+        best.predict_proba(frame[["fox", "dog", "eel", "cat"]])

@@ -52,3 +52,18 @@ def test_label_noise_at_80_percent_shows_both_parts_and_still_says_retrain():
     assert calibration_rise > refinement_rise > 0.3
     assert last["verdict"] == "retrain"
     assert "recalibration would win back" in monitor.summary()
+
+
+def test_a_calibrator_fitted_on_a_frame_monitors_arrays_without_a_warning_per_batch():
+    pd = pytest.importorskip("pandas", reason="the DataFrame case needs pandas")
+    from skcal import TemperatureScaling
+
+    rng = np.random.default_rng(7)
+    monitor = CalibrationMonitor(chunk_size=500).fit(*stream(rng, 3000))
+    logits, y = stream(rng, 1000, sharpen=2.0)
+    frame = pd.DataFrame(logits, columns=[f"proba_{k}" for k in range(logits.shape[1])])
+    monitor.recalibrate(TemperatureScaling().fit(frame, y))
+    # the monitor hands the calibrator arrays in its own column order; the test
+    # suite turns warnings into errors, so scikit-learn's feature-name warning fails here
+    monitor.update(*stream(rng, 600, sharpen=2.0))
+    assert monitor.n_rows_ == 600
