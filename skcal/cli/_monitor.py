@@ -39,7 +39,8 @@ DEFAULT_CHUNK_SIZE, DEFAULT_ALPHA = 1000, 0.05
 
 
 def read_period(path, args, *, error):
-    """(scores, labels, timestamps, ids) of one period's file: .npz, .csv or .parquet."""
+    """(scores, labels, timestamps, ids, names of the score columns) of one period's
+    file: .npz (no names), .csv or .parquet."""
     file = Path(path)
     if not file.is_file():
         raise error(f"no such file {path!r}")
@@ -49,7 +50,7 @@ def read_period(path, args, *, error):
             if "scores" not in archive.files:
                 raise error(f"{path} has no array 'scores' (it has {archive.files})")
             return tuple(archive[name] if name in archive.files else None
-                         for name in ("scores", "labels", "timestamps", "ids"))
+                         for name in ("scores", "labels", "timestamps", "ids")) + (None,)
     frame = _read_table(file, error=error)
     timestamp = args.timestamp if args.timestamp in frame.columns else None
     if timestamp is not None:
@@ -142,7 +143,7 @@ def _run_locked(args, state_path, error):
     last_before = before[-1]["chunk"] if before else None
     this_run = []  # labelled rows of this run, for a recalibration
     for path in args.production:
-        scores, labels, times, ids = read_period(path, args, error=error)
+        scores, labels, times, ids, names = read_period(path, args, error=error)
         digest = file_digest(path)
         seen = monitor.has_batch(digest)
         if seen and not args.reprocess:
@@ -151,7 +152,7 @@ def _run_locked(args, state_path, error):
             continue
         first_row = monitor.n_rows_
         try:
-            monitor.update(scores, labels, times, ids=ids,
+            monitor.update(scores, labels, times, ids=ids, score_columns=names,
                            batch_id=None if seen else digest, batch_name=str(path))
         except ValueError as exc:  # say which file; nothing is saved
             raise error(f"PRODUCTION {path}: {exc}") from exc
@@ -198,14 +199,14 @@ def _load_or_fit(cls, args, state_path, error):
         _check_kept_options(monitor, args, state_path, error)
         print(f"Continuing from {state_path} ({monitor.n_rows_} rows seen so far).")
         return monitor
-    ref_scores, ref_labels, _, _ = read_period(args.reference, args, error=error)
+    ref_scores, ref_labels, _, _, names = read_period(args.reference, args, error=error)
     if ref_labels is None:
         raise error(f"REFERENCE {args.reference} needs labels (an array 'labels', or "
                     f"the column --labels {args.labels!r})")
     chunk_size = DEFAULT_CHUNK_SIZE if args.chunk_size is None else args.chunk_size
     alpha = DEFAULT_ALPHA if args.alpha is None else args.alpha
     monitor = cls(chunk_size=chunk_size, chunk_period=args.chunk_period, alpha=alpha)
-    return monitor.fit(ref_scores, ref_labels)
+    return monitor.fit(ref_scores, ref_labels, score_columns=names)
 
 
 def _check_kept_options(monitor, args, state_path, error):

@@ -2,6 +2,7 @@
 of every update, whether the summaries were computed here from arrays or where
 the rows live (a Spark DataFrame's executors)."""
 
+from ..utils._warnings import warn
 from ._chunking import added_to_chunks, trimmed
 from ._pending import pending_after
 from ._state import freeze
@@ -31,3 +32,19 @@ def add_batch(monitor, summaries, waiting, n, last_time):
     monitor.n_rows_ += n
     if last_time is not None:
         monitor._last_time = last_time
+
+
+def repeated_batch(monitor, batch_id):
+    """True, with a warning, for a batch id added already."""
+    seen = None if batch_id is None else monitor.has_batch(batch_id)
+    if seen is not None:
+        warn(f"batch {batch_id!r} was added already (as {seen!r}); it is skipped. "
+             "Pass another batch_id to add its rows again.", UserWarning)
+    return seen is not None
+
+
+def record_batch(monitor, batch_id, batch_name):
+    """Keep ``batch_id`` among the last ``history`` batches added."""
+    if batch_id is not None:
+        monitor._batches = (monitor._batches + [[str(batch_id), batch_name or str(batch_id)]]
+                            )[-monitor.history:]

@@ -103,16 +103,19 @@ def period_nanoseconds(period):
     return nanoseconds
 
 
-def unpack(X, y, timestamps, scores, timestamp, ids=None):
-    """(scores, labels, timestamps, ids) from arrays, or from a DataFrame's named
-    columns."""
+def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
+    """(scores, labels, timestamps, ids, names of the score columns) from arrays
+    (named by ``score_columns``), or from a DataFrame's named columns."""
     if type(X).__name__ != "DataFrame":
         if scores is not None or timestamp is not None or isinstance(ids, str):
             raise ValueError(
                 "scores=, timestamp= (and ids= as a name) name the columns of a DataFrame; "
                 "with arrays, pass update(scores, y, timestamps, ids=ids)."
             )
-        return X, y, timestamps, ids
+        return X, y, timestamps, ids, score_columns
+    if score_columns is not None:
+        raise ValueError("score_columns names the columns of arrays; a DataFrame's columns "
+                         "name themselves (scores=).")
     if not isinstance(scores, str):
         raise ValueError("With a DataFrame, name the score columns: "
                          "update(frame, scores='proba_*', y='label', timestamp='ts').")
@@ -127,7 +130,46 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None):
     labels = None if y is None else X[y].to_numpy()
     times = None if timestamp is None else X[timestamp].to_numpy()
     row_ids = None if ids is None else X[ids].to_numpy()
-    return values[:, 0] if len(columns) == 1 else values, labels, times, row_ids
+    names = [str(c) for c in columns]
+    return values[:, 0] if len(columns) == 1 else values, labels, times, row_ids, names
+
+
+def score_columns_of(scores, score_columns):
+    """The names of the score columns of reference ``scores``: a DataFrame's
+    string column names, or ``score_columns`` (None: not named)."""
+    if type(scores).__name__ == "DataFrame" and all(isinstance(c, str) for c in scores.columns):
+        if score_columns is not None:
+            raise ValueError("score_columns names the columns of arrays; a DataFrame's "
+                             "columns name themselves.")
+        return list(scores.columns)
+    return score_columns
+
+
+def kept_score_columns(kept, given, n_columns):
+    """The names of the score columns a monitor keeps once a batch named them
+    ``given`` (None: not named): the first names it saw, which every later
+    batch must repeat in their order, since each column is a class.
+
+    Examples
+    --------
+    >>> kept_score_columns(None, ["p_cat", "p_dog"], 2)
+    ['p_cat', 'p_dog']
+    >>> kept_score_columns(["p_cat", "p_dog"], ["p_dog", "p_cat"], 2)
+    Traceback (most recent call last):
+    ...
+    ValueError: The batch's score columns are ['p_dog', 'p_cat'], but the monitor's are ['p_cat', 'p_dog'], one per class in this order; reorder the columns (frame[['p_cat', 'p_dog']]) so that each score is read as its own class.
+    """
+    if given is None:
+        return kept
+    given = [str(name) for name in given]
+    if len(given) != n_columns:
+        raise ValueError(f"The batch names {len(given)} score columns {given}, and the "
+                         f"monitor has {n_columns}; name each column once, in order.")
+    if kept is not None and given != list(kept):
+        raise ValueError(f"The batch's score columns are {given}, but the monitor's are "
+                         f"{list(kept)}, one per class in this order; reorder the columns "
+                         f"(frame[{list(kept)}]) so that each score is read as its own class.")
+    return given
 
 
 def labels_of(y, n, classes):

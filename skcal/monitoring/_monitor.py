@@ -11,12 +11,12 @@ from ..rows._labels import encode_labels
 from ..rows._score_rows import score_rows
 from ..rows._scores import SCORE_TYPES, check_score_columns
 from ..rows._scratch import Scratch
-from ..utils._warnings import warn
-from ._batches import add_batch
+from ._batches import add_batch, record_batch, repeated_batch
 from ._chunking import WaitingRows, chunk_ids, chunk_summaries, labelled_later
 from ._exports import MonitorExportsMixin
 from ._fitted_params import check_fitted_and_unchanged, fitted_params
-from ._inputs import labels_of, period_nanoseconds, unpack
+from ._inputs import (kept_score_columns, labels_of, period_nanoseconds, score_columns_of,
+                      unpack)
 from ._pending import (as_ids, as_row_numbers, check_label_arguments, empty_pending,
                        positions_of_ids, positions_of_rows, without)
 from ._recalibration import calibrated_log_proba
@@ -185,7 +185,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    def fit(self, scores, y):
+    def fit(self, scores, y, *, score_columns=None):
         """Learn the reference period: its NLL, its split, and the alarm thresholds.
 
         Parameters
@@ -196,6 +196,11 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
 
         y : array-like of shape (n_samples,)
             Their labels.
+
+        score_columns : list of str, default=None
+            The names of the score columns, one per class, that every batch
+            must give in this order (as for :meth:`update`); a DataFrame's
+            string column names are taken without it.
 
         Returns
         -------
@@ -233,6 +238,8 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self._cusum_before = 0.0  # the CUSUM before the oldest kept chunk
         self._pending = empty_pending(self.classes_.shape[0])
         self._last_time = None
+        self._score_columns = kept_score_columns(None, score_columns_of(scores, score_columns),
+                                                 self.n_features_in_)
         self._batches = []  # [batch id, name] of the last `history` batches
         self.n_labels_unmatched_ = 0
         self.calibrator_, self.calibrator_version_ = None, 0
@@ -241,7 +248,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
 
     # --------------------------------------------------------------- update
     def update(self, X, y=None, timestamps=None, *, scores=None, timestamp=None, ids=None,
-               batch_id=None, batch_name=None):
+               batch_id=None, batch_name=None, score_columns=None):
         """Add a batch of production rows; complete chunks get their table row.
 
         Parameters
@@ -283,31 +290,28 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
             How the warning for a repeated batch refers to its first addition
             (a file name, say).
 
+        score_columns : list of str, default=None
+            With arrays read from a table: the names of the score columns. The
+            first batch that names them (a DataFrame's own names, or these)
+            fixes them; a later batch whose names come in another order is
+            refused, since each column is a class.
+
         Returns
         -------
         self : CalibrationMonitor
             Unchanged by a batch of no rows, or by a repeated ``batch_id``.
         """
         check_fitted_and_unchanged(self)
-        scores_array, labels, times, row_ids = unpack(X, y, timestamps, scores, timestamp, ids)
-        if self._repeated(batch_id) or np.shape(scores_array)[0] == 0:
+        scores_array, labels, times, row_ids, names = unpack(X, y, timestamps, scores,
+                                                             timestamp, ids, score_columns)
+        columns = kept_score_columns(getattr(self, "_score_columns", None),  # older pickles
+                                     names, self.n_features_in_)
+        if repeated_batch(self, batch_id) or np.shape(scores_array)[0] == 0:
             return self  # a repeated batch, or a period without rows: nothing to add
         self._update(scores_array, labels, times, row_ids)
-        self._record_batch(batch_id, batch_name)
+        record_batch(self, batch_id, batch_name)
+        self._score_columns = columns
         return self
-
-    def _repeated(self, batch_id):
-        """True, with a warning, for a batch id added already."""
-        seen = None if batch_id is None else self.has_batch(batch_id)
-        if seen is not None:
-            warn(f"batch {batch_id!r} was added already (as {seen!r}); it is skipped. "
-                 "Pass another batch_id to add its rows again.", UserWarning)
-        return seen is not None
-
-    def _record_batch(self, batch_id, batch_name):
-        if batch_id is not None:
-            self._batches = (self._batches + [[str(batch_id), batch_name or str(batch_id)]]
-                             )[-self.history:]
 
     def _update(self, scores, y, timestamps, ids):
         log_proba, proba, best = self._log_proba(scores)

@@ -121,6 +121,7 @@ def state_of(monitor):
         "n_pending_dropped": pending.n_dropped,
         "n_labels_unmatched": monitor.n_labels_unmatched_,
         "last_time": monitor._last_time,
+        "score_columns": getattr(monitor, "_score_columns", None),
         "batches": monitor._batches,
         "calibrator_version": monitor.calibrator_version_,
         "calibrator": (None if monitor.calibrator_ is None
@@ -187,6 +188,7 @@ def _restored(cls, state):
         state["n_pending_dropped"])
     monitor.n_labels_unmatched_ = state.get("n_labels_unmatched", 0)
     monitor._last_time = state["last_time"]
+    monitor._score_columns = state.get("score_columns")  # states before names had none
     monitor._batches = [list(batch) for batch in state.get("batches", [])]
     monitor.calibrator_version_ = state.get("calibrator_version", 0)
     saved = state.get("calibrator")

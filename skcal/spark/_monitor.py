@@ -6,6 +6,7 @@ the rows still waiting for a label (at most ``max_pending``) reach the driver.""
 
 import numpy as np
 
+from ..monitoring._batches import record_batch, repeated_batch
 from ..monitoring._chunking import WaitingRows
 from ..monitoring._fitted_params import check_fitted_and_unchanged
 from ..monitoring._inputs import labels_of, nanoseconds
@@ -73,7 +74,7 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
     if (period is None) != (timestamp is None):
         raise ValueError("timestamp= is needed with chunk_period, and used with it only: "
                          "set both or neither.")
-    if monitor._repeated(batch_id):
+    if repeated_batch(monitor, batch_id):
         return monitor
     layout = Layout(df, scores, y, extra=[name for name in (timestamp, ids) if name])
     from pyspark.sql import functions as F
@@ -96,7 +97,7 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
                 "arrive in time order.")
     waiting = _merged_waiting(parts, monitor.max_pending, monitor.classes_.shape[0])
     monitor._add_summaries(_merged_chunks(parts), waiting, n, last_time)
-    monitor._record_batch(batch_id, batch_name)
+    record_batch(monitor, batch_id, batch_name)
     return monitor
 
 

@@ -306,6 +306,34 @@ def test_data_frame_with_named_columns_and_periods():
         monitor.update(frame, scores="score_*", y="label", timestamp="ts")
 
 
+def test_score_columns_in_another_order_are_refused_and_change_nothing():
+    pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
+    rng = np.random.default_rng(31)
+    names = [f"proba_{k}" for k in range(K)]
+    logits, y = stream(rng, 3000)
+    monitor = CalibrationMonitor(chunk_size=200, min_labels=50).fit(
+        pd.DataFrame(logits, columns=names), y)  # the reference names the classes' columns
+    logits, y = stream(rng, 300)
+    frame = pd.DataFrame(logits, columns=names).assign(label=y)
+    monitor.update(frame, scores="proba_*", y="label")
+    saved = json.dumps(monitor.to_dict())
+    restored = CalibrationMonitor.from_dict(json.loads(saved))
+    # a table written by another job: the pattern matches its columns in its order, and
+    # each score was read as another class's, silently
+    order = [names[1], names[0], *names[2:]]
+    swapped = frame[order + ["label"]]
+    message = (r"The batch's score columns are \['proba_1', 'proba_0'.*but the monitor's are "
+               r"\['proba_0', 'proba_1'")
+    for kept in (monitor, restored):  # the names are part of the saved state
+        with pytest.raises(ValueError, match=message):
+            kept.update(swapped, scores="proba_*", y="label")
+        assert json.dumps(kept.to_dict()) == saved
+    with pytest.raises(ValueError, match=message):  # arrays read from a table, named
+        monitor.update(swapped[order].to_numpy(), y, score_columns=order)
+    monitor.update(swapped[names + ["label"]], scores="proba_*", y="label")  # reordered
+    assert monitor.n_rows_ == 600
+
+
 def test_display_draws_the_table(tmp_path):
     matplotlib = pytest.importorskip("matplotlib", reason="plotting needs matplotlib")
     matplotlib.use("Agg")
@@ -399,3 +427,30 @@ def test_command_line_reads_csv_tables_with_named_columns(tmp_path, capsys):
                    "--chunk-period", "6h"])
     assert status == 2  # pandas read them as nanoseconds: the whole day in one period
     assert "the --timestamp column 'when' holds numbers" in capsys.readouterr().err
+
+
+def test_command_line_refuses_a_table_whose_score_columns_come_in_another_order(tmp_path,
+                                                                               capsys):
+    pd = pytest.importorskip("pandas", reason="CSV tables need pandas")
+    rng = np.random.default_rng(32)
+    names = [f"p{k}" for k in range(K)]
+    for name, n, order in (("reference", 3000, names), ("day1", 600, names),
+                           ("day2", 600, [names[2], *names[:2], *names[3:]])):
+        logits, y = stream(rng, n)
+        frame = pd.DataFrame(logits, columns=names).assign(truth=y)
+        frame[order + ["truth"]].to_csv(tmp_path / f"{name}.csv", index=False)
+    state = tmp_path / "state.json"
+    options = ["--scores", "p*", "--labels", "truth", "--chunk-size", "300", "--state",
+               str(state)]
+    assert main(["monitor", str(tmp_path / "reference.csv"), str(tmp_path / "day1.csv"),
+                 *options]) == 0
+    kept = state.read_bytes()
+    capsys.readouterr()
+    # the next day's job, a run of its own: the names came from the state
+    status = main(["monitor", str(tmp_path / "reference.csv"), str(tmp_path / "day2.csv"),
+                   *options])
+    assert status == 2  # was 0, every row's classes permuted
+    assert (f"PRODUCTION {tmp_path / 'day2.csv'}: The batch's score columns are ['p2', 'p0', "
+            "'p1', 'p3'], but the monitor's are ['p0', 'p1', 'p2', 'p3']"
+            in capsys.readouterr().err)
+    assert state.read_bytes() == kept
