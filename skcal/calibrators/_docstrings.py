@@ -59,7 +59,7 @@ _COMMON_ATTRIBUTES_DOC = """\
     n_features_in_ : int
         Number of features (with a classifier) or score columns seen in ``fit``.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of str
         The column names of a DataFrame given to ``fit`` (string names only).
         Without a classifier these name the score columns, that is the
         classes: predicting from a frame whose columns are in another order is
