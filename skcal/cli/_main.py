@@ -7,6 +7,7 @@ import warnings
 import numpy as np
 
 from ..utils._files import write_atomically, write_json
+from ..utils._version import __version__
 from ._numbers import integer_at_least, n_jobs, open_probability, seconds, seed
 from ._paths import image_format, image_path, output_path, prometheus_textfile_path
 from ._reading import CommandError, as_labels, check_told_score_type, read_array
@@ -179,6 +180,7 @@ def _build_parser():
         prog="skcal",
         description="Probability calibration, fitted and judged by negative log-likelihood.",
     )
+    parser.add_argument("--version", action="version", version=f"skcal {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     compare = commands.add_parser(

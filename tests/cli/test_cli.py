@@ -403,3 +403,12 @@ def test_compare_names_its_test_files_and_methods_as_given(score_files, capsys, 
     status = main(["compare", str(score_files / "logits.npy"), str(score_files / "y.npy"),
                    *[arg.format(d=score_files) for arg in extra]])
     assert status == 2 and message.format(d=score_files) in capsys.readouterr().err
+
+
+def test_version_is_printed(capsys):
+    from skcal.utils._version import __version__
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])  # was "the following arguments are required: command"
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out.strip() == f"skcal {__version__}"
