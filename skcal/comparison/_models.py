@@ -195,6 +195,7 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
                          "({'checkpoint-1000': logits, 'checkpoint-2000': logits2}).")
     if n_bootstrap is not None and (not isinstance(n_bootstrap, int) or n_bootstrap < 2):
         raise ValueError(f"n_bootstrap must be an integer of at least 2; got {n_bootstrap!r}.")
+    _check_same_columns(models)
     log_lik, weight = {}, None
     for name, scores in models.items():
         try:
@@ -232,6 +233,20 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     method = "bootstrap" if n_bootstrap is not None else ("rows" if groups is None else
                                                           "groups")
     return ModelComparison(results, int(kept.sum()), n_units, method)
+
+
+def _check_same_columns(models):
+    """Models given as DataFrames name their score columns, one per class: every
+    model must name them alike, in the same order, or a class would be compared
+    with another."""
+    named = {name: [str(c) for c in scores.columns] for name, scores in models.items()
+             if type(scores).__name__ == "DataFrame"}
+    first = next(iter(named.items()), None)
+    for name, columns in named.items():
+        if columns != first[1]:
+            raise ValueError(f"models[{name!r}] has the score columns {columns}, but "
+                             f"models[{first[0]!r}] has {first[1]}; give every model its "
+                             f"columns in one order (frame[{first[1]}]), one per class.")
 
 
 def _units(groups, n):

@@ -80,7 +80,9 @@ def starting_rows(X):
         head = head.compute()
     if is_device_array(head):  # the first rows stay on their device
         return Rows(head).read()
-    return np.asarray(head, dtype=compute_dtype(X.dtype))
+    # a DataFrame has dtypes, one per column, and no dtype
+    dtype = X.dtype if hasattr(X, "dtype") else np.asarray(head).dtype
+    return np.asarray(head, dtype=compute_dtype(dtype))
 
 
 def _streamed_score_type(X, score_type, name):

@@ -132,3 +132,23 @@ def test_a_dask_model_gives_the_same_ranking():
     streamed = compare_models(lazy, y, groups=doc).to_frame()
     np.testing.assert_allclose(streamed.to_numpy(dtype=float), eager.to_numpy(dtype=float),
                                rtol=1e-12, equal_nan=True)
+
+
+def test_models_given_as_frames_are_read_by_their_columns():
+    pd = pytest.importorskip("pandas", reason="the DataFrame case needs pandas")
+    rng = np.random.default_rng(12)
+    logits = rng.normal(scale=2.0, size=(500, 3))
+    y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    names = ["cat", "dog", "eel"]
+    frames = {"sharp": pd.DataFrame(logits, columns=names),
+              "flat": pd.DataFrame(logits / 3, columns=names)}
+    # was an AttributeError ('DataFrame' object has no attribute 'dtype') deciding the type
+    on_frames = compare_models(frames, y)
+    on_arrays = compare_models({"sharp": logits, "flat": logits / 3}, y)
+    assert on_frames.ranking_ == on_arrays.ranking_
+    for name in frames:  # the same computation on the same float64 numbers
+        assert on_frames.results_[name]["nll"] == on_arrays.results_[name]["nll"]
+    reordered = {"sharp": frames["sharp"], "flat": frames["flat"][["dog", "cat", "eel"]]}
+    with pytest.raises(ValueError, match=r"models\['flat'\] has the score columns \['dog', "
+                                         r"'cat', 'eel'\], but models\['sharp'\] has"):
+        compare_models(reordered, y)  # one model's classes read as others'
