@@ -35,7 +35,6 @@ from ._monitor_outputs import (
 from ._paths import image_format
 
 ALARM_STATUS = 1
-DEFAULT_CHUNK_SIZE, DEFAULT_ALPHA = 1000, 0.05
 
 
 def read_period(path, args, *, error):
@@ -203,9 +202,9 @@ def _load_or_fit(cls, args, state_path, error):
     if ref_labels is None:
         raise error(f"REFERENCE {args.reference} needs labels (an array 'labels', or "
                     f"the column --labels {args.labels!r})")
-    chunk_size = DEFAULT_CHUNK_SIZE if args.chunk_size is None else args.chunk_size
-    alpha = DEFAULT_ALPHA if args.alpha is None else args.alpha
-    monitor = cls(chunk_size=chunk_size, chunk_period=args.chunk_period, alpha=alpha)
+    given = {"chunk_size": args.chunk_size, "chunk_period": args.chunk_period,
+             "alpha": args.alpha}  # an option left out keeps the monitor's default
+    monitor = cls(**{name: value for name, value in given.items() if value is not None})
     return monitor.fit(ref_scores, ref_labels, score_columns=names)
 
 

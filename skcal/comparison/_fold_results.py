@@ -10,6 +10,7 @@ from scipy.stats import norm
 
 from ..stats import calibration_test as run_calibration_test
 from ..stats._calibration_test import TEST_METHODS
+from ._models import clustered_variance
 from ._out_of_fold import OutOfFoldPredictions
 from ._result import BUILTIN_METRICS, TIE_STANDARD_ERRORS
 
@@ -76,9 +77,8 @@ def _paired_difference(best_log_p, log_p, fold_results, sample_weight, groups=No
         mean = w @ d
         means.append(mean)
         if groups is not None:
-            residual = np.bincount(groups[test], weights=w * (d - mean))
             n_groups = np.unique(groups[test][w > 0]).shape[0]
-            variances.append(n_groups / max(n_groups - 1, 1) * float(residual @ residual))
+            variances.append(clustered_variance(w * (d - mean), groups[test], n_groups))
             continue
         n_effective = 1.0 / (w @ w)
         spread = w @ (d - mean) ** 2 * n_effective / max(n_effective - 1.0, 1.0)

@@ -223,8 +223,8 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         if n_bootstrap is not None:
             se = _bootstrap_se(weight * difference, weight, unit, n_bootstrap, random_state)
         else:
-            residual = np.bincount(unit, weights=weight * (difference - diff))
-            se = math.sqrt(n_units / (n_units - 1) * float(residual @ residual)) / total
+            se = math.sqrt(clustered_variance(weight * (difference - diff), unit,
+                                              n_units)) / total
         pvalue = (float(2 * ndtr(-abs(diff) / se)) if name != best and se > 0
                   else (float("nan") if name == best else float(diff == 0)))
         results[name] = {"nll": nlls[name], "nll_diff": diff, "nll_diff_se": se,
@@ -233,6 +233,22 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     method = "bootstrap" if n_bootstrap is not None else ("rows" if groups is None else
                                                           "groups")
     return ModelComparison(results, int(kept.sum()), n_units, method)
+
+
+def clustered_variance(weighted_residual, unit, n_units):
+    """The cluster-robust variance of a sum of ``weighted_residual`` (residuals
+    from the weighted mean, times the weights): summed within each unit (a
+    group, or a row when rows are the units, 0..G-1 in ``unit``), and the
+    ``n_units`` units that carry weight taken as independent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clustered_variance(np.array([1.0, 1.0, -2.0]), np.array([0, 0, 1]), 2)
+    16.0
+    """
+    residual = np.bincount(unit, weights=weighted_residual)
+    return n_units / max(n_units - 1, 1) * float(residual @ residual)
 
 
 def _check_same_columns(models):

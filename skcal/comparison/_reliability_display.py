@@ -334,7 +334,8 @@ class ReliabilityDisplay:
 
     @classmethod
     @validate_params({"estimator": [HasMethods(["predict_proba"])], "X": ["array-like"],
-                      "y": ["array-like"], **DRAWING_CONSTRAINTS}, prefer_skip_nested_validation=True)
+                      "y": ["array-like"], **DRAWING_CONSTRAINTS},
+                     prefer_skip_nested_validation=True)
     def from_estimator(
         cls,
         estimator,

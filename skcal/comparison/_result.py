@@ -66,8 +66,8 @@ class CalibratorComparison:
         for ``nll``, ``ece``, ``brier``, ``accuracy`` and every scorer passed;
         ``rank_test_nll``; ``nll_diff_to_best`` (mean over splits of the paired
         difference), ``nll_diff_se`` (its standard error from the per-sample
-        paired differences, cluster-robust with ``groups``), ``nll_diff_pvalue`` (two-sided p-value of that
-        difference being 0, normal approximation; 1 for the best itself; the
+        paired differences, cluster-robust with ``groups``), ``nll_diff_pvalue``
+        (two-sided p-value of that difference being 0, normal approximation; 1 for the best itself; the
         best was picked on the same folds, so treat small differences with
         care) and ``tied_with_best`` (difference within two standard errors of
         zero); ``mean_fit_time`` (seconds per fold; work that several

@@ -74,6 +74,33 @@ def get_scorer_names():
     return sorted(_SCORERS)
 
 
+def short_metric_names():
+    """The metrics of skcal's scorers by their short names, the scorers' names
+    without ``neg_``, as :func:`skcal.stats.bootstrap` and
+    :func:`skcal.spark.evaluate` take them.
+
+    Examples
+    --------
+    >>> short_metric_names()
+    ['brier', 'classwise_ece', 'ece', 'nll', 'nll_bits', 'nll_calibration']
+    """
+    return [name.removeprefix("neg_") for name in get_scorer_names()]
+
+
+def metric_of_short_name(name):
+    """``(function, keyword arguments)`` of the metric that skcal's scorer
+    ``neg_<name>`` computes, or None for another name.
+
+    Examples
+    --------
+    >>> function, keywords = metric_of_short_name("classwise_ece")
+    >>> function.__name__, keywords
+    ('expected_calibration_error', {'kind': 'classwise'})
+    """
+    scorer = _SCORERS.get(f"neg_{name}")
+    return None if scorer is None else (scorer._score_func, dict(scorer._kwargs))
+
+
 def get_scorer(scoring):
     """A scorer by name: skcal's own names first, then scikit-learn's.
 

@@ -103,6 +103,10 @@ def period_nanoseconds(period):
     return nanoseconds
 
 
+_NAMED_TWICE = ("score_columns names the columns of arrays; a DataFrame's columns name "
+                "themselves.")
+
+
 def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
     """(scores, labels, timestamps, ids, names of the score columns) from arrays
     (named by ``score_columns``), or from a DataFrame's named columns."""
@@ -114,8 +118,7 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
             )
         return X, y, timestamps, ids, score_columns
     if score_columns is not None:
-        raise ValueError("score_columns names the columns of arrays; a DataFrame's columns "
-                         "name themselves (scores=).")
+        raise ValueError(_NAMED_TWICE)
     if not isinstance(scores, str):
         raise ValueError("With a DataFrame, name the score columns: "
                          "update(frame, scores='proba_*', y='label', timestamp='ts').")
@@ -139,8 +142,7 @@ def score_columns_of(scores, score_columns):
     string column names, or ``score_columns`` (None: not named)."""
     if type(scores).__name__ == "DataFrame" and all(isinstance(c, str) for c in scores.columns):
         if score_columns is not None:
-            raise ValueError("score_columns names the columns of arrays; a DataFrame's "
-                             "columns name themselves.")
+            raise ValueError(_NAMED_TWICE)
         return list(scores.columns)
     return score_columns
 

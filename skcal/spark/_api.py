@@ -147,16 +147,18 @@ def _metric_function(metric, options):
 
     if metric in metrics.__all__ and callable(getattr(metrics, metric)):
         return getattr(metrics, metric), options
-    short = [name.removeprefix("neg_") for name in metrics.get_scorer_names()]
-    if metric not in short:
+    from ..metrics._scorer import metric_of_short_name, short_metric_names
+
+    short = metric_of_short_name(metric)
+    if short is None:
         raise ValueError(f"metric={metric!r} is not a function of skcal.metrics, nor one of "
-                         f"the short names {', '.join(short)}.")
-    scorer = metrics.get_scorer(f"neg_{metric}")
-    given = sorted(set(scorer._kwargs) & set(options))
+                         f"the short names {', '.join(short_metric_names())}.")
+    function, keywords = short
+    given = sorted(set(keywords) & set(options))
     if given:
         raise TypeError(f"metric={metric!r} sets {given} itself; leave them out, or name "
                         "the function of skcal.metrics.")
-    return scorer._score_func, {**scorer._kwargs, **options}
+    return function, {**keywords, **options}
 
 
 def _on_table(df, scores, y, sample_weight, run, provisional=True):

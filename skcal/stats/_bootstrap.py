@@ -15,10 +15,11 @@ from scipy.special import ndtr, ndtri
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..utils._binning import bin_edges, bin_index
-from ..metrics import expected_calibration_error, get_scorer, get_scorer_names
+from ..metrics import expected_calibration_error, get_scorer
 from ..metrics._curve import top_label
 from ..metrics._checks import check_prediction
 from ..metrics._row_metrics import row_metric_of
+from ..metrics._scorer import metric_of_short_name, short_metric_names
 from ..rows._namespaces import to_numpy
 from ._consistency import random_generator
 from ._results import BootstrapResult, ConfidenceInterval
@@ -31,15 +32,14 @@ def _resolve_metric(metric):
     """(function, sign, keywords): a scorer's function with its sign and keywords.
     A skcal scorer's name without its ``neg_`` ('nll') is the metric itself."""
     if isinstance(metric, str):
-        if f"neg_{metric}" in get_scorer_names():
-            function, _, keywords = _resolve_metric(get_scorer(f"neg_{metric}"))
-            return function, 1, keywords
+        short = metric_of_short_name(metric)
+        if short is not None:
+            return short[0], 1, short[1]
         try:
             metric = get_scorer(metric)
         except ValueError as exc:  # the names bootstrap takes beyond get_scorer's
-            names = ", ".join(name.removeprefix("neg_") for name in get_scorer_names())
             raise ValueError(f"{exc} bootstrap also takes skcal's metrics by name: "
-                             f"{names}.") from exc
+                             f"{', '.join(short_metric_names())}.") from exc
     if hasattr(metric, "_score_func") and hasattr(metric, "_sign"):
         return metric._score_func, metric._sign, dict(metric._kwargs)
     if isinstance(metric, functools.partial) and not metric.args:
