@@ -24,6 +24,7 @@ from ..calibrators._persistence import (
 )
 from ..io._numpy_files import open_npz
 from ..monitoring._inputs import is_labelled, unpack
+from ..monitoring._table import period_start_text
 from ..utils._files import LockTimeout, exclusive_lock, write_atomically, write_json
 from ._monitor_outputs import (
     changed_chunks,
@@ -59,7 +60,9 @@ def read_period(path, args, *, error):
             raise error(f"{path}: the --timestamp column {timestamp!r} holds numbers, whose "
                         "unit cannot be known; write the times as text (ISO 8601, "
                         "2026-12-04T10:00:00) or as a timestamp column")
-        frame[timestamp] = pd.to_datetime(frame[timestamp])
+        # utc=True: times written with their offset (+01:00, then +02:00 after a change
+        # to summer time) are instants; times without one are read as UTC
+        frame[timestamp] = pd.to_datetime(frame[timestamp], utc=True)
     labels = args.labels if args.labels in frame.columns else None
     ids = _id_column(frame, args, path, error)
     return unpack(frame, labels, None, args.scores, timestamp, ids)
@@ -168,7 +171,7 @@ def _run_locked(args, state_path, error):
         print(f"{path}: {len(ids) - missed} late labels joined, {missed} matched no waiting row.")
     state = monitor.to_dict()
     new = [row for row in state["chunks"] if last_before is None or row["chunk"] > last_before]
-    _print_table(state["chunks"])
+    _print_table(state["chunks"], by_period=monitor.chunk_period is not None)
     print(monitor.summary())
     # the store and the push first: if either fails, nothing is written or saved
     write_store(monitor, args, changed_chunks(before, state["chunks"]), error=error)
@@ -297,8 +300,10 @@ def _has_label(labels, classes):
     return is_labelled(np.asarray(labels), classes)
 
 
-def _print_table(table):
-    header = (f"{'chunk':>7}{'n':>8}{'labelled':>10}{'accuracy':>10}{'NLL':>9}{'±':>8}"
+def _print_table(table, *, by_period):
+    """The last 30 chunks; a chunk of a period is named by its start (UTC)."""
+    first = f"{'start (UTC)':<21}" if by_period else f"{'chunk':>7}"
+    header = (f"{first}{'n':>8}{'labelled':>10}{'accuracy':>10}{'NLL':>9}{'±':>8}"
               f"{'calib.':>9}{'refin.':>9}{'expected':>10}{'cusum':>8}{'cal.':>5}  verdict")
     print(header)
     print("-" * len(header))
@@ -308,7 +313,9 @@ def _print_table(table):
             value = float(value) if value is not None else float("nan")
             return f"{value:>{width}.{digits}f}"
 
-        print(f"{row['chunk']:>7}{row['n']:>8}{row['n_labelled']:>10}{number('accuracy', 10)}"
+        name = (f"{period_start_text(row['start']):<21}" if by_period
+                else f"{row['chunk']:>7}")
+        print(f"{name}{row['n']:>8}{row['n_labelled']:>10}{number('accuracy', 10)}"
               f"{number('nll', 9)}{number('nll_se', 8)}{number('nll_calibration', 9)}"
               f"{number('nll_refinement', 9)}{number('expected_nll', 10)}"
               f"{number('cusum', 8, 2)}{row['calibrator']:>5}  {row['verdict']}"

@@ -25,6 +25,10 @@ class MonitorDisplay:
     reference_nll, reference_sd : float
         The reference's mean NLL and per-row standard deviation.
 
+    by_period : bool, default=False
+        The chunks are periods of time (a monitor with ``chunk_period``): the
+        x-axis is their start (UTC) instead of their number.
+
     Attributes
     ----------
     ax_ : matplotlib Axes
@@ -49,10 +53,11 @@ class MonitorDisplay:
     4
     """
 
-    def __init__(self, *, chunks, reference_nll, reference_sd):
+    def __init__(self, *, chunks, reference_nll, reference_sd, by_period=False):
         self.chunks = chunks
         self.reference_nll = reference_nll
         self.reference_sd = reference_sd
+        self.by_period = by_period
 
     @classmethod
     @validate_params({"ax": [HasMethods(["plot"]), None]}, prefer_skip_nested_validation=True)
@@ -73,7 +78,8 @@ class MonitorDisplay:
         """
         state = monitor.to_dict()
         display = cls(chunks=state["chunks"], reference_nll=monitor.reference_["nll"],
-                      reference_sd=monitor.reference_["nll_sd"])
+                      reference_sd=monitor.reference_["nll_sd"],
+                      by_period=monitor.chunk_period is not None)
         return display.plot(ax=ax)
 
     @validate_params({"ax": [HasMethods(["plot"]), None]}, prefer_skip_nested_validation=True)
@@ -95,6 +101,8 @@ class MonitorDisplay:
         column = {key: np.array([_number(c[key]) for c in self.chunks], dtype=float)
                   for key in ("chunk", "nll", "nll_refinement", "expected_nll", "n_labelled")}
         x = column["chunk"]
+        if self.by_period:  # nanoseconds since 1970, UTC
+            x = np.array([int(c["start"]) for c in self.chunks], dtype="datetime64[ns]")
         alarm = np.array([bool(c["alarm"]) for c in self.chunks], dtype=bool)
         with np.errstate(divide="ignore", invalid="ignore"):
             half_band = 2 * self.reference_sd / np.sqrt(column["n_labelled"])
@@ -113,13 +121,14 @@ class MonitorDisplay:
             self.alarms_ = ax.scatter(x[alarm], column["nll"][alarm], color="tab:red", zorder=3,
                                       s=30, label="alarm")
             previous = None
-            for chunk in (c for c in self.chunks if c["alarm"]):
+            for at, chunk in ((at, c) for at, c in zip(x, self.chunks) if c["alarm"]):
                 if chunk["verdict"] != previous:  # where the verdict changes
-                    ax.annotate(chunk["verdict"], (chunk["chunk"], _number(chunk["nll"])),
+                    ax.annotate(chunk["verdict"], (at, _number(chunk["nll"])),
                                 textcoords="offset points", xytext=(0, 7), ha="center",
                                 fontsize="small", color="tab:red")
                 previous = chunk["verdict"]
-        ax.set(xlabel="chunk", ylabel="NLL (nats per row)")
+        ax.set(xlabel="start of the chunk (UTC)" if self.by_period else "chunk",
+               ylabel="NLL (nats per row)")
         ax.legend(loc="upper left", fontsize="small")
         self.ax_ = ax
         self.figure_ = ax.figure

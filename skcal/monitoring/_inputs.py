@@ -1,6 +1,7 @@
 """What the monitor is given: labels (with missing-label markers), chunk
 periods, and DataFrames with named columns."""
 
+import datetime
 import fnmatch
 
 import numpy as np
@@ -66,6 +67,8 @@ def nanoseconds(timestamps, name="timestamps", first_row=0):
 
         timestamps = pd.DatetimeIndex(timestamps).tz_convert("UTC").tz_localize(None)
     values = np.asarray(timestamps)
+    if values.dtype == object:
+        values = _naive_utc(values)
     if values.dtype.kind in "iufb":
         raise ValueError(
             f"{name} are numbers ({values.dtype}), whose unit cannot be known; pass "
@@ -78,6 +81,22 @@ def nanoseconds(timestamps, name="timestamps", first_row=0):
         raise ValueError(f"{name} has no time (NaT) at row {first_row + int(missing[0])}; "
                          "give every row its time, or leave such rows out.")
     return values.astype(np.int64)
+
+
+def _naive_utc(values):
+    """Python or pandas datetimes that carry a time zone as UTC times without one
+    (numpy's datetime64 has no time zone: it would warn and drop it); others as
+    they are. A naive time beside aware ones has no instant, and is refused."""
+    aware = np.array([getattr(value, "tzinfo", None) is not None for value in values.flat],
+                     dtype=bool).reshape(values.shape)
+    if not aware.any():
+        return values
+    if not aware.all():
+        row = int(np.flatnonzero(~aware.ravel())[0])
+        raise ValueError(f"timestamps mix times with a time zone and times without one "
+                         f"(row {row} has none); give every time its zone, or none.")
+    return np.array([value.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+                     for value in values.flat], dtype="datetime64[ns]").reshape(values.shape)
 
 
 def period_nanoseconds(period):
@@ -131,10 +150,18 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
             raise ValueError(f"{what}={name!r} is not a column of the frame.")
     values = X[columns].to_numpy(dtype=np.float64)
     labels = None if y is None else X[y].to_numpy()
-    times = None if timestamp is None else X[timestamp].to_numpy()
+    times = None if timestamp is None else _naive_utc_column(X[timestamp])
     row_ids = None if ids is None else X[ids].to_numpy()
     names = [str(c) for c in columns]
     return values[:, 0] if len(columns) == 1 else values, labels, times, row_ids, names
+
+
+def _naive_utc_column(column):
+    """A frame's time column as datetime64 (UTC when it has a time zone: its
+    ``to_numpy()`` would be objects, one per row)."""
+    if getattr(column.dtype, "tz", None) is not None:
+        column = column.dt.tz_convert("UTC").dt.tz_localize(None)
+    return column.to_numpy()
 
 
 def score_columns_of(scores, score_columns):

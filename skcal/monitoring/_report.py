@@ -10,6 +10,7 @@ from scipy.special import ndtri
 from ..utils._version import __version__
 from ._statistics import ECE_BINS
 from ._svg import Chart
+from ._table import period_start_text
 
 # chunks listed in the report's table (the latest); the charts show all kept
 TABLE_ROWS = 60
@@ -219,8 +220,7 @@ def _table(monitor):
     out += [f'<th{" class=text" if name == "verdict" else ""}>{name}</th>' for name in head]
     out.append("</tr></thead><tbody>")
     for row in reversed(rows):
-        start = (np.datetime64(int(row["start"]), "ns").astype("datetime64[s]").astype(str)
-                 if by_period else f"{row['start']:,}")
+        start = period_start_text(row["start"]) if by_period else f"{row['start']:,}"
         cells = [row["chunk"], start, row["n"], row["n_labelled"], _f(row["accuracy"], 3),
                  _f(row["nll"]), _f(row["nll_se"]), _f(row["nll_calibration"]),
                  _f(row["nll_refinement"]), _f(row["expected_nll"]), _f(row["z"], 2),

@@ -8,7 +8,7 @@ from ._fitted_params import check_fitted_and_unchanged
 from ._inputs import nanoseconds
 from ._recalibration import fitted_calibrator
 from ._state import restore, state_of
-from ._table import COLUMNS, drift_onset, table_rows
+from ._table import COLUMNS, drift_onset, period_start_text, table_rows
 
 
 class MonitorResultsMixin:
@@ -115,8 +115,10 @@ class MonitorResultsMixin:
         else:  # no label yet: what the model itself expects
             numbers = (f"no label yet; expected NLL {last['expected_nll']:.4f} against "
                        f"{self.reference_['expected_nll']:.4f} in the reference")
-        line = (f"Latest chunk {last['chunk']}: {last['verdict']} ({numbers}); {alarms} of "
-                f"{len(self._table)} chunks in alarm.")
+        since = ("" if self._period_ns is None
+                 else f" (from {period_start_text(last['start'])} UTC)")
+        line = (f"Latest chunk {last['chunk']}{since}: {last['verdict']} ({numbers}); "
+                f"{alarms} of {len(self._table)} chunks in alarm.")
         if self.n_labels_unmatched_:
             line += (f" {self.n_labels_unmatched_} late labels matched no waiting row "
                      "(unknown ids, labelled already, or beyond max_pending).")

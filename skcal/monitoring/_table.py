@@ -116,6 +116,17 @@ def drift_onset(table):
     return onset
 
 
+def period_start_text(start):
+    """A period chunk's start (nanoseconds since 1970, UTC) as text to the second.
+
+    Examples
+    --------
+    >>> period_start_text(1774785600000000000)
+    '2026-03-29 12:00:00'
+    """
+    return str(np.datetime64(int(start), "ns").astype("datetime64[s]")).replace("T", " ")
+
+
 def table_rows(monitor):
     """The table as plain dicts of :data:`COLUMNS`."""
     return [{key: row[key] for key in COLUMNS} for row in monitor._table]

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 
 import numpy as np
 import pytest
@@ -260,3 +261,46 @@ def test_a_period_that_is_not_an_npz_is_refused_as_such_and_the_state_kept(tmp_p
     assert f"{renamed} is not a .npz file: it does not begin as numpy.savez writes one" in err
     assert "allow_pickle" not in err
     assert state.read_bytes() == kept
+
+
+def test_local_times_across_a_change_to_summer_time_chunk_as_their_instants(tmp_path, capsys):
+    # a log written in local time carries +01:00 before the change and +02:00 after;
+    # pandas refused the mixed offsets ("Mixed timezones detected. Pass utc=True"),
+    # which a command-line user cannot pass, so the nightly job failed twice a year
+    pd = pytest.importorskip("pandas", reason="CSV tables need pandas")
+    rng = np.random.default_rng(12)
+
+    def table(n, start):
+        logits = rng.normal(scale=2.0, size=(n, K))
+        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+        frame = pd.DataFrame(p, columns=[f"proba_{k}" for k in range(K)])
+        frame["label"] = (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+        frame["ts"] = pd.date_range(start, periods=n, freq="min", tz="UTC")
+        return frame
+
+    reference, day = table(3000, "2026-03-20"), table(2000, "2026-03-28 12:00")
+    reference.to_csv(tmp_path / "reference.csv", index=False)
+    day.to_csv(tmp_path / "day_utc.csv", index=False, date_format="%Y-%m-%d %H:%M:%S")
+    local = day.assign(ts=day["ts"].dt.tz_convert("Europe/Berlin"))
+    local.to_csv(tmp_path / "day_local.csv", index=False)
+    assert {"+01:00", "+02:00"} <= {line.split(",")[-1][-6:] for line in
+                                    (tmp_path / "day_local.csv").read_text().splitlines()}
+    tables = []
+    for name in ("day_utc", "day_local"):
+        state = tmp_path / f"{name}.json"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # numpy warned of the time zone it dropped
+            status = main(["monitor", str(tmp_path / "reference.csv"),
+                           str(tmp_path / f"{name}.csv"), "--chunk-period", "6h",
+                           "--timestamp", "ts", "--state", str(state)])
+        out, err = capsys.readouterr()
+        assert status in (0, 1), err
+        # a chunk of a period is named by its start, not by its number since 1970
+        assert out.startswith("start (UTC)")
+        assert "\n2026-03-28 12:00:00       360       360" in out
+        assert "Latest chunk 82166 (from 2026-03-29 12:00:00 UTC): " in out
+        tables.append([(row["start"], row["n"]) for row in
+                       json.loads(state.read_text())["chunks"]])
+    assert tables[0] == tables[1]
+    # 12:00 UTC on 2026-03-28 is the start of a six-hour chunk, each full one 360 rows
+    assert tables[0][0] == (pd.Timestamp("2026-03-28 12:00").value, 360)

@@ -288,6 +288,35 @@ def test_time_zone_aware_times_are_taken_in_utc():
     assert json.dumps(aware.to_dict()) == json.dumps(naive.to_dict())
 
 
+def test_a_frame_column_or_python_datetimes_with_a_time_zone_chunk_by_their_instants():
+    # a frame's time-zone column reached numpy as objects, one Timestamp a row, and
+    # numpy warned that it dropped their zones (an error under warnings-as-errors)
+    pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
+    rng = np.random.default_rng(6)
+    logits, y = stream(rng, 300)
+    reference = stream(rng, 3000)
+    utc = pd.date_range("2026-03-28 20:00", periods=300, freq="10min", tz="UTC")
+    berlin = utc.tz_convert("Europe/Berlin")  # across the change to summer time
+    frame = pd.DataFrame(logits, columns=[f"proba_{k}" for k in range(K)])
+    frame["label"], frame["ts"] = y, berlin
+    naive = CalibrationMonitor(chunk_period="6h").fit(*reference)
+    naive.update(logits, y, utc.tz_localize(None).to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_frame = CalibrationMonitor(chunk_period="6h").fit(*reference)
+        from_frame.update(frame, scores="proba_*", y="label", timestamp="ts")
+        from_objects = CalibrationMonitor(chunk_period="6h").fit(*reference)
+        from_objects.update(logits, y, np.array(berlin.to_pydatetime(), dtype=object))
+    expected = json.dumps(naive.to_dict()["chunks"])
+    assert json.dumps(from_frame.to_dict()["chunks"]) == expected
+    assert json.dumps(from_objects.to_dict()["chunks"]) == expected
+    mixed = np.array(berlin.to_pydatetime(), dtype=object)
+    mixed[3] = mixed[3].replace(tzinfo=None)
+    with pytest.raises(ValueError, match=r"mix times with a time zone and times without "
+                                         r"one \(row 3 has none\)"):
+        CalibrationMonitor(chunk_period="6h").fit(*reference).update(logits, y, mixed)
+
+
 def test_data_frame_with_named_columns_and_periods():
     pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
     rng = np.random.default_rng(8)
@@ -349,6 +378,30 @@ def test_display_draws_the_table(tmp_path):
     with pytest.raises(ValueError, match="The 'ax' parameter of MonitorDisplay.from_monitor "
                                          "must be an object implementing 'plot'"):
         monitor.plot(ax="left")  # was an AttributeError inside the drawing
+    plt.close("all")
+
+
+def test_display_of_periods_puts_each_chunk_at_its_start(tmp_path):
+    # the x-axis was the chunk's number since 1970 (82166 for a six-hour chunk of 2026)
+    matplotlib = pytest.importorskip("matplotlib", reason="plotting needs matplotlib")
+    pytest.importorskip("pandas", reason="the table as a frame needs pandas")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(19)
+    monitor = CalibrationMonitor(chunk_period="6h").fit(*stream(rng, 5000))
+    start = np.datetime64("2026-03-01T00:00", "ns")
+    for day in range(3):
+        times = start + np.timedelta64(day, "D") + np.arange(1440) * np.timedelta64(1, "m")
+        monitor.update(*stream(rng, 1440, sharpen=2.5 if day else 1.0), times)
+    display = monitor.plot()
+    expected = start + np.arange(11) * np.timedelta64(6, "h")  # the twelfth is open
+    np.testing.assert_array_equal(display.line_.get_xdata(), expected)
+    assert display.ax_.get_xlabel() == "start of the chunk (UTC)"
+    first_alarm = monitor.to_frame().query("alarm").iloc[0]
+    (label,) = display.ax_.texts  # one verdict throughout the drift, marked where it begins
+    assert label.get_text() == first_alarm["verdict"] == "recalibrate"
+    assert label.xy[0] == first_alarm["start"].to_datetime64()
     plt.close("all")
 
 
