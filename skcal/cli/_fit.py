@@ -8,6 +8,7 @@ from ..rows._blocks import weighted_sum
 from ..rows._progress import report_progress
 from ..utils._files import write_atomically, write_json
 from ..rows._labels import encode_labels
+from ..calibrators._persistence import save_calibrator
 from ..calibrators._ties import separate_ties
 from ..metrics import nll, nll_from_logits
 from ._paths import npy_path, output_path
@@ -124,6 +125,10 @@ def add_parser(commands, add_score_kind, method_names):
                      help="write the parameters and NLLs as JSON")
     fit.add_argument("--write-proba", metavar="OUT.npy", type=npy_path,
                      help="write the calibrated probabilities (streamed to a .npy file)")
+    fit.add_argument("--calibrator", metavar="PATH.json", type=output_path,
+                     help="save the fitted calibrator as JSON (the file replaced "
+                     "atomically): load_calibrator reads it, skcal monitor --calibrator "
+                     "applies it")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("--dask-scheduler", metavar="ADDRESS",
                      help="fit on a running Dask cluster (tcp://host:8786): the workers "
@@ -202,6 +207,9 @@ def _fit_and_report(args, calibrator, scores, read_array, as_labels, report_scor
     print(f"NLL after:  {after:.6f} nats ({after / np.log(2):.6f} bits)")
     if args.write_proba:
         print(f"Calibrated probabilities written to {args.write_proba}")
+    if args.calibrator:
+        save_calibrator(calibrator, args.calibrator)
+        print(f"Calibrator saved to {args.calibrator} (load_calibrator reads it)")
     if args.json:
         report = {
             "method": name,

@@ -151,6 +151,34 @@ def test_fit_reads_zarr_and_prints_vector_parameters(score_files, capsys):
     assert "coef_ = [" in out and "NLL after" in out
 
 
+def test_fit_saves_a_calibrator_that_load_calibrator_and_the_monitor_read(score_files,
+                                                                          capsys):
+    # skcal fit printed and reported the parameters, but wrote no file that
+    # load_calibrator (or skcal monitor --calibrator) reads: a fit on the command line
+    # could not be deployed
+    from skcal import PlattScaling, load_calibrator
+
+    saved, written = score_files / "platt.json", score_files / "calibrated.npy"
+    status = main(["fit", "platt", str(score_files / "logits.npy"),
+                   str(score_files / "y.npy"), "--quiet", "--calibrator", str(saved),
+                   "--write-proba", str(written)])
+    assert status == 0
+    assert f"Calibrator saved to {saved}" in capsys.readouterr().out
+    loaded = load_calibrator(saved, expected_class=PlattScaling)
+    logits = np.load(score_files / "logits.npy")
+    # the same map as the run's own probabilities; 1e-15: the rounding of one sum
+    assert_allclose(loaded.predict_proba(logits), np.load(written), rtol=0, atol=1e-15)
+
+    y = np.load(score_files / "y.npy")
+    np.savez(score_files / "reference.npz", scores=logits[:800], labels=y[:800])
+    np.savez(score_files / "day.npz", scores=logits[800:], labels=y[800:])
+    state = score_files / "state.json"
+    status = main(["monitor", str(score_files / "reference.npz"), str(score_files / "day.npz"),
+                   "--chunk-size", "200", "--state", str(state), "--calibrator", str(saved)])
+    assert status in (0, 1), capsys.readouterr().err
+    assert json.loads(state.read_text())["calibrator"]["class"] == "PlattScaling"
+
+
 def test_compare_reads_the_scores_memory_mapped(score_files, capsys, monkeypatch):
     seen = []
     original = np.load
