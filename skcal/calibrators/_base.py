@@ -44,6 +44,7 @@ from ._classifier_scores import (
     _resolve_response_method,
     classifier_logits,
     cross_fitted_logits,
+    fit_classifier_logits,
 )
 from ._inputs import (check_mode_parameters, check_predict_scores, checked_classifier_inputs,
                       checked_score_inputs)
@@ -61,16 +62,15 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     - ``_apply_map(logits, cache, **map_params) -> calibrated logits``;
     ``cache`` is None or a comparison's :class:`~skcal.utils._reuse.FoldCache`.
 
-    ``logits`` is a float32 or float64 array of shape (n_samples, n_classes);
-    a binary problem with one score ``s`` per sample arrives as ``[0, s]``.
-    Both receive checked input (:mod:`skcal.calibrators._inputs` checks it once,
-    where ``fit`` is called): ``y`` holds column indices (intp) and
-    ``sample_weight`` is None or finite, non-negative float64 weights, with at
-    least two classes of positive weight; neither checks them again.
-    A map that sets ``_streams = True`` receives instead a
-    :class:`~skcal.rows._blocks.Rows` of logits and sums over its row blocks, so
-    it fits scores of any size (memory-mapped, Zarr, Dask). ``_apply_map`` is
-    always called on one block at a time.
+    ``logits`` is a float32 or float64 array of shape (n_samples, n_classes); a binary
+    problem with one score ``s`` per sample arrives as ``[0, s]``. Both receive checked
+    input (:mod:`skcal.calibrators._inputs` checks it once, where ``fit`` is called):
+    ``y`` holds column indices (intp) and ``sample_weight`` is None or finite,
+    non-negative float64 weights, with at least two classes of positive weight; neither
+    checks them again. A map that sets ``_streams = True`` receives instead a
+    :class:`~skcal.rows._blocks.Rows` of logits and sums over its row blocks, so it fits
+    scores of any size (memory-mapped, Zarr, Dask). ``_apply_map`` is always called on
+    one block at a time.
     """
 
     _map_attributes = ()
@@ -154,6 +154,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _fit_scores(self, X, y, sample_weight, cache):
         inputs = checked_score_inputs(self, X, y, sample_weight, cache)
         self.score_type_, self.n_features_in_ = inputs.score_type, inputs.n_features_in
+        self.probability_floor_ = inputs.probability_floor
         params = self._fit_logits(inputs.logits, inputs.y_index, inputs.sample_weight, cache)
         if device_namespace(X) is not None:  # fitted attributes live beside the scores
             params = {name: like(value, X) if isinstance(value, np.ndarray) else value
@@ -176,7 +177,8 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             self.estimator, self.response_method
         )
         if isinstance(self.estimator, FrozenEstimator):
-            logits = classifier_logits(self.estimator, X, self.response_method_, self.classes_)
+            logits, self.probability_floor_ = fit_classifier_logits(
+                self.estimator, X, self.response_method_, self.classes_)
             self._set_map(self._fit_logits(logits, y_index, sample_weight))
             self.estimator_ = self.estimator
             fitted = [self.estimator]
@@ -188,7 +190,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
                 setattr(self, attribute, getattr(first, attribute))
 
     def _cross_fit(self, X, y, y_index, sample_weight):
-        fitted, logits, tests = cross_fitted_logits(
+        fitted, logits, tests, self.probability_floor_ = cross_fitted_logits(
             self.estimator,
             X,
             y,
@@ -236,19 +238,20 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         return [params]
 
     def _scores_for_predict(self, X, estimator, cache=None):
+        floor = getattr(self, "probability_floor_", None)  # absent: fitted before it was
         if estimator is not None:
-            return classifier_logits(estimator, X, self.response_method_, self.classes_)
+            return classifier_logits(estimator, X, self.response_method_, self.classes_, floor)
         check_predict_scores(self, X)
         X = as_float_array(X)
         if self.score_type_ == "probabilities":
             resolve_score_type(X, "probabilities")
-        return scores_to_logits(X, self.score_type_, cache)
+        return scores_to_logits(X, self.score_type_, cache, floor)
 
     def _calibrated_rows(self, X):
         """Row blocks of pairs (calibrated log-probabilities, uncalibrated logits)
         of scores ``X`` (scores mode)."""
         check_predict_scores(self, X)
-        rows, _ = score_rows(X, self.score_type_)
+        rows, _ = score_rows(X, self.score_type_, floor=getattr(self, "probability_floor_", None))
         (params,) = self._map_params(on_host=rows.xp is None)
         return rows.then(
             lambda logits: (log_softmax_of(self._apply_map(logits, None, **params)), logits)
@@ -292,12 +295,8 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _raw_log_proba(self, X, cache):
         """Calibrated log-probabilities of in-memory input, ties left as they are."""
         maps = self._map_params(on_host=True)
-        if self.estimator is None:
-            estimators = [None]
-        elif len(maps) > 1:
-            estimators = self.estimators_
-        else:
-            estimators = [self.estimator_]
+        estimators = ([None] if self.estimator is None
+                      else self.estimators_ if len(maps) > 1 else [self.estimator_])
         log_probas = [
             log_softmax(self._apply_map(self._scores_for_predict(X, est, cache), cache,
                                         **params), axis=1)

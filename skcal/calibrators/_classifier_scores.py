@@ -10,6 +10,7 @@ from sklearn.utils.validation import has_fit_parameter
 
 from ..rows._labels import plain
 from ..rows._scores import as_float_array, binary_logits, probability_floor, scores_to_logits
+from ..rows._zero_probabilities import zero_probability_floor
 
 _DEFAULT_FOLDS = 5
 
@@ -22,13 +23,13 @@ def _fit_params(estimator, sample_weight):
 
 
 def _fit_fold(estimator, X, y, sample_weight, train, test, response_method, classes):
-    """Fit a clone on ``train`` and return it with its logits on ``test``."""
+    """Fit a clone on ``train`` and return it with its response on ``test``."""
     weights = None if sample_weight is None else sample_weight[train]
     estimator.fit(
         _safe_indexing(X, train), _safe_indexing(y, train), **_fit_params(estimator, weights)
     )
-    logits = classifier_logits(estimator, _safe_indexing(X, test), response_method, classes)
-    return estimator, logits
+    response = classifier_response(estimator, _safe_indexing(X, test), response_method, classes)
+    return estimator, response
 
 
 def cross_fitted_logits(
@@ -40,7 +41,9 @@ def cross_fitted_logits(
     or more samples in every training part, however many folds there are (with
     fewer samples than folds, scikit-learn warns that the class is thin);
     a training part that lacks a class is refused. Returns the fitted fold
-    classifiers, the logits of each test fold and the test indices.
+    classifiers, the logits of each test fold, the test indices and the
+    probability an exact zero of the responses is read as (one for all folds,
+    see :func:`response_floor`).
     """
     folds = _DEFAULT_FOLDS if cv is None else cv
     splitter = check_cv(folds, y, classifier=True)
@@ -53,8 +56,10 @@ def cross_fitted_logits(
         for train, test in splits
     )
     fitted = [fold_estimator for fold_estimator, _ in results]
-    logits = [fold_logits for _, fold_logits in results]
-    return fitted, logits, [test for _, test in splits]
+    responses = [response for _, response in results]
+    floor = response_floor(np.concatenate(responses), response_method)
+    logits = [response_logits(response, response_method, floor) for response in responses]
+    return fitted, logits, [test for _, test in splits], floor
 
 
 def _resolve_response_method(estimator, response_method):
@@ -74,8 +79,25 @@ def _resolve_response_method(estimator, response_method):
     return response_method
 
 
-def classifier_logits(estimator, X, response_method, classes):
-    """Logits of a fitted classifier in the column order of ``classes``."""
+def classifier_logits(estimator, X, response_method, classes, floor=None):
+    """Logits of a fitted classifier in the column order of ``classes`` (its
+    probabilities below ``floor`` read as ``floor``)."""
+    response = classifier_response(estimator, X, response_method, classes)
+    return response_logits(response, response_method, floor)
+
+
+def fit_classifier_logits(estimator, X, response_method, classes):
+    """:func:`classifier_logits` on a calibrator's fitting data, and the floor of
+    the response's exact zeros (:func:`response_floor`)."""
+    response = classifier_response(estimator, X, response_method, classes)
+    floor = response_floor(response, response_method)
+    return response_logits(response, response_method, floor), floor
+
+
+def classifier_response(estimator, X, response_method, classes):
+    """The output of a fitted classifier's ``response_method``, its columns in the
+    order of ``classes``, as a float array (the log of a zero probability as the
+    log of the dtype's smallest normal)."""
     if not np.array_equal(estimator.classes_, classes):
         missing = np.setdiff1d(classes, estimator.classes_)
         raise ValueError(
@@ -88,16 +110,37 @@ def classifier_logits(estimator, X, response_method, classes):
         raw = getattr(estimator, response_method)(X)
     if response_method == "predict_log_proba":
         raw = np.maximum(raw, np.log(probability_floor(np.asarray(raw).dtype)))
-        if raw.shape[1] == 2:
-            raw = raw[:, 1] - raw[:, 0]
-    raw = as_float_array(raw, name=f"The output of {response_method}")
+    return as_float_array(raw, name=f"The output of {response_method}")
+
+
+def response_floor(response, response_method):
+    """The probability an exact zero of a classifier's probabilities (or ``-inf``
+    of its log-probabilities) is read as, or None (see
+    :mod:`skcal.rows._zero_probabilities`)."""
     if response_method == "predict_proba":
-        if raw.ndim == 2 and raw.shape[1] == 2:
-            raw = raw[:, 1]
-        return scores_to_logits(raw, "probabilities")
-    if raw.ndim == 1 or raw.shape[1] == 1:
-        return binary_logits(raw.reshape(-1))
-    return raw
+        return zero_probability_floor(response)
+    if response_method == "predict_log_proba":
+        zero = response <= np.log(probability_floor(response.dtype))
+        if zero.any() and not zero.all():
+            return 0.5 * float(np.exp(response[~zero].min()))
+    return None
+
+
+def response_logits(response, response_method, floor):
+    """The logits of a classifier's response (:func:`classifier_response`)."""
+    if response_method == "predict_log_proba":
+        smallest = probability_floor(response.dtype)
+        response = np.maximum(response, np.log(smallest if floor is None
+                                               else max(floor, smallest)))
+        if response.shape[1] == 2:
+            response = response[:, 1] - response[:, 0]
+    if response_method == "predict_proba":
+        if response.ndim == 2 and response.shape[1] == 2:
+            response = response[:, 1]
+        return scores_to_logits(response, "probabilities", floor=floor)
+    if response.ndim == 1 or response.shape[1] == 1:
+        return binary_logits(response.reshape(-1))
+    return response
 
 
 def _check_training_parts(splits, y_index, classes):

@@ -68,6 +68,15 @@ _COMMON_ATTRIBUTES_DOC = """\
     score_type_ : {'logits', 'probabilities'}
         Without a classifier: how ``X`` was read.
 
+    probability_floor_ : float or None
+        The probability that an exact zero (and any smaller probability) is read
+        as, at fit and predict: half the smallest positive probability of the
+        calibration data when its probabilities (the scores, or the classifier's
+        ``predict_proba``) hold an exact zero, such as a random forest's vote
+        fractions; None otherwise (then a zero's log is the smallest normal
+        number's, -708 in float64, which would pull a scaling map towards the
+        few rows that have one).
+
     response_method_ : str
         With a classifier: the method whose output is calibrated.
 

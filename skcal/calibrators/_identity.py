@@ -18,6 +18,11 @@ class Uncalibrated(BaseCalibrator):
     array([[0.5, 0.5]])
     """
 
+    def _fit_sharing(self, X, y, sample_weight, cache):
+        super()._fit_sharing(X, y, sample_weight, cache)
+        self.probability_floor_ = None  # the probabilities as they are, zeros included
+        return self
+
     def _fit_map(self, logits, y, sample_weight, cache):
         return {}
 

@@ -22,7 +22,7 @@ from ..rows._blocks import is_streamed
 from ..rows._labels import check_labels_and_weights, check_sample_weight, plain
 from ..rows._namespaces import device_namespace, like
 from ..rows._remote import class_totals, is_remote
-from ..rows._score_rows import in_memory_scores, score_rows
+from ..rows._score_rows import fit_score_rows, in_memory_scores
 from ..rows._scores import check_score_columns, flatten_leading
 from ..utils._warnings import warn
 
@@ -30,11 +30,13 @@ _LENGTH_ERROR = "X has {n_rows} samples but y has {n_labels}; pass one label per
 
 ScoreInputs = namedtuple(
     "ScoreInputs",
-    ["logits", "score_type", "n_features_in", "classes", "y_index", "sample_weight"],
+    ["logits", "score_type", "n_features_in", "classes", "y_index", "sample_weight",
+     "probability_floor"],
 )
 ScoreInputs.__doc__ = """Checked scores-mode input of ``fit``: logit ``Rows``, how the
 scores were read, their width, the classes of the columns (beside the scores on
-a device), each row's column index and the weights (None or float64)."""
+a device), each row's column index, the weights (None or float64) and the
+probability exact zeros are read as (None: none, or logits)."""
 
 ClassifierInputs = namedtuple("ClassifierInputs", ["X", "y", "classes", "y_index",
                                                    "sample_weight"])
@@ -114,7 +116,7 @@ def checked_score_inputs(calibrator, X, y, sample_weight, cache=None):
     X, leading = flatten_leading(X)
     if is_streamed(X) and not calibrator._streams:
         X = in_memory_scores(X, name, streaming=registered_maps("_streams"))
-    logits, score_type = score_rows(X, calibrator.score_type, cache=cache)
+    logits, score_type, floor = fit_score_rows(X, calibrator.score_type, cache=cache)
     shape = np.shape(X)
     classes, y_index, sample_weight = check_labels_and_weights(
         y, sample_weight, shape[0], leading=leading, n_columns=logits.n_columns,
@@ -125,7 +127,7 @@ def checked_score_inputs(calibrator, X, y, sample_weight, cache=None):
     if on_device:  # fitted attributes live beside the scores (scikit-learn's rule)
         classes = classes_beside(classes, X)
     return ScoreInputs(logits, score_type, 1 if len(shape) == 1 else shape[1], classes,
-                       y_index, sample_weight)
+                       y_index, sample_weight, floor)
 
 
 def check_predict_scores(calibrator, X):

@@ -17,7 +17,10 @@ from ..utils._saved import refused_as
 from ..utils._version import __version__
 
 FORMAT = "skcal-calibrator"
-FORMAT_VERSION = 1
+# version 2 adds the probability an exact zero is read as (``probability_floor_``);
+# a file of a calibrator without one is written as version 1, which every skcal reads
+FORMAT_VERSION = 2
+READ_VERSIONS = (1, 2)
 
 
 def save_calibrator(calibrator, path):
@@ -126,9 +129,10 @@ def calibrator_to_dict(calibrator):
         )
     params = calibrator.get_params(deep=False)
     params.pop("estimator", None)
+    floor = getattr(calibrator, "probability_floor_", None)
     return {
         "format": FORMAT,
-        "format_version": FORMAT_VERSION,
+        "format_version": 1 if floor is None else FORMAT_VERSION,
         "skcal_version": __version__,
         "class": type(calibrator).__name__,
         "params": params,
@@ -139,6 +143,7 @@ def calibrator_to_dict(calibrator):
            if hasattr(calibrator, "feature_names_in_") else {}),
         "map": {name: _encode(getattr(calibrator, name))
                 for name in calibrator._map_attributes},
+        **({} if floor is None else {"probability_floor": float(floor)}),
     }
 
 
@@ -148,12 +153,12 @@ def calibrator_from_dict(content, *, expected_class=None, source="the content"):
 
     if not isinstance(content, dict) or content.get("format") != FORMAT:
         raise ValueError(f"{source} is not a saved calibrator (no '{FORMAT}' format mark).")
-    if content.get("format_version") != FORMAT_VERSION:
+    if content.get("format_version") not in READ_VERSIONS:
         raise ValueError(
             f"{source} has calibrator format version {content.get('format_version')!r} "
             f"(written by skcal {content.get('skcal_version')}); this skcal "
-            f"({__version__}) reads version {FORMAT_VERSION}. Refit and save it with "
-            "this version."
+            f"({__version__}) reads versions {', '.join(map(str, READ_VERSIONS))}. Refit "
+            "and save it with this version."
         )
     classes = {entry.cls.__name__: entry.cls for entry in CALIBRATORS}
     name = content.get("class")
@@ -169,6 +174,7 @@ def calibrator_from_dict(content, *, expected_class=None, source="the content"):
         calibrator.classes_ = _decode(content["classes"])
         calibrator.score_type_ = content["score_type"]
         calibrator.n_features_in_ = content["n_features_in"]
+        calibrator.probability_floor_ = content.get("probability_floor")
         for attribute in calibrator._map_attributes:
             setattr(calibrator, attribute, _decode(content["map"][attribute]))
         _check_predicts(calibrator)

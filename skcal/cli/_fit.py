@@ -203,6 +203,9 @@ def _fit_and_report(args, calibrator, scores, read_array, as_labels, report_scor
         for key, value in parameters.items():
             if isinstance(value, np.ndarray) and value.dtype != object:
                 print(_describe(key, value))
+    floor = getattr(calibrator, "probability_floor_", None)
+    if floor is not None:
+        print(f"exact zeros read as {floor:.6g}, half the smallest positive probability")
     print(f"NLL before: {before:.6f} nats ({before / np.log(2):.6f} bits)")
     print(f"NLL after:  {after:.6f} nats ({after / np.log(2):.6f} bits)")
     if args.write_proba:
@@ -223,6 +226,7 @@ def _fit_and_report(args, calibrator, scores, read_array, as_labels, report_scor
                 if not (isinstance(value, np.ndarray) and value.dtype == object)
             },
             "n_iter": _json_value(getattr(calibrator, "n_iter_", None)),
+            "probability_floor": floor,
             "nll_before": before,
             "nll_after": after,
         }

@@ -127,7 +127,10 @@ def compare_calibrators(
     inside the training folds too: in each fold it is cross-fitted (5 inner
     folds) to give out-of-fold scores, on which every method fits its map, and
     refitted on the whole training part to score the held-out fold. No score is
-    ever in-sample. An ``uncalibrated`` row gives the baseline.
+    ever in-sample. An ``uncalibrated`` row gives the baseline (with a classifier
+    whose probabilities hold exact zeros, its scores read them as every method
+    does, at half the smallest positive probability of the training part's
+    out-of-fold scores: see ``probability_floor_`` of the calibrators).
 
     Parameters
     ----------
@@ -315,12 +318,12 @@ def _classifier_scores(estimator, X, y_index, train, test, sample_weight, respon
     X_train = _safe_indexing(X, train)
     y_train = y_index[train]
     train_w = None if sample_weight is None else sample_weight[train]
-    _, logits, inner_tests = cross_fitted_logits(
+    _, logits, inner_tests, floor = cross_fitted_logits(
         estimator, X_train, y_train, y_train, train_w, cv=None,
         response_method=method, classes=labels, n_jobs=None,
     )
     refit = clone(estimator).fit(X_train, y_train, **_fit_params(estimator, train_w))
-    test_logits = classifier_logits(refit, _safe_indexing(X, test), method, labels)
+    test_logits = classifier_logits(refit, _safe_indexing(X, test), method, labels, floor)
     return train[np.concatenate(inner_tests)], np.concatenate(logits), test_logits
 
 

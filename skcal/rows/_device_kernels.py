@@ -83,10 +83,11 @@ def simplex_facts(P):
     return low, high, worst, float(row_sums[worst])
 
 
-def log_probabilities(P):
-    """``log(P)`` with exact zeros floored at the dtype's smallest normal."""
+def log_probabilities(P, floor=None):
+    """See :func:`skcal.rows._scores.log_probabilities`."""
     xp = namespace(P)
-    return xp.log(xp.clip(P, min=xp.finfo(P.dtype).smallest_normal))
+    smallest = float(xp.finfo(P.dtype).smallest_normal)
+    return xp.log(xp.clip(P, min=smallest if floor is None else max(float(floor), smallest)))
 
 
 def binary_logits(s):
@@ -95,14 +96,14 @@ def binary_logits(s):
     return xp.stack([xp.zeros_like(s), s], axis=1)
 
 
-def scores_to_logits(X, score_type):
+def scores_to_logits(X, score_type, floor=None):
     """See :func:`skcal.rows._scores.scores_to_logits`."""
     xp = namespace(X)
     if X.ndim == 2 and X.shape[1] > 1:
-        return log_probabilities(X) if score_type == "probabilities" else X
+        return log_probabilities(X, floor) if score_type == "probabilities" else X
     s = xp.reshape(X, (-1,))
     if score_type == "probabilities":
-        s = log_probabilities(s) - log_probabilities(1 - s)
+        s = log_probabilities(s, floor) - log_probabilities(1 - s, floor)
     return binary_logits(s)
 
 

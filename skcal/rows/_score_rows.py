@@ -21,6 +21,8 @@ from ._scores import (
     resolve_score_type,
     scores_to_logits,
 )
+from ._zero_probabilities import zero_probability_floor
+from ..utils._reuse import Key, reused
 
 # Rows read to decide what a streamed input holds (score_type='auto').
 _PROBE_ELEMENTS = 2**20
@@ -98,9 +100,10 @@ def _streamed_score_type(X, score_type, name):
     return resolve_score_type(head, score_type)
 
 
-def score_rows(X, score_type, *, name="X", cache=None):
+def score_rows(X, score_type, *, name="X", cache=None, floor=None):
     """Logit rows of scores (logits or probabilities), and how they were read
-    (in-memory scores converted through ``cache``, see :func:`scores_to_logits`).
+    (in-memory scores converted through ``cache``, see :func:`scores_to_logits`;
+    probabilities below ``floor`` read as ``floor``).
 
     Returns
     -------
@@ -109,28 +112,51 @@ def score_rows(X, score_type, *, name="X", cache=None):
         become ``[0, s]``.
     score_type : {'logits', 'probabilities'}
     """
+    X, resolved, name, hint = _checked_scores(X, score_type, name)
+    return _logit_rows(X, resolved, name, hint, cache, floor), resolved
+
+
+def fit_score_rows(X, score_type, *, name="X", cache=None):
+    """:func:`score_rows` for a calibrator's fit, and the probability its exact
+    zeros are read as (:func:`zero_probability_floor`, one pass over
+    probabilities; None for logits, or probabilities without a zero)."""
+    X, resolved, name, hint = _checked_scores(X, score_type, name)
+    floor = None
+    if resolved == "probabilities":  # a comparison's candidates look for it once a fold
+        floor = reused(cache, Key.ZERO_PROBABILITY_FLOOR, lambda: zero_probability_floor(X),
+                       same=(X,))
+    return _logit_rows(X, resolved, name, hint, cache, floor), resolved, floor
+
+
+def _checked_scores(X, score_type, name):
+    """(scores, their resolved type, their name, the hint of a wrong guess):
+    checked whole in memory, or only their shape when read block by block."""
     name = getattr(X, "score_name", name)  # a remote table names its own columns
     if not is_streamed(X) and device_namespace(X) is None:
         X = as_float_array(X, name=name)
-        resolved = resolve_score_type(X, score_type, name)
-        return Rows(scores_to_logits(X, resolved, cache)), resolved
+        return X, resolve_score_type(X, score_type, name), name, None
     check_score_shape(X, name)
-    resolved = _streamed_score_type(X, score_type, name)
     hint = (
         " The first rows looked like probabilities; pass score_type='logits' if "
         "the scores are logits."
         if score_type == "auto"
         else ""
     )
+    return X, _streamed_score_type(X, score_type, name), name, hint
+
+
+def _logit_rows(X, resolved, name, hint, cache, floor):
+    if hint is None:  # checked whole already
+        return Rows(scores_to_logits(X, resolved, cache, floor))
 
     def prepare(block, start):
         check_finite_block(block, start, name)
         if resolved == "probabilities":
             check_probabilities(block, name=name, hint=hint, start=start)
-        return scores_to_logits(block, resolved)
+        return scores_to_logits(block, resolved, floor=floor)
 
     n_classes = 2 if X.ndim == 1 or X.shape[1] == 1 else X.shape[1]
-    return Rows(X, prepare, n_columns=n_classes), resolved
+    return Rows(X, prepare, n_columns=n_classes)
 
 
 _LOGITS_HINT = (" If they are logits, pass them to nll_from_logits, or as logits= to "

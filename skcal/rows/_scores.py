@@ -136,33 +136,37 @@ def check_score_columns(X, expected, *, name="X", fitted="the calibrator"):
         )
 
 
-def log_probabilities(P):
-    """``log(P)`` with exact zeros floored at the dtype's smallest normal."""
-    return np.log(np.maximum(P, probability_floor(P.dtype)))
+def log_probabilities(P, floor=None):
+    """``log(P)`` with probabilities below ``floor`` (exact zeros) read as ``floor``,
+    by default (and at least) the dtype's smallest normal."""
+    smallest = probability_floor(P.dtype)
+    return np.log(np.maximum(P, smallest if floor is None else max(float(floor), smallest)))
 
 
-def scores_to_logits(X, score_type, cache=None):
+def scores_to_logits(X, score_type, cache=None, floor=None):
     """Map validated scores of a resolved type to an (n, n_classes) logit matrix.
 
     1-D scores and single-column scores are one binary logit ``s`` (or one
     probability ``p`` of the positive class, with ``s = log p - log(1 - p)``)
-    and become the columns ``[0, s]``. A comparison's candidates convert the
-    same scores once (``cache``: a :class:`~skcal.utils._reuse.FoldCache`).
+    and become the columns ``[0, s]``. A probability below ``floor`` (an exact
+    zero, see :mod:`skcal.rows._zero_probabilities`) is read as ``floor``. A
+    comparison's candidates convert the same scores once (``cache``: a
+    :class:`~skcal.utils._reuse.FoldCache`).
     """
     if is_device_array(X):
-        return device.scores_to_logits(X, score_type)
+        return device.scores_to_logits(X, score_type, floor)
     if X.ndim == 2 and X.shape[1] > 1 and score_type != "probabilities":
         return X
-    return reused(cache, Key.LOGITS, lambda: _host_scores_to_logits(X, score_type), same=(X,),
-                  options=(score_type,))
+    return reused(cache, Key.LOGITS, lambda: _host_scores_to_logits(X, score_type, floor),
+                  same=(X,), options=(score_type, floor))
 
 
-def _host_scores_to_logits(X, score_type):
+def _host_scores_to_logits(X, score_type, floor):
     if X.ndim == 2 and X.shape[1] > 1:
-        return log_probabilities(X)
+        return log_probabilities(X, floor)
     s = X.reshape(-1)
     if score_type == "probabilities":
-        s = log_probabilities(s) - log_probabilities(1 - s)
+        s = log_probabilities(s, floor) - log_probabilities(1 - s, floor)
     return binary_logits(s)
 
 

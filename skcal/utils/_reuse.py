@@ -36,6 +36,7 @@ class Key(enum.Enum):
     """What a :class:`FoldCache` may hold: the one list of the work shared."""
 
     LOGITS = "the logits of scores given as probabilities"
+    ZERO_PROBABILITY_FLOOR = "the probability exact zeros of the scores are read as"
     ONE_VS_REST_SCORES = "every class's one-vs-rest log-odds"
     SORTED_ONE_VS_REST_SCORES = "a group of classes' one-vs-rest log-odds, each sorted"
     ONE_VS_REST_EXTREMES = "each one-vs-rest problem's extreme scores on either side"

@@ -179,6 +179,18 @@ def test_fit_saves_a_calibrator_that_load_calibrator_and_the_monitor_read(score_
     assert json.loads(state.read_text())["calibrator"]["class"] == "PlattScaling"
 
 
+def test_fit_says_what_exact_zeros_are_read_as(score_files, capsys):
+    rng = np.random.default_rng(4)
+    votes = rng.multinomial(10, [0.5, 0.3, 0.2], size=1200) / 10  # zeros among them
+    np.save(score_files / "votes.npy", votes)
+    status = main(["fit", "vector", str(score_files / "votes.npy"), str(score_files / "y.npy"),
+                   "--quiet", "--json", str(score_files / "votes.json")])
+    assert status == 0
+    assert "exact zeros read as 0.05, half the smallest positive probability" in (
+        capsys.readouterr().out)
+    assert json.loads((score_files / "votes.json").read_text())["probability_floor"] == 0.05
+
+
 def test_compare_reads_the_scores_memory_mapped(score_files, capsys, monkeypatch):
     seen = []
     original = np.load

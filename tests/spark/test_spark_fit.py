@@ -72,6 +72,17 @@ def test_probability_columns_by_pattern(spark):
     assert max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
 
 
+def test_zero_probabilities_are_read_at_the_floor_of_the_arrays(spark):
+    # votes of 20 trees: exact zeros, read at half the smallest vote (0.025)
+    truth = np.exp(LOGITS / 1.7) / np.exp(LOGITS / 1.7).sum(axis=1, keepdims=True)
+    votes = np.array([rng.multinomial(20, row) for row in truth]) / 20
+    df = frame(spark, {**{f"p_{k}": votes[:, k] for k in range(K)}, "y": Y})
+    on_spark = skcal.spark.fit(skcal.VectorScaling(), df, scores="p_*", y="y")
+    in_memory = skcal.VectorScaling().fit(votes, Y)
+    assert on_spark.probability_floor_ == in_memory.probability_floor_ == 0.025
+    assert max_relative_difference(on_spark.coef_, in_memory.coef_) < 1e-8
+
+
 def _jobs_of_a_temperature_fit(spark, df, sample_weight=None):
     return jobs_of(spark, lambda: skcal.spark.fit(
         skcal.TemperatureScaling(), df, scores="logits", y="y", sample_weight=sample_weight))
