@@ -70,7 +70,9 @@ class CalibratorComparison:
         (two-sided p-value of that difference being 0, normal approximation; 1 for the best itself; the
         best was picked on the same folds, so treat small differences with
         care) and ``tied_with_best`` (difference within two standard errors of
-        zero); ``mean_fit_time`` (seconds per fold; work that several
+        zero, and no held-out probability of zero for an observed label:
+        ``n_zero_probability`` counts those rows, whose NLL is infinite);
+        ``mean_fit_time`` (seconds per fold; work that several
         methods share, such as the temperature fit that vector and matrix
         scaling start from, is done once per fold and counted in the first
         method that needs it); with ``calibration_test=``,
@@ -170,6 +172,14 @@ class CalibratorComparison:
                 + (f"{_format_pvalue(row['calibration_pvalue']):>10}" if tested else "")
             )
         lines += ["", self.recommendation()]
+        zeros = {name: int(n) for name, n in zip(self.cv_results_["method"],
+                                                 self.cv_results_.get("n_zero_probability", []))
+                 if n}
+        if zeros:
+            lines.append("Not recommended whatever the standard error, its held-out NLL "
+                         "being infinite (clipped in the table): " + "; ".join(
+                             f"{name} gave {n} observed label(s) a probability of 0"
+                             for name, n in zeros.items()) + ".")
         if self.test_results_ is not None:
             lines += ["", "Fitted on all the data, scored on the test set (best test NLL first):",
                       f"{'method':<29}{'NLL':>9}{'ECE %':>8}{'Brier':>8}{'accuracy':>10}"]
