@@ -3,6 +3,7 @@ periods, and DataFrames with named columns."""
 
 import datetime
 import fnmatch
+import numbers
 
 import numpy as np
 
@@ -67,11 +68,15 @@ def nanoseconds(timestamps, name="timestamps", first_row=0):
 
         timestamps = pd.DatetimeIndex(timestamps).tz_convert("UTC").tz_localize(None)
     values = np.asarray(timestamps)
+    kind = values.dtype
     if values.dtype == object:
-        values = _naive_utc(values)
-    if values.dtype.kind in "iufb":
+        if any(isinstance(value, numbers.Number) for value in values.flat):
+            kind = "Python numbers"  # numpy would read an int as nanoseconds
+        else:
+            values = _naive_utc(values)
+    if values.dtype.kind in "iufb" or kind == "Python numbers":
         raise ValueError(
-            f"{name} are numbers ({values.dtype}), whose unit cannot be known; pass "
+            f"{name} are numbers ({kind}), whose unit cannot be known; pass "
             "datetime64 values (Unix seconds: pandas.to_datetime(values, unit='s'), or "
             "values.astype('datetime64[s]') for whole seconds)."
         )
@@ -157,8 +162,14 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
 
 
 def _naive_utc_column(column):
-    """A frame's time column as datetime64 (UTC when it has a time zone: its
-    ``to_numpy()`` would be objects, one per row)."""
+    """A frame's time column as datetime64, UTC where it has a time zone (its
+    ``to_numpy()`` would be objects, one per row); a column of text (as read from
+    a CSV file without ``parse_dates``) read as the command line reads it: times
+    with an offset as the instants they name, times without one as UTC."""
+    import pandas as pd
+
+    if pd.api.types.infer_dtype(column, skipna=True) in ("string", "datetime", "date"):
+        column = pd.to_datetime(column, utc=True)  # numbers stay numbers, to be refused
     if getattr(column.dtype, "tz", None) is not None:
         column = column.dt.tz_convert("UTC").dt.tz_localize(None)
     return column.to_numpy()

@@ -317,6 +317,29 @@ def test_a_frame_column_or_python_datetimes_with_a_time_zone_chunk_by_their_inst
         CalibrationMonitor(chunk_period="6h").fit(*reference).update(logits, y, mixed)
 
 
+def test_a_frame_column_of_text_times_is_read_as_the_command_line_reads_it():
+    # text with offsets (a CSV read without parse_dates) reached numpy, which warned
+    # that it dropped the zones; a column of Python ints was read as nanoseconds
+    pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
+    rng = np.random.default_rng(7)
+    logits, y = stream(rng, 300)
+    reference = stream(rng, 3000)
+    utc = pd.date_range("2026-03-28 20:00", periods=300, freq="10min", tz="UTC")
+    frame = pd.DataFrame(logits, columns=[f"proba_{k}" for k in range(K)])
+    frame["label"] = y
+    frame["ts"] = utc.tz_convert("Europe/Berlin").astype(str)  # +01:00, then +02:00
+    naive = CalibrationMonitor(chunk_period="6h").fit(*reference)
+    naive.update(logits, y, utc.tz_localize(None).to_numpy())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        from_text = CalibrationMonitor(chunk_period="6h").fit(*reference)
+        from_text.update(frame, scores="proba_*", y="label", timestamp="ts")
+    assert json.dumps(from_text.to_dict()["chunks"]) == json.dumps(naive.to_dict()["chunks"])
+    frame["ts"] = np.arange(300).astype(object)
+    with pytest.raises(ValueError, match=r"timestamps are numbers \(Python numbers\)"):
+        from_text.update(frame, scores="proba_*", y="label", timestamp="ts")
+
+
 def test_data_frame_with_named_columns_and_periods():
     pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
     rng = np.random.default_rng(8)
