@@ -40,6 +40,15 @@ def _holds(lock, pid):
     return lock.exists() and lock.read_text().strip() == str(pid)
 
 
+def _probability_table(pd, rng, n):
+    """A table of ``n`` rows: columns proba_0.. of a calibrated model, and its labels."""
+    logits = rng.normal(scale=2.0, size=(n, K))
+    p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    frame = pd.DataFrame(p, columns=[f"proba_{k}" for k in range(K)])
+    frame["label"] = (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+    return frame
+
+
 def _rows_in(state):
     return json.loads(state.read_text())["n_rows"]
 
@@ -224,10 +233,7 @@ def test_tables_carry_ids_and_late_labels_come_as_a_table(tmp_path, capsys):
     rng = np.random.default_rng(8)
 
     def table(n, first_id):
-        logits = rng.normal(scale=2.0, size=(n, K))
-        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        frame = pd.DataFrame(p, columns=[f"proba_{k}" for k in range(K)])
-        frame["label"] = (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+        frame = _probability_table(pd, rng, n)
         frame["request"] = [f"r{first_id + i}" for i in range(n)]
         return frame
 
@@ -271,10 +277,7 @@ def test_local_times_across_a_change_to_summer_time_chunk_as_their_instants(tmp_
     rng = np.random.default_rng(12)
 
     def table(n, start):
-        logits = rng.normal(scale=2.0, size=(n, K))
-        p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-        frame = pd.DataFrame(p, columns=[f"proba_{k}" for k in range(K)])
-        frame["label"] = (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+        frame = _probability_table(pd, rng, n)
         frame["ts"] = pd.date_range(start, periods=n, freq="min", tz="UTC")
         return frame
 

@@ -288,28 +288,39 @@ def test_time_zone_aware_times_are_taken_in_utc():
     assert json.dumps(aware.to_dict()) == json.dumps(naive.to_dict())
 
 
+def _across_summer_time(pd, seed):
+    """A reference, 300 rows of logits and labels, their UTC times across the change
+    to summer time in Berlin, those rows as a frame (score columns, label), and the
+    chunks of a monitor given the times as naive UTC datetime64."""
+    rng = np.random.default_rng(seed)
+    logits, y = stream(rng, 300)
+    reference = stream(rng, 3000)
+    utc = pd.date_range("2026-03-28 20:00", periods=300, freq="10min", tz="UTC")
+    frame = pd.DataFrame(logits, columns=[f"proba_{k}" for k in range(K)])
+    frame["label"] = y
+    naive = CalibrationMonitor(chunk_period="6h").fit(*reference)
+    naive.update(logits, y, utc.tz_localize(None).to_numpy())
+    return reference, logits, y, utc, frame, _chunks_of(naive)
+
+
+def _chunks_of(monitor):
+    return json.dumps(monitor.to_dict()["chunks"])
+
+
 def test_a_frame_column_or_python_datetimes_with_a_time_zone_chunk_by_their_instants():
     # a frame's time-zone column reached numpy as objects, one Timestamp a row, and
     # numpy warned that it dropped their zones (an error under warnings-as-errors)
     pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
-    rng = np.random.default_rng(6)
-    logits, y = stream(rng, 300)
-    reference = stream(rng, 3000)
-    utc = pd.date_range("2026-03-28 20:00", periods=300, freq="10min", tz="UTC")
-    berlin = utc.tz_convert("Europe/Berlin")  # across the change to summer time
-    frame = pd.DataFrame(logits, columns=[f"proba_{k}" for k in range(K)])
-    frame["label"], frame["ts"] = y, berlin
-    naive = CalibrationMonitor(chunk_period="6h").fit(*reference)
-    naive.update(logits, y, utc.tz_localize(None).to_numpy())
+    reference, logits, y, utc, frame, expected = _across_summer_time(pd, 6)
+    berlin = utc.tz_convert("Europe/Berlin")
+    frame["ts"] = berlin
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from_frame = CalibrationMonitor(chunk_period="6h").fit(*reference)
         from_frame.update(frame, scores="proba_*", y="label", timestamp="ts")
         from_objects = CalibrationMonitor(chunk_period="6h").fit(*reference)
         from_objects.update(logits, y, np.array(berlin.to_pydatetime(), dtype=object))
-    expected = json.dumps(naive.to_dict()["chunks"])
-    assert json.dumps(from_frame.to_dict()["chunks"]) == expected
-    assert json.dumps(from_objects.to_dict()["chunks"]) == expected
+    assert _chunks_of(from_frame) == _chunks_of(from_objects) == expected
     mixed = np.array(berlin.to_pydatetime(), dtype=object)
     mixed[3] = mixed[3].replace(tzinfo=None)
     with pytest.raises(ValueError, match=r"mix times with a time zone and times without "
@@ -321,20 +332,13 @@ def test_a_frame_column_of_text_times_is_read_as_the_command_line_reads_it():
     # text with offsets (a CSV read without parse_dates) reached numpy, which warned
     # that it dropped the zones; a column of Python ints was read as nanoseconds
     pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
-    rng = np.random.default_rng(7)
-    logits, y = stream(rng, 300)
-    reference = stream(rng, 3000)
-    utc = pd.date_range("2026-03-28 20:00", periods=300, freq="10min", tz="UTC")
-    frame = pd.DataFrame(logits, columns=[f"proba_{k}" for k in range(K)])
-    frame["label"] = y
+    reference, logits, y, utc, frame, expected = _across_summer_time(pd, 7)
     frame["ts"] = utc.tz_convert("Europe/Berlin").astype(str)  # +01:00, then +02:00
-    naive = CalibrationMonitor(chunk_period="6h").fit(*reference)
-    naive.update(logits, y, utc.tz_localize(None).to_numpy())
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         from_text = CalibrationMonitor(chunk_period="6h").fit(*reference)
         from_text.update(frame, scores="proba_*", y="label", timestamp="ts")
-    assert json.dumps(from_text.to_dict()["chunks"]) == json.dumps(naive.to_dict()["chunks"])
+    assert _chunks_of(from_text) == expected
     frame["ts"] = np.arange(300).astype(object)
     with pytest.raises(ValueError, match=r"timestamps are numbers \(Python numbers\)"):
         from_text.update(frame, scores="proba_*", y="label", timestamp="ts")
