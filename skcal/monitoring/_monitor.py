@@ -8,7 +8,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..rows._labels import encode_labels
-from ..rows._score_rows import score_rows
+from ..rows._score_rows import fit_score_rows, score_rows
 from ..rows._scores import SCORE_TYPES, check_score_columns
 from ..rows._scratch import Scratch
 from ._batches import add_batch, record_batch, repeated_batch
@@ -104,6 +104,11 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
 
     score_type_ : {'logits', 'probabilities'}
         How the scores are read.
+
+    probability_floor_ : float or None
+        What a probability below it (an exact zero) is read as, as by calibrators:
+        half the smallest positive probability of a reference holding a zero, else
+        None. At -708 nats, a random forest's few zeros blinded the alarms.
 
     reference_ : dict
         The reference's NLL, its per-row standard deviation, calibration and
@@ -211,7 +216,8 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
             raise ValueError("random_state must be an int or None, so the state can be saved.")
         self._period_ns = period_nanoseconds(self.chunk_period)
         self._fitted_params = fitted_params(self)
-        logits, self.score_type_ = score_rows(scores, self.score_type, name="scores")
+        logits, self.score_type_, self.probability_floor_ = fit_score_rows(
+            scores, self.score_type, name="scores")
         self.n_features_in_ = 1 if np.ndim(scores) == 1 else np.shape(scores)[1]
         log_proba = log_softmax(logits.read(), axis=1)
         if np.shape(y)[0] != log_proba.shape[0]:
@@ -264,10 +270,9 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
             can come later through :meth:`add_labels`.
 
         timestamps : array-like of datetime64, default=None
-            Required with ``chunk_period``: the time of each row, non-decreasing
-            (an earlier time than the row before is an error). ISO 8601 text
-            is read too, and time-zone-aware pandas times in UTC; numbers are
-            refused (seconds or nanoseconds?), and so is a missing time (NaT).
+            Required with ``chunk_period``: the time of each row, non-decreasing.
+            ISO 8601 text is read too, times with a time zone in UTC; numbers
+            (seconds or nanoseconds?) and missing times (NaT) are refused.
 
         scores : str, default=None
             With a DataFrame: the pattern of the score columns' names
@@ -323,13 +328,9 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
             starts, ends)
         waiting = ~labelled
         rows = self.n_rows_ + np.arange(n)
-        self._add_summaries(summaries, WaitingRows(
+        add_batch(self, summaries, WaitingRows(
             rows[waiting], as_ids(ids, n)[waiting], chunk_of_row[waiting], log_proba[waiting]),
             n, None if times is None or not times.shape[0] else int(times[-1]))
-
-    def _add_summaries(self, summaries, waiting, n, last_time):
-        """Commit a batch given as its chunks' summaries (see :func:`add_batch`)."""
-        add_batch(self, summaries, waiting, n, last_time)
 
     def add_labels(self, rows=None, y=None, *, ids=None):
         """Labels that arrived late, for rows that were added without them.
@@ -384,7 +385,8 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
     def _log_proba(self, scores):
         """(log-probabilities, probabilities, each row's largest log-probability) of what
         the system serves: the raw scores, through the calibrator when one is installed."""
-        logits, _ = score_rows(scores, self.score_type_, name="scores")
+        logits, _ = score_rows(scores, self.score_type_, name="scores",
+                               floor=getattr(self, "probability_floor_", None))
         check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
         if self.calibrator_ is not None:
             log_proba = calibrated_log_proba(self.calibrator_, scores)

@@ -91,16 +91,19 @@ def freeze(chunks, pending_chunks, n_classes):
     return frozen
 
 
-STATE_VERSION = 2
-# version 1 states (before batch ids, label ids and calibrators) are read too
-_READABLE_VERSIONS = (1, 2)
+STATE_VERSION = 3
+# version 1 states (before batch ids, label ids and calibrators) are read too; a
+# monitor without a probability floor writes version 2, which older skcal reads
+_READABLE_VERSIONS = (1, 2, 3)
 
 
 def state_of(monitor):
     """The whole state of a fitted monitor as JSON-safe Python values."""
     pending = monitor._pending
+    floor = getattr(monitor, "probability_floor_", None)  # None: pickled before it
     return jsonable({
-        "version": STATE_VERSION,
+        "version": 2 if floor is None else STATE_VERSION,
+        "probability_floor": floor,
         "params": monitor.get_params(),
         "classes": monitor.classes_,
         "score_type": monitor.score_type_,
@@ -168,6 +171,7 @@ def _restored(cls, state):
     monitor.classes_ = np.asarray(state["classes"])
     k = monitor.classes_.shape[0]
     monitor.score_type_ = state["score_type"]
+    monitor.probability_floor_ = state.get("probability_floor")
     monitor.n_features_in_ = state["n_features_in"]
     monitor.reference_ = {key: from_json_number(v) for key, v in state["reference"].items()}
     monitor.cusum_threshold_ = state["cusum_threshold"]

@@ -6,7 +6,7 @@ the rows still waiting for a label (at most ``max_pending``) reach the driver.""
 
 import numpy as np
 
-from ..monitoring._batches import record_batch, repeated_batch
+from ..monitoring._batches import add_batch, record_batch, repeated_batch
 from ..monitoring._chunking import WaitingRows
 from ..monitoring._fitted_params import check_fitted_and_unchanged
 from ..monitoring._inputs import labels_of, nanoseconds
@@ -96,7 +96,7 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
                 "The DataFrame has rows earlier than the last row already added; rows must "
                 "arrive in time order.")
     waiting = _merged_waiting(parts, monitor.max_pending, monitor.classes_.shape[0])
-    monitor._add_summaries(_merged_chunks(parts), waiting, n, last_time)
+    add_batch(monitor, _merged_chunks(parts), waiting, n, last_time)
     record_batch(monitor, batch_id, batch_name)
     return monitor
 
