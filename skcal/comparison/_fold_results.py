@@ -10,7 +10,7 @@ from scipy.stats import norm
 
 from ..stats import calibration_test as run_calibration_test
 from ..stats._calibration_test import TEST_METHODS
-from ._models import clustered_variance
+from ._models import clustered_variance, zero_probability_rows
 from ._out_of_fold import OutOfFoldPredictions
 from ._result import BUILTIN_METRICS, TIE_STANDARD_ERRORS
 
@@ -46,7 +46,7 @@ def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers, g
     results["nll_diff_se"] = np.array(ses)
     results["nll_diff_pvalue"] = np.array([_difference_pvalue(d, se) for d, se in zip(diffs, ses)])
     results["n_zero_probability"] = np.array(
-        [_zero_probability_rows(log_p[name], sample_weight) for name in names])
+        [zero_probability_rows(log_p[name], sample_weight) for name in names])
     results["tied_with_best"] = (np.abs(results["nll_diff_to_best"]) <= (
         TIE_STANDARD_ERRORS * results["nll_diff_se"])) & (results["n_zero_probability"] == 0)
     results["mean_fit_time"] = np.array(
@@ -57,22 +57,6 @@ def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers, g
         for _, test, per_method in fold_results
     ])
     return results, predictions
-
-
-# the log of float32's smallest normal number: a probability at or below it is a
-# zero, clipped there (or at float64's, -708) so that its log is finite
-_LOG_OF_ZERO = float(np.log(np.finfo(np.float32).tiny))
-
-
-def _zero_probability_rows(log_p, sample_weight):
-    """Rows (of positive weight) whose observed label had a held-out probability of
-    zero: their NLL is infinite, and the finite number the clip gives it says
-    nothing of how wrong the method is, so the method is not tied with the best
-    however large the standard error of its difference is."""
-    zero = log_p <= _LOG_OF_ZERO
-    if sample_weight is not None:
-        zero &= sample_weight > 0
-    return int(zero.sum())
 
 
 def _paired_difference(best_log_p, log_p, fold_results, sample_weight, groups=None):

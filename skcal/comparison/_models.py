@@ -22,13 +22,16 @@ class ModelComparison:
     Attributes
     ----------
     ranking_ : list of str
-        Model names, best (lowest NLL) first.
+        Model names, best (lowest NLL) first; a model that gave an observed label
+        a probability of 0 (its NLL infinite, clipped in the table) after every
+        model that did not.
     best_ : str
         The best model.
     results_ : dict
         Per model: ``nll`` (nats per row), ``nll_diff`` (to the best),
         ``nll_diff_se`` (its paired standard error), ``pvalue`` (two-sided, of
-        the difference being 0), ``perplexity`` and ``bits`` (per row or token).
+        the difference being 0), ``perplexity`` and ``bits`` (per row or token),
+        and ``n_zero_probability`` (rows whose observed label had probability 0).
     n_rows_, n_groups_ : int
         Rows with weight, and the groups the standard errors are over (the
         rows themselves without ``groups``).
@@ -49,13 +52,15 @@ class ModelComparison:
 
     def __init__(self, results, n_rows, n_groups, se_method):
         self.results_ = results
-        self.ranking_ = sorted(results, key=lambda name: results[name]["nll"])
+        self.ranking_ = sorted(results, key=lambda name: (
+            results[name]["n_zero_probability"] > 0, results[name]["nll"]))
         self.best_ = self.ranking_[0]
         self.n_rows_, self.n_groups_, self.se_method_ = n_rows, n_groups, se_method
 
     def to_frame(self):
         """The ranked table as a pandas DataFrame, best first, indexed by model:
-        ``nll``, ``nll_diff``, ``nll_diff_se``, ``pvalue``, ``perplexity``, ``bits``.
+        ``nll``, ``nll_diff``, ``nll_diff_se``, ``pvalue``, ``perplexity``, ``bits``,
+        ``n_zero_probability``.
 
         Returns
         -------
@@ -65,7 +70,8 @@ class ModelComparison:
 
         frame = pd.DataFrame([self.results_[name] for name in self.ranking_],
                              index=pd.Index(self.ranking_, name="model"))
-        return frame[["nll", "nll_diff", "nll_diff_se", "pvalue", "perplexity", "bits"]]
+        return frame[["nll", "nll_diff", "nll_diff_se", "pvalue", "perplexity", "bits",
+                      "n_zero_probability"]]
 
     def __str__(self):
         unit = {"rows": f"{self.n_rows_} rows taken as independent",
@@ -82,6 +88,14 @@ class ModelComparison:
             p = "" if name == self.best_ else _format_p(r["pvalue"])
             lines.append(f"{rank:<5}{name[:23]:<24}{r['nll']:>9.4f}{diff:>22}{p:>9}"
                          f"{r['perplexity']:>12.3f}{r['bits']:>8.4f}")
+        zeros = {name: r["n_zero_probability"] for name, r in self.results_.items()
+                 if r["n_zero_probability"]}
+        if zeros:
+            lines.append("Ranked after every model that gave no observed label a "
+                         "probability of 0, its NLL being infinite (clipped in the table): "
+                         + "; ".join(
+                             f"{name} gave {n} observed label(s) a probability of 0"
+                             for name, n in zeros.items()) + ".")
         return "\n".join(lines)
 
     def __repr__(self):
@@ -215,7 +229,8 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
                          "needs at least 2.")
     total = weight.sum()
     nlls = {name: -float(weight @ lp) / total for name, lp in log_lik.items()}
-    best = min(nlls, key=nlls.get)
+    zeros = {name: zero_probability_rows(lp, weight) for name, lp in log_lik.items()}
+    best = min(nlls, key=lambda name: (zeros[name] > 0, nlls[name]))
     results = {}
     for name, lp in log_lik.items():
         difference = log_lik[best] - lp  # this model's NLL minus the best's, per row
@@ -229,10 +244,33 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
                   else (float("nan") if name == best else float(diff == 0)))
         results[name] = {"nll": nlls[name], "nll_diff": diff, "nll_diff_se": se,
                          "pvalue": pvalue, "perplexity": math.exp(nlls[name]),
-                         "bits": nlls[name] / math.log(2)}
+                         "bits": nlls[name] / math.log(2),
+                         "n_zero_probability": zeros[name]}
     method = "bootstrap" if n_bootstrap is not None else ("rows" if groups is None else
                                                           "groups")
     return ModelComparison(results, int(kept.sum()), n_units, method)
+
+
+# the log of float32's smallest normal number: a probability at or below it is a
+# zero, clipped there (or at float64's, -708) so that its log is finite
+_LOG_OF_ZERO = float(np.log(np.finfo(np.float32).tiny))
+
+
+def zero_probability_rows(log_p, sample_weight):
+    """Rows (of positive weight) whose observed label had a probability of zero:
+    their NLL is infinite, and the finite number the clip gives it says nothing
+    of how wrong the model is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> zero_probability_rows(np.log([0.5, 1e-300, 0.25]), None)
+    1
+    """
+    zero = log_p <= _LOG_OF_ZERO
+    if sample_weight is not None:
+        zero &= np.asarray(sample_weight) > 0
+    return int(zero.sum())
 
 
 def clustered_variance(weighted_residual, unit, n_units):

@@ -40,7 +40,7 @@ def test_numbers_equal_direct_computations():
     assert abs(frame.loc[worst, "nll_diff"] - mean) < 1e-12
     assert abs(frame.loc[worst, "nll_diff_se"] - se) < 1e-12
     assert list(frame.columns) == ["nll", "nll_diff", "nll_diff_se", "pvalue", "perplexity",
-                                   "bits"]
+                                   "bits", "n_zero_probability"]
     assert "cluster-robust over 30 groups" in str(result)
 
 
@@ -152,3 +152,21 @@ def test_models_given_as_frames_are_read_by_their_columns():
     with pytest.raises(ValueError, match=r"models\['flat'\] has the score columns \['dog', "
                                          r"'cat', 'eel'\], but models\['sharp'\] has"):
         compare_models(reordered, y)  # one model's classes read as others'
+
+
+def test_a_model_that_gives_an_observed_label_zero_probability_ranks_after_the_others():
+    # its clipped NLL (708 nats a zero) could rank it first; its NLL is infinite
+    rng = np.random.default_rng(3)
+    y = rng.integers(3, size=2000)
+    sure = np.full((2000, 3), 0.01)
+    sure[np.arange(2000), y] = 0.98
+    for row in (0, 1):  # two rows wrong for sure
+        sure[row] = 0.5
+        sure[row, y[row]] = 0.0
+    vague = np.full((2000, 3), 1 / 3)
+    result = compare_models({"sure": sure, "vague": vague}, y)
+    assert result.results_["sure"]["nll"] < result.results_["vague"]["nll"]  # clipped
+    assert result.ranking_ == ["vague", "sure"] and result.best_ == "vague"
+    assert result.results_["sure"]["n_zero_probability"] == 2
+    assert result.to_frame().loc["vague", "n_zero_probability"] == 0
+    assert "sure gave 2 observed label(s) a probability of 0." in str(result)
