@@ -1,6 +1,7 @@
 """The calibration / refinement split of the NLL."""
 
 from collections import namedtuple
+from functools import partial
 from numbers import Integral
 
 import numpy as np
@@ -15,6 +16,7 @@ from sklearn.utils._param_validation import (
 from ..calibrators._isotonic import IsotonicCalibration
 from ..rows._blocks import is_dask, total_weight, weighted_sum
 from ..rows._scores import log_probabilities
+from ..rows._zero_probabilities import zero_probability_floor
 from ..solvers._temperature_fit import fit_inverse_temperature
 from ._checks import check_prediction, weighted_mean
 from ._row_metrics import NLL, true_class_log_proba, true_class_log_softmax
@@ -102,7 +104,10 @@ def nll_decomposition(
         ``'temperature'`` streams over the rows (each fold's temperature is
         fitted on all rows with the fold's own weighted 0), so it runs on
         memory maps, Zarr and Dask arrays in bounded memory; the others read
-        the probabilities into memory (and refuse a Dask array).
+        the probabilities into memory (and refuse a Dask array). Each reads
+        exact zeros as calibrators do (``probability_floor_``), so the
+        refinement is the NLL a recalibration reaches; the NLL itself takes a
+        zero at the smallest normal number, as :func:`nll` does.
 
     cv : int, default=5
         Number of folds.
@@ -184,9 +189,11 @@ def _temperature_refinement(y_prob, y_index, sample_weight, folds, cv):
 
     Each fold's temperature is fitted on all rows with the fold's own rows
     weighted 0 (the same fit as on the other folds' rows, without copying
-    them); one more pass scores every row at its own fold's temperature.
+    them); one more pass scores every row at its own fold's temperature. Exact
+    zeros are read as :class:`~skcal.TemperatureScaling` reads them, at half the
+    smallest positive probability (of all the rows, a pass).
     """
-    log_p = y_prob.then(log_probabilities)
+    log_p = _log_probabilities_at_the_floor(y_prob)
     base = np.ones(y_index.shape[0]) if sample_weight is None else sample_weight
     betas = np.empty(cv)
     for fold in range(cv):
@@ -213,13 +220,18 @@ def _remote_split(total, method, y_prob, y_index, sample_weight, cv):
             f"Fold {lacking[0]} leaves fewer than two classes to fit the recalibration "
             "on; use fewer folds or more data."
         )
-    log_p = y_prob.then(log_probabilities)
+    log_p = _log_probabilities_at_the_floor(y_prob)
     betas = np.array([
         fit_inverse_temperature(log_p, y_index, folds.training_weights(sample_weight, fold))[0]
         for fold in range(cv)])
     held_out = log_p.reduce(_held_out_block, y_index, sample_weight, folds.per_row(betas))
     refinement = -float(held_out) / total_weight(y_index.shape[0], sample_weight)
     return total - refinement, refinement
+
+
+def _log_probabilities_at_the_floor(y_prob):
+    """The rows' log-probabilities, exact zeros read at the probability floor."""
+    return y_prob.then(partial(log_probabilities, floor=zero_probability_floor(y_prob)))
 
 
 def _held_out_block(block, y, w, beta):

@@ -42,7 +42,8 @@ def _combine(first, second):
 def zero_probability_floor(X):
     """Half the smallest positive probability of ``X`` when ``X`` holds an exact
     zero, else None. ``X``: validated probabilities anywhere :class:`Rows` reads
-    (in memory, a memory map, Zarr, Dask, a device); one pass over them.
+    (in memory, a memory map, Zarr, Dask, a device), or such Rows of probability
+    matrices; one pass over them.
 
     Examples
     --------
@@ -54,10 +55,13 @@ def zero_probability_floor(X):
     >>> zero_probability_floor(np.array([1.0, 0.75, 0.5]))  # 1 - p is 0 in the first row
     0.125
     """
-    binary = X.ndim == 1 or X.shape[1] == 1
-    rows = Rows(X)
-    if binary and X.ndim == 2:
-        rows = rows.then(lambda block: block[:, 0], n_columns=1)
+    if isinstance(X, Rows):  # rows of probability matrices, read as they are
+        rows, binary = X, False
+    else:
+        binary = X.ndim == 1 or X.shape[1] == 1
+        rows = Rows(X)
+        if binary and X.ndim == 2:
+            rows = rows.then(lambda block: block[:, 0], n_columns=1)
     smallest, zeros = rows.reduce(partial(_smallest_positive_and_zeros, binary=binary),
                                   combine=_combine)
     return 0.5 * float(smallest) if zeros and np.isfinite(smallest) else None

@@ -289,6 +289,23 @@ def test_decomposition_with_isotonic_recalibration(predictions):
     assert parts.calibration > 0  # the predictions were drawn 1.5 times too confident
 
 
+def test_decomposition_of_a_forest_reads_its_zeros_as_temperature_scaling_does():
+    # the cross-fitted temperature took a zero's log at -708: on a forest's vote
+    # fractions the held-out NLL after "recalibration" came out at 1.19, above the
+    # NLL itself (1.09, a negative calibration part), where isotonic found 0.50
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import RandomForestClassifier
+
+    X, y = make_classification(6000, n_features=20, n_informative=8, n_classes=4,
+                               random_state=0)
+    forest = RandomForestClassifier(100, random_state=0).fit(X[:3000], y[:3000])
+    votes, y = forest.predict_proba(X[3000:]), y[3000:]
+    by_temperature = nll_decomposition(y, votes)
+    by_isotonic = nll_decomposition(y, votes, method="isotonic")
+    assert by_temperature.calibration > 0.5 * by_temperature.nll
+    assert abs(by_temperature.refinement - by_isotonic.refinement) < 0.05
+
+
 def test_decomposition_rejects_a_fold_with_one_class():
     y = np.array([0, 0, 0, 0, 1])
     proba = np.column_stack([np.full(5, 0.7), np.full(5, 0.3)])
