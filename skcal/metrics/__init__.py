@@ -1,9 +1,8 @@
 """Calibration metrics and scorers: NLL, Brier, the ECE family, and more.
 
-Every metric takes ``(y_true, y_prob, *, labels=None, ...)``, string or integer
-labels, binary 1-D probabilities of the positive class or (n_samples, n_classes)
-matrices, and accepts a ``y_true`` lacking some class; all but :func:`skce` take
-``sample_weight=`` too (its pairwise estimators and median bandwidth are unweighted).
+Every metric takes ``(y_true, y_prob, *, sample_weight=None, labels=None, ...)``,
+string or integer labels, binary 1-D probabilities of the positive class or
+(n_samples, n_classes) matrices, and accepts a ``y_true`` lacking some class.
 """
 
 from ._brier import brier_score

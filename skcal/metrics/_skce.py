@@ -28,8 +28,9 @@ _BLOCK_VALUES = 2**20
 _MEDIAN_BINS = 2**16
 
 
-def probabilities_and_residuals(y_true, y_prob, labels=None):
-    """Float64 probabilities ``P`` (n, K) and residuals ``e_y - P``, validated.
+def probabilities_and_residuals(y_true, y_prob, labels=None, sample_weight=None):
+    """Float64 probabilities ``P`` (n, K) and residuals ``e_y - P``, validated; with
+    ``sample_weight``, of the rows of positive weight, and their weights too.
 
     The kernel estimators compare rows in pairs, every row with every other, so
     all rows are held in memory. A Dask array is refused rather than gathered
@@ -41,11 +42,15 @@ def probabilities_and_residuals(y_true, y_prob, labels=None):
             "that fits in memory and pass it as a numpy array (10,000 rows already make "
             "10^8 pairs), or use a streaming calibration error such as "
             "expected_calibration_error, which takes Dask arrays.")
-    y_index, proba, _, _ = probability_matrix(y_true, y_prob, labels=labels)
+    y_index, proba, _, weight = probability_matrix(y_true, y_prob, labels=labels,
+                                                   sample_weight=sample_weight)
     proba = np.ascontiguousarray(proba)
     residuals = -proba
     residuals[np.arange(proba.shape[0]), y_index] += 1.0
-    return proba, residuals
+    if sample_weight is None:
+        return proba, residuals
+    kept = weight > 0  # a row of no weight is in no pair
+    return proba[kept], residuals[kept], weight[kept]
 
 
 def _row_blocks(n_samples):
@@ -81,41 +86,48 @@ def _run_blocks(task, n_samples, n_jobs):
         )
 
 
-def _binned_distances(proba, start, stop):
+def _binned_distances(proba, start, stop, weight=None):
     """A block's distances, their bin of ``_MEDIAN_BINS`` equal-width bins on [0, 1],
-    and how many of the n x n pairs each stands for."""
+    and how many of the n x n pairs each stands for (times the pair's weights)."""
     distances = _half_distances(proba, start, stop)
     index = np.minimum((distances * _MEDIAN_BINS).astype(np.int64), _MEDIAN_BINS - 1)
     multiplicity = np.broadcast_to(_pair_multiplicity(start, stop, distances.shape[1]),
                                    distances.shape)
+    if weight is not None:
+        multiplicity = multiplicity * np.outer(weight[start:stop], weight[start:])
     return distances, index, multiplicity
 
 
-def median_distance(proba, n_jobs=None):
-    """Median of the ``n x n`` pairwise TV distances, the diagonal zeros included.
+def median_distance(proba, n_jobs=None, weight=None):
+    """Median of the ``n x n`` pairwise TV distances, the diagonal zeros included;
+    with ``weight``, each pair counts ``w_i w_j`` (so that integer weights are
+    repeated rows).
 
     Exact, in two passes over the distance blocks: a histogram locates the bins
-    of the two middle ranks, then the distances in those bins are gathered (as
-    distinct values with their counts) and the ranks read off.
+    of the two middle values, then the distances in those bins are gathered (as
+    distinct values with their counts) and the middle read off: the mean of the
+    smallest distance whose cumulative count reaches half the total and the
+    smallest that passes it (the two middle ranks of an even count).
     """
     n = proba.shape[0]
-    total = n * n
-    # 0-based ranks of the two middle values (equal for an odd count)
-    ranks = np.array([(total - 1) // 2, total // 2])
+    total = n * n if weight is None else float(weight.sum()) ** 2
+    half = total / 2
 
     def histogram(start, stop):
-        _, index, multiplicity = _binned_distances(proba, start, stop)
+        _, index, multiplicity = _binned_distances(proba, start, stop, weight)
         return np.bincount(index.ravel(), weights=multiplicity.ravel(),
                            minlength=_MEDIAN_BINS)
 
     counts = np.sum(_run_blocks(histogram, n, n_jobs), axis=0)
     cumulative = np.cumsum(counts)
-    target_bins = np.searchsorted(cumulative, ranks, side="right")
+    target_bins = np.array([np.searchsorted(cumulative, half, side="left"),
+                            np.searchsorted(cumulative, half, side="right")])
+    target_bins = np.minimum(target_bins, _MEDIAN_BINS - 1)  # rounding at the very top
     low, high = target_bins.min(), target_bins.max()
     before = cumulative[low - 1] if low > 0 else 0.0
 
     def gather(start, stop):
-        distances, index, multiplicity = _binned_distances(proba, start, stop)
+        distances, index, multiplicity = _binned_distances(proba, start, stop, weight)
         chosen = (index >= low) & (index <= high)
         values, inverse = np.unique(distances[chosen], return_inverse=True)
         return values, np.bincount(inverse, weights=multiplicity[chosen],
@@ -124,14 +136,17 @@ def median_distance(proba, n_jobs=None):
     pieces = _run_blocks(gather, n, n_jobs)
     values, inverse = np.unique(np.concatenate([v for v, _ in pieces]), return_inverse=True)
     value_counts = np.bincount(inverse, weights=np.concatenate([c for _, c in pieces]))
-    positions = np.searchsorted(before + np.cumsum(value_counts), ranks, side="right")
+    cumulative = before + np.cumsum(value_counts)
+    positions = np.minimum([np.searchsorted(cumulative, half, side="left"),
+                            np.searchsorted(cumulative, half, side="right")],
+                           values.shape[0] - 1)
     return float(values[positions].mean())
 
 
-def resolve_bandwidth(bandwidth, proba, n_jobs=None):
+def resolve_bandwidth(bandwidth, proba, n_jobs=None, weight=None):
     """The kernel's bandwidth: a positive number, or the median distance."""
     if isinstance(bandwidth, str):
-        bandwidth = median_distance(proba, n_jobs)
+        bandwidth = median_distance(proba, n_jobs, weight)
         if bandwidth <= 0:
             raise ValueError(
                 "The median pairwise distance of the predictions is 0 (more than half "
@@ -170,15 +185,19 @@ def quadratic_sums(proba, residuals, bandwidth, signs=None, n_jobs=None):
     return total, np.sum([result[1] for result in results], axis=0)
 
 
-def quadratic_estimate(total, residuals, estimator):
+def quadratic_estimate(total, residuals, estimator, weight=None):
     """The biased (V) or unbiased (U) SKCE from the sum over all ordered pairs
     (``total``, or an array of such sums): the U-statistic leaves out the diagonal
-    terms ``h_ii = |r_i|^2``."""
+    terms ``h_ii = |r_i|^2``. With ``weight``, ``residuals`` are the weighted ones
+    (``w_i r_i``, so that ``total`` sums ``w_i w_j h_ij``) and the pairs count
+    ``w_i w_j``: ``W^2`` of them, ``W^2 - sum w_i^2`` off the diagonal."""
     n_samples = residuals.shape[0]
+    pairs = n_samples**2 if weight is None else float(weight.sum()) ** 2
     if estimator == "biased":
-        return total / n_samples**2
+        return total / pairs
     diagonal = float(np.einsum("ij,ij->", residuals, residuals))
-    return (total - diagonal) / (n_samples * (n_samples - 1))
+    return (total - diagonal) / (pairs - (n_samples if weight is None else
+                                          float(weight @ weight)))
 
 
 def linear_terms(proba, residuals, bandwidth):
@@ -197,13 +216,14 @@ def linear_terms(proba, residuals, bandwidth):
         "y_prob": ["array-like"],
         "estimator": [StrOptions({"biased", "unbiased", "linear"})],
         "bandwidth": [StrOptions({"median"}), Interval(Real, 0, None, closed="neither")],
+        "sample_weight": ["array-like", None],
         "labels": ["array-like", None],
         "n_jobs": [Integral, None],
     },
     prefer_skip_nested_validation=True,
 )
-def skce(y_true, y_prob, *, estimator="unbiased", bandwidth="median", labels=None,
-         n_jobs=None):
+def skce(y_true, y_prob, *, estimator="unbiased", bandwidth="median", sample_weight=None,
+         labels=None, n_jobs=None):
     """Squared kernel calibration error (SKCE): a calibration error without bins.
 
     The SKCE of Widmann, Lindsten and Zachariah (2019) with the kernel of their
@@ -242,6 +262,14 @@ def skce(y_true, y_prob, *, estimator="unbiased", bandwidth="median", labels=Non
         choice of the paper's code). The median takes two passes over the pairs
         (also for ``estimator='linear'``; give a number to keep that one linear).
 
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative weights: a pair of rows counts ``w_i w_j``, in the
+        estimators and in the median bandwidth. The biased estimator and the
+        median then equal those of rows repeated by integer weights; the
+        unbiased one is ``sum_{i != j} w_i w_j h_ij / sum_{i != j} w_i w_j``,
+        over pairs of distinct rows (a repeated row would pair with its own
+        copies); the linear one weighs each consecutive pair by ``w_i w_j``.
+
     labels : array-like of shape (n_classes,), default=None
         The class of each column of ``y_prob``, as in :func:`nll`.
 
@@ -274,15 +302,26 @@ def skce(y_true, y_prob, *, estimator="unbiased", bandwidth="median", labels=Non
     >>> round(skce([0, 1, 1, 1], y_prob, estimator="unbiased"), 4)
     0.076
     """
-    proba, residuals = probabilities_and_residuals(y_true, y_prob, labels)
+    weight = None
+    if sample_weight is None:
+        proba, residuals = probabilities_and_residuals(y_true, y_prob, labels)
+    else:
+        proba, residuals, weight = probabilities_and_residuals(y_true, y_prob, labels,
+                                                               sample_weight)
     n_samples = proba.shape[0]
     needed = 2 if estimator != "biased" else 1
     if n_samples < needed:
-        raise ValueError(
-            f"The {estimator} SKCE needs at least {needed} samples; got {n_samples}."
-        )
-    bandwidth = resolve_bandwidth(bandwidth, proba, n_jobs)
+        raise ValueError(f"The {estimator} SKCE needs at least {needed} samples"
+                         f"{'' if weight is None else ' of positive weight'}; got "
+                         f"{n_samples}.")
+    bandwidth = resolve_bandwidth(bandwidth, proba, n_jobs, weight)
+    if weight is not None:
+        residuals = residuals * weight[:, None]  # each term h_ij then carries w_i w_j
     if estimator == "linear":
-        return float(np.mean(linear_terms(proba, residuals, bandwidth)))
+        terms = linear_terms(proba, residuals, bandwidth)
+        if weight is None:
+            return float(np.mean(terms))
+        return float(terms.sum() / (weight[0:2 * terms.shape[0]:2]
+                                    @ weight[1:2 * terms.shape[0]:2]))
     total, _ = quadratic_sums(proba, residuals, bandwidth, n_jobs=n_jobs)
-    return quadratic_estimate(total, residuals, estimator)
+    return quadratic_estimate(total, residuals, estimator, weight)

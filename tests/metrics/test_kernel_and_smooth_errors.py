@@ -76,6 +76,56 @@ def test_median_distance_is_numpys_median_of_all_pairs(small_blocks, n_samples):
     assert skce_module.median_distance(proba) == pytest.approx(np.median(distance), abs=1e-15)
 
 
+@pytest.mark.parametrize("n_samples", [9, 40])
+def test_weighted_median_distance_is_that_of_repeated_rows(small_blocks, n_samples):
+    rng = np.random.default_rng(n_samples)
+    proba = rng.dirichlet([1, 1, 1], size=4)[rng.integers(0, 4, size=n_samples)]
+    weight = rng.integers(1, 4, size=n_samples)
+    repeated = np.repeat(proba, weight, axis=0)
+    distance = 0.5 * np.abs(repeated[:, None, :] - repeated[None, :, :]).sum(axis=2)
+    assert skce_module.median_distance(proba, weight=weight.astype(float)) == pytest.approx(
+        np.median(distance), abs=1e-15)
+
+
+def test_skce_weights_pairs_by_the_product_of_their_weights(small_blocks):
+    # skce took no sample_weight, though every other metric does
+    rng = np.random.default_rng(4)
+    y, proba = _calibrated(rng, 31, 3, temperature=1.7)
+    weight = rng.integers(1, 4, size=31).astype(float)
+    repeated = np.repeat(y, weight.astype(int)), np.repeat(proba, weight.astype(int), axis=0)
+    # the biased estimator and the median: those of rows repeated by their weights
+    assert skce(y, proba, estimator="biased", sample_weight=weight) == pytest.approx(
+        _direct_skce(*repeated, "biased"), rel=1e-12, abs=1e-15)
+    # the unbiased one: over pairs of distinct rows, each counted w_i w_j
+    residuals = -proba
+    residuals[np.arange(31), y] += 1
+    distance = 0.5 * np.abs(proba[:, None, :] - proba[None, :, :]).sum(axis=2)
+    bandwidth = skce_module.median_distance(proba, weight=weight)
+    pair_weight = np.outer(weight, weight)
+    np.fill_diagonal(pair_weight, 0.0)
+    terms = np.exp(-distance / bandwidth) * (residuals @ residuals.T)
+    expected = float((terms * pair_weight).sum() / pair_weight.sum())
+    for n_jobs in (1, 2):
+        assert skce(y, proba, sample_weight=weight, n_jobs=n_jobs) == pytest.approx(
+            expected, rel=1e-12, abs=1e-15)
+    # the linear one: consecutive pairs (0, 1), (2, 3), ..., each counted w_i w_j
+    first, second = np.arange(0, 30, 2), np.arange(1, 31, 2)
+    pair = weight[first] * weight[second]
+    expected_linear = float(pair @ terms[first, second] / pair.sum())
+    assert skce(y, proba, estimator="linear", sample_weight=weight) == pytest.approx(
+        expected_linear, rel=1e-12, abs=1e-15)
+    # weights of any scale; rows of no weight are left out; unit weights are none
+    assert skce(y, proba, sample_weight=0.37 * weight) == pytest.approx(expected, rel=1e-12)
+    weight[:4] = 0.0
+    assert skce(y, proba, sample_weight=weight) == pytest.approx(
+        skce(y[4:], proba[4:], sample_weight=weight[4:]), rel=1e-12)
+    for estimator in ("biased", "unbiased", "linear"):
+        assert skce(y, proba, estimator=estimator, sample_weight=np.ones(31)) == pytest.approx(
+            skce(y, proba, estimator=estimator), rel=1e-12, abs=1e-15)
+    with pytest.raises(ValueError, match="needs at least 2 samples of positive weight; got 1"):
+        skce(y, proba, sample_weight=np.eye(31)[0])
+
+
 def test_unbiased_skce_has_mean_zero_on_a_calibrated_model():
     rng = np.random.default_rng(0)
     values = np.array([skce(*_calibrated(rng, 60, 4)) for _ in range(400)])
