@@ -9,8 +9,10 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import has_fit_parameter
 
 from ..rows._labels import plain
-from ..rows._scores import as_float_array, binary_logits, probability_floor, scores_to_logits
-from ..rows._zero_probabilities import zero_probability_floor
+from ..rows._scores import (as_float_array, binary_logits, probability_floor, reading_floor,
+                             scores_to_logits)
+from ..rows._zero_probabilities import (combine_extremes, floor_of_extremes,
+                                        probability_extremes)
 
 _DEFAULT_FOLDS = 5
 
@@ -57,7 +59,7 @@ def cross_fitted_logits(
     )
     fitted = [fold_estimator for fold_estimator, _ in results]
     responses = [response for _, response in results]
-    floor = response_floor(np.concatenate(responses), response_method)
+    floor = response_floor(responses, response_method)
     logits = [response_logits(response, response_method, floor) for response in responses]
     return fitted, logits, [test for _, test in splits], floor
 
@@ -90,7 +92,7 @@ def fit_classifier_logits(estimator, X, response_method, classes):
     """:func:`classifier_logits` on a calibrator's fitting data, and the floor of
     the response's exact zeros (:func:`response_floor`)."""
     response = classifier_response(estimator, X, response_method, classes)
-    floor = response_floor(response, response_method)
+    floor = response_floor([response], response_method)
     return response_logits(response, response_method, floor), floor
 
 
@@ -113,25 +115,35 @@ def classifier_response(estimator, X, response_method, classes):
     return as_float_array(raw, name=f"The output of {response_method}")
 
 
-def response_floor(response, response_method):
+def response_floor(responses, response_method):
     """The probability an exact zero of a classifier's probabilities (or ``-inf``
-    of its log-probabilities) is read as, or None (see
+    of its log-probabilities) is read as, or None, over ``responses`` (a list:
+    the folds' out-of-fold responses, taken together without joining them; see
     :mod:`skcal.rows._zero_probabilities`)."""
     if response_method == "predict_proba":
-        return zero_probability_floor(response)
-    if response_method == "predict_log_proba":
-        zero = response <= np.log(probability_floor(response.dtype))
-        if zero.any() and not zero.all():
-            return 0.5 * float(np.exp(response[~zero].min()))
-    return None
+        parts = [probability_extremes(response) for response in responses]
+    elif response_method == "predict_log_proba":
+        parts = [_log_extremes(response) for response in responses]
+    else:
+        return None
+    extremes = parts[0]
+    for part in parts[1:]:
+        extremes = combine_extremes(extremes, part)
+    return floor_of_extremes(extremes)
+
+
+def _log_extremes(log_proba):
+    """(smallest positive probability, number of zeros) of log-probabilities whose
+    zeros :func:`classifier_response` took at the log of the smallest normal."""
+    zero = log_proba <= np.log(probability_floor(log_proba.dtype))
+    return np.array([float(np.exp(np.min(log_proba, where=~zero, initial=np.inf))),
+                     float(zero.sum())])
 
 
 def response_logits(response, response_method, floor):
     """The logits of a classifier's response (:func:`classifier_response`)."""
     if response_method == "predict_log_proba":
-        smallest = probability_floor(response.dtype)
-        response = np.maximum(response, np.log(smallest if floor is None
-                                               else max(floor, smallest)))
+        response = np.maximum(response, np.log(reading_floor(response.dtype, floor)))
         if response.shape[1] == 2:
             response = response[:, 1] - response[:, 0]
     if response_method == "predict_proba":

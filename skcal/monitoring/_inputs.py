@@ -68,13 +68,13 @@ def nanoseconds(timestamps, name="timestamps", first_row=0):
 
         timestamps = pd.DatetimeIndex(timestamps).tz_convert("UTC").tz_localize(None)
     values = np.asarray(timestamps)
-    kind = values.dtype
-    if values.dtype == object:
-        if any(isinstance(value, numbers.Number) for value in values.flat):
-            kind = "Python numbers"  # numpy would read an int as nanoseconds
-        else:
-            values = _naive_utc(values)
-    if values.dtype.kind in "iufb" or kind == "Python numbers":
+    # Python numbers among objects: numpy would read an int as nanoseconds
+    numbers_as_objects = values.dtype == object and any(
+        isinstance(value, numbers.Number) for value in values.flat)
+    if values.dtype == object and not numbers_as_objects:
+        values = _naive_utc(values)
+    if values.dtype.kind in "iufb" or numbers_as_objects:
+        kind = "Python numbers" if numbers_as_objects else values.dtype
         raise ValueError(
             f"{name} are numbers ({kind}), whose unit cannot be known; pass "
             "datetime64 values (Unix seconds: pandas.to_datetime(values, unit='s'), or "

@@ -136,11 +136,16 @@ def check_score_columns(X, expected, *, name="X", fitted="the calibrator"):
         )
 
 
+def reading_floor(dtype, floor=None):
+    """The probability that smaller ones (exact zeros) are read as: ``floor``, by
+    default (and at least) the dtype's smallest normal."""
+    smallest = probability_floor(dtype)
+    return smallest if floor is None else max(float(floor), smallest)
+
+
 def log_probabilities(P, floor=None):
-    """``log(P)`` with probabilities below ``floor`` (exact zeros) read as ``floor``,
-    by default (and at least) the dtype's smallest normal."""
-    smallest = probability_floor(P.dtype)
-    return np.log(np.maximum(P, smallest if floor is None else max(float(floor), smallest)))
+    """``log(P)`` with probabilities below :func:`reading_floor` read as it."""
+    return np.log(np.maximum(P, reading_floor(P.dtype, floor)))
 
 
 def scores_to_logits(X, score_type, cache=None, floor=None):

@@ -35,8 +35,15 @@ def _smallest_positive_and_zeros(block, binary):
     return np.array([float(smallest), float(zeros)])
 
 
-def _combine(first, second):
+def combine_extremes(first, second):
+    """Two parts' (smallest positive probability, number of zeros) as one."""
     return np.array([min(first[0], second[0]), first[1] + second[1]])
+
+
+def floor_of_extremes(extremes):
+    """Half the smallest positive probability when there is a zero, else None."""
+    smallest, zeros = extremes
+    return 0.5 * float(smallest) if zeros and np.isfinite(smallest) else None
 
 
 def zero_probability_floor(X):
@@ -55,6 +62,12 @@ def zero_probability_floor(X):
     >>> zero_probability_floor(np.array([1.0, 0.75, 0.5]))  # 1 - p is 0 in the first row
     0.125
     """
+    return floor_of_extremes(probability_extremes(X))
+
+
+def probability_extremes(X):
+    """(smallest positive probability, number of exact zeros) of ``X`` (as for
+    :func:`zero_probability_floor`), in one pass."""
     if isinstance(X, Rows):  # rows of probability matrices, read as they are
         rows, binary = X, False
     else:
@@ -62,6 +75,5 @@ def zero_probability_floor(X):
         rows = Rows(X)
         if binary and X.ndim == 2:
             rows = rows.then(lambda block: block[:, 0], n_columns=1)
-    smallest, zeros = rows.reduce(partial(_smallest_positive_and_zeros, binary=binary),
-                                  combine=_combine)
-    return 0.5 * float(smallest) if zeros and np.isfinite(smallest) else None
+    return rows.reduce(partial(_smallest_positive_and_zeros, binary=binary),
+                       combine=combine_extremes)

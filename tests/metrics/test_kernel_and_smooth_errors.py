@@ -94,6 +94,7 @@ def test_skce_weights_pairs_by_the_product_of_their_weights(small_blocks):
     weight = rng.integers(1, 4, size=31).astype(float)
     repeated = np.repeat(y, weight.astype(int)), np.repeat(proba, weight.astype(int), axis=0)
     # the biased estimator and the median: those of rows repeated by their weights
+    # (1e-12 relative: the same terms summed in another order, here and below)
     assert skce(y, proba, estimator="biased", sample_weight=weight) == pytest.approx(
         _direct_skce(*repeated, "biased"), rel=1e-12, abs=1e-15)
     # the unbiased one: over pairs of distinct rows, each counted w_i w_j
