@@ -10,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._layout import Layout
 from ._provisional import Unsettled
 from ._table import SparkScores
+from ._vectors import is_vector_column, vector_array, vectors_as_arrays
 
 _OUTPUTS = ("proba", "log_proba", "label")
 
@@ -37,7 +38,9 @@ def fit(calibrator, df, *, scores, y, sample_weight=None):
         stands in for the survey's aggregation (one Spark job fewer).
 
     scores : str or list of str
-        An ``array<float|double>`` column of logits or probabilities, one numeric
+        An ``array<float|double>`` column of logits or probabilities (or a Spark
+        ML vector column, such as a classifier's ``probability`` or
+        ``rawPrediction``, read as an array of doubles), one numeric
         column of binary scores, a list of numeric columns, or a pattern such as
         ``"p_*"`` matching them in column order.
 
@@ -164,14 +167,17 @@ def _metric_function(metric, options):
 def _on_table(df, scores, y, sample_weight, run, provisional=True):
     """``run(table)`` on the :class:`SparkScores` of ``df``: first under a
     provisional survey (a computed cache, read from its sample), and again on
-    the full survey if that one could not answer (:mod:`skcal.spark._provisional`)."""
-    table = SparkScores(df, scores, y, sample_weight, provisional=provisional)
+    the full survey if that one could not answer (:mod:`skcal.spark._provisional`).
+    A vector column of scores is read as an array (:mod:`skcal.spark._vectors`)."""
+    read = vectors_as_arrays(df, scores)
+    table = SparkScores(read, scores, y, sample_weight, provisional=provisional, cached=df)
     try:
         return run(table)
     except Unsettled:
         if not table.provisional:
             raise
-    return run(SparkScores(df, scores, y, sample_weight, sample=table.survey.sample))
+    return run(SparkScores(read, scores, y, sample_weight, sample=table.survey.sample,
+                           cached=df))
 
 
 def transform(calibrator, df, *, scores, output="proba", name=None):
@@ -221,7 +227,7 @@ def transform(calibrator, df, *, scores, output="proba", name=None):
     name = name or f"calibrated_{output}"
     if name in df.columns:
         raise ValueError(f"The DataFrame already has a column {name!r}; pass another name=.")
-    layout = Layout(df, scores)
+    layout = Layout(vectors_as_arrays(df, scores), scores)
     if output == "label":
         classes = np.asarray(calibrator.classes_)
         field_type = (types.StringType() if classes.dtype.kind in "OUS"
@@ -231,17 +237,20 @@ def transform(calibrator, df, *, scores, output="proba", name=None):
         field_type = types.ArrayType(types.DoubleType(), containsNull=False)
     schema = types.StructType(df.schema.fields + [types.StructField(name, field_type)])
     positions = [df.columns.index(column) for column in layout.score_columns]
+    kept, source = len(df.columns), df
+    if is_vector_column(df, scores):  # its array is read beside the columns kept as they are
+        source, positions = df.select("*", vector_array(scores).alias("_scores")), [kept]
 
     def calibrate(batches):
         for batch in batches:
-            yield _calibrated_batch(batch, positions, layout, calibrator, output)
+            yield _calibrated_batch(batch, positions, layout, calibrator, output, kept)
 
     # read by position: mapInArrow cannot name a column whose name holds a backtick
-    by_position = df.toDF(*[f"column_{i}" for i in range(len(df.columns))])
+    by_position = source.toDF(*[f"column_{i}" for i in range(len(source.columns))])
     return by_position.mapInArrow(calibrate, schema)
 
 
-def _calibrated_batch(batch, positions, layout, calibrator, output):
+def _calibrated_batch(batch, positions, layout, calibrator, output, kept):
     import pyarrow as pa
 
     scores = layout.scores(pa.RecordBatch.from_arrays(
@@ -254,5 +263,5 @@ def _calibrated_batch(batch, positions, layout, calibrator, output):
         values = np.ascontiguousarray(values, dtype=np.float64)
         offsets = np.arange(0, values.size + 1, max(1, values.shape[1]), dtype=np.int32)
         column = pa.ListArray.from_arrays(pa.array(offsets), pa.array(values.reshape(-1)))
-    return pa.RecordBatch.from_arrays(list(batch.columns) + [column],
-                                      names=list(batch.schema.names) + ["_new"])
+    return pa.RecordBatch.from_arrays(list(batch.columns)[:kept] + [column],
+                                      names=list(batch.schema.names)[:kept] + ["_new"])

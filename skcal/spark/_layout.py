@@ -208,10 +208,14 @@ def _score_columns(df, scores):
     kinds = []
     for name in scores:
         kind = _type_name(_column_type(df, name, "scores"))
+        if kind == "VectorUDT":
+            raise ValueError(
+                f"The score column {name!r} holds Spark ML vectors, read as one array of "
+                f"scores per row: pass it alone, as scores={name!r}.")
         if kind not in _NUMERIC:
             raise ValueError(
                 f"The score column {name!r} has type {kind}; scores must be numbers, or "
-                "one array<float|double> column."
+                "one array<float|double> or Spark ML vector column."
             )
         kinds.append(kind)
     single = all(kind == "FloatType" for kind in kinds)

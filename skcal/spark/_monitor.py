@@ -17,6 +17,7 @@ from ..rows._scores import check_finite_block, check_probabilities
 from ._layout import BadRow, Layout
 from ._table import run_job
 from ._tasks import in_fewer_tasks
+from ._vectors import vectors_as_arrays
 
 
 def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=None,
@@ -36,7 +37,8 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
     df : pyspark.sql.DataFrame
 
     scores : str or list of str
-        The deployed model's raw scores, as :func:`skcal.spark.fit` takes them.
+        The deployed model's raw scores, as :func:`skcal.spark.fit` takes them
+        (a Spark ML vector column too).
 
     y : str, default=None
         The label column. Rows whose label is null (or marked as ``update``
@@ -76,6 +78,7 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
                          "set both or neither.")
     if repeated_batch(monitor, batch_id):
         return monitor
+    df = vectors_as_arrays(df, scores)
     layout = Layout(df, scores, y, extra=[name for name in (timestamp, ids) if name])
     from pyspark.sql import functions as F
 

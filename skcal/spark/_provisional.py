@@ -42,13 +42,13 @@ class Unsettled(Exception):
     starts again on the full survey."""
 
 
-def provisional_survey(df, layout):
+def provisional_survey(df, layout, cached=None):
     """``(survey, sample)``: a provisional :class:`~skcal.spark._survey.Survey`
     of ``df`` (``rows_per_partition`` None) and its sample, or ``(None, sample)``
     when the sample cannot stand in for the survey (``sample`` is then still
     reused by the full one), or ``(None, None)`` when ``df`` is not a computed
-    cache or has a weight column."""
-    known_rows = cached_row_count(df)
+    cache (nor a projection of ``cached``, one) or has a weight column."""
+    known_rows = cached_row_count(df if cached is None else cached)
     if not known_rows or layout.y is None or layout.sample_weight is not None:
         return None, None
     query = df.where(kept_in_sample(layout, known_rows)).select(*map(quoted, layout.columns))

@@ -67,14 +67,16 @@ class Survey:
         return starts
 
 
-def survey_of(df, layout, sample=None):
+def survey_of(df, layout, sample=None, cached=None):
     """The :class:`Survey` of ``df``'s rows (``layout`` says where they are);
     ``sample``: one already drawn by
-    :func:`~skcal.spark._provisional.provisional_survey` (none is drawn again)."""
+    :func:`~skcal.spark._provisional.provisional_survey` (none is drawn again);
+    ``cached``: the DataFrame whose cache holds ``df``'s rows, if ``df`` is a
+    projection of it."""
     from pyspark.sql import functions as F
 
     weighted = layout.sample_weight is not None
-    known_rows = cached_row_count(df)
+    known_rows = cached_row_count(df if cached is None else cached)
     facts = _row_facts(layout)
     group_facts = _group_facts(weighted, layout.is_array)
     if known_rows and sample is None:  # the sample is collected with the facts

@@ -38,24 +38,28 @@ class SparkScores:
         ``provisional=False``.
     sample : list, default=None
         A sample already drawn (that of a provisional survey), not drawn again.
+    cached : pyspark.sql.DataFrame, default=None
+        The DataFrame whose cache holds ``df``'s rows, when ``df`` is a projection
+        of it (:func:`~skcal.spark._vectors.vectors_as_arrays`); ``df`` itself by
+        default.
     """
 
     _skcal_remote_table = True
 
     def __init__(self, df, scores, y=None, sample_weight=None, *, provisional=False,
-                 sample=None):
+                 sample=None, cached=None):
         self.df = df
         self.layout = Layout(df, scores, y, sample_weight)
         self.dtype = self.layout.dtype
         self.encoding = None
         survey = None
         if provisional:
-            survey, sample = provisional_survey(df, self.layout)
+            survey, sample = provisional_survey(df, self.layout, cached)
         self.provisional = survey is not None
         # under a provisional survey: the rows of each class, once a pass counted them
         self.column_counts = self.checks = None
         if survey is None:
-            survey = survey_of(df, self.layout, sample=sample)
+            survey = survey_of(df, self.layout, sample=sample, cached=cached)
         if survey.n_rows == 0:
             raise ValueError("The DataFrame has no rows; at least one is required.")
         self.survey = survey
