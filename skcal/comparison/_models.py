@@ -77,16 +77,17 @@ class ModelComparison:
         unit = {"rows": f"{self.n_rows_} rows taken as independent",
                 "groups": f"cluster-robust over {self.n_groups_} groups",
                 "bootstrap": f"a bootstrap of {self.n_groups_} groups"}[self.se_method_]
+        width = max([24] + [len(name) + 2 for name in self.ranking_])  # names whole
         lines = [f"Models ranked by held-out NLL (nats per row; Δ ± standard error of the "
                  f"paired difference to the best, {unit}; p its two-sided p-value)",
-                 f"{'rank':<5}{'model':<24}{'NLL':>9}{'ΔNLL vs best':>22}{'p':>9}"
+                 f"{'rank':<5}{'model':<{width}}{'NLL':>9}{'ΔNLL vs best':>22}{'p':>9}"
                  f"{'perplexity':>12}{'bits':>8}"]
         for rank, name in enumerate(self.ranking_, 1):
             r = self.results_[name]
             diff = ("" if name == self.best_ else
                     f"{r['nll_diff']:+.4f} ± {r['nll_diff_se']:.4f}")
             p = "" if name == self.best_ else _format_p(r["pvalue"])
-            lines.append(f"{rank:<5}{name[:23]:<24}{r['nll']:>9.4f}{diff:>22}{p:>9}"
+            lines.append(f"{rank:<5}{name:<{width}}{r['nll']:>9.4f}{diff:>22}{p:>9}"
                          f"{r['perplexity']:>12.3f}{r['bits']:>8.4f}")
         zeros = {name: r["n_zero_probability"] for name, r in self.results_.items()
                  if r["n_zero_probability"]}

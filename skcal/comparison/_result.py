@@ -142,8 +142,9 @@ class CalibratorComparison:
 
     def __str__(self):
         tested = "calibration_pvalue" in self.cv_results_
+        width = max([24] + [len(name) + 2 for name in self.ranking_])  # names whole
         header = (
-            f"{'rank':<5}{'method':<24}{'NLL':>9}{'ΔNLL vs best':>19}{'':>2}{'p':>8}"
+            f"{'rank':<5}{'method':<{width}}{'NLL':>9}{'ΔNLL vs best':>19}{'':>2}{'p':>8}"
             f"{'ECE %':>8}{'Brier':>8}{'accuracy':>10}{'fit s':>8}"
             + (f"{'calib. p':>10}" if tested else "")
         )
@@ -166,7 +167,7 @@ class CalibratorComparison:
                 tie = "=" if row["tied_with_best"] else ""
                 pvalue = _format_pvalue(row["nll_diff_pvalue"])
             lines.append(
-                f"{rank:<5}{name:<24}{row['mean_test_nll']:>9.4f}{diff:>19}{tie:>2}{pvalue:>8}"
+                f"{rank:<5}{name:<{width}}{row['mean_test_nll']:>9.4f}{diff:>19}{tie:>2}{pvalue:>8}"
                 f"{100 * row['mean_test_ece']:>8.2f}{row['mean_test_brier']:>8.4f}"
                 f"{row['mean_test_accuracy']:>10.4f}{row['mean_fit_time']:>8.3f}"
                 + (f"{_format_pvalue(row['calibration_pvalue']):>10}" if tested else "")
@@ -182,11 +183,11 @@ class CalibratorComparison:
                              for name, n in zeros.items()) + ".")
         if self.test_results_ is not None:
             lines += ["", "Fitted on all the data, scored on the test set (best test NLL first):",
-                      f"{'method':<29}{'NLL':>9}{'ECE %':>8}{'Brier':>8}{'accuracy':>10}"]
+                      f"{'method':<{width + 5}}{'NLL':>9}{'ECE %':>8}{'Brier':>8}{'accuracy':>10}"]
             for name in sorted(self.ranking_, key=lambda m: self.test_results_[m]["nll"]):
                 r = self.test_results_[name]
                 lines.append(
-                    f"{name:<29}{r['nll']:>9.4f}{100 * r['ece']:>8.2f}"
+                    f"{name:<{width + 5}}{r['nll']:>9.4f}{100 * r['ece']:>8.2f}"
                     f"{r['brier']:>8.4f}{r['accuracy']:>10.4f}"
                 )
         return "\n".join(lines)
