@@ -18,6 +18,7 @@ RUN_ELSEWHERE = {
     ("spark", 0): "needs a Spark session and S3",
     ("spark", 1): "needs a Spark session and tables by name",
     ("spark", 2): "needs a Spark session and tables by name",
+    ("spark", 3): "needs a Spark session and a Spark ML model (tests/spark runs one)",
 }
 
 
@@ -66,6 +67,10 @@ def inputs(page):
             logits, tokens = draw(rng, 2000, k=50)
             np.save(f"{split}_logits.npy", logits.astype(np.float16))
             np.save(f"{split}_tokens.npy", tokens)
+        batch_logits = rng.normal(scale=3.0, size=(6, 40, 50)).astype(np.float16)
+        input_ids = rng.integers(0, 50, size=(6, 40))
+        input_ids[:3, 30:] = -100  # padded sequences
+        names.update(logits=batch_logits, input_ids=input_ids)
     if page == "monitoring":
         import pandas as pd
         import skcal
