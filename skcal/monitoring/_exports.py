@@ -23,7 +23,9 @@ class MonitorExportsMixin:
         the threshold, the alarm and the verdict. The rows of the chunks
         written replace the ones stored for this model, in one transaction:
         writing again updates, never duplicates, and a failure writes nothing.
-        Needs SQLAlchemy (``pip install "skcal[sql]"``).
+        On PostgreSQL and SQLite, writers that collide (two jobs at once, the
+        first to a new store) take turns, each for its transaction. Needs
+        SQLAlchemy (``pip install "skcal[sql]"``).
 
         Parameters
         ----------

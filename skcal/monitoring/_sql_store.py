@@ -19,9 +19,13 @@ Schema (version 1), created if missing:
 
 A write replaces the rows of the chunks it writes, in one transaction, so
 writing the same chunks again updates them and a failed write leaves nothing.
+On PostgreSQL and SQLite, skcal's writers of one database take turns, each
+for its transaction (:func:`take_turn`): two nightly jobs that write at once,
+to a store not yet made or for the same model, both succeed.
 """
 
 import datetime
+import hashlib
 import math
 import uuid
 
@@ -40,6 +44,10 @@ METRICS = {
 }
 # chunks of a DELETE ... IN (...) at a time (SQLite's old limit is 999 variables)
 _DELETE_BATCH = 500
+# the key of the PostgreSQL advisory lock skcal's writers of one database take
+# turns on: a fixed signed 64-bit number
+STORE_LOCK_KEY = int.from_bytes(hashlib.sha256(b"skcal monitor store").digest()[:8], "big",
+                                signed=True)
 
 
 def sqlalchemy():
@@ -169,6 +177,7 @@ def write_results(monitor, url_or_engine, *, model, run_id=None, chunks=None):
     try:
         metadata, (results, runs, schema) = _schema(sa)
         with engine.begin() as connection:  # one transaction: all rows or none
+            take_turn(sa, connection)
             metadata.create_all(connection, checkfirst=True)
             _check_schema(sa, connection, schema)
             known_model = connection.execute(
@@ -195,6 +204,28 @@ def write_results(monitor, url_or_engine, *, model, run_id=None, chunks=None):
         if own:
             engine.dispose()
     return len(table)
+
+
+def take_turn(sa, connection):
+    """Make the transaction of ``connection`` the only skcal writer of its
+    database until it ends, waiting for the one that writes now. Otherwise two
+    first writes both find the tables missing and both create them (PostgreSQL:
+    "duplicate key value violates unique constraint pg_type_typname_nsp_index";
+    SQLite: "table skcal_monitor_results already exists"), and two writes of one
+    model's chunks delete the rows the other has not committed yet, then insert
+    them twice. On PostgreSQL a transaction-level advisory lock; on SQLite the
+    transaction begins as ``BEGIN IMMEDIATE``, which takes the database's write
+    lock at once (waiting up to the driver's ``timeout``), unless the engine has
+    begun it already. Other databases write as they are: there a collision
+    fails and leaves nothing, and the next write writes the same rows."""
+    dialect = connection.dialect.name
+    if dialect == "postgresql":
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"),
+                           {"key": STORE_LOCK_KEY})
+    elif dialect == "sqlite":
+        driver_connection = connection.connection.dbapi_connection
+        if not getattr(driver_connection, "in_transaction", True):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def _insert(connection, results, monitor, table, **fields):

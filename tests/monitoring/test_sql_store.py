@@ -153,3 +153,51 @@ def test_bad_arguments_are_named(bad, message):
     monitor.update(logits[3000:4000], y[3000:4000])
     with pytest.raises(ValueError, match=message):
         monitor.to_sql("sqlite://", **bad)
+
+
+def test_writers_that_collide_take_turns_and_both_write(store, monkeypatch):
+    # two nightly jobs writing at once to a store not made yet: on PostgreSQL the
+    # second failed with "duplicate key value violates unique constraint
+    # pg_type_typname_nsp_index" (both created the tables), on SQLite with "table
+    # skcal_monitor_results already exists" or a second schema row
+    import threading
+
+    from skcal.monitoring import _sql_store
+
+    first_inside, first_may_go = threading.Event(), threading.Event()
+    check_schema = _sql_store._check_schema
+
+    def held_open(sa_module, connection, schema):  # the first writer pauses in its
+        if threading.current_thread().name == "first":  # transaction, tables created
+            first_inside.set()
+            assert first_may_go.wait(30)
+        return check_schema(sa_module, connection, schema)
+
+    monkeypatch.setattr(_sql_store, "_check_schema", held_open)
+    monitors = {}
+    for name in ("first", "second"):
+        monitors[name], logits, y = fitted()
+        monitors[name].update(logits[3000:4500], y[3000:4500])
+    errors, finished = [], []
+
+    def write(name):
+        try:
+            monitors[name].to_sql(store, model=name)
+            finished.append(name)
+        except Exception as exc:  # noqa: BLE001 (reported by the assertion below)
+            errors.append(f"{name}: {exc!r}")
+
+    first = threading.Thread(target=write, args=("first",), name="first")
+    first.start()
+    assert first_inside.wait(30)
+    second = threading.Thread(target=write, args=("second",), name="second")
+    second.start()
+    second.join(1.0)  # time to collide; it waits for the first's transaction instead
+    waited = second.is_alive()
+    first_may_go.set()
+    first.join(30)
+    second.join(30)
+    assert errors == []
+    assert waited and finished == ["first", "second"]
+    for name in ("first", "second"):
+        assert set(stored(store, name)["chunk"]) == {0, 1, 2}
