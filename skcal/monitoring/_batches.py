@@ -2,9 +2,14 @@
 of every update, whether the summaries were computed here from arrays or where
 the rows live (a Spark DataFrame's executors)."""
 
+import numpy as np
+
 from ..utils._warnings import warn
-from ._chunking import added_to_chunks, trimmed
-from ._pending import pending_after
+from ._chunking import (WaitingRows, added_to_chunks, chunk_ids, chunk_summaries,
+                        grouped_by_chunk, trimmed)
+from ._inputs import labels_of
+from ._pending import as_ids, pending_after
+from ._row_sums import batch_summaries
 from ._state import freeze
 from ._table import evaluate_chunks
 
@@ -14,7 +19,7 @@ def add_batch(monitor, summaries, waiting, n, last_time):
     (``(chunk, start mark, end mark, summary)`` in chunk order) and its rows
     waiting for a label (:class:`~skcal.monitoring._chunking.WaitingRows`,
     ``n_dropped`` of them dropped already); ``last_time`` is its last row's time
-    in nanoseconds, or None."""
+    in nanoseconds (its latest), or None."""
     # everything below builds new state; nothing is assigned until the end
     chunks, opened = added_to_chunks(monitor, summaries)
     pending = pending_after(monitor._pending, waiting.rows, waiting.ids, waiting.chunks,
@@ -30,8 +35,30 @@ def add_batch(monitor, summaries, waiting, n, last_time):
         chunks, opened, cusum_before, table)
     monitor._pending = pending
     monitor.n_rows_ += n
-    if last_time is not None:
-        monitor._last_time = last_time
+    if last_time is not None:  # the latest time seen (a batch may hold earlier ones)
+        monitor._last_time = (last_time if monitor._last_time is None
+                              else max(last_time, monitor._last_time))
+
+
+def add_rows(monitor, log_proba, proba, best, y, timestamps, ids):
+    """Commit to ``monitor`` a batch of rows given as arrays: their
+    log-probabilities (with their exponentials and row maxima, or None), labels
+    (or None), times and ids (or None). With ``chunk_period`` the rows may come
+    in any order; each is summarised in its period's chunk, and keeps its row
+    number (its place in arrival order) while it waits for a label."""
+    n = log_proba.shape[0]
+    labelled, y_index = labels_of(y, n, monitor.classes_)
+    chunk_of_row, starts, ends, times = chunk_ids(monitor, n, timestamps)
+    (chunk_of_row, log_proba, proba, best, y_index, labelled, starts, ends, rows,
+     row_ids) = grouped_by_chunk(chunk_of_row, log_proba, proba, best, y_index, labelled,
+                                 starts, ends, monitor.n_rows_ + np.arange(n), as_ids(ids, n))
+    summaries = chunk_summaries(batch_summaries(
+        log_proba, y_index, labelled, chunk_of_row, proba, best, monitor._batch_scratch()),
+        starts, ends)
+    waiting = ~labelled
+    add_batch(monitor, summaries, WaitingRows(
+        rows[waiting], row_ids[waiting], chunk_of_row[waiting], log_proba[waiting]),
+        n, None if times is None or not times.shape[0] else int(times.max()))
 
 
 def repeated_batch(monitor, batch_id):

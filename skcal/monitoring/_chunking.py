@@ -9,7 +9,7 @@ from ._inputs import nanoseconds
 from ._row_sums import labelled_summary
 from ._state import without_cache
 from ._statistics import add_summaries
-from ._table import evaluate_chunks
+from ._table import evaluate_chunks, period_start_text
 
 
 def chunk_ids(monitor, n, timestamps):
@@ -26,19 +26,47 @@ def chunk_ids(monitor, n, timestamps):
     times = nanoseconds(timestamps)
     if times.shape != (n,):
         raise ValueError(f"timestamps has shape {times.shape}; pass one per row ({n}).")
-    earlier = np.flatnonzero(np.diff(times) < 0)
-    if earlier.shape[0]:
-        raise ValueError(
-            f"timestamps must not decrease: row {int(earlier[0]) + 1} of the batch is "
-            "earlier than the row before it. Sort the batch by time first."
-        )
-    if monitor._last_time is not None and n and times[0] < monitor._last_time:
-        raise ValueError(
-            "The batch starts before the last row already added; rows must arrive in "
-            "time order."
-        )
     ids = times // monitor._period_ns
+    check_open_periods(monitor, ids, "of the batch")
     return ids, ids * monitor._period_ns, (ids + 1) * monitor._period_ns, times
+
+
+def first_open_period(monitor):
+    """The earliest period a monitor with ``chunk_period`` still adds rows to:
+    its open chunk's, or the one after its last complete chunk (None before
+    the first production row)."""
+    if monitor._open is not None:
+        return monitor._open["index"]
+    return monitor._chunks[-1]["index"] + 1 if monitor._chunks else None
+
+
+def check_open_periods(monitor, periods, where):
+    """Refuse rows whose periods (``periods``, one per row) have complete chunks.
+    Rows come in any order, and those of the open chunk are added to it (a log
+    written by arrival time holds stragglers); a complete chunk's are not."""
+    first = first_open_period(monitor)
+    late = periods < first if first is not None and periods.shape[0] else None
+    if late is not None and late.any():
+        raise ValueError(complete_periods_message(
+            monitor, int(late.sum()), f"{where} (the first at row {int(np.argmax(late))})"))
+
+
+def complete_periods_message(monitor, n_late, where):
+    """Why ``n_late`` rows ``where`` are refused: their chunks are complete."""
+    start = period_start_text(first_open_period(monitor) * monitor._period_ns)
+    return (f"{n_late} row(s) {where} fall in periods whose chunks are complete; rows are "
+            f"added to the open chunk, from {start} UTC, or later ones. Leave out the rows "
+            "earlier than that.")
+
+
+def grouped_by_chunk(chunk_of_row, *arrays):
+    """``(chunk_of_row, *arrays)`` with the rows sorted by chunk, each row keeping
+    its place within its chunk (a batch of periods in any order); as they are
+    when sorted already. ``None`` among ``arrays`` stays None."""
+    if chunk_of_row.shape[0] < 2 or not np.any(np.diff(chunk_of_row) < 0):
+        return (chunk_of_row, *arrays)
+    order = np.argsort(chunk_of_row, kind="stable")
+    return (chunk_of_row[order], *(None if a is None else a[order] for a in arrays))
 
 
 class WaitingRows(NamedTuple):

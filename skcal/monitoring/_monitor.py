@@ -11,8 +11,8 @@ from ..rows._labels import encode_labels
 from ..rows._score_rows import fit_score_rows, score_rows
 from ..rows._scores import SCORE_TYPES, check_score_columns
 from ..rows._scratch import Scratch
-from ._batches import add_batch, record_batch, repeated_batch
-from ._chunking import WaitingRows, chunk_ids, chunk_summaries, labelled_later
+from ._batches import add_rows, record_batch, repeated_batch
+from ._chunking import labelled_later
 from ._exports import MonitorExportsMixin
 from ._fitted_params import check_fitted_and_unchanged, fitted_params
 from ._inputs import (kept_score_columns, labels_of, period_nanoseconds, score_columns_of,
@@ -270,8 +270,9 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
             can come later through :meth:`add_labels`.
 
         timestamps : array-like of datetime64, default=None
-            Required with ``chunk_period``: the time of each row, non-decreasing.
-            ISO 8601 text is read too, times with a time zone in UTC; numbers
+            Required with ``chunk_period``: the time of each row, in any order;
+            a row is added to its period's chunk while that chunk is open (a
+            complete chunk's rows are refused). ISO 8601 text is read too, times with a time zone in UTC; numbers
             (seconds or nanoseconds?) and missing times (NaT) are refused.
 
         scores : str, default=None
@@ -320,17 +321,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
 
     def _update(self, scores, y, timestamps, ids):
         log_proba, proba, best = self._log_proba(scores)
-        n = log_proba.shape[0]
-        labelled, y_index = labels_of(y, n, self.classes_)
-        chunk_of_row, starts, ends, times = chunk_ids(self, n, timestamps)
-        summaries = chunk_summaries(batch_summaries(
-            log_proba, y_index, labelled, chunk_of_row, proba, best, self._batch_scratch()),
-            starts, ends)
-        waiting = ~labelled
-        rows = self.n_rows_ + np.arange(n)
-        add_batch(self, summaries, WaitingRows(
-            rows[waiting], as_ids(ids, n)[waiting], chunk_of_row[waiting], log_proba[waiting]),
-            n, None if times is None or not times.shape[0] else int(times[-1]))
+        add_rows(self, log_proba, proba, best, y, timestamps, ids)
 
     def add_labels(self, rows=None, y=None, *, ids=None):
         """Labels that arrived late, for rows that were added without them.

@@ -7,7 +7,7 @@ the rows still waiting for a label (at most ``max_pending``) reach the driver.""
 import numpy as np
 
 from ..monitoring._batches import add_batch, record_batch, repeated_batch
-from ..monitoring._chunking import WaitingRows
+from ..monitoring._chunking import WaitingRows, complete_periods_message, first_open_period
 from ..monitoring._fitted_params import check_fitted_and_unchanged
 from ..monitoring._inputs import labels_of, nanoseconds
 from ..monitoring._pending import as_ids
@@ -47,9 +47,9 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
 
     timestamp : str, default=None
         The time column; required with ``chunk_period`` (rows are grouped by
-        period, in any order, and must not be earlier than the rows added
-        before). With ``chunk_size``, rows are numbered in the DataFrame's
-        order: sort it first (``df.orderBy(...)``) if that order matters.
+        period, in any order; a complete chunk's rows are refused). With
+        ``chunk_size``, rows are numbered in the DataFrame's order: sort it
+        first (``df.orderBy(...)``) if that order matters.
 
     ids : str, default=None
         A column of row ids, for labels joined later by id.
@@ -91,15 +91,15 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
     if n == 0:
         return monitor
     times = [part["times"] for part in parts if part["times"] is not None]
-    last_time = None
-    if times:
-        first, last_time = min(t[0] for t in times), max(t[1] for t in times)
-        if monitor._last_time is not None and first < monitor._last_time:
-            raise ValueError(
-                "The DataFrame has rows earlier than the last row already added; rows must "
-                "arrive in time order.")
+    last_time = max(t[1] for t in times) if times else None
+    chunks = _merged_chunks(parts)
+    first_open = first_open_period(monitor) if times else None
+    if first_open is not None:  # rows in any order; none in a complete chunk
+        n_late = sum(summary["n"] for index, _, _, summary in chunks if index < first_open)
+        if n_late:
+            raise ValueError(complete_periods_message(monitor, n_late, "of the DataFrame"))
     waiting = _merged_waiting(parts, monitor.max_pending, monitor.classes_.shape[0])
-    add_batch(monitor, _merged_chunks(parts), waiting, n, last_time)
+    add_batch(monitor, chunks, waiting, n, last_time)
     record_batch(monitor, batch_id, batch_name)
     return monitor
 

@@ -159,24 +159,6 @@ def test_an_empty_batch_changes_nothing_and_string_labels_work():
     assert monitor.to_dict()["chunks"][0]["n_labelled"] == 300
 
 
-def test_out_of_order_timestamps_are_refused_and_change_nothing():
-    rng = np.random.default_rng(5)
-    monitor = CalibrationMonitor(chunk_size=500, chunk_period="D").fit(*stream(rng, 3000))
-    logits, y = stream(rng, 300)
-    times = np.datetime64("2026-01-01") + np.arange(300) * np.timedelta64(10, "m")
-    monitor.update(logits[:200], y[:200], times[:200])
-    before = json.dumps(monitor.to_dict())
-    with pytest.raises(ValueError, match="must not decrease"):
-        monitor.update(logits[200:], y[200:], times[200:][::-1])
-    with pytest.raises(ValueError, match="before the last row"):
-        monitor.update(logits[200:], y[200:], times[:100])
-    assert json.dumps(monitor.to_dict()) == before
-    monitor.update(logits[200:], y[200:], times[200:])
-    table = monitor.to_dict()["chunks"]
-    # 300 rows ten minutes apart: two whole days of 144 rows, the third day still open
-    assert [row["n"] for row in table] == [144, 144]
-
-
 def test_restart_from_state_or_pickle_continues_bit_identically():
     rng = np.random.default_rng(6)
     reference = stream(rng, 4000)

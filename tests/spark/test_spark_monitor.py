@@ -79,8 +79,23 @@ def test_periods_grouped_in_any_row_order(spark):
                                   timestamp="ts")
     assert_same_tables(on_spark, in_memory)
     assert on_spark._last_time == in_memory._last_time
-    with pytest.raises(ValueError, match="earlier than the last row already added"):
+    # again: the rows of the four complete periods are refused, and nothing changes
+    before = on_spark.to_dict()
+    with pytest.raises(ValueError, match=r"1440 row\(s\) of the DataFrame fall in periods "
+                                         "whose chunks are complete"):
         skcal.spark.update(on_spark, df, scores="logits", y="y", timestamp="ts")
+    assert on_spark.to_dict() == before
+    # the open period's rows again, after rows of the next period that completes
+    # it: added to it as in memory
+    open_rows = np.flatnonzero(times >= pd.Timestamp("2026-03-02"))
+    next_times = np.datetime64("2026-03-02T06:30") + np.arange(10) * np.timedelta64(1, "m")
+    later = (np.r_[logits[:10], logits[open_rows]], np.r_[y[:10], y[open_rows]],
+             np.r_[next_times, times.to_numpy()[open_rows]])
+    skcal.spark.update(on_spark, frame(spark, dict(zip(("logits", "y", "ts"), later))),
+                       scores="logits", y="y", timestamp="ts")
+    in_memory.update(*later)
+    assert len(on_spark.to_frame()) == 5
+    assert_same_tables(on_spark, in_memory)
 
 
 def test_a_bad_batch_changes_nothing(spark, fitted):

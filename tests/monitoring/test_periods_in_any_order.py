@@ -1,0 +1,90 @@
+"""With ``chunk_period``, rows come in any order: a log written by arrival time
+holds stragglers, within a batch and from one batch to the next. Each row is
+summarised in its period's chunk while that chunk is open; a complete chunk
+takes no more rows, and a batch that holds some changes nothing."""
+
+import json
+
+import numpy as np
+import pytest
+
+from skcal import CalibrationMonitor
+
+N = 600
+TEN_MINUTES = np.timedelta64(10, "m")
+START = np.datetime64("2026-01-01")
+
+
+def _stream(rng, n, scale=2.0):
+    logits = rng.normal(scale=scale, size=(n, 3))
+    return logits, (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+
+
+@pytest.fixture
+def day_rows():
+    """A reference; 600 rows ten minutes apart (144 a day, so days 0-4), every
+    fifth one unlabelled until later, with ids."""
+    rng = np.random.default_rng(5)
+    reference = _stream(rng, 3000)
+    logits, y = _stream(rng, N)
+    labels = y.astype(float)
+    labels[::5] = np.nan
+    return reference, logits, y, labels, START + np.arange(N) * TEN_MINUTES, 1000 + np.arange(N)
+
+
+def _monitor(reference):
+    return CalibrationMonitor(chunk_period="D", min_labels=20).fit(*reference)
+
+
+def _add(monitor, rows, logits, labels, times, ids):
+    return monitor.update(logits[rows], labels[rows], times[rows], ids=ids[rows])
+
+
+def _assert_same(a, b):
+    ta, tb = a.to_dict()["chunks"], b.to_dict()["chunks"]
+    assert [row["chunk"] for row in ta] == [row["chunk"] for row in tb]
+    for row_a, row_b in zip(ta, tb):
+        for key, value in row_a.items():
+            if isinstance(value, float):
+                # the same per-row terms summed in another order: a few float64
+                # roundings apart
+                np.testing.assert_allclose(value, row_b[key], rtol=1e-12, atol=1e-14,
+                                           err_msg=key)
+            else:
+                assert value == row_b[key], key
+
+
+def test_stragglers_within_and_across_batches_equal_the_rows_in_time_order(day_rows):
+    # the nightly job stopped at "timestamps must not decrease" or at "the batch
+    # starts before the last row already added"
+    reference, logits, y, labels, times, ids = day_rows
+    in_order = _monitor(reference)
+    _add(in_order, np.arange(300), logits, labels, times, ids)
+    _add(in_order, np.arange(300, N), logits, labels, times, ids)
+    rng = np.random.default_rng(0)
+    # the first batch lacks rows 290-299 of day 2 (rows 288-431), the day still
+    # open when it ends; they come with the second batch, which is shuffled too
+    shuffled = _monitor(reference)
+    _add(shuffled, rng.permutation(290), logits, labels, times, ids)
+    _add(shuffled, rng.permutation(np.arange(290, N)), logits, labels, times, ids)
+    _assert_same(shuffled, in_order)
+    assert [row["n"] for row in shuffled.to_dict()["chunks"]] == [144, 144, 144, 144]
+    assert shuffled._last_time == in_order._last_time
+    waiting = np.arange(0, N, 5)
+    for monitor in (in_order, shuffled):  # the late labels find their rows by id
+        monitor.add_labels(ids=ids[waiting][::-1], y=y[waiting][::-1])
+    _assert_same(shuffled, in_order)
+    assert shuffled.to_dict()["chunks"][0]["n_labelled"] == 144
+
+
+def test_rows_of_a_complete_chunk_are_refused_and_change_nothing(day_rows):
+    reference, logits, y, labels, times, ids = day_rows
+    monitor = _monitor(reference)
+    _add(monitor, np.arange(300), logits, labels, times, ids)  # days 0-1 complete
+    before = json.dumps(monitor.to_dict())
+    late = np.r_[np.arange(300, 310), [100, 200]]  # day 2, then a row of day 0 and of 1
+    with pytest.raises(ValueError, match=r"2 row\(s\) of the batch \(the first at row 10\) "
+                                         r"fall in periods whose chunks are complete; rows "
+                                         r"are added to the open chunk, from 2026-01-03"):
+        monitor.update(logits[late], labels[late], times[late], ids=ids[late] + N)
+    assert json.dumps(monitor.to_dict()) == before
