@@ -28,7 +28,7 @@ from ._candidates import (
     resolve_scorers,
 )
 from ._fold_results import aggregate_folds, calibration_pvalues, check_calibration_test
-from ._outer_folds import checked_groups, outer_splits
+from ._outer_folds import checked_groups, inner_splits, outer_splits
 from ._result import CalibratorComparison
 from ._test_set import check_test_set, index_labels
 
@@ -159,11 +159,13 @@ def compare_calibrators(
         ``random_state`` (stratified group folds with ``groups``).
 
     groups : array-like of shape (n_samples,), default=None
-        The group of each row (a patient, a document, an image's crops), with
-        scores only: a group is never split between training and held-out
-        folds, and the standard errors of the differences are cluster-robust
-        over the groups (rows of one group are not independent evidence). Not
-        with ``calibration_test``, whose tests take rows as independent.
+        The group of each row (a patient, a document, an image's crops): a
+        group is never split between training and held-out folds, nor, with a
+        classifier, between the folds it is cross-fitted over (for the
+        comparison and for the refits, whose ``cv`` holds those folds); the
+        standard errors of the differences are cluster-robust over the groups
+        (rows of one group are not independent evidence). Not with
+        ``calibration_test``, whose tests take rows as independent.
 
     scoring : dict or list, default=None
         More metrics per fold: scorer names (see
@@ -255,7 +257,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     given_X = X if estimator is None else prepared[0]
     X, y_index, classes, sample_weight, candidates = prepared
     labels = np.arange(classes.shape[0])
-    groups = checked_groups(groups, y_index.shape[0], estimator)
+    groups = checked_groups(groups, y_index.shape[0])
     splits = outer_splits(cv, y_index, groups, random_state)
 
     def fold_task(fold, train, test):
@@ -264,8 +266,9 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
         else:
             # the training rows in the order of their out-of-fold scores
             train, train_scores, test_scores = _classifier_scores(
-                estimator, X, y_index, train, test, sample_weight, response_method, labels
-            )
+                estimator, X, y_index, train, test, sample_weight, response_method, labels,
+                inner_splits(y_index[train], None if groups is None else groups[train],
+                             random_state, name=f"The training part of outer fold {fold}"))
         train_w = None if sample_weight is None else sample_weight[train]
         test_w = None if sample_weight is None else sample_weight[test]
         return train, test, _evaluate_fold(
@@ -286,13 +289,13 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     if X_test is not None or y_test is not None:
         test_results, refitted = _score_test_set(
             candidates, given_X, y, classes, sample_weight, X_test, y_test, estimator,
-            response_method
+            response_method, (groups, random_state)
         )
     if best in refitted:
         best_calibrator = refitted[best]
     else:
         best_calibrator = _refit(candidates[best], given_X, y, sample_weight, estimator,
-                                 response_method)
+                                 response_method, (groups, random_state))
     return CalibratorComparison(
         cv_results=cv_results,
         predictions=predictions,
@@ -307,7 +310,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
 
 
 def _classifier_scores(estimator, X, y_index, train, test, sample_weight, response_method,
-                       labels):
+                       labels, cv):
     """Scores of one outer fold with a classifier.
 
     Returns the training rows in the order of their inner out-of-fold logits,
@@ -319,7 +322,7 @@ def _classifier_scores(estimator, X, y_index, train, test, sample_weight, respon
     y_train = y_index[train]
     train_w = None if sample_weight is None else sample_weight[train]
     _, logits, inner_tests, floor = cross_fitted_logits(
-        estimator, X_train, y_train, y_train, train_w, cv=None,
+        estimator, X_train, y_train, y_train, train_w, cv=cv,
         response_method=method, classes=labels, n_jobs=None,
     )
     refit = clone(estimator).fit(X_train, y_train, **_fit_params(estimator, train_w))
@@ -327,19 +330,24 @@ def _classifier_scores(estimator, X, y_index, train, test, sample_weight, respon
     return train[np.concatenate(inner_tests)], np.concatenate(logits), test_logits
 
 
-def _refit(candidate, X, y, sample_weight, estimator, response_method):
-    """The candidate fitted on all the data, wrapping the classifier if there is one."""
+def _refit(candidate, X, y, sample_weight, estimator, response_method, grouping):
+    """The candidate fitted on all the data, wrapping the classifier if there is one
+    (cross-fitted over folds that keep the ``grouping``'s groups whole, if any:
+    ``(groups or None, random_state)``)."""
     calibrator = clone(candidate)
     if estimator is not None:
         params = {"estimator": clone(estimator), "response_method": response_method,
                   "score_type": "auto"}
+        groups, random_state = grouping
+        if groups is not None:  # a candidate's own cv is refused: it is the default
+            params["cv"] = inner_splits(np.asarray(y), groups, random_state)
         accepted = calibrator.get_params()
         calibrator.set_params(**{k: v for k, v in params.items() if k in accepted})
     return calibrator.fit(X, y, sample_weight=sample_weight)
 
 
 def _score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, estimator,
-                    response_method):
+                    response_method, grouping):
     """Every candidate fitted on all the data and scored on the test set; the
     columns of a candidate without ``classes_`` are taken to be ``classes`` (the
     sorted labels of ``y``).
@@ -348,7 +356,8 @@ def _score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, es
     """
     results, fitted = {}, {}
     for name, candidate in candidates.items():
-        fitted[name] = _refit(candidate, X, y, sample_weight, estimator, response_method)
+        fitted[name] = _refit(candidate, X, y, sample_weight, estimator, response_method,
+                              grouping)
         try:
             proba = fitted[name].predict_proba(X_test)
         except ValueError as exc:  # its message names the input X

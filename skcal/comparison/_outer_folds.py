@@ -6,22 +6,16 @@ import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, check_cv
 
 
-def checked_groups(groups, n_rows, estimator):
+def checked_groups(groups, n_rows):
     """Each row's group as 0..G-1, or None; one group per row, at least two groups.
 
     Examples
     --------
-    >>> checked_groups(["a", "b", "a"], 3, None)
+    >>> checked_groups(["a", "b", "a"], 3)
     array([0, 1, 0])
     """
     if groups is None:
         return None
-    if estimator is not None:
-        raise ValueError(
-            "groups= is taken with scores only: the classifier's inner folds would not "
-            "keep the groups whole. Compute its out-of-fold scores with grouped folds "
-            "(cross_val_predict(..., groups=groups)) and compare calibrators on them."
-        )
     groups = np.asarray(groups)
     if groups.ndim != 1 or groups.shape[0] != n_rows:
         raise ValueError(f"groups has shape {groups.shape} for {n_rows} rows; pass one group "
@@ -41,4 +35,27 @@ def outer_splits(cv, y_index, groups, random_state):
         splitter = kind(n_splits=cv, shuffle=True, random_state=random_state)
     else:
         splitter = check_cv(cv, y_index, classifier=True)
+    return list(splitter.split(np.zeros(y_index.shape[0]), y_index, groups))
+
+
+def inner_splits(y_index, groups, random_state, name="the data"):
+    """The (train, test) pairs over which a classifier is cross-fitted with its
+    groups kept whole: 5 stratified group folds (as many as there are groups, if
+    fewer); None (a calibrator's default 5 stratified folds) without groups.
+    The inner folds of a comparison with a classifier, and of its refits.
+
+    Examples
+    --------
+    >>> splits = inner_splits(np.array([0, 1] * 6), np.repeat(np.arange(4), 3), 0)
+    >>> len(splits), sorted(np.concatenate([test for _, test in splits]).tolist())[:4]
+    (4, [0, 1, 2, 3])
+    """
+    if groups is None:
+        return None
+    n_groups = np.unique(groups).shape[0]
+    if n_groups < 2:
+        raise ValueError(f"{name} holds a single group; cross-fitting the classifier with "
+                         "groups kept whole needs at least two.")
+    splitter = StratifiedGroupKFold(n_splits=min(5, n_groups), shuffle=True,
+                                    random_state=random_state)
     return list(splitter.split(np.zeros(y_index.shape[0]), y_index, groups))

@@ -3,6 +3,7 @@ errors count groups, not rows, as the independent units."""
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 
@@ -61,8 +62,6 @@ def test_integer_folds_keep_each_group_whole():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(groups=np.zeros(10)), r"groups has shape \(10,\) for 600 rows"),
     (dict(groups=np.zeros(600)), "groups has a single group"),
-    (dict(groups=np.arange(600), estimator=LogisticRegression()),
-     "groups= is taken with scores only"),
     (dict(groups=np.arange(600) // 3, calibration_test="consistency"),
      "calibration_test= takes the rows as independent, and groups says they are not"),
 ])
@@ -70,3 +69,47 @@ def test_groups_that_cannot_be_used_are_refused(rows_and_copies, kwargs, message
     logits, y, *_ = rows_and_copies
     with pytest.raises(ValueError, match=message):
         compare_calibrators(logits, y, calibrators=["temperature"], cv=3, **kwargs)
+
+
+class GroupSpy(ClassifierMixin, BaseEstimator):
+    """Logistic regression on every column of X but the last, which holds the
+    row's group: each fitted copy records the groups it was fitted on and those
+    it scored."""
+
+    fitted = []
+
+    def fit(self, X, y):
+        self.model_ = LogisticRegression().fit(X[:, :-1], y)
+        self.classes_ = self.model_.classes_
+        self.trained_on_, self.scored_ = set(X[:, -1]), set()
+        GroupSpy.fitted.append(self)
+        return self
+
+    def predict_proba(self, X):
+        self.scored_ |= set(X[:, -1])
+        return self.model_.predict_proba(X[:, :-1])
+
+
+def test_a_classifier_is_cross_fitted_over_folds_that_keep_each_group_whole():
+    # with a classifier, groups were refused: its inner folds would have scored
+    # rows with a model fitted on others of their group
+    rng = np.random.default_rng(42)
+    groups = np.repeat(np.arange(120), 5)
+    features = rng.normal(size=(120, 3))[groups] + 0.1 * rng.normal(size=(600, 3))
+    y = (features[:, 0] + rng.normal(size=600) > 0).astype(int)
+    X = np.column_stack([features, groups])
+    GroupSpy.fitted.clear()
+    comparison = compare_calibrators(X, y, estimator=GroupSpy(), groups=groups,
+                                     calibrators=["temperature", "platt"], cv=4,
+                                     X_test=X[:50], y_test=y[:50])
+    # 4 outer folds of 5 inner fits and a refit; each final refit of 3 candidates:
+    # 5 inner fits and a refit (the refit of the best reused from the test set's)
+    assert len(GroupSpy.fitted) == 4 * 6 + 3 * 6
+    cross_fits = [spy for spy in GroupSpy.fitted if len(spy.trained_on_) < 120]
+    assert len(cross_fits) == 4 * 6 + 3 * 5  # the others, fitted on all, score X_test
+    assert all(spy.scored_ and not spy.trained_on_ & spy.scored_ for spy in cross_fits)
+    # the inner folds of the refitted best, given to it as its cv, keep groups whole
+    for train, test in comparison.best_calibrator_.cv:
+        assert not set(groups[train]) & set(groups[test])
+    assert comparison.n_groups_ == 120
+
