@@ -12,6 +12,7 @@ import json
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..rows._namespaces import to_numpy
 from ..utils._files import write_atomically
 from ..utils._saved import refused_as
 from ..utils._version import __version__
@@ -30,7 +31,9 @@ def save_calibrator(calibrator, path):
     ----------
     calibrator : fitted skcal calibrator
         Fitted without a classifier (``estimator=None``): a wrapped classifier
-        is not JSON and is not saved.
+        is not JSON and is not saved. One fitted on device arrays (PyTorch,
+        CuPy, ...) is saved from the host; :func:`load_calibrator` gives it back
+        on numpy, and :func:`move_calibrator_to` moves it to a device.
 
     path : str or path-like
         The file to write.
@@ -136,12 +139,12 @@ def calibrator_to_dict(calibrator):
         "skcal_version": __version__,
         "class": type(calibrator).__name__,
         "params": params,
-        "classes": _encode(np.asarray(calibrator.classes_)),
+        "classes": _encode(np.asarray(to_numpy(calibrator.classes_))),
         "score_type": calibrator.score_type_,
         "n_features_in": int(calibrator.n_features_in_),
         **({"feature_names_in": [str(name) for name in calibrator.feature_names_in_]}
            if hasattr(calibrator, "feature_names_in_") else {}),
-        "map": {name: _encode(getattr(calibrator, name))
+        "map": {name: _encode(to_numpy(getattr(calibrator, name)))  # device arrays too
                 for name in calibrator._map_attributes},
         **({} if floor is None else {"probability_floor": float(floor)}),
     }
