@@ -18,6 +18,7 @@ from ..calibrators._sharing import fit_sharing, predict_proba_sharing
 from ..metrics._ece import checked_top_label_ece
 from ..metrics._checks import weighted_mean
 from ..metrics._row_metrics import COMPARED, NLL
+from ..rows._namespaces import to_numpy
 from ..rows._scores import check_probabilities
 from ..utils._reuse import FoldCache
 from ..utils._warnings import once_per_call
@@ -235,6 +236,9 @@ def compare_calibrators(
 def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, score_type,
              response_method, X_test, y_test, n_jobs, random_state, verbose,
              calibration_test):
+    if estimator is None:  # device scores: the folds' fits and metrics run on the host
+        X, y, sample_weight, groups, X_test, y_test = to_numpy(
+            (X, y, sample_weight, groups, X_test, y_test))
     candidates = named_candidates(calibrators)
     scorers = resolve_scorers(scoring)
     check_test_set(X_test, y_test)

@@ -15,6 +15,7 @@ from sklearn.utils._param_validation import (
 
 from ..calibrators._isotonic import IsotonicCalibration
 from ..rows._blocks import is_dask, total_weight, weighted_sum
+from ..rows._namespaces import is_device_array, namespace, to_numpy
 from ..rows._scores import log_probabilities
 from ..rows._zero_probabilities import zero_probability_floor
 from ..solvers._temperature_fit import fit_inverse_temperature
@@ -103,8 +104,9 @@ def nll_decomposition(
         without a classifier (it receives the probabilities as scores).
         ``'temperature'`` streams over the rows (each fold's temperature is
         fitted on all rows with the fold's own weighted 0), so it runs on
-        memory maps, Zarr and Dask arrays in bounded memory; the others read
-        the probabilities into memory (and refuse a Dask array). Each reads
+        memory maps, Zarr, Dask and device arrays in bounded memory; the
+        others read the probabilities into memory, on the host (and refuse a
+        Dask array). Each reads
         exact zeros as calibrators do (``probability_floor_``), so the
         refinement is the NLL a recalibration reaches; the NLL itself takes a
         zero at the smallest normal number, as :func:`nll` does.
@@ -235,8 +237,12 @@ def _log_probabilities_at_the_floor(y_prob):
 
 
 def _held_out_block(block, y, w, beta):
-    """The weighted sum of each row's log-probability at its own fold's temperature."""
-    scaled = block * beta[:, None].astype(block.dtype)
+    """The weighted sum of each row's log-probability at its own fold's temperature
+    (on a device block, ``beta`` arrives on its device)."""
+    if is_device_array(block):
+        scaled = block * namespace(block).astype(beta, block.dtype)[:, None]
+    else:
+        scaled = block * beta[:, None].astype(block.dtype)
     return weighted_sum(true_class_log_softmax(y, scaled), w)
 
 
@@ -247,7 +253,7 @@ def _refit_refinement(method, y_prob, y_index, sample_weight, folds, cv):
             "nll_decomposition with a Dask array supports method='temperature' only "
             "(the other recalibrations need the probabilities in memory)."
         )
-    probabilities = y_prob.read()
+    probabilities = to_numpy(y_prob.read())  # device arrays too: fitted on the host
     held_out = np.empty(y_index.shape[0], dtype=np.float64)
     for fold in range(cv):
         test = folds == fold

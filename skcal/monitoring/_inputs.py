@@ -8,6 +8,7 @@ import numbers
 import numpy as np
 
 from ..rows._labels import encode_labels, plain
+from ..rows._namespaces import to_numpy
 
 
 def is_labelled(y, classes):
@@ -140,7 +141,7 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
                 "scores=, timestamp= (and ids= as a name) name the columns of a DataFrame; "
                 "with arrays, pass update(scores, y, timestamps, ids=ids)."
             )
-        return X, y, timestamps, ids, score_columns
+        return (*to_numpy((X, y, timestamps, ids)), score_columns)  # device arrays too
     if score_columns is not None:
         raise ValueError(_NAMED_TWICE)
     if not isinstance(scores, str):

@@ -8,6 +8,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..rows._labels import encode_labels
+from ..rows._namespaces import to_numpy
 from ..rows._score_rows import fit_score_rows, score_rows
 from ..rows._scores import SCORE_TYPES, check_score_columns
 from ..rows._scratch import Scratch
@@ -216,6 +217,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
             raise ValueError("random_state must be an int or None, so the state can be saved.")
         self._period_ns = period_nanoseconds(self.chunk_period)
         self._fitted_params = fitted_params(self)
+        scores, y = to_numpy((scores, y))  # a monitor computes on the host
         logits, self.score_type_, self.probability_floor_ = fit_score_rows(
             scores, self.score_type, name="scores")
         self.n_features_in_ = 1 if np.ndim(scores) == 1 else np.shape(scores)[1]
@@ -348,6 +350,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         """
         check_fitted_and_unchanged(self)
         check_label_arguments(rows, ids, y)
+        rows, y, ids = to_numpy((rows, y, ids))
         y = np.asarray(y).reshape(-1)
         given = (as_row_numbers(rows) if ids is None
                  else np.asarray(ids, dtype=object).reshape(-1))

@@ -4,6 +4,7 @@ summary, the plot, the saved state, and the recalibration."""
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..rows._namespaces import to_numpy
 from ._fitted_params import check_fitted_and_unchanged
 from ._inputs import nanoseconds
 from ._recalibration import fitted_calibrator
@@ -44,6 +45,7 @@ class MonitorResultsMixin:
             up, and the CUSUM restarts at the first chunk the new one scores.
         """
         check_is_fitted(self, "reference_")
+        scores, y, sample_weight = to_numpy((scores, y, sample_weight))  # the host's
         fitted = fitted_calibrator(calibrator, scores, y, sample_weight,
                                    classes=self.classes_, n_features=self.n_features_in_,
                                    score_type=self.score_type_, min_labels=self.min_labels)

@@ -80,10 +80,14 @@ def starting_rows(X):
     head = X[:n, ...] if is_device_array(X) else X[:n]
     if is_dask(head):
         head = head.compute()
-    if is_device_array(head):  # the first rows stay on their device
+    if device_namespace(head) is not None:  # the first rows stay on their device
         return Rows(head).read()
-    # a DataFrame has dtypes, one per column, and no dtype
-    dtype = X.dtype if hasattr(X, "dtype") else np.asarray(head).dtype
+    # a DataFrame has dtypes, one per column, and no dtype; another library's
+    # array outside array_api_dispatch has a dtype of its own, and is read as numpy
+    dtype = getattr(X, "dtype", None)
+    if not isinstance(dtype, np.dtype):
+        head = np.asarray(head)
+        dtype = head.dtype
     return np.asarray(head, dtype=compute_dtype(dtype))
 
 

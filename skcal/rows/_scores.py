@@ -145,6 +145,8 @@ def reading_floor(dtype, floor=None):
 
 def log_probabilities(P, floor=None):
     """``log(P)`` with probabilities below :func:`reading_floor` read as it."""
+    if is_device_array(P):
+        return device.log_probabilities(P, floor)
     return np.log(np.maximum(P, reading_floor(P.dtype, floor)))
 
 
