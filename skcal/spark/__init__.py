@@ -7,6 +7,6 @@ the executors, over Arrow batches; only sums come back to the driver.
 """
 
 from ._api import evaluate, fit, transform
-from ._monitor import update
+from ._monitor import add_labels, update
 
-__all__ = ["evaluate", "fit", "transform", "update"]
+__all__ = ["add_labels", "evaluate", "fit", "transform", "update"]

@@ -93,12 +93,7 @@ class Layout:
         self.y = y
         self.sample_weight = sample_weight
         if y is not None:
-            label_type = _type_name(_column_type(df, y, "y"))
-            if label_type not in _LABEL_TYPES | {"FloatType", "DoubleType"}:
-                raise ValueError(
-                    f"The label column y={y!r} has type {label_type}; labels must be "
-                    "integers, strings or booleans."
-                )
+            self.check_label_column(df, y)
         if sample_weight is not None:
             weight_type = _type_name(_column_type(df, sample_weight, "sample_weight"))
             if weight_type not in _NUMERIC:
@@ -107,9 +102,22 @@ class Layout:
                     f"{weight_type}; weights must be numbers."
                 )
         for name in extra:
-            _column_type(df, name, "column")
+            self.check_column(df, name, "column")
         self.columns = list(self.score_columns) + [c for c in (y, sample_weight) if c]
         self.columns += [name for name in extra if name not in self.columns]
+
+    @staticmethod
+    def check_column(df, name, role):
+        """Refuse a ``name`` that is not a column of ``df`` (``role`` names it)."""
+        _column_type(df, name, role)
+
+    @staticmethod
+    def check_label_column(df, y):
+        """Refuse a label column ``y`` that is missing or of a type labels are not."""
+        label_type = _type_name(_column_type(df, y, "y"))
+        if label_type not in _LABEL_TYPES | {"FloatType", "DoubleType"}:
+            raise ValueError(f"The label column y={y!r} has type {label_type}; labels must "
+                             "be integers, strings or booleans.")
 
     @property
     def score_name(self):

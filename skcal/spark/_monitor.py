@@ -14,7 +14,7 @@ from ..monitoring._pending import as_ids
 from ..monitoring._row_sums import batch_summaries
 from ..monitoring._statistics import add_summaries
 from ..rows._scores import check_finite_block, check_probabilities
-from ._layout import BadRow, Layout
+from ._layout import BadRow, Layout, quoted
 from ._table import run_job
 from ._tasks import in_fewer_tasks
 from ._vectors import vectors_as_arrays
@@ -101,6 +101,67 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
     waiting = _merged_waiting(parts, monitor.max_pending, monitor.classes_.shape[0])
     add_batch(monitor, chunks, waiting, n, last_time)
     record_batch(monitor, batch_id, batch_name)
+    return monitor
+
+
+def add_labels(monitor, df, *, ids, y):
+    """Add the labels that arrived late in a Spark DataFrame to a monitor's
+    waiting rows, joined by id where the labels live.
+
+    The ids of the rows waiting for a label (at most ``max_pending``, on the
+    driver) are joined with the DataFrame on Spark, and only the labels of those
+    rows are collected: the label table may hold every labelled event of the
+    day. Rows whose label is null are left out (still unlabelled), as are ids
+    that wait for nothing. The labels are then added as
+    :meth:`~skcal.CalibrationMonitor.add_labels` adds them (an id twice among
+    them is an error that changes nothing).
+
+    Parameters
+    ----------
+    monitor : CalibrationMonitor
+        Fitted, with rows added with ids (``update(..., ids=...)`` or
+        :func:`update`); updated in place.
+
+    df : pyspark.sql.DataFrame
+        The labels.
+
+    ids : str
+        The id column, matched as text (``42`` and ``"42"`` are one id, as in
+        :meth:`~skcal.CalibrationMonitor.update`).
+
+    y : str
+        The label column.
+
+    Returns
+    -------
+    monitor : CalibrationMonitor
+
+    Examples
+    --------
+    With ``clicks`` a DataFrame of a running Spark session (the tests run this on
+    local[2]):
+
+    >>> import skcal.spark
+    >>> skcal.spark.add_labels(monitor, clicks, ids="request_id",
+    ...                        y="clicked")  # doctest: +SKIP
+    """
+    check_fitted_and_unchanged(monitor)
+    Layout.check_column(df, ids, "ids")
+    Layout.check_label_column(df, y)
+    waiting = [value for value in monitor._pending.ids if value is not None]
+    if not waiting:
+        return monitor
+    from pyspark.sql import functions as F
+
+    keys = df.sparkSession.createDataFrame([(value,) for value in waiting],
+                                           "_skcal_id string")
+    found = (df.select(F.col(quoted(ids)).cast("string").alias("_skcal_id"),
+                       F.col(quoted(y)).alias("_skcal_label"))
+             .where(F.col("_skcal_label").isNotNull())
+             .join(F.broadcast(keys), on="_skcal_id", how="inner")).collect()
+    if found:
+        monitor.add_labels(ids=np.array([row[0] for row in found], dtype=object),
+                           y=np.array([row[1] for row in found]))
     return monitor
 
 

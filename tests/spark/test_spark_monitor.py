@@ -1,6 +1,7 @@
 """A CalibrationMonitor fed from Spark DataFrames: the same table as the
-in-memory update of the same rows, late labels joined by id, repeated batches
-skipped, bad batches changing nothing."""
+in-memory update of the same rows, late labels joined by id (given in memory, or
+joined on Spark from a label table), repeated batches skipped, bad batches
+changing nothing."""
 
 import copy
 
@@ -109,3 +110,50 @@ def test_a_bad_batch_changes_nothing(spark, fitted):
     assert monitor.n_rows_ == 0 and monitor.to_dict() == fitted.to_dict()
     with pytest.raises(ValueError, match="timestamp= is needed with chunk_period"):
         skcal.spark.update(monitor, df, scores="logits", y="y", timestamp="y")
+
+
+def test_late_labels_in_a_spark_table_are_joined_where_they_live(spark, fitted):
+    # labels that arrived in a Spark table had to be collected whole to the driver
+    rng = np.random.default_rng(9)
+    logits, y = stream(rng, 2000, sharpen=2.0)
+    given = y.astype(float)
+    waiting = rng.permutation(2000)[:500]
+    given[waiting] = np.nan
+    ids = 10_000 + np.arange(2000)  # integer ids; the label table names them as text
+    on_spark, in_memory = copy.deepcopy(fitted), copy.deepcopy(fitted)
+    day = frame(spark, {"logits": logits, "y": given, "id": ids})
+    skcal.spark.update(on_spark, day, scores="logits", y="y", ids="id")
+    in_memory.update(logits, given, ids=ids)
+    arrived = waiting[:300]  # the others are still unlabelled
+    other_ids = 90_000 + np.arange(700)  # every labelled event, not only those waiting
+    table = pd.DataFrame({
+        "request": [str(i) for i in np.r_[ids[arrived], other_ids, ids[waiting[300:]]]],
+        "clicked": np.r_[y[arrived], rng.integers(K, size=700),
+                         np.full(200, np.nan)]})
+    labels = spark.createDataFrame(table.sample(frac=1.0, random_state=0)).withColumn(
+        "clicked", pd_int("clicked"))
+    skcal.spark.add_labels(on_spark, labels, ids="request", y="clicked")
+    in_memory.add_labels(ids=ids[arrived], y=y[arrived])
+    # the waiting rows keep float32 log-probabilities, whose terms the join adds
+    # in another order: the sums agree to float32 rounding
+    ta, tb = on_spark.to_frame(), in_memory.to_frame()
+    assert list(ta["n_labelled"]) == list(tb["n_labelled"]) and len(ta) == 5
+    for column in ("nll", "accuracy", "brier", "nll_calibration", "cusum"):
+        np.testing.assert_allclose(ta[column], tb[column], rtol=1e-6, err_msg=column)
+    assert on_spark._pending.ids.shape[0] == 200
+    assert on_spark.n_labels_unmatched_ == in_memory.n_labels_unmatched_ == 0
+    before = on_spark.to_dict()
+    twice = spark.createDataFrame(pd.DataFrame({"request": [str(ids[waiting[300]])] * 2,
+                                                "clicked": [1, 2]}))
+    with pytest.raises(ValueError, match="repeat"):
+        skcal.spark.add_labels(on_spark, twice, ids="request", y="clicked")
+    assert on_spark.to_dict() == before
+    with pytest.raises(ValueError, match="ids='id' is not a column"):
+        skcal.spark.add_labels(on_spark, twice, ids="id", y="clicked")
+
+
+def pd_int(name):
+    """A double column of whole numbers (NaN: null) as Spark long labels."""
+    from pyspark.sql import functions as F
+
+    return F.when(~F.isnan(name), F.col(name).cast("long"))
