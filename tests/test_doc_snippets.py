@@ -17,8 +17,9 @@ RUN_ELSEWHERE = {
     ("array_api", 1): "needs a CUDA device",
     ("spark", 0): "needs a Spark session and S3",
     ("spark", 1): "needs a Spark session and tables by name",
-    ("spark", 2): "needs a Spark session and tables by name",
-    ("spark", 3): "needs a Spark session and a Spark ML model (tests/spark runs one)",
+    ("spark", 2): "needs a Spark session and a Spark ML model (tests/spark runs one)",
+    ("spark", 3): "needs a Spark session and tables by name",
+    ("spark", 4): "needs a Spark session and tables by name",
 }
 
 

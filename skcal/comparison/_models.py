@@ -241,15 +241,43 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         else:
             se = math.sqrt(clustered_variance(weight * (difference - diff), unit,
                                               n_units)) / total
-        pvalue = (float(2 * ndtr(-abs(diff) / se)) if name != best and se > 0
-                  else (float("nan") if name == best else float(diff == 0)))
-        results[name] = {"nll": nlls[name], "nll_diff": diff, "nll_diff_se": se,
-                         "pvalue": pvalue, "perplexity": math.exp(nlls[name]),
-                         "bits": nlls[name] / math.log(2),
-                         "n_zero_probability": zeros[name]}
+        results[name] = _result(nlls[name], diff, se, name == best, zeros[name])
     method = "bootstrap" if n_bootstrap is not None else ("rows" if groups is None else
                                                           "groups")
     return ModelComparison(results, int(kept.sum()), n_units, method)
+
+
+def _result(nll, diff, se, is_best, n_zero_probability):
+    """One model's entry of ``results_``."""
+    pvalue = (float(2 * ndtr(-abs(diff) / se)) if not is_best and se > 0
+              else (float("nan") if is_best else float(diff == 0)))
+    return {"nll": nll, "nll_diff": diff, "nll_diff_se": se, "pvalue": pvalue,
+            "perplexity": math.exp(nll), "bits": nll / math.log(2),
+            "n_zero_probability": n_zero_probability}
+
+
+def model_results(names, moments):
+    """``results_`` from sums over the rows instead of the rows themselves (the
+    rows of a Spark DataFrame): ``weight`` (total), ``sums`` (of ``w log p`` per
+    model), ``zeros`` (rows of probability 0 per model), and over the ``units``
+    (rows, or groups) that carry weight, ``products`` (of the units' sums of
+    ``w log p``, model by model), ``by_weight`` (those sums times the units'
+    weights) and ``weight_squares``. The paired variance of model ``m`` against
+    the best ``b`` is :func:`clustered_variance` of the units' ``D - diff W``
+    (``D`` the unit's sum of ``w (log p_b - log p_m)``, ``W`` its weight),
+    expanded in those sums."""
+    total, sums, zeros = moments["weight"], moments["sums"], moments["zeros"]
+    nlls = {name: -float(sums[i]) / total for i, name in enumerate(names)}
+    best = min(range(len(names)), key=lambda i: (zeros[i] > 0, nlls[names[i]]))
+    q, p, units = moments["products"], moments["by_weight"], moments["units"]
+    results = {}
+    for i, name in enumerate(names):
+        diff = float(sums[best] - sums[i]) / total
+        squares = q[best, best] - 2 * q[best, i] + q[i, i]
+        residual = squares - 2 * diff * (p[best] - p[i]) + diff ** 2 * moments["weight_squares"]
+        se = math.sqrt(units / max(units - 1, 1) * max(float(residual), 0.0)) / total
+        results[name] = _result(nlls[name], diff, se, i == best, int(zeros[i]))
+    return results
 
 
 # the log of float32's smallest normal number: a probability at or below it is a

@@ -7,6 +7,7 @@ the executors, over Arrow batches; only sums come back to the driver.
 """
 
 from ._api import evaluate, fit, transform
+from ._compare_models import compare_models
 from ._monitor import add_labels, update
 
-__all__ = ["add_labels", "evaluate", "fit", "transform", "update"]
+__all__ = ["add_labels", "compare_models", "evaluate", "fit", "transform", "update"]

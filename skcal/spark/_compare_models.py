@@ -1,0 +1,222 @@
+"""Models whose scores are columns of one Spark DataFrame (a champion and a
+challenger logged side by side), ranked by held-out NLL with paired standard
+errors, as :func:`skcal.compare_models` ranks arrays. One Spark job computes
+each row's log-likelihood under every model on the executors, with the same
+code as on arrays, and returns sums: per partition the totals and the sums of
+products the standard errors need, or, with ``groups``, each group's sums."""
+
+from collections.abc import Mapping
+
+import numpy as np
+
+from ..comparison._models import ModelComparison, model_results, zero_probability_rows
+from ..metrics._predictive import row_log_likelihood
+from ..rows._labels import encode_labels
+from ._layout import BadRow, Layout
+from ._table import SparkScores, run_job
+from ._vectors import vectors_as_arrays
+
+
+def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type="auto",
+                   labels=None, ignore_index=None):
+    """Rank models whose scores are columns of one Spark DataFrame by held-out NLL.
+
+    The result is the :class:`~skcal.ModelComparison` that
+    :func:`skcal.compare_models` gives on the same rows as arrays (the same
+    NLLs, differences and standard errors, to rounding): each model's
+    difference to the best with its paired standard error and p-value, over
+    rows taken as independent, or cluster-robust over ``groups`` (sessions,
+    users, documents). Each model's columns are surveyed first (a Spark job or
+    two each), then one job computes every row's log-likelihood under every
+    model where the rows are.
+
+    Parameters
+    ----------
+    df : pyspark.sql.DataFrame
+
+    models : mapping of str to str or list of str
+        Each model's name and its scores, as :func:`skcal.spark.fit` takes
+        ``scores=``: an array or Spark ML vector column, numeric columns, or a
+        pattern.
+
+    y : str
+        The label column.
+
+    groups : str, default=None
+        A column naming each row's group; the standard errors are then
+        cluster-robust over the groups.
+
+    sample_weight : str, default=None
+        A column of non-negative weights.
+
+    score_type : {'auto', 'logits', 'probabilities'}, default='auto'
+        How every model's scores are read; 'auto' decides per model, from its
+        survey.
+
+    labels : array-like, default=None
+        The class of each score column, as in :func:`~skcal.metrics.nll`.
+
+    ignore_index : label, default=None
+        Rows with this label are left out.
+
+    Returns
+    -------
+    comparison : ModelComparison
+
+    Examples
+    --------
+    With ``logs`` a DataFrame of a running Spark session (the tests run this on
+    local[2]):
+
+    >>> import skcal.spark
+    >>> result = skcal.spark.compare_models(
+    ...     logs, {"champion": "proba_a", "challenger": "proba_b"}, y="clicked",
+    ...     groups="user_id")  # doctest: +SKIP
+    """
+    if not isinstance(models, Mapping) or len(models) < 2:
+        raise ValueError("models must map at least two names to score columns, such as "
+                         "{'champion': 'proba_a', 'challenger': 'proba_b'}; got "
+                         f"{models!r}.")
+    if score_type not in ("auto", "logits", "probabilities"):
+        raise ValueError(f"score_type must be 'auto', 'logits' or 'probabilities'; got "
+                         f"{score_type!r}.")
+    for spec in models.values():
+        df = vectors_as_arrays(df, spec)
+    if groups is not None:
+        Layout.check_column(df, groups, "groups")
+    layouts, types, classes = _surveyed(df, models, y, sample_weight, score_type, labels,
+                                        ignore_index)
+    columns = [y] + [c for c in (sample_weight, groups) if c is not None]
+    for layout in layouts.values():
+        columns += [c for c in layout.score_columns if c not in columns]
+    parts = run_job(df, columns, _partition_sums, columns, layouts, types, classes,
+                    sample_weight, groups, ignore_index)
+    names = list(models)
+    moments = _moments(parts, len(names), groups is not None)
+    if moments["units"] < 2:
+        raise ValueError("The rows with weight form fewer than 2 groups; a standard error "
+                         "needs at least 2.")
+    return ModelComparison(model_results(names, moments), int(moments["rows"]),
+                           int(moments["units"]), "rows" if groups is None else "groups")
+
+
+def _surveyed(df, models, y, sample_weight, score_type, labels, ignore_index):
+    """Each model's layout and score type, and the classes of the columns."""
+    layouts, types, classes = {}, {}, None
+    for name, spec in models.items():
+        try:
+            table = SparkScores(df, spec, y, sample_weight)
+        except ValueError as exc:
+            raise ValueError(f"model {name!r}: {exc}") from exc
+        layouts[name] = table.layout
+        types[name] = score_type if score_type != "auto" else (
+            "probabilities" if table.looks_like_probabilities else "logits")
+        width = 1 if len(table.shape) == 1 else table.shape[1]
+        values = np.asarray(table.survey.label_values)
+        if ignore_index is not None:
+            values = values[values != ignore_index]
+        model_classes, _ = encode_labels(values, max(width, 2), labels=labels,
+                                         min_classes=1)
+        if classes is not None and not np.array_equal(classes, model_classes):
+            raise ValueError(f"model {name!r} has {width} score columns for the classes "
+                             f"{model_classes.tolist()}, but the first model's are "
+                             f"{classes.tolist()}; every model needs one column per class.")
+        classes = model_classes
+    return layouts, types, classes
+
+
+def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weight, groups,
+                    ignore_index):
+    """A partition's sums: per model the weighted log-likelihood and its rows of
+    probability 0; the weight; and, per unit (each row, or each group), the sums
+    whose products give the standard errors."""
+    import pyarrow as pa
+
+    names = list(layouts)
+    total = {"rows": 0, "weight": 0.0, "sums": np.zeros(len(names)),
+             "zeros": np.zeros(len(names), dtype=np.int64),
+             "products": np.zeros((len(names), len(names))), "by_weight": np.zeros(len(names)),
+             "weight_squares": 0.0, "units": 0, "groups": None}
+    for batch in batches:
+        if batch.num_rows == 0:
+            continue
+        try:
+            y_batch = _labels(batch.column(0).to_numpy(zero_copy_only=False))
+            weight = (None if sample_weight is None else
+                      batch.column(1).to_numpy(zero_copy_only=False).astype(np.float64))
+            log_lik = []
+            for name in names:
+                layout = layouts[name]
+                scores = layout.scores(pa.RecordBatch.from_arrays(
+                    [batch.column(columns.index(c)) for c in layout.score_columns],
+                    names=layout.score_columns))
+                lp, kept, _ = row_log_likelihood(
+                    y_batch, scores, score_type=types[name], labels=classes,
+                    sample_weight=weight, ignore_index=ignore_index,
+                    names=("y", f"models[{name!r}]"))
+                log_lik.append(lp)
+        except BadRow as exc:
+            raise ValueError(str(exc)) from None
+        w = np.ones(batch.num_rows) if kept is None else np.asarray(kept, dtype=np.float64)
+        values = np.column_stack(log_lik) * w[:, None]  # each row's w * log p, per model
+        total["rows"] += int(np.count_nonzero(w > 0))
+        total["weight"] += float(w.sum())
+        total["sums"] += values.sum(axis=0)
+        total["zeros"] += [zero_probability_rows(lp, w) for lp in log_lik]
+        if groups is None:  # each row is a unit
+            total["products"] += values.T @ values
+            total["by_weight"] += w @ values
+            total["weight_squares"] += float(w @ w)
+            total["units"] += int(np.count_nonzero(w > 0))
+        else:
+            keys = np.array([str(v) for v in batch.column(columns.index(groups))
+                             .to_numpy(zero_copy_only=False)], dtype=object)
+            total["groups"] = _added_groups(total["groups"], keys, w, values)
+    return total
+
+
+def _labels(values):
+    """A batch's labels as numpy, text as objects (the survey refused nulls)."""
+    return values.astype(object) if values.dtype.kind in "OU" else values
+
+
+def _added_groups(groups, keys, w, values):
+    """Per group key: its weight and its sums of w * log p, with a batch's added."""
+    unique, inverse = np.unique(keys.astype(str), return_inverse=True)
+    weight = np.bincount(inverse, weights=w, minlength=unique.shape[0])
+    sums = np.column_stack([np.bincount(inverse, weights=column, minlength=unique.shape[0])
+                            for column in values.T])
+    if groups is None:
+        return unique, weight, sums
+    keys = np.concatenate([groups[0], unique])
+    unique, inverse = np.unique(keys, return_inverse=True)
+    merged_weight = np.bincount(inverse, weights=np.r_[groups[1], weight])
+    merged_sums = np.column_stack([np.bincount(inverse, weights=column) for column in
+                                   np.vstack([groups[2], sums]).T])
+    return unique, merged_weight, merged_sums
+
+
+def _moments(parts, n_models, grouped):
+    """The partitions' sums added up: totals, and the sums over units of the
+    products the paired variances are made of."""
+    moments = {"rows": sum(p["rows"] for p in parts),
+               "weight": sum(p["weight"] for p in parts),
+               "sums": sum((p["sums"] for p in parts), np.zeros(n_models)),
+               "zeros": sum((p["zeros"] for p in parts), np.zeros(n_models, dtype=np.int64))}
+    if not grouped:
+        moments.update(products=sum(p["products"] for p in parts),
+                       by_weight=sum(p["by_weight"] for p in parts),
+                       weight_squares=sum(p["weight_squares"] for p in parts),
+                       units=sum(p["units"] for p in parts))
+        return moments
+    merged = None
+    for part in parts:  # a group may span partitions
+        if part["groups"] is not None:
+            merged = part["groups"] if merged is None else _added_groups(merged, *part["groups"])
+    _, weight, sums = merged if merged is not None else (None, np.zeros(0),
+                                                        np.zeros((0, n_models)))
+    kept = weight > 0
+    moments.update(products=sums[kept].T @ sums[kept], by_weight=weight[kept] @ sums[kept],
+                   weight_squares=float(weight[kept] @ weight[kept]),
+                   units=int(np.count_nonzero(kept)))
+    return moments

@@ -1,0 +1,79 @@
+"""Models logged side by side in a Spark DataFrame, ranked as compare_models ranks
+the same rows as arrays: the same NLLs, differences, standard errors (over rows,
+or cluster-robust over groups that span partitions) and p-values."""
+
+import numpy as np
+import pytest
+from frames import frame
+
+import skcal.spark
+from skcal import compare_models
+
+rng = np.random.default_rng(17)
+N, K = 3000, 4
+TRUTH = rng.normal(scale=2.0, size=(N, K))
+Y = (TRUTH + rng.gumbel(size=(N, K))).argmax(axis=1)
+CHAMPION = TRUTH * 1.3 + rng.normal(scale=0.3, size=(N, K))
+CHALLENGER = TRUTH * 0.8
+PROBA = np.exp(TRUTH - TRUTH.max(axis=1, keepdims=True))
+PROBA /= PROBA.sum(axis=1, keepdims=True)
+SESSIONS = rng.integers(200, size=N)  # groups spread over every partition
+WEIGHTS = rng.uniform(0.0, 2.0, size=N)
+
+
+@pytest.fixture(scope="module")
+def logs(spark):
+    df = frame(spark, {"champion": CHAMPION, "challenger": CHALLENGER, "truth": PROBA,
+                       "y": Y, "session": SESSIONS, "w": WEIGHTS})
+    df.count()
+    return df
+
+
+def _assert_same(on_spark, in_memory):
+    assert on_spark.ranking_ == in_memory.ranking_
+    assert (on_spark.n_rows_, on_spark.n_groups_, on_spark.se_method_) == (
+        in_memory.n_rows_, in_memory.n_groups_, in_memory.se_method_)
+    for name, expected in in_memory.results_.items():
+        got = on_spark.results_[name]
+        assert got["n_zero_probability"] == expected["n_zero_probability"]
+        # the same float64 terms summed in other groupings, and the variance
+        # expanded in sums of products: 1e-9 relative
+        for key in ("nll", "nll_diff", "nll_diff_se", "pvalue"):
+            np.testing.assert_allclose(got[key], expected[key], rtol=1e-9, atol=1e-13,
+                                       err_msg=f"{name} {key}")
+
+
+@pytest.mark.parametrize("grouped", [False, True])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_the_ranking_of_the_same_rows_as_arrays(logs, grouped, weighted):
+    kwargs = {"groups": SESSIONS if grouped else None,
+              "sample_weight": WEIGHTS if weighted else None}
+    in_memory = compare_models({"champion": CHAMPION, "challenger": CHALLENGER,
+                                "truth": PROBA}, Y, **kwargs)
+    on_spark = skcal.spark.compare_models(
+        logs, {"champion": "champion", "challenger": "challenger", "truth": "truth"},
+        y="y", groups="session" if grouped else None,
+        sample_weight="w" if weighted else None)
+    _assert_same(on_spark, in_memory)
+    assert on_spark.best_ == "truth"
+
+
+def test_padding_labels_are_left_out(spark):
+    padded = Y.copy()
+    padded[::9] = -100
+    df = frame(spark, {"a": CHAMPION, "b": CHALLENGER, "y": padded})
+    on_spark = skcal.spark.compare_models(df, {"a": "a", "b": "b"}, y="y",
+                                          ignore_index=-100)
+    _assert_same(on_spark, compare_models({"a": CHAMPION, "b": CHALLENGER}, padded,
+                                          ignore_index=-100))
+    assert on_spark.n_rows_ == N - len(range(0, N, 9))
+
+
+def test_models_that_cannot_be_compared_are_named(logs):
+    with pytest.raises(ValueError, match="at least two names"):
+        skcal.spark.compare_models(logs, {"champion": "champion"}, y="y")
+    with pytest.raises(ValueError, match="model 'other': scores='nope' is not a column"):
+        skcal.spark.compare_models(logs, {"champion": "champion", "other": "nope"}, y="y")
+    with pytest.raises(ValueError, match="groups='nope' is not a column"):
+        skcal.spark.compare_models(logs, {"a": "champion", "b": "challenger"}, y="y",
+                                   groups="nope")
