@@ -16,6 +16,11 @@ from ._layout import BadRow, Layout
 from ._table import SparkScores, run_job
 from ._vectors import vectors_as_arrays
 
+# group sums kept from a partition's batches before they are merged into one: a
+# merge sorts the keys, so merging every batch would sort a partition's groups
+# once per batch
+_GROUPS_BEFORE_MERGE = 2**18
+
 
 def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type="auto",
                    labels=None, ignore_index=None):
@@ -90,7 +95,7 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
     for layout in layouts.values():
         columns += [c for c in layout.score_columns if c not in columns]
     parts = run_job(df, columns, _partition_sums, columns, layouts, types, classes,
-                    sample_weight, groups, ignore_index)
+                    sample_weight, groups, ignore_index, _GROUPS_BEFORE_MERGE)
     names = list(models)
     moments = _moments(parts, len(names), groups is not None)
     if moments["units"] < 2:
@@ -126,10 +131,11 @@ def _surveyed(df, models, y, sample_weight, score_type, labels, ignore_index):
 
 
 def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weight, groups,
-                    ignore_index):
+                    ignore_index, merge_at):
     """A partition's sums: per model the weighted log-likelihood and its rows of
     probability 0; the weight; and, per unit (each row, or each group), the sums
-    whose products give the standard errors."""
+    whose products give the standard errors (the batches' group sums merged
+    once they hold more than ``merge_at`` groups)."""
     import pyarrow as pa
 
     names = list(layouts)
@@ -137,6 +143,7 @@ def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weigh
              "zeros": np.zeros(len(names), dtype=np.int64),
              "products": np.zeros((len(names), len(names))), "by_weight": np.zeros(len(names)),
              "weight_squares": 0.0, "units": 0, "groups": None}
+    pending = []  # batches' group sums, merged once they hold many groups
     for batch in batches:
         if batch.num_rows == 0:
             continue
@@ -171,8 +178,18 @@ def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weigh
         else:
             keys = np.array([str(v) for v in batch.column(columns.index(groups))
                              .to_numpy(zero_copy_only=False)], dtype=object)
-            total["groups"] = _added_groups(total["groups"], keys, w, values)
+            pending.append(_group_sums(keys, w, values))
+            if sum(part[0].shape[0] for part in pending) > merge_at:
+                pending = [_merged_groups(pending)]
+    if pending:
+        total["groups"] = _merged_groups(pending)
     return total
+
+
+def _merged_groups(parts):
+    """Per-group sums of several batches' (keys, weights, sums), merged."""
+    return _group_sums(np.concatenate([p[0] for p in parts]),
+                       np.concatenate([p[1] for p in parts]), np.vstack([p[2] for p in parts]))
 
 
 def _labels(values):
@@ -180,20 +197,13 @@ def _labels(values):
     return values.astype(object) if values.dtype.kind in "OU" else values
 
 
-def _added_groups(groups, keys, w, values):
-    """Per group key: its weight and its sums of w * log p, with a batch's added."""
+def _group_sums(keys, w, values):
+    """(the distinct keys, each one's weight, each one's sums of ``values`` columns)."""
     unique, inverse = np.unique(keys.astype(str), return_inverse=True)
     weight = np.bincount(inverse, weights=w, minlength=unique.shape[0])
     sums = np.column_stack([np.bincount(inverse, weights=column, minlength=unique.shape[0])
                             for column in values.T])
-    if groups is None:
-        return unique, weight, sums
-    keys = np.concatenate([groups[0], unique])
-    unique, inverse = np.unique(keys, return_inverse=True)
-    merged_weight = np.bincount(inverse, weights=np.r_[groups[1], weight])
-    merged_sums = np.column_stack([np.bincount(inverse, weights=column) for column in
-                                   np.vstack([groups[2], sums]).T])
-    return unique, merged_weight, merged_sums
+    return unique, weight, sums
 
 
 def _moments(parts, n_models, grouped):
@@ -209,12 +219,10 @@ def _moments(parts, n_models, grouped):
                        weight_squares=sum(p["weight_squares"] for p in parts),
                        units=sum(p["units"] for p in parts))
         return moments
-    merged = None
-    for part in parts:  # a group may span partitions
-        if part["groups"] is not None:
-            merged = part["groups"] if merged is None else _added_groups(merged, *part["groups"])
-    _, weight, sums = merged if merged is not None else (None, np.zeros(0),
-                                                        np.zeros((0, n_models)))
+    grouped_parts = [part["groups"] for part in parts if part["groups"] is not None]
+    # a group may span partitions
+    _, weight, sums = (_merged_groups(grouped_parts) if grouped_parts
+                       else (None, np.zeros(0), np.zeros((0, n_models))))
     kept = weight > 0
     moments.update(products=sums[kept].T @ sums[kept], by_weight=weight[kept] @ sums[kept],
                    weight_squares=float(weight[kept] @ weight[kept]),

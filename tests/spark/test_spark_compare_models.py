@@ -58,6 +58,21 @@ def test_the_ranking_of_the_same_rows_as_arrays(logs, grouped, weighted):
     assert on_spark.best_ == "truth"
 
 
+def test_groups_merged_across_many_batches_give_the_same_errors(spark, logs, monkeypatch):
+    # batches of 100 rows, their group sums merged every few batches
+    from skcal.spark import _compare_models
+
+    monkeypatch.setattr(_compare_models, "_GROUPS_BEFORE_MERGE", 300)
+    spark.conf.set("spark.sql.execution.arrow.maxRecordsPerBatch", "100")
+    try:
+        on_spark = skcal.spark.compare_models(logs, {"a": "champion", "b": "challenger"},
+                                              y="y", groups="session", sample_weight="w")
+    finally:
+        spark.conf.unset("spark.sql.execution.arrow.maxRecordsPerBatch")
+    _assert_same(on_spark, compare_models({"a": CHAMPION, "b": CHALLENGER}, Y,
+                                          groups=SESSIONS, sample_weight=WEIGHTS))
+
+
 def test_padding_labels_are_left_out(spark):
     padded = Y.copy()
     padded[::9] = -100
