@@ -274,8 +274,9 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         timestamps : array-like of datetime64, default=None
             Required with ``chunk_period``: the time of each row, in any order;
             a row is added to its period's chunk while that chunk is open (a
-            complete chunk's rows are refused). ISO 8601 text is read too, times with a time zone in UTC; numbers
-            (seconds or nanoseconds?) and missing times (NaT) are refused.
+            complete chunk's rows are refused). ISO 8601 text is read too,
+            times with a time zone in UTC; numbers (seconds or nanoseconds?)
+            and missing times (NaT) are refused.
 
         scores : str, default=None
             With a DataFrame: the pattern of the score columns' names

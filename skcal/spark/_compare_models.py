@@ -12,7 +12,8 @@ import numpy as np
 from ..comparison._models import ModelComparison, model_results, zero_probability_rows
 from ..metrics._predictive import row_log_likelihood
 from ..rows._labels import encode_labels
-from ._layout import BadRow, Layout
+from ..rows._scores import SCORE_TYPES
+from ._layout import Layout
 from ._table import SparkScores, run_job
 from ._vectors import vectors_as_arrays
 
@@ -82,19 +83,19 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
         raise ValueError("models must map at least two names to score columns, such as "
                          "{'champion': 'proba_a', 'challenger': 'proba_b'}; got "
                          f"{models!r}.")
-    if score_type not in ("auto", "logits", "probabilities"):
-        raise ValueError(f"score_type must be 'auto', 'logits' or 'probabilities'; got "
-                         f"{score_type!r}.")
+    if score_type not in SCORE_TYPES:
+        raise ValueError(f"score_type must be one of {SCORE_TYPES}; got {score_type!r}.")
+    read = df
     for spec in models.values():
-        df = vectors_as_arrays(df, spec)
+        read = vectors_as_arrays(read, spec)
     if groups is not None:
-        Layout.check_column(df, groups, "groups")
-    layouts, types, classes = _surveyed(df, models, y, sample_weight, score_type, labels,
-                                        ignore_index)
+        Layout.check_column(read, groups, "groups")
+    layouts, types, classes = _surveyed(read, df, models, y, sample_weight, score_type,
+                                        labels, ignore_index)
     columns = [y] + [c for c in (sample_weight, groups) if c is not None]
     for layout in layouts.values():
         columns += [c for c in layout.score_columns if c not in columns]
-    parts = run_job(df, columns, _partition_sums, columns, layouts, types, classes,
+    parts = run_job(read, columns, _partition_sums, columns, layouts, types, classes,
                     sample_weight, groups, ignore_index, _GROUPS_BEFORE_MERGE)
     names = list(models)
     moments = _moments(parts, len(names), groups is not None)
@@ -105,12 +106,14 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
                            int(moments["units"]), "rows" if groups is None else "groups")
 
 
-def _surveyed(df, models, y, sample_weight, score_type, labels, ignore_index):
-    """Each model's layout and score type, and the classes of the columns."""
+def _surveyed(read, df, models, y, sample_weight, score_type, labels, ignore_index):
+    """Each model's layout and score type, and the classes of the columns, from
+    the surveys of ``read`` (``df`` with its vector columns read as arrays, whose
+    cache it reads)."""
     layouts, types, classes = {}, {}, None
     for name, spec in models.items():
         try:
-            table = SparkScores(df, spec, y, sample_weight)
+            table = SparkScores(read, spec, y, sample_weight, cached=df)
         except ValueError as exc:
             raise ValueError(f"model {name!r}: {exc}") from exc
         layouts[name] = table.layout
@@ -147,23 +150,20 @@ def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weigh
     for batch in batches:
         if batch.num_rows == 0:
             continue
-        try:
-            y_batch = _labels(batch.column(0).to_numpy(zero_copy_only=False))
-            weight = (None if sample_weight is None else
-                      batch.column(1).to_numpy(zero_copy_only=False).astype(np.float64))
-            log_lik = []
-            for name in names:
-                layout = layouts[name]
-                scores = layout.scores(pa.RecordBatch.from_arrays(
-                    [batch.column(columns.index(c)) for c in layout.score_columns],
-                    names=layout.score_columns))
-                lp, kept, _ = row_log_likelihood(
-                    y_batch, scores, score_type=types[name], labels=classes,
-                    sample_weight=weight, ignore_index=ignore_index,
-                    names=("y", f"models[{name!r}]"))
-                log_lik.append(lp)
-        except BadRow as exc:
-            raise ValueError(str(exc)) from None
+        y_batch = _labels(batch.column(0).to_numpy(zero_copy_only=False))
+        weight = (None if sample_weight is None else
+                  batch.column(1).to_numpy(zero_copy_only=False).astype(np.float64))
+        log_lik = []
+        for name in names:
+            layout = layouts[name]
+            scores = layout.scores(pa.RecordBatch.from_arrays(
+                [batch.column(columns.index(c)) for c in layout.score_columns],
+                names=layout.score_columns))
+            lp, kept, _ = row_log_likelihood(
+                y_batch, scores, score_type=types[name], labels=classes,
+                sample_weight=weight, ignore_index=ignore_index,
+                names=("y", f"models[{name!r}]"))
+            log_lik.append(lp)
         w = np.ones(batch.num_rows) if kept is None else np.asarray(kept, dtype=np.float64)
         values = np.column_stack(log_lik) * w[:, None]  # each row's w * log p, per model
         total["rows"] += int(np.count_nonzero(w > 0))
