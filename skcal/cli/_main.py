@@ -231,14 +231,16 @@ def _build_parser():
         ".npz with arrays 'scores', 'labels' (optional) and 'timestamps' (optional), or "
         ".csv / .parquet tables whose columns --scores, --labels and --timestamp name. "
         "A run holds a lock on --state for its whole read-update-write; a file already "
-        "added (the same content) is skipped. Exit status: 0 when no chunk completed by "
-        "this run is in alarm, 1 when one is, 2 for an error (nothing is written). The "
+        "added (the same content) is skipped. Exit status: 1 when a chunk completed by "
+        "this run is in alarm or late labels put an earlier chunk into alarm, else 0; 2 "
+        "for an error (nothing is written). The "
         "state file is replaced atomically.",
     )
     monitor.add_argument("reference", metavar="REFERENCE",
                          help="reference period (read only when --state does not exist yet)")
-    monitor.add_argument("production", metavar="PRODUCTION", nargs="+",
-                         help="production periods, in time order")
+    monitor.add_argument("production", metavar="PRODUCTION", nargs="*",
+                         help="production periods, in time order (none in a run that only "
+                         "joins --late-labels to the monitor in --state)")
     chunking = monitor.add_mutually_exclusive_group()
     chunking.add_argument("--chunk-size", type=integer_at_least(1),
                           help="rows per chunk (default 1000)")

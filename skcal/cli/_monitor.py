@@ -5,8 +5,8 @@ adds each production file once (a file's content digest is its batch id, so a
 re-run adds nothing twice), joins late labels by id, and, asked to, acts on a
 "recalibrate" verdict by fitting and saving a calibrator that later runs apply.
 
-Exit status: 0 when no chunk completed by this run is in alarm, 1 when one is
-(``ALARM_STATUS``), 2 for an error (a bad file or argument, a state that cannot
+Exit status: 1 (``ALARM_STATUS``) when a chunk completed by this run is in alarm,
+or late labels joined by this run put an earlier chunk into alarm; else 0; 2 for an error (a bad file or argument, a state that cannot
 be read, a lock held too long): nothing is written then.
 """
 
@@ -136,6 +136,12 @@ def run_monitor(args, *, error):
 def _run_locked(args, state_path, error):
     from ..monitoring._monitor import CalibrationMonitor
 
+    if not args.production:
+        if not args.late_labels:
+            raise error("nothing to add: give PRODUCTION files, --late-labels, or both")
+        if state_path is None or not state_path.exists():
+            raise error("--late-labels without PRODUCTION files joins labels to the rows of "
+                        "a monitor that has seen production: give its --state file")
     if args.recalibrate and not args.calibrator:
         raise error("--recalibrate needs --calibrator PATH.json, where the calibrator is saved")
     check_output_arguments(args, error=error)
@@ -188,7 +194,21 @@ def _run_locked(args, state_path, error):
     if state_path is not None:
         write_json(state_path, state)
         print(f"State saved to {state_path}")
-    return ALARM_STATUS if any(row["alarm"] for row in new) else 0
+    return ALARM_STATUS if raised_alarm(before, state["chunks"], new) else 0
+
+
+def raised_alarm(before, after, new):
+    """Whether a chunk completed by this run (``new``) is in alarm, or one that
+    was not in alarm before the run is now (late labels complete old chunks).
+
+    >>> raised_alarm([{"chunk": 0, "alarm": False}], [{"chunk": 0, "alarm": True}], [])
+    True
+    >>> raised_alarm([{"chunk": 0, "alarm": True}], [{"chunk": 0, "alarm": True}], [])
+    False
+    """
+    was_in_alarm = {row["chunk"]: row["alarm"] for row in before}
+    return (any(row["alarm"] for row in new)
+            or any(row["alarm"] and not was_in_alarm.get(row["chunk"], True) for row in after))
 
 
 def _load_or_fit(cls, args, state_path, error):

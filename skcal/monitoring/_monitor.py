@@ -343,7 +343,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
             over any number of calls. An id that matches no waiting row
             (unknown, labelled already, or dropped beyond ``max_pending``) is
             counted in :attr:`n_labels_unmatched_` and in :meth:`summary`; a
-            repeated id is an error.
+            repeated id, or rows that wait but were all added without ids, an error.
 
         Returns
         -------

@@ -138,9 +138,33 @@ def as_row_numbers(rows):
     return values
 
 
+def check_joinable_by_id(pending):
+    """Refuse to join labels by id when rows wait but none was added with an
+    id: no id could match, and counting every label as a miss would hide why.
+
+    Examples
+    --------
+    >>> waiting = Pending(np.arange(3), np.full(3, None, dtype=object), np.zeros(3, int),
+    ...                   np.zeros((3, 2), np.float32), 0)
+    >>> check_joinable_by_id(waiting)
+    Traceback (most recent call last):
+    ...
+    ValueError: 3 rows wait for a label, but none was added with an id, so no label can be joined by id. Give update() the rows' ids (ids=; on the command line --id-column, or an array 'ids' in .npz files), or join these labels by row number (rows=).
+    """
+    n_waiting = pending.rows.shape[0]
+    if n_waiting and all(value is None for value in pending.ids):
+        raise ValueError(
+            f"{n_waiting} rows wait for a label, but none was added with an id, so no label "
+            "can be joined by id. Give update() the rows' ids (ids=; on the command line "
+            "--id-column, or an array 'ids' in .npz files), or join these labels by row "
+            "number (rows=).")
+
+
 def positions_of_ids(pending, ids):
     """(where the ids that wait are, which of ``ids`` those are): ids that match
-    no waiting row are left out, for the caller to count."""
+    no waiting row are left out, for the caller to count (see
+    :func:`check_joinable_by_id` for rows that carry no ids)."""
+    check_joinable_by_id(pending)
     position = {value: i for i, value in enumerate(pending.ids) if value is not None}
     matched = np.array([value in position for value in ids], dtype=bool)
     where = np.array([position[value] for value in ids[matched]], dtype=np.intp)

@@ -10,7 +10,7 @@ from ..monitoring._batches import add_batch, record_batch, repeated_batch
 from ..monitoring._chunking import WaitingRows, complete_periods_message, first_open_period
 from ..monitoring._fitted_params import check_fitted_and_unchanged
 from ..monitoring._inputs import labels_of, nanoseconds
-from ..monitoring._pending import as_ids
+from ..monitoring._pending import as_ids, check_joinable_by_id
 from ..monitoring._row_sums import batch_summaries
 from ..monitoring._statistics import add_summaries
 from ..rows._scores import check_finite_block, check_probabilities
@@ -148,6 +148,7 @@ def add_labels(monitor, df, *, ids, y):
     check_fitted_and_unchanged(monitor)
     Layout.check_column(df, ids, "ids")
     Layout.check_label_column(df, y)
+    check_joinable_by_id(monitor._pending)
     waiting = [value for value in monitor._pending.ids if value is not None]
     if not waiting:
         return monitor

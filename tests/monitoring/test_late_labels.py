@@ -154,3 +154,18 @@ def test_label_arguments_that_are_missing_or_doubled_are_named(monitors, kwargs,
     _, later, _, _ = monitors
     with pytest.raises(ValueError, match=message + "; pass the labels that arrived"):
         later.add_labels(**kwargs)
+
+
+def test_labels_by_id_for_rows_added_without_ids_are_refused_with_the_fix():
+    # every id used to be counted as unmatched, so the labels were lost quietly
+    rng = np.random.default_rng(23)
+    monitor = CalibrationMonitor(chunk_size=300, min_labels=50).fit(*stream(rng, 3000))
+    logits, y = stream(rng, 300)
+    monitor.update(logits)
+    before = monitor.to_dict()
+    with pytest.raises(ValueError, match="300 rows wait for a label, but none was added "
+                                         "with an id.*ids=.*rows="):
+        monitor.add_labels(ids=np.arange(300), y=y)
+    assert monitor.to_dict() == before
+    monitor.add_labels(rows=np.arange(300), y=y)  # by row number they join
+    assert monitor.to_dict()["chunks"][0]["n_labelled"] == 300

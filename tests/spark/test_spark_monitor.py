@@ -152,6 +152,18 @@ def test_late_labels_in_a_spark_table_are_joined_where_they_live(spark, fitted):
         skcal.spark.add_labels(on_spark, twice, ids="id", y="clicked")
 
 
+def test_late_labels_for_rows_added_without_ids_are_refused(spark, fitted):
+    # add_labels returned the monitor unchanged, as if no row waited
+    logits, _ = stream(np.random.default_rng(10), 500)
+    monitor = copy.deepcopy(fitted)
+    skcal.spark.update(monitor, frame(spark, {"logits": logits}), scores="logits")
+    labels = spark.createDataFrame(pd.DataFrame({"request": ["0"], "clicked": [1]}))
+    before = monitor.to_dict()
+    with pytest.raises(ValueError, match="500 rows wait for a label, but none was added"):
+        skcal.spark.add_labels(monitor, labels, ids="request", y="clicked")
+    assert monitor.to_dict() == before
+
+
 def pd_int(name):
     """A double column of whole numbers (NaN: null) as Spark long labels."""
     from pyspark.sql import functions as F
