@@ -76,7 +76,8 @@ def verdict_in_words(monitor):
     verdict = last["verdict"]
     if verdict == "too few labels":
         return ("waiting", "Too few labels for a verdict",
-                f"Chunk {last['chunk']} has {last['n_labelled']} labelled rows, fewer than "
+                f"Chunk {_named(monitor, last['chunk'])} has {last['n_labelled']} labelled "
+                "rows, fewer than "
                 f"min_labels = {monitor.min_labels}. Its expected NLL, which needs no labels, "
                 f"is {_f(last['expected_nll'])} against {_f(reference['expected_nll'])} in the "
                 "reference. Late labels (<code>add_labels</code>, <code>--late-labels</code>) "
@@ -90,7 +91,7 @@ def verdict_in_words(monitor):
                 f"({_f(reference['nll'])}) allows: the CUSUM is {_f(last['cusum'], 2)} against "
                 f"a threshold of {_f(monitor.cusum_threshold_, 2)}. Nothing to do.")
     onset = monitor.drift_onset()
-    since = f" since chunk {onset}" if onset is not None else ""
+    since = f" since chunk {_named(monitor, onset)}" if onset is not None else ""
     if verdict == "recalibrate":
         return ("recalibrate", "Recalibrate",
                 f"The NLL rose by {_f(rise)} nats over the reference, and a recalibration "
@@ -112,7 +113,7 @@ def _numbers(monitor):
     last, reference = monitor._table[-1], monitor.reference_
     coverage = last["n_labelled"] / last["n"] if last["n"] else float("nan")
     cells = [
-        ("latest chunk", f"{last['chunk']}"),
+        _latest_chunk(monitor, last["chunk"]),
         ("NLL", f"{_f(last['nll'])} ± {_f(last['nll_se'])}"),
         ("reference NLL", _f(reference["nll"])),
         ("z", _f(last["z"], 2)),
@@ -149,7 +150,7 @@ def _nll_chart(monitor, columns):
     with np.errstate(divide="ignore", invalid="ignore"):
         half = 2 * reference["nll_sd"] / np.sqrt(columns["n_labelled"])
     chart = Chart(title="Held-out NLL per chunk against the reference band",
-                  x_label="chunk", y_label="NLL (nats per row)")
+                  y_label="NLL (nats per row)", **_chunk_axis(monitor))
     chart.band(x, reference["nll"] - half, reference["nll"] + half, color="gray",
                label="reference ± 2 standard errors")
     chart.line(x, columns["expected_nll"], color="green", dash="5 4", width=1.2,
@@ -164,7 +165,7 @@ def _nll_chart(monitor, columns):
 def _cusum_chart(monitor, columns):
     x = columns["chunk"]
     chart = Chart(title="CUSUM of the standardised NLL against its alarm threshold",
-                  x_label="chunk", y_label="CUSUM", height=210)
+                  y_label="CUSUM", height=210, **_chunk_axis(monitor))
     chart.line(x, np.full(x.shape, monitor.cusum_threshold_), color="red", dash="6 4",
                width=1.2, label="threshold")
     chart.line(x, columns["cusum"], color="purple", label="CUSUM")
@@ -175,7 +176,7 @@ def _split_chart(monitor, columns):
     reference = monitor.reference_
     x = columns["chunk"]
     chart = Chart(title="The NLL split: what a recalibration removes, and what it leaves",
-                  x_label="chunk", y_label="nats per row", height=230)
+                  y_label="nats per row", height=230, **_chunk_axis(monitor))
     chart.line(x, np.full(x.shape, reference["nll_refinement"]), color="green", dash="5 4",
                width=1.2, label="reference refinement")
     chart.line(x, columns["nll_refinement"], color="green", label="refinement part")
@@ -214,26 +215,59 @@ def _reliability_chart(monitor):
 def _table(monitor):
     rows = monitor._table[-TABLE_ROWS:]
     by_period = monitor._period_ns is not None
-    head = ("chunk", "start", "n", "labelled", "accuracy", "NLL", "±", "calib.", "refin.",
-            "expected", "z", "CUSUM", "cal.", "verdict")
+    # the verdict third, where a narrow page still shows it without scrolling
+    head = ("chunk", "start", "verdict", "n", "labelled", "accuracy", "NLL", "±", "calib.",
+            "refin.", "expected", "z", "CUSUM", "cal.")
     out = ['<div class="scroll"><table><thead><tr>']
     out += [f'<th{" class=text" if name == "verdict" else ""}>{name}</th>' for name in head]
     out.append("</tr></thead><tbody>")
     for row in reversed(rows):
         start = period_start_text(row["start"]) if by_period else f"{row['start']:,}"
-        cells = [row["chunk"], start, row["n"], row["n_labelled"], _f(row["accuracy"], 3),
+        cells = [row["n"], row["n_labelled"], _f(row["accuracy"], 3),
                  _f(row["nll"]), _f(row["nll_se"]), _f(row["nll_calibration"]),
                  _f(row["nll_refinement"]), _f(row["expected_nll"]), _f(row["z"], 2),
                  _f(row["cusum"], 2), row["calibrator"]]
         out.append(f'<tr{" class=alarm" if row["alarm"] else ""}>'
-                   + "".join(f"<td>{cell}</td>" for cell in cells)
+                   + f"<td>{row['chunk']}</td><td>{start}</td>"
                    + f'<td class="text">{html.escape(row["verdict"])}'
-                   + (" (alarm)" if row["alarm"] else "") + "</td></tr>")
+                   + (" (alarm)" if row["alarm"] else "") + "</td>"
+                   + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
     out.append("</tbody></table></div>")
     if len(monitor._table) > TABLE_ROWS:
         out.append(f'<p class="meta">The latest {TABLE_ROWS} of {len(monitor._table)} '
                    "chunks, newest first; <code>to_frame()</code> has them all.</p>")
     return "".join(out)
+
+
+def _chunk_axis(monitor):
+    """The x axis of the charts over chunks: chunk numbers, or the start of each
+    chunk's period with ``chunk_period`` (a number since 1970 says nothing)."""
+    if monitor._period_ns is None:
+        return {"x_label": "chunk", "x_tick_text": str}
+    period = monitor._period_ns
+    unit = next(unit for unit, ns in _TIME_UNITS if period % ns == 0)
+    return {"x_label": "chunk start (UTC)",
+            "x_tick_text": lambda chunk: str(np.datetime64(chunk * period, "ns")
+                                             .astype(f"datetime64[{unit}]")).replace("T", " ")}
+
+
+# the coarsest unit that a period is a whole number of, to name its starts
+_TIME_UNITS = (("D", 86_400 * 10**9), ("m", 60 * 10**9), ("s", 10**9), ("ns", 1))
+
+
+def _named(monitor, chunk):
+    """A chunk's number, and with ``chunk_period`` the start of its period."""
+    if monitor._period_ns is None:
+        return str(chunk)
+    return f"{chunk} (from {period_start_text(chunk * monitor._period_ns)} UTC)"
+
+
+def _latest_chunk(monitor, chunk):
+    """The report's first number: the latest chunk, by the start of its period
+    with ``chunk_period``."""
+    if monitor._period_ns is None:
+        return "latest chunk", str(chunk)
+    return "latest chunk from (UTC)", period_start_text(chunk * monitor._period_ns)
 
 
 def _f(value, digits=4):

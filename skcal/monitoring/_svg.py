@@ -27,10 +27,12 @@ class Chart:
     """
 
     def __init__(self, *, title, x_label, y_label, width=860, height=250, x_range=None,
-                 y_range=None):
+                 y_range=None, x_tick_text=None):
         self.title, self.x_label, self.y_label = title, x_label, y_label
         self.width, self.height = width, height
         self.x_range, self.y_range = x_range, y_range
+        # x values that are whole numbers (chunks) get whole ticks, named by this
+        self.x_tick_text = x_tick_text
         self._items = []  # (kind, x, y, y2, style)
 
     def line(self, x, y, *, color, label=None, width=1.8, dash=None, markers=False):
@@ -58,7 +60,8 @@ class Chart:
     def svg(self):
         """The chart as an ``<svg>`` element (text)."""
         left, right, top, bottom = 64, 16, 44, 42
-        x0, x1 = self.x_range or _span([item[1] for item in self._items])
+        whole = self.x_tick_text is not None
+        x0, x1 = self.x_range or _span([item[1] for item in self._items], whole=whole)
         y0, y1 = self.y_range or _span([v for item in self._items
                                         for v in (item[2], item[3]) if v is not None])
         plot_w, plot_h = self.width - left - right, self.height - top - bottom
@@ -76,9 +79,10 @@ class Chart:
             parts.append(f'<line x1="{left}" x2="{left + plot_w}" y1="{sy(tick):.1f}" '
                          f'y2="{sy(tick):.1f}" class="grid"/><text x="{left - 6}" '
                          f'y="{sy(tick) + 4:.1f}" text-anchor="end">{_label(tick)}</text>')
-        for tick in _ticks(x0, x1):
+        for tick in _ticks(x0, x1, whole=whole):
+            text = self.x_tick_text(int(tick)) if whole else _label(tick)
             parts.append(f'<text x="{sx(tick):.1f}" y="{top + plot_h + 16}" '
-                         f'text-anchor="middle">{_label(tick)}</text>')
+                         f'text-anchor="middle">{html.escape(text)}</text>')
         parts.append(f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" '
                      'class="frame"/>')
         for kind, x, y, y2, style in self._items:
@@ -155,19 +159,34 @@ def _points(x, y, sx, sy):
     return " ".join(["%.1f,%.1f"] * x.shape[0]) % tuple(flat.tolist())
 
 
-def _span(arrays):
+def _span(arrays, *, whole=False):
+    """The range of the finite values, padded by 5 % (half a unit at least for
+    whole numbers: one chunk is not widened to thousands of them)."""
     values = np.concatenate([a[np.isfinite(a)] for a in arrays] or [np.zeros(0)])
     if values.size == 0:
         return 0.0, 1.0
     low, high = float(values.min()), float(values.max())
-    pad = (high - low) * 0.05 or max(abs(high) * 0.05, 0.5)
+    if whole:
+        pad = max((high - low) * 0.05, 0.5)
+    else:
+        pad = (high - low) * 0.05 or max(abs(high) * 0.05, 0.5)
     return low - pad, high + pad
 
 
-def _ticks(low, high, count=5):
+def _ticks(low, high, count=5, *, whole=False):
+    """At most about ``count`` round values in [low, high]; whole numbers only
+    with ``whole``.
+
+    >>> [int(t) for t in _ticks(83047.6, 83062.4, whole=True)]
+    [83050, 83055, 83060]
+    >>> [int(t) for t in _ticks(-0.1, 2.1, whole=True)]
+    [0, 1, 2]
+    """
     raw = (high - low) / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    if whole:
+        step = max(step, 1)
     return [t for t in np.arange(math.ceil(low / step) * step, high + step / 2, step)
             if low <= t <= high]
 

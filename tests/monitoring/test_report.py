@@ -113,3 +113,45 @@ def test_every_verdict_reads_as_words():
     assert "<h2>OK: no alarm</h2>" in monitor_with(1.0).to_html()
     waiting = monitor_with(1.0).update(np.zeros((1000, 5)), None)
     assert "Too few labels for a verdict" in waiting.to_html()
+
+
+def _tick_labels(svg):
+    """The x tick labels of one chart (the texts on the line below the plot)."""
+    frame = re.search(r'<rect x="\d+" y="(\d+)" width="[\d.]+" height="([\d.]+)" class="frame"',
+                      svg)
+    below = float(frame.group(1)) + float(frame.group(2)) + 16
+    return re.findall(rf'<text x="[\d.]+" y="{below:g}" text-anchor="middle">([^<]*)</text>',
+                      svg)
+
+
+def test_chunks_of_a_period_are_named_by_their_start_and_chunk_numbers_in_full():
+    # with chunk_period the charts' axis read 8.305e+04, 8.306e+04, 8.306e+04 (the
+    # periods since 1970) and the advice "since chunk 83054"; chunk 12345 of a
+    # row-counted monitor read 1.234e+04
+    rng = np.random.default_rng(4)
+    logits = rng.normal(scale=2.0, size=(6000, 5))
+    y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    times = np.datetime64("2026-11-05T00:00") + np.arange(6000) * np.timedelta64(3, "m")
+    monitor = CalibrationMonitor(chunk_period="6h").fit(logits[:3000], y[:3000])
+    monitor.update(logits[3000:4500], y[3000:4500], times[3000:4500])
+    monitor.update(3 * logits[4500:], y[4500:], times[4500:])  # overconfident: alarm
+    page = monitor.to_html()
+    charts = page.split("<svg")[1:4]
+    for chart in charts:
+        labels = _tick_labels(chart)
+        assert len(labels) >= 2, chart[:300]
+        assert all(re.fullmatch(r"2026-1[12]-\d\d \d\d:00", label) for label in labels), labels
+        assert "chunk start (UTC)" in chart
+    assert re.search(r"since chunk \d+ \(from 2026-1[12]-\d\d \d\d:00:00 UTC\)", page)
+    assert "latest chunk from (UTC)<b>2026-" in page
+    assert "e+0" not in page
+    daily = CalibrationMonitor(chunk_period="D").fit(logits[:3000], y[:3000])
+    every_half_hour = times[0] + np.arange(3000) * np.timedelta64(30, "m")  # 62 days
+    daily.update(logits[3000:], y[3000:], every_half_hour)
+    labels = _tick_labels(daily.to_html().split("<svg")[1])
+    assert labels and all(re.fullmatch(r"202[67]-\d\d-\d\d", label) for label in labels), labels
+    counted = CalibrationMonitor(chunk_size=2).fit(logits[:3000], y[:3000])
+    counted.update(np.tile(logits[3000:], (9, 1)), None)  # chunks 0 to 13499
+    labels = _tick_labels(counted.to_html().split("<svg")[1])
+    assert labels and all(re.fullmatch(r"\d+", label) for label in labels), labels
+    assert int(labels[-1]) > 10000
