@@ -144,9 +144,16 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
         return (*to_numpy((X, y, timestamps, ids)), score_columns)  # device arrays too
     if score_columns is not None:
         raise ValueError(_NAMED_TWICE)
+    if scores is None and not any(isinstance(name, str) for name in (y, timestamp, ids)):
+        # a frame of scores alone, as fit takes it: its columns are the scores
+        names = [str(c) for c in X.columns] if all(
+            isinstance(c, str) for c in X.columns) else None
+        return (X, *to_numpy((y, timestamps, ids)), names)
     if not isinstance(scores, str):
-        raise ValueError("With a DataFrame, name the score columns: "
-                         "update(frame, scores='proba_*', y='label', timestamp='ts').")
+        raise ValueError("With a DataFrame of a log, name its score columns: "
+                         "update(frame, scores='proba_*', y='label', timestamp='ts'); "
+                         "a DataFrame of scores alone goes with arrays: "
+                         "update(scores_frame, y, timestamps).")
     columns = [c for c in X.columns if fnmatch.fnmatchcase(str(c), scores)]
     if not columns:
         raise ValueError(f"No column of the frame matches scores={scores!r}; its columns are "

@@ -262,8 +262,9 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         Parameters
         ----------
         X : array-like of shape (n_rows, n_classes) or (n_rows,), or pandas.DataFrame
-            The model's raw scores, as at ``fit`` (:attr:`calibrator_`, if
-            any, is applied to them); or a DataFrame whose columns ``scores``,
+            The model's raw scores, as at ``fit`` (a DataFrame of scores alone
+            too, its columns as at ``fit``; :attr:`calibrator_`, if any, is
+            applied to them); or a log's DataFrame whose columns ``scores``,
             ``y``, ``timestamp`` and ``ids`` name.
 
         y : array-like of shape (n_rows,) or str, default=None

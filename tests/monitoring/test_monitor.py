@@ -372,6 +372,27 @@ def test_score_columns_in_another_order_are_refused_and_change_nothing():
     assert monitor.n_rows_ == 600
 
 
+def test_a_frame_of_scores_alone_is_taken_by_update_as_fit_takes_it():
+    # fit(frame, y) was taken, but update(frame, y) asked for scores='proba_*'
+    pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
+    rng = np.random.default_rng(32)
+    names = [f"proba_{k}" for k in range(K)]
+    (reference, y_reference), (logits, y) = stream(rng, 3000), stream(rng, 600)
+    frames = CalibrationMonitor(chunk_size=200, min_labels=50).fit(
+        pd.DataFrame(reference, columns=names), pd.Series(y_reference))
+    frames.update(pd.DataFrame(logits, columns=names), pd.Series(y))
+    arrays = CalibrationMonitor(chunk_size=200, min_labels=50).fit(reference, y_reference)
+    arrays.update(logits, y)
+    np.testing.assert_array_equal(frames.to_frame()["nll"], arrays.to_frame()["nll"])
+    before = json.dumps(frames.to_dict())
+    swapped = pd.DataFrame(logits, columns=names)[[names[1], names[0], *names[2:]]]
+    with pytest.raises(ValueError, match=r"score columns are \['proba_1', 'proba_0'"):
+        frames.update(swapped, y)
+    with pytest.raises(ValueError, match=r"names 5 score columns .*'label'\]"):
+        frames.update(pd.DataFrame(logits, columns=names).assign(label=y), y)
+    assert json.dumps(frames.to_dict()) == before
+
+
 def test_display_draws_the_table(tmp_path):
     matplotlib = pytest.importorskip("matplotlib", reason="plotting needs matplotlib")
     matplotlib.use("Agg")
