@@ -12,16 +12,30 @@ from ..rows._namespaces import to_numpy
 
 
 def is_labelled(y, classes):
-    """Rows with a label: not None, not NaN, and not -1 unless -1 is a class."""
+    """Rows with a label: not None, not NaN, not pandas' NA, and not -1 unless
+    -1 is a class.
+
+    >>> is_labelled(np.array(["cat", None, float("nan"), "dog"], dtype=object),
+    ...             np.array(["cat", "dog"]))
+    array([ True, False, False,  True])
+    """
     if y.dtype.kind == "f":
         missing = np.isnan(y)
     elif y.dtype.kind == "O":
-        missing = np.array([v is None or (isinstance(v, float) and np.isnan(v)) for v in y])
+        missing = np.array([_is_missing_label(v) for v in y], dtype=bool)
     else:
         missing = np.zeros(y.shape[0], dtype=bool)
     if y.dtype.kind in "iuf" and -1 not in set(classes.tolist()):
         missing |= y == -1
     return ~missing
+
+
+def _is_missing_label(value):
+    """None, a float NaN, or pandas' NA and NaT (a nullable column's missing
+    value, which cannot be compared: ``NA == "cat"`` is NA)."""
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
 
 
 def as_class_dtype(y, classes):

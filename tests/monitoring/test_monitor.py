@@ -393,6 +393,26 @@ def test_a_frame_of_scores_alone_is_taken_by_update_as_fit_takes_it():
     assert json.dumps(frames.to_dict()) == before
 
 
+def test_pandas_missing_labels_of_nullable_columns_mark_rows_not_labelled_yet():
+    # a "string" column's pd.NA stopped update with "boolean value of NA is ambiguous"
+    pd = pytest.importorskip("pandas", reason="nullable columns need pandas")
+    rng = np.random.default_rng(33)
+    names = np.array(["cat", "dog", "eel", "fox"])
+    (reference, y_reference), (logits, y) = stream(rng, 3000), stream(rng, 600)
+    waiting = np.arange(600) % 3 == 0
+    marked = np.where(waiting, None, names[y]).astype(object)
+    tables = []
+    for labels in (marked, pd.array(marked, dtype="string"),
+                   pd.Series(pd.Categorical(marked, categories=names)),
+                   pd.Series(marked).astype(object).where(~waiting, pd.NA)):
+        monitor = CalibrationMonitor(chunk_size=200, min_labels=50).fit(
+            reference, names[y_reference])
+        tables.append(monitor.update(logits, labels).to_frame())
+    for table in tables:
+        assert list(table["n_labelled"]) == [133, 133, 134]
+        np.testing.assert_array_equal(table["nll"], tables[0]["nll"])
+
+
 def test_display_draws_the_table(tmp_path):
     matplotlib = pytest.importorskip("matplotlib", reason="plotting needs matplotlib")
     matplotlib.use("Agg")
