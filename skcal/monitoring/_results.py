@@ -111,9 +111,12 @@ class MonitorResultsMixin:
         last = self._table[-1]
         alarms = sum(row["alarm"] for row in self._table)
         if last["n_labelled"]:
+            gain = last["nll_calibration"]
+            # the part is a held-out estimate: below 0, a recalibration would cost
+            won = (f"would win back {gain:.4f}" if gain > 0 else
+                   f"would win back nothing (its held-out gain is {gain:.4f})")
             numbers = (f"NLL {last['nll']:.4f} against {self.reference_['nll']:.4f} in the "
-                       "reference; recalibration would win back "
-                       f"{last['nll_calibration']:.4f}")
+                       f"reference; recalibration {won}")
         else:  # no label yet: what the model itself expects
             numbers = (f"no label yet; expected NLL {last['expected_nll']:.4f} against "
                        f"{self.reference_['expected_nll']:.4f} in the reference")

@@ -67,3 +67,23 @@ def test_a_calibrator_fitted_on_a_frame_monitors_arrays_without_a_warning_per_ba
     # suite turns warnings into errors, so scikit-learn's feature-name warning fails here
     monitor.update(*stream(rng, 600, sharpen=2.0))
     assert monitor.n_rows_ == 600
+
+
+def test_a_recalibration_that_would_cost_is_said_to_win_back_nothing():
+    # a calibrated stream's held-out calibration part is often below 0; the summary
+    # read "recalibration would win back -0.0036"
+    rng = np.random.default_rng(8)
+    monitor = CalibrationMonitor(chunk_size=500).fit(*stream(rng, 5000))
+    said = set()
+    for _ in range(12):
+        monitor.update(*stream(rng, 500))
+        gain = monitor.to_dict()["chunks"][-1]["nll_calibration"]
+        summary = monitor.summary()
+        if gain > 0:
+            said.add("gain")
+            assert f"recalibration would win back {gain:.4f}" in summary
+        else:
+            said.add("cost")
+            assert ("recalibration would win back nothing (its held-out gain is "
+                    f"{gain:.4f})") in summary
+    assert said == {"gain", "cost"}  # both cases were seen
