@@ -11,6 +11,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ..metrics._predictive import row_log_likelihood
+from ..rows._labels import group_codes
 
 # bootstrap draws at a time: draws x resampled units of counts in memory
 _BOOTSTRAP_CELLS = 2**24
@@ -336,11 +337,7 @@ def _units(groups, n):
     """Each row's unit of resampling as 0..G-1: its group, or the row itself."""
     if groups is None:
         return np.arange(n)
-    groups = np.asarray(groups).reshape(-1)
-    if groups.shape[0] != n:
-        raise ValueError(f"groups has {groups.shape[0]} entries but there are {n} rows; pass "
-                         "one group (document id) per row.")
-    return np.unique(groups, return_inverse=True)[1].reshape(-1)
+    return group_codes(np.asarray(groups).reshape(-1), n)
 
 
 def _bootstrap_se(weighted_difference, weight, unit, n_bootstrap, random_state):

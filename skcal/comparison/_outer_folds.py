@@ -5,6 +5,8 @@ from numbers import Integral
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, check_cv
 
+from ..rows._labels import group_codes
+
 
 def checked_groups(groups, n_rows):
     """Each row's group as 0..G-1, or None; one group per row, at least two groups.
@@ -16,11 +18,7 @@ def checked_groups(groups, n_rows):
     """
     if groups is None:
         return None
-    groups = np.asarray(groups)
-    if groups.ndim != 1 or groups.shape[0] != n_rows:
-        raise ValueError(f"groups has shape {groups.shape} for {n_rows} rows; pass one group "
-                         "(a patient, a document) per row.")
-    codes = np.unique(groups, return_inverse=True)[1].reshape(-1)
+    codes = group_codes(groups, n_rows)
     if codes.max(initial=0) < 1:
         raise ValueError("groups has a single group; a held-out fold needs groups of its own.")
     return codes

@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from ..rows._labels import encode_labels, plain
+from ..rows._labels import encode_labels, missing_entries, plain
 from ..rows._namespaces import to_numpy
 
 
@@ -22,20 +22,12 @@ def is_labelled(y, classes):
     if y.dtype.kind == "f":
         missing = np.isnan(y)
     elif y.dtype.kind == "O":
-        missing = np.array([_is_missing_label(v) for v in y], dtype=bool)
+        missing = missing_entries(y)
     else:
         missing = np.zeros(y.shape[0], dtype=bool)
     if y.dtype.kind in "iuf" and -1 not in set(classes.tolist()):
         missing |= y == -1
     return ~missing
-
-
-def _is_missing_label(value):
-    """None, a float NaN, or pandas' NA and NaT (a nullable column's missing
-    value, which cannot be compared: ``NA == "cat"`` is NA)."""
-    if value is None or type(value).__name__ in ("NAType", "NaTType"):
-        return True
-    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
 
 
 def as_class_dtype(y, classes):

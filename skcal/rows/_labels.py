@@ -226,3 +226,54 @@ def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
             "positive weight."
         )
     return sample_weight
+
+
+def missing_entries(values):
+    """Which entries of a 1-D array are missing: NaN in a float array; None, a
+    float NaN, or pandas' NA and NaT in an object array (a nullable column's
+    missing value, which cannot be compared: ``NA == "cat"`` is NA).
+
+    >>> missing_entries(np.array(["cat", None, float("nan"), "dog"], dtype=object))
+    array([False,  True,  True, False])
+    """
+    values = np.asarray(values)
+    if values.dtype.kind in "fc":
+        return np.isnan(values)
+    if values.dtype.kind == "M":
+        return np.isnat(values)
+    if values.dtype.kind != "O":
+        return np.zeros(values.shape, dtype=bool)
+    return np.array([_is_missing(value) for value in values.reshape(-1)],
+                    dtype=bool).reshape(values.shape)
+
+
+def _is_missing(value):
+    if value is None or type(value).__name__ in ("NAType", "NaTType"):
+        return True
+    return isinstance(value, (float, np.floating)) and bool(np.isnan(value))
+
+
+def group_codes(groups, n_rows):
+    """Each row's group (a document, a patient) as 0..G-1, in the order of the
+    sorted group ids; one group per row, none missing.
+
+    >>> group_codes(["b", "a", "b"], 3)
+    array([1, 0, 1])
+    >>> group_codes([7.0, float("nan"), 7.0], 3)
+    Traceback (most recent call last):
+    ...
+    ValueError: groups is missing at 1 row (the first at row 1); give every row its group (a document or patient id), or leave such rows out.
+    """
+    groups = np.asarray(groups)
+    if groups.ndim != 1 or groups.shape[0] != n_rows:
+        raise ValueError(f"groups has shape {groups.shape} for {n_rows} rows; pass one group "
+                         "(a document or patient id) per row.")
+    missing = missing_entries(groups)
+    if missing.any():
+        count = int(missing.sum())
+        raise ValueError(f"groups is missing at {count} row{'s' if count > 1 else ''} (the "
+                         f"first at row {int(np.flatnonzero(missing)[0])}); give every row its "
+                         "group (a document or patient id), or leave such rows out.")
+    if groups.dtype.kind == "O":  # ids of mixed types (17 and "17") sort as text
+        groups = groups.astype(str)
+    return np.unique(groups, return_inverse=True)[1].reshape(-1)

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..comparison._models import ModelComparison, model_results, zero_probability_rows
 from ..metrics._predictive import row_log_likelihood
-from ..rows._labels import encode_labels
+from ..rows._labels import encode_labels, missing_entries
 from ..rows._scores import SCORE_TYPES
 from ._layout import Layout
 from ._table import SparkScores, run_job
@@ -176,14 +176,23 @@ def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weigh
             total["weight_squares"] += float(w @ w)
             total["units"] += int(np.count_nonzero(w > 0))
         else:
-            keys = np.array([str(v) for v in batch.column(columns.index(groups))
-                             .to_numpy(zero_copy_only=False)], dtype=object)
+            keys = _group_keys(batch.column(columns.index(groups)), groups)
             pending.append(_group_sums(keys, w, values))
             if sum(part[0].shape[0] for part in pending) > merge_at:
                 pending = [_merged_groups(pending)]
     if pending:
         total["groups"] = _merged_groups(pending)
     return total
+
+
+def _group_keys(column, name):
+    """A batch's group ids as text; a null or NaN id is refused (it would be one
+    group of every row without an id)."""
+    values = column.to_numpy(zero_copy_only=False)
+    if column.null_count or missing_entries(values).any():
+        raise ValueError(f"The groups column {name!r} holds nulls (or NaN); give every row "
+                         "its group (a session or user id), or filter those rows out.")
+    return np.array([str(v) for v in values], dtype=object)
 
 
 def _merged_groups(parts):

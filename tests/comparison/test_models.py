@@ -104,7 +104,11 @@ def test_token_logits_with_padding_by_sequence(tmp_path):
 @pytest.mark.parametrize("kwargs, message", [
     (dict(models={"a": np.zeros((4, 2))}), "at least two"),
     (dict(metric="brier"), "metric must be 'nll'"),
-    (dict(groups=np.zeros(3)), "groups has 3 entries"),
+    (dict(groups=np.zeros(3)), r"groups has shape \(3,\) for 4 rows"),
+    # a missing document id made one group of every row without one
+    (dict(groups=np.array([1.0, np.nan, 2.0, np.nan])),
+     r"groups is missing at 2 rows \(the first at row 1\)"),
+    (dict(groups=np.array(["d1", None, "d2", "d2"], dtype=object)), "groups is missing at 1"),
     (dict(models={"a": np.zeros((4, 2)), "b": np.zeros((5, 2))}),
      r"model 'b': y has 4 samples but models\['b'\] has 5"),  # its parameters' names
     (dict(n_bootstrap=1), "n_bootstrap"),

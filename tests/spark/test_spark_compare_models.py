@@ -92,3 +92,14 @@ def test_models_that_cannot_be_compared_are_named(logs):
     with pytest.raises(ValueError, match="groups='nope' is not a column"):
         skcal.spark.compare_models(logs, {"a": "champion", "b": "challenger"}, y="y",
                                    groups="nope")
+
+
+def test_rows_without_a_group_are_refused(logs):
+    # a null session id was read as the group "None", one group of all such rows
+    from pyspark.sql import functions as F
+
+    some_null = logs.withColumn("session", F.when(F.col("session") == 7, None)
+                                .otherwise(F.col("session")))
+    with pytest.raises(ValueError, match="The groups column 'session' holds nulls"):
+        skcal.spark.compare_models(some_null, {"a": "champion", "b": "challenger"}, y="y",
+                                   groups="session")
