@@ -114,6 +114,34 @@ def test_periods_are_stored_as_times():
     assert pd.to_datetime(nll["start_time"]).tolist() == list(monitor.to_frame()["start"])
 
 
+def documented_query():
+    """The Grafana query of docs/monitoring.rst, as printed there."""
+    from pathlib import Path
+
+    text = (Path(__file__).parents[2] / "docs" / "monitoring.rst").read_text(encoding="utf-8")
+    block = text.split(".. code-block:: sql\n\n", 1)[1].split("\n\n", 1)[0]
+    return " ".join(line.strip() for line in block.splitlines())
+
+
+def test_the_documented_grafana_query_gives_each_chunk_its_time(store):
+    # the documented job counted chunks in rows, whose start_time is NULL: the
+    # query gave a panel without a time axis
+    monitor, logits, y = fitted(chunk_period="1h")
+    times = np.datetime64("2026-01-01T00:00") + np.arange(6000) * np.timedelta64(3, "s")
+    monitor.update(logits[3000:], y[3000:], times)
+    monitor.to_sql(store, model="fraud-v3")
+    engine = sa.create_engine(store.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.connect() as db:
+            panel = pd.read_sql(sa.text(documented_query()), db)
+    finally:
+        engine.dispose()
+    frame = monitor.to_frame()
+    assert list(panel.columns) == ["time", "nll", "reference"]
+    assert pd.to_datetime(panel["time"]).tolist() == list(frame["start"])
+    np.testing.assert_allclose(panel["nll"], frame["nll"], rtol=1e-12)
+
+
 def test_a_failed_write_leaves_the_store_as_it_was(tmp_path):
     url = f"sqlite:///{tmp_path / 'fail.db'}"
     monitor, logits, y = fitted()
