@@ -6,8 +6,9 @@ re-run adds nothing twice), joins late labels by id, and, asked to, acts on a
 "recalibrate" verdict by fitting and saving a calibrator that later runs apply.
 
 Exit status: 1 (``ALARM_STATUS``) when a chunk completed by this run is in alarm,
-or late labels joined by this run put an earlier chunk into alarm; else 0; 2 for an error (a bad file or argument, a state that cannot
-be read, a lock held too long): nothing is written then.
+or late labels joined by this run put an earlier chunk into alarm; else 0; 2 for
+an error (a bad file or argument, a state that cannot be read, a lock held too
+long): nothing is written then.
 """
 
 import hashlib
@@ -304,8 +305,13 @@ def _act_on_verdict(monitor, args, this_run):
             pieces.append((np.asarray(scores)[labelled], np.asarray(labels)[labelled]))
     n = sum(piece[1].shape[0] for piece in pieces)
     if n < monitor.min_labels:
+        late = (" Rows labelled by --late-labels do not count: the monitor keeps the "
+                "log-probabilities it served for them, not the raw scores a calibrator is "
+                "fitted on. Fit one on the raw scores and their labels (skcal fit METHOD SCORES "
+                "LABELS --calibrator PATH.json): the next run applies it." if args.late_labels
+                else "")
         print(f"No calibrator written: {n} labelled rows of this run since the drift began "
-              f"(chunk {onset}), fewer than min_labels={monitor.min_labels}.")
+              f"(chunk {onset}), fewer than min_labels={monitor.min_labels}.{late}")
         return
     scores = np.concatenate([piece[0] for piece in pieces])
     labels = np.concatenate([piece[1] for piece in pieces])

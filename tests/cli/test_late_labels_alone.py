@@ -82,3 +82,25 @@ def test_late_labels_by_id_for_rows_added_without_ids_end_the_run_with_the_fix(
     assert "1000 rows wait for a label, but none was added with an id" in err
     assert "--id-column, or an array 'ids' in .npz files" in err
     assert state.read_bytes() == kept
+
+
+def test_a_recalibration_due_on_late_labels_alone_says_how_to_fit_one(tmp_path, capsys):
+    # the run said only "0 labelled rows of this run", with no way forward
+    rng = np.random.default_rng(33)
+    reference, _ = _day(tmp_path / "reference.npz", rng, 6000)
+    ids = np.array([f"tx{i}" for i in range(3000)])
+    day, y = _day(tmp_path / "day.npz", rng, 3000, sharpen=2.0, labelled=False, ids=ids)
+    np.savez(tmp_path / "labels.npz", ids=ids, labels=y)
+    state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
+    main(["monitor", reference, day, "--chunk-size", "1000", "--state", str(state)])
+    capsys.readouterr()
+    status = main(["monitor", reference, "--state", str(state), "--late-labels",
+                   str(tmp_path / "labels.npz"), "--recalibrate", "temperature",
+                   "--calibrator", str(calibrator)])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert json.loads(state.read_text())["chunks"][-1]["verdict"] == "recalibrate"
+    assert "No calibrator written: 0 labelled rows of this run" in out
+    assert "Rows labelled by --late-labels do not count" in out
+    assert "skcal fit METHOD SCORES LABELS --calibrator PATH.json" in out
+    assert not calibrator.exists()
