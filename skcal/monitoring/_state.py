@@ -1,6 +1,7 @@
 """CalibrationMonitor's state: chunks kept as additive summaries (or, once
 final, as their table numbers), and the whole state as JSON-safe values."""
 
+import base64
 import math
 
 import numpy as np
@@ -49,6 +50,33 @@ def jsonable(value):
     return value
 
 
+def float32_text(values):
+    """float32 values as JSON-safe text: base64 of their little-endian bytes.
+
+    >>> float32_text(np.array([[0.5, -np.inf]], dtype=np.float32))
+    {'float32_base64': 'AAAAPwAAgP8='}
+    """
+    data = np.ascontiguousarray(values, dtype="<f4").tobytes()
+    return {"float32_base64": base64.b64encode(data).decode("ascii")}
+
+
+def float32_values(saved):
+    """The flat float32 values of :func:`float32_text`, or of a list of numbers
+    (states before version 4; "-inf" written as text).
+
+    >>> float32_values({'float32_base64': 'AAAAPwAAgP8='})
+    array([ 0.5, -inf], dtype=float32)
+    >>> float32_values([[0.5, "-inf"]])
+    array([ 0.5, -inf], dtype=float32)
+    """
+    if isinstance(saved, dict):
+        data = base64.b64decode(saved["float32_base64"].encode("ascii"), validate=True)
+        if len(data) % 4:
+            raise ValueError(f"its float32 values hold {len(data)} bytes, not a multiple of 4")
+        return np.frombuffer(data, dtype="<f4").astype(np.float32)
+    return np.asarray(saved, dtype=np.float32).reshape(-1)
+
+
 def from_json_number(value):
     """A number of a JSON state: "nan" and "inf" were written as strings."""
     if isinstance(value, str):
@@ -92,17 +120,23 @@ def freeze(chunks, pending_chunks, n_classes):
 
 
 STATE_VERSION = 3
+# a state with rows waiting for a label keeps their float32 log-probabilities as
+# base64 of their bytes: a quarter of the text of numbers, and read without parsing
+PENDING_BYTES_VERSION = 4
 # version 1 states (before batch ids, label ids and calibrators) are read too; a
 # monitor without a probability floor writes version 2, which older skcal reads
-_READABLE_VERSIONS = (1, 2, 3)
+_READABLE_VERSIONS = (1, 2, 3, 4)
 
 
 def state_of(monitor):
     """The whole state of a fitted monitor as JSON-safe Python values."""
     pending = monitor._pending
     floor = getattr(monitor, "probability_floor_", None)  # None: pickled before it
+    version = 2 if floor is None else STATE_VERSION
+    if pending.rows.shape[0]:  # states without waiting rows stay readable by older skcal
+        version = PENDING_BYTES_VERSION
     return jsonable({
-        "version": 2 if floor is None else STATE_VERSION,
+        "version": version,
         "probability_floor": floor,
         "params": monitor.get_params(),
         "classes": monitor.classes_,
@@ -120,7 +154,7 @@ def state_of(monitor):
         "pending_rows": pending.rows,
         "pending_ids": list(pending.ids),
         "pending_chunks": pending.chunks,
-        "pending_log_proba": pending.log_proba.astype(np.float64),
+        "pending_log_proba": float32_text(pending.log_proba),
         "n_pending_dropped": pending.n_dropped,
         "n_labels_unmatched": monitor.n_labels_unmatched_,
         "last_time": monitor._last_time,
@@ -154,11 +188,11 @@ def _check_parts(monitor, state):
     if k < 2 or monitor.n_features_in_ not in ((1, 2) if k == 2 else (k,)):
         raise ValueError(f"it has {k} classes for {monitor.n_features_in_} score columns")
     n_pending = len(state["pending_rows"])
-    sizes = (len(state["pending_chunks"]), np.size(state["pending_log_proba"]) // k)
-    if sizes != (n_pending, n_pending) or np.size(state["pending_log_proba"]) % k:
+    n_values = np.size(float32_values(state["pending_log_proba"]))
+    sizes = (len(state["pending_chunks"]), n_values // k)
+    if sizes != (n_pending, n_pending) or n_values % k:
         raise ValueError(f"its {n_pending} rows waiting for a label have {sizes[0]} chunks "
-                         f"and {np.size(state['pending_log_proba'])} log-probabilities "
-                         f"for {k} classes")
+                         f"and {n_values} log-probabilities for {k} classes")
 
 
 def _restored(cls, state):
@@ -188,7 +222,7 @@ def _restored(cls, state):
     monitor._pending = Pending(
         rows, np.array(ids, dtype=object).reshape(-1),
         np.asarray(state["pending_chunks"], dtype=np.int64),
-        np.asarray(state["pending_log_proba"], dtype=np.float32).reshape(-1, k),
+        float32_values(state["pending_log_proba"]).reshape(-1, k),
         state["n_pending_dropped"])
     monitor.n_labels_unmatched_ = state.get("n_labels_unmatched", 0)
     monitor._last_time = state["last_time"]
