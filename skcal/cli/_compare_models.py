@@ -27,7 +27,8 @@ def add_parser(commands, add_score_kind):
                         help="a model's name and its score file")
     parser.add_argument("labels", metavar="LABELS", help="true labels (tokens)")
     parser.add_argument("--groups", metavar="FILE",
-                        help="the group (document, sequence id) of each row")
+                        help="the group (document, sequence id) of each row, or of each "
+                        "sequence: shape (batch,) for LABELS of shape (batch, length)")
     parser.add_argument("--ignore-index", type=int, default=None, metavar="LABEL",
                         help="leave out rows with this label (-100 for padding)")
     parser.add_argument("--bootstrap", type=integer_at_least(2), default=None, metavar="N",

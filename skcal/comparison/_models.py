@@ -153,7 +153,9 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         True labels (tokens).
 
     groups : array-like of shape (n_rows,) or (...), default=None
-        The group (document, sequence) of each row.
+        The group (document, sequence) of each row; or of each leading index
+        of ``y``: shape (batch,) for tokens of shape (batch, length) makes
+        each sequence a group.
 
     sample_weight : array-like, default=None
         Non-negative row weights.
@@ -223,7 +225,7 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
             raise ValueError(f"model {name!r}: {exc}") from exc
     n = next(iter(log_lik.values())).shape[0]
     weight = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
-    unit = _units(groups, n)
+    unit = _units(groups, n, np.shape(y))
     kept = weight > 0
     n_units = np.unique(unit[kept]).shape[0]
     if n_units < 2:
@@ -333,11 +335,22 @@ def _check_same_columns(models):
                              f"columns in one order (frame[{first[1]}]), one per class.")
 
 
-def _units(groups, n):
-    """Each row's unit of resampling as 0..G-1: its group, or the row itself."""
+def _units(groups, n, label_shape):
+    """Each row's unit of resampling as 0..G-1: its group, or the row itself.
+
+    Groups of the labels' leading shape name every row under them: a group per
+    sequence, shape (batch,), for tokens of shape (batch, length).
+
+    >>> _units(np.array([7, 9]), 6, (2, 3))
+    array([0, 0, 0, 1, 1, 1])
+    """
     if groups is None:
         return np.arange(n)
-    return group_codes(np.asarray(groups).reshape(-1), n)
+    groups = np.asarray(groups)
+    extra = len(label_shape) - groups.ndim
+    if groups.ndim and extra > 0 and groups.shape == tuple(label_shape[:groups.ndim]):
+        groups = np.broadcast_to(groups.reshape(groups.shape + (1,) * extra), label_shape)
+    return group_codes(groups.reshape(-1), n)
 
 
 def _bootstrap_se(weighted_difference, weight, unit, n_bootstrap, random_state):

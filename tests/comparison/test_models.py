@@ -174,3 +174,21 @@ def test_a_model_that_gives_an_observed_label_zero_probability_ranks_after_the_o
     assert result.results_["sure"]["n_zero_probability"] == 2
     assert result.to_frame().loc["vague", "n_zero_probability"] == 0
     assert "sure gave 2 observed label(s) a probability of 0." in str(result)
+
+
+def test_a_group_per_sequence_names_every_token_of_it():
+    # groups of shape (batch,) for tokens of shape (batch, length) were refused:
+    # "groups has shape (6,) for 150 rows"
+    rng = np.random.default_rng(51)
+    logits = rng.normal(size=(6, 25, 13))
+    tokens = (logits + rng.gumbel(size=logits.shape)).argmax(axis=-1)
+    tokens[:, 20:] = -100  # padding
+    models = {"sharp": logits, "flat": logits / 2}
+    per_sequence = compare_models(models, tokens, groups=np.array(list("abcdef")),
+                                  ignore_index=-100)
+    per_token = compare_models(models, tokens, groups=np.repeat(list("abcdef"), 25).reshape(
+        6, 25), ignore_index=-100)
+    assert per_sequence.n_groups_ == per_token.n_groups_ == 6
+    np.testing.assert_equal(per_sequence.results_, per_token.results_)  # the same sums
+    with pytest.raises(ValueError, match=r"groups has shape \(5,\) for 150 rows"):
+        compare_models(models, tokens, groups=np.arange(5), ignore_index=-100)
