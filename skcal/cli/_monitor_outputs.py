@@ -56,12 +56,15 @@ def write_store(monitor, args, chunks, *, error):
 def push_metrics(monitor, args, *, error):
     if not args.pushgateway:
         return
+    from ..monitoring._openmetrics import masked_url
+
+    shown = masked_url(args.pushgateway)
     try:
         monitor.push_to_gateway(args.pushgateway, model=args.model)
     except (OSError, ValueError) as exc:
-        raise error(f"--pushgateway {args.pushgateway}: could not push ({exc}); the state is "
+        raise error(f"--pushgateway {shown}: could not push ({exc}); the state is "
                     "not saved") from exc
-    print(f"Metrics pushed to {args.pushgateway} (job skcal_monitor, model {args.model!r}).")
+    print(f"Metrics pushed to {shown} (job skcal_monitor, model {args.model!r}).")
 
 
 def write_files(monitor, args):

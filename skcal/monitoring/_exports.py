@@ -126,7 +126,8 @@ class MonitorExportsMixin:
         Parameters
         ----------
         url : str
-            The Pushgateway, ``http://host:9091``.
+            The Pushgateway, ``http://host:9091``; ``http://user:password@host:9091``
+            sends the credentials as HTTP basic authentication.
 
         model : str
             The ``model`` label and grouping key.

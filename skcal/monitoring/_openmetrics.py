@@ -86,15 +86,47 @@ def exposition(monitor, *, model, openmetrics=True, timestamp=None):
 
 def push(text, url, *, model, job="skcal_monitor", timeout=10.0):
     """PUT the Prometheus text ``text`` to a Pushgateway at ``url``, grouped by
-    ``job`` and ``model`` (replacing that group's metrics)."""
+    ``job`` and ``model`` (replacing that group's metrics). Credentials in the
+    URL (``http://user:password@host:9091``) are sent as HTTP basic
+    authentication, as a Pushgateway behind ``basic_auth_users`` expects."""
     if not url.startswith(("http://", "https://")):
-        raise ValueError(f"The Pushgateway URL must start with http:// or https://; got {url!r}.")
-    path = f"{url.rstrip('/')}/metrics/job/{_path_part(job)}/model{_label_part(model)}"
+        raise ValueError("The Pushgateway URL must start with http:// or https://; got "
+                         f"{masked_url(url)!r}.")
+    address, headers = _without_credentials(url)
+    path = f"{address.rstrip('/')}/metrics/job/{_path_part(job)}/model{_label_part(model)}"
     request = urllib.request.Request(path, data=text.encode("utf-8"), method="PUT",
-                                     headers={"Content-Type": TEXT_CONTENT_TYPE})
+                                     headers={"Content-Type": TEXT_CONTENT_TYPE, **headers})
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http only)
         if response.status // 100 != 2:
-            raise OSError(f"The Pushgateway at {url} answered {response.status}.")
+            raise OSError(f"The Pushgateway at {masked_url(url)} answered {response.status}.")
+
+
+def _without_credentials(url):
+    """(the URL without ``user:password@``, the basic-authentication header it asks for)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.username is None:
+        return url, {}
+    pair = (f"{urllib.parse.unquote(parts.username)}:"
+            f"{urllib.parse.unquote(parts.password or '')}")
+    netloc = parts.netloc.rpartition("@")[2]
+    return (urllib.parse.urlunsplit(parts._replace(netloc=netloc)),
+            {"Authorization": "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")})
+
+
+def masked_url(url):
+    """The URL with its password shown as ``***``.
+
+    >>> masked_url("http://ops:s3cret@gateway:9091")
+    'http://ops:***@gateway:9091'
+    >>> masked_url("http://gateway:9091")
+    'http://gateway:9091'
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    user, _, host = parts.netloc.rpartition("@")
+    netloc = f"{user.partition(':')[0]}:***@{host}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
 
 
 def _family(lines, name, kind, help_text):

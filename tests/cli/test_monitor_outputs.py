@@ -93,6 +93,47 @@ def test_the_metrics_are_pushed(tmp_path):
     assert Gateway.paths == ["/metrics/job/skcal_monitor/model/fraud"]
 
 
+class GuardedGateway(http.server.BaseHTTPRequestHandler):
+    """A Pushgateway behind basic authentication (user ops, password s3cret)."""
+
+    authorizations = []
+
+    def do_PUT(self):  # noqa: N802
+        self.rfile.read(int(self.headers["Content-Length"]))
+        given = self.headers.get("Authorization")
+        GuardedGateway.authorizations.append(given)
+        self.send_response(200 if given == "Basic b3BzOnMzY3JldA==" else 401)  # ops:s3cret
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+
+def test_credentials_in_the_pushgateway_url_authenticate_and_are_never_printed(
+        tmp_path, capsys):
+    # urllib took "ops:s3cret@127.0.0.1" for the host: "Name or service not known"
+    server = http.server.HTTPServer(("127.0.0.1", 0), GuardedGateway)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    GuardedGateway.authorizations = []
+    address = f"127.0.0.1:{server.server_address[1]}"
+    try:
+        assert run(tmp_path, period(tmp_path / "day.npz", 1, 3000), "--model", "fraud",
+                   "--pushgateway", f"http://ops:s3cret@{address}") == 0
+        out = capsys.readouterr().out
+        assert f"Metrics pushed to http://ops:***@{address}" in out
+        saved = (tmp_path / "state.json").read_bytes()
+        status = run(tmp_path, period(tmp_path / "day2.npz", 2, 3000), "--model", "fraud",
+                     "--pushgateway", f"http://ops:wrong@{address}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    err = capsys.readouterr().err
+    assert status == 2 and "HTTP Error 401" in err and "the state is not saved" in err
+    assert "wrong" not in err and f"http://ops:***@{address}" in err
+    assert GuardedGateway.authorizations == ["Basic b3BzOnMzY3JldA==", "Basic b3BzOndyb25n"]
+    assert (tmp_path / "state.json").read_bytes() == saved
+
+
 @pytest.mark.parametrize("store, says", [
     ("nosuchdialect://x/y", "could not write (NoSuchModuleError"),
     ("postgresql://user:secret@127.0.0.1:9/db", "could not write (OperationalError"),
