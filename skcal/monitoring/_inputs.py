@@ -78,6 +78,9 @@ def nanoseconds(timestamps, name="timestamps", first_row=0):
     # Python numbers among objects: numpy would read an int as nanoseconds
     numbers_as_objects = values.dtype == object and any(
         isinstance(value, numbers.Number) for value in values.flat)
+    if values.dtype.kind == "U" or (values.dtype == object and any(
+            isinstance(value, str) for value in values.flat)):
+        values = _parsed_text(values, name, first_row)
     if values.dtype == object and not numbers_as_objects:
         values = _naive_utc(values)
     if values.dtype.kind in "iufb" or numbers_as_objects:
@@ -93,6 +96,31 @@ def nanoseconds(timestamps, name="timestamps", first_row=0):
         raise ValueError(f"{name} has no time (NaT) at row {first_row + int(missing[0])}; "
                          "give every row its time, or leave such rows out.")
     return values.astype(np.int64)
+
+
+def _parsed_text(values, name, first_row=0):
+    """ISO 8601 text as Python datetimes: with an offset (``+01:00``, ``Z``) the
+    instant it names, without one as it reads (UTC), as the command line reads
+    a CSV column (numpy would warn that it drops the offset, and will refuse it).
+
+    >>> _parsed_text(np.array(["2026-03-29T03:30+02:00", "2026-03-29 01:30Z"]), "t")
+    array([datetime.datetime(2026, 3, 29, 3, 30, tzinfo=datetime.timezone(datetime.timedelta(seconds=7200))),
+           datetime.datetime(2026, 3, 29, 1, 30, tzinfo=datetime.timezone.utc)],
+          dtype=object)
+    """
+    flat = values.reshape(-1)
+    parsed = np.empty(flat.shape[0], dtype=object)
+    for row, value in enumerate(flat):
+        if not isinstance(value, str):
+            parsed[row] = value
+            continue
+        try:
+            parsed[row] = datetime.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{name} has {str(value)!r} at row {first_row + row}, which is "
+                             "not an ISO 8601 time ('2026-03-29 01:30:00', with an offset "
+                             "such as +02:00 or Z where it has one).") from None
+    return parsed.reshape(values.shape)
 
 
 def _naive_utc(values):

@@ -326,6 +326,24 @@ def test_a_frame_column_of_text_times_is_read_as_the_command_line_reads_it():
         from_text.update(frame, scores="proba_*", y="label", timestamp="ts")
 
 
+@pytest.mark.parametrize("dtype", [object, str])
+def test_arrays_of_text_times_with_offsets_chunk_by_their_instants(dtype):
+    # arrays of text (and Spark's string columns, read the same way on the
+    # executors) reached numpy, which warned that it dropped the offsets
+    pd = pytest.importorskip("pandas", reason="the times across summer time come from pandas")
+    reference, logits, y, utc, _, expected = _across_summer_time(pd, 9)
+    text = np.array([t.isoformat() for t in utc.tz_convert("Europe/Berlin")], dtype=dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        monitor = CalibrationMonitor(chunk_period="6h").fit(*reference)
+        monitor.update(logits, y, text)
+    assert _chunks_of(monitor) == expected
+    text[7] = "28/03/2026 21:10"
+    with pytest.raises(ValueError, match=r"has '28/03/2026 21:10' at row 7, which is not "
+                                         r"an ISO 8601 time"):
+        CalibrationMonitor(chunk_period="6h").fit(*reference).update(logits, y, text)
+
+
 def test_data_frame_with_named_columns_and_periods():
     pd = pytest.importorskip("pandas", reason="DataFrame input needs pandas")
     rng = np.random.default_rng(8)
