@@ -26,9 +26,20 @@ def chunk_ids(monitor, n, timestamps):
     times = nanoseconds(timestamps)
     if times.shape != (n,):
         raise ValueError(f"timestamps has shape {times.shape}; pass one per row ({n}).")
-    ids = times // monitor._period_ns
+    ids = period_index(monitor, times)
     check_open_periods(monitor, ids, "of the batch")
-    return ids, ids * monitor._period_ns, (ids + 1) * monitor._period_ns, times
+    return ids, period_start(monitor, ids), period_start(monitor, ids + 1), times
+
+
+def period_index(monitor, times):
+    """The period (chunk index) of each time, in nanoseconds since 1970 (UTC),
+    counted from the monitor's origin (a Monday for whole weeks)."""
+    return (times - getattr(monitor, "_period_origin", 0)) // monitor._period_ns
+
+
+def period_start(monitor, index):
+    """Where period ``index`` begins, in nanoseconds since 1970 (UTC)."""
+    return index * monitor._period_ns + getattr(monitor, "_period_origin", 0)
 
 
 def first_open_period(monitor):
@@ -53,7 +64,7 @@ def check_open_periods(monitor, periods, where):
 
 def complete_periods_message(monitor, n_late, where):
     """Why ``n_late`` rows ``where`` are refused: their chunks are complete."""
-    start = period_start_text(first_open_period(monitor) * monitor._period_ns)
+    start = period_start_text(period_start(monitor, first_open_period(monitor)))
     return (f"{n_late} row(s) {where} fall in periods whose chunks are complete; rows are "
             f"added to the open chunk, from {start} UTC, or later ones. Leave out the rows "
             "earlier than that.")

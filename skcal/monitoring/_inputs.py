@@ -139,6 +139,27 @@ def _naive_utc(values):
                      for value in values.flat], dtype="datetime64[ns]").reshape(values.shape)
 
 
+# periods of whole weeks start on Mondays (ISO weeks): 1970-01-05, 00:00 UTC, the
+# first Monday after the epoch (a Thursday), is their origin; others start at 0
+_WEEK_NS = 7 * 86_400 * 10**9
+MONDAY_ORIGIN_NS = 4 * 86_400 * 10**9
+
+
+def period_grid(period):
+    """(the period in nanoseconds, the origin its chunks are counted from): whole
+    weeks from a Monday, other periods from 1970-01-01 (whole days from midnight).
+
+    >>> period_grid("W") == (7 * 86_400 * 10**9, 4 * 86_400 * 10**9)
+    True
+    >>> period_grid("6h")[1], period_grid(None)
+    (0, (None, 0))
+    """
+    nanoseconds = period_nanoseconds(period)
+    if nanoseconds is None:
+        return None, 0
+    return nanoseconds, MONDAY_ORIGIN_NS if nanoseconds % _WEEK_NS == 0 else 0
+
+
 def period_nanoseconds(period):
     if period is None:
         return None

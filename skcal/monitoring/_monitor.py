@@ -16,7 +16,7 @@ from ._batches import add_rows, record_batch, repeated_batch
 from ._chunking import labelled_later
 from ._exports import MonitorExportsMixin
 from ._fitted_params import check_fitted_and_unchanged, fitted_params
-from ._inputs import (kept_score_columns, labels_of, period_nanoseconds, score_columns_of,
+from ._inputs import (kept_score_columns, labels_of, period_grid, score_columns_of,
                       unpack)
 from ._pending import (as_ids, as_row_numbers, check_label_arguments, empty_pending,
                        positions_of_ids, positions_of_rows, without)
@@ -69,8 +69,8 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
 
     chunk_period : str or numpy.timedelta64, default=None
         Chunks of this much time (``'D'``, ``'6h'``, ``np.timedelta64(1, 'W')``)
-        instead of rows; ``update`` then needs timestamps, non-decreasing (an
-        out-of-order timestamp is an error).
+        in UTC instead of rows, days from midnight and weeks from Monday;
+        ``update`` then needs timestamps, in any order within the open chunk.
 
     alpha : float, default=0.05
         Probability of any false alarm over ``horizon`` chunks without drift.
@@ -215,7 +215,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self._validate_params()
         if isinstance(self.random_state, np.random.RandomState):
             raise ValueError("random_state must be an int or None, so the state can be saved.")
-        self._period_ns = period_nanoseconds(self.chunk_period)
+        self._period_ns, self._period_origin = period_grid(self.chunk_period)
         self._fitted_params = fitted_params(self)
         scores, y = to_numpy((scores, y))  # a monitor computes on the host
         logits, self.score_type_, self.probability_floor_ = fit_score_rows(

@@ -9,6 +9,7 @@ from scipy.special import ndtri
 
 from ..utils._version import __version__
 from ._statistics import ECE_BINS
+from ._chunking import period_start
 from ._svg import Chart
 from ._table import period_start_text
 
@@ -247,7 +248,7 @@ def _chunk_axis(monitor):
     period = monitor._period_ns
     unit = next(unit for unit, ns in _TIME_UNITS if period % ns == 0)
     return {"x_label": "chunk start (UTC)",
-            "x_tick_text": lambda chunk: str(np.datetime64(chunk * period, "ns")
+            "x_tick_text": lambda chunk: str(np.datetime64(period_start(monitor, chunk), "ns")
                                              .astype(f"datetime64[{unit}]")).replace("T", " ")}
 
 
@@ -259,7 +260,7 @@ def _named(monitor, chunk):
     """A chunk's number, and with ``chunk_period`` the start of its period."""
     if monitor._period_ns is None:
         return str(chunk)
-    return f"{chunk} (from {period_start_text(chunk * monitor._period_ns)} UTC)"
+    return f"{chunk} (from {period_start_text(period_start(monitor, chunk))} UTC)"
 
 
 def _latest_chunk(monitor, chunk):
@@ -267,7 +268,7 @@ def _latest_chunk(monitor, chunk):
     with ``chunk_period``."""
     if monitor._period_ns is None:
         return "latest chunk", str(chunk)
-    return "latest chunk from (UTC)", period_start_text(chunk * monitor._period_ns)
+    return "latest chunk from (UTC)", period_start_text(period_start(monitor, chunk))
 
 
 def _f(value, digits=4):

@@ -6,6 +6,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from ..rows._namespaces import to_numpy
 from ._fitted_params import check_fitted_and_unchanged
+from ._chunking import period_index
 from ._inputs import nanoseconds
 from ._recalibration import fitted_calibrator
 from ._state import restore, state_of
@@ -64,7 +65,7 @@ class MonitorResultsMixin:
         check_is_fitted(self, "reference_")
         if self._period_ns is None:
             return np.asarray(rows, dtype=np.int64) // self.chunk_size
-        return nanoseconds(timestamps) // self._period_ns
+        return period_index(self, nanoseconds(timestamps))
 
     def has_batch(self, batch_id):
         """The name a batch of this id was added under (among the last ``history``

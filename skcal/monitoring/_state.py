@@ -123,9 +123,11 @@ STATE_VERSION = 3
 # a state with rows waiting for a label keeps their float32 log-probabilities as
 # base64 of their bytes: a quarter of the text of numbers, and read without parsing
 PENDING_BYTES_VERSION = 4
+# chunks of whole weeks run from Monday 00:00 UTC (before: from Thursday, 1970-01-01)
+WEEKS_FROM_MONDAY_VERSION = 5
 # version 1 states (before batch ids, label ids and calibrators) are read too; a
 # monitor without a probability floor writes version 2, which older skcal reads
-_READABLE_VERSIONS = (1, 2, 3, 4)
+_READABLE_VERSIONS = (1, 2, 3, 4, 5)
 
 
 def state_of(monitor):
@@ -135,6 +137,9 @@ def state_of(monitor):
     version = 2 if floor is None else STATE_VERSION
     if pending.rows.shape[0]:  # states without waiting rows stay readable by older skcal
         version = PENDING_BYTES_VERSION
+    origin = getattr(monitor, "_period_origin", 0)
+    if origin:  # weeks from a Monday: older skcal, counting from a Thursday, refuses it
+        version = WEEKS_FROM_MONDAY_VERSION
     return jsonable({
         "version": version,
         "probability_floor": floor,
@@ -156,6 +161,7 @@ def state_of(monitor):
         "pending_chunks": pending.chunks,
         "pending_log_proba": float32_text(pending.log_proba),
         "n_pending_dropped": pending.n_dropped,
+        "period_origin": origin,
         "n_labels_unmatched": monitor.n_labels_unmatched_,
         "last_time": monitor._last_time,
         "score_columns": getattr(monitor, "_score_columns", None),
@@ -201,6 +207,9 @@ def _restored(cls, state):
         params["chunk_period"] = np.timedelta64(params["chunk_period"]["nanoseconds"], "ns")
     monitor = cls(**params)
     monitor._period_ns = period_nanoseconds(monitor.chunk_period)
+    # states before version 5 counted every period from 1970-01-01 (weeks from a
+    # Thursday); they go on as they began
+    monitor._period_origin = state.get("period_origin", 0)
     monitor._fitted_params = fitted_params(monitor)
     monitor.classes_ = np.asarray(state["classes"])
     k = monitor.classes_.shape[0]

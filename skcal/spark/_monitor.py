@@ -7,7 +7,13 @@ the rows still waiting for a label (at most ``max_pending``) reach the driver.""
 import numpy as np
 
 from ..monitoring._batches import add_batch, record_batch, repeated_batch
-from ..monitoring._chunking import WaitingRows, complete_periods_message, first_open_period
+from ..monitoring._chunking import (
+    WaitingRows,
+    complete_periods_message,
+    first_open_period,
+    period_index,
+    period_start,
+)
 from ..monitoring._fitted_params import check_fitted_and_unchanged
 from ..monitoring._inputs import labels_of, nanoseconds
 from ..monitoring._pending import as_ids, check_joinable_by_id
@@ -192,8 +198,8 @@ def _summarise_partition(batches, pid, layout, monitor, starts, timestamp, ids):
             chunk, marks, ends = rows // monitor.chunk_size, rows, rows + 1
         else:
             times = nanoseconds(times, f"timestamp={timestamp!r}", first_row=start)
-            chunk = times // monitor._period_ns
-            marks, ends = chunk * monitor._period_ns, (chunk + 1) * monitor._period_ns
+            chunk = period_index(monitor, times)
+            marks, ends = period_start(monitor, chunk), period_start(monitor, chunk + 1)
             low, high = int(times.min()), int(times.max())
             result["times"] = (low, high) if result["times"] is None else (
                 min(low, result["times"][0]), max(high, result["times"][1]))

@@ -88,3 +88,33 @@ def test_rows_of_a_complete_chunk_are_refused_and_change_nothing(day_rows):
                                          r"are added to the open chunk, from 2026-01-03"):
         monitor.update(logits[late], labels[late], times[late], ids=ids[late] + N)
     assert json.dumps(monitor.to_dict()) == before
+
+
+def test_weekly_chunks_run_monday_to_monday_and_older_states_keep_their_weeks():
+    # weeks were counted from 1970-01-01, a Thursday: chunk_period="W" gave chunks
+    # from Thursday to Thursday
+    rng = np.random.default_rng(6)
+    reference = _stream(rng, 3000)
+    logits, y = _stream(rng, 3000)
+    times = np.datetime64("2026-11-02") + np.arange(3000) * TEN_MINUTES  # a Monday on
+    weekly = CalibrationMonitor(chunk_period="W").fit(*reference).update(logits, y, times)
+    table = weekly.to_frame()
+    assert [t.day_name() for t in table["start"]] == ["Monday"] * 2
+    assert list(table["n"]) == [1008, 1008]  # 7 days of 144 rows
+    for period in ("2W", np.timedelta64(14, "D")):
+        fortnight = CalibrationMonitor(chunk_period=period).fit(*reference)
+        assert fortnight.update(logits, y, times).to_frame()["start"][0].day_name() == "Monday"
+    state = json.loads(json.dumps(weekly.to_dict()))
+    assert state["version"] == 5
+    restored = CalibrationMonitor.from_dict(state)
+    restored.update(logits[:10], y[:10], times[-1] + np.arange(1, 11) * TEN_MINUTES)
+    # a state written before (no origin): its weeks still run from Thursday
+    older = dict(state, version=3)
+    del older["period_origin"]
+    thursday = CalibrationMonitor.from_dict(older)
+    assert thursday.chunk_of(timestamps=[np.datetime64("2026-11-05T00:00")])[0] == (
+        thursday.chunk_of(timestamps=[np.datetime64("2026-11-04T23:59")])[0] + 1)
+    assert restored.chunk_of(timestamps=[np.datetime64("2026-11-09T00:00")])[0] == (
+        restored.chunk_of(timestamps=[np.datetime64("2026-11-08T23:59")])[0] + 1)
+    daily = CalibrationMonitor(chunk_period="D").fit(*reference).update(logits, y, times)
+    assert daily.to_dict()["version"] in (2, 3)  # no origin: what older skcal reads

@@ -66,6 +66,19 @@ def test_the_table_of_an_in_memory_update(spark, fitted):
     assert on_spark.n_rows_ == 3000
 
 
+def test_weekly_periods_start_on_monday_as_in_memory(spark):
+    rng = np.random.default_rng(11)
+    monitor = CalibrationMonitor(chunk_period="W", min_labels=50).fit(*stream(rng, 3000))
+    logits, y = stream(rng, 2000)
+    times = pd.Timestamp("2026-11-02") + pd.to_timedelta(np.arange(2000) * 10, unit="min")
+    in_memory = copy.deepcopy(monitor).update(logits, y, times.to_numpy())
+    df = frame(spark, {"logits": logits, "y": y, "ts": times.to_numpy()})
+    on_spark = skcal.spark.update(copy.deepcopy(monitor), df, scores="logits", y="y",
+                                  timestamp="ts")
+    assert_same_tables(on_spark, in_memory)
+    assert list(on_spark.to_frame()["start"]) == [pd.Timestamp("2026-11-02")]
+
+
 def test_periods_grouped_in_any_row_order(spark):
     rng = np.random.default_rng(5)
     monitor = CalibrationMonitor(chunk_size=200, chunk_period="6h", min_labels=50,
