@@ -74,6 +74,7 @@ def run(args, *, read_array, as_labels, error):
     print(result)
     if args.json:
         write_json(args.json, {"best": result.best_, "ranking": result.ranking_,
+                               "best_set": result.best_set_,
                                "se_method": result.se_method_, "n_rows": result.n_rows_,
                                "n_groups": result.n_groups_, "results": _finite(
                                    result.results_)})

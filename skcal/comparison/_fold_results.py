@@ -10,7 +10,8 @@ from scipy.stats import norm
 
 from ..stats import calibration_test as run_calibration_test
 from ..stats._calibration_test import TEST_METHODS
-from ._models import clustered_variance, zero_probability_rows
+from ._models import zero_probability_rows
+from ._paired_errors import clustered_variance
 from ._out_of_fold import OutOfFoldPredictions
 from ._result import BUILTIN_METRICS, TIE_STANDARD_ERRORS
 

@@ -7,14 +7,12 @@ from collections.abc import Mapping
 
 import numpy as np
 from scipy.special import ndtr, ndtri
-from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ..metrics._predictive import row_log_likelihood
-from ..rows._labels import group_codes
+from ._best_set import best_set_pvalues, covariance_of_moments, covariance_of_rows
+from ._paired_errors import bootstrap_se, clustered_variance, units_of
 
-# bootstrap draws at a time: draws x resampled units of counts in memory
-_BOOTSTRAP_CELLS = 2**24
 
 
 class ModelComparison:
@@ -32,7 +30,14 @@ class ModelComparison:
         Per model: ``nll`` (nats per row), ``nll_diff`` (to the best),
         ``nll_diff_se`` (its paired standard error), ``pvalue`` (two-sided, of
         the difference being 0), ``perplexity`` and ``bits`` (per row or token),
-        and ``n_zero_probability`` (rows whose observed label had probability 0).
+        ``n_zero_probability`` (rows whose observed label had probability 0),
+        and ``best_set_pvalue``: the p-value of the model being among the best,
+        which accounts for the best having been chosen on the same rows among
+        all the models (the pairwise ``pvalue`` does not: with ten equally good
+        models, some ``pvalue`` falls below 0.05 in most samples).
+    best_set_ : list of str
+        The models whose ``best_set_pvalue`` is above 0.05, in rank order: a 95 %
+        confidence set of the best model (see :meth:`best_set`).
     n_rows_, n_groups_ : int
         Rows with weight, and the groups the standard errors are over (the
         rows themselves without ``groups``).
@@ -57,11 +62,35 @@ class ModelComparison:
             results[name]["n_zero_probability"] > 0, results[name]["nll"]))
         self.best_ = self.ranking_[0]
         self.n_rows_, self.n_groups_, self.se_method_ = n_rows, n_groups, se_method
+        self.best_set_ = self.best_set()
+
+    def best_set(self, confidence_level=0.95):
+        """The models that may be the best, at ``confidence_level``, in rank order.
+
+        With probability at least ``confidence_level`` (for many rows or
+        groups), every model whose expected NLL is the lowest is in it: a model
+        leaves it when its largest standardised NLL excess over any other model
+        passes what chance gives the largest of all pairs' (from the normal law
+        of the models' NLLs, with their cluster-robust covariance; the bootstrap
+        gives only the pairwise standard errors).
+
+        Parameters
+        ----------
+        confidence_level : float, default=0.95
+
+        Returns
+        -------
+        names : list of str
+        """
+        if not 0 < confidence_level < 1:
+            raise ValueError(f"confidence_level must be in (0, 1); got {confidence_level!r}.")
+        return [name for name in self.ranking_
+                if self.results_[name]["best_set_pvalue"] > 1 - confidence_level]
 
     def to_frame(self):
         """The ranked table as a pandas DataFrame, best first, indexed by model:
-        ``nll``, ``nll_diff``, ``nll_diff_se``, ``pvalue``, ``perplexity``, ``bits``,
-        ``n_zero_probability``.
+        ``nll``, ``nll_diff``, ``nll_diff_se``, ``pvalue``, ``best_set_pvalue``,
+        ``perplexity``, ``bits``, ``n_zero_probability``.
 
         Returns
         -------
@@ -71,8 +100,8 @@ class ModelComparison:
 
         frame = pd.DataFrame([self.results_[name] for name in self.ranking_],
                              index=pd.Index(self.ranking_, name="model"))
-        return frame[["nll", "nll_diff", "nll_diff_se", "pvalue", "perplexity", "bits",
-                      "n_zero_probability"]]
+        return frame[["nll", "nll_diff", "nll_diff_se", "pvalue", "best_set_pvalue",
+                      "perplexity", "bits", "n_zero_probability"]]
 
     def __str__(self):
         unit = {"rows": f"{self.n_rows_} rows taken as independent",
@@ -80,7 +109,8 @@ class ModelComparison:
                 "bootstrap": f"a bootstrap of {self.n_groups_} groups"}[self.se_method_]
         width = max([24] + [len(name) + 2 for name in self.ranking_])  # names whole
         lines = [f"Models ranked by held-out NLL (nats per row; Δ ± standard error of the "
-                 f"paired difference to the best, {unit}; p its two-sided p-value)",
+                 f"paired difference to the best, {unit}; p its two-sided p-value, for that "
+                 "pair alone)",
                  f"{'rank':<5}{'model':<{width}}{'NLL':>9}{'ΔNLL vs best':>22}{'p':>9}"
                  f"{'perplexity':>12}{'bits':>8}"]
         for rank, name in enumerate(self.ranking_, 1):
@@ -90,6 +120,10 @@ class ModelComparison:
             p = "" if name == self.best_ else _format_p(r["pvalue"])
             lines.append(f"{rank:<5}{name:<{width}}{r['nll']:>9.4f}{diff:>22}{p:>9}"
                          f"{r['perplexity']:>12.3f}{r['bits']:>8.4f}")
+        if len(self.ranking_) > 2:  # with two, the set follows the pairwise p
+            lines.append(f"95 % confidence set of the best, the choice of the best among "
+                         f"{len(self.ranking_)} models accounted for: "
+                         f"{', '.join(self.best_set_)}.")
         zeros = {name: r["n_zero_probability"] for name, r in self.results_.items()
                  if r["n_zero_probability"]}
         if zeros:
@@ -225,7 +259,7 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
             raise ValueError(f"model {name!r}: {exc}") from exc
     n = next(iter(log_lik.values())).shape[0]
     weight = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
-    unit = _units(groups, n, np.shape(y))
+    unit = units_of(groups, n, np.shape(y))
     kept = weight > 0
     n_units = np.unique(unit[kept]).shape[0]
     if n_units < 2:
@@ -240,11 +274,14 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         difference = log_lik[best] - lp  # this model's NLL minus the best's, per row
         diff = float(weight @ difference) / total
         if n_bootstrap is not None:
-            se = _bootstrap_se(weight * difference, weight, unit, n_bootstrap, random_state)
+            se = bootstrap_se(weight * difference, weight, unit, n_bootstrap, random_state)
         else:
             se = math.sqrt(clustered_variance(weight * (difference - diff), unit,
                                               n_units)) / total
         results[name] = _result(nlls[name], diff, se, name == best, zeros[name])
+    covariance = covariance_of_rows(list(log_lik.values()), weight,
+                                    None if groups is None else unit, n_units)
+    _add_best_set(results, covariance)
     method = "bootstrap" if n_bootstrap is not None else ("rows" if groups is None else
                                                           "groups")
     return ModelComparison(results, int(kept.sum()), n_units, method)
@@ -280,7 +317,17 @@ def model_results(names, moments):
         residual = squares - 2 * diff * (p[best] - p[i]) + diff ** 2 * moments["weight_squares"]
         se = math.sqrt(units / max(units - 1, 1) * max(float(residual), 0.0)) / total
         results[name] = _result(nlls[name], diff, se, i == best, int(zeros[i]))
+    _add_best_set(results, covariance_of_moments(moments))
     return results
+
+
+def _add_best_set(results, covariance):
+    """Each result's ``best_set_pvalue`` (see :mod:`skcal.comparison._best_set`)."""
+    names = list(results)
+    pvalues = best_set_pvalues([results[n]["nll"] for n in names], covariance,
+                               [results[n]["n_zero_probability"] for n in names])
+    for name, pvalue in zip(names, pvalues):
+        results[name]["best_set_pvalue"] = float(pvalue)
 
 
 # the log of float32's smallest normal number: a probability at or below it is a
@@ -305,22 +352,6 @@ def zero_probability_rows(log_p, sample_weight):
     return int(zero.sum())
 
 
-def clustered_variance(weighted_residual, unit, n_units):
-    """The cluster-robust variance of a sum of ``weighted_residual`` (residuals
-    from the weighted mean, times the weights): summed within each unit (a
-    group, or a row when rows are the units, 0..G-1 in ``unit``), and the
-    ``n_units`` units that carry weight taken as independent.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> clustered_variance(np.array([1.0, 1.0, -2.0]), np.array([0, 0, 1]), 2)
-    16.0
-    """
-    residual = np.bincount(unit, weights=weighted_residual)
-    return n_units / max(n_units - 1, 1) * float(residual @ residual)
-
-
 def _check_same_columns(models):
     """Models given as DataFrames name their score columns, one per class: every
     model must name them alike, in the same order, or a class would be compared
@@ -333,41 +364,6 @@ def _check_same_columns(models):
             raise ValueError(f"models[{name!r}] has the score columns {columns}, but "
                              f"models[{first[0]!r}] has {first[1]}; give every model its "
                              f"columns in one order (frame[{first[1]}]), one per class.")
-
-
-def _units(groups, n, label_shape):
-    """Each row's unit of resampling as 0..G-1: its group, or the row itself.
-
-    Groups of the labels' leading shape name every row under them: a group per
-    sequence, shape (batch,), for tokens of shape (batch, length).
-
-    >>> _units(np.array([7, 9]), 6, (2, 3))
-    array([0, 0, 0, 1, 1, 1])
-    """
-    if groups is None:
-        return np.arange(n)
-    groups = np.asarray(groups)
-    extra = len(label_shape) - groups.ndim
-    if groups.ndim and extra > 0 and groups.shape == tuple(label_shape[:groups.ndim]):
-        groups = np.broadcast_to(groups.reshape(groups.shape + (1,) * extra), label_shape)
-    return group_codes(groups.reshape(-1), n)
-
-
-def _bootstrap_se(weighted_difference, weight, unit, n_bootstrap, random_state):
-    """Standard deviation of the weighted mean difference over draws of units."""
-    sums = np.bincount(unit, weights=weighted_difference)
-    totals = np.bincount(unit, weights=weight)
-    keep = totals > 0
-    sums, totals = sums[keep], totals[keep]
-    rng = check_random_state(random_state)
-    n_units = sums.shape[0]
-    draws = []
-    step = max(1, _BOOTSTRAP_CELLS // n_units)
-    for start in range(0, n_bootstrap, step):
-        count = min(step, n_bootstrap - start)
-        picks = rng.randint(n_units, size=(count, n_units))
-        draws.append(sums[picks].sum(axis=1) / totals[picks].sum(axis=1))
-    return float(np.std(np.concatenate(draws), ddof=1))
 
 
 def _format_p(p):

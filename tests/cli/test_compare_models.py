@@ -39,6 +39,8 @@ def test_ranks_the_checkpoints_and_writes_json_and_a_plot(files, capsys):
         assert saved["results"][name]["nll"] == pytest.approx(
             expected.results_[name]["nll"], rel=1e-12)
     assert saved["results"][expected.best_]["pvalue"] is None
+    assert saved["best_set"] == expected.best_set_
+    assert saved["results"][expected.best_]["best_set_pvalue"] == 1.0
     assert (folder / "out.png").stat().st_size > 1000
 
 

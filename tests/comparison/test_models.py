@@ -39,8 +39,9 @@ def test_numbers_equal_direct_computations():
     se = np.sqrt(30 / 29 * (sums ** 2).sum()) / y.size
     assert abs(frame.loc[worst, "nll_diff"] - mean) < 1e-12
     assert abs(frame.loc[worst, "nll_diff_se"] - se) < 1e-12
-    assert list(frame.columns) == ["nll", "nll_diff", "nll_diff_se", "pvalue", "perplexity",
-                                   "bits", "n_zero_probability"]
+    assert list(frame.columns) == ["nll", "nll_diff", "nll_diff_se", "pvalue",
+                                   "best_set_pvalue", "perplexity", "bits",
+                                   "n_zero_probability"]
     assert "cluster-robust over 30 groups" in str(result)
 
 

@@ -1,0 +1,61 @@
+"""The paired standard errors of :func:`~skcal.compare_models` and of the
+comparison's folds: cluster-robust over groups (or rows), or a bootstrap of them."""
+
+import numpy as np
+from sklearn.utils import check_random_state
+
+from ..rows._labels import group_codes
+
+# bootstrap draws at a time: draws x resampled units of counts in memory
+_BOOTSTRAP_CELLS = 2**24
+
+
+def clustered_variance(weighted_residual, unit, n_units):
+    """The cluster-robust variance of a sum of ``weighted_residual`` (residuals
+    from the weighted mean, times the weights): summed within each unit (a
+    group, or a row when rows are the units, 0..G-1 in ``unit``), and the
+    ``n_units`` units that carry weight taken as independent.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> clustered_variance(np.array([1.0, 1.0, -2.0]), np.array([0, 0, 1]), 2)
+    16.0
+    """
+    residual = np.bincount(unit, weights=weighted_residual)
+    return n_units / max(n_units - 1, 1) * float(residual @ residual)
+
+
+def units_of(groups, n, label_shape):
+    """Each row's unit of resampling as 0..G-1: its group, or the row itself.
+
+    Groups of the labels' leading shape name every row under them: a group per
+    sequence, shape (batch,), for tokens of shape (batch, length).
+
+    >>> units_of(np.array([7, 9]), 6, (2, 3))
+    array([0, 0, 0, 1, 1, 1])
+    """
+    if groups is None:
+        return np.arange(n)
+    groups = np.asarray(groups)
+    extra = len(label_shape) - groups.ndim
+    if groups.ndim and extra > 0 and groups.shape == tuple(label_shape[:groups.ndim]):
+        groups = np.broadcast_to(groups.reshape(groups.shape + (1,) * extra), label_shape)
+    return group_codes(groups.reshape(-1), n)
+
+
+def bootstrap_se(weighted_difference, weight, unit, n_bootstrap, random_state):
+    """Standard deviation of the weighted mean difference over draws of units."""
+    sums = np.bincount(unit, weights=weighted_difference)
+    totals = np.bincount(unit, weights=weight)
+    keep = totals > 0
+    sums, totals = sums[keep], totals[keep]
+    rng = check_random_state(random_state)
+    n_units = sums.shape[0]
+    draws = []
+    step = max(1, _BOOTSTRAP_CELLS // n_units)
+    for start in range(0, n_bootstrap, step):
+        count = min(step, n_bootstrap - start)
+        picks = rng.randint(n_units, size=(count, n_units))
+        draws.append(sums[picks].sum(axis=1) / totals[picks].sum(axis=1))
+    return float(np.std(np.concatenate(draws), ddof=1))
