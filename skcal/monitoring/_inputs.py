@@ -216,12 +216,40 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
     for name, what in ((y, "y"), (timestamp, "timestamp"), (ids, "ids")):
         if name is not None and (not isinstance(name, str) or name not in X.columns):
             raise ValueError(f"{what}={name!r} is not a column of the frame.")
-    values = X[columns].to_numpy(dtype=np.float64)
     labels = None if y is None else X[y].to_numpy()
     times = None if timestamp is None else _naive_utc_column(X[timestamp])
     row_ids = None if ids is None else X[ids].to_numpy()
+    if len(columns) == 1 and X[columns[0]].dtype == object:  # one array of scores a row
+        return _stacked(X[columns[0]], columns[0]), labels, times, row_ids, None
+    values = X[columns].to_numpy(dtype=np.float64)
     names = [str(c) for c in columns]
     return values[:, 0] if len(columns) == 1 else values, labels, times, row_ids, names
+
+
+def _stacked(column, name):
+    """A column holding one array of scores a row (as Spark and Arrow write a
+    model's probability vector) as a 2-D array; a missing array or rows of
+    different lengths are named by row.
+
+    >>> import pandas as pd
+    >>> _stacked(pd.Series([np.array([0.2, 0.8]), [0.6, 0.4]]), "probability")
+    array([[0.2, 0.8],
+           [0.6, 0.4]])
+    """
+    rows = list(column)
+    lengths = np.array([-1 if row is None or np.ndim(row) != 1 else len(row) for row in rows])
+    if lengths.shape[0] and (lengths < 0).any():
+        row = int(np.argmax(lengths < 0))
+        raise ValueError(f"The score column {name!r} holds {rows[row]!r} at row {row}, not "
+                         "an array of scores; give every row its scores, one per class.")
+    if lengths.shape[0] and (lengths != lengths[0]).any():
+        row = int(np.argmax(lengths != lengths[0]))
+        raise ValueError(f"The score column {name!r} holds arrays of {lengths[0]} scores "
+                         f"(row 0) and of {lengths[row]} (row {row}); give every row one "
+                         "score per class.")
+    if not rows:
+        return np.empty((0, 0))
+    return np.stack([np.asarray(row, dtype=np.float64) for row in rows])
 
 
 def _naive_utc_column(column):
