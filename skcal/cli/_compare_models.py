@@ -56,15 +56,17 @@ def run(args, *, read_array, as_labels, error):
         models[name] = read_array(path, what=name, mmap=True)
     if len(models) < 2:
         raise error("give at least two models (NAME=FILE NAME=FILE ...)")
-    labels = as_labels(read_array(args.labels, what="LABELS"))
+    first = next(iter(models.values()))
+    labels = as_labels(read_array(args.labels, what="LABELS", rows=(
+        math.prod(np.shape(first)[:-1]) if np.ndim(first) > 1 else np.shape(first)[0])))
     for (name, scores), spec in zip(models.items(), args.models):
         n_rows = math.prod(np.shape(scores)[:-1]) if np.ndim(scores) > 1 else np.shape(scores)[0]
         if n_rows != np.size(labels):
             raise error(f"model {name!r} ({spec.partition('=')[2]}) has {n_rows} rows of "
                         f"scores but LABELS ({args.labels}) has {np.size(labels)} labels; "
                         "give every model's scores on the same rows as the labels")
-    groups = None if args.groups is None else np.asarray(read_array(args.groups,
-                                                                    what="--groups"))
+    groups = None if args.groups is None else np.asarray(read_array(
+        args.groups, what="--groups", rows=np.size(labels)))
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
     for (name, scores), spec in zip(models.items(), args.models):
         check_told_score_type(scores, score_type, f"model {name!r} ({spec.partition('=')[2]})")

@@ -177,7 +177,7 @@ def run_fit(args, *, read_array, as_labels, make_calibrator, report_score_type, 
 
 
 def _fit_and_report(args, calibrator, scores, read_array, as_labels, report_score_type, error):
-    labels = as_labels(read_array(args.labels, what="LABELS"))
+    labels = as_labels(read_array(args.labels, what="LABELS", rows=scores.shape[0]))
     if scores.shape[0] != labels.shape[0]:
         raise error(f"SCORES has {scores.shape[0]} rows but LABELS has {labels.shape[0]}")
     report_score_type(scores, calibrator.score_type)

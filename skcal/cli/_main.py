@@ -104,20 +104,20 @@ def _compare(args):
     if (args.test_scores is None) != (args.test_labels is None):
         raise CommandError("give both --test-scores and --test-labels, or neither")
     scores = read_array(args.scores, what="SCORES", mmap=True)
-    labels = as_labels(read_array(args.labels, what="LABELS"))
+    labels = as_labels(read_array(args.labels, what="LABELS", rows=scores.shape[0]))
     test = None
     if args.test_scores is not None:
-        test = (
-            read_array(args.test_scores, what="--test-scores"),
-            as_labels(read_array(args.test_labels, what="--test-labels")),
-        )
+        test_scores = read_array(args.test_scores, what="--test-scores")
+        test = (test_scores, as_labels(read_array(args.test_labels, what="--test-labels",
+                                                  rows=np.shape(test_scores)[0])))
     if scores.shape[0] != labels.shape[0]:
         raise CommandError(
             f"SCORES has {scores.shape[0]} rows but LABELS has {labels.shape[0]}"
         )
     if test is not None:
         _check_test_files(scores, *test, args)
-    groups = None if args.groups is None else read_array(args.groups, what="--groups")
+    groups = None if args.groups is None else read_array(args.groups, what="--groups",
+                                                         rows=labels.shape[0])
     if groups is not None and np.shape(groups)[0] != labels.shape[0]:
         raise CommandError(f"--groups {args.groups} has {np.shape(groups)[0]} rows but LABELS "
                            f"has {labels.shape[0]}")
@@ -188,7 +188,8 @@ def _build_parser():
         help="rank calibration methods on score files by held-out NLL",
         description="Rank calibration methods on SCORES (logits or probabilities) and "
         "LABELS by held-out NLL. Files: .npy, .npz (FILE.npz:NAME picks an array) or "
-        ".csv (a first row of column names above numbers is left out); nothing is "
+        ".csv (a first row of column names is left out above numbers, and above text "
+        "labels or groups one row longer than the scores); nothing is "
         "unpickled.",
     )
     compare.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")

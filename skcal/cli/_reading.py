@@ -14,12 +14,14 @@ class CommandError(Exception):
     """A problem with the user's input, reported as one line."""
 
 
-def read_array(spec, *, what, mmap=False):
+def read_array(spec, *, what, mmap=False, rows=None):
     """Read ``.npy``, ``.npz`` (``file.npz`` or ``file.npz:name``), ``.csv`` or a
     Zarr array (a ``.zarr`` directory).
 
     With ``mmap``, a ``.npy`` file is memory-mapped and a Zarr array opened
     lazily, so the scores are read block by block. Nothing is ever unpickled.
+    ``rows``, the rows the file must hold, tells a first row of column names
+    above text (labels or group ids as text) from a value.
     """
     path, key = spec.rsplit(":", 1) if ".npz:" in spec else (spec, "")
     file = Path(path)
@@ -44,7 +46,7 @@ def read_array(spec, *, what, mmap=False):
                     raise CommandError(f"{what}: {path} has no array {key!r} (it has {names})")
                 return archive[key]
         if suffix == ".csv":
-            return _read_csv(file, what)
+            return _read_csv(file, what, rows)
     except CommandError:
         raise
     except (ValueError, OSError, EOFError) as exc:
@@ -73,22 +75,25 @@ def _read_zarr(path, *, what, lazy):
     return array if lazy else array[...]
 
 
-def _read_csv(file, what):
+def _read_csv(file, what, rows=None):
     """Numbers, or labels as text. A first row of column names above numbers (as
-    pandas writes them) is left out, and a note on stderr says so."""
+    pandas writes them) is left out, and a note on stderr says so; above text,
+    when the file holds one row more than ``rows``."""
     text = np.loadtxt(file, delimiter=",", dtype=str, ndmin=1, comments="#")
     numbers = _as_numbers(text)
     if numbers is not None:
         return numbers
-    numbers = _as_numbers(text[1:]) if text.shape[0] > 1 else None
-    if numbers is None:
-        return text  # labels given as text
+    below_names = _as_numbers(text[1:]) if text.shape[0] > 1 else None
+    if below_names is None:
+        if rows is None or text.shape[0] != rows + 1:
+            return text  # labels given as text
+        below_names = text[1:]  # text, one row more than the rows: the first names them
     if np.atleast_1d(text[0])[0].strip() == "" and text.ndim == 2:
         raise CommandError(f"{what}: {file} begins with a column without a name, as pandas "
                            "writes its index; save it with DataFrame.to_csv(index=False)")
     print(f"{what}: the first row of {file} ({', '.join(np.atleast_1d(text[0])[:4])}) is "
           "taken as column names and left out.", file=sys.stderr)
-    return numbers
+    return below_names
 
 
 def _as_numbers(text):

@@ -394,6 +394,36 @@ def test_csv_files_with_column_names_as_pandas_writes_them(score_files, capsys):
         capsys.readouterr().err)
 
 
+def test_text_columns_under_a_name_as_pandas_writes_them(score_files, capsys):
+    # labels and group ids as text kept their column's name as one more value:
+    # "groups has shape (1201,) for 1200 rows"
+    pd = pytest.importorskip("pandas", reason="the files are written by pandas")
+    y = np.load(score_files / "y.npy")
+    names = np.array(["x", "y", "z"])[y]
+    groups = np.array([f"patient-{i // 12}" for i in range(1200)])
+    pd.DataFrame({"label": names}).to_csv(score_files / "names.csv", index=False)
+    pd.DataFrame({"patient": groups}).to_csv(score_files / "patients.csv", index=False)
+    np.save(score_files / "names.npy", names)
+    np.save(score_files / "patients.npy", groups)
+    results = []
+    for suffix in ("csv", "npy"):
+        out = score_files / f"{suffix}.json"
+        assert main(["compare", str(score_files / "logits.npy"),
+                     str(score_files / f"names.{suffix}"), "--groups",
+                     str(score_files / f"patients.{suffix}"), "--methods", "temperature",
+                     "--cv", "3", "--json", str(out)]) == 0
+        results.append(json.loads(out.read_text()))
+    err = capsys.readouterr().err
+    assert f"LABELS: the first row of {score_files / 'names.csv'} (label) is taken" in err
+    assert f"--groups: the first row of {score_files / 'patients.csv'} (patient)" in err
+    assert results[0]["ranking"] == results[1]["ranking"] and results[0]["n_groups"] == 100
+    # without a name above them, text values are all kept
+    np.savetxt(score_files / "bare.csv", groups, fmt="%s")
+    assert main(["compare", str(score_files / "logits.npy"), str(score_files / "names.npy"),
+                 "--groups", str(score_files / "bare.csv"), "--methods", "temperature",
+                 "--cv", "3"]) == 0
+
+
 @pytest.mark.filterwarnings("always::UserWarning")  # shown, as outside the test suite
 def test_a_warning_is_one_line_on_stderr_like_the_errors(score_files, capsys):
     # labels of the least likely class: no positive inverse temperature fits them
