@@ -25,7 +25,7 @@ from ..calibrators._persistence import (
 )
 from ..io._numpy_files import open_npz
 from ..monitoring._inputs import is_labelled, unpack
-from ..monitoring._table import period_start_text
+from ..monitoring._table import latest_judged, period_start_text
 from ..utils._files import LockTimeout, exclusive_lock, write_atomically, write_json
 from ._monitor_outputs import (
     changed_chunks,
@@ -284,7 +284,8 @@ def _act_on_verdict(monitor, args, this_run):
     """On "recalibrate", fit --recalibrate METHOD on this run's labelled rows since
     the drift began and save it; say why not otherwise."""
     table = monitor.to_dict()["chunks"]
-    verdict = table[-1]["verdict"] if table else "no complete chunk"
+    judged, _ = latest_judged(table)  # newer chunks may wait for their labels
+    verdict = (judged or table[-1])["verdict"] if table else "no complete chunk"
     if verdict != "recalibrate":
         reason = {
             "retrain": "the refinement part rose beyond its standard error, which no "
@@ -294,8 +295,8 @@ def _act_on_verdict(monitor, args, this_run):
         print(f"No calibrator written: {reason}.")
         return
     onset = monitor.drift_onset()
-    if onset is None:  # an alarm of the latest chunk alone: its rows
-        onset = table[-1]["chunk"]
+    if onset is None:  # an alarm of the judged chunk alone: its rows
+        onset = judged["chunk"]
     pieces = []
     for scores, labels, times, first_row in this_run:
         rows = first_row + np.arange(np.shape(scores)[0])

@@ -1,4 +1,4 @@
-"""The monitor's latest chunk as Prometheus metrics: OpenMetrics text, the
+"""The monitor's latest judged chunk as Prometheus metrics: OpenMetrics text, the
 Prometheus text format for node_exporter's textfile collector and the
 Pushgateway, and the push itself.
 
@@ -6,6 +6,11 @@ The two formats carry the same numbers. The verdict is an OpenMetrics state
 set; the Prometheus text format (version 0.0.4), which the textfile collector
 and the Pushgateway parse, has no state set type, so there it is a gauge with
 one series per verdict, as ``prometheus_client`` writes state sets.
+
+The chunk described is the latest that has a verdict: where labels come late,
+the newest chunks have too few for one, and an alarm must not clear because
+of them. ``chunks_awaiting_labels`` counts those newer chunks, and
+``expected_nll`` (which needs no labels) is the newest chunk's.
 """
 
 import base64
@@ -14,7 +19,7 @@ import time
 import urllib.parse
 import urllib.request
 
-from ._table import VERDICTS
+from ._table import VERDICTS, latest_judged
 
 PREFIX = "skcal_monitor_"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -22,16 +27,20 @@ TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
 
 def gauges(monitor):
-    """(name, help, value) of every gauge of the latest complete chunk."""
+    """(name, help, value) of every gauge of the latest judged chunk (the latest
+    complete chunk before any has a verdict)."""
     table, reference = monitor._table, monitor.reference_
-    last = table[-1] if table else None
+    judged, awaiting = latest_judged(table)
+    last = judged if judged is not None else (table[-1] if table else None)
+    newest = table[-1] if table else None
 
     def latest(key):
         return float("nan") if last is None or last[key] is None else float(last[key])
 
     coverage = (last["n_labelled"] / last["n"]) if last is not None and last["n"] else math.nan
     listed = [
-        ("nll", "Held-out NLL (nats per row) of the latest complete chunk", latest("nll")),
+        ("nll", "Held-out NLL (nats per row) of the latest chunk with a verdict",
+         latest("nll")),
         ("reference_nll", "NLL of the reference data", reference["nll"]),
         ("nll_se", "Standard error of the latest chunk's NLL", latest("nll_se")),
         ("z", "The latest chunk's NLL standardised against the reference", latest("z")),
@@ -44,17 +53,21 @@ def gauges(monitor):
          latest("nll_refinement")),
         ("accuracy", "Accuracy of the latest chunk", latest("accuracy")),
         ("ece", "Top-label expected calibration error (15 equal-width bins)", latest("ece")),
-        ("expected_nll", "NLL the model expects of itself (needs no labels)",
-         latest("expected_nll")),
+        ("expected_nll", "NLL the model expects of itself on the newest complete chunk "
+         "(needs no labels)", math.nan if newest is None or newest["expected_nll"] is None
+         else float(newest["expected_nll"])),
+        ("chunks_awaiting_labels", "Complete chunks newer than the latest with a verdict, "
+         "with too few labels for one", float(awaiting if judged is not None else
+                                              len(table))),
         ("label_coverage", "Share of the latest chunk's rows that have labels", coverage),
         ("alarm", "1 when the latest chunk is in alarm", float(bool(last and last["alarm"]))),
-        ("chunk", "Index of the latest complete chunk", latest("chunk")),
+        ("chunk", "Index of the latest chunk with a verdict", latest("chunk")),
         ("calibrator_version", "Version of the calibrator applied before monitoring",
          float(monitor.calibrator_version_)),
     ]
     if last is not None and monitor._period_ns is not None:
-        listed.append(("chunk_end_timestamp_seconds", "End time of the latest complete chunk",
-                       last["end"] / 1e9))
+        listed.append(("chunk_end_timestamp_seconds", "End time of the latest chunk with a "
+                       "verdict", last["end"] / 1e9))
     elif last is not None:
         listed.append(("chunk_end_row", "Row number at which the latest chunk ends",
                        float(last["end"])))
@@ -72,10 +85,12 @@ def exposition(monitor, *, model, openmetrics=True, timestamp=None):
     _family(lines, PREFIX + "last_run_timestamp_seconds", "gauge",
             "When these metrics were written (Unix time)")
     lines.append(f"{PREFIX}last_run_timestamp_seconds{{{labels}}} {number(written)}")
-    verdict = monitor._table[-1]["verdict"] if monitor._table else None
+    judged, _ = latest_judged(monitor._table)
+    verdict = (judged["verdict"] if judged is not None
+               else monitor._table[-1]["verdict"] if monitor._table else None)
     name = PREFIX + "verdict"
     _family(lines, name, "stateset" if openmetrics else "gauge",
-            "The latest chunk's verdict (no complete chunk: every state 0)")
+            "The verdict of the latest chunk with one (no complete chunk: every state 0)")
     for state in VERDICTS:
         lines.append(f'{name}{{{labels},{name}="{escape(state)}"}} '
                      f"{1 if state == verdict else 0}")

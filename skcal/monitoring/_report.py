@@ -11,7 +11,7 @@ from ..utils._version import __version__
 from ._statistics import ECE_BINS
 from ._chunking import period_start
 from ._svg import Chart
-from ._table import period_start_text
+from ._table import latest_judged, period_start_text
 
 # chunks listed in the report's table (the latest); the charts show all kept
 TABLE_ROWS = 60
@@ -62,18 +62,34 @@ def report_html(monitor, *, model=None):
         parts += ["<h2>NLL per chunk</h2>", _nll_chart(monitor, columns),
                   "<h2>CUSUM</h2>", _cusum_chart(monitor, columns),
                   "<h2>Calibration and refinement</h2>", _split_chart(monitor, columns),
-                  "<h2>Reliability of the latest chunk</h2>", _reliability_chart(monitor),
+                  "<h2>Reliability of the latest judged chunk</h2>", _reliability_chart(monitor),
                   "<h2>Chunks</h2>", _table(monitor)]
     parts.append("</main></body></html>")
     return "\n".join(parts)
 
 
 def verdict_in_words(monitor):
-    """(css class, heading, advice in HTML) for the latest chunk's verdict."""
+    """(css class, heading, advice in HTML) for the verdict of the latest chunk
+    that has one; the newer chunks that wait for labels are said after it."""
+    kind, heading, advice = _judged_in_words(monitor)
+    judged, awaiting = latest_judged(monitor._table)
+    if judged is not None and awaiting:
+        newest = monitor._table[-1]
+        chunks = "newer chunk has" if awaiting == 1 else "newer chunks have"
+        advice += (f" This is the verdict of chunk {_named(monitor, judged['chunk'])}: the "
+                   f"{awaiting} {chunks} too few labels for one yet (the newest expects an "
+                   f"NLL of {_f(newest['expected_nll'])} of itself, against "
+                   f"{_f(monitor.reference_['expected_nll'])} in the reference; late labels "
+                   "complete them).")
+    return kind, heading, advice
+
+
+def _judged_in_words(monitor):
     table, reference = monitor._table, monitor.reference_
     if not table:
         return "waiting", "No complete chunk yet", "Add production rows until a chunk completes."
-    last = table[-1]
+    judged, _ = latest_judged(table)
+    last = judged if judged is not None else table[-1]
     verdict = last["verdict"]
     if verdict == "too few labels":
         return ("waiting", "Too few labels for a verdict",
@@ -111,7 +127,9 @@ def verdict_in_words(monitor):
 
 
 def _numbers(monitor):
-    last, reference = monitor._table[-1], monitor.reference_
+    judged, awaiting = latest_judged(monitor._table)
+    last = judged if judged is not None else monitor._table[-1]
+    reference = monitor.reference_
     coverage = last["n_labelled"] / last["n"] if last["n"] else float("nan")
     cells = [
         _latest_chunk(monitor, last["chunk"]),
@@ -127,6 +145,7 @@ def _numbers(monitor):
         ("labelled rows", f"{last['n_labelled']} of {last['n']} ({_f(100 * coverage, 1)} %)"),
         ("chunks in alarm", f"{sum(row['alarm'] for row in monitor._table)} of "
                             f"{len(monitor._table)}"),
+        ("newer chunks awaiting labels", f"{awaiting if judged is not None else 0}"),
     ]
     return '<div class="numbers">' + "".join(
         f"<div>{html.escape(name)}<b>{value}</b></div>" for name, value in cells) + "</div>"
@@ -187,7 +206,9 @@ def _split_chart(monitor, columns):
 
 
 def _reliability_chart(monitor):
-    last, reference = monitor._table[-1], monitor.reference_
+    judged, _ = latest_judged(monitor._table)
+    last = judged if judged is not None else monitor._table[-1]
+    reference = monitor.reference_
     if "bins" not in last or "bins" not in reference:
         return ("<p>This state was written by an older skcal, which kept no reliability "
                 "bins; the next chunks will have them.</p>")
@@ -264,11 +285,11 @@ def _named(monitor, chunk):
 
 
 def _latest_chunk(monitor, chunk):
-    """The report's first number: the latest chunk, by the start of its period
-    with ``chunk_period``."""
+    """The report's first number: the latest chunk with a verdict, by the start
+    of its period with ``chunk_period``."""
     if monitor._period_ns is None:
-        return "latest chunk", str(chunk)
-    return "latest chunk from (UTC)", period_start_text(period_start(monitor, chunk))
+        return "latest judged chunk", str(chunk)
+    return "latest judged chunk from (UTC)", period_start_text(period_start(monitor, chunk))
 
 
 def _f(value, digits=4):

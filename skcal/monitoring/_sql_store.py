@@ -13,7 +13,8 @@ Schema (version 1), created if missing:
     chunk); ``written_at`` (UTC). A value that is not a number (no labels
     yet) is NULL.
 ``skcal_monitor_runs``, one row per run: ``model``, ``run_id``,
-    ``written_at``, ``chunks_written``, ``latest_chunk``, ``latest_verdict``,
+    ``written_at``, ``chunks_written``, ``latest_chunk``, ``latest_verdict``
+    (of the latest chunk with a verdict: newer ones may wait for labels),
     ``skcal_version``.
 ``skcal_schema``: ``component`` and ``version`` of the tables above.
 
@@ -30,6 +31,7 @@ import math
 import uuid
 
 from ..utils._version import __version__
+from ._table import latest_judged
 
 SCHEMA_VERSION = 1
 RESULTS_TABLE = "skcal_monitor_results"
@@ -173,6 +175,10 @@ def write_results(monitor, url_or_engine, *, model, run_id=None, chunks=None):
                              f"holds {len(known)} chunks; pass chunks it holds.")
     run_id = str(run_id) if run_id is not None else uuid.uuid4().hex
     written_at = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    # the run's latest verdict: of the latest chunk that has one (newer chunks may
+    # wait for late labels), else the latest chunk's
+    latest = latest_judged(monitor._table)[0] or (monitor._table[-1] if monitor._table
+                                                  else None)
     engine, own = engine_of(url_or_engine)
     try:
         metadata, (results, runs, schema) = _schema(sa)
@@ -197,8 +203,8 @@ def write_results(monitor, url_or_engine, *, model, run_id=None, chunks=None):
             connection.execute(runs.insert(), [{
                 "model": model, "run_id": run_id, "written_at": written_at,
                 "chunks_written": len(table),
-                "latest_chunk": table[-1]["chunk"] if table else None,
-                "latest_verdict": table[-1]["verdict"] if table else None,
+                "latest_chunk": latest["chunk"] if latest else None,
+                "latest_verdict": latest["verdict"] if latest else None,
                 "skcal_version": __version__}])
     finally:
         if own:

@@ -105,6 +105,24 @@ def verdict(row, reference, *, alarm, min_labels, alpha):
     return "recalibrate"
 
 
+def latest_judged(table):
+    """(the latest chunk that has a verdict, and how many complete chunks after it
+    still have too few labels for one); (None, all chunks) before any verdict.
+
+    Where labels arrive late, the newest chunks wait for them: what operations
+    see (the metrics' alarm and verdict, the report's, the store's latest
+    verdict) is that of the latest chunk judged, not "too few labels".
+
+    >>> rows = [{"verdict": "recalibrate"}, {"verdict": "too few labels"}]
+    >>> latest_judged(rows)
+    ({'verdict': 'recalibrate'}, 1)
+    """
+    for waiting, row in enumerate(reversed(table)):
+        if row["verdict"] != "too few labels":
+            return row, waiting
+    return None, len(table)
+
+
 def drift_onset(table):
     """The first chunk of the CUSUM's current run above 0 (the chunk where the
     drift that the latest chunk shows began), or None when the CUSUM is at 0."""

@@ -54,14 +54,39 @@ def test_metrics_parse_and_carry_the_latest_chunk(fmt):
     assert states[last["verdict"]] == 1 and sum(states.values()) == 1
 
 
-def test_a_chunk_without_labels_reports_not_a_number():
+def test_chunks_waiting_for_labels_leave_the_latest_verdict_standing():
+    # the metrics described the newest chunk: once it had no labels yet (labels that
+    # come days later), the alarm read 0 and the verdict "too few labels", so an
+    # alert on skcal_monitor_alarm cleared while the model was still drifting
     monitor = drifted_monitor()
-    monitor.update(np.zeros((500, 3)), None)
+    judged = monitor.to_dict()["chunks"][-1]
+    monitor.update(np.zeros((1000, 3)), None)
+    got = samples(openmetrics_parser.text_string_to_metric_families(
+        monitor.to_prometheus(model="m")))
+    assert judged["alarm"] and got[("skcal_monitor_alarm", None)] == 1.0
+    assert got[("skcal_monitor_verdict", judged["verdict"])] == 1
+    assert got[("skcal_monitor_verdict", "too few labels")] == 0
+    assert got[("skcal_monitor_chunk", None)] == judged["chunk"]
+    assert got[("skcal_monitor_nll", None)] == judged["nll"]
+    assert got[("skcal_monitor_chunks_awaiting_labels", None)] == 2.0
+    newest = monitor.to_dict()["chunks"][-1]
+    assert got[("skcal_monitor_expected_nll", None)] == newest["expected_nll"]
+    assert "Latest verdict: chunk 9, recalibrate (alarm)." in monitor.summary()
+    assert "the 2 newer chunks have too few labels for one yet" in monitor.to_html()
+
+
+def test_before_any_verdict_the_metrics_are_not_a_number():
+    rng = np.random.default_rng(2)
+    logits = rng.normal(scale=2.0, size=(4000, 3))
+    y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    monitor = CalibrationMonitor(chunk_size=500).fit(logits[:3000], y[:3000])
+    monitor.update(logits[3000:], None)
     got = samples(openmetrics_parser.text_string_to_metric_families(
         monitor.to_prometheus(model="m")))
     assert math.isnan(got[("skcal_monitor_nll", None)])
     assert got[("skcal_monitor_label_coverage", None)] == 0.0
     assert got[("skcal_monitor_verdict", "too few labels")] == 1
+    assert got[("skcal_monitor_chunks_awaiting_labels", None)] == 2.0
 
 
 class Gateway(http.server.BaseHTTPRequestHandler):

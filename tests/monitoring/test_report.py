@@ -111,7 +111,15 @@ def test_every_verdict_reads_as_words():
     retrain.update(rng.normal(scale=2.0, size=(10000, 5)), noise)  # labels unrelated
     assert "<h2>Retrain</h2>" in retrain.to_html()
     assert "<h2>OK: no alarm</h2>" in monitor_with(1.0).to_html()
-    waiting = monitor_with(1.0).update(np.zeros((1000, 5)), None)
+    awaiting = monitor_with(1.0).update(np.zeros((1000, 5)), None)
+    page = awaiting.to_html()  # the verdict of the latest chunk that has one stands
+    assert "<h2>OK: no alarm</h2>" in page
+    assert "This is the verdict of chunk 19: the 1 newer chunk has too few labels" in page
+    rng = np.random.default_rng(4)
+    logits = rng.normal(scale=2.0, size=(11000, 5))
+    y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    waiting = CalibrationMonitor(chunk_size=1000).fit(logits[:10000], y[:10000])
+    waiting.update(logits[10000:], None)
     assert "Too few labels for a verdict" in waiting.to_html()
 
 
@@ -143,7 +151,7 @@ def test_chunks_of_a_period_are_named_by_their_start_and_chunk_numbers_in_full()
         assert all(re.fullmatch(r"2026-1[12]-\d\d \d\d:00", label) for label in labels), labels
         assert "chunk start (UTC)" in chart
     assert re.search(r"since chunk \d+ \(from 2026-1[12]-\d\d \d\d:00:00 UTC\)", page)
-    assert "latest chunk from (UTC)<b>2026-" in page
+    assert "latest judged chunk from (UTC)<b>2026-" in page
     assert "e+0" not in page
     daily = CalibrationMonitor(chunk_period="D").fit(logits[:3000], y[:3000])
     every_half_hour = times[0] + np.arange(3000) * np.timedelta64(30, "m")  # 62 days

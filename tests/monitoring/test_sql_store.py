@@ -229,3 +229,20 @@ def test_writers_that_collide_take_turns_and_both_write(store, monkeypatch):
     assert waited and finished == ["first", "second"]
     for name in ("first", "second"):
         assert set(stored(store, name)["chunk"]) == {0, 1, 2}
+
+
+def test_the_runs_latest_verdict_is_that_of_the_latest_chunk_with_one(tmp_path):
+    # chunks that wait for late labels made every run's latest_verdict "too few labels"
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    monitor, logits, y = fitted()
+    monitor.update(logits[3000:6000] * 3.0, y[3000:6000])  # over-confident: judged
+    monitor.update(logits[6000:7000], None)  # two chunks wait for their labels
+    monitor.to_sql(url, model="m", run_id="night")
+    judged = monitor.to_dict()["chunks"][5]
+    assert judged["verdict"] != "too few labels"
+    engine = sa.create_engine(url)
+    with engine.connect() as db:
+        row = db.execute(sa.text("SELECT latest_chunk, latest_verdict FROM skcal_monitor_runs"
+                                 )).one()
+    engine.dispose()
+    assert tuple(row) == (5, judged["verdict"])
