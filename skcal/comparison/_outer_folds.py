@@ -29,6 +29,11 @@ def outer_splits(cv, y_index, groups, random_state):
     with ``random_state`` (stratified group folds with ``groups``); a splitter
     gets ``groups`` as scikit-learn's ``cross_validate`` gives them."""
     if isinstance(cv, Integral):
+        n_groups = None if groups is None else int(np.unique(groups).shape[0])
+        if n_groups is not None and n_groups < cv:
+            raise ValueError(f"cv={cv} folds need at least {cv} groups, and groups holds "
+                             f"{n_groups}: a group is never split between folds. Pass "
+                             f"cv={n_groups} or fewer (on the command line --cv {n_groups}).")
         kind = StratifiedKFold if groups is None else StratifiedGroupKFold
         splitter = kind(n_splits=cv, shuffle=True, random_state=random_state)
     else:

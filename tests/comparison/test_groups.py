@@ -62,6 +62,10 @@ def test_integer_folds_keep_each_group_whole():
 @pytest.mark.parametrize("kwargs, message", [
     (dict(groups=np.zeros(10)), r"groups has shape \(10,\) for 600 rows"),
     (dict(groups=np.zeros(600)), "groups has a single group"),
+    # scikit-learn's "Cannot have number of splits n_splits=3 greater than the
+    # number of groups: 2" did not say what to change
+    (dict(groups=np.arange(600) % 2), r"cv=3 folds need at least 3 groups, and groups holds "
+                                      r"2.*Pass cv=2 or fewer"),
     (dict(groups=np.where(np.arange(600) % 50 == 7, np.nan, np.arange(600) // 3)),
      r"groups is missing at 12 rows \(the first at row 7\); give every row its group"),
     (dict(groups=np.arange(600) // 3, calibration_test="consistency"),
