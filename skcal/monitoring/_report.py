@@ -132,7 +132,7 @@ def _numbers(monitor):
     reference = monitor.reference_
     coverage = last["n_labelled"] / last["n"] if last["n"] else float("nan")
     cells = [
-        _latest_chunk(monitor, last["chunk"]),
+        _latest_chunk(monitor, last["chunk"], judged=judged is not None),
         ("NLL", f"{_f(last['nll'])} ± {_f(last['nll_se'])}"),
         ("reference NLL", _f(reference["nll"])),
         ("z", _f(last["z"], 2)),
@@ -145,7 +145,8 @@ def _numbers(monitor):
         ("labelled rows", f"{last['n_labelled']} of {last['n']} ({_f(100 * coverage, 1)} %)"),
         ("chunks in alarm", f"{sum(row['alarm'] for row in monitor._table)} of "
                             f"{len(monitor._table)}"),
-        ("newer chunks awaiting labels", f"{awaiting if judged is not None else 0}"),
+        ("chunks awaiting labels" if judged is None else "newer chunks awaiting labels",
+         f"{awaiting}"),
     ]
     return '<div class="numbers">' + "".join(
         f"<div>{html.escape(name)}<b>{value}</b></div>" for name, value in cells) + "</div>"
@@ -284,12 +285,13 @@ def _named(monitor, chunk):
     return f"{chunk} (from {period_start_text(period_start(monitor, chunk))} UTC)"
 
 
-def _latest_chunk(monitor, chunk):
-    """The report's first number: the latest chunk with a verdict, by the start
-    of its period with ``chunk_period``."""
+def _latest_chunk(monitor, chunk, *, judged):
+    """The report's first number: the latest chunk with a verdict (before any,
+    the latest chunk), by the start of its period with ``chunk_period``."""
+    name = "latest judged chunk" if judged else "latest chunk"
     if monitor._period_ns is None:
-        return "latest judged chunk", str(chunk)
-    return "latest judged chunk from (UTC)", period_start_text(period_start(monitor, chunk))
+        return name, str(chunk)
+    return f"{name} from (UTC)", period_start_text(period_start(monitor, chunk))
 
 
 def _f(value, digits=4):

@@ -120,7 +120,11 @@ def test_every_verdict_reads_as_words():
     y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
     waiting = CalibrationMonitor(chunk_size=1000).fit(logits[:10000], y[:10000])
     waiting.update(logits[10000:], None)
-    assert "Too few labels for a verdict" in waiting.to_html()
+    page = waiting.to_html()
+    assert "Too few labels for a verdict" in page
+    # before any verdict: no chunk is called judged, and every chunk awaits labels
+    assert "<div>latest chunk<b>0</b></div>" in page
+    assert "<div>chunks awaiting labels<b>1</b></div>" in page
 
 
 def _tick_labels(svg):
