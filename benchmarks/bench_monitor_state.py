@@ -14,12 +14,12 @@ rows without labels (ids given, their labels to come later). "write" is
 
 import argparse
 import json
-import statistics
-import time
 
 import numpy as np
 
 from skcal import CalibrationMonitor
+
+from bench_fit import timed  # the same timing as the fit benchmark
 
 
 def as_numbers(state, log_proba):
@@ -28,12 +28,7 @@ def as_numbers(state, log_proba):
 
 
 def median_seconds(work, repeat):
-    seconds = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        work()
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds)
+    return timed(work, repeat)[0]
 
 
 def main():
