@@ -7,12 +7,30 @@ Updating or saving such a monitor is refused; ``history`` and ``max_pending``
 only bound what is kept, and may change.
 """
 
+import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from ._inputs import period_nanoseconds
 
 FIXED_AT_FIT = ("chunk_size", "chunk_period", "alpha", "horizon", "drift", "min_labels",
                 "random_state", "score_type")
+
+
+def check_fit_options(monitor):
+    """Options that ``_validate_params`` takes one by one but not together.
+
+    >>> from skcal import CalibrationMonitor
+    >>> check_fit_options(CalibrationMonitor(chunk_size=50, min_labels=100))
+    Traceback (most recent call last):
+    ...
+    ValueError: chunk_size=50 is below min_labels=100: no chunk could ever have a verdict. Set chunk_size to at least min_labels, or lower min_labels.
+    """
+    if isinstance(monitor.random_state, np.random.RandomState):
+        raise ValueError("random_state must be an int or None, so the state can be saved.")
+    if monitor.chunk_period is None and monitor.chunk_size < monitor.min_labels:
+        raise ValueError(f"chunk_size={monitor.chunk_size} is below min_labels="
+                         f"{monitor.min_labels}: no chunk could ever have a verdict. Set "
+                         "chunk_size to at least min_labels, or lower min_labels.")
 
 
 def fitted_params(monitor):

@@ -15,7 +15,7 @@ from ..rows._scratch import Scratch
 from ._batches import add_rows, record_batch, repeated_batch
 from ._chunking import labelled_later
 from ._exports import MonitorExportsMixin
-from ._fitted_params import check_fitted_and_unchanged, fitted_params
+from ._fitted_params import check_fit_options, check_fitted_and_unchanged, fitted_params
 from ._inputs import (kept_score_columns, labels_of, period_grid, score_columns_of,
                       unpack)
 from ._pending import (as_ids, as_row_numbers, check_label_arguments, empty_pending,
@@ -83,7 +83,8 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         shift detected fastest is about twice this.
 
     min_labels : int, default=100
-        Fewest labelled rows for a chunk to be tested.
+        Fewest labelled rows for a chunk to be tested (``chunk_size`` is at
+        least this; a period's chunks need as many rows).
 
     score_type : {'auto', 'logits', 'probabilities'}, default='auto'
         How the scores are read, as in the calibrators (decided at ``fit``).
@@ -213,8 +214,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self : CalibrationMonitor
         """
         self._validate_params()
-        if isinstance(self.random_state, np.random.RandomState):
-            raise ValueError("random_state must be an int or None, so the state can be saved.")
+        check_fit_options(self)
         self._period_ns, self._period_origin = period_grid(self.chunk_period)
         self._fitted_params = fitted_params(self)
         scores, y = to_numpy((scores, y))  # a monitor computes on the host

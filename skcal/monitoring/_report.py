@@ -11,7 +11,7 @@ from ..utils._version import __version__
 from ._statistics import ECE_BINS
 from ._chunking import period_start
 from ._svg import Chart
-from ._table import latest_judged, period_start_text
+from ._table import latest_judged, period_start_text, too_few_rows
 
 # chunks listed in the report's table (the latest); the charts show all kept
 TABLE_ROWS = 60
@@ -97,8 +97,9 @@ def _judged_in_words(monitor):
                 "rows, fewer than "
                 f"min_labels = {monitor.min_labels}. Its expected NLL, which needs no labels, "
                 f"is {_f(last['expected_nll'])} against {_f(reference['expected_nll'])} in the "
-                "reference. Late labels (<code>add_labels</code>, <code>--late-labels</code>) "
-                "complete it.")
+                "reference. " + (html.escape(too_few_rows(last, monitor.min_labels)) or
+                                 "Late labels (<code>add_labels</code>, "
+                                 "<code>--late-labels</code>) complete it."))
     rise = last["nll"] - reference["nll"]
     calibration = last["nll_calibration"]
     refinement_rise = last["nll_refinement"] - reference["nll_refinement"]

@@ -10,7 +10,14 @@ from ._chunking import period_index
 from ._inputs import nanoseconds
 from ._recalibration import fitted_calibrator
 from ._state import restore, state_of
-from ._table import COLUMNS, drift_onset, latest_judged, period_start_text, table_rows
+from ._table import (
+    COLUMNS,
+    drift_onset,
+    latest_judged,
+    period_start_text,
+    table_rows,
+    too_few_rows,
+)
 
 
 class MonitorResultsMixin:
@@ -125,6 +132,9 @@ class MonitorResultsMixin:
                  else f" (from {period_start_text(last['start'])} UTC)")
         line = (f"Latest chunk {last['chunk']}{since}: {last['verdict']} ({numbers}); "
                 f"{alarms} of {len(self._table)} chunks in alarm.")
+        if last["verdict"] == "too few labels":
+            hint = too_few_rows(last, self.min_labels)
+            line += f" {hint}" if hint else ""
         judged, awaiting = latest_judged(self._table)
         if judged is not None and awaiting:  # the newest chunks wait for their labels
             line += (f" Latest verdict: chunk {judged['chunk']}, {judged['verdict']}"

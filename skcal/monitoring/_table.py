@@ -105,6 +105,21 @@ def verdict(row, reference, *, alarm, min_labels, alpha):
     return "recalibrate"
 
 
+def too_few_rows(row, min_labels):
+    """Why a chunk of a period can never have a verdict: it holds fewer rows than
+    ``min_labels``, labelled or not ("" when it holds enough; chunks counted in
+    rows hold ``chunk_size``, at least ``min_labels``).
+
+    >>> too_few_rows({"chunk": 7, "n": 72}, 100)
+    'Chunk 7 holds 72 rows, fewer than min_labels = 100 even once all are labelled: choose a longer chunk_period, whose chunks hold enough rows for a verdict.'
+    """
+    if row["n"] >= min_labels:
+        return ""
+    return (f"Chunk {row['chunk']} holds {row['n']} rows, fewer than min_labels = "
+            f"{min_labels} even once all are labelled: choose a longer chunk_period, whose "
+            "chunks hold enough rows for a verdict.")
+
+
 def latest_judged(table):
     """(the latest chunk that has a verdict, and how many complete chunks after it
     still have too few labels for one); (None, all chunks) before any verdict.

@@ -162,7 +162,7 @@ def test_chunks_of_a_period_are_named_by_their_start_and_chunk_numbers_in_full()
     daily.update(logits[3000:], y[3000:], every_half_hour)
     labels = _tick_labels(daily.to_html().split("<svg")[1])
     assert labels and all(re.fullmatch(r"202[67]-\d\d-\d\d", label) for label in labels), labels
-    counted = CalibrationMonitor(chunk_size=2).fit(logits[:3000], y[:3000])
+    counted = CalibrationMonitor(chunk_size=2, min_labels=2).fit(logits[:3000], y[:3000])
     counted.update(np.tile(logits[3000:], (9, 1)), None)  # chunks 0 to 13499
     labels = _tick_labels(counted.to_html().split("<svg")[1])
     assert labels and all(re.fullmatch(r"\d+", label) for label in labels), labels

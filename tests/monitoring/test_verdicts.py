@@ -87,3 +87,23 @@ def test_a_recalibration_that_would_cost_is_said_to_win_back_nothing():
             assert ("recalibration would win back nothing (its held-out gain is "
                     f"{gain:.4f})") in summary
     assert said == {"gain", "cost"}  # both cases were seen
+
+
+def test_chunks_too_small_for_a_verdict_are_refused_or_said_so():
+    # chunk_size below min_labels was taken, and every chunk read "too few labels"
+    # with no word of why; so did periods that hold fewer rows than min_labels
+    rng = np.random.default_rng(9)
+    reference, (logits, y) = stream(rng, 3000), stream(rng, 1000)
+    with pytest.raises(ValueError, match="chunk_size=50 is below min_labels=100: no chunk "
+                                         "could ever have a verdict"):
+        CalibrationMonitor(chunk_size=50).fit(*reference)
+    hourly = CalibrationMonitor(chunk_period="1h").fit(*reference)
+    times = np.datetime64("2026-11-02") + np.arange(1000) * np.timedelta64(1, "m")
+    hourly.update(logits, y, times)  # 60 rows an hour, all labelled
+    assert {row["verdict"] for row in hourly.to_dict()["chunks"]} == {"too few labels"}
+    hint = ("holds 60 rows, fewer than min_labels = 100 even once all are labelled: "
+            "choose a longer chunk_period")
+    assert hint in hourly.summary() and hint in hourly.to_html()
+    daily = CalibrationMonitor(chunk_period="D").fit(*reference)
+    daily.update(logits, None, times + np.arange(1000) * np.timedelta64(3, "m"))
+    assert "even once all are labelled" not in daily.summary()  # labels may yet come
