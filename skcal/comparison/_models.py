@@ -81,6 +81,17 @@ class ModelComparison:
         Returns
         -------
         names : list of str
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skcal import compare_models
+        >>> rng = np.random.default_rng(0)
+        >>> logits = rng.normal(size=(2000, 4))
+        >>> y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+        >>> models = {"sharp": logits, "same": logits.copy(), "flat": logits / 4}
+        >>> compare_models(models, y).best_set()
+        ['sharp', 'same']
         """
         if not 0 < confidence_level < 1:
             raise ValueError(f"confidence_level must be in (0, 1); got {confidence_level!r}.")
