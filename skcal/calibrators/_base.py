@@ -123,7 +123,8 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         ----------
         X : array-like of shape (n_samples, n_features) or (n_samples, n_classes) \
                 or (n_samples,)
-            The classifier's input, or, without a classifier, the scores.
+            The classifier's input, or, without a classifier, the scores (a
+            DataFrame's columns named after the classes are those classes).
 
         y : array-like of shape (n_samples,)
             The true labels.

@@ -111,7 +111,8 @@ def checked_score_inputs(calibrator, X, y, sample_weight, cache=None):
             "sklearn.config_context(array_api_dispatch=True))."
         )
     # feature_names_in_ from a DataFrame's columns, as scikit-learn's validate_data
-    # sets it: its columns are the classes, so predict refuses them in another order
+    # sets it: its columns are the classes, so predict refuses them in another order,
+    # and names that are the labels say which class each column is
     _check_feature_names(calibrator, X, reset=True)
     X, leading = flatten_leading(X)
     if is_streamed(X) and not calibrator._streams:
@@ -120,6 +121,7 @@ def checked_score_inputs(calibrator, X, y, sample_weight, cache=None):
     shape = np.shape(X)
     classes, y_index, sample_weight = check_labels_and_weights(
         y, sample_weight, shape[0], leading=leading, n_columns=logits.n_columns,
+        column_names=getattr(calibrator, "feature_names_in_", None), takes_labels=False,
         ignore_index=calibrator.ignore_index,
         length_error=_LENGTH_ERROR,
     )

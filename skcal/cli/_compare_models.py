@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..rows._column_classes import column_classes
 from ..utils._files import write_atomically, write_json
 from ._numbers import integer_at_least, seed
 from ._paths import image_format, image_path, output_path
@@ -19,7 +20,9 @@ def add_parser(commands, add_score_kind):
         description="Rank models by held-out NLL on the same LABELS. Each NAME=FILE gives "
         "a model's scores (logits or probabilities, (n, n_classes) or (..., vocabulary) "
         "token logits; .npy files are memory-mapped and read in row blocks, .zarr arrays "
-        "too). The difference of each model to the best comes with its paired standard "
+        "too; .csv columns named after the classes, dog,cat,bird, are read as the "
+        "classes they name, in any order). The difference of each model to the best "
+        "comes with its paired standard "
         "error and p-value: over documents with --groups (cluster-robust, or a bootstrap "
         "of documents with --bootstrap N), else over rows taken as independent.",
     )
@@ -45,7 +48,7 @@ def add_parser(commands, add_score_kind):
 def run(args, *, read_array, as_labels, error):
     from ..comparison._models import compare_models
 
-    models = {}
+    models, names = {}, {}
     for spec in args.models:
         name, separator, path = spec.partition("=")
         if not separator or not name or not path:
@@ -53,7 +56,7 @@ def run(args, *, read_array, as_labels, error):
                         "step-1000=logits_1000.npy)")
         if name in models:
             raise error(f"the model name {name!r} is given twice")
-        models[name] = read_array(path, what=name, mmap=True)
+        models[name], names[name] = read_array(path, what=name, mmap=True, names=True)
     if len(models) < 2:
         raise error("give at least two models (NAME=FILE NAME=FILE ...)")
     first = next(iter(models.values()))
@@ -70,9 +73,10 @@ def run(args, *, read_array, as_labels, error):
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
     for (name, scores), spec in zip(models.items(), args.models):
         check_told_score_type(scores, score_type, f"model {name!r} ({spec.partition('=')[2]})")
+    classes, models = _named_classes(models, names, labels, args.ignore_index, error)
     result = compare_models(models, labels, groups=groups, ignore_index=args.ignore_index,
                             score_type=score_type, n_bootstrap=args.bootstrap,
-                            random_state=args.seed)
+                            random_state=args.seed, labels=classes)
     print(result)
     if args.json:
         write_json(args.json, {"best": result.best_, "ranking": result.ranking_,
@@ -96,3 +100,34 @@ def _finite(results):
     """The results with NaN as None (valid JSON)."""
     return {name: {key: None if isinstance(value, float) and math.isnan(value) else value
                    for key, value in numbers.items()} for name, numbers in results.items()}
+
+
+def _named_classes(models, names, labels, ignore_index, error):
+    """The class of each score column where a model's .csv names its columns after
+    the classes (``dog,cat,bird``), and the models with their columns in one
+    order (the first named model's); None and the models as they are when none
+    names them (labels are then matched to columns as the API does). A model
+    without names (.npy) is taken to be in that order."""
+    labels = np.asarray(labels).reshape(-1)
+    if ignore_index is not None:
+        labels = labels[labels != ignore_index]
+    found = {}
+    for name, columns in names.items():
+        try:
+            classes = column_classes(columns, labels)
+        except ValueError as exc:
+            raise error(f"model {name!r}: {exc}") from None
+        if classes is not None:
+            found[name] = [str(c) for c in classes]
+    if not found:
+        return None, models
+    first, order = next(iter(found.items()))
+    reordered = dict(models)
+    for name, classes in found.items():
+        if sorted(classes) != sorted(order):
+            raise error(f"model {name!r} has score columns for the classes "
+                        f"{', '.join(classes)}, and model {first!r} for {', '.join(order)}; "
+                        "give every model a score column for each class")
+        if classes != order:
+            reordered[name] = np.asarray(models[name])[:, [classes.index(c) for c in order]]
+    return column_classes(names[first], labels), reordered

@@ -1,6 +1,7 @@
 """``skcal fit``: fit one calibrator on a score file of any size."""
 
 import sys
+import warnings
 
 import numpy as np
 
@@ -12,6 +13,7 @@ from ..calibrators._persistence import save_calibrator
 from ..calibrators._ties import separate_ties
 from ..metrics import nll, nll_from_logits
 from ._paths import npy_path, output_path
+from ._reading import scores_by_name
 
 
 class _ProgressBar:
@@ -115,7 +117,8 @@ def add_parser(commands, add_score_kind, method_names):
         description="Fit one calibration METHOD on SCORES (logits or probabilities) and "
         "LABELS; print its parameters and the NLL before and after. SCORES may be a "
         ".npy file (memory-mapped, read in blocks: float16 is computed in float32) or "
-        "a Zarr array (a .zarr directory), larger than memory.",
+        "a Zarr array (a .zarr directory), larger than memory, or a .csv (columns "
+        "named after the classes, dog,cat,bird, are read as the classes they name).",
     )
     fit.add_argument("method", metavar="METHOD", help=f"one of: {method_names}")
     fit.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
@@ -140,7 +143,7 @@ def _read_scores(args, read_array, error):
     """SCORES as a memory map, or, with --dask-scheduler, a Dask array that the
     cluster's workers read themselves (and a connected client)."""
     if not args.dask_scheduler:
-        return read_array(args.scores, what="SCORES", mmap=True), None
+        return read_array(args.scores, what="SCORES", mmap=True, names=True), None
     if args.write_proba:
         raise error("--write-proba writes from this machine; leave out --dask-scheduler, or "
                     "write the probabilities with calibrator.predict_proba on the cluster")
@@ -152,7 +155,7 @@ def _read_scores(args, read_array, error):
     from ..io import dask_scores
 
     try:
-        scores = dask_scores(args.scores)
+        scores = dask_scores(args.scores), None
     except (ValueError, FileNotFoundError) as exc:
         raise error(f"SCORES: {exc}") from exc
     try:
@@ -167,16 +170,17 @@ def run_fit(args, *, read_array, as_labels, make_calibrator, report_score_type, 
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
     # the method first: a mistyped name fails before a large file is read
     calibrator = make_calibrator(args.method, score_type)
-    scores, client = _read_scores(args, read_array, error)
+    (scores, names), client = _read_scores(args, read_array, error)
     try:
-        return _fit_and_report(args, calibrator, scores, read_array, as_labels,
+        return _fit_and_report(args, calibrator, scores, names, read_array, as_labels,
                                report_score_type, error)
     finally:
         if client is not None:
             client.close()
 
 
-def _fit_and_report(args, calibrator, scores, read_array, as_labels, report_score_type, error):
+def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, report_score_type,
+                    error):
     labels = as_labels(read_array(args.labels, what="LABELS", rows=scores.shape[0]))
     if scores.shape[0] != labels.shape[0]:
         raise error(f"SCORES has {scores.shape[0]} rows but LABELS has {labels.shape[0]}")
@@ -184,11 +188,15 @@ def _fit_and_report(args, calibrator, scores, read_array, as_labels, report_scor
     progress = _ProgressBar(scores.shape[0], enabled=not args.quiet and sys.stderr.isatty())
     try:
         with report_progress(progress):
-            calibrator.fit(scores, labels)
+            # columns named after the classes (a .csv's first row) are read by name
+            calibrator.fit(scores_by_name(scores, names, labels, "SCORES"), labels)
             before = _nll_before(calibrator, scores, labels)
             _, y_index = encode_labels(labels, calibrator.classes_.shape[0],
                                        labels=calibrator.classes_, min_classes=1)
-            after = _nll_after(calibrator, scores, y_index, args.write_proba)
+            with warnings.catch_warnings():  # the columns of the .csv it was fitted on
+                warnings.filterwarnings("ignore", message="X does not have valid feature names",
+                                        category=UserWarning)
+                after = _nll_after(calibrator, scores, y_index, args.write_proba)
     finally:
         progress.close()
 

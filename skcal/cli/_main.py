@@ -10,7 +10,8 @@ from ..utils._files import write_atomically, write_json
 from ..utils._version import __version__
 from ._numbers import integer_at_least, n_jobs, open_probability, seconds, seed
 from ._paths import image_format, image_path, output_path, prometheus_textfile_path
-from ._reading import CommandError, as_labels, check_told_score_type, read_array
+from ._reading import (CommandError, as_labels, check_told_score_type, read_array,
+                       scores_by_name)
 
 
 def _candidates(methods):
@@ -103,13 +104,15 @@ def _compare(args):
     candidates = _candidates(args.methods)
     if (args.test_scores is None) != (args.test_labels is None):
         raise CommandError("give both --test-scores and --test-labels, or neither")
-    scores = read_array(args.scores, what="SCORES", mmap=True)
+    scores, names = read_array(args.scores, what="SCORES", mmap=True, names=True)
     labels = as_labels(read_array(args.labels, what="LABELS", rows=scores.shape[0]))
+    by_name = scores_by_name(scores, names, labels, "SCORES")
     test = None
     if args.test_scores is not None:
-        test_scores = read_array(args.test_scores, what="--test-scores")
-        test = (test_scores, as_labels(read_array(args.test_labels, what="--test-labels",
-                                                  rows=np.shape(test_scores)[0])))
+        test_scores, names = read_array(args.test_scores, what="--test-scores", names=True)
+        test_labels = as_labels(read_array(args.test_labels, what="--test-labels",
+                                           rows=np.shape(test_scores)[0]))
+        test = (scores_by_name(test_scores, names, test_labels, "--test-scores"), test_labels)
     if scores.shape[0] != labels.shape[0]:
         raise CommandError(
             f"SCORES has {scores.shape[0]} rows but LABELS has {labels.shape[0]}"
@@ -124,7 +127,7 @@ def _compare(args):
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
     report_score_type(scores, score_type)
     comparison = compare_calibrators(
-        scores,
+        by_name,
         labels,
         calibrators=candidates,
         cv=args.cv,
@@ -189,8 +192,9 @@ def _build_parser():
         description="Rank calibration methods on SCORES (logits or probabilities) and "
         "LABELS by held-out NLL. Files: .npy, .npz (FILE.npz:NAME picks an array) or "
         ".csv (a first row of column names is left out above numbers, and above text "
-        "labels or groups one row longer than the scores); nothing is "
-        "unpickled.",
+        "labels or groups one row longer than the scores; scores' columns named after "
+        "the classes, dog,cat,bird, are read as the classes they name, in any order); "
+        "nothing is unpickled.",
     )
     compare.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
     compare.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")

@@ -8,31 +8,39 @@ from pathlib import Path
 import numpy as np
 
 from ..io._numpy_files import open_npy, open_npz
+from ..rows._column_classes import column_classes
 
 
 class CommandError(Exception):
     """A problem with the user's input, reported as one line."""
 
 
-def read_array(spec, *, what, mmap=False, rows=None):
+def read_array(spec, *, what, mmap=False, rows=None, names=False):
     """Read ``.npy``, ``.npz`` (``file.npz`` or ``file.npz:name``), ``.csv`` or a
     Zarr array (a ``.zarr`` directory).
 
     With ``mmap``, a ``.npy`` file is memory-mapped and a Zarr array opened
     lazily, so the scores are read block by block. Nothing is ever unpickled.
     ``rows``, the rows the file must hold, tells a first row of column names
-    above text (labels or group ids as text) from a value.
+    above text (labels or group ids as text) from a value. With ``names``,
+    returns ``(array, column names)``, the names of a ``.csv`` file's first row
+    or None.
     """
+    array, column_names = _read_named(spec, what, mmap, rows)
+    return (array, column_names) if names else array
+
+
+def _read_named(spec, what, mmap, rows):
     path, key = spec.rsplit(":", 1) if ".npz:" in spec else (spec, "")
     file = Path(path)
     if file.suffix.lower() == ".zarr":
-        return _read_zarr(file, what=what, lazy=mmap)
+        return _read_zarr(file, what=what, lazy=mmap), None
     if not file.is_file():
         raise CommandError(f"{what}: no such file {path!r}")
     suffix = file.suffix.lower()
     try:
         if suffix == ".npy":
-            return open_npy(file, mmap=mmap)
+            return open_npy(file, mmap=mmap), None
         if suffix == ".npz":
             with open_npz(file) as archive:
                 names = archive.files
@@ -44,7 +52,7 @@ def read_array(spec, *, what, mmap=False, rows=None):
                     key = names[0]
                 if key not in names:
                     raise CommandError(f"{what}: {path} has no array {key!r} (it has {names})")
-                return archive[key]
+                return archive[key], None
         if suffix == ".csv":
             return _read_csv(file, what, rows)
     except CommandError:
@@ -76,24 +84,47 @@ def _read_zarr(path, *, what, lazy):
 
 
 def _read_csv(file, what, rows=None):
-    """Numbers, or labels as text. A first row of column names above numbers (as
-    pandas writes them) is left out, and a note on stderr says so; above text,
-    when the file holds one row more than ``rows``."""
+    """Numbers, or labels as text, and the column names. A first row of column
+    names above numbers (as pandas writes them) is left out, and a note on
+    stderr says so; above text, when the file holds one row more than ``rows``."""
     text = np.loadtxt(file, delimiter=",", dtype=str, ndmin=1, comments="#")
     numbers = _as_numbers(text)
     if numbers is not None:
-        return numbers
+        return numbers, None
     below_names = _as_numbers(text[1:]) if text.shape[0] > 1 else None
     if below_names is None:
         if rows is None or text.shape[0] != rows + 1:
-            return text  # labels given as text
+            return text, None  # labels given as text
         below_names = text[1:]  # text, one row more than the rows: the first names them
     if np.atleast_1d(text[0])[0].strip() == "" and text.ndim == 2:
         raise CommandError(f"{what}: {file} begins with a column without a name, as pandas "
                            "writes its index; save it with DataFrame.to_csv(index=False)")
     print(f"{what}: the first row of {file} ({', '.join(np.atleast_1d(text[0])[:4])}) is "
           "taken as column names and left out.", file=sys.stderr)
-    return below_names
+    return below_names, [name.strip() for name in np.atleast_1d(text[0])]
+
+
+def scores_by_name(scores, names, labels, what):
+    """Scores whose columns a ``.csv`` file's first row names after the classes
+    (``dog,cat,bird``), as a DataFrame, so that each column is read as the class
+    it names in whatever order; other scores as they are.
+
+    Without the names, labels other than column indices are matched to the
+    columns in their sorted order, which would read every class as another.
+    """
+    try:
+        classes = column_classes(names, labels)
+    except ValueError as exc:
+        raise CommandError(f"{what}: {exc}") from None
+    if classes is None:
+        return scores
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise CommandError(f"{what}: its columns are named after the classes "
+                           f"({', '.join(names)}); reading each as the class it names needs "
+                           "pandas: pip install pandas") from exc
+    return pd.DataFrame(np.asarray(scores), columns=names)
 
 
 def _as_numbers(text):

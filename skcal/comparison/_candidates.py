@@ -5,10 +5,12 @@ scores or classifier inputs checked once."""
 from sklearn.base import clone
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import column_or_1d, indexable
+from sklearn.utils.validation import _get_feature_names
 
 from ..calibrators._identity import Uncalibrated
 from ..calibrators._registry import calibrator_class, default_calibrators
 from ..metrics import get_scorer
+from ..rows._column_classes import column_classes
 from ..rows._labels import check_sample_weight, encode_labels
 from ..rows._scores import as_float_array, resolve_score_type, scores_to_logits
 from ._result import BASELINE, BUILTIN_METRICS
@@ -78,10 +80,14 @@ def resolve_scorers(scoring):
 
 
 def prepare_scores(X, y, sample_weight, score_type, candidates):
+    # a DataFrame's columns named after the classes say which column is which
+    names = _get_feature_names(X)
     X = as_float_array(X)
     resolved = resolve_score_type(X, score_type)
     n_columns = scores_to_logits(X[:1], resolved).shape[1]
-    classes, y_index = encode_labels(y, n_columns)
+    y = column_or_1d(y, warn=True)
+    classes, y_index = encode_labels(y, n_columns, labels=column_classes(names, y),
+                                     takes_labels=False)
     sample_weight = check_sample_weight(sample_weight, X.shape[0])
     if X.shape[0] != y_index.shape[0]:
         raise ValueError(f"X has {X.shape[0]} samples but y has {y_index.shape[0]}.")

@@ -137,7 +137,9 @@ def compare_calibrators(
     ----------
     X : array-like
         Scores (logits or probabilities, as for a calibrator without a
-        classifier), or the classifier's input when ``estimator`` is given.
+        classifier; a DataFrame's columns named after the classes, ``dog,
+        cat, bird``, are read as those classes, in any order), or the
+        classifier's input when ``estimator`` is given.
 
     y : array-like of shape (n_samples,)
         True labels.

@@ -7,6 +7,7 @@ from scipy.special import log_softmax
 from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 
+from ..rows._column_classes import column_classes
 from ..rows._labels import encode_labels
 from ..rows._namespaces import to_numpy
 from ..rows._score_rows import fit_score_rows, score_rows
@@ -207,7 +208,8 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         score_columns : list of str, default=None
             The names of the score columns, one per class, that every batch
             must give in this order (as for :meth:`update`); a DataFrame's
-            string column names are taken without it.
+            string column names are taken without it. Names after the labels
+            (``proba_cat``) say each column's class, in any order.
 
         Returns
         -------
@@ -225,7 +227,9 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         if np.shape(y)[0] != log_proba.shape[0]:
             raise ValueError(f"scores has {log_proba.shape[0]} rows but y has "
                              f"{np.shape(y)[0]}; pass one label per row.")
-        self.classes_, y_index = encode_labels(y, log_proba.shape[1])
+        names = score_columns_of(scores, score_columns)  # named after classes, in any order
+        self.classes_, y_index = encode_labels(y, log_proba.shape[1], takes_labels=False,
+                                               labels=column_classes(names, np.asarray(y)))
         if log_proba.shape[0] < 2 * self.min_labels:
             raise ValueError(f"The reference has {log_proba.shape[0]} rows; pass at least "
                              f"{2 * self.min_labels} (twice min_labels) to estimate its NLL.")
@@ -246,8 +250,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self._cusum_before = 0.0  # the CUSUM before the oldest kept chunk
         self._pending = empty_pending(self.classes_.shape[0])
         self._last_time = None
-        self._score_columns = kept_score_columns(None, score_columns_of(scores, score_columns),
-                                                 self.n_features_in_)
+        self._score_columns = kept_score_columns(None, names, self.n_features_in_)
         self._batches = []  # [batch id, name] of the last `history` batches
         self.n_labels_unmatched_ = 0
         self.calibrator_, self.calibrator_version_ = None, 0

@@ -3,10 +3,12 @@ when the verdict is "recalibrate", or given already fitted."""
 
 import warnings
 
+import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
 from ..calibrators._registry import calibrator_class
+from ..rows._labels import encode_labels
 
 
 def fitted_calibrator(calibrator, scores, y, sample_weight, *, classes, n_features, score_type,
@@ -30,13 +32,19 @@ def fitted_calibrator(calibrator, scores, y, sample_weight, *, classes, n_featur
         fitted = clone(calibrator)
         if "score_type" in fitted.get_params():
             fitted.set_params(score_type=score_type)
-        fitted.fit(scores, y, sample_weight=sample_weight)
+        # fitted on the column of each label, so that its columns are the monitor's
+        # whatever the order of its classes and whichever are absent from these rows
+        _, y_index = encode_labels(y, len(classes), labels=classes)
+        fitted.fit(scores, y_index, sample_weight=sample_weight)
+        fitted.classes_ = np.asarray(classes)
     if getattr(fitted, "n_features_in_", n_features) != n_features:
         raise ValueError(f"The calibrator takes {fitted.n_features_in_} score columns; the "
                          f"monitor's scores have {n_features}. Fit it on the same scores.")
-    if set(map(str, fitted.classes_)) - set(map(str, classes)):
-        raise ValueError(f"The calibrator's classes {list(fitted.classes_)} are not the "
-                         f"monitor's {list(classes)}.")
+    if list(map(str, fitted.classes_)) != list(map(str, classes)):
+        raise ValueError(f"The calibrator's classes are {list(fitted.classes_)}, in this "
+                         f"order, and the monitor's {list(classes)}, one per score column; "
+                         "fit it on the same scores, with columns named after the classes "
+                         "(a DataFrame) or labels in the order of the columns.")
     return fitted
 
 

@@ -13,20 +13,25 @@ import numpy as np
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 
+from ._column_classes import column_classes
 from ._remote import is_remote
 from ._score_rows import as_vector
 from ._scores import flatten_like
 
 
 def check_labels_and_weights(y, sample_weight, n_rows, *, leading=None, n_columns,
-                             labels=None, ignore_index=None, min_classes=2,
+                             labels=None, column_names=None, ignore_index=None, min_classes=2,
+                             takes_labels=True,
                              length_error="{n_labels} labels for {n_rows} rows"):
     """Labels and weights that come with ``n_rows`` rows of scores, checked.
 
     ``y`` and ``sample_weight`` may be of any array library (read to the host)
     and of the scores' leading shape ``leading`` (flattened like them).
     ``length_error`` is the message, formatted with ``n_labels`` and
-    ``n_rows``, when there are not as many labels as rows.
+    ``n_rows``, when there are not as many labels as rows. Without ``labels``,
+    ``column_names`` (a DataFrame's) give the classes where they name them
+    (:func:`~skcal.rows._column_classes.column_classes`); ``takes_labels`` as
+    for :func:`encode_labels`.
 
     Returns
     -------
@@ -49,7 +54,7 @@ def check_labels_and_weights(y, sample_weight, n_rows, *, leading=None, n_column
     if is_remote(y):  # labels beside remote scores: checked where they live
         return y.table.check_labels(y, sample_weight, n_rows, n_columns=n_columns,
                                     labels=labels, ignore_index=ignore_index,
-                                    min_classes=min_classes)
+                                    min_classes=min_classes, takes_labels=takes_labels)
     y = flatten_like(as_vector(y), leading, "y")
     sample_weight = flatten_like(as_vector(sample_weight), leading, "sample_weight")
     n_labels = np.shape(y)[0] if np.ndim(y) else 0
@@ -57,13 +62,18 @@ def check_labels_and_weights(y, sample_weight, n_rows, *, leading=None, n_column
         raise ValueError(length_error.format(n_labels=n_labels, n_rows=n_rows))
     sample_weight = check_sample_weight(sample_weight, n_rows)
     y, sample_weight = drop_unweighted(y, sample_weight, ignore_index)
+    if labels is None and column_names is not None and np.ndim(y) == 1:
+        labels = column_classes(column_names, y)
     classes, y_index = encode_labels(y, n_columns, labels=as_vector(labels),
-                                     min_classes=min_classes)
+                                     min_classes=min_classes, takes_labels=takes_labels)
     return classes, y_index, sample_weight
 
 
-def encode_labels(y, n_columns, *, labels=None, min_classes=2):
+def encode_labels(y, n_columns, *, labels=None, min_classes=2, takes_labels=True):
     """Map labels to column indices of a score matrix with ``n_columns`` columns.
+
+    ``takes_labels`` says whether the caller's function has a ``labels=``
+    argument, for the message when labels cannot be matched to the columns.
 
     With ``labels`` given, column ``j`` belongs to ``labels[j]`` and every label
     of ``y`` must be among them. Otherwise, integer labels in
@@ -111,9 +121,11 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2):
         raise ValueError(
             f"y has {present.shape[0]} distinct labels ({shown}{more}) but the scores "
             f"have {n_columns} columns, so labels cannot be matched to columns. "
-            f"Pass labels= (the class of each column), encode y as integer column "
-            f"indices 0..{n_columns - 1}, or pass one score column per label, "
-            f"ordered as the sorted labels.{_padding_hint(present, n_columns)}"
+            + ("Pass labels= (the class of each column), " if takes_labels else
+               "Name the score columns after the classes (a DataFrame's columns, or "
+               "the first row of a .csv file on the command line), ")
+            + f"encode y as integer column indices 0..{n_columns - 1}, or pass one score "
+            f"column per label, ordered as the sorted labels.{_padding_hint(present, n_columns)}"
         )
     return present, np.searchsorted(present, y).astype(np.intp)
 

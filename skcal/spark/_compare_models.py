@@ -11,6 +11,7 @@ import numpy as np
 
 from ..comparison._models import ModelComparison, model_results, zero_probability_rows
 from ..metrics._predictive import row_log_likelihood
+from ..rows._column_classes import column_classes
 from ..rows._labels import encode_labels, missing_entries
 from ..rows._scores import SCORE_TYPES
 from ._layout import Layout
@@ -43,7 +44,8 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
     models : mapping of str to str or list of str
         Each model's name and its scores, as :func:`skcal.spark.fit` takes
         ``scores=``: an array or Spark ML vector column, numeric columns, or a
-        pattern.
+        pattern. Columns named after the classes (``a_dog, a_cat``) are the
+        classes they name, in the same order for every model.
 
     y : str
         The label column.
@@ -123,12 +125,16 @@ def _surveyed(read, df, models, y, sample_weight, score_type, labels, ignore_ind
         values = np.asarray(table.survey.label_values)
         if ignore_index is not None:
             values = values[values != ignore_index]
-        model_classes, _ = encode_labels(values, max(width, 2), labels=labels,
+        named = None if labels is not None or table.layout.is_array else column_classes(
+            table.layout.score_columns, values)  # columns named after the classes
+        model_classes, _ = encode_labels(values, max(width, 2),
+                                         labels=labels if named is None else named,
                                          min_classes=1)
         if classes is not None and not np.array_equal(classes, model_classes):
             raise ValueError(f"model {name!r} has {width} score columns for the classes "
                              f"{model_classes.tolist()}, but the first model's are "
-                             f"{classes.tolist()}; every model needs one column per class.")
+                             f"{classes.tolist()}; every model needs one column per class, "
+                             "in one order.")
         classes = model_classes
     return layouts, types, classes
 

@@ -79,14 +79,15 @@ def provisional_survey(df, layout, cached=None):
     return survey, sample
 
 
-def provisional_encoding(survey, n_columns, labels, min_classes, ignore_index):
+def provisional_encoding(survey, n_columns, labels, min_classes, ignore_index,
+                         takes_labels=True):
     """(classes, column of each class) for ``check_labels`` from the sampled
     labels; Unsettled where only the full survey can say."""
     if ignore_index is not None:
         raise Unsettled("ignore_index needs the labels' counts")
     try:
         classes, _ = encode_labels(survey.label_values, n_columns, labels=labels,
-                                   min_classes=min_classes)
+                                   min_classes=min_classes, takes_labels=takes_labels)
     except ValueError as exc:  # the full survey's labels say it, with its counts
         raise Unsettled(str(exc)) from None
     return classes, np.arange(classes.shape[0])

@@ -10,6 +10,7 @@ import pickle
 import numpy as np
 
 from ..rows._block_loops import reduce_local
+from ..rows._column_classes import column_classes
 from ..rows._labels import encode_labels, plain
 from ..rows._remote import RemoteVector
 from ._folds import BatchRows, StratifiedFolds
@@ -96,7 +97,7 @@ class SparkScores:
         return RemoteVector(self, "weights", self.shape[0], self.survey.weight_sums)
 
     def check_labels(self, y, sample_weight, n_rows, *, n_columns, labels=None,
-                     ignore_index=None, min_classes=2):
+                     ignore_index=None, min_classes=2, takes_labels=True):
         """:func:`~skcal.rows._labels.check_labels_and_weights` of the label and
         weight columns, from the survey's totals; fixes how the executors encode
         the labels in every later pass."""
@@ -106,9 +107,13 @@ class SparkScores:
                     "Scores of a Spark DataFrame take their labels and weights from "
                     "columns of the same DataFrame; pass column names, not arrays."
                 )
+        if labels is None and not self.layout.is_array:  # columns named after classes
+            labels = column_classes(self.layout.score_columns, [
+                value for value in self.survey.label_values
+                if ignore_index is None or value != ignore_index])
         if self.provisional:
             classes, index = provisional_encoding(self.survey, n_columns, labels,
-                                                  min_classes, ignore_index)
+                                                  min_classes, ignore_index, takes_labels)
             self.encoding = LabelEncoding(classes, index, None, n_columns)
             self.checks = PassChecks(self.survey.width, n_columns)
             return classes, PendingVector(self, "labels", n_rows), None
@@ -127,7 +132,7 @@ class SparkScores:
                 "at least one row must count."
             )
         classes, index = encode_labels(values[keep], n_columns, labels=labels,
-                                       min_classes=min_classes)
+                                       min_classes=min_classes, takes_labels=takes_labels)
         weighted = name is not None or ignored.any()
         self.encoding = LabelEncoding(values[keep], index, ignore_index, n_columns)
         if weighted:  # rows of weight 0 take the first counted row's label

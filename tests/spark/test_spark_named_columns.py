@@ -1,0 +1,52 @@
+"""Score columns of a Spark DataFrame named after the classes (``proba_dog,
+proba_cat, proba_bird``) in an order other than the labels' sorted one: each is
+read as the class it names, as the calibrators read a pandas DataFrame's.
+Before, the labels were matched to the columns in sorted order, silently."""
+
+import numpy as np
+import pandas as pd
+from frames import frame, max_relative_difference
+
+import skcal
+import skcal.spark
+
+NAMES = np.array(["dog", "cat", "bird"])  # column order; sorted: bird, cat, dog
+rng = np.random.default_rng(11)
+N = 2000
+LOGITS = rng.normal(scale=2.0, size=(N, 3))
+TRUE = np.exp(LOGITS / 2) / np.exp(LOGITS / 2).sum(axis=1, keepdims=True)  # twice too sharp
+Y = NAMES[(TRUE.cumsum(axis=1) > rng.random((N, 1))).argmax(axis=1)]
+COLUMNS = {f"proba_{name}": LOGITS[:, j] for j, name in enumerate(NAMES)}
+
+
+def test_spark_fit_and_metrics_read_the_classes_of_named_columns(spark):
+    df = frame(spark, {**COLUMNS, "label": Y})
+    on_spark = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="proba_*", y="label")
+    in_memory = skcal.TemperatureScaling().fit(pd.DataFrame(COLUMNS), Y)
+    assert on_spark.classes_.tolist() == NAMES.tolist()
+    # two summation orders of the same float64 sums: the optima agree to the
+    # solver's tolerance, far inside 1e-8
+    assert max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
+    assert on_spark.temperature_ > 1.5  # the scores were twice too sharp
+    nll = skcal.spark.evaluate("nll_from_logits", df, scores="proba_*", y="label",
+                                score_type="logits")
+    order = np.argsort(NAMES)  # the columns in the labels' sorted order, as arrays
+    expected = skcal.metrics.nll_from_logits(Y, LOGITS[:, order])
+    # float64 sums in other groupings: a few units in the 15th digit
+    assert abs(nll - expected) < 1e-12 * expected
+
+
+def test_spark_compare_models_reads_the_classes_of_named_columns(spark):
+    sharper = {f"b_{name}": 2 * LOGITS[:, j] for j, name in enumerate(NAMES)}
+    df = frame(spark, {**COLUMNS, **sharper, "label": Y})
+    on_spark = skcal.spark.compare_models(df, {"a": "proba_*", "b": "b_*"}, y="label",
+                                          score_type="logits")
+    order = np.argsort(NAMES)  # the columns in the labels' sorted order, as arrays
+    in_memory = skcal.compare_models({"a": LOGITS[:, order], "b": 2 * LOGITS[:, order]}, Y,
+                                     score_type="logits")
+    spark_nll = {name: r["nll"] for name, r in on_spark.results_.items()}
+    arrays_nll = {name: r["nll"] for name, r in in_memory.results_.items()}
+    for name in ("a", "b"):
+        # float64 sums in other groupings: a few units in the 15th digit
+        assert abs(spark_nll[name] - arrays_nll[name]) < 1e-12 * arrays_nll[name]
+    assert on_spark.best_ == "a"
