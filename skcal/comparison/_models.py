@@ -10,6 +10,7 @@ from scipy.special import ndtr, ndtri
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ..metrics._predictive import row_log_likelihood
+from ..rows._column_classes import column_classes
 from ._best_set import best_set_pvalues, covariance_of_moments, covariance_of_rows
 from ._paired_errors import bootstrap_se, clustered_variance, units_of
 
@@ -192,7 +193,8 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     models : mapping of str to array-like
         Each model's scores on the same rows: logits or probabilities of shape
         (n_rows, n_classes), or (..., vocabulary) token logits; arrays,
-        memory maps, Zarr or Dask arrays.
+        memory maps, Zarr or Dask arrays, or DataFrames (their columns in one
+        order; named after the classes, they are read as those classes).
 
     y : array-like of shape (n_rows,) or (...)
         True labels (tokens).
@@ -258,7 +260,10 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
                          "({'checkpoint-1000': logits, 'checkpoint-2000': logits2}).")
     if n_bootstrap is not None and (not isinstance(n_bootstrap, int) or n_bootstrap < 2):
         raise ValueError(f"n_bootstrap must be an integer of at least 2; got {n_bootstrap!r}.")
-    _check_same_columns(models)
+    if labels is None:  # DataFrames' columns named after the classes say which is which
+        labels = _named_classes(models, y, ignore_index)
+    else:
+        _named_classes(models, (), None)
     log_lik, weight = {}, None
     for name, scores in models.items():
         try:
@@ -363,10 +368,10 @@ def zero_probability_rows(log_p, sample_weight):
     return int(zero.sum())
 
 
-def _check_same_columns(models):
-    """Models given as DataFrames name their score columns, one per class: every
-    model must name them alike, in the same order, or a class would be compared
-    with another."""
+def _named_classes(models, y, ignore_index):
+    """The class of each score column where models given as DataFrames name their
+    columns after the classes (None otherwise). Every such model must name them
+    alike, in the same order, or a class would be compared with another."""
     named = {name: [str(c) for c in scores.columns] for name, scores in models.items()
              if type(scores).__name__ == "DataFrame"}
     first = next(iter(named.items()), None)
@@ -375,6 +380,11 @@ def _check_same_columns(models):
             raise ValueError(f"models[{name!r}] has the score columns {columns}, but "
                              f"models[{first[0]!r}] has {first[1]}; give every model its "
                              f"columns in one order (frame[{first[1]}]), one per class.")
+    if first is None:
+        return None
+    labels = np.asarray(y).reshape(-1)
+    return column_classes(first[1], labels if ignore_index is None
+                          else labels[labels != ignore_index])
 
 
 def _format_p(p):

@@ -52,7 +52,10 @@ def column_classes(names, y):
         return None
     names = [str(name) for name in names]
     positions = [str(position) for position in range(len(names))]
-    present = np.unique(np.asarray(y))
+    try:
+        present = np.unique(np.asarray(y))
+    except TypeError:  # labels of mixed types (None among text): the encoder names them
+        return None
     texts = {str(_plain(label)): label for label in present}
     for candidates in (names, _stems(names)):
         if candidates in (None, positions) or not texts.keys() & set(candidates):

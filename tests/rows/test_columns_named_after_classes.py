@@ -7,7 +7,7 @@ every class as another."""
 import numpy as np
 import pytest
 
-from skcal import CalibrationMonitor, TemperatureScaling, compare_calibrators
+from skcal import CalibrationMonitor, TemperatureScaling, compare_calibrators, compare_models
 from skcal.rows._column_classes import column_classes
 
 pd = pytest.importorskip("pandas", reason="the named columns are a DataFrame's")
@@ -131,3 +131,16 @@ def test_named_columns_let_a_class_be_absent_and_the_message_says_so():
     index_of = {name: j for j, name in enumerate(NAMES)}
     indexed = TemperatureScaling().fit(arrays, [index_of[label] for label in y[present]])
     np.testing.assert_allclose(named.temperature_, indexed.temperature_, rtol=1e-12)
+
+
+def test_compare_models_reads_the_classes_of_named_columns():
+    frame, y = named_log(3000, 7)
+    sharper = frame ** 2 / (frame ** 2).to_numpy().sum(axis=1, keepdims=True)
+    comparison = compare_models({"calibrated": frame, "sharper": sharper}, y)
+    reference = compare_models({"calibrated": frame.to_numpy()[:, SORTED],
+                                "sharper": sharper.to_numpy()[:, SORTED]}, y)
+    for name in ("calibrated", "sharper"):
+        # the same probability of each row's class, found by name: equal to rounding
+        assert comparison.results_[name]["nll"] == pytest.approx(
+            reference.results_[name]["nll"], rel=1e-12)
+    assert comparison.best_ == "calibrated"
