@@ -17,7 +17,8 @@ from ..utils._reuse import Key, reused
 SCORE_TYPES = ("auto", "logits", "probabilities")
 
 # Row sums of probabilities may be off by rounding; float32 softmax outputs over
-# a thousand classes are off by ~1e-5.
+# a thousand classes are off by ~1e-5. Values written with few decimals may be
+# off by more (see written_decimals_allowance).
 _SIMPLEX_ATOL = 1e-3
 
 
@@ -79,13 +80,44 @@ def _not_probabilities(P, name, start=0):
             f"{name} has values outside [0, 1] (min {low:.4g}, max {high:.4g}), so "
             "they are not probabilities."
         )
-    if worst is not None and abs(worst_sum - 1.0) > _SIMPLEX_ATOL:
+    if worst is not None and abs(worst_sum - 1.0) > max(_SIMPLEX_ATOL,
+                                                         written_decimals_allowance(P)):
         return (
             f"The rows of {name} must sum to 1, but row {start + worst} sums to "
             f"{worst_sum:.6g}; pass complete probability vectors "
             "(one column per class)."
         )
     return None
+
+
+def written_decimals_allowance(P):
+    """How far from 1 rows of probabilities written with few decimals (a CSV
+    log's ``0.333, 0.333, 0.334``) may sum: half a unit of the last decimal per
+    column, where every value lies on that decimal grid (to the dtype's
+    rounding); 0 otherwise, and where the allowance would be within
+    ``_SIMPLEX_ATOL`` anyway.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> written_decimals_allowance(np.array([[0.333, 0.333, 0.333], [0.5, 0.25, 0.25]]))
+    0.0015000015
+    >>> written_decimals_allowance(np.array([[0.3333, 0.6667]]))  # 1e-4 is within 1e-3
+    0.0
+    >>> written_decimals_allowance(np.array([[0.1234567, 0.8]]))
+    0.0
+    """
+    if is_device_array(P) or P.ndim != 2 or P.dtype.kind != "f":
+        return 0.0
+    rounding = 4 * np.finfo(P.dtype).eps
+    for decimals in range(1, 7):
+        allowance = 0.5 * P.shape[1] * 10.0 ** -decimals
+        if allowance <= _SIMPLEX_ATOL:
+            return 0.0
+        scaled = P * 10.0 ** decimals
+        if np.all(np.abs(scaled - np.rint(scaled)) <= rounding * 10.0 ** decimals):
+            return allowance * (1 + 1e-6)  # and the float64 row sum's own rounding
+    return 0.0
 
 
 def _simplex_facts(P):

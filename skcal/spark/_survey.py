@@ -22,7 +22,7 @@ which names its row.
 
 import numpy as np
 
-from ..rows._scores import _SIMPLEX_ATOL
+from ..rows._scores import _SIMPLEX_ATOL, written_decimals_allowance
 from ._layout import quoted
 from ._tasks import in_fewer_tasks
 
@@ -112,13 +112,22 @@ def survey_of(df, layout, sample=None, cached=None):
     _add_label_facts(survey, layout, groups)
     low = min((g.low for g in groups if g.low is not None), default=0.0)
     high = max((g.high for g in groups if g.high is not None), default=0.0)
-    survey.looks_like_probabilities = bool(low >= 0 and high <= 1 and (
-        not groups or _largest_row_sum_gap(df, layout, F) <= _SIMPLEX_ATOL))
     if sample is not None:
         survey.sample = sample
     elif survey.n_rows:
         survey.sample = [_sample(df, layout, survey, groups, known_rows, F)]
+    survey.looks_like_probabilities = bool(low >= 0 and high <= 1 and (
+        not groups or _largest_row_sum_gap(df, layout, F) <= _row_sum_tolerance(survey)))
     return survey
+
+
+def _row_sum_tolerance(survey):
+    """How far from 1 rows of probabilities may sum: as for arrays, with the
+    allowance for values written with few decimals read off the sample."""
+    scores = survey.sample[0][0] if survey.sample else None
+    if scores is None or scores.ndim != 2 or scores.shape[0] == 0:
+        return _SIMPLEX_ATOL
+    return max(_SIMPLEX_ATOL, written_decimals_allowance(scores))
 
 
 def _sample(df, layout, survey, groups, known_rows, F):
