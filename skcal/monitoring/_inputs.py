@@ -294,8 +294,12 @@ def kept_score_columns(kept, given, n_columns):
         return kept
     given = [str(name) for name in given]
     if len(given) != n_columns:
-        raise ValueError(f"The batch names {len(given)} score columns {given}, and the "
-                         f"monitor has {n_columns}; name each column once, in order.")
+        theirs = f" ({list(kept)})" if kept is not None else ""
+        raise ValueError(f"The batch has {len(given)} score columns {given}, and the "
+                         f"monitor {n_columns}{theirs}, one per class of its reference; give "
+                         "the batch those score columns only (labels, times and ids go as "
+                         "y=, timestamps= and ids=; a model with other classes needs a "
+                         "monitor of its own).")
     if kept is not None and given != list(kept):
         raise ValueError(f"The batch's score columns are {given}, but the monitor's are "
                          f"{list(kept)}, one per class in this order; reorder the columns "

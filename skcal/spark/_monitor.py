@@ -15,7 +15,7 @@ from ..monitoring._chunking import (
     period_start,
 )
 from ..monitoring._fitted_params import check_fitted_and_unchanged
-from ..monitoring._inputs import labels_of, nanoseconds
+from ..monitoring._inputs import kept_score_columns, labels_of, nanoseconds
 from ..monitoring._pending import as_ids, check_joinable_by_id
 from ..monitoring._row_sums import batch_summaries
 from ..monitoring._statistics import add_summaries
@@ -86,6 +86,11 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
         return monitor
     df = vectors_as_arrays(df, scores)
     layout = Layout(df, scores, y, extra=[name for name in (timestamp, ids) if name])
+    # each column is a class: named columns in another order than the monitor's
+    # are refused, as update refuses a DataFrame's
+    names = kept_score_columns(getattr(monitor, "_score_columns", None),  # older pickles
+                               None if layout.is_array else layout.score_columns,
+                               monitor.n_features_in_)
     from pyspark.sql import functions as F
 
     partition_ids = in_fewer_tasks(df.select(F.spark_partition_id().alias("pid")), df)
@@ -106,6 +111,7 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
             raise ValueError(complete_periods_message(monitor, n_late, "of the DataFrame"))
     waiting = _merged_waiting(parts, monitor.max_pending, monitor.classes_.shape[0])
     add_batch(monitor, chunks, waiting, n, last_time)
+    monitor._score_columns = names
     record_batch(monitor, batch_id, batch_name)
     return monitor
 

@@ -94,3 +94,16 @@ def test_compare_models_puts_named_columns_in_one_order(tmp_path, capsys):
     assert main(["compare-models", f"a={named}", f"c={tmp_path / 'fish.csv'}",
                  str(tmp_path / "y.csv")]) == 2
     assert "the label 'bird' names none of them" in capsys.readouterr().err
+
+
+def test_monitor_names_its_columns_when_a_batch_has_more(tmp_path, capsys):
+    reference, reference_y = _log(3000, 4)
+    day, day_y = _log(1000, 5)
+    files = [_write(tmp_path / "ref.csv", reference, reference_y, prefix="proba_")]
+    frame = pd.read_csv(_write(tmp_path / "day.csv", day, day_y, prefix="proba_"))
+    frame.insert(3, "proba_fish", 0.0)  # a model that has learnt a class more
+    frame.to_csv(tmp_path / "day.csv", index=False)
+    assert main(["monitor", *files, str(tmp_path / "day.csv")]) == 2
+    # the message told to 'name each column once, in order', and not the monitor's
+    assert ("and the monitor 3 (['proba_dog', 'proba_cat', 'proba_bird']), one per class of "
+            "its reference" in capsys.readouterr().err)

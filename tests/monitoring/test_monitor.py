@@ -406,7 +406,7 @@ def test_a_frame_of_scores_alone_is_taken_by_update_as_fit_takes_it():
     swapped = pd.DataFrame(logits, columns=names)[[names[1], names[0], *names[2:]]]
     with pytest.raises(ValueError, match=r"score columns are \['proba_1', 'proba_0'"):
         frames.update(swapped, y)
-    with pytest.raises(ValueError, match=r"names 5 score columns .*'label'\]"):
+    with pytest.raises(ValueError, match=r"has 5 score columns .*'label'\]"):
         frames.update(pd.DataFrame(logits, columns=names).assign(label=y), y)
     assert json.dumps(frames.to_dict()) == before
 

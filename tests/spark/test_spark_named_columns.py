@@ -1,10 +1,12 @@
 """Score columns of a Spark DataFrame named after the classes (``proba_dog,
 proba_cat, proba_bird``) in an order other than the labels' sorted one: each is
 read as the class it names, as the calibrators read a pandas DataFrame's.
-Before, the labels were matched to the columns in sorted order, silently."""
+Before, the labels were matched to the columns in sorted order, silently; and
+a monitor's update took named columns in another order than its own."""
 
 import numpy as np
 import pandas as pd
+import pytest
 from frames import frame, max_relative_difference
 
 import skcal
@@ -50,3 +52,18 @@ def test_spark_compare_models_reads_the_classes_of_named_columns(spark):
         # float64 sums in other groupings: a few units in the 15th digit
         assert abs(spark_nll[name] - arrays_nll[name]) < 1e-12 * arrays_nll[name]
     assert on_spark.best_ == "a"
+
+
+def test_spark_update_refuses_named_columns_in_another_order(spark):
+    monitor = skcal.CalibrationMonitor(chunk_size=500).fit(
+        pd.DataFrame({f"proba_{name}": TRUE[:, j] for j, name in enumerate(NAMES)}), Y)
+    reordered = {f"proba_{name}": TRUE[:, j] for j, name in reversed(list(enumerate(NAMES)))}
+    df = frame(spark, {**reordered, "label": Y})
+    # the rows were added, every class read as another: update refuses the same frame
+    with pytest.raises(ValueError, match="reorder the columns"):
+        skcal.spark.update(monitor, df, scores="proba_*", y="label")
+    assert monitor.n_rows_ == 0
+    probabilities = frame(spark, {**{f"proba_{name}": TRUE[:, j]
+                                     for j, name in enumerate(NAMES)}, "label": Y})
+    skcal.spark.update(monitor, probabilities, scores="proba_*", y="label")
+    assert monitor.n_rows_ == N
