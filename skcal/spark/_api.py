@@ -195,7 +195,9 @@ def transform(calibrator, df, *, scores, output="proba", name=None):
     df : pyspark.sql.DataFrame
 
     scores : str or list of str
-        As in :func:`fit`.
+        As in :func:`fit`. For a calibrator fitted on a DataFrame's named
+        columns, the same columns in another order are refused (each column
+        is a class).
 
     output : {'proba', 'log_proba', 'label'}, default='proba'
         ``array<double>`` columns of calibrated probabilities or
@@ -228,6 +230,7 @@ def transform(calibrator, df, *, scores, output="proba", name=None):
     if name in df.columns:
         raise ValueError(f"The DataFrame already has a column {name!r}; pass another name=.")
     layout = Layout(vectors_as_arrays(df, scores), scores)
+    _check_column_order(calibrator, layout)
     if output == "label":
         classes = np.asarray(calibrator.classes_)
         field_type = (types.StringType() if classes.dtype.kind in "OUS"
@@ -248,6 +251,17 @@ def transform(calibrator, df, *, scores, output="proba", name=None):
     # read by position: mapInArrow cannot name a column whose name holds a backtick
     by_position = source.toDF(*[f"column_{i}" for i in range(len(source.columns))])
     return by_position.mapInArrow(calibrate, schema)
+
+
+def _check_column_order(calibrator, layout):
+    """Refuse score columns that are the calibrator's (``feature_names_in_``, from
+    a DataFrame it was fitted on) in another order: each column is a class, and
+    an array hands them over by position."""
+    fitted = [str(name) for name in getattr(calibrator, "feature_names_in_", ())]
+    given = [] if layout.is_array else list(layout.score_columns)
+    if fitted and sorted(given) == sorted(fitted) and given != fitted:
+        raise ValueError(f"scores= names the columns {given}; the calibrator was fitted on "
+                         f"{fitted}, one per class in this order. Pass scores={fitted}.")
 
 
 def _calibrated_batch(batch, positions, layout, calibrator, output, kept):

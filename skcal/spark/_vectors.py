@@ -15,7 +15,10 @@ _VECTOR_TYPES = {"VectorUDT"}  # pyspark.ml.linalg's and pyspark.mllib.linalg's
 
 
 def is_vector_column(df, name):
-    """Whether ``name`` is a column of ``df`` holding Spark ML vectors."""
+    """Whether ``name`` (a ``scores=`` argument: a list of columns is not) is a
+    column of ``df`` holding Spark ML vectors."""
+    if not isinstance(name, str):
+        return False
     fields = {field.name: field.dataType for field in df.schema.fields}
     return name in fields and type(fields[name]).__name__ in _VECTOR_TYPES
 

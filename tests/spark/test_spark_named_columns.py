@@ -67,3 +67,19 @@ def test_spark_update_refuses_named_columns_in_another_order(spark):
                                      for j, name in enumerate(NAMES)}, "label": Y})
     skcal.spark.update(monitor, probabilities, scores="proba_*", y="label")
     assert monitor.n_rows_ == N
+
+
+def test_spark_transform_refuses_the_calibrators_columns_in_another_order(spark):
+    calibrator = skcal.TemperatureScaling().fit(pd.DataFrame(COLUMNS), Y)
+    reordered = dict(reversed(list(COLUMNS.items())))
+    df = frame(spark, {**reordered, "label": Y, "row": np.arange(N)})
+    # by position, every class was read as another, silently
+    with pytest.raises(ValueError, match=r"Pass scores=\['proba_dog', 'proba_cat'"):
+        skcal.spark.transform(calibrator, df, scores="proba_*")
+    # scores as a list of columns failed with "unhashable type: 'list'"
+    out = skcal.spark.transform(calibrator, df, scores=list(COLUMNS))
+    proba = np.array(out.orderBy("row").select("calibrated_proba").toPandas()
+                     ["calibrated_proba"].tolist())
+    # the same map on the same float64 rows: rounding only
+    np.testing.assert_allclose(proba, calibrator.predict_proba(pd.DataFrame(COLUMNS)),
+                               rtol=1e-12, atol=1e-15)
