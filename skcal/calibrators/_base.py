@@ -46,6 +46,7 @@ from ._classifier_scores import (
     cross_fitted_logits,
     fit_classifier_logits,
 )
+from ._class_order import in_class_order
 from ._inputs import (check_mode_parameters, check_predict_scores, checked_classifier_inputs,
                       checked_score_inputs)
 from ._outputs import exp_of, log_softmax_of, unchanged, unflatten
@@ -55,8 +56,7 @@ from ._ties import has_ties, separate_ties
 class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """Base class of skcal calibrators; not for direct use.
 
-    Subclasses set ``_map_attributes`` (the fitted attributes that define the
-    map) and implement:
+    Subclasses set ``_map_attributes`` (the fitted attributes that define the map) and:
 
     - ``_fit_map(logits, y, sample_weight, cache) -> dict`` returning those attributes;
     - ``_apply_map(logits, cache, **map_params) -> calibrated logits``;
@@ -246,13 +246,14 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X = as_float_array(X)
         if self.score_type_ == "probabilities":
             resolve_score_type(X, "probabilities")
-        return scores_to_logits(X, self.score_type_, cache, floor)
+        return in_class_order(self, scores_to_logits(X, self.score_type_, cache, floor))
 
     def _calibrated_rows(self, X):
         """Row blocks of pairs (calibrated log-probabilities, uncalibrated logits)
         of scores ``X`` (scores mode)."""
         check_predict_scores(self, X)
-        rows, _ = score_rows(X, self.score_type_, floor=getattr(self, "probability_floor_", None))
+        rows = in_class_order(self, score_rows(X, self.score_type_, floor=getattr(
+            self, "probability_floor_", None))[0])
         (params,) = self._map_params(on_host=rows.xp is None)
         return rows.then(
             lambda logits: (log_softmax_of(self._apply_map(logits, None, **params)), logits)

@@ -25,6 +25,7 @@ from ..rows._remote import class_totals, is_remote
 from ..rows._score_rows import fit_score_rows, in_memory_scores
 from ..rows._scores import check_score_columns, flatten_leading
 from ..utils._warnings import warn
+from ._class_order import sorted_classes
 
 _LENGTH_ERROR = "X has {n_rows} samples but y has {n_labels}; pass one label per row of X."
 
@@ -126,6 +127,8 @@ def checked_score_inputs(calibrator, X, y, sample_weight, cache=None):
         length_error=_LENGTH_ERROR,
     )
     check_weighted_classes(y_index, sample_weight, classes)
+    # columns named after the classes in another order: classes_ follow the sorted ones
+    classes, y_index, logits = sorted_classes(classes, y_index, logits)
     if on_device:  # fitted attributes live beside the scores (scikit-learn's rule)
         classes = classes_beside(classes, X)
     return ScoreInputs(logits, score_type, 1 if len(shape) == 1 else shape[1], classes,

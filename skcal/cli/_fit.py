@@ -9,6 +9,7 @@ from ..rows._blocks import weighted_sum
 from ..rows._progress import report_progress
 from ..utils._files import write_atomically, write_json
 from ..rows._labels import encode_labels
+from ..calibrators._class_order import input_classes
 from ..calibrators._persistence import save_calibrator
 from ..calibrators._ties import separate_ties
 from ..metrics import nll, nll_from_logits
@@ -77,7 +78,7 @@ def _describe(name, value):
 
 def _nll_before(calibrator, scores, labels):
     metric = nll_from_logits if calibrator.score_type_ == "logits" else nll
-    return metric(labels, scores, labels=calibrator.classes_)
+    return metric(labels, scores, labels=input_classes(calibrator))  # scores as in the file
 
 
 def _true_class_sum(log_proba, y):

@@ -388,7 +388,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
                                floor=getattr(self, "probability_floor_", None))
         check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
         if self.calibrator_ is not None:
-            log_proba = calibrated_log_proba(self.calibrator_, scores)
+            log_proba = calibrated_log_proba(self.calibrator_, scores, self.classes_)
             return log_proba, np.exp(log_proba), None
         return log_proba_of(logits.read(), self._batch_scratch())
 

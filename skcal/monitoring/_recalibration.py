@@ -7,6 +7,7 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
+from ..calibrators._class_order import input_classes
 from ..calibrators._registry import calibrator_class
 from ..rows._labels import encode_labels
 
@@ -40,20 +41,27 @@ def fitted_calibrator(calibrator, scores, y, sample_weight, *, classes, n_featur
     if getattr(fitted, "n_features_in_", n_features) != n_features:
         raise ValueError(f"The calibrator takes {fitted.n_features_in_} score columns; the "
                          f"monitor's scores have {n_features}. Fit it on the same scores.")
-    if list(map(str, fitted.classes_)) != list(map(str, classes)):
-        raise ValueError(f"The calibrator's classes are {list(fitted.classes_)}, in this "
-                         f"order, and the monitor's {list(classes)}, one per score column; "
-                         "fit it on the same scores, with columns named after the classes "
-                         "(a DataFrame) or labels in the order of the columns.")
+    taken = input_classes(fitted)
+    if list(map(str, taken)) != list(map(str, classes)):
+        raise ValueError(f"The calibrator takes the scores of the classes {list(taken)}, in "
+                         f"this order, and the monitor's columns are {list(classes)}; fit "
+                         "it on the monitor's scores, its columns in the monitor's order.")
     return fitted
 
 
-def calibrated_log_proba(calibrator, scores):
-    """The installed calibrator's log-probabilities of a batch's scores. The
-    monitor hands them over as an array, its columns in the order of the
-    monitor's own; scikit-learn's warning for a calibrator fitted on a
-    DataFrame's named columns would come with every batch, and is left out."""
+def calibrated_log_proba(calibrator, scores, classes):
+    """The installed calibrator's log-probabilities of a batch's scores, a column
+    per class of ``classes`` (the monitor's, in its order; the calibrator's own
+    follow its ``classes_``). The monitor hands the scores over as an array, its
+    columns in the order of the monitor's own; scikit-learn's warning for a
+    calibrator fitted on a DataFrame's named columns would come with every
+    batch, and is left out."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="X does not have valid feature names",
                                 category=UserWarning)
-        return calibrator.predict_log_proba(scores)
+        log_proba = calibrator.predict_log_proba(  # a frame of scores alone as an array
+            scores.to_numpy() if type(scores).__name__ == "DataFrame" else scores)
+    if np.array_equal(calibrator.classes_, classes):
+        return log_proba
+    position = {str(c): i for i, c in enumerate(calibrator.classes_)}
+    return log_proba[:, [position[str(c)] for c in classes]]

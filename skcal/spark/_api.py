@@ -72,8 +72,19 @@ def fit(calibrator, df, *, scores, y, sample_weight=None):
     # a map that starts from the class totals would leave a provisional survey
     # at once, the sample drawn for nothing
     provisional = not getattr(calibrator, "_starts_from_class_totals", False)
-    return _on_table(df, scores, y, sample_weight, lambda table: calibrator.fit(
-        table, table.labels, sample_weight=table.weights), provisional=provisional)
+    return _on_table(df, scores, y, sample_weight, lambda table: _fitted(
+        calibrator, table), provisional=provisional)
+
+
+def _fitted(calibrator, table):
+    """``calibrator`` fitted on ``table``; where its score columns are named after
+    the classes in another order than the sorted one (which ``classes_`` and the
+    outputs follow), their names are kept as a DataFrame's are, so that
+    :func:`transform` and ``predict_proba`` read each column as its class."""
+    calibrator.fit(table, table.labels, sample_weight=table.weights)
+    if table.layout.column_order is not None:
+        calibrator.feature_names_in_ = np.asarray(table.layout.score_columns, dtype=object)
+    return calibrator
 
 
 def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabilities",

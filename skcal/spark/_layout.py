@@ -90,6 +90,9 @@ class Layout:
 
     def __init__(self, df, scores, y=None, sample_weight=None, extra=()):
         self.score_columns, self.is_array, self.dtype = _score_columns(df, scores)
+        # the order the score columns are read in, when they are named after
+        # classes in another order than the classes' sorted one (set by the table)
+        self.column_order = None
         self.y = y
         self.sample_weight = sample_weight
         if y is not None:
@@ -138,6 +141,8 @@ class Layout:
         if not self.is_array:
             values = [c.to_numpy(zero_copy_only=False).astype(self.dtype, copy=False)
                       for c in columns]
+            if self.column_order is not None:
+                values = [values[i] for i in self.column_order]
             return values[0] if len(values) == 1 else np.column_stack(values)
         (column,) = columns
         lengths = np.diff(np.asarray(column.offsets))

@@ -107,13 +107,17 @@ class SparkScores:
                     "Scores of a Spark DataFrame take their labels and weights from "
                     "columns of the same DataFrame; pass column names, not arrays."
                 )
+        named = None
         if labels is None and not self.layout.is_array:  # columns named after classes
-            labels = column_classes(self.layout.score_columns, [
+            labels = named = column_classes(self.layout.score_columns, [
                 value for value in self.survey.label_values
                 if ignore_index is None or value != ignore_index])
         if self.provisional:
             classes, index = provisional_encoding(self.survey, n_columns, labels,
                                                   min_classes, ignore_index, takes_labels)
+            if named is not None:  # the encoding's values are the classes themselves
+                classes, _ = self._in_sorted_order(classes, index)
+                index = np.arange(classes.shape[0])
             self.encoding = LabelEncoding(classes, index, None, n_columns)
             self.checks = PassChecks(self.survey.width, n_columns)
             return classes, PendingVector(self, "labels", n_rows), None
@@ -133,6 +137,8 @@ class SparkScores:
             )
         classes, index = encode_labels(values[keep], n_columns, labels=labels,
                                        min_classes=min_classes, takes_labels=takes_labels)
+        if named is not None:
+            classes, index = self._in_sorted_order(classes, index)
         weighted = name is not None or ignored.any()
         self.encoding = LabelEncoding(values[keep], index, ignore_index, n_columns)
         if weighted:  # rows of weight 0 take the first counted row's label
@@ -146,6 +152,16 @@ class SparkScores:
                          if weighted else None)
         return classes, labels_token, weights_token
 
+    def _in_sorted_order(self, classes, index):
+        """Score columns named after classes in another order than the sorted one:
+        read in that order from now on (so that a calibrator's ``classes_`` are
+        sorted, as on arrays), each label encoded as its class's place in it."""
+        order = np.argsort(classes, kind="stable")
+        if np.array_equal(order, np.arange(order.shape[0])):
+            return classes, index
+        self.layout.column_order = order
+        return classes[order], np.argsort(order)[np.asarray(index)]
+
     def sample(self, reader):
         """(prepared score block, column indices, weights) of the survey's sampled
         rows, each weighing as many rows as it stands for: a small stand-in for
@@ -154,6 +170,8 @@ class SparkScores:
             return None
         blocks, labels, weights = [], [], []
         for scores, y, w, stands_for in self.survey.sample:
+            if self.layout.column_order is not None:  # as the passes read them
+                scores = scores[:, self.layout.column_order]
             block = reader._prepared(scores, 0)
             y, w = self.encoding.encode(y, w, column=self.layout.y, start=0)
             blocks.append(block)

@@ -6,6 +6,7 @@ every class as another."""
 
 import numpy as np
 import pytest
+from sklearn.model_selection import cross_val_score
 
 from skcal import CalibrationMonitor, TemperatureScaling, compare_calibrators, compare_models
 from skcal.rows._column_classes import column_classes
@@ -62,16 +63,23 @@ def test_column_classes_refuses_names_that_match_some_labels(names, y, message):
 def test_calibrator_reads_the_classes_of_named_columns():
     frame, y = named_log(4000, 0, temperature=2.0)
     calibrator = TemperatureScaling().fit(frame, y)
-    assert calibrator.classes_.tolist() == NAMES.tolist()
+    # classes_ and the probabilities' columns in the sorted order of the classes,
+    # as scikit-learn's classifiers' (its scorers take them so)
+    assert calibrator.classes_.tolist() == sorted(NAMES)
     # the same scores with the columns in the labels' sorted order, as arrays
     reference = TemperatureScaling().fit(frame.to_numpy()[:, SORTED], y)
     # one temperature from the same sums in another column order: rounding only
     np.testing.assert_allclose(calibrator.temperature_, reference.temperature_, rtol=1e-9)
     assert calibrator.temperature_ > 1.5  # the model was twice too confident
-    np.testing.assert_allclose(calibrator.predict_proba(frame)[:, SORTED],
+    np.testing.assert_allclose(calibrator.predict_proba(frame),
                                reference.predict_proba(frame.to_numpy()[:, SORTED]),
                                rtol=1e-9, atol=1e-15)
     assert (calibrator.predict(frame) == reference.predict(frame.to_numpy()[:, SORTED])).all()
+    # scikit-learn's own log-loss scorer reads the columns as classes_ says
+    on_frame = cross_val_score(TemperatureScaling(), frame, y, scoring="neg_log_loss")
+    on_sorted = cross_val_score(TemperatureScaling(), frame.to_numpy()[:, SORTED], y,
+                                scoring="neg_log_loss")
+    np.testing.assert_allclose(on_frame, on_sorted, rtol=1e-9)
 
 
 def test_compare_calibrators_reads_the_classes_of_named_columns():
@@ -82,7 +90,7 @@ def test_compare_calibrators_reads_the_classes_of_named_columns():
     # the same folds and fits in another column order: rounding only
     np.testing.assert_allclose(comparison.cv_results_["mean_test_nll"],
                                reference.cv_results_["mean_test_nll"], rtol=1e-9)
-    assert comparison.best_calibrator_.classes_.tolist() == NAMES.tolist()
+    assert comparison.best_calibrator_.classes_.tolist() == sorted(NAMES)
 
 
 def test_monitor_reads_the_classes_of_named_columns():
@@ -116,6 +124,15 @@ def test_monitor_recalibrates_in_the_order_of_its_columns():
     wrong = TemperatureScaling().fit(drifted.to_numpy()[:, SORTED], drifted_y)
     with pytest.raises(ValueError, match="in this order"):
         monitor.recalibrate(wrong)
+    # fitted on the monitor's named columns: taken, its sorted outputs put in the
+    # monitor's order
+    batch, batch_y = named_log(1000, 8, temperature=2.0)
+    monitor.update(batch, batch_y)
+    internal = monitor.to_frame()["nll"].to_numpy()
+    monitor.recalibrate(TemperatureScaling().fit(drifted, drifted_y))
+    monitor.update(batch, batch_y)
+    np.testing.assert_allclose(monitor.to_frame()["nll"].to_numpy()[-1], internal[-1],
+                               rtol=1e-9)
 
 
 def test_named_columns_let_a_class_be_absent_and_the_message_says_so():
@@ -126,7 +143,7 @@ def test_named_columns_let_a_class_be_absent_and_the_message_says_so():
     with pytest.raises(ValueError, match="Name the score columns after the classes"):
         TemperatureScaling().fit(arrays, y[present])
     named = TemperatureScaling().fit(frame[present], y[present])
-    assert named.classes_.tolist() == NAMES.tolist()
+    assert named.classes_.tolist() == sorted(NAMES)
     # the labels as the column indices they name: the same fit, to rounding
     index_of = {name: j for j, name in enumerate(NAMES)}
     indexed = TemperatureScaling().fit(arrays, [index_of[label] for label in y[present]])

@@ -21,14 +21,28 @@ Y = NAMES[(TRUE.cumsum(axis=1) > rng.random((N, 1))).argmax(axis=1)]
 COLUMNS = {f"proba_{name}": LOGITS[:, j] for j, name in enumerate(NAMES)}
 
 
-def test_spark_fit_and_metrics_read_the_classes_of_named_columns(spark):
-    df = frame(spark, {**COLUMNS, "label": Y})
-    on_spark = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="proba_*", y="label")
-    in_memory = skcal.TemperatureScaling().fit(pd.DataFrame(COLUMNS), Y)
-    assert on_spark.classes_.tolist() == NAMES.tolist()
-    # two summation orders of the same float64 sums: the optima agree to the
-    # solver's tolerance, far inside 1e-8
-    assert max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
+@pytest.mark.parametrize("computed_cache", [False, True])  # full or provisional survey
+@pytest.mark.parametrize("make", [skcal.TemperatureScaling, skcal.VectorScaling])
+def test_spark_fit_and_metrics_read_the_classes_of_named_columns(spark, computed_cache, make):
+    df = frame(spark, {**COLUMNS, "label": Y, "row": np.arange(N)})
+    if computed_cache:
+        df.count()
+    on_spark = skcal.spark.fit(make(), df, scores="proba_*", y="label")
+    in_memory = make().fit(pd.DataFrame(COLUMNS), Y)
+    # classes_ and outputs in the classes' sorted order, as on a pandas DataFrame
+    assert on_spark.classes_.tolist() == in_memory.classes_.tolist() == sorted(NAMES)
+    for name in in_memory._map_attributes:
+        # two summation orders of the same float64 sums: the optima agree to the
+        # solver's tolerance, far inside 1e-8
+        assert max_relative_difference(getattr(on_spark, name),
+                                       getattr(in_memory, name)) < 1e-8, name
+    out = skcal.spark.transform(on_spark, df, scores="proba_*").orderBy("row")
+    proba = np.array(out.select("calibrated_proba").toPandas()["calibrated_proba"].tolist())
+    # the same map on the same float64 rows: rounding only
+    np.testing.assert_allclose(proba, in_memory.predict_proba(pd.DataFrame(COLUMNS)),
+                               rtol=1e-9, atol=1e-15)
+    if make is skcal.VectorScaling:
+        return
     assert on_spark.temperature_ > 1.5  # the scores were twice too sharp
     nll = skcal.spark.evaluate("nll_from_logits", df, scores="proba_*", y="label",
                                 score_type="logits")
