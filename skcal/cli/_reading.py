@@ -87,7 +87,8 @@ def _read_csv(file, what, rows=None):
     """Numbers, or labels as text, and the column names. A first row of column
     names above numbers (as pandas writes them) is left out, and a note on
     stderr says so; above text, when the file holds one row more than ``rows``."""
-    text = np.loadtxt(file, delimiter=",", dtype=str, ndmin=1, comments="#")
+    # fields may be quoted, as R's write.csv and csv.QUOTE_NONNUMERIC write them
+    text = np.loadtxt(file, delimiter=",", dtype=str, ndmin=1, comments="#", quotechar='"')
     numbers = _as_numbers(text)
     if numbers is not None:
         return numbers, None
@@ -98,7 +99,8 @@ def _read_csv(file, what, rows=None):
         below_names = text[1:]  # text, one row more than the rows: the first names them
     if np.atleast_1d(text[0])[0].strip() == "" and text.ndim == 2:
         raise CommandError(f"{what}: {file} begins with a column without a name, as pandas "
-                           "writes its index; save it with DataFrame.to_csv(index=False)")
+                           "and R write a row index; save it without: "
+                           "DataFrame.to_csv(index=False), write.csv(row.names = FALSE)")
     print(f"{what}: the first row of {file} ({', '.join(np.atleast_1d(text[0])[:4])}) is "
           "taken as column names and left out.", file=sys.stderr)
     return below_names, [name.strip() for name in np.atleast_1d(text[0])]

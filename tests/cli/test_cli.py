@@ -390,7 +390,7 @@ def test_csv_files_with_column_names_as_pandas_writes_them(score_files, capsys):
     status = main(["fit", "temperature", str(score_files / "indexed.csv"),
                    str(score_files / "y.csv")])
     assert status == 2
-    assert "begins with a column without a name, as pandas writes its index" in (
+    assert "begins with a column without a name, as pandas and R write a row index" in (
         capsys.readouterr().err)
 
 
