@@ -18,8 +18,9 @@ def column_classes(names, y):
 
     A column names a class when its name, or its name without the part that
     every name shares at its start and at its end (``proba_``), is the label's
-    text. Names that are the column positions ``0, 1, ...`` (as pandas names
-    the columns of an array, or ``proba_0, proba_1, ...``) say nothing. When the names match some labels,
+    text. Names that are the column positions ``0, 1, ...`` or ``1, 2, ...``
+    (as pandas and R name the columns of an array, or ``proba_0, proba_1,
+    ...``) say nothing. When the names match some labels,
     every label must name a column.
 
     Parameters
@@ -43,6 +44,8 @@ def column_classes(names, y):
     [2, 0, 1]
     >>> print(column_classes(["p_0", "p_1", "p_2"], np.array([1, 2, 3])))  # positions
     None
+    >>> print(column_classes(["V1", "V2", "V3"], np.array([0, 1, 2])))  # R's, from 1
+    None
     >>> column_classes(["dog", "cat"], np.array(["dog", "fish"]))
     Traceback (most recent call last):
     ...
@@ -51,14 +54,14 @@ def column_classes(names, y):
     if names is None or len(names) < 2:
         return None
     names = [str(name) for name in names]
-    positions = [str(position) for position in range(len(names))]
+    positions = ([str(i) for i in range(len(names))], [str(i + 1) for i in range(len(names))])
     try:
         present = np.unique(np.asarray(y))
     except TypeError:  # labels of mixed types (None among text): the encoder names them
         return None
     texts = {str(_plain(label)): label for label in present}
     for candidates in (names, _stems(names)):
-        if candidates in (None, positions) or not texts.keys() & set(candidates):
+        if candidates is None or candidates in positions or not texts.keys() & set(candidates):
             continue
         if len(set(candidates)) < len(candidates):
             raise ValueError(f"The score columns' names ({', '.join(names)}) name a class "

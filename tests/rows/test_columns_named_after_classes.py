@@ -41,6 +41,7 @@ def test_column_classes_reads_names_stems_and_leaves_positions():
         "dog", "cat", "bird", "fish"]
     # pandas' names of an array's columns are positions, not classes
     assert column_classes(["0", "1", "2"], np.array([1, 2, 3])) is None
+    assert column_classes(["V1", "V2", "V3"], np.array([0, 1, 2])) is None  # R's names
     assert column_classes(["c0", "c1", "c2"], np.array(["a", "b", "c"])) is None
     assert column_classes(None, y) is None
 
