@@ -94,6 +94,8 @@ def _read_csv(file, what, rows=None):
         return numbers, None
     below_names = _as_numbers(text[1:]) if text.shape[0] > 1 else None
     if below_names is None:
+        if text.ndim == 2 and text.shape[1] > 1:  # labels are one column: a table
+            raise CommandError(_text_column_message(text, file, what))
         if rows is None or text.shape[0] != rows + 1:
             return text, None  # labels given as text
         below_names = text[1:]  # text, one row more than the rows: the first names them
@@ -127,6 +129,21 @@ def scores_by_name(scores, names, labels, what):
                            f"({', '.join(names)}); reading each as the class it names needs "
                            "pandas: pip install pandas") from exc
     return pd.DataFrame(np.asarray(scores), columns=names)
+
+
+def _text_column_message(text, file, what):
+    """Why a table of several columns that are not all numbers is not scores:
+    the first column holding text below its name, named."""
+    for column in range(text.shape[1]):
+        values = text[1:, column]
+        if _as_numbers(values) is not None:
+            continue
+        row = next(row for row, value in enumerate(values) if _as_numbers(value) is None)
+        return (f"{what}: {file} has {text.shape[1]} columns, and column {column + 1} "
+                f"({str(text[0, column]).strip()!r}) holds text ({str(values[row])!r} in row "
+                f"{row + 2}); give scores as numeric columns alone, one per class, and labels "
+                "or groups as a file of one column")
+    return f"{what}: {file} is not a table of numbers"
 
 
 def _as_numbers(text):

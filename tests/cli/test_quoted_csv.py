@@ -42,3 +42,12 @@ def test_a_quoted_row_index_is_refused_with_the_fix(tmp_path, capsys):
     scores, labels, _, _ = _files(tmp_path, index=True)
     assert main(["fit", "temperature", scores, labels]) == 2
     assert "write.csv(row.names = FALSE)" in capsys.readouterr().err
+
+
+def test_a_text_column_among_the_scores_is_named(tmp_path, capsys):
+    scores, labels, proba, y = _files(tmp_path, index=False)
+    table = pd.DataFrame(proba, columns=["a", "b", "c"]).assign(label=y)
+    table.to_csv(tmp_path / "log.csv", index=False)  # the labels left in the table
+    assert main(["compare", str(tmp_path / "log.csv"), labels]) == 2
+    # it said "could not convert string to float: np.str_('a')", of the header
+    assert f"column 4 ('label') holds text ('{y[0]}' in row 2)" in capsys.readouterr().err
