@@ -7,16 +7,18 @@ import numpy as np
 from sklearn.base import clone
 from sklearn.utils.validation import check_is_fitted
 
+from ..calibrators._base import BaseCalibrator
 from ..calibrators._class_order import input_classes
 from ..calibrators._registry import calibrator_class
+from ..rows._column_classes import column_classes
 from ..rows._labels import encode_labels
 
 
 def fitted_calibrator(calibrator, scores, y, sample_weight, *, classes, n_features, score_type,
-                      min_labels):
+                      min_labels, names=None):
     """``calibrator`` (a name, an unfitted calibrator, or a fitted one) fitted on
-    raw ``scores`` and labels ``y`` of the monitor's classes, checked to take the
-    monitor's scores."""
+    raw ``scores`` (their columns named ``names``, or None) and labels ``y`` of
+    the monitor's classes, checked to take the monitor's scores."""
     if isinstance(calibrator, str):
         calibrator = calibrator_class(calibrator)()
     if scores is None:
@@ -36,8 +38,12 @@ def fitted_calibrator(calibrator, scores, y, sample_weight, *, classes, n_featur
         # fitted on the column of each label, so that its columns are the monitor's
         # whatever the order of its classes and whichever are absent from these rows
         _, y_index = encode_labels(y, len(classes), labels=classes)
-        fitted.fit(scores, y_index, sample_weight=sample_weight)
-        fitted.classes_ = np.asarray(classes)
+        frame = _named_frame(fitted, scores, names, classes)
+        if frame is not None:  # its classes_ sorted, as on any DataFrame named so
+            fitted.fit(frame, np.asarray(classes)[y_index], sample_weight=sample_weight)
+        else:
+            fitted.fit(scores, y_index, sample_weight=sample_weight)
+            fitted.classes_ = np.asarray(classes)
     if getattr(fitted, "n_features_in_", n_features) != n_features:
         raise ValueError(f"The calibrator takes {fitted.n_features_in_} score columns; the "
                          f"monitor's scores have {n_features}. Fit it on the same scores.")
@@ -47,6 +53,25 @@ def fitted_calibrator(calibrator, scores, y, sample_weight, *, classes, n_featur
                          f"this order, and the monitor's columns are {list(classes)}; fit "
                          "it on the monitor's scores, its columns in the monitor's order.")
     return fitted
+
+
+def _named_frame(calibrator, scores, names, classes):
+    """The scores as a DataFrame of the monitor's column ``names``, for a skcal
+    calibrator, where those name the classes in another order than the sorted
+    one: fitted on it, the calibrator reads each column as its class and keeps
+    its ``classes_`` sorted, as scikit-learn's classifiers do, also once saved
+    (see :mod:`skcal.calibrators._class_order`). None otherwise (pandas absent
+    too): the calibrator is then fitted on each label's column."""
+    if names is None or np.ndim(scores) != 2 or not isinstance(calibrator, BaseCalibrator):
+        return None
+    named = column_classes(names, classes)
+    if named is None or (np.argsort(named, kind="stable") == np.arange(len(named))).all():
+        return None
+    try:
+        import pandas as pd
+    except ImportError:
+        return None
+    return pd.DataFrame(np.asarray(scores), columns=list(names))
 
 
 def calibrated_log_proba(calibrator, scores, classes):

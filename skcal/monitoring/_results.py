@@ -56,7 +56,8 @@ class MonitorResultsMixin:
         scores, y, sample_weight = to_numpy((scores, y, sample_weight))  # the host's
         fitted = fitted_calibrator(calibrator, scores, y, sample_weight,
                                    classes=self.classes_, n_features=self.n_features_in_,
-                                   score_type=self.score_type_, min_labels=self.min_labels)
+                                   score_type=self.score_type_, min_labels=self.min_labels,
+                                   names=getattr(self, "_score_columns", None))
         self.calibrator_, self.calibrator_version_ = fitted, self.calibrator_version_ + 1
         return fitted
     def drift_onset(self):

@@ -116,7 +116,9 @@ def test_monitor_recalibrates_in_the_order_of_its_columns():
     drifted, drifted_y = named_log(2000, 5, temperature=2.0)
     monitor = CalibrationMonitor(chunk_size=1000).fit(reference_frame, reference_y)
     calibrator = monitor.recalibrate("temperature", drifted.to_numpy(), drifted_y)
-    assert calibrator.classes_.tolist() == NAMES.tolist()
+    # read by the monitor's column names: classes_ sorted, as scikit-learn's
+    assert calibrator.classes_.tolist() == sorted(NAMES)
+    assert calibrator.feature_names_in_.tolist() == list(reference_frame.columns)
     expected = TemperatureScaling().fit(drifted.to_numpy()[:, SORTED], drifted_y)
     # one temperature from the same sums in another column order: rounding only
     np.testing.assert_allclose(calibrator.temperature_, expected.temperature_, rtol=1e-9)
