@@ -87,9 +87,11 @@ def _true_class_sum(log_proba, y):
 
 def _nll_after(calibrator, scores, y_index, write_proba):
     """Mean NLL of the calibrated probabilities, in one pass; with ``write_proba``,
-    the probabilities (as ``predict_proba`` gives them) are written to that
-    ``.npy`` file on the way (to a temporary file first, renamed when complete)."""
+    the probabilities (as ``predict_proba`` gives them, a column per column of
+    the scores in their order) are written to that ``.npy`` file on the way (to
+    a temporary file first, renamed when complete)."""
     rows = calibrator._calibrated_rows(scores)  # (log-probabilities, logits) per block
+    back = _to_input_order(calibrator)
     if write_proba is None:
         return -rows.reduce(lambda pair, y: _true_class_sum(pair[0], y), y_index) / y_index.shape[0]
     totals = []
@@ -100,7 +102,8 @@ def _nll_after(calibrator, scores, y_index, write_proba):
         )
         total = 0.0
         for index, (log_p, logits) in rows.blocks():
-            out[index] = separate_ties(np.exp(log_p), logits)
+            proba = separate_ties(np.exp(log_p), logits)
+            out[index] = proba if back is None else proba[:, back]
             total -= _true_class_sum(log_p, y_index[index])
         out.flush()
         del out
@@ -108,6 +111,15 @@ def _nll_after(calibrator, scores, y_index, write_proba):
 
     write_atomically(write_proba, write)
     return totals[0] / y_index.shape[0]
+
+
+def _to_input_order(calibrator):
+    """The columns of ``predict_proba`` (the sorted classes) that give the scores'
+    own column order, where their names put the classes in another; else None."""
+    given = [str(c) for c in input_classes(calibrator)]
+    position = {str(c): i for i, c in enumerate(calibrator.classes_)}
+    back = [position[c] for c in given]
+    return None if back == sorted(back) else back
 
 
 def add_parser(commands, add_score_kind, method_names):
@@ -218,7 +230,10 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
     print(f"NLL before: {before:.6f} nats ({before / np.log(2):.6f} bits)")
     print(f"NLL after:  {after:.6f} nats ({after / np.log(2):.6f} bits)")
     if args.write_proba:
-        print(f"Calibrated probabilities written to {args.write_proba}")
+        classes = [str(c) for c in input_classes(calibrator)]
+        order = ", ".join(classes if len(classes) <= 8 else classes[:6] + ["...", classes[-1]])
+        print(f"Calibrated probabilities written to {args.write_proba}, a column per "
+              f"column of SCORES (classes {order})")
     if args.calibrator:
         save_calibrator(calibrator, args.calibrator)
         print(f"Calibrator saved to {args.calibrator} (load_calibrator reads it)")

@@ -57,6 +57,15 @@ def test_compare_and_fit_read_csv_columns_as_the_classes_they_name(tmp_path, cap
     saved = json.loads((tmp_path / "calibrator.json").read_text())
     assert saved["classes"]["array"] == sorted(NAMES)
 
+    # the written probabilities keep the file's column order, as it says
+    assert main(["fit", "temperature", named, str(tmp_path / "y.csv"),
+                 "--write-proba", str(tmp_path / "proba.npy")]) == 0
+    assert "a column per column of SCORES (classes dog, cat, bird)" in capsys.readouterr().out
+    written = np.load(tmp_path / "proba.npy")
+    # calibrated scores of a calibrated model: near the file's own, column by column
+    assert np.abs(written - proba).max() < 0.05
+    assert np.abs(written - proba[:, SORTED]).max() > 0.5
+
 
 def test_monitor_reads_score_columns_named_after_the_classes(tmp_path, capsys):
     reference, reference_y = _log(3000, 1)
