@@ -212,8 +212,10 @@ def transform(calibrator, df, *, scores, output="proba", name=None):
 
     output : {'proba', 'log_proba', 'label'}, default='proba'
         ``array<double>`` columns of calibrated probabilities or
-        log-probabilities, or the predicted label (of the type of
-        ``calibrator.classes_``).
+        log-probabilities, an entry per class of ``calibrator.classes_``, in
+        its order (as ``predict_proba``'s columns: the sorted classes, also
+        where named score columns come in another order), or the predicted
+        label (of the type of ``calibrator.classes_``).
 
     name : str, default=None
         The new column's name; ``"calibrated_" + output`` by default.
