@@ -13,6 +13,7 @@ from sklearn.utils import check_array
 from . import _device_kernels as device
 from ._namespaces import is_device_array
 from ..utils._reuse import Key, reused
+from ..utils._warnings import warn
 
 SCORE_TYPES = ("auto", "logits", "probabilities")
 
@@ -147,7 +148,19 @@ def check_probabilities(P, *, name, hint="", start=0):
 def resolve_score_type(X, score_type, name="X"):
     """Return 'logits' or 'probabilities' for validated scores ``X`` (``name`` in messages)."""
     if score_type == "auto":
-        return "probabilities" if _looks_like_probabilities(X) else "logits"
+        problem = _not_probabilities(X, name)
+        if problem is None:
+            return "probabilities"
+        # every value in [0, 1], rows off 1, none all zeros and not every row
+        # constant (both logits of uniform predictions)
+        if "must sum to 1" in problem and not is_device_array(X) and (
+                X.sum(axis=-1, dtype=np.float64).min() > 0 and np.ptp(X, axis=-1).max() > 0):
+            warn(f"Every score of {name} lies in [0, 1], but not every row sums to 1 "
+                 f"({problem.split('but ')[1].split(';')[0]}), so they are read as logits. "
+                 "If they are probabilities, each class needs its column and each row must "
+                 "sum to 1 (one sigmoid per class does not give that); if they are logits, "
+                 "pass score_type='logits'.")
+        return "logits"
     if score_type == "probabilities":
         check_probabilities(
             X,

@@ -1,6 +1,7 @@
 """The shared base in scores mode (estimator=None): shapes, labels, types, errors."""
 
 import pickle
+import warnings
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from skcal import (
     TemperatureScaling,
     VectorScaling,
 )
+from skcal.rows._scores import resolve_score_type
 
 ALL_CALIBRATORS = [
     TemperatureScaling,
@@ -83,7 +85,10 @@ def test_probabilities_are_detected_and_reused(Calibrator, multiclass):
 def test_logits_in_unit_interval_need_the_explicit_type(multiclass):
     logits, y = multiclass
     squashed = 1 / (1 + np.exp(-logits))  # in [0, 1] but rows do not sum to 1
-    assert TemperatureScaling().fit(squashed, y).score_type_ == "logits"
+    # read as logits, as said: one sigmoid per class gives no probabilities of
+    # classes that exclude each other
+    with pytest.warns(UserWarning, match="so they are read as logits"):
+        assert TemperatureScaling().fit(squashed, y).score_type_ == "logits"
     with pytest.raises(ValueError, match="must sum to 1"):
         TemperatureScaling(score_type="probabilities").fit(squashed, y)
 
@@ -257,3 +262,11 @@ def test_labels_param_errors_name_the_parameter(multiclass):
         nll(y, softmax(logits), labels=[0, 1, 2])
     with pytest.raises(ValueError, match=r"labels \[9\]"):
         nll(np.r_[y[:-1], 9], softmax(logits), labels=[0, 1, 2, 3])
+
+
+def test_scores_in_the_unit_interval_of_uniform_rows_are_logits_without_a_word():
+    # rows of zeros or of one value are the logits of uniform predictions
+    for logits in (np.zeros((4, 3)), np.ones((4, 3))):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert resolve_score_type(logits, "auto") == "logits"

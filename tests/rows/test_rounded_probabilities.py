@@ -5,6 +5,8 @@ decimal per column. Before, rows off by more than 1e-3 were read as logits by
 instead of 0.58, with 'recalibration would win back 0.20'), and refused when
 said to be probabilities."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -43,11 +45,14 @@ def test_rounded_float32_probabilities_too():
 def test_what_is_not_rounded_probabilities_stays_refused():
     proba, _ = calibrated(2000, 3, 2)
     top_two = np.sort(proba, axis=1)[:, 1:].round(2)  # a class's column missing
-    assert resolve_score_type(top_two, "auto") == "logits"
+    with pytest.warns(UserWarning, match="each class needs its column"):
+        assert resolve_score_type(top_two, "auto") == "logits"
     with pytest.raises(ValueError, match="must sum to 1"):
         resolve_score_type(top_two, "probabilities")
     unrounded_off = proba * 1.002  # off by more than 1e-3, on no decimal grid
-    assert resolve_score_type(unrounded_off, "auto") == "logits"
+    with warnings.catch_warnings():  # the warning for scores in [0, 1]: not this test's
+        warnings.simplefilter("ignore")
+        assert resolve_score_type(unrounded_off, "auto") == "logits"
 
 
 def test_monitor_reads_rounded_probabilities_as_probabilities():

@@ -143,7 +143,8 @@ def test_a_row_the_sample_missed_that_is_no_probability_vector_makes_them_logits
     sampled = _sampled_rows(df, "p")[0]
     assert np.allclose(sampled.sum(axis=1), 1)  # the sample alone says probabilities
     on_spark = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="p", y="y")
-    in_memory = skcal.TemperatureScaling().fit(scores, Y)
+    with pytest.warns(UserWarning, match="so they are read as logits"):
+        in_memory = skcal.TemperatureScaling().fit(scores, Y)
     assert on_spark.score_type_ == in_memory.score_type_ == "logits"
     assert max_relative_difference(on_spark.temperature_, in_memory.temperature_) < 1e-8
     assert len(full_surveys) == 1
