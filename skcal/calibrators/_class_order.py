@@ -13,7 +13,7 @@ at prediction, the same permutation follows from ``feature_names_in_`` and
 import numpy as np
 
 from ..rows._blocks import Rows
-from ..rows._column_classes import column_classes
+from ..rows._column_classes import column_classes, sorting_order
 from ..rows._namespaces import device_namespace
 
 
@@ -30,7 +30,7 @@ def sorted_classes(classes, y_index, logits):
     >>> classes.tolist(), y_index.tolist(), logits.read().tolist()
     (['cat', 'dog'], [1, 0, 0], [[0.0, 2.0]])
     """
-    order = _sorting_order(classes)
+    order = sorting_order(classes)
     if order is None:
         return classes, y_index, logits
     position = np.argsort(order)  # the new column of each old one
@@ -40,10 +40,9 @@ def sorted_classes(classes, y_index, logits):
 def in_class_order(calibrator, logits):
     """The logits (an array or :class:`~skcal.rows._blocks.Rows`) of scores given
     as at ``fit``, their columns in the order of ``calibrator.classes_``."""
-    names = getattr(calibrator, "feature_names_in_", None)
-    if names is None:
-        return logits
-    order = _sorting_order(column_classes(names, calibrator.classes_))
+    if getattr(calibrator, "feature_names_in_", None) is None:
+        return logits  # (classes_ may live on a device: nothing to sort)
+    order = sorting_order(input_classes(calibrator))
     return logits if order is None else _taken(logits, order)
 
 
@@ -53,14 +52,6 @@ def input_classes(calibrator):
     names = getattr(calibrator, "feature_names_in_", None)
     named = None if names is None else column_classes(names, calibrator.classes_)
     return calibrator.classes_ if named is None else named
-
-
-def _sorting_order(classes):
-    """The permutation that sorts ``classes``, or None for None or sorted classes."""
-    if classes is None:
-        return None
-    order = np.argsort(np.asarray(classes), kind="stable")
-    return None if np.array_equal(order, np.arange(order.shape[0])) else order
 
 
 def _taken(logits, order):

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from ..rows._column_classes import column_classes
+from ..rows._column_classes import column_classes, positions_of
 from ..utils._files import write_atomically, write_json
 from ._numbers import integer_at_least, seed
 from ._paths import image_format, image_path, output_path
@@ -118,16 +118,19 @@ def _named_classes(models, names, labels, ignore_index, error):
         except ValueError as exc:
             raise error(f"model {name!r}: {exc}") from None
         if classes is not None:
-            found[name] = [str(c) for c in classes]
+            found[name] = classes
     if not found:
         return None, models
     first, order = next(iter(found.items()))
     reordered = dict(models)
     for name, classes in found.items():
-        if sorted(classes) != sorted(order):
+        texts = [str(c) for c in classes]
+        if sorted(texts) != sorted(map(str, order)):
             raise error(f"model {name!r} has score columns for the classes "
-                        f"{', '.join(classes)}, and model {first!r} for {', '.join(order)}; "
-                        "give every model a score column for each class")
-        if classes != order:
-            reordered[name] = np.asarray(models[name])[:, [classes.index(c) for c in order]]
-    return column_classes(names[first], labels), reordered
+                        f"{', '.join(texts)}, and model {first!r} for "
+                        f"{', '.join(map(str, order))}; give every model a score column for "
+                        "each class")
+        columns = positions_of(order, classes)
+        if columns is not None:
+            reordered[name] = np.asarray(models[name])[:, columns]
+    return order, reordered

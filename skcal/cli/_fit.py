@@ -8,6 +8,7 @@ import numpy as np
 from ..rows._blocks import weighted_sum
 from ..rows._progress import report_progress
 from ..utils._files import write_atomically, write_json
+from ..rows._column_classes import positions_of
 from ..rows._labels import encode_labels
 from ..calibrators._class_order import input_classes
 from ..calibrators._persistence import save_calibrator
@@ -91,7 +92,7 @@ def _nll_after(calibrator, scores, y_index, write_proba):
     the scores in their order) are written to that ``.npy`` file on the way (to
     a temporary file first, renamed when complete)."""
     rows = calibrator._calibrated_rows(scores)  # (log-probabilities, logits) per block
-    back = _to_input_order(calibrator)
+    back = positions_of(input_classes(calibrator), calibrator.classes_)  # SCORES' order
     if write_proba is None:
         return -rows.reduce(lambda pair, y: _true_class_sum(pair[0], y), y_index) / y_index.shape[0]
     totals = []
@@ -111,15 +112,6 @@ def _nll_after(calibrator, scores, y_index, write_proba):
 
     write_atomically(write_proba, write)
     return totals[0] / y_index.shape[0]
-
-
-def _to_input_order(calibrator):
-    """The columns of ``predict_proba`` (the sorted classes) that give the scores'
-    own column order, where their names put the classes in another; else None."""
-    given = [str(c) for c in input_classes(calibrator)]
-    position = {str(c): i for i, c in enumerate(calibrator.classes_)}
-    back = [position[c] for c in given]
-    return None if back == sorted(back) else back
 
 
 def add_parser(commands, add_score_kind, method_names):

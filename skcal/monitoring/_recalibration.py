@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ..calibrators._base import BaseCalibrator
 from ..calibrators._class_order import input_classes
 from ..calibrators._registry import calibrator_class
-from ..rows._column_classes import column_classes
+from ..rows._column_classes import column_classes, positions_of, sorting_order
 from ..rows._labels import encode_labels
 
 
@@ -64,8 +64,7 @@ def _named_frame(calibrator, scores, names, classes):
     too): the calibrator is then fitted on each label's column."""
     if names is None or np.ndim(scores) != 2 or not isinstance(calibrator, BaseCalibrator):
         return None
-    named = column_classes(names, classes)
-    if named is None or (np.argsort(named, kind="stable") == np.arange(len(named))).all():
+    if sorting_order(column_classes(names, classes)) is None:
         return None
     try:
         import pandas as pd
@@ -88,5 +87,5 @@ def calibrated_log_proba(calibrator, scores, classes):
             scores.to_numpy() if type(scores).__name__ == "DataFrame" else scores)
     if np.array_equal(calibrator.classes_, classes):
         return log_proba
-    position = {str(c): i for i, c in enumerate(calibrator.classes_)}
-    return log_proba[:, [position[str(c)] for c in classes]]
+    columns = positions_of(classes, calibrator.classes_)
+    return log_proba if columns is None else log_proba[:, columns]

@@ -59,7 +59,7 @@ def column_classes(names, y):
         present = np.unique(np.asarray(y))
     except TypeError:  # labels of mixed types (None among text): the encoder names them
         return None
-    texts = {str(_plain(label)): label for label in present}
+    texts = {str(plain(label)): label for label in present}
     for candidates in (names, _stems(names)):
         if candidates is None or candidates in positions or not texts.keys() & set(candidates):
             continue
@@ -68,7 +68,7 @@ def column_classes(names, y):
                              "twice; give each class one column.")
         unnamed = [text for text in texts if text not in candidates]
         if unnamed:
-            which = ", ".join(repr(_plain(texts[text])) for text in unnamed[:10])
+            which = ", ".join(repr(plain(texts[text])) for text in unnamed[:10])
             raise ValueError(
                 f"The score columns are named after classes ({', '.join(names)}), and the "
                 f"label{'s' if len(unnamed) > 1 else ''} {which} "
@@ -112,6 +112,32 @@ def _typed(candidates, texts, present, names):
     return np.array(classes, dtype=object if present.dtype.kind == "O" else None)
 
 
-def _plain(label):
-    """A label as plain Python (``3``, not ``np.int64(3)``), for its text."""
+def plain(label):
+    """A label as plain Python, for messages: ``-100``, not ``np.int64(-100)``."""
     return label.item() if isinstance(label, np.generic) else label
+
+
+def sorting_order(classes):
+    """The permutation that sorts ``classes``, or None for None or sorted classes.
+
+    >>> sorting_order(np.array(["dog", "cat", "bird"])).tolist()
+    [2, 1, 0]
+    >>> print(sorting_order(np.array([0, 1, 2])))
+    None
+    """
+    if classes is None:
+        return None
+    order = np.argsort(np.asarray(classes), kind="stable")
+    return None if np.array_equal(order, np.arange(order.shape[0])) else order
+
+
+def positions_of(wanted, classes):
+    """The position among ``classes`` of each class of ``wanted`` (matched by
+    text), or None where they are the same classes in the same order.
+
+    >>> positions_of(["dog", "cat", "bird"], np.array(["bird", "cat", "dog"]))
+    [2, 1, 0]
+    """
+    position = {str(c): i for i, c in enumerate(classes)}
+    positions = [position[str(c)] for c in wanted]
+    return None if positions == list(range(len(classes))) else positions

@@ -13,7 +13,7 @@ import numpy as np
 from sklearn.utils import check_array, column_or_1d
 from sklearn.utils.multiclass import type_of_target
 
-from ._column_classes import column_classes
+from ._column_classes import column_classes, plain  # plain: imported from here too
 from ._remote import is_remote
 from ._score_rows import as_vector
 from ._scores import flatten_like
@@ -170,11 +170,6 @@ def _encode_with_labels(y, present, labels, n_columns):
         )
     index = order[np.searchsorted(sorted_labels, y)]
     return labels, index.astype(np.intp)
-
-
-def plain(label):
-    """A label as plain Python, for messages: ``-100``, not ``np.int64(-100)``."""
-    return label.item() if isinstance(label, np.generic) else label
 
 
 def drop_unweighted(y, sample_weight, ignore_index):

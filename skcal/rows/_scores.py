@@ -81,8 +81,9 @@ def _not_probabilities(P, name, start=0):
             f"{name} has values outside [0, 1] (min {low:.4g}, max {high:.4g}), so "
             "they are not probabilities."
         )
-    if worst is not None and abs(worst_sum - 1.0) > max(_SIMPLEX_ATOL,
-                                                         written_decimals_allowance(P)):
+    gap = None if worst is None else abs(worst_sum - 1.0)
+    # the decimal grid is looked for only where the plain tolerance is passed
+    if gap is not None and gap > _SIMPLEX_ATOL and gap > written_decimals_allowance(P):
         return (
             f"The rows of {name} must sum to 1, but row {start + worst} sums to "
             f"{worst_sum:.6g}; pass complete probability vectors "

@@ -117,17 +117,20 @@ def survey_of(df, layout, sample=None, cached=None):
     elif survey.n_rows:
         survey.sample = [_sample(df, layout, survey, groups, known_rows, F)]
     survey.looks_like_probabilities = bool(low >= 0 and high <= 1 and (
-        not groups or _largest_row_sum_gap(df, layout, F) <= _row_sum_tolerance(survey)))
+        not groups or _within_row_sum_tolerance(_largest_row_sum_gap(df, layout, F), survey)))
     return survey
 
 
-def _row_sum_tolerance(survey):
-    """How far from 1 rows of probabilities may sum: as for arrays, with the
-    allowance for values written with few decimals read off the sample."""
+def _within_row_sum_tolerance(gap, survey):
+    """Whether rows whose sums are off 1 by at most ``gap`` are probabilities: as
+    for arrays, with the allowance for values written with few decimals read off
+    the sample (looked for only where the plain tolerance is passed)."""
+    if gap <= _SIMPLEX_ATOL:
+        return True
     scores = survey.sample[0][0] if survey.sample else None
     if scores is None or scores.ndim != 2 or scores.shape[0] == 0:
-        return _SIMPLEX_ATOL
-    return max(_SIMPLEX_ATOL, written_decimals_allowance(scores))
+        return False
+    return gap <= written_decimals_allowance(scores)
 
 
 def _sample(df, layout, survey, groups, known_rows, F):

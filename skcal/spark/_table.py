@@ -10,7 +10,7 @@ import pickle
 import numpy as np
 
 from ..rows._block_loops import reduce_local
-from ..rows._column_classes import column_classes
+from ..rows._column_classes import column_classes, sorting_order
 from ..rows._labels import encode_labels, plain
 from ..rows._remote import RemoteVector
 from ._folds import BatchRows, StratifiedFolds
@@ -156,8 +156,8 @@ class SparkScores:
         """Score columns named after classes in another order than the sorted one:
         read in that order from now on (so that a calibrator's ``classes_`` are
         sorted, as on arrays), each label encoded as its class's place in it."""
-        order = np.argsort(classes, kind="stable")
-        if np.array_equal(order, np.arange(order.shape[0])):
+        order = sorting_order(classes)
+        if order is None:
             return classes, index
         self.layout.column_order = order
         return classes[order], np.argsort(order)[np.asarray(index)]
