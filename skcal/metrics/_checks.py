@@ -3,6 +3,8 @@
 import numpy as np
 from scipy.special import softmax
 
+from sklearn.utils.validation import _get_feature_names
+
 from ..rows import _device_kernels as device
 from ..rows._blocks import total_weight, weighted_sum
 from ..rows._namespaces import is_device_array, to_numpy
@@ -37,15 +39,28 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     sample_weight : ndarray of shape (n_samples,) or None
     """
     labels_name, scores_name = names or ("y_true", kind)
+    # a DataFrame's columns named after the classes say which column is which
+    column_names = _column_names(y_pred)
     y_pred, leading = flatten_leading(y_pred, scores_name)
     rows = prediction_rows(y_pred, kind=kind, name=scores_name, hint=hint)
     labels, y_index, sample_weight = check_labels_and_weights(
         y_true, sample_weight, rows.n_rows, leading=leading, n_columns=rows.n_columns,
-        labels=labels, ignore_index=ignore_index, min_classes=1,
+        labels=labels, column_names=column_names, ignore_index=ignore_index, min_classes=1,
         length_error=f"{labels_name} has {{n_labels}} samples but {scores_name} has "
                      "{n_rows}; pass one row of predictions per label.",
     )
     return y_index, rows, labels, sample_weight
+
+
+def _column_names(y_pred):
+    """A 2-D table's column names where they are text (as scikit-learn's
+    ``feature_names_in_``), else None."""
+    if not hasattr(y_pred, "columns") or len(getattr(y_pred, "shape", ())) != 2:
+        return None
+    try:
+        return _get_feature_names(y_pred)
+    except TypeError:  # names of mixed types: not class names
+        return None
 
 
 def check_probabilities_or_logits(y_true, y_prob, logits, *, labels=None, sample_weight=None,

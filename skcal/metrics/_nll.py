@@ -46,8 +46,10 @@ def nll(y_true, y_prob, *, sample_weight=None, labels=None, base=None, ignore_in
 
     labels : array-like of shape (n_classes,), default=None
         The class of each column of ``y_prob``, in column order. By default,
-        integer labels ``0..n_classes - 1`` index the columns; other labels
-        are sorted and must be as many as the columns.
+        a DataFrame's columns named after the classes (``proba_dog,
+        proba_cat``) are the classes they name; otherwise integer labels
+        ``0..n_classes - 1`` index the columns, and other labels are sorted
+        and must be as many as the columns.
 
     ignore_index : label, default=None
         Rows whose label is ``ignore_index`` (the padding label ``-100`` of

@@ -62,11 +62,31 @@ def check_labels_and_weights(y, sample_weight, n_rows, *, leading=None, n_column
         raise ValueError(length_error.format(n_labels=n_labels, n_rows=n_rows))
     sample_weight = check_sample_weight(sample_weight, n_rows)
     y, sample_weight = drop_unweighted(y, sample_weight, ignore_index)
-    if labels is None and column_names is not None and np.ndim(y) == 1:
-        labels = column_classes(column_names, y)
+    if column_names is not None and np.ndim(y) == 1:
+        labels = _named_or_given(column_names, y, labels)
     classes, y_index = encode_labels(y, n_columns, labels=as_vector(labels),
                                      min_classes=min_classes, takes_labels=takes_labels)
     return classes, y_index, sample_weight
+
+
+def _named_or_given(column_names, y, labels):
+    """The class of each column: ``labels`` when given, else the one its name
+    gives (:func:`~skcal.rows._column_classes.column_classes`). Given labels
+    that put another class on a column than its name does are refused."""
+    named = column_classes(column_names, y)
+    if labels is None or named is None:
+        return named if labels is None else labels
+    given = column_or_1d(np.asarray(labels))
+    if given.shape[0] == named.shape[0]:
+        clash = [(name, plain(label), plain(own)) for name, label, own
+                 in zip(column_names, given, named) if str(plain(label)) != str(plain(own))]
+        if clash:
+            name, label, own = clash[0]
+            raise ValueError(
+                f"labels= puts the class {label!r} on the score column {str(name)!r}, whose "
+                f"name says {own!r}; leave labels= out to read the columns by their names, "
+                "or give the class each column holds, in column order.")
+    return labels
 
 
 def encode_labels(y, n_columns, *, labels=None, min_classes=2, takes_labels=True):
