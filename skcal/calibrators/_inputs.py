@@ -22,6 +22,7 @@ from ..rows._blocks import is_streamed
 from ..rows._labels import check_labels_and_weights, check_sample_weight, plain
 from ..rows._namespaces import device_namespace, like
 from ..rows._remote import class_totals, is_remote
+from ..rows._row_order import check_row_order
 from ..rows._score_rows import fit_score_rows, in_memory_scores
 from ..rows._scores import check_score_columns, flatten_leading
 from ..utils._warnings import warn
@@ -103,6 +104,7 @@ def checked_score_inputs(calibrator, X, y, sample_weight, cache=None):
     inputs : ScoreInputs
     """
     name = type(calibrator).__name__
+    check_row_order(X=X, y=y, sample_weight=sample_weight)
     on_device = device_namespace(X) is not None
     if on_device and not calibrator._array_api:
         raise TypeError(
@@ -177,6 +179,7 @@ def checked_classifier_inputs(estimator, X, y, sample_weight, ignore_index):
     -------
     inputs : ClassifierInputs
     """
+    check_row_order(X=X, y=y, sample_weight=sample_weight)
     if ignore_index is not None:
         X, y, sample_weight = _drop_ignored(X, y, sample_weight, ignore_index)
     n_samples = _num_samples(X)

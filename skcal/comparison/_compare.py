@@ -7,6 +7,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
 
+from ..rows._row_order import check_row_order
 from ..calibrators._classifier_scores import (
     _fit_params,
     _resolve_response_method,
@@ -255,6 +256,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
             "score_type has no effect with a classifier (the scores come from its "
             "response_method); leave it at 'auto'."
         )
+    check_row_order(X=X, y=y, sample_weight=sample_weight, groups=groups)
     if estimator is None:
         prepared = prepare_scores(X, y, sample_weight, score_type, candidates)
     else:

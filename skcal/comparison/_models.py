@@ -9,6 +9,7 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
+from ..rows._row_order import check_row_order
 from ..metrics._predictive import row_log_likelihood
 from ..rows._column_classes import column_classes
 from ._best_set import best_set_pvalues, covariance_of_moments, covariance_of_rows
@@ -260,6 +261,8 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
                          "({'checkpoint-1000': logits, 'checkpoint-2000': logits2}).")
     if n_bootstrap is not None and (not isinstance(n_bootstrap, int) or n_bootstrap < 2):
         raise ValueError(f"n_bootstrap must be an integer of at least 2; got {n_bootstrap!r}.")
+    check_row_order(**{f"models[{name!r}]": scores for name, scores in models.items()},
+                    y=y, groups=groups, sample_weight=sample_weight)
     if labels is None:  # DataFrames' columns named after the classes say which is which
         labels = _named_classes(models, y, ignore_index)
     else:

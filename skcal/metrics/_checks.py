@@ -9,6 +9,7 @@ from ..rows import _device_kernels as device
 from ..rows._blocks import total_weight, weighted_sum
 from ..rows._namespaces import is_device_array, to_numpy
 from ..rows._labels import check_labels_and_weights
+from ..rows._row_order import check_row_order
 from ..rows._score_rows import prediction_rows
 from ..rows._scores import flatten_leading
 
@@ -39,6 +40,7 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     sample_weight : ndarray of shape (n_samples,) or None
     """
     labels_name, scores_name = names or ("y_true", kind)
+    check_row_order(**{scores_name: y_pred, labels_name: y_true, "sample_weight": sample_weight})
     # a DataFrame's columns named after the classes say which column is which
     column_names = _column_names(y_pred)
     y_pred, leading = flatten_leading(y_pred, scores_name)

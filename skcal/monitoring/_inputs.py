@@ -7,6 +7,7 @@ import numbers
 
 import numpy as np
 
+from ..rows._row_order import check_row_order
 from ..rows._labels import encode_labels, missing_entries, plain
 from ..rows._namespaces import to_numpy
 
@@ -187,9 +188,17 @@ _NAMED_TWICE = ("score_columns names the columns of arrays; a DataFrame's column
                 "themselves.")
 
 
+def reference_on_host(scores, y):
+    """A reference's scores and labels as numpy arrays (a monitor computes on
+    the host), pandas inputs' rows checked to be in one order."""
+    check_row_order(scores=scores, y=y)
+    return to_numpy((scores, y))
+
+
 def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
     """(scores, labels, timestamps, ids, names of the score columns) from arrays
     (named by ``score_columns``), or from a DataFrame's named columns."""
+    check_row_order(X=X, y=y, timestamps=timestamps, ids=ids)
     if type(X).__name__ != "DataFrame":
         if scores is not None or timestamp is not None or isinstance(ids, str):
             raise ValueError(

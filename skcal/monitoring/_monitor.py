@@ -17,8 +17,8 @@ from ._batches import add_rows, record_batch, repeated_batch
 from ._chunking import labelled_later
 from ._exports import MonitorExportsMixin
 from ._fitted_params import check_fit_options, check_fitted_and_unchanged, fitted_params
-from ._inputs import (kept_score_columns, labels_of, period_grid, score_columns_of,
-                      unpack)
+from ._inputs import (kept_score_columns, labels_of, period_grid, reference_on_host,
+                      score_columns_of, unpack)
 from ._pending import (as_ids, as_row_numbers, check_label_arguments, empty_pending,
                        positions_of_ids, positions_of_rows, without)
 from ._recalibration import calibrated_log_proba
@@ -219,7 +219,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         check_fit_options(self)
         self._period_ns, self._period_origin = period_grid(self.chunk_period)
         self._fitted_params = fitted_params(self)
-        scores, y = to_numpy((scores, y))  # a monitor computes on the host
+        scores, y = reference_on_host(scores, y)
         logits, self.score_type_, self.probability_floor_ = fit_score_rows(
             scores, self.score_type, name="scores")
         self.n_features_in_ = 1 if np.ndim(scores) == 1 else np.shape(scores)[1]

@@ -10,6 +10,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from ..rows._row_order import check_row_order
+
 Pending = namedtuple("Pending", ["rows", "ids", "chunks", "log_proba", "n_dropped"])
 Pending.__doc__ = """Waiting rows: numbers, ids (None where none was given), chunk
 indices, float32 log-probabilities, and how many rows have left the window."""
@@ -71,6 +73,7 @@ def check_label_arguments(rows, ids, y):
     elif y is None:
         problem = "No y was given"
     else:
+        check_row_order(rows=rows, ids=ids, y=y)
         return
     raise ValueError(f"{problem}; pass the labels that arrived (y=) with the rows' numbers "
                      "(rows=) or their ids (ids=).")
