@@ -26,6 +26,7 @@ from ..calibrators._persistence import (
 from ..io._numpy_files import open_npz
 from ..monitoring._inputs import is_labelled, unpack
 from ..monitoring._table import latest_judged, period_start_text
+from ..rows._scores import ColumnBesideProbabilities
 from ..utils._files import LockTimeout, exclusive_lock, write_atomically, write_json
 from ._monitor_outputs import (
     changed_chunks,
@@ -229,7 +230,15 @@ def _load_or_fit(cls, args, state_path, error):
     given = {"chunk_size": args.chunk_size, "chunk_period": args.chunk_period,
              "alpha": args.alpha}  # an option left out keeps the monitor's default
     monitor = cls(**{name: value for name, value in given.items() if value is not None})
-    return monitor.fit(ref_scores, ref_labels, score_columns=names)
+    try:
+        return monitor.fit(ref_scores, ref_labels, score_columns=names)
+    except ColumnBesideProbabilities as exc:
+        if not names:
+            raise
+        raise error(f"REFERENCE {args.reference}: --scores {args.scores!r} takes the columns "
+                    f"{', '.join(names)}; without {names[exc.column]} every row sums to 1, so "
+                    "it is not a class's probability. Give --scores a pattern that matches "
+                    "the class columns only, or rename the column.") from exc
 
 
 def _check_kept_options(monitor, args, state_path, error):

@@ -139,6 +139,29 @@ def _looks_like_probabilities(X):
     return _not_probabilities(X, "X") is None
 
 
+class ColumnBesideProbabilities(ValueError):
+    """Scores that are probabilities but for one column, ``column``, that is
+    not a class's (a row maximum, a flag), which 'auto' would read as logits."""
+
+    def __init__(self, column, message):
+        super().__init__(message)
+        self.column = column
+
+
+def _column_beside_probabilities(X):
+    """The one column of ``X`` (values in [0, 1], rows not summing to 1) without
+    which every row sums to 1, or None."""
+    if X.ndim != 2 or X.shape[1] < 3:
+        return None
+    row_sums = X.sum(axis=1, dtype=np.float64)
+    tolerance = max(_SIMPLEX_ATOL, written_decimals_allowance(X))
+    # a candidate holds each row's excess over 1; the first row names the candidates
+    for column in np.flatnonzero(np.abs(X[0] - (row_sums[0] - 1.0)) <= tolerance):
+        if np.all(np.abs(row_sums - X[:, column] - 1.0) <= tolerance):
+            return int(column)
+    return None
+
+
 def check_probabilities(P, *, name, hint="", start=0):
     """Raise unless ``P`` holds probabilities: values in [0, 1], rows summing to 1."""
     problem = _not_probabilities(P, name, start)
@@ -156,6 +179,14 @@ def resolve_score_type(X, score_type, name="X"):
         # constant (both logits of uniform predictions)
         if "must sum to 1" in problem and not is_device_array(X) and (
                 X.sum(axis=-1, dtype=np.float64).min() > 0 and np.ptp(X, axis=-1).max() > 0):
+            extra = _column_beside_probabilities(X)
+            if extra is not None:
+                raise ColumnBesideProbabilities(extra,
+                    f"Every score of {name} lies in [0, 1], and without column {extra} "
+                    f"(counting from 0, of {X.shape[1]}) every row sums to 1: the others are "
+                    f"probabilities, and column {extra} is not a class's (a maximum, a "
+                    "flag?). Leave it out of the scores, or pass score_type='logits' if "
+                    "all are logits.")
             warn(f"Every score of {name} lies in [0, 1], but not every row sums to 1 "
                  f"({problem.split('but ')[1].split(';')[0]}), so they are read as logits. "
                  "If they are probabilities, each class needs its column and each row must "
