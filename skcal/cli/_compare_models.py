@@ -5,11 +5,11 @@ import math
 
 import numpy as np
 
-from ..rows._column_classes import column_classes, positions_of
+from ..rows._column_classes import column_classes, plain, sorting_order
 from ..utils._files import write_atomically, write_json
 from ._numbers import integer_at_least, seed
 from ._paths import image_format, image_path, output_path
-from ._reading import check_told_score_type
+from ._reading import check_told_score_type, scores_by_name
 
 
 def add_parser(commands, add_score_kind):
@@ -21,7 +21,8 @@ def add_parser(commands, add_score_kind):
         "a model's scores (logits or probabilities, (n, n_classes) or (..., vocabulary) "
         "token logits; .npy files are memory-mapped and read in row blocks, .zarr arrays "
         "too; .csv columns named after the classes, dog,cat,bird, are read as the "
-        "classes they name, in any order). The difference of each model to the best "
+        "classes they name, in any order, and other columns in the classes' sorted "
+        "order, each model as it would be alone). The difference of each model to the best "
         "comes with its paired standard "
         "error and p-value: over documents with --groups (cluster-robust, or a bootstrap "
         "of documents with --bootstrap N), else over rows taken as independent.",
@@ -73,10 +74,10 @@ def run(args, *, read_array, as_labels, error):
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
     for (name, scores), spec in zip(models.items(), args.models):
         check_told_score_type(scores, score_type, f"model {name!r} ({spec.partition('=')[2]})")
-    classes, models = _named_classes(models, names, labels, args.ignore_index, error)
+    models = _read_by_name(models, names, labels, args)
     result = compare_models(models, labels, groups=groups, ignore_index=args.ignore_index,
                             score_type=score_type, n_bootstrap=args.bootstrap,
-                            random_state=args.seed, labels=classes)
+                            random_state=args.seed)
     print(result)
     if args.json:
         write_json(args.json, {"best": result.best_, "ranking": result.ranking_,
@@ -102,35 +103,30 @@ def _finite(results):
                    for key, value in numbers.items()} for name, numbers in results.items()}
 
 
-def _named_classes(models, names, labels, ignore_index, error):
-    """The class of each score column where a model's .csv names its columns after
-    the classes (``dog,cat,bird``), and the models with their columns in one
-    order (the first named model's); None and the models as they are when none
-    names them (labels are then matched to columns as the API does). A model
-    without names (.npy) is taken to be in that order."""
+def _read_by_name(models, names, labels, args):
+    """Each model as it is read alone: a ``.csv`` whose first row names the
+    classes (``dog,cat,bird``) as a DataFrame of those names, each column read as
+    the class it names; others as they are (integer labels index the columns,
+    other labels in sorted order). Where a model names its classes in another
+    order than the sorted one, how the unnamed ones are read is said."""
     labels = np.asarray(labels).reshape(-1)
-    if ignore_index is not None:
-        labels = labels[labels != ignore_index]
-    found = {}
-    for name, columns in names.items():
-        try:
-            classes = column_classes(columns, labels)
-        except ValueError as exc:
-            raise error(f"model {name!r}: {exc}") from None
-        if classes is not None:
-            found[name] = classes
-    if not found:
-        return None, models
-    first, order = next(iter(found.items()))
-    reordered = dict(models)
-    for name, classes in found.items():
-        texts = [str(c) for c in classes]
-        if sorted(texts) != sorted(map(str, order)):
-            raise error(f"model {name!r} has score columns for the classes "
-                        f"{', '.join(texts)}, and model {first!r} for "
-                        f"{', '.join(map(str, order))}; give every model a score column for "
-                        "each class")
-        columns = positions_of(order, classes)
-        if columns is not None:
-            reordered[name] = np.asarray(models[name])[:, columns]
-    return order, reordered
+    if args.ignore_index is not None:
+        labels = labels[labels != args.ignore_index]
+    read = {name: scores_by_name(scores, names[name], labels, f"model {name!r}")
+            for name, scores in models.items()}
+    named = [name for name, scores in read.items() if scores is not models[name]]
+    unnamed = [name for name in read if name not in named]
+    out_of_order = [name for name in named
+                    if sorting_order(column_classes(names[name], labels)) is not None]
+    if out_of_order and unnamed:
+        specs = dict(spec.partition("=")[::2] for spec in args.models)
+        first = out_of_order[0]
+        in_order = sorted(str(plain(c)) for c in column_classes(names[first], labels))
+        one = len(unnamed) == 1
+        print(f"Model {first!r} names its columns {', '.join(names[first])}; "
+              f"{', '.join(f'{name!r} ({specs[name]})' for name in unnamed)} "
+              f"{'has' if one else 'have'} no column names, so {'its' if one else 'their'} "
+              f"columns are read in the classes' sorted order ({', '.join(in_order)}), as "
+              f"{'it' if one else 'each'} would be alone; if they are in another order, "
+              "write a first row naming the classes (.csv).")
+    return read

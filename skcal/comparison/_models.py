@@ -194,8 +194,10 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     models : mapping of str to array-like
         Each model's scores on the same rows: logits or probabilities of shape
         (n_rows, n_classes), or (..., vocabulary) token logits; arrays,
-        memory maps, Zarr or Dask arrays, or DataFrames (their columns in one
-        order; named after the classes, they are read as those classes).
+        memory maps, Zarr or Dask arrays, or DataFrames. Each model is read as
+        it would be alone: a DataFrame's columns named after the classes as the
+        classes they name, in any order; other columns as the metrics read them
+        (integer labels index them, other labels in sorted order).
 
     y : array-like of shape (n_rows,) or (...)
         True labels (tokens).
@@ -263,10 +265,7 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         raise ValueError(f"n_bootstrap must be an integer of at least 2; got {n_bootstrap!r}.")
     check_row_order(**{f"models[{name!r}]": scores for name, scores in models.items()},
                     y=y, groups=groups, sample_weight=sample_weight)
-    if labels is None:  # DataFrames' columns named after the classes say which is which
-        labels = _named_classes(models, y, ignore_index)
-    else:
-        _named_classes(models, (), None)
+    _check_column_orders(models, y, ignore_index)
     log_lik, weight = {}, None
     for name, scores in models.items():
         try:
@@ -371,23 +370,24 @@ def zero_probability_rows(log_p, sample_weight):
     return int(zero.sum())
 
 
-def _named_classes(models, y, ignore_index):
-    """The class of each score column where models given as DataFrames name their
-    columns after the classes (None otherwise). Every such model must name them
-    alike, in the same order, or a class would be compared with another."""
-    named = {name: [str(c) for c in scores.columns] for name, scores in models.items()
-             if type(scores).__name__ == "DataFrame"}
-    first = next(iter(named.items()), None)
-    for name, columns in named.items():
-        if columns != first[1]:
+def _check_column_orders(models, y, ignore_index):
+    """Refuse DataFrames whose columns, named but not after the classes (which
+    each is read by), come in different orders: their columns are read by
+    position, so one model's class would be compared with another's."""
+    labels = np.asarray(y).reshape(-1)
+    labels = labels if ignore_index is None else labels[labels != ignore_index]
+    by_position = {}
+    for name, scores in models.items():
+        if type(scores).__name__ == "DataFrame":
+            columns = [str(c) for c in scores.columns]
+            if column_classes(columns, labels) is None:
+                by_position[name] = columns
+    first = next(iter(by_position.items()), None)
+    for name, columns in by_position.items():
+        if columns != first[1] and sorted(columns) == sorted(first[1]):
             raise ValueError(f"models[{name!r}] has the score columns {columns}, but "
                              f"models[{first[0]!r}] has {first[1]}; give every model its "
                              f"columns in one order (frame[{first[1]}]), one per class.")
-    if first is None:
-        return None
-    labels = np.asarray(y).reshape(-1)
-    return column_classes(first[1], labels if ignore_index is None
-                          else labels[labels != ignore_index])
 
 
 def _format_p(p):

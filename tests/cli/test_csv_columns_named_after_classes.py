@@ -116,3 +116,22 @@ def test_monitor_names_its_columns_when_a_batch_has_more(tmp_path, capsys):
     # the message told to 'name each column once, in order', and not the monitor's
     assert ("and the monitor 3 (['proba_dog', 'proba_cat', 'proba_bird']), one per class of "
             "its reference" in capsys.readouterr().err)
+
+
+def test_compare_models_reads_an_unnamed_model_as_it_would_be_read_alone(tmp_path, capsys):
+    proba, y = _log(2000, 6)
+    pd.DataFrame({"label": y}).to_csv(tmp_path / "y.csv", index=False)
+    named = _write(tmp_path / "named.csv", proba)  # columns dog, cat, bird
+    np.save(tmp_path / "sorted.npy", proba[:, SORTED])  # as predict_proba writes them
+    assert main(["compare-models", f"a={named}", f"b={tmp_path / 'sorted.npy'}",
+                 str(tmp_path / "y.csv"), "--json", str(tmp_path / "models.json")]) == 0
+    results = json.loads((tmp_path / "models.json").read_text())["results"]
+    # the same probabilities of each row's class; read in the named model's order,
+    # the unnamed one scored about 2 nats
+    assert results["b"]["nll"] == pytest.approx(results["a"]["nll"], rel=1e-12)
+    said = capsys.readouterr().out.split("\n")[0]
+    assert "'b' (" in said and "read in the classes' sorted order (bird, cat, dog)" in said
+    assert main(["compare-models", f"b={tmp_path / 'sorted.npy'}", f"a={named}",
+                 str(tmp_path / "y.csv"), "--json", str(tmp_path / "alone.json")]) == 0
+    alone = json.loads((tmp_path / "alone.json").read_text())["results"]
+    assert alone["b"]["nll"] == results["b"]["nll"]  # the same reading, whatever comes first

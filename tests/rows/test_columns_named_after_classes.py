@@ -164,3 +164,19 @@ def test_compare_models_reads_the_classes_of_named_columns():
         assert comparison.results_[name]["nll"] == pytest.approx(
             reference.results_[name]["nll"], rel=1e-12)
     assert comparison.best_ == "calibrated"
+
+
+def test_compare_models_reads_each_model_as_it_would_be_read_alone():
+    frame, y = named_log(3000, 8)
+    in_sorted_order = frame.to_numpy()[:, SORTED]  # as predict_proba writes them
+    comparison = compare_models({"named": frame, "array": in_sorted_order}, y)
+    # the same probability of each row's class: equal; read in the frame's order,
+    # the array scored about 2 nats
+    assert comparison.results_["array"]["nll"] == pytest.approx(
+        comparison.results_["named"]["nll"], rel=1e-12)
+    assert comparison.results_["array"]["nll"] < 1.0
+    # frames named in different orders: each by its names
+    reordered = frame[["proba_bird", "proba_dog", "proba_cat"]]
+    both = compare_models({"named": frame, "reordered": reordered}, y)
+    assert both.results_["reordered"]["nll"] == pytest.approx(
+        both.results_["named"]["nll"], rel=1e-12)
