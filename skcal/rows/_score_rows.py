@@ -15,6 +15,7 @@ from ._blocks import Rows, compute_dtype, is_dask, is_streamed, is_zarr
 from ._namespaces import device_namespace, is_device_array, to_numpy
 from ._remote import is_remote
 from ._scores import (
+    ColumnBesideProbabilities,
     as_float_array,
     check_finite_block,
     check_probabilities,
@@ -98,10 +99,23 @@ def _streamed_score_type(X, score_type, name):
     if score_type != "auto":
         return score_type
     if is_remote(X):  # a remote table has looked at every row in its survey
+        _refuse_column_beside_probabilities(X)
         return "probabilities" if X.looks_like_probabilities else "logits"
     head = starting_rows(X)
     check_finite_block(head, 0, name)
     return resolve_score_type(head, score_type)
+
+
+def _refuse_column_beside_probabilities(table):
+    """A remote table's scores are probabilities but for one column: refused, by name."""
+    beside = getattr(table, "column_beside_probabilities", None)
+    if beside is not None:
+        raise ColumnBesideProbabilities(
+            beside[0], f"Every score of {table.score_name} lies in [0, 1], and without the "
+            f"column {beside[1]!r} every row sums to 1: the others are probabilities, and "
+            f"{beside[1]!r} is not a class's (a maximum, a flag?). Leave it out of scores= "
+            "(a pattern or a list of the class columns), or pass score_type='logits' if "
+            "all are logits.")
 
 
 def score_rows(X, score_type, *, name="X", cache=None, floor=None):

@@ -148,7 +148,7 @@ class ColumnBesideProbabilities(ValueError):
         self.column = column
 
 
-def _column_beside_probabilities(X):
+def column_beside_probabilities(X):
     """The one column of ``X`` (values in [0, 1], rows not summing to 1) without
     which every row sums to 1, or None."""
     if X.ndim != 2 or X.shape[1] < 3:
@@ -179,7 +179,7 @@ def resolve_score_type(X, score_type, name="X"):
         # constant (both logits of uniform predictions)
         if "must sum to 1" in problem and not is_device_array(X) and (
                 X.sum(axis=-1, dtype=np.float64).min() > 0 and np.ptp(X, axis=-1).max() > 0):
-            extra = _column_beside_probabilities(X)
+            extra = column_beside_probabilities(X)
             if extra is not None:
                 raise ColumnBesideProbabilities(extra,
                     f"Every score of {name} lies in [0, 1], and without column {extra} "

@@ -31,7 +31,7 @@ import numpy as np
 
 from ..rows._labels import encode_labels
 from ..rows._remote import RemoteVector
-from ..rows._scores import _looks_like_probabilities
+from ..rows._scores import _looks_like_probabilities, column_beside_probabilities
 from ._layout import quoted
 from ._survey import Survey, _sample_fraction, cached_row_count, kept_in_sample, sample_arrays
 from ._tasks import in_fewer_tasks
@@ -72,6 +72,10 @@ def provisional_survey(df, layout, cached=None):
     survey.total_rows = known_rows
     survey.width = width
     survey.looks_like_probabilities = _looks_like_probabilities(scores)
+    if not survey.looks_like_probabilities and not layout.is_array:
+        column = column_beside_probabilities(scores)
+        if column is not None:
+            survey.column_beside_probabilities = (column, layout.score_columns[column])
     survey.label_values = np.unique(labels)
     survey.counts = survey.weight_sums = None
     survey.partition_labels = None

@@ -1,5 +1,5 @@
 """The survey: what skcal learns of a DataFrame of scores before its first pass,
-from one to three Spark SQL queries that run in the JVM without moving the rows
+from one to four Spark SQL queries that run in the JVM without moving the rows
 to Python:
 
 - an aggregation by partition and label: each partition's rows, the labels'
@@ -11,7 +11,10 @@ to Python:
 - a random sample of about ``SAMPLE_VALUES`` scores, a fit's starting point:
   collected by the aggregation itself when the DataFrame is a cached one
   already computed (Spark counted its rows as it cached them, so the sampling
-  fraction is known ahead), else by a query of its own.
+  fraction is known ahead), else by a query of its own;
+- only for scores in [0, 1] whose rows do not sum to 1, and where the sample
+  shows a column without which its rows do: whether every row does, so that
+  probabilities beside a column that is not a class's are refused by name.
 
 The aggregation computes only what the input needs: the weights' facts only
 with a weight column, and no per-element function over an array column (Spark
@@ -22,7 +25,8 @@ which names its row.
 
 import numpy as np
 
-from ..rows._scores import _SIMPLEX_ATOL, written_decimals_allowance
+from ..rows._scores import (_SIMPLEX_ATOL, column_beside_probabilities,
+                            written_decimals_allowance)
 from ._layout import quoted
 from ._tasks import in_fewer_tasks
 
@@ -42,6 +46,8 @@ class Survey:
         self.total_rows = None  # the cache's count, in a provisional survey
         self.width = None
         self.looks_like_probabilities = True
+        # (position, name) of a score column without which every row sums to 1
+        self.column_beside_probabilities = None
         self.label_values = np.empty(0)
         self.counts = np.empty(0)
         self.weight_sums = np.empty(0)
@@ -118,7 +124,27 @@ def survey_of(df, layout, sample=None, cached=None):
         survey.sample = [_sample(df, layout, survey, groups, known_rows, F)]
     survey.looks_like_probabilities = bool(low >= 0 and high <= 1 and (
         not groups or _within_row_sum_tolerance(_largest_row_sum_gap(df, layout, F), survey)))
+    if not survey.looks_like_probabilities and low >= 0 and high <= 1 and groups:
+        survey.column_beside_probabilities = _column_beside(df, layout, survey, F)
     return survey
+
+
+def _column_beside(df, layout, survey, F):
+    """(position, name) of the score column without which every row sums to 1,
+    found on the sample and confirmed on every row by one more Spark SQL job;
+    None when there is none (asked only of scores in [0, 1] off the simplex)."""
+    scores = survey.sample[0][0] if survey.sample else None
+    if layout.is_array or scores is None or scores.ndim != 2 or scores.shape[0] == 0:
+        return None
+    column = column_beside_probabilities(scores)
+    if column is None:
+        return None
+    columns = [F.col(quoted(name)).cast("double") for name in layout.score_columns]
+    rest = sum(columns[1:], columns[0]) - columns[column]
+    gap = in_fewer_tasks(df, df).select(F.max(F.abs(rest - 1.0)).alias("gap")).collect()[0].gap
+    tolerance = max(_SIMPLEX_ATOL, written_decimals_allowance(scores))
+    return (column, layout.score_columns[column]) if gap is not None and gap <= tolerance \
+        else None
 
 
 def _within_row_sum_tolerance(gap, survey):

@@ -69,6 +69,7 @@ class SparkScores:
             else (survey.n_rows, width)
         self.ndim = len(self.shape)
         self.looks_like_probabilities = survey.looks_like_probabilities
+        self.column_beside_probabilities = survey.column_beside_probabilities
         self.partition_starts = None if self.provisional else survey.partition_starts()
 
     @property
