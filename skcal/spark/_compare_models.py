@@ -44,8 +44,10 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
     models : mapping of str to str or list of str
         Each model's name and its scores, as :func:`skcal.spark.fit` takes
         ``scores=``: an array or Spark ML vector column, numeric columns, or a
-        pattern. Columns named after the classes (``a_dog, a_cat``) are the
-        classes they name, in the same order for every model.
+        pattern. Each model is read as it would be alone: columns named after
+        the classes (``a_dog, a_cat``) as the classes they name, in any order;
+        other columns as the metrics read them (integer labels index them,
+        other labels in sorted order).
 
     y : str
         The label column.
@@ -109,10 +111,10 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
 
 
 def _surveyed(read, df, models, y, sample_weight, score_type, labels, ignore_index):
-    """Each model's layout and score type, and the classes of the columns, from
+    """Each model's layout, score type and the classes of its columns, from
     the surveys of ``read`` (``df`` with its vector columns read as arrays, whose
     cache it reads)."""
-    layouts, types, classes = {}, {}, None
+    layouts, types, classes = {}, {}, {}
     for name, spec in models.items():
         try:
             table = SparkScores(read, spec, y, sample_weight, cached=df)
@@ -127,15 +129,12 @@ def _surveyed(read, df, models, y, sample_weight, score_type, labels, ignore_ind
             values = values[values != ignore_index]
         named = None if labels is not None or table.layout.is_array else column_classes(
             table.layout.score_columns, values)  # columns named after the classes
-        model_classes, _ = encode_labels(values, max(width, 2),
-                                         labels=labels if named is None else named,
-                                         min_classes=1)
-        if classes is not None and not np.array_equal(classes, model_classes):
-            raise ValueError(f"model {name!r} has {width} score columns for the classes "
-                             f"{model_classes.tolist()}, but the first model's are "
-                             f"{classes.tolist()}; every model needs one column per class, "
-                             "in one order.")
-        classes = model_classes
+        try:
+            classes[name], _ = encode_labels(values, max(width, 2),
+                                             labels=labels if named is None else named,
+                                             min_classes=1)
+        except ValueError as exc:
+            raise ValueError(f"model {name!r}: {exc}") from exc
     return layouts, types, classes
 
 
@@ -166,7 +165,7 @@ def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weigh
                 [batch.column(columns.index(c)) for c in layout.score_columns],
                 names=layout.score_columns))
             lp, kept, _ = row_log_likelihood(
-                y_batch, scores, score_type=types[name], labels=classes,
+                y_batch, scores, score_type=types[name], labels=classes[name],
                 sample_weight=weight, ignore_index=ignore_index,
                 names=("y", f"models[{name!r}]"))
             log_lik.append(lp)

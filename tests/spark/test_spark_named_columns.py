@@ -68,6 +68,20 @@ def test_spark_compare_models_reads_the_classes_of_named_columns(spark):
     assert on_spark.best_ == "a"
 
 
+def test_spark_compare_models_reads_each_model_as_it_would_be_read_alone(spark):
+    order = np.argsort(NAMES)
+    # model b names its classes in another order than a; c has unnamed columns in
+    # the classes' sorted order, as predict_proba writes them
+    other_order = {f"b_{NAMES[j]}": LOGITS[:, j] for j in order[::-1]}
+    unnamed = {f"c{i}": LOGITS[:, j] for i, j in enumerate(order)}
+    df = frame(spark, {**COLUMNS, **other_order, **unnamed, "label": Y})
+    result = skcal.spark.compare_models(df, {"a": "proba_*", "b": "b_*", "c": "c*"},
+                                        y="label", score_type="logits")
+    expected = skcal.metrics.nll_from_logits(Y, LOGITS[:, order])
+    for name in ("a", "b", "c"):  # the same scores: the same NLL, to summation order
+        assert abs(result.results_[name]["nll"] - expected) < 1e-12 * expected, name
+
+
 def test_spark_update_refuses_named_columns_in_another_order(spark):
     monitor = skcal.CalibrationMonitor(chunk_size=500).fit(
         pd.DataFrame({f"proba_{name}": TRUE[:, j] for j, name in enumerate(NAMES)}), Y)
