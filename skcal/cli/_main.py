@@ -246,11 +246,12 @@ def _build_parser():
     monitor.add_argument("production", metavar="PRODUCTION", nargs="*",
                          help="production periods, in time order (none in a run that only "
                          "joins --late-labels to the monitor in --state)")
-    chunking = monitor.add_mutually_exclusive_group()
-    chunking.add_argument("--chunk-size", type=integer_at_least(1),
-                          help="rows per chunk (default 1000)")
-    chunking.add_argument("--chunk-period", metavar="D",
-                          help="time per chunk ('D', '6h', ...); needs timestamps")
+    monitor.add_argument("--chunk-size", type=integer_at_least(1),
+                         help="rows per chunk (default 1000); with --chunk-period, about the "
+                         "labelled rows a period holds, which the alarm thresholds are "
+                         "simulated for")
+    monitor.add_argument("--chunk-period", metavar="D",
+                         help="time per chunk ('D', '6h', ...); needs timestamps")
     monitor.add_argument("--alpha", type=open_probability,
                          help="false-alarm probability over 100 chunks (default 0.05)")
     monitor.add_argument("--state", metavar="STATE.json", type=output_path,

@@ -248,8 +248,7 @@ def _check_kept_options(monitor, args, state_path, error):
     from ..monitoring._inputs import period_nanoseconds
 
     kept = monitor.get_params()
-    if args.chunk_size is not None and (kept["chunk_period"] is not None
-                                        or args.chunk_size != kept["chunk_size"]):
+    if args.chunk_size is not None and args.chunk_size != kept["chunk_size"]:
         given, state = f"--chunk-size {args.chunk_size}", _chunking(kept)
     elif args.chunk_period is not None and (
             kept["chunk_period"] is None
@@ -266,7 +265,8 @@ def _check_kept_options(monitor, args, state_path, error):
 
 def _chunking(params):
     if params["chunk_period"] is not None:
-        return f"chunks of {params['chunk_period']}"
+        return (f"chunks of {params['chunk_period']}, thresholds for "
+                f"{params['chunk_size']} labelled rows")
     return f"chunks of {params['chunk_size']} rows"
 
 

@@ -4,6 +4,7 @@ reference, the CUSUM and single-chunk alarms, and the verdict."""
 import numpy as np
 from scipy.special import ndtri
 
+from ..utils._warnings import warn
 from ._statistics import derive_missing
 from ._thresholds import size_class
 
@@ -32,6 +33,7 @@ def evaluate_chunks(monitor, chunks, cusum, *, unchanged=0):
         cusum, previous_version = table[-1]["cusum"], table[-1]["calibrator"]
     chunks = chunks[unchanged:]
     derive_missing(chunks, monitor.classes_.shape[0])
+    warn_of_chunks_beyond_thresholds(monitor, chunks)
     for chunk in chunks:
         version = chunk.get("calibrator", 0)
         if previous_version is not None and version != previous_version:
@@ -59,6 +61,33 @@ def evaluate_chunks(monitor, chunks, cusum, *, unchanged=0):
         chunk["row"] = row
         table.append(row)
     return table
+
+
+# a chunk whose z the reference's error spreads more than this (in variance) beyond
+# the thresholds' largest simulated size is warned of
+_SPREAD_WARNED = 1.5
+
+
+def warn_of_chunks_beyond_thresholds(monitor, chunks):
+    """Warn of the largest of ``chunks`` whose labelled rows outgrow the sizes its
+    thresholds were simulated at so far that the reference's own error (shared
+    by every chunk: a variance of ``n / n_reference`` in a chunk's z, beside 1)
+    spreads its z more than ``_SPREAD_WARNED`` times as much as at the largest
+    simulated size. Alarms then come more often than ``alpha`` says; the fix is
+    a monitor fitted with ``chunk_size`` near a chunk's labelled rows, which
+    chunks of ``chunk_period`` may hold many more of than the default."""
+    n_reference = monitor.reference_["n_labelled"]
+    simulated = max(chunk_thresholds(monitor))
+    largest = max((chunk["derived"]["n_labelled"] for chunk in chunks), default=0)
+    spread = (1 + largest / n_reference) / (1 + simulated / n_reference)
+    if spread > _SPREAD_WARNED:
+        warn(f"A chunk holds {largest} labelled rows, and the monitor's thresholds were "
+             f"simulated for chunks of chunk_size={simulated}: with a reference of "
+             f"{n_reference} rows, whose own error every chunk shares, such a chunk's z "
+             f"spreads {np.sqrt(spread):.1f} times as wide as they allow for, so alarms come "
+             f"more often than alpha={monitor.alpha} says. Fit the monitor again with "
+             f"chunk_size near the labelled rows of a chunk ({largest}), or with a "
+             "larger reference.", UserWarning)
 
 
 def chunk_threshold(monitor, n_labelled):
