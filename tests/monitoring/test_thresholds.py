@@ -75,3 +75,30 @@ def test_a_monitor_pickled_before_thresholds_per_size_goes_on():
     assert state["chunk_thresholds"] == {"500": old.chunk_threshold_}
     restored = CalibrationMonitor.from_dict(state)
     assert restored.to_dict()["chunks"] == state["chunks"]
+
+
+def test_means_of_large_chunks_made_of_two_halves_have_the_direct_distribution():
+    """Chunks of more than 4096 rows have their means made of two halves' from the
+    pool of half the size (drawing each row took 20 s a fit for chunks of
+    100,000). On a heavy-tailed per-row NLL (skewness 19), the pools of 8193-row
+    means (skewness 0.2), made both ways, agree in mean, spread and skewness to
+    their sampling error over 20,000 means: within 0.2 %, 1.5 % and 0.01 over
+    three seeds, held here to 0.5 %, 3 % and 0.06."""
+    from skcal.monitoring._thresholds import _DIRECT_ROWS, _chunk_means
+
+    rng = np.random.default_rng(5)
+    nll = np.where(rng.random(5000) < 0.01, rng.exponential(30.0, 5000),
+                   rng.exponential(0.3, 5000))
+    size = 2 * _DIRECT_ROWS + 1  # odd: two halves and one row more
+    halves = _chunk_means(nll, size, 20000, np.random.default_rng(6), {})
+    draw = np.random.default_rng(7)
+    direct = np.concatenate([nll[draw.integers(5000, size=(500, size))].mean(axis=1)
+                             for _ in range(40)])
+
+    def skewness(x):
+        return np.mean((x - x.mean()) ** 3) / x.std() ** 3
+
+    assert abs(halves.mean() - direct.mean()) < 0.005 * direct.mean()
+    assert abs(halves.std() / direct.std() - 1) < 0.03
+    assert skewness(direct) > 0.1  # the heavy tail still shows at this size
+    assert abs(skewness(halves) - skewness(direct)) < 0.06
