@@ -5,12 +5,12 @@ the rows live (a Spark DataFrame's executors)."""
 import numpy as np
 
 from ..utils._warnings import warn
-from ._chunking import (WaitingRows, added_to_chunks, chunk_ids, chunk_summaries,
-                        grouped_by_chunk, trimmed)
+from ._chunking import WaitingRows, added_to_chunks, chunk_ids, grouped_by_chunk, trimmed
 from ._inputs import labels_of
 from ._pending import as_ids, pending_after
 from ._row_sums import batch_summaries
 from ._state import freeze
+from ._statistics import add_summaries
 from ._table import evaluate_chunks
 
 
@@ -40,25 +40,63 @@ def add_batch(monitor, summaries, waiting, n, last_time):
                               else max(last_time, monitor._last_time))
 
 
-def add_rows(monitor, log_proba, proba, best, y, timestamps, ids):
-    """Commit to ``monitor`` a batch of rows given as arrays: their
-    log-probabilities (with their exponentials and row maxima, or None), labels
-    (or None), times and ids (or None). With ``chunk_period`` the rows may come
-    in any order; each is summarised in its period's chunk, and keeps its row
-    number (its place in arrival order) while it waits for a label."""
-    n = log_proba.shape[0]
+# rows whose per-row work is done at once: a batch of more is summarised in
+# blocks of this many values (each (rows, classes) temporary 32 MB in float64)
+BLOCK_VALUES = 2**22
+
+
+def add_rows(monitor, scores, log_proba_of, y, timestamps, ids):
+    """Commit to ``monitor`` a batch of rows given as arrays: their scores,
+    which ``log_proba_of`` maps to ``(log-probabilities, their exponentials or
+    None, the rows' largest log-probabilities or None)``, labels (or None), times
+    and ids (or None). With ``chunk_period`` the rows may come in any order;
+    each is summarised in its period's chunk, and keeps its row number (its
+    place in arrival order) while it waits for a label.
+
+    The per-row work is done on blocks of at most ``BLOCK_VALUES`` scores, and
+    the blocks' chunk summaries added up, so that a batch of any size takes
+    memory for a block's temporaries (a day of a million rows of 100 classes
+    took 12 float64 copies of it); nothing is committed before the last block.
+    """
+    n = np.shape(scores)[0]
     labelled, y_index = labels_of(y, n, monitor.classes_)
     chunk_of_row, starts, ends, times = chunk_ids(monitor, n, timestamps)
-    (chunk_of_row, log_proba, proba, best, y_index, labelled, starts, ends, rows,
-     row_ids) = grouped_by_chunk(chunk_of_row, log_proba, proba, best, y_index, labelled,
-                                 starts, ends, monitor.n_rows_ + np.arange(n), as_ids(ids, n))
-    summaries = chunk_summaries(batch_summaries(
-        log_proba, y_index, labelled, chunk_of_row, proba, best, monitor._batch_scratch()),
-        starts, ends)
+    (chunk_of_row, order, y_index, labelled, starts, ends, rows, row_ids) = grouped_by_chunk(
+        chunk_of_row, np.arange(n), y_index, labelled, starts, ends,
+        monitor.n_rows_ + np.arange(n), as_ids(ids, n))
+    in_order = bool(np.array_equal(order, np.arange(n)))
+    width = np.shape(scores)[1] if np.ndim(scores) == 2 else 2
+    step = max(1, BLOCK_VALUES // width)
+    merged, waiting_log_proba = {}, []
+    for start in range(0, n, step):
+        block = slice(start, min(start + step, n))
+        log_proba, proba, best = log_proba_of(
+            _rows_of(scores, block if in_order else order[block]))
+        for chunk, rows_in_block, summary in batch_summaries(
+                log_proba, y_index[block], labelled[block], chunk_of_row[block], proba, best,
+                monitor._batch_scratch()):
+            first = block.start + rows_in_block.start
+            last = block.start + rows_in_block.stop - 1
+            if chunk in merged:
+                chunk_start, _, before = merged[chunk]
+                merged[chunk] = (chunk_start, ends[last], add_summaries(before, summary))
+            else:
+                merged[chunk] = (starts[first], ends[last], summary)
+        waiting_log_proba.append(log_proba[~labelled[block]].astype(np.float32))
+    summaries = [(chunk, *merged[chunk]) for chunk in sorted(merged)]
     waiting = ~labelled
+    log_proba = (np.concatenate(waiting_log_proba) if waiting_log_proba
+                 else np.empty((0, len(monitor.classes_)), dtype=np.float32))
     add_batch(monitor, summaries, WaitingRows(
-        rows[waiting], row_ids[waiting], chunk_of_row[waiting], log_proba[waiting]),
+        rows[waiting], row_ids[waiting], chunk_of_row[waiting], log_proba),
         n, None if times is None or not times.shape[0] else int(times.max()))
+
+
+def _rows_of(scores, rows):
+    """The rows ``rows`` (a slice or positions) of scores, a DataFrame's by position."""
+    if hasattr(scores, "iloc"):
+        return scores.iloc[rows]
+    return np.asarray(scores)[rows]
 
 
 def repeated_batch(monitor, batch_id):

@@ -92,13 +92,6 @@ class WaitingRows(NamedTuple):
     n_dropped: int = 0
 
 
-def chunk_summaries(summaries, starts, ends):
-    """``(chunk, start mark, end mark, summary)`` of :func:`batch_summaries`'
-    ``(chunk, rows, summary)``, marks read from the rows' ``starts`` and ``ends``."""
-    return [(chunk, starts[rows][0], ends[rows][-1], summary)
-            for chunk, rows, summary in summaries]
-
-
 def added_to_chunks(monitor, summaries):
     """(complete chunks, open chunk) of ``monitor`` with a batch's ``summaries``
     (``(chunk, start mark, end mark, summary)`` in chunk order) added; new lists,

@@ -327,8 +327,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         return self
 
     def _update(self, scores, y, timestamps, ids):
-        log_proba, proba, best = self._log_proba(scores)
-        add_rows(self, log_proba, proba, best, y, timestamps, ids)
+        add_rows(self, scores, self._log_proba, y, timestamps, ids)
 
     def add_labels(self, rows=None, y=None, *, ids=None):
         """Labels that arrived late, for rows that were added without them.
