@@ -97,7 +97,8 @@ def _judged_in_words(monitor):
                 "rows, fewer than "
                 f"min_labels = {monitor.min_labels}. Its expected NLL, which needs no labels, "
                 f"is {_f(last['expected_nll'])} against {_f(reference['expected_nll'])} in the "
-                "reference. " + (html.escape(too_few_rows(last, monitor.min_labels)) or
+                "reference. " + (html.escape(too_few_rows(last, monitor.min_labels,
+                                                         only=len(table) == 1)) or
                                  "Late labels (<code>add_labels</code>, "
                                  "<code>--late-labels</code>) complete it."))
     rise = last["nll"] - reference["nll"]

@@ -134,7 +134,7 @@ class MonitorResultsMixin:
         line = (f"Latest chunk {last['chunk']}{since}: {last['verdict']} ({numbers}); "
                 f"{alarms} of {len(self._table)} chunks in alarm.")
         if last["verdict"] == "too few labels":
-            hint = too_few_rows(last, self.min_labels)
+            hint = too_few_rows(last, self.min_labels, only=len(self._table) == 1)
             line += f" {hint}" if hint else ""
         judged, awaiting = latest_judged(self._table)
         if judged is not None and awaiting:  # the newest chunks wait for their labels

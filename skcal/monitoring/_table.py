@@ -134,16 +134,23 @@ def verdict(row, reference, *, alarm, min_labels, alpha):
     return "recalibrate"
 
 
-def too_few_rows(row, min_labels):
+def too_few_rows(row, min_labels, *, only=False):
     """Why a chunk of a period can never have a verdict: it holds fewer rows than
     ``min_labels``, labelled or not ("" when it holds enough; chunks counted in
-    rows hold ``chunk_size``, at least ``min_labels``).
+    rows hold ``chunk_size``, at least ``min_labels``). The ``only`` chunk so far
+    is most likely the part of a period after production began.
 
     >>> too_few_rows({"chunk": 7, "n": 72}, 100)
     'Chunk 7 holds 72 rows, fewer than min_labels = 100 even once all are labelled: choose a longer chunk_period, whose chunks hold enough rows for a verdict.'
+    >>> too_few_rows({"chunk": 7, "n": 72}, 100, only=True)
+    'Chunk 7, the first, holds 72 rows, fewer than min_labels = 100: the rows from when production began within its period; the chunks after it span whole periods.'
     """
     if row["n"] >= min_labels:
         return ""
+    if only:
+        return (f"Chunk {row['chunk']}, the first, holds {row['n']} rows, fewer than "
+                f"min_labels = {min_labels}: the rows from when production began within "
+                "its period; the chunks after it span whole periods.")
     return (f"Chunk {row['chunk']} holds {row['n']} rows, fewer than min_labels = "
             f"{min_labels} even once all are labelled: choose a longer chunk_period, whose "
             "chunks hold enough rows for a verdict.")

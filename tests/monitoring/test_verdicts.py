@@ -107,3 +107,18 @@ def test_chunks_too_small_for_a_verdict_are_refused_or_said_so():
     daily = CalibrationMonitor(chunk_period="D").fit(*reference)
     daily.update(logits, None, times + np.arange(1000) * np.timedelta64(3, "m"))
     assert "even once all are labelled" not in daily.summary()  # labels may yet come
+
+
+def test_a_first_chunk_cut_short_by_the_start_of_production_is_said_to_be():
+    # production began at 23:00: its first day's chunk held an hour of rows, and
+    # the advice was to choose a longer chunk_period
+    rng = np.random.default_rng(10)
+    reference, (logits, y) = stream(rng, 3000), stream(rng, 1000)
+    daily = CalibrationMonitor(chunk_period="D").fit(*reference)
+    times = np.datetime64("2026-11-01T23:00") + np.arange(1000) * np.timedelta64(80, "s")
+    daily.update(logits, y, times)  # 45 rows on the 1st, the rest on the 2nd (open)
+    assert [row["n"] for row in daily.to_dict()["chunks"]] == [45]
+    said = ("the first, holds 45 rows, fewer than min_labels = 100: the rows from when "
+            "production began within its period")
+    assert said in daily.summary() and said in daily.to_html()
+    assert "choose a longer chunk_period" not in daily.summary()
