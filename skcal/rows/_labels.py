@@ -113,13 +113,17 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2, takes_labels=True
         raise ValueError("y contains NaN or infinity; labels must be finite.")
     present = _small_integer_labels(y)
     if present is None:
-        target_type = type_of_target(y, input_name="y")
+        try:  # the type of 1-D labels is that of their distinct values: sorted once
+            present = np.unique(y)
+        except TypeError:  # labels that do not sort together: the type says why
+            present = None
+        target_type = type_of_target(y if present is None else present, input_name="y")
         if target_type not in ("binary", "multiclass"):
             raise ValueError(
                 f"y must hold class labels (binary or multiclass); got target type "
                 f"{target_type!r}."
             )
-        present = np.unique(y)
+        present = np.unique(y) if present is None else present
     if present.shape[0] < min_classes:
         raise ValueError(
             f"y has only one class ({plain(present[0])!r}); calibration needs samples of "
@@ -268,8 +272,8 @@ def missing_entries(values):
         return np.isnan(values)
     if values.dtype.kind == "M":
         return np.isnat(values)
-    if values.dtype.kind != "O":
-        return np.zeros(values.shape, dtype=bool)
+    if values.dtype.kind != "O" or set(map(type, values.reshape(-1))) <= {str, bytes}:
+        return np.zeros(values.shape, dtype=bool)  # text (its types found at C speed)
     return np.array([_is_missing(value) for value in values.reshape(-1)],
                     dtype=bool).reshape(values.shape)
 
