@@ -51,3 +51,18 @@ def jobs_of(spark, call):
     finally:
         spark.sparkContext.setJobGroup("skcal-tests", "after the counted call")
     return result, len(jobs)
+
+
+def counted_surveys(monkeypatch):
+    """The full surveys run from now on (a list of their calls), counted by
+    replacing ``skcal.spark._table.survey_of`` through ``monkeypatch``."""
+    from skcal.spark import _table
+
+    calls, survey_of = [], _table.survey_of
+
+    def counted(*args, **kwargs):
+        calls.append(args)
+        return survey_of(*args, **kwargs)
+
+    monkeypatch.setattr(_table, "survey_of", counted)
+    return calls

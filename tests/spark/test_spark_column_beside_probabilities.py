@@ -4,11 +4,10 @@ as arrays are. Before, the survey read all of them as logits without a word."""
 
 import numpy as np
 import pytest
-from frames import frame
+from frames import counted_surveys, frame
 
 import skcal
 import skcal.spark
-from skcal.spark import _table
 from skcal.spark._layout import Layout
 from skcal.spark._survey import Survey, _column_beside
 
@@ -24,14 +23,7 @@ COLUMNS = {"proba_bird": PROBA[:, 0], "proba_max": PROBA.max(axis=1),
 @pytest.fixture
 def surveys(monkeypatch):
     """The full surveys run: a list of their calls."""
-    calls, survey_of = [], _table.survey_of
-
-    def counted(*args, **kwargs):
-        calls.append(args)
-        return survey_of(*args, **kwargs)
-
-    monkeypatch.setattr(_table, "survey_of", counted)
-    return calls
+    return counted_surveys(monkeypatch)
 
 
 @pytest.mark.parametrize("cache_computed", [False, True],

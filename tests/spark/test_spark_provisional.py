@@ -5,12 +5,12 @@ draw) sends the call back to the full survey, whose answer or error it gives."""
 
 import numpy as np
 import pytest
-from frames import frame, jobs_of, max_relative_difference
+from frames import counted_surveys, frame, jobs_of, max_relative_difference
 
 import skcal
 import skcal.spark
 from skcal import metrics
-from skcal.spark import _survey, _table
+from skcal.spark import _survey
 from skcal.spark._layout import Layout
 from skcal.spark._provisional import provisional_survey
 
@@ -30,14 +30,7 @@ def df(spark):
 @pytest.fixture
 def full_surveys(monkeypatch):
     """The number of full surveys run so far (a list of their calls)."""
-    calls, survey_of = [], _table.survey_of
-
-    def counted(*args, **kwargs):
-        calls.append(args)
-        return survey_of(*args, **kwargs)
-
-    monkeypatch.setattr(_table, "survey_of", counted)
-    return calls
+    return counted_surveys(monkeypatch)
 
 
 @pytest.fixture
