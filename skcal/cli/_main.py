@@ -258,7 +258,8 @@ def _build_parser():
                          help="load and save the monitor here (a run that continues "
                          "from it keeps its --chunk-size, --chunk-period and --alpha)")
     monitor.add_argument("--scores", default="proba_*", metavar="PATTERN",
-                         help="score columns of a table (default 'proba_*'), or one column "
+                         help="score columns of a table: a pattern (default 'proba_*') or names "
+                         "separated by commas (proba_cat,proba_dog), or one column "
                          "holding each row's array of scores (Parquet)")
     monitor.add_argument("--labels", default="label", metavar="COLUMN",
                          help="label column of a table (default 'label')")

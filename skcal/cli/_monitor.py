@@ -67,7 +67,12 @@ def read_period(path, args, *, error):
         frame[timestamp] = pd.to_datetime(frame[timestamp], utc=True)
     labels = args.labels if args.labels in frame.columns else None
     ids = _id_column(frame, args, path, error)
-    return unpack(frame, labels, None, args.scores, timestamp, ids)
+    return unpack(frame, labels, None, score_columns_given(args.scores), timestamp, ids)
+
+
+def score_columns_given(scores):
+    """--scores: a pattern (``proba_*``), or column names separated by commas."""
+    return scores.split(",") if "," in scores else scores
 
 
 def read_late_labels(path, args, *, error):
@@ -237,8 +242,9 @@ def _load_or_fit(cls, args, state_path, error):
             raise
         raise error(f"REFERENCE {args.reference}: --scores {args.scores!r} takes the columns "
                     f"{', '.join(names)}; without {names[exc.column]} every row sums to 1, so "
-                    "it is not a class's probability. Give --scores a pattern that matches "
-                    "the class columns only, or rename the column.") from exc
+                    "it is not a class's probability. Give --scores the class columns ("
+                    f"--scores {','.join(n for i, n in enumerate(names) if i != exc.column)})"
+                    ", or a pattern that matches them only.") from exc
 
 
 def _check_kept_options(monitor, args, state_path, error):

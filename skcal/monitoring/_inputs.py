@@ -213,15 +213,7 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
         names = [str(c) for c in X.columns] if all(
             isinstance(c, str) for c in X.columns) else None
         return (X, *to_numpy((y, timestamps, ids)), names)
-    if not isinstance(scores, str):
-        raise ValueError("With a DataFrame of a log, name its score columns: "
-                         "update(frame, scores='proba_*', y='label', timestamp='ts'); "
-                         "a DataFrame of scores alone goes with arrays: "
-                         "update(scores_frame, y, timestamps).")
-    columns = [c for c in X.columns if fnmatch.fnmatchcase(str(c), scores)]
-    if not columns:
-        raise ValueError(f"No column of the frame matches scores={scores!r}; its columns are "
-                         f"{[str(c) for c in X.columns]}.")
+    columns = _named_score_columns(X, scores)
     for name, what in ((y, "y"), (timestamp, "timestamp"), (ids, "ids")):
         if name is not None and (not isinstance(name, str) or name not in X.columns):
             raise ValueError(f"{what}={name!r} is not a column of the frame.")
@@ -233,6 +225,31 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
     values = X[columns].to_numpy(dtype=np.float64)
     names = [str(c) for c in columns]
     return values[:, 0] if len(columns) == 1 else values, labels, times, row_ids, names
+
+
+def _named_score_columns(X, scores):
+    """The columns of a log ``X`` that ``scores`` names: a pattern (``'proba_*'``),
+    taken in the frame's order, or a list of column names, in its own order."""
+    if isinstance(scores, str):
+        columns = [c for c in X.columns if fnmatch.fnmatchcase(str(c), scores)]
+        if not columns:
+            raise ValueError(f"No column of the frame matches scores={scores!r}; its columns "
+                             f"are {[str(c) for c in X.columns]}.")
+        return columns
+    if isinstance(scores, (list, tuple)) and scores and all(isinstance(c, str)
+                                                            for c in scores):
+        missing = [c for c in scores if c not in X.columns]
+        if missing:
+            raise ValueError(f"scores names {missing}, not among the frame's columns "
+                             f"{[str(c) for c in X.columns]}.")
+        if len(set(scores)) < len(scores):
+            raise ValueError(f"scores names a column twice ({list(scores)}); name each "
+                             "class's column once.")
+        return list(scores)
+    raise ValueError("With a DataFrame of a log, name its score columns: "
+                     "update(frame, scores='proba_*', y='label', timestamp='ts'), or a list "
+                     "of them; a DataFrame of scores alone goes with arrays: "
+                     "update(scores_frame, y, timestamps).")
 
 
 def _stacked(column, name):

@@ -282,9 +282,10 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
             times with a time zone in UTC; numbers (seconds or nanoseconds?)
             and missing times (NaT) are refused.
 
-        scores : str, default=None
+        scores : str or list of str, default=None
             With a DataFrame: the pattern of the score columns' names
-            (``'proba_*'``), taken in the frame's column order.
+            (``'proba_*'``), taken in the frame's column order, or a list of
+            their names, taken in its order.
 
         timestamp : str, default=None
             With a DataFrame: the name of the time column.

@@ -4,6 +4,7 @@ the column. Before, ``score_type='auto'`` read all of them as logits with a
 warning and went on: the monitor judged a calibrated model at 1.23 nats
 instead of 0.60 and saved that reference."""
 
+import json
 import warnings
 
 import numpy as np
@@ -70,3 +71,23 @@ def test_the_monitor_command_names_the_column_and_writes_nothing(tmp_path, capsy
     assert "--scores 'proba_*' takes the columns proba_cat, proba_max, proba_dog" in error
     assert "without proba_max every row sums to 1" in error
     assert not state.exists()
+    # the columns the message gives, as --scores names them
+    assert "--scores proba_cat,proba_dog,proba_bird" in error
+    assert main(["monitor", str(tmp_path / "reference.csv"), str(tmp_path / "day.csv"),
+                 "--state", str(state), "--scores", "proba_cat,proba_dog,proba_bird",
+                 "--json", str(tmp_path / "monitor.json")]) in (0, 1)
+    saved = json.loads((tmp_path / "monitor.json").read_text())
+    assert saved["reference"]["nll"] == pytest.approx(0.60, abs=0.05)  # calibrated
+
+
+def test_update_takes_the_score_columns_as_a_list():
+    frame, y = log_with_maximum(3000, 5)
+    columns = ["proba_cat", "proba_dog", "proba_bird"]
+    monitor = CalibrationMonitor(chunk_size=500).fit(frame[columns], y)
+    day, day_y = log_with_maximum(1000, 6)
+    monitor.update(day.assign(label=day_y), scores=columns, y="label")
+    assert monitor.n_rows_ == 1000
+    with pytest.raises(ValueError, match=r"scores names \['proba_eel'\], not among"):
+        monitor.update(day.assign(label=day_y), scores=columns[:2] + ["proba_eel"], y="label")
+    with pytest.raises(ValueError, match="names a column twice"):
+        monitor.update(day.assign(label=day_y), scores=columns + ["proba_cat"], y="label")
