@@ -116,12 +116,12 @@ def _read_by_name(models, names, labels, args):
             for name, scores in models.items()}
     named = [name for name, scores in read.items() if scores is not models[name]]
     unnamed = [name for name in read if name not in named]
-    out_of_order = [name for name in named
-                    if sorting_order(column_classes(names[name], labels)) is not None]
-    if out_of_order and unnamed:
+    classes = {name: column_classes(names[name], labels) for name in named} if unnamed else {}
+    out_of_order = [name for name in classes if sorting_order(classes[name]) is not None]
+    if out_of_order:
         specs = dict(spec.partition("=")[::2] for spec in args.models)
         first = out_of_order[0]
-        in_order = sorted(str(plain(c)) for c in column_classes(names[first], labels))
+        in_order = sorted(str(plain(c)) for c in classes[first])
         one = len(unnamed) == 1
         print(f"Model {first!r} names its columns {', '.join(names[first])}; "
               f"{', '.join(f'{name!r} ({specs[name]})' for name in unnamed)} "

@@ -30,8 +30,9 @@ def check_labels_and_weights(y, sample_weight, n_rows, *, leading=None, n_column
     ``length_error`` is the message, formatted with ``n_labels`` and
     ``n_rows``, when there are not as many labels as rows. Without ``labels``,
     ``column_names`` (a DataFrame's) give the classes where they name them
-    (:func:`~skcal.rows._column_classes.column_classes`); ``takes_labels`` as
-    for :func:`encode_labels`.
+    (:func:`~skcal.rows._column_classes.column_classes`); with them, labels
+    that put another class on a column than its name does are refused.
+    ``takes_labels`` as for :func:`encode_labels`.
 
     Returns
     -------

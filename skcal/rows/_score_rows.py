@@ -111,11 +111,8 @@ def _refuse_column_beside_probabilities(table):
     beside = getattr(table, "column_beside_probabilities", None)
     if beside is not None:
         raise ColumnBesideProbabilities(
-            beside[0], f"Every score of {table.score_name} lies in [0, 1], and without the "
-            f"column {beside[1]!r} every row sums to 1: the others are probabilities, and "
-            f"{beside[1]!r} is not a class's (a maximum, a flag?). Leave it out of scores= "
-            "(a pattern or a list of the class columns), or pass score_type='logits' if "
-            "all are logits.")
+            beside[0], table.score_name, f"the column {beside[1]!r}", repr(beside[1]),
+            "scores= (a pattern or a list of the class columns)")
 
 
 def score_rows(X, score_type, *, name="X", cache=None, floor=None):

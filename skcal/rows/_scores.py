@@ -140,12 +140,24 @@ def _looks_like_probabilities(X):
 
 
 class ColumnBesideProbabilities(ValueError):
-    """Scores that are probabilities but for one column, ``column``, that is
-    not a class's (a row maximum, a flag), which 'auto' would read as logits."""
+    """Scores that are probabilities but for one column, ``column`` (its
+    position), that is not a class's (a row maximum, a flag), which 'auto' would
+    read as logits. The message names the scores (``name``), the column (in
+    full, ``described``, then ``short``) and what to leave it out of (``scores``)."""
 
-    def __init__(self, column, message):
-        super().__init__(message)
+    def __init__(self, column, name, described, short, scores="the scores"):
+        super().__init__(
+            f"Every score of {name} lies in [0, 1], and without {described} every row sums "
+            f"to 1: the others are probabilities, and {short} is not a class's (a maximum, "
+            f"a flag?). Leave it out of {scores}, or pass score_type='logits' if all are "
+            "logits.")
         self.column = column
+
+
+def row_sum_tolerance(P):
+    """How far from 1 the rows of probabilities ``P`` may sum: 1e-3, or more for
+    values written with few decimals (:func:`written_decimals_allowance`)."""
+    return max(_SIMPLEX_ATOL, written_decimals_allowance(P))
 
 
 def column_beside_probabilities(X):
@@ -154,7 +166,7 @@ def column_beside_probabilities(X):
     if X.ndim != 2 or X.shape[1] < 3:
         return None
     row_sums = X.sum(axis=1, dtype=np.float64)
-    tolerance = max(_SIMPLEX_ATOL, written_decimals_allowance(X))
+    tolerance = row_sum_tolerance(X)
     # a candidate holds each row's excess over 1; the first row names the candidates
     for column in np.flatnonzero(np.abs(X[0] - (row_sums[0] - 1.0)) <= tolerance):
         if np.all(np.abs(row_sums - X[:, column] - 1.0) <= tolerance):
@@ -181,12 +193,9 @@ def resolve_score_type(X, score_type, name="X"):
                 X.sum(axis=-1, dtype=np.float64).min() > 0 and np.ptp(X, axis=-1).max() > 0):
             extra = column_beside_probabilities(X)
             if extra is not None:
-                raise ColumnBesideProbabilities(extra,
-                    f"Every score of {name} lies in [0, 1], and without column {extra} "
-                    f"(counting from 0, of {X.shape[1]}) every row sums to 1: the others are "
-                    f"probabilities, and column {extra} is not a class's (a maximum, a "
-                    "flag?). Leave it out of the scores, or pass score_type='logits' if "
-                    "all are logits.")
+                raise ColumnBesideProbabilities(
+                    extra, name, f"column {extra} (counting from 0, of {X.shape[1]})",
+                    f"column {extra}")
             warn(f"Every score of {name} lies in [0, 1], but not every row sums to 1 "
                  f"({problem.split('but ')[1].split(';')[0]}), so they are read as logits. "
                  "If they are probabilities, each class needs its column and each row must "

@@ -25,7 +25,7 @@ which names its row.
 
 import numpy as np
 
-from ..rows._scores import (_SIMPLEX_ATOL, column_beside_probabilities,
+from ..rows._scores import (_SIMPLEX_ATOL, column_beside_probabilities, row_sum_tolerance,
                             written_decimals_allowance)
 from ._layout import quoted
 from ._tasks import in_fewer_tasks
@@ -142,9 +142,9 @@ def _column_beside(df, layout, survey, F):
     columns = [F.col(quoted(name)).cast("double") for name in layout.score_columns]
     rest = sum(columns[1:], columns[0]) - columns[column]
     gap = in_fewer_tasks(df, df).select(F.max(F.abs(rest - 1.0)).alias("gap")).collect()[0].gap
-    tolerance = max(_SIMPLEX_ATOL, written_decimals_allowance(scores))
-    return (column, layout.score_columns[column]) if gap is not None and gap <= tolerance \
-        else None
+    if gap is None or gap > row_sum_tolerance(scores):
+        return None
+    return column, layout.score_columns[column]
 
 
 def _within_row_sum_tolerance(gap, survey):
