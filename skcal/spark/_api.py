@@ -10,7 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._layout import Layout
 from ._provisional import Unsettled
 from ._table import SparkScores
-from ._vectors import is_vector_column, vector_array, vectors_as_arrays
+from ._vectors import check_numbering, is_vector_column, vector_array, vectors_as_arrays
 
 _OUTPUTS = ("proba", "log_proba", "label")
 
@@ -244,6 +244,9 @@ def transform(calibrator, df, *, scores, output="proba", name=None):
         raise ValueError(f"The DataFrame already has a column {name!r}; pass another name=.")
     layout = Layout(vectors_as_arrays(df, scores), scores)
     _check_column_order(calibrator, layout)
+    check_numbering(layout, calibrator.classes_, (
+        "The calibrator's classes_ are in that order: fit it with skcal.spark.fit and "
+        "y={column!r}, whose values are the entries' positions."))
     if output == "label":
         classes = np.asarray(calibrator.classes_)
         field_type = (types.StringType() if classes.dtype.kind in "OUS"

@@ -15,8 +15,8 @@ from ..rows._column_classes import column_classes
 from ..rows._labels import encode_labels, missing_entries
 from ..rows._scores import SCORE_TYPES
 from ._layout import Layout
-from ._table import SparkScores, run_job
-from ._vectors import vectors_as_arrays
+from ._table import TRAINED_LABELS, SparkScores, run_job
+from ._vectors import check_numbering, vectors_as_arrays
 
 # group sums kept from a partition's batches before they are merged into one: a
 # merge sorts the keys, so merging every batch would sort a partition's groups
@@ -133,6 +133,7 @@ def _surveyed(read, df, models, y, sample_weight, score_type, labels, ignore_ind
             classes[name], _ = encode_labels(values, max(width, 2),
                                              labels=labels if named is None else named,
                                              min_classes=1)
+            check_numbering(table.layout, classes[name], TRAINED_LABELS)
         except ValueError as exc:
             raise ValueError(f"model {name!r}: {exc}") from exc
     return layouts, types, classes

@@ -57,6 +57,16 @@ def _as_numpy(column):
     return values.astype(object) if values.dtype.kind in "OU" else values
 
 
+# the metadata key under which a vector column read as an array keeps the
+# numberings of the StringIndexer columns beside it
+NUMBERINGS = "skcal_indexer_numberings"
+
+
+def _field_metadata(df, name):
+    return next((field.metadata or {} for field in df.schema.fields if field.name == name),
+                {})
+
+
 def _type_name(data_type):
     return type(data_type).__name__
 
@@ -90,6 +100,10 @@ class Layout:
 
     def __init__(self, df, scores, y=None, sample_weight=None, extra=()):
         self.score_columns, self.is_array, self.dtype = _score_columns(df, scores)
+        # {column: its classes in index order} of the StringIndexer columns beside
+        # a Spark ML vector of scores (:mod:`skcal.spark._vectors`)
+        self.numberings = (_field_metadata(df, self.score_columns[0]).get(NUMBERINGS, {})
+                           if self.is_array else {})
         # the order the score columns are read in, when they are named after
         # classes in another order than the classes' sorted one (set by the table)
         self.column_order = None

@@ -23,7 +23,7 @@ from ..rows._scores import check_finite_block, check_probabilities
 from ._layout import BadRow, Layout, quoted
 from ._table import run_job
 from ._tasks import in_fewer_tasks
-from ._vectors import vectors_as_arrays
+from ._vectors import check_numbering, vectors_as_arrays
 
 
 def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=None,
@@ -86,6 +86,9 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
         return monitor
     df = vectors_as_arrays(df, scores)
     layout = Layout(df, scores, y, extra=[name for name in (timestamp, ids) if name])
+    check_numbering(layout, monitor.classes_, (
+        "The monitor's classes are in that order: fit it on the labels as {column!r} "
+        "numbers them (0 for its first class), and pass y={column!r}."))
     # each column is a class: named columns in another order than the monitor's
     # are refused, as update refuses a DataFrame's
     names = kept_score_columns(getattr(monitor, "_score_columns", None),  # older pickles

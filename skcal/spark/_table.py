@@ -19,8 +19,14 @@ from ._provisional import (PassChecks, PendingVector, Unsettled, provisional_enc
                            provisional_survey, settle)
 from ._survey import check_weight_totals, survey_of
 from ._tasks import in_fewer_tasks
+from ._vectors import check_numbering
 
 _RESULT_SCHEMA = "pid int, error string, part binary"
+
+
+# how a vector's entries are read as the classes its model numbered
+TRAINED_LABELS = ("Pass y={column!r}, the indexed labels the model was trained on: their "
+                  "values are the entries' positions.")
 
 
 class SparkScores:
@@ -116,6 +122,7 @@ class SparkScores:
         if self.provisional:
             classes, index = provisional_encoding(self.survey, n_columns, labels,
                                                   min_classes, ignore_index, takes_labels)
+            check_numbering(self.layout, classes, TRAINED_LABELS)
             if named is not None:  # the encoding's values are the classes themselves
                 classes, _ = self._in_sorted_order(classes, index)
                 index = np.arange(classes.shape[0])
@@ -138,6 +145,7 @@ class SparkScores:
             )
         classes, index = encode_labels(values[keep], n_columns, labels=labels,
                                        min_classes=min_classes, takes_labels=takes_labels)
+        check_numbering(self.layout, classes, TRAINED_LABELS)
         if named is not None:
             classes, index = self._in_sorted_order(classes, index)
         weighted = name is not None or ignored.any()
