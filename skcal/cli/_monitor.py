@@ -11,7 +11,6 @@ an error (a bad file or argument, a state that cannot be read, a lock held too
 long): nothing is written then.
 """
 
-import hashlib
 import json
 from contextlib import nullcontext
 from pathlib import Path
@@ -23,8 +22,7 @@ from ..calibrators._persistence import (
     load_calibrator,
     save_calibrator,
 )
-from ..io._numpy_files import open_npz
-from ..monitoring._inputs import is_labelled, unpack
+from ..monitoring._inputs import is_labelled
 from ..monitoring._table import latest_judged, period_start_text
 from ..rows._scores import ColumnBesideProbabilities
 from ..utils._files import LockTimeout, exclusive_lock, write_atomically, write_json
@@ -35,96 +33,10 @@ from ._monitor_outputs import (
     write_files,
     write_store,
 )
+from ._monitor_inputs import file_digest, read_late_labels, read_period
 from ._paths import image_format
 
 ALARM_STATUS = 1
-
-
-def read_period(path, args, *, error):
-    """(scores, labels, timestamps, ids, names of the score columns) of one period's
-    file: .npz (no names), .csv or .parquet."""
-    file = Path(path)
-    if not file.is_file():
-        raise error(f"no such file {path!r}")
-    suffix = file.suffix.lower()
-    if suffix == ".npz":
-        with open_npz(file) as archive:
-            if "scores" not in archive.files:
-                raise error(f"{path} has no array 'scores' (it has {archive.files})")
-            return tuple(archive[name] if name in archive.files else None
-                         for name in ("scores", "labels", "timestamps", "ids")) + (None,)
-    frame = _read_table(file, error=error)
-    timestamp = args.timestamp if args.timestamp in frame.columns else None
-    if timestamp is not None:
-        import pandas as pd
-
-        if pd.api.types.is_numeric_dtype(frame[timestamp]):  # pandas would read ns
-            raise error(f"{path}: the --timestamp column {timestamp!r} holds numbers, whose "
-                        "unit cannot be known; write the times as text (ISO 8601, "
-                        "2026-12-04T10:00:00) or as a timestamp column")
-        # utc=True: times written with their offset (+01:00, then +02:00 after a change
-        # to summer time) are instants; times without one are read as UTC
-        frame[timestamp] = pd.to_datetime(frame[timestamp], utc=True)
-    labels = args.labels if args.labels in frame.columns else None
-    ids = _id_column(frame, args, path, error)
-    return unpack(frame, labels, None, score_columns_given(args.scores), timestamp, ids)
-
-
-def score_columns_given(scores):
-    """--scores: a pattern (``proba_*``), or column names separated by commas."""
-    return scores.split(",") if "," in scores else scores
-
-
-def read_late_labels(path, args, *, error):
-    """(ids, labels) of a file of labels that arrived late."""
-    file = Path(path)
-    if not file.is_file():
-        raise error(f"--late-labels: no such file {path!r}")
-    if file.suffix.lower() == ".npz":
-        with open_npz(file) as archive:
-            missing = [name for name in ("ids", "labels") if name not in archive.files]
-            if missing:
-                raise error(f"{path} has no array {missing} (it has {archive.files})")
-            return archive["ids"], archive["labels"]
-    frame = _read_table(file, error=error)
-    ids = _id_column(frame, args, path, error)
-    if ids is None or args.labels not in frame.columns:
-        raise error(f"{path} needs an id column (--id-column) and a label column "
-                    f"(--labels {args.labels!r}); it has {list(frame.columns)}")
-    return frame[ids].to_numpy(), frame[args.labels].to_numpy()
-
-
-def _read_table(file, *, error):
-    suffix = file.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise error(f"{file} is not .npz, .csv or .parquet (pickles are not read)")
-    try:
-        import pandas as pd
-    except ImportError as exc:
-        raise error(f"reading {file} needs pandas: pip install pandas") from exc
-    if suffix == ".parquet":
-        try:
-            return pd.read_parquet(file)
-        except ImportError as exc:
-            raise error(f"reading {file} needs pyarrow: pip install pyarrow") from exc
-    return pd.read_csv(file)
-
-
-def _id_column(frame, args, path, error):
-    if args.id_column is None:
-        return None
-    if args.id_column not in frame.columns:
-        raise error(f"{path} has no id column {args.id_column!r} (it has {list(frame.columns)})")
-    return args.id_column
-
-
-def file_digest(path):
-    """The SHA-256 of a file's bytes: the batch id of a production file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as source:
-        for block in iter(lambda: source.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def run_monitor(args, *, error):
@@ -158,7 +70,8 @@ def _run_locked(args, state_path, error):
     last_before = before[-1]["chunk"] if before else None
     this_run = []  # labelled rows of this run, for a recalibration
     for path in args.production:
-        scores, labels, times, ids, names = read_period(path, args, error=error)
+        scores, labels, times, ids, names = read_period(
+            path, args, error=error, kept=getattr(monitor, "_score_columns", None))
         digest = file_digest(path)
         seen = monitor.has_batch(digest)
         if seen and not args.reprocess:
@@ -228,7 +141,8 @@ def _load_or_fit(cls, args, state_path, error):
         _check_kept_options(monitor, args, state_path, error)
         print(f"Continuing from {state_path} ({monitor.n_rows_} rows seen so far).")
         return monitor
-    ref_scores, ref_labels, _, _, names = read_period(args.reference, args, error=error)
+    ref_scores, ref_labels, _, _, names = read_period(args.reference, args, error=error,
+                                                      kept=_calibrator_columns(args))
     if ref_labels is None:
         raise error(f"REFERENCE {args.reference} needs labels (an array 'labels', or "
                     f"the column --labels {args.labels!r})")
@@ -274,6 +188,19 @@ def _chunking(params):
         return (f"chunks of {params['chunk_period']}, thresholds for "
                 f"{params['chunk_size']} labelled rows")
     return f"chunks of {params['chunk_size']} rows"
+
+
+def _calibrator_columns(args):
+    """The score columns, in their order, of a calibrator file that is there
+    and was fitted on named columns; None otherwise (an unreadable file is
+    reported when it is applied)."""
+    if not args.calibrator or not Path(args.calibrator).exists():
+        return None
+    try:
+        names = getattr(load_calibrator(args.calibrator), "feature_names_in_", None)
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
+    return None if names is None else [str(name) for name in names]
 
 
 def _apply_calibrator_file(monitor, args, error):

@@ -213,7 +213,7 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
         names = [str(c) for c in X.columns] if all(
             isinstance(c, str) for c in X.columns) else None
         return (X, *to_numpy((y, timestamps, ids)), names)
-    columns = _named_score_columns(X, scores)
+    columns = named_score_columns(X, scores)
     for name, what in ((y, "y"), (timestamp, "timestamp"), (ids, "ids")):
         if name is not None and (not isinstance(name, str) or name not in X.columns):
             raise ValueError(f"{what}={name!r} is not a column of the frame.")
@@ -227,7 +227,7 @@ def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
     return values[:, 0] if len(columns) == 1 else values, labels, times, row_ids, names
 
 
-def _named_score_columns(X, scores):
+def named_score_columns(X, scores):
     """The columns of a log ``X`` that ``scores`` names: a pattern (``'proba_*'``),
     taken in the frame's order, or a list of column names, in its own order."""
     if isinstance(scores, str):
@@ -314,7 +314,7 @@ def kept_score_columns(kept, given, n_columns):
     >>> kept_score_columns(["p_cat", "p_dog"], ["p_dog", "p_cat"], 2)
     Traceback (most recent call last):
     ...
-    ValueError: The batch's score columns are ['p_dog', 'p_cat'], but the monitor's are ['p_cat', 'p_dog'], one per class in this order; reorder the columns (frame[['p_cat', 'p_dog']]) so that each score is read as its own class.
+    ValueError: The batch's score columns are ['p_dog', 'p_cat'], but the monitor's are ['p_cat', 'p_dog'], one per class in this order; reorder the columns (frame[['p_cat', 'p_dog']], or scores=['p_cat', 'p_dog'] for a log) so that each score is read as its own class.
     """
     if given is None:
         return kept
@@ -329,7 +329,8 @@ def kept_score_columns(kept, given, n_columns):
     if kept is not None and given != list(kept):
         raise ValueError(f"The batch's score columns are {given}, but the monitor's are "
                          f"{list(kept)}, one per class in this order; reorder the columns "
-                         f"(frame[{list(kept)}]) so that each score is read as its own class.")
+                         f"(frame[{list(kept)}], or scores={list(kept)} for a log) so that "
+                         "each score is read as its own class.")
     return given
 
 

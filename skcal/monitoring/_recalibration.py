@@ -49,8 +49,9 @@ def fitted_calibrator(calibrator, scores, y, sample_weight, *, classes, n_featur
                          f"monitor's scores have {n_features}. Fit it on the same scores.")
     taken = input_classes(fitted)
     if list(map(str, taken)) != list(map(str, classes)):
-        raise ValueError(f"The calibrator takes the scores of the classes {list(taken)}, in "
-                         f"this order, and the monitor's columns are {list(classes)}; fit "
+        raise ValueError(f"The calibrator takes the scores of the classes "
+                         f"{[str(c) for c in taken]}, in this order, and the monitor's "
+                         f"columns are {[str(c) for c in classes]}; fit "
                          "it on the monitor's scores, its columns in the monitor's order.")
     return fitted
 

@@ -86,6 +86,44 @@ def test_monitor_reads_score_columns_named_after_the_classes(tmp_path, capsys):
     assert max(nll[0]) < 1.0  # calibrated; misread classes give about 2
 
 
+def test_monitor_reads_a_later_file_or_the_reference_by_the_monitors_column_names(
+        tmp_path, capsys):
+    """A table written with its columns reordered (a schema change upstream) is
+    read by name in the monitor's order; so is a reference beside a calibrator
+    fitted on the columns in another order. Before, both were refused."""
+    (reference, reference_y), (day, day_y) = _log(3000, 4), _log(2000, 5)
+    files = {(part, name): _write(tmp_path / f"{name}_{part}.csv", proba, y,
+                                  prefix="proba_", order=order)
+             for part, proba, y in (("ref", reference, reference_y), ("day", day, day_y))
+             for name, order in (("named", slice(None)), ("sorted", SORTED))}
+    tables = {}
+    for run, (ref, day_file) in {"as_named": ("named", "named"),
+                                 "day_reordered": ("named", "sorted")}.items():
+        assert main(["monitor", files["ref", ref], files["day", day_file],
+                     "--chunk-size", "1000", "--state", str(tmp_path / f"{run}.json"),
+                     "--json", str(tmp_path / f"{run}_out.json")]) == 0
+        tables[run] = json.loads((tmp_path / f"{run}_out.json").read_text())["chunks"]
+    nll = [[chunk["nll"] for chunk in tables[run]] for run in tables]
+    # the same rows, each column found by its name: equal to rounding
+    np.testing.assert_allclose(nll[0], nll[1], rtol=1e-12)
+
+    calibrator = str(tmp_path / "calibrator.json")
+    pd.DataFrame({"label": reference_y}).to_csv(tmp_path / "fit_y.csv", index=False)
+    assert main(["fit", "temperature", _write(tmp_path / "fit.csv", reference,
+                                              prefix="proba_"),
+                 str(tmp_path / "fit_y.csv"), "--calibrator", calibrator]) == 0
+    # fitted on dog, cat, bird: the reference in sorted order read in that order
+    for run, ref in (("calibrated_named", "named"), ("calibrated_sorted", "sorted")):
+        assert main(["monitor", files["ref", ref], files["day", "named"],
+                     "--chunk-size", "1000", "--calibrator", calibrator,
+                     "--json", str(tmp_path / f"{run}.json")]) == 0
+        tables[run] = json.loads((tmp_path / f"{run}.json").read_text())["chunks"]
+    capsys.readouterr()
+    np.testing.assert_allclose([chunk["nll"] for chunk in tables["calibrated_named"]],
+                               [chunk["nll"] for chunk in tables["calibrated_sorted"]],
+                               rtol=1e-12)
+
+
 def test_compare_models_puts_named_columns_in_one_order(tmp_path, capsys):
     proba, y = _log(2000, 3)
     pd.DataFrame({"label": y}).to_csv(tmp_path / "y.csv", index=False)
