@@ -3,9 +3,11 @@
 A row added without its label keeps its log-probabilities (float32) until its
 label arrives, by row number or by id, or until it leaves the window of the
 ``max_pending`` most recent waiting rows. Ids are compared as text, so ``17``
-and ``"17"`` are the same id.
+and ``"17"`` are the same id, and so is ``17.0``: a whole number stored as a
+float, as pandas reads an id column with a gap in it.
 """
 
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -24,18 +26,46 @@ def empty_pending(n_classes):
 
 
 def as_ids(ids, n, *, name="ids"):
-    """Ids of ``n`` rows as an object array of str, checked to be distinct."""
-    ids = np.asarray(ids, dtype=object).reshape(-1) if ids is not None else None
+    """Ids of ``n`` rows as an object array of str (:func:`id_text`), checked to
+    be distinct."""
     if ids is None:
         return np.full(n, None, dtype=object)
+    ids = np.asarray(ids)
+    ids = ids.reshape(-1) if ids.dtype.kind in "iuf" else ids.astype(object).reshape(-1)
     if ids.shape[0] != n:
         raise ValueError(f"{name} has {ids.shape[0]} entries for {n} rows; pass one id per row.")
-    text = np.array([str(value) for value in ids], dtype=object)
+    text = _ids_text(ids)
     unique, counts = np.unique(text.astype(str), return_counts=True)
     if counts.max(initial=1) > 1:
         repeated = unique[counts > 1][:5].tolist()
         raise ValueError(f"{name} repeats {repeated}; each row needs an id of its own.")
     return text
+
+
+def _ids_text(ids):
+    """:func:`id_text` of each id, at numpy's speed for numbers."""
+    if ids.dtype.kind not in "iuf":
+        return np.array([id_text(value) for value in ids], dtype=object)
+    text = ids.astype(str).astype(object)
+    if ids.dtype.kind == "f":
+        whole = np.isfinite(ids) & (ids == np.floor(ids)) & (np.abs(ids) < 2.0 ** 63)
+        text[whole] = ids[whole].astype(np.int64).astype(str)
+    return text
+
+
+def id_text(value):
+    """An id as the text it is compared as: a whole number stored as a float as
+    the integer it is.
+
+    Examples
+    --------
+    >>> [id_text(value) for value in (17, "17", 17.0, 17.5, "17.0")]
+    ['17', '17', '17', '17.5', '17.0']
+    """
+    if isinstance(value, (float, np.floating)) and math.isfinite(value) \
+            and float(value).is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def pending_after(pending, rows, ids, chunks, log_proba, max_pending):

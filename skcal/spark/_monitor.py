@@ -171,7 +171,7 @@ def add_labels(monitor, df, *, ids, y):
 
     keys = df.sparkSession.createDataFrame([(value,) for value in waiting],
                                            "_skcal_id string")
-    found = (df.select(F.col(quoted(ids)).cast("string").alias("_skcal_id"),
+    found = (df.select(_id_text(df, ids, F).alias("_skcal_id"),
                        F.col(quoted(y)).alias("_skcal_label"))
              .where(F.col("_skcal_label").isNotNull())
              .join(F.broadcast(keys), on="_skcal_id", how="inner")).collect()
@@ -179,6 +179,18 @@ def add_labels(monitor, df, *, ids, y):
         monitor.add_labels(ids=np.array([row[0] for row in found], dtype=object),
                            y=np.array([row[1] for row in found]))
     return monitor
+
+
+def _id_text(df, ids, F):
+    """The id column as the text the monitor compares ids as
+    (:func:`~skcal.monitoring._pending.id_text`): a whole number in a float
+    column as the integer it is."""
+    column = F.col(quoted(ids))
+    if type(df.schema[ids].dataType).__name__ not in ("FloatType", "DoubleType"):
+        return column.cast("string")
+    # NaN equals NaN in Spark SQL and casts to 0: kept as text
+    whole = ~F.isnan(column) & (column == F.floor(column)) & (F.abs(column) < 2.0 ** 63)
+    return F.when(whole, column.cast("long").cast("string")).otherwise(column.cast("string"))
 
 
 def _summarise_partition(batches, pid, layout, monitor, starts, timestamp, ids):

@@ -63,6 +63,33 @@ def test_integer_and_text_ids_are_the_same_ids():
     assert monitor.to_dict()["chunks"][0]["n_labelled"] == 300
 
 
+@pytest.mark.parametrize("added, joined", [("int", "float"), ("float", "int"),
+                                            ("float", "text")])
+def test_whole_number_ids_stored_as_floats_are_the_same_ids(added, joined):
+    # pandas reads an id column with a gap as floats: 1000.0 was compared as
+    # "1000.0" and matched no row added as 1000, silently
+    rng = np.random.default_rng(23)
+    monitor = CalibrationMonitor(chunk_size=300, min_labels=50).fit(*stream(rng, 3000))
+    logits, y = stream(rng, 300)
+    ids = np.arange(1000, 1300)
+    as_kind = {"int": ids, "float": ids.astype(float), "text": ids.astype(str)}
+    monitor.update(logits, ids=as_kind[added])
+    monitor.add_labels(ids=as_kind[joined], y=y)
+    assert monitor.to_dict()["chunks"][0]["n_labelled"] == 300
+    assert monitor.n_labels_unmatched_ == 0
+
+
+def test_ids_that_are_not_whole_numbers_stay_distinct():
+    rng = np.random.default_rng(24)
+    monitor = CalibrationMonitor(chunk_size=300, min_labels=50).fit(*stream(rng, 3000))
+    logits, y = stream(rng, 3)
+    monitor.update(logits, ids=np.array([17.5, 18.0, 19.0]))
+    # text that spells a float is text: "19.0" is not the id 19
+    monitor.add_labels(ids=np.array([17.0, 18.0, "19.0"], dtype=object), y=y)
+    assert monitor.n_labels_unmatched_ == 2
+    assert list(monitor._pending.ids) == ["17.5", "19"]
+
+
 @pytest.mark.parametrize("where", ["update", "add_labels"])
 def test_a_repeated_id_in_one_batch_is_an_error_that_changes_nothing(monitors, where):
     _, later, ids, y = monitors

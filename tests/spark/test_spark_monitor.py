@@ -165,6 +165,27 @@ def test_late_labels_in_a_spark_table_are_joined_where_they_live(spark, fitted):
         skcal.spark.add_labels(on_spark, twice, ids="id", y="clicked")
 
 
+def test_whole_number_ids_in_double_columns_join_ids_given_as_integers(spark, fitted):
+    # a double id column was joined as "1.0": no label matched a row added as 1; and
+    # a NaN id, which Spark casts to 0, must not name the row 0
+    rng = np.random.default_rng(12)
+    logits, y = stream(rng, 600)
+    ids = np.arange(600)
+    given = y.astype(float)
+    given[:300] = np.nan
+    on_spark, in_memory = copy.deepcopy(fitted), copy.deepcopy(fitted)
+    skcal.spark.update(on_spark, frame(spark, {"logits": logits, "y": given, "id": ids}),
+                       scores="logits", y="y", ids="id")
+    in_memory.update(logits, given, ids=ids.astype(float))  # floats added, integers joined
+    rows = [(float(i), int(label)) for i, label in zip(ids[:300], y[:300])]
+    labels = spark.createDataFrame(rows + [(float("nan"), 1)], "request double, clicked long")
+    skcal.spark.add_labels(on_spark, labels, ids="request", y="clicked")
+    in_memory.add_labels(ids=ids[:300], y=y[:300])
+    assert on_spark.n_labels_unmatched_ == in_memory.n_labels_unmatched_ == 0
+    assert list(on_spark.to_frame()["n_labelled"]) == list(in_memory.to_frame()["n_labelled"])
+    assert on_spark._pending.ids.shape[0] == in_memory._pending.ids.shape[0] == 0
+
+
 def test_late_labels_for_rows_added_without_ids_are_refused(spark, fitted):
     # add_labels returned the monitor unchanged, as if no row waited
     logits, _ = stream(np.random.default_rng(10), 500)
