@@ -7,8 +7,9 @@ below 0.05 for some model in most samples (67 % of 150 seeded samples of 2000
 rows, ``tests/comparison/test_best_set.py``). The set here is built from every pair of models at once:
 model ``i`` leaves it when its largest standardised NLL excess over any other
 model, ``max_j (NLL_i - NLL_j) / se_ij``, passes the 1 - alpha quantile of that
-maximum over all pairs under no difference, drawn from the normal law of the
-models' NLLs (their cluster-robust covariance). With probability at least
+maximum over all pairs under no difference, drawn from the multivariate t law of
+the models' NLLs (their cluster-robust covariance, and ``n_units - 1`` degrees of
+freedom, as the pairwise p-values take them). With probability at least
 1 - alpha (asymptotically), every model whose expected NLL is the lowest stays
 in the set. A model's p-value is the smallest alpha at which it leaves.
 """
@@ -70,13 +71,13 @@ def covariance_of_moments(moments):
     return units / max(units - 1, 1) * gram / total**2
 
 
-def best_set_pvalues(nlls, covariance, zeros, seed=0):
+def best_set_pvalues(nlls, covariance, zeros, seed=0, n_units=None):
     """Each model's p-value of being among the best (see the module's text).
 
     ``nlls`` are the models' NLLs, ``covariance`` that of their mean
-    log-likelihoods, ``zeros`` their rows of probability 0: a model with such
-    rows has an infinite NLL and is never among the best (p-value 0) when some
-    model has none.
+    log-likelihoods over ``n_units`` independent units (None: many), ``zeros``
+    their rows of probability 0: a model with such rows has an infinite NLL and
+    is never among the best (p-value 0) when some model has none.
 
     >>> cov = np.array([[1.0, 0.5, 0.5], [0.5, 1.0, 0.5], [0.5, 0.5, 1.0]]) * 1e-4
     >>> p = best_set_pvalues(np.array([1.00, 1.001, 1.10]), cov, np.zeros(3))
@@ -92,7 +93,7 @@ def best_set_pvalues(nlls, covariance, zeros, seed=0):
     with np.errstate(divide="ignore", invalid="ignore"):
         excess = np.where(compared, (nlls[:, None] - nlls[None, :]) / scale, -np.inf)
     observed = excess.max(axis=1)  # -inf: a model equal to every other, kept (below)
-    maxima = _null_maxima(covariance, scale, compared, seed)
+    maxima = _null_maxima(covariance, scale, compared, seed, n_units)
     pvalues = (1 + (maxima[None, :] >= observed[:, None]).sum(axis=1)) / (1 + maxima.shape[0])
     pvalues[observed <= 0] = 1.0  # no model scored better than it (or all equal it)
     if (zeros == 0).any():
@@ -100,8 +101,10 @@ def best_set_pvalues(nlls, covariance, zeros, seed=0):
     return pvalues if n_models > 1 else np.ones(n_models)
 
 
-def _null_maxima(covariance, scale, compared, seed):
-    """Draws of ``max_{i,j} (Z_i - Z_j) / se_ij`` with ``Z ~ N(0, covariance)``."""
+def _null_maxima(covariance, scale, compared, seed, n_units=None):
+    """Draws of ``max_{i,j} (T_i - T_j) / se_ij`` with ``T = Z / sqrt(V / nu)``,
+    ``Z ~ N(0, covariance)`` and ``V ~ chi2(nu)``, ``nu = n_units - 1`` (the
+    normal law's ``Z`` itself without ``n_units``)."""
     n_models = covariance.shape[0]
     eigenvalues, vectors = np.linalg.eigh(covariance)
     root = vectors * np.sqrt(np.clip(eigenvalues, 0.0, None))
@@ -114,4 +117,8 @@ def _null_maxima(covariance, scale, compared, seed):
         z = rng.standard_normal((min(batch, draws - start), n_models)) @ root.T
         pairs = (z[:, :, None] - z[:, None, :]) * inverse_scale
         maxima.append(pairs.reshape(pairs.shape[0], -1).max(axis=1))
-    return np.concatenate(maxima)
+    maxima = np.concatenate(maxima)
+    if n_units is None:
+        return maxima
+    nu = max(n_units - 1, 1)  # the scales drawn apart, so that the normal draws stay
+    return maxima / np.sqrt(np.random.default_rng([seed, 1]).chisquare(nu, draws) / nu)

@@ -6,14 +6,14 @@ from numbers import Real
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.special import ndtr, ndtri
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ..rows._row_order import check_row_order
 from ..metrics._predictive import row_log_likelihood
 from ..rows._column_classes import column_classes
 from ._best_set import best_set_pvalues, covariance_of_moments, covariance_of_rows
-from ._paired_errors import bootstrap_se, clustered_variance, units_of
+from ._paired_errors import (bootstrap_se, clustered_variance, paired_pvalue, t_quantile,
+                             units_of)
 
 
 
@@ -31,7 +31,8 @@ class ModelComparison:
     results_ : dict
         Per model: ``nll`` (nats per row), ``nll_diff`` (to the best),
         ``nll_diff_se`` (its paired standard error), ``pvalue`` (two-sided, of
-        the difference being 0), ``perplexity`` and ``bits`` (per row or token),
+        the difference being 0: Student's t with ``n_groups_ - 1`` degrees of
+        freedom), ``perplexity`` and ``bits`` (per row or token),
         ``n_zero_probability`` (rows whose observed label had probability 0),
         and ``best_set_pvalue``: the p-value of the model being among the best,
         which accounts for the best having been chosen on the same rows among
@@ -72,8 +73,8 @@ class ModelComparison:
         With probability at least ``confidence_level`` (for many rows or
         groups), every model whose expected NLL is the lowest is in it: a model
         leaves it when its largest standardised NLL excess over any other model
-        passes what chance gives the largest of all pairs' (from the normal law
-        of the models' NLLs, with their cluster-robust covariance; the bootstrap
+        passes what chance gives the largest of all pairs' (from the t law of
+        the models' NLLs, with their cluster-robust covariance; the bootstrap
         gives only the pairwise standard errors).
 
         Parameters
@@ -123,7 +124,7 @@ class ModelComparison:
         width = max([24] + [len(name) + 2 for name in self.ranking_])  # names whole
         lines = [f"Models ranked by held-out NLL (nats per row; Δ ± standard error of the "
                  f"paired difference to the best, {unit}; p its two-sided p-value, for that "
-                 "pair alone)",
+                 f"pair alone, from Student's t with {self.n_groups_ - 1} degrees of freedom)",
                  f"{'rank':<5}{'model':<{width}}{'NLL':>9}{'ΔNLL vs best':>22}{'p':>9}"
                  f"{'perplexity':>12}{'bits':>8}"]
         for rank, name in enumerate(self.ranking_, 1):
@@ -165,7 +166,7 @@ class ModelComparison:
         if ax is None:
             _, ax = pyplot().subplots(figsize=(6.5, 0.5 + 0.45 * len(self.ranking_)),
                                       layout="constrained")
-        z = ndtri(0.5 + confidence_level / 2)
+        z = t_quantile(confidence_level, self.n_groups_)
         names = self.ranking_[::-1]
         diffs = [self.results_[n]["nll_diff"] for n in names]
         errors = [z * self.results_[n]["nll_diff_se"] for n in names]
@@ -296,18 +297,18 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         else:
             se = math.sqrt(clustered_variance(weight * (difference - diff), unit,
                                               n_units)) / total
-        results[name] = _result(nlls[name], diff, se, name == best, zeros[name])
+        results[name] = _result(nlls[name], diff, se, name == best, zeros[name], n_units)
     covariance = covariance_of_rows(list(log_lik.values()), weight,
                                     None if groups is None else unit, n_units)
-    _add_best_set(results, covariance)
+    _add_best_set(results, covariance, n_units)
     method = "bootstrap" if n_bootstrap is not None else ("rows" if groups is None else
                                                           "groups")
     return ModelComparison(results, int(kept.sum()), n_units, method)
 
 
-def _result(nll, diff, se, is_best, n_zero_probability):
+def _result(nll, diff, se, is_best, n_zero_probability, n_units):
     """One model's entry of ``results_``."""
-    pvalue = (float(2 * ndtr(-abs(diff) / se)) if not is_best and se > 0
+    pvalue = (paired_pvalue(diff, se, n_units) if not is_best and se > 0
               else (float("nan") if is_best else float(diff == 0)))
     return {"nll": nll, "nll_diff": diff, "nll_diff_se": se, "pvalue": pvalue,
             "perplexity": math.exp(nll), "bits": nll / math.log(2),
@@ -334,16 +335,17 @@ def model_results(names, moments):
         squares = q[best, best] - 2 * q[best, i] + q[i, i]
         residual = squares - 2 * diff * (p[best] - p[i]) + diff ** 2 * moments["weight_squares"]
         se = math.sqrt(units / max(units - 1, 1) * max(float(residual), 0.0)) / total
-        results[name] = _result(nlls[name], diff, se, i == best, int(zeros[i]))
-    _add_best_set(results, covariance_of_moments(moments))
+        results[name] = _result(nlls[name], diff, se, i == best, int(zeros[i]), units)
+    _add_best_set(results, covariance_of_moments(moments), units)
     return results
 
 
-def _add_best_set(results, covariance):
+def _add_best_set(results, covariance, n_units):
     """Each result's ``best_set_pvalue`` (see :mod:`skcal.comparison._best_set`)."""
     names = list(results)
     pvalues = best_set_pvalues([results[n]["nll"] for n in names], covariance,
-                               [results[n]["n_zero_probability"] for n in names])
+                               [results[n]["n_zero_probability"] for n in names],
+                               n_units=n_units)
     for name, pvalue in zip(names, pvalues):
         results[name]["best_set_pvalue"] = float(pvalue)
 
