@@ -6,12 +6,11 @@ import inspect
 from collections.abc import Mapping
 
 import numpy as np
-from scipy.stats import norm
 
 from ..stats import calibration_test as run_calibration_test
 from ..stats._calibration_test import TEST_METHODS
 from ._models import zero_probability_rows
-from ._paired_errors import clustered_variance
+from ._paired_errors import clustered_variance, paired_pvalue
 from ._out_of_fold import OutOfFoldPredictions
 from ._result import BUILTIN_METRICS, TIE_STANDARD_ERRORS
 
@@ -45,7 +44,9 @@ def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers, g
         ses.append(se)
     results["nll_diff_to_best"] = np.array(diffs)
     results["nll_diff_se"] = np.array(ses)
-    results["nll_diff_pvalue"] = np.array([_difference_pvalue(d, se) for d, se in zip(diffs, ses)])
+    dof = _degrees_of_freedom(fold_results, sample_weight, groups)
+    results["nll_diff_pvalue"] = np.array([_difference_pvalue(d, se, dof)
+                                           for d, se in zip(diffs, ses)])
     results["n_zero_probability"] = np.array(
         [zero_probability_rows(log_p[name], sample_weight) for name in names])
     results["tied_with_best"] = (np.abs(results["nll_diff_to_best"]) <= (
@@ -89,10 +90,24 @@ def _paired_difference(best_log_p, log_p, fold_results, sample_weight, groups=No
     return float(np.mean(means)), float(np.sqrt(np.sum(variances)) / k)
 
 
-def _difference_pvalue(difference, standard_error):
-    """Two-sided p-value of a paired NLL difference being zero (normal approximation)."""
+def _degrees_of_freedom(fold_results, sample_weight, groups):
+    """The degrees of freedom of the differences' standard errors: each split's
+    units (groups, or rows, with weight) less one, summed over the splits, and
+    at most the units less one (splits that repeat rows add none)."""
+    units, dof = set(), 0
+    for _, test, _ in fold_results:
+        counted = test if sample_weight is None else test[sample_weight[test] > 0]
+        tested = counted if groups is None else np.unique(groups[counted])
+        units.update(tested.tolist())
+        dof += max(tested.shape[0] - 1, 0)
+    return max(min(dof, len(units) - 1), 1)
+
+
+def _difference_pvalue(difference, standard_error, dof):
+    """Two-sided p-value of a paired NLL difference being zero: Student's t with
+    ``dof`` degrees of freedom (see :func:`~skcal.comparison._paired_errors.paired_pvalue`)."""
     if standard_error > 0:
-        return float(2 * norm.sf(abs(difference) / standard_error))
+        return paired_pvalue(difference, standard_error, dof + 1)
     return 1.0 if difference == 0 else 0.0
 
 

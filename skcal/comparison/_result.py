@@ -67,9 +67,10 @@ class CalibratorComparison:
         ``rank_test_nll``; ``nll_diff_to_best`` (mean over splits of the paired
         difference), ``nll_diff_se`` (its standard error from the per-sample
         paired differences, cluster-robust with ``groups``), ``nll_diff_pvalue``
-        (two-sided p-value of that difference being 0, normal approximation; 1
-        for the best itself; the best was picked on the same folds, so treat
-        small differences with care) and ``tied_with_best`` (difference within two standard errors of
+        (two-sided p-value of that difference being 0, from Student's t with
+        each split's units, groups or rows, less one; 1 for the best itself;
+        the best was picked on the same folds, so treat small differences with
+        care) and ``tied_with_best`` (difference within two standard errors of
         zero, and no held-out probability of zero for an observed label:
         ``n_zero_probability`` counts those rows, whose NLL is infinite);
         ``mean_fit_time`` (seconds per fold; work that several

@@ -254,7 +254,7 @@ def test_the_test_table_is_ordered_by_test_nll(overconfident_logits):
 
 
 def test_pvalue_of_the_paired_difference(overconfident_logits):
-    from scipy.stats import norm
+    from scipy.stats import t
 
     logits, y = overconfident_logits
     comparison = compare_calibrators(logits, y, calibrators=["temperature", "vector"], cv=3)
@@ -263,8 +263,8 @@ def test_pvalue_of_the_paired_difference(overconfident_logits):
                                 results["nll_diff_pvalue"]):
         if se == 0:
             assert pvalue == 1.0 and diff == 0
-        else:
-            assert pvalue == pytest.approx(2 * norm.sf(abs(diff) / se))
+        else:  # Student's t over each fold's rows less one
+            assert pvalue == pytest.approx(2 * t.sf(abs(diff) / se, df=len(y) - 3))
     baseline = list(results["method"]).index("uncalibrated")
     assert results["nll_diff_pvalue"][baseline] < 1e-6
     assert "p" in str(comparison).splitlines()[1].split()

@@ -48,6 +48,22 @@ def test_copies_of_a_row_count_once_in_the_standard_error(rows_and_copies):
     assert grouped.to_dict()["n_groups"] == 600
 
 
+def test_the_paired_p_value_over_few_groups_is_students_t(rows_and_copies):
+    from scipy.stats import norm, t
+
+    _, _, copied, copied_y, groups = rows_and_copies
+    keep = groups < 12  # 12 groups (documents) of 20 rows
+    comparison = compare_calibrators(copied[keep], copied_y[keep], groups=groups[keep],
+                                     calibrators=["temperature", "vector"], cv=3)
+    results = comparison.cv_results_
+    worse = int(np.argmax(results["nll_diff_se"]))
+    z = results["nll_diff_to_best"][worse] / results["nll_diff_se"][worse]
+    # 3 folds of 4 groups: 3 degrees of freedom each; scipy.stats' t law to its rounding
+    assert results["nll_diff_pvalue"][worse] == pytest.approx(2 * t.sf(abs(z), df=9),
+                                                              rel=1e-9)
+    assert results["nll_diff_pvalue"][worse] > 2 * norm.sf(abs(z))
+
+
 def test_integer_folds_keep_each_group_whole():
     rng = np.random.default_rng(41)
     y = rng.integers(3, size=900)
