@@ -27,7 +27,7 @@ from ._row_sums import batch_summaries, log_proba_of
 from ._state import freeze
 from ._statistics import derived
 from ._table import evaluate_chunks
-from ._thresholds import alarm_thresholds, size_classes
+from ._thresholds import set_thresholds
 
 
 class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator):
@@ -119,6 +119,9 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
 
     cusum_threshold_, chunk_threshold_ : float
         The alarm thresholds of the CUSUM and of a single full chunk's ``z``.
+
+    detectable_rise_ : dict
+        The NLL rises (nats) they flag: sustained over 10 chunks, and in one.
 
     chunk_thresholds_ : dict
         A single chunk's threshold per labelled size class (``chunk_size``
@@ -239,11 +242,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
                                              np.zeros(n, dtype=np.int64))
         self.reference_ = derived(summary, self.classes_.shape[0])
         self.reference_["nll_sd"] = float(reference_nll.std(ddof=1))
-        self.cusum_threshold_, self.chunk_thresholds_ = alarm_thresholds(
-            reference_nll, self.chunk_size, horizon=self.horizon, alpha=self.alpha,
-            drift=self.drift, sizes=size_classes(self.chunk_size, self.min_labels),
-            random_state=self.random_state)
-        self.chunk_threshold_ = self.chunk_thresholds_[self.chunk_size]
+        set_thresholds(self, reference_nll)  # warns of a reference too small for them
         self.n_rows_ = 0
         self._chunks = []  # complete chunks: {"index", "start", "end", "summary"}
         self._open = None  # the open chunk, same form

@@ -10,6 +10,7 @@ from ._chunking import period_index
 from ._inputs import nanoseconds
 from ._recalibration import fitted_calibrator
 from ._state import restore, state_of
+from ._thresholds import detectable_rise
 from ._table import (
     COLUMNS,
     drift_onset,
@@ -85,6 +86,28 @@ class MonitorResultsMixin:
     def n_pending_dropped_(self):
         """Rows that left the window of ``max_pending`` before their labels came."""
         return self._pending.n_dropped
+
+    @property
+    def detectable_rise_(self):
+        """``{'cusum': nats, 'chunk': nats}``: the sustained rise of a full
+        chunk's NLL over the reference's that the CUSUM flags within 10 chunks
+        (on its expected path), and the rise that makes a single full chunk
+        alarm. A reference of few chunks raises the first: its own error is
+        shared by every chunk (``fit`` warns below 3 chunks; take 10 or more).
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skcal import CalibrationMonitor
+        >>> rng = np.random.default_rng(0)
+        >>> logits = rng.normal(size=(20000, 3))
+        >>> y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+        >>> rise = CalibrationMonitor(chunk_size=500).fit(logits, y).detectable_rise_
+        >>> bool(rise["cusum"] < rise["chunk"] < 0.2)
+        True
+        """
+        check_is_fitted(self, "reference_")
+        return detectable_rise(self)
 
     def to_frame(self):
         """One row per complete chunk, as a pandas DataFrame.

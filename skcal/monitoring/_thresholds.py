@@ -1,6 +1,57 @@
-"""The monitor's alarm thresholds, simulated from the reference itself."""
+"""The monitor's alarm thresholds, simulated from the reference itself, and the
+NLL rises they let it see."""
+
+import math
+import warnings
 
 import numpy as np
+
+# chunks the reference should hold: with fewer, its own error, which every chunk
+# shares, raises the CUSUM's threshold (chunks of 500 rows: 7 with 200 chunks, 21
+# with 10, 44 with 5, 69 with 3, 163 with 1; benchmarks/bench_monitor_reference_size.py);
+# fit warns below WARNED_CHUNKS, where the sustained rise the CUSUM sees is 6 times
+# or more what a large reference would let it see
+REFERENCE_CHUNKS = 10
+WARNED_CHUNKS = 3
+# the chunks within which detectable_rise_ says the CUSUM flags a sustained rise
+RISE_CHUNKS = 10
+
+
+def set_thresholds(monitor, reference_nll):
+    """Simulate the monitor's thresholds (:func:`alarm_thresholds`) and warn
+    when the reference is too small for them to see moderate rises."""
+    monitor.cusum_threshold_, monitor.chunk_thresholds_ = alarm_thresholds(
+        reference_nll, monitor.chunk_size, horizon=monitor.horizon, alpha=monitor.alpha,
+        drift=monitor.drift, sizes=size_classes(monitor.chunk_size, monitor.min_labels),
+        random_state=monitor.random_state)
+    monitor.chunk_threshold_ = monitor.chunk_thresholds_[monitor.chunk_size]
+    n_reference = reference_nll.shape[0]
+    # a reference whose rows' NLLs differ by rounding only (a uniform model) has no
+    # error to share: any rise alarms
+    spread = monitor.reference_["nll_sd"] > 1e-9 * abs(monitor.reference_["nll"])
+    if n_reference < WARNED_CHUNKS * monitor.chunk_size and spread:
+        rise = detectable_rise(monitor)
+        warnings.warn(
+            f"The reference holds {n_reference} labelled rows, "
+            f"{n_reference / monitor.chunk_size:.1f} chunks of {monitor.chunk_size}. Every "
+            "chunk is compared with the reference's NLL, whose own error all chunks share, "
+            f"so the CUSUM's threshold is {monitor.cusum_threshold_:.0f} (about 7 with a "
+            f"large reference): it flags a sustained NLL rise within {RISE_CHUNKS} chunks "
+            f"only from {rise['cusum']:.3f} nats, and a single chunk alarms from "
+            f"{rise['chunk']:.3f}. Fit on at least {REFERENCE_CHUNKS * monitor.chunk_size} "
+            f"labelled rows ({REFERENCE_CHUNKS} chunks), or take smaller chunks, to see "
+            "smaller rises (detectable_rise_).",
+            UserWarning, stacklevel=3)
+
+
+def detectable_rise(monitor):
+    """``{'cusum': nats, 'chunk': nats}``: the sustained rise of a full chunk's
+    NLL over the reference's that the CUSUM flags within ``RISE_CHUNKS`` chunks
+    on its expected path (``z = drift + threshold / RISE_CHUNKS``), and the rise
+    a single full chunk flags (``z`` at its threshold)."""
+    standard_error = monitor.reference_["nll_sd"] / math.sqrt(monitor.chunk_size)
+    return {"cusum": (monitor.drift + monitor.cusum_threshold_ / RISE_CHUNKS) * standard_error,
+            "chunk": monitor.chunk_threshold_ * standard_error}
 
 
 def size_classes(chunk_size, min_labels):

@@ -48,8 +48,13 @@ def test_daily_chunks_far_beyond_chunk_size_are_warned_of():
                          ids=["chunk_size matches the chunks", "a reference far larger"])
 def test_no_warning_where_the_thresholds_allow_for_the_chunks(reference_rows, chunk_size):
     rng = np.random.default_rng(1)
-    monitor = CalibrationMonitor(chunk_period="D", chunk_size=chunk_size).fit(
-        *calibrated_rows(rng, reference_rows))
+    reference = calibrated_rows(rng, reference_rows)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        monitor = CalibrationMonitor(chunk_period="D", chunk_size=chunk_size).fit(*reference)
+    # a reference of a fifth of a chunk: no false alarms, but a blind CUSUM, said at fit
+    assert [str(w.message).startswith("The reference holds 2000 labelled rows, 0.2 chunks")
+            for w in caught] == ([True] if reference_rows < chunk_size else [])
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for day in ("2026-11-01", "2026-11-02", "2026-11-03"):
@@ -75,6 +80,8 @@ def test_the_command_line_takes_chunk_size_beside_chunk_period(tmp_path, capsys)
     assert "chunk_size near the labelled rows of a chunk" in capsys.readouterr().err
     assert main(["monitor", reference, days[0], "--chunk-period", "D", "--chunk-size",
                  "10000", "--state", state]) == 0
+    # what is left is the reference's size, a fifth of a chunk, said at fit
+    assert "The reference holds 2000 labelled rows" in capsys.readouterr().err
     assert main(["monitor", reference, days[1], "--chunk-period", "D", "--chunk-size",
                  "10000", "--state", state]) in (0, 1)
     assert "warning" not in capsys.readouterr().err

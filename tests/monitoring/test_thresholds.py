@@ -1,7 +1,10 @@
 """The monitor's alarm thresholds: the simulation against streams drawn directly,
 and the false-alarm bound on streams whose chunks are only partly labelled."""
 
+import copy
+
 import numpy as np
+import pytest
 from scipy.special import ndtri
 
 from skcal import CalibrationMonitor
@@ -102,3 +105,57 @@ def test_means_of_large_chunks_made_of_two_halves_have_the_direct_distribution()
     assert abs(halves.std() / direct.std() - 1) < 0.03
     assert skewness(direct) > 0.1  # the heavy tail still shows at this size
     assert abs(skewness(halves) - skewness(direct)) < 0.06
+
+
+def _calibrated(rng, n):
+    logits = rng.normal(scale=2.0, size=(n, 3))
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    return logits, (proba.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+
+
+def _flattened_to(logits, y, target):
+    """``logits / T`` whose NLL on ``y`` is ``target`` (a calibrated model's NLL
+    rises as T grows past 1)."""
+    from scipy.optimize import brentq
+    from scipy.special import log_softmax
+
+    def nll(t):
+        return -log_softmax(logits / t, axis=1)[np.arange(y.shape[0]), y].mean()
+
+    return logits / brentq(lambda t: nll(t) - target, 1.0, 50.0, xtol=1e-12)
+
+
+def test_the_cusum_flags_the_detectable_rise_within_ten_chunks():
+    """The same chunk fed over and over, its NLL raised by a fixed share of
+    ``detectable_rise_['cusum']`` over the reference's: 5 % above it, the CUSUM
+    alarms by the 10th chunk; 5 % below, not yet (and no single chunk alarms)."""
+    rng = np.random.default_rng(3)
+    monitor = CalibrationMonitor(chunk_size=500).fit(*_calibrated(rng, 50000))
+    rise = monitor.detectable_rise_
+    assert rise["cusum"] < rise["chunk"]  # a reference of 100 chunks: the CUSUM sees more
+    logits, y = _calibrated(rng, 500)
+    for share, alarmed in ((1.05, True), (0.95, False)):
+        chunk = _flattened_to(logits, y, monitor.reference_["nll"] + share * rise["cusum"])
+        fed = copy.deepcopy(monitor)
+        for _ in range(10):
+            fed.update(chunk, y)
+        table = fed.to_frame()
+        assert len(table) == 10 and not (table["z"] > fed.chunk_threshold_).any()
+        assert bool(table["alarm"].iloc[-1]) is alarmed
+
+
+def test_a_reference_of_few_chunks_is_warned_of_with_the_rises_it_lets_the_monitor_see():
+    """A reference of 2 chunks: the CUSUM's threshold is many times a large
+    reference's, and the sustained rise it flags within 10 chunks too; fit says
+    so. With 10 chunks, fit says nothing."""
+    rng = np.random.default_rng(4)
+    reference = _calibrated(rng, 20000)
+    with pytest.warns(UserWarning, match=r"The reference holds 1000 labelled rows, 2\.0 "
+                                         r"chunks of 500\..* within 10 chunks only from "
+                                         r"0\.\d+ nats.*Fit on at least 5000"):
+        small = CalibrationMonitor(chunk_size=500).fit(reference[0][:1000],
+                                                       reference[1][:1000])
+    large = CalibrationMonitor(chunk_size=500).fit(*reference)  # 40 chunks: no warning
+    # (the suite turns warnings into errors)
+    assert small.cusum_threshold_ > 5 * large.cusum_threshold_
+    assert small.detectable_rise_["cusum"] > 3 * large.detectable_rise_["cusum"]
