@@ -78,7 +78,7 @@ def test_transform_keeps_the_vector_column_and_adds_the_calibrated_scores(df):
 
 def test_a_monitor_fed_vectors_equals_one_fed_arrays(df):
     def fitted():
-        return skcal.CalibrationMonitor(chunk_size=400).fit(PROBA[:800], Y[:800])
+        return skcal.CalibrationMonitor(chunk_size=400).fit(PROBA[:1200], Y[:1200])
 
     on_vectors = skcal.spark.update(fitted(), df, scores="probability", y="y")
     on_arrays = skcal.spark.update(fitted(), df, scores="proba", y="y")
