@@ -19,6 +19,7 @@ from ._scores import (
     as_float_array,
     check_finite_block,
     check_probabilities,
+    refuse_counts_or_votes,
     resolve_score_type,
     scores_to_logits,
 )
@@ -100,6 +101,9 @@ def _streamed_score_type(X, score_type, name):
         return score_type
     if is_remote(X):  # a remote table has looked at every row in its survey
         _refuse_column_beside_probabilities(X)
+        how = getattr(X, "counts_or_votes", None)  # read off its sample
+        if how is not None:
+            refuse_counts_or_votes(how, X.score_name)
         return "probabilities" if X.looks_like_probabilities else "logits"
     head = starting_rows(X)
     check_finite_block(head, 0, name)

@@ -174,6 +174,53 @@ def column_beside_probabilities(X):
     return None
 
 
+# rows a reading of scores as counts or votes needs
+_EVIDENCE_ROWS = 20
+
+
+def counts_or_votes(X):
+    """How scores that are not probabilities, all non-negative, read as counts
+    or votes (``'every row sums to 50'``, ``'every score is a whole number'``),
+    or None. A tree model's raw predictions are such (a random forest's sum its
+    trees' probabilities, a decision tree's count its leaf's rows; Spark ML's
+    ``rawPrediction``), and so are probabilities in percent: read as logits,
+    each row's softmax would be another ranking's.
+
+    Examples
+    --------
+    >>> counts_or_votes(np.array([[30.0, 20.0], [45.0, 5.0]] * 10))
+    'every row sums to 50'
+    >>> counts_or_votes(np.array([[3.0, 0.0], [1.0, 7.0]] * 10))
+    'every score is a whole number'
+    >>> counts_or_votes(np.array([[1.5, -0.5], [0.2, 2.0]] * 10)) is None
+    True
+    """
+    # evidence from a few rows is coincidence (toy logits such as [[2, 0], [0, 1]]);
+    # uniform rows (every score of a row equal) are logits of uniform predictions
+    if X.ndim != 2 or X.shape[1] < 2 or X.shape[0] < _EVIDENCE_ROWS or X.min() < 0 \
+            or np.ptp(X, axis=1).max() == 0:
+        return None
+    row_sums = X.sum(axis=1, dtype=np.float64)
+    total = float(row_sums[0])
+    # float32 sums of a few hundred terms: far inside a relative 1e-4; a sum near 1
+    # is a probability's (two trees' votes sum to 2)
+    if total > 1.5 and np.all(np.abs(row_sums - total) <= 1e-4 * total):
+        return f"every row sums to {total:.6g}"
+    if X.max() > 1 and np.all(X == np.rint(X)):
+        return "every score is a whole number"
+    return None
+
+
+def refuse_counts_or_votes(how, name):
+    """Refuse scores that :func:`counts_or_votes` read as ``how`` (not None)."""
+    raise ValueError(
+        f"Every score of {name} is non-negative and {how}: they look like counts or votes "
+        "(a tree model's raw predictions, such as Spark ML's rawPrediction of a random "
+        "forest) or probabilities in percent, not logits. Divide each row by its sum to "
+        "read them as probabilities (Spark ML: the 'probability' column), or pass "
+        "score_type='logits' if they are logits.")
+
+
 def check_probabilities(P, *, name, hint="", start=0):
     """Raise unless ``P`` holds probabilities: values in [0, 1], rows summing to 1."""
     problem = _not_probabilities(P, name, start)
@@ -201,6 +248,9 @@ def resolve_score_type(X, score_type, name="X"):
                  "If they are probabilities, each class needs its column and each row must "
                  "sum to 1 (one sigmoid per class does not give that); if they are logits, "
                  "pass score_type='logits'.")
+        how = None if is_device_array(X) else counts_or_votes(X)
+        if how is not None:
+            refuse_counts_or_votes(how, name)
         return "logits"
     if score_type == "probabilities":
         check_probabilities(

@@ -31,7 +31,8 @@ import numpy as np
 
 from ..rows._labels import encode_labels
 from ..rows._remote import RemoteVector
-from ..rows._scores import _looks_like_probabilities, column_beside_probabilities
+from ..rows._scores import (_looks_like_probabilities, column_beside_probabilities,
+                            counts_or_votes)
 from ._layout import quoted
 from ._survey import Survey, _sample_fraction, cached_row_count, kept_in_sample, sample_arrays
 from ._tasks import in_fewer_tasks
@@ -76,6 +77,8 @@ def provisional_survey(df, layout, cached=None):
         column = column_beside_probabilities(scores)
         if column is not None:
             survey.column_beside_probabilities = (column, layout.score_columns[column])
+    if not survey.looks_like_probabilities:
+        survey.counts_or_votes = counts_or_votes(scores)
     survey.label_values = np.unique(labels)
     survey.counts = survey.weight_sums = None
     survey.partition_labels = None

@@ -25,8 +25,8 @@ which names its row.
 
 import numpy as np
 
-from ..rows._scores import (_SIMPLEX_ATOL, column_beside_probabilities, row_sum_tolerance,
-                            written_decimals_allowance)
+from ..rows._scores import (_SIMPLEX_ATOL, column_beside_probabilities, counts_or_votes,
+                            row_sum_tolerance, written_decimals_allowance)
 from ._layout import quoted
 from ._tasks import in_fewer_tasks
 
@@ -48,6 +48,8 @@ class Survey:
         self.looks_like_probabilities = True
         # (position, name) of a score column without which every row sums to 1
         self.column_beside_probabilities = None
+        # how non-negative scores off the simplex read as counts or votes (sample)
+        self.counts_or_votes = None
         self.label_values = np.empty(0)
         self.counts = np.empty(0)
         self.weight_sums = np.empty(0)
@@ -126,6 +128,8 @@ def survey_of(df, layout, sample=None, cached=None):
         not groups or _within_row_sum_tolerance(_largest_row_sum_gap(df, layout, F), survey)))
     if not survey.looks_like_probabilities and low >= 0 and high <= 1 and groups:
         survey.column_beside_probabilities = _column_beside(df, layout, survey, F)
+    if not survey.looks_like_probabilities and low >= 0 and survey.sample:
+        survey.counts_or_votes = counts_or_votes(survey.sample[0][0])
     return survey
 
 

@@ -76,6 +76,7 @@ class SparkScores:
         self.ndim = len(self.shape)
         self.looks_like_probabilities = survey.looks_like_probabilities
         self.column_beside_probabilities = survey.column_beside_probabilities
+        self.counts_or_votes = survey.counts_or_votes
         self.partition_starts = None if self.provisional else survey.partition_starts()
 
     @property

@@ -135,3 +135,22 @@ def test_the_scores_of_a_spark_ml_classifier_calibrate_where_they_are(spark):
     np.testing.assert_allclose(
         skcal.spark.evaluate("nll", scored, scores="probability", y="label"),
         metrics.nll(y, proba), rtol=1e-12)
+
+
+def test_a_forests_votes_in_a_vector_are_refused_as_logits(df):
+    # a random forest's rawPrediction sums its trees' probabilities: read as logits,
+    # without a word, before
+    from pyspark.ml.functions import array_to_vector
+    from pyspark.sql import functions as F
+
+    votes = df.withColumn("votes", array_to_vector(F.transform("proba", lambda p: p * 20)))
+    cached = votes.cache()
+    cached.count()
+    for scored in (votes.select("votes", "y"), cached):  # the full survey, the provisional
+        with pytest.raises(ValueError, match="'votes' is non-negative and every row sums "
+                                             "to 20: they look like counts or votes"):
+            skcal.spark.fit(skcal.TemperatureScaling(), scored, scores="votes", y="y")
+    told = skcal.spark.fit(skcal.TemperatureScaling(score_type="logits"), cached,
+                           scores="votes", y="y")
+    assert told.score_type_ == "logits"
+    cached.unpersist()
