@@ -10,7 +10,7 @@ from ._chunking import period_index
 from ._inputs import nanoseconds
 from ._recalibration import fitted_calibrator
 from ._state import restore, state_of
-from ._thresholds import detectable_rise
+from ._thresholds import detectable_rise, small_reference_note
 from ._table import (
     COLUMNS,
     drift_onset,
@@ -169,7 +169,7 @@ class MonitorResultsMixin:
         if self._pending.n_dropped:
             line += (f" {self._pending.n_dropped} rows left the window of max_pending "
                      "before their labels came.")
-        return line
+        return line + small_reference_note(self)
 
     def plot(self, *, ax=None):
         """Draw NLL per chunk with the reference band, alarms and the split.

@@ -26,10 +26,7 @@ def set_thresholds(monitor, reference_nll):
         random_state=monitor.random_state)
     monitor.chunk_threshold_ = monitor.chunk_thresholds_[monitor.chunk_size]
     n_reference = reference_nll.shape[0]
-    # a reference whose rows' NLLs differ by rounding only (a uniform model) has no
-    # error to share: any rise alarms
-    spread = monitor.reference_["nll_sd"] > 1e-9 * abs(monitor.reference_["nll"])
-    if n_reference < WARNED_CHUNKS * monitor.chunk_size and spread:
+    if _too_small(monitor, n_reference):
         rise = detectable_rise(monitor)
         warnings.warn(
             f"The reference holds {n_reference} labelled rows, "
@@ -42,6 +39,25 @@ def set_thresholds(monitor, reference_nll):
             f"labelled rows ({REFERENCE_CHUNKS} chunks), or take smaller chunks, to see "
             "smaller rises (detectable_rise_).",
             UserWarning, stacklevel=3)
+
+
+def _too_small(monitor, n_reference):
+    """Whether a reference of ``n_reference`` rows holds fewer than
+    ``WARNED_CHUNKS`` chunks (a reference whose rows' NLLs differ by rounding
+    only, a uniform model's, has no error to share: any rise alarms)."""
+    spread = monitor.reference_["nll_sd"] > 1e-9 * abs(monitor.reference_["nll"])
+    return spread and n_reference < WARNED_CHUNKS * monitor.chunk_size
+
+
+def small_reference_note(monitor):
+    """The summary's sentence on a reference too small for the CUSUM, or ''."""
+    n_reference = monitor.reference_["n_labelled"]
+    if not _too_small(monitor, n_reference):
+        return ""
+    rise = detectable_rise(monitor)
+    return (f" Its reference of {n_reference} rows ({n_reference / monitor.chunk_size:.1f} "
+            f"chunks) lets it flag a sustained NLL rise only from "
+            f"{min(rise.values()):.3f} nats; fit on {REFERENCE_CHUNKS} chunks or more.")
 
 
 def detectable_rise(monitor):

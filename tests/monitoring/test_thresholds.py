@@ -159,3 +159,10 @@ def test_a_reference_of_few_chunks_is_warned_of_with_the_rises_it_lets_the_monit
     # (the suite turns warnings into errors)
     assert small.cusum_threshold_ > 5 * large.cusum_threshold_
     assert small.detectable_rise_["cusum"] > 3 * large.detectable_rise_["cusum"]
+    # the summary, which a nightly job prints each run, says it too
+    logits, y = _calibrated(rng, 500)
+    rise = min(small.detectable_rise_.values())
+    assert small.update(logits, y).summary().endswith(
+        f"Its reference of 1000 rows (2.0 chunks) lets it flag a sustained NLL rise only "
+        f"from {rise:.3f} nats; fit on 10 chunks or more.")
+    assert "Its reference" not in large.update(logits, y).summary()
