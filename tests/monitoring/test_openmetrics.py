@@ -47,6 +47,8 @@ def test_metrics_parse_and_carry_the_latest_chunk(fmt):
         assert got[(f"skcal_monitor_{name}", None)] == pytest.approx(last[name], rel=1e-15)
     assert got[("skcal_monitor_reference_nll", None)] == monitor.reference_["nll"]
     assert got[("skcal_monitor_cusum_threshold", None)] == monitor.cusum_threshold_
+    assert got[("skcal_monitor_detectable_rise", None)] == min(
+        monitor.detectable_rise_.values())
     assert got[("skcal_monitor_alarm", None)] == 1.0 == float(last["alarm"])
     assert got[("skcal_monitor_label_coverage", None)] == 1.0
     assert got[("skcal_monitor_chunk_end_row", None)] == last["end"]
