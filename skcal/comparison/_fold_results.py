@@ -107,7 +107,7 @@ def _difference_pvalue(difference, standard_error, dof):
     """Two-sided p-value of a paired NLL difference being zero: Student's t with
     ``dof`` degrees of freedom (see :func:`~skcal.comparison._paired_errors.paired_pvalue`)."""
     if standard_error > 0:
-        return paired_pvalue(difference, standard_error, dof + 1)
+        return paired_pvalue(difference, standard_error, dof)
     return 1.0 if difference == 0 else 0.0
 
 

@@ -166,7 +166,7 @@ class ModelComparison:
         if ax is None:
             _, ax = pyplot().subplots(figsize=(6.5, 0.5 + 0.45 * len(self.ranking_)),
                                       layout="constrained")
-        z = t_quantile(confidence_level, self.n_groups_)
+        z = t_quantile(confidence_level, self.n_groups_ - 1)
         names = self.ranking_[::-1]
         diffs = [self.results_[n]["nll_diff"] for n in names]
         errors = [z * self.results_[n]["nll_diff_se"] for n in names]
@@ -308,7 +308,7 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
 
 def _result(nll, diff, se, is_best, n_zero_probability, n_units):
     """One model's entry of ``results_``."""
-    pvalue = (paired_pvalue(diff, se, n_units) if not is_best and se > 0
+    pvalue = (paired_pvalue(diff, se, n_units - 1) if not is_best and se > 0
               else (float("nan") if is_best else float(diff == 0)))
     return {"nll": nll, "nll_diff": diff, "nll_diff_se": se, "pvalue": pvalue,
             "perplexity": math.exp(nll), "bits": nll / math.log(2),

@@ -27,26 +27,26 @@ def clustered_variance(weighted_residual, unit, n_units):
     return n_units / max(n_units - 1, 1) * float(residual @ residual)
 
 
-def paired_pvalue(diff, se, n_units):
+def paired_pvalue(diff, se, dof):
     """The two-sided p-value of a paired difference ``diff`` being 0, from its
-    standard error ``se`` over ``n_units`` independent units (groups, or rows):
-    Student's t with ``n_units - 1`` degrees of freedom, as cluster-robust
-    inference takes it. The normal law's thinner tails would reject equal
+    standard error ``se`` with ``dof`` degrees of freedom (the independent
+    units, groups or rows, less one): Student's t, as cluster-robust inference
+    takes it. The normal law's thinner tails would reject equal
     models too often with few groups: 13 % of pairs at the 5 % level over 5
     groups, 8 % over 10 (t: 6 % and 5 %; ``benchmarks/bench_few_groups.py``).
 
     Examples
     --------
-    >>> round(paired_pvalue(0.1, 0.05, 5), 3), round(paired_pvalue(0.1, 0.05, 10**6), 3)
+    >>> round(paired_pvalue(0.1, 0.05, 4), 3), round(paired_pvalue(0.1, 0.05, 10**6), 3)
     (0.116, 0.046)
     """
-    return float(2 * stdtr(max(n_units - 1, 1), -abs(diff) / se))
+    return float(2 * stdtr(max(dof, 1), -abs(diff) / se))
 
 
-def t_quantile(confidence_level, n_units):
+def t_quantile(confidence_level, dof):
     """The half-width of a two-sided ``confidence_level`` interval, in standard
-    errors over ``n_units`` units (Student's t, as :func:`paired_pvalue`)."""
-    return float(stdtrit(max(n_units - 1, 1), 0.5 + confidence_level / 2))
+    errors with ``dof`` degrees of freedom (Student's t, as :func:`paired_pvalue`)."""
+    return float(stdtrit(max(dof, 1), 0.5 + confidence_level / 2))
 
 
 def units_of(groups, n, label_shape):

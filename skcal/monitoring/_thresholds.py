@@ -25,9 +25,8 @@ def set_thresholds(monitor, reference_nll):
         drift=monitor.drift, sizes=size_classes(monitor.chunk_size, monitor.min_labels),
         random_state=monitor.random_state)
     monitor.chunk_threshold_ = monitor.chunk_thresholds_[monitor.chunk_size]
-    n_reference = reference_nll.shape[0]
-    if _too_small(monitor, n_reference):
-        rise = detectable_rise(monitor)
+    if _too_small(monitor):
+        n_reference, rise = monitor.reference_["n_labelled"], detectable_rise(monitor)
         warnings.warn(
             f"The reference holds {n_reference} labelled rows, "
             f"{n_reference / monitor.chunk_size:.1f} chunks of {monitor.chunk_size}. Every "
@@ -41,20 +40,20 @@ def set_thresholds(monitor, reference_nll):
             UserWarning, stacklevel=3)
 
 
-def _too_small(monitor, n_reference):
-    """Whether a reference of ``n_reference`` rows holds fewer than
-    ``WARNED_CHUNKS`` chunks (a reference whose rows' NLLs differ by rounding
-    only, a uniform model's, has no error to share: any rise alarms)."""
-    spread = monitor.reference_["nll_sd"] > 1e-9 * abs(monitor.reference_["nll"])
-    return spread and n_reference < WARNED_CHUNKS * monitor.chunk_size
+def _too_small(monitor):
+    """Whether the monitor's reference holds fewer than ``WARNED_CHUNKS`` chunks
+    (a reference whose rows' NLLs differ by rounding only, a uniform model's, has
+    no error to share: any rise alarms)."""
+    reference = monitor.reference_
+    spread = reference["nll_sd"] > 1e-9 * abs(reference["nll"])
+    return spread and reference["n_labelled"] < WARNED_CHUNKS * monitor.chunk_size
 
 
 def small_reference_note(monitor):
     """The summary's sentence on a reference too small for the CUSUM, or ''."""
-    n_reference = monitor.reference_["n_labelled"]
-    if not _too_small(monitor, n_reference):
+    if not _too_small(monitor):
         return ""
-    rise = detectable_rise(monitor)
+    n_reference, rise = monitor.reference_["n_labelled"], detectable_rise(monitor)
     return (f" Its reference of {n_reference} rows ({n_reference / monitor.chunk_size:.1f} "
             f"chunks) lets it flag a sustained NLL rise only from "
             f"{min(rise.values()):.3f} nats; fit on {REFERENCE_CHUNKS} chunks or more.")

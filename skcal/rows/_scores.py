@@ -206,9 +206,16 @@ def counts_or_votes(X):
     # is a probability's (two trees' votes sum to 2)
     if total > 1.5 and np.all(np.abs(row_sums - total) <= 1e-4 * total):
         return f"every row sums to {total:.6g}"
-    if X.max() > 1 and np.all(X == np.rint(X)):
+    if X.max() > 1 and all(np.all(block == np.rint(block))  # a block's temporaries
+                           for block in _row_blocks(X)):
         return "every score is a whole number"
     return None
+
+
+def _row_blocks(X, values=2**20):
+    """``X`` in blocks of rows of about ``values`` values, lazily."""
+    step = max(1, values // X.shape[1])
+    return (X[start:start + step] for start in range(0, X.shape[0], step))
 
 
 def refuse_counts_or_votes(how, name):

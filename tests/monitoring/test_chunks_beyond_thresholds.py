@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from conftest import sample_labels, softmax
 from skcal import CalibrationMonitor
 
 
@@ -18,8 +19,7 @@ def calibrated_rows(rng, n, day=None):
     """Logits of a calibrated 3-class model, labels drawn from them, and times
     spread over ``day`` (a date) when given."""
     logits = rng.normal(scale=2.0, size=(n, 3))
-    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    y = (proba.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+    y = sample_labels(softmax(logits), rng)
     if day is None:
         return logits, y
     times = pd.Timestamp(day) + pd.to_timedelta(np.sort(rng.uniform(0, 86400, n)), unit="s")

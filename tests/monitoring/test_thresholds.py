@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from scipy.special import ndtri
 
+from conftest import sample_labels, softmax
 from skcal import CalibrationMonitor
 from skcal.monitoring._thresholds import alarm_thresholds, size_class, size_classes
 
@@ -108,9 +109,9 @@ def test_means_of_large_chunks_made_of_two_halves_have_the_direct_distribution()
 
 
 def _calibrated(rng, n):
+    """Logits of a calibrated 3-class model and labels drawn from them."""
     logits = rng.normal(scale=2.0, size=(n, 3))
-    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    return logits, (proba.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+    return logits, sample_labels(softmax(logits), rng)
 
 
 def _flattened_to(logits, y, target):

@@ -7,6 +7,7 @@ a word: each row's softmax of its votes is another model's probabilities."""
 import numpy as np
 import pytest
 
+from conftest import sample_labels, softmax
 from skcal import CalibrationMonitor, TemperatureScaling, compare_calibrators, compare_models
 from skcal.cli import main
 from skcal.metrics import nll
@@ -19,10 +20,8 @@ def forest():
     """Labels, each row's votes of N_TREES trees (probabilities times N_TREES),
     and the probabilities."""
     rng = np.random.default_rng(0)
-    logits = rng.normal(scale=2.0, size=(2000, 3))
-    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
-    y = (proba.cumsum(axis=1) > rng.random((2000, 1))).argmax(axis=1)
-    return y, proba * N_TREES, proba
+    proba = softmax(rng.normal(scale=2.0, size=(2000, 3)))
+    return sample_labels(proba, rng), proba * N_TREES, proba
 
 
 @pytest.mark.parametrize("kind, how", [
