@@ -12,6 +12,7 @@ from ._statistics import ECE_BINS
 from ._chunking import period_start
 from ._svg import Chart
 from ._table import latest_judged, period_start_text, too_few_rows
+from ._thresholds import RISE_CHUNKS, detectable_rise, small_reference_note
 
 # chunks listed in the report's table (the latest); the charts show all kept
 TABLE_ROWS = 60
@@ -54,7 +55,7 @@ def report_html(monitor, *, model=None):
         f'<p class="meta">Written {written} by skcal {__version__}; {monitor.n_rows_:,} rows '
         f"seen, {len(table)} complete chunks kept.</p>",
         f'<section class="verdict {kind}" id="verdict"><h2>{html.escape(heading)}</h2>'
-        f"<p>{advice}</p></section>",
+        f"<p>{advice}</p>{_small_reference(monitor)}</section>",
     ]
     if table:
         columns = _Columns(table)
@@ -128,6 +129,13 @@ def _judged_in_words(monitor):
             f"remove {_f(calibration)} nats in the meantime.")
 
 
+def _small_reference(monitor):
+    """The verdict's warning that the reference is too small to see moderate
+    rises (the summary's sentence), or ''."""
+    note = small_reference_note(monitor).strip().replace("Its reference", "The reference", 1)
+    return f'<p class="meta" id="small-reference">{html.escape(note)}</p>' if note else ""
+
+
 def _numbers(monitor):
     judged, awaiting = latest_judged(monitor._table)
     last = judged if judged is not None else monitor._table[-1]
@@ -145,6 +153,8 @@ def _numbers(monitor):
         ("accuracy", f"{_f(last['accuracy'], 3)} (ref. {_f(reference['accuracy'], 3)})"),
         ("ECE", f"{_f(last['ece'], 3)} (ref. {_f(reference['ece'], 3)})"),
         ("labelled rows", f"{last['n_labelled']} of {last['n']} ({_f(100 * coverage, 1)} %)"),
+        (f"rise flagged within {RISE_CHUNKS} chunks",
+         f"{_f(min(detectable_rise(monitor).values()), 3)} nats"),
         ("chunks in alarm", f"{sum(row['alarm'] for row in monitor._table)} of "
                             f"{len(monitor._table)}"),
         ("chunks awaiting labels" if judged is None else "newer chunks awaiting labels",

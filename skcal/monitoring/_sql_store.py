@@ -11,7 +11,9 @@ Schema (version 1), created if missing:
     CUSUM's for ``cusum``, the single chunk's for ``z``); ``alarm`` and
     ``verdict`` (the chunk's); ``calibrator`` (the version that scored the
     chunk); ``written_at`` (UTC). A value that is not a number (no labels
-    yet) is NULL.
+    yet) is NULL. Beside each chunk's metrics, ``detectable_rise`` is the
+    monitor's smallest sustained NLL rise its thresholds flag within 10 chunks
+    (``detectable_rise_``).
 ``skcal_monitor_runs``, one row per run: ``model``, ``run_id``,
     ``written_at``, ``chunks_written``, ``latest_chunk``, ``latest_verdict``
     (of the latest chunk with a verdict: newer ones may wait for labels),
@@ -32,6 +34,7 @@ import uuid
 
 from ..utils._version import __version__
 from ._table import latest_judged
+from ._thresholds import detectable_rise
 
 SCHEMA_VERSION = 1
 RESULTS_TABLE = "skcal_monitor_results"
@@ -44,6 +47,11 @@ METRICS = {
     "nll_calibration": "nll_calibration", "nll_refinement": "nll_refinement",
     "expected_nll": "expected_nll", "z": None, "cusum": None,
 }
+# the monitor's own number written beside each chunk's: the smallest sustained NLL
+# rise its thresholds flag (detectable_rise_), as the Prometheus gauge has it
+DETECTABLE_RISE = "detectable_rise"
+# every metric a chunk has rows of
+STORED_METRICS = (*METRICS, DETECTABLE_RISE)
 # chunks of a DELETE ... IN (...) at a time (SQLite's old limit is 999 variables)
 _DELETE_BATCH = 500
 # the key of the PostgreSQL advisory lock skcal's writers of one database take
@@ -144,6 +152,7 @@ def result_rows(monitor, chunks, *, model, run_id, written_at, time_text=None):
     references = [None if key is None else _number(reference[key]) for key in METRICS.values()]
     thresholds = [{"cusum": monitor.cusum_threshold_, "z": monitor.chunk_threshold_}.get(m)
                   for m in METRICS]
+    rise = _number(min(detectable_rise(monitor).values()))
     rows = []
     for chunk in chunks:
         if by_period:
@@ -156,6 +165,8 @@ def result_rows(monitor, chunks, *, model, run_id, written_at, time_text=None):
                      reference_value, threshold, alarm, verdict, calibrator, written)
                     for metric, reference_value, threshold in zip(METRICS, references,
                                                                  thresholds))
+        rows.append((model, index, DETECTABLE_RISE, run_id, *where, rise, None, None, alarm,
+                     verdict, calibrator, written))
     return rows
 
 

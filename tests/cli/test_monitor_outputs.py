@@ -15,7 +15,7 @@ pytest.importorskip("prometheus_client", reason="reading the metrics back needs 
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 
 from skcal.cli import main  # noqa: E402
-from skcal.monitoring._sql_store import METRICS  # noqa: E402
+from skcal.monitoring._sql_store import STORED_METRICS  # noqa: E402
 
 K = 3
 
@@ -48,14 +48,14 @@ def test_one_run_writes_the_store_the_metrics_and_the_report(tmp_path, capsys):
                tmp_path / "skcal.prom", "--report", tmp_path / "report.html"]
     assert run(tmp_path, period(tmp_path / "day1.npz", 1, 5000), *outputs, "--run-id",
                "day-1") == 0
-    assert count(url, "SELECT COUNT(*) FROM skcal_monitor_results") == 5 * len(METRICS)
+    assert count(url, "SELECT COUNT(*) FROM skcal_monitor_results") == 5 * len(STORED_METRICS)
     out = capsys.readouterr().out
     assert "5 chunks written to the store for model 'fraud'" in out
     # the next day over-confident: new chunks written, none twice, an alarm
     status = run(tmp_path, period(tmp_path / "day2.npz", 2, 5000, sharpen=3.0), *outputs,
                  "--run-id", "day-2")
     assert status == 1
-    assert count(url, "SELECT COUNT(*) FROM skcal_monitor_results") == 10 * len(METRICS)
+    assert count(url, "SELECT COUNT(*) FROM skcal_monitor_results") == 10 * len(STORED_METRICS)
     assert count(url, "SELECT COUNT(DISTINCT run_id) FROM skcal_monitor_results") == 2
     assert count(url, "SELECT latest_verdict FROM skcal_monitor_runs WHERE run_id = 'day-2'"
                  ) == "recalibrate"

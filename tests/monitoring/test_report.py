@@ -167,3 +167,25 @@ def test_chunks_of_a_period_are_named_by_their_start_and_chunk_numbers_in_full()
     labels = _tick_labels(counted.to_html().split("<svg")[1])
     assert labels and all(re.fullmatch(r"\d+", label) for label in labels), labels
     assert int(labels[-1]) > 10000
+
+
+def test_the_page_says_what_a_small_reference_lets_the_monitor_see():
+    """The rise the thresholds flag is among the numbers; a reference of fewer
+    than 3 chunks adds the summary's warning to the verdict, a larger one not."""
+    rng = np.random.default_rng(5)
+    logits = rng.normal(scale=2.0, size=(8000, 5))
+    y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    large = CalibrationMonitor(chunk_size=500).fit(logits[:5000], y[:5000])
+    with pytest.warns(UserWarning, match="The reference holds 500 labelled rows"):
+        small = CalibrationMonitor(chunk_size=500).fit(logits[:500], y[:500])
+    for monitor in (large, small):
+        monitor.update(logits[5000:], y[5000:])
+    large_page, small_page = large.to_html(), small.to_html()
+    for monitor, page in ((large, large_page), (small, small_page)):
+        rise = min(monitor.detectable_rise_.values())
+        assert f"rise flagged within 10 chunks<b>{rise:.3f} nats</b>" in page
+    assert 'id="small-reference"' not in large_page
+    warning = re.search(r'<p class="meta" id="small-reference">([^<]*)</p></section>',
+                        small_page)
+    assert warning is not None
+    assert warning.group(1).startswith("The reference of 500 rows (1.0 chunks)")

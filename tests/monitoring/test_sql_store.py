@@ -10,7 +10,11 @@ sa = pytest.importorskip("sqlalchemy", reason='the SQL store needs SQLAlchemy: "
 pd = pytest.importorskip("pandas")
 
 from skcal import CalibrationMonitor  # noqa: E402
-from skcal.monitoring._sql_store import METRICS  # noqa: E402
+from skcal.monitoring._sql_store import (  # noqa: E402
+    DETECTABLE_RISE,
+    METRICS,
+    STORED_METRICS,
+)
 
 
 def stream(seed=0, n=9000, k=4):
@@ -59,7 +63,7 @@ def test_values_equal_to_frame_and_a_rewrite_updates_without_duplicates(store):
     assert monitor.to_sql(store, model="fraud", run_id="day-2", chunks=changed) == 6
     assert monitor.to_sql(store, model="fraud", run_id="day-2", chunks=changed) == 6  # again
     long = stored(store, "fraud")
-    assert len(long) == 12 * len(METRICS)  # 12 chunks, no duplicate
+    assert len(long) == 12 * len(STORED_METRICS)  # 12 chunks, no duplicate
     frame = monitor.to_frame()
     wide = as_wide(long)
     np.testing.assert_array_equal(wide["chunk"], frame["chunk"])
@@ -75,6 +79,10 @@ def test_values_equal_to_frame_and_a_rewrite_updates_without_duplicates(store):
     assert np.allclose(cusum["threshold"], monitor.cusum_threshold_, rtol=1e-12)
     assert set(nll.loc[changed, "run_id"]) == {"day-2"}
     assert set(nll.loc[[0, 5], "run_id"]) == {"day-1"}
+    rise = long[long["metric"] == DETECTABLE_RISE]
+    assert len(rise) == 12
+    np.testing.assert_allclose(rise["value"], min(monitor.detectable_rise_.values()),
+                               rtol=1e-12)
 
 
 def test_two_models_share_a_store_and_the_first_write_fills_in_the_history(store):
