@@ -55,6 +55,11 @@ def inputs(page):
                      tokens=(logits + rng.gumbel(size=logits.shape)).argmax(axis=-1),
                      document_ids=np.repeat(np.arange(20), 30).reshape(20, 30),
                      samples=test_logits + rng.normal(size=(5, 1000, 4)))
+    if page == "testing_calibration":  # token logits of padded sequences, 4 per document
+        logits = rng.normal(scale=2.0, size=(16, 25, 30))
+        labels = (logits + rng.gumbel(size=logits.shape)).argmax(axis=-1)
+        labels[::2, 20:] = -100
+        names.update(logits=logits, labels=labels, document_of_sequence=np.arange(16) // 4)
     if page == "user_guide":
         from sklearn.datasets import make_classification
         from sklearn.svm import SVC

@@ -14,13 +14,18 @@ import numpy as np
 from scipy.special import ndtr, ndtri
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
-from ..utils._binning import bin_edges, bin_index
 from ..metrics import expected_calibration_error, get_scorer
 from ..metrics._curve import top_label
 from ..metrics._checks import check_prediction
 from ..metrics._row_metrics import row_metric_of
 from ..metrics._scorer import metric_of_short_name, short_metric_names
 from ..rows._namespaces import to_numpy
+from ._bootstrap_statistics import (
+    AdditiveStatistic,
+    BinnedECEStatistic,
+    RecomputedStatistic,
+    unit_codes,
+)
 from ._consistency import random_generator
 from ._results import BootstrapResult, ConfidenceInterval
 
@@ -61,122 +66,59 @@ def _accepts(function, name):
     )
 
 
-def _resampled_indices(n_samples, n_resamples, rng):
-    """Chunks of (size, n_samples) row indices drawn with replacement."""
-    size = max(1, _CHUNK_VALUES // n_samples)
+def _resampled_indices(n_units, n_resamples, rng):
+    """Chunks of (size, n_units) unit indices drawn with replacement."""
+    size = max(1, _CHUNK_VALUES // n_units)
     for start in range(0, n_resamples, size):
-        yield rng.integers(0, n_samples, size=(min(size, n_resamples - start), n_samples))
-
-
-class _AdditiveStatistic:
-    """A weighted mean of per-row losses: resampled by gathers, jackknifed exactly."""
-
-    def __init__(self, losses, sample_weight, scale):
-        self.losses = losses * scale
-        self.weight = np.ones_like(losses) if sample_weight is None else sample_weight
-
-    def observed(self):
-        return float(self.weight @ self.losses / self.weight.sum())
-
-    def resampled(self, indices):
-        return ((self.weight * self.losses)[indices].sum(axis=1)
-                / self.weight[indices].sum(axis=1))
-
-    def jackknife(self):
-        weighted = self.weight * self.losses
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return ((weighted.sum() - weighted) / (self.weight.sum() - self.weight))
-
-
-class _RecomputedStatistic:
-    """Any metric, called on each resample."""
-
-    def __init__(self, function, scale, keywords, y_true, y_prob, sample_weight):
-        self.function, self.scale, self.keywords = function, scale, keywords
-        self.y_true, self.y_prob, self.sample_weight = y_true, y_prob, sample_weight
-
-    def _call(self, rows):
-        keywords = dict(self.keywords)
-        if self.sample_weight is not None:
-            keywords["sample_weight"] = self.sample_weight[rows]
-        return self.scale * self.function(self.y_true[rows], self.y_prob[rows], **keywords)
-
-    def observed(self):
-        return float(self._call(slice(None)))
-
-    def resampled(self, indices):
-        return np.array([self._call(rows) for rows in indices])
-
-    def jackknife(self):
-        everyone = np.arange(self.y_true.shape[0])
-        return np.array([self._call(np.delete(everyone, i)) for i in everyone])
-
-
-class _BinnedECEStatistic:
-    """The top-label ECE on fixed equal-width bins: per-bin sums of the resampled
-    rows' weighted gaps, all resamples of a chunk at once."""
-
-    def __init__(self, confidence, correct, sample_weight, n_bins, scale):
-        self.n_bins, self.scale = n_bins, scale
-        self.weight = np.ones_like(confidence) if sample_weight is None else sample_weight
-        edges = bin_edges(confidence, None, n_bins, "uniform")
-        self.bin = bin_index(confidence, edges)
-        self.gap = self.weight * (correct - confidence)
-
-    def observed(self):
-        sums = np.bincount(self.bin, weights=self.gap, minlength=self.n_bins)
-        return float(self.scale * np.abs(sums).sum() / self.weight.sum())
-
-    def resampled(self, indices):
-        size = indices.shape[0]
-        flat = (self.bin[indices] + self.n_bins * np.arange(size)[:, None]).ravel()
-        sums = np.bincount(flat, weights=self.gap[indices].ravel(),
-                           minlength=size * self.n_bins).reshape(size, self.n_bins)
-        return self.scale * np.abs(sums).sum(axis=1) / self.weight[indices].sum(axis=1)
-
-    def jackknife(self):
-        sums = np.bincount(self.bin, weights=self.gap, minlength=self.n_bins)
-        own = sums[self.bin]
-        total = np.abs(sums).sum() - np.abs(own) + np.abs(own - self.gap)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            return self.scale * total / (self.weight.sum() - self.weight)
+        yield rng.integers(0, n_units, size=(min(size, n_resamples - start), n_units))
 
 
 # keywords of expected_calibration_error that the binned fast path computes
 _ECE_DEFAULTS = {"strategy": "uniform", "kind": "top_label", "norm": 1, "debiased": False,
-                 "logits": None, "ignore_index": None}
+                 "logits": None}
+# keywords the fast paths read themselves, beside a metric's own options
+_READ_KEYWORDS = {"labels", "ignore_index"}
 
 
-def _binned_ece(keywords, sign, y_true, y_prob, sample_weight, labels):
+def _checked_rows(keywords, y_true, y_prob, sample_weight, labels, groups, kind="y_prob"):
+    """(y_index, rows, sample_weight, units) of the fast paths: the labels'
+    rows flattened (tokens of shape (batch, length) as batch x length rows),
+    those labelled the metric's ``ignore_index`` of weight 0, and each row's
+    unit of resampling (:func:`~skcal.stats._bootstrap_statistics.unit_codes`)."""
+    y_index, rows, _, sample_weight = check_prediction(
+        y_true, y_prob, labels=keywords.get("labels", labels), sample_weight=sample_weight,
+        kind=kind, ignore_index=keywords.get("ignore_index"))
+    units = unit_codes(groups, np.shape(y_true)[0], rows.n_rows)
+    return y_index, rows, sample_weight, units
+
+
+def _binned_ece(keywords, sign, y_true, y_prob, sample_weight, labels, groups):
     """The fast ECE statistic, or None when the keywords ask for another variant."""
     if any(keywords.get(name, value) != value for name, value in _ECE_DEFAULTS.items()):
         return None
-    if set(keywords) - set(_ECE_DEFAULTS) - {"n_bins", "labels"}:
+    if set(keywords) - set(_ECE_DEFAULTS) - _READ_KEYWORDS - {"n_bins"}:
         return None
-    y_index, rows, _, sample_weight = check_prediction(
-        y_true, y_prob, labels=keywords.get("labels", labels), sample_weight=sample_weight
-    )
+    y_index, rows, sample_weight, units = _checked_rows(keywords, y_true, y_prob,
+                                                        sample_weight, labels, groups)
     confidence, correct = top_label(y_index, rows)
-    return _BinnedECEStatistic(confidence, correct.astype(np.float64), sample_weight,
-                               keywords.get("n_bins", 15), sign)
+    return BinnedECEStatistic(confidence, correct.astype(np.float64), sample_weight,
+                              keywords.get("n_bins", 15), sign, units)
 
 
-def _statistic(metric, y_true, y_prob, sample_weight, labels):
+def _statistic(metric, y_true, y_prob, sample_weight, labels, groups):
     function, sign, keywords = _resolve_metric(metric)
     if function is expected_calibration_error:
-        fast = _binned_ece(keywords, sign, y_true, y_prob, sample_weight, labels)
+        fast = _binned_ece(keywords, sign, y_true, y_prob, sample_weight, labels, groups)
         if fast is not None:
             return fast
     additive = row_metric_of(function)  # resampled by its per-row values
-    if additive is not None and set(keywords) <= additive.options | {"labels"}:
-        y_index, rows, _, sample_weight = check_prediction(
-            y_true, y_prob, labels=keywords.get("labels", labels),
-            sample_weight=sample_weight, kind=additive.scores,
-        )
+    if additive is not None and set(keywords) <= additive.options | _READ_KEYWORDS:
+        y_index, rows, sample_weight, units = _checked_rows(
+            keywords, y_true, y_prob, sample_weight, labels, groups, kind=additive.scores)
         losses = to_numpy(rows.map_rows(additive.per_row, y_index))
         options = {name: keywords[name] for name in additive.options if name in keywords}
         scale = sign * additive.scale(rows.n_columns, **options)
-        return _AdditiveStatistic(losses, sample_weight, scale)
+        return AdditiveStatistic(losses, sample_weight, scale, units)
     if sample_weight is not None and not _accepts(function, "sample_weight"):
         raise ValueError(
             f"sample_weight was given but the metric {function.__name__} takes none; "
@@ -187,12 +129,14 @@ def _statistic(metric, y_true, y_prob, sample_weight, labels):
             raise ValueError(f"labels was given but the metric {function.__name__} takes none.")
         if labels is None:  # the columns' classes, whatever the scores hold
             _, _, labels, _ = check_prediction(y_true, y_prob, sample_weight=sample_weight,
-                                               kind="logits")
+                                               kind="logits",
+                                               ignore_index=keywords.get("ignore_index"))
         keywords.setdefault("labels", labels)
     y_true, y_prob = np.asarray(y_true), np.asarray(y_prob)
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight, dtype=np.float64)
-    return _RecomputedStatistic(function, sign, keywords, y_true, y_prob, sample_weight)
+    return RecomputedStatistic(function, sign, keywords, y_true, y_prob, sample_weight,
+                               groups)
 
 
 def _percentile_of_score(values, score):
@@ -220,17 +164,24 @@ def _bca_levels(distribution, observed, jackknife, alpha):
         "method": [StrOptions({"percentile", "bca"})],
         "sample_weight": ["array-like", None],
         "labels": ["array-like", None],
+        "groups": ["array-like", None],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
 def bootstrap(metric, y_true, y_prob, *, n_resamples=1000, confidence_level=0.95,
-              method="percentile", sample_weight=None, labels=None, random_state=None):
+              method="percentile", sample_weight=None, labels=None, groups=None,
+              random_state=None):
     """Bootstrap confidence interval of a calibration metric.
 
     The rows (label, prediction and weight together) are resampled with
     replacement ``n_resamples`` times and the metric recomputed on each
-    resample. For :func:`skcal.metrics.nll`, :func:`~skcal.metrics.nll_from_logits`
+    resample. A row is one of ``y_true``'s first axis: for the tokens of
+    sequences, labels of shape ``(batch, length)`` with scores of shape
+    ``(batch, length, n_classes)``, each draw takes a whole sequence. With
+    ``groups``, each draw takes a whole group (the cluster bootstrap): rows
+    of one document or one patient are not independent, and resampling them
+    one by one gives an interval too narrow. For :func:`skcal.metrics.nll`, :func:`~skcal.metrics.nll_from_logits`
     and :func:`~skcal.metrics.brier_score` (and their scorers) the per-row
     losses are computed once and each resample is a weighted sum, all resamples
     at once: thousands of resamples of a million rows take seconds. The
@@ -277,6 +228,15 @@ def bootstrap(metric, y_true, y_prob, *, n_resamples=1000, confidence_level=0.95
         as by the metric, and passed to every call so that a resample missing
         a class is scored against all the columns.
 
+    groups : array-like of shape (n_samples,), default=None
+        The group (a document, a patient) of each row of ``y_true``'s first
+        axis; groups are drawn whole, and ``bca``'s acceleration leaves one
+        group out at a time. The interval then rests on the number of groups:
+        with few of them (about 20 or fewer) it is too narrow, however many
+        rows they hold. Rows labelled the metric's ``ignore_index`` (bound
+        with ``functools.partial``) and rows of weight 0 count for nothing,
+        and a group or sequence of them alone is never drawn.
+
     random_state : int, RandomState instance or None, default=None
         Seed of the resampling.
 
@@ -310,14 +270,27 @@ def bootstrap(metric, y_true, y_prob, *, n_resamples=1000, confidence_level=0.95
     (0.545, 0.524, 0.567)
     >>> bootstrap("nll", y, p, random_state=0).confidence_interval == (low, high)
     True
+
+    The tokens of 50 documents, whose difficulty varies from one document to
+    the next: drawing whole documents widens the interval.
+
+    >>> from scipy.special import softmax
+    >>> documents = np.repeat(np.arange(50), 40)
+    >>> logits = rng.normal(size=(2000, 5)) * rng.uniform(0.5, 3.0, size=50)[documents, None]
+    >>> tokens = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    >>> proba = softmax(logits / 2, axis=1)
+    >>> by_token = bootstrap("nll", tokens, proba, random_state=0).standard_error
+    >>> by_document = bootstrap("nll", tokens, proba, groups=documents,
+    ...                         random_state=0).standard_error
+    >>> bool(by_document > 1.5 * by_token)
+    True
     """
     rng = random_generator(random_state)
-    statistic = _statistic(metric, y_true, y_prob, sample_weight, labels)
+    statistic = _statistic(metric, y_true, y_prob, sample_weight, labels, groups)
     observed = statistic.observed()
-    n_samples = np.shape(y_true)[0]
     distribution = np.concatenate([
-        statistic.resampled(indices)
-        for indices in _resampled_indices(n_samples, n_resamples, rng)
+        statistic.resampled(draws)
+        for draws in _resampled_indices(statistic.n_units, n_resamples, rng)
     ])
     alpha = 1 - confidence_level
     if method == "bca" and np.ptp(distribution) > 0:

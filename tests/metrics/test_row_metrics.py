@@ -24,7 +24,8 @@ from skcal.metrics._row_metrics import (
     row_metric_of,
 )
 from skcal.stats import bootstrap
-from skcal.stats._bootstrap import _AdditiveStatistic, _statistic
+from skcal.stats._bootstrap import _statistic
+from skcal.stats._bootstrap_statistics import AdditiveStatistic
 
 SKCAL = pathlib.Path(__file__).resolve().parents[2] / "skcal"
 # float64 sums of a few thousand terms in another order: about 1e-13 relative
@@ -82,8 +83,8 @@ def test_each_scorer_of_a_definition_negates_its_public_function():
 def test_the_bootstrap_resamples_the_per_row_values_of_every_definition(function):
     logits, y, w = _problem(k=3)
     scores = logits if row_metric_of(function).scores == "logits" else softmax(logits, axis=1)
-    statistic = _statistic(function, y, scores, w, None)
-    assert isinstance(statistic, _AdditiveStatistic)
+    statistic = _statistic(function, y, scores, w, None, None)
+    assert isinstance(statistic, AdditiveStatistic)
     assert statistic.observed() == pytest.approx(function(y, scores, sample_weight=w),
                                                  rel=SUM_ORDER_RTOL)
     result = bootstrap(function, y, scores, sample_weight=w, n_resamples=200, random_state=0)
@@ -95,8 +96,8 @@ def test_the_bootstrap_resamples_the_per_row_values_of_every_definition(function
 def test_bits_go_through_the_bootstrap_fast_path_with_their_scale():
     logits, y, _ = _problem(k=3)
     proba = softmax(logits, axis=1)
-    statistic = _statistic(get_scorer("neg_nll_bits"), y, proba, None, None)
-    assert isinstance(statistic, _AdditiveStatistic)
+    statistic = _statistic(get_scorer("neg_nll_bits"), y, proba, None, None, None)
+    assert isinstance(statistic, AdditiveStatistic)
     assert statistic.observed() == pytest.approx(-nll(y, proba, base=2), rel=SUM_ORDER_RTOL)
 
 
