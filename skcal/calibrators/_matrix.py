@@ -58,7 +58,10 @@ class MatrixScaling(BaseCalibrator):
     penalty, a fit with more parameters than calibration samples is refused.
     Each pass over the data costs about ``4 n K^2`` operations; a fit takes
     about 0.2 s at 10000 x 100 (see the benchmarks page) and minutes beyond
-    K = 500, where :class:`VectorScaling` is the practical alternative.
+    K = 500, where :class:`VectorScaling` is the practical alternative (and
+    where :func:`compare_calibrators` leaves it out of its default methods).
+    Memory stays near ``K^2`` values: the exact class blocks, ``K (K + 1)^2``
+    values, continue slow fits only up to about 320 classes.
 
     Parameters
     ----------

@@ -28,6 +28,7 @@ from ._candidates import (
     prepare_classifier,
     prepare_scores,
     resolve_scorers,
+    without_slow_defaults,
 )
 from ._fold_results import aggregate_folds, calibration_pvalues, check_calibration_test
 from ._outer_folds import checked_groups, inner_splits, outer_splits
@@ -156,7 +157,9 @@ def compare_calibrators(
         candidate), or the name of a skcal calibrator, as its class name
         (``'TemperatureScaling'``) or the command line's short name
         (``'temperature'``). A dict gives their names. None compares every
-        calibrator skcal has.
+        calibrator skcal has, except :class:`MatrixScaling` beyond 500
+        classes (its ``K (K + 1)`` parameters take minutes a fit there), which
+        a warning names.
 
     cv : int or cross-validation generator, default=5
         The outer folds; an integer gives stratified folds shuffled with
@@ -264,6 +267,8 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     # the final fits take the scores as given: a DataFrame's column names are kept
     given_X = X if estimator is None else prepared[0]
     X, y_index, classes, sample_weight, candidates = prepared
+    if calibrators is None:
+        candidates = without_slow_defaults(candidates, classes.shape[0])
     labels = np.arange(classes.shape[0])
     groups = checked_groups(groups, y_index.shape[0])
     splits = outer_splits(cv, y_index, groups, random_state)

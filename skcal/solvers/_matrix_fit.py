@@ -252,6 +252,11 @@ class _RotatedVariables:
 # scores and the other CIFAR models converge or keep their pace and never switch.
 SWITCH_AFTER = 8
 SLOW_REMAINING = 16
+# the class blocks hold K (K + 1)^2 values several times over (each row block's
+# sums, their total, the Cholesky factors and their inverses): 8 GB each at 1000
+# classes, which exhausted a 24 GiB machine. Beyond this many values (about 320
+# classes, 268 MB) a fit stays in the first variables.
+CLASS_BLOCK_VALUES = 2**25
 
 
 def _slow(largest, n_iter, tol):
@@ -337,7 +342,8 @@ def _fit_matrix_scaling(Z, y, sample_weight, *, a0, b0, alpha, off_diagonal, int
 
     # the first variables, until L-BFGS shows that it would converge slowly in them
     params, n_iter, result = minimize(variables, evaluation[:2], start, max_iter,
-                                      watch=isinstance(variables, _RotatedVariables))
+                                      watch=isinstance(variables, _RotatedVariables)
+                                      and k * (k + 1) ** 2 <= CLASS_BLOCK_VALUES)
     if result.status == 99:  # stopped as slow: continue in exact class blocks
         evaluation, pieces = class_block_pass(rows, y, sample_weight, params, center, n_total)
         try:

@@ -170,6 +170,24 @@ def test_matrix_scaling_switched_to_class_blocks_reaches_the_same_optimum(monkey
     assert_allclose(switched.predict_proba(logits), first.predict_proba(logits), atol=1e-6)
 
 
+def test_matrix_scaling_builds_class_blocks_only_where_they_fit_in_memory(monkeypatch):
+    """The class blocks hold K (K + 1)^2 values several times over (8 GB each at
+    1000 classes): beyond ``CLASS_BLOCK_VALUES`` a fit that would switch to
+    them stays in its first variables. Here the bound is set at 30 classes'
+    30 x 31^2 values, then one below."""
+    from skcal.solvers import _matrix_fit
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=3.0, size=(4000, 30))
+    y = np.argmax(logits / 2 + rng.gumbel(size=logits.shape), axis=1)
+    monkeypatch.setattr(_matrix_fit, "CLASS_BLOCK_VALUES", 30 * 31**2)
+    at_bound, one_pass, _ = _matrix_fit_with_switch(monkeypatch, logits, y, True)
+    monkeypatch.setattr(_matrix_fit, "CLASS_BLOCK_VALUES", 30 * 31**2 - 1)
+    beyond, no_pass, _ = _matrix_fit_with_switch(monkeypatch, logits, y, True)
+    assert (one_pass, no_pass) == (1, 0)
+    assert abs(nll(y, beyond.predict_proba(logits)) - nll(y, at_bound.predict_proba(logits))) < 1e-8
+
+
 def test_matrix_scaling_switched_to_class_blocks_reads_a_memory_map_as_an_array(
         monkeypatch, tmp_path):
     rng = np.random.default_rng(1)

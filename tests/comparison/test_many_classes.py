@@ -1,0 +1,41 @@
+"""compare_calibrators on many classes: the default methods leave out
+MatrixScaling beyond 500 classes (its K (K + 1) parameters take minutes a fit
+there) and say so; methods named by the user are compared as given."""
+
+import numpy as np
+import pytest
+
+from skcal import compare_calibrators
+from skcal.calibrators._registry import default_calibrators
+from skcal.comparison._candidates import MATRIX_DEFAULT_CLASSES
+
+
+def many_classes(n_classes, per_class=6, seed=0):
+    """Logits of an informative, overconfident model, each class ``per_class``
+    times in the labels (stratified folds need some of each)."""
+    rng = np.random.default_rng(seed)
+    y = np.tile(np.arange(n_classes), per_class)
+    logits = 3.0 * rng.normal(size=(y.size, n_classes))
+    logits[np.arange(y.size), y] += 6.0
+    return logits, y
+
+
+# one-vs-rest maps see some classes separated in so few rows; they say so
+@pytest.mark.filterwarnings("ignore:The calibration scores separate class")
+def test_the_defaults_leave_out_matrix_scaling_beyond_500_classes_and_say_so():
+    logits, y = many_classes(MATRIX_DEFAULT_CLASSES + 1)
+    with pytest.warns(UserWarning, match="MatrixScaling is left out of the default methods "
+                                         "for 501 classes: it has 251,502 parameters"):
+        comparison = compare_calibrators(logits, y, cv=3)
+    expected = set(default_calibrators()) - {"MatrixScaling"} | {"uncalibrated"}
+    assert set(comparison.ranking_) == expected
+
+
+def test_matrix_scaling_stays_among_the_defaults_up_to_500_classes():
+    # (the suite runs with warnings as errors: neither call may warn)
+    few_logits, few_y = many_classes(12, per_class=60)
+    assert "MatrixScaling" in compare_calibrators(few_logits, few_y, cv=3).ranking_
+    # methods named by the user are compared as given, at any size
+    logits, y = many_classes(MATRIX_DEFAULT_CLASSES + 1, per_class=3)
+    named = compare_calibrators(logits, y, calibrators=["temperature"], cv=3)
+    assert named.ranking_ == ["TemperatureScaling", "uncalibrated"]
