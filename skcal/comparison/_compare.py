@@ -210,7 +210,8 @@ def compare_calibrators(
         (``'consistency'``, ``'skce'``, ...) or a dict of its arguments
         (``{'method': 'skce', 'estimator': 'linear'}``). The p-values are in
         ``cv_results_['calibration_pvalue']``; resampling tests are seeded with
-        ``random_state``. Unweighted: not with ``sample_weight``.
+        ``random_state``. With ``sample_weight``, the rows are weighted as in
+        the comparison (``'consistency'`` and ``'spiegelhalter'`` only).
 
     Returns
     -------
@@ -296,7 +297,8 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
                                               scorers, groups)
     if calibration_test is not None:
         cv_results["calibration_pvalue"] = calibration_pvalues(
-            calibration_test, list(candidates), predictions, y_index, random_state)
+            calibration_test, list(candidates), predictions, y_index, random_state,
+            sample_weight)
     best = cv_results["method"][int(np.argmin(cv_results["mean_test_nll"]))]
     test_results, refitted = None, {}
     if X_test is not None or y_test is not None:

@@ -125,10 +125,14 @@ def check_calibration_test(calibration_test, sample_weight, groups=None):
     """
     if calibration_test is None:
         return
-    if sample_weight is not None:
+    method = (calibration_test if isinstance(calibration_test, str)
+              else calibration_test.get("method", "consistency")
+              if isinstance(calibration_test, Mapping) else None)
+    if sample_weight is not None and method in ("skce", "hosmer_lemeshow"):
         raise ValueError(
-            "calibration_test= runs unweighted tests, and sample_weight was given; "
-            "leave one of them out."
+            f"calibration_test={method!r} takes no weights, and sample_weight was given; "
+            "use 'consistency' or 'spiegelhalter', which weigh each row's term, or leave "
+            "one of them out."
         )
     if groups is not None:
         raise ValueError(
@@ -155,9 +159,11 @@ def check_calibration_test(calibration_test, sample_weight, groups=None):
     check_calibration_test(calibration_test.get("method", "consistency"), None, None)
 
 
-def calibration_pvalues(calibration_test, names, predictions, y_index, random_state):
+def calibration_pvalues(calibration_test, names, predictions, y_index, random_state,
+                        sample_weight=None):
     """Each method's calibration-test p-value on its pooled out-of-fold predictions
-    (``calibration_test`` checked by :func:`check_calibration_test`)."""
+    (``calibration_test`` checked by :func:`check_calibration_test`), the rows
+    weighted as in the comparison."""
     options = ({"method": calibration_test} if isinstance(calibration_test, str)
                else dict(calibration_test))
     method = options.setdefault("method", "consistency")
@@ -169,6 +175,7 @@ def calibration_pvalues(calibration_test, names, predictions, y_index, random_st
         options.setdefault("random_state", random_state)
     labels = np.arange(next(iter(predictions.values())).shape[1])
     return np.array([
-        run_calibration_test(y_index, predictions[name], labels=labels, **options).pvalue
+        run_calibration_test(y_index, predictions[name], labels=labels,
+                             sample_weight=sample_weight, **options).pvalue
         for name in names
     ])

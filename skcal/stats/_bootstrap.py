@@ -7,7 +7,6 @@ resample. The intervals are the percentile and the BCa ones of Efron.
 """
 
 import functools
-import inspect
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,7 +25,7 @@ from ._bootstrap_statistics import (
     RecomputedStatistic,
     unit_codes,
 )
-from ._consistency import random_generator
+from ._consistency import accepts, random_generator
 from ._results import BootstrapResult, ConfidenceInterval
 
 # rows x resamples of one chunk of resampled indices
@@ -53,16 +52,6 @@ def _resolve_metric(metric):
         return metric, 1, {}
     raise ValueError(
         f"metric must be a skcal metric, a scorer or a scorer's name; got {metric!r}."
-    )
-
-
-def _accepts(function, name):
-    try:
-        parameters = inspect.signature(function).parameters
-    except (TypeError, ValueError):
-        return False
-    return name in parameters or any(
-        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
     )
 
 
@@ -119,13 +108,13 @@ def _statistic(metric, y_true, y_prob, sample_weight, labels, groups):
         options = {name: keywords[name] for name in additive.options if name in keywords}
         scale = sign * additive.scale(rows.n_columns, **options)
         return AdditiveStatistic(losses, sample_weight, scale, units)
-    if sample_weight is not None and not _accepts(function, "sample_weight"):
+    if sample_weight is not None and not accepts(function, "sample_weight"):
         raise ValueError(
             f"sample_weight was given but the metric {function.__name__} takes none; "
             "pass a metric with a sample_weight parameter, or no weights."
         )
-    if labels is not None or _accepts(function, "labels"):
-        if not _accepts(function, "labels"):
+    if labels is not None or accepts(function, "labels"):
+        if not accepts(function, "labels"):
             raise ValueError(f"labels was given but the metric {function.__name__} takes none.")
         if labels is None:  # the columns' classes, whatever the scores hold
             _, _, labels, _ = check_prediction(y_true, y_prob, sample_weight=sample_weight,

@@ -7,7 +7,12 @@ from scipy.stats import chi2, norm
 from sklearn.utils._param_validation import Interval, StrOptions, validate_params
 
 from ..metrics._checks import probability_matrix
-from ._consistency import consistency_statistic, random_generator, resampling_pvalue
+from ._consistency import (
+    accepts,
+    consistency_statistic,
+    random_generator,
+    resampling_pvalue,
+)
 from ._kernel_test import kernel_test
 from ._results import CalibrationTestResult
 
@@ -48,15 +53,17 @@ def _binary(y_index, proba, method):
     return proba[:, 1], (y_index == 1).astype(np.float64)
 
 
-def _spiegelhalter(y_index, proba):
+def _spiegelhalter(y_index, proba, sample_weight=None):
     p, y = _binary(y_index, proba, "spiegelhalter")
-    variance = np.sum((1 - 2 * p) ** 2 * p * (1 - p))
+    weight = np.ones_like(p) if sample_weight is None else sample_weight
+    # each row one Bernoulli draw, its term weighted: a sum of independent terms
+    variance = np.sum(weight**2 * (1 - 2 * p) ** 2 * p * (1 - p))
     if variance <= 0:
         raise ValueError(
             "Spiegelhalter's Z has no variance here: every probability is 0, 0.5 or 1. "
             "Use method='consistency'."
         )
-    z = float(np.sum((y - p) * (1 - 2 * p)) / np.sqrt(variance))
+    z = float(np.sum(weight * (y - p) * (1 - 2 * p)) / np.sqrt(variance))
     return z, float(2 * norm.sf(abs(z)))
 
 
@@ -90,13 +97,14 @@ def _hosmer_lemeshow(y_index, proba, n_groups):
         "n_groups": [Interval(Integral, 1, None, closed="left"), None],
         "n_resamples": [Interval(Integral, 1, None, closed="left"), None],
         "labels": ["array-like", None],
+        "sample_weight": ["array-like", None],
         "random_state": ["random_state"],
     },
     prefer_skip_nested_validation=True,
 )
 def calibration_test(y_true, y_prob, *, method="consistency", metric=None, n_bins=None,
                      strategy=None, estimator=None, bandwidth=None, null=None, n_groups=None,
-                     n_resamples=None, labels=None, random_state=None):
+                     n_resamples=None, labels=None, sample_weight=None, random_state=None):
     """Test the null hypothesis that the predicted probabilities are calibrated.
 
     A small p-value says the observed miscalibration is unlikely to be chance;
@@ -174,6 +182,15 @@ def calibration_test(y_true, y_prob, *, method="consistency", metric=None, n_bin
     labels : array-like of shape (n_classes,), default=None
         The class of each column of ``y_prob``, as in :func:`skcal.metrics.nll`.
 
+    sample_weight : array-like of shape (n_samples,), default=None
+        ``'consistency'`` and ``'spiegelhalter'``: each row's weight in the
+        statistic (the weighted metric, the weighted sum of Spiegelhalter's
+        terms), each row still one label drawn from its probabilities. That
+        is the null of weights that stand for a population (importance
+        weights); for a row that stands for several identical observations
+        (counts), the test is valid but less powerful than on the rows
+        repeated. ``'skce'`` and ``'hosmer_lemeshow'`` take no weights.
+
     random_state : int, RandomState instance or None, default=None
         The resampling tests: seed of the draws.
 
@@ -224,12 +241,17 @@ def calibration_test(y_true, y_prob, *, method="consistency", metric=None, n_bin
         "bandwidth": bandwidth, "null": null, "n_groups": n_groups,
         "n_resamples": n_resamples, "random_state": random_state,
     })
+    if sample_weight is not None and method in ("skce", "hosmer_lemeshow"):
+        raise ValueError(
+            f"method={method!r} takes no sample_weight; use method='consistency' or "
+            "'spiegelhalter', which weigh each row's term, or leave the weights out.")
     if method == "skce":
         resampling_given = n_resamples is not None or random_state is not None
         return _skce_result(y_true, y_prob, labels, options, resampling_given)
-    y_index, proba, labels, _ = probability_matrix(y_true, y_prob, labels=labels)
+    y_index, proba, labels, sample_weight = probability_matrix(
+        y_true, y_prob, labels=labels, sample_weight=sample_weight)
     if method == "spiegelhalter":
-        statistic, pvalue = _spiegelhalter(y_index, proba)
+        statistic, pvalue = _spiegelhalter(y_index, proba, sample_weight)
         return CalibrationTestResult(statistic, pvalue, method)
     if method == "hosmer_lemeshow":
         statistic, pvalue = _hosmer_lemeshow(y_index, proba, options["n_groups"])
@@ -237,8 +259,13 @@ def calibration_test(y_true, y_prob, *, method="consistency", metric=None, n_bin
     if options["metric"] not in ("ece", "classwise_ece") and (n_bins or strategy):
         raise ValueError("n_bins and strategy apply to the ECE metrics only.")
     rng = random_generator(options["random_state"])
+    if (sample_weight is not None and callable(options["metric"])
+            and not accepts(options["metric"], "sample_weight")):
+        raise ValueError(
+            "sample_weight was given, but the metric takes none; pass a metric with a "
+            "sample_weight parameter, or no weights.")
     statistic = consistency_statistic(y_index, proba, options["metric"], options["n_bins"],
-                                      options["strategy"], labels)
+                                      options["strategy"], labels, sample_weight)
     observed = statistic.observed()
     null_distribution = statistic.resampled(options["n_resamples"], rng)
     # a proper score is too high when the model is overconfident and too low when

@@ -7,6 +7,8 @@ rows x resamples, and the binned statistics are matrix products, so no Python
 loop runs per resample (except for a metric given as a function).
 """
 
+import inspect
+
 import numpy as np
 from scipy import sparse
 from sklearn.utils import check_random_state
@@ -79,30 +81,39 @@ def consistency_band(confidence, edges, sample_weight, confidence_level, n_resam
     return low, high
 
 
-def _binned_error(outcome_sums, indicator, confidence):
-    """``sum_b |sum_{i in b} (o_i - c_i)| / n`` for each row of outcome sums."""
-    confidence_sums = confidence @ indicator
-    return np.abs(outcome_sums - confidence_sums).sum(axis=-1) / confidence.shape[0]
+def _binned_error(outcome_sums, indicator, confidence, sample_weight=None):
+    """``sum_b |sum_{i in b} w_i (o_i - c_i)| / sum_i w_i`` for each row of
+    (weighted) outcome sums."""
+    if sample_weight is None:
+        return (np.abs(outcome_sums - confidence @ indicator).sum(axis=-1)
+                / confidence.shape[0])
+    confidence_sums = (sample_weight * confidence) @ indicator
+    return np.abs(outcome_sums - confidence_sums).sum(axis=-1) / sample_weight.sum()
 
 
 class _TopLabelECE:
-    """Top-label ECE with bins fixed by the confidences."""
+    """Top-label ECE with bins fixed by the confidences (and the weights, for
+    equal-mass bins)."""
 
-    def __init__(self, y_index, proba, n_bins, strategy):
+    def __init__(self, y_index, proba, n_bins, strategy, sample_weight=None):
         self.confidence, correct = top_label(y_index, Rows(proba))
+        self.weight = sample_weight
         self.indicator = bin_indicator(
-            self.confidence, bin_edges(self.confidence, None, n_bins, strategy)
+            self.confidence, bin_edges(self.confidence, sample_weight, n_bins, strategy)
         )
         self.observed_outcome = correct.astype(np.float64)
+        if sample_weight is not None:
+            self.observed_outcome *= sample_weight
 
     def observed(self):
         return float(_binned_error(self.observed_outcome @ self.indicator, self.indicator,
-                                   self.confidence))
+                                   self.confidence, self.weight))
 
     def resampled(self, n_resamples, rng):
         # the drawn label is the top class with probability confidence
-        sums = resampled_bin_sums(self.confidence, self.indicator, None, n_resamples, rng)
-        return _binned_error(sums, self.indicator, self.confidence)
+        sums = resampled_bin_sums(self.confidence, self.indicator, self.weight, n_resamples,
+                                  rng)
+        return _binned_error(sums, self.indicator, self.confidence, self.weight)
 
 
 def draw_labels(cumulative, size, rng):
@@ -117,31 +128,40 @@ def draw_labels(cumulative, size, rng):
 class _LabelStatistic:
     """Statistics of whole drawn label vectors: classwise ECE, Brier, NLL, any metric."""
 
-    def __init__(self, y_index, proba, metric, n_bins, strategy, labels):
+    def __init__(self, y_index, proba, metric, n_bins, strategy, labels, sample_weight=None):
         self.y_index, self.proba, self.metric, self.labels = y_index, proba, metric, labels
+        self.weight = sample_weight
         cumulative = np.cumsum(proba, axis=1)
         self.cumulative = cumulative / cumulative[:, -1:]
         if metric == "classwise_ece":
             self.indicators = [
-                bin_indicator(proba[:, k], bin_edges(proba[:, k], None, n_bins, strategy))
+                bin_indicator(proba[:, k], bin_edges(proba[:, k], sample_weight, n_bins,
+                                                     strategy))
                 for k in range(proba.shape[1])
             ]
 
     def _values(self, y):
         """The statistic of label vectors ``y`` of shape (size, n_samples)."""
+        weight = self.weight
         # the metrics' own per-row terms, broadcast over the (size, n) labels
         if self.metric in _ROW_METRICS:
             metric = _ROW_METRICS[self.metric]
-            return (metric.per_row(self.proba, y).mean(axis=1)
-                    * metric.scale(self.proba.shape[1]))
+            terms = metric.per_row(self.proba, y)
+            mean = terms.mean(axis=1) if weight is None else terms @ weight / weight.sum()
+            return mean * metric.scale(self.proba.shape[1])
         if self.metric == "classwise_ece":
-            errors = [
-                _binned_error(np.asarray((y == k).astype(np.float64) @ indicator), indicator,
-                              self.proba[:, k])
-                for k, indicator in enumerate(self.indicators)
-            ]
+            errors = []
+            for k, indicator in enumerate(self.indicators):
+                outcome = (y == k).astype(np.float64)
+                if weight is not None:
+                    outcome *= weight
+                errors.append(_binned_error(np.asarray(outcome @ indicator), indicator,
+                                            self.proba[:, k], weight))
             return np.mean(errors, axis=0)
-        return np.array([self.metric(self.labels[row], self.proba) for row in y])
+        if weight is None:
+            return np.array([self.metric(self.labels[row], self.proba) for row in y])
+        return np.array([self.metric(self.labels[row], self.proba, sample_weight=weight)
+                         for row in y])
 
     def observed(self):
         return float(self._values(self.y_index[None, :])[0])
@@ -154,11 +174,22 @@ class _LabelStatistic:
         ])
 
 
-def consistency_statistic(y_index, proba, metric, n_bins, strategy, labels):
-    """The statistic of the consistency test, able to resample itself."""
+def accepts(function, name):
+    """Whether ``function`` takes the keyword ``name`` (by name or ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def consistency_statistic(y_index, proba, metric, n_bins, strategy, labels, sample_weight=None):
+    """The statistic of the consistency test, able to resample itself; with
+    ``sample_weight``, each row's term weighted (each row one drawn label)."""
     if metric == "ece":
-        return _TopLabelECE(y_index, proba, n_bins, strategy)
-    return _LabelStatistic(y_index, proba, metric, n_bins, strategy, labels)
+        return _TopLabelECE(y_index, proba, n_bins, strategy, sample_weight)
+    return _LabelStatistic(y_index, proba, metric, n_bins, strategy, labels, sample_weight)
 
 
 def resampling_pvalue(statistic, null_distribution, two_sided=False):

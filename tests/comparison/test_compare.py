@@ -288,9 +288,17 @@ def test_calibration_test_column(overconfident_logits):
     skce = compare_calibrators(logits, y, calibrators=["temperature"], cv=3,
                                calibration_test={"method": "skce", "estimator": "linear"})
     assert skce.cv_results_["calibration_pvalue"].shape == (2,)
-    with pytest.raises(ValueError, match="unweighted"):
+    # weighted as the comparison: each method's pooled predictions, its rows' weights
+    weight = np.random.default_rng(0).exponential(size=len(y))
+    weighted = compare_calibrators(logits, y, calibrators=["temperature"], cv=3,
+                                   sample_weight=weight, calibration_test="consistency")
+    assert list(weighted.cv_results_["calibration_pvalue"]) == [
+        calibration_test(y, weighted.predictions_[name], sample_weight=weight,
+                         random_state=0).pvalue
+        for name in weighted.cv_results_["method"]]
+    with pytest.raises(ValueError, match="calibration_test='skce' takes no weights"):
         compare_calibrators(logits, y, calibrators=["temperature"], cv=3,
-                            sample_weight=np.ones(len(y)), calibration_test="consistency")
+                            sample_weight=weight, calibration_test={"method": "skce"})
 
 
 @pytest.mark.parametrize("calibration_test, error, message", [
