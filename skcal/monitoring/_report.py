@@ -132,7 +132,8 @@ def _judged_in_words(monitor):
 def _small_reference(monitor):
     """The verdict's warning that the reference is too small to see moderate
     rises (the summary's sentence), or ''."""
-    note = small_reference_note(monitor).strip().replace("Its reference", "The reference", 1)
+    note = (small_reference_note(monitor).strip().replace("Its reference", "The reference", 1)
+            .replace("lets it flag", "lets the monitor flag", 1))
     return f'<p class="meta" id="small-reference">{html.escape(note)}</p>' if note else ""
 
 
