@@ -293,8 +293,8 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     fold_results = Parallel(n_jobs=n_jobs)(
         delayed(fold_task)(fold, train, test) for fold, (train, test) in enumerate(splits)
     )
-    cv_results, predictions = aggregate_folds(candidates, fold_results, y_index, sample_weight,
-                                              scorers, groups)
+    cv_results, predictions, tie = aggregate_folds(candidates, fold_results, y_index,
+                                                   sample_weight, scorers, groups)
     if calibration_test is not None:
         cv_results["calibration_pvalue"] = calibration_pvalues(
             calibration_test, list(candidates), predictions, y_index, random_state,
@@ -321,6 +321,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
         test_results=test_results,
         n_splits=len(splits),
         n_groups=None if groups is None else int(groups.max()) + 1,
+        tie=tie,
     )
 
 

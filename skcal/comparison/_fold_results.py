@@ -10,9 +10,9 @@ import numpy as np
 from ..stats import calibration_test as run_calibration_test
 from ..stats._calibration_test import TEST_METHODS
 from ._models import zero_probability_rows
-from ._paired_errors import clustered_variance, paired_pvalue
+from ._paired_errors import clustered_variance, paired_pvalue, t_quantile
 from ._out_of_fold import OutOfFoldPredictions
-from ._result import BUILTIN_METRICS, TIE_STANDARD_ERRORS
+from ._result import BUILTIN_METRICS, TIE_LEVEL
 
 
 def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers, groups=None):
@@ -49,8 +49,11 @@ def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers, g
                                            for d, se in zip(diffs, ses)])
     results["n_zero_probability"] = np.array(
         [zero_probability_rows(log_p[name], sample_weight) for name in names])
+    # within the noise: the t quantile of 2 standard errors of the normal law, so that
+    # a method is tied exactly when its p-value is above 1 - TIE_LEVEL
+    tie = t_quantile(TIE_LEVEL, dof)
     results["tied_with_best"] = (np.abs(results["nll_diff_to_best"]) <= (
-        TIE_STANDARD_ERRORS * results["nll_diff_se"])) & (results["n_zero_probability"] == 0)
+        tie * results["nll_diff_se"])) & (results["n_zero_probability"] == 0)
     results["mean_fit_time"] = np.array(
         [np.mean([fold[2][name]["fit_time"] for fold in fold_results]) for name in names]
     )
@@ -58,7 +61,7 @@ def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers, g
         (test, {name: per_method[name]["proba"] for name in names})
         for _, test, per_method in fold_results
     ])
-    return results, predictions
+    return results, predictions, (tie, dof)
 
 
 def _paired_difference(best_log_p, log_p, fold_results, sample_weight, groups=None):

@@ -1,6 +1,7 @@
 """The result of a comparison: the ranked table, the recommendation, the plots."""
 
 import numpy as np
+from scipy.special import ndtr
 from sklearn.utils._param_validation import validate_params
 
 from ..metrics._row_metrics import COMPARED
@@ -12,8 +13,10 @@ _PANEL_WIDTH, _PANEL_HEIGHT = 4.2, 3.3
 # the row-wise metrics' columns (from their definitions), then the ECE and the accuracy
 BUILTIN_METRICS = tuple(metric.name for metric in COMPARED) + ("ece", "accuracy")
 # a method is "tied" with the best when its NLL difference is within this many
-# standard errors of zero
+# standard errors of zero, under the normal law; under Student's t with the
+# comparison's degrees of freedom, within the same two-sided level's quantile
 TIE_STANDARD_ERRORS = 2.0
+TIE_LEVEL = float(2 * ndtr(TIE_STANDARD_ERRORS) - 1)  # 0.9545
 
 
 def _format_pvalue(pvalue):
@@ -71,7 +74,9 @@ class CalibratorComparison:
         each split's units, groups or rows, less one; 1 for the best itself;
         the best was picked on the same folds, so treat small differences with
         care) and ``tied_with_best`` (difference within two standard errors of
-        zero, and no held-out probability of zero for an observed label:
+        zero, or with few groups their equivalent under the same Student's t,
+        2.87 with 4 degrees of freedom: tied exactly when the p-value is above
+        0.0455; and no held-out probability of zero for an observed label:
         ``n_zero_probability`` counts those rows, whose NLL is infinite);
         ``mean_fit_time`` (seconds per fold; work that several
         methods share, such as the temperature fit that vector and matrix
@@ -118,7 +123,8 @@ class CalibratorComparison:
     """
 
     def __init__(self, *, cv_results, predictions, y_true, sample_weight, classes,
-                 best_calibrator, test_results, n_splits, n_groups=None):
+                 best_calibrator, test_results, n_splits, n_groups=None,
+                 tie=(TIE_STANDARD_ERRORS, None)):
         self.cv_results_ = cv_results
         self.predictions_ = predictions
         self.classes_ = classes
@@ -126,6 +132,7 @@ class CalibratorComparison:
         self.test_results_ = test_results
         self.n_splits_ = n_splits
         self.n_groups_ = n_groups
+        self._tie = tie  # (standard errors, degrees of freedom)
         order = np.argsort(cv_results["mean_test_nll"], kind="stable")
         self.ranking_ = [str(cv_results["method"][i]) for i in order]
         # candidates are in order of simplicity, the uncalibrated baseline first
@@ -204,15 +211,24 @@ class CalibratorComparison:
         line : str
         """
         best, recommended = self.ranking_[0], self.recommended_
+        within = self._within()
         if recommended == best:
             return (f"Recommended: {best}, the best by held-out NLL (no simpler method is "
-                    f"within {TIE_STANDARD_ERRORS:g} standard errors of it).")
+                    f"within {within} of it).")
         if recommended == BASELINE:
             return (f"Recommended: no calibration. The uncalibrated scores are within "
-                    f"{TIE_STANDARD_ERRORS:g} standard errors of the best method ({best}) "
-                    "by held-out NLL.")
+                    f"{within} of the best method ({best}) by held-out NLL.")
         return (f"Recommended: {recommended}, the simplest method whose held-out NLL is "
-                f"within {TIE_STANDARD_ERRORS:g} standard errors of the best ({best}).")
+                f"within {within} of the best ({best}).")
+
+    def _within(self):
+        """How far from the best a tied method may be, in words: 2 standard
+        errors, or with few degrees of freedom their Student's t equivalent."""
+        standard_errors, dof = self._tie
+        if round(standard_errors, 2) == TIE_STANDARD_ERRORS:
+            return f"{TIE_STANDARD_ERRORS:g} standard errors"
+        return (f"{standard_errors:.2f} standard errors (Student's t with {dof} degrees of "
+                f"freedom: the {TIE_STANDARD_ERRORS:g} of many)")
 
     def to_dict(self):
         """The results as plain Python types, ready for ``json.dump``.

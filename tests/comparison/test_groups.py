@@ -135,3 +135,28 @@ def test_a_classifier_is_cross_fitted_over_folds_that_keep_each_group_whole():
         assert not set(groups[train]) & set(groups[test])
     assert comparison.n_groups_ == 120
 
+
+
+def test_over_few_groups_a_tie_is_a_p_value_above_the_level_of_two_standard_errors():
+    """Over 6 documents in 3 folds (3 degrees of freedom) the p-values come from
+    Student's t, and so does the tie: a method is "=" to the best exactly when
+    its p-value is above 0.0455, the normal law's two-sided level at 2
+    standard errors. Here the uncalibrated scores are 2.6 standard errors from
+    the best, p = 0.08: not distinguishable on 6 documents, and recommended."""
+    rng = np.random.default_rng(3)
+    groups = np.repeat(np.arange(6), 150)
+    logits = rng.normal(scale=3.0, size=(900, 3)) * rng.uniform(0.7, 1.5, 6)[groups, None]
+    y = sample_labels(softmax(logits / 1.3), rng)
+    comparison = compare_calibrators(logits, y, calibrators=["temperature", "vector", "platt"],
+                                     groups=groups, cv=3)
+    results = comparison.cv_results_
+    others = results["nll_diff_to_best"] > 0
+    assert others.sum() == 3
+    np.testing.assert_array_equal(results["tied_with_best"][others],
+                                  results["nll_diff_pvalue"][others] > 0.0455)
+    uncalibrated = list(results["method"]).index("uncalibrated")
+    ratio = results["nll_diff_to_best"][uncalibrated] / results["nll_diff_se"][uncalibrated]
+    assert 2.0 < ratio < 3.3  # beyond 2 standard errors, within t(3)'s 3.31
+    assert comparison.recommended_ == "uncalibrated"
+    assert ("within 3.31 standard errors (Student's t with 3 degrees of freedom: the 2 of "
+            "many)") in comparison.recommendation()
