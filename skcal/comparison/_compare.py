@@ -33,6 +33,7 @@ from ._candidates import (
 from ._fold_results import aggregate_folds, calibration_pvalues, check_calibration_test
 from ._outer_folds import checked_groups, inner_splits, outer_splits
 from ._result import CalibratorComparison
+from ._token_rows import token_inputs
 from ._test_set import check_test_set, index_labels
 
 
@@ -121,6 +122,7 @@ def compare_calibrators(
     random_state=0,
     verbose=0,
     calibration_test=None,
+    ignore_index=None,
 ):
     """Rank calibration methods by held-out NLL, with paired uncertainty.
 
@@ -141,9 +143,11 @@ def compare_calibrators(
         Scores (logits or probabilities, as for a calibrator without a
         classifier; a DataFrame's columns named after the classes, ``dog,
         cat, bird``, are read as those classes, in any order), or the
-        classifier's input when ``estimator`` is given.
+        classifier's input when ``estimator`` is given. Token scores of shape
+        ``(batch, length, n_classes)`` are read as ``batch * length`` rows,
+        each sequence a group (see ``groups``).
 
-    y : array-like of shape (n_samples,)
+    y : array-like of shape (n_samples,) or (batch, length)
         True labels.
 
     estimator : classifier, default=None
@@ -172,7 +176,9 @@ def compare_calibrators(
         comparison and for the refits, whose ``cv`` holds those folds); the
         standard errors of the differences are cluster-robust over the groups
         (rows of one group are not independent evidence). Not with
-        ``calibration_test``, whose tests take rows as independent.
+        ``calibration_test``, whose tests take rows as independent. For token
+        scores, one group per sequence (shape ``(batch,)``, a document id) or
+        per token; by default each sequence is its own group.
 
     scoring : dict or list, default=None
         More metrics per fold: scorer names (see
@@ -213,6 +219,11 @@ def compare_calibrators(
         ``random_state``. With ``sample_weight``, the rows are weighted as in
         the comparison (``'consistency'`` and ``'spiegelhalter'`` only).
 
+    ignore_index : label, default=None
+        Rows labelled this (``-100``, the padding of Hugging Face batches)
+        are left out, of the test set too; ``predictions_`` holds the rows
+        kept.
+
     Returns
     -------
     comparison : CalibratorComparison
@@ -237,29 +248,28 @@ def compare_calibrators(
     with once_per_call():
         return _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups,
                         score_type, response_method, X_test, y_test, n_jobs, random_state,
-                        verbose, calibration_test)
+                        verbose, calibration_test, ignore_index)
 
 
 def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, score_type,
              response_method, X_test, y_test, n_jobs, random_state, verbose,
-             calibration_test):
+             calibration_test, ignore_index):
     if estimator is None:  # device scores: the folds' fits and metrics run on the host
         X, y, sample_weight, groups, X_test, y_test = to_numpy(
             (X, y, sample_weight, groups, X_test, y_test))
+    if estimator is None or ignore_index is not None:  # token scores, padding
+        X, y, groups, sample_weight, X_test, y_test = token_inputs(
+            X, y, groups, sample_weight, X_test, y_test, ignore_index, calibration_test)
     candidates = named_candidates(calibrators)
     scorers = resolve_scorers(scoring)
     check_test_set(X_test, y_test)
     check_calibration_test(calibration_test, sample_weight, groups)
     if estimator is None and response_method != "auto":
-        raise ValueError(
-            "response_method has no effect without a classifier (X holds scores); "
-            "leave it at 'auto' or pass estimator=."
-        )
+        raise ValueError("response_method has no effect without a classifier (X holds "
+                         "scores); leave it at 'auto' or pass estimator=.")
     if estimator is not None and score_type != "auto":
-        raise ValueError(
-            "score_type has no effect with a classifier (the scores come from its "
-            "response_method); leave it at 'auto'."
-        )
+        raise ValueError("score_type has no effect with a classifier (the scores come from "
+                         "its response_method); leave it at 'auto'.")
     check_row_order(X=X, y=y, sample_weight=sample_weight, groups=groups)
     if estimator is None:
         prepared = prepare_scores(X, y, sample_weight, score_type, candidates)

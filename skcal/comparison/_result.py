@@ -227,8 +227,7 @@ class CalibratorComparison:
         standard_errors, dof = self._tie
         if round(standard_errors, 2) == TIE_STANDARD_ERRORS:
             return f"{TIE_STANDARD_ERRORS:g} standard errors"
-        return (f"{standard_errors:.2f} standard errors (Student's t with {dof} degrees of "
-                f"freedom: the {TIE_STANDARD_ERRORS:g} of many)")
+        return f"{standard_errors:.2f} standard errors (Student's t, {dof} degrees of freedom)"
 
     def to_dict(self):
         """The results as plain Python types, ready for ``json.dump``.
