@@ -125,7 +125,9 @@ def _compare(args):
         raise CommandError(f"--groups {args.groups} has {np.shape(groups)[0]} rows but LABELS "
                            f"has {labels.shape[0]}")
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
-    report_score_type(scores, score_type)
+    from ..rows._scores import flatten_leading
+
+    report_score_type(flatten_leading(scores)[0], score_type)
     comparison = compare_calibrators(
         by_name,
         labels,
@@ -137,6 +139,7 @@ def _compare(args):
         y_test=None if test is None else test[1],
         random_state=args.seed,
         n_jobs=args.n_jobs,
+        ignore_index=args.ignore_index,
     )
     print(comparison)
     if args.json:
@@ -196,8 +199,11 @@ def _build_parser():
         "the classes, dog,cat,bird, are read as the classes they name, in any order); "
         "nothing is unpickled.",
     )
-    compare.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,)")
-    compare.add_argument("labels", metavar="LABELS", help="(n_samples,) true labels")
+    compare.add_argument("scores", metavar="SCORES",
+                         help="(n_samples, n_classes) or (n_samples,); token scores "
+                         "(batch, length, n_classes), each sequence a group")
+    compare.add_argument("labels", metavar="LABELS",
+                         help="(n_samples,) true labels, (batch, length) for tokens")
     _add_score_kind(compare)
     compare.add_argument(
         "--methods", nargs="+", metavar="METHOD",
@@ -206,8 +212,11 @@ def _build_parser():
     compare.add_argument("--cv", type=integer_at_least(2), default=5,
                          help="number of folds (default 5)")
     compare.add_argument("--groups", metavar="FILE",
-                         help="the group (patient, document) of each row: kept whole in "
-                         "the folds, and the standard errors cluster-robust over them")
+                         help="the group (patient, document) of each row, or of each "
+                         "sequence: kept whole in the folds, and the standard errors "
+                         "cluster-robust over them")
+    compare.add_argument("--ignore-index", type=int, default=None, metavar="LABEL",
+                         help="leave out rows with this label (-100 for padding)")
     compare.add_argument("--test-scores", metavar="S", help="scores of a test set")
     compare.add_argument("--test-labels", metavar="L", help="labels of the test set")
     compare.add_argument("--json", metavar="OUT", type=output_path,

@@ -5,6 +5,8 @@ sequences) unless groups names documents; rows labelled ignore_index are left
 out. Each comparison equals the one on the kept rows given as a table, with
 the same groups: the same folds, so the same numbers."""
 
+import json
+
 import numpy as np
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
@@ -105,3 +107,23 @@ def test_token_inputs_of_the_wrong_shape_are_refused(change, message):
     options.pop("y", None)
     with pytest.raises(ValueError, match=message):
         compare_calibrators(logits, y, calibrators=METHODS, cv=3, **options)
+
+
+def test_skcal_compare_reads_token_files_with_their_padding(tmp_path, capsys):
+    from skcal.cli._main import main
+
+    logits, y = padded_tokens(seed=5)
+    np.save(tmp_path / "tokens.npy", logits.astype(np.float32))
+    np.save(tmp_path / "labels.npy", y)
+    out_json = tmp_path / "out.json"
+    status = main(["compare", str(tmp_path / "tokens.npy"), str(tmp_path / "labels.npy"),
+                   "--methods", "temperature", "vector", "--cv", "3", "--ignore-index",
+                   "-100", "--json", str(out_json)])
+    assert status == 0
+    assert "cluster-robust over 24 groups" in capsys.readouterr().out
+    direct = compare_calibrators(logits.astype(np.float32), y, calibrators=METHODS, cv=3,
+                                 ignore_index=-100)
+    methods = json.loads(out_json.read_text())["methods"]
+    written = {method["method"]: method["mean_test_nll"] for method in methods}
+    for name, value in zip(direct.cv_results_["method"], direct.cv_results_["mean_test_nll"]):
+        assert written[name] == pytest.approx(value, rel=1e-12)
