@@ -1,6 +1,6 @@
-"""The command line's input files: ``.npy`` (memory-mapped), ``.npz``, ``.csv``
-and Zarr arrays, read without ever unpickling, each problem reported as one line
-naming the argument."""
+"""The command line's input files: ``.npy`` (memory-mapped), ``.npz``, ``.csv``,
+columns of a ``.parquet`` table and Zarr arrays, read without ever unpickling,
+each problem reported as one line naming the argument."""
 
 import sys
 from pathlib import Path
@@ -16,8 +16,9 @@ class CommandError(Exception):
 
 
 def read_array(spec, *, what, mmap=False, rows=None, names=False):
-    """Read ``.npy``, ``.npz`` (``file.npz`` or ``file.npz:name``), ``.csv`` or a
-    Zarr array (a ``.zarr`` directory).
+    """Read ``.npy``, ``.npz`` (``file.npz`` or ``file.npz:name``), ``.csv``,
+    columns of a Parquet table (``file.parquet:label``, ``file.parquet:proba_*``)
+    or a Zarr array (a ``.zarr`` directory).
 
     With ``mmap``, a ``.npy`` file is memory-mapped and a Zarr array opened
     lazily, so the scores are read block by block. Nothing is ever unpickled.
@@ -31,7 +32,8 @@ def read_array(spec, *, what, mmap=False, rows=None, names=False):
 
 
 def _read_named(spec, what, mmap, rows):
-    path, key = spec.rsplit(":", 1) if ".npz:" in spec else (spec, "")
+    named = ".npz:" in spec or ".parquet:" in spec
+    path, key = spec.rsplit(":", 1) if named else (spec, "")
     file = Path(path)
     if file.suffix.lower() == ".zarr":
         return _read_zarr(file, what=what, lazy=mmap), None
@@ -55,15 +57,50 @@ def _read_named(spec, what, mmap, rows):
                 return archive[key], None
         if suffix == ".csv":
             return _read_csv(file, what, rows)
+        if suffix == ".parquet":
+            return _read_parquet(file, key, what)
     except CommandError:
         raise
     except (ValueError, OSError, EOFError) as exc:
         first_line = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise CommandError(f"{what}: cannot read {path}: {first_line}") from exc
     raise CommandError(
-        f"{what}: {path} is not .npy, .npz, .csv or .zarr (pickles and other formats "
-        "are not read)"
+        f"{what}: {path} is not .npy, .npz, .csv, .parquet or .zarr (pickles and other "
+        "formats are not read)"
     )
+
+
+def _read_parquet(file, key, what):
+    """The columns of a Parquet table that ``key`` names (``file.parquet:label``;
+    scores as ``file.parquet:proba_*``, ``file.parquet:cat,dog`` or a column of
+    arrays, ``file.parquet:probability``), and their names when there are
+    several."""
+    try:
+        import pandas as pd
+
+        frame = pd.read_parquet(file)
+    except ImportError as exc:
+        raise CommandError(f"{what}: reading {file} needs pandas and pyarrow: pip install "
+                           "pandas pyarrow") from exc
+    columns = [str(column) for column in frame.columns]
+    if not key:
+        if len(columns) != 1:
+            raise CommandError(
+                f"{what}: {file} has columns {columns}; name those to read as "
+                f"{file}:COLUMN, {file}:'proba_*' or {file}:A,B,C")
+        key = columns[0]
+    from ..monitoring._inputs import _stacked, named_score_columns
+
+    try:
+        taken = named_score_columns(frame, key.split(",") if "," in key else key)
+        if len(taken) > 1:
+            return frame[taken].to_numpy(dtype=np.float64), [str(c) for c in taken]
+        column = frame[taken[0]]
+        if column.dtype == object and len(column) and np.ndim(column.iloc[0]) == 1:
+            return _stacked(column, taken[0]), None  # one array of scores a row
+        return column.to_numpy(), None
+    except ValueError as exc:
+        raise CommandError(f"{what}: {file}: {str(exc).splitlines()[0]}") from None
 
 
 def _read_zarr(path, *, what, lazy):

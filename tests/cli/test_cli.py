@@ -73,7 +73,8 @@ def test_compare_writes_a_plot(score_files, capsys):
         # numpy.load took it for a pickle and suggested allow_pickle=
         (lambda d: [str(d / "pickled.npy"), str(d / "y.npy")],
          "is not a .npy file: it does not begin as numpy.save writes one"),
-        (lambda d: [str(d / "model.pkl"), str(d / "y.npy")], "not .npy, .npz, .csv or .zarr"),
+        (lambda d: [str(d / "model.pkl"), str(d / "y.npy")],
+         "not .npy, .npz, .csv, .parquet or .zarr"),
         (lambda d: [str(d / "both.npz"), str(d / "y.npy")], "name one as"),
         (lambda d: [f"{d / 'both.npz'}:nope", str(d / "y.npy")], "has no array 'nope'"),
         (lambda d: [str(d / "logits.npy"), str(d / "y.npy"), "--methods", "magic"],
