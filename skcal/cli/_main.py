@@ -35,14 +35,15 @@ def _method_names():
     return " ".join(entry.name for entry in CALIBRATORS)
 
 
-def report_score_type(scores, score_type):
-    """Say how the scores are read; an error for --probabilities that are not, a
-    warning for --logits whose rows sum to 1."""
+def report_score_type(scores, score_type, shape=None):
+    """Say how the scores are read (``shape``, the file's, when the rows are read
+    from token scores); an error for --probabilities that are not, a warning for
+    --logits whose rows sum to 1."""
     from ..rows._score_rows import score_rows
 
     check_told_score_type(scores, score_type, "SCORES")
     _, resolved = score_rows(scores, score_type, name="SCORES")
-    shape = " x ".join(str(n) for n in scores.shape)
+    shape = " x ".join(str(n) for n in (shape or scores.shape))
     why = {
         ("auto", "probabilities"): " (every row lies in the probability simplex)",
         ("auto", "logits"): " (not every row is a probability vector)",
@@ -127,7 +128,7 @@ def _compare(args):
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
     from ..rows._scores import flatten_leading
 
-    report_score_type(flatten_leading(scores)[0], score_type)
+    report_score_type(flatten_leading(scores)[0], score_type, shape=scores.shape)
     comparison = compare_calibrators(
         by_name,
         labels,
