@@ -15,11 +15,12 @@ from ._reading import (CommandError, as_labels, check_told_score_type, read_arra
 
 
 def _candidates(methods):
-    """The calibrators named on the command line (all of them by default)."""
-    from ..calibrators._registry import calibrator_class, default_calibrators
+    """The calibrators named on the command line, or None for
+    compare_calibrators' default methods."""
+    from ..calibrators._registry import calibrator_class
 
     if not methods:
-        return default_calibrators()
+        return None
     chosen = {}
     for method in methods:
         cls = calibrator_class(method)

@@ -35,8 +35,9 @@ def without_slow_defaults(candidates, n_classes):
         f"MatrixScaling is left out of the default methods for {n_classes} classes: it has "
         f"{n_classes * (n_classes + 1):,} parameters, and fitting it once per fold would "
         "take minutes to hours (55 s for one fit on 2400 rows of 1000 classes). "
-        "VectorScaling is its practical alternative; pass calibrators=[..., 'matrix'] to "
-        "compare it all the same.", UserWarning, stacklevel=4)
+        "VectorScaling is its practical alternative; pass calibrators=[..., 'matrix'] "
+        "(skcal compare: --methods ... matrix) to compare it all the same.", UserWarning,
+        stacklevel=4)
     return {name: c for name, c in candidates.items() if name != "MatrixScaling"}
 
 

@@ -39,3 +39,19 @@ def test_matrix_scaling_stays_among_the_defaults_up_to_500_classes():
     logits, y = many_classes(MATRIX_DEFAULT_CLASSES + 1, per_class=3)
     named = compare_calibrators(logits, y, calibrators=["temperature"], cv=3)
     assert named.ranking_ == ["TemperatureScaling", "uncalibrated"]
+
+
+@pytest.mark.filterwarnings("ignore:The calibration scores separate class")
+@pytest.mark.filterwarnings("default:MatrixScaling is left out")  # shown, as the command is run
+def test_skcal_compare_leaves_it_out_by_default_and_says_so(tmp_path, capsys):
+    from skcal.cli._main import main
+
+    logits, y = many_classes(MATRIX_DEFAULT_CLASSES + 1, per_class=3)
+    np.save(tmp_path / "scores.npy", logits)
+    np.save(tmp_path / "labels.npy", y)
+    assert main(["compare", str(tmp_path / "scores.npy"), str(tmp_path / "labels.npy"),
+                 "--cv", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert "MatrixScaling is left out of the default methods for 501 classes" in err
+    assert "--methods ... matrix" in err
+    assert "MatrixScaling" not in out and "VectorScaling" in out
