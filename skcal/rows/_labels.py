@@ -110,8 +110,16 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2, takes_labels=True
     y = column_or_1d(y, warn=True)
     if y.shape[0] == 0:
         raise ValueError("y has 0 samples; at least one sample is required.")
+    missing = missing_entries(y)
+    if missing.any():
+        count = int(missing.sum())
+        raise ValueError(
+            f"y is missing at {count} of {y.shape[0]} rows (None or NaN, the first at row "
+            f"{int(np.flatnonzero(missing)[0])}): rows without a label (yet) tell nothing "
+            "of calibration. Leave them out (y[mask]), or give them sample_weight 0; a "
+            "CalibrationMonitor takes them as waiting for their labels.")
     if y.dtype.kind in "fc" and not np.isfinite(y).all():
-        raise ValueError("y contains NaN or infinity; labels must be finite.")
+        raise ValueError("y contains infinity; labels must be finite.")
     present = _small_integer_labels(y)
     if present is None:
         try:  # the type of 1-D labels is that of their distinct values: sorted once
