@@ -166,7 +166,9 @@ def test_never_changes_the_argmax(logits, seed):
         return
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # degenerate draws may warn; the argmax must hold
-        ts = TemperatureScaling().fit(logits, y)
+        # logits by construction: generated whole numbers >= 0 ([[2, 0], [0, 0], ...])
+        # would otherwise be refused by score_type='auto' as counts or votes
+        ts = TemperatureScaling(score_type="logits").fit(logits, y)
     if not np.isfinite(ts.temperature_):
         return  # uniform predictions have no argmax to keep
     proba = ts.predict_proba(logits)
