@@ -25,7 +25,8 @@ def add_parser(commands, add_score_kind):
         "order, each model as it would be alone). The difference of each model to the best "
         "comes with its paired standard "
         "error and p-value: over documents with --groups (cluster-robust, or a bootstrap "
-        "of documents with --bootstrap N), else over rows taken as independent.",
+        "of documents with --bootstrap N), else over the sequences of LABELS of shape "
+        "(batch, length), or over rows taken as independent.",
     )
     parser.add_argument("models", nargs="+", metavar="NAME=FILE",
                         help="a model's name and its score file")

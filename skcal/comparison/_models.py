@@ -12,8 +12,8 @@ from ..rows._row_order import check_row_order
 from ..metrics._predictive import row_log_likelihood
 from ..rows._column_classes import column_classes
 from ._best_set import best_set_pvalues, covariance_of_moments, covariance_of_rows
-from ._paired_errors import (bootstrap_se, clustered_variance, paired_pvalue, t_quantile,
-                             units_of)
+from ._paired_errors import (bootstrap_se, by_sequence, check_units, clustered_variance,
+                             paired_pvalue, t_quantile, units_of)
 
 
 
@@ -42,10 +42,10 @@ class ModelComparison:
         The models whose ``best_set_pvalue`` is above 0.05, in rank order: a 95 %
         confidence set of the best model (see :meth:`best_set`).
     n_rows_, n_groups_ : int
-        Rows with weight, and the groups the standard errors are over (the
-        rows themselves without ``groups``).
+        Rows with weight, and the groups the standard errors are over.
     se_method_ : str
-        'rows', 'groups' (cluster-robust) or 'bootstrap'.
+        Those groups: 'rows', 'groups' (cluster-robust), 'sequences' (of
+        token labels, without ``groups``) or 'bootstrap'.
 
     Examples
     --------
@@ -120,6 +120,7 @@ class ModelComparison:
     def __str__(self):
         unit = {"rows": f"{self.n_rows_} rows taken as independent",
                 "groups": f"cluster-robust over {self.n_groups_} groups",
+                "sequences": f"cluster-robust over {self.n_groups_} sequences",
                 "bootstrap": f"a bootstrap of {self.n_groups_} groups"}[self.se_method_]
         width = max([24] + [len(name) + 2 for name in self.ranking_])  # names whole
         lines = [f"Models ranked by held-out NLL (nats per row; Δ ± standard error of the "
@@ -187,8 +188,10 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     row. Rows of one document (the tokens of a sequence) are correlated: give
     their ``groups``, and the standard error is cluster-robust over groups
     (from the paired per-group sums), or a bootstrap of groups with
-    ``n_bootstrap``. Without groups the rows are taken as independent, which
-    for tokens makes the standard error far too small.
+    ``n_bootstrap``. Without groups, tokens (labels of shape ``(batch,
+    length)``) are grouped by sequence, and other rows are taken as
+    independent: for tokens listed as flat rows, give their groups, or the
+    standard error is far too small.
 
     Parameters
     ----------
@@ -205,8 +208,9 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
 
     groups : array-like of shape (n_rows,) or (...), default=None
         The group (document, sequence) of each row; or of each leading index
-        of ``y``: shape (batch,) for tokens of shape (batch, length) makes
-        each sequence a group.
+        of ``y``: shape (batch,) for tokens of shape (batch, length), a
+        document id per sequence. None: each sequence of such tokens is a
+        group; flat rows are independent.
 
     sample_weight : array-like, default=None
         Non-negative row weights.
@@ -222,8 +226,8 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         probabilities by likelihood, and are not offered).
 
     n_bootstrap : int, default=None
-        Standard errors from this many bootstrap draws of groups (of rows
-        without groups) instead of the analytic cluster-robust ones.
+        Standard errors from this many bootstrap draws of groups (sequences or
+        rows without them), not the analytic cluster-robust ones.
 
     random_state : int, RandomState or None, default=None
         Seed of the bootstrap.
@@ -254,8 +258,7 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         raise ValueError(f"metric must be 'nll' (models are ranked by held-out NLL); "
                          f"got {metric!r}.")
     if not isinstance(models, Mapping):
-        swapped = " (it comes first: compare_models(models, y))" if isinstance(
-            y, Mapping) else ""
+        swapped = " (it comes first: compare_models(models, y))" * isinstance(y, Mapping)
         raise TypeError(f"models must be a mapping of names to scores{swapped}, such as "
                         "{'checkpoint-1000': logits, 'checkpoint-2000': logits2}; got "
                         f"{type(models).__name__}.")
@@ -279,11 +282,10 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     n = next(iter(log_lik.values())).shape[0]
     weight = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
     unit = units_of(groups, n, np.shape(y))
+    grouped = groups is not None or by_sequence(np.shape(y))
     kept = weight > 0
     n_units = np.unique(unit[kept]).shape[0]
-    if n_units < 2:
-        raise ValueError("The rows with weight form fewer than 2 groups; a standard error "
-                         "needs at least 2.")
+    check_units(n_units, by_sequence=groups is None and grouped)
     total = weight.sum()
     nlls = {name: -float(weight @ lp) / total for name, lp in log_lik.items()}
     zeros = {name: zero_probability_rows(lp, weight) for name, lp in log_lik.items()}
@@ -299,10 +301,10 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
                                               n_units)) / total
         results[name] = _result(nlls[name], diff, se, name == best, zeros[name], n_units)
     covariance = covariance_of_rows(list(log_lik.values()), weight,
-                                    None if groups is None else unit, n_units)
+                                    unit if grouped else None, n_units)
     _add_best_set(results, covariance, n_units)
-    method = "bootstrap" if n_bootstrap is not None else ("rows" if groups is None else
-                                                          "groups")
+    method = ("bootstrap" if n_bootstrap is not None else "groups" if groups is not None
+              else "sequences" if grouped else "rows")
     return ModelComparison(results, int(kept.sum()), n_units, method)
 
 

@@ -49,8 +49,29 @@ def t_quantile(confidence_level, dof):
     return float(stdtrit(max(dof, 1), 0.5 + confidence_level / 2))
 
 
+def by_sequence(label_shape):
+    """Whether rows of labels of ``label_shape`` are the tokens of sequences
+    (labels of shape ``(batch, length)``, ``length > 1``), grouped by sequence
+    unless ``groups`` says otherwise."""
+    return len(label_shape) > 1 and int(np.prod(label_shape[1:])) > 1
+
+
+def check_units(n_units, *, by_sequence):
+    """Refuse fewer than 2 units of weight, naming the fix (for the one sequence
+    of token labels grouped ``by_sequence``, its windows or its flat rows)."""
+    if n_units < 2 and by_sequence:
+        raise ValueError("The labels hold 1 sequence with weight; a standard error over "
+                         "sequences needs at least 2. Pass groups= (windows of the sequence), "
+                         "or the tokens as flat rows (y.reshape(-1)) to take them as "
+                         "independent.")
+    if n_units < 2:
+        raise ValueError("The rows with weight form fewer than 2 groups; a standard error "
+                         "needs at least 2.")
+
+
 def units_of(groups, n, label_shape):
-    """Each row's unit of resampling as 0..G-1: its group, or the row itself.
+    """Each row's unit of resampling as 0..G-1: its group; without groups, its
+    sequence for tokens (:func:`by_sequence`), else the row itself.
 
     Groups of the labels' leading shape name every row under them: a group per
     sequence, shape (batch,), for tokens of shape (batch, length).
@@ -58,6 +79,8 @@ def units_of(groups, n, label_shape):
     >>> units_of(np.array([7, 9]), 6, (2, 3))
     array([0, 0, 0, 1, 1, 1])
     """
+    if groups is None and by_sequence(label_shape):
+        return np.repeat(np.arange(label_shape[0]), n // label_shape[0])
     if groups is None:
         return np.arange(n)
     groups = np.asarray(groups)
