@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..io._numpy_files import open_npz
 from ..monitoring._inputs import named_score_columns, unpack
+from ._reading import read_table
 
 
 def read_period(path, args, *, error, kept=None):
@@ -25,7 +26,7 @@ def read_period(path, args, *, error, kept=None):
                 raise error(f"{path} has no array 'scores' (it has {archive.files})")
             return tuple(archive[name] if name in archive.files else None
                          for name in ("scores", "labels", "timestamps", "ids")) + (None,)
-    frame = _read_table(file, error=error)
+    frame = read_table(file, error=error)
     timestamp = args.timestamp if args.timestamp in frame.columns else None
     if timestamp is not None:
         import pandas as pd
@@ -72,28 +73,12 @@ def read_late_labels(path, args, *, error):
             if missing:
                 raise error(f"{path} has no array {missing} (it has {archive.files})")
             return archive["ids"], archive["labels"]
-    frame = _read_table(file, error=error)
+    frame = read_table(file, error=error)
     ids = _id_column(frame, args, path, error)
     if ids is None or args.labels not in frame.columns:
         raise error(f"{path} needs an id column (--id-column) and a label column "
                     f"(--labels {args.labels!r}); it has {list(frame.columns)}")
     return frame[ids].to_numpy(), frame[args.labels].to_numpy()
-
-
-def _read_table(file, *, error):
-    suffix = file.suffix.lower()
-    if suffix not in (".csv", ".parquet"):
-        raise error(f"{file} is not .npz, .csv or .parquet (pickles are not read)")
-    try:
-        import pandas as pd
-    except ImportError as exc:
-        raise error(f"reading {file} needs pandas: pip install pandas") from exc
-    if suffix == ".parquet":
-        try:
-            return pd.read_parquet(file)
-        except ImportError as exc:
-            raise error(f"reading {file} needs pyarrow: pip install pyarrow") from exc
-    return pd.read_csv(file)
 
 
 def _id_column(frame, args, path, error):

@@ -75,13 +75,7 @@ def _read_parquet(file, key, what):
     scores as ``file.parquet:proba_*``, ``file.parquet:cat,dog`` or a column of
     arrays, ``file.parquet:probability``), and their names when there are
     several."""
-    try:
-        import pandas as pd
-
-        frame = pd.read_parquet(file)
-    except ImportError as exc:
-        raise CommandError(f"{what}: reading {file} needs pandas and pyarrow: pip install "
-                           "pandas pyarrow") from exc
+    frame = read_table(file, error=lambda message: CommandError(f"{what}: {message}"))
     columns = [str(column) for column in frame.columns]
     if not key:
         if len(columns) != 1:
@@ -101,6 +95,24 @@ def _read_parquet(file, key, what):
         return column.to_numpy(), None
     except ValueError as exc:
         raise CommandError(f"{what}: {file}: {str(exc).splitlines()[0]}") from None
+
+
+def read_table(file, *, error):
+    """A ``.csv`` or ``.parquet`` table as a DataFrame; ``error(message)`` makes
+    the exception for a file of another kind or a missing reader."""
+    suffix = file.suffix.lower()
+    if suffix not in (".csv", ".parquet"):
+        raise error(f"{file} is not .npz, .csv or .parquet (pickles are not read)")
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise error(f"reading {file} needs pandas: pip install pandas") from exc
+    if suffix == ".parquet":
+        try:
+            return pd.read_parquet(file)
+        except ImportError as exc:
+            raise error(f"reading {file} needs pyarrow: pip install pyarrow") from exc
+    return pd.read_csv(file)
 
 
 def _read_zarr(path, *, what, lazy):

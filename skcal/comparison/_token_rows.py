@@ -6,6 +6,8 @@ and rows labelled ``ignore_index`` (padding) left out."""
 import numpy as np
 from sklearn.utils import _safe_indexing
 
+from ._paired_errors import units_of
+
 
 def as_token_rows(X, y, groups, sample_weight, ignore_index, *, names=("X", "y")):
     """(X, y, groups, sample_weight) with token scores flattened to rows, each
@@ -65,20 +67,12 @@ def _flattened(X, y, groups, sample_weight, scores_name, labels_name):
         raise ValueError(
             f"{scores_name} holds token scores of shape {tuple(X.shape)}, so {labels_name} "
             f"must have shape {leading} (one label per token); got {y.shape}.")
-    per_sequence = n_rows // leading[0]
-    if groups is None:  # each sequence a group
-        groups = np.repeat(np.arange(leading[0]), per_sequence)
-    else:
-        groups = np.asarray(groups)
-        if groups.shape == leading[:1]:
-            groups = np.repeat(groups, per_sequence)
-        elif groups.shape in (leading, (n_rows,)):
-            groups = groups.reshape(-1)
-        else:
-            raise ValueError(
-                f"groups has shape {groups.shape} for token scores of shape "
-                f"{tuple(X.shape)}; pass one group per sequence, shape {leading[:1]}, or "
-                f"per token, shape {leading}.")
+    if groups is not None and np.shape(groups) not in (leading[:1], leading, (n_rows,)):
+        raise ValueError(
+            f"groups has shape {np.shape(groups)} for token scores of shape "
+            f"{tuple(X.shape)}; pass one group per sequence, shape {leading[:1]}, or "
+            f"per token, shape {leading}.")
+    groups = units_of(groups, n_rows, leading)  # each sequence a group by default
     if sample_weight is not None:
         sample_weight = np.asarray(sample_weight)
         if sample_weight.shape not in (leading, (n_rows,)):

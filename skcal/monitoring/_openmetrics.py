@@ -20,7 +20,7 @@ import urllib.parse
 import urllib.request
 
 from ._table import VERDICTS, latest_judged
-from ._thresholds import detectable_rise
+from ._thresholds import smallest_detectable_rise
 
 PREFIX = "skcal_monitor_"
 OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8"
@@ -49,7 +49,7 @@ def gauges(monitor):
         ("cusum", "CUSUM of z after the latest chunk", latest("cusum")),
         ("cusum_threshold", "Alarm threshold of the CUSUM", monitor.cusum_threshold_),
         ("detectable_rise", "Smallest sustained NLL rise (nats) over the reference that the "
-         "thresholds flag within 10 chunks", min(detectable_rise(monitor).values())),
+         "thresholds flag within 10 chunks", smallest_detectable_rise(monitor)),
         ("nll_calibration", "Part of the NLL a recalibration would remove",
          latest("nll_calibration")),
         ("nll_refinement", "Part of the NLL a recalibration would leave",

@@ -12,7 +12,7 @@ from ._statistics import ECE_BINS
 from ._chunking import period_start
 from ._svg import Chart
 from ._table import latest_judged, period_start_text, too_few_rows
-from ._thresholds import RISE_CHUNKS, detectable_rise, small_reference_note
+from ._thresholds import RISE_CHUNKS, small_reference_note, smallest_detectable_rise
 
 # chunks listed in the report's table (the latest); the charts show all kept
 TABLE_ROWS = 60
@@ -132,8 +132,7 @@ def _judged_in_words(monitor):
 def _small_reference(monitor):
     """The verdict's warning that the reference is too small to see moderate
     rises (the summary's sentence), or ''."""
-    note = (small_reference_note(monitor).strip().replace("Its reference", "The reference", 1)
-            .replace("lets it flag", "lets the monitor flag", 1))
+    note = small_reference_note(monitor, subject="the monitor").strip()
     return f'<p class="meta" id="small-reference">{html.escape(note)}</p>' if note else ""
 
 
@@ -155,7 +154,7 @@ def _numbers(monitor):
         ("ECE", f"{_f(last['ece'], 3)} (ref. {_f(reference['ece'], 3)})"),
         ("labelled rows", f"{last['n_labelled']} of {last['n']} ({_f(100 * coverage, 1)} %)"),
         (f"rise flagged within {RISE_CHUNKS} chunks",
-         f"{_f(min(detectable_rise(monitor).values()), 3)} nats"),
+         f"{_f(smallest_detectable_rise(monitor), 3)} nats"),
         ("chunks in alarm", f"{sum(row['alarm'] for row in monitor._table)} of "
                             f"{len(monitor._table)}"),
         ("chunks awaiting labels" if judged is None else "newer chunks awaiting labels",

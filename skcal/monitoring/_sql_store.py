@@ -34,7 +34,7 @@ import uuid
 
 from ..utils._version import __version__
 from ._table import latest_judged
-from ._thresholds import detectable_rise
+from ._thresholds import smallest_detectable_rise
 
 SCHEMA_VERSION = 1
 RESULTS_TABLE = "skcal_monitor_results"
@@ -152,7 +152,7 @@ def result_rows(monitor, chunks, *, model, run_id, written_at, time_text=None):
     references = [None if key is None else _number(reference[key]) for key in METRICS.values()]
     thresholds = [{"cusum": monitor.cusum_threshold_, "z": monitor.chunk_threshold_}.get(m)
                   for m in METRICS]
-    rise = _number(min(detectable_rise(monitor).values()))
+    rise = _number(smallest_detectable_rise(monitor))
     rows = []
     for chunk in chunks:
         if by_period:

@@ -49,14 +49,17 @@ def _too_small(monitor):
     return spread and reference["n_labelled"] < WARNED_CHUNKS * monitor.chunk_size
 
 
-def small_reference_note(monitor):
-    """The summary's sentence on a reference too small for the CUSUM, or ''."""
+def small_reference_note(monitor, subject="it"):
+    """The sentence on a reference too small for the CUSUM, or '': of the
+    summary (``subject`` 'it', the monitor) or of a page about the monitor."""
     if not _too_small(monitor):
         return ""
-    n_reference, rise = monitor.reference_["n_labelled"], detectable_rise(monitor)
-    return (f" Its reference of {n_reference} rows ({n_reference / monitor.chunk_size:.1f} "
-            f"chunks) lets it flag a sustained NLL rise only from "
-            f"{min(rise.values()):.3f} nats; fit on {REFERENCE_CHUNKS} chunks or more.")
+    n_reference = monitor.reference_["n_labelled"]
+    owner = "Its" if subject == "it" else "The"
+    return (f" {owner} reference of {n_reference} rows ({n_reference / monitor.chunk_size:.1f} "
+            f"chunks) lets {subject} flag a sustained NLL rise only from "
+            f"{smallest_detectable_rise(monitor):.3f} nats; fit on {REFERENCE_CHUNKS} chunks "
+            "or more.")
 
 
 def detectable_rise(monitor):
@@ -67,6 +70,12 @@ def detectable_rise(monitor):
     standard_error = monitor.reference_["nll_sd"] / math.sqrt(monitor.chunk_size)
     return {"cusum": (monitor.drift + monitor.cusum_threshold_ / RISE_CHUNKS) * standard_error,
             "chunk": monitor.chunk_threshold_ * standard_error}
+
+
+def smallest_detectable_rise(monitor):
+    """The smaller of :func:`detectable_rise`'s two rises, in nats: what the
+    summary, the report, the SQL store and the Prometheus gauge report."""
+    return min(detectable_rise(monitor).values())
 
 
 def size_classes(chunk_size, min_labels):
