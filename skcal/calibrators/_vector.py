@@ -23,7 +23,10 @@ class VectorScaling(BaseCalibrator):
     Hessian (each class's ``2 x 2`` block, corrected along the temperature
     direction, computed in the same pass as the loss) gives Newton steps from
     that start; L-BFGS then works in variables scaled by the approximation at
-    the last step's start, where the Hessian is much closer to the minimum's.
+    the last step's start, where the Hessian is much closer to the minimum's
+    (where it is still far from it, as on a vocabulary whose classes are mostly
+    absent from the data, L-BFGS starts again every 20 iterations in the
+    variables of the Hessian where it stands).
     On inputs of 2^18 values or more, those passes compute in float32 (the
     steps need a few digits, and float32 ``exp`` is three times faster): three
     of them, more while each step cuts the Newton decrement a hundredfold,
