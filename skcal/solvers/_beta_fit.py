@@ -123,6 +123,35 @@ def _beta_pass(features, y, w, params, target_sums, which):
     return loss, grad, hess
 
 
+def _one_sided_at_their_minimum(start, n_positive, n_total, targets):
+    """``start`` with each problem whose rows are all negative (a class absent
+    from the data) or all positive at its minimum: every row has the same target
+    ``t`` there, and ``(a, b, c) = (0, 0, logit(t))`` gives every row exactly
+    ``t``. From the identity, Newton's steps toward it were halved again and
+    again (on 666 x 32000 token logits, about 100 passes per group of classes
+    where the others needed 20).
+
+    Examples
+    --------
+    >>> start = np.tile([1.0, 1.0, 0.0], (3, 1))
+    >>> targets = (np.full(3, 0.9), np.full(3, 0.1))
+    >>> _one_sided_at_their_minimum(start, np.array([0.0, 5.0, 10.0]), 10.0, targets).round(3)
+    array([[ 0.   ,  0.   , -2.197],
+           [ 1.   ,  1.   ,  0.   ],
+           [ 0.   ,  0.   ,  2.197]])
+    """
+    t_pos, t_neg = targets
+    absent, everything = n_positive <= 0, n_positive >= n_total
+    target = np.where(everything, t_pos, t_neg)
+    one_sided = (absent | everything) & (target > 0) & (target < 1)
+    if not one_sided.any():
+        return start
+    start = np.array(start, dtype=np.float64)
+    start[one_sided] = 0.0
+    start[one_sided, 2] = np.log(target[one_sided]) - np.log1p(-target[one_sided])
+    return start
+
+
 def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter, start=None):
     """Minimise each problem's NLL of its beta map under ``a, b >= 0``.
 
@@ -140,11 +169,12 @@ def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
     n_total = total_weight(y.shape[0], sample_weight)
     if start is None:
         start = np.tile([1.0, 1.0, 0.0], (len(positives), 1))
+    counts = class_totals(y, sample_weight, int(positives.max()) + 1)
+    start = _one_sided_at_their_minimum(start, counts[positives], n_total, targets)
 
     features = BetaFeatures(score_rows)
     moments = feature_moments(lambda f: features.reduce(f, None, y, sample_weight),
                                y, positives)
-    counts = class_totals(y, sample_weight, int(positives.max()) + 1)
     target_sums = sums_against_targets(moments, n_total, counts[positives], targets)
 
     def evaluate(at, which):

@@ -254,6 +254,23 @@ def test_beta_agrees_with_the_betacal_package():
     assert nll(y, ours) <= nll(y, theirs) + 1e-6
 
 
+@pytest.mark.filterwarnings("ignore:The calibration scores separate:UserWarning")
+def test_beta_fits_a_class_absent_from_the_data_as_its_constant_target_in_one_pass():
+    """A class no row holds has Platt's smoothed target ``1 / (n + 2)`` on every
+    row, so its minimum is the constant map ``a = b = 0``, ``c = logit(1 / (n + 2))``,
+    which every row meets exactly: the fit starts there and stops after one pass,
+    where from the identity its steps were halved for several iterations."""
+    rng = np.random.default_rng(2)
+    logits = rng.normal(scale=3.0, size=(400, 12))
+    y = rng.choice([0, 1, 2, 3, 5, 6, 7, 8, 9, 10], size=400)  # 4 and 11 absent
+    beta = BetaCalibration().fit(logits, y)
+    absent = [4, 11]
+    assert_array_equal(beta.coef_[absent], 0.0)
+    # logit(1 / (n + 2)) = -log(n + 1); rounding of log and log1p, a few ulps
+    assert_allclose(beta.intercept_[absent], -np.log(401.0), rtol=1e-14)
+    assert_array_equal(np.asarray(beta.n_iter_)[absent], 1)
+
+
 def _one_vs_rest_training_nll(fitted, logits, y):
     """Each class's one-vs-rest NLL (per sample) of a fitted Platt or beta map,
     from its definition: ``s_k = log p_k - log(1 - p_k)`` of the softmax; Platt
