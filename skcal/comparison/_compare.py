@@ -16,11 +16,7 @@ from ..calibrators._classifier_scores import (
 )
 from ..calibrators._base import BaseCalibrator
 from ..calibrators._sharing import fit_sharing, predict_proba_sharing
-from ..metrics._ece import checked_top_label_ece
-from ..metrics._checks import weighted_mean
-from ..metrics._row_metrics import COMPARED, NLL
 from ..rows._namespaces import to_numpy
-from ..rows._scores import check_probabilities
 from ..utils._reuse import FoldCache
 from ..utils._warnings import once_per_call
 from ._candidates import (
@@ -30,46 +26,13 @@ from ._candidates import (
     resolve_scorers,
     without_slow_defaults,
 )
+from ._fold_scoring import checked_candidate_proba, fold_metrics, fold_proba, held_scores
+from ._out_of_fold import OutOfFoldPredictions
 from ._fold_results import aggregate_folds, calibration_pvalues, check_calibration_test
 from ._outer_folds import checked_groups, inner_splits, outer_splits
 from ._result import CalibratorComparison
 from ._token_rows import token_inputs
 from ._test_set import check_test_set, index_labels
-
-
-def _fold_metrics(y_index, proba, sample_weight):
-    """Per-sample log-probabilities of the true class, and the built-in metrics:
-    the row-wise ones of :data:`~skcal.metrics._row_metrics.COMPARED` from their
-    per-row values, the ECE and the accuracy.
-
-    Accuracy is that of ``argmax(proba)``: skcal calibrators separate exact ties
-    in ``predict_proba`` by the uncalibrated scores, so this is their ``predict``.
-    """
-    per_row = {metric.name: metric.per_row(proba, y_index) for metric in COMPARED}
-    metrics = {metric.name: weighted_mean(per_row[metric.name], sample_weight)
-               * metric.scale(proba.shape[1]) for metric in COMPARED}
-    metrics["ece"] = checked_top_label_ece(y_index, proba, sample_weight)
-    metrics["accuracy"] = weighted_mean(proba.argmax(axis=1) == y_index, sample_weight)
-    return -per_row[NLL.name], metrics
-
-
-def _checked_candidate_proba(name, proba, n_rows, n_classes):
-    """The predictions of a candidate from outside skcal, refused unless they are
-    finite probabilities of shape ``(n_rows, n_classes)``, in float."""
-    proba = np.asarray(proba)
-    hint = (f" A candidate's predict_proba must return probabilities of shape "
-            f"({n_rows}, {n_classes}): one row per row of scores, one column per class "
-            "of y in sorted order.")
-    if proba.shape != (n_rows, n_classes) or proba.dtype.kind not in "fiu":
-        raise ValueError(f"Candidate {name!r} predicted an array of shape {proba.shape} "
-                         f"and dtype {proba.dtype}." + hint)
-    proba = proba if proba.dtype.kind == "f" else proba.astype(np.float64)
-    if not np.isfinite(proba).all():
-        row, column = np.argwhere(~np.isfinite(proba))[0]
-        raise ValueError(f"Candidate {name!r} predicted {proba[row, column]} at row {row}, "
-                         f"column {column}." + hint)
-    check_probabilities(proba, name=f"the predict_proba of candidate {name!r}", hint=hint)
-    return proba
 
 
 def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test_y, test_w,
@@ -93,11 +56,13 @@ def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test
         fit_time = time.perf_counter() - start
         proba = predict_proba_sharing(fitted, test_scores, cache)
         if not isinstance(fitted, BaseCalibrator):  # skcal's maps predict probabilities
-            proba = _checked_candidate_proba(name, proba, test_y.shape[0], labels.shape[0])
-        log_p, metrics = _fold_metrics(test_y, proba, test_w)
+            proba = checked_candidate_proba(name, proba, test_y.shape[0], labels.shape[0])
+        log_p, metrics = fold_metrics(test_y, proba, test_w)
         for scorer_name, scorer in scorers.items():
             metrics[scorer_name] = scorer(fitted, test_scores, test_y)
-        results[name] = {"proba": proba, "log_p": log_p, "metrics": metrics, "fit_time": fit_time}
+        # the fitted method is kept, not its probabilities (see OutOfFoldPredictions)
+        results[name] = {"fitted": fitted, "log_p": log_p, "metrics": metrics,
+                         "fit_time": fit_time}
         if verbose:
             print(f"[compare] fold {fold}: {name} fitted in {fit_time:.3f} s, "
                   f"NLL {metrics['nll']:.4f}")
@@ -295,16 +260,24 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
                              random_state, name=f"The training part of outer fold {fold}"))
         train_w = None if sample_weight is None else sample_weight[train]
         test_w = None if sample_weight is None else sample_weight[test]
-        return train, test, _evaluate_fold(
+        per_method = _evaluate_fold(
             candidates, train_scores, y_index[train], train_w, test_scores, y_index[test],
             test_w, scorers, labels, verbose, fold,
         )
+        # a classifier's held-out scores are kept for the predictions; X's rows are X's
+        return train, test, per_method, None if estimator is None else test_scores
 
-    fold_results = Parallel(n_jobs=n_jobs)(
+    outcomes = Parallel(n_jobs=n_jobs)(
         delayed(fold_task)(fold, train, test) for fold, (train, test) in enumerate(splits)
     )
-    cv_results, predictions, tie = aggregate_folds(candidates, fold_results, y_index,
-                                                   sample_weight, scorers, groups)
+    fold_results = [outcome[:3] for outcome in outcomes]
+    cv_results, tie = aggregate_folds(candidates, fold_results, y_index, sample_weight,
+                                      scorers, groups)
+    predictions = OutOfFoldPredictions(y_index.shape[0], [
+        (test, held_scores(X, test, scores), {name: per_method[name]["fitted"]
+                                              for name in candidates})
+        for _, test, per_method, scores in outcomes
+    ], fold_proba)
     if calibration_test is not None:
         cv_results["calibration_pvalue"] = calibration_pvalues(
             calibration_test, list(candidates), predictions, y_index, random_state,
@@ -392,6 +365,6 @@ def _score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, es
         columns = getattr(fitted[name], "classes_", classes)
         y_index = index_labels(y_test, columns)
         if not isinstance(fitted[name], BaseCalibrator):
-            proba = _checked_candidate_proba(name, proba, y_index.shape[0], columns.shape[0])
-        _, results[name] = _fold_metrics(y_index, proba, None)
+            proba = checked_candidate_proba(name, proba, y_index.shape[0], columns.shape[0])
+        _, results[name] = fold_metrics(y_index, proba, None)
     return results, fitted

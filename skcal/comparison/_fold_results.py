@@ -11,7 +11,6 @@ from ..stats import calibration_test as run_calibration_test
 from ..stats._calibration_test import TEST_METHODS
 from ._models import zero_probability_rows
 from ._paired_errors import clustered_variance, paired_pvalue, t_quantile
-from ._out_of_fold import OutOfFoldPredictions
 from ._result import BUILTIN_METRICS, TIE_LEVEL
 
 
@@ -57,11 +56,7 @@ def aggregate_folds(candidates, fold_results, y_index, sample_weight, scorers, g
     results["mean_fit_time"] = np.array(
         [np.mean([fold[2][name]["fit_time"] for fold in fold_results]) for name in names]
     )
-    predictions = OutOfFoldPredictions(n_samples, [
-        (test, {name: per_method[name]["proba"] for name in names})
-        for _, test, per_method in fold_results
-    ])
-    return results, predictions, (tie, dof)
+    return results, (tie, dof)
 
 
 def _paired_difference(best_log_p, log_p, fold_results, sample_weight, groups=None):

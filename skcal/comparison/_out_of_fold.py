@@ -1,5 +1,5 @@
-"""Out-of-fold probabilities of a comparison, pooled in the input rows' order
-when first read."""
+"""Out-of-fold probabilities of a comparison, predicted by each fold's fitted
+method and pooled in the input rows' order when first read."""
 
 from collections.abc import Mapping
 
@@ -10,44 +10,53 @@ class OutOfFoldPredictions(Mapping):
     """Each method's out-of-fold probabilities, by method name.
 
     A read-only mapping: ``predictions[name]`` is an array of shape
-    (n_samples, n_classes) in the order of the input rows, put together from
-    the folds' held-out predictions the first time it is read (then kept). A
-    comparison that is only ranked never pays for it (a copy of every
-    method's probabilities, 8 x 8 MB at 10000 x 100 with the default
-    methods).
+    (n_samples, n_classes) in the order of the input rows, predicted by the
+    method as fitted on each fold for that fold's held-out scores, the first
+    time it is read (then kept). The folds keep their fitted methods, not
+    their probabilities: a comparison that is only ranked never holds a copy
+    of every method's probabilities (8 x 1 GB at 4000 x 32000, a
+    language-model vocabulary, with the default methods).
 
     Parameters
     ----------
     n_samples : int
-    folds : list of (ndarray, dict)
-        Per fold: its held-out rows and each method's probabilities on them.
+    folds : list of (ndarray, callable, dict)
+        Per fold: its held-out rows, a function that returns their scores,
+        and each method fitted on the fold's training part, by name.
+    predict : callable
+        ``predict(name, fitted, scores)``: a fitted method's probabilities.
 
     Examples
     --------
     >>> import numpy as np
-    >>> folds = [(np.array([1, 2]), {"a": np.array([[0.1, 0.9], [0.2, 0.8]])}),
-    ...          (np.array([0]), {"a": np.array([[0.7, 0.3]])})]
-    >>> predictions = OutOfFoldPredictions(3, folds)
-    >>> list(predictions), predictions["a"]
-    (['a'], array([[0.7, 0.3],
-           [0.1, 0.9],
-           [0.2, 0.8]]))
+    >>> from skcal import TemperatureScaling
+    >>> logits = np.array([[2.0, 0.0], [0.0, 1.0], [1.0, 0.5], [0.2, 1.5]])
+    >>> fitted = TemperatureScaling().fit(logits, [0, 1, 1, 0])
+    >>> folds = [(np.array([1, 2]), lambda: logits[[1, 2]], {"a": fitted}),
+    ...          (np.array([0, 3]), lambda: logits[[0, 3]], {"a": fitted})]
+    >>> predictions = OutOfFoldPredictions(
+    ...     4, folds, lambda name, fitted, scores: fitted.predict_proba(scores))
+    >>> list(predictions), bool(np.allclose(predictions["a"], fitted.predict_proba(logits)))
+    (['a'], True)
     """
 
-    def __init__(self, n_samples, folds):
+    def __init__(self, n_samples, folds, predict):
         self._n_samples = n_samples
         self._folds = folds
-        self._names = list(folds[0][1]) if folds else []
+        self._predict = predict
+        self._names = list(folds[0][2]) if folds else []
         self._pooled = {}
 
     def __getitem__(self, name):
         if name not in self._pooled:
             if name not in self._names:
                 raise KeyError(name)
-            first = self._folds[0][1][name]
-            pooled = np.empty((self._n_samples,) + first.shape[1:], dtype=first.dtype)
-            for test, per_method in self._folds:
-                pooled[test] = per_method[name]
+            pooled = None
+            for test, scores, fitted in self._folds:
+                proba = self._predict(name, fitted[name], scores())
+                if pooled is None:
+                    pooled = np.empty((self._n_samples,) + proba.shape[1:], dtype=proba.dtype)
+                pooled[test] = proba
             self._pooled[name] = pooled
         return self._pooled[name]
 

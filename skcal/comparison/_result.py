@@ -90,8 +90,10 @@ class CalibratorComparison:
 
     predictions_ : mapping of str to ndarray
         Out-of-fold probabilities of each method, shape (n_samples, n_classes),
-        in the order of the input rows (a read-only mapping by method name,
-        each array pooled from the folds when first read).
+        in the order of the input rows (a read-only mapping by method name;
+        each array is predicted when first read by the method as fitted on each
+        fold, so a comparison holds its fitted methods and the scores, not a
+        copy of every method's probabilities).
 
     classes_ : ndarray
         The class labels, in the column order of the probabilities.

@@ -55,3 +55,31 @@ def test_skcal_compare_leaves_it_out_by_default_and_says_so(tmp_path, capsys):
     assert "MatrixScaling is left out of the default methods for 501 classes" in err
     assert "--methods ... matrix" in err
     assert "MatrixScaling" not in out and "VectorScaling" in out
+
+
+@pytest.mark.filterwarnings("ignore:The calibration scores separate class")
+def test_a_comparison_keeps_its_fitted_methods_not_every_methods_probabilities():
+    """Each method's out-of-fold probabilities (8 x the scores, in float64) are
+    predicted when first read, from the methods fitted on each fold: before, the
+    folds kept them all, 8 GB at 4000 x 32000. What a comparison holds stays
+    within 3 times the scores it was given (the scores themselves, once, and the
+    fitted maps); a read prediction equals the fold's own."""
+    import tracemalloc
+
+    logits, y = many_classes(200, per_class=10)  # 2000 x 200 float64, 3.2 MB
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        comparison = compare_calibrators(logits, y, cv=3)
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert len(comparison.predictions_) == 8
+    assert kept < 3 * logits.nbytes
+    predictions = comparison.predictions_["TemperatureScaling"]
+    assert predictions.shape == logits.shape
+    nll = -np.log(predictions[np.arange(y.size), y]).mean()
+    results = comparison.cv_results_
+    table_nll = results["mean_test_nll"][list(results["method"]).index("TemperatureScaling")]
+    # the folds' mean NLL over folds of equal size (2000 = 3 x 667 - 1): within 1e-3
+    assert abs(nll - table_nll) < 1e-3 * table_nll
