@@ -81,3 +81,18 @@ def test_a_cache_takes_only_its_declared_keys():
     with pytest.raises(TypeError, match="Key"):
         cache.reused("logits", lambda: 1.0, same=())
     assert {key.name for key in Key} >= {"LOGITS", "INVERSE_TEMPERATURE", "PLATT_FIT"}
+
+
+def test_folds_evaluated_in_parallel_processes_give_the_same_comparison():
+    """n_jobs=2 evaluates the folds in two worker processes: the fitted methods
+    come back pickled, and the table and the out-of-fold predictions are those
+    of n_jobs=1, computed in the same order on the same rows (bit for bit)."""
+    logits, y, folds = _three_folds(seed=3, n=1500, k=4)
+    serial = compare_calibrators(logits, y, cv=folds, n_jobs=1)
+    parallel = compare_calibrators(logits, y, cv=folds, n_jobs=2)
+    for key, column in serial.cv_results_.items():
+        if "time" not in key:
+            np.testing.assert_array_equal(parallel.cv_results_[key], column, err_msg=key)
+    for name, proba in serial.predictions_.items():
+        np.testing.assert_array_equal(parallel.predictions_[name], proba, err_msg=name)
+    assert parallel.recommended_ == serial.recommended_
