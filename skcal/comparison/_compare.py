@@ -132,7 +132,9 @@ def compare_calibrators(
 
     cv : int or cross-validation generator, default=5
         The outer folds; an integer gives stratified folds shuffled with
-        ``random_state`` (stratified group folds with ``groups``).
+        ``random_state`` (stratified group folds with ``groups``), or plain
+        shuffled folds where no class has ``cv`` rows (the tokens of a large
+        vocabulary can all be rarer than that).
 
     groups : array-like of shape (n_samples,), default=None
         The group of each row (a patient, a document, an image's crops): a

@@ -3,7 +3,13 @@
 from numbers import Integral
 
 import numpy as np
-from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold, check_cv
+from sklearn.model_selection import (
+    GroupKFold,
+    KFold,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+    check_cv,
+)
 
 from ..rows._labels import group_codes
 
@@ -26,15 +32,28 @@ def checked_groups(groups, n_rows):
 
 def outer_splits(cv, y_index, groups, random_state):
     """(train, test) index pairs: an integer ``cv`` gives stratified folds shuffled
-    with ``random_state`` (stratified group folds with ``groups``); a splitter
-    gets ``groups`` as scikit-learn's ``cross_validate`` gives them."""
+    with ``random_state`` (stratified group folds with ``groups``), or, where no
+    class has ``cv`` rows to spread over the folds (the tokens of a large
+    vocabulary), plain shuffled folds (of groups); a splitter gets ``groups`` as
+    scikit-learn's ``cross_validate`` gives them.
+
+    Examples
+    --------
+    >>> y_index = np.arange(12)  # twelve classes, one row each
+    >>> [test.size for _, test in outer_splits(3, y_index, None, 0)]
+    [4, 4, 4]
+    """
     if isinstance(cv, Integral):
         n_groups = None if groups is None else int(np.unique(groups).shape[0])
         if n_groups is not None and n_groups < cv:
             raise ValueError(f"cv={cv} folds need at least {cv} groups, and groups holds "
                              f"{n_groups}: a group is never split between folds. Pass "
                              f"cv={n_groups} or fewer (on the command line --cv {n_groups}).")
-        kind = StratifiedKFold if groups is None else StratifiedGroupKFold
+        stratified = np.bincount(y_index).max(initial=0) >= cv
+        if groups is None:
+            kind = StratifiedKFold if stratified else KFold
+        else:
+            kind = StratifiedGroupKFold if stratified else GroupKFold
         splitter = kind(n_splits=cv, shuffle=True, random_state=random_state)
     else:
         splitter = check_cv(cv, y_index, classifier=True)

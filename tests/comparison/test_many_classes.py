@@ -8,6 +8,7 @@ import pytest
 from skcal import compare_calibrators
 from skcal.calibrators._registry import default_calibrators
 from skcal.comparison._candidates import MATRIX_DEFAULT_CLASSES
+from skcal.comparison._outer_folds import outer_splits
 
 
 def many_classes(n_classes, per_class=6, seed=0):
@@ -83,3 +84,28 @@ def test_a_comparison_keeps_its_fitted_methods_not_every_methods_probabilities()
     table_nll = results["mean_test_nll"][list(results["method"]).index("TemperatureScaling")]
     # the folds' mean NLL over folds of equal size (2000 = 3 x 667 - 1): within 1e-3
     assert abs(nll - table_nll) < 1e-3 * table_nll
+
+
+@pytest.mark.filterwarnings("ignore:The calibration scores separate class")
+@pytest.mark.parametrize("as_tokens", [False, True])
+def test_classes_all_rarer_than_the_folds_get_plain_shuffled_folds(as_tokens):
+    """Every class twice among the rows, 3 folds: stratified folds cannot be made
+    (scikit-learn refused: "n_splits=3 cannot be greater than the number of
+    members in each class"), so the folds are shuffled folds of the rows, or of
+    the sequences of token scores (kept whole); each row is held out once."""
+    logits, y = many_classes(300, per_class=2)
+    if as_tokens:  # 60 sequences of 10 tokens, each sequence kept whole
+        logits, y = logits.reshape(60, 10, 300), y.reshape(60, 10)
+    comparison = compare_calibrators(logits, y, cv=3, calibrators=["temperature"])
+    assert comparison.n_splits_ == 3
+    proba = comparison.predictions_["TemperatureScaling"]
+    assert proba.shape == (600, 300) and np.isfinite(proba).all()
+    results = comparison.cv_results_
+    assert np.all(results["mean_test_nll"] > 0)
+    groups = np.repeat(np.arange(60), 10) if as_tokens else None
+    splits = outer_splits(3, y.reshape(-1), groups, 0)
+    held_out = np.sort(np.concatenate([test for _, test in splits]))
+    np.testing.assert_array_equal(held_out, np.arange(600))
+    if as_tokens:
+        for train, test in splits:
+            assert not set(groups[train]) & set(groups[test])
