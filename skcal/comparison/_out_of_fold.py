@@ -14,7 +14,7 @@ class OutOfFoldPredictions(Mapping):
     method as fitted on each fold for that fold's held-out scores, the first
     time it is read (then kept). The folds keep their fitted methods, not
     their probabilities: a comparison that is only ranked never holds a copy
-    of every method's probabilities (8 x 1 GB at 4000 x 32000, a
+    of every method's probabilities (7 x 1 GB at 4000 x 32000, a
     language-model vocabulary, with the default methods).
 
     Parameters

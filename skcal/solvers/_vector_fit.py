@@ -306,7 +306,10 @@ def _fit_vector_scaling(Z, y, sample_weight, *, a0, alpha, tol, max_iter, relati
     L-BFGS starts after the Newton steps of :func:`_newton_start` and works in
     the variables of a :class:`~skcal.solvers._preconditioner.Preconditioner` built
     from the Hessian where the last of them started (its curvature pass
-    computes it beside the loss), which cuts its iterations several times. ``tol`` bounds the
+    computes it beside the loss), which cuts its iterations several times; a
+    run that has not converged after ``_ROUND_ITERATIONS`` iterations starts
+    again in the variables of the Hessian where it stands (``max_iter`` counts
+    the iterations of all runs). ``tol`` bounds the
     gradient in those variables, whose squared norm is about twice the
     distance of the NLL to its minimum; it also stops when an iteration lowers
     the objective by less than ``relative_decrease`` times it, or where its
