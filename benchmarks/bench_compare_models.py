@@ -7,7 +7,13 @@ logits times 0.8 (a less confident checkpoint). Then, in this process, times
 of 512, and the peak of anonymous memory it allocates, beside the floor: one
 plain numpy pass over each file (read, float32, row max, exp-sum).
 
+With ``--calibrate METHOD`` the checkpoints are ranked after METHOD
+cross-fitted over ``--cv`` folds of documents (``compare_models(...,
+calibrate=METHOD)``): the second checkpoint is then the first one, and the
+table says so; the ratio to the floor is the price of the fits.
+
     python benchmarks/bench_compare_models.py --tokens 200000 --vocab 32000
+    python benchmarks/bench_compare_models.py --tokens 50000 --calibrate temperature
 """
 
 import argparse
@@ -42,6 +48,8 @@ def main():
     parser.add_argument("--tokens", type=int, default=200_000)
     parser.add_argument("--vocab", type=int, default=32_000)
     parser.add_argument("--folder", default="/tmp/skcal-bench")
+    parser.add_argument("--calibrate", metavar="METHOD", default=None)
+    parser.add_argument("--cv", type=int, default=5)
     args = parser.parse_args()
     folder = Path(args.folder)
     folder.mkdir(parents=True, exist_ok=True)
@@ -56,7 +64,8 @@ def main():
         warm_page_cache(path)
     with PeakSampler() as sampler:  # first, so that no earlier pass's memory is reused
         start = time.perf_counter()
-        result = compare_models(mapped, labels, groups=documents)
+        result = compare_models(mapped, labels, groups=documents, calibrate=args.calibrate,
+                                cv=None if args.calibrate is None else args.cv)
         timings["compare"] = time.perf_counter() - start
     start = time.perf_counter()
     for logits in mapped.values():
@@ -66,6 +75,7 @@ def main():
     print(result)
     print(json.dumps({
         "tokens": args.tokens, "vocab": args.vocab, "files_gib": round(size, 1),
+        "calibrate": args.calibrate, "cv": args.cv if args.calibrate else None,
         "compare_seconds": round(timings["compare"], 1),
         "floor_seconds": round(timings["floor"], 1),
         "ratio_to_floor": round(timings["compare"] / timings["floor"], 2),

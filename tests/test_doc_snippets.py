@@ -52,6 +52,7 @@ def inputs(page):
     if page == "choosing_models":
         logits = rng.normal(size=(20, 30, 11))
         names.update(logits_1000=logits, logits_2000=1.5 * logits,
+                     models={"step-1000": logits, "step-2000": 1.5 * logits},
                      tokens=(logits + rng.gumbel(size=logits.shape)).argmax(axis=-1),
                      document_ids=np.repeat(np.arange(20), 30).reshape(20, 30),
                      samples=test_logits + rng.normal(size=(5, 1000, 4)))

@@ -12,7 +12,7 @@ from ._paths import image_format, image_path, output_path
 from ._reading import check_told_score_type, scores_by_name
 
 
-def add_parser(commands, add_score_kind):
+def add_parser(commands, add_score_kind, method_names):
     """The ``compare-models`` subcommand on the parsers ``commands``."""
     parser = commands.add_parser(
         "compare-models",
@@ -26,7 +26,10 @@ def add_parser(commands, add_score_kind):
         "comes with its paired standard "
         "error and p-value: over documents with --groups (cluster-robust, or a bootstrap "
         "of documents with --bootstrap N), else over the sequences of LABELS of shape "
-        "(batch, length), or over rows taken as independent.",
+        "(batch, length), or over rows taken as independent. With --calibrate METHOD, "
+        "the models are ranked after METHOD fitted on the other folds of the same rows "
+        "(groups kept whole), the same folds for every model: what one temperature "
+        "cannot fix, with each model's raw NLL beside it.",
     )
     parser.add_argument("models", nargs="+", metavar="NAME=FILE",
                         help="a model's name and its score file")
@@ -38,7 +41,12 @@ def add_parser(commands, add_score_kind):
                         help="leave out rows with this label (-100 for padding)")
     parser.add_argument("--bootstrap", type=integer_at_least(2), default=None, metavar="N",
                         help="standard errors from N bootstrap draws of groups")
-    parser.add_argument("--seed", type=seed, default=0, help="bootstrap seed (default 0)")
+    parser.add_argument("--seed", type=seed, default=0,
+                        help="seed of the bootstrap and of --calibrate's folds (default 0)")
+    parser.add_argument("--calibrate", metavar="METHOD",
+                        help=f"rank after this calibration, cross-fitted: one of {method_names}")
+    parser.add_argument("--cv", type=integer_at_least(2), default=5,
+                        help="folds of --calibrate (default 5)")
     add_score_kind(parser)
     parser.add_argument("--json", metavar="OUT", type=output_path,
                         help="write the ranked table as JSON")
@@ -48,8 +56,15 @@ def add_parser(commands, add_score_kind):
 
 
 def run(args, *, read_array, as_labels, error):
+    from ..comparison._calibrated_models import checked_calibration
     from ..comparison._models import compare_models
 
+    if args.calibrate is None and args.cv != 5:
+        raise error("--cv sets the folds of --calibrate; give --calibrate METHOD too")
+    try:  # a mistyped name fails before a large file is read
+        calibrate = None if args.calibrate is None else checked_calibration(args.calibrate)
+    except ValueError as exc:
+        raise error(f"--calibrate: {exc}") from None
     models, names = {}, {}
     for spec in args.models:
         name, separator, path = spec.partition("=")
@@ -78,13 +93,15 @@ def run(args, *, read_array, as_labels, error):
     models = _read_by_name(models, names, labels, args)
     result = compare_models(models, labels, groups=groups, ignore_index=args.ignore_index,
                             score_type=score_type, n_bootstrap=args.bootstrap,
-                            random_state=args.seed)
+                            random_state=args.seed, calibrate=calibrate,
+                            cv=None if calibrate is None else args.cv)
     print(result)
     if args.json:
         write_json(args.json, {"best": result.best_, "ranking": result.ranking_,
                                "best_set": result.best_set_,
                                "se_method": result.se_method_, "n_rows": result.n_rows_,
-                               "n_groups": result.n_groups_, "results": _finite(
+                               "n_groups": result.n_groups_,
+                               "calibration": result.calibration_, "results": _finite(
                                    result.results_)})
         print(f"Results written to {args.json}")
     if args.plot:

@@ -237,7 +237,7 @@ def _build_parser():
 
     from ._compare_models import add_parser as add_compare_models
 
-    add_compare_models(commands, _add_score_kind).set_defaults(run=_compare_models)
+    add_compare_models(commands, _add_score_kind, _method_names()).set_defaults(run=_compare_models)
 
     monitor = commands.add_parser(
         "monitor",

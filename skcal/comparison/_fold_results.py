@@ -9,7 +9,7 @@ import numpy as np
 
 from ..stats import calibration_test as run_calibration_test
 from ..stats._calibration_test import TEST_METHODS
-from ._models import zero_probability_rows
+from ._model_results import zero_probability_rows
 from ._paired_errors import clustered_variance, paired_pvalue, t_quantile
 from ._result import BUILTIN_METRICS, TIE_LEVEL
 

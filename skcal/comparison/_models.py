@@ -9,12 +9,12 @@ import numpy as np
 from sklearn.utils._param_validation import HasMethods, Interval, validate_params
 
 from ..rows._row_order import check_row_order
-from ..metrics._predictive import row_log_likelihood
-from ..rows._column_classes import column_classes
-from ._best_set import best_set_pvalues, covariance_of_moments, covariance_of_rows
+from ._best_set import covariance_of_rows
 from ._paired_errors import (bootstrap_se, by_sequence, check_units, clustered_variance,
-                             paired_pvalue, t_quantile, units_of)
-
+                             t_quantile, units_of)
+from ._model_results import add_best_set, model_result, zero_probability_rows
+from ._calibrated_models import (calibrated_log_likelihoods, checked_calibration,
+                                 models_log_likelihood)
 
 
 class ModelComparison:
@@ -46,6 +46,11 @@ class ModelComparison:
     se_method_ : str
         Those groups: 'rows', 'groups' (cluster-robust), 'sequences' (of
         token labels, without ``groups``) or 'bootstrap'.
+    calibration_ : str or None
+        The calibrator the models were ranked after (``calibrate``), by class.
+    calibrators_ : dict or None
+        With ``calibrate``: per model, its calibrator fitted on each fold's
+        training part.
 
     Examples
     --------
@@ -59,8 +64,9 @@ class ModelComparison:
     (['a', 'b'], 'rows')
     """
 
-    def __init__(self, results, n_rows, n_groups, se_method):
+    def __init__(self, results, n_rows, n_groups, se_method, *, calibration=None):
         self.results_ = results
+        self.calibration_, self.calibrators_ = calibration or (None, None)
         self.ranking_ = sorted(results, key=lambda name: (
             results[name]["n_zero_probability"] > 0, results[name]["nll"]))
         self.best_ = self.ranking_[0]
@@ -104,7 +110,8 @@ class ModelComparison:
     def to_frame(self):
         """The ranked table as a pandas DataFrame, best first, indexed by model:
         ``nll``, ``nll_diff``, ``nll_diff_se``, ``pvalue``, ``best_set_pvalue``,
-        ``perplexity``, ``bits``, ``n_zero_probability``.
+        ``perplexity``, ``bits``, ``n_zero_probability``, and with
+        ``calibrate``, ``nll_uncalibrated``.
 
         Returns
         -------
@@ -115,7 +122,8 @@ class ModelComparison:
         frame = pd.DataFrame([self.results_[name] for name in self.ranking_],
                              index=pd.Index(self.ranking_, name="model"))
         return frame[["nll", "nll_diff", "nll_diff_se", "pvalue", "best_set_pvalue",
-                      "perplexity", "bits", "n_zero_probability"]]
+                      "perplexity", "bits", "n_zero_probability"]
+                     + ["nll_uncalibrated"] * (self.calibration_ is not None)]
 
     def __str__(self):
         unit = {"rows": f"{self.n_rows_} rows taken as independent",
@@ -123,18 +131,24 @@ class ModelComparison:
                 "sequences": f"cluster-robust over {self.n_groups_} sequences",
                 "bootstrap": f"a bootstrap of {self.n_groups_} groups"}[self.se_method_]
         width = max([24] + [len(name) + 2 for name in self.ranking_])  # names whole
-        lines = [f"Models ranked by held-out NLL (nats per row; Δ ± standard error of the "
-                 f"paired difference to the best, {unit}; p its two-sided p-value, for that "
-                 f"pair alone, from Student's t with {self.n_groups_ - 1} degrees of freedom)",
+        calibrated = self.calibration_ is not None
+        after = (f" after {self.calibration_} fitted on the other rows ("
+                 f"{len(next(iter(self.calibrators_.values())))} folds; raw NLL: before it)"
+                 if calibrated else "")
+        lines = [f"Models ranked by held-out NLL{after} (nats per row; Δ ± standard error of "
+                 f"the paired difference to the best, {unit}; p its two-sided p-value, for "
+                 f"that pair alone, from Student's t with {self.n_groups_ - 1} degrees of "
+                 "freedom)",
                  f"{'rank':<5}{'model':<{width}}{'NLL':>9}{'ΔNLL vs best':>22}{'p':>9}"
-                 f"{'perplexity':>12}{'bits':>8}"]
+                 f"{'perplexity':>12}{'bits':>8}" + f"{'raw NLL':>10}" * calibrated]
         for rank, name in enumerate(self.ranking_, 1):
             r = self.results_[name]
             diff = ("" if name == self.best_ else
                     f"{r['nll_diff']:+.4f} ± {r['nll_diff_se']:.4f}")
             p = "" if name == self.best_ else _format_p(r["pvalue"])
+            raw = f"{r['nll_uncalibrated']:>10.4f}" if calibrated else ""
             lines.append(f"{rank:<5}{name:<{width}}{r['nll']:>9.4f}{diff:>22}{p:>9}"
-                         f"{r['perplexity']:>12.3f}{r['bits']:>8.4f}")
+                         f"{r['perplexity']:>12.3f}{r['bits']:>8.4f}{raw}")
         if len(self.ranking_) > 2:  # with two, the set follows the pairwise p
             lines.append(f"95 % confidence set of the best, the choice of the best among "
                          f"{len(self.ranking_)} models accounted for: "
@@ -180,7 +194,7 @@ class ModelComparison:
 
 def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=None,
                    score_type="auto", metric="nll", n_bootstrap=None, random_state=None,
-                   labels=None):
+                   labels=None, calibrate=None, cv=None):
     """Rank models or checkpoints by held-out NLL, with honest standard errors.
 
     Each model's scores are read once, in row blocks, and reduced to each row's
@@ -230,10 +244,24 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         rows without them), not the analytic cluster-robust ones.
 
     random_state : int, RandomState or None, default=None
-        Seed of the bootstrap.
+        Seed of the bootstrap, and of the folds of ``calibrate`` (0 when None,
+        so that such a comparison repeats).
 
     labels : array-like of shape (n_classes,), default=None
         The class of each column, as in :func:`~skcal.metrics.nll`.
+
+    calibrate : str or calibrator, default=None
+        Rank the models at their best calibration: each row's log-likelihood
+        is that of this calibrator (a method's name, ``'temperature'``, or an
+        unfitted skcal calibrator) fitted on the other folds of the same rows,
+        the same folds for every model (groups and sequences kept whole).
+        A model's raw NLL also counts how well its confidence is scaled,
+        which one temperature fixes; this ranks what it cannot fix. Each
+        model's raw NLL stays in ``results_`` as ``nll_uncalibrated``.
+
+    cv : int or cross-validation splitter, default=None
+        The folds of ``calibrate`` (None: 5): an integer gives shuffled
+        folds, stratified by label where each class has that many rows.
 
     Returns
     -------
@@ -269,16 +297,13 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         raise ValueError(f"n_bootstrap must be an integer of at least 2; got {n_bootstrap!r}.")
     check_row_order(**{f"models[{name!r}]": scores for name, scores in models.items()},
                     y=y, groups=groups, sample_weight=sample_weight)
-    _check_column_orders(models, y, ignore_index)
-    log_lik, weight = {}, None
-    for name, scores in models.items():
-        try:
-            log_lik[name], weight, _ = row_log_likelihood(
-                y, scores, score_type=score_type, labels=labels,
-                sample_weight=sample_weight, ignore_index=ignore_index,
-                names=("y", f"models[{name!r}]"))
-        except ValueError as exc:
-            raise ValueError(f"model {name!r}: {exc}") from exc
+    if calibrate is None and cv is not None:
+        raise ValueError("cv sets the folds of calibrate, and calibrate is None; pass "
+                         "calibrate='temperature' too, or leave cv out.")
+    calibrator = None if calibrate is None else checked_calibration(calibrate)
+    reading = dict(score_type=score_type, labels=labels, sample_weight=sample_weight,
+                   ignore_index=ignore_index)
+    log_lik, weight = models_log_likelihood(models, y, **reading)
     n = next(iter(log_lik.values())).shape[0]
     weight = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
     unit = units_of(groups, n, np.shape(y))
@@ -287,6 +312,14 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     n_units = np.unique(unit[kept]).shape[0]
     check_units(n_units, by_sequence=groups is None and grouped)
     total = weight.sum()
+    calibration = None
+    if calibrator is not None:
+        uncalibrated = {name: -float(weight @ lp) / total for name, lp in log_lik.items()}
+        log_lik, fitted = calibrated_log_likelihoods(
+            models, y, calibrator, cv=5 if cv is None else cv,
+            groups=unit if grouped else None,
+            random_state=0 if random_state is None else random_state, **reading)
+        calibration = (type(calibrator).__name__, fitted)
     nlls = {name: -float(weight @ lp) / total for name, lp in log_lik.items()}
     zeros = {name: zero_probability_rows(lp, weight) for name, lp in log_lik.items()}
     best = min(nlls, key=lambda name: (zeros[name] > 0, nlls[name]))
@@ -299,99 +332,16 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         else:
             se = math.sqrt(clustered_variance(weight * (difference - diff), unit,
                                               n_units)) / total
-        results[name] = _result(nlls[name], diff, se, name == best, zeros[name], n_units)
+        results[name] = model_result(nlls[name], diff, se, name == best, zeros[name], n_units)
+        if calibration is not None:
+            results[name]["nll_uncalibrated"] = uncalibrated[name]
     covariance = covariance_of_rows(list(log_lik.values()), weight,
                                     unit if grouped else None, n_units)
-    _add_best_set(results, covariance, n_units)
+    add_best_set(results, covariance, n_units)
     method = ("bootstrap" if n_bootstrap is not None else "groups" if groups is not None
               else "sequences" if grouped else "rows")
-    return ModelComparison(results, int(kept.sum()), n_units, method)
-
-
-def _result(nll, diff, se, is_best, n_zero_probability, n_units):
-    """One model's entry of ``results_``."""
-    pvalue = (paired_pvalue(diff, se, n_units - 1) if not is_best and se > 0
-              else (float("nan") if is_best else float(diff == 0)))
-    return {"nll": nll, "nll_diff": diff, "nll_diff_se": se, "pvalue": pvalue,
-            "perplexity": math.exp(nll), "bits": nll / math.log(2),
-            "n_zero_probability": n_zero_probability}
-
-
-def model_results(names, moments):
-    """``results_`` from sums over the rows instead of the rows themselves (the
-    rows of a Spark DataFrame): ``weight`` (total), ``sums`` (of ``w log p`` per
-    model), ``zeros`` (rows of probability 0 per model), and over the ``units``
-    (rows, or groups) that carry weight, ``products`` (of the units' sums of
-    ``w log p``, model by model), ``by_weight`` (those sums times the units'
-    weights) and ``weight_squares``. The paired variance of model ``m`` against
-    the best ``b`` is :func:`clustered_variance` of the units' ``D - diff W``
-    (``D`` the unit's sum of ``w (log p_b - log p_m)``, ``W`` its weight),
-    expanded in those sums."""
-    total, sums, zeros = moments["weight"], moments["sums"], moments["zeros"]
-    nlls = {name: -float(sums[i]) / total for i, name in enumerate(names)}
-    best = min(range(len(names)), key=lambda i: (zeros[i] > 0, nlls[names[i]]))
-    q, p, units = moments["products"], moments["by_weight"], moments["units"]
-    results = {}
-    for i, name in enumerate(names):
-        diff = float(sums[best] - sums[i]) / total
-        squares = q[best, best] - 2 * q[best, i] + q[i, i]
-        residual = squares - 2 * diff * (p[best] - p[i]) + diff ** 2 * moments["weight_squares"]
-        se = math.sqrt(units / max(units - 1, 1) * max(float(residual), 0.0)) / total
-        results[name] = _result(nlls[name], diff, se, i == best, int(zeros[i]), units)
-    _add_best_set(results, covariance_of_moments(moments), units)
-    return results
-
-
-def _add_best_set(results, covariance, n_units):
-    """Each result's ``best_set_pvalue`` (see :mod:`skcal.comparison._best_set`)."""
-    names = list(results)
-    pvalues = best_set_pvalues([results[n]["nll"] for n in names], covariance,
-                               [results[n]["n_zero_probability"] for n in names],
-                               n_units=n_units)
-    for name, pvalue in zip(names, pvalues):
-        results[name]["best_set_pvalue"] = float(pvalue)
-
-
-# the log of float32's smallest normal number: a probability at or below it is a
-# zero, clipped there (or at float64's, -708) so that its log is finite
-_LOG_OF_ZERO = float(np.log(np.finfo(np.float32).tiny))
-
-
-def zero_probability_rows(log_p, sample_weight):
-    """Rows (of positive weight) whose observed label had a probability of zero:
-    their NLL is infinite, and the finite number the clip gives it says nothing
-    of how wrong the model is.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> zero_probability_rows(np.log([0.5, 1e-300, 0.25]), None)
-    1
-    """
-    zero = log_p <= _LOG_OF_ZERO
-    if sample_weight is not None:
-        zero &= np.asarray(sample_weight) > 0
-    return int(zero.sum())
-
-
-def _check_column_orders(models, y, ignore_index):
-    """Refuse DataFrames whose columns, named but not after the classes (which
-    each is read by), come in different orders: their columns are read by
-    position, so one model's class would be compared with another's."""
-    labels = np.asarray(y).reshape(-1)
-    labels = labels if ignore_index is None else labels[labels != ignore_index]
-    by_position = {}
-    for name, scores in models.items():
-        if type(scores).__name__ == "DataFrame":
-            columns = [str(c) for c in scores.columns]
-            if column_classes(columns, labels) is None:
-                by_position[name] = columns
-    first = next(iter(by_position.items()), None)
-    for name, columns in by_position.items():
-        if columns != first[1] and sorted(columns) == sorted(first[1]):
-            raise ValueError(f"models[{name!r}] has the score columns {columns}, but "
-                             f"models[{first[0]!r}] has {first[1]}; give every model its "
-                             f"columns in one order (frame[{first[1]}]), one per class.")
+    return ModelComparison(results, int(kept.sum()), n_units, method,
+                           calibration=calibration)
 
 
 def _format_p(p):

@@ -1,5 +1,6 @@
 """The outer folds of :func:`~skcal.compare_calibrators`, with groups kept whole."""
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -42,6 +43,14 @@ def outer_splits(cv, y_index, groups, random_state):
     >>> y_index = np.arange(12)  # twelve classes, one row each
     >>> [test.size for _, test in outer_splits(3, y_index, None, 0)]
     [4, 4, 4]
+
+    Common classes are spread over the folds, rare ones dealt where they fall,
+    without scikit-learn's warning on them:
+
+    >>> y_index = np.r_[np.zeros(9, int), 1, 2]
+    >>> [int(np.bincount(y_index[test])[0]) for _, test in outer_splits(
+    ...     3, y_index, None, 0)]
+    [3, 3, 3]
     """
     if isinstance(cv, Integral):
         n_groups = None if groups is None else int(np.unique(groups).shape[0])
@@ -57,7 +66,13 @@ def outer_splits(cv, y_index, groups, random_state):
         splitter = kind(n_splits=cv, shuffle=True, random_state=random_state)
     else:
         splitter = check_cv(cv, y_index, classifier=True)
-    return list(splitter.split(np.zeros(y_index.shape[0]), y_index, groups))
+    with warnings.catch_warnings():
+        # folds stratified by the classes that have rows enough, the rare ones dealt
+        # where they fall: what scikit-learn's warning on the least populated class
+        # announces, on every comparison of tokens, with nothing for the user to do
+        warnings.filterwarnings("ignore", message="The least populated class",
+                                category=UserWarning)
+        return list(splitter.split(np.zeros(y_index.shape[0]), y_index, groups))
 
 
 def inner_splits(y_index, groups, random_state, name="the data"):

@@ -9,7 +9,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from ..comparison._models import ModelComparison, model_results, zero_probability_rows
+from ..comparison._model_results import model_results, zero_probability_rows
+from ..comparison._models import ModelComparison
 from ..metrics._predictive import row_log_likelihood
 from ..rows._column_classes import column_classes
 from ..rows._labels import encode_labels, missing_entries

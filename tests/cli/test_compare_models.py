@@ -92,3 +92,35 @@ def test_probabilities_told_in_python_that_are_not_point_to_score_type(files):
                                          r"Pass score_type='logits' if they are logits"):
         compare_models({"a": logits, "b": logits}, y, ignore_index=-100,
                        score_type="probabilities")
+
+
+def test_calibrate_ranks_after_a_cross_fitted_temperature(files, capsys):
+    """step-1 is step-2's logits over 3: the same model once its temperature is
+    fitted, which the raw ranking cannot see."""
+    folder, logits, y = files
+    argv = ["compare-models", f"step-1={folder / 'step1.npy'}",
+            f"step-2={folder / 'step2.npy'}", str(folder / "tokens.npy"),
+            "--ignore-index", "-100", "--calibrate", "temperature", "--cv", "4",
+            "--json", str(folder / "out.json")]
+    assert main(argv) == 0
+    assert "after TemperatureScaling fitted on the other rows (4 folds" in capsys.readouterr().out
+    saved = json.loads((folder / "out.json").read_text())
+    assert saved["calibration"] == "TemperatureScaling"
+    expected = compare_models({"step-1": logits / 3, "step-2": logits}, y, ignore_index=-100,
+                              calibrate="temperature", cv=4, random_state=0)
+    for name, result in expected.results_.items():
+        assert saved["results"][name]["nll"] == pytest.approx(result["nll"], rel=1e-12)
+        assert saved["results"][name]["nll_uncalibrated"] == pytest.approx(
+            result["nll_uncalibrated"], rel=1e-12)
+    assert abs(saved["results"]["step-1"]["nll"] - saved["results"]["step-2"]["nll"]) < 1e-6
+
+
+@pytest.mark.parametrize("extra, message", [
+    (["--cv", "3"], "--cv sets the folds of --calibrate"),
+    (["--calibrate", "temp"], "Unknown calibration method 'temp'"),
+])
+def test_calibration_arguments_that_are_wrong_are_named(files, capsys, extra, message):
+    folder, _, _ = files
+    status = main(["compare-models", f"a={folder / 'step1.npy'}", f"b={folder / 'step2.npy'}",
+                   str(folder / "tokens.npy"), *extra])
+    assert status == 2 and message in capsys.readouterr().err

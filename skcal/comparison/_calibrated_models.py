@@ -1,0 +1,212 @@
+"""Models compared at their best calibration: each row's held-out log-likelihood
+under a calibrator cross-fitted on the other rows (the test-time cross-validation
+of Ashukha et al., "Pitfalls of in-domain uncertainty estimation and ensembling
+in deep learning", ICLR 2020).
+
+A model's raw NLL mixes two things: how well it ranks the classes and how well
+its confidence is scaled. The second costs one temperature to fix; two
+checkpoints, one merely more confident than the other, differ in raw NLL and
+are the same model after calibration. Cross-fitting keeps every row's
+log-likelihood held out: the calibrator that scores a row never saw it.
+
+Each fold's calibrator is fitted on every row with the fold's own rows at
+weight 0, so the scores are streamed as the calibrators stream them (memory
+maps, Zarr and Dask arrays are never copied); the held-out log-likelihoods then
+take one more pass, each row block scored by the calibrators of its folds.
+"""
+
+import numpy as np
+from sklearn.base import clone
+
+from ..calibrators._base import BaseCalibrator
+from ..calibrators._registry import calibrator_class
+from ..metrics._checks import check_prediction
+from ..metrics._predictive import _score_type_of, row_log_likelihood
+from ..rows._blocks import Rows
+from ..rows._column_classes import column_classes
+from ..rows._namespaces import to_numpy
+from ._outer_folds import outer_splits
+
+# values per block of the held-out pass: 128 rows of a 32,000-token vocabulary
+_HELD_OUT_BLOCK = 2**20
+
+
+def models_log_likelihood(models, y, *, score_type, labels, sample_weight, ignore_index):
+    """Each model's row log-likelihoods (one pass over its scores), and the
+    checked row weights (None without weights or ignored rows)."""
+    _check_column_orders(models, y, ignore_index)
+    log_lik, weight = {}, None
+    for name, scores in models.items():
+        try:
+            log_lik[name], weight, _ = row_log_likelihood(
+                y, scores, score_type=score_type, labels=labels,
+                sample_weight=sample_weight, ignore_index=ignore_index,
+                names=("y", f"models[{name!r}]"))
+        except ValueError as exc:
+            raise ValueError(f"model {name!r}: {exc}") from exc
+    return log_lik, weight
+
+
+def calibrated_log_likelihoods(models, y, calibrator, *, cv, groups, random_state,
+                               score_type, labels, sample_weight, ignore_index):
+    """Each model's held-out row log-likelihoods after ``calibrator``,
+    cross-fitted over the same ``cv`` folds for every model (of ``groups``
+    kept whole, when given), and each model's fitted calibrators.
+
+    Examples
+    --------
+    >>> from skcal import TemperatureScaling
+    >>> rng = np.random.default_rng(0)
+    >>> logits = rng.normal(size=(600, 3))
+    >>> y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    >>> log_lik, fitted = calibrated_log_likelihoods(
+    ...     {"a": logits, "b": 4 * logits}, y, TemperatureScaling(), cv=3, groups=None,
+    ...     random_state=0, score_type="auto", labels=None, sample_weight=None,
+    ...     ignore_index=None)
+    >>> bool(np.allclose(log_lik["a"], log_lik["b"], rtol=1e-6)), len(fitted["b"])
+    (True, 3)
+    """
+    folds, log_lik, fitted = None, {}, {}
+    for name, scores in models.items():
+        kind = _score_type_of(scores) if score_type == "auto" else score_type
+        y_index, _, _, weight = check_prediction(
+            y, scores, labels=labels, sample_weight=sample_weight,
+            kind="logits" if kind == "logits" else "y_prob",
+            ignore_index=ignore_index, names=("y", f"models[{name!r}]"))
+        if folds is None:  # the same folds for every model: the differences stay paired
+            folds = fold_of_rows(outer_splits(cv, y_index, groups, random_state),
+                                 y_index.shape[0])
+        flat = scores if np.ndim(scores) <= 2 else scores.reshape(-1, np.shape(scores)[-1])
+        try:
+            log_lik[name], fitted[name] = cross_fitted_log_likelihood(
+                flat, y_index, weight, folds, calibrator, kind)
+        except ValueError as exc:
+            raise ValueError(f"model {name!r}: {exc}") from exc
+    return log_lik, fitted
+
+
+def checked_calibration(calibrate):
+    """The unfitted calibrator that ``calibrate`` names or is.
+
+    Examples
+    --------
+    >>> type(checked_calibration("temperature")).__name__
+    'TemperatureScaling'
+    """
+    if isinstance(calibrate, str):
+        return calibrator_class(calibrate)()
+    if not isinstance(calibrate, BaseCalibrator):
+        raise TypeError(f"calibrate must be a method's name ('temperature') or a skcal "
+                        f"calibrator such as TemperatureScaling(); got "
+                        f"{type(calibrate).__name__}.")
+    if calibrate.estimator is not None:
+        raise ValueError("calibrate wraps a classifier; the models' scores are given, so "
+                         "pass the calibrator without one (TemperatureScaling()).")
+    return calibrate
+
+
+def fold_of_rows(folds, n_rows):
+    """The fold (0..k-1) whose test part holds each row.
+
+    Examples
+    --------
+    >>> fold_of_rows([(np.array([1]), np.array([0])), (np.array([0]), np.array([1]))], 2)
+    array([0, 1])
+    """
+    fold = np.full(n_rows, -1, dtype=np.intp)
+    for index, (_, test) in enumerate(folds):
+        fold[test] = index
+    if (fold < 0).any():
+        raise ValueError(f"The folds leave {int((fold < 0).sum())} rows out of every test "
+                         "part; pass folds whose test parts cover every row once.")
+    return fold
+
+
+def cross_fitted_log_likelihood(scores, y_index, weight, fold, calibrator, score_type):
+    """Each row's held-out ``log p(y)`` under ``calibrator`` fitted on the rows
+    of the other folds, and the fitted calibrators, one per fold.
+
+    Parameters
+    ----------
+    scores : array-like of shape (n_rows, n_classes) or (n_rows,)
+        A model's scores, columns in the positions ``y_index`` counts (a
+        DataFrame is read by position).
+    y_index : ndarray of shape (n_rows,)
+        Each row's column.
+    weight : ndarray of shape (n_rows,) or None
+        Row weights (0 for rows left out).
+    fold : ndarray of shape (n_rows,)
+        Each row's fold (see :func:`fold_of_rows`).
+    calibrator : BaseCalibrator
+        Unfitted; cloned per fold and told ``score_type``.
+    score_type : {'logits', 'probabilities'}
+
+    Returns
+    -------
+    log_p : ndarray of shape (n_rows,)
+        0 for rows of weight 0.
+    fitted : list of BaseCalibrator
+
+    Examples
+    --------
+    >>> from skcal import TemperatureScaling
+    >>> rng = np.random.default_rng(0)
+    >>> logits = rng.normal(size=(400, 3))
+    >>> y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    >>> log_p, fitted = cross_fitted_log_likelihood(
+    ...     3 * logits, y, None, np.arange(400) % 2, TemperatureScaling(), "logits")
+    >>> [round(float(c.temperature_), 1) for c in fitted]
+    [3.3, 3.2]
+    """
+    scores = to_numpy(scores)
+    if type(scores).__name__ == "DataFrame":  # by position, as y_index counts
+        scores = scores.to_numpy()
+    n_rows = y_index.shape[0]
+    base = np.ones(n_rows) if weight is None else np.asarray(weight, dtype=np.float64)
+    labels = np.where(base > 0, y_index, 0)  # rows left out may hold any label
+    fitted = []
+    for index in range(int(fold.max()) + 1):
+        train_weight = np.where(fold == index, 0.0, base)
+        if not (train_weight > 0).any():
+            raise ValueError(f"Fold {index} leaves no row of weight to fit on; pass "
+                             "fewer folds (cv).")
+        estimator = clone(calibrator).set_params(score_type=score_type)
+        try:
+            fitted.append(estimator.fit(scores, labels, sample_weight=train_weight))
+        except ValueError as exc:
+            raise ValueError(f"fitting {type(calibrator).__name__} on the rows outside "
+                             f"fold {index}: {exc}") from exc
+
+    def held_out(block, block_fold, block_labels):
+        log_p = np.empty(block.shape[0])
+        for index in np.unique(block_fold):
+            rows = np.flatnonzero(block_fold == index)
+            log_proba = fitted[index].predict_log_proba(block[rows])
+            log_p[rows] = log_proba[np.arange(rows.shape[0]), block_labels[rows]]
+        return log_p
+
+    log_p = np.asarray(Rows(scores).map_rows(held_out, fold, labels,
+                                             block_elements=_HELD_OUT_BLOCK),
+                       dtype=np.float64)
+    log_p[base == 0] = 0.0
+    return log_p, fitted
+
+
+def _check_column_orders(models, y, ignore_index):
+    """Refuse DataFrames whose columns, named but not after the classes (which
+    each is read by), come in different orders: their columns are read by
+    position, so one model's class would be compared with another's."""
+    labels = np.asarray(y).reshape(-1)
+    labels = labels if ignore_index is None else labels[labels != ignore_index]
+    by_position = {}
+    for name, scores in models.items():
+        if type(scores).__name__ == "DataFrame":
+            columns = [str(c) for c in scores.columns]
+            if column_classes(columns, labels) is None:
+                by_position[name] = columns
+    first = next(iter(by_position.items()), None)
+    for name, columns in by_position.items():
+        if columns != first[1] and sorted(columns) == sorted(first[1]):
+            raise ValueError(f"models[{name!r}] has the score columns {columns}, but "
+                             f"models[{first[0]!r}] has {first[1]}; give every model its "
+                             f"columns in one order (frame[{first[1]}]), one per class.")
