@@ -11,8 +11,10 @@ log-likelihood held out: the calibrator that scores a row never saw it.
 
 Each fold's calibrator is fitted on every row with the fold's own rows at
 weight 0, so the scores are streamed as the calibrators stream them (memory
-maps, Zarr and Dask arrays are never copied); the held-out log-likelihoods then
-take one more pass, each row block scored by the calibrators of its folds.
+maps, Zarr and Dask arrays are never copied); temperature scaling fits every
+fold in the same passes (:mod:`skcal.solvers._fold_temperatures`), usually
+one. The held-out log-likelihoods then take one more pass, each row block
+scored by the calibrators of its folds.
 """
 
 import numpy as np
@@ -20,11 +22,17 @@ from sklearn.base import clone
 
 from ..calibrators._base import BaseCalibrator
 from ..calibrators._registry import calibrator_class
+from ..calibrators._sharing import fit_sharing
+from ..calibrators._temperature import TemperatureScaling
 from ..metrics._checks import check_prediction
 from ..metrics._predictive import _score_type_of, row_log_likelihood
+from ..metrics._row_metrics import true_class_log_softmax
 from ..rows._blocks import Rows
 from ..rows._column_classes import column_classes
 from ..rows._namespaces import to_numpy
+from ..rows._score_rows import fit_score_rows
+from ..solvers._fold_temperatures import cross_fitted_inverse_temperatures
+from ..utils._reuse import GivenFits, Key
 from ._outer_folds import outer_splits
 
 # values per block of the held-out pass: 128 rows of a 32,000-token vocabulary
@@ -164,15 +172,19 @@ def cross_fitted_log_likelihood(scores, y_index, weight, fold, calibrator, score
     n_rows = y_index.shape[0]
     base = np.ones(n_rows) if weight is None else np.asarray(weight, dtype=np.float64)
     labels = np.where(base > 0, y_index, 0)  # rows left out may hold any label
-    fitted = []
-    for index in range(int(fold.max()) + 1):
-        train_weight = np.where(fold == index, 0.0, base)
+    weights = [np.where(fold == index, 0.0, base) for index in range(int(fold.max()) + 1)]
+    for index, train_weight in enumerate(weights):
         if not (train_weight > 0).any():
             raise ValueError(f"Fold {index} leaves no row of weight to fit on; pass "
                              "fewer folds (cv).")
+    fitted, cache = [], None
+    if type(calibrator) is TemperatureScaling and len(weights) > 1:
+        cache = _fold_temperatures(scores, labels, base, fold, weights, calibrator,
+                                   score_type)
+    for index, train_weight in enumerate(weights):
         estimator = clone(calibrator).set_params(score_type=score_type)
         try:
-            fitted.append(estimator.fit(scores, labels, sample_weight=train_weight))
+            fitted.append(fit_sharing(estimator, scores, labels, train_weight, cache))
         except ValueError as exc:
             raise ValueError(f"fitting {type(calibrator).__name__} on the rows outside "
                              f"fold {index}: {exc}") from exc
@@ -181,8 +193,7 @@ def cross_fitted_log_likelihood(scores, y_index, weight, fold, calibrator, score
         log_p = np.empty(block.shape[0])
         for index in np.unique(block_fold):
             rows = np.flatnonzero(block_fold == index)
-            log_proba = fitted[index].predict_log_proba(block[rows])
-            log_p[rows] = log_proba[np.arange(rows.shape[0]), block_labels[rows]]
+            log_p[rows] = _label_log_proba(fitted[index], block[rows], block_labels[rows])
         return log_p
 
     log_p = np.asarray(Rows(scores).map_rows(held_out, fold, labels,
@@ -190,6 +201,29 @@ def cross_fitted_log_likelihood(scores, y_index, weight, fold, calibrator, score
                        dtype=np.float64)
     log_p[base == 0] = 0.0
     return log_p, fitted
+
+
+def _label_log_proba(calibrator, scores, labels):
+    """Each row's calibrated ``log p(label)``: the log-softmax of the fitted
+    calibrator's map at the label (as its ``predict_log_proba``, without the
+    matrix of every class's log-probability, a vocabulary's width per row)."""
+    (params,) = calibrator._map_params(on_host=True)
+    mapped = calibrator._apply_map(calibrator._scores_for_predict(scores, None), None,
+                                   **params)
+    return true_class_log_softmax(labels, np.asarray(mapped))
+
+
+def _fold_temperatures(scores, labels, base, fold, weights, calibrator, score_type):
+    """Every fold's temperature fitted in the same passes over ``scores`` (read
+    as the calibrator's fit reads them), held for the folds' fits to take."""
+    try:
+        logits, _, _ = fit_score_rows(scores, score_type)
+    except ValueError:  # bad scores: each fold's fit names the problem as it would alone
+        return None
+    fits = cross_fitted_inverse_temperatures(logits, labels, base, fold, tol=calibrator.tol,
+                                             max_iter=calibrator.max_iter)
+    return GivenFits(Key.INVERSE_TEMPERATURE,
+                     [((labels, weight), fit) for weight, fit in zip(weights, fits)])
 
 
 def _check_column_orders(models, y, ignore_index):

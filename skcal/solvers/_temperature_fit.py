@@ -18,8 +18,9 @@ import numpy as np
 from ..rows import _device_kernels as device
 from ..rows._blocks import BLOCK_ELEMENTS, Rows, row_blocks, total_weight, weighted_sum
 from ..rows._row_reductions import FEW_COLUMNS, row_dots, row_max, row_sums_of_one_sign
-from ..utils._reuse import Key, held, plain_array, reused
+from ..utils._reuse import GivenFits, Key, held, plain_array, reused
 from ._block_softmax import as_rows
+from ._temperature_newton import safeguarded_newton
 
 # Temperature fits on more rows than four times this start from a fit on a
 # strided subsample of about this many rows (fewer for very wide inputs, so the
@@ -51,16 +52,31 @@ def _temperature_blocks(z, y, w, betas, with_facts):
     if not isinstance(z, np.ndarray):
         return tuple(device.temperature_block(z, y, w, beta, with_facts and i == 0)
                      for i, beta in enumerate(betas))
+    shifted, true_shifted, terms = row_terms(z, y, betas)
+    all_sums = [tuple(weighted_sum(values, w) for values in by_row) for by_row in terms]
+    if with_facts:
+        all_sums[0] += _first_facts(z, w, shifted, true_shifted)
+    return tuple(all_sums)
+
+
+def row_terms(z, y, betas):
+    """(the logits less their row maxima, the true classes' among them, and for
+    each of ``betas`` the rows' NLL, gradient, Hessian and spread: generated
+    one ``beta`` at a time, as they are used). Sums of the rows' terms are
+    :func:`_temperature_block`'s."""
     idx = np.arange(z.shape[0])
     top = row_max(z)
     true_shifted = z[idx, y].astype(np.float64) - top
     shifted = z - top[:, None]
+    return shifted, true_shifted, _terms_at(z, shifted, true_shifted, betas)
+
+
+def _terms_at(z, shifted, true_shifted, betas):
     # few classes: sums of one sign in any order (see row_reductions); many:
     # pairwise sums, and the Hessian's row dot product (it needs no pairwise sum)
     few = z.shape[1] <= FEW_COLUMNS
     squared = shifted * shifted if few else None
     e = np.empty_like(shifted)
-    all_sums = []
     for beta in betas:
         np.multiply(shifted, z.dtype.type(beta), out=e)
         np.exp(e, out=e)
@@ -72,15 +88,8 @@ def _temperature_blocks(z, y, w, betas, with_facts):
             s1, s2 = e.sum(axis=1), row_dots(e, shifted)
         s0, s1, s2 = (s.astype(np.float64, copy=False) for s in (s0, s1, s2))
         mean = s1 / s0  # E_p[z] - max
-        all_sums.append((
-            weighted_sum(np.log(s0) - beta * true_shifted, w),
-            weighted_sum(mean - true_shifted, w),
-            weighted_sum(np.maximum(s2 / s0 - mean * mean, 0.0), w),
-            -weighted_sum(mean, w),
-        ))
-    if with_facts:
-        all_sums[0] += _first_facts(z, w, shifted, true_shifted)
-    return tuple(all_sums)
+        yield (np.log(s0) - beta * true_shifted, mean - true_shifted,
+               np.maximum(s2 / s0 - mean * mean, 0.0), -mean)
 
 
 def _first_facts(z, w, shifted, true_shifted):
@@ -202,48 +211,13 @@ def _binary_temperature_block(z, y, w, beta, with_facts):
                    int(np.count_nonzero(off_top)))
 
 
-def _safeguarded_newton(problem, beta, first, *, tol, max_iter):
-    """Minimise the convex NLL(beta) from ``beta``; returns (beta, n_iter, converged).
-
-    ``first`` is the evaluation at ``beta``, already made. Newton steps are kept
-    inside the bracket that the sign of the gradient builds: a step leaving it
-    is replaced by bisection (or expansion while no upper end is known). Stops
-    when ``|d NLL / d log(beta)| = |beta * grad|`` is below ``tol`` or below the
-    rounding level of the computed gradient (float32 sums over many classes are
-    not exact to 1e-7), then takes the final Newton step.
-    """
-    low, high = 0.0, math.inf
-    evaluation = first
-    for n_iter in range(1, max_iter + 1):
-        _, grad, hess, rounding = evaluation
-        if grad < 0:
-            low = beta
-        else:
-            high = beta
-        newton = beta - grad / hess if hess > 0 else math.nan
-        in_bracket = low < newton < high
-        if abs(beta * grad) <= max(tol, beta * rounding):
-            return (newton if in_bracket else beta), n_iter, True
-        if in_bracket:
-            step_to = newton
-        elif math.isfinite(high):
-            step_to = 0.5 * (low + high)
-        else:
-            step_to = 4.0 * beta
-        if abs(step_to - beta) <= 1e-13 * beta:
-            return step_to, n_iter, True
-        beta = step_to
-        evaluation = problem.evaluate(beta)
-    return beta, max_iter, False
-
-
 def _solve_temperature(problem, beta, *, tol, max_iter):
     """(beta, converged) of a temperature problem started at ``beta``; beta is 0.0
     when the scores carry no information."""
     first = problem.evaluate(beta)
     if not problem.gradient_at_zero < 0:
         return 0.0, True
-    beta, _, converged = _safeguarded_newton(problem, beta, first, tol=tol, max_iter=max_iter)
+    beta, _, converged = safeguarded_newton(problem, beta, first, tol=tol, max_iter=max_iter)
     return beta, converged and not problem.separated
 
 
@@ -282,7 +256,7 @@ def _solve_remote_temperature(problem, beta, *, tol, max_iter):
     else:  # the root lies beyond the points: Newton from the nearest
         nearest = int(np.argmin(np.abs(grads)))
         start, first = float(betas[nearest]), evaluations[nearest]
-    start, _, converged = _safeguarded_newton(problem, start, first, tol=tol,
+    start, _, converged = safeguarded_newton(problem, start, first, tol=tol,
                                               max_iter=max_iter)
     return start, converged and not problem.separated
 
@@ -351,6 +325,10 @@ def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100,
         False also when the scores separate the classes perfectly (no finite
         optimum): ``beta`` is then where the gradient fell below ``tol``.
     """
+    if isinstance(cache, GivenFits):  # fitted with the other folds of a cross-fit
+        found = cache.given(Key.INVERSE_TEMPERATURE, y, sample_weight)
+        if found is not None:
+            return found
     rows = as_rows(Z)
     data = plain_array(rows)
     if data is None:

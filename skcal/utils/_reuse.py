@@ -104,6 +104,39 @@ class FoldCache:
         return found[0] if found else None
 
 
+class GivenFits(FoldCache):
+    """A cache holding fits made elsewhere, by the labels and weights they were
+    made on: the folds of a cross-fit, every fold fitted in the same passes
+    (:func:`~skcal.solvers._fold_temperatures.cross_fitted_inverse_temperatures`),
+    for the calibrators fitted on them after. A fit asked for on other labels
+    (of rows of positive weight) or other weights is computed as without a cache.
+
+    Examples
+    --------
+    >>> y, weights = np.array([0, 1]), np.array([1.0, 0.0])
+    >>> cache = GivenFits(Key.INVERSE_TEMPERATURE, [((y, weights), (0.5, 1, True))])
+    >>> cache.given(Key.INVERSE_TEMPERATURE, y, weights)
+    (0.5, 1, True)
+    >>> cache.given(Key.INVERSE_TEMPERATURE, y, None) is None
+    True
+    """
+
+    def __init__(self, key, fits):
+        super().__init__()
+        self.key, self.fits = key, fits
+
+    def given(self, key, y, sample_weight):
+        """The fit made on ``y`` and ``sample_weight`` for ``key``, else None."""
+        if key is not self.key or sample_weight is None:
+            return None
+        for (fit_y, fit_weight), result in self.fits:
+            # rows of weight 0 count for nothing, whatever label they were given
+            if (np.array_equal(fit_weight, sample_weight)
+                    and np.array_equal(fit_y[fit_weight > 0], np.asarray(y)[fit_weight > 0])):
+                return result
+        return None
+
+
 def _value_key(vector):
     if vector is None:
         return None

@@ -8,7 +8,8 @@ from scipy.special import log_softmax
 from sklearn.linear_model import LogisticRegression
 
 from skcal import TemperatureScaling, VectorScaling, compare_models
-from skcal.comparison._calibrated_models import cross_fitted_log_likelihood
+from skcal.calibrators._registry import CALIBRATORS
+from skcal.comparison._calibrated_models import _label_log_proba, cross_fitted_log_likelihood
 from skcal.comparison._outer_folds import outer_splits
 
 
@@ -202,3 +203,21 @@ def test_tokens_of_rare_classes_are_dealt_without_a_warning():
     np.put_along_axis(logits, y[..., None], 2.0, axis=-1)  # the scores know the token
     result = compare_models({"a": logits, "b": 2 * logits}, y, calibrate="temperature")
     assert abs(result.results_[result.ranking_[1]]["nll_diff"]) < 1e-7
+
+
+@pytest.mark.parametrize("entry", CALIBRATORS, ids=lambda entry: entry.name)
+@pytest.mark.parametrize("kind", ["logits", "probabilities", "binary"])
+def test_each_calibrator_scores_the_label_as_its_predict_log_proba(entry, kind):
+    """The held-out pass reads each row's label log-probability from the map
+    without the matrix of all classes: the same number as predict_log_proba
+    (to its float64 rounding, 1e-12 relative)."""
+    rng = np.random.default_rng(10)
+    logits = 2 * rng.normal(size=(500, 2 if kind == "binary" else 4))
+    y = (logits / 2 + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    scores = {"logits": logits, "probabilities": np.exp(log_softmax(logits, axis=1)),
+              "binary": logits[:, 1] - logits[:, 0]}[kind]
+    score_type = "probabilities" if kind == "probabilities" else "logits"
+    fitted = entry.cls(score_type=score_type).fit(scores[:300], y[:300])
+    expected = fitted.predict_log_proba(scores[300:])[np.arange(200), y[300:]]
+    assert np.allclose(_label_log_proba(fitted, scores[300:], y[300:]), expected,
+                       rtol=1e-12, atol=1e-12)
