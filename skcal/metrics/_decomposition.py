@@ -18,6 +18,7 @@ from ..rows._blocks import is_dask, total_weight, weighted_sum
 from ..rows._namespaces import is_device_array, namespace, to_numpy
 from ..rows._scores import log_probabilities
 from ..rows._zero_probabilities import zero_probability_floor
+from ..solvers._fold_temperatures import cross_fitted_inverse_temperatures
 from ..solvers._temperature_fit import fit_inverse_temperature
 from ._checks import check_prediction, weighted_mean
 from ._row_metrics import NLL, true_class_log_proba, true_class_log_softmax
@@ -103,7 +104,8 @@ def nll_decomposition(
         :class:`~skcal.IsotonicCalibration`, or an unfitted skcal calibrator
         without a classifier (it receives the probabilities as scores).
         ``'temperature'`` streams over the rows (each fold's temperature is
-        fitted on all rows with the fold's own weighted 0), so it runs on
+        fitted on all rows with the fold's own weighted 0, every fold in the
+        same passes, usually one, and one pass scores them), so it runs on
         memory maps, Zarr, Dask and device arrays in bounded memory; the
         others read the probabilities into memory, on the host (and refuse a
         Dask array). Each reads
@@ -191,15 +193,20 @@ def _temperature_refinement(y_prob, y_index, sample_weight, folds, cv):
 
     Each fold's temperature is fitted on all rows with the fold's own rows
     weighted 0 (the same fit as on the other folds' rows, without copying
-    them); one more pass scores every row at its own fold's temperature. Exact
+    them), every fold in the same passes (usually one, see
+    :mod:`skcal.solvers._fold_temperatures`); one more pass scores every row
+    at its own fold's temperature. Exact
     zeros are read as :class:`~skcal.TemperatureScaling` reads them, at half the
     smallest positive probability (of all the rows, a pass).
     """
     log_p = _log_probabilities_at_the_floor(y_prob)
     base = np.ones(y_index.shape[0]) if sample_weight is None else sample_weight
-    betas = np.empty(cv)
-    for fold in range(cv):
-        betas[fold], _, _ = fit_inverse_temperature(log_p, y_index, base * (folds != fold))
+    if log_p.xp is None:
+        betas = np.array([beta for beta, _, _ in cross_fitted_inverse_temperatures(
+            log_p, y_index, base, folds, n_folds=cv)])
+    else:  # arrays on a device: fold by fold, each fit computed on the device
+        betas = np.array([fit_inverse_temperature(log_p, y_index, base * (folds != fold))[0]
+                          for fold in range(cv)])
     row_beta = betas[folds]
     total = log_p.reduce(_held_out_block, y_index, sample_weight, row_beta)
     return -float(total) / float(base.sum())
@@ -223,9 +230,8 @@ def _remote_split(total, method, y_prob, y_index, sample_weight, cv):
             "on; use fewer folds or more data."
         )
     log_p = _log_probabilities_at_the_floor(y_prob)
-    betas = np.array([
-        fit_inverse_temperature(log_p, y_index, folds.training_weights(sample_weight, fold))[0]
-        for fold in range(cv)])
+    betas = np.array([beta for beta, _, _ in cross_fitted_inverse_temperatures(
+        log_p, y_index, sample_weight, folds.per_row(np.arange(cv)), n_folds=cv)])
     held_out = log_p.reduce(_held_out_block, y_index, sample_weight, folds.per_row(betas))
     refinement = -float(held_out) / total_weight(y_index.shape[0], sample_weight)
     return total - refinement, refinement

@@ -1,4 +1,7 @@
-"""Temperature scaling cross-fitted over folds, every fold's fit in the same passes.
+"""Temperature scaling cross-fitted over folds, every fold's fit in the same passes
+(for :func:`~skcal.compare_models` with ``calibrate='temperature'`` and the
+refinement of :func:`~skcal.metrics.nll_decomposition`, on arrays, streamed
+files and Spark tables).
 
 Fold ``f``'s fit minimises the NLL of the rows outside it. A pass sums each
 row's NLL terms (see :func:`~skcal.solvers._temperature_fit.row_terms`) by
@@ -16,7 +19,6 @@ import math
 
 import numpy as np
 
-from ..rows._blocks import total_weight
 from ._block_softmax import as_rows
 from ._temperature_fit import (
     _REMOTE_FACTORS,
@@ -32,31 +34,31 @@ from ._temperature_newton import newton_step
 def _fold_sums(z, y, w, fold, n_folds, betas, with_facts):
     """Per fold, the sums of the rows' NLL terms at each of ``betas`` (an array
     of shape ``(len(betas), 4, n_folds)``), and with the first pass the facts
-    of :func:`_first_facts` per fold (shape ``(2, n_folds)``)."""
+    of :func:`_first_facts` and the weight, per fold (shape ``(3, n_folds)``)."""
+    fold = np.asarray(fold, dtype=np.intp)  # a remote table's vector arrives as floats
     shifted, true_shifted, terms = row_terms(z, y, betas)
     weights = np.ones(z.shape[0]) if w is None else w
     sums = np.array([[np.bincount(fold, weights=weights * values, minlength=n_folds)
                       for values in by_row] for by_row in terms])
     if not with_facts:
-        return sums, np.zeros((2, n_folds))
-    facts = np.array([_first_facts(z[fold == f], None if w is None else w[fold == f],
-                                   shifted[fold == f], true_shifted[fold == f])
-                      for f in range(n_folds)]).T
-    return sums, facts
+        return sums, np.zeros((3, n_folds))
+    facts = [_first_facts(z[fold == f], None if w is None else w[fold == f],
+                          shifted[fold == f], true_shifted[fold == f])
+             for f in range(n_folds)]
+    return sums, np.vstack([np.array(facts).T,
+                            np.bincount(fold, weights=weights, minlength=n_folds)])
 
 
 class _FoldProblems:
-    """The temperature problems of every fold's training rows, evaluated together."""
+    """The temperature problems of every fold's training rows, evaluated together
+    (``fold``: each row's fold, an array or a remote table's vector)."""
 
     def __init__(self, rows, y, sample_weight, fold, n_folds):
         self.rows, self.y, self.w, self.fold, self.n_folds = rows, y, sample_weight, fold, n_folds
-        weights = np.ones(rows.n_rows) if sample_weight is None else sample_weight
-        own = np.bincount(fold, weights=weights, minlength=n_folds)
-        self.train_weight = total_weight(rows.n_rows, sample_weight) - own
         eps = float(np.finfo(rows.dtype).eps)
         self.rounding = 4.0 * eps * math.log2(rows.n_columns + 1.0)
         self.n_passes = 0
-        self.gradient_at_zero = self.separated = None
+        self.train_weight = self.gradient_at_zero = self.separated = None
 
     def evaluate(self, betas):
         """Each fold's (nll, gradient, hessian, rounding level) on its training
@@ -69,6 +71,7 @@ class _FoldProblems:
         training = sums.sum(axis=2, keepdims=True) - sums  # the rows outside each fold
         if first:
             outside = facts.sum(axis=1, keepdims=True) - facts
+            self.train_weight = outside[2]
             self.gradient_at_zero = outside[0] / self.train_weight
             self.separated = outside[1] == 0
         return [[(nll / t, grad / t, hess / t, self.rounding * spread / t)
@@ -76,7 +79,8 @@ class _FoldProblems:
                 for at_beta in training]
 
 
-def cross_fitted_inverse_temperatures(Z, y, sample_weight, fold, *, tol=1e-7, max_iter=100):
+def cross_fitted_inverse_temperatures(Z, y, sample_weight, fold, *, n_folds=None, tol=1e-7,
+                                      max_iter=100):
     """Each fold's inverse temperature, fitted on the rows of the other folds.
 
     Parameters
@@ -87,7 +91,10 @@ def cross_fitted_inverse_temperatures(Z, y, sample_weight, fold, *, tol=1e-7, ma
         Column index of each row's class.
     sample_weight : ndarray of shape (n_samples,) or None
     fold : ndarray of shape (n_samples,)
-        Each row's fold, 0..k-1.
+        Each row's fold, 0..k-1 (for rows in a remote table, its vector of
+        them, with ``n_folds``).
+    n_folds : int, default=None
+        ``k``; None: the largest of ``fold`` plus one.
     tol, max_iter : as :func:`~skcal.solvers._temperature_fit.fit_inverse_temperature`
 
     Returns
@@ -112,8 +119,9 @@ def cross_fitted_inverse_temperatures(Z, y, sample_weight, fold, *, tol=1e-7, ma
     (6, 18)
     """
     rows = as_rows(Z)
-    fold = np.asarray(fold, dtype=np.intp)
-    n_folds = int(fold.max()) + 1
+    if n_folds is None:
+        fold = np.asarray(fold, dtype=np.intp)
+        n_folds = int(fold.max()) + 1
     problems = _FoldProblems(rows, y, sample_weight, fold, n_folds)
     start = _warm_start(rows, y, sample_weight, max_iter)
     betas = start * _REMOTE_FACTORS

@@ -146,3 +146,24 @@ def test_nll_decomposition_with_the_same_folds(spark, weighted):
     one_class = frame(spark, {"proba": PROBA, "y": np.zeros_like(Y), "w": weights})
     with pytest.raises(ValueError, match="y_true has a single class"):
         skcal.spark.evaluate("nll_decomposition", one_class, scores="proba", y="y")
+
+
+def test_nll_decomposition_fits_every_fold_in_the_same_jobs(spark, monkeypatch):
+    """The five folds' temperatures come from shared passes over the table (each
+    pass one Spark job): at most two, where fitting them fold by fold took a
+    pass or more each."""
+    import skcal.metrics._decomposition as decomposition
+
+    in_memory = metrics.nll_decomposition(Y, PROBA)
+    shared, fit = [], decomposition.cross_fitted_inverse_temperatures
+
+    def recorded(*args, **kwargs):
+        fits = fit(*args, **kwargs)
+        shared.append(fits[0][1])
+        return fits
+
+    monkeypatch.setattr(decomposition, "cross_fitted_inverse_temperatures", recorded)
+    df = frame(spark, {"proba": PROBA, "y": Y})
+    on_spark = skcal.spark.evaluate("nll_decomposition", df, scores="proba", y="y")
+    np.testing.assert_allclose(on_spark, in_memory, rtol=1e-10)
+    assert len(shared) == 1 and shared[0] <= 2
