@@ -23,9 +23,8 @@ from ._block_softmax import as_rows
 from ._temperature_fit import (
     _REMOTE_FACTORS,
     _first_facts,
-    _hermite_polynomial,
-    _hermite_root,
     _warm_start,
+    root_of_five,
     row_terms,
 )
 from ._temperature_newton import newton_step
@@ -133,31 +132,13 @@ def cross_fitted_inverse_temperatures(Z, y, sample_weight, fold, *, n_folds=None
             results[f] = (0.0, True)
             continue
         evaluations = [at_beta[f] for at_beta in by_beta]
-        settled, point = _root_of_five(betas, evaluations, tol)
+        settled, point = root_of_five(betas, evaluations, tol)
         if settled:
             results[f] = (point[0], not problems.separated[f])
         else:
             unsettled[f] = point
     _newton_together(problems, unsettled, results, tol=tol, max_iter=max_iter)
     return [(beta, problems.n_passes, converged) for beta, converged in results]
-
-
-def _root_of_five(betas, evaluations, tol):
-    """(settled, (beta, evaluation at it or None)): the root of the gradient's
-    Hermite polynomial through the five points, settled when the polynomial of
-    the four points nearest it meets ``tol`` there; else the point Newton
-    starts from (as :func:`_solve_remote_temperature`)."""
-    grads = np.array([evaluation[1] for evaluation in evaluations])
-    slopes = np.array([evaluation[2] for evaluation in evaluations])
-    change = np.flatnonzero(np.sign(grads[:-1]) != np.sign(grads[1:]))
-    if change.shape[0]:
-        root = _hermite_root(betas, grads, slopes, change[0])
-        near = slice(0, 4) if root - betas[0] < betas[-1] - root else slice(1, 5)
-        coarse = _hermite_polynomial(betas[near], grads[near], slopes[near])
-        rounding = max(evaluation[3] for evaluation in evaluations)
-        return abs(root * float(coarse(root))) <= max(tol, root * rounding), (root, None)
-    nearest = int(np.argmin(np.abs(grads)))
-    return False, (float(betas[nearest]), evaluations[nearest])
 
 
 def _newton_together(problems, unsettled, results, *, tol, max_iter):

@@ -241,24 +241,34 @@ def _solve_remote_temperature(problem, beta, *, tol, max_iter):
     evaluations = problem.evaluate_many(betas)
     if not problem.gradient_at_zero < 0:
         return 0.0, True
+    settled, (start, first) = root_of_five(betas, evaluations, tol)
+    if settled:
+        return start, not problem.separated
+    if first is None:
+        first = problem.evaluate(start)
+    start, _, converged = safeguarded_newton(problem, start, first, tol=tol,
+                                             max_iter=max_iter)
+    return start, converged and not problem.separated
+
+
+def root_of_five(betas, evaluations, tol):
+    """(settled, (beta, its evaluation or None)): the root, where the gradients
+    change sign, of the polynomial matching the gradient and its slope at the
+    five ``betas``, settled when the polynomial of the four points nearest it
+    (the farthest end left out) meets ``tol`` there; unsettled, the point
+    Newton starts from: that root (not evaluated yet), or with no bracket the
+    point of smallest gradient."""
     grads = np.array([evaluation[1] for evaluation in evaluations])
     slopes = np.array([evaluation[2] for evaluation in evaluations])
     change = np.flatnonzero(np.sign(grads[:-1]) != np.sign(grads[1:]))
     if change.shape[0]:
         root = _hermite_root(betas, grads, slopes, change[0])
-        # the four points nearest the root, the farthest end left out
         near = slice(0, 4) if root - betas[0] < betas[-1] - root else slice(1, 5)
         coarse = _hermite_polynomial(betas[near], grads[near], slopes[near])
         rounding = max(evaluation[3] for evaluation in evaluations)
-        if abs(root * float(coarse(root))) <= max(tol, root * rounding):
-            return root, not problem.separated
-        start, first = root, problem.evaluate(root)
-    else:  # the root lies beyond the points: Newton from the nearest
-        nearest = int(np.argmin(np.abs(grads)))
-        start, first = float(betas[nearest]), evaluations[nearest]
-    start, _, converged = safeguarded_newton(problem, start, first, tol=tol,
-                                              max_iter=max_iter)
-    return start, converged and not problem.separated
+        return abs(root * float(coarse(root))) <= max(tol, root * rounding), (root, None)
+    nearest = int(np.argmin(np.abs(grads)))
+    return False, (float(betas[nearest]), evaluations[nearest])
 
 
 def _hermite_polynomial(betas, grads, slopes):
