@@ -138,7 +138,7 @@ def cross_fitted_inverse_temperatures(Z, y, sample_weight, fold, *, n_folds=None
         else:
             unsettled[f] = point
     _newton_together(problems, unsettled, results, tol=tol, max_iter=max_iter)
-    return [(beta, problems.n_passes, converged) for beta, converged in results]
+    return [(float(beta), problems.n_passes, bool(converged)) for beta, converged in results]
 
 
 def _newton_together(problems, unsettled, results, *, tol, max_iter):
