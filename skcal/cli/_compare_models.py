@@ -101,7 +101,8 @@ def run(args, *, read_array, as_labels, error):
                                "best_set": result.best_set_,
                                "se_method": result.se_method_, "n_rows": result.n_rows_,
                                "n_groups": result.n_groups_,
-                               "calibration": result.calibration_, "results": _finite(
+                               "calibration": result.calibration_,
+                               "temperatures": _temperatures(result), "results": _finite(
                                    result.results_)})
         print(f"Results written to {args.json}")
     if args.plot:
@@ -113,6 +114,14 @@ def run(args, *, read_array, as_labels, error):
             temporary, dpi=110, format=image_format(args.plot)))
         print(f"Plot written to {args.plot}")
     return 0
+
+
+def _temperatures(result):
+    """Each model's temperature per fold, with ``--calibrate temperature``, else None."""
+    if result.calibration_ != "TemperatureScaling":
+        return None
+    return {name: [float(fit.temperature_) for fit in fits]
+            for name, fits in result.calibrators_.items()}
 
 
 def _finite(results):

@@ -143,8 +143,8 @@ class ModelComparison:
                  f"{'perplexity':>12}{'bits':>8}" + f"{'raw NLL':>10}" * calibrated]
         for rank, name in enumerate(self.ranking_, 1):
             r = self.results_[name]
-            diff = ("" if name == self.best_ else
-                    f"{r['nll_diff']:+.4f} ± {r['nll_diff_se']:.4f}")
+            diff = ("" if name == self.best_ else  # below 0 only by rounding: shown as 0
+                    f"{max(r['nll_diff'], 0.0):+.4f} ± {r['nll_diff_se']:.4f}")
             p = "" if name == self.best_ else _format_p(r["pvalue"])
             raw = f"{r['nll_uncalibrated']:>10.4f}" if calibrated else ""
             lines.append(f"{rank:<5}{name:<{width}}{r['nll']:>9.4f}{diff:>22}{p:>9}"
@@ -153,6 +153,11 @@ class ModelComparison:
             lines.append(f"95 % confidence set of the best, the choice of the best among "
                          f"{len(self.ranking_)} models accounted for: "
                          f"{', '.join(self.best_set_)}.")
+        if calibrated and all(hasattr(fits[0], "temperature_")
+                              for fits in self.calibrators_.values()):
+            lines.append("Temperature fitted (the median of the folds'): " + ", ".join(
+                f"{name} {np.median([fit.temperature_ for fit in self.calibrators_[name]]):.3g}"
+                for name in self.ranking_) + ".")
         zeros = {name: r["n_zero_probability"] for name, r in self.results_.items()
                  if r["n_zero_probability"]}
         if zeros:

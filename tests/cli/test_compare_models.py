@@ -113,6 +113,11 @@ def test_calibrate_ranks_after_a_cross_fitted_temperature(files, capsys):
         assert saved["results"][name]["nll_uncalibrated"] == pytest.approx(
             result["nll_uncalibrated"], rel=1e-12)
     assert abs(saved["results"]["step-1"]["nll"] - saved["results"]["step-2"]["nll"]) < 1e-6
+    for name, fits in expected.calibrators_.items():  # each fold's, as fitted
+        assert saved["temperatures"][name] == pytest.approx(
+            [fit.temperature_ for fit in fits], rel=1e-12)
+    one, three = (np.array(saved["temperatures"][name]) for name in ("step-1", "step-2"))
+    assert np.allclose(three, 3 * one, rtol=1e-6)  # step-1's logits are step-2's over 3
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -37,6 +37,8 @@ def test_the_sharper_model_wins_once_its_confidence_is_scaled():
     assert calibrated.calibration_ == "TemperatureScaling"
     assert [len(fits) for fits in calibrated.calibrators_.values()] == [5, 5]
     assert "after TemperatureScaling fitted on the other rows (5 folds" in str(calibrated)
+    sharp = np.median([fit.temperature_ for fit in calibrated.calibrators_["sharp"]])
+    assert f"sharp {sharp:.3g}" in str(calibrated).splitlines()[-1] and 2.5 < sharp < 4
     assert raw.calibration_ is None and "nll_uncalibrated" not in raw.to_frame()
 
 
