@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from scipy.special import log_softmax
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import ShuffleSplit
 
 from skcal import TemperatureScaling, VectorScaling, compare_models
 from skcal.calibrators._registry import CALIBRATORS
@@ -176,6 +177,8 @@ def test_dask_scores_are_calibrated_where_they_are():
      "wraps a classifier"),
     ({"calibrate": "temperature", "cv": 30, "groups": np.repeat(np.arange(20), 10)},
      ValueError, "cv=30 folds need at least 30 groups"),
+    ({"calibrate": "temperature", "cv": ShuffleSplit(2, test_size=0.2, random_state=0)},
+     ValueError, "rows out of every test part"),
 ])
 def test_wrong_calibration_arguments_are_named(kwargs, error, message):
     rng = np.random.default_rng(7)
