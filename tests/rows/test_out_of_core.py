@@ -21,6 +21,7 @@ from skcal import (
     PlattScaling,
     TemperatureScaling,
     VectorScaling,
+    compare_models,
 )
 from skcal.rows._blocks import Rows
 from skcal.metrics import (
@@ -259,6 +260,14 @@ def test_fit_and_metrics_run_on_a_local_cluster(scores, dask_client):
         expected_calibration_error(y, proba), rel=1e-10
     )
     assert_allclose(ts.predict_proba(X).compute(), ts.predict_proba(logits), rtol=1e-6)
+    # the folds' temperatures fitted together, their block sums made on the workers
+    P = da.from_array(proba, chunks=2000)
+    assert_allclose(nll_decomposition(y, P), nll_decomposition(y, proba), rtol=1e-9)
+    on_cluster = compare_models({"a": X, "b": 2 * X}, y, calibrate="temperature")
+    in_memory = compare_models({"a": logits, "b": 2 * logits}, y, calibrate="temperature")
+    for name in ("a", "b"):
+        assert on_cluster.results_[name]["nll"] == pytest.approx(
+            in_memory.results_[name]["nll"], rel=1e-9)
 
 
 @pytest.mark.parametrize("holder", HOLDERS)
