@@ -24,7 +24,6 @@ from ..calibrators._base import BaseCalibrator
 from ..calibrators._registry import calibrator_class
 from ..calibrators._sharing import fit_sharing
 from ..calibrators._temperature import TemperatureScaling
-from ..metrics._checks import check_prediction
 from ..metrics._predictive import _score_type_of, row_log_likelihood
 from ..metrics._row_metrics import true_class_log_softmax
 from ..rows._blocks import Rows
@@ -40,26 +39,28 @@ _HELD_OUT_BLOCK = 2**20
 
 
 def models_log_likelihood(models, y, *, score_type, labels, sample_weight, ignore_index):
-    """Each model's row log-likelihoods (one pass over its scores), and the
-    checked row weights (None without weights or ignored rows)."""
+    """Each model's row log-likelihoods (one pass over its scores), the checked
+    row weights (None without weights or ignored rows), and each model's
+    column of each row's label."""
     _check_column_orders(models, y, ignore_index)
-    log_lik, weight = {}, None
+    log_lik, weight, y_index = {}, None, {}
     for name, scores in models.items():
         try:
-            log_lik[name], weight, _ = row_log_likelihood(
+            log_lik[name], weight, _, y_index[name] = row_log_likelihood(
                 y, scores, score_type=score_type, labels=labels,
                 sample_weight=sample_weight, ignore_index=ignore_index,
                 names=("y", f"models[{name!r}]"))
         except ValueError as exc:
             raise ValueError(f"model {name!r}: {exc}") from exc
-    return log_lik, weight
+    return log_lik, weight, y_index
 
 
-def calibrated_log_likelihoods(models, y, calibrator, *, cv, groups, random_state,
-                               score_type, labels, sample_weight, ignore_index):
+def calibrated_log_likelihoods(models, y_index, weight, calibrator, *, cv, groups,
+                               random_state, score_type):
     """Each model's held-out row log-likelihoods after ``calibrator``,
     cross-fitted over the same ``cv`` folds for every model (of ``groups``
-    kept whole, when given), and each model's fitted calibrators.
+    kept whole, when given), and each model's fitted calibrators; ``y_index``
+    and ``weight`` as :func:`models_log_likelihood` checked them.
 
     Examples
     --------
@@ -68,26 +69,21 @@ def calibrated_log_likelihoods(models, y, calibrator, *, cv, groups, random_stat
     >>> logits = rng.normal(size=(600, 3))
     >>> y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
     >>> log_lik, fitted = calibrated_log_likelihoods(
-    ...     {"a": logits, "b": 4 * logits}, y, TemperatureScaling(), cv=3, groups=None,
-    ...     random_state=0, score_type="auto", labels=None, sample_weight=None,
-    ...     ignore_index=None)
+    ...     {"a": logits, "b": 4 * logits}, {"a": y, "b": y}, None, TemperatureScaling(),
+    ...     cv=3, groups=None, random_state=0, score_type="auto")
     >>> bool(np.allclose(log_lik["a"], log_lik["b"], rtol=1e-6)), len(fitted["b"])
     (True, 3)
     """
     folds, log_lik, fitted = None, {}, {}
     for name, scores in models.items():
         kind = _score_type_of(scores) if score_type == "auto" else score_type
-        y_index, _, _, weight = check_prediction(
-            y, scores, labels=labels, sample_weight=sample_weight,
-            kind="logits" if kind == "logits" else "y_prob",
-            ignore_index=ignore_index, names=("y", f"models[{name!r}]"))
         if folds is None:  # the same folds for every model: the differences stay paired
-            folds = fold_of_rows(outer_splits(cv, y_index, groups, random_state),
-                                 y_index.shape[0])
+            folds = fold_of_rows(outer_splits(cv, y_index[name], groups, random_state),
+                                 y_index[name].shape[0])
         flat = scores if np.ndim(scores) <= 2 else scores.reshape(-1, np.shape(scores)[-1])
         try:
             log_lik[name], fitted[name] = cross_fitted_log_likelihood(
-                flat, y_index, weight, folds, calibrator, kind)
+                flat, y_index[name], weight, folds, calibrator, kind)
         except ValueError as exc:
             raise ValueError(f"model {name!r}: {exc}") from exc
     return log_lik, fitted

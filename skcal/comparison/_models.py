@@ -286,6 +286,13 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     >>> frame = result.to_frame()
     >>> bool(frame.loc["flat", "nll_diff"] > 3 * frame.loc["flat", "nll_diff_se"])
     True
+
+    Ranked after a temperature fitted on the other folds, the two are one model:
+
+    >>> calibrated = compare_models({"sharp": logits, "flat": logits / 3}, y,
+    ...                             calibrate="temperature")
+    >>> calibrated.calibration_, bool(abs(calibrated.results_["flat"]["nll_diff"]) < 1e-6)
+    ('TemperatureScaling', True)
     """
     if metric != "nll":
         raise ValueError(f"metric must be 'nll' (models are ranked by held-out NLL); "
@@ -306,9 +313,9 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         raise ValueError("cv sets the folds of calibrate, and calibrate is None; pass "
                          "calibrate='temperature' too, or leave cv out.")
     calibrator = None if calibrate is None else checked_calibration(calibrate)
-    reading = dict(score_type=score_type, labels=labels, sample_weight=sample_weight,
-                   ignore_index=ignore_index)
-    log_lik, weight = models_log_likelihood(models, y, **reading)
+    log_lik, weight, y_index = models_log_likelihood(
+        models, y, score_type=score_type, labels=labels, sample_weight=sample_weight,
+        ignore_index=ignore_index)
     n = next(iter(log_lik.values())).shape[0]
     weight = np.ones(n) if weight is None else np.asarray(weight, dtype=np.float64)
     unit = units_of(groups, n, np.shape(y))
@@ -321,9 +328,10 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     if calibrator is not None:
         uncalibrated = {name: -float(weight @ lp) / total for name, lp in log_lik.items()}
         log_lik, fitted = calibrated_log_likelihoods(
-            models, y, calibrator, cv=5 if cv is None else cv,
+            models, y_index, weight, calibrator, cv=5 if cv is None else cv,
             groups=unit if grouped else None,
-            random_state=0 if random_state is None else random_state, **reading)
+            random_state=0 if random_state is None else random_state,
+            score_type=score_type)
         calibration = (type(calibrator).__name__, fitted)
     nlls = {name: -float(weight @ lp) / total for name, lp in log_lik.items()}
     zeros = {name: zero_probability_rows(lp, weight) for name, lp in log_lik.items()}

@@ -25,7 +25,7 @@ def row_log_likelihood(y_true, scores, *, score_type="auto", labels=None, sample
     """Each row's ``log p(y)`` in float64 (one pass over the rows of ``scores``,
     logits or probabilities, of shape ``(n, K)`` or ``(..., K)``), with the
     checked weights (0 for rows labelled ``ignore_index``; None without
-    weights) and the labels of the columns. ``names`` as in
+    weights), the labels of the columns and each row's column. ``names`` as in
     :func:`~skcal.metrics._checks.check_prediction`."""
     if score_type not in SCORE_TYPES:
         raise ValueError(f"score_type must be one of {SCORE_TYPES}; got {score_type!r}.")
@@ -43,7 +43,7 @@ def row_log_likelihood(y_true, scores, *, score_type="auto", labels=None, sample
                        dtype=np.float64)
     if sample_weight is not None:  # ignored rows may hold any score
         log_p[sample_weight == 0] = 0.0
-    return log_p, sample_weight, labels
+    return log_p, sample_weight, labels, y_index
 
 
 def _as_rows(scores):
@@ -135,7 +135,7 @@ def ensemble_nll(y_true, samples, *, score_type="auto", sample_weight=None, labe
     resolved = score_type
     total, member_sums, weight = None, [], None
     for s in range(n_samples):
-        log_p, weight, labels_s = row_log_likelihood(
+        log_p, weight, labels_s, _ = row_log_likelihood(
             y_true, samples[s], score_type=resolved, labels=labels,
             sample_weight=sample_weight, ignore_index=ignore_index,
             names=("y_true", f"samples[{s}]"))

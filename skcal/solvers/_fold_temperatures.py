@@ -41,9 +41,11 @@ def _fold_sums(z, y, w, fold, n_folds, betas, with_facts):
                       for values in by_row] for by_row in terms])
     if not with_facts:
         return sums, np.zeros((3, n_folds))
-    facts = [_first_facts(z[fold == f], None if w is None else w[fold == f],
-                          shifted[fold == f], true_shifted[fold == f])
-             for f in range(n_folds)]
+    facts = []
+    for f in range(n_folds):  # the facts need the fold's shifted rows (and z's shape)
+        rows = fold == f
+        facts.append(_first_facts(shifted[rows], None if w is None else w[rows],
+                                  shifted[rows], true_shifted[rows]))
     return sums, np.vstack([np.array(facts).T,
                             np.bincount(fold, weights=weights, minlength=n_folds)])
 

@@ -166,7 +166,7 @@ def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weigh
             scores = layout.scores(pa.RecordBatch.from_arrays(
                 [batch.column(columns.index(c)) for c in layout.score_columns],
                 names=layout.score_columns))
-            lp, kept, _ = row_log_likelihood(
+            lp, kept, _, _ = row_log_likelihood(
                 y_batch, scores, score_type=types[name], labels=classes[name],
                 sample_weight=weight, ignore_index=ignore_index,
                 names=("y", f"models[{name!r}]"))

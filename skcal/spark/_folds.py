@@ -44,7 +44,6 @@ class StratifiedFolds:
             self.offsets[pid] = running.copy()
             running += counts[pid]
         self.class_totals = running
-        self._weight_totals = None
 
     def __getstate__(self):  # sent to the executors without the DataFrame
         return {**self.__dict__, "table": None}
@@ -64,46 +63,10 @@ class StratifiedFolds:
             rows.cache[id(self)] = folds
         return rows.cache[id(self)]
 
-    def training_weights(self, sample_weight, fold):
-        """The weights with the rows of ``fold`` weighted 0, as a remote vector."""
-        return RemoteVector(self.table, FoldWeights(self, fold, sample_weight is not None),
-                            self.n_rows, np.zeros(0))
-
     def per_row(self, per_fold):
         """``per_fold[fold of the row]`` for every row, as a remote vector."""
         return RemoteVector(self.table, FoldValues(self, np.asarray(per_fold)), self.n_rows,
                             np.zeros(0))
-
-    def weight_totals(self):
-        """The weight of each fold's rows (one pass, made once)."""
-        if self._weight_totals is None:
-            from ..rows._blocks import Rows
-
-            weights = RemoteVector(self.table, "weights", self.n_rows, np.zeros(0))
-            fold_index = RemoteVector(self.table, FoldValues(self, np.arange(self.n_folds)),
-                                      self.n_rows, np.zeros(0))
-            self._weight_totals = Rows(self.table).reduce(
-                lambda block, fold, w: np.bincount(fold, w, minlength=self.n_folds),
-                fold_index, weights)
-        return self._weight_totals
-
-
-class FoldWeights:
-    """The per-row vector ``weight * (fold != held_out)``."""
-
-    def __init__(self, folds, held_out, weighted):
-        self.folds, self.held_out, self.weighted = folds, held_out, weighted
-
-    def read(self, rows):
-        kept = self.folds.of_batch(rows) != self.held_out
-        return kept.astype(np.float64) if rows.weights is None else rows.weights * kept
-
-    def total(self):
-        if self.weighted:
-            totals = self.folds.weight_totals()
-        else:
-            totals = self.folds.class_counts().sum(axis=0)
-        return float(totals.sum() - totals[self.held_out])
 
 
 class FoldValues:
