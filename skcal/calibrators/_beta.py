@@ -11,6 +11,7 @@ from ..solvers._beta_fit import beta_features, fit_beta, platt_start_of_beta
 from ..solvers._logistic import fit_class_groups, one_vs_rest_targets, warn_separated
 from ..rows._one_vs_rest import class_score_matrix, logits_from_class_log_odds
 from ..utils._warnings import warn
+from ..utils._reuse import Key, offer_start, start_of
 
 
 class BetaCalibration(BaseCalibrator):
@@ -121,11 +122,16 @@ class BetaCalibration(BaseCalibrator):
             *targets, separated = one_vs_rest_targets(
                 score_rows, positives, y, sample_weight, smoothing=False, cache=cache
             )
-            start = platt_start_of_beta(score_rows, positives, y, sample_weight, targets,
-                                        tol=self.tol, max_iter=self.max_iter, cache=cache)
-            return (*fit_beta(score_rows, positives, y, sample_weight, targets,
-                              tol=self.tol, max_iter=self.max_iter, start=start),
-                    separated)
+            match = tuple(int(k) for k in positives)
+            start = start_of(cache, Key.BETA_FIT, match)  # another fold's fit
+            if start is None:
+                start = platt_start_of_beta(score_rows, positives, y, sample_weight,
+                                            targets, tol=self.tol, max_iter=self.max_iter,
+                                            cache=cache)
+            fit = fit_beta(score_rows, positives, y, sample_weight, targets,
+                           tol=self.tol, max_iter=self.max_iter, start=start)
+            offer_start(cache, Key.BETA_FIT, match, fit[0])
+            return (*fit, separated)
 
         params, n_iter, converged, separated = fit_class_groups(logits, fit_group, cache)
         warn_separated(separated)

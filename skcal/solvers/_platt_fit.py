@@ -9,7 +9,7 @@ from ..rows import _device_kernels as device
 from ..rows._blocks import column_sums, product_column_sums, total_weight
 from ..rows._remote import class_totals
 from ..rows._one_vs_rest import log_sigmoid
-from ..utils._reuse import Key, plain_array, reused
+from ..utils._reuse import Key, offer_start, plain_array, reused, start_of
 from ._logistic import feature_moments, logistic_terms, sums_against_targets
 from ._projected_newton import projected_newton
 
@@ -85,7 +85,7 @@ def _platt_pass(score_rows, y, w, params, positives, targets, target_sums, which
 
 
 def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
-              slope=None):
+              slope=None, start=None):
     """Minimise each problem's NLL of ``sigmoid(a * s + b)`` against its targets.
 
     :func:`projected_newton` (without bounds) with the exact 2 x 2 Hessian of
@@ -98,7 +98,8 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
     information (the curvature at ``a = 0`` is that of one probability for
     every row): on the CIFAR models of ``shared/data`` the slope start halves
     the passes (7-8 to 3.5-4), though a temperature fit just for it would
-    cost as much as it saves.
+    cost as much as it saves. Given ``start`` (an earlier fit's parameters of
+    the same problems, such as another fold's), it takes the slope's place.
 
     Returns
     -------
@@ -113,7 +114,8 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
     counts = class_totals(y, sample_weight, int(positives.max()) + 1)
     mean_target = (counts[positives] * t_pos + (n_total - counts[positives]) * t_neg) / n_total
     mean_target = np.clip(mean_target, 1e-12, 1 - 1e-12)
-    start = np.column_stack([np.zeros(n_problems), np.log(mean_target / (1 - mean_target))])
+    given, start = start, np.column_stack([np.zeros(n_problems),
+                                           np.log(mean_target / (1 - mean_target))])
 
     target_sums = start_evaluation = None
     if score_rows.xp is None:
@@ -128,13 +130,14 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
         return _platt_pass(score_rows, y, sample_weight, at, positives, targets,
                            target_sums, which)
 
-    if slope is not None and np.isfinite(slope) and slope > 0:
+    if given is None and slope is not None and np.isfinite(slope) and slope > 0:
+        given = np.column_stack([np.full(n_problems, float(slope)), np.zeros(n_problems)])
+    if given is not None:
         everything = np.arange(n_problems)
         if start_evaluation is None:
             start_evaluation = evaluate(start, everything)
-        scaled = np.column_stack([np.full(n_problems, float(slope)), np.zeros(n_problems)])
         start, start_evaluation = _lower_start(start, start_evaluation,
-                                               scaled, evaluate(scaled, everything))
+                                               given, evaluate(given, everything))
     return projected_newton(evaluate, start, np.full(2, -np.inf), n_total,
                             tol=tol, max_iter=max_iter, start_evaluation=start_evaluation)
 
@@ -164,12 +167,18 @@ def platt_fit_key(score_rows, positives, y, sample_weight, targets, tol, max_ite
 def shared_platt_fit(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
                      slope, cache=None):
     """:func:`fit_platt`, kept in a comparison's ``cache`` for beta calibration's
-    start (:func:`platt_start_of_beta`). ``slope`` is the inverse temperature
-    of the logits that the scores come from, so the scores (by identity) key
-    it too."""
+    start (:func:`platt_start_of_beta`), and offered as the other folds' start
+    (:func:`~skcal.utils._reuse.offer_start`). ``slope`` is the inverse
+    temperature of the logits that the scores come from, so the scores (by
+    identity) key it too."""
+    match = tuple(int(k) for k in positives)
+
     def compute():
-        return fit_platt(score_rows, positives, y, sample_weight, targets, tol=tol,
-                         max_iter=max_iter, slope=slope)
+        fit = fit_platt(score_rows, positives, y, sample_weight, targets, tol=tol,
+                        max_iter=max_iter, slope=slope,
+                        start=start_of(cache, Key.PLATT_FIT, match))
+        offer_start(cache, Key.PLATT_FIT, match, fit[0])
+        return fit
 
     def kept():
         params, n_iter, converged = compute()

@@ -375,7 +375,7 @@ def test_work_shared_between_candidates_changes_no_result(case, monkeypatch):
         monkeypatch.setattr(f"skcal.{module}.reused", counting)
     shared = compare_calibrators(X, y, sample_weight=weights)
     n_shared = len(computed)
-    monkeypatch.setattr(skcal.comparison._compare, "FoldCache", lambda *arrays: None)
+    monkeypatch.setattr(skcal.comparison._compare, "FoldCache", lambda *arrays, **starts: None)
     alone = compare_calibrators(X, y, sample_weight=weights)
     assert len(computed) > 1.5 * n_shared  # the sharing did save work
     warm = ("PlattScaling", "BetaCalibration")

@@ -105,3 +105,52 @@ def test_folds_evaluated_in_parallel_processes_give_the_same_comparison():
         np.testing.assert_allclose(parallel.predictions_[name], proba, rtol=1e-12, atol=1e-15,
                                    err_msg=name)
     assert parallel.recommended_ == serial.recommended_
+
+
+def test_the_folds_after_the_first_start_platt_and_beta_at_its_fits(monkeypatch):
+    """Every fold's one-vs-rest fits after the first start from the first fold's
+    (their training rows are mostly the same), in fewer passes (or as many); the
+    predictions stay those of fits alone to the tolerance of the first test."""
+    import skcal.calibrators._beta as beta_calibration
+    import skcal.solvers._beta_fit as beta_fit
+    import skcal.solvers._platt_fit as platt_fit
+
+    logits, y, folds = _three_folds(seed=4, n=6000, k=8)
+    fits = []  # [method, start, passes, fitted parameters] of each fit, in order
+
+    def recording(caller, module, fit_name, pass_name, method):
+        fit, one_pass = getattr(module, fit_name), getattr(module, pass_name)
+
+        def counted_pass(*args):
+            fits[-1][2] += 1
+            return one_pass(*args)
+
+        def recorded_fit(*args, **options):
+            fits.append([method, options.get("start"), 0, None])
+            result = fit(*args, **options)
+            fits[-1][3] = result[0]
+            return result
+
+        monkeypatch.setattr(module, pass_name, counted_pass)
+        monkeypatch.setattr(caller, fit_name, recorded_fit)
+
+    recording(platt_fit, platt_fit, "fit_platt", "_platt_pass", "platt")
+    recording(beta_calibration, beta_fit, "fit_beta", "_beta_pass", "beta")
+    comparison = compare_calibrators(
+        logits, y, cv=folds, calibrators=["temperature", "platt", "beta"])
+    for method in ("platt", "beta"):
+        (_, first_start, first_passes, first_fit), *others = [
+            fit for fit in fits if fit[0] == method][:3]  # the folds; then the refit
+        if method == "platt":
+            assert first_start is None  # it starts from the temperature fit's slope
+        for _, start, passes, _ in others:
+            np.testing.assert_array_equal(start, first_fit)
+            # Platt's own start is 2-3 Newton steps away; beta's (Platt's fit) is
+            # about as close as the first fold's here (3 passes either way)
+            assert passes < first_passes if method == "platt" else passes <= first_passes
+    n, k = logits.shape
+    alone = np.empty((n, k))
+    for train, test in folds:
+        alone[test] = PlattScaling().fit(logits[train], y[train]).predict_proba(logits[test])
+    np.testing.assert_allclose(np.asarray(comparison.predictions_["PlattScaling"]), alone,
+                               rtol=0, atol=1e-5)
