@@ -12,7 +12,7 @@ from ..rows._blocks import (
     product_column_sums,
     total_weight,
 )
-from ._logistic import feature_moments, in_host_memory, logistic_terms, sums_against_targets
+from ._logistic import block_moments_of, in_host_memory, logistic_terms, sums_against_targets
 from ._platt_fit import ParameterRows, column_subset, platt_fit_key
 from ..rows._remote import class_totals
 from ..rows._one_vs_rest import log_sigmoid_pair
@@ -112,9 +112,15 @@ def _beta_pass(features, y, w, params, target_sums, which):
     if columns is not None:
         params = params[columns]
     rows = ParameterRows(params)
-    softplus, p_sums, moments = features.reduce(
-        lambda lp, mq, y, w: _beta_block(lp, mq, y, w, rows), columns, y, w)
-    t_lp, t_mq, t1 = (t[which] for t in target_sums)
+    sums = features.reduce(lambda lp, mq, y, w: _beta_block(lp, mq, y, w, rows), columns, y, w)
+    return _beta_evaluation(sums, params, [t[which] for t in target_sums])
+
+
+def _beta_evaluation(sums, params, target_sums):
+    """The loss, gradient and Hessian of every problem from the sums of
+    :func:`_beta_block` at ``params`` and the ``target_sums`` of those problems."""
+    softplus, p_sums, moments = sums
+    t_lp, t_mq, t1 = target_sums
     loss = softplus - params[:, 0] * t_lp - params[:, 1] * t_mq - params[:, 2] * t1
     grad = p_sums - np.column_stack([t_lp, t_mq, t1])
     aa, ab, ac, bb, bc, cc = moments.T
@@ -158,7 +164,9 @@ def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
     :func:`projected_newton` with the exact 3 x 3 Hessian of every problem, all
     problems in one pass per iteration, each started at ``start`` (by default
     the identity ``(a, b, c) = (1, 1, 0)``). The features ``log p`` and ``-log(1 - p)`` are
-    computed once when the scores are in memory (see :class:`BetaFeatures`).
+    computed once when the scores are in memory (see :class:`BetaFeatures`);
+    their moments, which the targets' sums come from, are summed in the pass
+    that evaluates the start (the same sums as in a pass of their own).
 
     Returns
     -------
@@ -172,13 +180,18 @@ def fit_beta(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
     counts = class_totals(y, sample_weight, int(positives.max()) + 1)
     start = _one_sided_at_their_minimum(start, counts[positives], n_total, targets)
 
+    lower = np.array([0.0, 0.0, -np.inf])
+    start = np.maximum(start, lower)
     features = BetaFeatures(score_rows)
-    moments = feature_moments(lambda f: features.reduce(f, None, y, sample_weight),
-                               y, positives)
+    # the features' moments, and the sums at the start in the same pass
+    block_moments, rows = block_moments_of(y, positives), ParameterRows(start)
+    moments, start_sums = features.reduce(
+        lambda lp, mq, y, w: (block_moments(lp, mq, y, w), _beta_block(lp, mq, y, w, rows)),
+        None, y, sample_weight)
     target_sums = sums_against_targets(moments, n_total, counts[positives], targets)
 
     def evaluate(at, which):
         return _beta_pass(features, y, sample_weight, at, target_sums, which)
 
-    return projected_newton(evaluate, start, np.array([0.0, 0.0, -np.inf]), n_total,
-                            tol=tol, max_iter=max_iter)
+    return projected_newton(evaluate, start, lower, n_total, tol=tol, max_iter=max_iter,
+                            start_evaluation=_beta_evaluation(start_sums, start, target_sums))

@@ -241,6 +241,12 @@ def feature_moments(reduce, y, positives):
     """For each feature: its weighted column sums over all rows and over each
     problem's positive rows. ``reduce(f)`` sums ``f(*features, y, w)`` over the
     row blocks, each feature an (n, P) block."""
+    return reduce(block_moments_of(y, positives))
+
+
+def block_moments_of(y, positives):
+    """The block function of :func:`feature_moments` (``f``), to sum in a pass
+    that computes more (such as the first evaluation of a fit)."""
     problem_of_class = np.full(int(max(positives.max(), y.max())) + 1, -1)
     problem_of_class[positives] = np.arange(positives.shape[0])
 
@@ -249,7 +255,7 @@ def feature_moments(reduce, y, positives):
         return tuple((column_sums(x, w), _positive_sums(x, y, w, problem_of_class))
                      for x in features)
 
-    return reduce(block_moments)
+    return block_moments
 
 
 def sums_against_targets(moments, total, positive_total, targets):

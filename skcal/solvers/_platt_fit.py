@@ -10,7 +10,12 @@ from ..rows._blocks import column_sums, product_column_sums, total_weight
 from ..rows._remote import class_totals
 from ..rows._one_vs_rest import log_sigmoid
 from ..utils._reuse import Key, offer_start, plain_array, reused, start_of
-from ._logistic import feature_moments, logistic_terms, sums_against_targets
+from ._logistic import (
+    block_moments_of,
+    feature_moments,
+    logistic_terms,
+    sums_against_targets,
+)
 from ._projected_newton import projected_newton
 
 
@@ -73,15 +78,34 @@ def _platt_pass(score_rows, y, w, params, positives, targets, target_sums, which
             score_rows = score_rows.then(lambda s: np.take(s, columns, axis=1),
                                          n_columns=columns.shape[0])
         rows = ParameterRows(params)
-        softplus, p_sums, moments = score_rows.reduce(
-            lambda s, y, w: _platt_block(s, y, w, rows), y, w)
-        ts, t1 = (t[which] for t in target_sums)
-        loss = softplus - params[:, 0] * ts - params[:, 1] * t1
-        grad = p_sums - np.column_stack([ts, t1])
-    hess = np.empty((which.shape[0], 2, 2))
+        sums = score_rows.reduce(lambda s, y, w: _platt_block(s, y, w, rows), y, w)
+        return _platt_evaluation(sums, params, [t[which] for t in target_sums])
+    return loss, grad, _platt_hessians(moments)
+
+
+def _platt_evaluation(sums, params, target_sums):
+    """The loss, gradient and Hessian of every problem from the sums of
+    :func:`_platt_block` at ``params`` and the ``target_sums`` of those problems."""
+    softplus, p_sums, moments = sums
+    ts, t1 = target_sums
+    loss = softplus - params[:, 0] * ts - params[:, 1] * t1
+    return loss, p_sums - np.column_stack([ts, t1]), _platt_hessians(moments)
+
+
+def _platt_hessians(moments):
+    """Each problem's 2 x 2 Hessian from its sums of ``c s^2``, ``c s`` and ``c``."""
+    hess = np.empty((moments.shape[0], 2, 2))
     hess[:, 0, 0], hess[:, 0, 1], hess[:, 1, 1] = moments.T
     hess[:, 1, 0] = hess[:, 0, 1]
-    return loss, grad, hess
+    return hess
+
+
+def _moments_and_start(score_rows, y, w, positives, start):
+    """The scores' moments (:func:`feature_moments` of ``s`` and ``s^2``) and the
+    sums of :func:`_platt_block` at ``start`` for every problem, in one pass."""
+    block_moments, rows = block_moments_of(y, positives), ParameterRows(start)
+    return score_rows.reduce(
+        lambda s, y, w: (block_moments(s, s * s, y, w), _platt_block(s, y, w, rows)), y, w)
 
 
 def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter,
@@ -100,6 +124,7 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
     the passes (7-8 to 3.5-4), though a temperature fit just for it would
     cost as much as it saves. Given ``start`` (an earlier fit's parameters of
     the same problems, such as another fold's), it takes the slope's place.
+    The scores' moments are summed in the pass that evaluates that start.
 
     Returns
     -------
@@ -117,27 +142,36 @@ def fit_platt(score_rows, positives, y, sample_weight, targets, *, tol, max_iter
     given, start = start, np.column_stack([np.zeros(n_problems),
                                            np.log(mean_target / (1 - mean_target))])
 
-    target_sums = start_evaluation = None
+    if given is None and slope is not None and np.isfinite(slope) and slope > 0:
+        given = np.column_stack([np.full(n_problems, float(slope)), np.zeros(n_problems)])
+    target_sums = start_evaluation = given_evaluation = None
     if score_rows.xp is None:
-        moments = feature_moments(
-            lambda f: score_rows.reduce(lambda s, y, w: f(s, s * s, y, w), y, sample_weight),
-            y, positives)
+        # the moments, and the sums at the given start in the same pass
+        if given is None:
+            moments = feature_moments(
+                lambda f: score_rows.reduce(lambda s, y, w: f(s, s * s, y, w), y,
+                                            sample_weight), y, positives)
+        else:
+            moments, given_sums = _moments_and_start(score_rows, y, sample_weight,
+                                                     positives, given)
         target_sums = sums_against_targets(moments[:1], n_total, counts[positives], targets)
         start_evaluation = _platt_at_constant(start[:, 1], n_total, moments[0][0],
                                               moments[1][0], target_sums)
+        if given is not None:
+            given_evaluation = _platt_evaluation(given_sums, given, target_sums)
 
     def evaluate(at, which):
         return _platt_pass(score_rows, y, sample_weight, at, positives, targets,
                            target_sums, which)
 
-    if given is None and slope is not None and np.isfinite(slope) and slope > 0:
-        given = np.column_stack([np.full(n_problems, float(slope)), np.zeros(n_problems)])
     if given is not None:
         everything = np.arange(n_problems)
         if start_evaluation is None:
             start_evaluation = evaluate(start, everything)
-        start, start_evaluation = _lower_start(start, start_evaluation,
-                                               given, evaluate(given, everything))
+        if given_evaluation is None:
+            given_evaluation = evaluate(given, everything)
+        start, start_evaluation = _lower_start(start, start_evaluation, given,
+                                               given_evaluation)
     return projected_newton(evaluate, start, np.full(2, -np.inf), n_total,
                             tol=tol, max_iter=max_iter, start_evaluation=start_evaluation)
 

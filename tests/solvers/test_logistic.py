@@ -228,3 +228,82 @@ def test_one_vs_rest_fits_in_groups_of_classes_equal_the_fit_of_all_at_once(
     assert_array_equal(grouped.n_iter_, whole.n_iter_)
     assert_allclose(grouped.predict_proba(logits), whole.predict_proba(logits),
                     rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", ["platt", "beta"])
+def test_a_one_vs_rest_fit_reads_its_moments_in_the_pass_of_its_first_evaluation(
+        method, monkeypatch):
+    """The moments behind the targets' sums are summed in the pass that
+    evaluates the start (Platt scaling's, given a slope; beta's, always): the
+    passes are then the Newton evaluations and one, and the fit is what it was
+    when the moments took a pass of their own (the same sums in the same order,
+    checked against a fit from the same start through separate passes)."""
+    import skcal.solvers._beta_fit as beta_fit
+    import skcal.solvers._platt_fit as platt_fit
+    from skcal.solvers._logistic import class_score_rows, one_vs_rest_targets
+    from skcal.solvers._projected_newton import projected_newton
+
+    rng = np.random.default_rng(11)
+    logits = rng.normal(scale=3.0, size=(3000, 6))
+    y = (logits / 2 + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    score_rows, positives = class_score_rows(logits)
+    *targets, _ = one_vs_rest_targets(score_rows, positives, y, None, smoothing=False)
+    passes, evaluations, given_start = [0], [0], []
+    reduce = Rows.reduce
+
+    def counted_reduce(self, *args, **options):
+        passes[0] += 1
+        return reduce(self, *args, **options)
+
+    def counted_newton(evaluate, *args, **options):
+        given_start.append(options.get("start_evaluation") is not None)
+
+        def counted(at, which):
+            evaluations[0] += 1
+            return evaluate(at, which)
+        return projected_newton(counted, *args, **options)
+
+    module = platt_fit if method == "platt" else beta_fit
+    monkeypatch.setattr(Rows, "reduce", counted_reduce)
+    monkeypatch.setattr(module, "projected_newton", counted_newton)
+    if method == "platt":
+        params, _, _ = platt_fit.fit_platt(score_rows, positives, y, None, targets,
+                                           tol=1e-12, max_iter=100, slope=0.5)
+    else:
+        params, _, _ = beta_fit.fit_beta(score_rows, positives, y, None, targets,
+                                         tol=1e-12, max_iter=100)
+    # Newton was handed the start's evaluation, and made every other pass but one
+    assert given_start == [True]
+    assert evaluations[0] >= 2 and passes[0] == evaluations[0] + 1
+    monkeypatch.undo()
+    # the same fit through separate passes: moments first, then every evaluation
+    n_total = float(y.shape[0])
+    moments = feature_moments(
+        lambda f: score_rows.reduce(lambda s, y, w: f(s, s * s, y, w), y, None), y, positives)
+    counts = np.bincount(y, minlength=6)[positives].astype(float)
+    if method == "platt":
+        target_sums = sums_against_targets(moments[:1], n_total, counts, targets)
+        start = np.column_stack([np.full(6, 0.5), np.zeros(6)])
+        constant = np.column_stack([np.zeros(6), np.log(counts / (n_total - counts))])
+        at_start = _platt_pass(score_rows, y, None, start, positives, targets, target_sums,
+                               np.arange(6))
+        at_constant = _platt_at_constant(constant[:, 1], n_total, moments[0][0],
+                                         moments[1][0], target_sums)
+        lower = (at_start[0] < at_constant[0])[:, None]
+        start = np.where(lower, start, constant)
+        evaluation = tuple(np.where(lower.reshape((-1,) + (1,) * (a.ndim - 1)), a, b)
+                           for a, b in zip(at_start, at_constant))
+        expected, _, _ = projected_newton(
+            lambda at, which: _platt_pass(score_rows, y, None, at, positives, targets,
+                                          target_sums, which),
+            start, np.full(2, -np.inf), n_total, tol=1e-12, max_iter=100,
+            start_evaluation=evaluation)
+    else:
+        features = beta_fit.BetaFeatures(score_rows)
+        moments = feature_moments(lambda f: features.reduce(f, None, y, None), y, positives)
+        target_sums = sums_against_targets(moments, n_total, counts, targets)
+        expected, _, _ = projected_newton(
+            lambda at, which: beta_fit._beta_pass(features, y, None, at, target_sums, which),
+            np.tile([1.0, 1.0, 0.0], (6, 1)), np.array([0.0, 0.0, -np.inf]), n_total,
+            tol=1e-12, max_iter=100)
+    assert_array_equal(params, expected)
