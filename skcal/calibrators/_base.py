@@ -9,7 +9,7 @@ matrix (``_fit_map``) and how to apply it (``_apply_map``).
 from numbers import Integral
 
 import numpy as np
-from scipy.special import log_softmax, logsumexp
+from scipy.special import logsumexp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -49,7 +49,7 @@ from ._classifier_scores import (
 from ._class_order import in_class_order
 from ._inputs import (check_mode_parameters, check_predict_scores, checked_classifier_inputs,
                       checked_score_inputs)
-from ._outputs import exp_of, log_softmax_of, unchanged, unflatten
+from ._outputs import exp_of, host_log_softmax, log_softmax_of, unchanged, unflatten
 from ._ties import has_ties, separate_ties
 
 
@@ -300,8 +300,8 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimators = ([None] if self.estimator is None
                       else self.estimators_ if len(maps) > 1 else [self.estimator_])
         log_probas = [
-            log_softmax(self._apply_map(self._scores_for_predict(X, est, cache), cache,
-                                        **params), axis=1)
+            host_log_softmax(self._apply_map(self._scores_for_predict(X, est, cache), cache,
+                                             **params))
             for est, params in zip(estimators, maps)
         ]
         if len(log_probas) == 1:
