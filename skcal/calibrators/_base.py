@@ -30,12 +30,10 @@ from ..rows._namespaces import (
     like,
     to_numpy,
 )
-from ..rows._score_rows import score_rows
+from ..rows._score_rows import checked_predict_scores, score_rows
 from ..rows._scores import (
     SCORE_TYPES,
-    as_float_array,
     flatten_leading,
-    resolve_score_type,
     scores_to_logits,
 )
 from ..utils._warnings import once_per_call
@@ -243,9 +241,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if estimator is not None:
             return classifier_logits(estimator, X, self.response_method_, self.classes_, floor)
         check_predict_scores(self, X)
-        X = as_float_array(X)
-        if self.score_type_ == "probabilities":
-            resolve_score_type(X, "probabilities")
+        X = checked_predict_scores(X, self.score_type_, cache)
         return in_class_order(self, scores_to_logits(X, self.score_type_, cache, floor))
 
     def _calibrated_rows(self, X):

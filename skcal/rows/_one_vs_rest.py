@@ -118,7 +118,11 @@ def class_score_groups(logits, cache=None):
     if knows(cache, logits) and logits.size <= WHOLE_SCORE_VALUES:
         scores = class_score_matrix(logits, cache)
         for columns in groups:  # each class's scores contiguous, as computed below
-            yield list(columns), np.asfortranarray(scores[:, columns[0] : columns[-1] + 1])
+            first, last = int(columns[0]), int(columns[-1]) + 1
+            yield list(columns), reused(
+                cache, Key.ONE_VS_REST_SCORES_BY_CLASS,
+                lambda: np.asfortranarray(scores[:, first:last]),  # noqa: B023 (used now)
+                same=(logits,), options=(first, last))
         return
     row_facts = _one_vs_rest_rows_blocked(logits)
     for columns in groups:

@@ -37,9 +37,11 @@ import numpy as np
 class Key(enum.Enum):
     """What a :class:`FoldCache` may hold: the one list of the work shared."""
 
+    CHECKED_SCORES = "the scores checked (finite, numeric) and their type resolved"
     LOGITS = "the logits of scores given as probabilities"
     ZERO_PROBABILITY_FLOOR = "the probability exact zeros of the scores are read as"
     ONE_VS_REST_SCORES = "every class's one-vs-rest log-odds"
+    ONE_VS_REST_SCORES_BY_CLASS = "a group of classes' one-vs-rest log-odds, each contiguous"
     SORTED_ONE_VS_REST_SCORES = "a group of classes' one-vs-rest log-odds, each sorted"
     ONE_VS_REST_EXTREMES = "each one-vs-rest problem's extreme scores on either side"
     INVERSE_TEMPERATURE = "temperature scaling's fit (vector and matrix scaling start there)"

@@ -154,3 +154,31 @@ def test_the_folds_after_the_first_start_platt_and_beta_at_its_fits(monkeypatch)
         alone[test] = PlattScaling().fit(logits[train], y[train]).predict_proba(logits[test])
     np.testing.assert_allclose(np.asarray(comparison.predictions_["PlattScaling"]), alone,
                                rtol=0, atol=1e-5)
+
+
+def test_a_folds_scores_are_checked_once_for_all_candidates(monkeypatch):
+    """Each fold's training and held-out scores are checked (finite, numeric,
+    their type resolved) once, not once per candidate; a candidate fitted alone
+    still checks its input, and a NaN in a fold is still refused."""
+    import skcal.rows._score_rows as score_rows
+
+    checked = []
+    original = score_rows.as_float_array
+
+    def counting(X, **options):
+        checked.append(X.shape)
+        return original(X, **options)
+
+    monkeypatch.setattr(score_rows, "as_float_array", counting)
+    logits, y, folds = _three_folds(seed=6, n=1500, k=4)
+    comparison = compare_calibrators(logits, y, cv=folds)
+    n_candidates = len(comparison.cv_results_["method"])
+    assert n_candidates >= 6
+    # per fold its training and its held-out scores; then the best method's refit
+    assert len(checked) == 2 * len(folds) + 1
+    checked.clear()
+    PlattScaling().fit(logits, y).predict_proba(logits)
+    assert len(checked) == 2
+    logits[folds[0][1][0], 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        compare_calibrators(logits, y, cv=folds)
