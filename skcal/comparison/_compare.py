@@ -17,7 +17,7 @@ from ..calibrators._classifier_scores import (
 from ..calibrators._base import BaseCalibrator
 from ..calibrators._sharing import fit_sharing, predict_proba_sharing
 from ..rows._namespaces import to_numpy
-from ..utils._reuse import FoldCache, offered_starts
+from ..utils._reuse import AllRows, FoldCache, offered_starts
 from ..utils._warnings import once_per_call
 from ._candidates import (
     named_candidates,
@@ -37,7 +37,7 @@ from ._test_set import check_test_set
 
 
 def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test_y, test_w,
-                   scorers, labels, verbose, fold, starts=None):
+                   scorers, labels, verbose, fold, starts=None, all_rows=None):
     """Fit every candidate on the training scores, score it on the test scores.
 
     What several candidates compute alike from the same scores (the logits of
@@ -48,12 +48,15 @@ def _evaluate_fold(candidates, train_scores, train_y, train_w, test_scores, test
     and beta calibration from Platt scaling's fit (see
     :mod:`skcal.utils._reuse`); fit times are then those of the work each
     candidate did. The iterative fits start where the first fold's ended
-    (``starts``, see :func:`~skcal.utils._reuse.offer_start`).
+    (``starts``, see :func:`~skcal.utils._reuse.offer_start`). Given
+    ``all_rows`` (the comparison's :class:`~skcal.utils._reuse.AllRows`, and
+    the rows of the training and the test scores), what is computed on all the
+    rows once is shared by every fold.
 
     Returns each candidate's results, and the fits this fold offers as the
     other folds' starts.
     """
-    cache = FoldCache(train_scores, test_scores, starts=starts)
+    cache = FoldCache(train_scores, test_scores, starts=starts, all_rows=all_rows)
     results = {}
     for name, calibrator in candidates.items():
         start = time.perf_counter()
@@ -256,6 +259,9 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     groups = checked_groups(groups, y_index.shape[0])
     splits = outer_splits(cv, y_index, groups, random_state)
 
+    # given scores in memory: what every fold computes on its rows, done once
+    all_rows = AllRows(X) if estimator is None and type(X) is np.ndarray else None
+
     def fold_task(fold, train, test, starts=None):
         if estimator is None:
             train_scores, test_scores = X[train], X[test]
@@ -270,6 +276,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
         per_method, offered = _evaluate_fold(
             candidates, train_scores, y_index[train], train_w, test_scores, y_index[test],
             test_w, scorers, labels, verbose, fold, starts,
+            None if all_rows is None else (all_rows, train, test),
         )
         # a classifier's held-out scores are kept for the predictions; X's rows are X's
         return train, test, per_method, None if estimator is None else test_scores, offered

@@ -13,7 +13,7 @@ from scipy.special import expit
 from . import _device_kernels as device
 from ._blocks import Rows
 from ._namespaces import is_device_array
-from ..utils._reuse import Key, knows, reused
+from ..utils._reuse import Key, knows, reused, rows_in_all
 from ._scores import binary_logits, probability_floor
 
 
@@ -89,13 +89,27 @@ def class_score_matrix(logits, cache=None):
         return class_scores(logits)[0]
 
     def compute():
+        shared = _shared_rows(cache, logits)
+        if shared is not None:  # the comparison's, computed once for every fold
+            all_rows, rows = shared
+            return all_rows.result(Key.ONE_VS_REST_SCORES, (),
+                                   lambda: class_score_matrix(all_rows.scores))[rows]
         if logits.shape[1] == 2:  # one difference per row: no temporaries
             return class_scores(logits)[0]
-        rows = Rows(logits).then(lambda block: class_scores(block)[0],
-                                 n_columns=logits.shape[1])
-        return rows.read()
+        blocks = Rows(logits).then(lambda block: class_scores(block)[0],
+                                   n_columns=logits.shape[1])
+        return blocks.read()
 
     return reused(cache, Key.ONE_VS_REST_SCORES, compute, same=(logits,))
+
+
+def _shared_rows(cache, logits):
+    """``(AllRows, rows)`` of a fold's logits whose comparison forms all its rows'
+    one-vs-rest scores (at most :data:`WHOLE_SCORE_VALUES`, as a fold does), or None."""
+    shared = rows_in_all(cache, logits)
+    if shared is None or shared[0].scores.size > WHOLE_SCORE_VALUES:
+        return None
+    return shared
 
 
 def class_score_groups(logits, cache=None):
@@ -172,9 +186,32 @@ def sorted_by_class(logits, columns, scores, cache=None):
     ``columns`` (a group of :func:`class_score_groups`), one class per row in
     increasing order, sorted once for all the candidates of a comparison that
     need them (isotonic calibration and histogram binning), through ``cache``."""
-    return reused(cache, Key.SORTED_ONE_VS_REST_SCORES,
-                  lambda: np.sort(np.ascontiguousarray(scores.T), axis=1),
-                  same=(logits,), options=(tuple(int(c) for c in columns),))
+    columns = tuple(int(c) for c in columns)
+
+    def compute():
+        shared = _shared_rows(cache, logits)
+        if shared is None:
+            return np.sort(np.ascontiguousarray(scores.T), axis=1)
+        # the comparison's rows sorted once; a fold's are these in the same order
+        all_rows, rows = shared
+        ordered, order = all_rows.result(Key.SORTED_ONE_VS_REST_SCORES, columns,
+                                         lambda: _sorted_with_order(all_rows, columns))
+        in_fold = np.zeros(ordered.shape[1], dtype=bool)
+        in_fold[rows] = True
+        return ordered[in_fold[order]].reshape(len(columns), len(rows))
+
+    return reused(cache, Key.SORTED_ONE_VS_REST_SCORES, compute, same=(logits,),
+                  options=(columns,))
+
+
+def _sorted_with_order(all_rows, columns):
+    """The one-vs-rest scores of the classes ``columns`` on all the rows, each
+    class's sorted, and the rows in that order."""
+    scores = all_rows.result(Key.ONE_VS_REST_SCORES, (),
+                             lambda: class_score_matrix(all_rows.scores))
+    by_class = np.ascontiguousarray(scores[:, list(columns)].T)
+    order = np.argsort(by_class, axis=1)
+    return np.take_along_axis(by_class, order, axis=1), order
 
 
 def _one_vs_rest_rows_blocked(logits):

@@ -72,11 +72,21 @@ class FoldCache:
     (3.0, 2)
     """
 
-    def __init__(self, *arrays, starts=None):
+    def __init__(self, *arrays, starts=None, all_rows=None):
         self._results = {}
         self._arrays = {id(a): a for a in arrays}
         self._starts = {} if starts is None else dict(starts)
         self._offered = {}
+        self._all_rows, self._rows = None, {}
+        if all_rows is not None:  # (AllRows, the rows of each of the arrays among them)
+            self._all_rows = all_rows[0]
+            self._rows = {id(a): rows for a, rows in zip(arrays, all_rows[1:])
+                          if _distinct(rows)}
+
+    def rows_in_all(self, array):
+        """See :func:`rows_in_all`."""
+        rows = self._rows.get(id(array))
+        return None if rows is None else (self._all_rows, rows)
 
     def offer_start(self, key, match, fit):
         """See :func:`offer_start`."""
@@ -194,6 +204,54 @@ def start_of(cache, key, match):
     ("the first fold's fit", None)
     """
     return None if cache is None else cache.start(key, match)
+
+
+class AllRows:
+    """Results on all the rows of a comparison's scores that each fold takes its
+    rows of: computed once (by the first fold to ask), not once per fold.
+
+    A fold's :class:`FoldCache` knows which rows of these scores each of its
+    arrays holds (its ``all_rows``); see :func:`rows_in_all`. Only results
+    that a fold's own computation would give exactly belong here: values
+    computed row by row (the one-vs-rest log-odds), or sorted values, which
+    the fold's rows give in the same order whatever the other rows.
+
+    Examples
+    --------
+    >>> scores = np.arange(6.0).reshape(3, 2)
+    >>> train, test = scores[[0, 2]], scores[[1]]
+    >>> cache = FoldCache(train, test, all_rows=(AllRows(scores), [0, 2], [1]))
+    >>> shared, rows = rows_in_all(cache, train)
+    >>> shared.result(Key.ONE_VS_REST_SCORES, (), lambda: scores * 10)[rows].tolist()
+    [[0.0, 10.0], [40.0, 50.0]]
+    >>> rows_in_all(cache, scores) is None  # not one of the fold's arrays
+    True
+    """
+
+    def __init__(self, scores):
+        self.scores = scores
+        self._results = {}
+
+    def result(self, key, options, compute):
+        """``compute()`` on all the rows, once for ``key`` and ``options``."""
+        if (key, options) not in self._results:
+            result = compute()
+            for array in result if isinstance(result, tuple) else (result,):
+                array.setflags(write=False)  # shared by every fold
+            self._results[(key, options)] = result
+        return self._results[(key, options)]
+
+
+def rows_in_all(cache, array):
+    """``(AllRows, rows)`` when ``array`` is one of a fold's arrays, the rows
+    ``rows`` of scores whose comparison shares results on all of them; else
+    None (no cache, another array, or rows listed twice)."""
+    return None if cache is None else cache.rows_in_all(array)
+
+
+def _distinct(rows):
+    rows = np.asarray(rows)
+    return rows.ndim == 1 and np.unique(rows).shape[0] == rows.shape[0]
 
 
 def _value_key(vector):

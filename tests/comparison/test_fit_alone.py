@@ -182,3 +182,41 @@ def test_a_folds_scores_are_checked_once_for_all_candidates(monkeypatch):
     logits[folds[0][1][0], 1] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         compare_calibrators(logits, y, cv=folds)
+
+
+def test_the_folds_share_one_vs_rest_scores_and_their_order_computed_on_all_rows(
+        monkeypatch):
+    """The one-vs-rest log-odds are computed once on all the rows, and each
+    class's order of them once; every fold takes its rows (its isotonic and
+    histogram fits are then those alone, bit for bit: the first test). A custom
+    split that lists a training row twice computes on its own rows."""
+    import skcal.rows._one_vs_rest as one_vs_rest
+
+    logits, y, folds = _three_folds(seed=7, n=1500, k=5)
+    rows_scored, sorts = [0], [0]
+    class_scores, sorted_with_order = (one_vs_rest.class_scores,
+                                       one_vs_rest._sorted_with_order)
+
+    def counted_scores(block):
+        rows_scored[0] += block.shape[0]
+        return class_scores(block)
+
+    def counted_sort(*args):
+        sorts[0] += 1
+        return sorted_with_order(*args)
+
+    monkeypatch.setattr(one_vs_rest, "class_scores", counted_scores)
+    monkeypatch.setattr(one_vs_rest, "_sorted_with_order", counted_sort)
+    methods = ["platt", "isotonic", "histogram"]
+    compare_calibrators(logits, y, cv=folds, calibrators=methods)
+    n = logits.shape[0]
+    # all the rows once; the best method's refit on all the data once more at most
+    assert rows_scored[0] <= 2 * n and sorts[0] == 1
+    twice = [(np.r_[train, train[:10]], test) for train, test in folds]
+    repeated = compare_calibrators(logits, y, cv=twice, calibrators=["isotonic"])
+    alone = np.empty_like(logits)
+    for train, test in twice:
+        alone[test] = clone(default_calibrators()["IsotonicCalibration"]).fit(
+            logits[train], y[train]).predict_proba(logits[test])
+    np.testing.assert_array_equal(np.asarray(repeated.predictions_["IsotonicCalibration"]),
+                                  alone)
