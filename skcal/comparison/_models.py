@@ -111,7 +111,7 @@ class ModelComparison:
         """The ranked table as a pandas DataFrame, best first, indexed by model:
         ``nll``, ``nll_diff``, ``nll_diff_se``, ``pvalue``, ``best_set_pvalue``,
         ``perplexity``, ``bits``, ``n_zero_probability``, and with
-        ``calibrate``, ``nll_uncalibrated``.
+        ``calibrate``, ``nll_uncalibrated`` and ``n_zero_probability_uncalibrated``.
 
         Returns
         -------
@@ -123,7 +123,8 @@ class ModelComparison:
                              index=pd.Index(self.ranking_, name="model"))
         return frame[["nll", "nll_diff", "nll_diff_se", "pvalue", "best_set_pvalue",
                       "perplexity", "bits", "n_zero_probability"]
-                     + ["nll_uncalibrated"] * (self.calibration_ is not None)]
+                     + ["nll_uncalibrated", "n_zero_probability_uncalibrated"]
+                     * (self.calibration_ is not None)]
 
     def __str__(self):
         unit = {"rows": f"{self.n_rows_} rows taken as independent",
@@ -166,6 +167,13 @@ class ModelComparison:
                          + "; ".join(
                              f"{name} gave {n} observed label(s) a probability of 0"
                              for name, n in zeros.items()) + ".")
+        raw_zeros = {name: r.get("n_zero_probability_uncalibrated", 0)
+                     for name, r in self.results_.items()}
+        if any(raw_zeros.values()):
+            lines.append("Before calibration, " + "; ".join(
+                f"{name} gave {n} observed label(s) a probability of 0"
+                for name, n in raw_zeros.items() if n)
+                + " (its raw NLL is infinite, clipped in the table).")
         return "\n".join(lines)
 
     def __repr__(self):
@@ -262,7 +270,9 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         the same folds for every model (groups and sequences kept whole).
         A model's raw NLL also counts how well its confidence is scaled,
         which one temperature fixes; this ranks what it cannot fix. Each
-        model's raw NLL stays in ``results_`` as ``nll_uncalibrated``.
+        model's raw NLL stays in ``results_`` as ``nll_uncalibrated``, and
+        its rows whose observed label it gave a probability of 0 (before
+        calibration) as ``n_zero_probability_uncalibrated``.
 
     cv : int or cross-validation splitter, default=None
         The folds of ``calibrate`` (None: 5): an integer gives shuffled
@@ -327,6 +337,7 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     calibration = None
     if calibrator is not None:
         uncalibrated = {name: -float(weight @ lp) / total for name, lp in log_lik.items()}
+        raw_zeros = {name: zero_probability_rows(lp, weight) for name, lp in log_lik.items()}
         log_lik, fitted = calibrated_log_likelihoods(
             models, y_index, weight, calibrator, cv=5 if cv is None else cv,
             groups=unit if grouped else None,
@@ -348,6 +359,7 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
         results[name] = model_result(nlls[name], diff, se, name == best, zeros[name], n_units)
         if calibration is not None:
             results[name]["nll_uncalibrated"] = uncalibrated[name]
+            results[name]["n_zero_probability_uncalibrated"] = raw_zeros[name]
     covariance = covariance_of_rows(list(log_lik.values()), weight,
                                     unit if grouped else None, n_units)
     add_best_set(results, covariance, n_units)

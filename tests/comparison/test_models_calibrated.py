@@ -31,7 +31,7 @@ def test_the_sharper_model_wins_once_its_confidence_is_scaled():
     assert raw.best_ == "noisy" and raw.results_["sharp"]["pvalue"] < 1e-4
     assert calibrated.best_ == "sharp" and calibrated.results_["noisy"]["pvalue"] < 0.01
     frame = calibrated.to_frame()
-    assert list(frame.columns)[-1] == "nll_uncalibrated"
+    assert list(frame.columns)[-2:] == ["nll_uncalibrated", "n_zero_probability_uncalibrated"]
     for name in models:  # the raw NLL is the uncalibrated comparison's, on the same rows
         assert frame.loc[name, "nll_uncalibrated"] == pytest.approx(
             raw.results_[name]["nll"], rel=1e-12)
@@ -226,3 +226,28 @@ def test_each_calibrator_scores_the_label_as_its_predict_log_proba(entry, kind):
     expected = fitted.predict_log_proba(scores[300:])[np.arange(200), y[300:]]
     assert np.allclose(_label_log_proba(fitted, scores[300:], y[300:]), expected,
                        rtol=1e-12, atol=1e-12)
+
+
+def test_a_raw_zero_probability_is_reported_beside_the_calibrated_ranking():
+    """A model that gave an observed label a probability of exactly 0 has an
+    infinite raw NLL: the calibrated comparison keeps that count
+    (``n_zero_probability_uncalibrated``) and says it below the table, where
+    the raw NLL column shows only the clipped number."""
+    rng = np.random.default_rng(12)
+    logits = rng.normal(scale=2.0, size=(600, 3))
+    y = (logits / 2 + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    proba = np.exp(log_softmax(logits, axis=1))
+    zeroed = proba.copy()
+    zeroed[0, y[0]] = 0.0
+    zeroed[0] /= zeroed[0].sum()
+    result = compare_models({"zeroed": zeroed, "plain": proba}, y, calibrate="temperature")
+    assert result.results_["zeroed"]["n_zero_probability_uncalibrated"] == 1
+    assert result.results_["plain"]["n_zero_probability_uncalibrated"] == 0
+    text = str(result)
+    assert ("Before calibration, zeroed gave 1 observed label(s) a probability of 0 "
+            "(its raw NLL is infinite, clipped in the table).") in text
+    frame = result.to_frame()
+    assert list(frame.columns[-2:]) == ["nll_uncalibrated", "n_zero_probability_uncalibrated"]
+    raw = compare_models({"zeroed": zeroed, "plain": proba}, y)
+    assert raw.results_["zeroed"]["n_zero_probability"] == 1
+    assert "n_zero_probability_uncalibrated" not in raw.results_["zeroed"]
