@@ -296,7 +296,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
             sample_weight)
     best = cv_results["method"][int(np.argmin(cv_results["mean_test_nll"]))]
     test_results, refitted = None, {}
-    starts = outcomes[0][-1]  # the first fold's fits (none with a classifier)
+    starts = outcomes[0][-1] if estimator is None else None  # the first fold's fits
     if X_test is not None or y_test is not None:
         test_results, refitted = score_test_set(
             candidates, given_X, y, classes, sample_weight, X_test, y_test, estimator,
