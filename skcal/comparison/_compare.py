@@ -1,6 +1,7 @@
 """Ranking calibration methods by held-out NLL, with paired uncertainty."""
 
 import time
+from contextlib import nullcontext
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -18,6 +19,7 @@ from ..calibrators._base import BaseCalibrator
 from ..calibrators._sharing import fit_sharing, predict_proba_sharing
 from ..rows._namespaces import to_numpy
 from ..utils._reuse import AllRows, FoldCache, offered_starts
+from ..utils._threads import one_blas_thread
 from ..utils._warnings import once_per_call
 from ._candidates import (
     named_candidates,
@@ -177,7 +179,10 @@ def compare_calibrators(
 
     n_jobs : int, default=None
         Folds evaluated in parallel through joblib (a Dask or Ray joblib backend
-        can spread them over a cluster).
+        can spread them over a cluster). On scores, the first fold is fitted
+        before the others (the later folds start some fits from its), and
+        every fold's fits run BLAS on one thread (their products, per row
+        block, are too small for threads to pay), whatever ``n_jobs``.
 
     random_state : int, RandomState or None, default=0
         Seed of the fold shuffling; the default gives the same folds each call.
@@ -273,11 +278,14 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
                              random_state, name=f"The training part of outer fold {fold}"))
         train_w = None if sample_weight is None else sample_weight[train]
         test_w = None if sample_weight is None else sample_weight[test]
-        per_method, offered = _evaluate_fold(
-            candidates, train_scores, y_index[train], train_w, test_scores, y_index[test],
-            test_w, scorers, labels, verbose, fold, starts,
-            None if all_rows is None else (all_rows, train, test),
-        )
+        # on scores, the fits' products are per row block, too small for BLAS threads
+        # to pay: between them, the idle threads spin against the main one
+        with one_blas_thread() if estimator is None else nullcontext():
+            per_method, offered = _evaluate_fold(
+                candidates, train_scores, y_index[train], train_w, test_scores,
+                y_index[test], test_w, scorers, labels, verbose, fold, starts,
+                None if all_rows is None else (all_rows, train, test),
+            )
         # a classifier's held-out scores are kept for the predictions; X's rows are X's
         return train, test, per_method, None if estimator is None else test_scores, offered
 

@@ -7,6 +7,7 @@ from sklearn.base import clone
 from ..calibrators._base import BaseCalibrator
 from ..calibrators._sharing import fit_sharing
 from ..utils._reuse import FoldCache
+from ..utils._threads import one_blas_thread
 from ._fold_scoring import checked_candidate_proba, fold_metrics
 from ._outer_folds import inner_splits
 from ._test_set import index_labels
@@ -20,8 +21,9 @@ def refit(candidate, X, y, sample_weight, estimator, response_method, grouping,
     where the first fold's ended (``starts``, see
     :func:`~skcal.utils._reuse.offer_start`)."""
     calibrator = clone(candidate)
-    if estimator is None:
-        return fit_sharing(calibrator, X, y, sample_weight, FoldCache(starts=starts))
+    if estimator is None:  # BLAS on one thread, as in the folds
+        with one_blas_thread():
+            return fit_sharing(calibrator, X, y, sample_weight, FoldCache(starts=starts))
     params = {"estimator": clone(estimator), "response_method": response_method,
               "score_type": "auto"}
     groups, random_state = grouping

@@ -220,3 +220,43 @@ def test_the_folds_share_one_vs_rest_scores_and_their_order_computed_on_all_rows
             logits[train], y[train]).predict_proba(logits[test])
     np.testing.assert_array_equal(np.asarray(repeated.predictions_["IsotonicCalibration"]),
                                   alone)
+
+
+class _BlasThreadsSeen(ClassifierMixin, BaseEstimator):
+    """A candidate that records how many threads BLAS had when it was fitted."""
+
+    seen = []
+
+    def fit(self, X, y, sample_weight=None):
+        from threadpoolctl import threadpool_info
+
+        self.seen.append({info["num_threads"] for info in threadpool_info()
+                          if info["user_api"] == "blas"})
+        self.inner_ = TemperatureScaling().fit(X, y, sample_weight=sample_weight)
+        self.classes_ = self.inner_.classes_
+        return self
+
+    def predict_proba(self, X):
+        return self.inner_.predict_proba(X)
+
+
+def test_the_fits_on_scores_run_blas_on_one_thread():
+    """On scores, every fit's products are per row block, too small for BLAS
+    threads to pay; between them the idle threads spun against the main one (a
+    comparison with n_jobs=1 took 1.4 cores of CPU, and 10-15 % longer when
+    another process held the second core). The folds and the final refit run
+    BLAS on one thread, as joblib's workers do; the limit ends with the call."""
+    from threadpoolctl import threadpool_info
+
+    def blas_threads():
+        return [info["num_threads"] for info in threadpool_info()
+                if info["user_api"] == "blas"]
+
+    before = blas_threads()
+    logits, y, folds = _three_folds(seed=8, n=900, k=3)
+    _BlasThreadsSeen.seen = []
+    comparison = compare_calibrators(logits, y, cv=folds,
+                                     calibrators={"seen": _BlasThreadsSeen()})
+    assert comparison.best_calibrator_.inner_.temperature_ > 0
+    assert _BlasThreadsSeen.seen == [{1}] * (len(folds) + 1)  # the folds, then the refit
+    assert blas_threads() == before
