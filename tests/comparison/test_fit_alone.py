@@ -222,7 +222,7 @@ def test_the_folds_share_one_vs_rest_scores_and_their_order_computed_on_all_rows
                                   alone)
 
 
-class _BlasThreadsSeen(ClassifierMixin, BaseEstimator):
+class _BlasThreadsSeen(_WrappedPlatt):
     """A candidate that records how many threads BLAS had when it was fitted."""
 
     seen = []
@@ -232,12 +232,7 @@ class _BlasThreadsSeen(ClassifierMixin, BaseEstimator):
 
         self.seen.append({info["num_threads"] for info in threadpool_info()
                           if info["user_api"] == "blas"})
-        self.inner_ = TemperatureScaling().fit(X, y, sample_weight=sample_weight)
-        self.classes_ = self.inner_.classes_
-        return self
-
-    def predict_proba(self, X):
-        return self.inner_.predict_proba(X)
+        return super().fit(X, y, sample_weight=sample_weight)
 
 
 def test_the_fits_on_scores_run_blas_on_one_thread():
@@ -257,6 +252,6 @@ def test_the_fits_on_scores_run_blas_on_one_thread():
     _BlasThreadsSeen.seen = []
     comparison = compare_calibrators(logits, y, cv=folds,
                                      calibrators={"seen": _BlasThreadsSeen()})
-    assert comparison.best_calibrator_.inner_.temperature_ > 0
+    assert comparison.best_calibrator_.predict_proba(logits).shape == logits.shape
     assert _BlasThreadsSeen.seen == [{1}] * (len(folds) + 1)  # the folds, then the refit
     assert blas_threads() == before
