@@ -9,7 +9,7 @@ matrix (``_fit_map``) and how to apply it (``_apply_map``).
 from numbers import Integral
 
 import numpy as np
-from scipy.special import logsumexp
+from scipy.special import log_softmax, logsumexp
 from sklearn.base import (
     BaseEstimator,
     ClassifierMixin,
@@ -30,7 +30,7 @@ from ..rows._namespaces import (
     like,
     to_numpy,
 )
-from ..rows._score_rows import checked_predict_scores, score_rows
+from ..rows._score_rows import checked_scores, score_rows
 from ..rows._scores import (
     SCORE_TYPES,
     flatten_leading,
@@ -47,7 +47,7 @@ from ._classifier_scores import (
 from ._class_order import in_class_order
 from ._inputs import (check_mode_parameters, check_predict_scores, checked_classifier_inputs,
                       checked_score_inputs)
-from ._outputs import exp_of, host_log_softmax, log_softmax_of, unchanged, unflatten
+from ._outputs import exp_of, log_softmax_of, unchanged, unflatten
 from ._ties import has_ties, separate_ties
 
 
@@ -241,7 +241,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         if estimator is not None:
             return classifier_logits(estimator, X, self.response_method_, self.classes_, floor)
         check_predict_scores(self, X)
-        X = checked_predict_scores(X, self.score_type_, cache)
+        X = checked_scores(X, self.score_type_, "X", cache)[0]
         return in_class_order(self, scores_to_logits(X, self.score_type_, cache, floor))
 
     def _calibrated_rows(self, X):
@@ -296,8 +296,8 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         estimators = ([None] if self.estimator is None
                       else self.estimators_ if len(maps) > 1 else [self.estimator_])
         log_probas = [
-            host_log_softmax(self._apply_map(self._scores_for_predict(X, est, cache), cache,
-                                             **params))
+            log_softmax(self._apply_map(self._scores_for_predict(X, est, cache), cache,
+                                        **params), axis=1)
             for est, params in zip(estimators, maps)
         ]
         if len(log_probas) == 1:

@@ -92,8 +92,7 @@ def class_score_matrix(logits, cache=None):
         shared = _shared_rows(cache, logits)
         if shared is not None:  # the comparison's, computed once for every fold
             all_rows, rows = shared
-            return all_rows.result(Key.ONE_VS_REST_SCORES, (),
-                                   lambda: class_score_matrix(all_rows.scores))[rows]
+            return _all_class_scores(all_rows)[rows]
         if logits.shape[1] == 2:  # one difference per row: no temporaries
             return class_scores(logits)[0]
         blocks = Rows(logits).then(lambda block: class_scores(block)[0],
@@ -101,6 +100,12 @@ def class_score_matrix(logits, cache=None):
         return blocks.read()
 
     return reused(cache, Key.ONE_VS_REST_SCORES, compute, same=(logits,))
+
+
+def _all_class_scores(all_rows):
+    """The one-vs-rest scores of all the comparison's rows, computed once."""
+    return all_rows.result(Key.ONE_VS_REST_SCORES, (),
+                           lambda: class_score_matrix(all_rows.scores))
 
 
 def _shared_rows(cache, logits):
@@ -207,9 +212,7 @@ def sorted_by_class(logits, columns, scores, cache=None):
 def _sorted_with_order(all_rows, columns):
     """The one-vs-rest scores of the classes ``columns`` on all the rows, each
     class's sorted, and the rows in that order."""
-    scores = all_rows.result(Key.ONE_VS_REST_SCORES, (),
-                             lambda: class_score_matrix(all_rows.scores))
-    by_class = np.ascontiguousarray(scores[:, list(columns)].T)
+    by_class = np.ascontiguousarray(_all_class_scores(all_rows)[:, list(columns)].T)
     order = np.argsort(by_class, axis=1)
     return np.take_along_axis(by_class, order, axis=1), order
 

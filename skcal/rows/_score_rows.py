@@ -131,7 +131,7 @@ def score_rows(X, score_type, *, name="X", cache=None, floor=None):
         become ``[0, s]``.
     score_type : {'logits', 'probabilities'}
     """
-    X, resolved, name, hint = _checked_scores(X, score_type, name, cache)
+    X, resolved, name, hint = checked_scores(X, score_type, name, cache)
     return _logit_rows(X, resolved, name, hint, cache, floor), resolved
 
 
@@ -139,7 +139,7 @@ def fit_score_rows(X, score_type, *, name="X", cache=None):
     """:func:`score_rows` for a calibrator's fit, and the probability its exact
     zeros are read as (:func:`zero_probability_floor`, one pass over
     probabilities; None for logits, or probabilities without a zero)."""
-    X, resolved, name, hint = _checked_scores(X, score_type, name, cache)
+    X, resolved, name, hint = checked_scores(X, score_type, name, cache)
     floor = None
     if resolved == "probabilities":  # a comparison's candidates look for it once a fold
         floor = reused(cache, Key.ZERO_PROBABILITY_FLOOR, lambda: zero_probability_floor(X),
@@ -147,26 +147,12 @@ def fit_score_rows(X, score_type, *, name="X", cache=None):
     return _logit_rows(X, resolved, name, hint, cache, floor), resolved, floor
 
 
-def checked_predict_scores(X, score_type, cache=None):
-    """In-memory scores to predict from, checked (finite and numeric, and
-    probabilities if ``score_type`` says so), once for all the candidates of a
-    comparison's fold (``cache``)."""
-    def check():
-        checked = as_float_array(X)
-        if score_type == "probabilities":
-            resolve_score_type(checked, "probabilities")
-        return (checked,)  # a tuple: the cache leaves the array writable
-
-    if not isinstance(X, np.ndarray):
-        return check()[0]
-    return reused(cache, Key.CHECKED_SCORES, check, same=(X,),
-                  options=("predict", score_type))[0]
-
-
-def _checked_scores(X, score_type, name, cache=None):
+def checked_scores(X, score_type, name, cache=None):
     """(scores, their resolved type, their name, the hint of a wrong guess):
     checked whole in memory (once for all the candidates of a comparison's
-    fold, through ``cache``), or only their shape when read block by block."""
+    fold, through ``cache``), or only their shape when read block by block.
+    A fit's scores and the in-memory scores a fitted calibrator predicts from
+    (of its resolved ``score_type``) are checked here alike."""
     name = getattr(X, "score_name", name)  # a remote table names its own columns
     if not is_streamed(X) and device_namespace(X) is None:
         def check():

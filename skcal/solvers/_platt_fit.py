@@ -67,20 +67,18 @@ def _platt_pass(score_rows, y, w, params, positives, targets, target_sums, which
     :func:`sums_against_targets`), which turn the blocks' sums into the loss
     ``sum w (softplus(u) - t u)`` and its gradient ``sum w (p - t) (s, 1)``.
     """
-    columns = column_subset(which, positives.shape[0])
     if score_rows.xp is not None:  # device blocks: every column, targets on the device
         loss, grad, moments = score_rows.reduce(
             lambda s, y, w: device.platt_block(s, y, w, params, positives, targets), y, w)
-        loss, grad, moments = loss[which], grad[which], moments[which]
-    else:
-        if columns is not None:
-            params = params[columns]
-            score_rows = score_rows.then(lambda s: np.take(s, columns, axis=1),
-                                         n_columns=columns.shape[0])
-        rows = ParameterRows(params)
-        sums = score_rows.reduce(lambda s, y, w: _platt_block(s, y, w, rows), y, w)
-        return _platt_evaluation(sums, params, [t[which] for t in target_sums])
-    return loss, grad, _platt_hessians(moments)
+        return loss[which], grad[which], _platt_hessians(moments[which])
+    columns = column_subset(which, positives.shape[0])
+    if columns is not None:
+        params = params[columns]
+        score_rows = score_rows.then(lambda s: np.take(s, columns, axis=1),
+                                     n_columns=columns.shape[0])
+    rows = ParameterRows(params)
+    sums = score_rows.reduce(lambda s, y, w: _platt_block(s, y, w, rows), y, w)
+    return _platt_evaluation(sums, params, [t[which] for t in target_sums])
 
 
 def _platt_evaluation(sums, params, target_sums):
