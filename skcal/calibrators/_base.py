@@ -151,7 +151,11 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
             return self
 
     def _fit_scores(self, X, y, sample_weight, cache):
-        inputs = checked_score_inputs(self, X, y, sample_weight, cache)
+        self._fit_checked_scores(X, checked_score_inputs(self, X, y, sample_weight, cache), cache)
+
+    def _fit_checked_scores(self, X, inputs, cache):
+        """The map fitted on ``inputs`` checked already (once for every fold of a
+        cross-fit on a Spark table, see :mod:`skcal.spark._calibrated`)."""
         self.score_type_, self.n_features_in_ = inputs.score_type, inputs.n_features_in
         self.probability_floor_ = inputs.probability_floor
         params = self._fit_logits(inputs.logits, inputs.y_index, inputs.sample_weight, cache)

@@ -189,7 +189,7 @@ def cross_fitted_log_likelihood(scores, y_index, weight, fold, calibrator, score
         log_p = np.empty(block.shape[0])
         for index in np.unique(block_fold):
             rows = np.flatnonzero(block_fold == index)
-            log_p[rows] = _label_log_proba(fitted[index], block[rows], block_labels[rows])
+            log_p[rows] = label_log_proba(fitted[index], block[rows], block_labels[rows])
         return log_p
 
     log_p = np.asarray(Rows(scores).map_rows(held_out, fold, labels,
@@ -199,7 +199,7 @@ def cross_fitted_log_likelihood(scores, y_index, weight, fold, calibrator, score
     return log_p, fitted
 
 
-def _label_log_proba(calibrator, scores, labels):
+def label_log_proba(calibrator, scores, labels):
     """Each row's calibrated ``log p(label)``: the log-softmax of the fitted
     calibrator's map at the label (as its ``predict_log_proba``, without the
     matrix of every class's log-probability, a vocabulary's width per row)."""

@@ -222,13 +222,7 @@ def _remote_split(total, method, y_prob, y_index, sample_weight, cv):
         )
     folds = y_prob.data.stratified_folds(cv)
     _check_two_classes(np.count_nonzero(folds.class_totals > 0))
-    lacking = np.flatnonzero(np.count_nonzero(
-        folds.class_totals[:, None] - folds.class_counts() > 0, axis=0) < 2)
-    if lacking.shape[0]:
-        raise ValueError(
-            f"Fold {lacking[0]} leaves fewer than two classes to fit the recalibration "
-            "on; use fewer folds or more data."
-        )
+    folds.check_training_classes()
     log_p = _log_probabilities_at_the_floor(y_prob)
     betas = np.array([beta for beta, _, _ in cross_fitted_inverse_temperatures(
         log_p, y_index, sample_weight, folds.per_row(np.arange(cv)), n_folds=cv)])

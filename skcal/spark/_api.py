@@ -7,6 +7,7 @@ import inspect
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ._calibrated import keep_column_names
 from ._layout import Layout
 from ._provisional import Unsettled
 from ._table import SparkScores
@@ -77,14 +78,10 @@ def fit(calibrator, df, *, scores, y, sample_weight=None):
 
 
 def _fitted(calibrator, table):
-    """``calibrator`` fitted on ``table``; where its score columns are named after
-    the classes in another order than the sorted one (which ``classes_`` and the
-    outputs follow), their names are kept as a DataFrame's are, so that
-    :func:`transform` and ``predict_proba`` read each column as its class."""
+    """``calibrator`` fitted on ``table``, the names of score columns named after
+    the classes kept (:func:`~skcal.spark._calibrated.keep_column_names`)."""
     calibrator.fit(table, table.labels, sample_weight=table.weights)
-    if table.layout.column_order is not None:
-        calibrator.feature_names_in_ = np.asarray(table.layout.score_columns, dtype=object)
-    return calibrator
+    return keep_column_names(calibrator, table)
 
 
 def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabilities",

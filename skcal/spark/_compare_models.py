@@ -5,16 +5,19 @@ each row's log-likelihood under every model on the executors, with the same
 code as on arrays, and returns sums: per partition the totals and the sums of
 products the standard errors need, or, with ``groups``, each group's sums."""
 
+import copy
 from collections.abc import Mapping
 
 import numpy as np
 
+from ..comparison._calibrated_models import checked_calibration
 from ..comparison._model_results import model_results, zero_probability_rows
 from ..comparison._models import ModelComparison
 from ..metrics._predictive import row_log_likelihood
 from ..rows._column_classes import column_classes
 from ..rows._labels import encode_labels, missing_entries
 from ..rows._scores import SCORE_TYPES
+from ._calibrated import HeldOut, check_spark_calibration, cross_fitted_calibrators
 from ._layout import Layout
 from ._table import TRAINED_LABELS, SparkScores, run_job
 from ._vectors import check_numbering, vectors_as_arrays
@@ -26,7 +29,7 @@ _GROUPS_BEFORE_MERGE = 2**18
 
 
 def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type="auto",
-                   labels=None, ignore_index=None):
+                   labels=None, ignore_index=None, calibrate=None, cv=None):
     """Rank models whose scores are columns of one Spark DataFrame by held-out NLL.
 
     The result is the :class:`~skcal.ModelComparison` that
@@ -70,6 +73,21 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
     ignore_index : label, default=None
         Rows with this label are left out.
 
+    calibrate : 'temperature' or TemperatureScaling, default=None
+        Rank the models at their best calibration, as
+        :func:`skcal.compare_models` does: each row's log-likelihood under a
+        temperature fitted on the other folds' rows, the same folds for every
+        model. The folds are dealt where the rows are, each class's rows
+        round-robin in row order (not shuffled, as the arrays' are), and every
+        fold's temperature is fitted in the same Spark jobs (usually 2-4 per
+        model). The raw NLL is kept beside (``nll_uncalibrated``), and the
+        fitted calibrators in ``calibrators_``. Other maps, ``groups`` and
+        ``labels`` are refused with it: compare a sample collected as arrays
+        for those.
+
+    cv : int, default=None
+        The number of folds of ``calibrate`` (5 by default).
+
     Returns
     -------
     comparison : ModelComparison
@@ -83,6 +101,12 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
     >>> result = skcal.spark.compare_models(
     ...     logs, {"champion": "proba_a", "challenger": "proba_b"}, y="clicked",
     ...     groups="user_id")  # doctest: +SKIP
+
+    After a temperature fitted on the other folds:
+
+    >>> calibrated = skcal.spark.compare_models(
+    ...     logs, {"champion": "proba_a", "challenger": "proba_b"}, y="clicked",
+    ...     calibrate="temperature")  # doctest: +SKIP
     """
     if not isinstance(models, Mapping) or len(models) < 2:
         raise ValueError("models must map at least two names to score columns, such as "
@@ -90,38 +114,87 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
                          f"{models!r}.")
     if score_type not in SCORE_TYPES:
         raise ValueError(f"score_type must be one of {SCORE_TYPES}; got {score_type!r}.")
+    calibrator = None if calibrate is None else checked_calibration(calibrate)
+    cv = _checked_folds(calibrate, cv)
+    if calibrator is not None:
+        check_spark_calibration(calibrator, groups, labels)
     read = df
     for spec in models.values():
         read = vectors_as_arrays(read, spec)
     if groups is not None:
         Layout.check_column(read, groups, "groups")
-    layouts, types, classes = _surveyed(read, df, models, y, sample_weight, score_type,
-                                        labels, ignore_index)
+    tables, types, classes = _surveyed(read, df, models, y, sample_weight, score_type,
+                                       labels, ignore_index)
+    # as surveyed: a calibrator's checks may read named columns in sorted order
+    layouts = {name: copy.copy(table.layout) for name, table in tables.items()}
+    held_out, fitted = None, None
+    if calibrator is not None:
+        held_out, fitted = _calibrated(calibrator, tables, types, ignore_index, cv)
     columns = [y] + [c for c in (sample_weight, groups) if c is not None]
     for layout in layouts.values():
         columns += [c for c in layout.score_columns if c not in columns]
     parts = run_job(read, columns, _partition_sums, columns, layouts, types, classes,
-                    sample_weight, groups, ignore_index, _GROUPS_BEFORE_MERGE)
+                    sample_weight, groups, ignore_index, _GROUPS_BEFORE_MERGE, held_out)
     names = list(models)
     moments = _moments(parts, len(names), groups is not None)
     if moments["units"] < 2:
         raise ValueError("The rows with weight form fewer than 2 groups; a standard error "
                          "needs at least 2.")
-    return ModelComparison(model_results(names, moments), int(moments["rows"]),
-                           int(moments["units"]), "rows" if groups is None else "groups")
+    results = model_results(names, moments)
+    if calibrator is None:
+        return ModelComparison(results, int(moments["rows"]), int(moments["units"]),
+                               "rows" if groups is None else "groups")
+    for index, name in enumerate(names):
+        results[name]["nll_uncalibrated"] = -float(moments["raw_sums"][index]) / \
+            moments["weight"]
+        results[name]["n_zero_probability_uncalibrated"] = int(moments["raw_zeros"][index])
+    return ModelComparison(results, int(moments["rows"]), int(moments["units"]), "rows",
+                           calibration=(type(calibrator).__name__, fitted))
+
+
+def _checked_folds(calibrate, cv):
+    """The number of calibration folds, checked."""
+    if calibrate is None:
+        if cv is not None:
+            raise ValueError("cv sets the folds of calibrate, and calibrate is None; pass "
+                             "calibrate='temperature' too, or leave cv out.")
+        return None
+    if cv is None:
+        return 5
+    if isinstance(cv, bool) or not isinstance(cv, (int, np.integer)) or cv < 2:
+        raise ValueError(f"cv must be a number of folds of at least 2 on Spark (the folds "
+                         f"are dealt where the rows are); got {cv!r}.")
+    return int(cv)
+
+
+def _calibrated(calibrator, tables, types, ignore_index, cv):
+    """(what the comparison's job needs to score each row held out, each model's
+    fitted calibrators by fold)."""
+    fitted, models, folds = {}, [], None
+    for name, table in tables.items():
+        try:
+            fitted[name], table_folds = cross_fitted_calibrators(
+                calibrator, table, score_type=types[name], ignore_index=ignore_index, cv=cv)
+        except ValueError as exc:
+            raise ValueError(f"model {name!r}: {exc}") from exc
+        if folds is None:  # every model's rows are dealt alike: the first's serve all
+            folds, fold_encoding = table_folds, table.encoding
+        models.append((table.layout, table.encoding, fitted[name]))
+    first = next(iter(tables.values()))
+    return HeldOut(folds, fold_encoding, models, first.partition_starts), fitted
 
 
 def _surveyed(read, df, models, y, sample_weight, score_type, labels, ignore_index):
-    """Each model's layout, score type and the classes of its columns, from
-    the surveys of ``read`` (``df`` with its vector columns read as arrays, whose
-    cache it reads)."""
-    layouts, types, classes = {}, {}, {}
+    """Each model's table (:class:`~skcal.spark._table.SparkScores`), score type
+    and the classes of its columns, from the surveys of ``read`` (``df`` with its
+    vector columns read as arrays, whose cache it reads)."""
+    tables, types, classes = {}, {}, {}
     for name, spec in models.items():
         try:
             table = SparkScores(read, spec, y, sample_weight, cached=df)
         except ValueError as exc:
             raise ValueError(f"model {name!r}: {exc}") from exc
-        layouts[name] = table.layout
+        tables[name] = table
         types[name] = score_type if score_type != "auto" else (
             "probabilities" if table.looks_like_probabilities else "logits")
         width = 1 if len(table.shape) == 1 else table.shape[1]
@@ -137,20 +210,29 @@ def _surveyed(read, df, models, y, sample_weight, score_type, labels, ignore_ind
             check_numbering(table.layout, classes[name], TRAINED_LABELS)
         except ValueError as exc:
             raise ValueError(f"model {name!r}: {exc}") from exc
-    return layouts, types, classes
+    return tables, types, classes
 
 
 def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weight, groups,
-                    ignore_index, merge_at):
+                    ignore_index, merge_at, held_out=None):
     """A partition's sums: per model the weighted log-likelihood and its rows of
     probability 0; the weight; and, per unit (each row, or each group), the sums
     whose products give the standard errors (the batches' group sums merged
-    once they hold more than ``merge_at`` groups)."""
+    once they hold more than ``merge_at`` groups). With ``held_out`` (a
+    :class:`~skcal.spark._calibrated.HeldOut`), those of the held-out calibrated
+    log-likelihoods, and the raw ones' sums and zeros beside."""
     import pyarrow as pa
 
+    def batch_columns(layout):
+        return pa.RecordBatch.from_arrays([batch.column(columns.index(c))
+                                           for c in layout.score_columns],
+                                          names=layout.score_columns)
+
     names = list(layouts)
+    state, start = {}, 0  # the partition's fold dealing, and its rows read so far
     total = {"rows": 0, "weight": 0.0, "sums": np.zeros(len(names)),
              "zeros": np.zeros(len(names), dtype=np.int64),
+             "raw_sums": np.zeros(len(names)), "raw_zeros": np.zeros(len(names), dtype=np.int64),
              "products": np.zeros((len(names), len(names))), "by_weight": np.zeros(len(names)),
              "weight_squares": 0.0, "units": 0, "groups": None}
     pending = []  # batches' group sums, merged once they hold many groups
@@ -162,16 +244,19 @@ def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weigh
                   batch.column(1).to_numpy(zero_copy_only=False).astype(np.float64))
         log_lik = []
         for name in names:
-            layout = layouts[name]
-            scores = layout.scores(pa.RecordBatch.from_arrays(
-                [batch.column(columns.index(c)) for c in layout.score_columns],
-                names=layout.score_columns))
+            scores = layouts[name].scores(batch_columns(layouts[name]))
             lp, kept, _, _ = row_log_likelihood(
                 y_batch, scores, score_type=types[name], labels=classes[name],
                 sample_weight=weight, ignore_index=ignore_index,
                 names=("y", f"models[{name!r}]"))
             log_lik.append(lp)
         w = np.ones(batch.num_rows) if kept is None else np.asarray(kept, dtype=np.float64)
+        if held_out is not None:
+            total["raw_sums"] += np.column_stack(log_lik).T @ w
+            total["raw_zeros"] += [zero_probability_rows(lp, w) for lp in log_lik]
+            log_lik = held_out.of_batch(batch_columns, y_batch, weight, pid, state, start,
+                                        columns[0])
+        start += batch.num_rows
         values = np.column_stack(log_lik) * w[:, None]  # each row's w * log p, per model
         total["rows"] += int(np.count_nonzero(w > 0))
         total["weight"] += float(w.sum())
@@ -228,7 +313,10 @@ def _moments(parts, n_models, grouped):
     moments = {"rows": sum(p["rows"] for p in parts),
                "weight": sum(p["weight"] for p in parts),
                "sums": sum((p["sums"] for p in parts), np.zeros(n_models)),
-               "zeros": sum((p["zeros"] for p in parts), np.zeros(n_models, dtype=np.int64))}
+               "zeros": sum((p["zeros"] for p in parts), np.zeros(n_models, dtype=np.int64)),
+               "raw_sums": sum((p["raw_sums"] for p in parts), np.zeros(n_models)),
+               "raw_zeros": sum((p["raw_zeros"] for p in parts),
+                                np.zeros(n_models, dtype=np.int64))}
     if not grouped:
         moments.update(products=sum(p["products"] for p in parts),
                        by_weight=sum(p["by_weight"] for p in parts),

@@ -53,6 +53,17 @@ class StratifiedFolds:
         folds = np.arange(self.n_folds)
         return np.maximum(0, -(-(self.class_totals[:, None] - folds) // self.n_folds))
 
+    def check_training_classes(self):
+        """Refuse folds whose other folds hold fewer than two classes, on which no
+        recalibration can be fitted."""
+        lacking = np.flatnonzero(np.count_nonzero(
+            self.class_totals[:, None] - self.class_counts() > 0, axis=0) < 2)
+        if lacking.shape[0]:
+            raise ValueError(
+                f"Fold {lacking[0]} leaves fewer than two classes to fit the recalibration "
+                "on; use fewer folds or more data."
+            )
+
     def of_batch(self, rows):
         """The fold of each row of a batch (:class:`BatchRows`), batches read in order."""
         if id(self) not in rows.cache:

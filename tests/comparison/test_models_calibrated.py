@@ -10,7 +10,7 @@ from sklearn.model_selection import ShuffleSplit
 
 from skcal import TemperatureScaling, VectorScaling, compare_models
 from skcal.calibrators._registry import CALIBRATORS
-from skcal.comparison._calibrated_models import _label_log_proba, cross_fitted_log_likelihood
+from skcal.comparison._calibrated_models import label_log_proba, cross_fitted_log_likelihood
 from skcal.comparison._outer_folds import outer_splits
 
 
@@ -224,7 +224,7 @@ def test_each_calibrator_scores_the_label_as_its_predict_log_proba(entry, kind):
     score_type = "probabilities" if kind == "probabilities" else "logits"
     fitted = entry.cls(score_type=score_type).fit(scores[:300], y[:300])
     expected = fitted.predict_log_proba(scores[300:])[np.arange(200), y[300:]]
-    assert np.allclose(_label_log_proba(fitted, scores[300:], y[300:]), expected,
+    assert np.allclose(label_log_proba(fitted, scores[300:], y[300:]), expected,
                        rtol=1e-12, atol=1e-12)
 
 

@@ -1,0 +1,143 @@
+"""Models on a Spark DataFrame ranked at their best calibration, as
+:func:`skcal.compare_models` ranks arrays with ``calibrate=``: each model's
+temperature is cross-fitted on the other folds, and each row's log-likelihood
+is taken under its own fold's temperature, held out.
+
+The folds are dealt where the rows are (:class:`~skcal.spark._folds.StratifiedFolds`:
+each class's rows round-robin, in row order), the same folds for every model, so
+that the models' differences stay paired. Every fold's temperature is fitted in
+the same passes over the model's scores, each a Spark job
+(:func:`~skcal.solvers._fold_temperatures.cross_fitted_inverse_temperatures`);
+the held-out log-likelihoods are computed in the comparison's one job, each
+batch's rows scored by the calibrators of their folds.
+"""
+
+import copy
+
+import numpy as np
+from sklearn.base import clone
+
+from ..calibrators._inputs import checked_score_inputs
+from ..calibrators._temperature import TemperatureScaling
+from ..comparison._calibrated_models import label_log_proba
+from ..solvers._fold_temperatures import cross_fitted_inverse_temperatures
+from ..utils._reuse import GivenFits, Key
+from ._folds import BatchRows
+
+
+def check_spark_calibration(calibrator, groups, labels):
+    """Refuse what the Spark comparison cannot calibrate, saying what to do."""
+    if type(calibrator) is not TemperatureScaling:
+        raise ValueError(
+            f"skcal.spark.compare_models calibrates with temperature scaling only; got "
+            f"{type(calibrator).__name__}. Every fold's temperature is fitted in the same "
+            "passes over the DataFrame; for another map, compare a sample collected as "
+            "arrays with skcal.compare_models(..., calibrate=...).")
+    if groups is not None:
+        raise ValueError(
+            "skcal.spark.compare_models deals the calibration folds row by row, so it "
+            "cannot keep a group's rows in one fold; leave groups out with calibrate "
+            "(the standard errors then take rows as independent), or compare a sample "
+            "collected as arrays with skcal.compare_models(..., groups=, calibrate=).")
+    if labels is not None:
+        raise ValueError(
+            "skcal.spark.compare_models with calibrate reads each model's classes as its "
+            "fit does: name the score columns after the classes (p_cat, p_dog), or give "
+            "one array column in the sorted order of the labels; labels= is for "
+            "comparisons without calibrate.")
+
+
+def keep_column_names(calibrator, table):
+    """Where ``table``'s score columns are named after the classes in another order
+    than the sorted one (which ``classes_`` and the outputs follow), keep their
+    names as a DataFrame's are, so that :func:`skcal.spark.transform` and
+    ``predict_proba`` read each column as its class."""
+    if table.layout.column_order is not None:
+        calibrator.feature_names_in_ = np.asarray(table.layout.score_columns, dtype=object)
+    return calibrator
+
+
+class _FoldFit(GivenFits):
+    """One fold's temperature, fitted with the other folds' in the same passes,
+    for the calibrator of that fold: given for the labels and weights (tokens of
+    the table, the fold itself a per-row vector of it) that the fit checked."""
+
+    def __init__(self, fit, inputs):
+        super().__init__(Key.INVERSE_TEMPERATURE, [])
+        self.fit, self.inputs = fit, inputs
+
+    def given(self, key, y, sample_weight):
+        if (key is self.key and y is self.inputs.y_index
+                and sample_weight is self.inputs.sample_weight):
+            return self.fit
+        return None
+
+
+def cross_fitted_calibrators(calibrator, table, *, score_type, ignore_index, cv):
+    """(each fold's fitted calibrator, the folds) of one model's scores ``table``
+    (a :class:`~skcal.spark._table.SparkScores`), fitted on the rows of the other
+    folds.
+
+    Its scores, labels and weights are checked once, as a fit checks them;
+    each fold's calibrator is then the fit on those inputs, its temperature
+    taken from the shared passes (the same warnings as alone, such as a fold
+    whose scores separate the classes).
+    """
+    estimator = clone(calibrator).set_params(score_type=score_type,
+                                             ignore_index=ignore_index)
+    estimator._validate_params()
+    inputs = checked_score_inputs(estimator, table, table.labels, table.weights)
+    folds = table.stratified_folds(cv)
+    folds.check_training_classes()
+    fits = cross_fitted_inverse_temperatures(
+        inputs.logits, inputs.y_index, inputs.sample_weight, folds.per_row(np.arange(cv)),
+        n_folds=cv, tol=estimator.tol, max_iter=estimator.max_iter)
+    fitted = []
+    for fit in fits:
+        fold_calibrator = clone(estimator)
+        fold_calibrator._fit_checked_scores(table, inputs, _FoldFit(fit, inputs))
+        fitted.append(keep_column_names(fold_calibrator, table))
+    return fitted, folds
+
+
+def _without_names(calibrator):
+    """A copy of ``calibrator`` without the column names it keeps for the user."""
+    calibrator = copy.copy(calibrator)
+    calibrator.__dict__.pop("feature_names_in_", None)
+    return calibrator
+
+
+class HeldOut:
+    """What a task needs to score its rows held out: the folds (with the label
+    encoding of the table they were dealt on), per model the layout its
+    calibrators read, its label encoding and its calibrators by fold, and the
+    first row of each partition."""
+
+    def __init__(self, folds, fold_encoding, models, partition_starts):
+        self.folds, self.fold_encoding = folds, fold_encoding
+        # the layouts read named columns in the classes' order already: the tasks'
+        # calibrators are told no names, which would reorder them a second time
+        self.models = [(layout, encoding, [_without_names(c) for c in fitted])
+                       for layout, encoding, fitted in models]
+        self.partition_starts = partition_starts
+
+    def of_batch(self, batch_columns, y, weight, pid, state, start, column):
+        """Each model's held-out ``log p(y)`` of one batch's rows (0 where a row
+        weighs 0); ``batch_columns(layout)`` gives the batch of a layout's columns,
+        ``state`` is kept from batch to batch of partition ``pid``, whose first
+        ``start`` rows were read before."""
+        start += self.partition_starts.get(pid, 0)  # rows as messages number them
+        y_index, _ = self.fold_encoding.encode(y, weight, column=column, start=start)
+        fold = self.folds.of_batch(BatchRows(y_index, None, pid, state))
+        log_lik = []
+        for layout, encoding, fitted in self.models:
+            scores = layout.scores(batch_columns(layout))
+            y_index, w = encoding.encode(y, weight, column=column, start=start)
+            log_p = np.zeros(y.shape[0])
+            for index in np.unique(fold):
+                rows = np.flatnonzero(fold == index)
+                log_p[rows] = label_log_proba(fitted[index], scores[rows], y_index[rows])
+            if w is not None:
+                log_p[np.asarray(w) == 0] = 0.0
+            log_lik.append(log_p)
+        return log_lik
