@@ -4,8 +4,10 @@ temperature is cross-fitted on the other folds, and each row's log-likelihood
 is taken under its own fold's temperature, held out.
 
 The folds are dealt where the rows are (:class:`~skcal.spark._folds.StratifiedFolds`:
-each class's rows round-robin, in row order), the same folds for every model, so
-that the models' differences stay paired. Every fold's temperature is fitted in
+each class's rows round-robin, in row order; with groups,
+:class:`~skcal.spark._folds.GroupFolds`: each group's rows in the fold its id
+gives), the same folds for every model, so that the models' differences stay
+paired. Every fold's temperature is fitted in
 the same passes over the model's scores, each a Spark job
 (:func:`~skcal.solvers._fold_temperatures.cross_fitted_inverse_temperatures`);
 the held-out log-likelihoods are computed in the comparison's one job, each
@@ -25,7 +27,7 @@ from ..utils._reuse import GivenFits, Key
 from ._folds import BatchRows
 
 
-def check_spark_calibration(calibrator, groups, labels):
+def check_spark_calibration(calibrator, labels):
     """Refuse what the Spark comparison cannot calibrate, saying what to do."""
     if type(calibrator) is not TemperatureScaling:
         raise ValueError(
@@ -33,12 +35,6 @@ def check_spark_calibration(calibrator, groups, labels):
             f"{type(calibrator).__name__}. Every fold's temperature is fitted in the same "
             "passes over the DataFrame; for another map, compare a sample collected as "
             "arrays with skcal.compare_models(..., calibrate=...).")
-    if groups is not None:
-        raise ValueError(
-            "skcal.spark.compare_models deals the calibration folds row by row, so it "
-            "cannot keep a group's rows in one fold; leave groups out with calibrate "
-            "(the standard errors then take rows as independent), or compare a sample "
-            "collected as arrays with skcal.compare_models(..., groups=, calibrate=).")
     if labels is not None:
         raise ValueError(
             "skcal.spark.compare_models with calibrate reads each model's classes as its "
@@ -73,10 +69,11 @@ class _FoldFit(GivenFits):
         return None
 
 
-def cross_fitted_calibrators(calibrator, table, *, score_type, ignore_index, cv):
+def cross_fitted_calibrators(calibrator, table, *, score_type, ignore_index, cv, groups):
     """(each fold's fitted calibrator, the folds) of one model's scores ``table``
     (a :class:`~skcal.spark._table.SparkScores`), fitted on the rows of the other
-    folds.
+    folds: each class's rows dealt round-robin, or with ``groups`` (a column)
+    each group's rows in the fold its id gives.
 
     Its scores, labels and weights are checked once, as a fit checks them;
     each fold's calibrator is then the fit on those inputs, its temperature
@@ -87,8 +84,11 @@ def cross_fitted_calibrators(calibrator, table, *, score_type, ignore_index, cv)
                                              ignore_index=ignore_index)
     estimator._validate_params()
     inputs = checked_score_inputs(estimator, table, table.labels, table.weights)
-    folds = table.stratified_folds(cv)
-    folds.check_training_classes()
+    if groups is None:
+        folds = table.stratified_folds(cv)
+        folds.check_training_classes()
+    else:
+        folds = table.group_folds(groups, cv)
     fits = cross_fitted_inverse_temperatures(
         inputs.logits, inputs.y_index, inputs.sample_weight, folds.per_row(np.arange(cv)),
         n_folds=cv, tol=estimator.tol, max_iter=estimator.max_iter)
@@ -121,14 +121,15 @@ class HeldOut:
                        for layout, encoding, fitted in models]
         self.partition_starts = partition_starts
 
-    def of_batch(self, batch_columns, y, weight, pid, state, start, column):
+    def of_batch(self, batch_columns, y, weight, pid, state, start, column, extra):
         """Each model's held-out ``log p(y)`` of one batch's rows (0 where a row
         weighs 0); ``batch_columns(layout)`` gives the batch of a layout's columns,
         ``state`` is kept from batch to batch of partition ``pid``, whose first
-        ``start`` rows were read before."""
+        ``start`` rows were read before; ``extra`` holds the batch's group ids
+        (by the group column's name) when the folds follow groups."""
         start += self.partition_starts.get(pid, 0)  # rows as messages number them
         y_index, _ = self.fold_encoding.encode(y, weight, column=column, start=start)
-        fold = self.folds.of_batch(BatchRows(y_index, None, pid, state))
+        fold = self.folds.of_batch(BatchRows(y_index, None, pid, state, extra))
         log_lik = []
         for layout, encoding, fitted in self.models:
             scores = layout.scores(batch_columns(layout))

@@ -77,13 +77,14 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
         Rank the models at their best calibration, as
         :func:`skcal.compare_models` does: each row's log-likelihood under a
         temperature fitted on the other folds' rows, the same folds for every
-        model. The folds are dealt where the rows are, each class's rows
-        round-robin in row order (not shuffled, as the arrays' are), and every
+        model. The folds are dealt where the rows are: each class's rows
+        round-robin in row order (not shuffled, as the arrays' are), or with
+        ``groups`` each group's rows in the fold given by the CRC-32 of its id,
+        so that no row is scored by a temperature fitted on its group. Every
         fold's temperature is fitted in the same Spark jobs (usually 2-4 per
         model). The raw NLL is kept beside (``nll_uncalibrated``), and the
-        fitted calibrators in ``calibrators_``. Other maps, ``groups`` and
-        ``labels`` are refused with it: compare a sample collected as arrays
-        for those.
+        fitted calibrators in ``calibrators_``. Other maps and ``labels`` are
+        refused with it: compare a sample collected as arrays for those.
 
     cv : int, default=None
         The number of folds of ``calibrate`` (5 by default).
@@ -117,7 +118,7 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
     calibrator = None if calibrate is None else checked_calibration(calibrate)
     cv = _checked_folds(calibrate, cv)
     if calibrator is not None:
-        check_spark_calibration(calibrator, groups, labels)
+        check_spark_calibration(calibrator, labels)
     read = df
     for spec in models.values():
         read = vectors_as_arrays(read, spec)
@@ -129,7 +130,7 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
     layouts = {name: copy.copy(table.layout) for name, table in tables.items()}
     held_out, fitted = None, None
     if calibrator is not None:
-        held_out, fitted = _calibrated(calibrator, tables, types, ignore_index, cv)
+        held_out, fitted = _calibrated(calibrator, tables, types, ignore_index, cv, groups)
     columns = [y] + [c for c in (sample_weight, groups) if c is not None]
     for layout in layouts.values():
         columns += [c for c in layout.score_columns if c not in columns]
@@ -148,7 +149,8 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
         results[name]["nll_uncalibrated"] = -float(moments["raw_sums"][index]) / \
             moments["weight"]
         results[name]["n_zero_probability_uncalibrated"] = int(moments["raw_zeros"][index])
-    return ModelComparison(results, int(moments["rows"]), int(moments["units"]), "rows",
+    return ModelComparison(results, int(moments["rows"]), int(moments["units"]),
+                           "rows" if groups is None else "groups",
                            calibration=(type(calibrator).__name__, fitted))
 
 
@@ -167,14 +169,15 @@ def _checked_folds(calibrate, cv):
     return int(cv)
 
 
-def _calibrated(calibrator, tables, types, ignore_index, cv):
+def _calibrated(calibrator, tables, types, ignore_index, cv, groups):
     """(what the comparison's job needs to score each row held out, each model's
     fitted calibrators by fold)."""
     fitted, models, folds = {}, [], None
     for name, table in tables.items():
         try:
             fitted[name], table_folds = cross_fitted_calibrators(
-                calibrator, table, score_type=types[name], ignore_index=ignore_index, cv=cv)
+                calibrator, table, score_type=types[name], ignore_index=ignore_index, cv=cv,
+                groups=groups)
         except ValueError as exc:
             raise ValueError(f"model {name!r}: {exc}") from exc
         if folds is None:  # every model's rows are dealt alike: the first's serve all
@@ -251,11 +254,13 @@ def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weigh
                 names=("y", f"models[{name!r}]"))
             log_lik.append(lp)
         w = np.ones(batch.num_rows) if kept is None else np.asarray(kept, dtype=np.float64)
+        keys = None if groups is None else _group_keys(batch.column(columns.index(groups)),
+                                                       groups)
         if held_out is not None:
             total["raw_sums"] += np.column_stack(log_lik).T @ w
             total["raw_zeros"] += [zero_probability_rows(lp, w) for lp in log_lik]
             log_lik = held_out.of_batch(batch_columns, y_batch, weight, pid, state, start,
-                                        columns[0])
+                                        columns[0], {groups: keys})
         start += batch.num_rows
         values = np.column_stack(log_lik) * w[:, None]  # each row's w * log p, per model
         total["rows"] += int(np.count_nonzero(w > 0))
@@ -268,7 +273,6 @@ def _partition_sums(batches, pid, columns, layouts, types, classes, sample_weigh
             total["weight_squares"] += float(w @ w)
             total["units"] += int(np.count_nonzero(w > 0))
         else:
-            keys = _group_keys(batch.column(columns.index(groups)), groups)
             pending.append(_group_sums(keys, w, values))
             if sum(part[0].shape[0] for part in pending) > merge_at:
                 pending = [_merged_groups(pending)]

@@ -5,7 +5,12 @@ round-robin over the folds, in row order. On Spark, each partition knows from
 the survey how many rows of each class come before it, so its tasks number their
 own rows of each class and deal them as the array version would: the same fold
 for every row, without the driver holding one.
+
+:class:`GroupFolds` keeps each group's rows in one fold instead: a group's fold
+follows from its id alone (:func:`group_folds`), wherever its rows are.
 """
+
+import zlib
 
 import numpy as np
 
@@ -15,11 +20,13 @@ from ..rows._remote import RemoteVector
 
 class BatchRows:
     """What a task knows of one batch when it computes per-row vectors: the
-    labels (column indices), the weights, the partition, and state kept from
-    batch to batch of the partition."""
+    labels (column indices), the weights, the partition, state kept from
+    batch to batch of the partition, and the batch's other columns that the
+    table reads (``extra``: name -> values, such as a group column)."""
 
-    def __init__(self, y_index, weights, pid, state):
+    def __init__(self, y_index, weights, pid, state, extra=None):
         self.y_index, self.weights, self.pid, self.state = y_index, weights, pid, state
+        self.extra = {} if extra is None else extra
         self.cache = {}
 
 
@@ -88,3 +95,46 @@ class FoldValues:
 
     def read(self, rows):
         return self.values[self.folds.of_batch(rows)]
+
+
+def group_folds(keys, n_folds):
+    """The fold of each row from its group id: the CRC-32 of the id's text,
+    modulo ``n_folds`` (the same in every process, unlike Python's ``hash``).
+
+    Examples
+    --------
+    >>> group_folds(np.array(["user-1", "user-2", "user-1"], dtype=object), 5).tolist()
+    [4, 0, 4]
+    """
+    return np.array([zlib.crc32(str(key).encode()) % n_folds for key in keys],
+                    dtype=np.intp)
+
+
+class GroupFolds:
+    """Each row's fold by its group (:func:`group_folds` of the ``column``'s
+    ids), read where the rows are: a group's rows never fall in two folds. The
+    folds hold about as many groups each, not as many rows; a fold may hold no
+    group when there are few.
+
+    Parameters
+    ----------
+    table : SparkScores
+        Whose layout reads ``column`` beside the scores.
+    column : str
+    n_folds : int
+    """
+
+    def __init__(self, table, column, n_folds):
+        self.table, self.column, self.n_folds = table, column, n_folds
+        self.n_rows = table.shape[0]
+
+    def __getstate__(self):  # sent to the executors without the DataFrame
+        return {**self.__dict__, "table": None}
+
+    def of_batch(self, rows):
+        """The fold of each row of a batch (:class:`BatchRows`). Which classes a
+        fold's other folds hold is known only once the rows are read; one short
+        of a class fits its temperature with the warnings it gives alone."""
+        return group_folds(rows.extra[self.column], self.n_folds)
+
+    per_row = StratifiedFolds.per_row

@@ -120,8 +120,17 @@ class Layout:
                 )
         for name in extra:
             self.check_column(df, name, "column")
+        self.extra = tuple(extra)
         self.columns = list(self.score_columns) + [c for c in (y, sample_weight) if c]
         self.columns += [name for name in extra if name not in self.columns]
+
+    def read_beside(self, name):
+        """Read column ``name`` (checked, see :meth:`check_column`) beside the
+        scores from now on, for :meth:`values`."""
+        if name not in self.columns:
+            self.columns = self.columns + [name]
+        if name not in self.extra:
+            self.extra = self.extra + (name,)
 
     @staticmethod
     def check_column(df, name, role):

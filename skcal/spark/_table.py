@@ -13,7 +13,7 @@ from ..rows._block_loops import reduce_local
 from ..rows._column_classes import column_classes, sorting_order
 from ..rows._labels import encode_labels, plain
 from ..rows._remote import RemoteVector
-from ._folds import BatchRows, StratifiedFolds
+from ._folds import BatchRows, GroupFolds, StratifiedFolds
 from ._layout import BadRow, Layout, quoted
 from ._provisional import (PassChecks, PendingVector, Unsettled, provisional_encoding,
                            provisional_survey, settle)
@@ -197,6 +197,13 @@ class SparkScores:
             raise Unsettled("folds are dealt from the rows of each partition")
         return StratifiedFolds(self, n_folds)
 
+    def group_folds(self, column, n_folds):
+        """Each row's cross-fitting fold by its group in ``column``
+        (:class:`~skcal.spark._folds.GroupFolds`), which the passes read beside
+        the scores from now on."""
+        self.layout.read_beside(column)
+        return GroupFolds(self, column, n_folds)
+
     # ---------------------------------------------------------- one pass
     def reduce(self, reader, func, vectors, combine, block_elements):
         """The row engine's reduction, one Spark job (see :mod:`skcal.rows._remote`)."""
@@ -374,6 +381,7 @@ def _reduce_partition(batches, pid, layout, reader, func, markers, combine, bloc
         try:
             block = layout.scores(batch)
             y, w = layout.labels(batch), layout.weights(batch)
+            extra = {name: layout.values(batch, name) for name in layout.extra}
         except BadRow as exc:
             raise exc.shifted(start) from None
         if encoding is not None and y is not None:
@@ -382,7 +390,7 @@ def _reduce_partition(batches, pid, layout, reader, func, markers, combine, bloc
             checks.check(block, layout)
             counted = checks.tally(y)
             tally = counted if tally is None else tally + counted
-        rows = BatchRows(y, w, pid, state)
+        rows = BatchRows(y, w, pid, state, extra)
         vectors = tuple(marker.read(rows) if hasattr(marker, "read")
                         else {"labels": y, "weights": w, None: None}[marker]
                         for marker in markers)

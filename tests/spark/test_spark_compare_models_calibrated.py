@@ -10,6 +10,7 @@ from frames import frame
 import skcal.spark
 from skcal import TemperatureScaling, compare_models
 from skcal.metrics._decomposition import stratified_folds
+from skcal.spark._folds import group_folds
 
 rng = np.random.default_rng(23)
 N, K = 2400, 4
@@ -20,12 +21,13 @@ FLAT = TRUTH * 0.3  # underconfident, but the truth's ranking
 PROBA = np.exp(SHARP - SHARP.max(axis=1, keepdims=True))
 PROBA /= PROBA.sum(axis=1, keepdims=True)
 WEIGHTS = rng.uniform(0.0, 2.0, size=N)
+SESSIONS = rng.integers(60, size=N)  # groups spread over every partition
 MODELS = {"sharp": SHARP, "flat": FLAT, "sharp_proba": PROBA}
 
 
 @pytest.fixture(scope="module")
 def logs(spark):
-    df = frame(spark, {**MODELS, "y": Y, "w": WEIGHTS, "session": np.arange(N) % 50})
+    df = frame(spark, {**MODELS, "y": Y, "w": WEIGHTS, "session": SESSIONS})
     df.count()
     return df
 
@@ -72,6 +74,26 @@ def test_the_calibrated_ranking_of_the_same_rows_and_folds_as_arrays(logs, weigh
     assert "after TemperatureScaling fitted on the other rows (5 folds" in str(on_spark)
 
 
+def test_groups_are_kept_whole_in_the_calibration_folds(logs):
+    on_spark = skcal.spark.compare_models(
+        logs, {name: name for name in MODELS}, y="y", groups="session", sample_weight="w",
+        calibrate="temperature")
+    # each session's rows in the fold its id gives, given to the arrays as folds
+    fold = group_folds(SESSIONS, 5)
+    folds = [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in range(5)]
+    assert all(np.intersect1d(SESSIONS[train], SESSIONS[test]).size == 0
+               for train, test in folds)
+    in_memory = compare_models(MODELS, Y, groups=SESSIONS, sample_weight=WEIGHTS,
+                               calibrate="temperature", cv=folds)
+    assert on_spark.se_method_ == in_memory.se_method_ == "groups"
+    assert on_spark.n_groups_ == in_memory.n_groups_ == 60
+    for name, expected in in_memory.results_.items():
+        for key in ("nll", "nll_diff", "nll_diff_se", "nll_uncalibrated"):
+            # temperatures fitted to their tolerance from sums in other groupings
+            np.testing.assert_allclose(on_spark.results_[name][key], expected[key],
+                                       rtol=1e-6, atol=1e-9, err_msg=f"{name} {key}")
+
+
 def test_the_fitted_calibrators_predict_as_their_temperature_says(logs):
     on_spark = skcal.spark.compare_models(logs, {"sharp": "sharp", "flat": "flat"}, y="y",
                                           calibrate=TemperatureScaling(tol=1e-9), cv=3)
@@ -104,7 +126,6 @@ def test_padding_rows_are_left_out_of_the_calibrated_ranking(spark):
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"calibrate": "platt"}, "temperature scaling only"),
-    ({"calibrate": "temperature", "groups": "session"}, "cannot keep a group's rows"),
     ({"calibrate": "temperature", "labels": [0, 1, 2, 3]}, "labels= is for comparisons"),
     ({"calibrate": "temperature", "cv": 1}, "at least 2"),
     ({"cv": 3}, "calibrate is None"),
