@@ -11,7 +11,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from ..comparison._calibrated_models import checked_calibration
-from ..comparison._model_results import model_results, zero_probability_rows
+from ..comparison._model_results import model_result, model_results, zero_probability_rows
+from ..comparison._paired_errors import bootstrap_se
 from ..comparison._models import ModelComparison
 from ..metrics._predictive import row_log_likelihood
 from ..rows._column_classes import column_classes
@@ -29,7 +30,8 @@ _GROUPS_BEFORE_MERGE = 2**18
 
 
 def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type="auto",
-                   labels=None, ignore_index=None, calibrate=None, cv=None):
+                   labels=None, ignore_index=None, calibrate=None, cv=None,
+                   n_bootstrap=None, random_state=None):
     """Rank models whose scores are columns of one Spark DataFrame by held-out NLL.
 
     The result is the :class:`~skcal.ModelComparison` that
@@ -89,6 +91,17 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
     cv : int, default=None
         The number of folds of ``calibrate`` (5 by default).
 
+    n_bootstrap : int, default=None
+        With ``groups``: standard errors from this many bootstrap draws of the
+        groups, not the analytic cluster-robust ones, as
+        :func:`skcal.compare_models` draws them (from each group's sums, which
+        the job sends back; for group ids that are text, the same draws as on
+        the arrays for the same ``random_state``). Without groups it is refused:
+        each row would have to come to the driver.
+
+    random_state : int, RandomState or None, default=None
+        Seed of the bootstrap (the folds of ``calibrate`` are dealt, not drawn).
+
     Returns
     -------
     comparison : ModelComparison
@@ -119,6 +132,7 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
     cv = _checked_folds(calibrate, cv)
     if calibrator is not None:
         check_spark_calibration(calibrator, labels)
+    _check_bootstrap(n_bootstrap, groups)
     read = df
     for spec in models.values():
         read = vectors_as_arrays(read, spec)
@@ -142,16 +156,48 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
         raise ValueError("The rows with weight form fewer than 2 groups; a standard error "
                          "needs at least 2.")
     results = model_results(names, moments)
+    if n_bootstrap is not None:
+        _bootstrap_errors(results, moments, n_bootstrap, random_state)
+    method = ("bootstrap" if n_bootstrap is not None else "rows" if groups is None
+              else "groups")
     if calibrator is None:
-        return ModelComparison(results, int(moments["rows"]), int(moments["units"]),
-                               "rows" if groups is None else "groups")
+        return ModelComparison(results, int(moments["rows"]), int(moments["units"]), method)
     for index, name in enumerate(names):
         results[name]["nll_uncalibrated"] = -float(moments["raw_sums"][index]) / \
             moments["weight"]
         results[name]["n_zero_probability_uncalibrated"] = int(moments["raw_zeros"][index])
-    return ModelComparison(results, int(moments["rows"]), int(moments["units"]),
-                           "rows" if groups is None else "groups",
+    return ModelComparison(results, int(moments["rows"]), int(moments["units"]), method,
                            calibration=(type(calibrator).__name__, fitted))
+
+
+def _check_bootstrap(n_bootstrap, groups):
+    """Refuse a bootstrap that Spark's sums cannot give."""
+    if n_bootstrap is None:
+        return
+    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) \
+            or n_bootstrap < 2:
+        raise ValueError(f"n_bootstrap must be an integer of at least 2; got {n_bootstrap!r}.")
+    if groups is None:
+        raise ValueError("n_bootstrap draws groups on Spark, from each group's sums; pass "
+                         "groups= (users, sessions), or leave n_bootstrap out: over rows "
+                         "taken as independent the analytic standard errors need no draws.")
+
+
+def _bootstrap_errors(results, moments, n_bootstrap, random_state):
+    """Each model's standard error and p-value from bootstrap draws of the groups,
+    as :func:`skcal.compare_models` draws them (the best set keeps its analytic
+    covariance, as there)."""
+    names = list(results)
+    best = names.index(min(names, key=lambda name: (
+        results[name]["n_zero_probability"] > 0, results[name]["nll"])))
+    weight, sums = moments["group_weights"], moments["group_sums"]
+    units = np.arange(weight.shape[0])
+    for index, name in enumerate(names):
+        entry = results[name]
+        se = bootstrap_se(sums[:, best] - sums[:, index], weight, units, n_bootstrap,
+                          random_state)
+        entry.update(model_result(entry["nll"], entry["nll_diff"], se, index == best,
+                                  entry["n_zero_probability"], int(moments["units"])))
 
 
 def _checked_folds(calibrate, cv):
@@ -334,5 +380,6 @@ def _moments(parts, n_models, grouped):
     kept = weight > 0
     moments.update(products=sums[kept].T @ sums[kept], by_weight=weight[kept] @ sums[kept],
                    weight_squares=float(weight[kept] @ weight[kept]),
-                   units=int(np.count_nonzero(kept)))
+                   units=int(np.count_nonzero(kept)), group_weights=weight[kept],
+                   group_sums=sums[kept])
     return moments

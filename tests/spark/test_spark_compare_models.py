@@ -108,3 +108,33 @@ def test_rows_without_a_group_are_refused(logs):
     with pytest.raises(ValueError, match="The groups column 'session' holds nulls"):
         skcal.spark.compare_models(some_null, {"a": "champion", "b": "challenger"}, y="y",
                                    groups="session")
+
+
+def test_the_bootstrap_draws_the_groups_as_the_arrays_do(spark):
+    # text ids: Spark's group sums and the arrays' units come in the same sorted
+    # order, so the same seed draws the same groups
+    sessions = np.array([f"s{s:03d}" for s in SESSIONS], dtype=object)
+    df = frame(spark, {"a": CHAMPION, "b": CHALLENGER, "c": PROBA, "y": Y, "w": WEIGHTS,
+                       "session": sessions})
+    on_spark = skcal.spark.compare_models(df, {"a": "a", "b": "b", "c": "c"}, y="y",
+                                          groups="session", sample_weight="w",
+                                          n_bootstrap=300, random_state=4)
+    in_memory = compare_models({"a": CHAMPION, "b": CHALLENGER, "c": PROBA}, Y,
+                               groups=sessions, sample_weight=WEIGHTS, n_bootstrap=300,
+                               random_state=4)
+    assert on_spark.se_method_ == in_memory.se_method_ == "bootstrap"
+    # the same draws of group sums added in another order: 1e-9 relative
+    _assert_same(on_spark, in_memory)
+    analytic = skcal.spark.compare_models(df, {"a": "a", "b": "b", "c": "c"}, y="y",
+                                          groups="session", sample_weight="w")
+    for name in ("a", "b"):  # a bootstrap error, not the analytic one
+        assert on_spark.results_[name]["nll_diff_se"] != analytic.results_[name]["nll_diff_se"]
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_bootstrap": 100}, "pass groups="),
+    ({"n_bootstrap": 1, "groups": "session"}, "at least 2"),
+])
+def test_a_bootstrap_spark_cannot_draw_is_refused(logs, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        skcal.spark.compare_models(logs, {"a": "champion", "b": "challenger"}, y="y", **kwargs)
