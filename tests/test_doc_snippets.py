@@ -20,6 +20,8 @@ RUN_ELSEWHERE = {
     ("spark", 2): "needs a Spark session and a Spark ML model (tests/spark runs one)",
     ("spark", 3): "needs a Spark session and tables by name",
     ("spark", 4): "needs a Spark session and tables by name",
+    ("spark", 5): "needs a Spark session and tables by name "
+                  "(tests/spark/test_spark_compare_models_calibrated.py makes the call)",
 }
 
 
