@@ -10,8 +10,8 @@ from sklearn.utils._param_validation import HasMethods, Interval, validate_param
 
 from ..rows._row_order import check_row_order
 from ._best_set import covariance_of_rows
-from ._paired_errors import (bootstrap_se, by_sequence, check_units, clustered_variance,
-                             t_quantile, units_of)
+from ._paired_errors import (bootstrap_se, by_sequence, check_n_bootstrap, check_units,
+                             clustered_variance, t_quantile, units_of)
 from ._model_results import add_best_set, model_result, zero_probability_rows
 from ._calibrated_models import (calibrated_log_likelihoods, checked_calibration,
                                  models_log_likelihood)
@@ -315,8 +315,7 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     if len(models) < 2:
         raise ValueError(f"models must map at least two names to scores; got {len(models)} "
                          "({'checkpoint-1000': logits, 'checkpoint-2000': logits2}).")
-    if n_bootstrap is not None and (not isinstance(n_bootstrap, int) or n_bootstrap < 2):
-        raise ValueError(f"n_bootstrap must be an integer of at least 2; got {n_bootstrap!r}.")
+    check_n_bootstrap(n_bootstrap)
     check_row_order(**{f"models[{name!r}]": scores for name, scores in models.items()},
                     y=y, groups=groups, sample_weight=sample_weight)
     if calibrate is None and cv is not None:

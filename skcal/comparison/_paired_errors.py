@@ -90,6 +90,19 @@ def units_of(groups, n, label_shape):
     return group_codes(groups.reshape(-1), n)
 
 
+def check_n_bootstrap(n_bootstrap):
+    """Refuse a number of bootstrap draws that is not an integer of at least 2.
+
+    >>> check_n_bootstrap(1)
+    Traceback (most recent call last):
+    ...
+    ValueError: n_bootstrap must be an integer of at least 2; got 1.
+    """
+    if n_bootstrap is not None and (isinstance(n_bootstrap, bool) or not isinstance(
+            n_bootstrap, (int, np.integer)) or n_bootstrap < 2):
+        raise ValueError(f"n_bootstrap must be an integer of at least 2; got {n_bootstrap!r}.")
+
+
 def bootstrap_se(weighted_difference, weight, unit, n_bootstrap, random_state):
     """Standard deviation of the weighted mean difference over draws of units."""
     sums = np.bincount(unit, weights=weighted_difference)

@@ -12,7 +12,7 @@ import numpy as np
 
 from ..comparison._calibrated_models import checked_calibration
 from ..comparison._model_results import model_result, model_results, zero_probability_rows
-from ..comparison._paired_errors import bootstrap_se
+from ..comparison._paired_errors import bootstrap_se, check_n_bootstrap
 from ..comparison._models import ModelComparison
 from ..metrics._predictive import row_log_likelihood
 from ..rows._column_classes import column_classes
@@ -172,12 +172,8 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
 
 def _check_bootstrap(n_bootstrap, groups):
     """Refuse a bootstrap that Spark's sums cannot give."""
-    if n_bootstrap is None:
-        return
-    if isinstance(n_bootstrap, bool) or not isinstance(n_bootstrap, (int, np.integer)) \
-            or n_bootstrap < 2:
-        raise ValueError(f"n_bootstrap must be an integer of at least 2; got {n_bootstrap!r}.")
-    if groups is None:
+    check_n_bootstrap(n_bootstrap)
+    if n_bootstrap is not None and groups is None:
         raise ValueError("n_bootstrap draws groups on Spark, from each group's sums; pass "
                          "groups= (users, sessions), or leave n_bootstrap out: over rows "
                          "taken as independent the analytic standard errors need no draws.")
