@@ -15,6 +15,7 @@ The Spark jobs of each call are counted with ``SparkContext.statusTracker``.
 
     python benchmarks/bench_spark.py [--binary-rows 10000000] [--multiclass-rows 1000000]
                                      [--rst docs/_spark_table.rst]
+                                     [--also-calibrate vector platt]
 
 ``--rst`` also writes the table for the documentation (replaced by rename).
 """
@@ -109,6 +110,9 @@ def main():
     parser.add_argument("--multiclass-rows", type=int, default=1_000_000)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--rst", metavar="OUT", help="also write the table as reStructuredText")
+    parser.add_argument("--also-calibrate", nargs="*", default=[], metavar="METHOD",
+                        help="also time compare_models calibrated with these maps (each "
+                             "fold fitted on its own, many jobs: vector, platt, ...)")
     args = parser.parse_args()
     table = []
 
@@ -159,6 +163,11 @@ def main():
                           .compare_models(df, {"logits": "z", "softmax": "probability"},
                                           y="y", calibrate="temperature")
                           .results_["softmax"]["nll"]))
+            for method in args.also_calibrate:
+                tasks.append((f"skcal.spark.compare_models, calibrate {method}",
+                              lambda method=method: skcal.spark.compare_models(
+                                  df, {"logits": "z", "softmax": "probability"}, y="y",
+                                  calibrate=method).results_["softmax"]["nll"]))
         for name, task in tasks:
             seconds, jobs, result, ratio = timed(spark, task, args.repeats, evaluation)
             shown = (f"T={result.temperature_:.4f}" if hasattr(result, "temperature_")

@@ -1,17 +1,19 @@
 """Models on a Spark DataFrame ranked at their best calibration, as
-:func:`skcal.compare_models` ranks arrays with ``calibrate=``: each model's
-temperature is cross-fitted on the other folds, and each row's log-likelihood
-is taken under its own fold's temperature, held out.
+:func:`skcal.compare_models` ranks arrays with ``calibrate=``: each model's map
+is cross-fitted on the other folds, and each row's log-likelihood is taken
+under its own fold's map, held out.
 
 The folds are dealt where the rows are (:class:`~skcal.spark._folds.StratifiedFolds`:
 each class's rows round-robin, in row order; with groups,
 :class:`~skcal.spark._folds.GroupFolds`: each group's rows in the fold its id
 gives), the same folds for every model, so that the models' differences stay
-paired. Every fold's temperature is fitted in
-the same passes over the model's scores, each a Spark job
+paired. Every fold's temperature is fitted in the same passes over the model's
+scores, each a Spark job
 (:func:`~skcal.solvers._fold_temperatures.cross_fitted_inverse_temperatures`);
-the held-out log-likelihoods are computed in the comparison's one job, each
-batch's rows scored by the calibrators of their folds.
+another map that streams is fitted fold by fold, each fold's fit weighing the
+rows outside it (:class:`FoldWeights`). The held-out log-likelihoods are
+computed in the comparison's one job, each batch's rows scored by the
+calibrators of their folds.
 """
 
 import copy
@@ -23,18 +25,19 @@ from ..calibrators._inputs import checked_score_inputs
 from ..calibrators._temperature import TemperatureScaling
 from ..comparison._calibrated_models import label_log_proba
 from ..solvers._fold_temperatures import cross_fitted_inverse_temperatures
+from ..rows._remote import RemoteVector
 from ..utils._reuse import GivenFits, Key
 from ._folds import BatchRows
 
 
 def check_spark_calibration(calibrator, labels):
     """Refuse what the Spark comparison cannot calibrate, saying what to do."""
-    if type(calibrator) is not TemperatureScaling:
+    if not calibrator._streams:
         raise ValueError(
-            f"skcal.spark.compare_models calibrates with temperature scaling only; got "
-            f"{type(calibrator).__name__}. Every fold's temperature is fitted in the same "
-            "passes over the DataFrame; for another map, compare a sample collected as "
-            "arrays with skcal.compare_models(..., calibrate=...).")
+            f"{type(calibrator).__name__} needs every row in one place, and the rows of "
+            "a Spark DataFrame are summed where they live; calibrate with a map that "
+            "streams (temperature, vector, matrix, platt, beta), or compare a sample "
+            "collected as arrays with skcal.compare_models(..., calibrate=...).")
     if labels is not None:
         raise ValueError(
             "skcal.spark.compare_models with calibrate reads each model's classes as its "
@@ -76,9 +79,9 @@ def cross_fitted_calibrators(calibrator, table, *, score_type, ignore_index, cv,
     each group's rows in the fold its id gives.
 
     Its scores, labels and weights are checked once, as a fit checks them;
-    each fold's calibrator is then the fit on those inputs, its temperature
-    taken from the shared passes (the same warnings as alone, such as a fold
-    whose scores separate the classes).
+    each fold's calibrator is then the fit on those inputs (the same warnings
+    as alone, such as a fold whose scores separate the classes): a temperature
+    taken from the shared passes, another map fitted on the fold's weights.
     """
     estimator = clone(calibrator).set_params(score_type=score_type,
                                              ignore_index=ignore_index)
@@ -89,15 +92,51 @@ def cross_fitted_calibrators(calibrator, table, *, score_type, ignore_index, cv,
         folds.check_training_classes()
     else:
         folds = table.group_folds(groups, cv)
-    fits = cross_fitted_inverse_temperatures(
-        inputs.logits, inputs.y_index, inputs.sample_weight, folds.per_row(np.arange(cv)),
-        n_folds=cv, tol=estimator.tol, max_iter=estimator.max_iter)
+    if type(estimator) is TemperatureScaling:  # every fold in the same passes
+        fits = cross_fitted_inverse_temperatures(
+            inputs.logits, inputs.y_index, inputs.sample_weight,
+            folds.per_row(np.arange(cv)), n_folds=cv, tol=estimator.tol,
+            max_iter=estimator.max_iter)
+        fold_inputs = [(inputs, _FoldFit(fit, inputs)) for fit in fits]
+    else:  # each fold fitted on its own weights, the fold's rows at 0
+        fold_inputs = [(inputs._replace(sample_weight=weights), None)
+                       for weights in _fold_weights(table, inputs, folds, cv)]
     fitted = []
-    for fit in fits:
+    for fold_input, cache in fold_inputs:
         fold_calibrator = clone(estimator)
-        fold_calibrator._fit_checked_scores(table, inputs, _FoldFit(fit, inputs))
+        fold_calibrator._fit_checked_scores(table, fold_input, cache)
         fitted.append(keep_column_names(fold_calibrator, table))
     return fitted, folds
+
+
+class FoldWeights:
+    """The per-row weights of the rows outside one fold: each row's weight (1
+    without a weight column; 0 for a label left out), 0 on the fold's own rows."""
+
+    def __init__(self, folds, fold, total):
+        self.folds, self.fold, self._total = folds, fold, total
+
+    def read(self, rows):
+        weights = np.ones(rows.y_index.shape[0]) if rows.weights is None else rows.weights
+        return np.where(self.folds.of_batch(rows) == self.fold, 0.0, weights)
+
+    def total(self):
+        return self._total
+
+
+def _fold_weights(table, inputs, folds, cv):
+    """Each fold's training weights as vectors of ``table``, their class totals
+    summed in one pass."""
+    n_classes = inputs.classes.shape[0]
+
+    def class_fold_sums(z, y, w, fold):
+        return np.bincount(y * cv + fold, weights=w, minlength=n_classes * cv)
+
+    sums = inputs.logits.reduce(class_fold_sums, inputs.y_index, inputs.sample_weight,
+                                folds.per_row(np.arange(cv))).reshape(n_classes, cv)
+    outside = sums.sum(axis=1, keepdims=True) - sums  # each class's weight outside each fold
+    return [RemoteVector(table, FoldWeights(folds, fold, float(outside[:, fold].sum())),
+                         table.shape[0], outside[:, fold]) for fold in range(cv)]
 
 
 def _without_names(calibrator):

@@ -75,18 +75,21 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
     ignore_index : label, default=None
         Rows with this label are left out.
 
-    calibrate : 'temperature' or TemperatureScaling, default=None
+    calibrate : str or skcal calibrator, default=None
         Rank the models at their best calibration, as
         :func:`skcal.compare_models` does: each row's log-likelihood under a
-        temperature fitted on the other folds' rows, the same folds for every
-        model. The folds are dealt where the rows are: each class's rows
+        map (``'temperature'``, or another that streams: ``'vector'``,
+        ``'matrix'``, ``'platt'``, ``'beta'``, or such an estimator) fitted on
+        the other folds' rows, the same folds for every model. The folds are dealt where the rows are: each class's rows
         round-robin in row order (not shuffled, as the arrays' are), or with
         ``groups`` each group's rows in the fold given by the CRC-32 of its id,
-        so that no row is scored by a temperature fitted on its group. Every
-        fold's temperature is fitted in the same Spark jobs (usually 2-4 per
-        model). The raw NLL is kept beside (``nll_uncalibrated``), and the
-        fitted calibrators in ``calibrators_``. Other maps and ``labels`` are
-        refused with it: compare a sample collected as arrays for those.
+        so that no row is scored by a map fitted on its group. Every fold's
+        temperature is fitted in the same Spark jobs (usually one per model);
+        another map is fitted fold by fold on the fold's weights, a job per
+        pass of its fit. The raw NLL is kept beside (``nll_uncalibrated``), and
+        the fitted calibrators in ``calibrators_``. Isotonic calibration and
+        histogram binning (which need every row in one place) and ``labels``
+        are refused with it: compare a sample collected as arrays for those.
 
     cv : int, default=None
         The number of folds of ``calibrate`` (5 by default).

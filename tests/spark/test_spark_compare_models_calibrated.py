@@ -94,6 +94,26 @@ def test_groups_are_kept_whole_in_the_calibration_folds(logs):
                                        rtol=1e-6, atol=1e-9, err_msg=f"{name} {key}")
 
 
+@pytest.mark.parametrize("method", ["vector", "platt"])
+def test_other_maps_are_fitted_fold_by_fold_as_on_arrays(logs, method):
+    models = {"sharp": SHARP, "flat": FLAT}
+    on_spark = skcal.spark.compare_models(logs, {name: name for name in models}, y="y",
+                                          sample_weight="w", calibrate=method, cv=3)
+    in_memory = compare_models(models, Y, sample_weight=WEIGHTS, calibrate=method,
+                               cv=_folds(Y, 3))
+    assert on_spark.calibration_ == in_memory.calibration_
+    for name, expected in in_memory.results_.items():
+        # each fold's map fitted to its solver's tolerance from sums in other
+        # groupings: the held-out NLL moves with the parameters at first order
+        for key in ("nll", "nll_diff", "nll_diff_se"):
+            np.testing.assert_allclose(on_spark.results_[name][key], expected[key],
+                                       rtol=1e-5, atol=1e-8, err_msg=f"{name} {key}")
+        for got, alone in zip(on_spark.calibrators_[name], in_memory.calibrators_[name]):
+            np.testing.assert_allclose(got.predict_proba(models[name][:50]),
+                                       alone.predict_proba(models[name][:50]),
+                                       rtol=1e-4, atol=1e-7)
+
+
 def test_the_fitted_calibrators_predict_as_their_temperature_says(logs):
     on_spark = skcal.spark.compare_models(logs, {"sharp": "sharp", "flat": "flat"}, y="y",
                                           calibrate=TemperatureScaling(tol=1e-9), cv=3)
@@ -125,7 +145,7 @@ def test_padding_rows_are_left_out_of_the_calibrated_ranking(spark):
 
 
 @pytest.mark.parametrize("kwargs, message", [
-    ({"calibrate": "platt"}, "temperature scaling only"),
+    ({"calibrate": "isotonic"}, "needs every row in one place"),
     ({"calibrate": "temperature", "labels": [0, 1, 2, 3]}, "labels= is for comparisons"),
     ({"calibrate": "temperature", "cv": 1}, "at least 2"),
     ({"cv": 3}, "calibrate is None"),
