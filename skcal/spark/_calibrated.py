@@ -147,13 +147,12 @@ def _without_names(calibrator):
 
 
 class HeldOut:
-    """What a task needs to score its rows held out: the folds (with the label
-    encoding of the table they were dealt on), per model the layout its
-    calibrators read, its label encoding and its calibrators by fold, and the
-    first row of each partition."""
+    """What a task needs to score its rows held out: the folds (dealt on the
+    first model's table), per model the layout its calibrators read, its label
+    encoding and its calibrators by fold, and the first row of each partition."""
 
-    def __init__(self, folds, fold_encoding, models, partition_starts):
-        self.folds, self.fold_encoding = folds, fold_encoding
+    def __init__(self, folds, models, partition_starts):
+        self.folds = folds
         # the layouts read named columns in the classes' order already: the tasks'
         # calibrators are told no names, which would reorder them a second time
         self.models = [(layout, encoding, [_without_names(c) for c in fitted])
@@ -167,12 +166,12 @@ class HeldOut:
         ``start`` rows were read before; ``extra`` holds the batch's group ids
         (by the group column's name) when the folds follow groups."""
         start += self.partition_starts.get(pid, 0)  # rows as messages number them
-        y_index, _ = self.fold_encoding.encode(y, weight, column=column, start=start)
-        fold = self.folds.of_batch(BatchRows(y_index, None, pid, state, extra))
-        log_lik = []
+        log_lik, fold = [], None
         for layout, encoding, fitted in self.models:
             scores = layout.scores(batch_columns(layout))
             y_index, w = encoding.encode(y, weight, column=column, start=start)
+            if fold is None:  # dealt on the first model's labels, as its table dealt them
+                fold = self.folds.of_batch(BatchRows(y_index, None, pid, state, extra))
             log_p = np.zeros(y.shape[0])
             for index in np.unique(fold):
                 rows = np.flatnonzero(fold == index)

@@ -226,10 +226,10 @@ def _calibrated(calibrator, tables, types, ignore_index, cv, groups):
         except ValueError as exc:
             raise ValueError(f"model {name!r}: {exc}") from exc
         if folds is None:  # every model's rows are dealt alike: the first's serve all
-            folds, fold_encoding = table_folds, table.encoding
+            folds = table_folds
         models.append((table.layout, table.encoding, fitted[name]))
     first = next(iter(tables.values()))
-    return HeldOut(folds, fold_encoding, models, first.partition_starts), fitted
+    return HeldOut(folds, models, first.partition_starts), fitted
 
 
 def _surveyed(read, df, models, y, sample_weight, score_type, labels, ignore_index):
