@@ -11,10 +11,12 @@ log-likelihood held out: the calibrator that scores a row never saw it.
 
 Each fold's calibrator is fitted on every row with the fold's own rows at
 weight 0, so the scores are streamed as the calibrators stream them (memory
-maps, Zarr and Dask arrays are never copied); temperature scaling fits every
-fold in the same passes (:mod:`skcal.solvers._fold_temperatures`), usually
-one. The held-out log-likelihoods then take one more pass, each row block
-scored by the calibrators of its folds.
+maps, Zarr and Dask arrays are never copied). Every fold's temperature is
+fitted in the same passes (:mod:`skcal.solvers._fold_temperatures`), usually
+one: temperature scaling's fit, and the start of vector and matrix scaling.
+Platt scaling and beta calibration start the folds after the first where the
+first fold's fit ended. The held-out log-likelihoods then take one more pass,
+each row block scored by the calibrators of its folds.
 """
 
 import numpy as np
@@ -23,7 +25,9 @@ from sklearn.base import clone
 from ..calibrators._base import BaseCalibrator
 from ..calibrators._registry import calibrator_class
 from ..calibrators._sharing import fit_sharing
+from ..calibrators._matrix import MatrixScaling
 from ..calibrators._temperature import TemperatureScaling
+from ..calibrators._vector import VectorScaling
 from ..metrics._predictive import _score_type_of, row_log_likelihood
 from ..metrics._row_metrics import true_class_log_softmax
 from ..rows._blocks import Rows
@@ -31,7 +35,8 @@ from ..rows._column_classes import column_classes
 from ..rows._namespaces import to_numpy
 from ..rows._score_rows import fit_score_rows
 from ..solvers._fold_temperatures import cross_fitted_inverse_temperatures
-from ..utils._reuse import GivenFits, Key
+from ..solvers._temperature_fit import START_MAX_ITER, START_TOL
+from ..utils._reuse import GivenFits, Key, offered_starts
 from ._outer_folds import outer_splits
 
 # values per block of the held-out pass: 128 rows of a 32,000-token vocabulary
@@ -173,17 +178,24 @@ def cross_fitted_log_likelihood(scores, y_index, weight, fold, calibrator, score
         if not (train_weight > 0).any():
             raise ValueError(f"Fold {index} leaves no row of weight to fit on; pass "
                              "fewer folds (cv).")
-    fitted, cache = [], None
-    if type(calibrator) is TemperatureScaling and len(weights) > 1:
-        cache = _fold_temperatures(scores, labels, base, fold, weights, calibrator,
-                                   score_type)
-    for index, train_weight in enumerate(weights):
+    temperatures = [None] * len(weights)
+    if temperature_fit_options(calibrator) is not None and len(weights) > 1:
+        temperatures = _fold_temperatures(scores, labels, base, fold, calibrator,
+                                          score_type, len(weights))
+
+    def fit_fold(index, starts):
+        train_weight = weights[index]
+        given = [] if temperatures[index] is None else [((labels, train_weight),
+                                                         temperatures[index])]
+        cache = GivenFits(Key.INVERSE_TEMPERATURE, given, starts=starts)
         estimator = clone(calibrator).set_params(score_type=score_type)
         try:
-            fitted.append(fit_sharing(estimator, scores, labels, train_weight, cache))
+            return fit_sharing(estimator, scores, labels, train_weight, cache), cache
         except ValueError as exc:
             raise ValueError(f"fitting {type(calibrator).__name__} on the rows outside "
                              f"fold {index}: {exc}") from exc
+
+    fitted = fitted_in_turn(fit_fold, len(weights))
 
     def held_out(block, block_fold, block_labels):
         log_p = np.empty(block.shape[0])
@@ -209,17 +221,71 @@ def label_log_proba(calibrator, scores, labels):
     return true_class_log_softmax(labels, np.asarray(mapped))
 
 
-def _fold_temperatures(scores, labels, base, fold, weights, calibrator, score_type):
+def _fold_temperatures(scores, labels, base, fold, calibrator, score_type, n_folds):
     """Every fold's temperature fitted in the same passes over ``scores`` (read
-    as the calibrator's fit reads them), held for the folds' fits to take."""
+    as the calibrator's fit reads them), or one None per fold for scores that
+    each fold's fit then refuses, naming the problem as it would alone."""
     try:
         logits, _, _ = fit_score_rows(scores, score_type)
-    except ValueError:  # bad scores: each fold's fit names the problem as it would alone
-        return None
-    fits = cross_fitted_inverse_temperatures(logits, labels, base, fold, tol=calibrator.tol,
-                                             max_iter=calibrator.max_iter)
-    return GivenFits(Key.INVERSE_TEMPERATURE,
-                     [((labels, weight), fit) for weight, fit in zip(weights, fits)])
+    except ValueError:
+        return [None] * n_folds
+    return cross_fitted_inverse_temperatures(logits, labels, base, fold,
+                                             **temperature_fit_options(calibrator))
+
+
+# the maps whose fit begins with the temperature's: their start, and the anchor
+# of their penalties
+_STARTS_AT_TEMPERATURE = (VectorScaling, MatrixScaling)
+
+
+def temperature_fit_options(calibrator):
+    """The ``tol`` and ``max_iter`` of the temperature fit that ``calibrator``'s
+    fit makes, or None for a map that fits no temperature: a cross-fit then
+    fits every fold's in the same passes
+    (:func:`~skcal.solvers._fold_temperatures.cross_fitted_inverse_temperatures`),
+    and each fold's fit takes its own (:class:`~skcal.utils._reuse.GivenFits`).
+
+    Examples
+    --------
+    >>> from skcal import IsotonicCalibration, VectorScaling
+    >>> temperature_fit_options(TemperatureScaling(tol=1e-9))
+    {'tol': 1e-09, 'max_iter': 100}
+    >>> temperature_fit_options(VectorScaling(tol=1e-3))  # its start's, not its own
+    {'tol': 1e-07, 'max_iter': 100}
+    >>> temperature_fit_options(IsotonicCalibration()) is None
+    True
+    """
+    if type(calibrator) is TemperatureScaling:
+        return {"tol": calibrator.tol, "max_iter": calibrator.max_iter}
+    if type(calibrator) in _STARTS_AT_TEMPERATURE:
+        return {"tol": START_TOL, "max_iter": START_MAX_ITER}
+    return None
+
+
+def fitted_in_turn(fit_fold, n_folds):
+    """Each fold's fitted calibrator, ``fit_fold(index, starts)`` returning it
+    and the cache it was fitted with: the folds after the first get the fits
+    that the first fold's cache offered as their ``starts`` (see
+    :func:`~skcal.utils._reuse.offer_start`), so that Platt scaling and beta
+    calibration start near their optimum.
+
+    Examples
+    --------
+    >>> from skcal.utils._reuse import FoldCache, offer_start
+    >>> def fit_fold(index, starts):
+    ...     cache = FoldCache(starts=starts)
+    ...     offer_start(cache, Key.PLATT_FIT, (0, 1), f"fold {index}'s fit")
+    ...     return sorted(starts.values()), cache
+    >>> fitted_in_turn(fit_fold, 3)
+    [[], ["fold 0's fit"], ["fold 0's fit"]]
+    """
+    fitted, starts = [], {}
+    for index in range(n_folds):
+        calibrator, cache = fit_fold(index, starts)
+        fitted.append(calibrator)
+        if index == 0:
+            starts = offered_starts(cache)
+    return fitted
 
 
 def _check_column_orders(models, y, ignore_index):

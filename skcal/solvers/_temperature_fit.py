@@ -310,7 +310,12 @@ def _warm_start(rows, y, sample_weight, max_iter):
     return beta if converged and beta > 0 else 1.0
 
 
-def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=1e-7, max_iter=100, cache=None):
+# the options of the temperature fit that vector and matrix scaling start from
+START_TOL, START_MAX_ITER = 1e-7, 100
+
+
+def fit_inverse_temperature(Z, y, sample_weight=None, *, tol=START_TOL, max_iter=START_MAX_ITER,
+                            cache=None):
     """Inverse temperature ``beta`` minimising the NLL of ``softmax(beta * Z)``.
 
     Parameters

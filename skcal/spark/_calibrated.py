@@ -9,11 +9,13 @@ each class's rows round-robin, in row order; with groups,
 gives), the same folds for every model, so that the models' differences stay
 paired. Every fold's temperature is fitted in the same passes over the model's
 scores, each a Spark job
-(:func:`~skcal.solvers._fold_temperatures.cross_fitted_inverse_temperatures`);
-another map that streams is fitted fold by fold, each fold's fit weighing the
-rows outside it (:class:`FoldWeights`). The held-out log-likelihoods are
-computed in the comparison's one job, each batch's rows scored by the
-calibrators of their folds.
+(:func:`~skcal.solvers._fold_temperatures.cross_fitted_inverse_temperatures`):
+temperature scaling's fits, and where vector and matrix scaling start. Another
+map that streams is fitted fold by fold, each fold's fit weighing the rows
+outside it (:class:`FoldWeights`); Platt scaling and beta calibration start the
+folds after the first where the first fold's fit ended. The held-out
+log-likelihoods are computed in the comparison's one job, each batch's rows
+scored by the calibrators of their folds.
 """
 
 import copy
@@ -23,7 +25,11 @@ from sklearn.base import clone
 
 from ..calibrators._inputs import checked_score_inputs
 from ..calibrators._temperature import TemperatureScaling
-from ..comparison._calibrated_models import label_log_proba
+from ..comparison._calibrated_models import (
+    fitted_in_turn,
+    label_log_proba,
+    temperature_fit_options,
+)
 from ..solvers._fold_temperatures import cross_fitted_inverse_temperatures
 from ..rows._remote import RemoteVector
 from ..utils._reuse import GivenFits, Key
@@ -57,16 +63,18 @@ def keep_column_names(calibrator, table):
 
 
 class _FoldFit(GivenFits):
-    """One fold's temperature, fitted with the other folds' in the same passes,
-    for the calibrator of that fold: given for the labels and weights (tokens of
-    the table, the fold itself a per-row vector of it) that the fit checked."""
+    """One fold's temperature (or None), fitted with the other folds' in the
+    same passes, for the calibrator of that fold: given for the labels and
+    weights (tokens of the table, the fold itself a per-row vector of it) that
+    the fit checked; and, after the first fold, that fold's fits as this
+    fold's starts."""
 
-    def __init__(self, fit, inputs):
-        super().__init__(Key.INVERSE_TEMPERATURE, [])
+    def __init__(self, fit, inputs, starts):
+        super().__init__(Key.INVERSE_TEMPERATURE, [], starts=starts)
         self.fit, self.inputs = fit, inputs
 
     def given(self, key, y, sample_weight):
-        if (key is self.key and y is self.inputs.y_index
+        if (key is self.key and self.fit is not None and y is self.inputs.y_index
                 and sample_weight is self.inputs.sample_weight):
             return self.fit
         return None
@@ -81,7 +89,9 @@ def cross_fitted_calibrators(calibrator, table, *, score_type, ignore_index, cv,
     Its scores, labels and weights are checked once, as a fit checks them;
     each fold's calibrator is then the fit on those inputs (the same warnings
     as alone, such as a fold whose scores separate the classes): a temperature
-    taken from the shared passes, another map fitted on the fold's weights.
+    taken from the shared passes, another map fitted on the fold's weights,
+    vector and matrix scaling from that fold's temperature, Platt scaling and
+    beta calibration after the first fold from where the first fold's ended.
     """
     estimator = clone(calibrator).set_params(score_type=score_type,
                                              ignore_index=ignore_index)
@@ -92,21 +102,24 @@ def cross_fitted_calibrators(calibrator, table, *, score_type, ignore_index, cv,
         folds.check_training_classes()
     else:
         folds = table.group_folds(groups, cv)
-    if type(estimator) is TemperatureScaling:  # every fold in the same passes
-        fits = cross_fitted_inverse_temperatures(
-            inputs.logits, inputs.y_index, inputs.sample_weight,
-            folds.per_row(np.arange(cv)), n_folds=cv, tol=estimator.tol,
-            max_iter=estimator.max_iter)
-        fold_inputs = [(inputs, _FoldFit(fit, inputs)) for fit in fits]
+    if type(estimator) is TemperatureScaling:  # the given fit is the fold's
+        fold_inputs = [inputs] * cv
     else:  # each fold fitted on its own weights, the fold's rows at 0
-        fold_inputs = [(inputs._replace(sample_weight=weights), None)
+        fold_inputs = [inputs._replace(sample_weight=weights)
                        for weights in _fold_weights(table, inputs, folds, cv)]
-    fitted = []
-    for fold_input, cache in fold_inputs:
+    temperatures, options = [None] * cv, temperature_fit_options(estimator)
+    if options is not None:  # every fold's in the same passes
+        temperatures = cross_fitted_inverse_temperatures(
+            inputs.logits, inputs.y_index, inputs.sample_weight,
+            folds.per_row(np.arange(cv)), n_folds=cv, **options)
+
+    def fit_fold(index, starts):
+        cache = _FoldFit(temperatures[index], fold_inputs[index], starts)
         fold_calibrator = clone(estimator)
-        fold_calibrator._fit_checked_scores(table, fold_input, cache)
-        fitted.append(keep_column_names(fold_calibrator, table))
-    return fitted, folds
+        fold_calibrator._fit_checked_scores(table, fold_inputs[index], cache)
+        return keep_column_names(fold_calibrator, table), cache
+
+    return fitted_in_turn(fit_fold, cv), folds
 
 
 class FoldWeights:

@@ -140,6 +140,8 @@ class GivenFits(FoldCache):
     (:func:`~skcal.solvers._fold_temperatures.cross_fitted_inverse_temperatures`),
     for the calibrators fitted on them after. A fit asked for on other labels
     (of rows of positive weight) or other weights is computed as without a cache.
+    ``starts`` are the first fold's fits, where the later folds' fits start
+    (:func:`offer_start`).
 
     Examples
     --------
@@ -151,8 +153,8 @@ class GivenFits(FoldCache):
     True
     """
 
-    def __init__(self, key, fits):
-        super().__init__()
+    def __init__(self, key, fits, *, starts=None):
+        super().__init__(starts=starts)
         self.key, self.fits = key, fits
 
     def given(self, key, y, sample_weight):

@@ -8,10 +8,18 @@ from scipy.special import log_softmax
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import ShuffleSplit
 
-from skcal import TemperatureScaling, VectorScaling, compare_models
+from skcal import (
+    BetaCalibration,
+    MatrixScaling,
+    PlattScaling,
+    TemperatureScaling,
+    VectorScaling,
+    compare_models,
+)
 from skcal.calibrators._registry import CALIBRATORS
 from skcal.comparison._calibrated_models import label_log_proba, cross_fitted_log_likelihood
 from skcal.comparison._outer_folds import outer_splits
+from skcal.solvers import _temperature_fit as temperature_fit
 
 
 def sharp_and_noisy(rng, n=3000, k=5):
@@ -67,7 +75,8 @@ def test_each_row_is_scored_by_a_fit_on_the_other_folds_alone():
     logits = 2.5 * rng.normal(size=(900, 3))
     y = (logits / 2.5 + rng.gumbel(size=logits.shape)).argmax(axis=1)
     fold = rng.permutation(900) % 3
-    for calibrator in (TemperatureScaling(), VectorScaling()):
+    for calibrator in (TemperatureScaling(), VectorScaling(), MatrixScaling(),
+                       PlattScaling(), BetaCalibration()):
         log_p, fitted = cross_fitted_log_likelihood(logits, y, None, fold, calibrator,
                                                     "logits")
         for index in range(3):
@@ -75,8 +84,39 @@ def test_each_row_is_scored_by_a_fit_on_the_other_folds_alone():
             alone = type(calibrator)().fit(logits[train], y[train])
             expected = np.log(alone.predict_proba(logits[test])[np.arange(test.sum()),
                                                                y[test]])
-            assert np.allclose(log_p[test], expected, rtol=1e-6, atol=1e-9)
+            if type(calibrator) in (PlattScaling, BetaCalibration):
+                # started at the first fold's fit, they stop at their Newton
+                # decrement's tolerance (1e-12 nats) from the other side: about
+                # sqrt(1e-12) in the parameters (measured: 5e-6 in log p)
+                np.testing.assert_allclose(log_p[test], expected, rtol=0, atol=2e-5,
+                                           err_msg=type(calibrator).__name__)
+            else:  # from the same temperature, fitted in the shared passes
+                np.testing.assert_allclose(log_p[test], expected, rtol=1e-6, atol=1e-9,
+                                           err_msg=type(calibrator).__name__)
         assert all(fit.n_features_in_ == 3 for fit in fitted)
+
+
+def test_the_folds_share_their_temperatures_and_start_where_the_first_ended(monkeypatch):
+    """Vector and matrix scaling take each fold's temperature from the passes that
+    fit every fold's at once (no fold fits its own); Platt scaling and beta
+    calibration start the later folds at the first fold's fit, which takes fewer
+    Newton iterations than a fit alone from its usual start."""
+    rng = np.random.default_rng(5)
+    logits = 3 * rng.normal(size=(3000, 4))
+    y = (logits / 3 + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    fold = np.arange(3000) % 5
+    own_fits = []
+    fit_alone = temperature_fit._fit_inverse_temperature
+    monkeypatch.setattr(temperature_fit, "_fit_inverse_temperature",
+                        lambda *args: own_fits.append(1) or fit_alone(*args))
+    for calibrator in (VectorScaling(), MatrixScaling()):
+        cross_fitted_log_likelihood(logits, y, None, fold, calibrator, "logits")
+    assert own_fits == []
+    for calibrator in (PlattScaling(), BetaCalibration()):
+        _, fitted = cross_fitted_log_likelihood(logits, y, None, fold, calibrator, "logits")
+        for index in range(1, 5):
+            alone = type(calibrator)().fit(logits[fold != index], y[fold != index])
+            assert fitted[index].n_iter_.sum() < alone.n_iter_.sum()
 
 
 def test_calibrated_intervals_cover_equally_good_models_at_their_level():

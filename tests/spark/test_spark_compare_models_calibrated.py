@@ -10,6 +10,7 @@ from frames import frame
 import skcal.spark
 from skcal import TemperatureScaling, compare_models
 from skcal.metrics._decomposition import stratified_folds
+from skcal.solvers import _temperature_fit as temperature_fit
 from skcal.spark._folds import group_folds
 
 rng = np.random.default_rng(23)
@@ -112,6 +113,19 @@ def test_other_maps_are_fitted_fold_by_fold_as_on_arrays(logs, method):
             np.testing.assert_allclose(got.predict_proba(models[name][:50]),
                                        alone.predict_proba(models[name][:50]),
                                        rtol=1e-4, atol=1e-7)
+
+
+def test_vector_scaling_folds_take_their_temperatures_from_the_shared_passes(logs,
+                                                                          monkeypatch):
+    """No fold fits a temperature of its own (each would cost a Spark job per Newton
+    pass): every fold's comes from the passes that fit them all at once."""
+    own_fits = []
+    fit_alone = temperature_fit._fit_inverse_temperature
+    monkeypatch.setattr(temperature_fit, "_fit_inverse_temperature",
+                        lambda *args: own_fits.append(1) or fit_alone(*args))
+    skcal.spark.compare_models(logs, {"sharp": "sharp", "flat": "flat"}, y="y",
+                               calibrate="vector", cv=3)
+    assert own_fits == []
 
 
 def test_the_fitted_calibrators_predict_as_their_temperature_says(logs):
