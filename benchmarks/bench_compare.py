@@ -3,6 +3,7 @@
     python benchmarks/bench_compare.py [--rows 10000] [--classes 100] [--cv 5]
                                        [--n-jobs 1 2] [--repeat 5] [--rst OUT]
                                        [--readme README.md] [--data FILE.npz] [--passes]
+                                       [--methods NAME ...]
 
 Scores are synthetic float64 logits of an overconfident model (labels drawn
 from softmax(z / 2)), or with ``--data`` a real model's outputs from
@@ -24,6 +25,8 @@ section. ``--passes`` also counts, per method, the values its fits and
 predictions read through skcal's block loop (``Rows.reduce`` and
 ``Rows.map_rows``), in passes over the whole matrix: a measure of the work
 that does not depend on the machine (the yardstick is 50 such passes).
+``--methods`` compares those methods instead of the default ones: what leaving
+some out of the defaults would buy.
 """
 
 import argparse
@@ -56,7 +59,8 @@ def timed_runs(logits, y, args, n_jobs):
     runs, comparison, before = [], None, yardstick(logits)
     for _ in range(args.repeat):
         start = time.perf_counter()
-        comparison = compare_calibrators(logits, y, cv=args.cv, n_jobs=n_jobs)
+        comparison = compare_calibrators(logits, y, cv=args.cv, n_jobs=n_jobs,
+                                         calibrators=args.methods)
         seconds = time.perf_counter() - start
         after = yardstick(logits)
         stick, faults = ((b + a) / 2 for b, a in zip(before, after))
@@ -80,7 +84,7 @@ def fit_shares(comparison, seconds, n_splits):
             for name, fit in zip(results["method"], results["mean_fit_time"])]
 
 
-def passes_read(logits, y, cv):
+def passes_read(logits, y, cv, methods=None):
     """Values read through the block loop by each method's fits, by the
     predictions and by the rest of one comparison, in passes over ``logits``."""
     import collections
@@ -112,7 +116,7 @@ def passes_read(logits, y, cv):
             setattr(blocks, name, counting(loop))
         compare.fit_sharing = labelled(fit, lambda c: "fit " + type(c).__name__)
         compare.predict_proba_sharing = labelled(predict, lambda c: "predictions")
-        compare_calibrators(logits, y, cv=cv, n_jobs=1)
+        compare_calibrators(logits, y, cv=cv, n_jobs=1, calibrators=methods)
     finally:
         for name, loop in loops.items():
             setattr(blocks, name, loop)
@@ -134,7 +138,13 @@ def main():
                         help="also count the passes over the scores each method reads")
     parser.add_argument("--data", metavar="FILE.npz",
                         help="a real model's outputs (shared/data) instead of synthetic logits")
+    parser.add_argument("--methods", nargs="+", metavar="NAME",
+                        help="compare these methods instead of the default ones "
+                             "(temperature platt ...; not with --rst or --readme)")
     args = parser.parse_args()
+    if args.methods and (args.rst or args.readme):
+        parser.error("--rst and --readme write the default methods' figures; "
+                     "leave out --methods")
     if args.data:
         logits, y = real_scores(args.data)
         args.rows, args.classes = logits.shape
@@ -176,7 +186,7 @@ def main():
                   "rest is prediction and metrics): " + ", ".join(
                       f"{name} {share:.0f} %" for name, share in shares) + "."]
     if args.passes:
-        counted = passes_read(logits, y, args.cv)
+        counted = passes_read(logits, y, args.cv, args.methods)
         print(f"\n{'values read, in passes over the scores':<44}{'passes':>8}")
         for name, passes in counted:
             print(f"{name:<44}{passes:>8.1f}")
