@@ -95,7 +95,7 @@ def test_groups_are_kept_whole_in_the_calibration_folds(logs):
                                        rtol=1e-6, atol=1e-9, err_msg=f"{name} {key}")
 
 
-@pytest.mark.parametrize("method", ["vector", "platt"])
+@pytest.mark.parametrize("method", ["vector", "platt", "beta"])
 def test_other_maps_are_fitted_fold_by_fold_as_on_arrays(logs, method):
     models = {"sharp": SHARP, "flat": FLAT}
     on_spark = skcal.spark.compare_models(logs, {name: name for name in models}, y="y",
