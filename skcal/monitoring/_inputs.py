@@ -190,9 +190,21 @@ _NAMED_TWICE = ("score_columns names the columns of arrays; a DataFrame's column
 
 def reference_on_host(scores, y):
     """A reference's scores and labels as numpy arrays (a monitor computes on
-    the host), pandas inputs' rows checked to be in one order."""
+    the host), pandas inputs' rows checked to be in one order, and a label on
+    every row."""
     check_row_order(scores=scores, y=y)
-    return to_numpy((scores, y))
+    scores, y = to_numpy((scores, y))
+    if y is None or np.ndim(y) == 0:
+        raise ValueError(f"fit takes the reference period's labels, one per row of scores; "
+                         f"got y={y!r}.")
+    missing = missing_entries(np.ravel(y))
+    if missing.any():
+        raise ValueError(
+            f"y is missing at {int(missing.sum())} of {missing.shape[0]} rows of the "
+            f"reference (None or NaN, the first at row {int(np.flatnonzero(missing)[0])}); "
+            "the reference needs every label. Leave those rows out of it (y[mask]); "
+            "update takes rows without a label as waiting for it.")
+    return scores, y
 
 
 def unpack(X, y, timestamps, scores, timestamp, ids=None, score_columns=None):
