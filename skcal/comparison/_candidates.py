@@ -90,12 +90,26 @@ def _with_score_type(calibrator, score_type):
 
 
 def resolve_scorers(scoring):
+    """``{name: scorer}`` of ``scoring``: a scorer name, a list of them, a
+    callable (named ``'score'``, as scikit-learn's ``cross_validate`` names it)
+    or a dict of names to scorers or scorer names."""
     if scoring is None:
         return {}
-    if isinstance(scoring, dict):
+    if isinstance(scoring, str):  # one name, not its letters
+        items = [(scoring, scoring)]
+    elif callable(scoring):
+        items = [("score", scoring)]
+    elif isinstance(scoring, dict):
         items = scoring.items()
-    else:
+    elif isinstance(scoring, (list, tuple, set, frozenset)):
+        for entry in scoring:
+            if not isinstance(entry, str):
+                raise ValueError(f"scoring lists scorer names; got {entry!r}. Name a "
+                                 "scorer object in a dict: scoring={'name': scorer}.")
         items = [(name, name) for name in scoring]
+    else:
+        raise ValueError(f"scoring takes a scorer name, a list of them, a callable or a dict "
+                         f"of names to scorers; got {type(scoring).__name__}.")
     scorers = {}
     for name, scorer in items:
         if name in BUILTIN_METRICS:

@@ -157,11 +157,12 @@ def compare_calibrators(
         scores, one group per sequence (shape ``(batch,)``, a document id) or
         per token; by default each sequence is its own group.
 
-    scoring : dict or list, default=None
-        More metrics per fold: scorer names (see
-        :func:`skcal.metrics.get_scorer`) or ``{name: scorer}`` with
-        ``scorer(fitted_calibrator, test_scores, test_y)``; ``test_y`` holds
-        column indices.
+    scoring : str, callable, list or dict, default=None
+        More metrics per fold: a scorer name or a list of them (see
+        :func:`skcal.metrics.get_scorer`), ``{name: scorer}``, or one scorer
+        (named ``'score'``, as in scikit-learn's ``cross_validate``), each
+        scorer called as ``scorer(fitted_calibrator, test_scores, test_y)``;
+        ``test_y`` holds column indices.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Weights for fitting and for every metric.
@@ -240,6 +241,9 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     if estimator is None or ignore_index is not None:  # token scores, padding
         X, y, groups, sample_weight, X_test, y_test = token_inputs(
             X, y, groups, sample_weight, X_test, y_test, ignore_index, calibration_test)
+    if y is None:
+        raise ValueError("compare_calibrators needs y, the labels of the rows of X, to score "
+                         "every method on held-out rows; got y=None.")
     candidates = named_candidates(calibrators)
     scorers = resolve_scorers(scoring)
     check_test_set(X_test, y_test)

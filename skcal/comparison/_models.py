@@ -315,6 +315,9 @@ def compare_models(models, y, *, groups=None, sample_weight=None, ignore_index=N
     if len(models) < 2:
         raise ValueError(f"models must map at least two names to scores; got {len(models)} "
                          "({'checkpoint-1000': logits, 'checkpoint-2000': logits2}).")
+    if y is None:
+        raise ValueError("compare_models needs y, the labels the models are scored on; got "
+                         "y=None.")
     check_n_bootstrap(n_bootstrap)
     check_row_order(**{f"models[{name!r}]": scores for name, scores in models.items()},
                     y=y, groups=groups, sample_weight=sample_weight)

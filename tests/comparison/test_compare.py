@@ -138,19 +138,6 @@ def test_with_a_classifier_nothing_is_scored_in_sample():
     assert comparison.predictions_["uncalibrated"].shape == (400, 2)
 
 
-def test_scoring_and_weights(overconfident_logits):
-    logits, y = overconfident_logits
-    weights = np.random.default_rng(1).integers(1, 3, size=y.shape[0])
-    comparison = compare_calibrators(
-        logits, y, sample_weight=weights, scoring=["neg_classwise_ece"],
-        calibrators=[TemperatureScaling()],
-    )
-    assert "mean_test_neg_classwise_ece" in comparison.cv_results_
-    assert np.all(comparison.cv_results_["mean_test_neg_classwise_ece"] <= 0)
-    with pytest.raises(ValueError, match="always reported"):
-        compare_calibrators(logits, y, scoring=["nll"])
-
-
 def test_test_set_results_and_json(overconfident_logits):
     logits, y = overconfident_logits
     fit, test = seeded_halves(y.shape[0])

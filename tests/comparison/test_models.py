@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from scipy.special import log_softmax
 
-from skcal import compare_models
+from skcal import compare_calibrators, compare_models
 from skcal.metrics import nll_from_logits
 
 
@@ -193,3 +193,16 @@ def test_a_group_per_sequence_names_every_token_of_it():
     np.testing.assert_equal(per_sequence.results_, per_token.results_)  # the same sums
     with pytest.raises(ValueError, match=r"groups has shape \(5,\) for 150 rows"):
         compare_models(models, tokens, groups=np.arange(5), ignore_index=-100)
+
+
+def test_comparisons_without_labels_say_they_need_them():
+    scores = np.random.default_rng(0).normal(size=(300, 3))
+    # were "y has 0 samples but models['a'] has 300" and "y should be a 1d array, got
+    # an array of shape ()"
+    with pytest.raises(ValueError, match=r"^compare_models needs y, the labels the models "
+                                         r"are scored on; got y=None\.$"):
+        compare_models({"a": scores, "b": scores / 2}, None)
+    with pytest.raises(ValueError, match=r"^compare_calibrators needs y, the labels of the "
+                                         r"rows of X, to score every method on held-out "
+                                         r"rows; got y=None\.$"):
+        compare_calibrators(scores, None)
