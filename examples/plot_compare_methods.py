@@ -25,12 +25,13 @@ print(comparison)
 
 # %%
 # ``ranking_`` is the list of method names, best first; ``recommended_`` is the
-# simplest method not distinguishable from the best, and ``best_calibrator_`` the best
-# refitted on all the data. ``cv_results_`` holds every number of the table as arrays,
-# scikit-learn style, and ``to_frame()`` the summary as a DataFrame.
+# simplest method not distinguishable from the best. ``best_calibrator_`` and
+# ``recommended_calibrator_`` are those two refitted on all the data, ready to use.
+# ``cv_results_`` holds every number of the table as arrays, scikit-learn style, and
+# ``to_frame()`` the summary as a DataFrame.
 print("ranking:", comparison.ranking_)
 print("recommended:", comparison.recommended_)
-print(comparison.best_calibrator_)
+print(comparison.best_calibrator_, comparison.recommended_calibrator_)
 print(comparison.to_frame().round(4).to_string())
 
 # %%

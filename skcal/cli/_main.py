@@ -149,7 +149,23 @@ def _compare(args):
         print(f"Results written to {args.json}")
     if args.plot:
         _save_plot(comparison, args.plot)
+    if args.calibrator:
+        _save_recommended(comparison, args.calibrator)
     return 0
+
+
+def _save_recommended(comparison, path):
+    """The recommended method, fitted on all the rows, saved as JSON; none when no
+    calibration is recommended (an existing file is left as it is)."""
+    from ..calibrators._persistence import save_calibrator
+    from ..comparison._result import BASELINE
+
+    if comparison.recommended_ == BASELINE:
+        print(f"No calibration is recommended: {path} is not written.")
+        return
+
+    save_calibrator(comparison.recommended_calibrator_, path)
+    print(f"{comparison.recommended_}, fitted on all the rows, saved to {path}")
 
 
 def _demo(args):
@@ -225,6 +241,10 @@ def _build_parser():
                          help="write the results as JSON")
     compare.add_argument("--plot", metavar="OUT.png", type=image_path,
                          help="write reliability diagrams")
+    compare.add_argument("--calibrator", metavar="PATH.json", type=output_path,
+                         help="save the recommended method, fitted on all the rows, as "
+                         "JSON (as skcal fit --calibrator does); not written when no "
+                         "calibration is recommended")
     compare.add_argument("--seed", type=seed, default=0, help="fold shuffling seed")
     compare.add_argument("--n-jobs", type=n_jobs, default=None,
                          help="folds evaluated in parallel (default 1)")

@@ -32,7 +32,7 @@ from ._fold_scoring import checked_candidate_proba, fold_metrics, fold_proba, he
 from ._out_of_fold import OutOfFoldPredictions
 from ._fold_results import aggregate_folds, calibration_pvalues, check_calibration_test
 from ._outer_folds import checked_groups, inner_splits, outer_splits
-from ._result import CalibratorComparison
+from ._result import CalibratorComparison, recommended_method
 from ._token_rows import token_inputs
 from ._final_fits import refit, score_test_set
 from ._test_set import check_test_set
@@ -208,7 +208,9 @@ def compare_calibrators(
     Returns
     -------
     comparison : CalibratorComparison
-        ``print(comparison)`` shows the ranked table.
+        ``print(comparison)`` shows the ranked table; ``best_calibrator_``
+        and ``recommended_calibrator_`` are those methods refitted on all the
+        data, ready to use.
 
     Examples
     --------
@@ -307,6 +309,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
             calibration_test, list(candidates), predictions, y_index, random_state,
             sample_weight)
     best = cv_results["method"][int(np.argmin(cv_results["mean_test_nll"]))]
+    recommended = recommended_method(cv_results)
     test_results, refitted = None, {}
     starts = outcomes[0][-1] if estimator is None else None  # the first fold's fits
     if X_test is not None or y_test is not None:
@@ -314,18 +317,18 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
             candidates, given_X, y, classes, sample_weight, X_test, y_test, estimator,
             response_method, (groups, random_state), starts
         )
-    if best in refitted:
-        best_calibrator = refitted[best]
-    else:
-        best_calibrator = refit(candidates[best], given_X, y, sample_weight, estimator,
-                                response_method, (groups, random_state), starts)
+    for name in dict.fromkeys((best, recommended)):  # each fitted once
+        if name not in refitted:
+            refitted[name] = refit(candidates[name], given_X, y, sample_weight, estimator,
+                                   response_method, (groups, random_state), starts)
     return CalibratorComparison(
         cv_results=cv_results,
         predictions=predictions,
         y_true=classes[y_index],
         sample_weight=sample_weight,
         classes=classes,
-        best_calibrator=best_calibrator,
+        best_calibrator=refitted[best],
+        recommended_calibrator=refitted[recommended],
         test_results=test_results,
         n_splits=len(splits),
         n_groups=None if groups is None else int(groups.max()) + 1,

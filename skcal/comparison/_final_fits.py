@@ -1,5 +1,5 @@
-"""The final fits of :func:`~skcal.compare_calibrators`: the best method (or
-every one, given a test set) fitted on all the data."""
+"""The final fits of :func:`~skcal.compare_calibrators`: the best method and
+the recommended one (or every one, given a test set) fitted on all the data."""
 
 import numpy as np
 from sklearn.base import clone

@@ -5,6 +5,7 @@ from scipy.special import ndtr
 from sklearn.utils._param_validation import validate_params
 
 from ..metrics._row_metrics import COMPARED
+from ._comparison_table import comparison_table
 from ._reliability_points import DRAWING_CONSTRAINTS
 
 BASELINE = "uncalibrated"
@@ -19,15 +20,15 @@ TIE_STANDARD_ERRORS = 2.0
 TIE_LEVEL = float(2 * ndtr(TIE_STANDARD_ERRORS) - 1)  # 0.9545
 
 
-def _format_pvalue(pvalue):
-    """A p-value in a table: three decimals, or an upper bound below 0.001.
-
-    Examples
-    --------
-    >>> _format_pvalue(0.0312), _format_pvalue(1e-9)
-    ('0.031', '<0.001')
-    """
-    return "<0.001" if pvalue < 0.001 else f"{pvalue:.3f}"
+def recommended_method(cv_results):
+    """The simplest method tied with the best (``cv_results['tied_with_best']``),
+    the methods being in order of simplicity, the uncalibrated baseline first;
+    the best by mean held-out NLL when none is tied, not even the best (whose
+    NLL is infinite)."""
+    tied = [str(m) for m, t in zip(cv_results["method"], cv_results["tied_with_best"]) if t]
+    if tied:
+        return tied[0]
+    return str(cv_results["method"][int(np.argmin(cv_results["mean_test_nll"]))])
 
 
 def _grid_shape(n_panels, aspect=4 / 3):
@@ -88,6 +89,12 @@ class CalibratorComparison:
         The best method refitted on all the data (wrapping the classifier,
         when one was given).
 
+    recommended_calibrator_ : estimator
+        The recommended method (:attr:`recommended_`) refitted on all the
+        data, as ``best_calibrator_`` is: the same object when the best is
+        the one recommended. With ``'uncalibrated'`` recommended, the identity
+        map, whose ``predict_proba`` gives the scores' own probabilities.
+
     predictions_ : mapping of str to ndarray
         Out-of-fold probabilities of each method, shape (n_samples, n_classes),
         in the order of the input rows (a read-only mapping by method name;
@@ -125,21 +132,20 @@ class CalibratorComparison:
     """
 
     def __init__(self, *, cv_results, predictions, y_true, sample_weight, classes,
-                 best_calibrator, test_results, n_splits, n_groups=None,
-                 tie=(TIE_STANDARD_ERRORS, None)):
+                 best_calibrator, recommended_calibrator, test_results, n_splits,
+                 n_groups=None, tie=(TIE_STANDARD_ERRORS, None)):
         self.cv_results_ = cv_results
         self.predictions_ = predictions
         self.classes_ = classes
         self.best_calibrator_ = best_calibrator
+        self.recommended_calibrator_ = recommended_calibrator
         self.test_results_ = test_results
         self.n_splits_ = n_splits
         self.n_groups_ = n_groups
         self._tie = tie  # (standard errors, degrees of freedom)
         order = np.argsort(cv_results["mean_test_nll"], kind="stable")
         self.ranking_ = [str(cv_results["method"][i]) for i in order]
-        # candidates are in order of simplicity, the uncalibrated baseline first
-        tied = [str(m) for m, t in zip(cv_results["method"], cv_results["tied_with_best"]) if t]
-        self.recommended_ = tied[0] if tied else self.ranking_[0]
+        self.recommended_ = recommended_method(cv_results)
         self._y_true = y_true
         self._sample_weight = sample_weight
 
@@ -151,56 +157,7 @@ class CalibratorComparison:
             yield rank, name, {key: value[i] for key, value in results.items()}
 
     def __str__(self):
-        tested = "calibration_pvalue" in self.cv_results_
-        width = max([24] + [len(name) + 2 for name in self.ranking_])  # names whole
-        header = (
-            f"{'rank':<5}{'method':<{width}}{'NLL':>9}{'ΔNLL vs best':>19}{'':>2}{'p':>8}"
-            f"{'ECE %':>8}{'Brier':>8}{'accuracy':>10}{'fit s':>8}"
-            + (f"{'calib. p':>10}" if tested else "")
-        )
-        lines = [
-            f"Held-out comparison over {self.n_splits_} folds, means over folds (NLL in "
-            "nats; Δ ± standard error of the paired difference"
-            + ("" if self.n_groups_ is None else
-               f", cluster-robust over {self.n_groups_} groups")
-            + ", p its two-sided p-value; "
-            "= : not distinguishable from the best"
-            + ("; calib. p: p-value of the calibration test" if tested else "") + ")",
-            header,
-            "-" * len(header),
-        ]
-        for rank, name, row in self._rows():
-            if rank == 1:
-                diff, tie, pvalue = "best", "", ""
-            else:
-                diff = f"+{row['nll_diff_to_best']:.4f} ± {row['nll_diff_se']:.4f}"
-                tie = "=" if row["tied_with_best"] else ""
-                pvalue = _format_pvalue(row["nll_diff_pvalue"])
-            lines.append(
-                f"{rank:<5}{name:<{width}}{row['mean_test_nll']:>9.4f}{diff:>19}{tie:>2}{pvalue:>8}"
-                f"{100 * row['mean_test_ece']:>8.2f}{row['mean_test_brier']:>8.4f}"
-                f"{row['mean_test_accuracy']:>10.4f}{row['mean_fit_time']:>8.3f}"
-                + (f"{_format_pvalue(row['calibration_pvalue']):>10}" if tested else "")
-            )
-        lines += ["", self.recommendation()]
-        zeros = {name: int(n) for name, n in zip(self.cv_results_["method"],
-                                                 self.cv_results_.get("n_zero_probability", []))
-                 if n}
-        if zeros:
-            lines.append("Not recommended whatever the standard error, its held-out NLL "
-                         "being infinite (clipped in the table): " + "; ".join(
-                             f"{name} gave {n} observed label(s) a probability of 0"
-                             for name, n in zeros.items()) + ".")
-        if self.test_results_ is not None:
-            lines += ["", "Fitted on all the data, scored on the test set (best test NLL first):",
-                      f"{'method':<{width + 5}}{'NLL':>9}{'ECE %':>8}{'Brier':>8}{'accuracy':>10}"]
-            for name in sorted(self.ranking_, key=lambda m: self.test_results_[m]["nll"]):
-                r = self.test_results_[name]
-                lines.append(
-                    f"{name:<{width + 5}}{r['nll']:>9.4f}{100 * r['ece']:>8.2f}"
-                    f"{r['brier']:>8.4f}{r['accuracy']:>10.4f}"
-                )
-        return "\n".join(lines)
+        return comparison_table(self)
 
     def __repr__(self):
         return self.__str__()
@@ -214,6 +171,9 @@ class CalibratorComparison:
         """
         best, recommended = self.ranking_[0], self.recommended_
         within = self._within()
+        if recommended == best == BASELINE:
+            return ("Recommended: no calibration. The uncalibrated scores are the best by "
+                    "held-out NLL.")
         if recommended == best:
             return (f"Recommended: {best}, the best by held-out NLL (no simpler method is "
                     f"within {within} of it).")

@@ -483,3 +483,37 @@ def test_version_is_printed(capsys):
         main(["--version"])  # was "the following arguments are required: command"
     assert exit_info.value.code == 0
     assert capsys.readouterr().out.strip() == f"skcal {__version__}"
+
+
+def test_compare_saves_the_recommended_method_fitted_on_all_the_rows(score_files, capsys):
+    from skcal import TemperatureScaling, load_calibrator
+
+    saved = score_files / "calibrator.json"
+    status = main(["compare", str(score_files / "logits.npy"), str(score_files / "y.npy"),
+                   "--methods", "temperature", "vector", "--calibrator", str(saved)])
+    out = capsys.readouterr().out
+    assert status == 0
+    # labels drawn from softmax(logits / 2): a temperature is what they need
+    assert "Recommended: TemperatureScaling" in out
+    assert f"TemperatureScaling, fitted on all the rows, saved to {saved}" in out
+    logits, y = np.load(score_files / "logits.npy"), np.load(score_files / "y.npy")
+    loaded = load_calibrator(saved, expected_class=TemperatureScaling)
+    assert_allclose(loaded.temperature_, TemperatureScaling().fit(logits, y).temperature_,
+                    rtol=1e-8)  # the Newton tolerance of the two fits
+
+
+def test_compare_writes_no_calibrator_when_none_is_recommended(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(1200, 3))
+    np.save(tmp_path / "logits.npy", logits)
+    np.save(tmp_path / "y.npy", sample_labels(softmax(logits), rng))  # calibrated
+    saved = tmp_path / "calibrator.json"
+    status = main(["compare", str(tmp_path / "logits.npy"), str(tmp_path / "y.npy"),
+                   "--methods", "temperature", "--calibrator", str(saved)])
+    out = capsys.readouterr().out
+    assert status == 0
+    # was "Recommended: uncalibrated, the best by held-out NLL (no simpler method ...)"
+    assert ("Recommended: no calibration. The uncalibrated scores are the best by held-out "
+            "NLL.") in out
+    assert f"No calibration is recommended: {saved} is not written." in out
+    assert not saved.exists()

@@ -158,5 +158,8 @@ def test_over_few_groups_a_tie_is_a_p_value_above_the_level_of_two_standard_erro
     ratio = results["nll_diff_to_best"][uncalibrated] / results["nll_diff_se"][uncalibrated]
     assert 2.0 < ratio < 3.3  # beyond 2 standard errors, within t(3)'s 3.31
     assert comparison.recommended_ == "uncalibrated"
+    # no calibration recommended: the identity map, the scores' own probabilities
+    np.testing.assert_allclose(comparison.recommended_calibrator_.predict_proba(logits),
+                               softmax(logits), rtol=1e-12)
     assert ("within 3.31 standard errors (Student's t, 3 degrees of freedom) of the best"
             in comparison.recommendation())
