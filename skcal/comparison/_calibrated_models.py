@@ -94,8 +94,9 @@ def calibrated_log_likelihoods(models, y_index, weight, calibrator, *, cv, group
     return log_lik, fitted
 
 
-def checked_calibration(calibrate):
-    """The unfitted calibrator that ``calibrate`` names or is.
+def checked_calibration(calibrate, argument="calibrate", hint=""):
+    """The unfitted calibrator that ``calibrate`` names or is; the message of a
+    wrong one names ``argument`` and ends with ``hint``.
 
     Examples
     --------
@@ -105,12 +106,12 @@ def checked_calibration(calibrate):
     if isinstance(calibrate, str):
         return calibrator_class(calibrate)()
     if not isinstance(calibrate, BaseCalibrator):
-        raise TypeError(f"calibrate must be a method's name ('temperature') or a skcal "
+        raise TypeError(f"{argument} must be a method's name ('temperature') or a skcal "
                         f"calibrator such as TemperatureScaling(); got "
-                        f"{type(calibrate).__name__}.")
+                        f"{type(calibrate).__name__}{hint}.")
     if calibrate.estimator is not None:
-        raise ValueError("calibrate wraps a classifier; the models' scores are given, so "
-                         "pass the calibrator without one (TemperatureScaling()).")
+        raise ValueError(f"{argument} wraps a classifier; the scores are given, so pass "
+                         "the calibrator without one (TemperatureScaling()).")
     return calibrate
 
 

@@ -7,8 +7,9 @@ import inspect
 import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
+from ..comparison._calibrated_models import checked_calibration
 from ._calibrated import keep_column_names
-from ._layout import Layout
+from ._layout import Layout, check_data_frame
 from ._provisional import Unsettled
 from ._table import SparkScores
 from ._vectors import check_numbering, is_vector_column, vector_array, vectors_as_arrays
@@ -30,8 +31,9 @@ def fit(calibrator, df, *, scores, y, sample_weight=None):
 
     Parameters
     ----------
-    calibrator : skcal calibrator
-        Unfitted, with ``estimator=None`` (the scores are given).
+    calibrator : skcal calibrator or str
+        Unfitted, with ``estimator=None`` (the scores are given), or a method's
+        name (``'temperature'``, as :func:`skcal.compare_models` takes it).
 
     df : pyspark.sql.DataFrame
         Ideally cached, the cache computed (``df.cache(); df.count()``): the fit
@@ -53,7 +55,7 @@ def fit(calibrator, df, *, scores, y, sample_weight=None):
 
     Returns
     -------
-    calibrator : the same calibrator, fitted
+    calibrator : the same calibrator, fitted (a new one, given a name)
 
     Examples
     --------
@@ -70,6 +72,9 @@ def fit(calibrator, df, *, scores, y, sample_weight=None):
             f"{type(calibrator).__name__} wraps a classifier; on Spark the scores are "
             "given, so pass a calibrator with estimator=None and the column of the "
             "classifier's scores as scores=.")
+    swapped = hasattr(type(calibrator), "schema") and not hasattr(type(df), "schema")
+    calibrator = checked_calibration(calibrator, "calibrator", hint=(
+        " (the calibrator comes first: skcal.spark.fit(calibrator, df, ...))" * swapped))
     # a map that starts from the class totals would leave a provisional survey
     # at once, the sample drawn for nothing
     provisional = not getattr(calibrator, "_starts_from_class_totals", False)
@@ -230,6 +235,7 @@ def transform(calibrator, df, *, scores, output="proba", name=None):
     >>> out = skcal.spark.transform(ts, df, scores="logits")  # doctest: +SKIP
     """
     check_is_fitted(calibrator)
+    check_data_frame(df)
     if output not in _OUTPUTS:
         raise ValueError(f"output={output!r} is not one of {', '.join(_OUTPUTS)}.")
     if getattr(calibrator, "estimator", None) is not None:

@@ -19,7 +19,7 @@ from ..rows._column_classes import column_classes
 from ..rows._labels import encode_labels, missing_entries
 from ..rows._scores import SCORE_TYPES
 from ._calibrated import HeldOut, check_spark_calibration, cross_fitted_calibrators
-from ._layout import Layout
+from ._layout import Layout, check_data_frame
 from ._table import TRAINED_LABELS, SparkScores, run_job
 from ._vectors import check_numbering, vectors_as_arrays
 
@@ -137,6 +137,8 @@ def compare_models(df, models, *, y, groups=None, sample_weight=None, score_type
         check_spark_calibration(calibrator, labels)
     _check_bootstrap(n_bootstrap, groups)
     read = df
+    check_data_frame(df)
+    Layout.check_label_column(df, y)
     for spec in models.values():
         read = vectors_as_arrays(read, spec)
     if groups is not None:

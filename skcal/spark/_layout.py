@@ -35,6 +35,20 @@ class BadRow(ValueError):
         return BadRow(self.template, self.row + offset)
 
 
+def check_data_frame(df):
+    """Refuse a ``df`` that is not a Spark DataFrame (read by its schema and
+    ``mapInArrow``, so that Spark Connect's DataFrame is one too), naming it.
+
+    >>> check_data_frame("temperature")
+    Traceback (most recent call last):
+    ...
+    TypeError: df must be a Spark DataFrame (pyspark.sql.DataFrame); got str.
+    """
+    if not (hasattr(type(df), "schema") and hasattr(df, "mapInArrow")):
+        raise TypeError(f"df must be a Spark DataFrame (pyspark.sql.DataFrame); got "
+                        f"{type(df).__name__}.")
+
+
 def quoted(name):
     """A column name as Spark reads it in an expression, whatever characters it
     holds (spaces, dots, backticks).

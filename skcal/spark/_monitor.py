@@ -20,7 +20,7 @@ from ..monitoring._pending import as_ids, check_joinable_by_id
 from ..monitoring._row_sums import batch_summaries
 from ..monitoring._statistics import add_summaries
 from ..rows._scores import check_finite_block, check_probabilities
-from ._layout import BadRow, Layout, quoted
+from ._layout import BadRow, Layout, check_data_frame, quoted
 from ._table import run_job
 from ._tasks import in_fewer_tasks
 from ._vectors import check_numbering, vectors_as_arrays
@@ -161,6 +161,7 @@ def add_labels(monitor, df, *, ids, y):
     ...                        y="clicked")  # doctest: +SKIP
     """
     check_fitted_and_unchanged(monitor)
+    check_data_frame(df)
     Layout.check_column(df, ids, "ids")
     Layout.check_label_column(df, y)
     check_joinable_by_id(monitor._pending)

@@ -15,7 +15,7 @@ of the indexed columns of the DataFrame, so that :func:`check_numbering` can
 refuse to read the entries as other classes.
 """
 
-from ._layout import NUMBERINGS, quoted
+from ._layout import NUMBERINGS, check_data_frame, quoted
 
 _VECTOR_TYPES = {"VectorUDT"}  # pyspark.ml.linalg's and pyspark.mllib.linalg's
 
@@ -55,6 +55,7 @@ def vectors_as_arrays(df, scores):
     """``df`` with the score column, if ``scores`` names one vector column, read
     as ``array<double>`` under the same name (a projection: nothing runs), its
     metadata holding :func:`indexer_numberings`; any other ``df`` as it is."""
+    check_data_frame(df)
     if not isinstance(scores, str) or not is_vector_column(df, scores):
         return df
     read = df.withColumn(scores, vector_array(scores))

@@ -138,3 +138,12 @@ def test_the_bootstrap_draws_the_groups_as_the_arrays_do(spark):
 def test_a_bootstrap_spark_cannot_draw_is_refused(logs, kwargs, message):
     with pytest.raises(ValueError, match=message):
         skcal.spark.compare_models(logs, {"a": "champion", "b": "challenger"}, y="y", **kwargs)
+
+
+def test_without_a_label_column_the_comparison_names_it(logs):
+    # was "model 'champion': y has 0 samples; at least one sample is required."
+    with pytest.raises(ValueError, match=r"^y=None is not a column of the DataFrame \(its "
+                                         r"columns: champion, challenger, truth, y, session, "
+                                         r"w\); pass the name of the column that holds it\.$"):
+        skcal.spark.compare_models(logs, {"champion": "champion", "challenger": "challenger"},
+                                   y=None)

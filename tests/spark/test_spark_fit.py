@@ -250,3 +250,23 @@ def test_column_names_that_sql_would_misread_or_the_survey_uses_work(spark, name
     proba = np.array([row[-1] for row in out.collect()])
     # the same map on the same float64 scores: equal up to the rounding of a softmax
     np.testing.assert_allclose(proba, on_spark.predict_proba(LOGITS), rtol=0, atol=1e-12)
+
+
+def test_a_method_is_named_or_given_and_the_arguments_come_in_their_order(df):
+    named = skcal.spark.fit("temperature", df, scores="logits", y="y")
+    given = skcal.spark.fit(skcal.TemperatureScaling(), df, scores="logits", y="y")
+    assert isinstance(named, skcal.TemperatureScaling)
+    # two fits of the same rows: one optimum, to the solver's tolerance
+    assert named.temperature_ == pytest.approx(given.temperature_, rel=1e-8)
+    # were AttributeError: 'str' object has no attribute 'schema'
+    with pytest.raises(TypeError, match=r"^calibrator must be a method's name "
+                                        r"\('temperature'\) or a skcal calibrator such as "
+                                        r"TemperatureScaling\(\); got DataFrame \(the "
+                                        r"calibrator comes first: skcal.spark.fit\("
+                                        r"calibrator, df, \.\.\.\)\)\.$"):
+        skcal.spark.fit(df, "temperature", scores="logits", y="y")
+    with pytest.raises(TypeError, match=r"^df must be a Spark DataFrame "
+                                        r"\(pyspark.sql.DataFrame\); got ndarray\.$"):
+        skcal.spark.fit("temperature", LOGITS, scores="logits", y="y")
+    with pytest.raises(TypeError, match=r"^df must be a Spark DataFrame"):
+        skcal.spark.transform(given, LOGITS, scores="logits")
