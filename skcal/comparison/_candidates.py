@@ -4,6 +4,7 @@ scores or classifier inputs checked once."""
 
 import warnings
 
+import numpy as np
 from sklearn.base import clone
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import column_or_1d, indexable
@@ -13,7 +14,8 @@ from ..calibrators._identity import Uncalibrated
 from ..calibrators._registry import calibrator_class, default_calibrators
 from ..metrics import get_scorer
 from ..rows._column_classes import column_classes
-from ..rows._labels import check_sample_weight, encode_labels
+from ..rows._labels import (check_sample_weight, drop_unweighted, encode_labels,
+                             missing_entries)
 from ..rows._scores import as_float_array, resolve_score_type, scores_to_logits
 from ._result import BASELINE, BUILTIN_METRICS
 
@@ -125,11 +127,14 @@ def prepare_scores(X, y, sample_weight, score_type, candidates):
     resolved = resolve_score_type(X, score_type)
     n_columns = scores_to_logits(X[:1], resolved).shape[1]
     y = column_or_1d(y, warn=True)
+    if X.shape[0] != y.shape[0]:
+        raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}.")
+    sample_weight = check_sample_weight(sample_weight, X.shape[0])
+    # rows of weight 0 count for nothing, whatever their label (missing, say), as
+    # in the calibrators' own fits
+    y, sample_weight = drop_unweighted(y, sample_weight, None)
     classes, y_index = encode_labels(y, n_columns, labels=column_classes(names, y),
                                      takes_labels=False)
-    sample_weight = check_sample_weight(sample_weight, X.shape[0])
-    if X.shape[0] != y_index.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} samples but y has {y_index.shape[0]}.")
     named = {BASELINE: Uncalibrated()}
     named.update(candidates)
     candidates = {name: _with_score_type(c, resolved) for name, c in named.items()}
@@ -139,6 +144,12 @@ def prepare_scores(X, y, sample_weight, score_type, candidates):
 def prepare_classifier(X, y, sample_weight, estimator, candidates):
     X, y = indexable(X, y)
     y = column_or_1d(y)
+    missing = missing_entries(y)
+    if missing.any():  # the classifier is trained on them too: no weight 0 stands in
+        raise ValueError(
+            f"y is missing at {int(missing.sum())} of {y.shape[0]} rows (None or NaN, the "
+            f"first at row {int(np.flatnonzero(missing)[0])}); the classifier and every "
+            "method need each row's label. Leave those rows out (X[mask], y[mask]).")
     encoder = LabelEncoder().fit(y)
     y_index = encoder.transform(y)
     sample_weight = check_sample_weight(sample_weight, y_index.shape[0])

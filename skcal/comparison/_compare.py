@@ -165,7 +165,9 @@ def compare_calibrators(
         ``test_y`` holds column indices.
 
     sample_weight : array-like of shape (n_samples,), default=None
-        Weights for fitting and for every metric.
+        Weights for fitting and for every metric. On scores, rows of weight 0
+        count for nothing and may have any label, a missing one (None, NaN)
+        included, as in a calibrator's fit.
 
     score_type : {'auto', 'logits', 'probabilities'}, default='auto'
         Without a classifier: how ``X`` is read (as for the calibrators).

@@ -1,4 +1,5 @@
-"""compare_calibrators' scoring=: more metrics per fold, named as scikit-learn names them."""
+"""compare_calibrators' scoring= (more metrics per fold, named as scikit-learn names
+them) and sample_weight= (rows of weight 0 count for nothing, whatever their label)."""
 
 import numpy as np
 import pytest
@@ -49,4 +50,39 @@ def test_scoring_takes_one_name_or_one_scorer_as_scikit_learn_does(overconfident
         compare_calibrators(logits, y, scoring=[accuracy])
     with pytest.raises(ValueError, match=r"^scoring takes a scorer name, .* got int\.$"):
         compare_calibrators(logits, y, scoring=3)
+
+
+def test_rows_of_weight_0_may_have_no_label_as_in_a_calibrator_fit(overconfident_logits):
+    logits, y = overconfident_logits
+    weights = np.ones(y.shape[0])
+    weights[[3, 10]] = 0.0
+    labelled = compare_calibrators(logits, y, sample_weight=weights,
+                                   calibrators=[TemperatureScaling()])
+    unlabelled = y.astype(float)
+    unlabelled[3], unlabelled[10] = np.nan, 7  # missing, and a class of no column
+    # was "y is missing at 1 of 2000 rows ... or give them sample_weight 0", which
+    # did not help: a calibrator's fit took them so, the comparison did not
+    comparison = compare_calibrators(logits, unlabelled, sample_weight=weights,
+                                     calibrators=[TemperatureScaling()])
+    # the folds may deal those two rows elsewhere; weighing 0, they change no sum
+    np.testing.assert_allclose(comparison.cv_results_["mean_test_nll"],
+                               labelled.cv_results_["mean_test_nll"], rtol=1e-9)
+    np.testing.assert_allclose(comparison.best_calibrator_.temperature_,
+                               labelled.best_calibrator_.temperature_, rtol=1e-9)
+
+
+def test_a_classifier_comparison_refuses_rows_without_a_label():
+    from sklearn.datasets import make_classification
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = make_classification(300, random_state=0)
+    y = y.astype(float)
+    y[3] = np.nan
+    # NaN was taken as a third class: "The training part of fold 4 has no sample of
+    # class(es) [2]"
+    with pytest.raises(ValueError, match=r"^y is missing at 1 of 300 rows \(None or NaN, "
+                                         r"the first at row 3\); the classifier and every "
+                                         r"method need each row's label\."):
+        compare_calibrators(X, y, estimator=LogisticRegression(),
+                            calibrators=[TemperatureScaling()])
 
