@@ -68,7 +68,8 @@ def inputs(page):
         from sklearn.svm import SVC
 
         X, y = make_classification(400, n_classes=3, n_informative=5, random_state=0)
-        names.update(X=X, y=y, proba=softmax(X[:, :3], axis=1), X_cal=X[:200], y_cal=y[:200],
+        names.update(X=X, y=y, proba=softmax(X[:, :3], axis=1), logits=X[:, :3],
+                     X_cal=X[:200], y_cal=y[:200],
                      fitted_model=SVC().fit(X[200:], y[200:]),
                      model=SVC(), grid={"C": [0.5, 1.0]})
     if page == "language_models":  # the files it reads, in the working folder

@@ -21,7 +21,7 @@ from ..rows._zero_probabilities import zero_probability_floor
 from ..solvers._fold_temperatures import cross_fitted_inverse_temperatures
 from ..solvers._temperature_fit import fit_inverse_temperature
 from ._checks import check_prediction, weighted_mean
-from ._row_metrics import NLL, true_class_log_proba, true_class_log_softmax
+from ._row_metrics import NLL, NLL_FROM_LOGITS, true_class_log_proba, true_class_log_softmax
 
 NLLDecomposition = namedtuple("NLLDecomposition", ["nll", "calibration", "refinement"])
 NLLDecomposition.__doc__ = """NLL split as ``nll = calibration + refinement`` (nats).
@@ -49,17 +49,20 @@ def stratified_folds(y_index, n_folds, ranks=None):
     return folds
 
 
-def _recalibrator(method):
-    """A fresh recalibration for the refit path ('temperature' is streamed instead)."""
+def _recalibrator(method, kind):
+    """A fresh recalibration for the refit path ('temperature' is streamed
+    instead), of scores of ``kind``."""
     if isinstance(method, str) and method == "isotonic":
-        return IsotonicCalibration(score_type="probabilities")
+        return IsotonicCalibration(
+            score_type="probabilities" if kind == "y_prob" else "logits")
     return clone(method)
 
 
 @validate_params(
     {
         "y_true": ["array-like"],
-        "y_prob": ["array-like"],
+        "y_prob": ["array-like", None],
+        "logits": ["array-like", None],
         "method": [
             StrOptions({"temperature", "isotonic"}),
             HasMethods(["fit", "predict_proba"]),
@@ -72,8 +75,8 @@ def _recalibrator(method):
     prefer_skip_nested_validation=True,
 )
 def nll_decomposition(
-    y_true, y_prob, *, method="temperature", cv=5, sample_weight=None, labels=None,
-    ignore_index=None,
+    y_true, y_prob=None, *, logits=None, method="temperature", cv=5, sample_weight=None,
+    labels=None, ignore_index=None,
 ):
     """Split the NLL into a calibration part and a refinement part.
 
@@ -96,13 +99,20 @@ def nll_decomposition(
     y_true : array-like of shape (n_samples,)
         True labels.
 
-    y_prob : array-like of shape (n_samples, n_classes) or (n_samples,)
+    y_prob : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
         Predicted probabilities.
+
+    logits : array-like of shape (n_samples, n_classes) or (n_samples,), default=None
+        Logits instead of ``y_prob`` (give exactly one), read as they are, in
+        row blocks: the split of the NLL of their ``softmax``, the same as that
+        of those probabilities (a temperature scales log-probabilities and
+        logits alike; isotonic regression sees the same order of each class's
+        scores), without computing them first.
 
     method : {'temperature', 'isotonic'} or calibrator, default='temperature'
         The recalibration: :class:`~skcal.TemperatureScaling`,
         :class:`~skcal.IsotonicCalibration`, or an unfitted skcal calibrator
-        without a classifier (it receives the probabilities as scores).
+        without a classifier (it receives ``y_prob`` or ``logits`` as its scores).
         ``'temperature'`` streams over the rows (each fold's temperature is
         fitted on all rows with the fold's own weighted 0, every fold in the
         same passes, usually one, and one pass scores them), so it runs on
@@ -150,14 +160,17 @@ def nll_decomposition(
     >>> round(parts.nll, 2), round(parts.calibration, 2), round(parts.refinement, 2)
     (1.49, 0.62, 0.87)
     """
+    if (y_prob is None) == (logits is None):
+        raise ValueError("Give exactly one of y_prob and logits.")
+    kind = "y_prob" if logits is None else "logits"
     y_index, y_prob, _, sample_weight = check_prediction(
-        y_true, y_prob, labels=labels, sample_weight=sample_weight,
-        ignore_index=ignore_index,
+        y_true, y_prob if logits is None else logits, labels=labels,
+        sample_weight=sample_weight, ignore_index=ignore_index, kind=kind,
     )
-    total = NLL.mean(y_prob, y_index, sample_weight)
+    total = (NLL if logits is None else NLL_FROM_LOGITS).mean(y_prob, y_index, sample_weight)
     if y_prob.is_remote:  # the folds are dealt where the rows are
         return NLLDecomposition(total, *_remote_split(total, method, y_prob, y_index,
-                                                      sample_weight, cv))
+                                                      sample_weight, cv, kind))
     present = y_index if sample_weight is None else y_index[sample_weight > 0]
     _check_two_classes(np.unique(present).shape[0])
     folds = stratified_folds(y_index, cv)
@@ -172,9 +185,10 @@ def nll_decomposition(
                 "the recalibration on; use fewer folds or more data."
             )
     if isinstance(method, str) and method == "temperature":
-        refinement = _temperature_refinement(y_prob, y_index, sample_weight, folds, cv)
+        refinement = _temperature_refinement(y_prob, y_index, sample_weight, folds, cv, kind)
     else:
-        refinement = _refit_refinement(method, y_prob, y_index, sample_weight, folds, cv)
+        refinement = _refit_refinement(method, y_prob, y_index, sample_weight, folds, cv,
+                                       kind)
     return NLLDecomposition(total, total - refinement, refinement)
 
 
@@ -188,7 +202,7 @@ def _check_two_classes(n_present):
         )
 
 
-def _temperature_refinement(y_prob, y_index, sample_weight, folds, cv):
+def _temperature_refinement(y_prob, y_index, sample_weight, folds, cv, kind):
     """Held-out NLL after cross-fitted temperature scaling, streamed.
 
     Each fold's temperature is fitted on all rows with the fold's own rows
@@ -197,9 +211,10 @@ def _temperature_refinement(y_prob, y_index, sample_weight, folds, cv):
     :mod:`skcal.solvers._fold_temperatures`); one more pass scores every row
     at its own fold's temperature. Exact
     zeros are read as :class:`~skcal.TemperatureScaling` reads them, at half the
-    smallest positive probability (of all the rows, a pass).
+    smallest positive probability (of all the rows, a pass); logits are
+    scaled as they are.
     """
-    log_p = _log_probabilities_at_the_floor(y_prob)
+    log_p = _log_probabilities_at_the_floor(y_prob, kind)
     base = np.ones(y_index.shape[0]) if sample_weight is None else sample_weight
     if log_p.xp is None:
         betas = np.array([beta for beta, _, _ in cross_fitted_inverse_temperatures(
@@ -212,7 +227,7 @@ def _temperature_refinement(y_prob, y_index, sample_weight, folds, cv):
     return -float(total) / float(base.sum())
 
 
-def _remote_split(total, method, y_prob, y_index, sample_weight, cv):
+def _remote_split(total, method, y_prob, y_index, sample_weight, cv, kind):
     """(calibration, refinement) of scores in a remote table: the temperature's
     cross-fit with each row's fold computed where the row is."""
     if not (isinstance(method, str) and method == "temperature"):
@@ -223,7 +238,7 @@ def _remote_split(total, method, y_prob, y_index, sample_weight, cv):
     folds = y_prob.data.stratified_folds(cv)
     _check_two_classes(np.count_nonzero(folds.class_totals > 0))
     folds.check_training_classes()
-    log_p = _log_probabilities_at_the_floor(y_prob)
+    log_p = _log_probabilities_at_the_floor(y_prob, kind)
     betas = np.array([beta for beta, _, _ in cross_fitted_inverse_temperatures(
         log_p, y_index, sample_weight, folds.per_row(np.arange(cv)), n_folds=cv)])
     held_out = log_p.reduce(_held_out_block, y_index, sample_weight, folds.per_row(betas))
@@ -231,8 +246,12 @@ def _remote_split(total, method, y_prob, y_index, sample_weight, cv):
     return total - refinement, refinement
 
 
-def _log_probabilities_at_the_floor(y_prob):
-    """The rows' log-probabilities, exact zeros read at the probability floor."""
+def _log_probabilities_at_the_floor(y_prob, kind):
+    """The rows' log-probabilities, exact zeros read at the probability floor; or
+    the logits (``kind='logits'``), which a temperature scales as it scales their
+    log-probabilities (the two differ by a constant per row)."""
+    if kind == "logits":
+        return y_prob
     return y_prob.then(partial(log_probabilities, floor=zero_probability_floor(y_prob)))
 
 
@@ -246,14 +265,15 @@ def _held_out_block(block, y, w, beta):
     return weighted_sum(true_class_log_softmax(y, scaled), w)
 
 
-def _refit_refinement(method, y_prob, y_index, sample_weight, folds, cv):
-    """Held-out NLL after any recalibration, fitted fold by fold in memory."""
+def _refit_refinement(method, y_prob, y_index, sample_weight, folds, cv, kind):
+    """Held-out NLL after any recalibration, fitted fold by fold in memory, on
+    the scores as given (``kind``: probabilities or logits)."""
     if is_dask(y_prob.data):
         raise ValueError(
             "nll_decomposition with a Dask array supports method='temperature' only "
             "(the other recalibrations need the probabilities in memory)."
         )
-    probabilities = to_numpy(y_prob.read())  # device arrays too: fitted on the host
+    scores = to_numpy(y_prob.read())  # device arrays too: fitted on the host
     held_out = np.empty(y_index.shape[0], dtype=np.float64)
     for fold in range(cv):
         test = folds == fold
@@ -261,7 +281,7 @@ def _refit_refinement(method, y_prob, y_index, sample_weight, folds, cv):
             continue
         train = ~test
         weights = None if sample_weight is None else sample_weight[train]
-        calibrator = _recalibrator(method).fit(probabilities[train], y_index[train], weights)
-        proba = calibrator.predict_proba(probabilities[test])
+        calibrator = _recalibrator(method, kind).fit(scores[train], y_index[train], weights)
+        proba = calibrator.predict_proba(scores[test])
         held_out[test] = true_class_log_proba(y_index[test], proba)
     return -weighted_mean(held_out, sample_weight)

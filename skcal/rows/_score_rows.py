@@ -190,8 +190,8 @@ def _logit_rows(X, resolved, name, hint, cache, floor):
 
 
 _LOGITS_HINT = (" If they are logits, pass them to nll_from_logits, or as logits= to "
-                "brier_score, perplexity, calibration_curve, the ECE metrics or "
-                "ReliabilityDisplay.from_predictions.")
+                "brier_score, perplexity, calibration_curve, the ECE metrics, "
+                "nll_decomposition or ReliabilityDisplay.from_predictions.")
 
 
 def _prediction_block(block, kind, name, start, hint):

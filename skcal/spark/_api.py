@@ -116,8 +116,8 @@ def evaluate(metric, df, *, scores, y, sample_weight=None, score_type="probabili
 
     score_type : {'probabilities', 'logits'}, default='probabilities'
         What the scores hold. Logits go to the metric as ``logits=`` (those of
-        the ECE family, Brier and perplexity take them; ``nll_from_logits``
-        takes them in place of probabilities).
+        the ECE family, Brier, perplexity and the NLL decomposition take them;
+        ``nll_from_logits`` takes them in place of probabilities).
 
     **options
         The metric's keyword arguments (``labels``, ``n_bins``, ...).

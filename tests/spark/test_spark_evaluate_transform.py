@@ -167,3 +167,13 @@ def test_nll_decomposition_fits_every_fold_in_the_same_jobs(spark, monkeypatch):
     on_spark = skcal.spark.evaluate("nll_decomposition", df, scores="proba", y="y")
     np.testing.assert_allclose(on_spark, in_memory, rtol=1e-10)
     assert len(shared) == 1 and shared[0] <= 2
+
+
+def test_nll_decomposition_of_logits_equals_that_of_arrays(df):
+    # was "nll_decomposition takes probabilities, not logits"
+    on_spark = skcal.spark.evaluate("nll_decomposition", df, scores="logits", y="y",
+                                    sample_weight="w", score_type="logits")
+    in_memory = metrics.nll_decomposition(Y, logits=LOGITS, sample_weight=WEIGHTS)
+    np.testing.assert_allclose(on_spark, in_memory, rtol=1e-10)
+    np.testing.assert_allclose(on_spark, metrics.nll_decomposition(
+        Y, PROBA, sample_weight=WEIGHTS), rtol=1e-9)  # the fits' tolerance
