@@ -163,7 +163,6 @@ def _save_recommended(comparison, path):
     if comparison.recommended_ == BASELINE:
         print(f"No calibration is recommended: {path} is not written.")
         return
-
     save_calibrator(comparison.recommended_calibrator_, path)
     print(f"{comparison.recommended_}, fitted on all the rows, saved to {path}")
 

@@ -239,15 +239,15 @@ def compare_calibrators(
 def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, score_type,
              response_method, X_test, y_test, n_jobs, random_state, verbose,
              calibration_test, ignore_index):
+    if y is None:
+        raise ValueError("compare_calibrators needs y, the labels of the rows of X, to score "
+                         "every method on held-out rows; got y=None.")
     if estimator is None:  # device scores: the folds' fits and metrics run on the host
         X, y, sample_weight, groups, X_test, y_test = to_numpy(
             (X, y, sample_weight, groups, X_test, y_test))
     if estimator is None or ignore_index is not None:  # token scores, padding
         X, y, groups, sample_weight, X_test, y_test = token_inputs(
             X, y, groups, sample_weight, X_test, y_test, ignore_index, calibration_test)
-    if y is None:
-        raise ValueError("compare_calibrators needs y, the labels of the rows of X, to score "
-                         "every method on held-out rows; got y=None.")
     candidates = named_candidates(calibrators)
     scorers = resolve_scorers(scoring)
     check_test_set(X_test, y_test)
