@@ -21,6 +21,7 @@ each row block scored by the calibrators of its folds.
 
 import numpy as np
 from sklearn.base import clone
+from sklearn.utils import column_or_1d
 
 from ..calibrators._base import BaseCalibrator
 from ..calibrators._registry import calibrator_class
@@ -48,6 +49,9 @@ def models_log_likelihood(models, y, *, score_type, labels, sample_weight, ignor
     row weights (None without weights or ignored rows), and each model's
     column of each row's label."""
     _check_column_orders(models, y, ignore_index)
+    if np.ndim(y) == 2 and np.shape(y)[1] == 1 and all(
+            np.ndim(scores) <= 2 for scores in models.values()):
+        y = column_or_1d(y, warn=True)  # a column of labels: warned of once, not per model
     log_lik, weight, y_index = {}, None, {}
     for name, scores in models.items():
         try:

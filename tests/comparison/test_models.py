@@ -4,6 +4,7 @@ intervals in seeded simulations of documents whose tokens are correlated."""
 import numpy as np
 import pytest
 from scipy.special import log_softmax
+from sklearn.exceptions import DataConversionWarning
 
 from skcal import compare_calibrators, compare_models
 from skcal.metrics import nll_from_logits
@@ -206,3 +207,15 @@ def test_comparisons_without_labels_say_they_need_them():
                                          r"rows of X, to score every method on held-out "
                                          r"rows; got y=None\.$"):
         compare_calibrators(scores, None)
+
+
+def test_a_column_of_labels_is_warned_of_once():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(300, 3))
+    y = np.argmax(scores + rng.gumbel(size=scores.shape), axis=1)
+    with pytest.warns(DataConversionWarning) as caught:
+        column = compare_models({"a": scores, "b": scores / 2, "c": scores * 2}, y[:, None])
+    # was once per model
+    assert sum(w.category is DataConversionWarning for w in caught) == 1
+    flat = compare_models({"a": scores, "b": scores / 2, "c": scores * 2}, y)
+    np.testing.assert_equal(column.results_, flat.results_)  # NaN p-value of the best alike
