@@ -268,7 +268,8 @@ def _build_parser():
         "A run holds a lock on --state for its whole read-update-write; a file already "
         "added (the same content) is skipped. Exit status: 1 when a chunk completed by "
         "this run is in alarm or late labels put an earlier chunk into alarm, else 0; 2 "
-        "for an error (nothing is written). The "
+        "for an error (nothing is written or saved, but for the --store rows written "
+        "before a --pushgateway push that failed, which a rerun replaces). The "
         "state file is replaced atomically.",
     )
     monitor.add_argument("reference", metavar="REFERENCE",

@@ -8,7 +8,8 @@ re-run adds nothing twice), joins late labels by id, and, asked to, acts on a
 Exit status: 1 (``ALARM_STATUS``) when a chunk completed by this run is in alarm,
 or late labels joined by this run put an earlier chunk into alarm; else 0; 2 for
 an error (a bad file or argument, a state that cannot be read, a lock held too
-long): nothing is written then.
+long): nothing is written then, but for the store's rows written before a push
+that failed (a rerun writes the same chunks again, replacing them).
 """
 
 import json
@@ -99,7 +100,8 @@ def _run_locked(args, state_path, error):
     new = [row for row in state["chunks"] if last_before is None or row["chunk"] > last_before]
     _print_table(state["chunks"], by_period=monitor.chunk_period is not None)
     print(monitor.summary())
-    # the store and the push first: if either fails, nothing is written or saved
+    # the store and the push first: if the store fails, nothing is written or saved;
+    # if the push fails after it, only the store's rows are, which a rerun replaces
     write_store(monitor, args, changed_chunks(before, state["chunks"]), error=error)
     push_metrics(monitor, args, error=error)
     if args.recalibrate:

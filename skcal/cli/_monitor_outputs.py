@@ -62,8 +62,11 @@ def push_metrics(monitor, args, *, error):
     try:
         monitor.push_to_gateway(args.pushgateway, model=args.model)
     except (OSError, ValueError) as exc:
+        # the store, written before, keeps this run's chunks: a rerun replaces them
+        stored = (", and the store holds this run's chunks (a rerun writes them again, "
+                  "replacing them)") if args.store else ""
         raise error(f"--pushgateway {shown}: could not push ({exc}); the state is "
-                    "not saved") from exc
+                    f"not saved{stored}") from exc
     print(f"Metrics pushed to {shown} (job skcal_monitor, model {args.model!r}).")
 
 

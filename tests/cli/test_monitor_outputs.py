@@ -5,6 +5,7 @@ anything is written or saved."""
 
 import http.server
 import json
+import socket
 import threading
 
 import numpy as np
@@ -156,3 +157,27 @@ def test_outputs_that_name_a_model_need_one(tmp_path, capsys):
     status = run(tmp_path, period(tmp_path / "day.npz", 1, 2000), "--store", "sqlite://")
     assert status == 2 and "--store needs --model NAME" in capsys.readouterr().err
     assert not (tmp_path / "state.json").exists()
+
+
+def test_a_failed_push_after_the_store_says_what_the_store_holds(tmp_path, capsys):
+    url = f"sqlite:///{tmp_path / 'monitor.db'}"
+    day1 = period(tmp_path / "day1.npz", 1, 3000)
+    assert run(tmp_path, day1) == 0
+    saved = (tmp_path / "state.json").read_bytes()
+    day2 = period(tmp_path / "day2.npz", 2, 3000)
+    with socket.socket() as probe:  # a port just freed, on which no one listens
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    status = run(tmp_path, day2, "--model", "m", "--store", url,
+                 "--pushgateway", f"http://127.0.0.1:{closed}")
+    err = capsys.readouterr().err
+    assert status == 2
+    # was "the state is not saved" alone, the store's rows unmentioned
+    assert ("the state is not saved, and the store holds this run's chunks (a rerun "
+            "writes them again, replacing them)") in err
+    assert (tmp_path / "state.json").read_bytes() == saved
+    stored = count(url, "SELECT COUNT(*) FROM skcal_monitor_results")
+    # a model new to the store: every chunk, day 1's and day 2's, 3 each
+    assert stored == 6 * len(STORED_METRICS)
+    assert run(tmp_path, day2, "--model", "m", "--store", url) == 0
+    assert count(url, "SELECT COUNT(*) FROM skcal_monitor_results") == stored  # replaced
