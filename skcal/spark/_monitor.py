@@ -16,6 +16,7 @@ from ..monitoring._chunking import (
 )
 from ..monitoring._fitted_params import check_fitted_and_unchanged
 from ..monitoring._inputs import kept_score_columns, labels_of, nanoseconds
+from ..monitoring._monitor import CalibrationMonitor
 from ..monitoring._pending import as_ids, check_joinable_by_id
 from ..monitoring._row_sums import batch_summaries
 from ..monitoring._statistics import add_summaries
@@ -77,7 +78,7 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
     >>> skcal.spark.update(monitor, day, scores="proba", y="label",
     ...                    batch_id="2026-12-03")  # doctest: +SKIP
     """
-    check_fitted_and_unchanged(monitor)
+    _check_monitor(monitor, "update")
     period = monitor._period_ns
     if (period is None) != (timestamp is None):
         raise ValueError("timestamp= is needed with chunk_period, and used with it only: "
@@ -160,7 +161,7 @@ def add_labels(monitor, df, *, ids, y):
     >>> skcal.spark.add_labels(monitor, clicks, ids="request_id",
     ...                        y="clicked")  # doctest: +SKIP
     """
-    check_fitted_and_unchanged(monitor)
+    _check_monitor(monitor, "add_labels")
     check_data_frame(df)
     Layout.check_column(df, ids, "ids")
     Layout.check_label_column(df, y)
@@ -180,6 +181,17 @@ def add_labels(monitor, df, *, ids, y):
         monitor.add_labels(ids=np.array([row[0] for row in found], dtype=object),
                            y=np.array([row[1] for row in found]))
     return monitor
+
+
+def _check_monitor(monitor, function):
+    """Refuse anything but a fitted, unchanged CalibrationMonitor; a DataFrame
+    where the monitor goes is told the order of the arguments."""
+    if not isinstance(monitor, CalibrationMonitor):
+        swapped = (f" (the monitor comes first: skcal.spark.{function}(monitor, df, ...))"
+                   if hasattr(type(monitor), "schema") else "")
+        raise TypeError(f"monitor must be a fitted CalibrationMonitor; got "
+                        f"{type(monitor).__name__}{swapped}.")
+    check_fitted_and_unchanged(monitor)
 
 
 def _id_text(df, ids, F):

@@ -123,6 +123,13 @@ def test_a_bad_batch_changes_nothing(spark, fitted):
     assert monitor.n_rows_ == 0 and monitor.to_dict() == fitted.to_dict()
     with pytest.raises(ValueError, match="timestamp= is needed with chunk_period"):
         skcal.spark.update(monitor, df, scores="logits", y="y", timestamp="y")
+    # were "DataFrame[...] is not an estimator instance." and an AttributeError
+    with pytest.raises(TypeError, match=r"^monitor must be a fitted CalibrationMonitor; got "
+                                        r"DataFrame \(the monitor comes first: "
+                                        r"skcal.spark.update\(monitor, df, \.\.\.\)\)\.$"):
+        skcal.spark.update(df, monitor, scores="logits", y="y")
+    with pytest.raises(TypeError, match=r"^df must be a Spark DataFrame"):
+        skcal.spark.add_labels(monitor, logits, ids="id", y="y")
 
 
 def test_late_labels_in_a_spark_table_are_joined_where_they_live(spark, fitted):
