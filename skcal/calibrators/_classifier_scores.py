@@ -103,10 +103,11 @@ def classifier_response(estimator, X, response_method, classes):
     if not np.array_equal(estimator.classes_, classes):
         missing = np.setdiff1d(classes, estimator.classes_)
         raise ValueError(
-            f"The classifier was fitted without the classes {missing.tolist()} "
-            f"(it knows {list(estimator.classes_)}, the calibration data has "
-            f"{list(classes)}). With cross-fitting, every training fold must hold "
-            "every class: use fewer folds or a stratified splitter."
+            f"The classifier was fitted without the classes "
+            f"{[plain(c) for c in missing]} (it knows "
+            f"{[plain(c) for c in estimator.classes_]}, the calibration data has "
+            f"{[plain(c) for c in classes]}). With cross-fitting, every training fold "
+            "must hold every class: use fewer folds or a stratified splitter."
         )
     with np.errstate(divide="ignore"):  # log(0) of predict_log_proba is floored below
         raw = getattr(estimator, response_method)(X)

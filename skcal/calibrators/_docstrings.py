@@ -7,7 +7,8 @@ _COMMON_PARAMETERS_DOC = """\
         probabilities of shape (n_samples, n_classes), or one score per sample
         for a binary problem. A classifier is cross-fitted over ``cv``; a
         :class:`~sklearn.frozen.FrozenEstimator` is used as it is, and all of
-        ``X`` calibrates it.
+        ``X`` calibrates it: its ``classes_`` are the calibrator's, of which
+        ``y`` may lack some.
 
     cv : int, cross-validation generator or iterable, default=None
         Only with a classifier that is not frozen. The folds used to produce

@@ -199,6 +199,8 @@ def checked_classifier_inputs(estimator, X, y, sample_weight, ignore_index):
             "samples of at least two classes."
         )
     y_index = encoder.transform(y)
+    if isinstance(estimator, FrozenEstimator):  # its classes are the columns
+        classes, y_index = _frozen_classes(estimator, classes, y_index)
     sample_weight = check_sample_weight(sample_weight, n_samples)
     check_weighted_classes(y_index, sample_weight, classes)
     if sample_weight is not None and not has_fit_parameter(
@@ -211,6 +213,27 @@ def checked_classifier_inputs(estimator, X, y, sample_weight, ignore_index):
             UserWarning,
         )
     return ClassifierInputs(X, y, classes, y_index, sample_weight)
+
+
+def _frozen_classes(estimator, present, y_index):
+    """The classes of a classifier fitted already (its ``classes_``, of which the
+    calibration data may lack some) and the column of each label (given as
+    ``y_index`` into the labels ``present``); labels it does not know are refused."""
+    known = getattr(estimator, "classes_", None)  # an unfitted classifier has none
+    if known is None:
+        raise ValueError(
+            f"The {type(estimator.estimator).__name__} in FrozenEstimator is not fitted "
+            "(it has no classes_): fit it before freezing it, or pass it unwrapped to "
+            "cross-fit it on the calibration data.")
+    known = np.asarray(known)
+    column = {plain(label): index for index, label in enumerate(known)}
+    unknown = [plain(label) for label in present if plain(label) not in column]
+    if unknown:
+        raise ValueError(
+            f"y has labels {unknown} that the frozen classifier was not fitted on (its "
+            f"classes_ are {[plain(label) for label in known]}); calibrate it on data of "
+            "its classes, or refit it on these.")
+    return known, np.array([column[plain(label)] for label in present])[y_index]
 
 
 def _drop_ignored(X, y, sample_weight, ignore_index):

@@ -180,3 +180,32 @@ def test_grid_search_over_the_wrapped_classifier(Calibrator, data):
 def test_classifier_mode_refuses_score_type(data):
     with pytest.raises(ValueError, match="score_type has no effect with a classifier"):
         TemperatureScaling(LogisticRegression(), score_type="logits").fit(*data)
+
+
+def test_a_frozen_classifier_keeps_its_classes_when_the_calibration_data_lacks_one():
+    X, y = make_classification(900, n_classes=3, n_informative=5, random_state=0)
+    model = LogisticRegression().fit(X[:300], y[:300])
+    two = y[300:] < 2  # no row of class 2 to calibrate on
+    X_cal, y_cal = X[300:][two], y[300:][two]
+    # was "fitted without the classes [] (it knows [np.int64(0), ...])"
+    cal = TemperatureScaling(FrozenEstimator(model)).fit(X_cal, y_cal)
+    assert_array_equal(cal.classes_, model.classes_)
+    # the map of its three columns, as fitted on the same scores given directly
+    on_scores = TemperatureScaling().fit(model.decision_function(X_cal), y_cal)
+    assert_allclose(cal.temperature_, on_scores.temperature_, rtol=1e-12)
+    assert_allclose(cal.predict_proba(X[:5]),
+                    softmax(model.decision_function(X[:5]) / cal.temperature_, axis=1),
+                    rtol=1e-12)
+
+
+def test_a_frozen_classifier_that_is_not_fitted_or_lacks_a_label_is_named():
+    X, y = make_classification(600, n_classes=3, n_informative=5, random_state=0)
+    with pytest.raises(ValueError, match=r"^The LogisticRegression in FrozenEstimator is not "
+                                         r"fitted \(it has no classes_\)"):
+        TemperatureScaling(FrozenEstimator(LogisticRegression())).fit(X, y)  # AttributeError
+    names = np.array(["cat", "dog", "owl"])
+    model = LogisticRegression().fit(X, names[y])
+    with pytest.raises(ValueError, match=r"^y has labels \['emu'\] that the frozen classifier "
+                                         r"was not fitted on \(its classes_ are \['cat', "
+                                         r"'dog', 'owl'\]\)"):
+        TemperatureScaling(FrozenEstimator(model)).fit(X, np.array(["cat", "dog", "emu"])[y])
