@@ -23,6 +23,7 @@ from ..calibrators._persistence import (
     load_calibrator,
     save_calibrator,
 )
+from ..calibrators._registry import calibrator_class
 from ..monitoring._inputs import is_labelled
 from ..monitoring._table import latest_judged, period_start_text
 from ..rows._scores import ColumnBesideProbabilities
@@ -44,6 +45,11 @@ def run_monitor(args, *, error):
     """Lock the state, fit or restore, add each new production file, join late
     labels, recalibrate if asked and due, report, save."""
     state_path = Path(args.state) if args.state else None
+    if args.recalibrate:  # a mistyped method fails now, not on the day of a drift
+        try:
+            calibrator_class(args.recalibrate)
+        except ValueError as exc:
+            raise error(f"--recalibrate: {exc}") from exc
     lock = (nullcontext() if state_path is None else
             exclusive_lock(f"{state_path}.lock", timeout=args.lock_timeout))
     try:

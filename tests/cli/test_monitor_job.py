@@ -307,3 +307,18 @@ def test_local_times_across_a_change_to_summer_time_chunk_as_their_instants(tmp_
     assert tables[0] == tables[1]
     # 12:00 UTC on 2026-03-28 is the start of a six-hour chunk, each full one 360 rows
     assert tables[0][0] == (pd.Timestamp("2026-03-28 12:00").value, 360)
+
+
+def test_a_mistyped_recalibration_method_fails_the_first_run_not_the_day_of_a_drift(
+        tmp_path, capsys):
+    rng = np.random.default_rng(8)
+    reference = _period(tmp_path / "reference.npz", rng, 3000)
+    calm = _period(tmp_path / "day.npz", rng, 2000)  # no drift: nothing to recalibrate yet
+    state = tmp_path / "state.json"
+    # was exit 0 and "No calibrator written: the latest chunk is not in alarm"
+    status = main(["monitor", reference, calm, "--chunk-size", "1000", "--state", str(state),
+                   "--recalibrate", "temprature", "--calibrator", str(tmp_path / "c.json")])
+    err = capsys.readouterr().err
+    assert status == 2
+    assert "--recalibrate: Unknown calibration method 'temprature'; choose among" in err
+    assert not state.exists()
