@@ -3,12 +3,13 @@
 import argparse
 from pathlib import Path
 
-from ..utils._files import check_folder_exists
+from ..utils._files import check_file_path
 
 
 def output_path(value):
-    """An argparse ``type`` for an output file: its folder must exist, so that a
-    run is refused at once rather than after its work.
+    """An argparse ``type`` for an output file: its folder must exist, and it
+    must not be a folder, so that a run is refused at once rather than after its
+    work.
 
     Examples
     --------
@@ -16,8 +17,8 @@ def output_path(value):
     'results.json'
     """
     try:
-        check_folder_exists(value)
-    except FileNotFoundError as exc:
+        check_file_path(value)
+    except (FileNotFoundError, IsADirectoryError) as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
     return value
 

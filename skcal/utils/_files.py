@@ -24,7 +24,7 @@ def write_atomically(path, write):
     never an empty or partial one.
     """
     target = Path(path)
-    check_folder_exists(target)
+    check_file_path(target)
     handle, temporary = tempfile.mkstemp(
         dir=target.parent, prefix=f".{target.name}.", suffix=".partial"
     )
@@ -40,19 +40,29 @@ def write_atomically(path, write):
     _fsync(target.parent)
 
 
-def check_folder_exists(path):
-    """Refuse a file path whose folder does not exist, naming both, before any
-    work is done for the file (``tempfile`` would name only its temporary file).
+def check_file_path(path):
+    """Refuse a file path whose folder does not exist, or that is a folder
+    itself, naming it, before any work is done for the file (``tempfile`` and
+    the rename would name only the temporary file).
 
     Examples
     --------
     >>> try:
-    ...     check_folder_exists("/no/such/folder/state.json")
+    ...     check_file_path("/no/such/folder/state.json")
     ... except FileNotFoundError as error:
     ...     print(str(error)[:70])
     Cannot write /no/such/folder/state.json: the folder /no/such/folder do
+    >>> try:
+    ...     check_file_path("/tmp")
+    ... except IsADirectoryError as error:
+    ...     print(error)
+    Cannot write /tmp: it is a folder; give the path of a file in it (/tmp/results.json, say).
     """
-    folder = Path(path).parent
+    target = Path(path)
+    if target.is_dir():
+        raise IsADirectoryError(f"Cannot write {path}: it is a folder; give the path of a "
+                                f"file in it ({target / 'results.json'}, say).")
+    folder = target.parent
     if not folder.is_dir():
         raise FileNotFoundError(
             f"Cannot write {path}: the folder {folder} does not exist; create it, or "

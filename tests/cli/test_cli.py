@@ -338,6 +338,31 @@ def test_a_file_written_into_a_missing_folder_is_refused_naming_the_folder(tmp_p
     with pytest.raises(FileNotFoundError, match="the folder .*missing does not exist"):
         save_calibrator(calibrator, target)
     assert not target.parent.exists()
+    # a folder given for the file: was "[Errno 21] Is a directory:
+    # '/tmp/.xyz.partial' -> '/tmp/xyz'", the temporary file's name
+    with pytest.raises(IsADirectoryError, match=rf"^Cannot write {tmp_path}: it is a folder; "
+                                                rf"give the path of a file in it "
+                                                rf"\({tmp_path}/results.json, say\)\.$"):
+        save_calibrator(calibrator, tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no temporary file left
+
+
+@pytest.mark.parametrize("argv, option", [
+    (["fit", "temperature", "{d}/logits.npy", "{d}/y.npy", "--calibrator", "{d}"],
+     "--calibrator"),
+    (["monitor", "{d}/logits.npy", "--state", "{d}"], "--state"),
+])
+def test_an_output_that_is_a_folder_is_refused_before_any_work(score_files, capsys,
+                                                               monkeypatch, argv, option):
+    opened = []
+    monkeypatch.setattr(np, "load", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(SystemExit) as exit_info:
+        main([a.format(d=score_files) for a in argv])
+    assert exit_info.value.code == 2
+    # was, after the fit, "[Errno 21] Is a directory: ..." naming a temporary file
+    assert (f"argument {option}: Cannot write {score_files}: it is a folder; give the path "
+            f"of a file in it ({score_files}/results.json, say).") in capsys.readouterr().err
+    assert opened == []
 
 
 @pytest.mark.parametrize("argv, message", [
