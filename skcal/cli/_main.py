@@ -9,7 +9,8 @@ import numpy as np
 from ..utils._files import write_atomically, write_json
 from ..utils._version import __version__
 from ._numbers import integer_at_least, n_jobs, open_probability, seconds, seed
-from ._paths import image_format, image_path, output_path, prometheus_textfile_path
+from ._paths import (check_distinct_outputs, image_format, image_path, output_path,
+                     prometheus_textfile_path)
 from ._reading import (CommandError, as_labels, check_told_score_type, read_array,
                        scores_by_name)
 
@@ -377,6 +378,7 @@ def main(argv=None):
     """Run the ``skcal`` command line; returns the exit status."""
     args = _build_parser().parse_args(argv)
     try:
+        check_distinct_outputs(args)
         with warnings.catch_warnings():
             warnings.showwarning = _warning_printer(args.command)
             return args.run(args)

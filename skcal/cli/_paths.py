@@ -84,3 +84,53 @@ npy_path = path_ending_in(
     ".npy", "the probabilities are written as a .npy file (numpy's format)")
 prometheus_textfile_path = path_ending_in(
     ".prom", "node_exporter's textfile collector reads only files ending in .prom")
+
+
+# the options of the commands that name a file skcal writes
+_OUTPUT_OPTIONS = ("state", "json", "calibrator", "report", "plot", "prometheus_textfile",
+                   "write_proba")
+
+
+def check_distinct_outputs(args):
+    """Refuse two options that name one file, and an output that names a file
+    the run reads: the later write would replace the earlier (a report written
+    over by the state), or the input (a score file by its probabilities).
+
+    Examples
+    --------
+    >>> check_distinct_outputs(argparse.Namespace(state="s.json", report="s.json"))
+    Traceback (most recent call last):
+    ...
+    ValueError: --state and --report name the same file (s.json); give each output a file of its own.
+    """
+    seen = {}
+    for option in _OUTPUT_OPTIONS:
+        value = getattr(args, option, None)
+        if not value:
+            continue
+        key = Path(value).resolve()
+        if key in seen:
+            raise ValueError(
+                f"--{seen[key].replace('_', '-')} and --{option.replace('_', '-')} name the "
+                f"same file ({value}); give each output a file of its own.")
+        seen[key] = option
+    for name, path in _input_files(args):
+        option = seen.get(Path(path).resolve())
+        if option is not None:
+            raise ValueError(
+                f"--{option.replace('_', '-')} names {path}, which this run reads "
+                f"({name.replace('_', '-')}); give the output a file of its own.")
+
+
+def _input_files(args):
+    """(argument, path) of every existing file the arguments name otherwise than
+    as an output: ``FILE``, ``NAME=FILE`` (a model) or ``FILE:COLUMNS``."""
+    for name, value in vars(args).items():
+        if name in _OUTPUT_OPTIONS:
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, str) or not item:
+                continue
+            for path in {item, item.split("=", 1)[-1], item.rsplit(":", 1)[0]}:
+                if Path(path).is_file():
+                    yield name, path

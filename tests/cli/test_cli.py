@@ -542,3 +542,25 @@ def test_compare_writes_no_calibrator_when_none_is_recommended(tmp_path, capsys)
             "NLL.") in out
     assert f"No calibration is recommended: {saved} is not written." in out
     assert not saved.exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["monitor", "{d}/logits.npy", "--state", "{d}/s.json", "--report", "{d}/s.json"],
+     "--state and --report name the same file ({d}/s.json)"),
+    (["compare", "{d}/logits.npy", "{d}/y.npy", "--json", "{d}/out.json",
+      "--calibrator", "{d}/./out.json"],
+     "--json and --calibrator name the same file ({d}/./out.json)"),
+    (["fit", "temperature", "{d}/logits.npy", "{d}/y.npy", "--write-proba", "{d}/logits.npy"],
+     "--write-proba names {d}/logits.npy, which this run reads (scores)"),
+    (["compare-models", "a={d}/logits.npy", "b={d}/logits.npy", "{d}/y.npy",
+      "--json", "{d}/y.npy"], "--json names {d}/y.npy, which this run reads (labels)"),
+])
+def test_outputs_that_name_one_file_or_an_input_are_refused_before_any_work(
+        score_files, capsys, argv, message):
+    before = {path.name: path.read_bytes() for path in score_files.iterdir()}
+    # were written one over the other: a report lost under the state, scores under
+    # their probabilities
+    status = main([a.format(d=score_files) for a in argv])
+    assert status == 2
+    assert message.format(d=score_files) in capsys.readouterr().err
+    assert {path.name: path.read_bytes() for path in score_files.iterdir()} == before
