@@ -297,6 +297,18 @@ def test_compare_models_writes_the_plot_in_the_format_of_its_suffix(score_files,
     assert (score_files / "models.pdf").read_bytes()[:5] == b"%PDF-"  # was a PNG
 
 
+def refused_before_reading(argv, score_files, monkeypatch, capsys):
+    """What the command line printed when it refused ``argv`` (``{d}`` the files'
+    folder) as it read the arguments: exit status 2, no input file opened."""
+    opened = []
+    monkeypatch.setattr(np, "load", lambda *args, **kwargs: opened.append(args))
+    with pytest.raises(SystemExit) as exit_info:
+        main([a.format(d=score_files) for a in argv])
+    assert exit_info.value.code == 2
+    assert opened == []
+    return capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, option", [
     (["fit", "temperature", "{d}/logits.npy", "{d}/y.npy", "--write-proba", "{d}/no/p.npy"],
      "--write-proba"),
@@ -313,15 +325,9 @@ def test_an_output_in_a_missing_folder_is_refused_before_any_work(score_files, c
     """Each file the command line writes is checked when the arguments are read:
     a path in a folder that does not exist ends the run at once, naming the
     path and the folder, before any input is read."""
-    opened = []
-    monkeypatch.setattr(np, "load", lambda *args, **kwargs: opened.append(args))
-    with pytest.raises(SystemExit) as exit_info:
-        main([a.format(d=score_files) for a in argv])
-    assert exit_info.value.code == 2
-    err = capsys.readouterr().err
+    err = refused_before_reading(argv, score_files, monkeypatch, capsys)
     assert f"argument {option}: Cannot write {score_files}/no/" in err
     assert f"the folder {score_files}/no does not exist" in err
-    assert opened == []
     assert not (score_files / "no").exists()
 
 
@@ -354,15 +360,10 @@ def test_a_file_written_into_a_missing_folder_is_refused_naming_the_folder(tmp_p
 ])
 def test_an_output_that_is_a_folder_is_refused_before_any_work(score_files, capsys,
                                                                monkeypatch, argv, option):
-    opened = []
-    monkeypatch.setattr(np, "load", lambda *args, **kwargs: opened.append(args))
-    with pytest.raises(SystemExit) as exit_info:
-        main([a.format(d=score_files) for a in argv])
-    assert exit_info.value.code == 2
+    err = refused_before_reading(argv, score_files, monkeypatch, capsys)
     # was, after the fit, "[Errno 21] Is a directory: ..." naming a temporary file
     assert (f"argument {option}: Cannot write {score_files}: it is a folder; give the path "
-            f"of a file in it ({score_files}/results.json, say).") in capsys.readouterr().err
-    assert opened == []
+            f"of a file in it ({score_files}/results.json, say).") in err
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -383,13 +384,7 @@ def test_an_output_that_is_a_folder_is_refused_before_any_work(score_files, caps
 ])
 def test_a_bad_number_is_refused_by_its_option_before_any_work(score_files, capsys,
                                                               monkeypatch, argv, message):
-    opened = []
-    monkeypatch.setattr(np, "load", lambda *args, **kwargs: opened.append(args))
-    with pytest.raises(SystemExit) as exit_info:
-        main([a.format(d=score_files) for a in argv])
-    assert exit_info.value.code == 2
-    assert message in capsys.readouterr().err
-    assert opened == []
+    assert message in refused_before_reading(argv, score_files, monkeypatch, capsys)
 
 
 def test_csv_files_with_column_names_as_pandas_writes_them(score_files, capsys):
