@@ -314,7 +314,8 @@ def _build_parser():
                          " on this run's labelled rows since the drift began")
     monitor.add_argument("--calibrator", metavar="PATH.json", type=output_path,
                          help="where the calibrator is saved; one already there is applied "
-                         "to the raw scores before monitoring")
+                         "to the raw scores before monitoring (the reference's too, on "
+                         "the run that fits the monitor)")
     monitor.add_argument("--json", metavar="OUT", type=output_path,
                          help="write the table and state as JSON")
     monitor.add_argument("--plot", metavar="OUT.png", type=image_path, help="draw NLL per chunk")

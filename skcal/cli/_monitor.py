@@ -157,8 +157,10 @@ def _load_or_fit(cls, args, state_path, error):
     given = {"chunk_size": args.chunk_size, "chunk_period": args.chunk_period,
              "alpha": args.alpha}  # an option left out keeps the monitor's default
     monitor = cls(**{name: value for name, value in given.items() if value is not None})
+    # a calibrator served already: the reference is what the system serves
+    served = _calibrator_file(args, error)
     try:
-        return monitor.fit(ref_scores, ref_labels, score_columns=names)
+        return monitor.fit(ref_scores, ref_labels, score_columns=names, calibrator=served)
     except ColumnBesideProbabilities as exc:
         if not names:
             raise
@@ -211,15 +213,22 @@ def _calibrator_columns(args):
     return None if names is None else [str(name) for name in names]
 
 
+def _calibrator_file(args, error):
+    """The calibrator at --calibrator, or None when there is none there yet."""
+    if not args.calibrator or not Path(args.calibrator).exists():
+        return None
+    try:
+        return load_calibrator(args.calibrator)
+    except (ValueError, KeyError, TypeError, OSError) as exc:
+        raise error(f"--calibrator {args.calibrator}: {exc}") from exc
+
+
 def _apply_calibrator_file(monitor, args, error):
     """A calibrator file that is there and is not the one the monitor applies is
     read and applied from this run on."""
-    if not args.calibrator or not Path(args.calibrator).exists():
+    calibrator = _calibrator_file(args, error)
+    if calibrator is None:
         return
-    try:
-        calibrator = load_calibrator(args.calibrator)
-    except (ValueError, KeyError, TypeError, OSError) as exc:
-        raise error(f"--calibrator {args.calibrator}: {exc}") from exc
     installed = monitor.calibrator_
     if installed is None or calibrator_to_dict(installed) != calibrator_to_dict(calibrator):
         try:

@@ -21,7 +21,7 @@ from ._inputs import (kept_score_columns, labels_of, period_grid, reference_on_h
                       score_columns_of, unpack)
 from ._pending import (as_ids, as_row_numbers, check_label_arguments, empty_pending,
                        positions_of_ids, positions_of_rows, without)
-from ._recalibration import calibrated_log_proba
+from ._recalibration import calibrated_log_proba, served_reference
 from ._results import MonitorResultsMixin
 from ._row_sums import batch_summaries, log_proba_of
 from ._state import freeze
@@ -170,20 +170,9 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         "random_state": ["random_state"],
     }
 
-    def __init__(
-        self,
-        chunk_size=1000,
-        chunk_period=None,
-        *,
-        alpha=0.05,
-        horizon=100,
-        drift=0.5,
-        min_labels=100,
-        score_type="auto",
-        max_pending=100_000,
-        history=1000,
-        random_state=0,
-    ):
+    def __init__(self, chunk_size=1000, chunk_period=None, *, alpha=0.05, horizon=100,
+                 drift=0.5, min_labels=100, score_type="auto", max_pending=100_000,
+                 history=1000, random_state=0):
         self.chunk_size = chunk_size
         self.chunk_period = chunk_period
         self.alpha = alpha
@@ -196,7 +185,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self.random_state = random_state
 
     # ------------------------------------------------------------------ fit
-    def fit(self, scores, y, *, score_columns=None):
+    def fit(self, scores, y, *, score_columns=None, calibrator=None):
         """Learn the reference period: its NLL, its split, and the alarm thresholds.
 
         Parameters
@@ -213,6 +202,11 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
             must give in this order (as for :meth:`update`); a DataFrame's
             string column names are taken without it. Names after the labels
             (``proba_cat``) say each column's class, in any order.
+
+        calibrator : fitted calibrator, default=None
+            The calibrator the system already serves the raw scores through
+            (fitted on them): the reference is measured through it too, and
+            :meth:`update` applies it from the first batch on (version 1).
 
         Returns
         -------
@@ -233,6 +227,8 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         names = score_columns_of(scores, score_columns)  # named after classes, in any order
         self.classes_, y_index = encode_labels(y, log_proba.shape[1], takes_labels=False,
                                                labels=column_classes(names, np.asarray(y)))
+        self.calibrator_, self.calibrator_version_, log_proba = served_reference(
+            self, calibrator, scores, log_proba, names)
         if log_proba.shape[0] < 2 * self.min_labels:
             raise ValueError(f"The reference has {log_proba.shape[0]} rows; pass at least "
                              f"{2 * self.min_labels} (twice min_labels) to estimate its NLL.")
@@ -252,7 +248,6 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self._score_columns = kept_score_columns(None, names, self.n_features_in_)
         self._batches = []  # [batch id, name] of the last `history` batches
         self.n_labels_unmatched_ = 0
-        self.calibrator_, self.calibrator_version_ = None, 0
         self._table = []
         return self
 

@@ -74,6 +74,24 @@ def _named_frame(calibrator, scores, names, classes):
     return pd.DataFrame(np.asarray(scores), columns=list(names))
 
 
+def served_reference(monitor, calibrator, scores, log_proba, names):
+    """(calibrator, its version, log-probabilities) of a reference: the raw
+    scores' ``log_proba`` and no calibrator (version 0), or, given a calibrator
+    fitted on those raw scores (checked to take them, see
+    :func:`fitted_calibrator`), its log-probabilities of the reference, which
+    is what the system serves (version 1)."""
+    if calibrator is None:
+        return None, 0, log_proba
+    if isinstance(calibrator, str):
+        raise TypeError("calibrator= takes a calibrator fitted on the raw scores; to fit "
+                        "one on production rows, call recalibrate after fit.")
+    fitted = fitted_calibrator(calibrator, None, None, None, classes=monitor.classes_,
+                               n_features=monitor.n_features_in_,
+                               score_type=monitor.score_type_,
+                               min_labels=monitor.min_labels, names=names)
+    return fitted, 1, calibrated_log_proba(fitted, scores, monitor.classes_)
+
+
 def calibrated_log_proba(calibrator, scores, classes):
     """The installed calibrator's log-probabilities of a batch's scores, a column
     per class of ``classes`` (the monitor's, in its order; the calibrator's own
