@@ -71,8 +71,9 @@ def _run_locked(args, state_path, error):
     if args.recalibrate and not args.calibrator:
         raise error("--recalibrate needs --calibrator PATH.json, where the calibrator is saved")
     check_output_arguments(args, error=error)
-    monitor = _load_or_fit(CalibrationMonitor, args, state_path, error)
-    _apply_calibrator_file(monitor, args, error)
+    served = _calibrator_file(args, error)  # the calibrator at --calibrator, read once
+    monitor = _load_or_fit(CalibrationMonitor, args, state_path, served, error)
+    _apply_calibrator_file(monitor, served, args, error)
     before = monitor.to_dict()["chunks"]
     last_before = before[-1]["chunk"] if before else None
     this_run = []  # labelled rows of this run, for a recalibration
@@ -139,7 +140,7 @@ def raised_alarm(before, after, new):
             or any(row["alarm"] and not was_in_alarm.get(row["chunk"], True) for row in after))
 
 
-def _load_or_fit(cls, args, state_path, error):
+def _load_or_fit(cls, args, state_path, served, error):
     if state_path is not None and state_path.exists():
         try:
             monitor = cls.from_dict(json.loads(state_path.read_text()))
@@ -150,7 +151,7 @@ def _load_or_fit(cls, args, state_path, error):
         print(f"Continuing from {state_path} ({monitor.n_rows_} rows seen so far).")
         return monitor
     ref_scores, ref_labels, _, _, names = read_period(args.reference, args, error=error,
-                                                      kept=_calibrator_columns(args))
+                                                      kept=_calibrator_columns(served))
     if ref_labels is None:
         raise error(f"REFERENCE {args.reference} needs labels (an array 'labels', or "
                     f"the column --labels {args.labels!r})")
@@ -158,7 +159,6 @@ def _load_or_fit(cls, args, state_path, error):
              "alpha": args.alpha}  # an option left out keeps the monitor's default
     monitor = cls(**{name: value for name, value in given.items() if value is not None})
     # a calibrator served already: the reference is what the system serves
-    served = _calibrator_file(args, error)
     try:
         return monitor.fit(ref_scores, ref_labels, score_columns=names, calibrator=served)
     except ColumnBesideProbabilities as exc:
@@ -200,16 +200,10 @@ def _chunking(params):
     return f"chunks of {params['chunk_size']} rows"
 
 
-def _calibrator_columns(args):
-    """The score columns, in their order, of a calibrator file that is there
-    and was fitted on named columns; None otherwise (an unreadable file is
-    reported when it is applied)."""
-    if not args.calibrator or not Path(args.calibrator).exists():
-        return None
-    try:
-        names = getattr(load_calibrator(args.calibrator), "feature_names_in_", None)
-    except (ValueError, KeyError, TypeError, OSError):
-        return None
+def _calibrator_columns(calibrator):
+    """The score columns, in their order, of a calibrator fitted on named
+    columns; None otherwise, or without one."""
+    names = getattr(calibrator, "feature_names_in_", None)
     return None if names is None else [str(name) for name in names]
 
 
@@ -223,10 +217,9 @@ def _calibrator_file(args, error):
         raise error(f"--calibrator {args.calibrator}: {exc}") from exc
 
 
-def _apply_calibrator_file(monitor, args, error):
-    """A calibrator file that is there and is not the one the monitor applies is
-    read and applied from this run on."""
-    calibrator = _calibrator_file(args, error)
+def _apply_calibrator_file(monitor, calibrator, args, error):
+    """The calibrator of the file at --calibrator, when there is one and it is not
+    the one the monitor applies, applied from this run on."""
     if calibrator is None:
         return
     installed = monitor.calibrator_

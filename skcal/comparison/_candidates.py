@@ -4,7 +4,6 @@ scores or classifier inputs checked once."""
 
 import warnings
 
-import numpy as np
 from sklearn.base import clone
 from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import column_or_1d, indexable
@@ -13,9 +12,8 @@ from sklearn.utils.validation import _get_feature_names
 from ..calibrators._identity import Uncalibrated
 from ..calibrators._registry import calibrator_class, default_calibrators
 from ..metrics import get_scorer
-from ..rows._column_classes import column_classes
-from ..rows._labels import (check_sample_weight, drop_unweighted, encode_labels,
-                             missing_entries)
+from ..rows._labels import (check_labels_and_weights, check_sample_weight,
+                             refuse_missing_labels)
 from ..rows._scores import as_float_array, resolve_score_type, scores_to_logits
 from ._result import BASELINE, BUILTIN_METRICS
 
@@ -126,15 +124,12 @@ def prepare_scores(X, y, sample_weight, score_type, candidates):
     X = as_float_array(X)
     resolved = resolve_score_type(X, score_type)
     n_columns = scores_to_logits(X[:1], resolved).shape[1]
-    y = column_or_1d(y, warn=True)
-    if X.shape[0] != y.shape[0]:
-        raise ValueError(f"X has {X.shape[0]} samples but y has {y.shape[0]}.")
-    sample_weight = check_sample_weight(sample_weight, X.shape[0])
-    # rows of weight 0 count for nothing, whatever their label (missing, say), as
-    # in the calibrators' own fits
-    y, sample_weight = drop_unweighted(y, sample_weight, None)
-    classes, y_index = encode_labels(y, n_columns, labels=column_classes(names, y),
-                                     takes_labels=False)
+    # checked as a calibrator's fit checks them: rows of weight 0 count for nothing,
+    # whatever their label (a missing one, say)
+    classes, y_index, sample_weight = check_labels_and_weights(
+        column_or_1d(y, warn=True), sample_weight, X.shape[0], n_columns=n_columns,
+        column_names=names, takes_labels=False,
+        length_error="X has {n_rows} samples but y has {n_labels}.")
     named = {BASELINE: Uncalibrated()}
     named.update(candidates)
     candidates = {name: _with_score_type(c, resolved) for name, c in named.items()}
@@ -144,12 +139,9 @@ def prepare_scores(X, y, sample_weight, score_type, candidates):
 def prepare_classifier(X, y, sample_weight, estimator, candidates):
     X, y = indexable(X, y)
     y = column_or_1d(y)
-    missing = missing_entries(y)
-    if missing.any():  # the classifier is trained on them too: no weight 0 stands in
-        raise ValueError(
-            f"y is missing at {int(missing.sum())} of {y.shape[0]} rows (None or NaN, the "
-            f"first at row {int(np.flatnonzero(missing)[0])}); the classifier and every "
-            "method need each row's label. Leave those rows out (X[mask], y[mask]).")
+    # the classifier is trained on them too: no weight 0 stands in for a label
+    refuse_missing_labels(y, "; the classifier and every method need each row's label. "
+                          "Leave those rows out (X[mask], y[mask]).")
     encoder = LabelEncoder().fit(y)
     y_index = encoder.transform(y)
     sample_weight = check_sample_weight(sample_weight, y_index.shape[0])

@@ -126,6 +126,8 @@ class CalibratorComparison:
     >>> comparison = compare_calibrators(logits, y, calibrators=[TemperatureScaling()])
     >>> comparison.ranking_
     ['TemperatureScaling', 'uncalibrated']
+    >>> comparison.recommended_, type(comparison.recommended_calibrator_).__name__
+    ('TemperatureScaling', 'TemperatureScaling')
     >>> summary = comparison.to_dict()
     >>> [method["method"] for method in summary["methods"]]
     ['TemperatureScaling', 'uncalibrated']

@@ -65,21 +65,29 @@ def _column_names(y_pred):
         return None
 
 
+def check_given_prediction(y_true, y_prob, logits, *, labels=None, sample_weight=None,
+                           ignore_index=None):
+    """:func:`check_prediction` of whichever of ``y_prob`` and ``logits`` is given
+    (exactly one must be), and its kind, ``'y_prob'`` or ``'logits'``."""
+    if (y_prob is None) == (logits is None):
+        raise ValueError("Give exactly one of y_prob and logits.")
+    kind = "y_prob" if logits is None else "logits"
+    return check_prediction(y_true, y_prob if logits is None else logits, labels=labels,
+                            sample_weight=sample_weight, ignore_index=ignore_index,
+                            kind=kind) + (kind,)
+
+
 def check_probabilities_or_logits(y_true, y_prob, logits, *, labels=None, sample_weight=None,
                                   ignore_index=None):
     """:func:`check_prediction` for metrics of probabilities that also take
     ``logits=``: exactly one is given; logits are turned into probabilities
     (``softmax``) block by block, so a file of logits is never copied."""
-    if (y_prob is None) == (logits is None):
-        raise ValueError("Give exactly one of y_prob and logits.")
-    if logits is None:
-        return check_prediction(y_true, y_prob, labels=labels, sample_weight=sample_weight,
-                                ignore_index=ignore_index)
-    y_index, rows, labels, sample_weight = check_prediction(
-        y_true, logits, labels=labels, sample_weight=sample_weight, kind="logits",
-        ignore_index=ignore_index,
-    )
-    return y_index, rows.then(_softmax), labels, sample_weight
+    y_index, rows, labels, sample_weight, kind = check_given_prediction(
+        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight,
+        ignore_index=ignore_index)
+    if kind == "logits":
+        rows = rows.then(_softmax)
+    return y_index, rows, labels, sample_weight
 
 
 def probability_matrix(y_true, y_prob, *, labels=None, sample_weight=None):

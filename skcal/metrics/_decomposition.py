@@ -20,7 +20,7 @@ from ..rows._scores import log_probabilities
 from ..rows._zero_probabilities import zero_probability_floor
 from ..solvers._fold_temperatures import cross_fitted_inverse_temperatures
 from ..solvers._temperature_fit import fit_inverse_temperature
-from ._checks import check_prediction, weighted_mean
+from ._checks import check_given_prediction, weighted_mean
 from ._row_metrics import NLL, NLL_FROM_LOGITS, true_class_log_proba, true_class_log_softmax
 
 NLLDecomposition = namedtuple("NLLDecomposition", ["nll", "calibration", "refinement"])
@@ -159,14 +159,16 @@ def nll_decomposition(
     >>> parts = nll_decomposition(y, overconfident)
     >>> round(parts.nll, 2), round(parts.calibration, 2), round(parts.refinement, 2)
     (1.49, 0.62, 0.87)
+
+    The same split, read from the logits:
+
+    >>> of_logits = nll_decomposition(y, logits=logits)
+    >>> round(of_logits.calibration, 2), round(of_logits.refinement, 2)
+    (0.62, 0.87)
     """
-    if (y_prob is None) == (logits is None):
-        raise ValueError("Give exactly one of y_prob and logits.")
-    kind = "y_prob" if logits is None else "logits"
-    y_index, y_prob, _, sample_weight = check_prediction(
-        y_true, y_prob if logits is None else logits, labels=labels,
-        sample_weight=sample_weight, ignore_index=ignore_index, kind=kind,
-    )
+    y_index, y_prob, _, sample_weight, kind = check_given_prediction(
+        y_true, y_prob, logits, labels=labels, sample_weight=sample_weight,
+        ignore_index=ignore_index)
     total = (NLL if logits is None else NLL_FROM_LOGITS).mean(y_prob, y_index, sample_weight)
     if y_prob.is_remote:  # the folds are dealt where the rows are
         return NLLDecomposition(total, *_remote_split(total, method, y_prob, y_index,
@@ -214,7 +216,7 @@ def _temperature_refinement(y_prob, y_index, sample_weight, folds, cv, kind):
     smallest positive probability (of all the rows, a pass); logits are
     scaled as they are.
     """
-    log_p = _log_probabilities_at_the_floor(y_prob, kind)
+    log_p = _temperature_scaled_scores(y_prob, kind)
     base = np.ones(y_index.shape[0]) if sample_weight is None else sample_weight
     if log_p.xp is None:
         betas = np.array([beta for beta, _, _ in cross_fitted_inverse_temperatures(
@@ -238,7 +240,7 @@ def _remote_split(total, method, y_prob, y_index, sample_weight, cv, kind):
     folds = y_prob.data.stratified_folds(cv)
     _check_two_classes(np.count_nonzero(folds.class_totals > 0))
     folds.check_training_classes()
-    log_p = _log_probabilities_at_the_floor(y_prob, kind)
+    log_p = _temperature_scaled_scores(y_prob, kind)
     betas = np.array([beta for beta, _, _ in cross_fitted_inverse_temperatures(
         log_p, y_index, sample_weight, folds.per_row(np.arange(cv)), n_folds=cv)])
     held_out = log_p.reduce(_held_out_block, y_index, sample_weight, folds.per_row(betas))
@@ -246,7 +248,7 @@ def _remote_split(total, method, y_prob, y_index, sample_weight, cv, kind):
     return total - refinement, refinement
 
 
-def _log_probabilities_at_the_floor(y_prob, kind):
+def _temperature_scaled_scores(y_prob, kind):
     """The rows' log-probabilities, exact zeros read at the probability floor; or
     the logits (``kind='logits'``), which a temperature scales as it scales their
     log-probabilities (the two differ by a constant per row)."""

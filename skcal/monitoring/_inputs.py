@@ -8,7 +8,8 @@ import numbers
 import numpy as np
 
 from ..rows._row_order import check_row_order
-from ..rows._labels import encode_labels, missing_entries, plain
+from ..rows._labels import (encode_labels, missing_entries, plain,
+                            refuse_missing_labels)
 from ..rows._namespaces import to_numpy
 
 
@@ -197,13 +198,9 @@ def reference_on_host(scores, y):
     if y is None or np.ndim(y) == 0:
         raise ValueError(f"fit takes the reference period's labels, one per row of scores; "
                          f"got y={y!r}.")
-    missing = missing_entries(np.ravel(y))
-    if missing.any():
-        raise ValueError(
-            f"y is missing at {int(missing.sum())} of {missing.shape[0]} rows of the "
-            f"reference (None or NaN, the first at row {int(np.flatnonzero(missing)[0])}); "
-            "the reference needs every label. Leave those rows out of it (y[mask]); "
-            "update takes rows without a label as waiting for it.")
+    refuse_missing_labels(np.ravel(y), "; the reference needs every label. Leave those "
+                          "rows out of it (y[mask]); update takes rows without a label as "
+                          "waiting for it.", rows="rows of the reference")
     return scores, y
 
 

@@ -110,14 +110,9 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2, takes_labels=True
     y = column_or_1d(y, warn=True)
     if y.shape[0] == 0:
         raise ValueError("y has 0 samples; at least one sample is required.")
-    missing = missing_entries(y)
-    if missing.any():
-        count = int(missing.sum())
-        raise ValueError(
-            f"y is missing at {count} of {y.shape[0]} rows (None or NaN, the first at row "
-            f"{int(np.flatnonzero(missing)[0])}): rows without a label (yet) tell nothing "
-            "of calibration. Leave them out (y[mask]), or give them sample_weight 0; a "
-            "CalibrationMonitor takes them as waiting for their labels.")
+    refuse_missing_labels(y, ": rows without a label (yet) tell nothing of calibration. "
+                          "Leave them out (y[mask]), or give them sample_weight 0; a "
+                          "CalibrationMonitor takes them as waiting for their labels.")
     if y.dtype.kind in "fc" and not np.isfinite(y).all():
         raise ValueError("y contains infinity; labels must be finite.")
     present = _small_integer_labels(y)
@@ -266,6 +261,23 @@ def check_sample_weight(sample_weight, n_samples, dtype=np.float64):
             "positive weight."
         )
     return sample_weight
+
+
+def refuse_missing_labels(y, advice, rows="rows"):
+    """Refuse 1-D labels ``y`` of which some are missing (:func:`missing_entries`),
+    counting them among its ``rows`` and naming the first; ``advice`` ends the
+    message.
+
+    >>> refuse_missing_labels(np.array([1.0, np.nan]), "; label it.")
+    Traceback (most recent call last):
+    ...
+    ValueError: y is missing at 1 of 2 rows (None or NaN, the first at row 1); label it.
+    """
+    missing = missing_entries(y)
+    if missing.any():
+        raise ValueError(
+            f"y is missing at {int(missing.sum())} of {missing.shape[0]} {rows} (None or "
+            f"NaN, the first at row {int(np.flatnonzero(missing)[0])}){advice}")
 
 
 def missing_entries(values):
