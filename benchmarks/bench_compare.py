@@ -3,7 +3,7 @@
     python benchmarks/bench_compare.py [--rows 10000] [--classes 100] [--cv 5]
                                        [--n-jobs 1 2] [--repeat 5] [--rst OUT]
                                        [--readme README.md] [--data FILE.npz] [--passes]
-                                       [--methods NAME ...]
+                                       [--methods NAME ...] [--fresh-pages]
 
 Scores are synthetic float64 logits of an overconfident model (labels drawn
 from softmax(z / 2)), or with ``--data`` a real model's outputs from
@@ -16,9 +16,14 @@ The median ratio over ``--repeat`` runs is reported per ``--n-jobs`` (folds
 evaluated in parallel over that many processes), with the yardstick's median
 time and its page faults per pass: each pass allocates an 8 MB temporary, and
 whether the allocator hands back fresh pages (about 2000 faults a pass, which
-can double the yardstick's time) or reuses its heap depends on what the
-process did before, so the faults say which yardstick a ratio was taken
-against; the fewer, the stricter the ratio. The share of each method is
+can double the yardstick's time) or reuses its heap depends on the C library
+and on what the process did before, so the faults say which yardstick a ratio
+was taken against; the fewer, the stricter the ratio. Under glibc the script
+therefore runs itself again with ``GLIBC_TUNABLES`` that keep freed memory in
+the heap (``HEAP_REUSED``), for the strict yardstick on any machine (a
+comparison's own time is the same either way: it reads the scores in row
+blocks of at most half a megabyte); ``--fresh-pages`` measures the process as
+it comes instead. The share of each method is
 its fit time summed over folds, over the total wall time (``n_jobs=1``).
 ``--rst`` writes the result for the documentation, ``--readme`` the README's
 section. ``--passes`` also counts, per method, the values its fits and
@@ -30,8 +35,11 @@ some out of the defaults would buy.
 """
 
 import argparse
+import os
+import platform
 import resource
 import statistics
+import sys
 import time
 
 import numpy as np
@@ -41,6 +49,20 @@ from skcal import compare_calibrators
 
 
 PASSES = 50
+# glibc's malloc keeps freed memory for reuse, however large: the largest mmap
+# threshold it takes (32 MB; logsumexp's temporaries are 8 MB) and no trimming
+HEAP_REUSED = "glibc.malloc.mmap_threshold=33554432:glibc.malloc.trim_threshold=4294967295"
+
+
+def run_with_heap_reused():
+    """Run this script again with ``HEAP_REUSED``, unless it is already so run
+    or the C library is not glibc (then the faults per pass say which
+    yardstick the ratios met)."""
+    if os.environ.get("GLIBC_TUNABLES") == HEAP_REUSED or platform.libc_ver()[0] != "glibc":
+        return
+    sys.stdout.flush()
+    os.execve(sys.executable, [sys.executable, *sys.argv],
+              {**os.environ, "GLIBC_TUNABLES": HEAP_REUSED})
 
 
 def yardstick(logits):
@@ -138,6 +160,10 @@ def main():
                         help="also count the passes over the scores each method reads")
     parser.add_argument("--data", metavar="FILE.npz",
                         help="a real model's outputs (shared/data) instead of synthetic logits")
+    parser.add_argument("--fresh-pages", action="store_true",
+                        help="do not rerun under GLIBC_TUNABLES that keep freed memory in the "
+                             "heap: the yardstick then gets fresh pages or not as the process "
+                             "comes (a laxer yardstick, up to twice as slow)")
     parser.add_argument("--methods", nargs="+", metavar="NAME",
                         help="compare these methods instead of the default ones "
                              "(temperature platt ...; not with --rst or --readme)")
@@ -145,6 +171,8 @@ def main():
     if args.methods and (args.rst or args.readme):
         parser.error("--rst and --readme write the default methods' figures; "
                      "leave out --methods")
+    if not args.fresh_pages:
+        run_with_heap_reused()
     if args.data:
         logits, y = real_scores(args.data)
         args.rows, args.classes = logits.shape
@@ -167,6 +195,9 @@ def main():
             print(comparison)
             shares = fit_shares(comparison, runs[-1][0], args.cv)
     print(f"\n{args.rows} x {args.classes} scores, {args.cv} folds, {args.repeat} runs each")
+    heap_reused = os.environ.get("GLIBC_TUNABLES") == HEAP_REUSED
+    print("allocator:", "GLIBC_TUNABLES=" + HEAP_REUSED if heap_reused
+          else "as the process comes")
     header = ("folds in parallel", "median time", "median ratio to 50 logsumexp passes",
               "range of ratios", "yardstick", "page faults a pass")
     for row in summary:
@@ -180,7 +211,10 @@ def main():
                 f"{code}logsumexp{code} passes over the same matrix, measured just before "
                 "and after it (the yardstick's median time, and its page faults per pass: "
                 "about 2000 when the allocator hands each pass fresh pages, which can "
-                "double its time; the fewer, the stricter the ratio):", ""]
+                "double its time; the fewer, the stricter the ratio). " + (
+                    f"Freed memory was kept in glibc's heap ({code}GLIBC_TUNABLES="
+                    f"{HEAP_REUSED}{code}), for the strict yardstick:" if heap_reused else
+                    "The allocator was left as the process came (--fresh-pages):"), ""]
 
     share_text = ["", f"Share of the time of each method's fits (n_jobs={args.n_jobs[0]}; the "
                   "rest is prediction and metrics): " + ", ".join(
