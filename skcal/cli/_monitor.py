@@ -268,7 +268,14 @@ def _act_on_verdict(monitor, args, this_run):
         return
     scores = np.concatenate([piece[0] for piece in pieces])
     labels = np.concatenate([piece[1] for piece in pieces])
-    calibrator = monitor.recalibrate(args.recalibrate, scores, labels)
+    try:
+        calibrator = monitor.recalibrate(args.recalibrate, scores, labels)
+    except ValueError as exc:  # rows it cannot be fitted on: the run's monitoring stands
+        print(f"No calibrator written: {args.recalibrate} cannot be fitted on the {n} "
+              f"labelled rows of this run since the drift began (chunk {onset}): {exc} A "
+              "later run in alarm tries again on its own rows; or fit one on rows you choose "
+              "(skcal fit METHOD SCORES LABELS --calibrator PATH.json): the next run applies it.")
+        return
     save_calibrator(calibrator, args.calibrator)
     print(f"Recalibrated: {type(calibrator).__name__} fitted on {n} labelled rows since chunk "
           f"{onset}, saved to {args.calibrator} (calibrator {monitor.calibrator_version_}); "

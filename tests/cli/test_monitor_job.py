@@ -322,3 +322,24 @@ def test_a_mistyped_recalibration_method_fails_the_first_run_not_the_day_of_a_dr
     assert status == 2
     assert "--recalibrate: Unknown calibration method 'temprature'; choose among" in err
     assert not state.exists()
+
+
+def test_a_recalibration_that_cannot_be_fitted_keeps_the_run_and_says_why(tmp_path, capsys):
+    """The rows since the drift hold one class only: no temperature can be fitted
+    on them. The run still saves the monitor's state and reports the alarm; it
+    was exit 2 with the state not saved, and every rerun failed the same way."""
+    rng = np.random.default_rng(9)
+    reference = _period(tmp_path / "reference.npz", rng, 3000)
+    logits = rng.normal(scale=2.0, size=(2000, K)).astype(np.float32)
+    logits[:, 1] += 6.0  # sure of class 1, and every row is of class 0
+    np.savez(tmp_path / "day.npz", scores=logits, labels=np.zeros(2000, dtype=int))
+    state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
+    status = main(["monitor", reference, str(tmp_path / "day.npz"), "--chunk-size", "1000",
+                   "--state", str(state), "--recalibrate", "temperature",
+                   "--calibrator", str(calibrator)])
+    out = capsys.readouterr().out
+    assert status == 1  # the alarm
+    assert ("No calibrator written: temperature cannot be fitted on the 2000 labelled rows "
+            "of this run since the drift began (chunk 0): y has only one class (0)") in out
+    assert not calibrator.exists()
+    assert _rows_in(state) == 2000  # the production rows
