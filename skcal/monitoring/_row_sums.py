@@ -20,6 +20,11 @@ from ..rows._scratch import Scratch
 from ._statistics import BETA_GRID, ECE_BINS, empty_summary, n_recalibration_parameters
 
 
+# the per-row numbers kept per inverse temperature: the NLL, its derivative in beta
+# and its square, the second derivative, and the NLL's square
+_PER_BETA = 5
+
+
 def labelled_summary(log_proba, y_index):
     """Sums over labelled rows: NLL, accuracy, Brier, ECE bins and recalibration terms.
 
@@ -43,9 +48,9 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, best=None, scratc
     pages from the system each time.
 
     The recalibration terms at the inverse temperatures of :data:`BETA_GRID`
-    (1/2, 1, 2) need no exponential beyond ``p``: ``p ** beta`` is
-    ``sqrt(p)``, ``p`` or ``p * p``, and ``log softmax(beta log p) = beta log
-    p - log sum p ** beta``.
+    (0, 1/16, 1/8, 1/4, 1/2, 1, 2) need no exponential beyond ``p``: ``p ** beta``
+    is 1, a square root of the one above it, ``p`` or ``p * p``, and ``log
+    softmax(beta log p) = beta log p - log sum p ** beta``.
     """
     n, k = log_proba.shape
     if n == 0:
@@ -75,26 +80,36 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
     n_betas = BETA_GRID.shape[0]
     group_of_row = np.repeat(np.arange(len(groups)), [g.stop - g.start for g in groups])
     # the per-row numbers summed per group, one row of ``columns`` each, in float64
-    columns = scratch("columns", (4 + 4 * n_betas, n))
+    columns = scratch("columns", (4 + _PER_BETA * n_betas, n))
     np.negative(z_true, out=columns[0])
     np.square(columns[0], out=columns[1])
     columns[2] = correct
     if offsets:
-        one_hot = scratch("one_hot", (k, n), dtype)
-        one_hot[...] = 0
-        one_hot.reshape(-1)[true_entry] = 1
+        # the left factors of the offsets' products: r, the one-hot labels, g_beta,
+        # mean z and z (the labels and z kept from one inverse temperature to the next)
+        factors = scratch("factors", (3 * k + 2, n), dtype)
+        factors[k : 2 * k] = 0
+        factors[k : 2 * k].reshape(-1)[true_entry] = 1
+        factors[2 * k + 2 :] = zt
         label_cell = group_of_row * k + y_index
         counts = np.bincount(label_cell, minlength=len(groups) * k
                              ).reshape(len(groups), k).astype(np.float64)
-    per_beta = []
-    for j, beta in enumerate(BETA_GRID):
-        if beta == 1.0:
-            q = pt
-        else:
-            q = (np.sqrt if beta == 0.5 else np.square)(pt, out=scratch("q", (k, n), dtype))
+    per_beta = [None] * n_betas
+    for j, q in _powers(pt, scratch("q", (k, n), dtype)):
+        beta = BETA_GRID[j]
+        if q is None:  # beta = 0: every class equally likely, whatever the scores
+            mean_z = zt.mean(axis=0)
+            second = np.square(zt, out=scratch("qz2", (k, n), dtype)).mean(axis=0)
+            grad_beta = mean_z - z_true
+            _beta_columns(columns, j, np.log(dtype.type(k)), z_true, grad_beta,
+                          second - mean_z * mean_z)
+            if offsets:
+                per_beta[j] = _uniform_offset_sums(zt, mean_z, grad_beta, label_cell,
+                                                   groups, counts, starts, filled)
+            continue
         qz = np.multiply(q, zt, out=scratch("qz", (k, n), dtype))
         mean_z = qz.sum(axis=0)
-        second = np.multiply(qz, zt, out=scratch("qz2", (k, n), dtype)).sum(axis=0)
+        second = np.einsum("kn,kn->n", qz, zt)
         if beta == 1.0:  # p is normalised already
             inverse, log_total = None, np.zeros(n, dtype=dtype)
         else:
@@ -105,14 +120,11 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
             mean_z *= inverse
             second *= inverse
         grad_beta = mean_z - z_true
-        base = 4 + 4 * j
-        columns[base] = log_total - dtype.type(beta) * z_true
-        columns[base + 1] = grad_beta
-        np.square(columns[base + 1], out=columns[base + 2])
-        columns[base + 3] = second - mean_z * mean_z
+        _beta_columns(columns, j, log_total - dtype.type(beta) * z_true, z_true, grad_beta,
+                      second - mean_z * mean_z)
         if offsets:
-            per_beta.append(_offset_sums(q, qz, inverse, mean_z, grad_beta, label_cell,
-                                         groups, one_hot, scratch))
+            per_beta[j] = _offset_sums(q, inverse, mean_z, grad_beta, label_cell, groups,
+                                       factors)
     sums = _group_sums(columns, starts, filled)
     bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
     cells = group_of_row * ECE_BINS + bins
@@ -122,12 +134,12 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
     bin_correct = np.bincount(cells, weights=correct, minlength=size).reshape(-1, ECE_BINS)
     # every group's recalibration terms as arrays over the groups, then handed out
     n_groups, d = len(groups), n_recalibration_parameters(k)
-    loss = sums[:, 4::4].copy()
+    loss, loss_sq = sums[:, 4::_PER_BETA].copy(), sums[:, 8::_PER_BETA].copy()
     grad = np.zeros((n_groups, n_betas, d))
     outer = np.zeros((n_groups, n_betas, d, d))
     hessian = np.zeros((n_groups, n_betas, d, d))
     grad[:, :, 0], outer[:, :, 0, 0], hessian[:, :, 0, 0] = (
-        sums[:, 5::4], sums[:, 6::4], sums[:, 7::4])
+        sums[:, 5::_PER_BETA], sums[:, 6::_PER_BETA], sums[:, 7::_PER_BETA])
     if offsets:  # the offsets' terms at every inverse temperature at once
         grad_b, outer_cross, outer_b, hessian_cross, hessian_b = _offset_terms(
             [np.stack(parts, axis=1) for parts in zip(*per_beta)], counts)
@@ -140,9 +152,54 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
     return [
         {"n": 0, "n_labelled": group.stop - group.start, "entropy": 0.0, "nll": nll,
          "nll_sq": nll_sq, "correct": n_correct, "brier": brier, "bin_count": bin_count[i],
-         "bin_confidence": bin_confidence[i], "bin_correct": bin_correct[i], "loss": loss[i],
+         "bin_confidence": bin_confidence[i], "bin_correct": bin_correct[i], "loss": loss[i], "loss_sq": loss_sq[i],
          "grad": grad[i], "grad_outer": outer[i], "hessian": hessian[i]}
         for i, (group, (nll, nll_sq, n_correct, brier)) in enumerate(zip(groups, firsts))]
+
+
+def _powers(pt, out):
+    """``(j, pt ** BETA_GRID[j])`` for each point of the grid, from 2 down: ``pt``
+    squared, ``pt`` itself, then square roots, each of the one before (the
+    grid's positive values below 1 are halvings), all but ``pt`` in ``out``;
+    None for 0 (ones, which the sums at 0 need not hold)."""
+    previous = pt
+    for j in np.argsort(BETA_GRID)[::-1]:
+        beta = BETA_GRID[j]
+        if beta == 1.0:
+            q = pt
+        elif beta == 2.0:
+            q = np.square(pt, out=out)
+        elif beta == 0.0:
+            q = None
+        else:  # the square root of p ** (2 beta), the power before it
+            q = np.sqrt(previous, out=out)
+        yield j, q
+        previous = q
+
+
+def _beta_columns(columns, j, loss, z_true, grad_beta, curvature):
+    """Fill the per-row numbers of ``BETA_GRID[j]`` (see :data:`_PER_BETA`)."""
+    base = 4 + _PER_BETA * j
+    columns[base] = loss
+    columns[base + 1] = grad_beta
+    np.square(columns[base + 1], out=columns[base + 2])
+    columns[base + 3] = curvature
+    np.square(columns[base], out=columns[base + 4])
+
+
+def _uniform_offset_sums(zt, mean_z, grad_beta, label_cell, groups, counts, starts, filled):
+    """:func:`_offset_sums` at ``beta = 0``, where ``r = 1/K`` in every row: from
+    the groups' sizes and label counts and the sums of ``z`` and of the per-row
+    numbers, with no product of rows."""
+    k = zt.shape[0]
+    sizes = np.array([g.stop - g.start for g in groups], dtype=np.float64)
+    sums = _group_sums(np.vstack([grad_beta, mean_z, zt], dtype=np.float64), starts, filled) / k
+    beta_e = np.bincount(label_cell, weights=grad_beta,
+                         minlength=len(groups) * k).reshape(len(groups), k)
+    ones = np.ones(k)
+    return (sizes[:, None, None] / k**2 * np.ones((k, k)), counts[:, :, None] / k * ones,
+            np.concatenate([sums[:, :1] * ones, beta_e], axis=1), sums[:, 2:],
+            sums[:, 1:2] * ones)
 
 
 def _is_first_max(zt, best, z_true, y_index):
@@ -156,23 +213,28 @@ def _is_first_max(zt, best, z_true, y_index):
     return matches
 
 
-def _offset_sums(q, qz, inverse, mean_z, grad_beta, label_cell, groups, one_hot, scratch):
+def _offset_sums(q, inverse, mean_z, grad_beta, label_cell, groups, factors):
     """Per group, in float64, the sums the class offsets' terms are made of, for
     the normalised ``r = q * inverse`` (``q`` itself where ``inverse`` is None;
     all (K, n)): ``sum r r'``, ``sum e_y r'`` (``e_y`` the one-hot label),
     ``sum g_beta r`` with ``sum g_beta e_y``, ``sum r z`` and ``sum (mean z) r``.
-    ``label_cell`` is each row's ``group * K + label``."""
-    k, n = q.shape
-    r = q if inverse is None else np.multiply(q, inverse, out=scratch("r", q.shape, q.dtype))
+    ``label_cell`` is each row's ``group * K + label``; ``factors`` a
+    (3K + 2, n) array whose rows K to 2K - 1 hold the one-hot labels and its
+    last K rows ``z``: every product with ``r`` is one call, which at a few
+    classes costs more than its arithmetic."""
+    k = q.shape[0]
+    r = factors[:k]
+    if inverse is None:
+        r[...] = q
+    else:
+        np.multiply(q, inverse, out=r)
+    factors[2 * k], factors[2 * k + 1] = grad_beta, mean_z
+    products = _group_grams(factors, r, groups)
     beta_e = np.bincount(label_cell, weights=grad_beta,
                          minlength=len(groups) * k).reshape(len(groups), k)
-    row_weights = scratch("row_weights", (3, n), q.dtype)  # one product for two
-    row_weights[0], row_weights[1] = grad_beta, mean_z
-    row_weights[2] = 1 if inverse is None else inverse
-    weighted = _group_grams(row_weights[:2], r, groups)
-    sums = (_group_grams(r, r, groups), _group_grams(one_hot, r, groups),
-            np.concatenate([weighted[:, 0], beta_e], axis=1),
-            _group_grams(row_weights[2:], qz, groups)[:, 0], weighted[:, 1])
+    rz = np.diagonal(products[:, 2 * k + 2 :], axis1=1, axis2=2)  # sum z_k r_k
+    sums = (products[:, :k], products[:, k : 2 * k],
+            np.concatenate([products[:, 2 * k], beta_e], axis=1), rz, products[:, 2 * k + 1])
     return tuple(np.asarray(part, dtype=np.float64) for part in sums)
 
 

@@ -11,13 +11,15 @@ from ..utils._saved import refused_as
 from ._fitted_params import fitted_params
 from ._inputs import period_nanoseconds
 from ._pending import Pending
-from ._statistics import derive_missing, empty_summary
+from ._statistics import derive_missing, empty_summary, on_grid
 from ._table import chunk_thresholds, evaluate_chunks, table_rows
 
 # what a chunk caches for the table; never saved
 _EVALUATION_CACHE = ("row", "cusum_in")
 
 
+# a summary's terms kept per inverse temperature of the grid
+_RECALIBRATION_TERMS = ("loss", "loss_sq", "grad", "grad_outer", "hessian")
 # a chunk's keys, in the order a saved state lists them
 _CHUNK_KEYS = ("index", "start", "end", "calibrator", "summary", "derived")
 
@@ -84,8 +86,9 @@ def from_json_number(value):
     return value
 
 
-def chunk_from(chunk, n_classes):
-    """A chunk of a JSON state as the monitor keeps it."""
+def chunk_from(chunk, n_classes, old_grid=False):
+    """A chunk of a JSON state as the monitor keeps it (``old_grid``: a state
+    before version 6, its recalibration terms at three inverse temperatures)."""
     chunk = {"calibrator": 0, **chunk}  # states of version 1 had no calibrator
     if "summary" not in chunk:  # frozen: its table numbers
         return {**chunk, "derived": {key: from_json_number(value) for key, value in
@@ -93,9 +96,14 @@ def chunk_from(chunk, n_classes):
     template = empty_summary(n_classes)
     summary = {}
     for key, default in template.items():
-        value = chunk["summary"][key]
+        if old_grid and key == "loss_sq" and key not in chunk["summary"]:
+            value = np.full(default.shape, np.nan)  # not kept before version 6
+        else:
+            value = chunk["summary"][key]
         if isinstance(default, np.ndarray):
             value = np.asarray(value, dtype=np.float64)
+            if old_grid and key in _RECALIBRATION_TERMS:
+                value = on_grid(value)
             if value.shape != default.shape:
                 raise ValueError(f"chunk {chunk['index']}'s {key!r} has shape {value.shape}, "
                                  f"not {default.shape} as for {n_classes} classes")
@@ -125,9 +133,12 @@ STATE_VERSION = 3
 PENDING_BYTES_VERSION = 4
 # chunks of whole weeks run from Monday 00:00 UTC (before: from Thursday, 1970-01-01)
 WEEKS_FROM_MONDAY_VERSION = 5
+# summaries keep their recalibration terms at seven inverse temperatures (before:
+# three, which are read as seven with four missing)
+SEVEN_TEMPERATURES_VERSION = 6
 # version 1 states (before batch ids, label ids and calibrators) are read too; a
 # monitor without a probability floor writes version 2, which older skcal reads
-_READABLE_VERSIONS = (1, 2, 3, 4, 5)
+_READABLE_VERSIONS = (1, 2, 3, 4, 5, 6)
 
 
 def state_of(monitor):
@@ -140,6 +151,8 @@ def state_of(monitor):
     origin = getattr(monitor, "_period_origin", 0)
     if origin:  # weeks from a Monday: older skcal, counting from a Thursday, refuses it
         version = WEEKS_FROM_MONDAY_VERSION
+    if monitor._open is not None or any("summary" in chunk for chunk in monitor._chunks):
+        version = SEVEN_TEMPERATURES_VERSION  # summaries older skcal cannot read
     return jsonable({
         "version": version,
         "probability_floor": floor,
@@ -223,8 +236,9 @@ def _restored(cls, state):
     monitor.chunk_thresholds_ = {int(size): value for size, value in state.get(
         "chunk_thresholds", {monitor.chunk_size: monitor.chunk_threshold_}).items()}
     monitor.n_rows_ = state["n_rows"]
-    monitor._chunks = [chunk_from(c, k) for c in state["complete"]]
-    monitor._open = None if state["open"] is None else chunk_from(state["open"], k)
+    old_grid = state["version"] < SEVEN_TEMPERATURES_VERSION
+    monitor._chunks = [chunk_from(c, k, old_grid) for c in state["complete"]]
+    monitor._open = None if state["open"] is None else chunk_from(state["open"], k, old_grid)
     monitor._cusum_before = state["cusum_before"]
     rows = np.asarray(state["pending_rows"], dtype=np.int64)
     ids = state.get("pending_ids") or [None] * rows.shape[0]

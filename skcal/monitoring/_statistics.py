@@ -20,10 +20,19 @@ ECE_BINS = 15
 # more classes than this: the recalibration is a temperature only (the offsets'
 # Hessian has K^2 entries per chunk)
 MAX_OFFSET_CLASSES = 50
-# inverse temperatures at which the recalibration terms are kept: the best of them
-# and a Newton step from it find the recalibration, however far it is
-BETA_GRID = 2.0 ** np.arange(-1.0, 1.01, 1.0)
+# inverse temperatures at which the recalibration terms are kept. A Newton step
+# from the nearest of them finds the recalibration; from a point far from it, the
+# quadratic model of the NLL is wrong by more than the NLL itself. With 1/2, 1 and 2
+# only (states before version 6), a model 6 times too confident had a negative
+# refinement part, and one 3 times too confident with 40 % of its labels random was
+# told "recalibrate" where no recalibration helps (benchmarks/bench_monitor_verdicts.py).
+# 0 is the model that ignores the scores (a label-prior fit); each positive
+# value below 1 is half the next, a square root of its probabilities
+BETA_GRID = np.array([0.0, 0.0625, 0.125, 0.25, 0.5, 1.0, 2.0])
 _IDENTITY = int(np.flatnonzero(BETA_GRID == 1.0)[0])
+# the grid of states before version 6, whose summaries are read with their
+# other points missing (NaN)
+OLD_BETA_GRID = np.array([0.5, 1.0, 2.0])
 
 
 def n_recalibration_parameters(n_classes):
@@ -46,10 +55,22 @@ def empty_summary(n_classes):
         "bin_confidence": np.zeros(ECE_BINS),
         "bin_correct": np.zeros(ECE_BINS),
         "loss": np.zeros(BETA_GRID.shape[0]),
+        "loss_sq": np.zeros(BETA_GRID.shape[0]),
         "grad": np.zeros((BETA_GRID.shape[0], d)),
         "grad_outer": np.zeros((BETA_GRID.shape[0], d, d)),
         "hessian": np.zeros((BETA_GRID.shape[0], d, d)),
     }
+
+
+def on_grid(values):
+    """Recalibration terms kept at :data:`OLD_BETA_GRID` (a state before version
+    6: one row per point) on :data:`BETA_GRID`, NaN at the points they lack."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.shape[:1] != OLD_BETA_GRID.shape:
+        return values
+    spread = np.full(BETA_GRID.shape + values.shape[1:], np.nan)
+    spread[np.searchsorted(BETA_GRID, OLD_BETA_GRID)] = values
+    return spread
 
 
 def add_summaries(a, b):
@@ -82,7 +103,7 @@ def derived_many(summaries, n_classes):
         mean = totals[:, 1] / labelled
         variance = (np.maximum(totals[:, 2] / labelled - mean * mean, 0.0)
                     * labelled / np.maximum(labelled - 1, 1))
-        calibration = recalibration_gains(summaries)
+        calibration, refinement_se = recalibration_gains(summaries)
         columns = {
             "accuracy": totals[:, 3] / labelled,
             "nll": mean,
@@ -91,6 +112,9 @@ def derived_many(summaries, n_classes):
             "ece": gaps.sum(axis=1) / labelled,  # empty bins add 0
             "nll_calibration": calibration,
             "nll_refinement": mean - calibration,
+            # chunks of states before version 6 have no spread of the recalibrated NLL
+            "nll_refinement_se": np.where(np.isfinite(refinement_se), refinement_se,
+                                          np.sqrt(variance / labelled)),
         }
     names = list(columns)
     rows = np.column_stack([columns[name] for name in names]).tolist()
@@ -115,38 +139,70 @@ def recalibration_gain(summary):
     like it, estimated without in-sample optimism.
 
     The recalibration ``softmax(beta * log p + b)`` is found from the kept terms:
-    the best inverse temperature of the grid, then a Newton step in
-    ``(beta, b)`` from it (``g' H^-1 g / 2`` with ``g`` the mean gradient and
-    ``H`` the mean Hessian there). The in-sample gain of fitting ``d``
-    parameters has expectation ``tr(H^-1 V) / (2 n)`` without any
-    miscalibration (``V`` the covariance of the per-row gradients), which is
-    subtracted. Can be slightly negative.
+    a Newton step in ``(beta, b)`` from each inverse temperature of the grid
+    (its estimate of the lowest NLL is the NLL there minus ``g' H^-1 g / 2``,
+    ``g`` the mean gradient and ``H`` the mean Hessian there). A step is
+    trusted when its ``beta`` stays between the grid's neighbours of its
+    start: the quadratic model holds near its start, not across the grid. The
+    estimate is the lowest of the trusted steps' (or, with none trusted, of
+    the grid's lowest NLL's step), and never below 0, which no NLL is. The
+    in-sample gain of fitting ``d`` parameters has expectation
+    ``tr(H^-1 V) / (2 n)`` without any miscalibration (``V`` the covariance of
+    the per-row gradients), which is subtracted. Can be slightly negative.
     """
-    (gain,) = recalibration_gains([summary])
+    (gain,), _ = recalibration_gains([summary])
     return gain
 
 
 def recalibration_gains(summaries):
     """:func:`recalibration_gain` of several summaries, their small linear algebra
     done in one batched call (a chunk's 10 x 10 pseudo-inverse costs more in
-    Python overhead than in arithmetic)."""
+    Python overhead than in arithmetic); and the standard error of the
+    recalibrated NLL: that of the mean NLL at the inverse temperature the
+    estimate starts from. A model far too confident has a few rows of huge NLL,
+    which recalibration shrinks: the raw NLL's standard error would be many
+    times too wide for the part that recalibration leaves."""
     gains = np.full(len(summaries), np.nan)
+    spread = np.full(len(summaries), np.nan)
     tested = [i for i, s in enumerate(summaries) if s["n_labelled"] >= 2]
     if not tested:
-        return gains
+        return gains, spread
     n = np.array([summaries[i]["n_labelled"] for i in tested], dtype=np.float64)
     losses = np.array([summaries[i]["loss"] for i in tested]) / n[:, None]
-    best = np.argmin(losses, axis=1)
-    pick = np.arange(len(tested))
-    g = np.array([summaries[i]["grad"][b] for i, b in zip(tested, best)]) / n[:, None]
-    hessian = np.array([summaries[i]["hessian"][b] for i, b in zip(tested, best)]) / n[:, None, None]
-    outer = np.array([summaries[i]["grad_outer"][b] for i, b in zip(tested, best)]) / n[:, None, None]
-    covariance = outer - g[:, :, None] * g[:, None, :]
+    kept = np.isfinite(losses)  # a state before version 6 has three of the points
+    g = np.array([summaries[i]["grad"] for i in tested]) / n[:, None, None]
+    hessian = np.array([summaries[i]["hessian"] for i in tested]) / n[:, None, None, None]
+    outer = np.array([summaries[i]["grad_outer"] for i in tested]) / n[:, None, None, None]
+    g, hessian, outer = (np.where(kept.reshape(kept.shape + (1,) * (a.ndim - 2)), a, 0.0)
+                         for a in (g, hessian, outer))
     inverse = _pseudo_inverses(hessian)
-    newton = 0.5 * np.einsum("ci,cij,cj->c", g, inverse, g)
-    optimism = 0.5 * np.einsum("cij,cji->c", inverse, covariance) / n
-    gains[tested] = losses[pick, _IDENTITY] - losses[pick, best] + newton - optimism
-    return gains
+    step = -np.einsum("cgij,cgj->cgi", inverse, g)
+    lowest = losses + 0.5 * np.einsum("cgi,cgi->cg", g, step)  # losses - g'H^-1 g / 2
+    covariance = outer - g[..., :, None] * g[..., None, :]
+    optimism = 0.5 * np.einsum("cgij,cgji->cg", inverse, covariance) / n[:, None]
+    lowest = np.where(kept & _trusted(BETA_GRID + step[..., 0], kept), lowest, np.inf)
+    none = ~np.isfinite(lowest).any(axis=1)
+    pick = np.where(none, np.argmin(np.where(kept, losses, np.inf), axis=1),
+                    np.argmin(lowest, axis=1))
+    rows = np.arange(len(tested))
+    estimate = np.maximum(losses[rows, pick] + 0.5 * np.einsum(
+        "ci,ci->c", g[rows, pick], step[rows, pick]), 0.0)
+    gains[tested] = losses[:, _IDENTITY] - estimate - optimism[rows, pick]
+    squares = np.array([summaries[i]["loss_sq"][p] for i, p in zip(tested, pick)]) / n
+    variance = np.maximum(squares - losses[rows, pick] ** 2, 0.0) * n / (n - 1)
+    spread[tested] = np.sqrt(variance / n)
+    return gains, spread
+
+
+def _trusted(landing, kept):
+    """Whether each Newton step's ``beta`` (``landing``, per summary and grid
+    point) lies between the kept grid points on either side of its start."""
+    trusted = np.zeros(landing.shape, dtype=bool)
+    for j in range(BETA_GRID.shape[0]):
+        below = np.where(kept[:, :j], BETA_GRID[:j], -np.inf).max(axis=1, initial=-np.inf)
+        above = np.where(kept[:, j + 1:], BETA_GRID[j + 1:], np.inf).min(axis=1, initial=np.inf)
+        trusted[:, j] = (below <= landing[:, j]) & (landing[:, j] <= above)
+    return trusted
 
 
 def _pseudo_inverses(matrices):

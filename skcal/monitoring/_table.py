@@ -128,7 +128,9 @@ def verdict(row, reference, *, alarm, min_labels, alpha):
     if not alarm:
         return "ok"
     refinement_rise = row["nll_refinement"] - reference["nll_refinement"]
-    standard_error = np.hypot(row["nll_se"], reference["nll_se"])
+    # the recalibrated NLL's own error (chunks of states before version 6: the NLL's)
+    standard_error = np.hypot(row.get("nll_refinement_se", row["nll_se"]),
+                              reference.get("nll_refinement_se", reference["nll_se"]))
     if refinement_rise > ndtri(1 - alpha / 2) * standard_error:
         return "retrain"
     return "recalibrate"

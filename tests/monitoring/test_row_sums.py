@@ -32,9 +32,35 @@ def written_out(log_proba, y):
         "brier": ((proba - one_hot) ** 2).sum(),
         "bin_count": np.bincount(bins, minlength=ECE_BINS).astype(float),
         "bin_confidence": np.bincount(bins, weights=confidence, minlength=ECE_BINS),
-        "loss": np.array([-log_softmax(beta * log_proba, axis=1)[rows, y].sum()
-                          for beta in BETA_GRID]),
+        **recalibration_terms(log_proba, y),
     }
+
+
+def recalibration_terms(log_proba, y):
+    """At each inverse temperature of the grid, the NLL of ``softmax(beta * log p + b)``
+    at ``b = 0`` and the sums of its square, of its gradient in ``(beta, b)`` (the
+    last class's offset fixed at 0), of the gradients' outer products and of its
+    Hessian, row by row."""
+    rows = np.arange(y.shape[0])
+    one_hot = np.eye(log_proba.shape[1])[y]
+    terms = {"loss": [], "loss_sq": [], "grad": [], "grad_outer": [], "hessian": []}
+    for beta in BETA_GRID:
+        log_q = log_softmax(beta * log_proba, axis=1)
+        q = np.exp(log_q)
+        mean_z = (q * log_proba).sum(axis=1)
+        gradients = np.column_stack([mean_z - log_proba[rows, y], (q - one_hot)[:, :-1]])
+        hessian = np.zeros(2 * (log_proba.shape[1],))
+        for z_row, q_row, mean in zip(log_proba, q, mean_z):
+            # each class's features: its log-probability and its offset's indicator
+            features = np.column_stack([z_row, np.eye(len(q_row))[:, :-1]])
+            centred = features - q_row @ features  # each class's features minus their mean
+            hessian += (centred * q_row[:, None]).T @ centred
+        terms["loss"].append(-log_q[rows, y].sum())
+        terms["loss_sq"].append((log_q[rows, y] ** 2).sum())
+        terms["grad"].append(gradients.sum(axis=0))
+        terms["grad_outer"].append(gradients.T @ gradients)
+        terms["hessian"].append(hessian)
+    return {key: np.array(values) for key, values in terms.items()}
 
 
 def scores(dtype, n=700, k=6, seed=0):
@@ -58,8 +84,12 @@ def test_sums_per_group_equal_the_rows_written_out(dtype):
             assert summary["nll"] == 0.0 and summary["bin_count"].sum() == 0
             continue
         expected = written_out(log_softmax(logits[group].astype(np.float64), axis=1), y[group])
+        # a gradient's entries are sums of terms of either sign, which cancel: in
+        # float32 each row's term is rounded by about 1e-7 of its size (at most 15
+        # here), so such a sum is off by up to a few 1e-6 a row, relative or not
+        atol = 1e-9 if dtype == np.float64 else 1e-5 * (group.stop - group.start)
         for key, value in expected.items():
-            np.testing.assert_allclose(summary[key], value, rtol=RTOL[dtype], atol=1e-9,
+            np.testing.assert_allclose(summary[key], value, rtol=RTOL[dtype], atol=atol,
                                        err_msg=key)
 
 
