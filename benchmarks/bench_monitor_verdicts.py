@@ -2,6 +2,7 @@
 
     python benchmarks/bench_monitor_verdicts.py [--classes 4 10] [--seeds 10]
                                                 [--chunk-size 1000]
+                                                [--too-confident 1.5 2 3 4 6 8 12 20]
 
 A reference of 5000 rows of a calibrated model, then 3000 production rows of
 the same model made ``s`` times too confident (its logits times ``s``), with
@@ -56,9 +57,12 @@ def main():
     parser.add_argument("--classes", type=int, nargs="+", default=[4, 10])
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--chunk-size", type=int, default=1000)
+    parser.add_argument("--too-confident", type=float, nargs="+", metavar="S",
+                        default=[1.5, 2, 3, 4, 6, 8, 12, 20],
+                        help="factors the production logits are multiplied by")
     args = parser.parse_args()
     scenarios = [(s, noise, shift) for noise in (0.0, 0.4) for shift in (False, True)
-                 for s in (1.5, 2, 3, 4, 6, 8, 12, 20)]
+                 for s in args.too_confident]
     print("| classes | too confident | noise | label shift | refinement rise, monitor "
           "| refinement rise, exact | verdicts of chunks in alarm | right |")
     print("|---|---|---|---|---|---|---|---|")
@@ -82,7 +86,7 @@ def main():
                 exact.append(truth - exact_refinement(*reference, *stream(rng, 20000, k)))
             right = "retrain" if noise else "recalibrate"
             share = verdicts[right] / max(sum(verdicts.values()), 1)
-            print(f"| {k} | {s}x | {noise:.0%} | {'yes' if shift else 'no'} | "
+            print(f"| {k} | {s:g}x | {noise:.0%} | {'yes' if shift else 'no'} | "
                   f"{np.mean(estimated):+.3f} | {np.mean(exact):+.3f} | "
                   f"{', '.join(f'{v} {c}' for v, c in sorted(verdicts.items()))} | "
                   f"{share:.0%} |", flush=True)
