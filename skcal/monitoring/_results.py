@@ -198,6 +198,11 @@ class MonitorResultsMixin:
     def from_dict(cls, state):
         """A monitor with the state of :meth:`to_dict`, ready to go on.
 
+        A state with a part missing, or with parameters or fitted numbers no
+        fit makes (an ``alpha`` of 5, a negative threshold of the CUSUM, a
+        chunk with more labelled rows than rows), is refused with a
+        ``ValueError`` that names the part.
+
         Parameters
         ----------
         state : dict

@@ -206,6 +206,8 @@ def _check_parts(monitor, state):
         raise ValueError(f"n_rows is {monitor.n_rows_!r}, not a count of rows")
     if k < 2 or monitor.n_features_in_ not in ((1, 2) if k == 2 else (k,)):
         raise ValueError(f"it has {k} classes for {monitor.n_features_in_} score columns")
+    if np.unique(monitor.classes_).shape[0] != k:
+        raise ValueError(f"its classes {monitor.classes_.tolist()} name a class twice")
     n_pending = len(state["pending_rows"])
     n_values = np.size(float32_values(state["pending_log_proba"]))
     sizes = (len(state["pending_chunks"]), n_values // k)
@@ -214,11 +216,46 @@ def _check_parts(monitor, state):
                          f"and {n_values} log-probabilities for {k} classes")
 
 
+def _check_numbers(monitor):
+    """The fitted numbers a monitor's alarms and verdicts are made of are what a
+    fit makes them (an edited or damaged state would alarm on every chunk, or
+    never): finite thresholds, the CUSUM's at least 0; a finite reference NLL and
+    spread; chunks whose rows are counts, no more labelled than added."""
+    thresholds = [monitor.cusum_threshold_, monitor.chunk_threshold_,
+                  *monitor.chunk_thresholds_.values()]
+    if not all(_finite(value) for value in thresholds) or monitor.cusum_threshold_ < 0:
+        raise ValueError(f"its alarm thresholds {thresholds} are not those of a fit (finite, "
+                         "the CUSUM's at least 0)")
+    reference = monitor.reference_
+    numbers = {key: reference[key] for key in ("nll", "nll_sd", "nll_se", "nll_calibration",
+                                               "nll_refinement")}
+    if not all(_finite(value) for value in numbers.values()) or min(
+            numbers["nll"], numbers["nll_sd"], numbers["nll_se"]) < 0:
+        raise ValueError(f"its reference numbers {numbers} are not those of a fit (finite, "
+                         "the NLL and its spread at least 0)")
+    for chunk in monitor._chunks + ([monitor._open] if monitor._open is not None else []):
+        counts = chunk.get("summary", chunk.get("derived"))
+        n, labelled = counts["n"], counts["n_labelled"]
+        if not (_count(n) and _count(labelled) and labelled <= n):
+            raise ValueError(f"chunk {chunk['index']} holds n={n!r} rows of which "
+                             f"n_labelled={labelled!r} are labelled, not two counts, the "
+                             "second at most the first")
+
+
+def _finite(value):
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _count(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
+
+
 def _restored(cls, state):
     params = dict(state["params"])
     if isinstance(params.get("chunk_period"), dict):
         params["chunk_period"] = np.timedelta64(params["chunk_period"]["nanoseconds"], "ns")
     monitor = cls(**params)
+    monitor._validate_params()  # an edited parameter is refused by name
     monitor._period_ns = period_nanoseconds(monitor.chunk_period)
     # states before version 5 counted every period from 1970-01-01 (weeks from a
     # Thursday); they go on as they began
@@ -254,5 +291,6 @@ def _restored(cls, state):
     monitor.calibrator_version_ = state.get("calibrator_version", 0)
     saved = state.get("calibrator")
     monitor.calibrator_ = None if saved is None else calibrator_from_dict(saved)
+    _check_numbers(monitor)
     monitor._table = evaluate_chunks(monitor, monitor._chunks, monitor._cusum_before)
     return monitor

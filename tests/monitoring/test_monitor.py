@@ -214,6 +214,17 @@ def test_parameters_set_after_fit_that_its_state_depends_on_are_refused(changed,
     (lambda state: state.update(classes=[0, 1]), "has shape .* as for 2 classes"),
     (lambda state: state["open"]["summary"].update(grad=[0.0]), "'grad' has shape \\(1,\\)"),
     (lambda state: state.update(pending_chunks=[]), "rows waiting for a label have 0 chunks"),
+    # edited or damaged numbers: each was accepted, and the monitor then alarmed on
+    # every chunk, never, or said "too few labels" forever
+    (lambda state: state["params"].update(alpha=5), "'alpha' parameter .* Got 5 instead"),
+    (lambda state: state["params"].update(chunk_size=-3), "'chunk_size' parameter"),
+    (lambda state: state["params"].update(drift=-1), "'drift' parameter"),
+    (lambda state: state.update(cusum_threshold=-1), "alarm thresholds \\[-1, .* not those"),
+    (lambda state: state.update(chunk_threshold="nan"), "alarm thresholds .*'nan'"),
+    (lambda state: state["reference"].update(nll_sd=-1), "reference numbers .*'nll_sd': -1"),
+    (lambda state: state["open"]["summary"].update(n_labelled=-10),
+     "chunk 2 holds n=110 rows of which n_labelled=-10 are labelled"),
+    (lambda state: state.update(classes=[0, 0, 1, 2]), "name a class twice"),
 ])
 def test_a_damaged_state_is_refused_naming_the_part(damage, message):
     rng = np.random.default_rng(7)
