@@ -91,7 +91,9 @@ def load_calibrator(path, *, expected_class=None):
     ValueError
         For a file that is not a saved calibrator, of a format version this
         skcal does not read, of an unknown class, or of another class than
-        ``expected_class``.
+        ``expected_class``; for a part missing; and for parameters or map
+        values that no fit makes (NaN, a temperature not above 0,
+        probabilities outside [0, 1], thresholds out of order), naming them.
 
     See Also
     --------
@@ -178,13 +180,44 @@ def calibrator_from_dict(content, *, expected_class=None, source="the content"):
         calibrator.score_type_ = content["score_type"]
         calibrator.n_features_in_ = content["n_features_in"]
         calibrator.probability_floor_ = content.get("probability_floor")
+        calibrator._validate_params()  # an edited parameter is refused by name
         for attribute in calibrator._map_attributes:
             setattr(calibrator, attribute, _decode(content["map"][attribute]))
+        _check_map_values(calibrator)
         _check_predicts(calibrator)
         if "feature_names_in" in content:  # after the probe, which passes an array
             calibrator.feature_names_in_ = np.asarray(content["feature_names_in"],
                                                       dtype=object)
     return calibrator
+
+
+# map attributes that hold probabilities, and those in ascending order per class
+_PROBABILITIES = ("y_thresholds_", "bin_proba_")
+_ASCENDING = ("X_thresholds_", "bin_edges_")
+
+
+def _check_map_values(calibrator):
+    """Refuse map values that no fit makes (an edited or damaged file would map
+    scores to other probabilities without a word): NaN, a temperature not above
+    0, probabilities outside [0, 1], thresholds or bin edges out of order."""
+    for attribute in calibrator._map_attributes:
+        rows = _rows_of(getattr(calibrator, attribute))
+        if any(np.isnan(row).any() for row in rows):
+            raise ValueError(f"its {attribute} holds NaN")
+        if attribute == "temperature_" and not rows[0].item() > 0:
+            raise ValueError(f"its temperature_ is {rows[0].item()!r}; a fit makes it above 0")
+        if attribute in _PROBABILITIES and any(((row < 0) | (row > 1)).any() for row in rows):
+            raise ValueError(f"its {attribute} holds values outside [0, 1]")
+        if attribute in _ASCENDING and any((np.diff(row) < 0).any() for row in rows):
+            raise ValueError(f"its {attribute} are not in ascending order")
+
+
+def _rows_of(value):
+    """A map attribute as a list of float arrays: one per class, or the value."""
+    if isinstance(value, np.ndarray) and value.dtype.kind == "O":
+        return [np.asarray(item, dtype=np.float64) for item in value]
+    value = np.asarray(value, dtype=np.float64)
+    return list(value) if value.ndim > 1 else [value]
 
 
 def _check_predicts(calibrator):

@@ -113,3 +113,42 @@ def test_a_calibrator_fitted_on_a_frame_keeps_its_column_names(tmp_path):
     assert list(loaded.feature_names_in_) == ["cat", "dog", "eel"]
     with pytest.raises(ValueError, match="Feature names must be in the same order"):
         loaded.predict_proba(frame[["eel", "dog", "cat"]])
+
+
+def _edited(tmp_path, cls, edit):
+    """A calibrator of ``cls`` fitted, saved, and its file edited by ``edit``."""
+    path = tmp_path / "edited.json"
+    save_calibrator(cls().fit(*_scores(False, False)), path)
+    content = json.loads(path.read_text())
+    edit(content)
+    path.write_text(json.dumps(content))
+    return path
+
+
+def _set_first(name, value):
+    """An edit that sets the first value of map attribute ``name``."""
+    def edit(content):
+        saved = content["map"][name]
+        (saved["arrays"][0] if "arrays" in saved else saved)["array"][0] = value
+    return edit
+
+
+@pytest.mark.parametrize("cls, edit, message", [
+    # each was loaded without a word and mapped scores to other probabilities
+    ("TemperatureScaling", lambda c: c["map"].update(temperature_=-2.0),
+     "its temperature_ is -2.0; a fit makes it above 0"),
+    ("TemperatureScaling", lambda c: c["params"].update(max_iter=-5), "'max_iter' parameter"),
+    ("VectorScaling", lambda c: c["map"]["coef_"]["array"].__setitem__(0, float("nan")),
+     "its coef_ holds NaN"),
+    ("IsotonicCalibration", _set_first("y_thresholds_", 1.5),
+     "its y_thresholds_ holds values outside \\[0, 1\\]"),
+    ("IsotonicCalibration", _set_first("X_thresholds_", 99.0),
+     "its X_thresholds_ are not in ascending order"),
+    ("HistogramBinning", lambda c: c["map"]["bin_proba_"]["array"][0].__setitem__(0, -0.2),
+     "its bin_proba_ holds values outside \\[0, 1\\]"),
+])
+def test_a_file_with_values_no_fit_makes_is_refused_naming_them(tmp_path, cls, edit, message):
+    from skcal.calibrators._registry import calibrator_class
+
+    with pytest.raises(ValueError, match=message):
+        load_calibrator(_edited(tmp_path, calibrator_class(cls), edit))
