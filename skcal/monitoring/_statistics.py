@@ -173,21 +173,22 @@ def recalibration_gains(summaries):
     g = np.array([summaries[i]["grad"] for i in tested]) / n[:, None, None]
     hessian = np.array([summaries[i]["hessian"] for i in tested]) / n[:, None, None, None]
     outer = np.array([summaries[i]["grad_outer"] for i in tested]) / n[:, None, None, None]
-    g, hessian, outer = (np.where(kept.reshape(kept.shape + (1,) * (a.ndim - 2)), a, 0.0)
-                         for a in (g, hessian, outer))
-    inverse = _pseudo_inverses(hessian)
-    step = -np.einsum("cgij,cgj->cgi", inverse, g)
+    missing = ~kept[..., None, None]  # a point not kept: H = I, g = 0, no step
+    g = np.where(kept[..., None], g, 0.0)
+    hessian = np.where(missing, np.eye(hessian.shape[-1]), hessian)
+    step = -_solved(hessian, g[..., None])[..., 0]
     lowest = losses + 0.5 * np.einsum("cgi,cgi->cg", g, step)  # losses - g'H^-1 g / 2
-    covariance = outer - g[..., :, None] * g[..., None, :]
-    optimism = 0.5 * np.einsum("cgij,cgji->cg", inverse, covariance) / n[:, None]
     lowest = np.where(kept & _trusted(BETA_GRID + step[..., 0], kept), lowest, np.inf)
     none = ~np.isfinite(lowest).any(axis=1)
     pick = np.where(none, np.argmin(np.where(kept, losses, np.inf), axis=1),
                     np.argmin(lowest, axis=1))
     rows = np.arange(len(tested))
+    g, hessian, outer = g[rows, pick], hessian[rows, pick], outer[rows, pick]
     estimate = np.maximum(losses[rows, pick] + 0.5 * np.einsum(
-        "ci,ci->c", g[rows, pick], step[rows, pick]), 0.0)
-    gains[tested] = losses[:, _IDENTITY] - estimate - optimism[rows, pick]
+        "ci,ci->c", g, step[rows, pick]), 0.0)
+    covariance = outer - g[:, :, None] * g[:, None, :]
+    optimism = 0.5 * np.trace(_solved(hessian, covariance), axis1=-2, axis2=-1) / n
+    gains[tested] = losses[:, _IDENTITY] - estimate - optimism
     squares = np.array([summaries[i]["loss_sq"][p] for i, p in zip(tested, pick)]) / n
     variance = np.maximum(squares - losses[rows, pick] ** 2, 0.0) * n / (n - 1)
     spread[tested] = np.sqrt(variance / n)
@@ -203,6 +204,22 @@ def _trusted(landing, kept):
         above = np.where(kept[:, j + 1:], BETA_GRID[j + 1:], np.inf).min(axis=1, initial=np.inf)
         trusted[:, j] = (below <= landing[:, j]) & (landing[:, j] <= above)
     return trusted
+
+
+def _solved(matrices, right):
+    """``pinv(M) @ R`` for each symmetric positive semi-definite ``M`` of
+    ``matrices`` (the Hessians of the NLL): by a solve where every ``M`` is
+    positive definite with Cholesky pivots within a factor 1e12 of each other
+    (then the two agree to rounding), by :func:`_pseudo_inverses` otherwise (a
+    class of no probability mass). An eigen-decomposition of each of seven
+    50 x 50 Hessians a chunk took a third of an update at 50 classes."""
+    try:
+        pivots = np.square(np.diagonal(np.linalg.cholesky(matrices), axis1=-2, axis2=-1))
+        if (pivots.min(axis=-1) > 1e-12 * pivots.max(axis=-1)).all():
+            return np.linalg.solve(matrices, right)
+    except np.linalg.LinAlgError:
+        pass
+    return _pseudo_inverses(matrices) @ right
 
 
 def _pseudo_inverses(matrices):

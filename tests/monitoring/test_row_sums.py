@@ -115,3 +115,22 @@ def test_unlabelled_rows_count_in_the_entropy_only():
                                    rtol=1e-5)
         np.testing.assert_allclose(summary["nll"], written_out(exact[keep], y[rows][keep])["nll"],
                                    rtol=1e-5)
+
+
+def test_newton_steps_use_the_pseudo_inverse_of_a_singular_hessian():
+    """A class that no row gives probability leaves the Hessian singular: the
+    steps are then numpy's pseudo-inverse's, as for a regular one its solve's."""
+    from skcal.monitoring._statistics import _solved
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(2, 4, 6))
+    regular = a @ np.swapaxes(a, 1, 2)  # positive definite
+    singular = regular.copy()
+    singular[1, 3, :] = singular[1, :, 3] = 0.0  # the last class's mass is 0
+    right = rng.normal(size=(2, 4, 3))
+    # rounding of solves of 4 x 4 systems of condition below 1e4
+    np.testing.assert_allclose(_solved(regular, right), np.linalg.solve(regular, right),
+                               rtol=1e-10)
+    np.testing.assert_allclose(_solved(singular, right),
+                               np.linalg.pinv(singular, hermitian=True) @ right,
+                               rtol=1e-10, atol=1e-12)
