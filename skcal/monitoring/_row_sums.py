@@ -92,8 +92,7 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
         factors[k : 2 * k].reshape(-1)[true_entry] = 1
         factors[2 * k + 2 :] = zt
         label_cell = group_of_row * k + y_index
-        counts = np.bincount(label_cell, minlength=len(groups) * k
-                             ).reshape(len(groups), k).astype(np.float64)
+        counts = _label_sums(label_cell, None, groups, k).astype(np.float64)
     per_beta = [None] * n_betas
     for j, q in _powers(pt, scratch("q", (k, n), dtype)):
         beta = BETA_GRID[j]
@@ -105,7 +104,7 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
                           second - mean_z * mean_z)
             if offsets:
                 per_beta[j] = _uniform_offset_sums(zt, mean_z, grad_beta, label_cell,
-                                                   groups, counts, starts, filled)
+                                                   groups, counts, starts, filled, scratch)
             continue
         qz = np.multiply(q, zt, out=scratch("qz", (k, n), dtype))
         mean_z = qz.sum(axis=0)
@@ -152,8 +151,8 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
     return [
         {"n": 0, "n_labelled": group.stop - group.start, "entropy": 0.0, "nll": nll,
          "nll_sq": nll_sq, "correct": n_correct, "brier": brier, "bin_count": bin_count[i],
-         "bin_confidence": bin_confidence[i], "bin_correct": bin_correct[i], "loss": loss[i], "loss_sq": loss_sq[i],
-         "grad": grad[i], "grad_outer": outer[i], "hessian": hessian[i]}
+         "bin_confidence": bin_confidence[i], "bin_correct": bin_correct[i], "loss": loss[i],
+         "loss_sq": loss_sq[i], "grad": grad[i], "grad_outer": outer[i], "hessian": hessian[i]}
         for i, (group, (nll, nll_sq, n_correct, brier)) in enumerate(zip(groups, firsts))]
 
 
@@ -187,19 +186,27 @@ def _beta_columns(columns, j, loss, z_true, grad_beta, curvature):
     np.square(columns[base], out=columns[base + 4])
 
 
-def _uniform_offset_sums(zt, mean_z, grad_beta, label_cell, groups, counts, starts, filled):
+def _uniform_offset_sums(zt, mean_z, grad_beta, label_cell, groups, counts, starts, filled,
+                         scratch):
     """:func:`_offset_sums` at ``beta = 0``, where ``r = 1/K`` in every row: from
     the groups' sizes and label counts and the sums of ``z`` and of the per-row
     numbers, with no product of rows."""
-    k = zt.shape[0]
+    k, n = zt.shape
     sizes = np.array([g.stop - g.start for g in groups], dtype=np.float64)
-    sums = _group_sums(np.vstack([grad_beta, mean_z, zt], dtype=np.float64), starts, filled) / k
-    beta_e = np.bincount(label_cell, weights=grad_beta,
-                         minlength=len(groups) * k).reshape(len(groups), k)
+    rows = scratch("uniform_rows", (k + 2, n))  # g_beta, mean z and z, in float64
+    rows[0], rows[1], rows[2:] = grad_beta, mean_z, zt
+    sums = _group_sums(rows, starts, filled) / k
     ones = np.ones(k)
     return (sizes[:, None, None] / k**2 * np.ones((k, k)), counts[:, :, None] / k * ones,
-            np.concatenate([sums[:, :1] * ones, beta_e], axis=1), sums[:, 2:],
-            sums[:, 1:2] * ones)
+            np.concatenate([sums[:, :1] * ones, _label_sums(label_cell, grad_beta, groups, k)],
+                           axis=1), sums[:, 2:], sums[:, 1:2] * ones)
+
+
+def _label_sums(label_cell, values, groups, k):
+    """Per group, the sums of ``values`` (None: counts) over its rows of each label
+    (``label_cell`` each row's ``group * K + label``), as a (groups, K) array."""
+    return np.bincount(label_cell, weights=values, minlength=len(groups) * k
+                       ).reshape(len(groups), k)
 
 
 def _is_first_max(zt, best, z_true, y_index):
@@ -230,11 +237,10 @@ def _offset_sums(q, inverse, mean_z, grad_beta, label_cell, groups, factors):
         np.multiply(q, inverse, out=r)
     factors[2 * k], factors[2 * k + 1] = grad_beta, mean_z
     products = _group_grams(factors, r, groups)
-    beta_e = np.bincount(label_cell, weights=grad_beta,
-                         minlength=len(groups) * k).reshape(len(groups), k)
     rz = np.diagonal(products[:, 2 * k + 2 :], axis1=1, axis2=2)  # sum z_k r_k
     sums = (products[:, :k], products[:, k : 2 * k],
-            np.concatenate([products[:, 2 * k], beta_e], axis=1), rz, products[:, 2 * k + 1])
+            np.concatenate([products[:, 2 * k], _label_sums(label_cell, grad_beta, groups, k)],
+                           axis=1), rz, products[:, 2 * k + 1])
     return tuple(np.asarray(part, dtype=np.float64) for part in sums)
 
 

@@ -103,18 +103,18 @@ def derived_many(summaries, n_classes):
         mean = totals[:, 1] / labelled
         variance = (np.maximum(totals[:, 2] / labelled - mean * mean, 0.0)
                     * labelled / np.maximum(labelled - 1, 1))
+        nll_se = np.sqrt(variance / labelled)
         calibration, refinement_se = recalibration_gains(summaries)
         columns = {
             "accuracy": totals[:, 3] / labelled,
             "nll": mean,
-            "nll_se": np.sqrt(variance / labelled),
+            "nll_se": nll_se,
             "brier": totals[:, 4] / labelled * brier_scale(n_classes),
             "ece": gaps.sum(axis=1) / labelled,  # empty bins add 0
             "nll_calibration": calibration,
             "nll_refinement": mean - calibration,
             # chunks of states before version 6 have no spread of the recalibrated NLL
-            "nll_refinement_se": np.where(np.isfinite(refinement_se), refinement_se,
-                                          np.sqrt(variance / labelled)),
+            "nll_refinement_se": np.where(np.isfinite(refinement_se), refinement_se, nll_se),
         }
     names = list(columns)
     rows = np.column_stack([columns[name] for name in names]).tolist()
