@@ -86,6 +86,9 @@ def _run_locked(args, state_path, error):
             print(f"{path}: already processed (same content as {seen}); skipped. "
                   "--reprocess adds it again.")
             continue
+        if len(scores) == 0:  # a quiet period: update adds nothing, and the run says so
+            print(f"{path}: no rows; nothing added.")
+            continue
         first_row = monitor.n_rows_
         try:
             monitor.update(scores, labels, times, ids=ids, score_columns=names,

@@ -155,6 +155,21 @@ def test_the_same_file_twice_is_counted_once_unless_reprocessed(tmp_path, capsys
     assert _rows_in(state) == 3000
 
 
+def test_a_file_without_rows_is_named_and_adds_nothing(tmp_path, capsys):
+    rng = np.random.default_rng(13)
+    reference = _period(tmp_path / "reference.npz", rng, 3000)
+    empty = tmp_path / "quiet-day.npz"
+    np.savez(empty, scores=np.empty((0, K), dtype=np.float32), labels=np.empty(0, dtype=int))
+    state = tmp_path / "state.json"
+    args = ["--chunk-size", "500", "--state", str(state)]
+    assert main(["monitor", reference, _period(tmp_path / "day1.npz", rng, 1000), *args]) == 0
+    kept = state.read_bytes()
+    assert main(["monitor", reference, str(empty), *args]) == 0
+    assert f"{empty}: no rows; nothing added." in capsys.readouterr().out
+    # nothing recorded either: a later quiet day is not "already processed"
+    assert state.read_bytes() == kept
+
+
 def test_a_run_waits_for_the_lock_then_names_its_holder(tmp_path, capsys):
     rng = np.random.default_rng(4)
     reference = _period(tmp_path / "reference.npz", rng, 3000)
