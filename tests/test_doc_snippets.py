@@ -2,39 +2,20 @@
 the names they use (the snippets that need a GPU, files, a cluster or a Spark
 session are run elsewhere or not at all: see RUN_ELSEWHERE)."""
 
-import re
-from pathlib import Path
-
 import numpy as np
 import pytest
+from doc_pages import snippets, snippets_of
 from scipy.special import softmax
-
-DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 # (page, snippet index) -> why it is not run here
 RUN_ELSEWHERE = {
     ("array_api", 0): "needs a CUDA device",
     ("array_api", 1): "needs a CUDA device",
     ("spark", 0): "needs a Spark session and S3",
-    ("spark", 1): "needs a Spark session and tables by name",
-    ("spark", 2): "needs a Spark session and a Spark ML model (tests/spark runs one)",
-    ("spark", 3): "needs a Spark session and tables by name",
-    ("spark", 4): "needs a Spark session and tables by name",
-    ("spark", 5): "needs a Spark session and tables by name "
-                  "(tests/spark/test_spark_compare_models_calibrated.py makes the call)",
+    **{("spark", index): "needs a Spark session and tables by name: "
+                         "tests/spark/test_spark_page_snippets.py runs it"
+       for index in range(1, 6)},
 }
-
-
-def snippets():
-    """(page, index, code) of every ``.. code-block:: python`` in docs/*.rst."""
-    found = []
-    for page in sorted(DOCS.glob("*.rst")):
-        blocks = re.findall(r"\.\. code-block:: python\n\n((?:(?: {3}.*)?\n)+)",
-                            page.read_text(encoding="utf-8"))
-        for index, block in enumerate(blocks):
-            code = "\n".join(line[3:] for line in block.splitlines())
-            found.append((page.stem, index, code))
-    return found
 
 
 def draw(rng, n, k=4, scale=2.0):
@@ -124,10 +105,6 @@ def test_the_snippet_runs(page, index, code, tmp_path, monkeypatch):
             namespace["client"].cluster.close()
     if page == "monitoring" and index == 1:
         assert (tmp_path / "calibrator.json").exists()  # the drift was recalibrated
-
-
-def snippets_of(page):
-    return [code for name, _, code in snippets() if name == page]
 
 
 def test_every_page_with_python_has_a_snippet_run_here():
