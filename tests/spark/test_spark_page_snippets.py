@@ -70,11 +70,11 @@ def test_the_spark_ml_snippet_calibrates_a_logistic_regression(spark):
     rng = np.random.default_rng(1)
     features = rng.normal(size=(2000, 3))
     y = (features @ [2.0, -1.0, 0.5] + rng.logistic(size=2000) > 0).astype(float)
-    table = frame(spark, {"f0": features[:, 0], "f1": features[:, 1],
-                          "f2": features[:, 2], "label": y})
+    table = frame(spark, {"row": np.arange(2000), "f0": features[:, 0],
+                          "f1": features[:, 1], "f2": features[:, 2], "label": y})
     rows = VectorAssembler(inputCols=["f0", "f1", "f2"], outputCol="features").transform(
-        table).select("features", "label")
-    train, holdout = rows.limit(1000), rows.subtract(rows.limit(1000))
+        table).select("row", "features", "label")
+    train, holdout = rows.where("row < 1000"), rows.where("row >= 1000")
     names = run(2, spark=spark, train=train, holdout=holdout)
     scored = names["scored"].select("probability", "label").collect()
     proba = np.array([row.probability.toArray() for row in scored])
