@@ -306,6 +306,9 @@ def _build_parser():
     monitor.add_argument("--reprocess", action="store_true",
                          help="add a production file again even if its content was added "
                          "before (by default a repeat is skipped: 'already processed')")
+    monitor.add_argument("--late-rows", choices=("error", "drop"), default="error",
+                         help="rows of periods whose chunks are complete: an error (the "
+                         "default), or left out and counted (drop)")
     monitor.add_argument("--lock-timeout", type=seconds, default=300.0, metavar="SECONDS",
                          help="how long to wait for another run holding STATE.json.lock "
                          "(default 300)")

@@ -89,12 +89,16 @@ def _run_locked(args, state_path, error):
         if len(scores) == 0:  # a quiet period: update adds nothing, and the run says so
             print(f"{path}: no rows; nothing added.")
             continue
-        first_row = monitor.n_rows_
+        first_row, late = monitor.n_rows_, monitor.n_rows_late_
         try:
             monitor.update(scores, labels, times, ids=ids, score_columns=names,
-                           batch_id=None if seen else digest, batch_name=str(path))
+                           batch_id=None if seen else digest, batch_name=str(path),
+                           late_rows=args.late_rows)
         except ValueError as exc:  # say which file; nothing is saved
             raise error(f"PRODUCTION {path}: {exc}") from exc
+        if monitor.n_rows_late_ > late:
+            print(f"{path}: {monitor.n_rows_late_ - late} rows of periods whose chunks are "
+                  "complete left out (--late-rows drop).")
         if args.recalibrate and labels is not None:
             this_run.append((scores, labels, times, first_row))
     for path in args.late_labels or []:

@@ -12,23 +12,39 @@ from ._statistics import add_summaries
 from ._table import evaluate_chunks, period_start_text
 
 
-def chunk_ids(monitor, n, timestamps):
+LATE_ROWS = ("error", "drop")
+
+
+def chunk_ids(monitor, n, timestamps, late_rows="error"):
     """Chunk of each of ``n`` new rows, each row's start and end marks (row
-    numbers, or period bounds in nanoseconds), and the rows' times (or None)."""
+    numbers, or period bounds in nanoseconds), the rows' times (or None), and
+    which rows fall in complete chunks (None when none does): an error unless
+    ``late_rows`` is ``'drop'``."""
     if monitor._period_ns is None:
         if timestamps is not None:
             raise ValueError("timestamps are used with chunk_period only; leave them out "
                              "or set chunk_period.")
         rows = monitor.n_rows_ + np.arange(n, dtype=np.int64)
-        return rows // monitor.chunk_size, rows, rows + 1, None
+        return rows // monitor.chunk_size, rows, rows + 1, None, None
     if timestamps is None:
         raise ValueError("chunk_period is set: pass timestamps (one per row).")
     times = nanoseconds(timestamps)
     if times.shape != (n,):
         raise ValueError(f"timestamps has shape {times.shape}; pass one per row ({n}).")
     ids = period_index(monitor, times)
-    check_open_periods(monitor, ids, "of the batch")
-    return ids, period_start(monitor, ids), period_start(monitor, ids + 1), times
+    late = check_open_periods(monitor, ids, "of the batch", late_rows)
+    return ids, period_start(monitor, ids), period_start(monitor, ids + 1), times, late
+
+
+def check_late_rows(monitor, late_rows):
+    """Refuse a ``late_rows`` that is not one of :data:`LATE_ROWS`, or ``'drop'``
+    for a monitor without ``chunk_period`` (whose rows are never late)."""
+    if late_rows not in LATE_ROWS:
+        raise ValueError(f"late_rows must be 'error' or 'drop'; got {late_rows!r}.")
+    if late_rows == "drop" and monitor._period_ns is None:
+        raise ValueError("late_rows='drop' leaves out rows of periods whose chunks are "
+                         "complete; this monitor has chunks of chunk_size rows, numbered "
+                         "as they arrive, so no row is late. Leave late_rows at 'error'.")
 
 
 def period_index(monitor, times):
@@ -51,15 +67,19 @@ def first_open_period(monitor):
     return monitor._chunks[-1]["index"] + 1 if monitor._chunks else None
 
 
-def check_open_periods(monitor, periods, where):
-    """Refuse rows whose periods (``periods``, one per row) have complete chunks.
-    Rows come in any order, and those of the open chunk are added to it (a log
-    written by arrival time holds stragglers); a complete chunk's are not."""
+def check_open_periods(monitor, periods, where, late_rows="error"):
+    """Which rows' periods (``periods``, one per row) have complete chunks, or
+    None when none has; refused unless ``late_rows`` is ``'drop'``. Rows come
+    in any order, and those of the open chunk are added to it (a log written by
+    arrival time holds stragglers); a complete chunk's are not."""
     first = first_open_period(monitor)
     late = periods < first if first is not None and periods.shape[0] else None
-    if late is not None and late.any():
+    if late is None or not late.any():
+        return None
+    if late_rows != "drop":
         raise ValueError(complete_periods_message(
             monitor, int(late.sum()), f"{where} (the first at row {int(np.argmax(late))})"))
+    return late
 
 
 def complete_periods_message(monitor, n_late, where):
@@ -67,7 +87,8 @@ def complete_periods_message(monitor, n_late, where):
     start = period_start_text(period_start(monitor, first_open_period(monitor)))
     return (f"{n_late} row(s) {where} fall in periods whose chunks are complete; rows are "
             f"added to the open chunk, from {start} UTC, or later ones. Leave out the rows "
-            "earlier than that.")
+            "earlier than that, or pass late_rows='drop' (skcal monitor --late-rows drop) "
+            "to have them left out and counted in n_rows_late_.")
 
 
 def grouped_by_chunk(chunk_of_row, *arrays):

@@ -9,24 +9,20 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ..rows._column_classes import column_classes
 from ..rows._labels import encode_labels
-from ..rows._namespaces import to_numpy
 from ..rows._score_rows import fit_score_rows, score_rows
 from ..rows._scores import SCORE_TYPES, check_score_columns
 from ..rows._scratch import Scratch
-from ._batches import add_rows, record_batch, repeated_batch
-from ._chunking import labelled_later
+from ._batches import add_late_labels, add_rows, record_batch, repeated_batch
+from ._chunking import check_late_rows
 from ._exports import MonitorExportsMixin
 from ._fitted_params import check_fit_options, check_fitted_and_unchanged, fitted_params
-from ._inputs import (kept_score_columns, labels_of, period_grid, reference_on_host,
-                      score_columns_of, unpack)
-from ._pending import (as_ids, as_row_numbers, check_label_arguments, empty_pending,
-                       positions_of_ids, positions_of_rows, without)
+from ._inputs import (kept_score_columns, period_grid, reference_on_host, score_columns_of,
+                      unpack)
+from ._pending import empty_pending
 from ._recalibration import calibrated_log_proba, served_reference
 from ._results import MonitorResultsMixin
 from ._row_sums import batch_summaries, log_proba_of
-from ._state import freeze
 from ._statistics import derived
-from ._table import evaluate_chunks
 from ._thresholds import set_thresholds
 
 
@@ -134,6 +130,10 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
     n_labels_unmatched_ : int
         Late labels whose id matched no waiting row (unknown, labelled already,
         or dropped beyond ``max_pending``): counted, never silently dropped.
+
+    n_rows_late_ : int
+        Rows left out because their period's chunk was complete when they
+        came (``update(..., late_rows='drop')``).
 
     calibrator_ : calibrator or None
         Applied to the raw scores before monitoring (see :meth:`recalibrate`).
@@ -248,12 +248,13 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self._score_columns = kept_score_columns(None, names, self.n_features_in_)
         self._batches = []  # [batch id, name] of the last `history` batches
         self.n_labels_unmatched_ = 0
+        self.n_rows_late_ = 0
         self._table = []
         return self
 
     # --------------------------------------------------------------- update
     def update(self, X, y=None, timestamps=None, *, scores=None, timestamp=None, ids=None,
-               batch_id=None, batch_name=None, score_columns=None):
+               batch_id=None, batch_name=None, score_columns=None, late_rows="error"):
         """Add a batch of production rows; complete chunks get their table row.
 
         Parameters
@@ -304,25 +305,32 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
             fixes them; a later batch whose names come in another order is
             refused, since each column is a class.
 
+        late_rows : {'error', 'drop'}, default='error'
+            With ``chunk_period``: what becomes of rows whose period's chunk is
+            complete (stragglers that arrive after a later period's rows).
+            ``'error'`` refuses the batch whole, naming them; ``'drop'`` adds
+            the other rows, and leaves those out, counted in
+            :attr:`n_rows_late_` and in :meth:`summary` (they keep their row
+            numbers). A complete chunk's verdict is not changed by rows that
+            arrive later.
+
         Returns
         -------
         self : CalibrationMonitor
             Unchanged by a batch of no rows, or by a repeated ``batch_id``.
         """
         check_fitted_and_unchanged(self)
+        check_late_rows(self, late_rows)
         scores_array, labels, times, row_ids, names = unpack(X, y, timestamps, scores,
                                                              timestamp, ids, score_columns)
         columns = kept_score_columns(getattr(self, "_score_columns", None),  # older pickles
                                      names, self.n_features_in_)
         if repeated_batch(self, batch_id) or np.shape(scores_array)[0] == 0:
             return self  # a repeated batch, or a period without rows: nothing to add
-        self._update(scores_array, labels, times, row_ids)
+        add_rows(self, scores_array, self._log_proba, labels, times, row_ids, late_rows)
         record_batch(self, batch_id, batch_name)
         self._score_columns = columns
         return self
-
-    def _update(self, scores, y, timestamps, ids):
-        add_rows(self, scores, self._log_proba, y, timestamps, ids)
 
     def add_labels(self, rows=None, y=None, *, ids=None):
         """Labels that arrived late, for rows that were added without them.
@@ -348,30 +356,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self : CalibrationMonitor
         """
         check_fitted_and_unchanged(self)
-        check_label_arguments(rows, ids, y)
-        rows, y, ids = to_numpy((rows, y, ids))
-        y = np.asarray(y).reshape(-1)
-        given = (as_row_numbers(rows) if ids is None
-                 else np.asarray(ids, dtype=object).reshape(-1))
-        if given.shape[0] != y.shape[0]:
-            name = "rows" if ids is None else "ids"
-            raise ValueError(f"{name} has {given.shape[0]} entries but y has {y.shape[0]}.")
-        labelled, y_index = labels_of(y, y.shape[0], self.classes_)
-        if not labelled.all():
-            raise ValueError("y has missing labels; pass the labels that arrived.")
-        unmatched = 0
-        if ids is None:
-            take = positions_of_rows(self._pending, given)
-        else:
-            take, matched = positions_of_ids(self._pending, as_ids(ids, y.shape[0]))
-            y_index, unmatched = y_index[matched], int((~matched).sum())
-        chunks, opened = labelled_later(self._chunks, self._open, self._pending.log_proba[take],
-                                        self._pending.chunks[take], y_index)
-        pending = without(self._pending, take)
-        chunks = freeze(chunks, pending.chunks, self.classes_.shape[0])
-        table = evaluate_chunks(self, chunks, self._cusum_before)
-        self._chunks, self._open, self._table, self._pending = chunks, opened, table, pending
-        self.n_labels_unmatched_ += unmatched
+        add_late_labels(self, rows, y, ids)
         return self
 
     # ------------------------------------------------------------ internals

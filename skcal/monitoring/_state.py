@@ -176,6 +176,7 @@ def state_of(monitor):
         "n_pending_dropped": pending.n_dropped,
         "period_origin": origin,
         "n_labels_unmatched": monitor.n_labels_unmatched_,
+        "n_rows_late": getattr(monitor, "n_rows_late_", 0),  # older pickles have none
         "last_time": monitor._last_time,
         "score_columns": getattr(monitor, "_score_columns", None),
         "batches": monitor._batches,
@@ -204,6 +205,10 @@ def _check_parts(monitor, state):
     k = monitor.classes_.shape[0]
     if not (isinstance(monitor.n_rows_, int) and monitor.n_rows_ >= 0):
         raise ValueError(f"n_rows is {monitor.n_rows_!r}, not a count of rows")
+    tallies = {"n_labels_unmatched": monitor.n_labels_unmatched_,
+               "n_rows_late": monitor.n_rows_late_}
+    if not all(_count(value) for value in tallies.values()):
+        raise ValueError(f"its tallies {tallies} are not counts")
     if k < 2 or monitor.n_features_in_ not in ((1, 2) if k == 2 else (k,)):
         raise ValueError(f"it has {k} classes for {monitor.n_features_in_} score columns")
     if np.unique(monitor.classes_).shape[0] != k:
@@ -285,6 +290,7 @@ def _restored(cls, state):
         float32_values(state["pending_log_proba"]).reshape(-1, k),
         state["n_pending_dropped"])
     monitor.n_labels_unmatched_ = state.get("n_labels_unmatched", 0)
+    monitor.n_rows_late_ = state.get("n_rows_late", 0)  # states before late_rows have none
     monitor._last_time = state["last_time"]
     monitor._score_columns = state.get("score_columns")  # states before names had none
     monitor._batches = [list(batch) for batch in state.get("batches", [])]

@@ -9,6 +9,7 @@ import numpy as np
 from ..monitoring._batches import add_batch, record_batch, repeated_batch
 from ..monitoring._chunking import (
     WaitingRows,
+    check_late_rows,
     complete_periods_message,
     first_open_period,
     period_index,
@@ -28,7 +29,7 @@ from ._vectors import check_numbering, vectors_as_arrays
 
 
 def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=None,
-           batch_name=None):
+           batch_name=None, late_rows="error"):
     """Add the rows of a Spark DataFrame to a fitted monitor.
 
     The result is the monitor an in-memory ``monitor.update`` of the same rows
@@ -65,6 +66,11 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
         As in :meth:`~skcal.CalibrationMonitor.update`: a repeated batch id is
         skipped with a warning.
 
+    late_rows : {'error', 'drop'}, default='error'
+        As in :meth:`~skcal.CalibrationMonitor.update`: rows of periods whose
+        chunks are complete refuse the DataFrame, or are left out on the
+        executors and counted in ``monitor.n_rows_late_``.
+
     Returns
     -------
     monitor : CalibrationMonitor
@@ -79,6 +85,7 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
     ...                    batch_id="2026-12-03")  # doctest: +SKIP
     """
     _check_monitor(monitor, "update")
+    check_late_rows(monitor, late_rows)
     period = monitor._period_ns
     if (period is None) != (timestamp is None):
         raise ValueError("timestamp= is needed with chunk_period, and used with it only: "
@@ -100,21 +107,22 @@ def update(monitor, df, *, scores, y=None, timestamp=None, ids=None, batch_id=No
     partition_ids = in_fewer_tasks(df.select(F.spark_partition_id().alias("pid")), df)
     counts = dict(partition_ids.groupBy("pid").count().collect())
     starts = dict(zip(sorted(counts), np.cumsum([0] + [counts[p] for p in sorted(counts)])))
+    first_open = first_open_period(monitor) if timestamp is not None else None
     parts = run_job(df, layout.columns, _summarise_partition, layout, monitor,
-                    {pid: int(start) for pid, start in starts.items()}, timestamp, ids)
+                    {pid: int(start) for pid, start in starts.items()}, timestamp, ids,
+                    first_open if late_rows == "drop" else None)
     n = sum(part["n"] for part in parts)
     if n == 0:
         return monitor
     times = [part["times"] for part in parts if part["times"] is not None]
     last_time = max(t[1] for t in times) if times else None
     chunks = _merged_chunks(parts)
-    first_open = first_open_period(monitor) if times else None
     if first_open is not None:  # rows in any order; none in a complete chunk
         n_late = sum(summary["n"] for index, _, _, summary in chunks if index < first_open)
         if n_late:
             raise ValueError(complete_periods_message(monitor, n_late, "of the DataFrame"))
     waiting = _merged_waiting(parts, monitor.max_pending, monitor.classes_.shape[0])
-    add_batch(monitor, chunks, waiting, n, last_time)
+    add_batch(monitor, chunks, waiting, n, last_time, sum(part["n_late"] for part in parts))
     monitor._score_columns = names
     record_batch(monitor, batch_id, batch_name)
     return monitor
@@ -206,12 +214,14 @@ def _id_text(df, ids, F):
     return F.when(whole, column.cast("long").cast("string")).otherwise(column.cast("string"))
 
 
-def _summarise_partition(batches, pid, layout, monitor, starts, timestamp, ids):
+def _summarise_partition(batches, pid, layout, monitor, starts, timestamp, ids, first_open):
     """Per chunk: (start mark, end mark, summary) of a partition's rows; its rows
-    waiting for a label (the last ``max_pending``); its times' range."""
+    waiting for a label (the last ``max_pending``); its times' range. Given
+    ``first_open`` (``late_rows='drop'``), rows of earlier periods are left out
+    and counted."""
     chunks, waiting, n_waiting = {}, [], 0
     start = starts.get(pid, 0)
-    result = {"n": 0, "times": None}
+    result = {"n": 0, "times": None, "n_late": 0}
     for batch in batches:
         n = batch.num_rows
         if n == 0:
@@ -238,10 +248,18 @@ def _summarise_partition(batches, pid, layout, monitor, starts, timestamp, ids):
             result["times"] = (low, high) if result["times"] is None else (
                 min(low, result["times"][0]), max(high, result["times"][1]))
         order = np.argsort(chunk, kind="stable")  # the rows of a chunk together
+        if first_open is not None:  # late rows left out; the others keep their numbers
+            order = order[chunk[order] >= first_open]
+            result["n_late"] += n - order.shape[0]
+            if order.shape[0] == 0:
+                start += n
+                result["n"] += n
+                continue
         rows, row_ids, chunk, marks, ends = (values[order] for values in
                                              (rows, row_ids, chunk, marks, ends))
         log_proba, proba, best = monitor._log_proba(scores[order])
-        labelled, y_index = labels_of(None if y is None else y[order], n, monitor.classes_)
+        labelled, y_index = labels_of(None if y is None else y[order], order.shape[0],
+                                      monitor.classes_)
         for index, rows_of, summary in batch_summaries(log_proba, y_index, labelled, chunk,
                                                        proba, best):
             _add_chunk(chunks, index, marks[rows_of][0], ends[rows_of][-1], summary)

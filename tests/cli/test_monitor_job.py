@@ -170,6 +170,32 @@ def test_a_file_without_rows_is_named_and_adds_nothing(tmp_path, capsys):
     assert state.read_bytes() == kept
 
 
+def test_late_rows_stop_the_run_unless_dropped_and_counted(tmp_path, capsys):
+    rng = np.random.default_rng(14)
+    reference = _period(tmp_path / "reference.npz", rng, 3000)
+    minutes = np.arange(1440).astype("timedelta64[m]")
+    day = [np.datetime64("2026-03-01") + np.timedelta64(d, "D") + minutes for d in range(3)]
+    state = tmp_path / "state.json"
+    args = ["--chunk-period", "D", "--state", str(state)]
+    assert main(["monitor", reference, _period(tmp_path / "day1.npz", rng, 1440,
+                                               timestamps=day[0]), *args]) == 0
+    assert main(["monitor", reference, _period(tmp_path / "day2.npz", rng, 1440,
+                                               timestamps=day[1]), *args]) == 0
+    # day 3's file holds 3 stragglers of day 1, whose chunk is complete
+    day3 = _period(tmp_path / "day3.npz", rng, 1443,
+                   timestamps=np.r_[day[2], day[0][:3]])
+    kept = state.read_bytes()
+    assert main(["monitor", reference, day3, *args]) == 2
+    assert "or pass late_rows='drop' (skcal monitor --late-rows drop)" in capsys.readouterr().err
+    assert state.read_bytes() == kept
+    assert main(["monitor", reference, day3, *args, "--late-rows", "drop"]) == 0
+    out = capsys.readouterr().out
+    assert f"{day3}: 3 rows of periods whose chunks are complete left out" in out
+    assert "3 rows were left out" in out
+    saved = json.loads(state.read_text())
+    assert (saved["n_rows_late"], saved["n_rows"]) == (3, 2 * 1440 + 1443)
+
+
 def test_a_run_waits_for_the_lock_then_names_its_holder(tmp_path, capsys):
     rng = np.random.default_rng(4)
     reference = _period(tmp_path / "reference.npz", rng, 3000)

@@ -120,3 +120,52 @@ def test_weekly_chunks_run_monday_to_monday_and_older_states_keep_their_weeks():
     # no origin: version 6 only for the open chunk's summary, not 5 for the weeks
     assert daily.to_dict()["version"] == 6
     assert daily.to_dict()["period_origin"] == 0
+
+
+def test_late_rows_dropped_are_counted_and_the_others_added_as_without_them(day_rows):
+    # a straggler two days late stopped the nightly job every night: the batch was
+    # refused whole, and so was every rerun
+    reference, logits, y, labels, times, ids = day_rows
+    dropping, without = _monitor(reference), _monitor(reference)
+    for monitor in (dropping, without):
+        _add(monitor, np.arange(300), logits, labels, times, ids)  # days 0-1 complete
+    late = np.r_[np.arange(300, 310), [100, 200], np.arange(310, N)]  # rows 10, 11 late
+    dropping.update(logits[late], labels[late], times[late], ids=ids[late],
+                    late_rows="drop")
+    on_time = np.r_[np.arange(300, 310), np.arange(310, N)]
+    _add(without, on_time, logits, labels, times, ids)
+    assert dropping.n_rows_late_ == 2 and without.n_rows_late_ == 0
+    _assert_same(dropping, without)
+    assert "2 rows were left out" in dropping.summary()
+    # the rows after them keep their numbers in arrival order: two more than without
+    assert dropping.n_rows_ == without.n_rows_ + 2
+    waiting_rows = np.flatnonzero(np.isnan(labels[late])) + 300
+    waiting_rows = waiting_rows[~np.isin(late[waiting_rows - 300], [100, 200])]
+    dropping.add_labels(rows=waiting_rows, y=y[late[waiting_rows - 300]])
+    without.add_labels(ids=ids[late[waiting_rows - 300]], y=y[late[waiting_rows - 300]])
+    _assert_same(dropping, without)
+    # the count is kept with the state; older states, which had none, read 0
+    state = json.loads(json.dumps(dropping.to_dict()))
+    assert CalibrationMonitor.from_dict(state).n_rows_late_ == 2
+    del state["n_rows_late"]
+    assert CalibrationMonitor.from_dict(state).n_rows_late_ == 0
+    with pytest.raises(ValueError, match="tallies .* are not counts"):
+        CalibrationMonitor.from_dict(dict(state, n_rows_late=-2))
+
+
+def test_late_rows_takes_error_or_drop_and_drop_needs_periods(day_rows):
+    reference, logits, y, labels, times, ids = day_rows
+    monitor = _monitor(reference)
+    _add(monitor, np.arange(300), logits, labels, times, ids)
+    late = np.array([100, 200])
+    with pytest.raises(ValueError, match="or pass late_rows='drop'"):
+        monitor.update(logits[late], labels[late], times[late])
+    before = json.dumps(monitor.to_dict())
+    with pytest.raises(ValueError, match="late_rows must be 'error' or 'drop'; got 'skip'"):
+        monitor.update(logits[late], labels[late], times[late], late_rows="skip")
+    assert json.dumps(monitor.to_dict()) == before
+    monitor.update(logits[late], labels[late], times[late], late_rows="drop")  # all late
+    assert (monitor.n_rows_late_, monitor.n_rows_) == (2, 302)
+    by_rows = CalibrationMonitor(chunk_size=100).fit(*reference)
+    with pytest.raises(ValueError, match="numbered as they arrive, so no row is late"):
+        by_rows.update(logits, labels, late_rows="drop")

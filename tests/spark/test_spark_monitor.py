@@ -112,6 +112,32 @@ def test_periods_grouped_in_any_row_order(spark):
     assert_same_tables(on_spark, in_memory)
 
 
+def test_late_rows_dropped_where_they_live_as_in_memory(spark):
+    rng = np.random.default_rng(12)
+    monitor = CalibrationMonitor(chunk_period="6h", min_labels=50).fit(*stream(rng, 3000))
+    logits, y = stream(rng, 1500)
+    times = (pd.Timestamp("2026-03-01") + pd.to_timedelta(np.arange(1500), unit="min")
+             ).to_numpy()
+    first = slice(0, 1000)  # periods 0-6 h, 6-12 h complete, 12-18 h open
+    on_spark = skcal.spark.update(
+        copy.deepcopy(monitor), frame(spark, {"logits": logits[first], "y": y[first],
+                                              "ts": times[first]}),
+        scores="logits", y="y", timestamp="ts")
+    in_memory = copy.deepcopy(monitor).update(logits[first], y[first], times[first])
+    # the rest, and 30 stragglers of the first period, some waiting for a label
+    rows = np.r_[np.arange(1000, 1500), np.arange(30)]
+    labels = np.where(np.arange(rows.shape[0]) % 4 == 0, -1, y[rows])
+    ids = np.array([f"r{i}" for i in rows], dtype=object)
+    df = frame(spark, {"logits": logits[rows], "y": labels, "ts": times[rows], "id": ids})
+    skcal.spark.update(on_spark, df, scores="logits", y="y", timestamp="ts", ids="id",
+                       late_rows="drop")
+    in_memory.update(logits[rows], labels, times[rows], ids=ids, late_rows="drop")
+    assert on_spark.n_rows_late_ == in_memory.n_rows_late_ == 30
+    assert on_spark.n_rows_ == in_memory.n_rows_ == 1530
+    assert_same_tables(on_spark, in_memory)
+    assert np.array_equal(on_spark._pending.rows, in_memory._pending.rows)
+
+
 def test_a_bad_batch_changes_nothing(spark, fitted):
     logits, y = stream(np.random.default_rng(6), 1000)
     logits[700, 2] = np.inf
