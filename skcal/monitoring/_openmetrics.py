@@ -67,6 +67,10 @@ def gauges(monitor):
         ("chunk", "Index of the latest chunk with a verdict", latest("chunk")),
         ("calibrator_version", "Version of the calibrator applied before monitoring",
          float(monitor.calibrator_version_)),
+        ("rows_late", "Rows left out since the fit: their period's chunk was complete "
+         "(late_rows='drop')", float(getattr(monitor, "n_rows_late_", 0))),  # older pickles
+        ("labels_unmatched", "Late labels since the fit whose id matched no waiting row",
+         float(monitor.n_labels_unmatched_)),
     ]
     if last is not None and monitor._period_ns is not None:
         listed.append(("chunk_end_timestamp_seconds", "End time of the latest chunk with a "

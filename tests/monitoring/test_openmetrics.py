@@ -56,6 +56,23 @@ def test_metrics_parse_and_carry_the_latest_chunk(fmt):
     assert states[last["verdict"]] == 1 and sum(states.values()) == 1
 
 
+def test_rows_left_out_and_labels_unmatched_are_published():
+    rng = np.random.default_rng(2)
+    logits = rng.normal(scale=2.0, size=(4000, 3))
+    y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    times = np.datetime64("2026-05-01") + np.arange(1000) * np.timedelta64(5, "m")
+    monitor = CalibrationMonitor(chunk_period="D").fit(logits[:3000], y[:3000])
+    unlabelled = np.where(np.arange(1000) < 900, y[3000:], -1)
+    monitor.update(logits[3000:], unlabelled, times, ids=np.arange(1000))
+    # 4 stragglers of the first day, complete now; labels for 2 unknown ids
+    monitor.update(logits[:4], y[:4], times[:4], late_rows="drop")
+    monitor.add_labels(ids=[950, 5000, 5001], y=[0, 1, 2])
+    got = samples(openmetrics_parser.text_string_to_metric_families(
+        monitor.to_prometheus(model="m")))
+    assert got[("skcal_monitor_rows_late", None)] == 4 == monitor.n_rows_late_
+    assert got[("skcal_monitor_labels_unmatched", None)] == 2 == monitor.n_labels_unmatched_
+
+
 def test_chunks_waiting_for_labels_leave_the_latest_verdict_standing():
     # the metrics described the newest chunk: once it had no labels yet (labels that
     # come days later), the alarm read 0 and the verdict "too few labels", so an
