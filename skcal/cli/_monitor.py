@@ -152,8 +152,8 @@ def _load_or_fit(cls, args, state_path, served, error):
         try:
             monitor = cls.from_dict(json.loads(state_path.read_text()))
         except (ValueError, KeyError, TypeError) as exc:
-            raise error(f"--state {state_path}: not a monitor state ({exc}); the file is left "
-                        "as it is") from exc
+            raise error(f"--state {state_path}: cannot be read as a monitor state ({exc}); "
+                        "the file is left as it is") from exc
         _check_kept_options(monitor, args, state_path, error)
         print(f"Continuing from {state_path} ({monitor.n_rows_} rows seen so far).")
         return monitor

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..calibrators._persistence import calibrator_from_dict, calibrator_to_dict
 from ..utils._saved import refused_as
+from ..utils._version import __version__
 from ._fitted_params import fitted_params
 from ._inputs import period_nanoseconds
 from ._pending import Pending
@@ -190,9 +191,15 @@ def state_of(monitor):
 def restore(cls, state):
     """A monitor of class ``cls`` with the state of :func:`state_of`; a state that
     lacks a part, or whose parts do not fit together, is refused naming it."""
-    if not isinstance(state, dict) or state.get("version") not in _READABLE_VERSIONS:
-        raise ValueError("Not a CalibrationMonitor state (to_dict output, version "
-                         f"{STATE_VERSION}).")
+    version = state.get("version") if isinstance(state, dict) else None
+    newest = max(_READABLE_VERSIONS)
+    if _whole(version) and version > newest and "params" in state:
+        raise ValueError(f"A CalibrationMonitor state of version {version}, written by a "
+                         f"newer skcal; this skcal ({__version__}) reads versions up to "
+                         f"{newest}. Upgrade skcal where the state is read.")
+    if version not in _READABLE_VERSIONS:
+        raise ValueError("Not a CalibrationMonitor state (to_dict output: a dict whose "
+                         f"'version' is one of {list(_READABLE_VERSIONS)}).")
     with refused_as("CalibrationMonitor state"):
         monitor = _restored(cls, state)
         _check_parts(monitor, state)
@@ -245,6 +252,10 @@ def _check_numbers(monitor):
             raise ValueError(f"chunk {chunk['index']} holds n={n!r} rows of which "
                              f"n_labelled={labelled!r} are labelled, not two counts, the "
                              "second at most the first")
+
+
+def _whole(value):
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _finite(value):

@@ -15,6 +15,7 @@ import pytest
 
 from skcal import load_calibrator
 from skcal.cli import main
+from skcal.monitoring._state import _READABLE_VERSIONS
 from skcal.utils._files import exclusive_lock
 
 K = 4
@@ -111,8 +112,26 @@ def test_a_truncated_state_is_refused_and_left_untouched(tmp_path, capsys):
                    "--chunk-size", "500", "--state", str(state)])
     err = capsys.readouterr().err
     assert status == 2
-    assert f"--state {state}: not a monitor state" in err
+    assert f"--state {state}: cannot be read as a monitor state" in err
     assert state.read_bytes() == damaged
+
+
+def test_a_state_of_a_newer_skcal_asks_for_an_upgrade(tmp_path, capsys):
+    # it was "not a monitor state (Not a CalibrationMonitor state (to_dict output,
+    # version 3))" for a state of version 7, where this skcal writes up to 6
+    rng = np.random.default_rng(15)
+    reference, state = _after_one_day(tmp_path, rng)
+    newer = json.loads(state.read_text())
+    newer["version"] = max(_READABLE_VERSIONS) + 1
+    state.write_text(json.dumps(newer))
+    kept = state.read_bytes()
+    capsys.readouterr()
+    assert main(["monitor", reference, _period(tmp_path / "day2.npz", rng, 1000),
+                 "--chunk-size", "500", "--state", str(state)]) == 2
+    err = capsys.readouterr().err
+    assert f"A CalibrationMonitor state of version {newer['version']}, written by a newer " \
+           "skcal" in err and "Upgrade skcal where the state is read" in err
+    assert state.read_bytes() == kept
 
 
 @pytest.mark.parametrize("options, message", [
