@@ -253,6 +253,13 @@ def _act_on_verdict(monitor, args, this_run):
         }.get(verdict, f"the latest verdict is {verdict!r}")
         print(f"No calibrator written: {reason}.")
         return
+    latest = judged or table[-1]
+    if latest.get("calibrator", 0) < monitor.calibrator_version_:
+        # rows added before the calibrator now served: its verdict is the old map's
+        print(f"No calibrator written: the latest verdict is chunk {latest['chunk']}'s, whose "
+              f"rows were scored before calibrator {monitor.calibrator_version_} was applied; "
+              "the chunks scored through it will say whether it holds.")
+        return
     onset = monitor.drift_onset()
     if onset is None:  # an alarm of the judged chunk alone: its rows
         onset = judged["chunk"]

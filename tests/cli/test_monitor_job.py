@@ -275,6 +275,33 @@ def test_daily_runs_recalibrate_when_the_verdict_says_so(tmp_path, capsys):
     assert served and all(row["verdict"] == "ok" for row in served)
 
 
+def test_a_verdict_on_rows_scored_before_the_calibrator_writes_no_other(tmp_path, capsys):
+    # with daily chunks, the day's chunk completes in the next day's run: the day
+    # after a recalibration, the chunk in alarm was still scored without it, and
+    # the run recalibrated again, on top of a calibrator not yet judged
+    rng = np.random.default_rng(16)
+    reference = _period(tmp_path / "reference.npz", rng, 10000)
+    state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
+    minutes = np.arange(1440).astype("timedelta64[m]")
+    outs = []
+    for day in range(1, 10):
+        times = np.datetime64("2026-04-01") + np.timedelta64(day, "D") + minutes
+        path = _period(tmp_path / f"day{day}.npz", rng, 1440,
+                       sharpen=2.0 if day >= 5 else 1.0, timestamps=times)
+        main(["monitor", reference, path, "--chunk-period", "D", "--chunk-size", "1440",
+              "--state", str(state), "--recalibrate", "temperature",
+              "--calibrator", str(calibrator)])
+        outs.append(capsys.readouterr().out)
+    recalibrated = [day for day, out in enumerate(outs, 1) if "Recalibrated:" in out]
+    assert recalibrated == [6]  # on day 5's chunk, complete in day 6's run
+    assert ("No calibrator written: the latest verdict is chunk " in outs[6]
+            and "scored before calibrator 1 was applied" in outs[6])
+    table = json.loads(state.read_text())["chunks"]
+    assert [row["calibrator"] for row in table] == [0] * 6 + [1] * 2
+    assert [row["verdict"] for row in table[-2:]] == ["ok", "ok"]
+    assert load_calibrator(calibrator).temperature_ == pytest.approx(2.0, rel=0.1)
+
+
 def test_a_retrain_verdict_writes_no_calibrator_and_says_why(tmp_path, capsys):
     rng = np.random.default_rng(7)
     reference = _period(tmp_path / "reference.npz", rng, 10000)
