@@ -53,7 +53,7 @@ def report_html(monitor, *, model=None):
         f"<title>{html.escape(title)}</title><style>{_STYLE}</style></head><body><main>",
         f"<h1>{html.escape(title)}</h1>",
         f'<p class="meta">Written {written} by skcal {__version__}; {monitor.n_rows_:,} rows '
-        f"seen, {len(table)} complete chunks kept.</p>",
+        f"seen, {len(table)} complete chunks kept.{_unused(monitor)}</p>",
         f'<section class="verdict {kind}" id="verdict"><h2>{html.escape(heading)}</h2>'
         f"<p>{advice}</p>{_small_reference(monitor)}</section>",
     ]
@@ -127,6 +127,17 @@ def _judged_in_words(monitor):
             "separates the classes worse than on the reference, which no recalibration "
             f"wins back. Retrain it on recent data{since}. A recalibration would still "
             f"remove {_f(calibration)} nats in the meantime.")
+
+
+def _unused(monitor):
+    """What the monitor received and could not use, as a sentence, or ''."""
+    counts = [(getattr(monitor, "n_rows_late_", 0),  # older pickles have none
+               "rows left out, their period's chunk complete when they came"),
+              (monitor.n_labels_unmatched_, "late labels matched no waiting row"),
+              (monitor._pending.n_dropped, "rows left the window of max_pending before "
+                                           "their labels came")]
+    said = [f"{n:,} {what}" for n, what in counts if n]
+    return f" Not used: {'; '.join(said)}." if said else ""
 
 
 def _small_reference(monitor):

@@ -189,3 +189,16 @@ def test_the_page_says_what_a_small_reference_lets_the_monitor_see():
                         small_page)
     assert warning is not None
     assert warning.group(1).startswith("The reference of 500 rows (1.0 chunks)")
+
+
+def test_the_page_counts_what_the_monitor_received_and_could_not_use():
+    rng = np.random.default_rng(6)
+    logits = rng.normal(scale=2.0, size=(4000, 3))
+    y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    times = np.datetime64("2026-05-01") + np.arange(1000) * np.timedelta64(5, "m")
+    monitor = CalibrationMonitor(chunk_period="D").fit(logits[:3000], y[:3000])
+    monitor.update(logits[3000:], y[3000:], times)
+    assert "Not used" not in monitor.to_html()
+    monitor.update(logits[:7], y[:7], times[:7], late_rows="drop")  # day 1 is complete
+    page = monitor.to_html()
+    assert "Not used: 7 rows left out, their period's chunk complete when they came." in page
