@@ -226,8 +226,16 @@ def _calibrator_file(args, error):
 
 def _apply_calibrator_file(monitor, calibrator, args, error):
     """The calibrator of the file at --calibrator, when there is one and it is not
-    the one the monitor applies, applied from this run on."""
+    the one the monitor applies, applied from this run on. When the file is gone
+    but the monitor applies a calibrator, the run says so (a rollback of the
+    serving system's calibrator would leave the monitor watching scores no longer
+    served)."""
     if calibrator is None:
+        if args.calibrator and monitor.calibrator_ is not None:
+            print(f"--calibrator {args.calibrator} does not exist; the monitor goes on "
+                  f"applying calibrator {monitor.calibrator_version_} (kept in its state). "
+                  "If the serving system no longer applies it, the monitor watches scores "
+                  "that are not served: start a new --state (the old file keeps its history).")
         return
     installed = monitor.calibrator_
     if installed is None or calibrator_to_dict(installed) != calibrator_to_dict(calibrator):

@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from skcal import load_calibrator
+from skcal import TemperatureScaling, load_calibrator, save_calibrator
 from skcal.cli import main
 from skcal.monitoring._state import _READABLE_VERSIONS
 from skcal.utils._files import exclusive_lock
@@ -300,6 +300,26 @@ def test_a_verdict_on_rows_scored_before_the_calibrator_writes_no_other(tmp_path
     assert [row["calibrator"] for row in table] == [0] * 6 + [1] * 2
     assert [row["verdict"] for row in table[-2:]] == ["ok", "ok"]
     assert load_calibrator(calibrator).temperature_ == pytest.approx(2.0, rel=0.1)
+
+
+def test_a_calibrator_file_gone_is_named_while_the_state_applies_it(tmp_path, capsys):
+    # a rollback of the serving system's calibrator left the monitor applying it to
+    # scores served without it, and the run said nothing
+    rng = np.random.default_rng(17)
+    reference = _period(tmp_path / "reference.npz", rng, 5000)
+    state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
+    args = ["--chunk-size", "1000", "--state", str(state), "--calibrator", str(calibrator)]
+    assert main(["monitor", reference, _period(tmp_path / "day1.npz", rng, 1000), *args]) == 0
+    assert "does not exist" not in capsys.readouterr().out  # no calibrator yet: as usual
+    logits = rng.normal(scale=2.0, size=(2000, K))
+    y = (logits / 1.5 + rng.gumbel(size=logits.shape)).argmax(axis=1)
+    save_calibrator(TemperatureScaling().fit(logits, y), calibrator)
+    assert main(["monitor", reference, _period(tmp_path / "day2.npz", rng, 1000), *args]) == 0
+    assert "Applying the calibrator in" in capsys.readouterr().out
+    calibrator.unlink()
+    assert main(["monitor", reference, _period(tmp_path / "day3.npz", rng, 1000), *args]) == 0
+    assert (f"--calibrator {calibrator} does not exist; the monitor goes on applying "
+            "calibrator 1") in capsys.readouterr().out
 
 
 def test_a_retrain_verdict_writes_no_calibrator_and_says_why(tmp_path, capsys):
