@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 
+from ..monitoring._chunking import LATE_ROWS
 from ..utils._files import write_atomically, write_json
 from ..utils._version import __version__
 from ._numbers import integer_at_least, n_jobs, open_probability, seconds, seed
@@ -306,7 +307,7 @@ def _build_parser():
     monitor.add_argument("--reprocess", action="store_true",
                          help="add a production file again even if its content was added "
                          "before (by default a repeat is skipped: 'already processed')")
-    monitor.add_argument("--late-rows", choices=("error", "drop"), default="error",
+    monitor.add_argument("--late-rows", choices=LATE_ROWS, default="error",
                          help="rows of periods whose chunks are complete: an error (the "
                          "default), or left out and counted (drop)")
     monitor.add_argument("--lock-timeout", type=seconds, default=300.0, metavar="SECONDS",

@@ -40,7 +40,7 @@ def add_batch(monitor, summaries, waiting, n, last_time, n_late=0):
         chunks, opened, cusum_before, table)
     monitor._pending = pending
     monitor.n_rows_ += n
-    monitor.n_rows_late_ = getattr(monitor, "n_rows_late_", 0) + n_late  # older pickles
+    monitor.n_rows_late_ += n_late
     if last_time is not None:  # the latest time seen (a batch may hold earlier ones)
         monitor._last_time = (last_time if monitor._last_time is None
                               else max(last_time, monitor._last_time))

@@ -318,6 +318,22 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         -------
         self : CalibrationMonitor
             Unchanged by a batch of no rows, or by a repeated ``batch_id``.
+
+        Examples
+        --------
+        Daily chunks; a straggler of a day whose chunk is complete is left out:
+
+        >>> import numpy as np
+        >>> from skcal import CalibrationMonitor
+        >>> rng = np.random.default_rng(0)
+        >>> logits = rng.normal(scale=2.0, size=(5000, 3))
+        >>> y = (logits + rng.gumbel(size=logits.shape)).argmax(axis=1)
+        >>> monitor = CalibrationMonitor(chunk_period="D").fit(logits[:3000], y[:3000])
+        >>> times = np.datetime64("2026-05-01") + np.arange(2000) * np.timedelta64(2, "m")
+        >>> _ = monitor.update(logits[3000:], y[3000:], times)  # May 1 and 2 complete
+        >>> _ = monitor.update(logits[:2], y[:2], times[[5, 1999]], late_rows="drop")
+        >>> monitor.n_rows_late_, monitor.n_rows_
+        (1, 2002)
         """
         check_fitted_and_unchanged(self)
         check_late_rows(self, late_rows)
@@ -360,6 +376,12 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         return self
 
     # ------------------------------------------------------------ internals
+    def __setstate__(self, state):
+        # monitors pickled before late_rows counted no late rows
+        if "classes_" in state:
+            state = {"n_rows_late_": 0, **state}
+        super().__setstate__(state)
+
     def _log_proba(self, scores):
         """(log-probabilities, probabilities, each row's largest log-probability) of what
         the system serves: the raw scores, through the calibrator when one is installed."""

@@ -68,7 +68,7 @@ def gauges(monitor):
         ("calibrator_version", "Version of the calibrator applied before monitoring",
          float(monitor.calibrator_version_)),
         ("rows_late", "Rows left out since the fit: their period's chunk was complete "
-         "(late_rows='drop')", float(getattr(monitor, "n_rows_late_", 0))),  # older pickles
+         "(late_rows='drop')", float(monitor.n_rows_late_)),
         ("labels_unmatched", "Late labels since the fit whose id matched no waiting row",
          float(monitor.n_labels_unmatched_)),
     ]

@@ -131,7 +131,7 @@ def _judged_in_words(monitor):
 
 def _unused(monitor):
     """What the monitor received and could not use, as a sentence, or ''."""
-    counts = [(getattr(monitor, "n_rows_late_", 0),  # older pickles have none
+    counts = [(monitor.n_rows_late_,
                "rows left out, their period's chunk complete when they came"),
               (monitor.n_labels_unmatched_, "late labels matched no waiting row"),
               (monitor._pending.n_dropped, "rows left the window of max_pending before "

@@ -166,7 +166,7 @@ class MonitorResultsMixin:
         if self.n_labels_unmatched_:
             line += (f" {self.n_labels_unmatched_} late labels matched no waiting row "
                      "(unknown ids, labelled already, or beyond max_pending).")
-        if getattr(self, "n_rows_late_", 0):  # older pickles have none
+        if self.n_rows_late_:
             line += (f" {self.n_rows_late_} rows were left out: their periods' chunks were "
                      "complete when they came (late_rows='drop').")
         if self._pending.n_dropped:

@@ -177,7 +177,7 @@ def state_of(monitor):
         "n_pending_dropped": pending.n_dropped,
         "period_origin": origin,
         "n_labels_unmatched": monitor.n_labels_unmatched_,
-        "n_rows_late": getattr(monitor, "n_rows_late_", 0),  # older pickles have none
+        "n_rows_late": monitor.n_rows_late_,
         "last_time": monitor._last_time,
         "score_columns": getattr(monitor, "_score_columns", None),
         "batches": monitor._batches,

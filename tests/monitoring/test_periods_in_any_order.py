@@ -169,3 +169,16 @@ def test_late_rows_takes_error_or_drop_and_drop_needs_periods(day_rows):
     by_rows = CalibrationMonitor(chunk_size=100).fit(*reference)
     with pytest.raises(ValueError, match="numbered as they arrive, so no row is late"):
         by_rows.update(logits, labels, late_rows="drop")
+
+
+def test_a_monitor_pickled_before_late_rows_counts_from_zero(day_rows):
+    import pickle
+
+    reference, logits, y, labels, times, ids = day_rows
+    monitor = _monitor(reference)
+    _add(monitor, np.arange(300), logits, labels, times, ids)
+    del monitor.n_rows_late_  # as an older version pickled it
+    old = pickle.loads(pickle.dumps(monitor))
+    old.update(logits[[100, 300]], labels[[100, 300]], times[[100, 300]], late_rows="drop")
+    assert old.n_rows_late_ == 1 and "1 rows were left out" in old.summary()
+    assert CalibrationMonitor.from_dict(old.to_dict()).n_rows_late_ == 1
