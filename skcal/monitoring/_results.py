@@ -8,12 +8,12 @@ from ..rows._namespaces import to_numpy
 from ._fitted_params import check_fitted_and_unchanged
 from ._chunking import period_index
 from ._inputs import nanoseconds
+from ._onset import drift_onset
 from ._recalibration import fitted_calibrator
 from ._state import restore, state_of
 from ._thresholds import detectable_rise, small_reference_note
 from ._table import (
     COLUMNS,
-    drift_onset,
     latest_judged,
     period_start_text,
     table_rows,
@@ -62,11 +62,36 @@ class MonitorResultsMixin:
         self.calibrator_, self.calibrator_version_ = fitted, self.calibrator_version_ + 1
         return fitted
     def drift_onset(self):
-        """The first chunk of the CUSUM's current rise, where the drift the latest
-        chunk shows began (None when the CUSUM is at 0): the chunks from it on
-        hold the rows to recalibrate on."""
+        """The chunk where the drift that the latest chunk shows began (None when
+        the CUSUM is at 0): the chunks from it on hold the rows to recalibrate on.
+
+        Within the CUSUM's current run (the chunks since it last stood at 0,
+        and since the current calibrator was installed), the chunk that best
+        splits the chunks scored by the current calibrator in two: the
+        largest standardised rise of the mean NLL from it on over the mean NLL
+        before it (over the reference's, for the calibrator's first chunk).
+        The run's own first chunk is often several chunks early: the CUSUM
+        stands above 0 by chance a good part of the time before a change.
+        This estimate errs late by a chunk or two instead, which leaves a
+        recalibration fewer rows, all from after the change.
+
+        Examples
+        --------
+        >>> from skcal import CalibrationMonitor
+        >>> rng = np.random.default_rng(0)
+        >>> def day(scale):  # a model `scale` times too confident
+        ...     logits = rng.normal(scale=2.0, size=(2000, 4))
+        ...     y = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+        ...     return scale * logits, y
+        >>> monitor = CalibrationMonitor(chunk_size=2000).fit(
+        ...     *map(np.concatenate, zip(*[day(1.0) for _ in range(10)])))
+        >>> for i in range(20):
+        ...     _ = monitor.update(*day(1.0 if i < 12 else 2.0))
+        >>> monitor.drift_onset()  # the first chunk of the confident model
+        12
+        """
         check_is_fitted(self, "reference_")
-        return drift_onset(self._table)
+        return drift_onset(self._table, self.reference_)
 
     def chunk_of(self, rows=None, timestamps=None):
         """The chunk index of rows, by their numbers (``rows``) or, with

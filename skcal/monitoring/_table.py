@@ -176,17 +176,6 @@ def latest_judged(table):
     return None, len(table)
 
 
-def drift_onset(table):
-    """The first chunk of the CUSUM's current run above 0 (the chunk where the
-    drift that the latest chunk shows began), or None when the CUSUM is at 0."""
-    onset = None
-    for row in reversed(table):
-        if not row["cusum"] > 0:
-            break
-        onset = row["chunk"]
-    return onset
-
-
 def period_start_text(start):
     """A period chunk's start (nanoseconds since 1970, UTC) as text to the second.
 
