@@ -2,10 +2,11 @@
 
     python benchmarks/bench_monitor_verdicts.py [--classes 4 10] [--seeds 10]
                                                 [--chunk-size 1000]
-                                                [--too-confident 1.5 2 3 4 6 8 12 20]
+                                                [--too-confident 0.125 0.2 0.5 1.5 2 3 ... 20]
 
 A reference of 5000 rows of a calibrated model, then 3000 production rows of
-the same model made ``s`` times too confident (its logits times ``s``), with
+the same model made ``s`` times too confident (its logits times ``s``; below 1,
+too little confident), with
 a share of the labels replaced by random ones (``noise``: the model's ranking
 got worse, which no recalibration mends) and with or without label shift.
 The right verdict is "recalibrate" without noise and "retrain" with it. Per
@@ -58,7 +59,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--chunk-size", type=int, default=1000)
     parser.add_argument("--too-confident", type=float, nargs="+", metavar="S",
-                        default=[1.5, 2, 3, 4, 6, 8, 12, 20],
+                        default=[0.125, 0.2, 0.5, 1.5, 2, 3, 4, 6, 8, 12, 20],
                         help="factors the production logits are multiplied by")
     args = parser.parse_args()
     scenarios = [(s, noise, shift) for noise in (0.0, 0.4) for shift in (False, True)

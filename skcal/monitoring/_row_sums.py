@@ -48,9 +48,10 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, best=None, scratc
     pages from the system each time.
 
     The recalibration terms at the inverse temperatures of :data:`BETA_GRID`
-    (0, 1/16, 1/8, 1/4, 1/2, 1, 2) need no exponential beyond ``p``: ``p ** beta``
-    is 1, a square root of the one above it, ``p`` or ``p * p``, and ``log
-    softmax(beta log p) = beta log p - log sum p ** beta``.
+    (0, 1/16, 1/8, 1/4, 1/2, 1, 2, 4, 8) need no exponential beyond ``p``: ``p **
+    beta`` is 1, a square root of the one above it (below 1), ``p``, or the
+    square of the one below it (above 1), and ``log softmax(beta log p) = beta
+    log p - log sum p ** beta``.
     """
     n, k = log_proba.shape
     if n == 0:
@@ -157,23 +158,25 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
 
 
 def _powers(pt, out):
-    """``(j, pt ** BETA_GRID[j])`` for each point of the grid, from 2 down: ``pt``
-    squared, ``pt`` itself, then square roots, each of the one before (the
-    grid's positive values below 1 are halvings), all but ``pt`` in ``out``;
-    None for 0 (ones, which the sums at 0 need not hold)."""
-    previous = pt
-    for j in np.argsort(BETA_GRID)[::-1]:
-        beta = BETA_GRID[j]
-        if beta == 1.0:
-            q = pt
-        elif beta == 2.0:
-            q = np.square(pt, out=out)
-        elif beta == 0.0:
-            q = None
-        else:  # the square root of p ** (2 beta), the power before it
-            q = np.sqrt(previous, out=out)
+    """``(j, pt ** BETA_GRID[j])`` for each point of the grid: ``pt`` itself, then
+    the points above 1 (doublings) from 2 up, each the square of the one
+    before, then those below 1 (halvings) from 1/2 down, each a square root of
+    the one before; all but ``pt`` in ``out``; None for 0 (ones, which the
+    sums at 0 need not hold)."""
+    order = np.argsort(BETA_GRID)
+    identity = int(np.flatnonzero(BETA_GRID[order] == 1.0)[0])
+    yield order[identity], pt
+    q = pt
+    for j in order[identity + 1:]:
+        q = np.square(q, out=out)
         yield j, q
-        previous = q
+    q = pt
+    for j in order[:identity][::-1]:
+        if BETA_GRID[j] == 0.0:
+            yield j, None
+        else:
+            q = np.sqrt(q, out=out)
+            yield j, q
 
 
 def _beta_columns(columns, j, loss, z_true, grad_beta, curvature):

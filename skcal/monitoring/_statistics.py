@@ -25,14 +25,17 @@ MAX_OFFSET_CLASSES = 50
 # quadratic model of the NLL is wrong by more than the NLL itself. With 1/2, 1 and 2
 # only (states before version 6), a model 6 times too confident had a negative
 # refinement part, and one 3 times too confident with 40 % of its labels random was
-# told "recalibrate" where no recalibration helps (benchmarks/bench_monitor_verdicts.py).
+# told "recalibrate" where no recalibration helps; with 2 the largest (states of
+# version 6), a model 5 times too little confident was told "retrain" on 7 of 9
+# chunks, and 10 times on all (benchmarks/bench_monitor_verdicts.py).
 # 0 is the model that ignores the scores (a label-prior fit); each positive
-# value below 1 is half the next, a square root of its probabilities
-BETA_GRID = np.array([0.0, 0.0625, 0.125, 0.25, 0.5, 1.0, 2.0])
+# value below 1 is half the next, a square root of its probabilities, and each
+# above 1 twice the one before, a square
+BETA_GRID = np.array([0.0, 0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0])
 _IDENTITY = int(np.flatnonzero(BETA_GRID == 1.0)[0])
-# the grid of states before version 6, whose summaries are read with their
-# other points missing (NaN)
-OLD_BETA_GRID = np.array([0.5, 1.0, 2.0])
+# the grids of older states (before version 6; version 6), whose summaries are
+# read with their other points missing (NaN)
+OLD_BETA_GRIDS = (np.array([0.5, 1.0, 2.0]), BETA_GRID[:7])
 
 
 def n_recalibration_parameters(n_classes):
@@ -63,14 +66,16 @@ def empty_summary(n_classes):
 
 
 def on_grid(values):
-    """Recalibration terms kept at :data:`OLD_BETA_GRID` (a state before version
-    6: one row per point) on :data:`BETA_GRID`, NaN at the points they lack."""
+    """Recalibration terms kept on one of :data:`OLD_BETA_GRIDS` (a state before
+    version 7: one row per point) on :data:`BETA_GRID`, NaN at the points they
+    lack."""
     values = np.asarray(values, dtype=np.float64)
-    if values.shape[:1] != OLD_BETA_GRID.shape:
-        return values
-    spread = np.full(BETA_GRID.shape + values.shape[1:], np.nan)
-    spread[np.searchsorted(BETA_GRID, OLD_BETA_GRID)] = values
-    return spread
+    for grid in OLD_BETA_GRIDS:
+        if values.shape[:1] == grid.shape:
+            spread = np.full(BETA_GRID.shape + values.shape[1:], np.nan)
+            spread[np.searchsorted(BETA_GRID, grid)] = values
+            return spread
+    return values
 
 
 def add_summaries(a, b):
@@ -158,10 +163,14 @@ def recalibration_gains(summaries):
     """:func:`recalibration_gain` of several summaries, their small linear algebra
     done in one batched call (a chunk's 10 x 10 pseudo-inverse costs more in
     Python overhead than in arithmetic); and the standard error of the
-    recalibrated NLL: that of the mean NLL at the inverse temperature the
-    estimate starts from. A model far too confident has a few rows of huge NLL,
-    which recalibration shrinks: the raw NLL's standard error would be many
-    times too wide for the part that recalibration leaves."""
+    recalibrated NLL: that of the mean NLL at the recalibration's inverse
+    temperature, the rows' NLL variance interpolated between the kept points
+    around it (at the point the estimate starts from, where no step is
+    trusted). A model far too confident has a few rows of huge NLL, which
+    recalibration shrinks: the raw NLL's standard error would be many times
+    too wide for the part that recalibration leaves; and the variance at a
+    point the recalibration lies well away from (8, for a model 5 times too
+    little confident) was a fifth too small."""
     gains = np.full(len(summaries), np.nan)
     spread = np.full(len(summaries), np.nan)
     tested = [i for i, s in enumerate(summaries) if s["n_labelled"] >= 2]
@@ -189,8 +198,14 @@ def recalibration_gains(summaries):
     covariance = outer - g[:, :, None] * g[:, None, :]
     optimism = 0.5 * np.trace(_solved(hessian, covariance), axis1=-2, axis2=-1) / n
     gains[tested] = losses[:, _IDENTITY] - estimate - optimism
-    squares = np.array([summaries[i]["loss_sq"][p] for i, p in zip(tested, pick)]) / n
-    variance = np.maximum(squares - losses[rows, pick] ** 2, 0.0) * n / (n - 1)
+    squares = np.array([summaries[i]["loss_sq"] for i in tested]) / n[:, None]
+    variances = np.maximum(squares - losses**2, 0.0) * (n / (n - 1))[:, None]
+    variance = variances[rows, pick]
+    landing = BETA_GRID[pick] + step[rows, pick, 0]
+    for c in np.flatnonzero(~none):  # at the recalibration, between the points around it
+        points = kept[c] & np.isfinite(variances[c])
+        if points.any():
+            variance[c] = np.interp(landing[c], BETA_GRID[points], variances[c, points])
     spread[tested] = np.sqrt(variance / n)
     return gains, spread
 

@@ -4,8 +4,11 @@ costs the model information gives "retrain"."""
 
 import numpy as np
 import pytest
+from scipy.special import log_softmax
 
 from skcal import CalibrationMonitor
+from skcal.monitoring._row_sums import labelled_summary
+from skcal.monitoring._statistics import recalibration_gains
 from test_monitor import stream
 
 DRIFTS = {
@@ -23,6 +26,12 @@ DRIFTS = {
     # inverse temperatures 1/2 to 2 (a Newton step from 1/2 put the refinement part
     # at -6 nats, far below 0)
     "temperature 8": ({"sharpen": 8.0}, "recalibrate"),
+    # far too little confident (its logits over 5, or over 8: a temperature applied
+    # twice, a logit scale left out): the recalibration lies beyond 2, the largest
+    # inverse temperature kept before, and a Newton step from 2 found a refinement
+    # part above the reference's ("retrain" on 7 of 9 chunks at 5, on all at 10)
+    "temperature 1/5": ({"sharpen": 0.2}, "recalibrate"),
+    "temperature 1/8": ({"sharpen": 0.125}, "recalibrate"),
     # broken and still confident: the best recalibration nearly ignores the scores;
     # the estimate from 1/2 found a refinement part below the reference's, and the
     # raw NLL's standard error, inflated by a few rows of huge NLL, hid the rest
@@ -159,3 +168,21 @@ def test_the_refinement_part_is_never_below_zero_and_near_the_fitted_one():
         held_out = nll(fitted.x, *stream(rng, 20000, sharpen=sharpen))
         assert row["nll_refinement"] >= 0.0
         assert abs(row["nll_refinement"] - held_out) < 0.05, (sharpen, row, held_out)
+
+
+@pytest.mark.parametrize("scale", [2.5, 0.4, 0.2, 5.0])
+def test_the_refinement_error_is_that_of_the_recalibrated_rows_whatever_the_temperature(scale):
+    """A chunk's rows made ``scale`` times too confident recalibrate to the same rows:
+    the recalibrated NLL's standard error is theirs. It was the error at the kept
+    inverse temperature the estimate starts from: 1.21 times theirs at 2.5 (fewer
+    "retrain" verdicts than ``alpha`` allows), 0.83 at 0.4 and 0.49 at 0.2 (more)."""
+    rng = np.random.default_rng(5)
+    ratios = []
+    for _ in range(100):
+        logits, y = stream(rng, 360)
+        errors = [recalibration_gains([labelled_summary(log_softmax(s * logits, axis=1), y)])
+                  [1][0] for s in (1.0, scale)]
+        ratios.append(errors[1] / errors[0])
+    # the median over 100 seeded chunks within 5 % (the error is interpolated between
+    # kept points; the old errors were 17 to 51 % off)
+    assert np.median(ratios) == pytest.approx(1.0, abs=0.05)
