@@ -450,3 +450,29 @@ def test_a_recalibration_that_cannot_be_fitted_keeps_the_run_and_says_why(tmp_pa
             "of this run since the drift began (chunk 0): y has only one class (0)") in out
     assert not calibrator.exists()
     assert _rows_in(state) == 2000  # the production rows
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_a_catch_up_run_recalibrates_on_the_rows_since_the_drift_not_an_earlier_one(
+        tmp_path, capsys, seed):
+    """One run over 30 files (a job catching up): too confident in files 5-8, then
+    calibrated, then too confident from file 18. The CUSUM, raised by the episode,
+    had not come back to 0 by file 18, and its run's first chunk (5) was the onset:
+    the temperature was fitted on rows of both models."""
+    rng = np.random.default_rng(seed)
+    reference = _period(tmp_path / "reference.npz", rng, 40000)
+    days = [_period(tmp_path / f"day{day:02d}.npz", rng, 2000,
+                    sharpen=1.5 if 5 <= day < 9 or day >= 18 else 1.0) for day in range(30)]
+    calibrator = tmp_path / "calibrator.json"
+    main(["monitor", reference, *days, "--chunk-size", "2000", "--state",
+          str(tmp_path / "state.json"), "--recalibrate", "temperature", "--calibrator",
+          str(calibrator)])
+    out = capsys.readouterr().out
+    (since,) = [int(line.split("since chunk ")[1].split(",")[0])
+                for line in out.splitlines() if line.startswith("Recalibrated:")]
+    # never before the change; late (by 4 chunks on seed 1), it leaves fewer rows, all
+    # of the new model
+    assert 18 <= since <= 24
+    fitted = load_calibrator(calibrator, expected_class="TemperatureScaling")
+    # within 5 % of the factor (a seeded fit on 20000 rows or more)
+    assert fitted.temperature_ == pytest.approx(1.5, rel=0.05)
