@@ -5,10 +5,10 @@ The CUSUM's current run (the chunks since it last stood at 0) holds the
 change, but its first chunk is a poor estimate of it. Before a change, the
 CUSUM stands above 0 by chance a good part of the time, and the run often
 began several chunks earlier. On 20 seeded streams whose NLL stepped up at
-chunk 18, its first chunk was 1 to 12 chunks early on 7, and at chunk 5 or
-earlier on 19 of 20 when a passing episode of drift came before
-(``benchmarks/bench_monitor_onset.py``); a calibrator fitted on the rows
-since then learns the old map and the new one at once.
+chunk 18, its first chunk was 1 to 12 chunks early on 7, and early on 19 of 20
+(by 13.6 chunks on average) when a passing episode of drift came 10 chunks
+before (``benchmarks/bench_monitor_onset.py``); a calibrator fitted on the
+rows since then learns the old map and the new one at once.
 
 Within the run, the onset is the chunk that best splits the chunks scored by
 the current calibrator in two: the largest standardised difference between

@@ -61,6 +61,7 @@ class MonitorResultsMixin:
                                    names=getattr(self, "_score_columns", None))
         self.calibrator_, self.calibrator_version_ = fitted, self.calibrator_version_ + 1
         return fitted
+
     def drift_onset(self):
         """The chunk where the drift that the latest chunk shows began (None when
         the CUSUM is at 0): the chunks from it on hold the rows to recalibrate on.
