@@ -16,16 +16,10 @@ import json
 from contextlib import nullcontext
 from pathlib import Path
 
-import numpy as np
-
-from ..calibrators._persistence import (
-    calibrator_to_dict,
-    load_calibrator,
-    save_calibrator,
-)
+from ..calibrators._persistence import calibrator_to_dict, load_calibrator
 from ..calibrators._registry import calibrator_class
-from ..monitoring._inputs import is_labelled
-from ..monitoring._table import latest_judged, period_start_text
+from ..monitoring._served_temperature import join_late_labels
+from ..monitoring._table import period_start_text
 from ..rows._scores import ColumnBesideProbabilities
 from ..utils._files import LockTimeout, exclusive_lock, write_atomically, write_json
 from ._monitor_outputs import (
@@ -36,6 +30,7 @@ from ._monitor_outputs import (
     write_store,
 )
 from ._monitor_inputs import file_digest, read_late_labels, read_period
+from ._monitor_recalibration import act_on_verdict
 from ._paths import image_format
 
 ALARM_STATUS = 1
@@ -101,13 +96,16 @@ def _run_locked(args, state_path, error):
                   "complete left out (--late-rows drop).")
         if args.recalibrate and labels is not None:
             this_run.append((scores, labels, times, first_row))
+    late_rows = []  # rows labelled by --late-labels: served log-probabilities, labels, chunks
     for path in args.late_labels or []:
         ids, labels = read_late_labels(path, args, error=error)
         unmatched = monitor.n_labels_unmatched_
         try:
-            monitor.add_labels(ids=ids, y=labels)
+            joined = join_late_labels(monitor, ids, labels)
         except ValueError as exc:
             raise error(f"--late-labels {path}: {exc}") from exc
+        if args.recalibrate:
+            late_rows.append(joined)
         missed = monitor.n_labels_unmatched_ - unmatched
         print(f"{path}: {len(ids) - missed} late labels joined, {missed} matched no waiting row.")
     state = monitor.to_dict()
@@ -119,7 +117,7 @@ def _run_locked(args, state_path, error):
     write_store(monitor, args, changed_chunks(before, state["chunks"]), error=error)
     push_metrics(monitor, args, error=error)
     if args.recalibrate:
-        _act_on_verdict(monitor, args, this_run)
+        act_on_verdict(monitor, args, this_run, late_rows)
         state = monitor.to_dict()
     if args.json:
         write_json(args.json, state)
@@ -245,67 +243,6 @@ def _apply_calibrator_file(monitor, calibrator, args, error):
             raise error(f"--calibrator {args.calibrator}: {exc}") from exc
         print(f"Applying the calibrator in {args.calibrator} "
               f"(calibrator {monitor.calibrator_version_}).")
-
-
-def _act_on_verdict(monitor, args, this_run):
-    """On "recalibrate", fit --recalibrate METHOD on this run's labelled rows since
-    the drift began and save it; say why not otherwise."""
-    table = monitor.to_dict()["chunks"]
-    judged, _ = latest_judged(table)  # newer chunks may wait for their labels
-    verdict = (judged or table[-1])["verdict"] if table else "no complete chunk"
-    if verdict != "recalibrate":
-        reason = {
-            "retrain": "the refinement part rose beyond its standard error, which no "
-                       "recalibration wins back: retrain the model",
-            "ok": "the latest chunk is not in alarm",
-        }.get(verdict, f"the latest verdict is {verdict!r}")
-        print(f"No calibrator written: {reason}.")
-        return
-    latest = judged or table[-1]
-    if latest.get("calibrator", 0) < monitor.calibrator_version_:
-        # rows added before the calibrator now served: its verdict is the old map's
-        print(f"No calibrator written: the latest verdict is chunk {latest['chunk']}'s, whose "
-              f"rows were scored before calibrator {monitor.calibrator_version_} was applied; "
-              "the chunks scored through it will say whether it holds.")
-        return
-    onset = monitor.drift_onset()
-    if onset is None:  # an alarm of the judged chunk alone: its rows
-        onset = judged["chunk"]
-    pieces = []
-    for scores, labels, times, first_row in this_run:
-        rows = first_row + np.arange(np.shape(scores)[0])
-        since = monitor.chunk_of(rows=rows, timestamps=times) >= onset
-        labelled = since & _has_label(labels, monitor.classes_)
-        if labelled.any():
-            pieces.append((np.asarray(scores)[labelled], np.asarray(labels)[labelled]))
-    n = sum(piece[1].shape[0] for piece in pieces)
-    if n < monitor.min_labels:
-        late = (" Rows labelled by --late-labels do not count: the monitor keeps the "
-                "log-probabilities it served for them, not the raw scores a calibrator is "
-                "fitted on. Fit one on the raw scores and their labels (skcal fit METHOD SCORES "
-                "LABELS --calibrator PATH.json): the next run applies it." if args.late_labels
-                else "")
-        print(f"No calibrator written: {n} labelled rows of this run since the drift began "
-              f"(chunk {onset}), fewer than min_labels={monitor.min_labels}.{late}")
-        return
-    scores = np.concatenate([piece[0] for piece in pieces])
-    labels = np.concatenate([piece[1] for piece in pieces])
-    try:
-        calibrator = monitor.recalibrate(args.recalibrate, scores, labels)
-    except ValueError as exc:  # rows it cannot be fitted on: the run's monitoring stands
-        print(f"No calibrator written: {args.recalibrate} cannot be fitted on the {n} "
-              f"labelled rows of this run since the drift began (chunk {onset}): {exc} A "
-              "later run in alarm tries again on its own rows; or fit one on rows you choose "
-              "(skcal fit METHOD SCORES LABELS --calibrator PATH.json): the next run applies it.")
-        return
-    save_calibrator(calibrator, args.calibrator)
-    print(f"Recalibrated: {type(calibrator).__name__} fitted on {n} labelled rows since chunk "
-          f"{onset}, saved to {args.calibrator} (calibrator {monitor.calibrator_version_}); "
-          "later runs apply it to the raw scores.")
-
-
-def _has_label(labels, classes):
-    return is_labelled(np.asarray(labels), classes)
 
 
 def _print_table(table, *, by_period):

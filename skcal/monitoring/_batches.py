@@ -107,7 +107,8 @@ def add_rows(monitor, scores, log_proba_of, y, timestamps, ids, late_rows="error
 def add_late_labels(monitor, rows, y, ids):
     """Commit to ``monitor`` labels that arrived late (see
     :meth:`~skcal.CalibrationMonitor.add_labels`), for waiting rows given by
-    number (``rows``) or by id (``ids``)."""
+    number (``rows``) or by id (``ids``). Returns the rows joined: their
+    served log-probabilities (float32), label columns and chunks."""
     check_label_arguments(rows, ids, y)
     rows, y, ids = to_numpy((rows, y, ids))
     y = np.asarray(y).reshape(-1)
@@ -125,9 +126,9 @@ def add_late_labels(monitor, rows, y, ids):
     else:
         take, matched = positions_of_ids(monitor._pending, as_ids(ids, y.shape[0]))
         y_index, unmatched = y_index[matched], int((~matched).sum())
-    chunks, opened = labelled_later(monitor._chunks, monitor._open,
-                                    monitor._pending.log_proba[take],
-                                    monitor._pending.chunks[take], y_index)
+    log_proba, chunk_of_row = monitor._pending.log_proba[take], monitor._pending.chunks[take]
+    chunks, opened = labelled_later(monitor._chunks, monitor._open, log_proba, chunk_of_row,
+                                    y_index)
     pending = without(monitor._pending, take)
     chunks = freeze(chunks, pending.chunks, monitor.classes_.shape[0])
     table = evaluate_chunks(monitor, chunks, monitor._cusum_before)
@@ -135,6 +136,7 @@ def add_late_labels(monitor, rows, y, ids):
     monitor._chunks, monitor._open, monitor._table, monitor._pending = (
         chunks, opened, table, pending)
     monitor.n_labels_unmatched_ += unmatched
+    return log_proba, y_index, chunk_of_row
 
 
 def _rows_of(scores, rows):

@@ -4,7 +4,9 @@ the exit status when those labels reveal an alarm."""
 import json
 
 import numpy as np
+import pytest
 
+from skcal import TemperatureScaling, load_calibrator
 from skcal.cli import main
 
 K = 4
@@ -84,8 +86,9 @@ def test_late_labels_by_id_for_rows_added_without_ids_end_the_run_with_the_fix(
     assert state.read_bytes() == kept
 
 
-def test_a_recalibration_due_on_late_labels_alone_says_how_to_fit_one(tmp_path, capsys):
-    # the run said only "0 labelled rows of this run", with no way forward
+def test_a_recalibration_due_on_late_labels_alone_fits_a_temperature_on_them(tmp_path, capsys):
+    # the run said "0 labelled rows of this run" and wrote no calibrator: rows whose
+    # labels came late were never refitted on, though labels come late in production
     rng = np.random.default_rng(33)
     reference, _ = _day(tmp_path / "reference.npz", rng, 6000)
     ids = np.array([f"tx{i}" for i in range(3000)])
@@ -100,7 +103,57 @@ def test_a_recalibration_due_on_late_labels_alone_says_how_to_fit_one(tmp_path, 
     out = capsys.readouterr().out
     assert status == 1
     assert json.loads(state.read_text())["chunks"][-1]["verdict"] == "recalibrate"
+    assert "(3000 of them by --late-labels)" in out
+    fitted = load_calibrator(calibrator, expected_class="TemperatureScaling")
+    raw = np.load(day)["scores"]
+    direct = TemperatureScaling().fit(raw[np.argsort(ids)], y[np.argsort(ids)])
+    assert fitted.temperature_ == pytest.approx(direct.temperature_, rel=1e-5)  # float32 rows
+    assert fitted.temperature_ == pytest.approx(2.0, rel=0.1)
+
+
+def test_late_labels_alone_refit_no_other_method_and_the_run_says_how_to_fit_one(
+        tmp_path, capsys):
+    rng = np.random.default_rng(34)
+    reference, _ = _day(tmp_path / "reference.npz", rng, 6000)
+    ids = np.array([f"tx{i}" for i in range(3000)])
+    day, y = _day(tmp_path / "day.npz", rng, 3000, sharpen=3.0, labelled=False, ids=ids)
+    np.savez(tmp_path / "labels.npz", ids=ids, labels=y)
+    state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
+    main(["monitor", reference, day, "--chunk-size", "1000", "--state", str(state)])
+    capsys.readouterr()
+    main(["monitor", reference, "--state", str(state), "--late-labels",
+          str(tmp_path / "labels.npz"), "--recalibrate", "vector",
+          "--calibrator", str(calibrator)])
+    out = capsys.readouterr().out
+    assert json.loads(state.read_text())["chunks"][-1]["verdict"] == "recalibrate"
     assert "No calibrator written: 0 labelled rows of this run" in out
-    assert "Rows labelled by --late-labels do not count" in out
+    assert "3000 rows labelled by --late-labels since then do not count" in out
+    assert "not the raw scores a vector calibrator is fitted on" in out
     assert "skcal fit METHOD SCORES LABELS --calibrator PATH.json" in out
     assert not calibrator.exists()
+
+
+def test_daily_runs_whose_labels_come_a_day_late_recalibrate_and_are_ok_again(
+        tmp_path, capsys):
+    """Each day's file carries ids and no labels; its labels come with the next
+    day's run. Twice too confident from day 6: the run that joins day 6's labels
+    writes a temperature near 2, and the days served through it are "ok"."""
+    rng = np.random.default_rng(35)
+    reference, _ = _day(tmp_path / "reference.npz", rng, 10000)
+    state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
+    outs = []
+    for day in range(1, 14):
+        ids = np.array([f"d{day}-{i}" for i in range(2000)])
+        path, y = _day(tmp_path / f"day{day:02d}.npz", rng, 2000,
+                       sharpen=2.0 if day >= 6 else 1.0, labelled=False, ids=ids)
+        late = ["--late-labels", str(tmp_path / f"labels{day - 1:02d}.npz")] if day > 1 else []
+        main(["monitor", reference, path, "--chunk-size", "1000", "--state", str(state),
+              *late, "--recalibrate", "temperature", "--calibrator", str(calibrator)])
+        outs.append(capsys.readouterr().out)
+        np.savez(tmp_path / f"labels{day:02d}.npz", ids=ids[::-1], labels=y[::-1])
+    recalibrated = [day for day, out in enumerate(outs, 1) if "Recalibrated:" in out]
+    assert recalibrated == [7]  # day 6's labels, joined by day 7's run
+    assert load_calibrator(calibrator).temperature_ == pytest.approx(2.0, rel=0.1)
+    table = json.loads(state.read_text())["chunks"]
+    served = [row for row in table if row["calibrator"] == 1 and row["n_labelled"]]
+    assert len(served) >= 8 and all(row["verdict"] == "ok" for row in served)

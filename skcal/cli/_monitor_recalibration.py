@@ -1,0 +1,113 @@
+"""``skcal monitor --recalibrate METHOD``: a "recalibrate" verdict acted on.
+
+The calibrator is fitted on the labelled rows since the drift began that the
+run has: the production files' rows that came with their labels (raw scores),
+and the rows whose labels came through ``--late-labels``. For those the
+monitor kept only the log-probabilities it served; a temperature is refitted
+on them exactly (:mod:`skcal.monitoring._served_temperature`), other methods
+need the raw scores.
+"""
+
+import numpy as np
+
+from ..calibrators._persistence import save_calibrator
+from ..calibrators._registry import calibrator_class
+from ..calibrators._temperature import TemperatureScaling
+from ..monitoring._inputs import is_labelled
+from ..monitoring._served_temperature import (
+    served_log_proba,
+    served_refit_obstacle,
+    temperature_from_served,
+)
+from ..monitoring._table import latest_judged
+
+_FIT_BY_HAND = ("fit one on the raw scores and their labels (skcal fit METHOD SCORES LABELS "
+                "--calibrator PATH.json): the next run applies it.")
+
+
+def act_on_verdict(monitor, args, this_run, late_rows):
+    """On "recalibrate", fit --recalibrate METHOD on the labelled rows since the
+    drift began (``this_run``: each production file's (scores, labels, timestamps,
+    first row number); ``late_rows``: each --late-labels file's joined rows, as
+    (served log-probabilities, label columns, chunks)) and save it; say why not
+    otherwise."""
+    table = monitor.to_dict()["chunks"]
+    judged, _ = latest_judged(table)  # newer chunks may wait for their labels
+    verdict = (judged or table[-1])["verdict"] if table else "no complete chunk"
+    if verdict != "recalibrate":
+        reason = {
+            "retrain": "the refinement part rose beyond its standard error, which no "
+                       "recalibration wins back: retrain the model",
+            "ok": "the latest chunk is not in alarm",
+        }.get(verdict, f"the latest verdict is {verdict!r}")
+        print(f"No calibrator written: {reason}.")
+        return
+    latest = judged or table[-1]
+    if latest.get("calibrator", 0) < monitor.calibrator_version_:
+        # rows added before the calibrator now served: its verdict is the old map's
+        print(f"No calibrator written: the latest verdict is chunk {latest['chunk']}'s, whose "
+              f"rows were scored before calibrator {monitor.calibrator_version_} was applied; "
+              "the chunks scored through it will say whether it holds.")
+        return
+    onset = monitor.drift_onset()
+    if onset is None:  # an alarm of the judged chunk alone: its rows
+        onset = judged["chunk"]
+    raw = _raw_rows_since(monitor, this_run, onset)
+    late = _late_rows_since(late_rows, onset)
+    n_raw, n_late = len(raw[1]), len(late[1])
+    by_temperature = calibrator_class(args.recalibrate) is TemperatureScaling
+    obstacle = served_refit_obstacle(monitor) if by_temperature else (
+        "the monitor keeps the log-probabilities it served for them, not the raw scores a "
+        f"{args.recalibrate} calibrator is fitted on (only a temperature is refitted on those)")
+    use_late = n_late > 0 and obstacle is None
+    n = n_raw + n_late if use_late else n_raw
+    if n < monitor.min_labels:
+        late_note = (f" {n_late} rows labelled by --late-labels since then do not count: "
+                     f"{obstacle}; {_FIT_BY_HAND}" if n_late and not use_late else "")
+        print(f"No calibrator written: {n} labelled rows of this run since the drift began "
+              f"(chunk {onset}), fewer than min_labels={monitor.min_labels}.{late_note}")
+        return
+    try:
+        if use_late:
+            served = np.concatenate([served_log_proba(monitor, raw[0]), late[0]]) if n_raw \
+                else late[0]
+            labels = monitor.classes_[late[1]]
+            fitted = temperature_from_served(
+                monitor, served, np.concatenate([raw[1], labels]) if n_raw else labels)
+            calibrator = monitor.recalibrate(fitted)
+        else:
+            calibrator = monitor.recalibrate(args.recalibrate, *raw)
+    except ValueError as exc:  # rows it cannot be fitted on: the run's monitoring stands
+        print(f"No calibrator written: {args.recalibrate} cannot be fitted on the {n} "
+              f"labelled rows of this run since the drift began (chunk {onset}): {exc} A "
+              f"later run in alarm tries again on its own rows; or {_FIT_BY_HAND}")
+        return
+    save_calibrator(calibrator, args.calibrator)
+    print(f"Recalibrated: {type(calibrator).__name__} fitted on {n} labelled rows since chunk "
+          f"{onset}{f' ({n_late} of them by --late-labels)' if use_late else ''}, saved to "
+          f"{args.calibrator} (calibrator {monitor.calibrator_version_}); later runs apply it "
+          "to the raw scores.")
+
+
+def _raw_rows_since(monitor, this_run, onset):
+    """(raw scores, labels) of the production files' labelled rows from chunk ``onset`` on."""
+    pieces = []
+    for scores, labels, times, first_row in this_run:
+        rows = first_row + np.arange(np.shape(scores)[0])
+        since = monitor.chunk_of(rows=rows, timestamps=times) >= onset
+        labelled = since & is_labelled(np.asarray(labels), monitor.classes_)
+        if labelled.any():
+            pieces.append((np.asarray(scores)[labelled], np.asarray(labels)[labelled]))
+    if not pieces:
+        return np.empty((0, monitor.n_features_in_)), np.empty(0, dtype=int)
+    return tuple(np.concatenate([piece[i] for piece in pieces]) for i in (0, 1))
+
+
+def _late_rows_since(late_rows, onset):
+    """(served log-probabilities, label columns) of the rows joined by --late-labels
+    from chunk ``onset`` on."""
+    kept = [(log_proba[chunks >= onset], y_index[chunks >= onset])
+            for log_proba, y_index, chunks in late_rows]
+    if not kept:
+        return np.empty((0, 0), dtype=np.float32), np.empty(0, dtype=np.intp)
+    return tuple(np.concatenate([piece[i] for piece in kept]) for i in (0, 1))

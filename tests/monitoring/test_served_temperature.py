@@ -1,0 +1,86 @@
+"""A temperature refitted on the log-probabilities a monitor served for rows whose
+labels came late is the temperature of the raw scores: with no calibrator, and
+through an installed temperature (the two compose)."""
+
+import numpy as np
+import pytest
+
+from skcal import CalibrationMonitor, TemperatureScaling, VectorScaling
+from skcal.monitoring._served_temperature import join_late_labels, temperature_from_served
+
+# the served log-probabilities wait in float32: each is off by at most 6e-8 of
+# itself, which moves a fitted temperature by a few 1e-7 of itself
+SERVED_IN_FLOAT32 = 1e-5
+
+
+def _rows(rng, n, k, scale):
+    """Logits of a model ``scale`` times too confident, and labels."""
+    logits = rng.normal(scale=2.0, size=(n, k))
+    y = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+    return scale * logits, y
+
+
+def _as_probabilities(logits):
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
+
+
+def _labelled_late(monitor, scores, y):
+    """Add ``scores`` without labels, then join ``y`` by id; the rows joined."""
+    ids = np.array([f"tx{i}" for i in range(len(y))])
+    monitor.update(scores, ids=ids)
+    order = np.random.default_rng(1).permutation(len(y))  # labels come in any order
+    log_proba, y_index, chunks = join_late_labels(monitor, ids[order], y[order])
+    assert log_proba.dtype == np.float32 and chunks.shape == y.shape
+    return log_proba, monitor.classes_[y_index]
+
+
+@pytest.mark.parametrize("kind", ["logits", "probabilities"])
+def test_a_temperature_refitted_on_served_rows_is_the_raw_scores_temperature(kind):
+    rng = np.random.default_rng(0)
+    convert = (lambda z: z) if kind == "logits" else _as_probabilities
+    reference, reference_y = _rows(rng, 3000, 4, 1.0)
+    raw, y = _rows(rng, 4000, 4, 2.5)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(convert(reference), reference_y)
+    log_proba, labels = _labelled_late(monitor, convert(raw), y)
+    refit = temperature_from_served(monitor, log_proba, labels)
+    direct = TemperatureScaling(score_type=kind).fit(convert(raw), y)
+    assert refit.score_type_ == kind and refit.n_features_in_ == 4
+    assert refit.temperature_ == pytest.approx(direct.temperature_, rel=SERVED_IN_FLOAT32)
+    assert refit.temperature_ == pytest.approx(2.5, rel=0.1)
+    np.testing.assert_allclose(refit.predict_proba(convert(raw[:50])),
+                               direct.predict_proba(convert(raw[:50])),
+                               rtol=SERVED_IN_FLOAT32, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["logits", "probabilities"])
+def test_through_an_installed_temperature_the_two_compose(kind):
+    # one column of a binary task: the positive class's log-odds or probability
+    rng = np.random.default_rng(2)
+    reference, reference_y = _rows(rng, 3000, 2, 1.0)
+    raw, y = _rows(rng, 4000, 2, 3.0)
+
+    def column(logits):
+        log_odds = logits[:, 1] - logits[:, 0]
+        return log_odds if kind == "logits" else 1 / (1 + np.exp(-log_odds))
+
+    monitor = CalibrationMonitor(chunk_size=1000).fit(column(reference), reference_y)
+    halfway = TemperatureScaling(score_type=kind).fit(column(raw[:2000] / 1.5), y[:2000])
+    halfway.temperature_ = 1.5  # serves the raw scores at 1.5: half the way to 3
+    monitor.recalibrate(halfway)
+    log_proba, labels = _labelled_late(monitor, column(raw), y)
+    refit = temperature_from_served(monitor, log_proba, labels)
+    direct = TemperatureScaling(score_type=kind).fit(column(raw), y)
+    assert refit.n_features_in_ == 1
+    assert refit.temperature_ == pytest.approx(direct.temperature_, rel=SERVED_IN_FLOAT32)
+    assert refit.temperature_ == pytest.approx(3.0, rel=0.1)
+
+
+def test_rows_served_through_another_calibrator_refit_no_temperature():
+    rng = np.random.default_rng(3)
+    reference, reference_y = _rows(rng, 3000, 3, 1.0)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(reference, reference_y)
+    monitor.recalibrate(VectorScaling().fit(reference, reference_y))
+    log_proba, labels = _labelled_late(monitor, *_rows(rng, 1000, 3, 2.0))
+    with pytest.raises(ValueError, match="served through the installed VectorScaling"):
+        temperature_from_served(monitor, log_proba, labels)
