@@ -157,3 +157,26 @@ def test_daily_runs_whose_labels_come_a_day_late_recalibrate_and_are_ok_again(
     table = json.loads(state.read_text())["chunks"]
     served = [row for row in table if row["calibrator"] == 1 and row["n_labelled"]]
     assert len(served) >= 8 and all(row["verdict"] == "ok" for row in served)
+
+
+def test_a_run_fits_on_its_labelled_rows_and_the_late_labelled_ones_together(tmp_path, capsys):
+    rng = np.random.default_rng(36)
+    reference, _ = _day(tmp_path / "reference.npz", rng, 6000)
+    ids = np.array([f"tx{i}" for i in range(2000)])
+    first, first_y = _day(tmp_path / "first.npz", rng, 2000, sharpen=3.0, labelled=False,
+                          ids=ids)
+    second, second_y = _day(tmp_path / "second.npz", rng, 2000, sharpen=3.0,
+                            ids=np.array([f"ty{i}" for i in range(2000)]))
+    np.savez(tmp_path / "labels.npz", ids=ids, labels=first_y)
+    state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
+    main(["monitor", reference, first, "--chunk-size", "1000", "--state", str(state)])
+    capsys.readouterr()
+    main(["monitor", reference, second, "--state", str(state), "--late-labels",
+          str(tmp_path / "labels.npz"), "--recalibrate", "temperature",
+          "--calibrator", str(calibrator)])
+    out = capsys.readouterr().out
+    assert "fitted on 4000 labelled rows since chunk 0 (2000 of them by --late-labels)" in out
+    raw = np.concatenate([np.load(first)["scores"], np.load(second)["scores"]])
+    direct = TemperatureScaling().fit(raw, np.concatenate([first_y, second_y]))
+    fitted = load_calibrator(calibrator, expected_class="TemperatureScaling")
+    assert fitted.temperature_ == pytest.approx(direct.temperature_, rel=1e-5)  # float32 rows
