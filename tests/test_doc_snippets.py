@@ -94,9 +94,14 @@ def test_the_snippet_runs(page, index, code, tmp_path, monkeypatch):
     if page == "monitoring" and index > 0:  # the state the page's first snippet left
         exec(snippets_of("monitoring")[0], namespace)  # noqa: S102 (the documented code)
     if page == "monitoring" and index == 1:
+        # the labelled rows the user holds, and a chunk whose labels have not come yet
+        # (the table's last verdict "too few labels": the snippet read it, and never
+        # recalibrated where labels come late)
         namespace.update(row_numbers=np.arange(namespace["monitor"].n_rows_),
                          raw_scores=np.r_[namespace["batch_scores"], namespace["batch_scores"]],
                          labels=np.r_[namespace["batch_labels"], namespace["batch_labels"]])
+        namespace["monitor"].update(np.r_[namespace["batch_scores"], namespace["batch_scores"]][:1600])
+        assert namespace["monitor"].to_frame()["verdict"].iloc[-1] == "too few labels"
     try:
         exec(code, namespace)  # noqa: S102 (the documented code itself)
     finally:
