@@ -14,7 +14,7 @@ RUN_ELSEWHERE = {
     ("spark", 0): "needs a Spark session and S3",
     **{("spark", index): "needs a Spark session and tables by name: "
                          "tests/spark/test_spark_page_snippets.py runs it"
-       for index in range(1, 6)},
+       for index in range(1, 7)},
 }
 
 

@@ -14,7 +14,7 @@ from sklearn.metrics import log_loss
 
 import skcal
 import skcal.spark
-from skcal import CalibrationMonitor, compare_models
+from skcal import CalibrationMonitor, TemperatureScaling, compare_models, load_calibrator
 from skcal.metrics import expected_calibration_error, nll_from_logits
 
 SNIPPETS = snippets_of("spark")
@@ -35,12 +35,13 @@ def run(index, **names):
 
 
 def test_the_page_still_has_the_snippets_run_here():
-    assert len(SNIPPETS) == 6
+    assert len(SNIPPETS) == 7
     assert 'spark.table("predictions.image_classifier")' in SNIPPETS[1]
     assert "LogisticRegression().fit(train)" in SNIPPETS[2]
     assert "skcal.spark.update(monitor, day" in SNIPPETS[3]
-    assert 'spark.table("shadow_scores")' in SNIPPETS[4]
-    assert 'calibrate="temperature"' in SNIPPETS[5]
+    assert "monitor.recalibrate(calibrator)" in SNIPPETS[4]
+    assert 'spark.table("shadow_scores")' in SNIPPETS[5]
+    assert 'calibrate="temperature"' in SNIPPETS[6]
 
 
 def test_the_logits_table_snippet_fits_and_evaluates(spark, tmp_path):
@@ -137,6 +138,40 @@ def test_the_nightly_monitor_snippet_adds_the_day_and_joins_late_labels(
     assert 'model="ranker"' in names["text"]
 
 
+def test_the_verdict_snippet_recalibrates_on_the_rows_since_the_drift_where_they_live(
+        spark, tmp_path, monkeypatch):
+    rng = np.random.default_rng(4)
+    monkeypatch.chdir(tmp_path)
+    monitor = CalibrationMonitor(chunk_period="6h").fit(*overconfident(rng, 8000, scale=1.0))
+    n = 4 * 1440  # four days, a row a minute; twice too confident from day 3
+    times = np.datetime64("2026-11-01", "s") + np.arange(n) * 60
+    logits, y = overconfident(rng, n, scale=1.0)
+    logits[2 * 1440:] *= 2.0
+    monitor.update(logits, np.where(np.arange(n) % 2 == 0, y, -1), times,
+                   ids=np.arange(n))
+    monitor.add_labels(ids=np.arange(1, n, 2), y=y[1::2])  # the other half, late
+    frame(spark, {"request_id": np.arange(n), "ts": times, "logits": logits,
+                  "label": np.where(np.arange(n) % 2 == 0, y, -1)}).selectExpr(
+        "request_id", "ts", "logits", "IF(label < 0, NULL, label) AS label"
+    ).createOrReplaceTempView("preds")
+    frame(spark, {"request_id": np.arange(1, n, 2), "clicked": y[1::2]}
+          ).createOrReplaceTempView("clicks")
+    onset = monitor.drift_onset()
+    assert onset is not None and monitor.to_frame()["verdict"].iloc[-1] == "recalibrate"
+
+    names = run(4, spark=spark, monitor=monitor)
+
+    since = monitor.chunk_of(timestamps=times) >= onset
+    assert since.sum() >= 1440  # the rows since the drift, a day or more of them
+    direct = TemperatureScaling().fit(logits[since], y[since])
+    # the same float64 sums in other groupings: 1e-8 relative on the temperature
+    assert names["calibrator"].temperature_ == pytest.approx(direct.temperature_, rel=1e-8)
+    assert direct.temperature_ == pytest.approx(2.0, rel=0.1)
+    assert monitor.calibrator_version_ == 1
+    assert load_calibrator("ranker-calibrator.json").temperature_ == pytest.approx(
+        direct.temperature_, rel=1e-8)
+
+
 def test_the_shadow_snippets_rank_as_compare_models_ranks_arrays(spark):
     rng = np.random.default_rng(3)
     n = 3000
@@ -148,7 +183,7 @@ def test_the_shadow_snippets_rank_as_compare_models_ranks_arrays(spark):
     frame(spark, {"day": np.where(np.arange(n) < 2500, "2026-12-04", "2026-12-03"),
                   "proba_live": live, "proba_shadow": shadow, "clicked": clicked,
                   "user_id": users}).createOrReplaceTempView("shadow_scores")
-    names = run(4, spark=spark)
+    names = run(5, spark=spark)
     kept = slice(0, 2500)
     expected = compare_models({"champion": live[kept], "challenger": shadow[kept]},
                               clicked[kept], groups=users[kept])
@@ -161,7 +196,7 @@ def test_the_shadow_snippets_rank_as_compare_models_ranks_arrays(spark):
         np.testing.assert_allclose(result.results_[name]["nll_diff_se"],
                                    expected.results_[name]["nll_diff_se"], rtol=1e-9)
 
-    calibrated = run(5, spark=spark, logs=names["logs"], skcal=skcal)["result"]
+    calibrated = run(6, spark=spark, logs=names["logs"], skcal=skcal)["result"]
     # a temperature undoes the champion's overconfidence, not the challenger's noise
     assert calibrated.ranking_[0] == "champion"
     champion = calibrated.results_["champion"]
