@@ -86,46 +86,43 @@ def test_late_labels_by_id_for_rows_added_without_ids_end_the_run_with_the_fix(
     assert state.read_bytes() == kept
 
 
-def test_a_recalibration_due_on_late_labels_alone_fits_a_temperature_on_them(tmp_path, capsys):
-    # the run said "0 labelled rows of this run" and wrote no calibrator: rows whose
-    # labels came late were never refitted on, though labels come late in production
-    rng = np.random.default_rng(33)
+def _recalibrated_on_late_labels(tmp_path, capsys, seed, sharpen, method):
+    """A day of rows added without labels, then a run that joins their labels with
+    ``--recalibrate method``: (its output, its exit status, the state's chunks,
+    the calibrator's path, the day's raw scores and labels)."""
+    rng = np.random.default_rng(seed)
     reference, _ = _day(tmp_path / "reference.npz", rng, 6000)
     ids = np.array([f"tx{i}" for i in range(3000)])
-    day, y = _day(tmp_path / "day.npz", rng, 3000, sharpen=2.0, labelled=False, ids=ids)
+    day, y = _day(tmp_path / "day.npz", rng, 3000, sharpen=sharpen, labelled=False, ids=ids)
     np.savez(tmp_path / "labels.npz", ids=ids, labels=y)
     state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
     main(["monitor", reference, day, "--chunk-size", "1000", "--state", str(state)])
     capsys.readouterr()
     status = main(["monitor", reference, "--state", str(state), "--late-labels",
-                   str(tmp_path / "labels.npz"), "--recalibrate", "temperature",
+                   str(tmp_path / "labels.npz"), "--recalibrate", method,
                    "--calibrator", str(calibrator)])
-    out = capsys.readouterr().out
-    assert status == 1
-    assert json.loads(state.read_text())["chunks"][-1]["verdict"] == "recalibrate"
+    return (capsys.readouterr().out, status, json.loads(state.read_text())["chunks"],
+            calibrator, np.load(day)["scores"], y)
+
+
+def test_a_recalibration_due_on_late_labels_alone_fits_a_temperature_on_them(tmp_path, capsys):
+    # the run said "0 labelled rows of this run" and wrote no calibrator: rows whose
+    # labels came late were never refitted on, though labels come late in production
+    out, status, chunks, calibrator, raw, y = _recalibrated_on_late_labels(
+        tmp_path, capsys, 33, 2.0, "temperature")
+    assert status == 1 and chunks[-1]["verdict"] == "recalibrate"
     assert "(3000 of them by --late-labels)" in out
     fitted = load_calibrator(calibrator, expected_class="TemperatureScaling")
-    raw = np.load(day)["scores"]
-    direct = TemperatureScaling().fit(raw[np.argsort(ids)], y[np.argsort(ids)])
+    direct = TemperatureScaling().fit(raw, y)
     assert fitted.temperature_ == pytest.approx(direct.temperature_, rel=1e-5)  # float32 rows
     assert fitted.temperature_ == pytest.approx(2.0, rel=0.1)
 
 
 def test_late_labels_alone_refit_no_other_method_and_the_run_says_how_to_fit_one(
         tmp_path, capsys):
-    rng = np.random.default_rng(34)
-    reference, _ = _day(tmp_path / "reference.npz", rng, 6000)
-    ids = np.array([f"tx{i}" for i in range(3000)])
-    day, y = _day(tmp_path / "day.npz", rng, 3000, sharpen=3.0, labelled=False, ids=ids)
-    np.savez(tmp_path / "labels.npz", ids=ids, labels=y)
-    state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
-    main(["monitor", reference, day, "--chunk-size", "1000", "--state", str(state)])
-    capsys.readouterr()
-    main(["monitor", reference, "--state", str(state), "--late-labels",
-          str(tmp_path / "labels.npz"), "--recalibrate", "vector",
-          "--calibrator", str(calibrator)])
-    out = capsys.readouterr().out
-    assert json.loads(state.read_text())["chunks"][-1]["verdict"] == "recalibrate"
+    out, _, chunks, calibrator, _, _ = _recalibrated_on_late_labels(
+        tmp_path, capsys, 34, 3.0, "vector")
+    assert chunks[-1]["verdict"] == "recalibrate"
     assert "No calibrator written: 0 labelled rows of this run" in out
     assert "3000 rows labelled by --late-labels since then do not count" in out
     assert "not the raw scores a vector calibrator is fitted on" in out
