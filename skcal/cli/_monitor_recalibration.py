@@ -19,7 +19,7 @@ from ..monitoring._served_temperature import (
     served_refit_obstacle,
     temperature_from_served,
 )
-from ..monitoring._table import latest_judged
+from ..monitoring._table import latest_judged, period_start_text
 
 _FIT_BY_HAND = ("fit one on the raw scores and their labels (skcal fit METHOD SCORES LABELS "
                 "--calibrator PATH.json): the next run applies it.")
@@ -52,6 +52,7 @@ def act_on_verdict(monitor, args, this_run, late_rows):
     onset = monitor.drift_onset()
     if onset is None:  # an alarm of the judged chunk alone: its rows
         onset = judged["chunk"]
+    onset_name = _chunk_name(table, onset, by_period=monitor.chunk_period is not None)
     raw = _raw_rows_since(monitor, this_run, onset)
     late = _late_rows_since(late_rows, onset)
     n_raw, n_late = len(raw[1]), len(late[1])
@@ -65,7 +66,7 @@ def act_on_verdict(monitor, args, this_run, late_rows):
         late_note = (f" {n_late} rows labelled by --late-labels since then do not count: "
                      f"{obstacle}; {_FIT_BY_HAND}" if n_late and not use_late else "")
         print(f"No calibrator written: {n} labelled rows of this run since the drift began "
-              f"(chunk {onset}), fewer than min_labels={monitor.min_labels}.{late_note}")
+              f"({onset_name}), fewer than min_labels={monitor.min_labels}.{late_note}")
         return
     try:
         if use_late:
@@ -79,14 +80,26 @@ def act_on_verdict(monitor, args, this_run, late_rows):
             calibrator = monitor.recalibrate(args.recalibrate, *raw)
     except ValueError as exc:  # rows it cannot be fitted on: the run's monitoring stands
         print(f"No calibrator written: {args.recalibrate} cannot be fitted on the {n} "
-              f"labelled rows of this run since the drift began (chunk {onset}): {exc} A "
+              f"labelled rows of this run since the drift began ({onset_name}): {exc} A "
               f"later run in alarm tries again on its own rows; or {_FIT_BY_HAND}")
         return
     save_calibrator(calibrator, args.calibrator)
-    print(f"Recalibrated: {type(calibrator).__name__} fitted on {n} labelled rows since chunk "
-          f"{onset}{f' ({n_late} of them by --late-labels)' if use_late else ''}, saved to "
+    print(f"Recalibrated: {type(calibrator).__name__} fitted on {n} labelled rows since "
+          f"{onset_name}{f' ({n_late} of them by --late-labels)' if use_late else ''}, saved to "
           f"{args.calibrator} (calibrator {monitor.calibrator_version_}); later runs apply it "
           "to the raw scores.")
+
+
+def _chunk_name(table, chunk, *, by_period):
+    """``chunk N``, and with periods the start of its period (UTC), as the table shows it.
+
+    >>> _chunk_name([{"chunk": 3, "start": 1774785600000000000}], 3, by_period=True)
+    'chunk 3, the period from 2026-03-29 12:00:00 UTC'
+    """
+    starts = [row["start"] for row in table if row["chunk"] == chunk]
+    if not by_period or not starts:
+        return f"chunk {chunk}"
+    return f"chunk {chunk}, the period from {period_start_text(starts[0])} UTC"
 
 
 def _raw_rows_since(monitor, this_run, onset):

@@ -294,6 +294,7 @@ def test_a_verdict_on_rows_scored_before_the_calibrator_writes_no_other(tmp_path
         outs.append(capsys.readouterr().out)
     recalibrated = [day for day, out in enumerate(outs, 1) if "Recalibrated:" in out]
     assert recalibrated == [6]  # on day 5's chunk, complete in day 6's run
+    assert "since chunk 20549, the period from 2026-04-06 00:00:00 UTC" in outs[5]  # day 5
     assert ("No calibrator written: the latest verdict is chunk " in outs[6]
             and "scored before calibrator 1 was applied" in outs[6])
     table = json.loads(state.read_text())["chunks"]
