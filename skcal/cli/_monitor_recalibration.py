@@ -70,12 +70,7 @@ def act_on_verdict(monitor, args, this_run, late_rows):
         return
     try:
         if use_late:
-            served = np.concatenate([served_log_proba(monitor, raw[0]), late[0]]) if n_raw \
-                else late[0]
-            labels = monitor.classes_[late[1]]
-            fitted = temperature_from_served(
-                monitor, served, np.concatenate([raw[1], labels]) if n_raw else labels)
-            calibrator = monitor.recalibrate(fitted)
+            calibrator = monitor.recalibrate(_temperature_on_served(monitor, raw, late))
         else:
             calibrator = monitor.recalibrate(args.recalibrate, *raw)
     except ValueError as exc:  # rows it cannot be fitted on: the run's monitoring stands
@@ -88,6 +83,17 @@ def act_on_verdict(monitor, args, this_run, late_rows):
           f"{onset_name}{f' ({n_late} of them by --late-labels)' if use_late else ''}, saved to "
           f"{args.calibrator} (calibrator {monitor.calibrator_version_}); later runs apply it "
           "to the raw scores.")
+
+
+def _temperature_on_served(monitor, raw, late):
+    """A temperature fitted on what the monitor served: the files' labelled rows
+    (``raw``: scores, labels) through the calibrator in place, and the rows
+    labelled late (``late``: their served log-probabilities, label columns)."""
+    served, labels = late[0], monitor.classes_[late[1]]
+    if len(raw[1]):
+        served = np.concatenate([served_log_proba(monitor, raw[0]), served])
+        labels = np.concatenate([raw[1], labels])
+    return temperature_from_served(monitor, served, labels)
 
 
 def _chunk_name(table, chunk, *, by_period):
