@@ -8,9 +8,10 @@ import pytest
 from skcal import CalibrationMonitor, TemperatureScaling, VectorScaling
 from skcal.monitoring._served_temperature import join_late_labels, temperature_from_served
 
-# the served log-probabilities wait in float32: each is off by at most 6e-8 of
-# itself, which moves a fitted temperature by a few 1e-7 of itself
-SERVED_IN_FLOAT32 = 1e-5
+# the served log-probabilities wait in float32, each off by at most 6e-8 of itself,
+# and each fit stops within its tolerance (1e-7 on the gradient): 1e-6 allows both
+# (benchmarks/bench_served_temperature.py: 2.5e-9 at most over 30 seeded fits)
+SERVED_IN_FLOAT32 = 1e-6
 
 
 def _rows(rng, n, k, scale):
