@@ -13,7 +13,7 @@ import numpy as np
 from ..calibrators._persistence import save_calibrator
 from ..calibrators._registry import calibrator_class
 from ..calibrators._temperature import TemperatureScaling
-from ..monitoring._inputs import is_labelled
+from ..monitoring._inputs import is_labelled, labels_of
 from ..monitoring._served_temperature import (
     served_log_proba,
     served_refit_obstacle,
@@ -89,11 +89,12 @@ def _temperature_on_served(monitor, raw, late):
     """A temperature fitted on what the monitor served: the files' labelled rows
     (``raw``: scores, labels) through the calibrator in place, and the rows
     labelled late (``late``: their served log-probabilities, label columns)."""
-    served, labels = late[0], monitor.classes_[late[1]]
-    if len(raw[1]):
+    served, columns = late
+    if len(raw[1]):  # both as the monitor's columns: a file's labels may be of another dtype
+        _, raw_columns = labels_of(raw[1], len(raw[1]), monitor.classes_)
         served = np.concatenate([served_log_proba(monitor, raw[0]), served])
-        labels = np.concatenate([raw[1], labels])
-    return temperature_from_served(monitor, served, labels)
+        columns = np.concatenate([raw_columns, columns])
+    return temperature_from_served(monitor, served, monitor.classes_[columns])
 
 
 def _chunk_name(table, chunk, *, by_period):
