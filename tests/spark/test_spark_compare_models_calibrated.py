@@ -47,7 +47,12 @@ def test_the_calibrated_ranking_of_the_same_rows_and_folds_as_arrays(logs, weigh
     on_spark = skcal.spark.compare_models(
         logs, {name: name for name in MODELS}, y="y", sample_weight="w" if weighted else None,
         calibrate="temperature")
-    assert on_spark.ranking_ == in_memory.ranking_
+    # "sharp" and its softmax "sharp_proba" are one model, whose calibrated NLLs agree to
+    # the fits' tolerance (below): their order is the rounding's, and it differed on the
+    # same machine between numpy's AVX-512 and baseline exp. The rankings agree up to it
+    assert on_spark.ranking_[0] == in_memory.ranking_[0] == "flat"
+    assert sorted(on_spark.ranking_[1:]) == sorted(in_memory.ranking_[1:]) == [
+        "sharp", "sharp_proba"]
     assert on_spark.calibration_ == "TemperatureScaling"
     for name, expected in in_memory.results_.items():
         got = on_spark.results_[name]
