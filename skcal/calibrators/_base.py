@@ -248,16 +248,15 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         X = checked_scores(X, self.score_type_, "X", cache)[0]
         return in_class_order(self, scores_to_logits(X, self.score_type_, cache, floor))
 
-    def _calibrated_rows(self, X):
-        """Row blocks of pairs (calibrated log-probabilities, uncalibrated logits)
-        of scores ``X`` (scores mode)."""
+    def _calibrated_rows(self, X, normalised=True):
+        """Row blocks of pairs (calibrated log-probabilities, or calibrated logits
+        without ``normalised``; uncalibrated logits) of scores ``X`` (scores mode)."""
         check_predict_scores(self, X)
         rows = in_class_order(self, score_rows(X, self.score_type_, floor=getattr(
             self, "probability_floor_", None))[0])
         (params,) = self._map_params(on_host=rows.xp is None)
-        return rows.then(
-            lambda logits: (log_softmax_of(self._apply_map(logits, None, **params)), logits)
-        )
+        finish = log_softmax_of if normalised else unchanged
+        return rows.then(lambda logits: (finish(self._apply_map(logits, None, **params)), logits))
 
     def predict_log_proba(self, X):
         """Calibrated log-probabilities, the log-softmax of the calibrated logits.

@@ -13,7 +13,8 @@ from ..rows._labels import encode_labels
 from ..calibrators._class_order import input_classes
 from ..calibrators._persistence import save_calibrator
 from ..calibrators._ties import separate_ties
-from ..metrics import nll, nll_from_logits
+from ..metrics import nll
+from ..metrics._row_metrics import true_class_log_softmax
 from ._paths import npy_path, output_path
 from ._reading import scores_by_name
 
@@ -78,40 +79,61 @@ def _describe(name, value):
 
 
 def _nll_before(calibrator, scores, labels):
-    metric = nll_from_logits if calibrator.score_type_ == "logits" else nll
-    return metric(labels, scores, labels=input_classes(calibrator))  # scores as in the file
+    """The NLL of probabilities as in the file (the metric's own reading of exact
+    zeros, not the calibrator's floor); logits' comes from the pass of
+    :func:`_nlls_before_and_after`."""
+    return nll(labels, scores, labels=input_classes(calibrator))
 
 
 def _true_class_sum(log_proba, y):
     return weighted_sum(log_proba[np.arange(log_proba.shape[0]), y], None)
 
 
-def _nll_after(calibrator, scores, y_index, write_proba):
-    """Mean NLL of the calibrated probabilities, in one pass; with ``write_proba``,
-    the probabilities (as ``predict_proba`` gives them, a column per column of
-    the scores in their order) are written to that ``.npy`` file on the way (to
-    a temporary file first, renamed when complete)."""
-    rows = calibrator._calibrated_rows(scores)  # (log-probabilities, logits) per block
+def _block_sums(calibrated, logits, y, before, normalised=True):
+    """The block's summed log-likelihoods: calibrated (from its log-probabilities,
+    or its logits without ``normalised``), and with ``before`` of its logits as
+    given (as :func:`~skcal.metrics.nll_from_logits` takes them), else 0."""
+    after = (_true_class_sum(calibrated, y) if normalised
+             else weighted_sum(true_class_log_softmax(y, calibrated), None))
+    return after, weighted_sum(true_class_log_softmax(y, logits), None) if before else 0.0
+
+
+def _nlls_before_and_after(calibrator, scores, y_index, write_proba):
+    """Mean NLL of the scores given as logits (None for probabilities) and of the
+    calibrated probabilities, in one pass over the scores (a file larger than
+    memory is read once for both); with ``write_proba``, the probabilities (as
+    ``predict_proba`` gives them, a column per column of the scores in their
+    order) are written to that ``.npy`` file on the way (to a temporary file
+    first, renamed when complete)."""
+    # per block, (calibrated log-probabilities, or logits when only the NLLs are
+    # wanted: the label's log-softmax needs no matrix of them; uncalibrated logits)
+    rows = calibrator._calibrated_rows(scores, normalised=write_proba is not None)
     back = positions_of(input_classes(calibrator), calibrator.classes_)  # SCORES' order
+    before = calibrator.score_type_ == "logits"
+    n = y_index.shape[0]
     if write_proba is None:
-        return -rows.reduce(lambda pair, y: _true_class_sum(pair[0], y), y_index) / y_index.shape[0]
+        after_sum, before_sum = rows.reduce(
+            lambda pair, y: _block_sums(pair[0], pair[1], y, before, normalised=False),
+            y_index)
+        return (-before_sum / n if before else None), -after_sum / n
     totals = []
 
     def write(temporary):
         out = np.lib.format.open_memmap(
             temporary, mode="w+", dtype=rows.dtype, shape=(rows.n_rows, rows.n_columns)
         )
-        total = 0.0
+        sums = np.zeros(2)
         for index, (log_p, logits) in rows.blocks():
+            sums += _block_sums(log_p, logits, y_index[index], before)
             proba = separate_ties(np.exp(log_p), logits)
             out[index] = proba if back is None else proba[:, back]
-            total -= _true_class_sum(log_p, y_index[index])
         out.flush()
         del out
-        totals.append(total)
+        totals.append(sums)
 
     write_atomically(write_proba, write)
-    return totals[0] / y_index.shape[0]
+    after_sum, before_sum = totals[0]
+    return (-before_sum / n if before else None), -after_sum / n
 
 
 def add_parser(commands, add_score_kind, method_names):
@@ -195,13 +217,15 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
         with report_progress(progress):
             # columns named after the classes (a .csv's first row) are read by name
             calibrator.fit(scores_by_name(scores, names, labels, "SCORES"), labels)
-            before = _nll_before(calibrator, scores, labels)
             _, y_index = encode_labels(labels, calibrator.classes_.shape[0],
                                        labels=calibrator.classes_, min_classes=1)
             with warnings.catch_warnings():  # the columns of the .csv it was fitted on
                 warnings.filterwarnings("ignore", message="X does not have valid feature names",
                                         category=UserWarning)
-                after = _nll_after(calibrator, scores, y_index, args.write_proba)
+                before, after = _nlls_before_and_after(calibrator, scores, y_index,
+                                                       args.write_proba)
+            if before is None:
+                before = _nll_before(calibrator, scores, labels)
     finally:
         progress.close()
 
