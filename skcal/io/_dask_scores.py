@@ -75,8 +75,14 @@ def dask_scores(path, rows_per_chunk=None):
 
 
 def _read_rows(path, start, stop):
-    """Rows ``start:stop`` of a ``.npy`` file, read on the worker that runs this."""
-    return np.array(np.load(path, mmap_mode="r")[start:stop])
+    """Rows ``start:stop`` of a ``.npy`` file on the worker that runs this: a view
+    of its memory map, whose pages the tasks on them read as they go. A copy
+    held each chunk in the worker's memory (0.6 GiB a worker against 0.1-0.15 on
+    the 200000 x 32000 float16 file of ``benchmarks/bench_out_of_core.py``) and
+    took 1.27x the time (``benchmarks/bench_dask_chunks.py``: the median of 4
+    paired fits on 20000 x 32000, twice). Moved to another process, the view is
+    pickled as its values, as an array is."""
+    return np.asarray(np.load(path, mmap_mode="r")[start:stop])
 
 
 def _zarr_scores(da, path, rows_per_chunk):

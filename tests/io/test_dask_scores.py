@@ -33,6 +33,23 @@ def test_the_array_equals_the_file_and_its_graph_holds_no_data(logits_file):
     assert ours < 20_000 < logits.nbytes < theirs  # the memory map pickles the whole file
 
 
+def test_a_task_reads_its_rows_through_the_memory_map_without_copying_them(logits_file):
+    # a copy held each chunk in the worker's memory (0.6 GiB a worker on the 12 GB
+    # file of benchmarks/bench_out_of_core.py, against 0.1-0.15 for the view)
+    import mmap
+
+    path, logits, _ = logits_file
+    (chunk,) = dask_scores(path, rows_per_chunk=3000).to_delayed()[1]  # the task itself
+    chunk = chunk.compute(scheduler="sync")
+    np.testing.assert_array_equal(chunk, logits[3000:6000])
+    base = chunk
+    while base is not None and not isinstance(base, mmap.mmap):
+        assert not getattr(base, "flags", None) or not base.flags.owndata
+        base = getattr(base, "base", None)
+    assert isinstance(base, mmap.mmap)
+    assert len(pickle.dumps(chunk)) > chunk.nbytes  # to another process: its values
+
+
 def test_zarr_and_one_dimensional_scores(tmp_path):
     zarr = pytest.importorskip("zarr")
     values = np.arange(10000, dtype=np.float64).reshape(1000, 10)
