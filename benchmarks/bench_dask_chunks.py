@@ -13,6 +13,7 @@ The file is the one ``bench_out_of_core.py`` writes (written here if missing).
 """
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -49,7 +50,7 @@ def main():
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                       dashboard_address=None, memory_limit=0) as cluster, \
             Client(cluster) as client:
-        workers = list(client.run(lambda: __import__("os").getpid()).values())
+        workers = list(client.run(os.getpid).values())
         for _ in range(args.repeat):
             for name, reader in readers.items():
                 dask_scores_module._read_rows = reader

@@ -33,7 +33,8 @@ def act_on_verdict(monitor, args, this_run, late_rows):
     otherwise."""
     table = monitor.to_dict()["chunks"]
     judged, _ = latest_judged(table)  # newer chunks may wait for their labels
-    verdict = (judged or table[-1])["verdict"] if table else "no complete chunk"
+    latest = judged or (table[-1] if table else None)
+    verdict = latest["verdict"] if latest else "no complete chunk"
     if verdict != "recalibrate":
         reason = {
             "retrain": "the refinement part rose beyond its standard error, which no "
@@ -42,7 +43,6 @@ def act_on_verdict(monitor, args, this_run, late_rows):
         }.get(verdict, f"the latest verdict is {verdict!r}")
         print(f"No calibrator written: {reason}.")
         return
-    latest = judged or table[-1]
     if latest.get("calibrator", 0) < monitor.calibrator_version_:
         # rows added before the calibrator now served: its verdict is the old map's
         print(f"No calibrator written: the latest verdict is chunk {latest['chunk']}'s, whose "
@@ -126,8 +126,9 @@ def _raw_rows_since(monitor, this_run, onset):
 def _late_rows_since(late_rows, onset):
     """(served log-probabilities, label columns) of the rows joined by --late-labels
     from chunk ``onset`` on."""
-    kept = [(log_proba[chunks >= onset], y_index[chunks >= onset])
-            for log_proba, y_index, chunks in late_rows]
+    since = [chunks >= onset for _, _, chunks in late_rows]
+    kept = [(log_proba[rows], y_index[rows])
+            for (log_proba, y_index, _), rows in zip(late_rows, since)]
     if not kept:
         return np.empty((0, 0), dtype=np.float32), np.empty(0, dtype=np.intp)
     return tuple(np.concatenate([piece[i] for piece in kept]) for i in (0, 1))
