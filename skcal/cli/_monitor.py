@@ -2,7 +2,8 @@
 
 One run holds an exclusive lock on the state for its whole read-update-write,
 adds each production file once (a file's content digest is its batch id, so a
-re-run adds nothing twice), joins late labels by id, and, asked to, acts on a
+re-run adds nothing twice; a file that grew since a run read it adds the rows
+it gained), joins late labels by id, and, asked to, acts on a
 "recalibrate" verdict by fitting and saving a calibrator that later runs apply.
 
 Exit status: 1 (``ALARM_STATUS``) when a chunk completed by this run is in alarm,
@@ -18,6 +19,7 @@ from pathlib import Path
 
 from ..calibrators._persistence import calibrator_to_dict, load_calibrator
 from ..calibrators._registry import calibrator_class
+from ..monitoring._batches import record_batch_rows
 from ..monitoring._served_temperature import join_late_labels
 from ..monitoring._table import period_start_text
 from ..rows._scores import ColumnBesideProbabilities
@@ -29,7 +31,7 @@ from ._monitor_outputs import (
     write_files,
     write_store,
 )
-from ._monitor_inputs import file_digest, read_late_labels, read_period
+from ._monitor_inputs import read_late_labels, read_period, rows_to_add
 from ._monitor_recalibration import act_on_verdict
 from ._paths import image_format
 
@@ -75,22 +77,23 @@ def _run_locked(args, state_path, error):
     for path in args.production:
         scores, labels, times, ids, names = read_period(
             path, args, error=error, kept=getattr(monitor, "_score_columns", None))
-        digest = file_digest(path)
-        seen = monitor.has_batch(digest)
-        if seen and not args.reprocess:
-            print(f"{path}: already processed (same content as {seen}); skipped. "
-                  "--reprocess adds it again.")
-            continue
         if len(scores) == 0:  # a quiet period: update adds nothing, and the run says so
             print(f"{path}: no rows; nothing added.")
             continue
+        added = rows_to_add(monitor, path, (scores, labels, times, ids),
+                            reprocess=args.reprocess, error=error)
+        if added is None:  # processed already (said)
+            continue
+        start, batch_id, rows = added
+        scores, labels, times, ids = (None if part is None else part[start:]
+                                      for part in (scores, labels, times, ids))
         first_row, late = monitor.n_rows_, monitor.n_rows_late_
         try:
             monitor.update(scores, labels, times, ids=ids, score_columns=names,
-                           batch_id=None if seen else digest, batch_name=str(path),
-                           late_rows=args.late_rows)
+                           batch_id=batch_id, batch_name=str(path), late_rows=args.late_rows)
         except ValueError as exc:  # say which file; nothing is saved
             raise error(f"PRODUCTION {path}: {exc}") from exc
+        record_batch_rows(monitor, batch_id, *rows)
         if monitor.n_rows_late_ > late:
             print(f"{path}: {monitor.n_rows_late_ - late} rows of periods whose chunks are "
                   "complete left out (--late-rows drop).")

@@ -1,12 +1,16 @@
 """The files ``skcal monitor`` reads: a period's scores, labels, times and ids
-(``.npz``, ``.csv`` or ``.parquet``), and labels that arrived late; and the
-digest that makes a production file's batch id."""
+(``.npz``, ``.csv`` or ``.parquet``), and labels that arrived late; the digest
+that makes a production file's batch id, and which of its rows a run adds."""
 
 import hashlib
 from pathlib import Path
 
+import numpy as np
+
 from ..io._numpy_files import open_npz
-from ..monitoring._inputs import named_score_columns, unpack
+from ..monitoring._batches import rows_recorded
+from ..monitoring._inputs import labels_of, named_score_columns, nanoseconds, unpack
+from ..monitoring._pending import ids_text
 from ._reading import read_table
 
 
@@ -95,4 +99,66 @@ def file_digest(path):
     with open(path, "rb") as source:
         for block in iter(lambda: source.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+def rows_to_add(monitor, path, parts, *, reprocess, error):
+    """``(first row, batch id, (rows, rows digest))`` of a production file
+    whose rows ``parts`` (scores, labels, times, ids) a run adds from the first
+    row on, under that batch id (None: not recorded), noting its rows and their
+    digest with it (:func:`~skcal.monitoring._batches.record_batch_rows`); or
+    None for a file processed already, said on standard output.
+
+    A file of the same content as one added before is skipped (``reprocess``
+    adds it whole again). A file added before under the same name with fewer
+    rows, those rows unchanged as the monitor reads them (a file that was still
+    being written when an earlier run read it), adds only the rows it gained;
+    with as many, none. Any other file adds all its rows.
+    """
+    digest = file_digest(path)
+    seen = monitor.has_batch(digest)
+    if seen and not reprocess:
+        print(f"{path}: already processed (same content as {seen}); skipped. "
+              "--reprocess adds it again.")
+        return None
+    n = len(parts[0])
+    try:
+        rows = (n, rows_digest(monitor, parts, n))
+        before = None if reprocess else rows_recorded(monitor, str(path))
+        grown = before is not None and before[0] <= n and (
+            rows_digest(monitor, parts, before[0]) == before[1])
+    except ValueError as exc:  # rows the update would refuse: said as it says it
+        raise error(f"PRODUCTION {path}: {exc}") from exc
+    if grown and before[0] == n:
+        print(f"{path}: already processed (the same {n} rows, added from this file "
+              "before); skipped. --reprocess adds them again.")
+        return None
+    if grown:
+        print(f"{path}: grew from {before[0]} to {n} rows since it was added; its "
+              f"{n - before[0]} new rows are added (the {before[0]} before them are "
+              "unchanged, and were).")
+        return before[0], digest, rows
+    if before is not None:
+        print(f"{path}: not the file of {before[0]} rows added under this name before with "
+              f"rows appended (its rows differ); all its {n} rows are added.")
+    return 0, None if seen else digest, rows
+
+
+def rows_digest(monitor, parts, n_rows):
+    """SHA-256 of the first ``n_rows`` rows of a production file (``parts``:
+    scores, labels, times and ids, None where the file has none) as ``monitor``
+    reads them: the scores as float64, the labels as class columns (-1 for
+    none yet), the times in nanoseconds, the ids as text. So the same rows have
+    the same digest however the file was written: another dtype of a label
+    column (a table whose new rows have none yet), of a time column or of a
+    text column's width."""
+    scores, labels, times, ids = (None if part is None else part[:n_rows] for part in parts)
+    labelled, y_index = labels_of(labels, n_rows, monitor.classes_)
+    scores = np.ascontiguousarray(scores, dtype=np.float64)
+    digest = hashlib.sha256(f"{scores.shape}".encode())
+    digest.update(scores.tobytes())
+    digest.update(np.where(labelled, y_index, -1).astype(np.int64).tobytes())
+    digest.update(b"no times" if times is None else nanoseconds(times).tobytes())
+    digest.update(b"no ids" if ids is None else
+                  repr(ids_text(np.asarray(ids).reshape(-1)).tolist()).encode())
     return digest.hexdigest()

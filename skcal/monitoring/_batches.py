@@ -160,3 +160,23 @@ def record_batch(monitor, batch_id, batch_name):
     if batch_id is not None:
         monitor._batches = (monitor._batches + [[str(batch_id), batch_name or str(batch_id)]]
                             )[-monitor.history:]
+
+
+def record_batch_rows(monitor, batch_id, n_rows, rows_digest):
+    """Note with the batch ``batch_id``, just recorded, how many rows its file
+    held and their digest (``skcal monitor``: the next run tells a file that
+    grew from one whose rows changed). No batch for None, which is not recorded."""
+    for batch in reversed(monitor._batches if batch_id is not None else []):
+        if batch[0] == str(batch_id):
+            batch[2:] = [int(n_rows), str(rows_digest)]
+            return
+
+
+def rows_recorded(monitor, batch_name):
+    """``(rows, their digest)`` noted with the latest batch added under
+    ``batch_name`` (see :func:`record_batch_rows`), or None (none was, or
+    not with its rows, as before skcal noted them)."""
+    for batch in reversed(monitor._batches):
+        if batch[1] == batch_name:
+            return (int(batch[2]), str(batch[3])) if len(batch) >= 4 else None
+    return None

@@ -246,7 +246,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         self._pending = empty_pending(self.classes_.shape[0])
         self._last_time = None
         self._score_columns = kept_score_columns(None, names, self.n_features_in_)
-        self._batches = []  # [batch id, name] of the last `history` batches
+        self._batches = []  # [id, name(, rows, rows digest)] of the last `history` batches
         self.n_labels_unmatched_ = 0
         self.n_rows_late_ = 0
         self._table = []

@@ -34,7 +34,7 @@ def as_ids(ids, n, *, name="ids"):
     ids = ids.reshape(-1) if ids.dtype.kind in "iuf" else ids.astype(object).reshape(-1)
     if ids.shape[0] != n:
         raise ValueError(f"{name} has {ids.shape[0]} entries for {n} rows; pass one id per row.")
-    text = _ids_text(ids)
+    text = ids_text(ids)
     unique, counts = np.unique(text.astype(str), return_counts=True)
     if counts.max(initial=1) > 1:
         repeated = unique[counts > 1][:5].tolist()
@@ -42,8 +42,11 @@ def as_ids(ids, n, *, name="ids"):
     return text
 
 
-def _ids_text(ids):
-    """:func:`id_text` of each id, at numpy's speed for numbers."""
+def ids_text(ids):
+    """:func:`id_text` of each id of a 1-D array, at numpy's speed for numbers
+    and text."""
+    if ids.dtype.kind in "US":
+        return ids.astype(str).astype(object)
     if ids.dtype.kind not in "iuf":
         return np.array([id_text(value) for value in ids], dtype=object)
     text = ids.astype(str).astype(object)

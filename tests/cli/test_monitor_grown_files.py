@@ -1,0 +1,143 @@
+"""``skcal monitor`` given a production file again after it grew (a file still
+being written when a run read it, or a glob of every day's files run each
+night): the rows it gained are added, those added before are not added twice."""
+
+import json
+
+import numpy as np
+import pytest
+
+from skcal.cli import main
+
+K = 4
+
+
+def _rows(rng, n):
+    """Logits of a calibrated model on ``n`` rows (float32), and their labels."""
+    logits = rng.normal(scale=2.0, size=(n, K))
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    return logits.astype(np.float32), (p.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
+
+
+@pytest.fixture
+def job(tmp_path):
+    """(reference file, the command's options on a state, the state's path)."""
+    scores, labels = _rows(np.random.default_rng(0), 3000)
+    np.savez(tmp_path / "reference.npz", scores=scores, labels=labels)
+    state = tmp_path / "state.json"
+    return str(tmp_path / "reference.npz"), ["--chunk-size", "500", "--state", str(state)], state
+
+
+def _saved(state):
+    return json.loads(state.read_text())
+
+
+def _chunk_numbers(state):
+    """Each chunk's rows, labelled rows and mean NLL, as the table holds them."""
+    return [(row["n"], row["n_labelled"], row["nll"]) for row in _saved(state)["chunks"]]
+
+
+def test_a_grown_file_adds_only_its_new_rows_as_one_run_over_it_would(job, tmp_path, capsys):
+    reference, options, state = job
+    scores, labels = _rows(np.random.default_rng(1), 2000)
+    day = tmp_path / "day.npz"
+    for n in (1000, 1600, 2000):  # read three times while it was written
+        np.savez(day, scores=scores[:n], labels=labels[:n])
+        assert main(["monitor", reference, str(day), *options]) == 0
+    assert _saved(state)["n_rows"] == 2000  # 4600 before: each reading added whole
+    out = capsys.readouterr().out
+    assert "grew from 1000 to 1600 rows since it was added; its 600 new rows are added" in out
+    assert "grew from 1600 to 2000 rows" in out
+    # the same table as one run over the finished file, to float64 summation order
+    once = tmp_path / "once.json"
+    assert main(["monitor", reference, str(day), "--chunk-size", "500",
+                 "--state", str(once)]) == 0
+    grown, whole = _chunk_numbers(state), _chunk_numbers(once)
+    assert [row[:2] for row in grown] == [row[:2] for row in whole] == [(500, 500)] * 4
+    np.testing.assert_allclose([row[2] for row in grown], [row[2] for row in whole],
+                               rtol=1e-12)
+
+
+def test_the_same_rows_written_otherwise_are_not_added_again(job, tmp_path, capsys):
+    reference, options, state = job
+    scores, labels = _rows(np.random.default_rng(2), 1200)
+    np.savez(tmp_path / "day.npz", scores=scores, labels=labels)
+    assert main(["monitor", reference, str(tmp_path / "day.npz"), *options]) == 0
+    # written again, compressed and with labels of another integer type: other bytes
+    np.savez_compressed(tmp_path / "day.npz", scores=scores, labels=labels.astype(np.int16))
+    assert main(["monitor", reference, str(tmp_path / "day.npz"), *options]) == 0
+    assert _saved(state)["n_rows"] == 1200  # 2400 before: other bytes, another batch
+    assert "already processed (the same 1200 rows, added from this file before)" in \
+        capsys.readouterr().out
+    assert main(["monitor", reference, str(tmp_path / "day.npz"), *options,
+                 "--reprocess"]) == 0
+    assert _saved(state)["n_rows"] == 2400
+
+
+def test_a_file_rewritten_with_other_rows_is_added_whole(job, tmp_path, capsys):
+    """A fixed name that each day's predictions overwrite ("latest.npz")."""
+    reference, options, state = job
+    rng = np.random.default_rng(3)
+    latest = tmp_path / "latest.npz"
+    for n in (1000, 1500):
+        scores, labels = _rows(rng, n)
+        np.savez(latest, scores=scores, labels=labels)
+        assert main(["monitor", reference, str(latest), *options]) == 0
+    assert ("not the file of 1000 rows added under this name before with rows appended "
+            "(its rows differ); all its 1500 rows are added") in capsys.readouterr().out
+    assert _saved(state)["n_rows"] == 2500
+
+
+def test_a_grown_table_whose_new_rows_wait_for_labels(job, tmp_path, capsys):
+    """A CSV log with ids, its new rows not labelled yet: the label column is read
+    as numbers with gaps (float) after growing, as integers before; the rows
+    added before are recognised all the same, and the new ones wait for labels."""
+    pd = pytest.importorskip("pandas", reason="reading CSV production files needs pandas")
+    reference, options, state = job
+    scores, labels = _rows(np.random.default_rng(4), 1500)
+    frame = pd.DataFrame(scores, columns=[f"logit_{k}" for k in range(K)])
+    frame["label"] = labels
+    frame["request"] = [f"req-{i}" for i in range(1500)]
+    log = tmp_path / "log.csv"
+    table_options = [*options, "--scores", "logit_*", "--id-column", "request"]
+    frame.iloc[:1000].to_csv(log, index=False)
+    assert main(["monitor", reference, str(log), *table_options]) == 0
+    frame.loc[1000:, "label"] = np.nan
+    frame.to_csv(log, index=False)
+    assert main(["monitor", reference, str(log), *table_options]) == 0
+    assert "grew from 1000 to 1500 rows" in capsys.readouterr().out
+    saved = _saved(state)
+    assert saved["n_rows"] == 1500
+    assert saved["pending_ids"] == [f"req-{i}" for i in range(1000, 1500)]
+
+
+def test_a_state_from_before_rows_were_noted_adds_a_grown_file_whole(job, tmp_path):
+    """States written before skcal noted a file's rows name its batches by id and
+    name alone: a grown file is added whole, as it was then."""
+    reference, options, state = job
+    scores, labels = _rows(np.random.default_rng(5), 1500)
+    day = tmp_path / "day.npz"
+    np.savez(day, scores=scores[:1000], labels=labels[:1000])
+    assert main(["monitor", reference, str(day), *options]) == 0
+    saved = _saved(state)
+    assert [len(batch) for batch in saved["batches"]] == [4]
+    saved["batches"] = [batch[:2] for batch in saved["batches"]]
+    state.write_text(json.dumps(saved))
+    np.savez(day, scores=scores, labels=labels)
+    assert main(["monitor", reference, str(day), *options]) == 0
+    assert _saved(state)["n_rows"] == 2500
+
+
+def test_bad_rows_in_what_a_file_gained_change_nothing(job, tmp_path, capsys):
+    reference, options, state = job
+    scores, labels = _rows(np.random.default_rng(6), 1500)
+    day = tmp_path / "day.npz"
+    np.savez(day, scores=scores[:1000], labels=labels[:1000])
+    assert main(["monitor", reference, str(day), *options]) == 0
+    kept = state.read_bytes()
+    scores[1200, 2] = np.nan
+    np.savez(day, scores=scores, labels=labels)
+    assert main(["monitor", reference, str(day), *options]) == 2
+    assert f"PRODUCTION {day}:" in capsys.readouterr().err
+    assert state.read_bytes() == kept
