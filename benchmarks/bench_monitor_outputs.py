@@ -4,9 +4,10 @@ A monitor that has kept 900 chunks of 1,000 rows (10 classes, float32 logits)
 adds a 100,000-row day; then its 100 new chunks are written to a SQL store
 that already holds the 900 (SQLite, a real file; and PostgreSQL when the
 machine's server is up), the Prometheus textfile is written, and the HTML
-report. Each is timed in the same process as the update (``monitor.update``
-alone, and the job a scheduled run does around it: the JSON state read, the
-update, the state written atomically), the libraries
+report; and the digest of the day's rows that ``skcal monitor`` notes with a
+file, to tell one that grew. Each is timed in the same process as the update
+(``monitor.update`` alone, and the job a scheduled run does around it: the
+JSON state read, the update, the state written atomically), the libraries
 imported beforehand (their import times are printed apart: a scheduled run
 pays them once). Medians of ``--repeat`` runs, each on a fresh copy of the
 monitor.
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from skcal import CalibrationMonitor
+from skcal.cli._monitor_inputs import rows_digest
 from skcal.utils._files import write_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -120,6 +122,10 @@ def main():
             if drop is not None:
                 drop()
     outputs = sum(seconds for name, seconds in rows[2:] if "PostgreSQL" not in name)
+    # what skcal monitor adds to the job per production file: the digest of its rows
+    # that it notes with the file (to tell a file that grew), with an id of text a row
+    ids = np.array([f"request-{i}" for i in range(args.day)])
+    digest = timed(lambda: rows_digest(after, (*day, None, ids), args.day), args.repeat)
     # the three outputs and the update timed in turn, repeat by repeat, so that both
     # meet the same load of a shared machine: the median of the ratios
     ratios = []
@@ -140,7 +146,9 @@ def main():
           f"medians of {args.repeat}")
     print("| what | seconds | vs the update | vs the job |")
     print("|---|---|---|---|")
-    for name, seconds in rows + [("SQLite store + textfile + report, together", outputs)]:
+    for name, seconds in rows + [("SQLite store + textfile + report, together", outputs),
+                                 ("skcal monitor's digest of the day's rows, ids of text",
+                                  digest)]:
         print(f"| {name} | {seconds:.4f} | {seconds / update:.2f}x | {seconds / run:.2f}x |")
     print(f"Timed in turn with the update, repeat by repeat: the three outputs take "
           f"{np.median(ratios):.2f}x the update (median; {min(ratios):.2f}x to "
