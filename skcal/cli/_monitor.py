@@ -31,7 +31,8 @@ from ._monitor_outputs import (
     write_files,
     write_store,
 )
-from ._monitor_inputs import read_late_labels, read_period, rows_to_add
+from ._monitor_inputs import (read_late_labels, read_period, read_production,
+                              rows_to_add)
 from ._monitor_recalibration import act_on_verdict
 from ._paths import image_format
 
@@ -75,12 +76,12 @@ def _run_locked(args, state_path, error):
     last_before = before[-1]["chunk"] if before else None
     this_run = []  # labelled rows of this run, for a recalibration
     for path in args.production:
-        scores, labels, times, ids, names = read_period(
+        digest, (scores, labels, times, ids, names) = read_production(
             path, args, error=error, kept=getattr(monitor, "_score_columns", None))
         if len(scores) == 0:  # a quiet period: update adds nothing, and the run says so
             print(f"{path}: no rows; nothing added.")
             continue
-        added = rows_to_add(monitor, path, (scores, labels, times, ids),
+        added = rows_to_add(monitor, path, digest, (scores, labels, times, ids),
                             reprocess=args.reprocess, error=error)
         if added is None:  # processed already (said)
             continue

@@ -14,12 +14,41 @@ from ..monitoring._pending import ids_text
 from ._reading import read_table
 
 
-def read_period(path, args, *, error, kept=None):
+# a production file that changed while a run read it is read again, this many times
+READ_ATTEMPTS = 3
+
+
+def read_production(path, args, *, error, kept=None):
+    """``(digest, period)`` of a production file: :func:`read_period` of one
+    version of it, and the SHA-256 of that version's bytes (its batch id).
+
+    The file's digest is taken before and after it is read, and the file read
+    again while they differ (a file replaced or appended to meanwhile), so that
+    the batch id is that of the rows added: an id of the later version would
+    mark its rows added that the run never read. A text table's last line
+    without its line end (a file still being written, cut mid-line) is left
+    out, and the run says so: its row, read in part, would be added with wrong
+    values, and a later run that reads it whole would take the file for
+    another one.
+    """
+    if not Path(path).is_file():
+        raise error(f"no such file {path!r}")
+    for _ in range(READ_ATTEMPTS):
+        digest = file_digest(path)
+        period = read_period(path, args, error=error, kept=kept, production=True)
+        if file_digest(path) == digest:
+            return digest, period
+    raise error(f"{path} changed each of the {READ_ATTEMPTS} times it was read (a file "
+                "still being written?); run again once it is complete")
+
+
+def read_period(path, args, *, error, kept=None, production=False):
     """(scores, labels, timestamps, ids, names of the score columns) of one period's
     file: .npz (no names), .csv or .parquet. Where --scores takes the columns
     ``kept`` (the monitor's, one per class) in another order, as a table written
     with its columns reordered holds them, they are read in the monitor's order:
-    each by its name."""
+    each by its name. A ``production`` file's last line, if the file does not
+    end it (see :func:`read_production`), is left out."""
     file = Path(path)
     if not file.is_file():
         raise error(f"no such file {path!r}")
@@ -31,6 +60,11 @@ def read_period(path, args, *, error, kept=None):
             return tuple(archive[name] if name in archive.files else None
                          for name in ("scores", "labels", "timestamps", "ids")) + (None,)
     frame = read_table(file, error=error)
+    if production and suffix == ".csv" and len(frame) and not _ends_its_last_line(file):
+        print(f"{path}: its last line has no line end, as in a file still being written; "
+              "that row is left out until a run reads it ended (if the file is complete, "
+              "end it with a newline).")
+        frame = frame.iloc[:-1]
     timestamp = args.timestamp if args.timestamp in frame.columns else None
     if timestamp is not None:
         import pandas as pd
@@ -93,6 +127,13 @@ def _id_column(frame, args, path, error):
     return args.id_column
 
 
+def _ends_its_last_line(file):
+    """Whether a non-empty file's last byte ends a line (``\\n``, or ``\\r``)."""
+    with open(file, "rb") as source:
+        source.seek(-1, 2)
+        return source.read(1) in (b"\n", b"\r")
+
+
 def file_digest(path):
     """The SHA-256 of a file's bytes: the batch id of a production file."""
     digest = hashlib.sha256()
@@ -102,12 +143,13 @@ def file_digest(path):
     return digest.hexdigest()
 
 
-def rows_to_add(monitor, path, parts, *, reprocess, error):
-    """``(first row, batch id, (rows, rows digest))`` of a production file
-    whose rows ``parts`` (scores, labels, times, ids) a run adds from the first
-    row on, under that batch id (None: not recorded), noting its rows and their
-    digest with it (:func:`~skcal.monitoring._batches.record_batch_rows`); or
-    None for a file processed already, said on standard output.
+def rows_to_add(monitor, path, digest, parts, *, reprocess, error):
+    """``(first row, batch id, (rows, rows digest))`` of a production file (of
+    content ``digest``) whose rows ``parts`` (scores, labels, times, ids) a run
+    adds from the first row on, under that batch id (None: not recorded),
+    noting its rows and their digest with it
+    (:func:`~skcal.monitoring._batches.record_batch_rows`); or None for a file
+    processed already, said on standard output.
 
     A file of the same content as one added before is skipped (``reprocess``
     adds it whole again). A file added before under the same name with fewer
@@ -115,7 +157,6 @@ def rows_to_add(monitor, path, parts, *, reprocess, error):
     being written when an earlier run read it), adds only the rows it gained;
     with as many, none. Any other file adds all its rows.
     """
-    digest = file_digest(path)
     seen = monitor.has_batch(digest)
     if seen and not reprocess:
         print(f"{path}: already processed (same content as {seen}); skipped. "

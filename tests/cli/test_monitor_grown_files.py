@@ -141,3 +141,90 @@ def test_bad_rows_in_what_a_file_gained_change_nothing(job, tmp_path, capsys):
     assert main(["monitor", reference, str(day), *options]) == 2
     assert f"PRODUCTION {day}:" in capsys.readouterr().err
     assert state.read_bytes() == kept
+
+
+def _log_frame(pd, rng, n):
+    scores, labels = _rows(rng, n)
+    frame = pd.DataFrame(scores, columns=[f"logit_{k}" for k in range(K)])
+    frame["label"] = labels
+    return frame
+
+
+def test_a_table_cut_mid_line_leaves_its_last_row_for_a_later_run(job, tmp_path, capsys):
+    """A log read while its writer is mid-line (a buffered writer flushes in
+    blocks): the part of a row is not added, and the night after, when the
+    file has grown, the table is as one run over the finished file."""
+    pd = pytest.importorskip("pandas", reason="reading CSV production files needs pandas")
+    reference, options, state = job
+    frame = _log_frame(pd, np.random.default_rng(7), 1500)
+    text = frame.to_csv(index=False)
+    log, table_options = tmp_path / "log.csv", [*options, "--scores", "logit_*"]
+    row_1001 = len(frame.iloc[:1000].to_csv(index=False))  # where the header and 1000 end
+    log.write_text(text[:row_1001 + 12])  # 1000 rows and 12 characters of the next
+    assert main(["monitor", reference, str(log), *table_options]) == 0
+    assert "its last line has no line end, as in a file still being written; that row " \
+        "is left out" in capsys.readouterr().out
+    assert _saved(state)["n_rows"] == 1000  # 1001 before, the last row's scores cut short
+    log.write_text(text)
+    assert main(["monitor", reference, str(log), *table_options]) == 0
+    assert "grew from 1000 to 1500 rows" in capsys.readouterr().out
+    once = tmp_path / "once.json"
+    assert main(["monitor", reference, str(log), "--chunk-size", "500", "--scores", "logit_*",
+                 "--state", str(once)]) == 0
+    np.testing.assert_allclose([row[2] for row in _chunk_numbers(state)],
+                               [row[2] for row in _chunk_numbers(once)], rtol=1e-12)
+
+
+def test_a_complete_table_without_a_final_newline_is_told_how_to_end_it(job, tmp_path,
+                                                                       capsys):
+    pd = pytest.importorskip("pandas", reason="reading CSV production files needs pandas")
+    reference, options, state = job
+    log, table_options = tmp_path / "log.csv", [*options, "--scores", "logit_*"]
+    log.write_text(_log_frame(pd, np.random.default_rng(8), 700).to_csv(index=False).rstrip())
+    assert main(["monitor", reference, str(log), *table_options]) == 0
+    assert "if the file is complete, end it with a newline" in capsys.readouterr().out
+    assert _saved(state)["n_rows"] == 699
+    with open(log, "a") as file:
+        file.write("\n")
+    assert main(["monitor", reference, str(log), *table_options]) == 0
+    assert "grew from 699 to 700 rows" in capsys.readouterr().out
+    assert _saved(state)["n_rows"] == 700
+
+
+def _appending_before_each_read(monkeypatch, path, rng, times):
+    """Make the next ``times`` reads of production files find ``path`` grown by
+    a row first, as when a writer appends while a run reads the file."""
+    import skcal.cli._monitor_inputs as inputs
+
+    read, left = inputs.read_period, [times]
+
+    def read_while_written(*args, **kwargs):
+        if left[0] > 0:
+            left[0] -= 1
+            scores, labels = _rows(rng, 1)
+            with np.load(path) as old:
+                np.savez(path, scores=np.r_[old["scores"], scores],
+                         labels=np.r_[old["labels"], labels])
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(inputs, "read_period", read_while_written)
+
+
+def test_the_batch_id_is_that_of_the_rows_read_from_a_file_written_meanwhile(
+        job, tmp_path, capsys, monkeypatch):
+    """The id of a version the run did not read would mark its rows added."""
+    reference, options, state = job
+    scores, labels = _rows(np.random.default_rng(9), 1000)
+    day = tmp_path / "day.npz"
+    np.savez(day, scores=scores, labels=labels)
+    _appending_before_each_read(monkeypatch, day, np.random.default_rng(10), times=1)
+    assert main(["monitor", reference, str(day), *options]) == 0
+    # the version read is the one whose digest was taken on both sides of the read
+    assert _saved(state)["n_rows"] == 1001
+    assert main(["monitor", reference, str(day), *options]) == 0
+    assert "already processed (same content as" in capsys.readouterr().out
+    _appending_before_each_read(monkeypatch, day, np.random.default_rng(11), times=3)
+    kept = state.read_bytes()
+    assert main(["monitor", reference, str(day), *options]) == 2
+    assert "changed each of the 3 times it was read" in capsys.readouterr().err
+    assert state.read_bytes() == kept
