@@ -20,35 +20,54 @@ READ_ATTEMPTS = 3
 
 def read_production(path, args, *, error, kept=None):
     """``(digest, period)`` of a production file: :func:`read_period` of one
-    version of it, and the SHA-256 of that version's bytes (its batch id).
+    version of it, and the SHA-256 of that version's bytes (its batch id), so
+    that the batch id is that of the rows added: the id of a version written
+    while the run read the file would mark rows added that the run never read.
 
-    The file's digest is taken before and after it is read, and the file read
-    again while they differ (a file replaced or appended to meanwhile), so that
-    the batch id is that of the rows added: an id of the later version would
-    mark its rows added that the run never read. A text table's last line
-    without its line end (a file still being written, cut mid-line) is left
-    out, and the run says so: its row, read in part, would be added with wrong
-    values, and a later run that reads it whole would take the file for
-    another one.
+    A CSV file is read once into memory, up to its last line end: a last line
+    without one (a file still being written, cut mid-line) is left out, and
+    the run says so. Its row, read in part, would be added with wrong values
+    (or refused, stopping the run), and a later run that reads it whole would
+    take the file for another one. A file appended to for ever is so read
+    too. An .npz or Parquet file (written whole: unreadable while it is
+    written) has its digest taken before and after it is read, and is read
+    again while they differ (a file replaced meanwhile).
     """
-    if not Path(path).is_file():
+    file = Path(path)
+    if not file.is_file():
         raise error(f"no such file {path!r}")
+    if file.suffix.lower() == ".csv":
+        data = _ended_lines(file)
+        return hashlib.sha256(data).hexdigest(), read_period(path, args, error=error,
+                                                             kept=kept, data=data)
     for _ in range(READ_ATTEMPTS):
         digest = file_digest(path)
-        period = read_period(path, args, error=error, kept=kept, production=True)
+        period = read_period(path, args, error=error, kept=kept)
         if file_digest(path) == digest:
             return digest, period
     raise error(f"{path} changed each of the {READ_ATTEMPTS} times it was read (a file "
-                "still being written?); run again once it is complete")
+                "being written?); run again once it is complete")
 
 
-def read_period(path, args, *, error, kept=None, production=False):
+def _ended_lines(file):
+    """A text file's bytes up to its last line end (``\\n``, or ``\\r``), the
+    rest left out and said."""
+    data = file.read_bytes()
+    end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+    if end < len(data):
+        print(f"{file}: its last line has no line end, as in a file still being written; "
+              "that row is left out until a run reads it ended (if the file is complete, "
+              "end it with a newline).")
+    return data[:end]
+
+
+def read_period(path, args, *, error, kept=None, data=None):
     """(scores, labels, timestamps, ids, names of the score columns) of one period's
-    file: .npz (no names), .csv or .parquet. Where --scores takes the columns
+    file: .npz (no names), .csv or .parquet (a CSV file's bytes ``data``, if
+    read already). Where --scores takes the columns
     ``kept`` (the monitor's, one per class) in another order, as a table written
     with its columns reordered holds them, they are read in the monitor's order:
-    each by its name. A ``production`` file's last line, if the file does not
-    end it (see :func:`read_production`), is left out."""
+    each by its name."""
     file = Path(path)
     if not file.is_file():
         raise error(f"no such file {path!r}")
@@ -59,12 +78,7 @@ def read_period(path, args, *, error, kept=None, production=False):
                 raise error(f"{path} has no array 'scores' (it has {archive.files})")
             return tuple(archive[name] if name in archive.files else None
                          for name in ("scores", "labels", "timestamps", "ids")) + (None,)
-    frame = read_table(file, error=error)
-    if production and suffix == ".csv" and len(frame) and not _ends_its_last_line(file):
-        print(f"{path}: its last line has no line end, as in a file still being written; "
-              "that row is left out until a run reads it ended (if the file is complete, "
-              "end it with a newline).")
-        frame = frame.iloc[:-1]
+    frame = read_table(file, error=error, data=data)
     timestamp = args.timestamp if args.timestamp in frame.columns else None
     if timestamp is not None:
         import pandas as pd
@@ -125,13 +139,6 @@ def _id_column(frame, args, path, error):
     if args.id_column not in frame.columns:
         raise error(f"{path} has no id column {args.id_column!r} (it has {list(frame.columns)})")
     return args.id_column
-
-
-def _ends_its_last_line(file):
-    """Whether a non-empty file's last byte ends a line (``\\n``, or ``\\r``)."""
-    with open(file, "rb") as source:
-        source.seek(-1, 2)
-        return source.read(1) in (b"\n", b"\r")
 
 
 def file_digest(path):

@@ -2,6 +2,7 @@
 columns of a ``.parquet`` table and Zarr arrays, read without ever unpickling,
 each problem reported as one line naming the argument."""
 
+import io
 import sys
 from pathlib import Path
 
@@ -97,9 +98,10 @@ def _read_parquet(file, key, what):
         raise CommandError(f"{what}: {file}: {str(exc).splitlines()[0]}") from None
 
 
-def read_table(file, *, error):
-    """A ``.csv`` or ``.parquet`` table as a DataFrame; ``error(message)`` makes
-    the exception for a file of another kind or a missing reader."""
+def read_table(file, *, error, data=None):
+    """A ``.csv`` or ``.parquet`` table as a DataFrame (a CSV file from its bytes
+    ``data``, if read already); ``error(message)`` makes the exception for a
+    file of another kind or a missing reader."""
     suffix = file.suffix.lower()
     if suffix not in (".csv", ".parquet"):
         raise error(f"{file} is not .npz, .csv or .parquet (pickles are not read)")
@@ -112,7 +114,11 @@ def read_table(file, *, error):
             return pd.read_parquet(file)
         except ImportError as exc:
             raise error(f"reading {file} needs pyarrow: pip install pyarrow") from exc
-    return pd.read_csv(file)
+    if data is None:
+        return pd.read_csv(file)
+    if not data:  # pandas would say "No columns to parse from file"
+        raise error(f"{file} holds no whole line yet (a file still being written?)")
+    return pd.read_csv(io.BytesIO(data))
 
 
 def _read_zarr(path, *, what, lazy):

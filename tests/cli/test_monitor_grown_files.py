@@ -212,7 +212,8 @@ def _appending_before_each_read(monkeypatch, path, rng, times):
 
 def test_the_batch_id_is_that_of_the_rows_read_from_a_file_written_meanwhile(
         job, tmp_path, capsys, monkeypatch):
-    """The id of a version the run did not read would mark its rows added."""
+    """The id of a version the run did not read would mark its rows added. An
+    .npz file is read between two digests, again while they differ."""
     reference, options, state = job
     scores, labels = _rows(np.random.default_rng(9), 1000)
     day = tmp_path / "day.npz"
@@ -228,3 +229,52 @@ def test_the_batch_id_is_that_of_the_rows_read_from_a_file_written_meanwhile(
     assert main(["monitor", reference, str(day), *options]) == 2
     assert "changed each of the 3 times it was read" in capsys.readouterr().err
     assert state.read_bytes() == kept
+
+
+def test_nightly_runs_racing_a_writer_end_as_one_run_over_the_finished_files(job, tmp_path):
+    """A writer appends each day's log in blocks that cut lines anywhere while
+    runs over every day's file (a glob) follow one another: the last state
+    is that of one run over the finished files (each run was 2.6 times too many
+    rows at the end, and some stopped on a row cut short, before)."""
+    import threading
+
+    pd = pytest.importorskip("pandas", reason="reading CSV production files needs pandas")
+    reference, options, state = job
+    rng = np.random.default_rng(12)
+    logs = []
+    for day in range(2):
+        frame = _log_frame(pd, rng, 1500)
+        frame["request"] = [f"day{day}-{i}" for i in range(1500)]
+        logs.append((tmp_path / f"day{day}.csv", frame.to_csv(index=False).encode()))
+    table_options = ["--scores", "logit_*", "--id-column", "request"]
+
+    def write(path, text, started):
+        with open(path, "wb") as file:
+            for start in range(0, len(text), 997):  # blocks of a prime size: cut anywhere
+                file.write(text[start:start + 997])
+                file.flush()
+                started.set()
+                threading.Event().wait(0.01)
+
+    runs_while_written = 0
+    for path, text in logs:
+        started = threading.Event()
+        writer = threading.Thread(target=write, args=(path, text, started))
+        writer.start()
+        started.wait()
+        first = True
+        while writer.is_alive() or first:  # runs until the file is complete
+            written = sorted(str(p) for p in tmp_path.glob("day*.csv"))
+            assert main(["monitor", reference, *written, *options, *table_options]) in (0, 1)
+            runs_while_written += writer.is_alive()
+            first = False
+        writer.join()
+    finished = [str(path) for path, _ in logs]
+    assert main(["monitor", reference, *finished, *options, *table_options]) in (0, 1)
+    once = tmp_path / "once.json"
+    assert main(["monitor", reference, *finished, "--chunk-size", "500", "--state",
+                 str(once), *table_options]) in (0, 1)
+    assert runs_while_written >= 1  # the writer writes for 1 s at least, a day
+    assert _saved(state)["n_rows"] == _saved(once)["n_rows"] == 3000
+    np.testing.assert_allclose([row[2] for row in _chunk_numbers(state)],
+                               [row[2] for row in _chunk_numbers(once)], rtol=1e-12)
