@@ -305,9 +305,10 @@ def _build_parser():
                          help="labels that arrived late: .npz with arrays 'ids' and 'labels', "
                          "or tables with --id-column and --labels columns")
     monitor.add_argument("--reprocess", action="store_true",
-                         help="add a production file whole even if its content or rows "
-                         "were added before (by default a repeat is skipped: 'already "
-                         "processed'; a file that grew adds the rows it gained)")
+                         help="add a production file (or join a --late-labels file) whole "
+                         "even if its content or rows were before (by default a repeat is "
+                         "skipped: 'already processed'; a file that grew adds the rows it "
+                         "gained)")
     monitor.add_argument("--late-rows", choices=LATE_ROWS, default="error",
                          help="rows of periods whose chunks are complete: an error (the "
                          "default), or left out and counted (drop)")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..calibrators._persistence import calibrator_to_dict, load_calibrator
 from ..calibrators._registry import calibrator_class
-from ..monitoring._batches import record_batch_rows
+from ..monitoring._batches import record_batch, record_batch_rows
 from ..monitoring._served_temperature import join_late_labels
 from ..monitoring._table import period_start_text
 from ..rows._scores import ColumnBesideProbabilities
@@ -102,12 +102,22 @@ def _run_locked(args, state_path, error):
             this_run.append((scores, labels, times, first_row))
     late_rows = []  # rows labelled by --late-labels: served log-probabilities, labels, chunks
     for path in args.late_labels or []:
-        ids, labels = read_late_labels(path, args, error=error)
+        # a file of labels joined already (a re-run) is skipped, a grown one joins its
+        # new labels: each label given again would count as matching no waiting row
+        digest, (ids, labels) = read_late_labels(path, args, error=error)
+        added = rows_to_add(monitor, path, digest, (None, labels, None, ids),
+                            reprocess=args.reprocess, error=error, argument="--late-labels")
+        if added is None:  # joined already (said)
+            continue
+        start, batch_id, rows = added
+        ids, labels = ids[start:], labels[start:]
         unmatched = monitor.n_labels_unmatched_
         try:
             joined = join_late_labels(monitor, ids, labels)
         except ValueError as exc:
             raise error(f"--late-labels {path}: {exc}") from exc
+        record_batch(monitor, batch_id, str(path))
+        record_batch_rows(monitor, batch_id, *rows)
         if args.recalibrate:
             late_rows.append(joined)
         missed = monitor.n_labels_unmatched_ - unmatched

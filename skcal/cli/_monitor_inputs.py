@@ -33,18 +33,25 @@ def read_production(path, args, *, error, kept=None):
     written) has its digest taken before and after it is read, and is read
     again while they differ (a file replaced meanwhile).
     """
-    file = Path(path)
-    if not file.is_file():
+    if not Path(path).is_file():
         raise error(f"no such file {path!r}")
+    return _one_version(path, lambda data: read_period(path, args, error=error, kept=kept,
+                                                       data=data), error)
+
+
+def _one_version(path, read, error):
+    """``(digest, read(data))`` of one version of the file at ``path``, ``data``
+    its bytes up to its last line end for a CSV file (else None: ``read``
+    reads the file, between two digests of it); see :func:`read_production`."""
+    file = Path(path)
     if file.suffix.lower() == ".csv":
         data = _ended_lines(file)
-        return hashlib.sha256(data).hexdigest(), read_period(path, args, error=error,
-                                                             kept=kept, data=data)
+        return hashlib.sha256(data).hexdigest(), read(data)
     for _ in range(READ_ATTEMPTS):
         digest = file_digest(path)
-        period = read_period(path, args, error=error, kept=kept)
+        content = read(None)
         if file_digest(path) == digest:
-            return digest, period
+            return digest, content
     raise error(f"{path} changed each of the {READ_ATTEMPTS} times it was read (a file "
                 "being written?); run again once it is complete")
 
@@ -115,17 +122,23 @@ def score_columns_given(scores):
 
 
 def read_late_labels(path, args, *, error):
-    """(ids, labels) of a file of labels that arrived late."""
-    file = Path(path)
-    if not file.is_file():
+    """``(digest, (ids, labels))`` of one version of a file of labels that
+    arrived late (as :func:`read_production` reads a production file)."""
+    if not Path(path).is_file():
         raise error(f"--late-labels: no such file {path!r}")
+    return _one_version(path, lambda data: _late_labels(path, args, data, error), error)
+
+
+def _late_labels(path, args, data, error):
+    """(ids, labels) of a file of late labels (a CSV file's bytes ``data``)."""
+    file = Path(path)
     if file.suffix.lower() == ".npz":
         with open_npz(file) as archive:
             missing = [name for name in ("ids", "labels") if name not in archive.files]
             if missing:
                 raise error(f"{path} has no array {missing} (it has {archive.files})")
             return archive["ids"], archive["labels"]
-    frame = read_table(file, error=error)
+    frame = read_table(file, error=error, data=data)
     ids = _id_column(frame, args, path, error)
     if ids is None or args.labels not in frame.columns:
         raise error(f"{path} needs an id column (--id-column) and a label column "
@@ -150,11 +163,12 @@ def file_digest(path):
     return digest.hexdigest()
 
 
-def rows_to_add(monitor, path, digest, parts, *, reprocess, error):
+def rows_to_add(monitor, path, digest, parts, *, reprocess, error, argument="PRODUCTION"):
     """``(first row, batch id, (rows, rows digest))`` of a production file (of
-    content ``digest``) whose rows ``parts`` (scores, labels, times, ids) a run
-    adds from the first row on, under that batch id (None: not recorded),
-    noting its rows and their digest with it
+    content ``digest``; or a file of late labels, ``argument`` '--late-labels')
+    whose rows ``parts`` (scores, labels, times, ids; None for a part the file
+    has not) a run adds from the first row on, under that batch id (None: not
+    recorded), noting its rows and their digest with it
     (:func:`~skcal.monitoring._batches.record_batch_rows`); or None for a file
     processed already, said on standard output.
 
@@ -169,14 +183,14 @@ def rows_to_add(monitor, path, digest, parts, *, reprocess, error):
         print(f"{path}: already processed (same content as {seen}); skipped. "
               "--reprocess adds it again.")
         return None
-    n = len(parts[0])
+    n = len(next(part for part in parts if part is not None))
     try:
         rows = (n, rows_digest(monitor, parts, n))
         before = None if reprocess else rows_recorded(monitor, str(path))
         grown = before is not None and before[0] <= n and (
             rows_digest(monitor, parts, before[0]) == before[1])
     except ValueError as exc:  # rows the update would refuse: said as it says it
-        raise error(f"PRODUCTION {path}: {exc}") from exc
+        raise error(f"{argument} {path}: {exc}") from exc
     if grown and before[0] == n:
         print(f"{path}: already processed (the same {n} rows, added from this file "
               "before); skipped. --reprocess adds them again.")
@@ -202,9 +216,9 @@ def rows_digest(monitor, parts, n_rows):
     text column's width."""
     scores, labels, times, ids = (None if part is None else part[:n_rows] for part in parts)
     labelled, y_index = labels_of(labels, n_rows, monitor.classes_)
-    scores = np.ascontiguousarray(scores, dtype=np.float64)
-    digest = hashlib.sha256(f"{scores.shape}".encode())
-    digest.update(scores.tobytes())
+    digest = hashlib.sha256(b"no scores" if scores is None else f"{np.shape(scores)}".encode())
+    if scores is not None:
+        digest.update(np.ascontiguousarray(scores, dtype=np.float64).tobytes())
     digest.update(np.where(labelled, y_index, -1).astype(np.int64).tobytes())
     digest.update(b"no times" if times is None else nanoseconds(times).tobytes())
     digest.update(b"no ids" if ids is None else

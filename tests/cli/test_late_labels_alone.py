@@ -47,10 +47,12 @@ def test_a_run_of_late_labels_alone_joins_them_and_exits_1_on_the_alarm_they_rev
     assert [row["n_labelled"] for row in chunks] == [1000, 1000]
     assert any(row["alarm"] for row in chunks)
     assert status == 1
-    # the same labels again change nothing and raise no alarm anew
+    # the same labels again (a re-run) change nothing and raise no alarm anew; they
+    # are skipped, not counted as 2000 labels that matched no waiting row
     assert main(["monitor", reference, "--state", str(state),
                  "--late-labels", str(tmp_path / "labels.npz")]) == 0
-    assert "0 late labels joined, 2000 matched no waiting row" in capsys.readouterr().out
+    assert "labels.npz: already processed (same content as" in capsys.readouterr().out
+    assert json.loads(state.read_text())["n_labels_unmatched"] == 0
 
 
 def test_a_run_with_nothing_to_add_or_no_state_to_join_labels_to_is_refused(tmp_path, capsys):

@@ -278,3 +278,26 @@ def test_nightly_runs_racing_a_writer_end_as_one_run_over_the_finished_files(job
     assert _saved(state)["n_rows"] == _saved(once)["n_rows"] == 3000
     np.testing.assert_allclose([row[2] for row in _chunk_numbers(state)],
                                [row[2] for row in _chunk_numbers(once)], rtol=1e-12)
+
+
+def test_a_labels_file_given_again_or_grown_joins_only_its_new_labels(job, tmp_path, capsys):
+    """Late labels given again (a re-run, a glob of every day's labels) were each
+    counted as matching no waiting row, as unknown ids are."""
+    reference, options, state = job
+    scores, labels = _rows(np.random.default_rng(13), 1000)
+    ids = np.array([f"tx{i}" for i in range(1000)])
+    np.savez(tmp_path / "day.npz", scores=scores, ids=ids)
+    assert main(["monitor", reference, str(tmp_path / "day.npz"), *options]) == 0
+    given = tmp_path / "labels.csv"
+    for n in (300, 300, 700):  # read again, then grown to 700 labels
+        with open(given, "w") as file:
+            file.write("id,label\n" + "".join(f"{i},{y}\n" for i, y in zip(ids[:n],
+                                                                          labels[:n])))
+        assert main(["monitor", reference, "--late-labels", str(given), "--id-column", "id",
+                     "--labels", "label", *options]) == 0
+    saved = _saved(state)
+    assert saved["n_labels_unmatched"] == 0  # 600 before
+    assert [row["n_labelled"] for row in saved["chunks"]] == [500, 200]
+    out = capsys.readouterr().out
+    assert "labels.csv: already processed (same content as" in out
+    assert "grew from 300 to 700 rows" in out
