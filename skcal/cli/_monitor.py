@@ -20,7 +20,7 @@ from pathlib import Path
 from ..calibrators._persistence import calibrator_to_dict, load_calibrator
 from ..calibrators._registry import calibrator_class
 from ..monitoring._batches import record_batch, record_batch_rows
-from ..monitoring._served_temperature import join_late_labels
+from ..monitoring._served_temperature import join_late_labels, waiting_among
 from ..monitoring._table import period_start_text
 from ..rows._scores import ColumnBesideProbabilities
 from ..utils._files import LockTimeout, exclusive_lock, write_atomically, write_json
@@ -102,26 +102,7 @@ def _run_locked(args, state_path, error):
             this_run.append((scores, labels, times, first_row))
     late_rows = []  # rows labelled by --late-labels: served log-probabilities, labels, chunks
     for path in args.late_labels or []:
-        # a file of labels joined already (a re-run) is skipped, a grown one joins its
-        # new labels: each label given again would count as matching no waiting row
-        digest, (ids, labels) = read_late_labels(path, args, error=error)
-        added = rows_to_add(monitor, path, digest, (None, labels, None, ids),
-                            reprocess=args.reprocess, error=error, argument="--late-labels")
-        if added is None:  # joined already (said)
-            continue
-        start, batch_id, rows = added
-        ids, labels = ids[start:], labels[start:]
-        unmatched = monitor.n_labels_unmatched_
-        try:
-            joined = join_late_labels(monitor, ids, labels)
-        except ValueError as exc:
-            raise error(f"--late-labels {path}: {exc}") from exc
-        record_batch(monitor, batch_id, str(path))
-        record_batch_rows(monitor, batch_id, *rows)
-        if args.recalibrate:
-            late_rows.append(joined)
-        missed = monitor.n_labels_unmatched_ - unmatched
-        print(f"{path}: {len(ids) - missed} late labels joined, {missed} matched no waiting row.")
+        late_rows += _join_labels_file(monitor, path, args, error)
     state = monitor.to_dict()
     new = [row for row in state["chunks"] if last_before is None or row["chunk"] > last_before]
     _print_table(state["chunks"], by_period=monitor.chunk_period is not None)
@@ -143,6 +124,43 @@ def _run_locked(args, state_path, error):
         write_json(state_path, state)
         print(f"State saved to {state_path}")
     return ALARM_STATUS if raised_alarm(before, state["chunks"], new) else 0
+
+
+def _join_labels_file(monitor, path, args, error):
+    """Join a --late-labels file's labels to the rows that wait for them: those it
+    gained since a run read it (all, the first time), and among those read before,
+    the labels of rows that came since (labels that came before their rows, which
+    matched none then, and are no longer counted so). A label read again is not
+    counted again as one that matched no waiting row. Returns the rows joined (see
+    :func:`~skcal.monitoring._served_temperature.join_late_labels`)."""
+    digest, (ids, labels) = read_late_labels(path, args, error=error)
+    added = rows_to_add(monitor, path, digest, (None, labels, None, ids),
+                        reprocess=args.reprocess, error=error, argument="--late-labels")
+    start = len(ids) if added is None else added[0]
+    joined = []
+    try:
+        if start:  # read before: the labels whose rows have come since
+            came = waiting_among(monitor, ids[:start])
+            if came.any():
+                joined.append(join_late_labels(monitor, ids[:start][came],
+                                               labels[:start][came]))
+                # counted when they matched no row: they have matched one now
+                monitor.n_labels_unmatched_ = max(0, monitor.n_labels_unmatched_
+                                                  - int(came.sum()))
+                print(f"{path}: {int(came.sum())} of its labels read before joined now, "
+                      "their rows having come since.")
+        if added is not None:
+            unmatched = monitor.n_labels_unmatched_
+            joined.append(join_late_labels(monitor, ids[start:], labels[start:]))
+            missed = monitor.n_labels_unmatched_ - unmatched
+            print(f"{path}: {len(ids) - start - missed} late labels joined, {missed} "
+                  "matched no waiting row.")
+    except ValueError as exc:
+        raise error(f"--late-labels {path}: {exc}") from exc
+    if added is not None:
+        record_batch(monitor, added[1], str(path))
+        record_batch_rows(monitor, added[1], *added[2])
+    return joined if args.recalibrate else []
 
 
 def raised_alarm(before, after, new):

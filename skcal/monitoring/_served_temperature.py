@@ -21,6 +21,7 @@ import numpy as np
 from ..calibrators._temperature import TemperatureScaling
 from ._batches import add_late_labels
 from ._fitted_params import check_fitted_and_unchanged
+from ._pending import as_ids, positions_of_ids
 from ._recalibration import fitted_calibrator
 
 
@@ -30,6 +31,14 @@ def join_late_labels(monitor, ids, y):
     monitor), label columns and chunks."""
     check_fitted_and_unchanged(monitor)
     return add_late_labels(monitor, None, y, ids)
+
+
+def waiting_among(monitor, ids):
+    """Which of ``ids`` a row that waits for its label carries (compared as
+    text, as :meth:`~skcal.CalibrationMonitor.add_labels` compares them)."""
+    check_fitted_and_unchanged(monitor)
+    ids = np.asarray(ids, dtype=object).reshape(-1)
+    return positions_of_ids(monitor._pending, as_ids(ids, ids.shape[0]))[1]
 
 
 def served_log_proba(monitor, scores):

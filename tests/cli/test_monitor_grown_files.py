@@ -301,3 +301,26 @@ def test_a_labels_file_given_again_or_grown_joins_only_its_new_labels(job, tmp_p
     out = capsys.readouterr().out
     assert "labels.csv: already processed (same content as" in out
     assert "grew from 300 to 700 rows" in out
+
+
+def test_labels_read_before_their_rows_join_when_their_file_is_given_again(job, tmp_path,
+                                                                          capsys):
+    """Labels that came before their rows matched none, and are joined by a
+    later run given the same file, once the rows have come (a re-run had
+    counted all 1000 anew as matching none, and joined the 400)."""
+    reference, options, state = job
+    scores, labels = _rows(np.random.default_rng(14), 1000)
+    ids = np.array([f"tx{i}" for i in range(1000)])
+    np.savez(tmp_path / "day1.npz", scores=scores[:600], ids=ids[:600])
+    np.savez(tmp_path / "day2.npz", scores=scores[600:], ids=ids[600:])
+    np.savez(tmp_path / "labels.npz", ids=ids, labels=labels)
+    assert main(["monitor", reference, str(tmp_path / "day1.npz"), "--late-labels",
+                 str(tmp_path / "labels.npz"), *options]) == 0
+    assert "600 late labels joined, 400 matched no waiting row" in capsys.readouterr().out
+    assert main(["monitor", reference, str(tmp_path / "day2.npz"), "--late-labels",
+                 str(tmp_path / "labels.npz"), *options]) == 0
+    assert "400 of its labels read before joined now, their rows having come since" in \
+        capsys.readouterr().out
+    saved = _saved(state)
+    assert [row["n_labelled"] for row in saved["chunks"]] == [500, 500]
+    assert saved["n_labels_unmatched"] == 0  # 400 while they matched none
