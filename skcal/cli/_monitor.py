@@ -31,7 +31,7 @@ from ._monitor_outputs import (
     write_files,
     write_store,
 )
-from ._monitor_inputs import (read_late_labels, read_period, read_production,
+from ._monitor_inputs import (batch_name, read_late_labels, read_period, read_production,
                               rows_to_add)
 from ._monitor_recalibration import act_on_verdict
 from ._paths import image_format
@@ -91,7 +91,8 @@ def _run_locked(args, state_path, error):
         first_row, late = monitor.n_rows_, monitor.n_rows_late_
         try:
             monitor.update(scores, labels, times, ids=ids, score_columns=names,
-                           batch_id=batch_id, batch_name=str(path), late_rows=args.late_rows)
+                           batch_id=batch_id, batch_name=batch_name(path),
+                           late_rows=args.late_rows)
         except ValueError as exc:  # say which file; nothing is saved
             raise error(f"PRODUCTION {path}: {exc}") from exc
         record_batch_rows(monitor, batch_id, *rows)
@@ -158,7 +159,7 @@ def _join_labels_file(monitor, path, args, error):
     except ValueError as exc:
         raise error(f"--late-labels {path}: {exc}") from exc
     if added is not None:
-        record_batch(monitor, added[1], str(path))
+        record_batch(monitor, added[1], batch_name(path))
         record_batch_rows(monitor, added[1], *added[2])
     return joined if args.recalibrate else []
 

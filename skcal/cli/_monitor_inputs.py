@@ -154,6 +154,13 @@ def _id_column(frame, args, path, error):
     return args.id_column
 
 
+def batch_name(path):
+    """The name a file's batch is recorded under: its absolute path, links
+    resolved, so that a file given by a relative path one day and by its
+    absolute path the next is known for the same file."""
+    return str(Path(path).resolve())
+
+
 def file_digest(path):
     """The SHA-256 of a file's bytes: the batch id of a production file."""
     digest = hashlib.sha256()
@@ -186,7 +193,7 @@ def rows_to_add(monitor, path, digest, parts, *, reprocess, error, argument="PRO
     n = len(next(part for part in parts if part is not None))
     try:
         rows = (n, rows_digest(monitor, parts, n))
-        before = None if reprocess else rows_recorded(monitor, str(path))
+        before = None if reprocess else rows_recorded(monitor, batch_name(path))
         grown = before is not None and before[0] <= n and (
             rows_digest(monitor, parts, before[0]) == before[1])
     except ValueError as exc:  # rows the update would refuse: said as it says it

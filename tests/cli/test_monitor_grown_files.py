@@ -324,3 +324,16 @@ def test_labels_read_before_their_rows_join_when_their_file_is_given_again(job, 
     saved = _saved(state)
     assert [row["n_labelled"] for row in saved["chunks"]] == [500, 500]
     assert saved["n_labels_unmatched"] == 0  # 400 while they matched none
+
+
+def test_a_file_named_relatively_then_absolutely_is_known_as_one(job, tmp_path, capsys,
+                                                                 monkeypatch):
+    reference, options, state = job
+    scores, labels = _rows(np.random.default_rng(15), 1500)
+    np.savez(tmp_path / "day.npz", scores=scores[:1000], labels=labels[:1000])
+    monkeypatch.chdir(tmp_path)
+    assert main(["monitor", reference, "day.npz", *options]) == 0
+    np.savez(tmp_path / "day.npz", scores=scores, labels=labels)
+    assert main(["monitor", reference, str(tmp_path / "day.npz"), *options]) == 0
+    assert _saved(state)["n_rows"] == 1500  # 2500 when names were compared as given
+    assert "grew from 1000 to 1500 rows" in capsys.readouterr().out
