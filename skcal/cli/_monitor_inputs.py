@@ -214,8 +214,9 @@ def rows_to_add(monitor, path, digest, parts, *, reprocess, error, argument="PRO
 
 
 def rows_digest(monitor, parts, n_rows):
-    """SHA-256 of the first ``n_rows`` rows of a production file (``parts``:
-    scores, labels, times and ids, None where the file has none) as ``monitor``
+    """SHA-256 of the first ``n_rows`` rows of a production file or of a file of
+    late labels (``parts``: scores, labels, times and ids, None where the file
+    has none) as ``monitor``
     reads them: the scores as float64, the labels as class columns (-1 for
     none yet), the times in nanoseconds, the ids as text. So the same rows have
     the same digest however the file was written: another dtype of a label

@@ -45,8 +45,8 @@ def as_ids(ids, n, *, name="ids"):
 def ids_text(ids):
     """:func:`id_text` of each id of a 1-D array, at numpy's speed for numbers
     and text."""
-    if ids.dtype.kind in "US":
-        return ids.astype(str).astype(object)
+    if ids.dtype.kind == "U":  # text already: its own id_text
+        return ids.astype(object)
     if ids.dtype.kind not in "iuf":
         return np.array([id_text(value) for value in ids], dtype=object)
     text = ids.astype(str).astype(object)

@@ -171,6 +171,7 @@ def test_a_table_cut_mid_line_leaves_its_last_row_for_a_later_run(job, tmp_path,
     once = tmp_path / "once.json"
     assert main(["monitor", reference, str(log), "--chunk-size", "500", "--scores", "logit_*",
                  "--state", str(once)]) == 0
+    # the same sums added in other batches: equal to float64 summation order
     np.testing.assert_allclose([row[2] for row in _chunk_numbers(state)],
                                [row[2] for row in _chunk_numbers(once)], rtol=1e-12)
 
@@ -276,6 +277,7 @@ def test_nightly_runs_racing_a_writer_end_as_one_run_over_the_finished_files(job
                  str(once), *table_options]) in (0, 1)
     assert runs_while_written >= 1  # the writer writes for 1 s at least, a day
     assert _saved(state)["n_rows"] == _saved(once)["n_rows"] == 3000
+    # the same sums added in other batches: equal to float64 summation order
     np.testing.assert_allclose([row[2] for row in _chunk_numbers(state)],
                                [row[2] for row in _chunk_numbers(once)], rtol=1e-12)
 
