@@ -1,8 +1,8 @@
 """The monitor's verdicts against the truth, on streams whose cause is known.
 
     python benchmarks/bench_monitor_verdicts.py [--classes 4 10] [--seeds 10]
-                                                [--chunk-size 1000]
-                                                [--too-confident 0.125 0.2 0.5 1.5 2 3 ... 20]
+                                                [--chunk-size 1000] [--float32]
+                                                [--too-confident 0.125 0.2 0.5 1.5 2 3 ... 100]
 
 A reference of 5000 rows of a calibrated model, then 3000 production rows of
 the same model made ``s`` times too confident (its logits times ``s``; below 1,
@@ -13,7 +13,9 @@ The right verdict is "recalibrate" without noise and "retrain" with it. Per
 scenario: the refinement part's rise over the reference as the monitor
 estimates it, the same rise measured exactly (a temperature and class offsets
 fitted by L-BFGS on the chunk, their NLL on 20000 new rows like it), and the
-verdicts of the chunks in alarm over all seeds.
+verdicts of the chunks in alarm over all seeds. ``--float32`` gives the monitor
+the production logits as float32, as served models often write them (the
+monitor's per-row arithmetic then runs in float32).
 """
 
 import argparse
@@ -59,9 +61,12 @@ def main():
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--chunk-size", type=int, default=1000)
     parser.add_argument("--too-confident", type=float, nargs="+", metavar="S",
-                        default=[0.125, 0.2, 0.5, 1.5, 2, 3, 4, 6, 8, 12, 20],
+                        default=[0.125, 0.2, 0.5, 1.5, 2, 3, 4, 6, 8, 12, 20, 30, 50, 100],
                         help="factors the production logits are multiplied by")
+    parser.add_argument("--float32", action="store_true",
+                        help="production logits as float32 (the reference's too)")
     args = parser.parse_args()
+    dtype = np.float32 if args.float32 else np.float64
     scenarios = [(s, noise, shift) for noise in (0.0, 0.4) for shift in (False, True)
                  for s in args.too_confident]
     print("| classes | too confident | noise | label shift | refinement rise, monitor "
@@ -73,9 +78,10 @@ def main():
             for seed in range(args.seeds):
                 rng = np.random.default_rng(seed)
                 reference = stream(rng, 5000, k)
-                monitor = CalibrationMonitor(chunk_size=args.chunk_size).fit(*reference)
+                monitor = CalibrationMonitor(chunk_size=args.chunk_size).fit(
+                    reference[0].astype(dtype), reference[1])
                 scores, y = stream(rng, 3 * args.chunk_size, k, s, noise, shift)
-                monitor.update(scores, y)
+                monitor.update(scores.astype(dtype), y)
                 base = monitor.reference_["nll_refinement"]
                 for row in monitor.to_dict()["chunks"]:
                     estimated.append(row["nll_refinement"] - base)

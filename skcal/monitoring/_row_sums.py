@@ -17,12 +17,24 @@ import numpy as np
 from ..metrics._row_metrics import brier_from_parts
 from ..rows._scores import probability_floor
 from ..rows._scratch import Scratch
-from ._statistics import BETA_GRID, ECE_BINS, empty_summary, n_recalibration_parameters
+from ._statistics import (
+    BETA_GRID,
+    ECE_BINS,
+    LOW_POINTS_BELOW,
+    empty_summary,
+    n_recalibration_parameters,
+)
 
 
 # the per-row numbers kept per inverse temperature: the NLL, its derivative in beta
 # and its square, the second derivative, and the NLL's square
 _PER_BETA = 5
+_LOW_POINTS_FROM = int(np.flatnonzero(BETA_GRID == LOW_POINTS_BELOW)[0])
+_LOW_POINTS = (BETA_GRID > 0.0) & (BETA_GRID < LOW_POINTS_BELOW)
+# each point's place among the per-row numbers: the low points last, so that
+# without them the rows summed are the first ones
+_SLOT = np.argsort(np.argsort(_LOW_POINTS, kind="stable"), kind="stable")
+_ALWAYS = 4 + _PER_BETA * int((~_LOW_POINTS).sum())  # per-row numbers without them
 
 
 def labelled_summary(log_proba, y_index):
@@ -48,10 +60,13 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, best=None, scratc
     pages from the system each time.
 
     The recalibration terms at the inverse temperatures of :data:`BETA_GRID`
-    (0, 1/16, 1/8, 1/4, 1/2, 1, 2, 4, 8) need no exponential beyond ``p``: ``p **
+    (0, 1/128, 1/64, ..., 1/2, 1, 2, 4, 8) need no exponential beyond ``p``: ``p **
     beta`` is 1, a square root of the one above it (below 1), ``p``, or the
     square of the one below it (above 1), and ``log softmax(beta log p) = beta
-    log p - log sum p ** beta``.
+    log p - log sum p ** beta`` (where some ``p`` underflowed, the powers below
+    1 are exponentials). The points below :data:`LOW_POINTS_BELOW` are kept
+    only if the NLL of all the rows, summed, still falls toward lower inverse
+    temperatures there (NaN otherwise).
     """
     n, k = log_proba.shape
     if n == 0:
@@ -68,9 +83,14 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
     dtype = zt.dtype
     starts = np.array([g.start for g in groups])
     filled = np.array([g.stop > g.start for g in groups])
-    floor = dtype.type(np.log(probability_floor(dtype)))
-    if zt.min() < floor:
-        zt = np.maximum(zt, floor, out=scratch("z", (k, n), dtype))
+    # log-probabilities below the dtype's smallest normal number: their
+    # probabilities have underflowed (to subnormals or 0), which the powers below
+    # 1 taken as square roots would keep; they are taken as exponentials instead
+    lowest = zt.min()
+    log_tiny = dtype.type(np.log(probability_floor(dtype)))
+    underflowed = zt if lowest < log_tiny else None
+    if np.isneginf(lowest):  # exact zero probabilities: their log-probability at the floor
+        zt = np.maximum(zt, log_tiny, out=scratch("z", (k, n), dtype))
     true_entry = y_index * n + np.arange(n)  # in the flattened (K, n) arrays
     z_true = zt.reshape(-1)[true_entry]
     p_true = pt.reshape(-1)[true_entry]
@@ -95,7 +115,10 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
         label_cell = group_of_row * k + y_index
         counts = _label_sums(label_cell, None, groups, k).astype(np.float64)
     per_beta = [None] * n_betas
-    for j, q in _powers(pt, scratch("q", (k, n), dtype)):
+    kept = []
+    for j, q in _powers(pt, scratch("q", (k, n), dtype), underflowed,
+                        lambda: _falls_below(columns)):
+        kept.append(j)
         beta = BETA_GRID[j]
         if q is None:  # beta = 0: every class equally likely, whatever the scores
             mean_z = zt.mean(axis=0)
@@ -125,7 +148,14 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
         if offsets:
             per_beta[j] = _offset_sums(q, inverse, mean_z, grad_beta, label_cell, groups,
                                        factors)
-    sums = _group_sums(columns, starts, filled)
+    if len(kept) == n_betas:
+        sums = _group_sums(columns, starts, filled)
+    else:  # the low points not needed: missing
+        sums = np.full((len(groups), columns.shape[0]), np.nan)
+        sums[:, :_ALWAYS] = _group_sums(columns[:_ALWAYS], starts, filled)
+        if offsets:
+            for j in np.flatnonzero(_LOW_POINTS):
+                per_beta[j] = tuple(np.full_like(part, np.nan) for part in per_beta[kept[0]])
     bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
     cells = group_of_row * ECE_BINS + bins
     size = len(groups) * ECE_BINS
@@ -134,12 +164,14 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
     bin_correct = np.bincount(cells, weights=correct, minlength=size).reshape(-1, ECE_BINS)
     # every group's recalibration terms as arrays over the groups, then handed out
     n_groups, d = len(groups), n_recalibration_parameters(k)
-    loss, loss_sq = sums[:, 4::_PER_BETA].copy(), sums[:, 8::_PER_BETA].copy()
+    # the per-point numbers in the grid's order
+    loss, loss_sq = sums[:, 4::_PER_BETA][:, _SLOT], sums[:, 8::_PER_BETA][:, _SLOT]
     grad = np.zeros((n_groups, n_betas, d))
     outer = np.zeros((n_groups, n_betas, d, d))
     hessian = np.zeros((n_groups, n_betas, d, d))
     grad[:, :, 0], outer[:, :, 0, 0], hessian[:, :, 0, 0] = (
-        sums[:, 5::_PER_BETA], sums[:, 6::_PER_BETA], sums[:, 7::_PER_BETA])
+        sums[:, 5::_PER_BETA][:, _SLOT], sums[:, 6::_PER_BETA][:, _SLOT],
+        sums[:, 7::_PER_BETA][:, _SLOT])
     if offsets:  # the offsets' terms at every inverse temperature at once
         grad_b, outer_cross, outer_b, hessian_cross, hessian_b = _offset_terms(
             [np.stack(parts, axis=1) for parts in zip(*per_beta)], counts)
@@ -157,12 +189,22 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
         for i, (group, (nll, nll_sq, n_correct, brier)) in enumerate(zip(groups, firsts))]
 
 
-def _powers(pt, out):
+def _falls_below(columns):
+    """Whether the NLL of the rows of ``columns`` (see :data:`_PER_BETA`),
+    summed, still falls toward lower inverse temperatures at
+    :data:`LOW_POINTS_BELOW`: its derivative in beta there is positive."""
+    return columns[4 + _PER_BETA * _SLOT[_LOW_POINTS_FROM] + 1].sum() > 0.0
+
+
+def _powers(pt, out, log_pt=None, low_points=lambda: True):
     """``(j, pt ** BETA_GRID[j])`` for each point of the grid: ``pt`` itself, then
     the points above 1 (doublings) from 2 up, each the square of the one
     before, then those below 1 (halvings) from 1/2 down, each a square root of
-    the one before; all but ``pt`` in ``out``; None for 0 (ones, which the
-    sums at 0 need not hold)."""
+    the one before, or ``exp(beta * log_pt)`` if given (probabilities that
+    underflowed: the square root of 0 is 0, where ``exp(-200 / 16)`` is
+    3.7e-6); all but ``pt`` in ``out``; None for 0 (ones, which the sums at 0
+    need not hold). The points below :data:`LOW_POINTS_BELOW` are left out
+    unless ``low_points()``, asked once the points above them are used."""
     order = np.argsort(BETA_GRID)
     identity = int(np.flatnonzero(BETA_GRID[order] == 1.0)[0])
     yield order[identity], pt
@@ -174,6 +216,11 @@ def _powers(pt, out):
     for j in order[:identity][::-1]:
         if BETA_GRID[j] == 0.0:
             yield j, None
+        elif BETA_GRID[j] < LOW_POINTS_BELOW and not low_points():
+            continue
+        elif log_pt is not None:
+            q = np.exp(np.multiply(log_pt, log_pt.dtype.type(BETA_GRID[j]), out=out), out=out)
+            yield j, q
         else:
             q = np.sqrt(q, out=out)
             yield j, q
@@ -181,7 +228,7 @@ def _powers(pt, out):
 
 def _beta_columns(columns, j, loss, z_true, grad_beta, curvature):
     """Fill the per-row numbers of ``BETA_GRID[j]`` (see :data:`_PER_BETA`)."""
-    base = 4 + _PER_BETA * j
+    base = 4 + _PER_BETA * _SLOT[j]
     columns[base] = loss
     columns[base + 1] = grad_beta
     np.square(columns[base + 1], out=columns[base + 2])

@@ -27,15 +27,23 @@ MAX_OFFSET_CLASSES = 50
 # refinement part, and one 3 times too confident with 40 % of its labels random was
 # told "recalibrate" where no recalibration helps; with 2 the largest (states of
 # version 6), models 5 and 8 times too little confident were told "retrain" on 172
-# of 240 chunks in alarm (benchmarks/bench_monitor_verdicts.py).
+# of 240 chunks in alarm; with 1/16 the smallest (states of version 7), models 30
+# to 100 times too confident were told "retrain" on 8 to 12 of 12 chunks in alarm
+# (benchmarks/bench_monitor_verdicts.py).
 # 0 is the model that ignores the scores (a label-prior fit); each positive
 # value below 1 is half the next, a square root of its probabilities, and each
 # above 1 twice the one before, a square
-BETA_GRID = np.array([0.0, 0.0625, 0.125, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0])
-_IDENTITY = int(np.flatnonzero(BETA_GRID == 1.0)[0])
-# the grids of older states (before version 6; version 6), whose summaries are
-# read with their other points missing (NaN)
-OLD_BETA_GRIDS = (np.array([0.5, 1.0, 2.0]), BETA_GRID[:7])
+BETA_GRID = np.array([0.0, 1 / 128, 1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0, 2.0,
+                      4.0, 8.0])
+# the points below this one are kept only for the batches of rows whose NLL,
+# summed, still falls toward lower inverse temperatures there (a model more than
+# about 16 times too confident), and are missing (NaN) for the others: they would
+# cost a quarter of every update
+LOW_POINTS_BELOW = 1 / 16
+# the grids of older states (before version 6; version 6; version 7), whose
+# summaries are read with their other points missing (NaN)
+OLD_BETA_GRIDS = (np.array([0.5, 1.0, 2.0]), np.r_[0.0, BETA_GRID[4:10]],
+                  np.r_[0.0, BETA_GRID[4:]])
 
 
 def n_recalibration_parameters(n_classes):
@@ -148,9 +156,10 @@ def recalibration_gain(summary):
     (its estimate of the lowest NLL is the NLL there minus ``g' H^-1 g / 2``,
     ``g`` the mean gradient and ``H`` the mean Hessian there). A step is
     trusted when its ``beta`` stays between the grid's neighbours of its
-    start: the quadratic model holds near its start, not across the grid. The
+    start (the quadratic model holds near its start, not across the grid) and
+    its estimate is not negative, which no NLL is. The
     estimate is the lowest of the trusted steps' (or, with none trusted, of
-    the grid's lowest NLL's step), and never below 0, which no NLL is. The
+    the grid's lowest NLL's step), and never below 0. The
     in-sample gain of fitting ``d`` parameters has expectation
     ``tr(H^-1 V) / (2 n)`` without any miscalibration (``V`` the covariance of
     the per-row gradients), which is subtracted. Can be slightly negative.
@@ -180,16 +189,25 @@ def recalibration_gains(summaries):
         return gains, spread
     n = np.array([summaries[i]["n_labelled"] for i in tested], dtype=np.float64)
     losses = np.array([summaries[i]["loss"] for i in tested]) / n[:, None]
-    kept = np.isfinite(losses)  # a state before version 6 has three of the points
-    g = np.array([summaries[i]["grad"] for i in tested]) / n[:, None, None]
-    hessian = np.array([summaries[i]["hessian"] for i in tested]) / n[:, None, None, None]
-    outer = np.array([summaries[i]["grad_outer"] for i in tested]) / n[:, None, None, None]
+    # the points some summary keeps (missing: points of older grids, low points not needed)
+    points = np.flatnonzero(np.isfinite(losses).any(axis=0))
+    grid, losses = BETA_GRID[points], losses[:, points]
+    kept = np.isfinite(losses)
+    g = np.array([summaries[i]["grad"][points] for i in tested]) / n[:, None, None]
+    hessian = np.array([summaries[i]["hessian"][points] for i in tested]
+                       ) / n[:, None, None, None]
+    outer = np.array([summaries[i]["grad_outer"][points] for i in tested]
+                     ) / n[:, None, None, None]
     missing = ~kept[..., None, None]  # a point not kept: H = I, g = 0, no step
     g = np.where(kept[..., None], g, 0.0)
     hessian = np.where(missing, np.eye(hessian.shape[-1]), hessian)
     step = -_solved(hessian, g[..., None])[..., 0]
     lowest = losses + 0.5 * np.einsum("cgi,cgi->cg", g, step)  # losses - g'H^-1 g / 2
-    lowest = np.where(kept & _trusted(BETA_GRID + step[..., 0], kept), lowest, np.inf)
+    # a step is trusted where it lands near its start, and predicts an NLL that
+    # can be (none is negative: from a Hessian nearly singular, at a model far
+    # too confident, a step went to 8e5 and predicted -1.6e11)
+    trusted = kept & _trusted(grid, grid + step[..., 0], kept) & (lowest >= 0.0)
+    lowest = np.where(trusted, lowest, np.inf)
     none = ~np.isfinite(lowest).any(axis=1)
     pick = np.where(none, np.argmin(np.where(kept, losses, np.inf), axis=1),
                     np.argmin(lowest, axis=1))
@@ -199,26 +217,30 @@ def recalibration_gains(summaries):
         "ci,ci->c", g, step[rows, pick]), 0.0)
     covariance = outer - g[:, :, None] * g[:, None, :]
     optimism = 0.5 * np.trace(_solved(hessian, covariance), axis1=-2, axis2=-1) / n
-    gains[tested] = losses[:, _IDENTITY] - estimate - optimism
-    squares = np.array([summaries[i]["loss_sq"] for i in tested]) / n[:, None]
+    gains[tested] = losses[:, np.flatnonzero(grid == 1.0)[0]] - estimate - optimism
+    squares = np.array([summaries[i]["loss_sq"][points] for i in tested]) / n[:, None]
     variances = np.maximum(squares - losses**2, 0.0) * (n / (n - 1))[:, None]
     variance = variances[rows, pick]
-    landing = BETA_GRID[pick] + step[rows, pick, 0]
+    landing = grid[pick] + step[rows, pick, 0]
     for c in np.flatnonzero(~none):  # at the recalibration, between the points around it
-        points = kept[c] & np.isfinite(variances[c])
-        if points.any():
-            variance[c] = np.interp(landing[c], BETA_GRID[points], variances[c, points])
+        around = kept[c] & np.isfinite(variances[c])
+        if around.any():
+            variance[c] = np.interp(landing[c], grid[around], variances[c, around])
     spread[tested] = np.sqrt(variance / n)
     return gains, spread
 
 
-def _trusted(landing, kept):
-    """Whether each Newton step's ``beta`` (``landing``, per summary and grid
-    point) lies between the kept grid points on either side of its start."""
+def _trusted(grid, landing, kept):
+    """Whether each Newton step's ``beta`` (``landing``, per summary and point
+    of ``grid``) lies between the kept points on either side of its start; above
+    the largest kept point, up to twice it (where the grid's next point would
+    be)."""
     trusted = np.zeros(landing.shape, dtype=bool)
-    for j in range(BETA_GRID.shape[0]):
-        below = np.where(kept[:, :j], BETA_GRID[:j], -np.inf).max(axis=1, initial=-np.inf)
-        above = np.where(kept[:, j + 1:], BETA_GRID[j + 1:], np.inf).min(axis=1, initial=np.inf)
+    top = np.where(kept, grid, -np.inf).max(axis=1, initial=-np.inf)
+    for j in range(grid.shape[0]):
+        below = np.where(kept[:, :j], grid[:j], -np.inf).max(axis=1, initial=-np.inf)
+        above = np.where(kept[:, j + 1:], grid[j + 1:], np.inf).min(axis=1, initial=np.inf)
+        above = np.minimum(above, 2.0 * top)
         trusted[:, j] = (below <= landing[:, j]) & (landing[:, j] <= above)
     return trusted
 

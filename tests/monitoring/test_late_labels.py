@@ -205,7 +205,7 @@ def test_waiting_rows_are_saved_as_float32_bytes_and_older_states_still_read(mon
     _, later, ids, y = monitors
     later.add_labels(ids=ids[:100], y=y[:100])
     state = json.loads(json.dumps(later.to_dict()))
-    assert state["version"] == 7  # bytes (4), and the summaries of chunks waiting for labels
+    assert state["version"] == 8  # bytes (4), and the summaries of chunks waiting for labels
     saved = state["pending_log_proba"]
     assert set(saved) == {"float32_base64"}
     assert len(saved["float32_base64"]) == 4 * ((4 * 1100 * 4 + 2) // 3)  # 4 bytes a value

@@ -105,7 +105,7 @@ def test_weekly_chunks_run_monday_to_monday_and_older_states_keep_their_weeks():
         fortnight = CalibrationMonitor(chunk_period=period).fit(*reference)
         assert fortnight.update(logits, y, times).to_frame()["start"][0].day_name() == "Monday"
     state = json.loads(json.dumps(weekly.to_dict()))
-    assert state["version"] == 7  # weeks from a Monday (5), and the open chunk's summary
+    assert state["version"] == 8  # weeks from a Monday (5), and the open chunk's summary
     restored = CalibrationMonitor.from_dict(state)
     restored.update(logits[:10], y[:10], times[-1] + np.arange(1, 11) * TEN_MINUTES)
     # a state written before (no origin): its weeks still run from Thursday
@@ -117,8 +117,8 @@ def test_weekly_chunks_run_monday_to_monday_and_older_states_keep_their_weeks():
     assert restored.chunk_of(timestamps=[np.datetime64("2026-11-09T00:00")])[0] == (
         restored.chunk_of(timestamps=[np.datetime64("2026-11-08T23:59")])[0] + 1)
     daily = CalibrationMonitor(chunk_period="D").fit(*reference).update(logits, y, times)
-    # no origin: version 7 only for the open chunk's summary, not 5 for the weeks
-    assert daily.to_dict()["version"] == 7
+    # no origin: version 8 only for the open chunk's summary, not 5 for the weeks
+    assert daily.to_dict()["version"] == 8
     assert daily.to_dict()["period_origin"] == 0
 
 

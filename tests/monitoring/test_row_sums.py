@@ -11,7 +11,7 @@ import pytest
 from scipy.special import log_softmax
 
 from skcal.monitoring._row_sums import batch_summaries, labelled_summaries, log_proba_of
-from skcal.monitoring._statistics import BETA_GRID, ECE_BINS
+from skcal.monitoring._statistics import BETA_GRID, ECE_BINS, LOW_POINTS_BELOW
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-10}
 
@@ -63,31 +63,49 @@ def recalibration_terms(log_proba, y):
     return {key: np.array(values) for key, values in terms.items()}
 
 
-def scores(dtype, n=700, k=6, seed=0):
+def scores(dtype, n=700, k=6, seed=0, scale=2.0):
     rng = np.random.default_rng(seed)
-    logits = rng.normal(scale=2.0, size=(n, k)).astype(dtype)
+    logits = rng.normal(scale=scale, size=(n, k)).astype(dtype)
     logits[::7, 1] = logits[::7, 3] = logits[::7].max(axis=1) + 1  # ties for the top class
     y = rng.integers(0, k, n)
     y[::14] = 3  # a tie where the label is the later of the two tied classes
     return logits, y
 
 
+# the points kept only where the NLL summed over the batch still falls there
+LOW_POINTS = (BETA_GRID > 0.0) & (BETA_GRID < LOW_POINTS_BELOW)
+
+
+# scale 80: log-probabilities down to about -600, below float32's smallest normal
+# (-87.3), whose probabilities underflow; the labels are random, so the NLL falls
+# toward beta = 0 and the low points are kept
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_sums_per_group_equal_the_rows_written_out(dtype):
-    logits, y = scores(dtype)
+@pytest.mark.parametrize("scale", [2.0, 80.0])
+def test_sums_per_group_equal_the_rows_written_out(dtype, scale):
+    logits, y = scores(dtype, scale=scale)
     log_proba, proba, best = log_proba_of(logits)
     groups = [slice(0, 250), slice(250, 250), slice(250, 700)]  # uneven, one empty
     got = labelled_summaries(log_proba, y, groups, proba, best)
+    exact = log_softmax(logits.astype(np.float64), axis=1)
+    assert (exact.min() < np.log(np.finfo(np.float32).tiny)) == (scale == 80.0)
+    # the batch's NLL derivative in beta at the lowest point always kept
+    slope = recalibration_terms(exact, y)["grad"][BETA_GRID == LOW_POINTS_BELOW][0, 0]
+    assert (slope > 0) == (scale == 80.0)
     for group, summary in zip(groups, got):
         assert summary["n_labelled"] == group.stop - group.start
         if group.stop == group.start:
             assert summary["nll"] == 0.0 and summary["bin_count"].sum() == 0
             continue
-        expected = written_out(log_softmax(logits[group].astype(np.float64), axis=1), y[group])
+        expected = written_out(exact[group], y[group])
+        if slope <= 0:  # the low points left out: missing
+            for key in ("loss", "loss_sq", "grad", "grad_outer", "hessian"):
+                expected[key][LOW_POINTS] = np.nan
         # a gradient's entries are sums of terms of either sign, which cancel: in
         # float32 each row's term is rounded by about 1e-7 of its size (at most 15
-        # here), so such a sum is off by up to a few 1e-6 a row, relative or not
-        atol = 1e-9 if dtype == np.float64 else 1e-5 * (group.stop - group.start)
+        # at scale 2, 1200 at scale 80), so such a sum is off by up to a few 1e-6 of
+        # that a row, relative or not
+        size = 15.0 if scale == 2.0 else 1200.0
+        atol = 1e-9 * scale if dtype == np.float64 else 1e-5 * size * (group.stop - group.start)
         for key, value in expected.items():
             np.testing.assert_allclose(summary[key], value, rtol=RTOL[dtype], atol=atol,
                                        err_msg=key)

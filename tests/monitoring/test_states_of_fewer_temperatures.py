@@ -1,8 +1,8 @@
-"""States written before version 7 kept each open chunk's recalibration terms at
+"""States written before version 8 kept each open chunk's recalibration terms at
 fewer inverse temperatures: before version 6 at three (1/2, 1 and 2) and no square
-of the NLL there, in version 6 at seven (0, then 1/16 to 2). They are read, their
-chunks go on from where they were, and the chunks they began are estimated from the
-points they have."""
+of the NLL there, in version 6 at seven (0, then 1/16 to 2), in version 7 at nine
+(0, then 1/16 to 8). They are read, their chunks go on from where they were, and the
+chunks they began are estimated from the points they have."""
 
 import json
 
@@ -15,7 +15,7 @@ from test_monitor import stream
 
 TERMS = ("loss", "loss_sq", "grad", "grad_outer", "hessian")
 # a state's version: the points it kept
-GRIDS = {3: OLD_BETA_GRIDS[0], 6: OLD_BETA_GRIDS[1]}
+GRIDS = {3: OLD_BETA_GRIDS[0], 6: OLD_BETA_GRIDS[1], 7: OLD_BETA_GRIDS[2]}
 
 
 def _as_version(state, version):
@@ -39,7 +39,7 @@ def test_an_open_chunk_of_an_older_state_completes_from_its_points(version):
     monitor = CalibrationMonitor(chunk_size=1000).fit(*stream(rng, 5000))
     monitor.update(*first)
     state = monitor.to_dict()
-    assert state["version"] == 7 and state["open"] is not None
+    assert state["version"] == 8 and state["open"] is not None
     restored = CalibrationMonitor.from_dict(_as_version(state, version))
     kept = restored._open["summary"]
     assert np.isnan(kept["loss"]).sum() == BETA_GRID.shape[0] - GRIDS[version].shape[0]
@@ -57,7 +57,7 @@ def test_an_open_chunk_of_an_older_state_completes_from_its_points(version):
     if version < 6:  # no square of the NLL at the points: the NLL's error
         derived = restored._chunks[2]["derived"]
         assert derived["nll_refinement_se"] == derived["nll_se"]
-    assert json.loads(json.dumps(restored.to_dict()))["version"] == 7
+    assert json.loads(json.dumps(restored.to_dict()))["version"] == 8
 
 
 def test_terms_at_another_number_of_points_are_refused_by_name():
@@ -66,5 +66,5 @@ def test_terms_at_another_number_of_points_are_refused_by_name():
     monitor.update(*stream(rng, 500))
     state = json.loads(json.dumps(monitor.to_dict()))
     state["open"]["summary"]["loss"] = state["open"]["summary"]["loss"][:5]
-    with pytest.raises(ValueError, match=r"'loss' has shape \(5,\), not \(9,\)"):
+    with pytest.raises(ValueError, match=r"'loss' has shape \(5,\), not \(12,\)"):
         CalibrationMonitor.from_dict(state)
