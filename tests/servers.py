@@ -4,9 +4,11 @@ tests that need it skip and say why. ``.ci/run`` installs and starts both, so
 on CI they run.
 """
 
+import atexit
 import os
 import shutil
 import subprocess
+import tempfile
 import uuid
 
 import pytest
@@ -89,11 +91,16 @@ def spark_session():
     os.environ["PYSPARK_DRIVER_PYTHON"] = sys.executable
     from pyspark.sql import SparkSession
 
+    # Spark's tables in a folder of their own, removed at exit (not
+    # ./spark-warehouse, an empty folder it left in the checkout)
+    warehouse = tempfile.mkdtemp(prefix="skcal-spark-warehouse-")
+    atexit.register(shutil.rmtree, warehouse, ignore_errors=True)
     session = (SparkSession.builder.master("local[2]").appName("skcal-tests")
                .config("spark.ui.enabled", "false")
                .config("spark.sql.shuffle.partitions", "4")
                .config("spark.driver.memory", "1g")
                .config("spark.sql.session.timeZone", "UTC")
+               .config("spark.sql.warehouse.dir", warehouse)
                .getOrCreate())
     session.sparkContext.setLogLevel("ERROR")
     return session, None
