@@ -13,7 +13,7 @@ length of ``json.dumps(monitor.to_dict())``.
 ``--too-confident S`` multiplies the production logits by ``S`` (the reference
 is unchanged): beyond about 16 the rows' NLL still falls at an inverse
 temperature of 1/16, and the monitor keeps its recalibration terms at 1/32,
-1/64 and 1/128 too.
+1/64 and 1/128 too (below about 1/8, at 16, 32 and 64).
 """
 
 import argparse

@@ -61,7 +61,7 @@ def main():
     parser.add_argument("--seeds", type=int, default=10)
     parser.add_argument("--chunk-size", type=int, default=1000)
     parser.add_argument("--too-confident", type=float, nargs="+", metavar="S",
-                        default=[0.125, 0.2, 0.5, 1.5, 2, 3, 4, 6, 8, 12, 20, 30, 50, 100],
+                        default=[0.02, 0.04, 0.125, 0.2, 0.5, 1.5, 2, 3, 4, 6, 8, 12, 20, 30, 50, 100],
                         help="factors the production logits are multiplied by")
     parser.add_argument("--float32", action="store_true",
                         help="production logits as float32 (the reference's too)")

@@ -17,24 +17,24 @@ import numpy as np
 from ..metrics._row_metrics import brier_from_parts
 from ..rows._scores import probability_floor
 from ..rows._scratch import Scratch
+from ._point_columns import (
+    HIGH_POINTS_FROM,
+    LOW_POINTS_FROM,
+    PER_POINT,
+    SLOT,
+    group_sums,
+    point_columns,
+    point_sums,
+    powers,
+    slope_at,
+)
 from ._statistics import (
     BETA_GRID,
     ECE_BINS,
-    LOW_POINTS_BELOW,
+    HIGH_POINTS_ABOVE,
     empty_summary,
     n_recalibration_parameters,
 )
-
-
-# the per-row numbers kept per inverse temperature: the NLL, its derivative in beta
-# and its square, the second derivative, and the NLL's square
-_PER_BETA = 5
-_LOW_POINTS_FROM = int(np.flatnonzero(BETA_GRID == LOW_POINTS_BELOW)[0])
-_LOW_POINTS = (BETA_GRID > 0.0) & (BETA_GRID < LOW_POINTS_BELOW)
-# each point's place among the per-row numbers: the low points last, so that
-# without them the rows summed are the first ones
-_SLOT = np.argsort(np.argsort(_LOW_POINTS, kind="stable"), kind="stable")
-_ALWAYS = 4 + _PER_BETA * int((~_LOW_POINTS).sum())  # per-row numbers without them
 
 
 def labelled_summary(log_proba, y_index):
@@ -60,13 +60,15 @@ def labelled_summaries(log_proba, y_index, groups, proba=None, best=None, scratc
     pages from the system each time.
 
     The recalibration terms at the inverse temperatures of :data:`BETA_GRID`
-    (0, 1/128, 1/64, ..., 1/2, 1, 2, 4, 8) need no exponential beyond ``p``: ``p **
-    beta`` is 1, a square root of the one above it (below 1), ``p``, or the
-    square of the one below it (above 1), and ``log softmax(beta log p) = beta
-    log p - log sum p ** beta`` (where some ``p`` underflowed, the powers below
-    1 are exponentials). The points below :data:`LOW_POINTS_BELOW` are kept
-    only if the NLL of all the rows, summed, still falls toward lower inverse
-    temperatures there (NaN otherwise).
+    (0, 1/128, 1/64, ..., 1/2, 1, 2, 4, 8, 16, 32, 64) need no exponential
+    beyond ``p`` up to 8: ``p ** beta`` is 1, a square root of the one above it
+    (below 1), ``p``, or the square of the one below it (2 to 8), and ``log
+    softmax(beta log p) = beta log p - log sum p ** beta`` (where some ``p``
+    underflowed, the powers below 1 are exponentials, as are those above 8).
+    The points below :data:`~._statistics.LOW_POINTS_BELOW` are kept only if the NLL of all
+    the rows, summed, still falls toward lower inverse temperatures there, and
+    those above :data:`~._statistics.HIGH_POINTS_ABOVE` only if it falls toward higher ones
+    there (NaN otherwise).
     """
     n, k = log_proba.shape
     if n == 0:
@@ -101,7 +103,7 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
     n_betas = BETA_GRID.shape[0]
     group_of_row = np.repeat(np.arange(len(groups)), [g.stop - g.start for g in groups])
     # the per-row numbers summed per group, one row of ``columns`` each, in float64
-    columns = scratch("columns", (4 + _PER_BETA * n_betas, n))
+    columns = scratch("columns", (4 + PER_POINT * n_betas, n))
     np.negative(z_true, out=columns[0])
     np.square(columns[0], out=columns[1])
     columns[2] = correct
@@ -116,15 +118,16 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
         counts = _label_sums(label_cell, None, groups, k).astype(np.float64)
     per_beta = [None] * n_betas
     kept = []
-    for j, q in _powers(pt, scratch("q", (k, n), dtype), underflowed,
-                        lambda: _falls_below(columns)):
+    for j, q in powers(pt, scratch("q", (k, n), dtype), underflowed,
+                        lambda: slope_at(columns, LOW_POINTS_FROM) > 0.0,
+                        (zt, best, lambda: slope_at(columns, HIGH_POINTS_FROM) < 0.0)):
         kept.append(j)
         beta = BETA_GRID[j]
         if q is None:  # beta = 0: every class equally likely, whatever the scores
             mean_z = zt.mean(axis=0)
             second = np.square(zt, out=scratch("qz2", (k, n), dtype)).mean(axis=0)
             grad_beta = mean_z - z_true
-            _beta_columns(columns, j, np.log(dtype.type(k)), z_true, grad_beta,
+            point_columns(columns, j, np.log(dtype.type(k)), z_true, grad_beta,
                           second - mean_z * mean_z)
             if offsets:
                 per_beta[j] = _uniform_offset_sums(zt, mean_z, grad_beta, label_cell,
@@ -140,22 +143,19 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
             if beta == 2.0:  # sum p^2, the Brier score's first term
                 columns[3] = brier_from_parts(total, p_true)
             inverse, log_total = 1 / total, np.log(total)
+            if beta > HIGH_POINTS_ABOVE:  # q is p ** beta over its row's largest
+                log_total += dtype.type(beta) * best
             mean_z *= inverse
             second *= inverse
         grad_beta = mean_z - z_true
-        _beta_columns(columns, j, log_total - dtype.type(beta) * z_true, z_true, grad_beta,
+        point_columns(columns, j, log_total - dtype.type(beta) * z_true, z_true, grad_beta,
                       second - mean_z * mean_z)
         if offsets:
             per_beta[j] = _offset_sums(q, inverse, mean_z, grad_beta, label_cell, groups,
                                        factors)
-    if len(kept) == n_betas:
-        sums = _group_sums(columns, starts, filled)
-    else:  # the low points not needed: missing
-        sums = np.full((len(groups), columns.shape[0]), np.nan)
-        sums[:, :_ALWAYS] = _group_sums(columns[:_ALWAYS], starts, filled)
-        if offsets:
-            for j in np.flatnonzero(_LOW_POINTS):
-                per_beta[j] = tuple(np.full_like(part, np.nan) for part in per_beta[kept[0]])
+    sums = point_sums(columns, kept, starts, filled)
+    for j in sorted(set(range(n_betas)) - set(kept)) if offsets else ():
+        per_beta[j] = tuple(np.full_like(part, np.nan) for part in per_beta[kept[0]])
     bins = np.minimum((confidence * ECE_BINS).astype(np.intp), ECE_BINS - 1)
     cells = group_of_row * ECE_BINS + bins
     size = len(groups) * ECE_BINS
@@ -165,13 +165,13 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
     # every group's recalibration terms as arrays over the groups, then handed out
     n_groups, d = len(groups), n_recalibration_parameters(k)
     # the per-point numbers in the grid's order
-    loss, loss_sq = sums[:, 4::_PER_BETA][:, _SLOT], sums[:, 8::_PER_BETA][:, _SLOT]
+    loss, loss_sq = sums[:, 4::PER_POINT][:, SLOT], sums[:, 8::PER_POINT][:, SLOT]
     grad = np.zeros((n_groups, n_betas, d))
     outer = np.zeros((n_groups, n_betas, d, d))
     hessian = np.zeros((n_groups, n_betas, d, d))
     grad[:, :, 0], outer[:, :, 0, 0], hessian[:, :, 0, 0] = (
-        sums[:, 5::_PER_BETA][:, _SLOT], sums[:, 6::_PER_BETA][:, _SLOT],
-        sums[:, 7::_PER_BETA][:, _SLOT])
+        sums[:, 5::PER_POINT][:, SLOT], sums[:, 6::PER_POINT][:, SLOT],
+        sums[:, 7::PER_POINT][:, SLOT])
     if offsets:  # the offsets' terms at every inverse temperature at once
         grad_b, outer_cross, outer_b, hessian_cross, hessian_b = _offset_terms(
             [np.stack(parts, axis=1) for parts in zip(*per_beta)], counts)
@@ -189,53 +189,6 @@ def _summaries(zt, pt, y_index, groups, best, scratch):
         for i, (group, (nll, nll_sq, n_correct, brier)) in enumerate(zip(groups, firsts))]
 
 
-def _falls_below(columns):
-    """Whether the NLL of the rows of ``columns`` (see :data:`_PER_BETA`),
-    summed, still falls toward lower inverse temperatures at
-    :data:`LOW_POINTS_BELOW`: its derivative in beta there is positive."""
-    return columns[4 + _PER_BETA * _SLOT[_LOW_POINTS_FROM] + 1].sum() > 0.0
-
-
-def _powers(pt, out, log_pt=None, low_points=lambda: True):
-    """``(j, pt ** BETA_GRID[j])`` for each point of the grid: ``pt`` itself, then
-    the points above 1 (doublings) from 2 up, each the square of the one
-    before, then those below 1 (halvings) from 1/2 down, each a square root of
-    the one before, or ``exp(beta * log_pt)`` if given (probabilities that
-    underflowed: the square root of 0 is 0, where ``exp(-200 / 16)`` is
-    3.7e-6); all but ``pt`` in ``out``; None for 0 (ones, which the sums at 0
-    need not hold). The points below :data:`LOW_POINTS_BELOW` are left out
-    unless ``low_points()``, asked once the points above them are used."""
-    order = np.argsort(BETA_GRID)
-    identity = int(np.flatnonzero(BETA_GRID[order] == 1.0)[0])
-    yield order[identity], pt
-    q = pt
-    for j in order[identity + 1:]:
-        q = np.square(q, out=out)
-        yield j, q
-    q = pt
-    for j in order[:identity][::-1]:
-        if BETA_GRID[j] == 0.0:
-            yield j, None
-        elif BETA_GRID[j] < LOW_POINTS_BELOW and not low_points():
-            continue
-        elif log_pt is not None:
-            q = np.exp(np.multiply(log_pt, log_pt.dtype.type(BETA_GRID[j]), out=out), out=out)
-            yield j, q
-        else:
-            q = np.sqrt(q, out=out)
-            yield j, q
-
-
-def _beta_columns(columns, j, loss, z_true, grad_beta, curvature):
-    """Fill the per-row numbers of ``BETA_GRID[j]`` (see :data:`_PER_BETA`)."""
-    base = 4 + _PER_BETA * _SLOT[j]
-    columns[base] = loss
-    columns[base + 1] = grad_beta
-    np.square(columns[base + 1], out=columns[base + 2])
-    columns[base + 3] = curvature
-    np.square(columns[base], out=columns[base + 4])
-
-
 def _uniform_offset_sums(zt, mean_z, grad_beta, label_cell, groups, counts, starts, filled,
                          scratch):
     """:func:`_offset_sums` at ``beta = 0``, where ``r = 1/K`` in every row: from
@@ -245,7 +198,7 @@ def _uniform_offset_sums(zt, mean_z, grad_beta, label_cell, groups, counts, star
     sizes = np.array([g.stop - g.start for g in groups], dtype=np.float64)
     rows = scratch("uniform_rows", (k + 2, n))  # g_beta, mean z and z, in float64
     rows[0], rows[1], rows[2:] = grad_beta, mean_z, zt
-    sums = _group_sums(rows, starts, filled) / k
+    sums = group_sums(rows, starts, filled) / k
     ones = np.ones(k)
     return (sizes[:, None, None] / k**2 * np.ones((k, k)), counts[:, :, None] / k * ones,
             np.concatenate([sums[:, :1] * ones, _label_sums(label_cell, grad_beta, groups, k)],
@@ -324,20 +277,6 @@ def _group_grams(a, b, groups):
                          b.reshape(b.shape[0], g, -1).transpose(1, 2, 0))
     return np.array([a[:, group] @ b[:, group].T for group in groups]).reshape(
         len(groups), a.shape[0], b.shape[0])
-
-
-def _group_sums(columns, starts, filled):
-    """Float64 sums of each row of ``columns`` (one per quantity, a column per
-    row of data) over each group of consecutive rows that begins at ``starts``
-    (zero for an empty group), as an array (groups, quantities)."""
-    n = columns.shape[1]
-    sizes = np.diff(np.append(starts, n))
-    if filled.all() and (sizes == sizes[0]).all():  # the usual batch: a reshape
-        return columns.reshape(columns.shape[0], starts.shape[0], -1).sum(axis=2).T
-    sums = np.zeros((starts.shape[0], columns.shape[0]))
-    if filled.any():
-        sums[filled] = np.add.reduceat(columns, starts[filled], axis=1).T
-    return sums
 
 
 def log_proba_of(logits, scratch=None):

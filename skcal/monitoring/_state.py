@@ -135,10 +135,10 @@ STATE_VERSION = 3
 PENDING_BYTES_VERSION = 4
 # chunks of whole weeks run from Monday 00:00 UTC (before: from Thursday, 1970-01-01)
 WEEKS_FROM_MONDAY_VERSION = 5
-# summaries keep their recalibration terms at twelve inverse temperatures, down to
-# 1/128 (version 7 kept nine, down to 1/16; version 6 seven, without 4 and 8; and
+# summaries keep their recalibration terms at fifteen inverse temperatures, 1/128
+# to 64 (version 7 kept nine, 1/16 to 8; version 6 seven, without 4 and 8; and
 # states before it three: all are read with the points they lack missing)
-TWELVE_TEMPERATURES_VERSION = 8
+FIFTEEN_TEMPERATURES_VERSION = 8
 # version 1 states (before batch ids, label ids and calibrators) are read too; a
 # monitor without a probability floor writes version 2, which older skcal reads
 _READABLE_VERSIONS = (1, 2, 3, 4, 5, 6, 7, 8)
@@ -155,7 +155,7 @@ def state_of(monitor):
     if origin:  # weeks from a Monday: older skcal, counting from a Thursday, refuses it
         version = WEEKS_FROM_MONDAY_VERSION
     if monitor._open is not None or any("summary" in chunk for chunk in monitor._chunks):
-        version = TWELVE_TEMPERATURES_VERSION  # summaries older skcal cannot read
+        version = FIFTEEN_TEMPERATURES_VERSION  # summaries older skcal cannot read
     return jsonable({
         "version": version,
         "probability_floor": floor,
@@ -291,7 +291,7 @@ def _restored(cls, state):
     monitor.chunk_thresholds_ = {int(size): value for size, value in state.get(
         "chunk_thresholds", {monitor.chunk_size: monitor.chunk_threshold_}).items()}
     monitor.n_rows_ = state["n_rows"]
-    old_grid = state["version"] < TWELVE_TEMPERATURES_VERSION
+    old_grid = state["version"] < FIFTEEN_TEMPERATURES_VERSION
     monitor._chunks = [chunk_from(c, k, old_grid) for c in state["complete"]]
     monitor._open = None if state["open"] is None else chunk_from(state["open"], k, old_grid)
     monitor._cusum_before = state["cusum_before"]

@@ -27,23 +27,23 @@ MAX_OFFSET_CLASSES = 50
 # refinement part, and one 3 times too confident with 40 % of its labels random was
 # told "recalibrate" where no recalibration helps; with 2 the largest (states of
 # version 6), models 5 and 8 times too little confident were told "retrain" on 172
-# of 240 chunks in alarm; with 1/16 the smallest (states of version 7), models 30
-# to 100 times too confident were told "retrain" on 8 to 12 of 12 chunks in alarm
-# (benchmarks/bench_monitor_verdicts.py).
+# of 240 chunks in alarm; with 1/16 to 8 (states of version 7), models 30 to 100
+# times too confident on 107 of 144, and 25 to 50 times too little confident on 88
+# of 96 (benchmarks/bench_monitor_verdicts.py, four seeds).
 # 0 is the model that ignores the scores (a label-prior fit); each positive
 # value below 1 is half the next, a square root of its probabilities, and each
 # above 1 twice the one before, a square
 BETA_GRID = np.array([0.0, 1 / 128, 1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0, 2.0,
-                      4.0, 8.0])
-# the points below this one are kept only for the batches of rows whose NLL,
-# summed, still falls toward lower inverse temperatures there (a model more than
-# about 16 times too confident), and are missing (NaN) for the others: they would
-# cost a quarter of every update
-LOW_POINTS_BELOW = 1 / 16
+                      4.0, 8.0, 16.0, 32.0, 64.0])
+# the points below the first of these, and above the second, are kept only for
+# the batches of rows whose NLL, summed, still falls toward them there (a model
+# more than about 16 times too confident, or 8 times too little), and are missing
+# (NaN) for the others: they would cost half of every update
+LOW_POINTS_BELOW, HIGH_POINTS_ABOVE = 1 / 16, 8.0
 # the grids of older states (before version 6; version 6; version 7), whose
 # summaries are read with their other points missing (NaN)
-OLD_BETA_GRIDS = (np.array([0.5, 1.0, 2.0]), np.r_[0.0, BETA_GRID[4:10]],
-                  np.r_[0.0, BETA_GRID[4:]])
+OLD_BETA_GRIDS = (np.array([0.5, 1.0, 2.0]), 2.0 ** np.r_[-np.inf, -4:2],
+                  2.0 ** np.r_[-np.inf, -4:4])
 
 
 def n_recalibration_parameters(n_classes):

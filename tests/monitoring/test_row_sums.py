@@ -11,7 +11,8 @@ import pytest
 from scipy.special import log_softmax
 
 from skcal.monitoring._row_sums import batch_summaries, labelled_summaries, log_proba_of
-from skcal.monitoring._statistics import BETA_GRID, ECE_BINS, LOW_POINTS_BELOW
+from skcal.monitoring._statistics import (BETA_GRID, ECE_BINS, HIGH_POINTS_ABOVE,
+                                          LOW_POINTS_BELOW)
 
 RTOL = {np.float32: 1e-5, np.float64: 1e-10}
 
@@ -63,49 +64,62 @@ def recalibration_terms(log_proba, y):
     return {key: np.array(values) for key, values in terms.items()}
 
 
-def scores(dtype, n=700, k=6, seed=0, scale=2.0):
+def scores(dtype, n=700, k=6, seed=0, scale=2.0, informative=False):
+    """Logits of scale ``scale`` and random labels, or (``informative``) labels
+    drawn from the logits of scale 2 that these are a multiple of."""
     rng = np.random.default_rng(seed)
     logits = rng.normal(scale=scale, size=(n, k)).astype(dtype)
     logits[::7, 1] = logits[::7, 3] = logits[::7].max(axis=1) + 1  # ties for the top class
     y = rng.integers(0, k, n)
+    if informative:
+        truth = np.exp(log_softmax(logits.astype(np.float64) * (2.0 / scale), axis=1))
+        y = (truth.cumsum(axis=1) > rng.random((n, 1))).argmax(axis=1)
     y[::14] = 3  # a tie where the label is the later of the two tied classes
     return logits, y
 
 
-# the points kept only where the NLL summed over the batch still falls there
+# the points kept only where the NLL summed over the batch still falls toward them
 LOW_POINTS = (BETA_GRID > 0.0) & (BETA_GRID < LOW_POINTS_BELOW)
+HIGH_POINTS = BETA_GRID > HIGH_POINTS_ABOVE
+# (scale of the logits, labels drawn from them at scale 2, the extra points kept).
+# At scale 80 the log-probabilities go down to about -600, below float32's
+# smallest normal (-87.3), whose probabilities underflow; the labels are random,
+# so the NLL falls toward beta = 0. At scale 1/20 the labels follow logits 40
+# times larger, so the NLL falls toward beta = 40, and the rows' p ** 64 underflow.
+CASES = {"as drawn": (2.0, False, None), "far too confident": (80.0, False, LOW_POINTS),
+         "far too little confident": (0.05, True, HIGH_POINTS)}
 
 
-# scale 80: log-probabilities down to about -600, below float32's smallest normal
-# (-87.3), whose probabilities underflow; the labels are random, so the NLL falls
-# toward beta = 0 and the low points are kept
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("scale", [2.0, 80.0])
-def test_sums_per_group_equal_the_rows_written_out(dtype, scale):
-    logits, y = scores(dtype, scale=scale)
+@pytest.mark.parametrize("case", list(CASES))
+def test_sums_per_group_equal_the_rows_written_out(dtype, case):
+    scale, informative, extra = CASES[case]
+    logits, y = scores(dtype, scale=scale, informative=informative)
     log_proba, proba, best = log_proba_of(logits)
     groups = [slice(0, 250), slice(250, 250), slice(250, 700)]  # uneven, one empty
     got = labelled_summaries(log_proba, y, groups, proba, best)
     exact = log_softmax(logits.astype(np.float64), axis=1)
     assert (exact.min() < np.log(np.finfo(np.float32).tiny)) == (scale == 80.0)
-    # the batch's NLL derivative in beta at the lowest point always kept
-    slope = recalibration_terms(exact, y)["grad"][BETA_GRID == LOW_POINTS_BELOW][0, 0]
-    assert (slope > 0) == (scale == 80.0)
+    # the batch's NLL derivative in beta at the last points always kept
+    slopes = recalibration_terms(exact, y)["grad"][:, 0]
+    assert (slopes[BETA_GRID == LOW_POINTS_BELOW][0] > 0) == (extra is LOW_POINTS)
+    assert (slopes[BETA_GRID == HIGH_POINTS_ABOVE][0] < 0) == (extra is HIGH_POINTS)
+    missing = (LOW_POINTS | HIGH_POINTS) & ~(np.zeros_like(LOW_POINTS) if extra is None
+                                            else extra)
     for group, summary in zip(groups, got):
         assert summary["n_labelled"] == group.stop - group.start
         if group.stop == group.start:
             assert summary["nll"] == 0.0 and summary["bin_count"].sum() == 0
             continue
         expected = written_out(exact[group], y[group])
-        if slope <= 0:  # the low points left out: missing
-            for key in ("loss", "loss_sq", "grad", "grad_outer", "hessian"):
-                expected[key][LOW_POINTS] = np.nan
+        for key in ("loss", "loss_sq", "grad", "grad_outer", "hessian"):
+            expected[key][missing] = np.nan
         # a gradient's entries are sums of terms of either sign, which cancel: in
         # float32 each row's term is rounded by about 1e-7 of its size (at most 15
-        # at scale 2, 1200 at scale 80), so such a sum is off by up to a few 1e-6 of
-        # that a row, relative or not
-        size = 15.0 if scale == 2.0 else 1200.0
-        atol = 1e-9 * scale if dtype == np.float64 else 1e-5 * size * (group.stop - group.start)
+        # at scale 2, 1200 at scale 80, 64 x 2 at scale 1/20), so such a sum is off
+        # by up to a few 1e-6 of that a row, relative or not
+        size = {2.0: 15.0, 80.0: 1200.0, 0.05: 130.0}[scale]
+        atol = 1e-9 * size if dtype == np.float64 else 1e-5 * size * (group.stop - group.start)
         for key, value in expected.items():
             np.testing.assert_allclose(summary[key], value, rtol=RTOL[dtype], atol=atol,
                                        err_msg=key)
