@@ -57,12 +57,14 @@ def powers(pt, out, log_pt=None, low_points=lambda: True, high=None):
     the one before, or ``exp(beta * log_pt)`` if given (probabilities that
     underflowed: the square root of 0 is 0, where ``exp(-200 / 16)`` is
     3.7e-6); all but ``pt`` in ``out``; None for 0 (ones, which the sums at 0
-    need not hold). The points below :data:`~._statistics.LOW_POINTS_BELOW` are left out
+    need not hold).
+
+    The points below :data:`~._statistics.LOW_POINTS_BELOW` are left out
     unless ``low_points()``, asked once the points above them are used; those
-    above :data:`~._statistics.HIGH_POINTS_ABOVE` unless ``high = (log_pt, best, wanted)``
-    is given and ``wanted()``, and are then ``exp(beta * (log_pt - best))``,
-    each row's over its largest (``best``): ``p ** 64`` underflows where ``p``
-    is below 0.25 in float32."""
+    above :data:`~._statistics.HIGH_POINTS_ABOVE` unless ``high = (log_pt,
+    best, wanted)`` is given and ``wanted()``, and are then ``exp(beta *
+    (log_pt - best))``, each row's over its largest (``best``): ``p ** 64``
+    underflows where ``p`` is below 0.25 in float32."""
     order = np.argsort(BETA_GRID)
     identity = int(np.flatnonzero(BETA_GRID[order] == 1.0)[0])
     yield order[identity], pt
