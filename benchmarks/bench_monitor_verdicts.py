@@ -2,7 +2,7 @@
 
     python benchmarks/bench_monitor_verdicts.py [--classes 4 10] [--seeds 10]
                                                 [--chunk-size 1000] [--float32]
-                                                [--too-confident 0.125 0.2 0.5 1.5 2 3 ... 100]
+                                                [--too-confident 0.02 0.04 0.125 ... 50 100]
 
 A reference of 5000 rows of a calibrated model, then 3000 production rows of
 the same model made ``s`` times too confident (its logits times ``s``; below 1,

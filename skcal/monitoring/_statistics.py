@@ -42,8 +42,9 @@ BETA_GRID = np.array([0.0, 1 / 128, 1 / 64, 1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2,
 LOW_POINTS_BELOW, HIGH_POINTS_ABOVE = 1 / 16, 8.0
 # the grids of older states (before version 6; version 6; version 7), whose
 # summaries are read with their other points missing (NaN)
-OLD_BETA_GRIDS = (np.array([0.5, 1.0, 2.0]), 2.0 ** np.r_[-np.inf, -4:2],
-                  2.0 ** np.r_[-np.inf, -4:4])
+OLD_BETA_GRIDS = (np.array([0.5, 1.0, 2.0]),
+                  np.array([0.0, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0, 2.0]),
+                  np.array([0.0, 1 / 16, 1 / 8, 1 / 4, 1 / 2, 1.0, 2.0, 4.0, 8.0]))
 
 
 def n_recalibration_parameters(n_classes):
@@ -189,7 +190,7 @@ def recalibration_gains(summaries):
         return gains, spread
     n = np.array([summaries[i]["n_labelled"] for i in tested], dtype=np.float64)
     losses = np.array([summaries[i]["loss"] for i in tested]) / n[:, None]
-    # the points some summary keeps (missing: points of older grids, low points not needed)
+    # the points some summary keeps (missing: points of older grids, extra points not needed)
     points = np.flatnonzero(np.isfinite(losses).any(axis=0))
     grid, losses = BETA_GRID[points], losses[:, points]
     kept = np.isfinite(losses)
