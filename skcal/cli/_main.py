@@ -317,8 +317,8 @@ def _build_parser():
                          "(default 300)")
     monitor.add_argument("--recalibrate", metavar="METHOD",
                          help=f"when the run ends in 'recalibrate', fit METHOD ({_method_names()})"
-                         " on this run's labelled rows since the drift began (those of "
-                         "--late-labels too, for temperature)")
+                         " on this run's labelled rows since the drift began (a temperature"
+                         ": --late-labels' too, over the calibrator in place)")
     monitor.add_argument("--calibrator", metavar="PATH.json", type=output_path,
                          help="where the calibrator is saved; one already there is applied "
                          "to the raw scores before monitoring (the reference's too, on "

@@ -5,7 +5,10 @@ run has: the production files' rows that came with their labels (raw scores),
 and the rows whose labels came through ``--late-labels``. For those the
 monitor kept only the log-probabilities it served; a temperature is refitted
 on them exactly (:mod:`skcal.monitoring._served_temperature`), other methods
-need the raw scores.
+need the raw scores. A temperature over a calibrator in place is fitted on what
+that calibrator served, and written as one calibrator of its class (the
+installed map's parameters divided by the temperature, where a temperature
+composes with it).
 """
 
 import numpy as np
@@ -61,6 +64,9 @@ def act_on_verdict(monitor, args, this_run, late_rows):
         "the monitor keeps the log-probabilities it served for them, not the raw scores a "
         f"{args.recalibrate} calibrator is fitted on (only a temperature is refitted on those)")
     use_late = n_late > 0 and obstacle is None
+    # a temperature over the calibrator in place, as one map of its class: on what it
+    # served (the raw rows' log-probabilities through it, and the late rows')
+    over = by_temperature and obstacle is None and monitor.calibrator_ is not None
     n = n_raw + n_late if use_late else n_raw
     if n < monitor.min_labels:
         late_note = (f" {n_late} rows labelled by --late-labels since then do not count: "
@@ -69,8 +75,9 @@ def act_on_verdict(monitor, args, this_run, late_rows):
               f"({onset_name}), fewer than min_labels={monitor.min_labels}.{late_note}")
         return
     try:
-        if use_late:
-            calibrator = monitor.recalibrate(_temperature_on_served(monitor, raw, late))
+        if use_late or over:
+            calibrator = monitor.recalibrate(
+                _temperature_on_served(monitor, raw, late if use_late else None))
         else:
             calibrator = monitor.recalibrate(args.recalibrate, *raw)
     except ValueError as exc:  # rows it cannot be fitted on: the run's monitoring stands
@@ -79,22 +86,28 @@ def act_on_verdict(monitor, args, this_run, late_rows):
               f"later run in alarm tries again on its own rows; or {_FIT_BY_HAND}")
         return
     save_calibrator(calibrator, args.calibrator)
-    print(f"Recalibrated: {type(calibrator).__name__} fitted on {n} labelled rows since "
+    what = (f"the {type(calibrator).__name__} in place followed by a temperature, as one "
+            f"{type(calibrator).__name__}," if over else type(calibrator).__name__)
+    print(f"Recalibrated: {what} fitted on {n} labelled rows since "
           f"{onset_name}{f' ({n_late} of them by --late-labels)' if use_late else ''}, saved to "
           f"{args.calibrator} (calibrator {monitor.calibrator_version_}); later runs apply it "
           "to the raw scores.")
 
 
 def _temperature_on_served(monitor, raw, late):
-    """A temperature fitted on what the monitor served: the files' labelled rows
-    (``raw``: scores, labels) through the calibrator in place, and the rows
-    labelled late (``late``: their served log-probabilities, label columns)."""
-    served, columns = late
+    """A temperature fitted on what the monitor served (over the calibrator in
+    place, if any): the files' labelled rows (``raw``: scores, labels) through
+    that calibrator, and the rows labelled late (``late``: their served
+    log-probabilities, label columns; or None)."""
+    served, columns = [], []
     if len(raw[1]):  # both as the monitor's columns: a file's labels may be of another dtype
-        _, raw_columns = labels_of(raw[1], len(raw[1]), monitor.classes_)
-        served = np.concatenate([served_log_proba(monitor, raw[0]), served])
-        columns = np.concatenate([raw_columns, columns])
-    return temperature_from_served(monitor, served, monitor.classes_[columns])
+        served.append(served_log_proba(monitor, raw[0]))
+        columns.append(labels_of(raw[1], len(raw[1]), monitor.classes_)[1])
+    if late is not None:
+        served.append(late[0])
+        columns.append(late[1])
+    return temperature_from_served(monitor, np.concatenate(served),
+                                   monitor.classes_[np.concatenate(columns)])
 
 
 def _chunk_name(table, chunk, *, by_period):

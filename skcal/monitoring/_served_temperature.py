@@ -11,14 +11,20 @@ them. A temperature can, exactly:
   their own where the raw scores need ``T1 * T2``:
   ``softmax(log softmax(z / T1) / T2) = softmax(z / (T1 * T2))``.
 
+- scores served through vector or matrix scaling, or a binary Platt or beta
+  map, need a temperature ``T2`` that divides that map's calibrated logits,
+  which is the same map with its parameters divided by ``T2``
+  (:mod:`skcal.calibrators._temperature_over`).
+
 So labels that arrive days after their rows, as they do in production, can
-recalibrate the raw scores with a temperature when no calibrator or a
-temperature is installed.
+recalibrate the raw scores with a temperature when no calibrator, or one of
+those, is installed.
 """
 
 import numpy as np
 
 from ..calibrators._temperature import TemperatureScaling
+from ..calibrators._temperature_over import followed_by_temperature, temperature_composes
 from ._batches import add_late_labels
 from ._fitted_params import check_fitted_and_unchanged
 from ._pending import as_ids, positions_of_ids
@@ -47,14 +53,16 @@ def served_log_proba(monitor, scores):
 
 
 def served_refit_obstacle(monitor):
-    """Why a temperature fitted on served log-probabilities would not be one of the
-    raw scores (the installed calibrator is not a single temperature), or None."""
+    """Why a temperature fitted on served log-probabilities would not give a
+    calibrator of the raw scores (the installed calibrator is not one a
+    temperature composes with), or None."""
     installed = monitor.calibrator_
-    if installed is None or (type(installed) is TemperatureScaling
-                             and np.ndim(installed.temperature_) == 0):
+    if installed is None or temperature_composes(installed):
         return None
-    return (f"they were served through the installed {type(installed).__name__}, and a "
-            "temperature fitted on what it served is no calibrator of the raw scores")
+    return (f"they were served through the installed {type(installed).__name__}, which a "
+            "temperature does not compose with (TemperatureScaling, VectorScaling, "
+            "MatrixScaling and binary PlattScaling and BetaCalibration do), so a temperature "
+            "fitted on what it served is no calibrator of the raw scores")
 
 
 def temperature_from_served(monitor, log_proba, y):
@@ -64,8 +72,8 @@ def temperature_from_served(monitor, log_proba, y):
     Parameters
     ----------
     monitor : CalibrationMonitor
-        Fitted; no calibrator installed, or a temperature (see
-        :func:`served_refit_obstacle`). The rows were served through it.
+        Fitted; no calibrator installed, or one a temperature composes with
+        (see :func:`served_refit_obstacle`). The rows were served through it.
 
     log_proba : ndarray of shape (n_rows, n_classes)
         The served log-probabilities, a column per class of ``monitor.classes_``.
@@ -75,9 +83,11 @@ def temperature_from_served(monitor, log_proba, y):
 
     Returns
     -------
-    calibrator : TemperatureScaling
+    calibrator : TemperatureScaling, or the installed calibrator's class
         Fitted to take the raw scores (their columns and score type), as
-        :meth:`~skcal.CalibrationMonitor.recalibrate` takes it.
+        :meth:`~skcal.CalibrationMonitor.recalibrate` takes it: with a
+        calibrator installed, that calibrator followed by the temperature
+        fitted on what it served, as one map of its class.
 
     Examples
     --------
@@ -103,12 +113,11 @@ def temperature_from_served(monitor, log_proba, y):
                                classes=monitor.classes_, n_features=monitor.n_features_in_,
                                score_type=monitor.score_type_, min_labels=monitor.min_labels,
                                names=getattr(monitor, "_score_columns", None))
-    if installed is not None:
-        fitted.temperature_ = float(fitted.temperature_) * float(installed.temperature_)
+    if installed is not None:  # its probability floor, if any, comes with it
+        return followed_by_temperature(installed, fitted.temperature_)
     if monitor.score_type_ == "probabilities":
         # exact zeros among the raw probabilities read as they were served
-        source = monitor if installed is None else installed
-        fitted.probability_floor_ = getattr(source, "probability_floor_", None)
+        fitted.probability_floor_ = getattr(monitor, "probability_floor_", None)
     return fitted
 
 

@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from skcal import TemperatureScaling, load_calibrator
+from skcal import TemperatureScaling, VectorScaling, load_calibrator, save_calibrator
 from skcal.cli import main
 
 K = 4
@@ -88,17 +88,23 @@ def test_late_labels_by_id_for_rows_added_without_ids_end_the_run_with_the_fix(
     assert state.read_bytes() == kept
 
 
-def _recalibrated_on_late_labels(tmp_path, capsys, seed, sharpen, method):
+def _recalibrated_on_late_labels(tmp_path, capsys, seed, sharpen, method, installed=None):
     """A day of rows added without labels, then a run that joins their labels with
     ``--recalibrate method``: (its output, its exit status, the state's chunks,
-    the calibrator's path, the day's raw scores and labels)."""
+    the calibrator's path, the day's raw scores and labels). With ``installed``
+    (an unfitted calibrator), the day is served through it, fitted on the
+    reference and given as --calibrator."""
     rng = np.random.default_rng(seed)
-    reference, _ = _day(tmp_path / "reference.npz", rng, 6000)
+    reference, reference_y = _day(tmp_path / "reference.npz", rng, 6000)
     ids = np.array([f"tx{i}" for i in range(3000)])
     day, y = _day(tmp_path / "day.npz", rng, 3000, sharpen=sharpen, labelled=False, ids=ids)
     np.savez(tmp_path / "labels.npz", ids=ids, labels=y)
     state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
-    main(["monitor", reference, day, "--chunk-size", "1000", "--state", str(state)])
+    given = []
+    if installed is not None:
+        save_calibrator(installed.fit(np.load(reference)["scores"], reference_y), calibrator)
+        given = ["--calibrator", str(calibrator)]
+    main(["monitor", reference, day, "--chunk-size", "1000", "--state", str(state), *given])
     capsys.readouterr()
     status = main(["monitor", reference, "--state", str(state), "--late-labels",
                    str(tmp_path / "labels.npz"), "--recalibrate", method,
@@ -130,6 +136,48 @@ def test_late_labels_alone_refit_no_other_method_and_the_run_says_how_to_fit_one
     assert "not the raw scores a vector calibrator is fitted on" in out
     assert "skcal fit METHOD SCORES LABELS --calibrator PATH.json" in out
     assert not calibrator.exists()
+
+
+def test_late_labels_served_through_a_vector_scaling_recalibrate_it_with_a_temperature(
+        tmp_path, capsys):
+    # the run said that a temperature fitted on what a VectorScaling served is no
+    # calibrator of the raw scores, and wrote none; it is that VectorScaling's logits
+    # over the temperature: a VectorScaling
+    out, status, chunks, calibrator, raw, y = _recalibrated_on_late_labels(
+        tmp_path, capsys, 37, 3.0, "temperature", installed=VectorScaling())
+    assert status == 1 and chunks[-1]["verdict"] == "recalibrate"
+    assert ("Recalibrated: the VectorScaling in place followed by a temperature, as one "
+            "VectorScaling, fitted on 3000 labelled rows") in out
+    assert "(3000 of them by --late-labels)" in out
+    vector = VectorScaling().fit(np.load(tmp_path / "reference.npz")["scores"],
+                                 np.load(tmp_path / "reference.npz")["labels"])
+    served = np.log(vector.predict_proba(raw))
+    temperature = TemperatureScaling().fit(served, y).temperature_
+    assert temperature == pytest.approx(3.0, rel=0.15)
+    fitted = load_calibrator(calibrator, expected_class="VectorScaling")
+    expected = np.exp(served / temperature)
+    expected /= expected.sum(axis=1, keepdims=True)
+    # the served rows wait in float32, and each fit stops within its tolerance
+    np.testing.assert_allclose(fitted.predict_proba(raw), expected, rtol=1e-6, atol=1e-12)
+
+
+def test_labelled_rows_served_through_a_vector_scaling_recalibrate_it_too(tmp_path, capsys):
+    # a file's labelled rows replaced the VectorScaling by a temperature of the raw
+    # scores, where late labels of the same rows (above) keep it: both keep it now
+    rng = np.random.default_rng(38)
+    reference, reference_y = _day(tmp_path / "reference.npz", rng, 6000)
+    state, calibrator = tmp_path / "state.json", tmp_path / "calibrator.json"
+    vector = VectorScaling().fit(np.load(reference)["scores"], reference_y)
+    save_calibrator(vector, calibrator)
+    day, y = _day(tmp_path / "day.npz", rng, 3000, sharpen=3.0)
+    status = main(["monitor", reference, day, "--chunk-size", "1000", "--state", str(state),
+                   "--recalibrate", "temperature", "--calibrator", str(calibrator)])
+    out = capsys.readouterr().out
+    assert status == 1 and "Recalibrated: the VectorScaling in place followed by a " in out
+    served = np.log(vector.predict_proba(np.load(day)["scores"]))
+    temperature = TemperatureScaling().fit(served, y).temperature_
+    fitted = load_calibrator(calibrator, expected_class="VectorScaling")
+    np.testing.assert_allclose(fitted.coef_, vector.coef_ / temperature, rtol=1e-6)
 
 
 def test_daily_runs_whose_labels_come_a_day_late_recalibrate_and_are_ok_again(

@@ -1,11 +1,18 @@
 """A temperature refitted on the log-probabilities a monitor served for rows whose
 labels came late is the temperature of the raw scores: with no calibrator, and
-through an installed temperature (the two compose)."""
+through an installed temperature (the two compose); through an installed vector
+or matrix scaling it is that map followed by the temperature of what it served."""
 
 import numpy as np
 import pytest
 
-from skcal import CalibrationMonitor, TemperatureScaling, VectorScaling
+from skcal import (
+    CalibrationMonitor,
+    MatrixScaling,
+    PlattScaling,
+    TemperatureScaling,
+    VectorScaling,
+)
 from skcal.monitoring._served_temperature import join_late_labels, temperature_from_served
 
 # the served log-probabilities wait in float32, each off by at most 6e-8 of itself,
@@ -77,11 +84,33 @@ def test_through_an_installed_temperature_the_two_compose(kind):
     assert refit.temperature_ == pytest.approx(3.0, rel=0.1)
 
 
-def test_rows_served_through_another_calibrator_refit_no_temperature():
+@pytest.mark.parametrize("method", [VectorScaling, MatrixScaling])
+def test_through_an_installed_vector_or_matrix_scaling_the_temperature_follows_it(method):
     rng = np.random.default_rng(3)
     reference, reference_y = _rows(rng, 3000, 3, 1.0)
     monitor = CalibrationMonitor(chunk_size=1000).fit(reference, reference_y)
-    monitor.recalibrate(VectorScaling().fit(reference, reference_y))
+    installed = monitor.recalibrate(method().fit(reference, reference_y))
+    raw, y = _rows(rng, 3000, 3, 2.0)
+    log_proba, labels = _labelled_late(monitor, raw, y)
+    refit = temperature_from_served(monitor, log_proba, labels)
+    # the temperature of what the installed map serves, fitted on it in float64
+    served = np.log(installed.predict_proba(raw))
+    direct = TemperatureScaling().fit(served, y).temperature_
+    assert direct == pytest.approx(2.0, rel=0.15)
+    assert type(refit) is method and refit.n_features_in_ == 3
+    np.testing.assert_allclose(refit.predict_proba(raw),
+                               _as_probabilities(served / direct),
+                               rtol=SERVED_IN_FLOAT32, atol=1e-12)
+    # the installed map is left as it was
+    np.testing.assert_array_equal(monitor.calibrator_.coef_, installed.coef_)
+
+
+def test_rows_served_through_a_map_a_temperature_does_not_divide_refit_none():
+    rng = np.random.default_rng(3)
+    reference, reference_y = _rows(rng, 3000, 3, 1.0)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(reference, reference_y)
+    monitor.recalibrate(PlattScaling().fit(reference, reference_y))  # one-vs-rest
     log_proba, labels = _labelled_late(monitor, *_rows(rng, 1000, 3, 2.0))
-    with pytest.raises(ValueError, match="served through the installed VectorScaling"):
+    with pytest.raises(ValueError, match="served through the installed PlattScaling, which "
+                                         "a temperature does not compose with"):
         temperature_from_served(monitor, log_proba, labels)
