@@ -39,6 +39,9 @@ def inputs(page):
                      tokens=(logits + rng.gumbel(size=logits.shape)).argmax(axis=-1),
                      document_ids=np.repeat(np.arange(20), 30).reshape(20, 30),
                      samples=test_logits + rng.normal(size=(5, 1000, 4)))
+        for s, member in enumerate(names["samples"]):  # an ensemble saved member by member
+            np.save(f"member{s}.npy", member)
+        names.update(member_files=[f"member{s}.npy" for s in range(5)])
     if page == "testing_calibration":  # token logits of padded sequences, 4 per document
         logits = rng.normal(scale=2.0, size=(16, 25, 30))
         labels = (logits + rng.gumbel(size=logits.shape)).argmax(axis=-1)

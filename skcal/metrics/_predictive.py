@@ -46,6 +46,23 @@ def row_log_likelihood(y_true, scores, *, score_type="auto", labels=None, sample
     return log_p, sample_weight, labels, y_index
 
 
+def _n_samples(samples):
+    """How many samples there are, read from shapes alone: a list's or tuple's
+    members (one array per member, as an ensemble's files are opened) are not
+    stacked into one array, which would hold every member in memory at once;
+    they must share one shape of at least two dimensions."""
+    if isinstance(samples, (list, tuple)):
+        shapes = [np.shape(member) for member in samples]
+        for s, shape in enumerate(shapes):
+            if len(shape) < 2 or shape != shapes[0]:
+                raise ValueError(
+                    f"samples[{s}] has shape {shape} and samples[0] {shapes[0]}; every "
+                    "sample (member) needs the same shape, (n_rows, n_classes) or (..., "
+                    "n_classes): one score per row and class, the rows in the same order.")
+        return len(samples)
+    return np.shape(samples)[0] if np.ndim(samples) >= 3 else 0
+
+
 def _as_rows(scores):
     shape = np.shape(scores)
     return scores.reshape(-1, shape[-1])
@@ -94,9 +111,11 @@ def ensemble_nll(y_true, samples, *, score_type="auto", sample_weight=None, labe
         True labels.
 
     samples : array-like of shape (n_samples, n_rows, n_classes) or (n_samples, ..., n_classes)
-        Each sample's (member's) logits, log-probabilities or probabilities. A
-        memory map, Zarr or Dask array is read one sample at a time, in row
-        blocks: memory is O(rows) beyond one sample's rows, never O(samples).
+        Each sample's (member's) logits, log-probabilities or probabilities,
+        stacked, or a list of one array per member (for example each member's
+        ``.npy`` file opened with ``mmap_mode="r"``). A memory map, Zarr or Dask
+        array is read one sample at a time, in row blocks: memory is O(rows)
+        beyond one sample's rows, never O(samples).
 
     score_type : {'auto', 'logits', 'probabilities'}, default='auto'
         How the scores are read (log-probabilities are logits); 'auto' decides
@@ -127,7 +146,7 @@ def ensemble_nll(y_true, samples, *, score_type="auto", sample_weight=None, labe
     >>> round(result.predictive_nll, 4), round(result.members_nll, 4)  # -log 0.55
     (0.5978, 0.8574)
     """
-    n_samples = np.shape(samples)[0] if np.ndim(samples) >= 3 else 0
+    n_samples = _n_samples(samples)
     if n_samples < 1:
         raise ValueError(f"samples has shape {np.shape(samples)}; pass (n_samples, n_rows, "
                          "n_classes) (or (n_samples, ..., n_classes)), one score array per "
@@ -221,6 +240,7 @@ def predictive_log_proba(samples, *, score_type="auto"):
     Parameters
     ----------
     samples : array-like of shape (n_samples, n_rows, n_classes)
+        Stacked, or a list of one array per member, as for :func:`ensemble_nll`.
 
     score_type : {'auto', 'logits', 'probabilities'}, default='auto'
 
@@ -236,8 +256,8 @@ def predictive_log_proba(samples, *, score_type="auto"):
     >>> np.exp(predictive_log_proba(members)).round(3)
     array([[0.55, 0.45]])
     """
-    total = None
-    for s in range(np.shape(samples)[0]):
+    total, n_samples = None, _n_samples(samples)
+    for s in range(n_samples):
         block = np.asarray(samples[s], dtype=np.float64)
         block = block.reshape(-1, block.shape[-1])
         if not np.isfinite(block).all():
@@ -248,4 +268,4 @@ def predictive_log_proba(samples, *, score_type="auto"):
         total = log_p if total is None else np.logaddexp(total, log_p)
     if total is None:
         raise ValueError("samples is empty; pass at least one sample.")
-    return total - math.log(np.shape(samples)[0])
+    return total - math.log(n_samples)

@@ -89,6 +89,41 @@ def test_memory_maps_dask_and_zarr_give_the_same_answer(tmp_path):
     assert abs(predictive_nll(y, stored) - expected) < 1e-12
 
 
+def test_a_list_of_members_memory_maps_is_read_one_member_at_a_time(tmp_path):
+    # a list (one file per member, as deep ensembles are saved) was stacked into one
+    # array first: every member in memory at once (4000 MB for five 800 MB members)
+    import tracemalloc
+
+    rng = np.random.default_rng(6)
+    stacked = rng.normal(size=(5, 4000, 250)).astype(np.float32)
+    y = rng.integers(250, size=4000)
+    for s, member in enumerate(stacked):
+        np.save(tmp_path / f"member{s}.npy", member)
+    members = [np.load(tmp_path / f"member{s}.npy", mmap_mode="r") for s in range(5)]
+    one_member = stacked[0].nbytes  # 4 MB; the row blocks read are 0.5 MB
+    tracemalloc.start()
+    try:
+        result = ensemble_nll(y, members)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < one_member
+    expected = ensemble_nll(y, stacked)
+    assert abs(result.predictive_nll - expected.predictive_nll) < 1e-12
+    np.testing.assert_allclose(result.member_nlls, expected.member_nlls, rtol=1e-12)
+    np.testing.assert_allclose(predictive_log_proba(members), predictive_log_proba(stacked),
+                               rtol=1e-12)
+
+
+def test_members_of_different_shapes_are_named():
+    members = [np.zeros((10, 3)), np.zeros((10, 3)), np.zeros((9, 3))]
+    message = r"samples\[2\] has shape \(9, 3\) and samples\[0\] \(10, 3\)"
+    with pytest.raises(ValueError, match=message):
+        predictive_nll(np.zeros(10, dtype=int), members)
+    with pytest.raises(ValueError, match=message):
+        predictive_log_proba(members)
+
+
 def test_the_predictive_distribution_is_calibrated_like_any_logits():
     rng = np.random.default_rng(5)
     truth = rng.normal(size=(4000, 4))
