@@ -46,8 +46,10 @@ def followed_by_temperature(calibrator, temperature):
 
     Parameters
     ----------
-    calibrator : TemperatureScaling, VectorScaling, MatrixScaling, or binary PlattScaling or BetaCalibration
-        Fitted on scores (see :func:`temperature_composes`).
+    calibrator : fitted calibrator
+        TemperatureScaling, VectorScaling, MatrixScaling, or a binary
+        PlattScaling or BetaCalibration, fitted on scores (see
+        :func:`temperature_composes`).
 
     temperature : float
         Positive and finite: the temperature fitted on what ``calibrator`` serves.

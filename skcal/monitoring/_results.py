@@ -10,6 +10,7 @@ from ._chunking import period_index
 from ._inputs import nanoseconds
 from ._onset import drift_onset
 from ._recalibration import fitted_calibrator
+from ._served_temperature import temperature_over_installed
 from ._state import restore, state_of
 from ._thresholds import detectable_rise, small_reference_note
 from ._table import (
@@ -25,7 +26,8 @@ class MonitorResultsMixin:
     """The reporting and recalibrating half of :class:`~skcal.CalibrationMonitor`
     (which see)."""
 
-    def recalibrate(self, calibrator, scores=None, y=None, *, sample_weight=None):
+    def recalibrate(self, calibrator, scores=None, y=None, *, sample_weight=None,
+                    compose=False):
         """Install a calibrator: from the next ``update`` on, the raw scores pass
         through it before they are monitored.
 
@@ -47,18 +49,47 @@ class MonitorResultsMixin:
         sample_weight : array-like of shape (n_rows,), default=None
             Weights of the fit.
 
+        compose : bool, default=False
+            For a temperature (``'temperature'``) with a calibrator installed:
+            fit the temperature on what that calibrator serves for ``scores``
+            and install the calibrator followed by it, as one calibrator of
+            its class (its calibrated logits over the temperature), which
+            keeps what the calibrator fitted per class; for vector or matrix
+            scaling, or a binary Platt or beta map (see
+            :mod:`skcal.calibrators._temperature_over`). False fits the
+            temperature on the raw scores, in place of the calibrator.
+
         Returns
         -------
         calibrator : fitted calibrator
             Also :attr:`calibrator_`; the table's ``calibrator`` column counts
             up, and the CUSUM restarts at the first chunk the new one scores.
+
+        Examples
+        --------
+        >>> from skcal import CalibrationMonitor, VectorScaling
+        >>> rng = np.random.default_rng(0)
+        >>> logits = rng.normal(scale=2.0, size=(6000, 3))
+        >>> y = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+        >>> monitor = CalibrationMonitor().fit(logits[:3000], y[:3000])
+        >>> vector = monitor.recalibrate(VectorScaling().fit(logits[:3000], y[:3000]))
+        >>> drifted = 2.0 * logits[3000:]  # the model became twice too confident
+        >>> cooler = monitor.recalibrate("temperature", drifted, y[3000:], compose=True)
+        >>> temperature = vector.coef_ / cooler.coef_  # every coefficient over it
+        >>> one_temperature = np.ptp(temperature) < 1e-12
+        >>> type(cooler).__name__, bool(one_temperature and 1.8 < temperature[0] < 2.2)
+        ('VectorScaling', True)
         """
         check_is_fitted(self, "reference_")
         scores, y, sample_weight = to_numpy((scores, y, sample_weight))  # the host's
-        fitted = fitted_calibrator(calibrator, scores, y, sample_weight,
-                                   classes=self.classes_, n_features=self.n_features_in_,
-                                   score_type=self.score_type_, min_labels=self.min_labels,
-                                   names=getattr(self, "_score_columns", None))
+        if compose:
+            fitted = temperature_over_installed(self, calibrator, scores, y, sample_weight)
+        else:
+            fitted = fitted_calibrator(calibrator, scores, y, sample_weight,
+                                       classes=self.classes_, n_features=self.n_features_in_,
+                                       score_type=self.score_type_,
+                                       min_labels=self.min_labels,
+                                       names=getattr(self, "_score_columns", None))
         self.calibrator_, self.calibrator_version_ = fitted, self.calibrator_version_ + 1
         return fitted
 

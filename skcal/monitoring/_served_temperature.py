@@ -23,6 +23,7 @@ those, is installed.
 
 import numpy as np
 
+from ..calibrators._registry import calibrator_class
 from ..calibrators._temperature import TemperatureScaling
 from ..calibrators._temperature_over import followed_by_temperature, temperature_composes
 from ._batches import add_late_labels
@@ -65,7 +66,26 @@ def served_refit_obstacle(monitor):
             "fitted on what it served is no calibrator of the raw scores")
 
 
-def temperature_from_served(monitor, log_proba, y):
+def temperature_over_installed(monitor, calibrator, scores, y, sample_weight=None):
+    """:meth:`~skcal.CalibrationMonitor.recalibrate` with ``compose=True``: a
+    temperature (``calibrator``, its name or an unfitted
+    :class:`~skcal.TemperatureScaling`) fitted on what the monitor serves for
+    the raw ``scores``, over the calibrator in place (see
+    :func:`temperature_from_served`)."""
+    if isinstance(calibrator, str):
+        calibrator = calibrator_class(calibrator)()
+    if type(calibrator) is not TemperatureScaling:
+        name = type(calibrator).__name__
+        raise ValueError(f"compose=True fits a temperature over the calibrator in place; got "
+                         f"{name}. Pass 'temperature', or compose=False to fit {name} on "
+                         "the raw scores in place of the calibrator.")
+    if scores is None or y is None:
+        raise ValueError("compose=True fits the temperature on scores and y; give both.")
+    return temperature_from_served(monitor, served_log_proba(monitor, scores), y,
+                                   sample_weight, temperature=calibrator)
+
+
+def temperature_from_served(monitor, log_proba, y, sample_weight=None, *, temperature=None):
     """A :class:`~skcal.TemperatureScaling` of the monitor's raw scores, fitted on the
     log-probabilities the monitor served for labelled rows.
 
@@ -80,6 +100,12 @@ def temperature_from_served(monitor, log_proba, y):
 
     y : array-like of shape (n_rows,)
         Their labels (classes of the monitor).
+
+    sample_weight : array-like of shape (n_rows,), default=None
+        Weights of the fit.
+
+    temperature : TemperatureScaling, default=None
+        Unfitted: its parameters (``tol``, ...) are the fit's; None for the defaults.
 
     Returns
     -------
@@ -109,7 +135,7 @@ def temperature_from_served(monitor, log_proba, y):
     installed = monitor.calibrator_
     scores = _as_raw_scores(np.asarray(log_proba, dtype=np.float64), monitor.score_type_,
                             monitor.n_features_in_)
-    fitted = fitted_calibrator(TemperatureScaling(), scores, y, None,
+    fitted = fitted_calibrator(temperature or TemperatureScaling(), scores, y, sample_weight,
                                classes=monitor.classes_, n_features=monitor.n_features_in_,
                                score_type=monitor.score_type_, min_labels=monitor.min_labels,
                                names=getattr(monitor, "_score_columns", None))

@@ -1,7 +1,8 @@
 """A temperature refitted on the log-probabilities a monitor served for rows whose
 labels came late is the temperature of the raw scores: with no calibrator, and
 through an installed temperature (the two compose); through an installed vector
-or matrix scaling it is that map followed by the temperature of what it served."""
+or matrix scaling it is that map followed by the temperature of what it served, as
+``recalibrate(..., compose=True)`` fits it on raw scores."""
 
 import numpy as np
 import pytest
@@ -114,3 +115,62 @@ def test_rows_served_through_a_map_a_temperature_does_not_divide_refit_none():
     with pytest.raises(ValueError, match="served through the installed PlattScaling, which "
                                          "a temperature does not compose with"):
         temperature_from_served(monitor, log_proba, labels)
+
+
+def test_recalibrate_with_compose_puts_a_temperature_over_the_installed_vector_scaling():
+    rng = np.random.default_rng(4)
+    reference, reference_y = _rows(rng, 3000, 3, 1.0)
+    raw, y = _rows(rng, 3000, 3, 2.0)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(reference, reference_y)
+    installed = monitor.recalibrate(VectorScaling().fit(reference, reference_y))
+    composed = monitor.recalibrate("temperature", raw, y, compose=True)
+    assert monitor.calibrator_ is composed and monitor.calibrator_version_ == 2
+    served = np.log(installed.predict_proba(raw))
+    direct = TemperatureScaling().fit(served, y).temperature_
+    assert type(composed) is VectorScaling
+    np.testing.assert_allclose(composed.coef_, installed.coef_ / direct,
+                               rtol=SERVED_IN_FLOAT32)
+    np.testing.assert_allclose(composed.intercept_, installed.intercept_ / direct,
+                               rtol=SERVED_IN_FLOAT32, atol=1e-12)
+    # compose=False fits the temperature on the raw scores, in place of the vector map
+    # (the same fit of the same rows: equal to the last bit)
+    replaced = monitor.recalibrate("temperature", raw, y)
+    assert type(replaced) is TemperatureScaling
+    assert replaced.temperature_ == TemperatureScaling().fit(raw, y).temperature_
+
+
+def test_recalibrate_with_compose_takes_weights_and_a_temperature_s_parameters():
+    rng = np.random.default_rng(5)
+    reference, reference_y = _rows(rng, 3000, 3, 1.0)
+    raw, y = _rows(rng, 3000, 3, 2.0)
+    weights = rng.uniform(0.0, 2.0, size=3000)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(reference, reference_y)
+    installed = monitor.recalibrate(MatrixScaling().fit(reference, reference_y))
+    composed = monitor.recalibrate(TemperatureScaling(tol=1e-10), raw, y,
+                                   sample_weight=weights, compose=True)
+    served = np.log(installed.predict_proba(raw))
+    direct = TemperatureScaling(tol=1e-10).fit(served, y, sample_weight=weights).temperature_
+    np.testing.assert_allclose(composed.coef_, installed.coef_ / direct,
+                               rtol=SERVED_IN_FLOAT32)
+
+
+def test_recalibrate_with_compose_refuses_other_methods_and_maps_it_cannot_divide():
+    rng = np.random.default_rng(6)
+    reference, reference_y = _rows(rng, 3000, 3, 1.0)
+    raw, y = _rows(rng, 2000, 3, 2.0)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(reference, reference_y)
+    with pytest.raises(ValueError, match="compose=True fits a temperature over the "
+                                         "calibrator in place; got VectorScaling"):
+        monitor.recalibrate("vector", raw, y, compose=True)
+    with pytest.raises(ValueError, match="compose=True fits the temperature on scores and y"):
+        monitor.recalibrate("temperature", compose=True)
+    monitor.recalibrate(PlattScaling().fit(reference, reference_y))
+    with pytest.raises(ValueError, match="installed PlattScaling, which a temperature does "
+                                         "not compose with"):
+        monitor.recalibrate("temperature", raw, y, compose=True)
+    assert type(monitor.calibrator_) is PlattScaling and monitor.calibrator_version_ == 1
+    # with no calibrator installed, the temperature is the raw scores' own
+    fresh = CalibrationMonitor(chunk_size=1000).fit(reference, reference_y)
+    alone = fresh.recalibrate("temperature", raw, y, compose=True)
+    assert alone.temperature_ == pytest.approx(TemperatureScaling().fit(raw, y).temperature_,
+                                               rel=SERVED_IN_FLOAT32)
