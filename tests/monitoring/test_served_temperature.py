@@ -174,3 +174,28 @@ def test_recalibrate_with_compose_refuses_other_methods_and_maps_it_cannot_divid
     alone = fresh.recalibrate("temperature", raw, y, compose=True)
     assert alone.temperature_ == pytest.approx(TemperatureScaling().fit(raw, y).temperature_,
                                                rel=SERVED_IN_FLOAT32)
+
+
+@pytest.mark.parametrize("kind", ["logits", "probabilities"])
+def test_one_column_of_a_binary_task_served_through_platt_scaling_composes(kind):
+    # the positive class's log-odds or probability, served through a binary Platt map
+    rng = np.random.default_rng(7)
+    reference, reference_y = _rows(rng, 3000, 2, 1.0)
+    raw, y = _rows(rng, 3000, 2, 3.0)
+
+    def column(logits):
+        log_odds = logits[:, 1] - logits[:, 0]
+        return log_odds if kind == "logits" else 1 / (1 + np.exp(-log_odds))
+
+    monitor = CalibrationMonitor(chunk_size=1000).fit(column(reference), reference_y)
+    installed = monitor.recalibrate(
+        PlattScaling(score_type=kind).fit(column(reference), reference_y))
+    log_proba, labels = _labelled_late(monitor, column(raw), y)
+    refit = temperature_from_served(monitor, log_proba, labels)
+    served = np.log(installed.predict_proba(column(raw)))
+    direct = TemperatureScaling().fit(served[:, 1] - served[:, 0], y).temperature_
+    assert type(refit) is PlattScaling and refit.n_features_in_ == 1
+    assert direct == pytest.approx(3.0, rel=0.15)
+    np.testing.assert_allclose(refit.predict_proba(column(raw)),
+                               _as_probabilities(served / direct),
+                               rtol=SERVED_IN_FLOAT32, atol=1e-12)
