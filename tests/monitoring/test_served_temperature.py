@@ -34,6 +34,21 @@ def _as_probabilities(logits):
     return p / p.sum(axis=1, keepdims=True)
 
 
+def _binary_column(logits, kind):
+    """One column of a binary task: the positive class's log-odds or probability."""
+    log_odds = logits[:, 1] - logits[:, 0]
+    return log_odds if kind == "logits" else 1 / (1 + np.exp(-log_odds))
+
+
+def _binary_task(seed, n, kind):
+    """(reference scores, labels, raw logits, their scores, labels) of a binary task
+    as one column, the production rows of a model 3 times too confident."""
+    rng = np.random.default_rng(seed)
+    reference, reference_y = _rows(rng, 3000, 2, 1.0)
+    raw, y = _rows(rng, n, 2, 3.0)
+    return _binary_column(reference, kind), reference_y, raw, _binary_column(raw, kind), y
+
+
 def _labelled_late(monitor, scores, y):
     """Add ``scores`` without labels, then join ``y`` by id; the rows joined."""
     ids = np.array([f"tx{i}" for i in range(len(y))])
@@ -65,21 +80,15 @@ def test_a_temperature_refitted_on_served_rows_is_the_raw_scores_temperature(kin
 @pytest.mark.parametrize("kind", ["logits", "probabilities"])
 def test_through_an_installed_temperature_the_two_compose(kind):
     # one column of a binary task: the positive class's log-odds or probability
-    rng = np.random.default_rng(2)
-    reference, reference_y = _rows(rng, 3000, 2, 1.0)
-    raw, y = _rows(rng, 4000, 2, 3.0)
-
-    def column(logits):
-        log_odds = logits[:, 1] - logits[:, 0]
-        return log_odds if kind == "logits" else 1 / (1 + np.exp(-log_odds))
-
-    monitor = CalibrationMonitor(chunk_size=1000).fit(column(reference), reference_y)
-    halfway = TemperatureScaling(score_type=kind).fit(column(raw[:2000] / 1.5), y[:2000])
+    reference, reference_y, raw, scores, y = _binary_task(2, 4000, kind)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(reference, reference_y)
+    halfway = TemperatureScaling(score_type=kind).fit(_binary_column(raw[:2000] / 1.5, kind),
+                                                      y[:2000])
     halfway.temperature_ = 1.5  # serves the raw scores at 1.5: half the way to 3
     monitor.recalibrate(halfway)
-    log_proba, labels = _labelled_late(monitor, column(raw), y)
+    log_proba, labels = _labelled_late(monitor, scores, y)
     refit = temperature_from_served(monitor, log_proba, labels)
-    direct = TemperatureScaling(score_type=kind).fit(column(raw), y)
+    direct = TemperatureScaling(score_type=kind).fit(scores, y)
     assert refit.n_features_in_ == 1
     assert refit.temperature_ == pytest.approx(direct.temperature_, rel=SERVED_IN_FLOAT32)
     assert refit.temperature_ == pytest.approx(3.0, rel=0.1)
@@ -179,23 +188,15 @@ def test_recalibrate_with_compose_refuses_other_methods_and_maps_it_cannot_divid
 @pytest.mark.parametrize("kind", ["logits", "probabilities"])
 def test_one_column_of_a_binary_task_served_through_platt_scaling_composes(kind):
     # the positive class's log-odds or probability, served through a binary Platt map
-    rng = np.random.default_rng(7)
-    reference, reference_y = _rows(rng, 3000, 2, 1.0)
-    raw, y = _rows(rng, 3000, 2, 3.0)
-
-    def column(logits):
-        log_odds = logits[:, 1] - logits[:, 0]
-        return log_odds if kind == "logits" else 1 / (1 + np.exp(-log_odds))
-
-    monitor = CalibrationMonitor(chunk_size=1000).fit(column(reference), reference_y)
-    installed = monitor.recalibrate(
-        PlattScaling(score_type=kind).fit(column(reference), reference_y))
-    log_proba, labels = _labelled_late(monitor, column(raw), y)
+    reference, reference_y, _, scores, y = _binary_task(7, 3000, kind)
+    monitor = CalibrationMonitor(chunk_size=1000).fit(reference, reference_y)
+    installed = monitor.recalibrate(PlattScaling(score_type=kind).fit(reference, reference_y))
+    log_proba, labels = _labelled_late(monitor, scores, y)
     refit = temperature_from_served(monitor, log_proba, labels)
-    served = np.log(installed.predict_proba(column(raw)))
+    served = np.log(installed.predict_proba(scores))
     direct = TemperatureScaling().fit(served[:, 1] - served[:, 0], y).temperature_
     assert type(refit) is PlattScaling and refit.n_features_in_ == 1
     assert direct == pytest.approx(3.0, rel=0.15)
-    np.testing.assert_allclose(refit.predict_proba(column(raw)),
+    np.testing.assert_allclose(refit.predict_proba(scores),
                                _as_probabilities(served / direct),
                                rtol=SERVED_IN_FLOAT32, atol=1e-12)
