@@ -54,10 +54,11 @@ class MonitorResultsMixin:
             fit the temperature on what that calibrator serves for ``scores``
             and install the calibrator followed by it, as one calibrator of
             its class (its calibrated logits over the temperature), which
-            keeps what the calibrator fitted per class; for vector or matrix
-            scaling, or a binary Platt or beta map (see
-            :mod:`skcal.calibrators._temperature_over`). False fits the
-            temperature on the raw scores, in place of the calibrator.
+            keeps what the calibrator fitted per class; for a temperature,
+            vector or matrix scaling, or a binary Platt or beta map, whose
+            calibrated logits over a temperature are the same map with its
+            parameters divided by it. False fits the temperature on the raw
+            scores, in place of the calibrator.
 
         Returns
         -------
