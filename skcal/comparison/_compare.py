@@ -17,7 +17,7 @@ from ..calibrators._classifier_scores import (
 )
 from ..calibrators._base import BaseCalibrator
 from ..calibrators._sharing import fit_sharing, predict_proba_sharing
-from ..rows._namespaces import to_numpy
+from ..rows._namespaces import is_dask, to_numpy
 from ..utils._reuse import AllRows, FoldCache, offered_starts
 from ..utils._threads import one_blas_thread
 from ..utils._warnings import once_per_call
@@ -120,7 +120,8 @@ def compare_calibrators(
         cat, bird``, are read as those classes, in any order), or the
         classifier's input when ``estimator`` is given. Token scores of shape
         ``(batch, length, n_classes)`` are read as ``batch * length`` rows,
-        each sequence a group (see ``groups``).
+        each sequence a group (see ``groups``). Scores are held in memory
+        (the folds take rows by index): a Dask array is read once, whole.
 
     y : array-like of shape (n_samples,) or (batch, length)
         True labels.
@@ -245,6 +246,8 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     if estimator is None:  # device scores: the folds' fits and metrics run on the host
         X, y, sample_weight, groups, X_test, y_test = to_numpy(
             (X, y, sample_weight, groups, X_test, y_test))
+        if is_dask(X_test):  # scored in memory, as X's held-out folds are: read once
+            X_test = np.asarray(X_test)
     if estimator is None or ignore_index is not None:  # token scores, padding
         X, y, groups, sample_weight, X_test, y_test = token_inputs(
             X, y, groups, sample_weight, X_test, y_test, ignore_index, calibration_test)
@@ -263,8 +266,10 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
         prepared = prepare_scores(X, y, sample_weight, score_type, candidates)
     else:
         prepared = prepare_classifier(X, y, sample_weight, estimator, candidates)
-    # the final fits take the scores as given: a DataFrame's column names are kept
-    given_X = X if estimator is None else prepared[0]
+    # the final fits take the scores as given (a DataFrame's column names are kept),
+    # but a Dask array as the checks read it into memory: read once, and taken by
+    # every map, also those that need all the rows at once (the baseline, isotonic)
+    given_X = X if estimator is None and not is_dask(X) else prepared[0]
     X, y_index, classes, sample_weight, candidates = prepared
     if calibrators is None:
         candidates = without_slow_defaults(candidates, classes.shape[0])
