@@ -47,11 +47,11 @@ def row_log_likelihood(y_true, scores, *, score_type="auto", labels=None, sample
 
 
 def _n_samples(samples):
-    """How many samples there are, read from shapes alone: a list's or tuple's
-    members (one array per member, as an ensemble's files are opened) are not
-    stacked into one array, which would hold every member in memory at once;
-    they must share one shape of at least two dimensions."""
-    if isinstance(samples, (list, tuple)):
+    """How many samples there are (at least one), read from shapes alone: a
+    list's or tuple's members (one array per member, as an ensemble's files
+    are opened) are not stacked into one array, which would hold every member
+    in memory at once; they must share one shape of at least two dimensions."""
+    if isinstance(samples, (list, tuple)) and samples:
         shapes = [np.shape(member) for member in samples]
         for s, shape in enumerate(shapes):
             if len(shape) < 2 or shape != shapes[0]:
@@ -60,7 +60,11 @@ def _n_samples(samples):
                     "sample (member) needs the same shape, (n_rows, n_classes) or (..., "
                     "n_classes): one score per row and class, the rows in the same order.")
         return len(samples)
-    return np.shape(samples)[0] if np.ndim(samples) >= 3 else 0
+    if np.ndim(samples) < 3 or np.shape(samples)[0] < 1:
+        raise ValueError(f"samples has shape {np.shape(samples)}; pass (n_samples, n_rows, "
+                         "n_classes) (or (n_samples, ..., n_classes)), one score array per "
+                         "sample or member.")
+    return np.shape(samples)[0]
 
 
 def _as_rows(scores):
@@ -147,10 +151,6 @@ def ensemble_nll(y_true, samples, *, score_type="auto", sample_weight=None, labe
     (0.5978, 0.8574)
     """
     n_samples = _n_samples(samples)
-    if n_samples < 1:
-        raise ValueError(f"samples has shape {np.shape(samples)}; pass (n_samples, n_rows, "
-                         "n_classes) (or (n_samples, ..., n_classes)), one score array per "
-                         "sample or member.")
     resolved = score_type
     total, member_sums, weight = None, [], None
     for s in range(n_samples):
@@ -266,6 +266,4 @@ def predictive_log_proba(samples, *, score_type="auto"):
         log_p = (block - logsumexp(block, axis=1, keepdims=True) if kind == "logits"
                  else np.log(np.maximum(block, np.finfo(np.float64).tiny)))
         total = log_p if total is None else np.logaddexp(total, log_p)
-    if total is None:
-        raise ValueError("samples is empty; pass at least one sample.")
     return total - math.log(n_samples)

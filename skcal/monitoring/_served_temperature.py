@@ -135,7 +135,8 @@ def temperature_from_served(monitor, log_proba, y, sample_weight=None, *, temper
     installed = monitor.calibrator_
     scores = _as_raw_scores(np.asarray(log_proba, dtype=np.float64), monitor.score_type_,
                             monitor.n_features_in_)
-    fitted = fitted_calibrator(temperature or TemperatureScaling(), scores, y, sample_weight,
+    temperature = TemperatureScaling() if temperature is None else temperature
+    fitted = fitted_calibrator(temperature, scores, y, sample_weight,
                                classes=monitor.classes_, n_features=monitor.n_features_in_,
                                score_type=monitor.score_type_, min_labels=monitor.min_labels,
                                names=getattr(monitor, "_score_columns", None))
