@@ -279,11 +279,19 @@ def _hermite_polynomial(betas, grads, slopes):
 
 def _hermite_root(betas, grads, slopes, interval):
     """The root, between ``betas[interval]`` and the next, of the polynomial that
-    matches ``grads`` and ``slopes`` at every one of ``betas``."""
+    matches ``grads`` and ``slopes`` at every one of ``betas``.
+
+    The polynomial matches the gradients to rounding only: where one end's
+    gradient is itself at the rounding level (a start at the optimum), the
+    polynomial's value there can have the other sign, and the interval holds no
+    sign change of it. The root is then that end."""
     from scipy.optimize import brentq
 
     gradient = _hermite_polynomial(betas, grads, slopes)
     low, high = betas[interval], betas[interval + 1]
+    at_low, at_high = float(gradient(low)), float(gradient(high))
+    if not np.sign(at_low) * np.sign(at_high) < 0:
+        return float(low if abs(grads[interval]) <= abs(grads[interval + 1]) else high)
     return brentq(lambda b: float(gradient(b)), low, high, xtol=1e-14 * high)
 
 
