@@ -8,6 +8,7 @@ per-block functions) take it as it is.
 """
 
 import numbers
+import warnings
 
 import numpy as np
 from sklearn.utils import check_array, column_or_1d
@@ -121,7 +122,7 @@ def encode_labels(y, n_columns, *, labels=None, min_classes=2, takes_labels=True
             present = np.unique(y)
         except TypeError:  # labels that do not sort together: the type says why
             present = None
-        target_type = type_of_target(y if present is None else present, input_name="y")
+        target_type = _type_of_labels(y if present is None else present)
         if target_type not in ("binary", "multiclass"):
             raise ValueError(
                 f"y must hold class labels (binary or multiclass); got target type "
@@ -167,6 +168,17 @@ def _padding_hint(present, n_columns):
         return ""  # the negative labels are not the only ones too many
     return (f" If {plain(present[0])} marks rows to leave out (padding), drop those rows, "
             f"or pass ignore_index={plain(present[0])} where the function takes it.")
+
+
+def _type_of_labels(labels):
+    """scikit-learn's ``type_of_target`` of ``labels`` (often their distinct
+    values), without the warning of scikit-learn 1.7 and 1.8 that more than half
+    the values are distinct: of distinct values all are, and scores of many
+    classes (a vocabulary) rightly have more classes than rows."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="The number of unique classes is greater",
+                                category=UserWarning)
+        return type_of_target(labels, input_name="y")
 
 
 def _small_integer_labels(y):

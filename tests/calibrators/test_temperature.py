@@ -4,6 +4,7 @@ import warnings
 
 import numpy as np
 import pytest
+import sklearn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -35,7 +36,14 @@ class ScoresAsClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[np.asarray(X).argmax(axis=1)]
 
 
+def skip_without_sklearn_temperature():
+    if "temperature" not in CalibratedClassifierCV._parameter_constraints["method"][0].options:
+        pytest.skip(f"scikit-learn {sklearn.__version__} has no CalibratedClassifierCV("
+                    "method='temperature') to compare with (added in 1.8)")
+
+
 def sklearn_inverse_temperature(logits, y):
+    skip_without_sklearn_temperature()
     model = FrozenEstimator(ScoresAsClassifier().fit(logits, y))
     fitted = CalibratedClassifierCV(model, method="temperature").fit(logits, y)
     return float(fitted.calibrated_classifiers_[0].calibrators[0].beta_)
@@ -75,6 +83,7 @@ def test_gradient_is_zero_at_the_optimum(flsd_logits):
 
 def test_binary_temperature_is_half_of_scikit_learns():
     """scikit-learn treats one binary score s as the pair (-s, s)."""
+    skip_without_sklearn_temperature()
     rng = np.random.default_rng(0)
     s = rng.normal(scale=4.0, size=3000)
     y = (rng.random(3000) < 1 / (1 + np.exp(-s / 3))).astype(int)

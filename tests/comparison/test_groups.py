@@ -48,6 +48,10 @@ def test_copies_of_a_row_count_once_in_the_standard_error(rows_and_copies):
     assert grouped.to_dict()["n_groups"] == 600
 
 
+# a fold's training part holds 8 documents of 20 copies of one row: whether the
+# temperature's NLL has a finite optimum there depends on which documents the
+# splitter deals to it, which differs across scikit-learn versions (1.7: none)
+@pytest.mark.filterwarnings("ignore:Temperature scaling has no finite optimum")
 def test_the_paired_p_value_over_few_groups_is_students_t(rows_and_copies):
     from scipy.stats import norm, t
 

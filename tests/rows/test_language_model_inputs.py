@@ -130,3 +130,18 @@ def _line_before():
     import inspect
 
     return inspect.currentframe().f_back.f_lineno - 1
+
+
+def test_more_classes_than_half_the_rows_fit_and_score_without_a_warning():
+    """Scores of a vocabulary: 40 rows, 30 classes named by strings, 30 of them
+    seen. scikit-learn 1.7's type_of_target warned that more than half the labels
+    are distinct ("could represent a regression problem") on every such fit and
+    metric, since skcal hands it the distinct labels (warnings are errors here)."""
+    rng = np.random.default_rng(3)
+    logits = rng.normal(scale=2.0, size=(40, 30))
+    names = np.array([f"tok{k:02d}" for k in range(30)])
+    y = names[np.r_[np.arange(30), rng.integers(30, size=10)]]
+    fitted = TemperatureScaling().fit(logits, y)
+    assert list(fitted.classes_) == list(names)
+    assert nll(y, softmax(logits), labels=names) == pytest.approx(
+        nll_from_logits(np.searchsorted(names, y), logits), rel=1e-12)
