@@ -64,6 +64,7 @@ class MonitorExportsMixin:
         ...     db.execute(sqlalchemy.text("SELECT COUNT(*) FROM skcal_monitor_results "
         ...                                "WHERE metric = 'nll'")).scalar()
         4
+        >>> engine.dispose()  # the engine is the caller's to close
         """
         check_is_fitted(self, "reference_")
         from ._sql_store import write_results

@@ -253,7 +253,7 @@ def test_state_size_does_not_grow_with_the_rows_seen():
     # Unix seconds were read as nanoseconds: every row in the first day
     (lambda times: (times - np.datetime64("1970-01-01")) // np.timedelta64(1, "s"),
      r"timestamps are numbers \(int64\), whose unit cannot be known"),
-    (lambda times: np.where(np.arange(300) == 7, np.datetime64("NaT"), times),
+    (lambda times: np.where(np.arange(300) == 7, np.array("NaT", dtype=times.dtype), times),
      r"timestamps has no time \(NaT\) at row 7"),  # was "must not decrease: row 8"
 ])
 def test_timestamps_without_a_unit_or_a_time_are_refused(make_times, message):

@@ -114,9 +114,12 @@ def test_periods_are_stored_as_times():
     times = np.datetime64("2026-01-01T00:00") + np.arange(6000) * np.timedelta64(3, "s")
     monitor.update(logits[3000:], y[3000:], times)
     engine = sa.create_engine("sqlite://")
-    monitor.to_sql(engine, model="m")
-    with engine.connect() as db:
-        long = pd.read_sql(sa.text("SELECT * FROM skcal_monitor_results"), db)
+    try:
+        monitor.to_sql(engine, model="m")
+        with engine.connect() as db:
+            long = pd.read_sql(sa.text("SELECT * FROM skcal_monitor_results"), db)
+    finally:  # its pooled connection closed (Python 3.13 warns of one left open)
+        engine.dispose()
     nll = long[long["metric"] == "nll"]
     assert nll["start_row"].isna().all()
     assert pd.to_datetime(nll["start_time"]).tolist() == list(monitor.to_frame()["start"])
