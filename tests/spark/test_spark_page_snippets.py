@@ -126,7 +126,10 @@ def test_the_nightly_monitor_snippet_adds_the_day_and_joins_late_labels(
     # the join takes the waiting rows' labels only: the other day's clicks are not
     # looked at, so not counted as unmatched either
     assert monitor.n_labels_unmatched_ == 0
-    engine = sqlalchemy.create_engine(postgres_url)
+    # through psycopg 3, as skcal's store opens it (SQLAlchemy 2.0 reads a plain
+    # postgresql:// URL with psycopg2, which the sql extra does not install)
+    engine = sqlalchemy.create_engine(postgres_url.replace("postgresql://",
+                                                           "postgresql+psycopg://"))
     try:
         with engine.connect() as connection:
             stored = connection.execute(sqlalchemy.text(
