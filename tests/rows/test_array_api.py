@@ -353,8 +353,8 @@ def test_sklearn_array_api_checks(cls, name, device_name, dtype_name):
             check_array_api_same_namespace,
         )
     except ImportError:
-        pytest.skip(f"scikit-learn {sklearn.__version__} has not these array API checks "
-                    "(check_array_api_same_namespace)")
+        pytest.skip(f"scikit-learn {sklearn.__version__} has no check_array_api_same_namespace "
+                    "among its estimator checks")
     check_array_api_input(cls.__name__, cls(), name, device_name=device_name,
                           dtype_name=dtype_name, check_values=True, check_sample_weight=True)
     check_array_api_same_namespace(cls.__name__, cls(), name, device_name=device_name)
