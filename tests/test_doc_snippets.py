@@ -55,6 +55,7 @@ def inputs(page):
         names.update(X=X, y=y, proba=softmax(X[:, :3], axis=1), logits=X[:, :3],
                      X_cal=X[:200], y_cal=y[:200],
                      fitted_model=SVC().fit(X[200:], y[200:]),
+                     weights=rng.uniform(0.5, 2.0, size=400), patient_ids=np.arange(400) % 40,
                      model=SVC(), grid={"C": [0.5, 1.0]})
     if page == "language_models":  # the files it reads, in the working folder
         for split in ("val", "test"):

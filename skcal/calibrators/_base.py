@@ -15,7 +15,6 @@ from sklearn.base import (
     ClassifierMixin,
     MetaEstimatorMixin,
     _fit_context,
-    clone,
 )
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import get_tags
@@ -37,21 +36,15 @@ from ..rows._scores import (
     scores_to_logits,
 )
 from ..utils._warnings import once_per_call
-from ._classifier_scores import (
-    _fit_params,
-    _resolve_response_method,
-    classifier_logits,
-    cross_fitted_logits,
-    fit_classifier_logits,
-)
+from ._classifier_scores import classifier_logits
 from ._class_order import in_class_order
-from ._inputs import (check_mode_parameters, check_predict_scores, checked_classifier_inputs,
-                      checked_score_inputs)
+from ._inputs import check_mode_parameters, check_predict_scores, checked_score_inputs
 from ._outputs import exp_of, log_softmax_of, unchanged, unflatten
 from ._ties import has_ties, separate_ties
+from ._wrapping import ClassifierWrapping, refuse_fit_params_without_classifier
 
 
-class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
+class BaseCalibrator(ClassifierWrapping, ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     """Base class of skcal calibrators; not for direct use.
 
     Subclasses set ``_map_attributes`` (the fitted attributes that define the map) and:
@@ -114,7 +107,7 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         self.ignore_index = ignore_index
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the calibration map (and the classifier, if one is wrapped).
 
         Parameters
@@ -130,24 +123,32 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weights. They weight the calibration NLL and are
             passed to the classifier's ``fit`` when it accepts them (a warning
-            says so when it does not).
+            says so when it does not). Under metadata routing they go to the
+            classifier when it requests them.
+
+        **fit_params : dict
+            Parameters of the wrapped classifier's ``fit``, those of one row
+            each taken per fold; under metadata routing also the ``cv``
+            splitter's (``groups``), each where requested (see
+            :meth:`get_metadata_routing`).
 
         Returns
         -------
         self : object
             The fitted calibrator.
         """
-        return self._fit_sharing(X, y, sample_weight, None)
+        return self._fit_sharing(X, y, sample_weight, None, fit_params)
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def _fit_sharing(self, X, y, sample_weight, cache):
+    def _fit_sharing(self, X, y, sample_weight, cache, fit_params=None):
         """:meth:`fit`, sharing work on the scores through ``cache`` (or None)."""
         with once_per_call():
             check_mode_parameters(self, y)
+            refuse_fit_params_without_classifier(self, fit_params)
             if self.estimator is None:
                 self._fit_scores(X, y, sample_weight, cache)
             else:
-                self._fit_classifier(X, y, sample_weight)
+                self._fit_classifier(X, y, sample_weight, fit_params or {})
             return self
 
     def _fit_scores(self, X, y, sample_weight, cache):
@@ -172,52 +173,6 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
         elif isinstance(logits, Rows):
             logits = logits.data
         return self._fit_map(logits, y_index, sample_weight, cache)
-
-    def _fit_classifier(self, X, y, sample_weight):
-        X, y, self.classes_, y_index, sample_weight = checked_classifier_inputs(
-            self.estimator, X, y, sample_weight, self.ignore_index)
-        self.response_method_ = _resolve_response_method(
-            self.estimator, self.response_method
-        )
-        if isinstance(self.estimator, FrozenEstimator):
-            logits, self.probability_floor_ = fit_classifier_logits(
-                self.estimator, X, self.response_method_, self.classes_)
-            self._set_map(self._fit_logits(logits, y_index, sample_weight))
-            self.estimator_ = self.estimator
-            fitted = [self.estimator]
-        else:
-            fitted = self._cross_fit(X, y, y_index, sample_weight)
-        first = fitted[0]
-        for attribute in ("n_features_in_", "feature_names_in_"):
-            if hasattr(first, attribute):
-                setattr(self, attribute, getattr(first, attribute))
-
-    def _cross_fit(self, X, y, y_index, sample_weight):
-        fitted, logits, tests, self.probability_floor_ = cross_fitted_logits(
-            self.estimator,
-            X,
-            y,
-            y_index,
-            sample_weight,
-            cv=self.cv,
-            response_method=self.response_method_,
-            classes=self.classes_,
-            n_jobs=self.n_jobs,
-        )
-        if self.ensemble:
-            maps = [
-                self._fit_logits(fold_logits, y_index[test], _take(sample_weight, test))
-                for fold_logits, test in zip(logits, tests)
-            ]
-            self._set_map({key: np.stack([m[key] for m in maps]) for key in maps[0]})
-            self.estimators_ = fitted
-            return self.estimators_
-        test = np.concatenate(tests)
-        self._set_map(
-            self._fit_logits(np.concatenate(logits), y_index[test], _take(sample_weight, test))
-        )
-        self.estimator_ = clone(self.estimator).fit(X, y, **_fit_params(self.estimator, sample_weight))
-        return [self.estimator_]
 
     def _set_map(self, params):
         for name, value in params.items():
@@ -394,6 +349,3 @@ class BaseCalibrator(ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
     def _apply_map(self, logits, cache, **map_params):  # pragma: no cover - abstract
         raise NotImplementedError
 
-
-def _take(sample_weight, index):
-    return None if sample_weight is None else sample_weight[index]

@@ -6,7 +6,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import has_fit_parameter
+from sklearn.utils.validation import _check_method_params, has_fit_parameter
 
 from ..rows._labels import plain
 from ..rows._scores import (as_float_array, binary_logits, probability_floor, reading_floor,
@@ -24,20 +24,24 @@ def _fit_params(estimator, sample_weight):
     return {}
 
 
-def _fit_fold(estimator, X, y, sample_weight, train, test, response_method, classes):
-    """Fit a clone on ``train`` and return it with its response on ``test``."""
-    weights = None if sample_weight is None else sample_weight[train]
-    estimator.fit(
-        _safe_indexing(X, train), _safe_indexing(y, train), **_fit_params(estimator, weights)
-    )
+def _fit_fold(estimator, X, y, fit_params, train, test, response_method, classes):
+    """Fit a clone on ``train`` (with the ``train`` rows of ``fit_params`` of one
+    value per row) and return it with its response on ``test``."""
+    estimator.fit(_safe_indexing(X, train), _safe_indexing(y, train),
+                  **_check_method_params(X, fit_params, indices=train))
     response = classifier_response(estimator, _safe_indexing(X, test), response_method, classes)
     return estimator, response
 
 
 def cross_fitted_logits(
-    estimator, X, y, y_index, sample_weight, *, cv, response_method, classes, n_jobs
+    estimator, X, y, y_index, fit_params, *, cv, response_method, classes, n_jobs,
+    split_params=None,
 ):
     """Out-of-fold logits of ``estimator`` over the folds of ``cv``.
+
+    ``fit_params`` are the classifier's ``fit`` parameters (a dict; each fold
+    takes its training rows of those of one value per row), ``split_params``
+    those of the splitter's ``split`` (``groups``, say).
 
     ``cv=None`` means 5 stratified folds. Stratified folds put a class of two
     or more samples in every training part, however many folds there are (with
@@ -49,11 +53,11 @@ def cross_fitted_logits(
     """
     folds = _DEFAULT_FOLDS if cv is None else cv
     splitter = check_cv(folds, y, classifier=True)
-    splits = list(splitter.split(X, y))
+    splits = list(splitter.split(X, y, **(split_params or {})))
     _check_training_parts(splits, y_index, classes)
     results = Parallel(n_jobs=n_jobs)(
         delayed(_fit_fold)(
-            clone(estimator), X, y, sample_weight, train, test, response_method, classes
+            clone(estimator), X, y, fit_params, train, test, response_method, classes
         )
         for train, test in splits
     )

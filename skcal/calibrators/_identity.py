@@ -18,8 +18,8 @@ class Uncalibrated(BaseCalibrator):
     array([[0.5, 0.5]])
     """
 
-    def _fit_sharing(self, X, y, sample_weight, cache):
-        super()._fit_sharing(X, y, sample_weight, cache)
+    def _fit_sharing(self, X, y, sample_weight, cache, fit_params=None):
+        super()._fit_sharing(X, y, sample_weight, cache, fit_params)
         self.probability_floor_ = None  # the probabilities as they are, zeros included
         return self
 

@@ -16,7 +16,7 @@ from sklearn.preprocessing import LabelEncoder
 from sklearn.utils import _safe_indexing, assert_all_finite, column_or_1d, indexable
 from sklearn.utils._param_validation import InvalidParameterError
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_feature_names, _num_samples, has_fit_parameter
+from sklearn.utils.validation import _check_feature_names, _check_method_params, _num_samples
 
 from ..rows._blocks import is_streamed
 from ..rows._labels import check_labels_and_weights, check_sample_weight, plain
@@ -25,7 +25,6 @@ from ..rows._remote import class_totals, is_remote
 from ..rows._row_order import check_row_order
 from ..rows._score_rows import fit_score_rows, in_memory_scores
 from ..rows._scores import check_score_columns, flatten_leading
-from ..utils._warnings import warn
 from ._class_order import sorted_classes
 
 _LENGTH_ERROR = "X has {n_rows} samples but y has {n_labels}; pass one label per row of X."
@@ -41,10 +40,11 @@ a device), each row's column index, the weights (None or float64) and the
 probability exact zeros are read as (None: none, or logits)."""
 
 ClassifierInputs = namedtuple("ClassifierInputs", ["X", "y", "classes", "y_index",
-                                                   "sample_weight"])
+                                                   "sample_weight", "fit_params"])
 ClassifierInputs.__doc__ = """Checked classifier-mode input of ``fit``: ``X`` and ``y``
-indexable (rows labelled ``ignore_index`` dropped), the sorted classes, each
-row's class index and the weights (None or float64)."""
+indexable (rows labelled ``ignore_index`` dropped, also from the row-aligned
+``fit_params``), the sorted classes, each row's class index and the weights
+(None or float64)."""
 
 
 def check_mode_parameters(calibrator, y):
@@ -171,17 +171,20 @@ def _joined(names):
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def checked_classifier_inputs(estimator, X, y, sample_weight, ignore_index):
-    """The input, labels and weights of a classifier-mode ``fit``, checked; a
-    warning when ``estimator`` cannot be fitted with the weights.
+def checked_classifier_inputs(estimator, X, y, sample_weight, ignore_index, fit_params=None):
+    """The input, labels and weights of a classifier-mode ``fit``, checked (the
+    classifier's ``fit_params`` passed on, rows labelled ``ignore_index``
+    dropped from those of one value per row).
 
     Returns
     -------
     inputs : ClassifierInputs
     """
     check_row_order(X=X, y=y, sample_weight=sample_weight)
+    fit_params = {} if fit_params is None else fit_params
     if ignore_index is not None:
-        X, y, sample_weight = _drop_ignored(X, y, sample_weight, ignore_index)
+        X, y, sample_weight, fit_params = _drop_ignored(X, y, sample_weight, ignore_index,
+                                                        fit_params)
     n_samples = _num_samples(X)
     if n_samples == 0:
         raise ValueError("X has 0 samples; at least one sample is required.")
@@ -203,16 +206,7 @@ def checked_classifier_inputs(estimator, X, y, sample_weight, ignore_index):
         classes, y_index = _frozen_classes(estimator, classes, y_index)
     sample_weight = check_sample_weight(sample_weight, n_samples)
     check_weighted_classes(y_index, sample_weight, classes)
-    if sample_weight is not None and not has_fit_parameter(
-        estimator, "sample_weight"
-    ) and not isinstance(estimator, FrozenEstimator):
-        warn(
-            f"{type(estimator).__name__}.fit does not accept sample_weight: "
-            "the weights are used for the calibration map only, and the "
-            "classifier is fitted unweighted.",
-            UserWarning,
-        )
-    return ClassifierInputs(X, y, classes, y_index, sample_weight)
+    return ClassifierInputs(X, y, classes, y_index, sample_weight, fit_params)
 
 
 def _frozen_classes(estimator, present, y_index):
@@ -236,12 +230,14 @@ def _frozen_classes(estimator, present, y_index):
     return known, np.array([column[plain(label)] for label in present])[y_index]
 
 
-def _drop_ignored(X, y, sample_weight, ignore_index):
-    """The rows whose label is not ``ignore_index`` (classifier mode)."""
+def _drop_ignored(X, y, sample_weight, ignore_index, fit_params):
+    """The rows whose label is not ``ignore_index`` (classifier mode), also of
+    the weights and of the ``fit_params`` of one value per row."""
     check_lengths(X, y)
     keep = np.flatnonzero(np.asarray(y) != ignore_index)
     weights = None if sample_weight is None else _safe_indexing(sample_weight, keep)
-    return _safe_indexing(X, keep), _safe_indexing(y, keep), weights
+    return (_safe_indexing(X, keep), _safe_indexing(y, keep), weights,
+            _check_method_params(X, fit_params, indices=keep))
 
 
 def classes_beside(classes, X):

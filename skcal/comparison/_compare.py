@@ -378,7 +378,7 @@ def _classifier_scores(estimator, X, y_index, train, test, sample_weight, respon
     y_train = y_index[train]
     train_w = None if sample_weight is None else sample_weight[train]
     _, logits, inner_tests, floor = cross_fitted_logits(
-        estimator, X_train, y_train, y_train, train_w, cv=cv,
+        estimator, X_train, y_train, y_train, _fit_params(estimator, train_w), cv=cv,
         response_method=method, classes=labels, n_jobs=None,
     )
     refit = clone(estimator).fit(X_train, y_train, **_fit_params(estimator, train_w))
