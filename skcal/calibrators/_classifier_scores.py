@@ -6,7 +6,7 @@ from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import check_cv
 from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _check_method_params, has_fit_parameter
+from sklearn.utils.validation import _check_method_params
 
 from ..rows._labels import plain
 from ..rows._scores import (as_float_array, binary_logits, probability_floor, reading_floor,
@@ -15,13 +15,6 @@ from ..rows._zero_probabilities import (combine_extremes, floor_of_extremes,
                                         probability_extremes)
 
 _DEFAULT_FOLDS = 5
-
-
-def _fit_params(estimator, sample_weight):
-    """``{'sample_weight': ...}`` when there are weights and the estimator takes them."""
-    if sample_weight is not None and has_fit_parameter(estimator, "sample_weight"):
-        return {"sample_weight": sample_weight}
-    return {}
 
 
 def _fit_fold(estimator, X, y, fit_params, train, test, response_method, classes):

@@ -136,20 +136,47 @@ def routed_fit_params(calibrator, sample_weight, fit_params):
                 "classifier's fit, but a FrozenEstimator is not fitted again; leave them "
                 "out, or pass the classifier unfrozen to cross-fit it with them.")
         return {}, {}
-    params = dict(fit_params)
-    if sample_weight is not None:
-        if has_fit_parameter(estimator, "sample_weight"):
-            params["sample_weight"] = sample_weight
-        else:
-            warn(
-                f"{type(estimator).__name__}.fit does not accept sample_weight: "
-                "the weights are used for the calibration map only, and the "
-                "classifier is fitted unweighted. Under scikit-learn's metadata "
-                "routing (sklearn.set_config(enable_metadata_routing=True)), a "
-                "pipeline passes them to the steps that request them.",
-                UserWarning,
-            )
+    params = {**fit_params, **classifier_weight_params(estimator, sample_weight, None)}
+    if sample_weight is not None and "sample_weight" not in params:
+        warn(
+            f"{type(estimator).__name__}.fit does not accept sample_weight: "
+            "sample_weight weights the calibration map only, not the classifier's "
+            "fit. Pass the classifier its weights by name (a pipeline's "
+            "logisticregression__sample_weight=w, say), or enable scikit-learn's "
+            "metadata routing, under which a pipeline passes them to the steps "
+            "that request them.",
+            UserWarning,
+        )
     return params, {}
+
+
+def classifier_weight_params(estimator, sample_weight, owner):
+    """The fit parameters that carry ``sample_weight`` (over all the rows) to
+    ``estimator``, as a calibrator wrapping it passes them: under metadata
+    routing, where it requests them (scikit-learn refuses weights it did not
+    decide on, naming ``owner``); otherwise as ``sample_weight`` if its ``fit``
+    takes one.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> from sklearn.neighbors import KNeighborsClassifier
+    >>> weights = np.ones(4)
+    >>> sorted(classifier_weight_params(LogisticRegression(), weights, "compare"))
+    ['sample_weight']
+    >>> classifier_weight_params(KNeighborsClassifier(), weights, "compare")
+    {}
+    """
+    if sample_weight is None:
+        return {}
+    if get_config().get("enable_metadata_routing", False):
+        router = MetadataRouter(owner=owner).add(
+            estimator=estimator, method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        routed = router.route_params(caller="fit", params={"sample_weight": sample_weight})
+        return dict(routed.estimator.fit)
+    if has_fit_parameter(estimator, "sample_weight"):
+        return {"sample_weight": sample_weight}
+    return {}
 
 
 def _take(sample_weight, index):

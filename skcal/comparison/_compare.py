@@ -7,16 +7,17 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.utils import _safe_indexing
+from sklearn.utils.validation import _check_method_params
 
 from ..rows._row_order import check_row_order
 from ..calibrators._classifier_scores import (
-    _fit_params,
     _resolve_response_method,
     classifier_logits,
     cross_fitted_logits,
 )
 from ..calibrators._base import BaseCalibrator
 from ..calibrators._sharing import fit_sharing, predict_proba_sharing
+from ..calibrators._wrapping import classifier_weight_params
 from ..rows._namespaces import is_dask, to_numpy
 from ..utils._reuse import AllRows, FoldCache, offered_starts
 from ..utils._threads import one_blas_thread
@@ -271,6 +272,9 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     # every map, also those that need all the rows at once (the baseline, isotonic)
     given_X = X if estimator is None and not is_dask(X) else prepared[0]
     X, y_index, classes, sample_weight, candidates = prepared
+    # the classifier's weights as its calibrators' fits pass them (routed, if so set)
+    weight_params = (None if estimator is None else
+                     classifier_weight_params(estimator, sample_weight, "compare_calibrators"))
     if calibrators is None:
         candidates = without_slow_defaults(candidates, classes.shape[0])
     labels = np.arange(classes.shape[0])
@@ -286,7 +290,7 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
         else:
             # the training rows in the order of their out-of-fold scores
             train, train_scores, test_scores = _classifier_scores(
-                estimator, X, y_index, train, test, sample_weight, response_method, labels,
+                estimator, X, y_index, train, test, weight_params, response_method, labels,
                 inner_splits(y_index[train], None if groups is None else groups[train],
                              random_state, name=f"The training part of outer fold {fold}"))
         train_w = None if sample_weight is None else sample_weight[train]
@@ -365,9 +369,10 @@ def _fold_outcomes(fold_task, splits, n_jobs, warm):
         for fold, (train, test) in enumerate(splits[1:], start=1))
 
 
-def _classifier_scores(estimator, X, y_index, train, test, sample_weight, response_method,
+def _classifier_scores(estimator, X, y_index, train, test, weight_params, response_method,
                        labels, cv):
-    """Scores of one outer fold with a classifier.
+    """Scores of one outer fold with a classifier (``weight_params``: its fit
+    parameters of the rows' weights, over all the rows).
 
     Returns the training rows in the order of their inner out-of-fold logits,
     those logits, and the logits of the test rows from the classifier refitted
@@ -376,11 +381,11 @@ def _classifier_scores(estimator, X, y_index, train, test, sample_weight, respon
     method = _resolve_response_method(estimator, response_method)
     X_train = _safe_indexing(X, train)
     y_train = y_index[train]
-    train_w = None if sample_weight is None else sample_weight[train]
+    fit_params = _check_method_params(X, weight_params, indices=train)
     _, logits, inner_tests, floor = cross_fitted_logits(
-        estimator, X_train, y_train, y_train, _fit_params(estimator, train_w), cv=cv,
+        estimator, X_train, y_train, y_train, fit_params, cv=cv,
         response_method=method, classes=labels, n_jobs=None,
     )
-    refit = clone(estimator).fit(X_train, y_train, **_fit_params(estimator, train_w))
+    refit = clone(estimator).fit(X_train, y_train, **fit_params)
     test_logits = classifier_logits(refit, _safe_indexing(X, test), method, labels, floor)
     return train[np.concatenate(inner_tests)], np.concatenate(logits), test_logits
