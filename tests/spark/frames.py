@@ -14,16 +14,20 @@ def frame(spark, columns, n_partitions=3):
     data = {name: list(values) if np.ndim(values) == 2 else values
             for name, values in columns.items()}
     table = pd.DataFrame(data)
-    schema = spark.createDataFrame(table.iloc[:1]).schema
     n = len(table)
     cuts = [0, n // 10, (6 * n) // 10, n][: n_partitions] + [n]
     records = [[_plain(row) for row in table.iloc[a:b].itertuples(index=False)]
                for a, b in zip(cuts, cuts[1:])]
+    # the types read from the first row as plain values (pyspark 3.5 reads no
+    # numpy array, and its reading of a pandas frame calls pandas 2's deprecated API)
+    schema = spark.createDataFrame([records[0][0]], list(table.columns)).schema
     rdd = spark.sparkContext.parallelize(range(len(records)), len(records)).flatMap(
         lambda i: records[i])
-    df = spark.createDataFrame(rdd, schema).cache()
+    df = spark.createDataFrame(rdd, schema)
+    # before cache(): on pyspark 3.5, df.rdd of a cached frame computes its cache,
+    # and the tests of what a call does on a cache not computed need it so
     assert df.rdd.getNumPartitions() == len(records)
-    return df
+    return df.cache()
 
 
 def _plain(row):

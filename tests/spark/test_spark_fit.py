@@ -2,6 +2,7 @@
 arrays, one Spark job per pass, no rows on the driver, bad input refused."""
 
 import tracemalloc
+import warnings
 
 import numpy as np
 import pytest
@@ -128,12 +129,19 @@ def test_the_driver_holds_no_rows(spark):
         f"array({', '.join(f'randn({i}) * 2' for i in range(k))}) AS logits",
         f"cast(floor(rand(99) * {k}) AS int) AS y").cache()
     df.count()
-    tracemalloc.start()
-    try:
+    # measured on a second fit: a first call's imports are not rows. pyspark 3.5
+    # leaves the sockets of collected results to be closed as garbage, each with
+    # a ResourceWarning whose report the test run keeps (the peak went to 3.7 MB
+    # there); pyspark 4 closes them
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
         skcal.spark.fit(skcal.VectorScaling(), df, scores="logits", y="y")
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+        tracemalloc.start()
+        try:
+            skcal.spark.fit(skcal.VectorScaling(), df, scores="logits", y="y")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
     data_bytes = n * k * 8
     assert peak < 0.1 * data_bytes, f"{peak} bytes allocated on the driver"
     df.unpersist()
