@@ -141,10 +141,10 @@ def routed_fit_params(calibrator, sample_weight, fit_params):
         warn(
             f"{type(estimator).__name__}.fit does not accept sample_weight: "
             "sample_weight weights the calibration map only, not the classifier's "
-            "fit. Pass the classifier its weights by name (a pipeline's "
-            "logisticregression__sample_weight=w, say), or enable scikit-learn's "
-            "metadata routing, under which a pipeline passes them to the steps "
-            "that request them.",
+            "fit. Under scikit-learn's metadata routing "
+            "(sklearn.set_config(enable_metadata_routing=True)) a pipeline passes "
+            "the weights to the steps that request them; a calibrator's fit also "
+            "takes a step's own by name (logisticregression__sample_weight=w, say).",
             UserWarning,
         )
     return params, {}

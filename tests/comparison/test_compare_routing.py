@@ -40,7 +40,8 @@ def _compared(X, y, weights, classifier):
 def test_routed_weights_reach_the_classifier_in_every_fold_only_when_requested(data):
     X, y, weights = data
     weighted = _compared(X, y, weights, LogisticRegression())
-    with pytest.warns(UserWarning, match="does not accept sample_weight"):
+    # the warning names the fix a comparison can take: routing
+    with pytest.warns(UserWarning, match=r"does not accept sample_weight.*metadata routing"):
         unweighted = _compared(X, y, weights, LogisticWithoutWeights())
     with sklearn.config_context(enable_metadata_routing=True):
         requested = _compared(X, y, weights,
