@@ -171,7 +171,7 @@ def _joined(names):
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
-def checked_classifier_inputs(estimator, X, y, sample_weight, ignore_index, fit_params=None):
+def checked_classifier_inputs(estimator, X, y, sample_weight, ignore_index, fit_params):
     """The input, labels and weights of a classifier-mode ``fit``, checked (the
     classifier's ``fit_params`` passed on, rows labelled ``ignore_index``
     dropped from those of one value per row).
@@ -181,7 +181,6 @@ def checked_classifier_inputs(estimator, X, y, sample_weight, ignore_index, fit_
     inputs : ClassifierInputs
     """
     check_row_order(X=X, y=y, sample_weight=sample_weight)
-    fit_params = {} if fit_params is None else fit_params
     if ignore_index is not None:
         X, y, sample_weight, fit_params = _drop_ignored(X, y, sample_weight, ignore_index,
                                                         fit_params)
