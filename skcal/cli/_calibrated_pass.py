@@ -1,0 +1,177 @@
+"""One pass of a fitted calibrator over a score file of any size: the NLL before
+and after calibration, the calibrated probabilities streamed to a ``.npy`` file
+on the way, or both (``skcal fit`` and ``skcal predict``); the labels of the
+rows, token labels flattened with their scores."""
+
+import sys
+
+import numpy as np
+
+from ..calibrators._class_order import input_classes
+from ..calibrators._ties import separate_ties
+from ..metrics import nll
+from ..metrics._row_metrics import true_class_log_softmax
+from ..rows._blocks import weighted_sum
+from ..rows._column_classes import positions_of
+from ..rows._labels import encode_labels
+from ..utils._files import write_atomically
+
+
+class ProgressBar:
+    """A tqdm bar over the rows of each pass, on a terminal; silent otherwise."""
+
+    def __init__(self, n_rows, enabled):
+        self.n_rows = n_rows
+        self.done = 0
+        self.passes = 1
+        self.bar = None
+        if not enabled:
+            return
+        try:
+            from tqdm import tqdm
+        except ImportError:
+            print("(pip install tqdm for a progress bar)", file=sys.stderr)
+            return
+        self.bar = tqdm(total=n_rows, unit="rows", unit_scale=True, desc="pass 1",
+                        leave=False, file=sys.stderr)
+
+    def __call__(self, n_rows):
+        if self.bar is None:
+            return
+        if self.done >= self.n_rows:
+            self.done = 0
+            self.passes += 1
+            self.bar.reset(total=self.n_rows)
+            self.bar.set_description(f"pass {self.passes}")
+        self.done += n_rows
+        self.bar.update(n_rows)
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+
+
+def labels_per_row(path, read_array, as_labels, shape, leading, error):
+    """LABELS (read from ``path``) as one label per row of scores of ``shape``
+    flattened: token labels ``leading``, the scores' shape but the last, are
+    flattened with them."""
+    rows = int(np.prod(shape[:-1])) if leading is not None else shape[0]
+    labels = np.asarray(read_array(path, what="LABELS", rows=rows))
+    if leading is not None:
+        if labels.shape != tuple(leading):
+            raise error(f"SCORES holds token scores of shape {tuple(shape)}, so LABELS must "
+                        f"have shape {tuple(leading)}; it has {labels.shape}")
+        labels = labels.reshape(-1)
+    labels = as_labels(labels)
+    if labels.shape[0] != rows:
+        raise error(f"SCORES has {rows} rows but LABELS has {labels.shape[0]}")
+    return labels
+
+
+def label_columns(labels, calibrator, ignore_index, error):
+    """Each row's column among the calibrator's classes, and the weights (1 kept,
+    0 left out) when ``ignore_index`` leaves rows out (else None)."""
+    kept = None
+    if ignore_index is not None:  # text labels are told from it by their text
+        kept = (labels != ignore_index if labels.dtype.kind in "iuf"
+                else labels.astype(str) != str(ignore_index))
+    y_index = np.zeros(labels.shape[0], dtype=np.intp)
+    taken = labels if kept is None else labels[kept]
+    known = {str(c) for c in calibrator.classes_}
+    unknown = [label for label in np.unique(taken) if str(label) not in known]
+    if unknown:
+        raise error(f"LABELS holds {class_list(unknown)}, not among the classes the "
+                    f"calibrator was fitted on ({class_list(calibrator.classes_)}); leave "
+                    "those rows out, or one label with --ignore-index LABEL")
+    if taken.shape[0]:
+        _, y_index_taken = encode_labels(taken, calibrator.classes_.shape[0],
+                                         labels=calibrator.classes_, min_classes=1)
+        if kept is None:
+            y_index = y_index_taken
+        else:
+            y_index[kept] = y_index_taken
+    return y_index, None if kept is None else kept.astype(np.float64)
+
+
+def class_list(classes):
+    """The classes as text, the middle left out when there are more than 8."""
+    classes = [str(c) for c in classes]
+    return ", ".join(classes if len(classes) <= 8 else classes[:6] + ["...", classes[-1]])
+
+
+def nll_of_probabilities_as_given(calibrator, scores, labels, ignore_index=None):
+    """The NLL of probabilities as in the file (the metric's own reading of exact
+    zeros, not the calibrator's floor); logits' comes from the pass of
+    :func:`calibrated_pass`."""
+    return nll(labels, scores, labels=input_classes(calibrator), ignore_index=ignore_index)
+
+
+def _block_sums(calibrated, logits, y, weights, before, normalised=True):
+    """The block's summed log-likelihoods of rows of weight 1 (``weights`` None:
+    every row): calibrated (from its log-probabilities, or its logits without
+    ``normalised``), and with ``before`` of its logits as given (as
+    :func:`~skcal.metrics.nll_from_logits` takes them), else 0."""
+    after = (weighted_sum(calibrated[np.arange(calibrated.shape[0]), y], weights) if normalised
+             else weighted_sum(true_class_log_softmax(y, calibrated), weights))
+    return after, weighted_sum(true_class_log_softmax(y, logits), weights) if before else 0.0
+
+
+def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weights=None,
+                    leading=None, columns=None):
+    """Mean NLL of the scores given as logits (None for probabilities, or without
+    labels) and of the calibrated probabilities (None without labels), in one
+    pass over the 2-D ``scores`` (a file larger than memory is read once).
+
+    ``y_index`` is each row's column in ``calibrator.classes_``; ``weights``, if
+    given, 1 for the rows the means take and 0 for those they leave out. With
+    ``write_proba``, the probabilities (as ``predict_proba`` gives them, a column
+    per column of the scores in their order, or per class of ``columns`` if
+    given; the rows shaped ``leading`` if given) are written to that ``.npy``
+    file on the way (to a temporary file first, renamed when complete).
+    """
+    # per block, (calibrated log-probabilities, or logits when only the NLLs are
+    # wanted: the label's log-softmax needs no matrix of them; uncalibrated logits)
+    rows = calibrator._calibrated_rows(scores, normalised=write_proba is not None)
+    before = calibrator.score_type_ == "logits"
+    labelled = y_index is not None
+    n = float(y_index.shape[0] if weights is None else weights.sum()) if labelled else 0.0
+    if labelled and n == 0:
+        raise ValueError("every row's label is left out (--ignore-index): there is no NLL "
+                         "to report; give labelled rows, or leave out the labels")
+
+    def means(sums):
+        after_sum, before_sum = sums
+        if not labelled:
+            return None, None
+        return (-before_sum / n if before else None), -after_sum / n
+
+    def block_weights(index):
+        return None if weights is None else weights[index]
+
+    if write_proba is None:
+        return means(rows.reduce(
+            lambda pair, y, w: _block_sums(pair[0], pair[1], y, w, before, normalised=False),
+            y_index, weights))
+    back = positions_of(input_classes(calibrator) if columns is None else columns,
+                        calibrator.classes_)
+    shape = (rows.n_rows, rows.n_columns)
+    totals = []
+
+    def write(temporary):
+        out = np.lib.format.open_memmap(temporary, mode="w+", dtype=rows.dtype,
+                                        shape=shape if leading is None else
+                                        (*leading, rows.n_columns))
+        flat = out.reshape(shape)
+        sums = np.zeros(2)
+        for index, (log_p, logits) in rows.blocks():
+            if labelled:
+                sums += _block_sums(log_p, logits, y_index[index], block_weights(index),
+                                    before)
+            proba = separate_ties(np.exp(log_p), logits)
+            flat[index] = proba if back is None else proba[:, back]
+        out.flush()
+        del out, flat
+        totals.append(sums)
+
+    write_atomically(write_proba, write)
+    return means(totals[0])
