@@ -24,3 +24,18 @@ def snippets():
 def snippets_of(page):
     """The code of ``page``'s snippets, in the page's order."""
     return [code for name, _, code in snippets() if name == page]
+
+
+def commands_of(page, program="skcal"):
+    """The ``program`` command lines of ``page``'s ``.. code-block:: bash`` blocks,
+    continued lines joined, as argument lists (the program's name left out)."""
+    import shlex
+
+    text = (DOCS / f"{page}.rst").read_text(encoding="utf-8")
+    found = []
+    for block in re.findall(r"\.\. code-block:: bash\n\n((?:(?: {3}.*)?\n)+)", text):
+        for line in textwrap.dedent(block).replace("\\\n", " ").splitlines():
+            words = shlex.split(line, comments=True)
+            if words and words[0] == program:
+                found.append(words[1:])
+    return found

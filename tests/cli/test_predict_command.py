@@ -215,3 +215,23 @@ def test_a_run_that_fails_midway_leaves_the_output_file_as_it_was(files):
     assert "non-finite score" in err
     np.testing.assert_array_equal(np.load(folder / "proba.npy"), np.arange(6.0))
     assert sorted(p.name for p in folder.iterdir() if "proba" in p.name) == ["proba.npy"]
+
+
+@pytest.mark.parametrize("page", ["user_guide", "language_models"])
+def test_the_documented_fit_and_predict_commands_run(page, tmp_path, monkeypatch):
+    from doc_pages import commands_of
+
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(2)
+    for split in ("val", "test"):  # the files the pages name
+        logits = rng.normal(scale=3.0, size=(1000, 20)).astype(np.float16)
+        labels = sample_labels(softmax(logits.astype(np.float64) / 2), rng)
+        np.save(f"{split}_logits.npy", logits)
+        for name in ("y", "tokens"):
+            np.save(f"{split}_{name}.npy", labels)
+    commands = [words for words in commands_of(page) if words[0] in ("fit", "predict")]
+    assert any(words[0] == "predict" for words in commands)
+    for words in commands:
+        with redirect_stdout(io.StringIO()):
+            assert main(words + ["--quiet"]) == 0, words
+    assert np.load("test_proba.npy").shape == (1000, 20)
