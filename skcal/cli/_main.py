@@ -297,6 +297,27 @@ def _check_test_files(scores, test_scores, test_labels, args):
                            f"but SCORES has {columns[1]}; give scores of the same classes")
 
 
+# the commands whose scores, ``X`` to the library, are their argument SCORES
+_SCORES_ARE_X = ("compare", "fit", "predict")
+
+
+def _as_named_here(message, command):
+    """A library message about ``X`` (the scores of a fit or a prediction, which
+    a score file read block by block meets only as it is read) with the scores
+    named as the command names them.
+
+    Examples
+    --------
+    >>> _as_named_here("X contains a non-finite score (nan at row 7).", "fit")
+    'SCORES contains a non-finite score (nan at row 7).'
+    >>> _as_named_here("X contains a non-finite score (nan at row 7).", "monitor")
+    'X contains a non-finite score (nan at row 7).'
+    """
+    if command in _SCORES_ARE_X and message.startswith(("X ", "X (")):
+        return "SCORES" + message[1:]
+    return message
+
+
 def _warning_printer(command):
     """``warnings.showwarning`` for the command line: one line on stderr, as its
     errors are, without Python's file and line."""
@@ -316,7 +337,8 @@ def main(argv=None):
             return args.run(args)
     except (CommandError, ValueError, ImportError, OSError) as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"skcal {args.command}: error: {message}", file=sys.stderr)
+        print(f"skcal {args.command}: error: {_as_named_here(message, args.command)}",
+              file=sys.stderr)
         return 2
 
 
