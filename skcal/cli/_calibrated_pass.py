@@ -13,7 +13,7 @@ from ..metrics import nll
 from ..metrics._row_metrics import true_class_log_softmax
 from ..rows._blocks import weighted_sum
 from ..rows._column_classes import positions_of
-from ..rows._labels import encode_labels
+from ..rows._labels import check_sample_weight, encode_labels
 from ..utils._files import write_atomically
 
 
@@ -99,16 +99,46 @@ def class_list(classes):
     return ", ".join(classes if len(classes) <= 8 else classes[:6] + ["...", classes[-1]])
 
 
-def nll_of_probabilities_as_given(calibrator, scores, labels, ignore_index=None):
+def weights_per_row(path, read_array, shape, leading, error):
+    """``--sample-weight`` (read from ``path``; None: no weights) as one
+    non-negative weight per row of scores of ``shape`` flattened, token weights
+    ``leading`` with them, each problem named as the option's."""
+    if path is None:
+        return None
+    rows = int(np.prod(shape[:-1])) if leading is not None else shape[0]
+    weights = np.asarray(read_array(path, what="--sample-weight", rows=rows))
+    if leading is not None and weights.shape == tuple(leading):
+        weights = weights.reshape(-1)
+    elif weights.ndim == 2 and 1 in weights.shape:  # a column
+        weights = weights.reshape(-1)
+    try:
+        return check_sample_weight(weights, rows)
+    except ValueError as exc:
+        message = str(exc).splitlines()[0].replace("one weight per sample",
+                                                   "one weight per row of SCORES")
+        raise error(f"--sample-weight {path}: {message}") from None
+
+
+def combined_weights(sample_weight, kept):
+    """The rows' weights in the NLL: ``sample_weight`` on the rows ``kept``
+    (each None: every row, weight 1)."""
+    if kept is None:
+        return sample_weight
+    return kept if sample_weight is None else sample_weight * kept
+
+
+def nll_of_probabilities_as_given(calibrator, scores, labels, ignore_index=None,
+                                  sample_weight=None):
     """The NLL of probabilities as in the file (the metric's own reading of exact
     zeros, not the calibrator's floor); logits' comes from the pass of
     :func:`calibrated_pass`."""
-    return nll(labels, scores, labels=input_classes(calibrator), ignore_index=ignore_index)
+    return nll(labels, scores, labels=input_classes(calibrator), ignore_index=ignore_index,
+               sample_weight=sample_weight)
 
 
 def _block_sums(calibrated, logits, y, weights, before, normalised=True):
-    """The block's summed log-likelihoods of rows of weight 1 (``weights`` None:
-    every row): calibrated (from its log-probabilities, or its logits without
+    """The block's log-likelihoods summed with ``weights`` (None: every row
+    weight 1): calibrated (from its log-probabilities, or its logits without
     ``normalised``), and with ``before`` of its logits as given (as
     :func:`~skcal.metrics.nll_from_logits` takes them), else 0."""
     after = (weighted_sum(calibrated[np.arange(calibrated.shape[0]), y], weights) if normalised
@@ -123,7 +153,7 @@ def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weigh
     pass over the 2-D ``scores`` (a file larger than memory is read once).
 
     ``y_index`` is each row's column in ``calibrator.classes_``; ``weights``, if
-    given, 1 for the rows the means take and 0 for those they leave out. With
+    given, each row's weight in the means (0 for the rows they leave out). With
     ``write_proba``, the probabilities (as ``predict_proba`` gives them, a column
     per column of the scores in their order, or per class of ``columns`` if
     given; the rows shaped ``leading`` if given) are written to that ``.npy``
@@ -136,8 +166,9 @@ def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weigh
     labelled = y_index is not None
     n = float(y_index.shape[0] if weights is None else weights.sum()) if labelled else 0.0
     if labelled and n == 0:
-        raise ValueError("every row's label is left out (--ignore-index): there is no NLL "
-                         "to report; give labelled rows, or leave out the labels")
+        raise ValueError("every row's label is left out (--ignore-index) or weighs 0 "
+                         "(--sample-weight): there is no NLL to report; give rows that "
+                         "count, or leave out the labels")
 
     def means(sums):
         after_sum, before_sum = sums

@@ -10,8 +10,8 @@ from ..calibrators._persistence import save_calibrator
 from ..rows._progress import report_progress
 from ..rows._scores import flatten_leading
 from ..utils._files import write_json
-from ._calibrated_pass import (ProgressBar, calibrated_pass, label_columns, labels_per_row,
-                               nll_of_probabilities_as_given)
+from ._calibrated_pass import (ProgressBar, calibrated_pass, combined_weights, label_columns,
+                               labels_per_row, nll_of_probabilities_as_given, weights_per_row)
 from ._paths import npy_path, output_path
 from ._reading import scores_by_name
 
@@ -69,6 +69,8 @@ def add_parser(commands, add_score_kind, method_names):
     fit.add_argument("--ignore-index", type=int, default=None, metavar="LABEL",
                      help="leave out rows with this label (-100 for padding) of the fit and "
                      "the NLL; their probabilities are written all the same")
+    fit.add_argument("--sample-weight", metavar="FILE",
+                     help="each row's weight, in the fit and the NLL (the shape of LABELS)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("--dask-scheduler", metavar="ADDRESS",
                      help="fit on a running Dask cluster (tcp://host:8786): the workers "
@@ -120,6 +122,7 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
                     error):
     flat, leading = flatten_leading(scores, name="SCORES")  # token scores as rows
     labels = labels_per_row(args.labels, read_array, as_labels, scores.shape, leading, error)
+    sample_weight = weights_per_row(args.sample_weight, read_array, scores.shape, leading, error)
     report_score_type(flat, calibrator.score_type, shape=scores.shape)
     if args.ignore_index is not None:
         calibrator.set_params(ignore_index=args.ignore_index)
@@ -127,8 +130,10 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
     try:
         with report_progress(progress):
             # columns named after the classes (a .csv's first row) are read by name
-            calibrator.fit(scores_by_name(flat, names, labels, "SCORES"), labels)
-            y_index, weights = label_columns(labels, calibrator, args.ignore_index, error)
+            calibrator.fit(scores_by_name(flat, names, labels, "SCORES"), labels,
+                           sample_weight=sample_weight)
+            y_index, kept = label_columns(labels, calibrator, args.ignore_index, error)
+            weights = combined_weights(sample_weight, kept)
             with warnings.catch_warnings():  # the columns of the .csv it was fitted on
                 warnings.filterwarnings("ignore", message="X does not have valid feature names",
                                         category=UserWarning)
@@ -136,7 +141,7 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
                                                 weights=weights, leading=leading)
             if before is None:
                 before = nll_of_probabilities_as_given(calibrator, flat, labels,
-                                                       args.ignore_index)
+                                                       args.ignore_index, sample_weight)
     finally:
         progress.close()
 
@@ -154,9 +159,13 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
     floor = getattr(calibrator, "probability_floor_", None)
     if floor is not None:
         print(f"exact zeros read as {floor:.6g}, half the smallest positive probability")
+    n_labelled = int(flat.shape[0] if kept is None else np.count_nonzero(kept))
     if weights is not None:
-        print(f"NLL over {int(weights.sum())} labelled rows ({int((weights == 0).sum())} left "
-              f"out, labelled {args.ignore_index})")
+        print(f"NLL over {n_labelled} labelled rows" + (
+            f" ({flat.shape[0] - n_labelled} left out, labelled {args.ignore_index})"
+            if kept is not None else "") + (
+            f", weighted by --sample-weight (total weight {weights.sum():.6g})"
+            if sample_weight is not None else ""))
     print(f"NLL before: {before:.6f} nats ({before / np.log(2):.6f} bits)")
     print(f"NLL after:  {after:.6f} nats ({after / np.log(2):.6f} bits)")
     if args.write_proba:
@@ -171,7 +180,8 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
         report = {
             "method": name,
             "n_samples": int(flat.shape[0]),
-            "n_labelled": int(flat.shape[0] if weights is None else weights.sum()),
+            "n_labelled": n_labelled,
+            "total_weight": float(n_labelled if weights is None else weights.sum()),
             "n_classes": int(calibrator.classes_.shape[0]),
             "score_type": calibrator.score_type_,
             "classes": _json_value(calibrator.classes_),

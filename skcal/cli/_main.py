@@ -135,14 +135,21 @@ def _compare(args):
                            f"has {labels.shape[0]}")
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
     from ..rows._scores import flatten_leading
+    from ._calibrated_pass import weights_per_row
 
-    report_score_type(flatten_leading(scores)[0], score_type, shape=scores.shape)
+    flat, leading = flatten_leading(scores)
+    sample_weight = weights_per_row(args.sample_weight, read_array, scores.shape, leading,
+                                    CommandError)
+    if sample_weight is not None and leading is not None:  # token weights, as the labels
+        sample_weight = sample_weight.reshape(leading)
+    report_score_type(flat, score_type, shape=scores.shape)
     comparison = compare_calibrators(
         by_name,
         labels,
         calibrators=candidates,
         cv=args.cv,
         groups=groups,
+        sample_weight=sample_weight,
         score_type=score_type,
         X_test=None if test is None else test[0],
         y_test=None if test is None else test[1],
@@ -241,6 +248,9 @@ def _build_parser():
                          "cluster-robust over them")
     compare.add_argument("--ignore-index", type=int, default=None, metavar="LABEL",
                          help="leave out rows with this label (-100 for padding)")
+    compare.add_argument("--sample-weight", metavar="FILE",
+                         help="each row's weight, in the fits and the held-out NLL (the "
+                         "shape of LABELS)")
     compare.add_argument("--test-scores", metavar="S", help="scores of a test set")
     compare.add_argument("--test-labels", metavar="L", help="labels of the test set")
     compare.add_argument("--json", metavar="OUT", type=output_path,

@@ -12,8 +12,9 @@ from ..rows._column_classes import column_classes, positions_of
 from ..rows._progress import report_progress
 from ..rows._scores import flatten_leading
 from ..utils._files import write_json
-from ._calibrated_pass import (ProgressBar, calibrated_pass, class_list, label_columns,
-                               labels_per_row, nll_of_probabilities_as_given)
+from ._calibrated_pass import (ProgressBar, calibrated_pass, class_list, combined_weights,
+                               label_columns, labels_per_row, nll_of_probabilities_as_given,
+                               weights_per_row)
 from ._paths import npy_path, output_path
 
 
@@ -46,6 +47,9 @@ def add_parser(commands):
     predict.add_argument("--ignore-index", type=int, default=None, metavar="LABEL",
                          help="with --labels, leave the rows with this label out of the NLL "
                          "(-100 for padding); their probabilities are written all the same")
+    predict.add_argument("--sample-weight", metavar="FILE",
+                         help="with --labels, each row's weight in the NLL (the rows' shape "
+                         "of LABELS)")
     predict.add_argument("--json", metavar="OUT", type=output_path,
                          help="write what was read and the NLLs as JSON")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -57,17 +61,22 @@ def run_predict(args, *, read_array, as_labels, error):
     if not (args.write_proba or args.labels):
         raise error("nothing to do: give --write-proba OUT.npy for the calibrated "
                     "probabilities, --labels LABELS for the NLL before and after, or both")
-    if args.ignore_index is not None and not args.labels:
-        raise error("--ignore-index leaves rows out of the NLL, which needs --labels LABELS")
+    for option, value in (("--ignore-index", args.ignore_index),
+                          ("--sample-weight", args.sample_weight)):
+        if value is not None and not args.labels:
+            raise error(f"{option} is for the NLL, which needs --labels LABELS")
     calibrator = _load(args.saved_calibrator, error)
     scores, names = read_array(args.scores, what="SCORES", mmap=True, names=True)
     flat, leading = flatten_leading(scores, name="SCORES")
     flat, columns = _in_fitted_order(flat, names, calibrator, error)
     _check_like_fitted(flat, calibrator, error)
-    labels, y_index, weights = None, None, None
+    labels, y_index, kept, weights, sample_weight = None, None, None, None, None
     if args.labels:
         labels = labels_per_row(args.labels, read_array, as_labels, scores.shape, leading, error)
-        y_index, weights = label_columns(labels, calibrator, args.ignore_index, error)
+        sample_weight = weights_per_row(args.sample_weight, read_array, scores.shape, leading,
+                                        error)
+        y_index, kept = label_columns(labels, calibrator, args.ignore_index, error)
+        weights = combined_weights(sample_weight, kept)
     progress = ProgressBar(flat.shape[0], enabled=not args.quiet and sys.stderr.isatty())
     try:
         with report_progress(progress), warnings.catch_warnings():
@@ -78,10 +87,10 @@ def run_predict(args, *, read_array, as_labels, error):
                                             weights=weights, leading=leading, columns=columns)
             if labels is not None and before is None:
                 before = nll_of_probabilities_as_given(calibrator, flat, labels,
-                                                       args.ignore_index)
+                                                       args.ignore_index, sample_weight)
     finally:
         progress.close()
-    return _report(args, calibrator, scores, columns, labels, weights, before, after)
+    return _report(args, calibrator, scores, columns, labels, kept, weights, before, after)
 
 
 def _load(path, error):
@@ -135,18 +144,21 @@ def _check_like_fitted(flat, calibrator, error):
               file=sys.stderr)
 
 
-def _report(args, calibrator, scores, columns, labels, weights, before, after):
+def _report(args, calibrator, scores, columns, labels, kept, weights, before, after):
     name = type(calibrator).__name__
     shape = " x ".join(str(n) for n in scores.shape)
     print(f"{name} from {args.saved_calibrator} applied to SCORES: {shape} "
           f"{np.dtype(scores.dtype).name}, read as {calibrator.score_type_} (as the "
           "calibrator was fitted)")
-    n_labelled = None
+    n_labelled = total_weight = None
     if labels is not None:
-        n_labelled = int(labels.shape[0] if weights is None else weights.sum())
+        n_labelled = int(labels.shape[0] if kept is None else np.count_nonzero(kept))
+        total_weight = float(n_labelled if weights is None else weights.sum())
         left_out = labels.shape[0] - n_labelled
         print(f"NLL over {n_labelled} labelled rows" + (
-            f" ({left_out} left out, labelled {args.ignore_index})" if left_out else ""))
+            f" ({left_out} left out, labelled {args.ignore_index})" if left_out else "") + (
+            f", weighted by --sample-weight (total weight {total_weight:.6g})"
+            if args.sample_weight else ""))
         print(f"NLL before: {before:.6f} nats ({before / np.log(2):.6f} bits)")
         print(f"NLL after:  {after:.6f} nats ({after / np.log(2):.6f} bits)")
     if args.write_proba:
@@ -161,6 +173,7 @@ def _report(args, calibrator, scores, columns, labels, weights, before, after):
             "score_type": calibrator.score_type_,
             "classes": [c.item() if hasattr(c, "item") else c for c in calibrator.classes_],
             "n_labelled": n_labelled,
+            "total_weight": total_weight,
             "nll_before": before,
             "nll_after": after,
             "probabilities": args.write_proba,

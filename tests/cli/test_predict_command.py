@@ -169,7 +169,7 @@ def probability_calibrator(files):
 @pytest.mark.parametrize("args, message", [
     (["v.json", "test_proba.npy"], "nothing to do: give --write-proba OUT.npy"),
     (["v.json", "test_proba.npy", "--write-proba", "out.npy", "--ignore-index", "-100"],
-     "--ignore-index leaves rows out of the NLL, which needs --labels LABELS"),
+     "--ignore-index is for the NLL, which needs --labels LABELS"),
     (["missing.json", "test_proba.npy", "--write-proba", "out.npy"],
      "CALIBRATOR: no such file 'missing.json'"),
     (["other.json", "test_proba.npy", "--write-proba", "out.npy"],
@@ -236,3 +236,65 @@ def test_the_documented_fit_and_predict_commands_run(page, tmp_path, monkeypatch
         with redirect_stdout(io.StringIO()):
             assert main(words + ["--quiet"]) == 0, words
     assert np.load("test_proba.npy").shape == (1000, 20)
+
+
+def test_sample_weight_in_fit_predict_and_compare(files):
+    folder, fit_logits, fit_y, test_logits, test_y = files
+    rng = np.random.default_rng(11)
+    fit_w, test_w = rng.integers(0, 4, size=1500), rng.integers(0, 4, size=1500)
+    np.save(folder / "fit.npy", fit_logits)
+    np.save(folder / "fit_y.npy", fit_y)
+    np.save(folder / "fit_w.npy", fit_w.astype(np.float64))
+    np.save(folder / "test_w.npy", test_w.astype(np.float64))
+    with redirect_stdout(io.StringIO()):
+        assert main(["fit", "vector", str(folder / "fit.npy"), str(folder / "fit_y.npy"),
+                     "--sample-weight", str(folder / "fit_w.npy"), "--quiet",
+                     "--calibrator", str(folder / "v.json")]) == 0
+    alone = VectorScaling().fit(fit_logits, fit_y, sample_weight=fit_w)
+    # the same rows and weights through the same solver: equal to its rounding
+    np.testing.assert_allclose(load_calibrator(folder / "v.json").predict_proba(test_logits),
+                               alone.predict_proba(test_logits), rtol=0, atol=1e-10)
+    status, out, _ = run(folder / "v.json", folder / "test.npy", "--labels",
+                         folder / "y_test.npy", "--sample-weight", folder / "test_w.npy",
+                         "--json", folder / "weighted.json")
+    assert status == 0 and f"total weight {test_w.sum():g})" in out
+    # integer weights count rows: the NLL of each row repeated as many times
+    np.save(folder / "repeated.npy", np.repeat(test_logits, test_w, axis=0))
+    np.save(folder / "repeated_y.npy", np.repeat(test_y, test_w))
+    status, _, _ = run(folder / "v.json", folder / "repeated.npy", "--labels",
+                       folder / "repeated_y.npy", "--json", folder / "repeated.json")
+    assert status == 0
+    weighted, repeated = (json.loads((folder / f"{name}.json").read_text())
+                          for name in ("weighted", "repeated"))
+    # float32 rows' terms, summed in float64 in other groupings: relative 1e-9
+    for key in ("nll_before", "nll_after"):
+        assert weighted[key] == pytest.approx(repeated[key], rel=1e-9)
+    with redirect_stdout(io.StringIO()):
+        assert main(["compare", str(folder / "test.npy"), str(folder / "y_test.npy"),
+                     "--sample-weight", str(folder / "test_w.npy"), "--methods", "temperature",
+                     "--json", str(folder / "compare.json")]) == 0
+    from skcal import compare_calibrators
+
+    expected = compare_calibrators(test_logits, test_y, sample_weight=test_w,
+                                   calibrators={"TemperatureScaling": TemperatureScaling()})
+    written = json.loads((folder / "compare.json").read_text())
+    assert [m["mean_test_nll"] for m in written["methods"]] == pytest.approx(
+        [m["mean_test_nll"] for m in expected.to_dict()["methods"]], rel=1e-12)
+
+
+@pytest.mark.parametrize("weights, extra, message", [
+    (-np.ones(1500), ["--labels", "y_test.npy"],
+     "--sample-weight w.npy: sample_weight has negative values"),
+    (np.ones(1499), ["--labels", "y_test.npy"],
+     "one weight per row of SCORES; got shape (1499,)"),
+    (np.ones(1500), ["--write-proba", "out.npy"],
+     "--sample-weight is for the NLL, which needs --labels LABELS"),
+])
+def test_bad_weights_are_refused_by_name(files, monkeypatch, weights, extra, message):
+    folder, fit_logits, fit_y, _, _ = files
+    monkeypatch.chdir(folder)
+    save_calibrator(TemperatureScaling().fit(fit_logits, fit_y), "t.json")
+    np.save("w.npy", weights)
+    status, _, err = run("t.json", "test.npy", "--sample-weight", "w.npy", *extra)
+    assert status == 2 and message in err
+    assert not (folder / "out.npy").exists()
