@@ -115,7 +115,7 @@ def weights_per_row(path, read_array, shape, leading, error):
         return check_sample_weight(weights, rows)
     except ValueError as exc:
         message = str(exc).splitlines()[0].replace("one weight per sample",
-                                                   "one weight per row of SCORES")
+                                                   "one weight per row of the scores")
         raise error(f"--sample-weight {path}: {message}") from None
 
 

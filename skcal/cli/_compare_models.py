@@ -7,6 +7,7 @@ import numpy as np
 
 from ..rows._column_classes import column_classes, plain, sorting_order
 from ..utils._files import write_atomically, write_json
+from ._calibrated_pass import weights_per_row
 from ._numbers import integer_at_least, seed
 from ._paths import image_format, image_path, output_path
 from ._reading import check_told_score_type, scores_by_name
@@ -39,6 +40,8 @@ def add_parser(commands, add_score_kind, method_names):
                         "sequence: shape (batch,) for LABELS of shape (batch, length)")
     parser.add_argument("--ignore-index", type=int, default=None, metavar="LABEL",
                         help="leave out rows with this label (-100 for padding)")
+    parser.add_argument("--sample-weight", metavar="FILE",
+                        help="each row's weight in the NLL (the shape of LABELS)")
     parser.add_argument("--bootstrap", type=integer_at_least(2), default=None, metavar="N",
                         help="standard errors from N bootstrap draws of groups")
     parser.add_argument("--seed", type=seed, default=0,
@@ -87,11 +90,18 @@ def run(args, *, read_array, as_labels, error):
                         "give every model's scores on the same rows as the labels")
     groups = None if args.groups is None else np.asarray(read_array(
         args.groups, what="--groups", rows=np.size(labels)))
+    sample_weight = None
+    if args.sample_weight is not None:  # one weight a label, token weights as the labels
+        sample_weight = weights_per_row(
+            args.sample_weight, read_array, np.shape(first),
+            tuple(np.shape(first)[:-1]) if np.ndim(first) > 2 else None, error
+        ).reshape(np.shape(labels))
     score_type = "probabilities" if args.probabilities else "logits" if args.logits else "auto"
     for (name, scores), spec in zip(models.items(), args.models):
         check_told_score_type(scores, score_type, f"model {name!r} ({spec.partition('=')[2]})")
     models = _read_by_name(models, names, labels, args)
-    result = compare_models(models, labels, groups=groups, ignore_index=args.ignore_index,
+    result = compare_models(models, labels, groups=groups, sample_weight=sample_weight,
+                            ignore_index=args.ignore_index,
                             score_type=score_type, n_bootstrap=args.bootstrap,
                             random_state=args.seed, calibrate=calibrate,
                             cv=None if calibrate is None else args.cv)

@@ -129,3 +129,24 @@ def test_calibration_arguments_that_are_wrong_are_named(files, capsys, extra, me
     status = main(["compare-models", f"a={folder / 'step1.npy'}", f"b={folder / 'step2.npy'}",
                    str(folder / "tokens.npy"), *extra])
     assert status == 2 and message in capsys.readouterr().err
+
+
+def test_token_weights_weigh_each_row_as_compare_models_does(files, capsys):
+    folder, logits, y = files
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, size=(4, 50))
+    np.save(folder / "weights.npy", weights)
+    status = main(["compare-models", f"step-1={folder / 'step1.npy'}",
+                   f"step-2={folder / 'step2.npy'}", str(folder / "tokens.npy"),
+                   "--ignore-index", "-100", "--sample-weight", str(folder / "weights.npy"),
+                   "--json", str(folder / "out.json")])
+    assert status == 0, capsys.readouterr().err
+    saved = json.loads((folder / "out.json").read_text())
+    expected = compare_models({"step-1": logits / 3, "step-2": logits}, y, ignore_index=-100,
+                              sample_weight=weights)
+    unweighted = compare_models({"step-1": logits / 3, "step-2": logits}, y, ignore_index=-100)
+    for name in saved["ranking"]:
+        # the same rows, weights and reduction: equal to the rounding of float64 sums
+        assert saved["results"][name]["nll"] == pytest.approx(
+            expected.results_[name]["nll"], rel=1e-12)
+        assert saved["results"][name]["nll"] != pytest.approx(
+            unweighted.results_[name]["nll"], rel=1e-6)

@@ -286,7 +286,7 @@ def test_sample_weight_in_fit_predict_and_compare(files):
     (-np.ones(1500), ["--labels", "y_test.npy"],
      "--sample-weight w.npy: sample_weight has negative values"),
     (np.ones(1499), ["--labels", "y_test.npy"],
-     "one weight per row of SCORES; got shape (1499,)"),
+     "one weight per row of the scores; got shape (1499,)"),
     (np.ones(1500), ["--write-proba", "out.npy"],
      "--sample-weight is for the NLL, which needs --labels LABELS"),
 ])
