@@ -189,12 +189,9 @@ def run_task(task, path, labels_path):
     from skcal.metrics import expected_calibration_error, perplexity
 
     if task.startswith("cli-predict"):  # the calibrator to apply, fitted untimed
-        import tempfile
-
         from skcal import save_calibrator
 
-        scratch = tempfile.mkdtemp()
-        calibrator = Path(scratch) / "temperature.json"
+        calibrator = path.with_suffix(".temperature.json")  # removed by command_line_predict
         save_calibrator(TemperatureScaling().fit(np.asarray(logits[:5000], dtype=np.float32),
                                                  y[:5000]), calibrator)
     with PeakSampler() as sampler:
@@ -243,7 +240,8 @@ def command_line_fit(path, labels_path):
 
 def command_line_predict(calibrator, path, labels_path, written):
     """Run ``skcal predict`` with a saved calibrator on the file (writing the
-    probabilities to ``written``, then removed, if given); its NLLs, as text."""
+    probabilities to ``written``, if given); its NLLs, as text. The calibrator's
+    file and the files the command wrote are removed."""
     import contextlib
     import io
 
@@ -260,10 +258,11 @@ def command_line_predict(calibrator, path, labels_path, written):
             raise SystemExit(f"skcal predict exited with {status}")
         if written:
             size = Path(written).stat().st_size / GIB
+        applied = json.loads(report.read_text())
     finally:
-        if written:
-            Path(written).unlink(missing_ok=True)
-    applied = json.loads(report.read_text())
+        for scratch in (written, calibrator, report):
+            if scratch:
+                Path(scratch).unlink(missing_ok=True)
     return (f"NLL {applied['nll_before']:.4f} -> {applied['nll_after']:.4f}"
             + (f", {size:.1f} GiB written" if written else ""))
 

@@ -4,6 +4,7 @@ on the way, or both (``skcal fit`` and ``skcal predict``); the labels of the
 rows, token labels flattened with their scores."""
 
 import sys
+import warnings
 
 import numpy as np
 
@@ -51,11 +52,17 @@ class ProgressBar:
             self.bar.close()
 
 
+def _n_rows(shape, leading):
+    """The rows of scores of ``shape``, token scores (``leading`` their shape but
+    the last) flattened."""
+    return int(np.prod(leading)) if leading is not None else shape[0]
+
+
 def labels_per_row(path, read_array, as_labels, shape, leading, error):
     """LABELS (read from ``path``) as one label per row of scores of ``shape``
     flattened: token labels ``leading``, the scores' shape but the last, are
     flattened with them."""
-    rows = int(np.prod(shape[:-1])) if leading is not None else shape[0]
+    rows = _n_rows(shape, leading)
     labels = np.asarray(read_array(path, what="LABELS", rows=rows))
     if leading is not None:
         if labels.shape != tuple(leading):
@@ -68,7 +75,7 @@ def labels_per_row(path, read_array, as_labels, shape, leading, error):
     return labels
 
 
-def label_columns(labels, calibrator, ignore_index, error):
+def _label_columns(labels, calibrator, ignore_index, error):
     """Each row's column among the calibrator's classes, and the weights (1 kept,
     0 left out) when ``ignore_index`` leaves rows out (else None)."""
     kept = None
@@ -105,7 +112,7 @@ def weights_per_row(path, read_array, shape, leading, error):
     ``leading`` with them, each problem named as the option's."""
     if path is None:
         return None
-    rows = int(np.prod(shape[:-1])) if leading is not None else shape[0]
+    rows = _n_rows(shape, leading)
     weights = np.asarray(read_array(path, what="--sample-weight", rows=rows))
     if leading is not None and weights.shape == tuple(leading):
         weights = weights.reshape(-1)
@@ -119,7 +126,7 @@ def weights_per_row(path, read_array, shape, leading, error):
         raise error(f"--sample-weight {path}: {message}") from None
 
 
-def combined_weights(sample_weight, kept):
+def _combined_weights(sample_weight, kept):
     """The rows' weights in the NLL: ``sample_weight`` on the rows ``kept``
     (each None: every row, weight 1)."""
     if kept is None:
@@ -127,13 +134,37 @@ def combined_weights(sample_weight, kept):
     return kept if sample_weight is None else sample_weight * kept
 
 
-def nll_of_probabilities_as_given(calibrator, scores, labels, ignore_index=None,
-                                  sample_weight=None):
-    """The NLL of probabilities as in the file (the metric's own reading of exact
-    zeros, not the calibrator's floor); logits' comes from the pass of
-    :func:`calibrated_pass`."""
-    return nll(labels, scores, labels=input_classes(calibrator), ignore_index=ignore_index,
-               sample_weight=sample_weight)
+def labelled_pass(calibrator, scores, labels, write_proba, *, ignore_index, sample_weight,
+                  error, leading=None, columns=None):
+    """:func:`calibrated_pass` of a fitted calibrator over the 2-D ``scores`` with
+    their ``labels`` (None: no NLL), the rows labelled ``ignore_index`` left out
+    of the NLL and the others weighted by ``sample_weight``; the NLL before of
+    probabilities is the metric's own (its reading of exact zeros, not the
+    calibrator's floor).
+
+    Returns
+    -------
+    before, after : float or None
+    kept : ndarray or None
+        1 for the rows the NLL takes, 0 for those ``ignore_index`` leaves out
+        (None: every row).
+    weights : ndarray or None
+        Each row's weight in the NLL.
+    """
+    y_index = kept = weights = None
+    if labels is not None:
+        y_index, kept = _label_columns(labels, calibrator, ignore_index, error)
+        weights = _combined_weights(sample_weight, kept)
+    with warnings.catch_warnings():
+        # a calibrator fitted on a .csv's named columns takes them as plain arrays here
+        warnings.filterwarnings("ignore", message="X does not have valid feature names",
+                                category=UserWarning)
+        before, after = calibrated_pass(calibrator, scores, y_index, write_proba,
+                                        weights=weights, leading=leading, columns=columns)
+    if labels is not None and before is None:
+        before = nll(labels, scores, labels=input_classes(calibrator),
+                     ignore_index=ignore_index, sample_weight=sample_weight)
+    return before, after, kept, weights
 
 
 def _block_sums(calibrated, logits, y, weights, before, normalised=True):

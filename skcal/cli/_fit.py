@@ -1,7 +1,6 @@
 """``skcal fit``: fit one calibrator on a score file of any size."""
 
 import sys
-import warnings
 
 import numpy as np
 
@@ -10,8 +9,7 @@ from ..calibrators._persistence import save_calibrator
 from ..rows._progress import report_progress
 from ..rows._scores import flatten_leading
 from ..utils._files import write_json
-from ._calibrated_pass import (ProgressBar, calibrated_pass, combined_weights, label_columns,
-                               labels_per_row, nll_of_probabilities_as_given, weights_per_row)
+from ._calibrated_pass import ProgressBar, labelled_pass, labels_per_row, weights_per_row
 from ._paths import npy_path, output_path
 from ._reading import scores_by_name
 
@@ -132,16 +130,9 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
             # columns named after the classes (a .csv's first row) are read by name
             calibrator.fit(scores_by_name(flat, names, labels, "SCORES"), labels,
                            sample_weight=sample_weight)
-            y_index, kept = label_columns(labels, calibrator, args.ignore_index, error)
-            weights = combined_weights(sample_weight, kept)
-            with warnings.catch_warnings():  # the columns of the .csv it was fitted on
-                warnings.filterwarnings("ignore", message="X does not have valid feature names",
-                                        category=UserWarning)
-                before, after = calibrated_pass(calibrator, flat, y_index, args.write_proba,
-                                                weights=weights, leading=leading)
-            if before is None:
-                before = nll_of_probabilities_as_given(calibrator, flat, labels,
-                                                       args.ignore_index, sample_weight)
+            before, after, kept, weights = labelled_pass(
+                calibrator, flat, labels, args.write_proba, ignore_index=args.ignore_index,
+                sample_weight=sample_weight, error=error, leading=leading)
     finally:
         progress.close()
 

@@ -1,7 +1,6 @@
 """``skcal predict``: a saved calibrator applied to a score file of any size."""
 
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -12,8 +11,7 @@ from ..rows._column_classes import column_classes, positions_of
 from ..rows._progress import report_progress
 from ..rows._scores import flatten_leading
 from ..utils._files import write_json
-from ._calibrated_pass import (ProgressBar, calibrated_pass, class_list, combined_weights,
-                               label_columns, labels_per_row, nll_of_probabilities_as_given,
+from ._calibrated_pass import (ProgressBar, class_list, labelled_pass, labels_per_row,
                                weights_per_row)
 from ._paths import npy_path, output_path
 
@@ -70,24 +68,17 @@ def run_predict(args, *, read_array, as_labels, error):
     flat, leading = flatten_leading(scores, name="SCORES")
     flat, columns = _in_fitted_order(flat, names, calibrator, error)
     _check_like_fitted(flat, calibrator, error)
-    labels, y_index, kept, weights, sample_weight = None, None, None, None, None
+    labels = sample_weight = None
     if args.labels:
         labels = labels_per_row(args.labels, read_array, as_labels, scores.shape, leading, error)
         sample_weight = weights_per_row(args.sample_weight, read_array, scores.shape, leading,
                                         error)
-        y_index, kept = label_columns(labels, calibrator, args.ignore_index, error)
-        weights = combined_weights(sample_weight, kept)
     progress = ProgressBar(flat.shape[0], enabled=not args.quiet and sys.stderr.isatty())
     try:
-        with report_progress(progress), warnings.catch_warnings():
-            # a calibrator fitted on a .csv's named columns takes them as plain arrays here
-            warnings.filterwarnings("ignore", message="X does not have valid feature names",
-                                    category=UserWarning)
-            before, after = calibrated_pass(calibrator, flat, y_index, args.write_proba,
-                                            weights=weights, leading=leading, columns=columns)
-            if labels is not None and before is None:
-                before = nll_of_probabilities_as_given(calibrator, flat, labels,
-                                                       args.ignore_index, sample_weight)
+        with report_progress(progress):
+            before, after, kept, weights = labelled_pass(
+                calibrator, flat, labels, args.write_proba, ignore_index=args.ignore_index,
+                sample_weight=sample_weight, error=error, leading=leading, columns=columns)
     finally:
         progress.close()
     return _report(args, calibrator, scores, columns, labels, kept, weights, before, after)

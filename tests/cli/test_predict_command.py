@@ -266,7 +266,9 @@ def test_sample_weight_in_fit_predict_and_compare(files):
     assert status == 0
     weighted, repeated = (json.loads((folder / f"{name}.json").read_text())
                           for name in ("weighted", "repeated"))
-    # float32 rows' terms, summed in float64 in other groupings: relative 1e-9
+    # each row's terms are computed within the row (the raw ones in float32, the
+    # calibrated ones in float64), the same wherever it lies; only the float64 sums
+    # over rows group them otherwise: relative 1e-9 allows that rounding
     for key in ("nll_before", "nll_after"):
         assert weighted[key] == pytest.approx(repeated[key], rel=1e-9)
     with redirect_stdout(io.StringIO()):
