@@ -22,6 +22,8 @@ reads from disk instead).
   file: the NLL before and after, in one pass;
 - ``cli-predict-write``: the same with ``--write-proba`` to a ``.npy`` file in
   ``--dir`` (float32, twice the file's size; not run by default), removed after;
+- ``cli-predict-write-log``: the same with ``--write-log-proba`` instead (not
+  run by default);
 - ``dask``: the same fit on a Dask array of the file on a LocalCluster of two
   worker processes, opened with ``skcal.io.dask_scores`` (each worker
   memory-maps its own rows), reporting the client's memory and each worker's;
@@ -209,8 +211,9 @@ def run_task(task, path, labels_path):
         elif task == "cli-fit":
             result["note"] = command_line_fit(path, labels_path)
         elif task.startswith("cli-predict"):
-            written = path.with_suffix(".proba.npy") if task == "cli-predict-write" else None
-            result["note"] = command_line_predict(calibrator, path, labels_path, written)
+            option = {"cli-predict-write": "--write-proba",
+                      "cli-predict-write-log": "--write-log-proba"}.get(task)
+            result["note"] = command_line_predict(calibrator, path, labels_path, option)
         else:
             raise ValueError(task)
         result["seconds"] = time.perf_counter() - start
@@ -238,22 +241,23 @@ def command_line_fit(path, labels_path):
             f"-> {fitted['nll_after']:.4f}")
 
 
-def command_line_predict(calibrator, path, labels_path, written):
-    """Run ``skcal predict`` with a saved calibrator on the file (writing the
-    probabilities to ``written``, if given); its NLLs, as text. The calibrator's
-    file and the files the command wrote are removed."""
+def command_line_predict(calibrator, path, labels_path, option):
+    """Run ``skcal predict`` with a saved calibrator on the file (with ``option``,
+    ``--write-proba`` or ``--write-log-proba``, if given, writing to a file beside
+    it); its NLLs, as text. The calibrator's file and the files the command wrote
+    are removed."""
     import contextlib
     import io
 
     from skcal.cli._main import main as skcal_command
 
     report = Path(calibrator).with_name("predict.json")
+    written = path.with_suffix(".calibrated.npy") if option else None
     command = ["predict", str(calibrator), str(path), "--labels", str(labels_path),
                "--quiet", "--json", str(report)]
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            status = skcal_command(command + (["--write-proba", str(written)] if written
-                                              else []))
+            status = skcal_command(command + ([option, str(written)] if option else []))
         if status != 0:
             raise SystemExit(f"skcal predict exited with {status}")
         if written:
@@ -345,7 +349,7 @@ def main():
     else:
         print(header)
         for task, seconds, ratio, extra, note in rows:
-            print(f"{task:<12}{seconds:>9.1f} s {ratio:>8} {extra:>8.3f} GiB  {note}")
+            print(f"{task:<22}{seconds:>9.1f} s {ratio:>8} {extra:>8.3f} GiB  {note}")
 
 
 if __name__ == "__main__":

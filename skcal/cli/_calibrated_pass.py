@@ -1,7 +1,7 @@
 """One pass of a fitted calibrator over a score file of any size: the NLL before
-and after calibration, the calibrated probabilities streamed to a ``.npy`` file
-on the way, or both (``skcal fit`` and ``skcal predict``); the labels of the
-rows, token labels flattened with their scores."""
+and after calibration, the calibrated probabilities or log-probabilities
+streamed to ``.npy`` files on the way, or both (``skcal fit`` and ``skcal
+predict``); the labels of the rows, token labels flattened with their scores."""
 
 import sys
 import warnings
@@ -15,7 +15,7 @@ from ..metrics._row_metrics import true_class_log_softmax
 from ..rows._blocks import weighted_sum
 from ..rows._column_classes import positions_of
 from ..rows._labels import check_sample_weight, encode_labels
-from ..utils._files import write_atomically
+from ..utils._files import write_each_atomically
 
 
 class ProgressBar:
@@ -135,7 +135,7 @@ def _combined_weights(sample_weight, kept):
 
 
 def labelled_pass(calibrator, scores, labels, write_proba, *, ignore_index, sample_weight,
-                  error, leading=None, columns=None):
+                  error, leading=None, columns=None, write_log_proba=None):
     """:func:`calibrated_pass` of a fitted calibrator over the 2-D ``scores`` with
     their ``labels`` (None: no NLL), the rows labelled ``ignore_index`` left out
     of the NLL and the others weighted by ``sample_weight``; the NLL before of
@@ -160,7 +160,8 @@ def labelled_pass(calibrator, scores, labels, write_proba, *, ignore_index, samp
         warnings.filterwarnings("ignore", message="X does not have valid feature names",
                                 category=UserWarning)
         before, after = calibrated_pass(calibrator, scores, y_index, write_proba,
-                                        weights=weights, leading=leading, columns=columns)
+                                        weights=weights, leading=leading, columns=columns,
+                                        write_log_proba=write_log_proba)
     if labels is not None and before is None:
         before = nll(labels, scores, labels=input_classes(calibrator),
                      ignore_index=ignore_index, sample_weight=sample_weight)
@@ -178,7 +179,7 @@ def _block_sums(calibrated, logits, y, weights, before, normalised=True):
 
 
 def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weights=None,
-                    leading=None, columns=None):
+                    leading=None, columns=None, write_log_proba=None):
     """Mean NLL of the scores given as logits (None for probabilities, or without
     labels) and of the calibrated probabilities (None without labels), in one
     pass over the 2-D ``scores`` (a file larger than memory is read once).
@@ -188,11 +189,14 @@ def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weigh
     ``write_proba``, the probabilities (as ``predict_proba`` gives them, a column
     per column of the scores in their order, or per class of ``columns`` if
     given; the rows shaped ``leading`` if given) are written to that ``.npy``
-    file on the way (to a temporary file first, renamed when complete).
+    file on the way, and with ``write_log_proba`` the natural log-probabilities
+    (as ``predict_log_proba`` gives them, likewise laid out); each file is
+    written to a temporary file first, and renamed when every block is written.
     """
     # per block, (calibrated log-probabilities, or logits when only the NLLs are
     # wanted: the label's log-softmax needs no matrix of them; uncalibrated logits)
-    rows = calibrator._calibrated_rows(scores, normalised=write_proba is not None)
+    written = [path for path in (write_proba, write_log_proba) if path is not None]
+    rows = calibrator._calibrated_rows(scores, normalised=bool(written))
     before = calibrator.score_type_ == "logits"
     labelled = y_index is not None
     n = float(y_index.shape[0] if weights is None else weights.sum()) if labelled else 0.0
@@ -210,7 +214,7 @@ def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weigh
     def block_weights(index):
         return None if weights is None else weights[index]
 
-    if write_proba is None:
+    if not written:
         return means(rows.reduce(
             lambda pair, y, w: _block_sums(pair[0], pair[1], y, w, before, normalised=False),
             y_index, weights))
@@ -219,21 +223,41 @@ def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weigh
     shape = (rows.n_rows, rows.n_columns)
     totals = []
 
-    def write(temporary):
-        out = np.lib.format.open_memmap(temporary, mode="w+", dtype=rows.dtype,
-                                        shape=shape if leading is None else
-                                        (*leading, rows.n_columns))
-        flat = out.reshape(shape)
+    def write(temporaries):
+        files = iter(np.lib.format.open_memmap(
+            temporary, mode="w+", dtype=rows.dtype,
+            shape=shape if leading is None else (*leading, rows.n_columns))
+            for temporary in temporaries)
+        proba_file = next(files) if write_proba is not None else None
+        log_proba_file = next(files) if write_log_proba is not None else None
         sums = np.zeros(2)
         for index, (log_p, logits) in rows.blocks():
             if labelled:
                 sums += _block_sums(log_p, logits, y_index[index], block_weights(index),
                                     before)
-            proba = separate_ties(np.exp(log_p), logits)
-            flat[index] = proba if back is None else proba[:, back]
-        out.flush()
-        del out, flat
+            # exact ties separated by the uncalibrated scores, as predict_log_proba
+            # does; those the exponential makes (of log-probabilities that differ by
+            # less than its rounding) by the log-probabilities: one argmax in both files
+            log_p = separate_ties(log_p, logits)
+            if proba_file is not None:
+                _write_block(proba_file, index, separate_ties(np.exp(log_p), log_p), back)
+            if log_proba_file is not None:
+                _write_block(log_proba_file, index, log_p, back)
+        for out in (proba_file, log_proba_file):
+            if out is not None:
+                out.flush()
         totals.append(sums)
 
-    write_atomically(write_proba, write)
+    write_each_atomically(written, write)
     return means(totals[0])
+
+
+def _write_block(out, index, values, back):
+    """The block's ``values`` into rows ``index`` of the flattened file ``out``,
+    columns in the order ``back`` (None: as they are). Values that the file's
+    precision rounds to a tie (float32 of float64) are separated in the order
+    they had, so that the file's argmax is the calibrator's prediction."""
+    rounded = values.astype(out.dtype, copy=False)
+    if rounded is not values:
+        rounded = separate_ties(rounded, values)
+    out.reshape(-1, out.shape[-1])[index] = rounded if back is None else rounded[:, back]

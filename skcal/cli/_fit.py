@@ -9,7 +9,8 @@ from ..calibrators._persistence import save_calibrator
 from ..rows._progress import report_progress
 from ..rows._scores import flatten_leading
 from ..utils._files import write_json
-from ._calibrated_pass import ProgressBar, labelled_pass, labels_per_row, weights_per_row
+from ._calibrated_pass import (ProgressBar, class_list, labelled_pass, labels_per_row,
+                               weights_per_row)
 from ._paths import npy_path, output_path
 from ._reading import scores_by_name
 
@@ -60,6 +61,9 @@ def add_parser(commands, add_score_kind, method_names):
                      help="write the parameters and NLLs as JSON")
     fit.add_argument("--write-proba", metavar="OUT.npy", type=npy_path,
                      help="write the calibrated probabilities (streamed to a .npy file)")
+    fit.add_argument("--write-log-proba", metavar="OUT.npy", type=npy_path,
+                     help="write the calibrated log-probabilities (natural log, streamed to "
+                     "a .npy file)")
     fit.add_argument("--calibrator", metavar="PATH.json", type=output_path,
                      help="save the fitted calibrator as JSON (the file replaced "
                      "atomically): load_calibrator reads it, skcal monitor --calibrator "
@@ -81,9 +85,12 @@ def _read_scores(args, read_array, error):
     cluster's workers read themselves (and a connected client)."""
     if not args.dask_scheduler:
         return read_array(args.scores, what="SCORES", mmap=True, names=True), None
-    if args.write_proba:
-        raise error("--write-proba writes from this machine; leave out --dask-scheduler, or "
-                    "write the probabilities with calibrator.predict_proba on the cluster")
+    for option, path in (("--write-proba", args.write_proba),
+                         ("--write-log-proba", args.write_log_proba)):
+        if path:
+            raise error(f"{option} writes from this machine; leave out --dask-scheduler, or "
+                        "write them with calibrator.predict_proba or predict_log_proba on "
+                        "the cluster")
     try:
         from distributed import Client
     except ImportError as exc:
@@ -132,7 +139,8 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
                            sample_weight=sample_weight)
             before, after, kept, weights = labelled_pass(
                 calibrator, flat, labels, args.write_proba, ignore_index=args.ignore_index,
-                sample_weight=sample_weight, error=error, leading=leading)
+                sample_weight=sample_weight, error=error, leading=leading,
+                write_log_proba=args.write_log_proba)
     finally:
         progress.close()
 
@@ -159,11 +167,11 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
             if sample_weight is not None else ""))
     print(f"NLL before: {before:.6f} nats ({before / np.log(2):.6f} bits)")
     print(f"NLL after:  {after:.6f} nats ({after / np.log(2):.6f} bits)")
-    if args.write_proba:
-        classes = [str(c) for c in input_classes(calibrator)]
-        order = ", ".join(classes if len(classes) <= 8 else classes[:6] + ["...", classes[-1]])
-        print(f"Calibrated probabilities written to {args.write_proba}, a column per "
-              f"column of SCORES (classes {order})")
+    for path, what in ((args.write_proba, "probabilities"),
+                       (args.write_log_proba, "log-probabilities (natural log)")):
+        if path:
+            print(f"Calibrated {what} written to {path}, a column per column of SCORES "
+                  f"(classes {class_list(input_classes(calibrator))})")
     if args.calibrator:
         save_calibrator(calibrator, args.calibrator)
         print(f"Calibrator saved to {args.calibrator} (load_calibrator reads it)")

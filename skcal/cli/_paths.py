@@ -81,14 +81,14 @@ def path_ending_in(suffix, why):
 
 
 npy_path = path_ending_in(
-    ".npy", "the probabilities are written as a .npy file (numpy's format)")
+    ".npy", "the (log-)probabilities are written as a .npy file (numpy's format)")
 prometheus_textfile_path = path_ending_in(
     ".prom", "node_exporter's textfile collector reads only files ending in .prom")
 
 
 # the options of the commands that name a file skcal writes
 _OUTPUT_OPTIONS = ("state", "json", "calibrator", "report", "plot", "prometheus_textfile",
-                   "write_proba")
+                   "write_proba", "write_log_proba")
 
 
 def check_distinct_outputs(args):

@@ -23,7 +23,8 @@ def add_parser(commands):
         help="apply a saved calibrator to score files of any size",
         description="Apply the calibrator saved in CALIBRATOR (by skcal fit, compare or "
         "monitor with --calibrator, or by save_calibrator) to SCORES, scores of the kind it "
-        "was fitted on: write the calibrated probabilities (--write-proba), and with "
+        "was fitted on: write the calibrated probabilities (--write-proba) or their natural "
+        "logarithms (--write-log-proba), and with "
         "--labels print the NLL before and after. SCORES may be a .npy file (memory-mapped, "
         "read in blocks: float16 is computed in float32) or a Zarr array (a .zarr "
         "directory), larger than memory, or a .csv (columns named after the classes, "
@@ -39,6 +40,11 @@ def add_parser(commands):
                          "(replaced atomically) of the shape of SCORES, a column per column "
                          "of SCORES ((n_samples, 2) for 1-D scores), in their precision "
                          "(float32 for float16 and float32 scores)")
+    predict.add_argument("--write-log-proba", metavar="OUT.npy", type=npy_path,
+                         help="write the calibrated log-probabilities (natural log, as "
+                         "predict_log_proba gives them), laid out as --write-proba's: "
+                         "in float32 they keep probabilities that float32 rounds to 0 "
+                         "(below 1e-45)")
     predict.add_argument("--labels", metavar="LABELS",
                          help="true labels of SCORES, (n_samples,) or (batch, length) for "
                          "tokens: print the NLL before and after calibration")
@@ -56,9 +62,10 @@ def add_parser(commands):
 
 def run_predict(args, *, read_array, as_labels, error):
     """Apply, report and optionally write; returns the exit status."""
-    if not (args.write_proba or args.labels):
+    if not (args.write_proba or args.write_log_proba or args.labels):
         raise error("nothing to do: give --write-proba OUT.npy for the calibrated "
-                    "probabilities, --labels LABELS for the NLL before and after, or both")
+                    "probabilities, --write-log-proba OUT.npy for their logarithms, "
+                    "--labels LABELS for the NLL before and after, or several")
     for option, value in (("--ignore-index", args.ignore_index),
                           ("--sample-weight", args.sample_weight)):
         if value is not None and not args.labels:
@@ -78,7 +85,8 @@ def run_predict(args, *, read_array, as_labels, error):
         with report_progress(progress):
             before, after, kept, weights = labelled_pass(
                 calibrator, flat, labels, args.write_proba, ignore_index=args.ignore_index,
-                sample_weight=sample_weight, error=error, leading=leading, columns=columns)
+                sample_weight=sample_weight, error=error, leading=leading, columns=columns,
+                write_log_proba=args.write_log_proba)
     finally:
         progress.close()
     return _report(args, calibrator, scores, columns, labels, kept, weights, before, after)
@@ -152,10 +160,12 @@ def _report(args, calibrator, scores, columns, labels, kept, weights, before, af
             if args.sample_weight else ""))
         print(f"NLL before: {before:.6f} nats ({before / np.log(2):.6f} bits)")
         print(f"NLL after:  {after:.6f} nats ({after / np.log(2):.6f} bits)")
-    if args.write_proba:
-        classes = input_classes(calibrator) if columns is None else columns
-        print(f"Calibrated probabilities written to {args.write_proba}, a column per column "
-              f"of SCORES (classes {class_list(classes)})")
+    classes = input_classes(calibrator) if columns is None else columns
+    for path, what in ((args.write_proba, "probabilities"),
+                       (args.write_log_proba, "log-probabilities (natural log)")):
+        if path:
+            print(f"Calibrated {what} written to {path}, a column per column of SCORES "
+                  f"(classes {class_list(classes)})")
     if args.json:
         write_json(args.json, {
             "calibrator": str(args.saved_calibrator),
@@ -168,6 +178,7 @@ def _report(args, calibrator, scores, columns, labels, kept, weights, before, af
             "nll_before": before,
             "nll_after": after,
             "probabilities": args.write_proba,
+            "log_probabilities": args.write_log_proba,
         })
         print(f"Results written to {args.json}")
     return 0

@@ -40,6 +40,31 @@ def write_atomically(path, write):
     _fsync(target.parent)
 
 
+def write_each_atomically(paths, write):
+    """Call ``write(temporary_paths)``, a temporary file for each of ``paths``,
+    then rename each onto its path (:func:`write_atomically`): a crash or error
+    in ``write`` leaves every file as it was.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> def fill(temporaries):
+    ...     for temporary, text in zip(temporaries, ["a", "b"]):
+    ...         Path(temporary).write_text(text)
+    >>> write_each_atomically([folder / "a.txt", folder / "b.txt"], fill)
+    >>> (folder / "a.txt").read_text(), (folder / "b.txt").read_text()
+    ('a', 'b')
+    """
+    if not paths:
+        write([])
+        return
+    first, *rest = paths
+    write_atomically(first, lambda temporary: write_each_atomically(
+        rest, lambda others: write([temporary, *others])))
+
+
 def check_file_path(path):
     """Refuse a file path whose folder does not exist, or that is a folder
     itself, naming it, before any work is done for the file (``tempfile`` and

@@ -270,7 +270,7 @@ def test_probabilities_that_are_not_are_named_as_the_command_line_names_them(
 
 @pytest.mark.parametrize("argv, message", [
     (["fit", "temperature", "{d}/logits.npy", "{d}/y.npy", "--write-proba", "{d}/p.txt"],
-     "p.txt: the probabilities are written as a .npy file"),  # was .npy content in p.txt
+     "p.txt: the (log-)probabilities are written as a .npy file"),  # was .npy content in p.txt
     (["compare", "{d}/logits.npy", "{d}/y.npy", "--plot", "{d}/plot.txt"],
      "plot.txt: an image is written as one of png, pdf, svg"),  # was refused after the run
     (["compare-models", "a={d}/logits.npy", "b={d}/logits.npy", "{d}/y.npy", "--plot",

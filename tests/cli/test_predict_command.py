@@ -55,6 +55,13 @@ def test_writes_what_predict_proba_gives_and_the_nll_before_and_after(files, met
     # allows a few float32 roundings of a probability at most 1
     assert written.shape == (1500, K) and written.dtype == np.float32
     np.testing.assert_allclose(written, expected, rtol=0, atol=1e-6)
+    # the file's argmax is the calibrator's prediction: ties that float32 makes of
+    # probabilities computed in float64 are separated in their order (isotonic
+    # calibration ties classes within its steps)
+    np.testing.assert_array_equal(
+        written.argmax(axis=1), np.searchsorted(
+            load_calibrator(folder / "calibrator.json").classes_,
+            load_calibrator(folder / "calibrator.json").predict(test_logits)))
     report = json.loads((folder / "report.json").read_text())
     assert report["method"] == cls.__name__ and report["n_labelled"] == 1500
     # each row's log-probability rounded to float32 (relative 6e-8), summed in float64
