@@ -11,11 +11,10 @@ import numpy as np
 from ..calibrators._class_order import input_classes
 from ..calibrators._ties import separate_ties
 from ..metrics import nll
-from ..metrics._row_metrics import true_class_log_softmax
-from ..rows._blocks import weighted_sum
 from ..rows._column_classes import positions_of
 from ..rows._labels import check_sample_weight, encode_labels
 from ..utils._files import write_each_atomically
+from ._labelled_sums import PER_SIDE, block_sums, metrics_of_sums
 
 
 class ProgressBar:
@@ -137,19 +136,21 @@ def _combined_weights(sample_weight, kept):
 def labelled_pass(calibrator, scores, labels, write_proba, *, ignore_index, sample_weight,
                   error, leading=None, columns=None, write_log_proba=None):
     """:func:`calibrated_pass` of a fitted calibrator over the 2-D ``scores`` with
-    their ``labels`` (None: no NLL), the rows labelled ``ignore_index`` left out
-    of the NLL and the others weighted by ``sample_weight``; the NLL before of
-    probabilities is the metric's own (its reading of exact zeros, not the
-    calibrator's floor).
+    their ``labels`` (None: no metrics), the rows labelled ``ignore_index`` left
+    out of the metrics and the others weighted by ``sample_weight``; the NLL
+    before of probabilities is the metric's own (its reading of exact zeros, not
+    the calibrator's floor).
 
     Returns
     -------
-    before, after : float or None
+    metrics : dict or None
+        The NLL, accuracy and ECE before and after calibration
+        (:func:`~._labelled_sums.metrics_of_sums`); None without labels.
     kept : ndarray or None
-        1 for the rows the NLL takes, 0 for those ``ignore_index`` leaves out
-        (None: every row).
+        1 for the rows the metrics take, 0 for those ``ignore_index`` leaves
+        out (None: every row).
     weights : ndarray or None
-        Each row's weight in the NLL.
+        Each row's weight in the metrics.
     """
     y_index = kept = weights = None
     if labels is not None:
@@ -159,30 +160,22 @@ def labelled_pass(calibrator, scores, labels, write_proba, *, ignore_index, samp
         # a calibrator fitted on a .csv's named columns takes them as plain arrays here
         warnings.filterwarnings("ignore", message="X does not have valid feature names",
                                 category=UserWarning)
-        before, after = calibrated_pass(calibrator, scores, y_index, write_proba,
-                                        weights=weights, leading=leading, columns=columns,
-                                        write_log_proba=write_log_proba)
-    if labels is not None and before is None:
-        before = nll(labels, scores, labels=input_classes(calibrator),
-                     ignore_index=ignore_index, sample_weight=sample_weight)
-    return before, after, kept, weights
-
-
-def _block_sums(calibrated, logits, y, weights, before, normalised=True):
-    """The block's log-likelihoods summed with ``weights`` (None: every row
-    weight 1): calibrated (from its log-probabilities, or its logits without
-    ``normalised``), and with ``before`` of its logits as given (as
-    :func:`~skcal.metrics.nll_from_logits` takes them), else 0."""
-    after = (weighted_sum(calibrated[np.arange(calibrated.shape[0]), y], weights) if normalised
-             else weighted_sum(true_class_log_softmax(y, calibrated), weights))
-    return after, weighted_sum(true_class_log_softmax(y, logits), weights) if before else 0.0
+        metrics = calibrated_pass(calibrator, scores, y_index, write_proba, weights=weights,
+                                  leading=leading, columns=columns,
+                                  write_log_proba=write_log_proba)
+    if metrics is not None and calibrator.score_type_ != "logits":
+        metrics["nll_before"] = nll(labels, scores, labels=input_classes(calibrator),
+                                    ignore_index=ignore_index, sample_weight=sample_weight)
+    return metrics, kept, weights
 
 
 def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weights=None,
                     leading=None, columns=None, write_log_proba=None):
-    """Mean NLL of the scores given as logits (None for probabilities, or without
-    labels) and of the calibrated probabilities (None without labels), in one
-    pass over the 2-D ``scores`` (a file larger than memory is read once).
+    """The NLL, accuracy and ECE of the scores and of the calibrated probabilities
+    (:func:`~._labelled_sums.metrics_of_sums`; None without labels), in one pass
+    over the 2-D ``scores`` (a file larger than memory is read once). The NLL
+    before of scores given as probabilities is left to the caller (the metric's
+    own reading of exact zeros).
 
     ``y_index`` is each row's column in ``calibrator.classes_``; ``weights``, if
     given, each row's weight in the means (0 for the rows they leave out). With
@@ -193,11 +186,10 @@ def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weigh
     (as ``predict_log_proba`` gives them, likewise laid out); each file is
     written to a temporary file first, and renamed when every block is written.
     """
-    # per block, (calibrated log-probabilities, or logits when only the NLLs are
+    # per block, (calibrated log-probabilities, or logits when only the metrics are
     # wanted: the label's log-softmax needs no matrix of them; uncalibrated logits)
     written = [path for path in (write_proba, write_log_proba) if path is not None]
     rows = calibrator._calibrated_rows(scores, normalised=bool(written))
-    before = calibrator.score_type_ == "logits"
     labelled = y_index is not None
     n = float(y_index.shape[0] if weights is None else weights.sum()) if labelled else 0.0
     if labelled and n == 0:
@@ -205,19 +197,15 @@ def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weigh
                          "(--sample-weight): there is no NLL to report; give rows that "
                          "count, or leave out the labels")
 
-    def means(sums):
-        after_sum, before_sum = sums
-        if not labelled:
-            return None, None
-        return (-before_sum / n if before else None), -after_sum / n
-
     def block_weights(index):
         return None if weights is None else weights[index]
 
     if not written:
-        return means(rows.reduce(
-            lambda pair, y, w: _block_sums(pair[0], pair[1], y, w, before, normalised=False),
-            y_index, weights))
+        if not labelled:
+            return None
+        return metrics_of_sums(rows.reduce(
+            lambda pair, y, w: block_sums(pair[0], pair[1], y, w, normalised=False),
+            y_index, weights), n)
     back = positions_of(input_classes(calibrator) if columns is None else columns,
                         calibrator.classes_)
     shape = (rows.n_rows, rows.n_columns)
@@ -230,15 +218,14 @@ def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weigh
             for temporary in temporaries)
         proba_file = next(files) if write_proba is not None else None
         log_proba_file = next(files) if write_log_proba is not None else None
-        sums = np.zeros(2)
+        sums = np.zeros(2 * PER_SIDE)
         for index, (log_p, logits) in rows.blocks():
-            if labelled:
-                sums += _block_sums(log_p, logits, y_index[index], block_weights(index),
-                                    before)
             # exact ties separated by the uncalibrated scores, as predict_log_proba
             # does; those the exponential makes (of log-probabilities that differ by
             # less than its rounding) by the log-probabilities: one argmax in both files
             log_p = separate_ties(log_p, logits)
+            if labelled:
+                sums += block_sums(log_p, logits, y_index[index], block_weights(index))
             if proba_file is not None:
                 _write_block(proba_file, index, separate_ties(np.exp(log_p), log_p), back)
             if log_proba_file is not None:
@@ -249,7 +236,7 @@ def calibrated_pass(calibrator, scores, y_index=None, write_proba=None, *, weigh
         totals.append(sums)
 
     write_each_atomically(written, write)
-    return means(totals[0])
+    return metrics_of_sums(totals[0], n) if labelled else None
 
 
 def _write_block(out, index, values, back):

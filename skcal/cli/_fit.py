@@ -11,6 +11,7 @@ from ..rows._scores import flatten_leading
 from ..utils._files import write_json
 from ._calibrated_pass import (ProgressBar, class_list, labelled_pass, labels_per_row,
                                weights_per_row)
+from ._labelled_sums import print_metrics
 from ._paths import npy_path, output_path
 from ._reading import scores_by_name
 
@@ -46,7 +47,8 @@ def add_parser(commands, add_score_kind, method_names):
         "fit",
         help="fit one calibrator on score files of any size",
         description="Fit one calibration METHOD on SCORES (logits or probabilities) and "
-        "LABELS; print its parameters and the NLL before and after. SCORES may be a "
+        "LABELS; print its parameters and the NLL, ECE and accuracy before and after. "
+        "SCORES may be a "
         ".npy file (memory-mapped, read in blocks: float16 is computed in float32) or "
         "a Zarr array (a .zarr directory), larger than memory, or a .csv (columns "
         "named after the classes, dog,cat,bird, are read as the classes they name).",
@@ -137,7 +139,7 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
             # columns named after the classes (a .csv's first row) are read by name
             calibrator.fit(scores_by_name(flat, names, labels, "SCORES"), labels,
                            sample_weight=sample_weight)
-            before, after, kept, weights = labelled_pass(
+            metrics, kept, weights = labelled_pass(
                 calibrator, flat, labels, args.write_proba, ignore_index=args.ignore_index,
                 sample_weight=sample_weight, error=error, leading=leading,
                 write_log_proba=args.write_log_proba)
@@ -160,13 +162,12 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
         print(f"exact zeros read as {floor:.6g}, half the smallest positive probability")
     n_labelled = int(flat.shape[0] if kept is None else np.count_nonzero(kept))
     if weights is not None:
-        print(f"NLL over {n_labelled} labelled rows" + (
+        print(f"Metrics over {n_labelled} labelled rows" + (
             f" ({flat.shape[0] - n_labelled} left out, labelled {args.ignore_index})"
             if kept is not None else "") + (
             f", weighted by --sample-weight (total weight {weights.sum():.6g})"
             if sample_weight is not None else ""))
-    print(f"NLL before: {before:.6f} nats ({before / np.log(2):.6f} bits)")
-    print(f"NLL after:  {after:.6f} nats ({after / np.log(2):.6f} bits)")
+    print_metrics(metrics)
     for path, what in ((args.write_proba, "probabilities"),
                        (args.write_log_proba, "log-probabilities (natural log)")):
         if path:
@@ -191,8 +192,7 @@ def _fit_and_report(args, calibrator, scores, names, read_array, as_labels, repo
             },
             "n_iter": _json_value(getattr(calibrator, "n_iter_", None)),
             "probability_floor": floor,
-            "nll_before": before,
-            "nll_after": after,
+            **metrics,
         }
         write_json(args.json, report)
         print(f"Results written to {args.json}")

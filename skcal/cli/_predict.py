@@ -13,6 +13,7 @@ from ..rows._scores import flatten_leading
 from ..utils._files import write_json
 from ._calibrated_pass import (ProgressBar, class_list, labelled_pass, labels_per_row,
                                weights_per_row)
+from ._labelled_sums import METRIC_KEYS, print_metrics
 from ._paths import npy_path, output_path
 
 
@@ -25,7 +26,8 @@ def add_parser(commands):
         "monitor with --calibrator, or by save_calibrator) to SCORES, scores of the kind it "
         "was fitted on: write the calibrated probabilities (--write-proba) or their natural "
         "logarithms (--write-log-proba), and with "
-        "--labels print the NLL before and after. SCORES may be a .npy file (memory-mapped, "
+        "--labels print the NLL, ECE and accuracy before and after. SCORES may be a .npy "
+        "file (memory-mapped, "
         "read in blocks: float16 is computed in float32) or a Zarr array (a .zarr "
         "directory), larger than memory, or a .csv (columns named after the classes, "
         "dog,cat,bird, are read as the classes they name, in any order).",
@@ -47,9 +49,10 @@ def add_parser(commands):
                          "(below 1e-45)")
     predict.add_argument("--labels", metavar="LABELS",
                          help="true labels of SCORES, (n_samples,) or (batch, length) for "
-                         "tokens: print the NLL before and after calibration")
+                         "tokens: print the NLL, ECE and accuracy before and after "
+                         "calibration")
     predict.add_argument("--ignore-index", type=int, default=None, metavar="LABEL",
-                         help="with --labels, leave the rows with this label out of the NLL "
+                         help="with --labels, leave the rows with this label out of the metrics "
                          "(-100 for padding); their probabilities are written all the same")
     predict.add_argument("--sample-weight", metavar="FILE",
                          help="with --labels, each row's weight in the NLL (the rows' shape "
@@ -83,13 +86,13 @@ def run_predict(args, *, read_array, as_labels, error):
     progress = ProgressBar(flat.shape[0], enabled=not args.quiet and sys.stderr.isatty())
     try:
         with report_progress(progress):
-            before, after, kept, weights = labelled_pass(
+            metrics, kept, weights = labelled_pass(
                 calibrator, flat, labels, args.write_proba, ignore_index=args.ignore_index,
                 sample_weight=sample_weight, error=error, leading=leading, columns=columns,
                 write_log_proba=args.write_log_proba)
     finally:
         progress.close()
-    return _report(args, calibrator, scores, columns, labels, kept, weights, before, after)
+    return _report(args, calibrator, scores, columns, labels, kept, weights, metrics)
 
 
 def _load(path, error):
@@ -143,7 +146,7 @@ def _check_like_fitted(flat, calibrator, error):
               file=sys.stderr)
 
 
-def _report(args, calibrator, scores, columns, labels, kept, weights, before, after):
+def _report(args, calibrator, scores, columns, labels, kept, weights, metrics):
     name = type(calibrator).__name__
     shape = " x ".join(str(n) for n in scores.shape)
     print(f"{name} from {args.saved_calibrator} applied to SCORES: {shape} "
@@ -154,12 +157,11 @@ def _report(args, calibrator, scores, columns, labels, kept, weights, before, af
         n_labelled = int(labels.shape[0] if kept is None else np.count_nonzero(kept))
         total_weight = float(n_labelled if weights is None else weights.sum())
         left_out = labels.shape[0] - n_labelled
-        print(f"NLL over {n_labelled} labelled rows" + (
+        print(f"Metrics over {n_labelled} labelled rows" + (
             f" ({left_out} left out, labelled {args.ignore_index})" if left_out else "") + (
             f", weighted by --sample-weight (total weight {total_weight:.6g})"
             if args.sample_weight else ""))
-        print(f"NLL before: {before:.6f} nats ({before / np.log(2):.6f} bits)")
-        print(f"NLL after:  {after:.6f} nats ({after / np.log(2):.6f} bits)")
+        print_metrics(metrics)
     classes = input_classes(calibrator) if columns is None else columns
     for path, what in ((args.write_proba, "probabilities"),
                        (args.write_log_proba, "log-probabilities (natural log)")):
@@ -175,8 +177,7 @@ def _report(args, calibrator, scores, columns, labels, kept, weights, before, af
             "classes": [c.item() if hasattr(c, "item") else c for c in calibrator.classes_],
             "n_labelled": n_labelled,
             "total_weight": total_weight,
-            "nll_before": before,
-            "nll_after": after,
+            **(metrics or {key: None for key in METRIC_KEYS}),
             "probabilities": args.write_proba,
             "log_probabilities": args.write_log_proba,
         })

@@ -61,12 +61,17 @@ def _checked_calibration_gaps(y_index, y_prob, sample_weight, n_bins, strategy, 
     """:func:`_calibration_gaps` of checked input: column indices, probability
     ``Rows`` and weights (None or float64)."""
     total = total_weight(y_index.shape[0], sample_weight)
-    for weight, sum_conf, sum_outcome in _binned(y_index, y_prob, sample_weight, kind,
-                                                 n_bins, strategy):
-        filled = weight > 0
-        frequency = sum_outcome[filled] / weight[filled]
-        gap = np.abs(frequency - sum_conf[filled] / weight[filled])
-        yield weight[filled] / total, gap, frequency, weight[filled]
+    for sums in _binned(y_index, y_prob, sample_weight, kind, n_bins, strategy):
+        yield _gaps_of_sums(*sums, total)
+
+
+def _gaps_of_sums(weight, sum_conf, sum_outcome, total):
+    """Bin weights (as shares of ``total``), |frequency - confidence|, frequency
+    and weight of the non-empty bins of one binary problem's binned sums."""
+    filled = weight > 0
+    frequency = sum_outcome[filled] / weight[filled]
+    gap = np.abs(frequency - sum_conf[filled] / weight[filled])
+    return weight[filled] / total, gap, frequency, weight[filled]
 
 
 _BINNING_PARAMS = {
@@ -212,6 +217,31 @@ def checked_top_label_ece(y_index, proba, sample_weight):
     gaps = _checked_calibration_gaps(y_index, Rows(proba), sample_weight, 15, "uniform",
                                      "top_label")
     return _error_of_gaps(gaps, 1, False)
+
+
+def top_label_ece_of_sums(weight, sum_confidence, sum_correct):
+    """:func:`expected_calibration_error` with its defaults (top-label, 15
+    uniform bins) from the bins' sums, added up over row blocks: each bin's
+    weight and weighted sums of the top-label confidence and of correctness
+    (:func:`~skcal.utils._binning.binned_sums` with :data:`DEFAULT_EDGES`).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal.utils._binning import binned_sums
+    >>> confidence, correct = np.array([0.9, 0.8, 0.7, 0.6]), np.array([1.0, 0, 1, 1])
+    >>> sums = binned_sums(confidence, correct, None, DEFAULT_EDGES)
+    >>> y_prob = [[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]]
+    >>> bool(np.isclose(top_label_ece_of_sums(*sums),
+    ...                 expected_calibration_error([0, 1, 1, 0], y_prob)))
+    True
+    """
+    gaps = [_gaps_of_sums(weight, sum_confidence, sum_correct, weight.sum())]
+    return _error_of_gaps(gaps, 1, False)
+
+
+# the bins of expected_calibration_error's defaults: 15 of equal width on [0, 1]
+DEFAULT_EDGES = np.linspace(0.0, 1.0, 16)
 
 
 def _error_of_gaps(gaps, norm, debiased):

@@ -47,14 +47,23 @@ def _device_true_class_log_proba(y_index, y_prob):
 
 def true_class_log_softmax(y_index, logits):
     """``log softmax(logits)[i, y_i]`` of one block, exact for any finite logits."""
+    return true_and_top_log_softmax(y_index, logits)[0]
+
+
+def true_and_top_log_softmax(y_index, logits):
+    """``log softmax(logits)[i, y_i]`` and the row's largest ``log softmax(logits)``
+    (the log of its top-label confidence), in float64, and the row's largest
+    logit, of one block, from one exponential of the logits."""
     if is_device_array(logits):
-        return wide(true_class(logits, y_index)) - wide(logsumexp_rows(logits))
+        log_norm = wide(logsumexp_rows(logits))
+        top = namespace(logits).max(logits, axis=1)
+        return wide(true_class(logits, y_index)) - log_norm, wide(top) - log_norm, top
     top = row_max(logits)
     shifted = logits - top[:, None]
     np.exp(shifted, out=shifted)
     log_norm = np.log(row_sums_of_one_sign(shifted).astype(np.float64))
     true = logits[np.arange(logits.shape[0]), y_index].astype(np.float64)
-    return true - top - log_norm
+    return true - top - log_norm, -log_norm, top
 
 
 def brier_from_parts(sum_of_squares, p_true):
