@@ -60,7 +60,7 @@ def add_parser(commands, add_score_kind, method_names):
                      help="(n_samples,) true labels, (batch, length) for tokens")
     add_score_kind(fit)
     fit.add_argument("--json", metavar="OUT", type=output_path,
-                     help="write the parameters and NLLs as JSON")
+                     help="write the parameters and the metrics as JSON")
     fit.add_argument("--write-proba", metavar="OUT.npy", type=npy_path,
                      help="write the calibrated probabilities (streamed to a .npy file)")
     fit.add_argument("--write-log-proba", metavar="OUT.npy", type=npy_path,

@@ -55,10 +55,10 @@ def add_parser(commands):
                          help="with --labels, leave the rows with this label out of the metrics "
                          "(-100 for padding); their probabilities are written all the same")
     predict.add_argument("--sample-weight", metavar="FILE",
-                         help="with --labels, each row's weight in the NLL (the rows' shape "
+                         help="with --labels, each row's weight in the metrics (the rows' shape "
                          "of LABELS)")
     predict.add_argument("--json", metavar="OUT", type=output_path,
-                         help="write what was read and the NLLs as JSON")
+                         help="write what was read and the metrics as JSON")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     return predict
 
