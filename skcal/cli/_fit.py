@@ -72,9 +72,10 @@ def add_parser(commands, add_score_kind, method_names):
                      "applies it")
     fit.add_argument("--ignore-index", type=int, default=None, metavar="LABEL",
                      help="leave out rows with this label (-100 for padding) of the fit and "
-                     "the NLL; their probabilities are written all the same")
+                     "the metrics; their probabilities are written all the same")
     fit.add_argument("--sample-weight", metavar="FILE",
-                     help="each row's weight, in the fit and the NLL (the shape of LABELS)")
+                     help="each row's weight, in the fit and the metrics (the shape of "
+                     "LABELS)")
     fit.add_argument("--quiet", action="store_true", help="no progress bar")
     fit.add_argument("--dask-scheduler", metavar="ADDRESS",
                      help="fit on a running Dask cluster (tcp://host:8786): the workers "

@@ -1,7 +1,7 @@
 """What one pass of ``skcal fit`` or ``skcal predict`` adds up over the labelled
-rows, block by block, before and after calibration: the log-likelihood, the
-weight of the rows whose top class is right, and the top-label confidence's
-bins; and the metrics those sums give (NLL, accuracy and the default ECE of
+rows, block by block, before and after calibration: the log-likelihood and the
+bins of the top-label confidence (each bin's weight, its confidences and its
+rows whose top class is right); and the metrics those sums give (NLL, accuracy and the default ECE of
 :func:`~skcal.metrics.expected_calibration_error`), without a second pass."""
 
 import numpy as np
@@ -13,9 +13,10 @@ from ..rows._row_reductions import row_max
 from ..utils._binning import bin_index
 
 N_BINS = DEFAULT_EDGES.shape[0] - 1
-# the sums of one side (after, or before): the log-likelihood, the correct rows'
-# weight, then per bin its weight, its sum of confidences and of correct rows
-PER_SIDE = 2 + 3 * N_BINS
+# the sums of one side (after, or before): the log-likelihood, then per bin its
+# weight, its sum of confidences and of correct rows (whose total is the
+# accuracy's numerator)
+PER_SIDE = 1 + 3 * N_BINS
 
 
 def block_sums(calibrated, logits, y, weights, normalised=True):
@@ -45,11 +46,8 @@ def block_sums(calibrated, logits, y, weights, normalised=True):
     weight = np.concatenate([weight, weight])
     bins = [np.bincount(index, weights=w, minlength=2 * N_BINS).reshape(2, N_BINS)
             for w in (weight, weight * confidence, weight * correct)]
-    correct_weights = (correct * weight).reshape(2, -1).sum(axis=1)
-    return np.concatenate([[weight[:y.shape[0]] @ after[0], correct_weights[0]],
-                           *(b[0] for b in bins),
-                           [weight[:y.shape[0]] @ before[0], correct_weights[1]],
-                           *(b[1] for b in bins)])
+    return np.concatenate([[weight[:y.shape[0]] @ after[0]], *(b[0] for b in bins),
+                           [weight[:y.shape[0]] @ before[0]], *(b[1] for b in bins)])
 
 
 # the log of 1/2 (and a little more): a row whose largest probability is shared
@@ -91,9 +89,10 @@ def metrics_of_sums(sums, total_weight):
     :func:`block_sums` over the rows of ``total_weight``, as a dict."""
     metrics = {}
     for name, side in (("after", sums[:PER_SIDE]), ("before", sums[PER_SIDE:])):
+        weight, confidence, correct = side[1:].reshape(3, N_BINS)
         metrics[f"nll_{name}"] = float(-side[0] / total_weight)
-        metrics[f"accuracy_{name}"] = float(side[1] / total_weight)
-        metrics[f"ece_{name}"] = float(top_label_ece_of_sums(*side[2:].reshape(3, N_BINS)))
+        metrics[f"accuracy_{name}"] = float(correct.sum() / total_weight)
+        metrics[f"ece_{name}"] = float(top_label_ece_of_sums(weight, confidence, correct))
     return metrics
 
 
