@@ -6,22 +6,19 @@ from contextlib import nullcontext
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
-from sklearn.utils import _safe_indexing
-from sklearn.utils.validation import _check_method_params
 
 from ..rows._row_order import check_row_order
-from ..calibrators._classifier_scores import (
-    _resolve_response_method,
-    classifier_logits,
-    cross_fitted_logits,
-)
 from ..calibrators._base import BaseCalibrator
 from ..calibrators._sharing import fit_sharing, predict_proba_sharing
-from ..calibrators._wrapping import classifier_weight_params
 from ..rows._namespaces import is_dask, to_numpy
 from ..utils._reuse import AllRows, FoldCache, offered_starts
 from ..utils._threads import one_blas_thread
 from ..utils._warnings import once_per_call
+from ._classifier_folds import (
+    checked_fit_params,
+    classifier_fit_params,
+    classifier_fold_scores,
+)
 from ._candidates import (
     named_candidates,
     prepare_classifier,
@@ -92,6 +89,7 @@ def compare_calibrators(
     groups=None,
     score_type="auto",
     response_method="auto",
+    fit_params=None,
     X_test=None,
     y_test=None,
     n_jobs=None,
@@ -178,6 +176,16 @@ def compare_calibrators(
             'predict_proba'}, default='auto'
         With a classifier: which output is calibrated.
 
+    fit_params : dict, default=None
+        With a classifier: parameters of its ``fit`` by name, as
+        ``CalibratedClassifierCV.fit`` and scikit-learn's ``cross_validate``
+        take them. One of a value per row of ``X`` is taken on the rows of
+        each fit (every inner and outer fold and the final fits); any other is
+        passed whole. With metadata routing enabled
+        (``sklearn.set_config(enable_metadata_routing=True)``), only those the
+        classifier requests, and one it does not consume is refused. Weights
+        go in ``sample_weight``, not here. Refused without a classifier.
+
     X_test, y_test : array-like, default=None
         An optional test set: every method is also fitted on all of ``X`` and
         scored on it (``test_results_``).
@@ -234,16 +242,17 @@ def compare_calibrators(
     """
     with once_per_call():
         return _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups,
-                        score_type, response_method, X_test, y_test, n_jobs, random_state,
-                        verbose, calibration_test, ignore_index)
+                        score_type, response_method, fit_params, X_test, y_test, n_jobs,
+                        random_state, verbose, calibration_test, ignore_index)
 
 
 def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, score_type,
-             response_method, X_test, y_test, n_jobs, random_state, verbose,
+             response_method, fit_params, X_test, y_test, n_jobs, random_state, verbose,
              calibration_test, ignore_index):
     if y is None:
         raise ValueError("compare_calibrators needs y, the labels of the rows of X, to score "
                          "every method on held-out rows; got y=None.")
+    fit_params = checked_fit_params(fit_params, estimator, X, y, ignore_index)
     if estimator is None:  # device scores: the folds' fits and metrics run on the host
         X, y, sample_weight, groups, X_test, y_test = to_numpy(
             (X, y, sample_weight, groups, X_test, y_test))
@@ -272,9 +281,10 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     # every map, also those that need all the rows at once (the baseline, isotonic)
     given_X = X if estimator is None and not is_dask(X) else prepared[0]
     X, y_index, classes, sample_weight, candidates = prepared
-    # the classifier's weights as its calibrators' fits pass them (routed, if so set)
-    weight_params = (None if estimator is None else
-                     classifier_weight_params(estimator, sample_weight, "compare_calibrators"))
+    # the classifier's fit parameters and weights as its calibrators' fits pass them
+    # (routed, if so set)
+    classifier_params = (None if estimator is None else
+                         classifier_fit_params(estimator, sample_weight, fit_params))
     if calibrators is None:
         candidates = without_slow_defaults(candidates, classes.shape[0])
     labels = np.arange(classes.shape[0])
@@ -289,8 +299,8 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
             train_scores, test_scores = X[train], X[test]
         else:
             # the training rows in the order of their out-of-fold scores
-            train, train_scores, test_scores = _classifier_scores(
-                estimator, X, y_index, train, test, weight_params, response_method, labels,
+            train, train_scores, test_scores = classifier_fold_scores(
+                estimator, X, y_index, train, test, classifier_params, response_method, labels,
                 inner_splits(y_index[train], None if groups is None else groups[train],
                              random_state, name=f"The training part of outer fold {fold}"))
         train_w = None if sample_weight is None else sample_weight[train]
@@ -326,12 +336,13 @@ def _compare(X, y, estimator, calibrators, cv, scoring, sample_weight, groups, s
     if X_test is not None or y_test is not None:
         test_results, refitted = score_test_set(
             candidates, given_X, y, classes, sample_weight, X_test, y_test, estimator,
-            response_method, (groups, random_state), starts
+            response_method, (groups, random_state), starts, fit_params
         )
     for name in dict.fromkeys((best, recommended)):  # each fitted once
         if name not in refitted:
             refitted[name] = refit(candidates[name], given_X, y, sample_weight, estimator,
-                                   response_method, (groups, random_state), starts)
+                                   response_method, (groups, random_state), starts,
+                                   fit_params)
     return CalibratorComparison(
         cv_results=cv_results,
         predictions=predictions,
@@ -368,24 +379,3 @@ def _fold_outcomes(fold_task, splits, n_jobs, warm):
         delayed(fold_task)(fold, train, test, first[-1])
         for fold, (train, test) in enumerate(splits[1:], start=1))
 
-
-def _classifier_scores(estimator, X, y_index, train, test, weight_params, response_method,
-                       labels, cv):
-    """Scores of one outer fold with a classifier (``weight_params``: its fit
-    parameters of the rows' weights, over all the rows).
-
-    Returns the training rows in the order of their inner out-of-fold logits,
-    those logits, and the logits of the test rows from the classifier refitted
-    on the whole training part.
-    """
-    method = _resolve_response_method(estimator, response_method)
-    X_train = _safe_indexing(X, train)
-    y_train = y_index[train]
-    fit_params = _check_method_params(X, weight_params, indices=train)
-    _, logits, inner_tests, floor = cross_fitted_logits(
-        estimator, X_train, y_train, y_train, fit_params, cv=cv,
-        response_method=method, classes=labels, n_jobs=None,
-    )
-    refit = clone(estimator).fit(X_train, y_train, **fit_params)
-    test_logits = classifier_logits(refit, _safe_indexing(X, test), method, labels, floor)
-    return train[np.concatenate(inner_tests)], np.concatenate(logits), test_logits

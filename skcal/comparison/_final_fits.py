@@ -14,10 +14,11 @@ from ._test_set import index_labels
 
 
 def refit(candidate, X, y, sample_weight, estimator, response_method, grouping,
-          starts=None):
+          starts=None, fit_params=None):
     """The candidate fitted on all the data, wrapping the classifier if there is one
     (cross-fitted over folds that keep the ``grouping``'s groups whole, if any:
-    ``(groups or None, random_state)``). On scores, its iterative fits start
+    ``(groups or None, random_state)``; ``fit_params`` passed to the
+    classifier's fit as the calibrator passes them). On scores, its iterative fits start
     where the first fold's ended (``starts``, see
     :func:`~skcal.utils._reuse.offer_start`)."""
     calibrator = clone(candidate)
@@ -31,11 +32,11 @@ def refit(candidate, X, y, sample_weight, estimator, response_method, grouping,
         params["cv"] = inner_splits(np.asarray(y), groups, random_state)
     accepted = calibrator.get_params()
     calibrator.set_params(**{k: v for k, v in params.items() if k in accepted})
-    return calibrator.fit(X, y, sample_weight=sample_weight)
+    return calibrator.fit(X, y, sample_weight=sample_weight, **(fit_params or {}))
 
 
 def score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, estimator,
-                   response_method, grouping, starts=None):
+                   response_method, grouping, starts=None, fit_params=None):
     """Every candidate fitted on all the data and scored on the test set; the
     columns of a candidate without ``classes_`` are taken to be ``classes`` (the
     sorted labels of ``y``).
@@ -45,7 +46,7 @@ def score_test_set(candidates, X, y, classes, sample_weight, X_test, y_test, est
     results, fitted = {}, {}
     for name, candidate in candidates.items():
         fitted[name] = refit(candidate, X, y, sample_weight, estimator, response_method,
-                             grouping, starts)
+                             grouping, starts, fit_params)
         try:
             proba = fitted[name].predict_proba(X_test)
         except ValueError as exc:  # its message names the input X
