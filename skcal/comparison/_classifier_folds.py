@@ -7,6 +7,7 @@ from collections.abc import Mapping
 import numpy as np
 from sklearn import get_config
 from sklearn.base import clone
+from sklearn.frozen import FrozenEstimator
 from sklearn.utils import _safe_indexing
 from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.validation import _check_method_params
@@ -24,7 +25,8 @@ OWNER = "compare_calibrators"
 def checked_fit_params(fit_params, estimator, X, y, ignore_index):
     """``fit_params`` as a dict, checked, with their rows labelled
     ``ignore_index`` left out (as the comparison leaves those rows out of ``X``);
-    refused without a classifier, whose ``fit`` is the only one they go to.
+    refused without a classifier, whose ``fit`` is the only one they go to, and
+    with a frozen one, which is not fitted.
 
     Examples
     --------
@@ -48,6 +50,11 @@ def checked_fit_params(fit_params, estimator, X, y, ignore_index):
             f"compare_calibrators got fit_params {sorted(fit_params)}, which go to a "
             "classifier's fit; X holds scores and no classifier is fitted. Leave them out, "
             "or pass the classifier as estimator= and its inputs as X.")
+    if isinstance(estimator, FrozenEstimator):
+        raise TypeError(
+            f"compare_calibrators got fit_params {sorted(fit_params)} for the classifier's "
+            "fit, but a FrozenEstimator is not fitted again; leave them out, or pass the "
+            "classifier unfrozen to fit it in every fold with them.")
     if "sample_weight" in fit_params:
         raise ValueError(
             "fit_params holds 'sample_weight'; pass the weights as compare_calibrators("

@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.datasets import make_classification
 from sklearn.exceptions import UnsetMetadataPassedError
+from sklearn.frozen import FrozenEstimator
 from sklearn.linear_model import LogisticRegression
 
 from skcal import compare_calibrators
@@ -121,10 +122,17 @@ def test_routed_fit_params_go_where_requested_and_are_refused_otherwise(data):
                                 fit_params=params)
 
 
-def test_fit_params_refused_without_a_classifier_as_weights_or_not_as_a_dict(data):
+def test_fit_params_refused_without_a_classifier_to_fit_as_weights_or_not_as_a_dict(data):
     X, y, ids = data
     with pytest.raises(TypeError, match=r"fit_params \['shrink'\].*estimator="):
         compare_calibrators(X[:, 1:], y, calibrators=METHODS, fit_params={"shrink": 0.5})
+    frozen = FrozenEstimator(RowCheckingClassifier().fit(X, y, row_id=ids, shrink=0.05))
+    FITS.clear()
+    # before any fold (a frozen classifier's fit takes anything and does nothing)
+    with pytest.raises(TypeError, match=r"compare_calibrators got fit_params \['shrink'\].*"
+                                        r"FrozenEstimator is not fitted again"):
+        compare_calibrators(X, y, estimator=frozen, calibrators=METHODS,
+                            fit_params={"shrink": 0.5})
     with pytest.raises(ValueError, match=r"compare_calibrators\(sample_weight=\.\.\.\)"):
         compare_calibrators(X, y, estimator=RowCheckingClassifier(), calibrators=METHODS,
                             fit_params={"sample_weight": np.ones(y.shape[0])})
