@@ -179,9 +179,9 @@ def compare_calibrators(
     fit_params : dict, default=None
         With a classifier: parameters of its ``fit`` by name, as
         ``CalibratedClassifierCV.fit`` and scikit-learn's ``cross_validate``
-        take them. One of a value per row of ``X`` is taken on the rows of
-        each fit (every inner and outer fold and the final fits); any other is
-        passed whole. With metadata routing enabled
+        take them. A value holding one entry per row of ``X`` is taken on
+        the rows of each fit (every inner and outer fold and the final fits);
+        any other is passed whole. With metadata routing enabled
         (``sklearn.set_config(enable_metadata_routing=True)``), only those the
         classifier requests, and one it does not consume is refused. Weights
         go in ``sample_weight``, not here. Refused without a classifier.
@@ -378,4 +378,3 @@ def _fold_outcomes(fold_task, splits, n_jobs, warm):
     return [first] + Parallel(n_jobs=n_jobs)(
         delayed(fold_task)(fold, train, test, first[-1])
         for fold, (train, test) in enumerate(splits[1:], start=1))
-
