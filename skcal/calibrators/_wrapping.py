@@ -170,13 +170,28 @@ def classifier_weight_params(estimator, sample_weight, owner):
     if sample_weight is None:
         return {}
     if get_config().get("enable_metadata_routing", False):
-        router = MetadataRouter(owner=owner).add(
-            estimator=estimator, method_mapping=MethodMapping().add(caller="fit", callee="fit"))
-        routed = router.route_params(caller="fit", params={"sample_weight": sample_weight})
+        routed = fit_router(estimator, owner).route_params(
+            caller="fit", params={"sample_weight": sample_weight})
         return dict(routed.estimator.fit)
     if has_fit_parameter(estimator, "sample_weight"):
         return {"sample_weight": sample_weight}
     return {}
+
+
+def fit_router(estimator, owner):
+    """A metadata router from ``owner``'s fit (a name) to ``estimator``'s fit.
+
+    Examples
+    --------
+    >>> import sklearn
+    >>> from sklearn.linear_model import LogisticRegression
+    >>> with sklearn.config_context(enable_metadata_routing=True):
+    ...     classifier = LogisticRegression().set_fit_request(sample_weight=True)
+    ...     sorted(fit_router(classifier, "compare").consumes("fit", ["sample_weight", "x"]))
+    ['sample_weight']
+    """
+    return MetadataRouter(owner=owner).add(
+        estimator=estimator, method_mapping=MethodMapping().add(caller="fit", callee="fit"))
 
 
 def _take(sample_weight, index):

@@ -48,10 +48,10 @@ def add_parser(commands, add_score_kind, method_names):
         help="fit one calibrator on score files of any size",
         description="Fit one calibration METHOD on SCORES (logits or probabilities) and "
         "LABELS; print its parameters and the NLL, ECE and accuracy before and after. "
-        "SCORES may be a "
-        ".npy file (memory-mapped, read in blocks: float16 is computed in float32) or "
-        "a Zarr array (a .zarr directory), larger than memory, or a .csv (columns "
-        "named after the classes, dog,cat,bird, are read as the classes they name).",
+        "SCORES may be a .npy file (memory-mapped, read in blocks: float16 is computed in "
+        "float32) or a Zarr array (a .zarr directory), larger than memory, or a .csv "
+        "(columns named after the classes, dog,cat,bird, are read as the classes they "
+        "name).",
     )
     fit.add_argument("method", metavar="METHOD", help=f"one of: {method_names}")
     fit.add_argument("scores", metavar="SCORES", help="(n_samples, n_classes) or (n_samples,); "

@@ -1,8 +1,9 @@
 """What one pass of ``skcal fit`` or ``skcal predict`` adds up over the labelled
 rows, block by block, before and after calibration: the log-likelihood and the
 bins of the top-label confidence (each bin's weight, its confidences and its
-rows whose top class is right); and the metrics those sums give (NLL, accuracy and the default ECE of
-:func:`~skcal.metrics.expected_calibration_error`), without a second pass."""
+rows whose top class is right); and the metrics those sums give (NLL, accuracy
+and the default ECE of :func:`~skcal.metrics.expected_calibration_error`),
+without a second pass."""
 
 import numpy as np
 

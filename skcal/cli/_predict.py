@@ -25,12 +25,11 @@ def add_parser(commands):
         description="Apply the calibrator saved in CALIBRATOR (by skcal fit, compare or "
         "monitor with --calibrator, or by save_calibrator) to SCORES, scores of the kind it "
         "was fitted on: write the calibrated probabilities (--write-proba) or their natural "
-        "logarithms (--write-log-proba), and with "
-        "--labels print the NLL, ECE and accuracy before and after. SCORES may be a .npy "
-        "file (memory-mapped, "
-        "read in blocks: float16 is computed in float32) or a Zarr array (a .zarr "
-        "directory), larger than memory, or a .csv (columns named after the classes, "
-        "dog,cat,bird, are read as the classes they name, in any order).",
+        "logarithms (--write-log-proba), and with --labels print the NLL, ECE and "
+        "accuracy before and after. SCORES may be a .npy file (memory-mapped, read in "
+        "blocks: float16 is computed in float32) or a Zarr array (a .zarr directory), "
+        "larger than memory, or a .csv (columns named after the classes, dog,cat,bird, "
+        "are read as the classes they name, in any order).",
     )
     predict.add_argument("saved_calibrator", metavar="CALIBRATOR",
                          help="a calibrator saved as JSON")
@@ -52,8 +51,9 @@ def add_parser(commands):
                          "tokens: print the NLL, ECE and accuracy before and after "
                          "calibration")
     predict.add_argument("--ignore-index", type=int, default=None, metavar="LABEL",
-                         help="with --labels, leave the rows with this label out of the metrics "
-                         "(-100 for padding); their probabilities are written all the same")
+                         help="with --labels, leave the rows with this label out of the "
+                         "metrics (-100 for padding); their probabilities are written all "
+                         "the same")
     predict.add_argument("--sample-weight", metavar="FILE",
                          help="with --labels, each row's weight in the metrics (the rows' shape "
                          "of LABELS)")

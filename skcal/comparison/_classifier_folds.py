@@ -9,7 +9,6 @@ from sklearn import get_config
 from sklearn.base import clone
 from sklearn.frozen import FrozenEstimator
 from sklearn.utils import _safe_indexing
-from sklearn.utils.metadata_routing import MetadataRouter, MethodMapping
 from sklearn.utils.validation import _check_method_params
 
 from ..calibrators._classifier_scores import (
@@ -17,7 +16,7 @@ from ..calibrators._classifier_scores import (
     classifier_logits,
     cross_fitted_logits,
 )
-from ..calibrators._wrapping import classifier_weight_params
+from ..calibrators._wrapping import classifier_weight_params, fit_router
 
 OWNER = "compare_calibrators"
 
@@ -81,14 +80,13 @@ def classifier_fit_params(estimator, sample_weight, fit_params):
     >>> sorted(classifier_fit_params(LogisticRegression(), np.ones(3), {"extra": 1}))
     ['extra', 'sample_weight']
     """
-    weights = classifier_weight_params(estimator, sample_weight, OWNER)
     if not fit_params or not get_config().get("enable_metadata_routing", False):
-        return {**fit_params, **weights}
-    router = MetadataRouter(owner=OWNER).add(
-        estimator=estimator, method_mapping=MethodMapping().add(caller="fit", callee="fit"))
+        return {**fit_params, **classifier_weight_params(estimator, sample_weight, OWNER)}
+    router = fit_router(estimator, OWNER)
     router.validate_metadata(method="fit", params=fit_params)
-    routed = router.route_params(caller="fit", params=fit_params)
-    return {**dict(routed.estimator.fit), **weights}
+    weights = {} if sample_weight is None else {"sample_weight": sample_weight}
+    return dict(router.route_params(caller="fit", params={**fit_params, **weights}
+                                    ).estimator.fit)
 
 
 def classifier_fold_scores(estimator, X, y_index, train, test, fit_params, response_method,
