@@ -29,7 +29,8 @@ from ..rows._namespaces import (
     like,
     to_numpy,
 )
-from ..rows._score_rows import checked_scores, score_rows
+from ..rows._score_rows import (checked_scores, refuse_probabilities_read_as_logits,
+                                score_rows)
 from ..rows._scores import (
     SCORE_TYPES,
     flatten_leading,
@@ -42,6 +43,11 @@ from ._inputs import check_mode_parameters, check_predict_scores, checked_score_
 from ._outputs import exp_of, log_softmax_of, unchanged, unflatten
 from ._ties import has_ties, separate_ties
 from ._wrapping import ClassifierWrapping, refuse_fit_params_without_classifier
+
+# the way out when scores that look like probabilities are logits after all
+_THEY_ARE_LOGITS = (", or, if they are logits, set score_type='logits' "
+                    "(calibrator.set_params(score_type='logits')): its fit read logits "
+                    "already, and nothing else changes.")
 
 
 class BaseCalibrator(ClassifierWrapping, ClassifierMixin, MetaEstimatorMixin, BaseEstimator):
@@ -201,12 +207,14 @@ class BaseCalibrator(ClassifierWrapping, ClassifierMixin, MetaEstimatorMixin, Ba
             return classifier_logits(estimator, X, self.response_method_, self.classes_, floor)
         check_predict_scores(self, X)
         X = checked_scores(X, self.score_type_, "X", cache)[0]
+        refuse_probabilities_read_as_logits(X, self, fix=_THEY_ARE_LOGITS)
         return in_class_order(self, scores_to_logits(X, self.score_type_, cache, floor))
 
     def _calibrated_rows(self, X, normalised=True):
         """Row blocks of pairs (calibrated log-probabilities, or calibrated logits
         without ``normalised``; uncalibrated logits) of scores ``X`` (scores mode)."""
         check_predict_scores(self, X)
+        refuse_probabilities_read_as_logits(X, self, fix=_THEY_ARE_LOGITS)
         rows = in_class_order(self, score_rows(X, self.score_type_, floor=getattr(
             self, "probability_floor_", None))[0])
         (params,) = self._map_params(on_host=rows.xp is None)

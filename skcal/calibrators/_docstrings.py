@@ -41,7 +41,9 @@ _COMMON_PARAMETERS_DOC = """\
         Only without a classifier: what ``X`` holds. ``'auto'`` reads it as
         probabilities when every row lies in the probability simplex (for 1-D
         binary scores: every value in [0, 1]), else as logits. The choice is
-        kept in ``score_type_`` and applied again at prediction time. Scores of
+        kept in ``score_type_`` and applied again at prediction time; there,
+        after ``'auto'`` read logits, scores whose first rows all lie in the
+        simplex are refused (``'logits'`` says they are logits). Scores of
         shape ``(..., n_classes)`` (say ``(batch, sequence, vocabulary)``) are
         read as ``(n, n_classes)`` with labels of shape ``(...)``, and outputs
         come back shaped ``(..., n_classes)``.

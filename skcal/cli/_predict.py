@@ -125,9 +125,11 @@ def _in_fitted_order(flat, names, calibrator, error):
 
 def _check_like_fitted(flat, calibrator, error):
     """SCORES of the width and kind the calibrator was fitted on: other widths and
-    probabilities that are not are an error, logits whose rows lie in the
-    probability simplex a warning (they would be read as logits)."""
-    from ..rows._score_rows import starting_rows
+    probabilities that are not are an error, and so are rows in the probability
+    simplex for a calibrator whose fit read its scores as logits by itself;
+    where the fit was told they were logits (--logits), such rows get a warning
+    (they are read as logits)."""
+    from ..rows._score_rows import refuse_probabilities_read_as_logits, starting_rows
     from ..rows._scores import _looks_like_probabilities, check_probabilities
 
     width = 1 if flat.ndim == 1 else flat.shape[1]
@@ -135,6 +137,12 @@ def _check_like_fitted(flat, calibrator, error):
         raise error(f"SCORES has {width} score column(s), but the calibrator was fitted on "
                     f"{calibrator.n_features_in_} (classes {class_list(calibrator.classes_)});"
                     " give scores of the same classes, a column each")
+    try:
+        refuse_probabilities_read_as_logits(
+            flat, calibrator, name="SCORES",
+            fix=", or, if these are logits, fit it again with --logits.")
+    except ValueError as exc:
+        raise error(str(exc)) from None
     first = starting_rows(flat)
     if calibrator.score_type_ == "probabilities":
         check_probabilities(first, name="SCORES", hint=" The calibrator was fitted on "

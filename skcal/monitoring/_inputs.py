@@ -11,6 +11,33 @@ from ..rows._row_order import check_row_order
 from ..rows._labels import (encode_labels, missing_entries, plain,
                             refuse_missing_labels)
 from ..rows._namespaces import to_numpy
+from ..rows._score_rows import refuse_probabilities_read_as_logits
+from ..rows._scores import check_score_columns
+
+
+def check_served_scores(monitor, scores):
+    """Refuse scores of another width than the reference's, or that look like
+    probabilities where the monitor read the reference's scores as logits
+    (``score_type='auto'``).
+
+    >>> from skcal import CalibrationMonitor
+    >>> rng = np.random.default_rng(0)
+    >>> logits = rng.normal(size=(5000, 3))
+    >>> y = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+    >>> monitor = CalibrationMonitor(chunk_size=250).fit(logits, y)
+    >>> check_served_scores(monitor, logits[:, :2])
+    Traceback (most recent call last):
+    ...
+    ValueError: scores has 2 score column(s) but the monitor was fitted on 3; pass scores of the same shape as in fit.
+    >>> check_served_scores(monitor, np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True))
+    Traceback (most recent call last):
+    ...
+    ValueError: Every one of the first 5000 rows of scores lies in [0, 1] and sums to 1: they look like probabilities, but CalibrationMonitor read the scores of its fit as logits (score_type='auto') and would read these as logits too, squeezing each row toward uniform. Pass the kind of scores it was fitted on, or, if they are logits, fit the monitor with score_type='logits'.
+    """
+    check_score_columns(scores, monitor.n_features_in_, name="scores", fitted="the monitor")
+    refuse_probabilities_read_as_logits(
+        scores, monitor, name="scores",
+        fix=", or, if they are logits, fit the monitor with score_type='logits'.")
 
 
 def is_labelled(y, classes):

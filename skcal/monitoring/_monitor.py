@@ -10,14 +10,14 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from ..rows._column_classes import column_classes
 from ..rows._labels import encode_labels
 from ..rows._score_rows import fit_score_rows, score_rows
-from ..rows._scores import SCORE_TYPES, check_score_columns
+from ..rows._scores import SCORE_TYPES
 from ..rows._scratch import Scratch
 from ._batches import add_late_labels, add_rows, record_batch, repeated_batch
 from ._chunking import check_late_rows
 from ._exports import MonitorExportsMixin
 from ._fitted_params import check_fit_options, check_fitted_and_unchanged, fitted_params
-from ._inputs import (kept_score_columns, period_grid, reference_on_host, score_columns_of,
-                      unpack)
+from ._inputs import (check_served_scores, kept_score_columns, period_grid,
+                      reference_on_host, score_columns_of, unpack)
 from ._pending import empty_pending
 from ._recalibration import calibrated_log_proba, served_reference
 from ._results import MonitorResultsMixin
@@ -387,7 +387,7 @@ class CalibrationMonitor(MonitorResultsMixin, MonitorExportsMixin, BaseEstimator
         the system serves: the raw scores, through the calibrator when one is installed."""
         logits, _ = score_rows(scores, self.score_type_, name="scores",
                                floor=getattr(self, "probability_floor_", None))
-        check_score_columns(scores, self.n_features_in_, name="scores", fitted="the monitor")
+        check_served_scores(self, scores)
         if self.calibrator_ is not None:
             log_proba = calibrated_log_proba(self.calibrator_, scores, self.classes_)
             return log_proba, np.exp(log_proba), None

@@ -15,7 +15,9 @@ from ._blocks import Rows, compute_dtype, is_dask, is_streamed, is_zarr
 from ._namespaces import device_namespace, is_device_array, to_numpy
 from ._remote import is_remote
 from ._scores import (
+    _EVIDENCE_ROWS,
     ColumnBesideProbabilities,
+    _looks_like_probabilities,
     as_float_array,
     check_finite_block,
     check_probabilities,
@@ -28,6 +30,9 @@ from ..utils._reuse import Key, reused
 
 # Rows read to decide what a streamed input holds (score_type='auto').
 _PROBE_ELEMENTS = 2**20
+# Values read, at each prediction, for the evidence that scores to be read as logits
+# are probabilities (a small part of reading the scores)
+_EVIDENCE_VALUES = 2**16
 
 
 def as_vector(values):
@@ -74,11 +79,11 @@ def _dtype_kind(X):
     return "O"
 
 
-def starting_rows(X):
-    """The first rows of an input (up to about a million values), in memory and in
-    the compute dtype."""
+def starting_rows(X, values=None):
+    """The first rows of an input (up to ``values`` values, by default about a
+    million), in memory and in the compute dtype."""
     width = 1 if X.ndim == 1 else X.shape[1]
-    n = min(X.shape[0], max(1, _PROBE_ELEMENTS // width))
+    n = min(X.shape[0], max(1, (values or _PROBE_ELEMENTS) // width))
     head = X[:n, ...] if is_device_array(X) else X[:n]
     if is_dask(head):
         head = head.compute()
@@ -91,6 +96,49 @@ def starting_rows(X):
         head = np.asarray(head)
         dtype = head.dtype
     return np.asarray(head, dtype=compute_dtype(dtype))
+
+
+def refuse_probabilities_read_as_logits(X, fitted, *, name="X", fix):
+    """Refuse scores whose first rows are all probabilities, given to ``fitted``
+    (a calibrator or a monitor) that read the scores of its fit as logits because
+    they were not (``score_type='auto'``): read as logits too, each row's
+    probabilities would be squeezed toward uniform. ``fix`` ends the message:
+    how to say that they are logits after all.
+
+    The evidence is the first rows (about 65,000 values, at least
+    ``_EVIDENCE_ROWS``, two or more columns), every value in [0, 1], every row
+    summing to 1 and not every row uniform (uniform rows are also the logits
+    of uniform predictions). A Dask array or a remote table is not looked at
+    (reading its first rows would start a computation).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skcal import TemperatureScaling
+    >>> rng = np.random.default_rng(0)
+    >>> logits = rng.normal(size=(100, 3))
+    >>> y = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+    >>> calibrator = TemperatureScaling().fit(logits, y)
+    >>> refuse_probabilities_read_as_logits(logits, calibrator, fix=".")
+    >>> proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    >>> refuse_probabilities_read_as_logits(proba, calibrator, fix=".")
+    Traceback (most recent call last):
+    ...
+    ValueError: Every one of the first 100 rows of X lies in [0, 1] and sums to 1: they look like probabilities, but TemperatureScaling read the scores of its fit as logits (score_type='auto') and would read these as logits too, squeezing each row toward uniform. Pass the kind of scores it was fitted on.
+    """
+    if getattr(fitted, "score_type", None) != "auto" or fitted.score_type_ != "logits":
+        return
+    if is_dask(X) or is_remote(X) or len(X.shape) != 2 or X.shape[1] < 2:
+        return
+    head = to_numpy(starting_rows(X, _EVIDENCE_VALUES))
+    if head.shape[0] < _EVIDENCE_ROWS or not _looks_like_probabilities(head) \
+            or np.ptp(head, axis=1).max() == 0:
+        return
+    raise ValueError(
+        f"Every one of the first {head.shape[0]} rows of {name} lies in [0, 1] and sums to "
+        f"1: they look like probabilities, but {type(fitted).__name__} read the scores of "
+        "its fit as logits (score_type='auto') and would read these as logits too, "
+        f"squeezing each row toward uniform. Pass the kind of scores it was fitted on{fix}")
 
 
 def _streamed_score_type(X, score_type, name):

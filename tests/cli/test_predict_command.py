@@ -199,9 +199,22 @@ def test_bad_input_is_refused_by_name_and_nothing_is_written(probability_calibra
     assert not (probability_calibrator / "out.npy").exists()
 
 
-def test_probabilities_given_to_a_calibrator_of_logits_are_warned_of(files):
+def test_probabilities_given_to_a_calibrator_that_read_logits_by_itself_are_refused(files):
     folder, fit_logits, fit_y, test_logits, _ = files
     save_calibrator(TemperatureScaling().fit(fit_logits, fit_y), folder / "t.json")
+    np.save(folder / "test_proba.npy", softmax(test_logits.astype(np.float64)))
+    status, _, err = run(folder / "t.json", folder / "test_proba.npy", "--write-proba",
+                         folder / "proba.npy")
+    assert status == 2
+    assert "rows of SCORES lies in [0, 1] and sums to 1: they look like probabilities" in err
+    assert "fit it again with --logits" in err
+    assert not (folder / "proba.npy").exists()
+
+
+def test_probabilities_given_to_a_calibrator_told_of_logits_are_warned_of(files):
+    folder, fit_logits, fit_y, test_logits, _ = files
+    told = TemperatureScaling(score_type="logits").fit(fit_logits, fit_y)
+    save_calibrator(told, folder / "t.json")
     np.save(folder / "test_proba.npy", softmax(test_logits.astype(np.float64)))
     status, _, err = run(folder / "t.json", folder / "test_proba.npy", "--write-proba",
                          folder / "proba.npy")

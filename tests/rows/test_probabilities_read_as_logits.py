@@ -1,0 +1,118 @@
+"""Probabilities given to a calibrator or monitor whose fit read its scores as
+logits by itself (score_type='auto') are refused: read as logits, each row would
+be squeezed toward uniform, silently."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.special import softmax
+
+from skcal import CalibrationMonitor, TemperatureScaling, load_calibrator, save_calibrator
+from skcal.calibrators._registry import CALIBRATORS
+
+LOOKS_LIKE = r"lies in \[0, 1\] and sums to 1: they look like probabilities"
+
+
+@pytest.fixture(scope="module")
+def logits_and_labels():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(scale=2.0, size=(600, 4))
+    y = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+    return logits, y
+
+
+@pytest.mark.parametrize("cls", [entry.cls for entry in CALIBRATORS],
+                         ids=lambda cls: cls.__name__)
+def test_every_calibrator_refuses_probabilities_after_a_fit_on_logits(cls, logits_and_labels):
+    logits, y = logits_and_labels
+    calibrator = cls().fit(logits[:400], y[:400])
+    assert calibrator.score_type_ == "logits"
+    proba = softmax(logits[400:], axis=1)
+    for method in ("predict_proba", "predict_log_proba", "predict"):
+        with pytest.raises(ValueError, match=r"first 200 rows of X lies in \[0, 1\]") as info:
+            getattr(calibrator, method)(proba)
+        assert f"but {cls.__name__} read the scores of its fit as logits" in str(info.value)
+        assert "set_params(score_type='logits')" in str(info.value)
+    # said to be logits: read as logits, as a fit told so reads them
+    told = cls(score_type="logits").fit(logits[:400], y[:400])
+    calibrator.set_params(score_type="logits")
+    np.testing.assert_array_equal(calibrator.predict_proba(proba), told.predict_proba(proba))
+
+
+def test_logits_and_probabilities_of_their_own_kind_pass(logits_and_labels):
+    logits, y = logits_and_labels
+    proba = softmax(logits, axis=1)
+    on_logits = TemperatureScaling().fit(logits[:400], y[:400])
+    on_proba = TemperatureScaling().fit(proba[:400], y[:400])
+    assert on_proba.score_type_ == "probabilities"
+    # a temperature on logits, or on the log of their softmax: the same map
+    np.testing.assert_allclose(on_logits.predict_proba(logits[400:]),
+                               on_proba.predict_proba(proba[400:]), rtol=1e-6)
+
+
+def test_too_little_evidence_is_not_refused(logits_and_labels):
+    logits, y = logits_and_labels
+    calibrator = TemperatureScaling().fit(logits[:400], y[:400])
+    proba = softmax(logits[400:], axis=1)
+    calibrator.predict_proba(proba[:19])  # fewer rows than a coincidence needs
+    calibrator.predict_proba(np.full((50, 4), 0.25))  # uniform rows: logits of uniform too
+    mixed = np.vstack([proba[:100], logits[400:401]])  # one row off the simplex
+    calibrator.predict_proba(mixed)
+
+
+def test_binary_scores_in_one_column_are_not_refused(logits_and_labels):
+    # one decision value a row may lie in [0, 1] for a whole batch
+    logits, y = logits_and_labels
+    margin = logits[:, 1] - logits[:, 0]
+    calibrator = TemperatureScaling().fit(margin, (y == 1).astype(int))
+    calibrator.predict_proba(np.linspace(0.1, 0.9, 100))
+
+
+def test_a_memory_map_and_a_frame_are_refused_and_a_saved_calibrator_too(
+        logits_and_labels, tmp_path):
+    logits, y = logits_and_labels
+    calibrator = TemperatureScaling().fit(logits[:400], y[:400])
+    proba = softmax(logits[400:], axis=1)
+    np.save(tmp_path / "proba.npy", proba)
+    with pytest.raises(ValueError, match=LOOKS_LIKE):
+        calibrator.predict_proba(np.load(tmp_path / "proba.npy", mmap_mode="r"))
+    with pytest.raises(ValueError, match=LOOKS_LIKE):
+        calibrator.predict_proba(pd.DataFrame(proba))
+    save_calibrator(calibrator, tmp_path / "t.json")
+    with pytest.raises(ValueError, match=LOOKS_LIKE):
+        load_calibrator(tmp_path / "t.json").predict_proba(proba)
+
+
+def test_the_first_rows_are_the_evidence(logits_and_labels):
+    logits, y = logits_and_labels
+    calibrator = TemperatureScaling().fit(logits[:400], y[:400])
+    proba = softmax(np.tile(logits, (40, 1)), axis=1)  # 24,000 rows of 4: 96,000 values
+    with pytest.raises(ValueError, match=r"Every one of the first 16384 rows of X"):
+        calibrator.predict_proba(proba)
+
+
+def test_a_dask_array_is_not_looked_at(logits_and_labels):
+    da = pytest.importorskip("dask.array", reason="the refusal of Dask scores needs dask")
+    logits, y = logits_and_labels
+    calibrator = TemperatureScaling().fit(logits[:400], y[:400])
+    proba = softmax(logits[400:], axis=1)
+    lazy = calibrator.predict_proba(da.from_array(proba, chunks=50))
+    np.testing.assert_array_equal(
+        lazy.compute(), calibrator.set_params(score_type="logits").predict_proba(proba))
+
+
+def test_the_monitor_refuses_probabilities_after_a_reference_of_logits():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(scale=2.0, size=(6000, 3))
+    y = np.argmax(logits + rng.gumbel(size=logits.shape), axis=1)
+    monitor = CalibrationMonitor(chunk_size=250).fit(logits[:5000], y[:5000])
+    before = json.dumps(monitor.to_dict())
+    with pytest.raises(ValueError, match=r"first 1000 rows of scores lies in \[0, 1\]") as info:
+        monitor.update(softmax(logits[5000:], axis=1), y[5000:])
+    assert "fit the monitor with score_type='logits'" in str(info.value)
+    assert json.dumps(monitor.to_dict()) == before  # a refused batch changes nothing
+    told = CalibrationMonitor(chunk_size=250, score_type="logits").fit(logits[:5000], y[:5000])
+    told.update(softmax(logits[5000:], axis=1), y[5000:])
+    assert told.n_rows_ == 1000
