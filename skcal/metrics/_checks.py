@@ -14,7 +14,7 @@ from ..rows._scores import flatten_leading
 
 
 def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y_prob",
-                     ignore_index=None, names=None, hint=None):
+                     ignore_index=None, names=None, hint=None, warn_of_probabilities=False):
     """Validate labels, predictions and weights for a metric.
 
     ``y_pred`` is (n_samples, n_classes) or, for a binary problem, 1-D (the
@@ -27,6 +27,8 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     any label. Messages name the labels and the predictions by ``names``, the
     caller's parameters (default ``('y_true', kind)``); ``hint`` ends the message
     for probabilities that are not (default: how to pass logits to the metrics).
+    With ``warn_of_probabilities`` (the metrics of logits a user gives), logits
+    whose first rows all lie in the probability simplex get a warning.
 
     Returns
     -------
@@ -43,7 +45,8 @@ def check_prediction(y_true, y_pred, *, labels=None, sample_weight=None, kind="y
     # a DataFrame's columns named after the classes say which column is which
     column_names = _column_names(y_pred)
     y_pred, leading = flatten_leading(y_pred, scores_name)
-    rows = prediction_rows(y_pred, kind=kind, name=scores_name, hint=hint)
+    rows = prediction_rows(y_pred, kind=kind, name=scores_name, hint=hint,
+                           warn_of_probabilities=warn_of_probabilities)
     labels, y_index, sample_weight = check_labels_and_weights(
         y_true, sample_weight, rows.n_rows, leading=leading, n_columns=rows.n_columns,
         labels=labels, column_names=column_names, ignore_index=ignore_index, min_classes=1,
@@ -73,7 +76,7 @@ def check_given_prediction(y_true, y_prob, logits, *, labels=None, sample_weight
     kind = "y_prob" if logits is None else "logits"
     return check_prediction(y_true, y_prob if logits is None else logits, labels=labels,
                             sample_weight=sample_weight, ignore_index=ignore_index,
-                            kind=kind) + (kind,)
+                            kind=kind, warn_of_probabilities=logits is not None) + (kind,)
 
 
 def check_probabilities_or_logits(y_true, y_prob, logits, *, labels=None, sample_weight=None,

@@ -105,6 +105,8 @@ def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=Non
         Unnormalised log-probabilities; for a binary problem, 1-D logits of
         the second class (``sigmoid(s)`` is its probability). A memory map,
         Zarr or Dask array is read in row blocks (float16 computed in float32).
+        First rows (at least 20) that all lie in the probability simplex get a
+        warning: probabilities go to :func:`nll`.
 
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative sample weights.
@@ -134,7 +136,7 @@ def nll_from_logits(y_true, logits, *, sample_weight=None, labels=None, base=Non
     """
     y_index, logits, _, sample_weight = check_prediction(
         y_true, logits, labels=labels, sample_weight=sample_weight, kind="logits",
-        ignore_index=ignore_index,
+        ignore_index=ignore_index, warn_of_probabilities=True,
     )
     return NLL_FROM_LOGITS.mean(logits, y_index, sample_weight, base=base)
 

@@ -27,6 +27,7 @@ from ._scores import (
 )
 from ._zero_probabilities import zero_probability_floor
 from ..utils._reuse import Key, reused
+from ..utils._warnings import warn
 
 # Rows read to decide what a streamed input holds (score_type='auto').
 _PROBE_ELEMENTS = 2**20
@@ -98,22 +99,42 @@ def starting_rows(X, values=None):
     return np.asarray(head, dtype=compute_dtype(dtype))
 
 
-def refuse_probabilities_read_as_logits(X, fitted, *, name="X", fix):
-    """Refuse scores whose first rows are all probabilities, given to ``fitted``
-    (a calibrator or a monitor) that read the scores of its fit as logits because
-    they were not (``score_type='auto'``): read as logits too, each row's
-    probabilities would be squeezed toward uniform. ``fix`` ends the message:
-    how to say that they are logits after all.
+def probability_rows_first(X):
+    """How many first rows of ``X`` are the evidence that scores to be read as
+    logits are probabilities, or 0: the first rows (about 65,000 values, at
+    least ``_EVIDENCE_ROWS``, two or more columns) each with every value in
+    [0, 1] and summing to 1, not every row uniform (uniform rows are also the
+    logits of uniform predictions), every value finite. A Dask array or a remote
+    table is not looked at (reading its first rows would start a computation).
 
-    The evidence is the first rows (about 65,000 values, at least
-    ``_EVIDENCE_ROWS``, two or more columns), every value in [0, 1], every row
-    summing to 1 and not every row uniform (uniform rows are also the logits
-    of uniform predictions). A Dask array or a remote table is not looked at
-    (reading its first rows would start a computation).
+    >>> probability_rows_first(np.full((30, 2), [0.2, 0.8]))
+    30
+    >>> probability_rows_first(np.full((30, 2), [0.25, 0.5]))  # rows sum to 0.75
+    0
+    >>> probability_rows_first(np.full((19, 2), [0.2, 0.8]))  # a coincidence, maybe
+    0
+    """
+    if is_dask(X) or is_remote(X) or len(X.shape) != 2 or X.shape[1] < 2:
+        return 0
+    head = to_numpy(starting_rows(X, _EVIDENCE_VALUES))
+    # a NaN passes every comparison of the simplex's test: the finiteness check,
+    # block by block, names it instead
+    if head.shape[0] < _EVIDENCE_ROWS or not np.isfinite(head).all() \
+            or not _looks_like_probabilities(head) or np.ptp(head, axis=1).max() == 0:
+        return 0
+    return head.shape[0]
+
+
+def refuse_probabilities_read_as_logits(X, fitted, *, name="X", fix):
+    """Refuse scores whose first rows are all probabilities
+    (:func:`probability_rows_first`), given to ``fitted`` (a calibrator or a
+    monitor) that read the scores of its fit as logits because they were not
+    (``score_type='auto'``): read as logits too, each row's probabilities would
+    be squeezed toward uniform. ``fix`` ends the message: how to say that they
+    are logits after all.
 
     Examples
     --------
-    >>> import numpy as np
     >>> from skcal import TemperatureScaling
     >>> rng = np.random.default_rng(0)
     >>> logits = rng.normal(size=(100, 3))
@@ -128,17 +149,13 @@ def refuse_probabilities_read_as_logits(X, fitted, *, name="X", fix):
     """
     if getattr(fitted, "score_type", None) != "auto" or fitted.score_type_ != "logits":
         return
-    if is_dask(X) or is_remote(X) or len(X.shape) != 2 or X.shape[1] < 2:
-        return
-    head = to_numpy(starting_rows(X, _EVIDENCE_VALUES))
-    if head.shape[0] < _EVIDENCE_ROWS or not _looks_like_probabilities(head) \
-            or np.ptp(head, axis=1).max() == 0:
-        return
-    raise ValueError(
-        f"Every one of the first {head.shape[0]} rows of {name} lies in [0, 1] and sums to "
-        f"1: they look like probabilities, but {type(fitted).__name__} read the scores of "
-        "its fit as logits (score_type='auto') and would read these as logits too, "
-        f"squeezing each row toward uniform. Pass the kind of scores it was fitted on{fix}")
+    n_rows = probability_rows_first(X)
+    if n_rows:
+        raise ValueError(
+            f"Every one of the first {n_rows} rows of {name} lies in [0, 1] and sums to 1: "
+            f"they look like probabilities, but {type(fitted).__name__} read the scores of "
+            "its fit as logits (score_type='auto') and would read these as logits too, "
+            f"squeezing each row toward uniform. Pass the kind of scores it was fitted on{fix}")
 
 
 def _streamed_score_type(X, score_type, name):
@@ -257,18 +274,24 @@ def _prediction_block(block, kind, name, start, hint):
     return block
 
 
-def prediction_rows(y_pred, *, kind, name, hint=None):
+def prediction_rows(y_pred, *, kind, name, hint=None, warn_of_probabilities=False):
     """Rows of predictions for a metric: probabilities (``kind='y_prob'``) or
     logits, binary 1-D input expanded to two columns. In-memory input is
     validated whole first; streamed input block by block. ``hint`` ends the
     message for probabilities that are not (default: how to pass logits to
-    the metrics)."""
+    the metrics). With ``warn_of_probabilities`` (a metric of logits the user
+    gave), logits that look like probabilities get a warning."""
     # a remote table knows the call that sends it (skcal.spark.evaluate's score_type)
     hint = getattr(y_pred, "probability_hint", _LOGITS_HINT if hint is None else hint)
     name = getattr(y_pred, "score_name", name)  # a remote table names its own columns
     if not is_streamed(y_pred) and device_namespace(y_pred) is None:
-        return Rows(_prediction_block(as_float_array(y_pred, name=name), kind, name, 0, hint))
+        y_pred = as_float_array(y_pred, name=name)
+        if warn_of_probabilities:
+            _warn_of_probabilities(y_pred, name)
+        return Rows(_prediction_block(y_pred, kind, name, 0, hint))
     check_score_shape(y_pred, name)
+    if warn_of_probabilities:
+        _warn_of_probabilities(y_pred, name)
     binary = y_pred.ndim == 1 or y_pred.shape[1] == 1
 
     def prepare(block, start):
@@ -276,6 +299,18 @@ def prediction_rows(y_pred, *, kind, name, hint=None):
         return _prediction_block(block, kind, name, start, hint)
 
     return Rows(y_pred, prepare, n_columns=2 if binary else y_pred.shape[1])
+
+
+def _warn_of_probabilities(logits, name):
+    """Warn when the first rows of what a metric takes for logits are all
+    probabilities (:func:`probability_rows_first`): their metrics would be those
+    of each row squeezed toward uniform."""
+    n_rows = probability_rows_first(logits)
+    if n_rows:
+        warn(f"Every one of the first {n_rows} rows of {name} lies in [0, 1] and sums to 1: "
+             "they look like probabilities, but they are taken for logits, whose softmax "
+             "squeezes each row toward uniform. If they are probabilities, pass them as "
+             "y_prob= (to nll for the NLL).")
 
 
 def in_memory_scores(X, owner, *, streaming=()):
