@@ -105,6 +105,16 @@ def test_transform_labels_and_errors(df):
         skcal.spark.transform(calibrator, df, scores="logits", output="odds")
 
 
+def test_probabilities_given_to_a_calibrator_of_logits_fail_the_action(df):
+    # each Arrow batch goes through predict_proba on the executors, which refuses
+    # probabilities after a fit that read logits by itself; nothing runs before
+    calibrator = skcal.TemperatureScaling().fit(LOGITS, Y)
+    out = skcal.spark.transform(calibrator, df, scores="proba")
+    with pytest.raises(Exception, match=r"lies in \[0, 1\] and sums to 1: they look like "
+                                        r"probabilities, but TemperatureScaling read"):
+        out.collect()
+
+
 def test_the_docstring_examples_run(spark):
     """The examples of skcal.spark (skipped by the doctests, which have no
     session) run here on a DataFrame of the columns they name."""

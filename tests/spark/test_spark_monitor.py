@@ -158,6 +158,17 @@ def test_a_bad_batch_changes_nothing(spark, fitted):
         skcal.spark.add_labels(monitor, logits, ids="id", y="y")
 
 
+def test_probabilities_given_to_a_monitor_of_logits_change_nothing(spark, fitted):
+    logits, y = stream(np.random.default_rng(7), 1000)
+    proba = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
+    monitor = copy.deepcopy(fitted)
+    with pytest.raises(ValueError, match=r"lies in \[0, 1\] and sums to 1: they look like "
+                                         r"probabilities, but CalibrationMonitor read"):
+        skcal.spark.update(monitor, frame(spark, {"proba": proba, "y": y}), scores="proba",
+                           y="y")
+    assert monitor.n_rows_ == 0 and monitor.to_dict() == fitted.to_dict()
+
+
 def test_late_labels_in_a_spark_table_are_joined_where_they_live(spark, fitted):
     # labels that arrived in a Spark table had to be collected whole to the driver
     rng = np.random.default_rng(9)
