@@ -128,9 +128,9 @@ def probability_rows_first(X):
 def refuse_probabilities_read_as_logits(X, fitted, *, name="X", fix):
     """Refuse scores whose first rows are all probabilities
     (:func:`probability_rows_first`), given to ``fitted`` (a calibrator or a
-    monitor) that read the scores of its fit as logits because they were not
-    (``score_type='auto'``): read as logits too, each row's probabilities would
-    be squeezed toward uniform. ``fix`` ends the message: how to say that they
+    monitor) that read the scores of its fit as logits because they did not lie
+    in the simplex (``score_type='auto'``): read as logits too, each row's
+    probabilities would be squeezed toward uniform. ``fix`` ends the message: how to say that they
     are logits after all.
 
     Examples
